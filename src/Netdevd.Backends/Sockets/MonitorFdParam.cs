@@ -1,0 +1,31 @@
+using Netdevd.Qapi.Commands;
+using Netdevd.Qapi.Errors;
+
+namespace Netdevd.Backends.Sockets;
+
+/// <summary>
+/// QEMU's monitor_fd_param: a descriptor given as a number, or (from a monitor) as a name passed
+/// earlier with <c>getfd</c>. On the command line there is no monitor, so only numbers work.
+/// </summary>
+public static class MonitorFdParam
+{
+    /// <summary>Returns the descriptor; a named one is taken out of the monitor's store (the caller now owns it).</summary>
+    public static int Take(IMonitorFdStore? monitor, string fdname)
+    {
+        ArgumentNullException.ThrowIfNull(fdname);
+        if ((fdname.Length == 0 || !char.IsAsciiDigit(fdname[0])) && monitor is not null)
+        {
+            return monitor.TryTake(fdname, out var named)
+                ? named
+                : throw new QapiException($"File descriptor named '{fdname}' not found");
+        }
+
+        // qemu_parse_fd: strtol base 10, all of it, 0..INT_MAX.
+        if (!CStrtol.TryParse(fdname, 10, out var fd, out var end) || end != fdname.Length || fd < 0 || fd > int.MaxValue)
+        {
+            throw new QapiException($"Invalid file descriptor number '{fdname}'");
+        }
+
+        return (int)fd;
+    }
+}

@@ -1,0 +1,407 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Netdevd.Backends.Framing;
+using Netdevd.Backends.Io;
+using Netdevd.Core.Clients;
+using Netdevd.Native;
+using Netdevd.Qapi.Schema;
+
+namespace Netdevd.Backends.Stream;
+
+/// <summary>
+/// The engine shared by the <c>stream</c> netdev and the legacy <c>socket</c> netdev in its
+/// TCP modes: one connection at a time carrying length-prefixed frames, optionally behind a
+/// listener that is re-armed when the connection ends (QEMU serves one client at a time).
+/// </summary>
+/// <remarks>
+/// <para>Threads: everything about the connection's life (accept, attach, read, drop) happens on
+/// the <see cref="PollLoop"/> thread; other threads reach it only through <see cref="TryPost"/>.
+/// <see cref="Receive"/> runs on the sender's thread and writes under <c>_io</c>, which is also
+/// what the loop takes to swap or close the connected socket, so a write never meets a closed
+/// (or recycled) descriptor. The loop never holds <c>_io</c> while it calls <see cref="NetClient.Send"/>,
+/// so two of these clients sending to each other cannot deadlock.</para>
+/// <para>Read path: one large read into the reassembler's pooled buffer, every whole frame in it
+/// handed to the peer synchronously; when the peer queues one, reading stops until
+/// <see cref="OnPeerReady"/> (QEMU disables the read handler the same way).</para>
+/// </remarks>
+internal abstract class FramedSocketClient : NetClient, IPollTarget
+{
+    private readonly Lock _io = new();
+    private readonly Lock _postGate = new();
+    private readonly PollLoop _loop;
+    private readonly FrameReassembler _reader = new();
+    private readonly FrameWriter _writer = new();
+    private readonly Action _resume;
+    private Socket? _conn;
+    private int _connFd = -1;
+    private bool _ioClosed;
+    private Socket? _listener;
+    private Socket? _connecting;
+    private bool _paused;
+    private bool _stopped;
+
+    protected FramedSocketClient(string name, NetClientDriver driver, ILogger logger)
+        : base(name, driver)
+    {
+        Logger = logger;
+        _loop = new PollLoop($"{driver.ToQapi()}:{name}", this);
+        _resume = Resume;
+    }
+
+    /// <summary>Zero-length frames received and skipped.</summary>
+    public long ZeroLengthFrames => _reader.ZeroLengthFrames;
+
+    /// <summary>Frames lost to socket write errors.</summary>
+    public long WriteFailures => _writer.Failed;
+
+    /// <summary>Whether a connection is up right now.</summary>
+    public bool IsConnected => Volatile.Read(ref _connFd) >= 0;
+
+    protected ILogger Logger { get; }
+
+    /// <summary>
+    /// What <see cref="Receive"/> answers while no connection is up and the link is nevertheless
+    /// up: the legacy socket's connect mode queues frames until its connect completes.
+    /// </summary>
+    protected virtual ReceiveResult ReceiveWhileDisconnected => ReceiveResult.Accepted;
+
+    protected void StartLoop() => _loop.Start();
+
+    /// <summary>Runs <paramref name="action"/> on the loop thread; false once the client is closing.</summary>
+    protected bool TryPost(Action action)
+    {
+        lock (_postGate)
+        {
+            if (_stopped)
+            {
+                return false;
+            }
+
+            _loop.Post(action);
+            return true;
+        }
+    }
+
+    /// <summary>Loop thread: waits for clients on <paramref name="listener"/>.</summary>
+    protected void Listen(Socket listener)
+    {
+        listener.Blocking = false;
+        _listener = listener;
+        WatchListener();
+    }
+
+    /// <summary>Loop thread: waits for a non-blocking connect to finish (POLLOUT).</summary>
+    protected void BeginConnect(Socket socket)
+    {
+        _connecting = socket;
+        _loop.WantRead(false);
+        _loop.WantWrite(true);
+        _loop.Watch(Fd(socket));
+    }
+
+    /// <summary>Loop thread: makes <paramref name="socket"/> the connection and starts reading it.</summary>
+    protected void Attach(Socket socket, bool accepted)
+    {
+        socket.Blocking = false;
+        lock (_io)
+        {
+            if (_ioClosed)
+            {
+                socket.Dispose();
+                return;
+            }
+
+            _conn = socket;
+            _writer.Reset();
+            Volatile.Write(ref _connFd, Fd(socket));
+        }
+
+        _reader.Reset();
+        _paused = false;
+        _loop.WantWrite(false);
+        _loop.WantRead(true);
+        _loop.Watch(_connFd);
+        OnConnected(socket, accepted);
+
+        // Frames that waited for the connection (legacy connect mode) go out now.
+        FlushQueue();
+    }
+
+    /// <summary>Loop thread, after attach: set info, link, events.</summary>
+    protected abstract void OnConnected(Socket socket, bool accepted);
+
+    /// <summary>Loop thread, after the connection was closed (EOF, error, oversize) or a connect failed.</summary>
+    protected abstract void OnDisconnected();
+
+    /// <summary>Releases what the subclass holds (timers, files). Runs after the loop thread stopped.</summary>
+    protected virtual void OnClosed()
+    {
+    }
+
+    protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
+    {
+        lock (_io)
+        {
+            if (_ioClosed)
+            {
+                return ReceiveResult.Accepted;
+            }
+
+            if (_connFd < 0)
+            {
+                return ReceiveWhileDisconnected;
+            }
+
+            switch (_writer.Write(_connFd, frame))
+            {
+                case WriteOutcome.Written:
+                    return ReceiveResult.Accepted;
+                case WriteOutcome.Partial:
+                    _loop.WantWrite(true);
+                    return ReceiveResult.Accepted;
+                case WriteOutcome.Blocked:
+                    _loop.WantWrite(true);
+                    return ReceiveResult.Busy;
+                default:
+                    // QEMU drops a frame whose write failed; the read side will see the end.
+                    return ReceiveResult.Accepted;
+            }
+        }
+    }
+
+    protected internal override void OnPeerReady() => TryPost(_resume);
+
+    void IPollTarget.OnReadable()
+    {
+        if (_connecting is not null)
+        {
+            CompleteConnect();
+        }
+        else if (_connFd >= 0)
+        {
+            Pump();
+        }
+        else if (_listener is not null)
+        {
+            AcceptOne();
+        }
+    }
+
+    void IPollTarget.OnWritable()
+    {
+        if (_connecting is not null)
+        {
+            CompleteConnect();
+            return;
+        }
+
+        bool drained;
+        lock (_io)
+        {
+            if (_connFd < 0)
+            {
+                _loop.WantWrite(false);
+                return;
+            }
+
+            drained = _writer.FlushPending(_connFd) != WriteOutcome.Blocked;
+            if (drained)
+            {
+                _loop.WantWrite(false);
+            }
+        }
+
+        if (drained)
+        {
+            FlushQueue();
+        }
+    }
+
+    void IPollTarget.OnHangup()
+    {
+        if (_connecting is not null)
+        {
+            CompleteConnect();
+        }
+        else if (_connFd >= 0)
+        {
+            if (_paused)
+            {
+                // Keep the frames already read for the peer; stop polling a dead socket
+                // until the peer wants more, then the read finds the end.
+                _loop.Watch(-1);
+                return;
+            }
+
+            Pump();
+        }
+        else
+        {
+            _loop.Watch(-1);
+        }
+    }
+
+    protected override ValueTask CloseAsync()
+    {
+        lock (_postGate)
+        {
+            _stopped = true;
+        }
+
+        lock (_io)
+        {
+            _ioClosed = true;
+        }
+
+        // Joins the loop thread: after this nothing reads the sockets any more.
+        _loop.Dispose();
+        lock (_io)
+        {
+            _conn?.Dispose();
+            _conn = null;
+            _connFd = -1;
+            _writer.Dispose();
+        }
+
+        _connecting?.Dispose();
+        _listener?.Dispose();
+        _reader.Dispose();
+        OnClosed();
+        return ValueTask.CompletedTask;
+    }
+
+    private static int Fd(Socket socket) => (int)socket.SafeHandle.DangerousGetHandle();
+
+    private void WatchListener()
+    {
+        _loop.WantWrite(false);
+        _loop.WantRead(true);
+        _loop.Watch(Fd(_listener!));
+    }
+
+    private void AcceptOne()
+    {
+        Socket accepted;
+        try
+        {
+            accepted = _listener!.Accept();
+        }
+        catch (SocketException)
+        {
+            // EAGAIN (another wakeup took it) or an aborted handshake: wait for the next one.
+            return;
+        }
+
+        Attach(accepted, accepted: true);
+    }
+
+    private void CompleteConnect()
+    {
+        var socket = _connecting!;
+        _connecting = null;
+        var error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+        if (error == 0)
+        {
+            Attach(socket, accepted: false);
+            return;
+        }
+
+        _loop.WantWrite(false);
+        _loop.Watch(-1);
+        socket.Dispose();
+        OnDisconnected();
+    }
+
+    private void Resume()
+    {
+        if (!_paused || _connFd < 0)
+        {
+            return;
+        }
+
+        _paused = false;
+        _loop.WantRead(true);
+        _loop.Watch(_connFd);
+        Pump();
+    }
+
+    /// <summary>Delivers buffered frames and reads until EAGAIN, the peer pushing back, or the end.</summary>
+    private void Pump()
+    {
+        var fd = _connFd;
+        while (true)
+        {
+            while (true)
+            {
+                var status = _reader.TryTake(out var frame);
+                if (status == FrameStatus.NeedMore)
+                {
+                    break;
+                }
+
+                if (status == FrameStatus.Oversize)
+                {
+                    Logger.LogError("serious error: oversized packet received,connection terminated.");
+                    Drop();
+                    return;
+                }
+
+                if (Send(frame) == DeliveryResult.Queued)
+                {
+                    _paused = true;
+                    _loop.WantRead(false);
+                    return;
+                }
+            }
+
+            var n = Libc.Read(fd, _reader.GetReadSpace());
+            if (n > 0)
+            {
+                _reader.Commit((int)n);
+                continue;
+            }
+
+            if (n < 0)
+            {
+                var errno = Errno.Last;
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno == Errno.EAGAIN)
+                {
+                    return;
+                }
+            }
+
+            Drop();
+            return;
+        }
+    }
+
+    /// <summary>Ends the connection: close, forget partial data, re-arm the listener, tell the subclass.</summary>
+    private void Drop()
+    {
+        Socket? conn;
+        lock (_io)
+        {
+            conn = _conn;
+            _conn = null;
+            Volatile.Write(ref _connFd, -1);
+            _writer.Reset();
+        }
+
+        _loop.WantWrite(false);
+        _loop.Watch(-1);
+        conn?.Dispose();
+        _reader.Reset();
+        _paused = false;
+        if (_listener is not null)
+        {
+            WatchListener();
+        }
+
+        OnDisconnected();
+    }
+}

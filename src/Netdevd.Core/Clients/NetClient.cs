@@ -1,0 +1,241 @@
+using Netdevd.Qapi.Schema;
+
+namespace Netdevd.Core.Clients;
+
+/// <summary>
+/// One end of a virtual link: a backend (netdev), a hub port, or a NIC model of an embedder.
+/// QEMU's NetClientState. A client has at most one peer; peering is symmetric.
+/// </summary>
+/// <remarks>
+/// <para>Data path contract (DESIGN.md): a backend that reads a frame calls <see cref="Send"/>,
+/// which hands it synchronously to the peer's <see cref="Receive"/> on the same thread, with the
+/// peer's lock held. When the peer answers <see cref="ReceiveResult.Busy"/> (or already has
+/// queued frames) the frame is copied into the peer's bounded queue and the sender is told
+/// <see cref="DeliveryResult.Queued"/>: it should stop reading its own input until
+/// <see cref="OnPeerReady"/>. The peer calls <see cref="FlushQueue"/> when it can take frames
+/// again, which drains the queue and wakes the waiting senders.</para>
+/// <para><see cref="Receive"/> runs under this client's lock and must not block; it must not
+/// call <see cref="Send"/> on this same client synchronously either (queue replies and send
+/// them after returning), so that two clients never wait on each other's locks.</para>
+/// </remarks>
+public abstract class NetClient : IAsyncDisposable
+{
+    /// <summary>QEMU's NET_BUFSIZE: the largest frame any client takes (4096 + 65536).</summary>
+    public const int MaxFrameSize = 4096 + 65536;
+
+    private readonly Lock _lock = new();
+    private readonly NetQueue _incoming;
+    private volatile NetClient? _peer;
+    private volatile bool _linkDown;
+    private int _closed;
+
+    protected NetClient(string name, NetClientDriver driver, int maxQueuedFrames = 4096, long maxQueuedBytes = 16 << 20)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        Name = name;
+        Driver = driver;
+        _incoming = new NetQueue(maxQueuedFrames, maxQueuedBytes);
+    }
+
+    /// <summary>The id (netdev id, hub port id or NIC name).</summary>
+    public string Name { get; }
+
+    /// <summary>The netdev type this client implements.</summary>
+    public NetClientDriver Driver { get; }
+
+    /// <summary>QEMU's info_str: a short status shown by <c>query-netdevs</c> (and QEMU's <c>info network</c>).</summary>
+    public string Info { get; protected set; } = "";
+
+    public NetClient? Peer => _peer;
+
+    public bool LinkDown => _linkDown;
+
+    public NetClientStats Stats { get; } = new();
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>Makes <paramref name="a"/> and <paramref name="b"/> peers; both must be free.</summary>
+    public static void Connect(NetClient a, NetClient b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a._peer is not null || b._peer is not null || ReferenceEquals(a, b))
+        {
+            throw new InvalidOperationException($"'{a.Name}' or '{b.Name}' already has a peer");
+        }
+
+        a._peer = b;
+        b._peer = a;
+        a.OnPeerChanged();
+        b.OnPeerChanged();
+    }
+
+    /// <summary>Detaches this client from its peer (both sides lose the other).</summary>
+    public void Disconnect()
+    {
+        var peer = _peer;
+        if (peer is null)
+        {
+            return;
+        }
+
+        _peer = null;
+        if (ReferenceEquals(peer._peer, this))
+        {
+            peer._peer = null;
+            peer.OnPeerChanged();
+        }
+
+        OnPeerChanged();
+    }
+
+    /// <summary>
+    /// Sets the link state (QMP <c>set_link</c>). A down client drops what it sends and what it is given.
+    /// </summary>
+    public void SetLinkUp(bool up)
+    {
+        if (_linkDown == !up)
+        {
+            return;
+        }
+
+        _linkDown = !up;
+        OnLinkStatusChanged();
+    }
+
+    /// <summary>Hands a frame to the peer (see the type's remarks).</summary>
+    protected internal DeliveryResult Send(ReadOnlySpan<byte> frame)
+    {
+        var peer = _peer;
+        if (_linkDown || peer is null)
+        {
+            // QEMU reports such frames as sent and drops them silently; we count them.
+            Stats.CountDrop();
+            return DeliveryResult.Delivered;
+        }
+
+        Stats.SentFrames++;
+        Stats.SentBytes += frame.Length;
+        return peer.Deliver(frame, this);
+    }
+
+    /// <summary>Delivers one frame to this client from <paramref name="sender"/>.</summary>
+    internal virtual DeliveryResult Deliver(ReadOnlySpan<byte> frame, NetClient sender)
+    {
+        lock (_lock)
+        {
+            if (_linkDown || IsClosed || frame.Length > MaxFrameSize)
+            {
+                Stats.CountDrop();
+                return frame.Length > MaxFrameSize ? DeliveryResult.Dropped : DeliveryResult.Delivered;
+            }
+
+            if (_incoming.Count == 0 && Receive(frame) == ReceiveResult.Accepted)
+            {
+                Stats.ReceivedFrames++;
+                Stats.ReceivedBytes += frame.Length;
+                return DeliveryResult.Delivered;
+            }
+
+            if (_incoming.TryEnqueue(frame, sender))
+            {
+                Stats.Queued++;
+                return DeliveryResult.Queued;
+            }
+
+            Stats.CountDrop();
+            return DeliveryResult.Dropped;
+        }
+    }
+
+    /// <summary>
+    /// Takes one frame from the peer. Runs with this client's lock held; see the type's remarks.
+    /// </summary>
+    protected abstract ReceiveResult Receive(ReadOnlySpan<byte> frame);
+
+    /// <summary>
+    /// Retries the queued frames in order (call when the client can take frames again), then
+    /// wakes the senders that were told to wait. Returns true when the queue is empty.
+    /// </summary>
+    protected bool FlushQueue()
+    {
+        NetClient[] ready;
+        lock (_lock)
+        {
+            while (_incoming.TryPeek(out var frame))
+            {
+                if (!IsClosed && !_linkDown && Receive(frame) == ReceiveResult.Busy)
+                {
+                    return false;
+                }
+
+                Stats.ReceivedFrames++;
+                Stats.ReceivedBytes += frame.Length;
+                _incoming.DropHead();
+            }
+
+            ready = _incoming.TakeWaitingSenders();
+        }
+
+        foreach (var sender in ready)
+        {
+            sender.OnPeerReady();
+        }
+
+        return true;
+    }
+
+    /// <summary>The number of frames waiting in this client's incoming queue.</summary>
+    protected int QueuedFrames
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _incoming.Count;
+            }
+        }
+    }
+
+    /// <summary>The peer drained frames this client had to queue: resume reading input.</summary>
+    protected internal virtual void OnPeerReady()
+    {
+    }
+
+    /// <summary>The link state changed (set_link, or the backend's own connect/disconnect).</summary>
+    protected virtual void OnLinkStatusChanged()
+    {
+    }
+
+    /// <summary>The peer was set or removed.</summary>
+    protected virtual void OnPeerChanged()
+    {
+    }
+
+    /// <summary>Releases the backend's resources (sockets, files, threads). Called once.</summary>
+    protected virtual ValueTask CloseAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Detaches from the peer, drops queued frames, releases resources. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        Disconnect();
+        NetClient[] waiting;
+        lock (_lock)
+        {
+            waiting = _incoming.Clear();
+        }
+
+        foreach (var sender in waiting)
+        {
+            sender.OnPeerReady();
+        }
+
+        await CloseAsync().ConfigureAwait(false);
+        GC.SuppressFinalize(this);
+    }
+}

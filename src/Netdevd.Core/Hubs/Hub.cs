@@ -1,0 +1,60 @@
+using System.Collections.Immutable;
+using Netdevd.Core.Clients;
+
+namespace Netdevd.Core.Hubs;
+
+/// <summary>
+/// QEMU's hub (net/hub.c): a frame that one port receives from its peer leaves by every
+/// other port to that port's peer. No learning, no loop protection, never back to the source.
+/// </summary>
+/// <remarks>
+/// The port list is an immutable snapshot swapped on add/remove, so forwarding takes no lock
+/// and never allocates. Newest port first, as QEMU iterates.
+/// </remarks>
+public sealed class Hub
+{
+    private ImmutableArray<HubPort> _ports = [];
+
+    internal Hub(int id) => Id = id;
+
+    public int Id { get; }
+
+    public ImmutableArray<HubPort> Ports => _ports;
+
+    internal void Add(HubPort port) => ImmutableInterlocked.Update(ref _ports, static (ports, p) => ports.Insert(0, p), port);
+
+    internal void Remove(HubPort port) => ImmutableInterlocked.Update(ref _ports, static (ports, p) => ports.Remove(p), port);
+
+    /// <summary>Floods a frame from <paramref name="source"/> to every other port; the worst delivery result wins.</summary>
+    internal DeliveryResult Forward(HubPort source, ReadOnlySpan<byte> frame)
+    {
+        var result = DeliveryResult.Delivered;
+        foreach (var port in _ports)
+        {
+            if (ReferenceEquals(port, source))
+            {
+                continue;
+            }
+
+            var r = port.Send(frame);
+            if (r == DeliveryResult.Queued)
+            {
+                result = DeliveryResult.Queued;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>A port's peer drained its queue: every source that may have been paused resumes.</summary>
+    internal void WakeSources(HubPort drained)
+    {
+        foreach (var port in _ports)
+        {
+            if (!ReferenceEquals(port, drained))
+            {
+                port.Peer?.OnPeerReady();
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using Netdevd.Core.Clients;
+using Netdevd.Qapi.Schema;
+
+namespace Netdevd.Core.Hubs;
+
+/// <summary>A port of a <see cref="Hub"/>; its peer is the backend or NIC plugged into it.</summary>
+public sealed class HubPort : NetClient
+{
+    internal HubPort(string name, Hub hub)
+        : base(name, NetClientDriver.Hubport)
+    {
+        Hub = hub;
+    }
+
+    public Hub Hub { get; }
+
+    /// <summary>Frames from the peer bypass this port's own queue: each destination queues for itself.</summary>
+    internal override DeliveryResult Deliver(ReadOnlySpan<byte> frame, NetClient sender)
+    {
+        if (LinkDown || IsClosed || frame.Length > MaxFrameSize)
+        {
+            Stats.CountDrop();
+            return DeliveryResult.Delivered;
+        }
+
+        Stats.ReceivedFrames++;
+        Stats.ReceivedBytes += frame.Length;
+        return Hub.Forward(this, frame);
+    }
+
+    protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
+    {
+        // Only reached through the base Deliver, which this type overrides.
+        Hub.Forward(this, frame);
+        return ReceiveResult.Accepted;
+    }
+
+    protected internal override void OnPeerReady() => Hub.WakeSources(this);
+
+    protected override ValueTask CloseAsync()
+    {
+        Hub.Remove(this);
+        return ValueTask.CompletedTask;
+    }
+}

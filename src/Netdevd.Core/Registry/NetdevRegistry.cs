@@ -1,0 +1,262 @@
+using Microsoft.Extensions.Logging;
+using Netdevd.Core.Clients;
+using Netdevd.Core.Hubs;
+using Netdevd.Core.Nic;
+using Netdevd.Qapi.Commands;
+using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Events;
+using Netdevd.Qapi.Schema;
+
+namespace Netdevd.Core.Registry;
+
+/// <summary>
+/// The netdevs of one netdevd instance (QEMU's net_clients list, as an instance so that tests
+/// and embedders can run many side by side). Creation, deletion and link changes are
+/// serialised; the data path never takes this registry's lock.
+/// </summary>
+public sealed class NetdevRegistry : IAsyncDisposable
+{
+    private readonly Dictionary<NetClientDriver, INetdevFactory> _factories = [];
+    private readonly List<NetdevEntry> _netdevs = [];
+    private readonly HashSet<string> _legacyIds = new(StringComparer.Ordinal);
+    private readonly List<NicClient> _nics = [];
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly IQapiEventSink _events;
+    private readonly ILoggerFactory _loggers;
+    private readonly TimeProvider _time;
+
+    public NetdevRegistry(
+        IEnumerable<INetdevFactory> factories,
+        IQapiEventSink events,
+        ILoggerFactory loggers,
+        TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(factories);
+        foreach (var f in factories)
+        {
+            _factories[f.Driver] = f;
+        }
+
+        _events = events;
+        _loggers = loggers;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public HubRegistry Hubs { get; } = new();
+
+    /// <summary>The netdev types this build can create, in schema order.</summary>
+    public IEnumerable<NetClientDriver> AvailableDrivers
+    {
+        get
+        {
+            foreach (var d in Enum.GetValues<NetClientDriver>())
+            {
+                if (_factories.ContainsKey(d))
+                {
+                    yield return d;
+                }
+            }
+        }
+    }
+
+    /// <summary>Creates a netdev with QEMU's checks in QEMU's order (net_client_init1).</summary>
+    public async Task<NetClient> AddAsync(Netdev netdev, NetdevOrigin origin, IMonitorFdStore? monitorFds = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(netdev);
+        if (origin == NetdevOrigin.Monitor && !NetdevIdentifier.IsWellFormed(netdev.Id))
+        {
+            throw QapiErrors.InvalidValue("id", "an identifier");
+        }
+
+        if (!_factories.TryGetValue(netdev.Type, out var factory))
+        {
+            throw new QapiException($"network backend '{netdev.Type.ToQapi()}' is not compiled into this binary");
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (FindEntry(netdev.Id) is not null)
+            {
+                var legacyTwin = origin == NetdevOrigin.CommandLineLegacy && _legacyIds.Contains(netdev.Id);
+                throw new QapiException(legacyTwin ? $"Duplicate ID '{netdev.Id}' for netdev" : $"Duplicate ID '{netdev.Id}'");
+            }
+
+            var context = new NetdevContext(this, Hubs, _events, _loggers, _time, monitorFds, cancellationToken);
+            var client = await factory.CreateAsync(netdev, context).ConfigureAwait(false);
+            _netdevs.Add(new NetdevEntry(netdev.Id, netdev, client));
+            if (origin == NetdevOrigin.CommandLineLegacy)
+            {
+                _legacyIds.Add(netdev.Id);
+            }
+
+            return client;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>QMP <c>netdev_del</c>: closes the netdev; its peer just loses its peer.</summary>
+    public async Task DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        NetdevEntry? entry;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            entry = FindEntry(id) ?? throw QapiErrors.DeviceNotFound(id);
+            _netdevs.Remove(entry);
+            _legacyIds.Remove(id);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (entry.Client.Peer is NicClient nic)
+        {
+            // As QEMU: the NIC stays, its link goes down.
+            nic.SetLinkUp(false);
+        }
+
+        await entry.Client.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>QMP <c>set_link</c>: every client with that name; a NIC peer follows its netdev.</summary>
+    public void SetLink(string name, bool up)
+    {
+        _gate.Wait();
+        try
+        {
+            var matches = new List<NetClient>();
+            foreach (var e in _netdevs)
+            {
+                if (e.Id == name)
+                {
+                    matches.Add(e.Client);
+                }
+            }
+
+            foreach (var nic in _nics)
+            {
+                if (nic.Name == name)
+                {
+                    matches.Add(nic);
+                }
+            }
+
+            if (matches.Count == 0)
+            {
+                throw QapiErrors.DeviceNotFound(name);
+            }
+
+            foreach (var c in matches)
+            {
+                c.SetLinkUp(up);
+            }
+
+            if (matches[0].Peer is NicClient peerNic)
+            {
+                peerNic.SetLinkUp(up);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Plugs an embedder's NIC into netdev <paramref name="netdevId"/> (QEMU's -device ...,netdev=ID).</summary>
+    public void AttachNic(string netdevId, NicClient nic)
+    {
+        ArgumentNullException.ThrowIfNull(nic);
+        _gate.Wait();
+        try
+        {
+            var entry = FindEntry(netdevId) ?? throw new QapiException($"Property '{nic.Name}.netdev' can't find value '{netdevId}'");
+            if (entry.Client.Peer is not null)
+            {
+                throw new QapiException($"Property '{nic.Name}.netdev' can't take value '{netdevId}', it's in use");
+            }
+
+            NetClient.Connect(entry.Client, nic);
+            _nics.Add(nic);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Unplugs a NIC (device_del).</summary>
+    public async Task DetachNicAsync(NicClient nic)
+    {
+        ArgumentNullException.ThrowIfNull(nic);
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _nics.Remove(nic);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        await nic.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The netdev named <paramref name="id"/>, or null. Factories call this under the registry's gate.</summary>
+    public NetdevEntry? Find(string id) => FindEntry(id);
+
+    /// <summary>The netdevs in creation order.</summary>
+    public IReadOnlyList<NetdevEntry> Snapshot()
+    {
+        _gate.Wait();
+        try
+        {
+            return [.. _netdevs];
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<NetdevEntry> all;
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            all = [.. _netdevs];
+            _netdevs.Clear();
+            _legacyIds.Clear();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        // Newest first, so dependants go before what they depend on.
+        for (var i = all.Count - 1; i >= 0; i--)
+        {
+            await all[i].Client.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _gate.Dispose();
+    }
+
+    private NetdevEntry? FindEntry(string id)
+    {
+        foreach (var e in _netdevs)
+        {
+            if (e.Id == id)
+            {
+                return e;
+            }
+        }
+
+        return null;
+    }
+}

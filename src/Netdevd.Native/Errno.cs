@@ -1,0 +1,34 @@
+namespace Netdevd.Native;
+
+/// <summary>The Linux errno values the code acts on, and strerror texts for messages.</summary>
+public static class Errno
+{
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int EINTR = 4;
+    public const int EIO = 5;
+    public const int EBADF = 9;
+    public const int EAGAIN = 11;
+    public const int ENOMEM = 12;
+    public const int EACCES = 13;
+    public const int EBUSY = 16;
+    public const int EEXIST = 17;
+    public const int ENODEV = 19;
+    public const int EINVAL = 22;
+    public const int EMFILE = 24;
+    public const int ENOTTY = 25;
+    public const int EPIPE = 32;
+    public const int EMSGSIZE = 90;
+    public const int ENOTSOCK = 88;
+    public const int EADDRINUSE = 98;
+    public const int ENOBUFS = 105;
+    public const int ECONNRESET = 104;
+    public const int ENOTCONN = 107;
+    public const int ECONNREFUSED = 111;
+
+    /// <summary>The errno of the last failed call made through <see cref="Libc"/> on this thread.</summary>
+    public static int Last => System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+
+    /// <summary>The C library's text for an errno, as QEMU's error_setg_errno appends it.</summary>
+    public static string Message(int errno) => Libc.StrError(errno);
+}

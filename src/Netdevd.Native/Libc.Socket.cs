@@ -1,0 +1,100 @@
+using System.Runtime.InteropServices;
+
+namespace Netdevd.Native;
+
+/// <remarks>SOL_SOCKET, SO_TYPE, SO_REUSEADDR, SOCK_STREAM/DGRAM, getsockopt and setsockopt live in Libc.SockOpt.cs; unlink in Libc.Unlink.cs.</remarks>
+public static partial class Libc
+{
+    public const int AF_UNSPEC = 0;
+    public const int AF_UNIX = 1;
+    public const int AF_INET = 2;
+    public const int AF_INET6 = 10;
+    public const int AF_VSOCK = 40;
+    public const int SOCK_NONBLOCK = 0x800;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SO_ERROR = 4;
+    public const int SO_RXQ_OVFL = 40;
+
+    /// <summary>socket(2); -1 with errno on failure.</summary>
+    public static int Socket(int domain, int type, int protocol) => SysSocket(domain, type, protocol);
+
+    /// <summary>bind(2) to a socket address.</summary>
+    public static unsafe int Bind(int fd, SockAddr address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        fixed (byte* p = address.Bytes)
+        {
+            return SysBind(fd, p, (uint)address.Bytes.Length);
+        }
+    }
+
+    /// <summary>connect(2) to a socket address.</summary>
+    public static unsafe int Connect(int fd, SockAddr address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        fixed (byte* p = address.Bytes)
+        {
+            return SysConnect(fd, p, (uint)address.Bytes.Length);
+        }
+    }
+
+    /// <summary>getsockname(2): the socket's own address, or null with errno set.</summary>
+    public static unsafe SockAddr? GetSockName(int fd)
+    {
+        var buffer = stackalloc byte[128];
+        uint length = 128;
+        if (SysGetsockname(fd, buffer, &length) < 0)
+        {
+            return null;
+        }
+
+        return SockAddr.FromBytes(new ReadOnlySpan<byte>(buffer, (int)Math.Min(length, 128u)));
+    }
+
+    /// <summary>setsockopt(2) with a structure given as bytes (ip_mreq, in_addr...).</summary>
+    public static unsafe int SetSockOpt(int fd, int level, int name, ReadOnlySpan<byte> value)
+    {
+        fixed (byte* p = value)
+        {
+            return SysSetsockopt(fd, level, name, p, (uint)value.Length);
+        }
+    }
+
+    /// <summary>sendto(2) of one datagram; <paramref name="destination"/> null means send(2) on a connected socket.</summary>
+    public static unsafe nint SendTo(int fd, ReadOnlySpan<byte> buffer, int flags, SockAddr? destination)
+    {
+        fixed (byte* data = buffer)
+        {
+            if (destination is null)
+            {
+                return SysSendto(fd, data, (nuint)buffer.Length, flags, null, 0);
+            }
+
+            fixed (byte* address = destination.Bytes)
+            {
+                return SysSendto(fd, data, (nuint)buffer.Length, flags, address, (uint)destination.Bytes.Length);
+            }
+        }
+    }
+
+    /// <summary>dup(2).</summary>
+    public static int Dup(int fd) => SysDup(fd);
+
+    [LibraryImport(Library, EntryPoint = "socket", SetLastError = true)]
+    private static partial int SysSocket(int domain, int type, int protocol);
+
+    [LibraryImport(Library, EntryPoint = "bind", SetLastError = true)]
+    private static unsafe partial int SysBind(int fd, byte* addr, uint addrlen);
+
+    [LibraryImport(Library, EntryPoint = "connect", SetLastError = true)]
+    private static unsafe partial int SysConnect(int fd, byte* addr, uint addrlen);
+
+    [LibraryImport(Library, EntryPoint = "getsockname", SetLastError = true)]
+    private static unsafe partial int SysGetsockname(int fd, byte* addr, uint* addrlen);
+
+    [LibraryImport(Library, EntryPoint = "sendto", SetLastError = true)]
+    private static unsafe partial nint SysSendto(int fd, byte* buf, nuint len, int flags, byte* destAddr, uint addrlen);
+
+    [LibraryImport(Library, EntryPoint = "dup", SetLastError = true)]
+    private static partial int SysDup(int fd);
+}

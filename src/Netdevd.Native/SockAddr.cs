@@ -1,0 +1,71 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Text;
+
+namespace Netdevd.Native;
+
+/// <summary>
+/// A socket address as the kernel takes it (struct sockaddr_in / sockaddr_un bytes), built once
+/// at setup and then pinned per call without allocating.
+/// </summary>
+public sealed class SockAddr
+{
+    /// <summary>sizeof(sun_path) on Linux.</summary>
+    public const int UnixPathCapacity = 108;
+
+    private const int InetSize = 16;
+    private const int UnixSize = 2 + UnixPathCapacity;
+
+    private SockAddr(byte[] bytes)
+    {
+        Bytes = bytes;
+    }
+
+    /// <summary>The raw structure, family first (host order short).</summary>
+    public byte[] Bytes { get; }
+
+    public int Family => Bytes.Length >= 2 ? BinaryPrimitives.ReadUInt16LittleEndian(Bytes) : Libc.AF_UNSPEC;
+
+    /// <summary>struct sockaddr_in for an IPv4 end point.</summary>
+    public static SockAddr Inet(IPEndPoint endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        var b = new byte[InetSize];
+        BinaryPrimitives.WriteUInt16LittleEndian(b, Libc.AF_INET);
+        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(2), (ushort)endPoint.Port);
+        if (!endPoint.Address.TryWriteBytes(b.AsSpan(4, 4), out _))
+        {
+            throw new ArgumentException("not an IPv4 address", nameof(endPoint));
+        }
+
+        return new SockAddr(b);
+    }
+
+    /// <summary>
+    /// struct sockaddr_un with <paramref name="path"/> (the full structure, as QEMU passes it);
+    /// a path longer than 107 bytes is cut as snprintf cuts it. Callers check the length first.
+    /// </summary>
+    public static SockAddr Unix(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var b = new byte[UnixSize];
+        BinaryPrimitives.WriteUInt16LittleEndian(b, Libc.AF_UNIX);
+        var utf8 = Encoding.UTF8.GetBytes(path);
+        utf8.AsSpan(0, Math.Min(utf8.Length, UnixPathCapacity - 1)).CopyTo(b.AsSpan(2));
+        return new SockAddr(b);
+    }
+
+    /// <summary>Wraps bytes that came from the kernel (getsockname) or a caller that built them.</summary>
+    public static SockAddr FromBytes(ReadOnlySpan<byte> bytes) => new(bytes.ToArray());
+
+    /// <summary>The IPv4 end point of an AF_INET address, else null.</summary>
+    public IPEndPoint? ToIPEndPoint()
+    {
+        if (Family != Libc.AF_INET || Bytes.Length < 8)
+        {
+            return null;
+        }
+
+        return new IPEndPoint(new IPAddress(Bytes.AsSpan(4, 4)), BinaryPrimitives.ReadUInt16BigEndian(Bytes.AsSpan(2)));
+    }
+}

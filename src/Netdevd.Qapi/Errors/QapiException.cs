@@ -1,0 +1,32 @@
+namespace Netdevd.Qapi.Errors;
+
+/// <summary>
+/// An error that reaches the user as QEMU reports it: a class and a description
+/// (QMP <c>{"error": {"class": ..., "desc": ...}}</c>; on the command line the description alone).
+/// </summary>
+public sealed class QapiException : Exception
+{
+    public QapiException()
+        : this(QapiErrorClass.GenericError, "Unknown error")
+    {
+    }
+
+    public QapiException(string message)
+        : this(QapiErrorClass.GenericError, message)
+    {
+    }
+
+    public QapiException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        ErrorClass = QapiErrorClass.GenericError;
+    }
+
+    public QapiException(QapiErrorClass errorClass, string message)
+        : base(message)
+    {
+        ErrorClass = errorClass;
+    }
+
+    public QapiErrorClass ErrorClass { get; }
+}

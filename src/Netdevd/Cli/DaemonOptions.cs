@@ -1,0 +1,11 @@
+namespace Netdevd.Cli;
+
+/// <summary>What the command line asked for, after parsing and validation.</summary>
+internal sealed record DaemonOptions(
+    IReadOnlyList<string> NetdevSpecs,
+    IReadOnlyList<string> QmpSpecs,
+    string? RuntimeDirectory)
+{
+    /// <summary>No netdev and no monitor given: run the default setup.</summary>
+    public bool IsDefaultJob => NetdevSpecs.Count == 0 && QmpSpecs.Count == 0;
+}

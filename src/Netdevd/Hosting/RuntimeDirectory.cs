@@ -1,0 +1,30 @@
+namespace Netdevd.Hosting;
+
+/// <summary>
+/// Where the default setup puts its sockets: <c>$XDG_RUNTIME_DIR/netdevd/</c>, else a private
+/// directory under the temp dir (mode 0700, so other users cannot reach the sockets).
+/// </summary>
+internal static class RuntimeDirectory
+{
+    public static string Resolve()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        string dir;
+        if (!string.IsNullOrEmpty(xdg) && Directory.Exists(xdg))
+        {
+            dir = Path.Combine(xdg, "netdevd");
+            Directory.CreateDirectory(dir);
+        }
+        else
+        {
+            dir = Directory.CreateTempSubdirectory("netdevd-").FullName;
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return dir;
+    }
+}

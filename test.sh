@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs what the tests need from Debian's packages
+# when missing, builds everything with warnings as errors, runs every test project, and
+# ends with a line "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the interop tests use: QEMU 7.2 as a real peer, iproute2 for namespaces.
+declare -A tools=([qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2)
+missing=()
+for tool in "${!tools[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${tools[$tool]}")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+      || echo "test.sh: could not install ${missing[*]}; the tests that need them will say so"
+  else
+    echo "test.sh: ${missing[*]} missing and not root; the tests that need them are skipped with that reason"
+  fi
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+if ! dotnet build Netdevd.slnx -c Release -warnaserror -nologo -v quiet; then
+  echo "test.sh: build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test Netdevd.slnx -c Release --no-build --nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# Each test assembly prints "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T, ..." (or "Failed!").
+read -r passed failed skipped < <(awk -F'[:,]' '
+  /(Passed|Failed)! +- +Failed:/ {
+    for (i = 1; i <= NF; i++) {
+      gsub(/ /, "", $i)
+      if ($i ~ /(^|-)Failed$/) f += $(i + 1)
+      if ($i == "Passed") p += $(i + 1)
+      if ($i == "Skipped") s += $(i + 1)
+    }
+  }
+  END { printf "%d %d %d\n", p, f, s }' "$log")
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1   # a test host crashed or a project failed to run: never report green
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,203 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Netdevd.Backends.Hubport;
+using Netdevd.Core.Clients;
+using Netdevd.Core.Nic;
+using Netdevd.Core.Registry;
+using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Schema;
+
+namespace Netdevd.Core.Tests;
+
+public sealed class RegistryTests
+{
+    private static NetdevRegistry NewRegistry(params INetdevFactory[] extra) =>
+        new([new HubportNetdevFactory(), .. extra], new RecordingEventSink(), NullLoggerFactory.Instance);
+
+    private static Netdev Hubport(string id, int hubid, string? netdev = null) => new()
+    {
+        Id = id,
+        Type = NetClientDriver.Hubport,
+        Hubport = new NetdevHubPortOptions { Hubid = hubid, Netdev = netdev },
+    };
+
+    [Fact]
+    public async Task Duplicate_id_is_refused_with_QEMUs_text()
+    {
+        await using var r = NewRegistry();
+        await r.AddAsync(Hubport("u1", 0), NetdevOrigin.Monitor);
+
+        var e = await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(Hubport("u1", 1), NetdevOrigin.Monitor));
+
+        Assert.Equal("Duplicate ID 'u1'", e.Message);
+        Assert.Equal(QapiErrorClass.GenericError, e.ErrorClass);
+        Assert.Single(r.Snapshot());
+    }
+
+    [Fact]
+    public async Task Legacy_command_line_duplicate_says_for_netdev()
+    {
+        await using var r = NewRegistry();
+        await r.AddAsync(Hubport("h", 0), NetdevOrigin.CommandLineLegacy);
+
+        var e = await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(Hubport("h", 0), NetdevOrigin.CommandLineLegacy));
+
+        Assert.Equal("Duplicate ID 'h' for netdev", e.Message);
+    }
+
+    [Theory]
+    [InlineData("1abc")]
+    [InlineData("a b")]
+    [InlineData("")]
+    [InlineData("a/b")]
+    public async Task Monitor_ids_must_be_identifiers(string id)
+    {
+        await using var r = NewRegistry();
+
+        var e = await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(Hubport(id, 0), NetdevOrigin.Monitor));
+
+        Assert.Equal("Parameter 'id' expects an identifier", e.Message);
+    }
+
+    [Fact]
+    public async Task Modern_command_line_skips_the_identifier_check_as_QEMU_does()
+    {
+        await using var r = NewRegistry();
+
+        await r.AddAsync(Hubport("9lives", 0), NetdevOrigin.CommandLineModern);
+
+        Assert.Equal("9lives", Assert.Single(r.Snapshot()).Id);
+    }
+
+    [Theory]
+    [InlineData(NetClientDriver.Nic, "nic")]
+    [InlineData(NetClientDriver.None, "none")]
+    [InlineData(NetClientDriver.VhostVdpa, "vhost-vdpa")]
+    public async Task Types_without_a_backend_are_not_compiled_in(NetClientDriver type, string name)
+    {
+        await using var r = NewRegistry();
+
+        var e = await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(new Netdev { Id = "x", Type = type }, NetdevOrigin.Monitor));
+
+        Assert.Equal($"network backend '{name}' is not compiled into this binary", e.Message);
+    }
+
+    [Fact]
+    public async Task Delete_unknown_is_DeviceNotFound()
+    {
+        await using var r = NewRegistry();
+
+        var e = await Assert.ThrowsAsync<QapiException>(() => r.DeleteAsync("u1"));
+
+        Assert.Equal(QapiErrorClass.DeviceNotFound, e.ErrorClass);
+        Assert.Equal("Device 'u1' not found", e.Message);
+    }
+
+    [Fact]
+    public async Task Set_link_unknown_is_DeviceNotFound()
+    {
+        await using var r = NewRegistry();
+
+        var e = Assert.Throws<QapiException>(() => r.SetLink("nope", false));
+
+        Assert.Equal(QapiErrorClass.DeviceNotFound, e.ErrorClass);
+        Assert.Equal("Device 'nope' not found", e.Message);
+    }
+
+    [Fact]
+    public async Task Hubport_netdev_peers_with_an_existing_netdev()
+    {
+        await using var r = NewRegistry();
+        var inner = await r.AddAsync(Hubport("inner", 5), NetdevOrigin.Monitor);
+
+        var outer = await r.AddAsync(Hubport("outer", 6, "inner"), NetdevOrigin.Monitor);
+
+        Assert.Same(outer, inner.Peer);
+        Assert.Same(inner, outer.Peer);
+    }
+
+    [Fact]
+    public async Task Hubport_netdev_unknown_is_refused_and_leaves_nothing()
+    {
+        await using var r = NewRegistry();
+
+        var e = await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(Hubport("p", 0, "ghost"), NetdevOrigin.Monitor));
+
+        Assert.Equal("netdev 'ghost' not found", e.Message);
+        Assert.Empty(r.Snapshot());
+        Assert.Empty(r.Hubs.GetOrCreate(0).Ports);
+    }
+
+    [Fact]
+    public async Task Hubport_netdev_already_in_use_is_refused_instead_of_aborting()
+    {
+        await using var r = NewRegistry();
+        await r.AddAsync(Hubport("b", 1), NetdevOrigin.Monitor);
+        await r.AddAsync(Hubport("p1", 0, "b"), NetdevOrigin.Monitor);
+
+        var e = await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(Hubport("p2", 0, "b"), NetdevOrigin.Monitor));
+
+        Assert.Contains("netdev 'b' is already in use", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, r.Snapshot().Count);
+        Assert.Single(r.Hubs.GetOrCreate(0).Ports);
+    }
+
+    [Fact]
+    public async Task Deleting_a_peered_netdev_detaches_both_cleanly()
+    {
+        await using var r = NewRegistry();
+        var inner = await r.AddAsync(Hubport("inner", 5), NetdevOrigin.Monitor);
+        var outer = await r.AddAsync(Hubport("outer", 6, "inner"), NetdevOrigin.Monitor);
+
+        await r.DeleteAsync("inner");
+
+        Assert.Null(outer.Peer);
+        Assert.True(inner.IsClosed);
+        Assert.Null(r.Find("inner"));
+        Assert.Empty(r.Hubs.GetOrCreate(5).Ports);
+
+        // The id is free again.
+        await r.AddAsync(Hubport("inner", 5), NetdevOrigin.Monitor);
+    }
+
+    [Fact]
+    public async Task A_failing_factory_leaves_nothing_behind()
+    {
+        await using var r = NewRegistry(new FailingFactory());
+
+        var e = await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(new Netdev { Id = "t", Type = NetClientDriver.Tap, Tap = new NetdevTapOptions() }, NetdevOrigin.Monitor));
+
+        Assert.Equal("could not open /dev/net/tun: No such file or directory", e.Message);
+        Assert.Empty(r.Snapshot());
+    }
+
+    [Fact]
+    public async Task Nic_follows_its_netdev_on_set_link_and_delete()
+    {
+        await using var r = NewRegistry();
+        var received = new List<byte[]>();
+        await r.AddAsync(Hubport("h", 0), NetdevOrigin.Monitor);
+        var nic = new NicClient("nic0", f => received.Add(f.ToArray()));
+        r.AttachNic("h", nic);
+
+        r.SetLink("h", false);
+        Assert.True(nic.LinkDown);
+        r.SetLink("h", true);
+        Assert.False(nic.LinkDown);
+
+        var again = new NicClient("nic1", _ => { });
+        var e = Assert.Throws<QapiException>(() => r.AttachNic("h", again));
+        Assert.Equal("Property 'nic1.netdev' can't take value 'h', it's in use", e.Message);
+
+        await r.DeleteAsync("h");
+        Assert.True(nic.LinkDown);
+        Assert.Null(nic.Peer);
+    }
+
+    private sealed class FailingFactory : INetdevFactory
+    {
+        public NetClientDriver Driver => NetClientDriver.Tap;
+
+        public ValueTask<NetClient> CreateAsync(Netdev options, NetdevContext context) =>
+            throw new QapiException("could not open /dev/net/tun: No such file or directory");
+    }
+}
