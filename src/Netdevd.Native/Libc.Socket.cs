@@ -92,6 +92,9 @@ public static partial class Libc
     [LibraryImport(Library, EntryPoint = "getsockname", SetLastError = true)]
     private static unsafe partial int SysGetsockname(int fd, byte* addr, uint* addrlen);
 
+    [LibraryImport(Library, EntryPoint = "setsockopt", SetLastError = true)]
+    private static unsafe partial int SysSetsockopt(int fd, int level, int optname, byte* optval, uint optlen);
+
     [LibraryImport(Library, EntryPoint = "sendto", SetLastError = true)]
     private static unsafe partial nint SysSendto(int fd, byte* buf, nuint len, int flags, byte* destAddr, uint addrlen);
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Netdevd.Backends.Hubport;
+using Netdevd.Core.Hubs;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Nic;
 using Netdevd.Core.Registry;

@@ -28,9 +28,13 @@ public sealed class ListenerTests : IDisposable
     [Fact]
     public async Task A_stale_socket_file_is_replaced()
     {
+        // .NET unlinks a socket file it bound when the socket is disposed; moving the file
+        // away first leaves a real stale socket file behind, as a crashed daemon would.
+        var bound = Path.Combine(_dir, "bound.sock");
         using (var stale = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
         {
-            stale.Bind(new UnixDomainSocketEndPoint(SocketPath));
+            stale.Bind(new UnixDomainSocketEndPoint(bound));
+            File.Move(bound, SocketPath);
         }
 
         Assert.True(File.Exists(SocketPath));

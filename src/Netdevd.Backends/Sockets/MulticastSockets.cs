@@ -31,7 +31,7 @@ public static class MulticastSockets
 
         try
         {
-            if (Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1) < 0)
+            if (Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1) < 0)
             {
                 throw ErrnoText.Last("can't set socket option SO_REUSEADDR");
             }
@@ -50,7 +50,7 @@ public static class MulticastSockets
                 throw ErrnoText.Last($"can't add socket to multicast group {group.Address}");
             }
 
-            if (Libc.SetSockOpt(fd, Libc.IPPROTO_IP, Libc.IP_MULTICAST_LOOP, 1) < 0)
+            if (Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_MULTICAST_LOOP, 1) < 0)
             {
                 throw ErrnoText.Last("can't force multicast message to loopback");
             }

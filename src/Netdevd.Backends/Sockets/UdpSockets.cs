@@ -20,7 +20,7 @@ public static class UdpSockets
 
         try
         {
-            if (Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1) < 0)
+            if (Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1) < 0)
             {
                 throw ErrnoText.Last("can't set socket option SO_REUSEADDR");
             }

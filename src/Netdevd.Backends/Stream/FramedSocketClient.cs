@@ -169,7 +169,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         }
     }
 
-    protected internal override void OnPeerReady() => TryPost(_resume);
+    protected override void OnPeerReady() => TryPost(_resume);
 
     void IPollTarget.OnReadable()
     {

@@ -4,6 +4,7 @@ using Netdevd.Core.Hubs;
 using Netdevd.Core.Nic;
 using Netdevd.Qapi.Commands;
 using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Parsing;
 using Netdevd.Qapi.Events;
 using Netdevd.Qapi.Schema;
 
@@ -63,7 +64,7 @@ public sealed class NetdevRegistry : IAsyncDisposable
     public async Task<NetClient> AddAsync(Netdev netdev, NetdevOrigin origin, IMonitorFdStore? monitorFds = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(netdev);
-        if (origin == NetdevOrigin.Monitor && !NetdevIdentifier.IsWellFormed(netdev.Id))
+        if (origin == NetdevOrigin.Monitor && !QemuId.IsWellFormed(netdev.Id))
         {
             throw QapiErrors.InvalidValue("id", "an identifier");
         }

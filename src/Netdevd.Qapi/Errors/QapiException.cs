@@ -29,4 +29,10 @@ public sealed class QapiException : Exception
     }
 
     public QapiErrorClass ErrorClass { get; }
+
+    /// <summary>
+    /// QEMU's error_append_hint: a further line printed on the command line under the message
+    /// (never sent over QMP), e.g. what an identifier may consist of.
+    /// </summary>
+    public string? Hint { get; init; }
 }

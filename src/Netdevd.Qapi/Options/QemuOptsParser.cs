@@ -24,7 +24,7 @@ public static class QemuOptsParser
         var id = FindId(parameters);
         if (id is not null && !QemuId.IsWellFormed(id))
         {
-            throw new QapiException("Parameter 'id' expects an identifier");
+            throw new QapiException("Parameter 'id' expects an identifier") { Hint = QemuId.Hint };
         }
 
         var opts = new QemuOpts(id);

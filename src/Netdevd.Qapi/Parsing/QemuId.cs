@@ -1,7 +1,7 @@
 namespace Netdevd.Qapi.Parsing;
 
 /// <summary>QEMU's id_wellformed: an ASCII letter, then ASCII letters, digits, '-', '.' or '_'.</summary>
-internal static class QemuId
+public static class QemuId
 {
     public const string Hint = "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.";
 

@@ -36,7 +36,8 @@ public static class QapiVisit
             }
         }
 
-        throw QapiErrors.BadEnumValue(v.FullName(name), s);
+        // QEMU names the member alone here (input_type_enum), not its full path.
+        throw QapiErrors.BadEnumValue(name ?? "null", s);
     }
 
     private static long SignedInRange(IQapiInputVisitor v, string? name, long min, long max, string typeName)

@@ -154,14 +154,16 @@ internal sealed class QmpSession : IDisposable
                 var response = item.Value is { } request
                     ? await _dispatcher.DispatchAsync(request, Monitor, _serverStopping).ConfigureAwait(false)
                     : QmpMessages.Error(QapiErrorClass.GenericError, item.Error!, null);
-                await _outbox.PostAsync(response, _abort.Token).ConfigureAwait(false);
 
-                // After the answer to qmp_capabilities, so that it precedes the first event.
+                // Before the answer to qmp_capabilities is queued, so that a client that has read
+                // it is sure to get every later event (one emitted meanwhile may precede it, as in QEMU).
                 if (!_subscribed && Monitor.Negotiated)
                 {
                     _subscribed = true;
                     _events.Subscribe(this);
                 }
+
+                await _outbox.PostAsync(response, _abort.Token).ConfigureAwait(false);
             }
         }
     }

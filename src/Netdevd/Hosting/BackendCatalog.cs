@@ -1,4 +1,4 @@
-using Netdevd.Backends.Hubport;
+using Netdevd.Core.Hubs;
 using Netdevd.Core.Registry;
 
 namespace Netdevd.Hosting;
@@ -12,5 +12,8 @@ internal static class BackendCatalog
     public static IReadOnlyList<INetdevFactory> Create() =>
     [
         new HubportNetdevFactory(),
+        new Netdevd.Backends.Stream.StreamNetdevFactory(),
+        new Netdevd.Backends.LegacySocket.SocketNetdevFactory(),
+        new Netdevd.Backends.Dgram.DgramNetdevFactory(),
     ];
 }

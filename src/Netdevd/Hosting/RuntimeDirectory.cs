@@ -6,7 +6,8 @@ namespace Netdevd.Hosting;
 /// </summary>
 internal static class RuntimeDirectory
 {
-    public static string Resolve()
+    /// <param name="created">True when the directory is a fresh temp directory that should be removed at exit.</param>
+    public static string Resolve(out bool created)
     {
         var xdg = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
         string dir;
@@ -14,10 +15,12 @@ internal static class RuntimeDirectory
         {
             dir = Path.Combine(xdg, "netdevd");
             Directory.CreateDirectory(dir);
+            created = false;
         }
         else
         {
             dir = Directory.CreateTempSubdirectory("netdevd-").FullName;
+            created = true;
         }
 
         if (!OperatingSystem.IsWindows())

@@ -102,8 +102,8 @@ internal sealed class QemuForwarder : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs QEMU once with a -netdev argument and returns its exit code and stderr (for option-parsing comparisons).</summary>
-    public static async Task<(int ExitCode, string StandardError)> ProbeNetdevAsync(string spec)
+    /// <summary>Runs QEMU once with -netdev arguments and returns its exit code and stderr (for option-parsing comparisons).</summary>
+    public static async Task<(int ExitCode, string StandardError)> ProbeNetdevsAsync(IEnumerable<string> specs)
     {
         var qemu = HostTools.Require("qemu-system-x86_64", "qemu-system-x86");
         var psi = new ProcessStartInfo(qemu)
@@ -113,9 +113,15 @@ internal sealed class QemuForwarder : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "-M", "none", "-nodefaults", "-display", "none", "-S", "-qmp", "stdio", "-netdev", spec })
+        foreach (var a in new[] { "-M", "none", "-nodefaults", "-display", "none", "-S", "-qmp", "stdio" })
         {
             psi.ArgumentList.Add(a);
+        }
+
+        foreach (var spec in specs)
+        {
+            psi.ArgumentList.Add("-netdev");
+            psi.ArgumentList.Add(spec);
         }
 
         using var p = Process.Start(psi)!;

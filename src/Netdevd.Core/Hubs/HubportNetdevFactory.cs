@@ -3,7 +3,7 @@ using Netdevd.Core.Registry;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
 
-namespace Netdevd.Backends.Hubport;
+namespace Netdevd.Core.Hubs;
 
 /// <summary>
 /// <c>-netdev hubport,id=ID,hubid=N[,netdev=BACKEND]</c>: a port on hub N (made on first use).

@@ -1,0 +1,295 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Netdevd.Backends.Io;
+using Netdevd.Core.Clients;
+using Netdevd.Native;
+using Netdevd.Qapi.Schema;
+
+namespace Netdevd.Backends.Dgram;
+
+/// <summary>
+/// A netdev over a datagram socket, one frame per datagram, no header (QEMU's NetDgramState and
+/// the datagram half of NetSocketState). Used by <c>dgram</c> for every mode and by the legacy
+/// <c>socket</c> netdev for <c>mcast=</c>, <c>udp=</c> and datagram <c>fd=</c>.
+/// </summary>
+/// <remarks>
+/// <para>Receiving: a poll thread drains the socket with recvmmsg into a slab of
+/// <see cref="BatchSize"/> slots and hands each datagram to the peer synchronously. When the peer
+/// queues one (it is slow) reading stops, the rest of the batch waits in the slab, and
+/// <see cref="OnPeerReady"/> resumes it. Datagrams come from any source, as in QEMU.</para>
+/// <para>Sending: <see cref="Receive"/> writes the frame at once with sendto (send on a connected
+/// descriptor); EAGAIN answers Busy and asks for POLLOUT, and the queue is flushed when writable.
+/// Oversized frames (EMSGSIZE) and other refusals are dropped and counted, never thrown.</para>
+/// <para>The link is always up and no events are emitted, as in QEMU.</para>
+/// </remarks>
+public sealed class DatagramNetClient : NetClient, IPollTarget
+{
+    /// <summary>Datagrams taken per recvmmsg call.</summary>
+    public const int BatchSize = 64;
+
+    private readonly PollLoop _loop;
+    private readonly DatagramReceiveBatch _batch;
+    private readonly SockAddr? _destination;
+    private readonly Lock _fdLock = new();
+    private readonly ILogger _logger;
+    private readonly Action _resume;
+    private readonly Action _updateReadInterest;
+    private int _fd;
+
+    // Poll-thread state: the part of the last batch not yet handed to the peer.
+    private int _pendingIndex;
+    private int _pendingCount;
+    private bool _blocked;
+    private bool _hangupLogged;
+
+    /// <summary>
+    /// Takes ownership of <paramref name="fd"/>, a non-blocking datagram socket already bound (or
+    /// connected) as the mode wants, and starts polling it once a peer is attached.
+    /// </summary>
+    /// <param name="name">The netdev id.</param>
+    /// <param name="driver">Dgram or Socket.</param>
+    /// <param name="fd">The socket; closed when the client is disposed.</param>
+    /// <param name="destination">Where frames go (sendto); null to send() on a connected socket.</param>
+    /// <param name="info">QEMU's info_str for this mode.</param>
+    /// <param name="logger">For rare socket conditions; none if null.</param>
+    public DatagramNetClient(string name, NetClientDriver driver, int fd, SockAddr? destination, string info, ILogger? logger = null)
+        : base(name, driver)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fd);
+        _fd = fd;
+        _destination = destination;
+        _logger = logger ?? NullLogger.Instance;
+        Info = info ?? "";
+        _resume = Resume;
+        _updateReadInterest = UpdateReadInterest;
+
+        // Slots as large as QEMU's receive buffer (NET_BUFSIZE): any datagram that fits a frame fits a slot.
+        _batch = new DatagramReceiveBatch(BatchSize, MaxFrameSize);
+
+        // Let the kernel tell us how many datagrams it dropped on this socket, so counts add up.
+        _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_RXQ_OVFL, 1);
+
+        _loop = new PollLoop($"dgram:{name}", this);
+
+        // Read only while a peer can take frames: until then datagrams wait in the socket buffer
+        // rather than being read and dropped (QEMU reads and drops; nothing relies on that).
+        _loop.WantRead(false);
+        _loop.Watch(fd);
+        _loop.Start();
+    }
+
+    public DatagramCounters Counters { get; } = new();
+
+    /// <summary>The descriptor (for tests and info); -1 once closed.</summary>
+    public int Fd => _fd;
+
+    protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length == 0)
+        {
+            // A zero-length datagram makes a QEMU peer stop reading for good; never send one.
+            Counters.DroppedEmptySend++;
+            return ReceiveResult.Accepted;
+        }
+
+        nint n;
+        int errno;
+        lock (_fdLock)
+        {
+            if (_fd < 0)
+            {
+                return ReceiveResult.Accepted;
+            }
+
+            do
+            {
+                // MSG_DONTWAIT too: an fd= descriptor shares its file status flags with whoever
+                // passed it, who may turn O_NONBLOCK off again.
+                n = Libc.SendTo(_fd, frame, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination);
+                errno = n < 0 ? Errno.Last : 0;
+            }
+            while (n < 0 && errno == Errno.EINTR);
+        }
+
+        if (n >= 0)
+        {
+            Counters.Sent++;
+            return ReceiveResult.Accepted;
+        }
+
+        switch (errno)
+        {
+            case Errno.EAGAIN or Errno.ENOBUFS:
+                _loop.WantWrite(true);
+                return ReceiveResult.Busy;
+            case Errno.EMSGSIZE:
+                Counters.DroppedOversize++;
+                return ReceiveResult.Accepted;
+            default:
+                Counters.SendErrors++;
+                return ReceiveResult.Accepted;
+        }
+    }
+
+    protected override void OnPeerReady()
+    {
+        // A peer may still wake us after we closed; the loop (and its eventfd) is gone then.
+        if (!IsClosed)
+        {
+            _loop.Post(_resume);
+        }
+    }
+
+    protected override void OnPeerChanged()
+    {
+        if (!IsClosed)
+        {
+            _loop.Post(_updateReadInterest);
+        }
+    }
+
+    protected override ValueTask CloseAsync()
+    {
+        var onLoop = _loop.IsLoopThread;
+        _loop.Dispose();
+        lock (_fdLock)
+        {
+            _ = Libc.Close(_fd);
+            _fd = -1;
+        }
+
+        // On the poll thread itself (a handler closed us mid-delivery) the slab is still in use:
+        // its 4 MB are left to the process rather than freed under the running loop.
+        if (!onLoop)
+        {
+            _batch.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    void IPollTarget.OnReadable()
+    {
+        if (_blocked || !DeliverPending())
+        {
+            return;
+        }
+
+        while (!IsClosed)
+        {
+            var n = _batch.Receive(_fd);
+            if (n < 0)
+            {
+                var errno = Errno.Last;
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno != Errno.EAGAIN)
+                {
+                    Counters.ReceiveErrors++;
+                }
+
+                return;
+            }
+
+            Counters.KernelDropped = _batch.KernelDrops;
+            _pendingIndex = 0;
+            _pendingCount = n;
+            if (!DeliverPending() || n < _batch.Capacity)
+            {
+                // Blocked by the peer, or fewer than asked: with MSG_DONTWAIT that means drained.
+                return;
+            }
+        }
+    }
+
+    void IPollTarget.OnWritable()
+    {
+        _loop.WantWrite(false);
+        var before = Counters.Sent;
+        if (!FlushQueue() && Counters.Sent == before)
+        {
+            // An unconnected AF_UNIX datagram socket polls writable even while the receiver's
+            // queue is full, so POLLOUT would spin here; wait a little instead.
+            Thread.Sleep(1);
+        }
+    }
+
+    void IPollTarget.OnHangup()
+    {
+        // POLLERR without data: a pending socket error (ICMP unreachable on a connected socket).
+        // Reading SO_ERROR clears it; if nothing was pending the condition will not clear, so
+        // stop polling rather than spin.
+        if (Libc.GetSockOptInt(_fd, Libc.SOL_SOCKET, Libc.SO_ERROR, out var error) == 0 && error != 0)
+        {
+            Counters.ReceiveErrors++;
+            return;
+        }
+
+        if (!_hangupLogged)
+        {
+            _hangupLogged = true;
+            _logger.LogWarning("netdev {Name}: datagram socket hung up; no longer reading", Name);
+        }
+
+        _blocked = true;
+        _loop.WantRead(false);
+    }
+
+    /// <summary>Hands the rest of the last batch to the peer; false when the peer pushed back.</summary>
+    private bool DeliverPending()
+    {
+        while (_pendingIndex < _pendingCount)
+        {
+            if (IsClosed)
+            {
+                return false;
+            }
+
+            var frame = _batch.Get(_pendingIndex++, out var truncated);
+            if (truncated)
+            {
+                // QEMU would pass the first 69632 bytes on; a cut frame is garbage, so drop it.
+                Counters.DroppedTruncated++;
+                continue;
+            }
+
+            if (frame.Length == 0)
+            {
+                // QEMU treats this as end of connection and stops reading the socket for good,
+                // so anyone on the network could silence it with one empty datagram. We drop it
+                // and keep reading.
+                Counters.DroppedEmpty++;
+                continue;
+            }
+
+            Counters.Received++;
+            if (Send(frame) == DeliveryResult.Queued)
+            {
+                _blocked = true;
+                _loop.WantRead(false);
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void Resume()
+    {
+        if (_blocked && !_hangupLogged)
+        {
+            _blocked = false;
+            if (!DeliverPending())
+            {
+                return;
+            }
+        }
+
+        UpdateReadInterest();
+    }
+
+    private void UpdateReadInterest() => _loop.WantRead(!_blocked && !IsClosed && Peer is not null);
+}

@@ -1,0 +1,174 @@
+using System.Net;
+using System.Net.Sockets;
+using Netdevd.Qapi.Schema;
+using QapiSocketAddress = Netdevd.Qapi.Schema.SocketAddress;
+
+namespace Netdevd.Backends.Stream;
+
+/// <summary>
+/// QEMU's socket_connect for every SocketAddress kind, blocking (it runs in a worker thread as
+/// qio_channel_socket_connect_async does), with its error texts.
+/// </summary>
+internal static class StreamConnect
+{
+    private const int IpProtoMptcp = 262;
+
+    /// <summary>
+    /// Connects and returns the socket with the peer's address as QEMU reports it
+    /// (qio_channel_socket_get_remote_address). <paramref name="track"/> sees each socket
+    /// before it blocks, so that deleting the netdev can abort the attempt by closing it.
+    /// </summary>
+    public static (Socket Socket, QapiSocketAddress Remote) Connect(QapiSocketAddress address, Action<Socket?> track)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ArgumentNullException.ThrowIfNull(track);
+        return address.Type switch
+        {
+            SocketAddressType.Inet => Inet(address.Inet!, track),
+            SocketAddressType.Unix => Unix(address.Unix!, track),
+            SocketAddressType.Vsock => Vsock(address.Vsock!, track),
+            _ => Fd(address.Fd!.Str),
+        };
+    }
+
+    private static (Socket, QapiSocketAddress) Inet(InetSocketAddress address, Action<Socket?> track)
+    {
+        var family = InetResolver.Family(address);
+        var port = InetResolver.Port(address);
+        SocketSetupException? last = null;
+        foreach (var ip in InetResolver.Active(address, family))
+        {
+            Socket socket;
+            try
+            {
+                socket = new Socket(ip.AddressFamily, SocketType.Stream, address.Mptcp == true ? (ProtocolType)IpProtoMptcp : ProtocolType.Tcp);
+            }
+            catch (SocketException e)
+            {
+                var af = ip.AddressFamily == AddressFamily.InterNetwork ? 2 : 10;
+                last = SocketSetupException.WithErrno($"Failed to create socket family {af}", e.NativeErrorCode);
+                continue;
+            }
+
+            var endPoint = new IPEndPoint(ip, port);
+            try
+            {
+                track(socket);
+                socket.Connect(endPoint);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                socket.Dispose();
+                var errno = e is SocketException se ? se.NativeErrorCode : Native.Errno.EBADF;
+                last = SocketSetupException.WithErrno($"Failed to connect to '{address.Host}:{address.Port}'", errno);
+                continue;
+            }
+            finally
+            {
+                track(null);
+            }
+
+            if (address.KeepAlive == true)
+            {
+                try
+                {
+                    socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+                }
+                catch (SocketException e)
+                {
+                    socket.Dispose();
+                    throw SocketSetupException.WithErrno("Unable to set keep-alive option on socket", e.NativeErrorCode);
+                }
+            }
+
+            return (socket, SocketAddressText.Describe(endPoint));
+        }
+
+        throw last ?? new SocketSetupException($"Failed to connect to '{address.Host}:{address.Port}'");
+    }
+
+    private static (Socket, QapiSocketAddress) Unix(UnixSocketAddress address, Action<Socket?> track)
+    {
+        Socket socket;
+        try
+        {
+            socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        }
+        catch (SocketException e)
+        {
+            throw SocketSetupException.WithErrno("Failed to create socket", e.NativeErrorCode);
+        }
+
+        try
+        {
+            StreamListen.CheckUnixPathLength(address, address.Path);
+            var endPoint = StreamListen.UnixEndPoint(address, address.Path);
+            track(socket);
+            socket.Connect(endPoint);
+            return (socket, SocketAddressText.Describe(endPoint));
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose();
+            var errno = e is SocketException se ? se.NativeErrorCode : Native.Errno.EBADF;
+            throw SocketSetupException.WithErrno($"Failed to connect to '{address.Path}'", errno);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        finally
+        {
+            track(null);
+        }
+    }
+
+    private static (Socket, QapiSocketAddress) Vsock(VsockSocketAddress address, Action<Socket?> track)
+    {
+        var endPoint = StreamListen.ParseVsock(address);
+        Socket socket;
+        try
+        {
+            socket = new Socket(VsockEndPoint.Family, SocketType.Stream, ProtocolType.Unspecified);
+        }
+        catch (SocketException e)
+        {
+            throw SocketSetupException.WithErrno("Failed to create socket family 40", e.NativeErrorCode);
+        }
+
+        try
+        {
+            track(socket);
+            socket.Connect(endPoint);
+            return (socket, SocketAddressText.Describe(endPoint));
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose();
+            var errno = e is SocketException se ? se.NativeErrorCode : Native.Errno.EBADF;
+            throw SocketSetupException.WithErrno($"Failed to connect to '{address.Cid}:{address.Port}'", errno);
+        }
+        finally
+        {
+            track(null);
+        }
+    }
+
+    /// <summary>An inherited or passed descriptor is taken as already connected.</summary>
+    private static (Socket, QapiSocketAddress) Fd(string str)
+    {
+        var socket = SocketFd.Open(str);
+        QapiSocketAddress remote;
+        try
+        {
+            remote = socket.RemoteEndPoint is { } ep ? SocketAddressText.Describe(ep) : SocketAddressText.UnnamedUnix();
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException or NotSupportedException)
+        {
+            remote = SocketAddressText.UnnamedUnix();
+        }
+
+        return (socket, remote);
+    }
+}

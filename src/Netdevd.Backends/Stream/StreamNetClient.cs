@@ -1,0 +1,222 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Netdevd.Native;
+using Netdevd.Qapi.Events;
+using Netdevd.Qapi.Schema;
+using QapiSocketAddress = Netdevd.Qapi.Schema.SocketAddress;
+
+namespace Netdevd.Backends.Stream;
+
+/// <summary>
+/// <c>-netdev stream</c> (QEMU's net/stream.c): a server that serves one client at a time, or a
+/// client that connects and, with <c>reconnect=N</c>, tries again every N seconds. Listening
+/// and connecting happen off the caller's thread, as in QEMU, so netdev_add succeeds and
+/// failures show up as <c>error: ...</c> in the info string.
+/// </summary>
+internal sealed class StreamNetClient : FramedSocketClient
+{
+    private readonly QapiSocketAddress _address;
+    private readonly bool _server;
+    private readonly TimeSpan _reconnect;
+    private readonly IQapiEventSink _events;
+    private readonly TimeProvider _time;
+    private readonly Lock _connectGate = new();
+    private readonly Action<Socket?> _trackConnect;
+    private readonly string? _fdError;
+    private QapiSocketAddress? _listenAddress;
+    private QapiSocketAddress? _remote;
+    private ITimer? _timer;
+    private Socket? _connectInFlight;
+    private string? _unlinkPath;
+    private volatile bool _closing;
+
+    public StreamNetClient(string name, NetdevStreamOptions options, QapiSocketAddress address, string? fdError, IQapiEventSink events, TimeProvider time, ILogger logger)
+        : base(name, NetClientDriver.Stream, logger)
+    {
+        _address = address;
+        _fdError = fdError;
+        _server = options.Server == true;
+        _reconnect = TimeSpan.FromSeconds(options.Reconnect ?? 0);
+        _events = events;
+        _time = time;
+        _trackConnect = TrackConnect;
+        Info = _server ? "initializing" : "connecting";
+        SetLinkUp(false);
+    }
+
+    public void Start()
+    {
+        StartLoop();
+        if (_server)
+        {
+            _ = Task.Run(ListenWorker);
+        }
+        else
+        {
+            StartConnect();
+        }
+    }
+
+    protected override void OnConnected(Socket socket, bool accepted)
+    {
+        QapiSocketAddress address;
+        if (accepted)
+        {
+            // QEMU reports the listening (local) address for unix, the client's for the rest.
+            address = socket.AddressFamily == AddressFamily.Unix
+                ? _listenAddress ?? SocketAddressText.UnnamedUnix()
+                : SocketAddressText.Describe(socket.RemoteEndPoint!);
+        }
+        else
+        {
+            address = _remote!;
+            if (socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
+            {
+                // qio_channel_set_delay(false) on the client side only, as QEMU.
+                socket.NoDelay = true;
+            }
+        }
+
+        Info = SocketAddressText.Uri(address);
+        SetLinkUp(true);
+        _events.Emit(QapiEvents.NetdevStreamConnected(Name, address));
+    }
+
+    protected override void OnDisconnected()
+    {
+        SetLinkUp(false);
+        if (_server)
+        {
+            Info = "listening";
+        }
+
+        _events.Emit(QapiEvents.NetdevStreamDisconnected(Name));
+        ArmReconnect();
+    }
+
+    protected override void OnClosed()
+    {
+        _closing = true;
+        lock (_connectGate)
+        {
+            _timer?.Dispose();
+            _timer = null;
+            _connectInFlight?.Dispose();
+        }
+
+        if (_unlinkPath is not null)
+        {
+            Libc.Unlink(_unlinkPath);
+        }
+    }
+
+    private void ListenWorker()
+    {
+        try
+        {
+            if (_fdError is not null)
+            {
+                throw new SocketSetupException(_fdError);
+            }
+
+            var listener = StreamListen.Listen(_address, out var unlinkPath);
+            var local = listener.LocalEndPoint;
+            if (!TryPost(() => OnListening(listener, local, unlinkPath)))
+            {
+                listener.Dispose();
+                if (unlinkPath is not null)
+                {
+                    Libc.Unlink(unlinkPath);
+                }
+            }
+        }
+        catch (SocketSetupException e)
+        {
+            TryPost(() => Info = $"error: {e.Message}");
+        }
+    }
+
+    private void OnListening(Socket listener, System.Net.EndPoint? local, string? unlinkPath)
+    {
+        _unlinkPath = unlinkPath;
+        _listenAddress = local is null ? null : SocketAddressText.Describe(local);
+        Listen(listener);
+        SetLinkUp(false);
+        Info = "listening";
+    }
+
+    private void StartConnect()
+    {
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                if (_fdError is not null)
+                {
+                    throw new SocketSetupException(_fdError);
+                }
+
+                var (socket, remote) = StreamConnect.Connect(_address, _trackConnect);
+                if (!TryPost(() =>
+                {
+                    _remote = remote;
+                    Attach(socket, accepted: false);
+                }))
+                {
+                    socket.Dispose();
+                }
+            }
+            catch (SocketSetupException e)
+            {
+                TryPost(() =>
+                {
+                    Info = $"error: {e.Message}";
+                    ArmReconnect();
+                });
+            }
+        });
+    }
+
+    private void TrackConnect(Socket? socket)
+    {
+        lock (_connectGate)
+        {
+            _connectInFlight = socket;
+            if (socket is not null && _closing)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Loop thread: with reconnect=N, a new attempt in N seconds (one timer at a time).</summary>
+    private void ArmReconnect()
+    {
+        if (_reconnect <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        lock (_connectGate)
+        {
+            if (_timer is not null || _closing)
+            {
+                return;
+            }
+
+            Info = "connecting";
+            _timer = _time.CreateTimer(_ => TryPost(FireReconnect), null, _reconnect, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void FireReconnect()
+    {
+        lock (_connectGate)
+        {
+            _timer?.Dispose();
+            _timer = null;
+        }
+
+        StartConnect();
+    }
+}

@@ -1,0 +1,135 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Netdevd.Cli;
+using Netdevd.Core.Registry;
+using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Options;
+using Netdevd.Qmp.Commands;
+using Netdevd.Qmp.Endpoints;
+using Netdevd.Qmp.Events;
+using Netdevd.Qmp.Server;
+
+namespace Netdevd.Hosting;
+
+/// <summary>
+/// Runs the daemon: validates every option before touching the system, starts the monitors,
+/// creates the netdevs in QEMU's order, then serves until Ctrl-C, SIGTERM or QMP <c>quit</c>.
+/// </summary>
+internal static class DaemonRunner
+{
+    public static async Task<int> RunAsync(DaemonOptions options, CancellationToken cancellationToken)
+    {
+        // Parse everything first: a bad option must leave nothing behind.
+        IReadOnlyList<NetdevRequest> netdevs;
+        List<QmpEndpointSpec> monitors = [];
+        try
+        {
+            netdevs = NetdevRequests.Parse(options.NetdevSpecs, static w => Console.Error.WriteLine($"netdevd: {w}"));
+            foreach (var spec in options.QmpSpecs)
+            {
+                monitors.Add(ParseMonitor(spec));
+            }
+        }
+        catch (NetdevHelpRequestedException)
+        {
+            Console.Out.Write(NetdevRequests.HelpText(BackendCatalog.Create()));
+            return 0;
+        }
+        catch (CommandLineException e)
+        {
+            await Console.Error.WriteLineAsync(e.Describe()).ConfigureAwait(false);
+            return 1;
+        }
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        // Logs go to stderr: stdout carries only what the user asked for (the attach options, help).
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        using var host = builder.Build();
+        var loggers = host.Services.GetRequiredService<ILoggerFactory>();
+        var log = loggers.CreateLogger("netdevd");
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        var events = new QmpEventBroadcaster();
+        await using var registry = new NetdevRegistry(BackendCatalog.Create(), events, loggers);
+        using var handlers = new QmpCommandHandlers(registry);
+        await using var qmp = new QmpServer(handlers.Commands, events, loggers: loggers);
+        DefaultSetup? defaults = null;
+        try
+        {
+            if (options.IsDefaultJob)
+            {
+                defaults = DefaultSetup.Prepare(options.RuntimeDirectory);
+                monitors.Add(QmpEndpointSpec.Unix(defaults.QmpPath));
+            }
+
+            await qmp.StartAsync(monitors, cancellationToken).ConfigureAwait(false);
+            foreach (var request in netdevs)
+            {
+                try
+                {
+                    await registry.AddAsync(request.Netdev, request.Origin, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (QapiException e)
+                {
+                    await Console.Error.WriteLineAsync(new CommandLineException($"-netdev {request.Spec}: {e.Message}", e.Hint).Describe()).ConfigureAwait(false);
+                    return 1;
+                }
+            }
+
+            if (defaults is not null)
+            {
+                await defaults.StartAsync(registry, cancellationToken).ConfigureAwait(false);
+                Console.Out.Write(defaults.Instructions());
+                await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            log.LogInformation("netdevd {Version} ready: {Netdevs} netdev(s), QMP on {Monitors}", QmpVersion.Package, registry.Snapshot().Count, string.Join(", ", monitors));
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping, handlers.QuitRequested, cancellationToken);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            log.LogInformation("netdevd stopping");
+            return 0;
+        }
+        catch (QapiException e)
+        {
+            await Console.Error.WriteLineAsync($"netdevd: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        catch (IOException e)
+        {
+            await Console.Error.WriteLineAsync($"netdevd: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        finally
+        {
+            defaults?.Dispose();
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private static QmpEndpointSpec ParseMonitor(string spec)
+    {
+        try
+        {
+            return QmpEndpointSpec.Parse(spec);
+        }
+        catch (QmpEndpointSpecException e)
+        {
+            throw new CommandLineException($"-qmp {spec}: {e.Message}");
+        }
+    }
+}

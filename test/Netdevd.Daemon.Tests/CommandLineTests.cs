@@ -1,0 +1,70 @@
+namespace Netdevd.Daemon.Tests;
+
+/// <summary>netdevd as a user runs it: options, help, version and QEMU-style error lines.</summary>
+public sealed class CommandLineTests
+{
+    [Fact]
+    public async Task Version_prints_the_version_and_exits_0()
+    {
+        var (code, stdout, _) = await DaemonProcess.RunAsync("--version");
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"^\d+\.\d+\.\d+", stdout.Trim());
+    }
+
+    [Fact]
+    public async Task Help_describes_the_options()
+    {
+        var (code, stdout, _) = await DaemonProcess.RunAsync("--help");
+
+        Assert.Equal(0, code);
+        Assert.Contains("--netdev", stdout, StringComparison.Ordinal);
+        Assert.Contains("--qmp", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Netdev_help_lists_the_types_this_build_provides()
+    {
+        var (code, stdout, _) = await DaemonProcess.RunAsync("--netdev", "help");
+
+        Assert.Equal(0, code);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("Available netdev backend types:", lines[0]);
+        Assert.Contains("hubport", lines);
+        Assert.DoesNotContain("nic", lines);
+    }
+
+    [Theory]
+    [InlineData("bogus,id=x", "Parameter 'type' does not accept value 'bogus'")]
+    [InlineData("hubport,id=a", "Parameter 'hubid' is missing")]
+    [InlineData("hubport,id=a,hubid=0,foo=1", "Invalid parameter 'foo'")]
+    [InlineData("nic,id=n", "network backend 'nic' is not compiled into this binary")]
+    [InlineData("{\"type\":\"hubport\",\"id\":\"j\",\"hubid\":\"0\"}", "Invalid parameter type for 'hubid', expected: integer")]
+    public async Task A_bad_netdev_prints_QEMUs_line_and_exits_1(string spec, string message)
+    {
+        var (code, _, stderr) = await DaemonProcess.RunAsync("-netdev", spec, "--qmp", "unix:/nonexistent-dir/q.sock,server=on,wait=off");
+
+        Assert.Equal(1, code);
+        Assert.Equal($"netdevd: -netdev {spec}: {message}", stderr.Split('\n')[0].TrimEnd('\r'));
+    }
+
+    [Fact]
+    public async Task A_failing_later_netdev_reports_the_one_that_failed()
+    {
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        try
+        {
+            var (code, _, stderr) = await DaemonProcess.RunAsync(
+                "--qmp", $"unix:{dir}/q.sock,server=on,wait=off",
+                "--netdev", "hubport,id=a,hubid=0",
+                "--netdev", "hubport,id=a,hubid=1");
+
+            Assert.Equal(1, code);
+            Assert.Equal("netdevd: -netdev hubport,id=a,hubid=1: Duplicate ID 'a' for netdev", stderr.Split('\n')[0].TrimEnd('\r'));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}

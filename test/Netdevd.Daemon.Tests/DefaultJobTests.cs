@@ -1,0 +1,78 @@
+namespace Netdevd.Daemon.Tests;
+
+/// <summary>netdevd with no arguments: a monitor and a network a VM can attach to, cleaned up on Ctrl-C.</summary>
+public sealed class DefaultJobTests
+{
+    [Fact]
+    public async Task No_arguments_prints_the_QEMU_options_serves_QMP_and_cleans_up_on_Ctrl_C()
+    {
+        var runtime = Directory.CreateTempSubdirectory("nd-xdg-").FullName;
+        try
+        {
+            await using var daemon = DaemonProcess.Start([], new Dictionary<string, string> { ["XDG_RUNTIME_DIR"] = runtime });
+            await daemon.WaitForOutputAsync("-device virtio-net-pci,netdev=net0", TimeSpan.FromSeconds(30));
+
+            var dir = Path.Combine(runtime, "netdevd");
+            var vmSocket = Path.Combine(dir, "vm0.sock");
+            Assert.Contains($"-netdev stream,id=net0,server=off,addr.type=unix,addr.path={vmSocket} -device virtio-net-pci,netdev=net0", daemon.StandardOutput, StringComparison.Ordinal);
+            var qmpPath = Path.Combine(dir, "qmp.sock");
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(qmpPath) & (UnixFileMode)0x1ff);
+
+            using (var qmp = await QmpClient.ConnectAsync(qmpPath))
+            {
+                var r = await qmp.ExecuteAsync("{\"execute\":\"query-netdevs\"}");
+                var netdevs = r["return"]!.AsArray();
+                Assert.Contains(netdevs, n => (string?)n!["id"] == "vm0" && (string?)n["type"] == "stream" && (string?)n["peer"] == "hub0port0");
+                Assert.Contains(netdevs, n => (string?)n!["id"] == "hub0port0" && (string?)n["type"] == "hubport");
+
+                var add = await qmp.ExecuteAsync("{\"execute\":\"netdev_add\",\"arguments\":{\"type\":\"hubport\",\"id\":\"p1\",\"hubid\":0}}");
+                Assert.NotNull(add["return"]);
+            }
+
+            Assert.True(File.Exists(vmSocket));
+            Assert.Equal(0, await daemon.InterruptAsync(TimeSpan.FromSeconds(20)));
+            Assert.False(File.Exists(qmpPath), "the QMP socket is removed at exit");
+            Assert.False(File.Exists(vmSocket), "the VM socket is removed at exit");
+        }
+        finally
+        {
+            Directory.Delete(runtime, true);
+        }
+    }
+
+    [Fact]
+    public async Task Quit_over_QMP_stops_the_daemon_with_status_0()
+    {
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        try
+        {
+            var qmpPath = Path.Combine(dir, "q.sock");
+            await using var daemon = DaemonProcess.Start(["--qmp", $"unix:{qmpPath},server=on,wait=off", "--netdev", "hubport,id=h,hubid=3"]);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!File.Exists(qmpPath) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            using (var qmp = await QmpClient.ConnectAsync(qmpPath))
+            {
+                var r = await qmp.ExecuteAsync("{\"execute\":\"query-netdevs\"}");
+                Assert.Equal("h", (string?)r["return"]![0]!["id"]);
+                await qmp.ExecuteAsync("{\"execute\":\"quit\"}");
+            }
+
+            var exited = DateTime.UtcNow.AddSeconds(20);
+            while (!daemon.HasExited && DateTime.UtcNow < exited)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.True(daemon.HasExited);
+            Assert.Equal(0, daemon.ExitCode);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
