@@ -1,3 +1,4 @@
+using Netdevd.Core.Hubs;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -37,7 +38,7 @@ internal sealed class QmpTestHost : IAsyncDisposable
     {
         var dir = Directory.CreateTempSubdirectory("netdevd-qmp-").FullName;
         var events = new QmpEventBroadcaster();
-        var registry = new NetdevRegistry(factories ?? [new TestHubportFactory()], events, NullLoggerFactory.Instance);
+        var registry = new NetdevRegistry(factories ?? [new HubportNetdevFactory()], events, NullLoggerFactory.Instance);
         var handlers = new QmpCommandHandlers(registry);
         var server = new QmpServer(handlers.Commands, events, options);
         var spec = tcp ? QmpEndpointSpec.Tcp("127.0.0.1", 0) : QmpEndpointSpec.Unix(Path.Combine(dir, "qmp.sock"));

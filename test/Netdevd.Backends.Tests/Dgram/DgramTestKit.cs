@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Backends.Dgram;
-using Netdevd.Backends.Hubport;
+using Netdevd.Core.Hubs;
 using Netdevd.Core.Nic;
 using Netdevd.Core.Registry;
 using Netdevd.Qapi.Commands;
