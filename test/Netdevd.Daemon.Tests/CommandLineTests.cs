@@ -18,8 +18,8 @@ public sealed class CommandLineTests
         var (code, stdout, _) = await DaemonProcess.RunAsync("--help");
 
         Assert.Equal(0, code);
-        Assert.Contains("--netdev", stdout, StringComparison.Ordinal);
-        Assert.Contains("--qmp", stdout, StringComparison.Ordinal);
+        Assert.Contains("-netdev <SPEC>", stdout, StringComparison.Ordinal);
+        Assert.Contains("-qmp <CHARDEV>", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -42,10 +42,38 @@ public sealed class CommandLineTests
     [InlineData("{\"type\":\"hubport\",\"id\":\"j\",\"hubid\":\"0\"}", "Invalid parameter type for 'hubid', expected: integer")]
     public async Task A_bad_netdev_prints_QEMUs_line_and_exits_1(string spec, string message)
     {
-        var (code, _, stderr) = await DaemonProcess.RunAsync("-netdev", spec, "--qmp", "unix:/nonexistent-dir/q.sock,server=on,wait=off");
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        try
+        {
+            var (code, _, stderr) = await DaemonProcess.RunAsync("-netdev", spec, "--qmp", $"unix:{dir}/q.sock,server=on,wait=off");
+
+            Assert.Equal(1, code);
+            Assert.Equal($"netdevd: -netdev {spec}: {message}", stderr.Split('\n')[0].TrimEnd('\r'));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task A_bad_identifier_also_prints_QEMUs_hint()
+    {
+        var (code, _, stderr) = await DaemonProcess.RunAsync("-netdev", "hubport,id=1a,hubid=0");
 
         Assert.Equal(1, code);
-        Assert.Equal($"netdevd: -netdev {spec}: {message}", stderr.Split('\n')[0].TrimEnd('\r'));
+        var lines = stderr.Split('\n');
+        Assert.Equal("netdevd: -netdev hubport,id=1a,hubid=0: Parameter 'id' expects an identifier", lines[0].TrimEnd('\r'));
+        Assert.Equal("Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.", lines[1].TrimEnd('\r'));
+    }
+
+    [Fact]
+    public async Task A_bad_monitor_spec_is_refused_before_anything_starts()
+    {
+        var (code, _, stderr) = await DaemonProcess.RunAsync("--qmp", "bogus:x", "-netdev", "hubport,id=h,hubid=0");
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("netdevd: -qmp bogus:x: ", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public abstract class NetClient : IAsyncDisposable
     private readonly NetQueue _incoming;
     private volatile NetClient? _peer;
     private volatile bool _linkDown;
+    private volatile bool _usingVnetHeader;
     private int _closed;
 
     protected NetClient(string name, NetClientDriver driver, int maxQueuedFrames = 4096, long maxQueuedBytes = 16 << 20)
@@ -66,6 +67,8 @@ public abstract class NetClient : IAsyncDisposable
 
         a._peer = b;
         b._peer = a;
+        a.NegotiateVnetHeader();
+        b.NegotiateVnetHeader();
         a.OnPeerChanged();
         b.OnPeerChanged();
     }
@@ -83,11 +86,35 @@ public abstract class NetClient : IAsyncDisposable
         if (ReferenceEquals(peer._peer, this))
         {
             peer._peer = null;
+            peer.NegotiateVnetHeader();
             peer.OnPeerChanged();
         }
 
+        NegotiateVnetHeader();
         OnPeerChanged();
     }
+
+    /// <summary>
+    /// Whether this client can take and give frames that begin with a virtio-net header
+    /// (QEMU's qemu_has_vnet_hdr): a tap opened with IFF_VNET_HDR, a hub port whose other ports
+    /// all can. Fixed for a client's life, except a hub port's, which follows its hub.
+    /// </summary>
+    public virtual bool HasVnetHeader => false;
+
+    /// <summary>
+    /// Whether the frames this client sends and receives carry a <see cref="VnetHeaderSize"/>-byte
+    /// virtio-net header (<c>struct virtio_net_hdr_mrg_rxbuf</c>) in front of the Ethernet frame:
+    /// true exactly when this client and its peer both <see cref="HasVnetHeader"/>. Negotiated on
+    /// connect and disconnect (QEMU's using_vnet_hdr/set_vnet_hdr_len, which virtio-net drives);
+    /// a client without a header peer must strip, add or resolve headers itself.
+    /// </summary>
+    public bool UsingVnetHeader => _usingVnetHeader;
+
+    /// <summary>The header length frames on this link carry: <see cref="VnetHeaderSize"/> or 0.</summary>
+    public int VnetHeaderLength => _usingVnetHeader ? VnetHeaderSize : 0;
+
+    /// <summary>The one header layout netdevd passes between clients: virtio 1.0's 12-byte header.</summary>
+    public const int VnetHeaderSize = 12;
 
     /// <summary>
     /// Sets the link state (QMP <c>set_link</c>). A down client drops what it sends and what it is given.
@@ -205,6 +232,27 @@ public abstract class NetClient : IAsyncDisposable
     /// <summary>The link state changed (set_link, or the backend's own connect/disconnect).</summary>
     protected virtual void OnLinkStatusChanged()
     {
+    }
+
+    /// <summary>
+    /// <see cref="UsingVnetHeader"/> changed (peer set or removed, or a hub's ports changed).
+    /// Called on the thread that changed the topology; frames already in flight may still be in
+    /// the old format, which a receiver must tolerate (drop what it cannot parse).
+    /// </summary>
+    protected virtual void OnVnetHeaderChanged()
+    {
+    }
+
+    /// <summary>Re-evaluates <see cref="UsingVnetHeader"/> from this client's and its peer's capability.</summary>
+    protected internal void NegotiateVnetHeader()
+    {
+        var peer = _peer;
+        var use = peer is not null && HasVnetHeader && peer.HasVnetHeader;
+        if (_usingVnetHeader != use)
+        {
+            _usingVnetHeader = use;
+            OnVnetHeaderChanged();
+        }
     }
 
     /// <summary>The peer was set or removed.</summary>

@@ -21,9 +21,45 @@ public sealed class Hub
 
     public ImmutableArray<HubPort> Ports => _ports;
 
-    internal void Add(HubPort port) => ImmutableInterlocked.Update(ref _ports, static (ports, p) => ports.Insert(0, p), port);
+    internal void Add(HubPort port)
+    {
+        ImmutableInterlocked.Update(ref _ports, static (ports, p) => ports.Insert(0, p), port);
+        NegotiateVnetHeaders();
+    }
 
-    internal void Remove(HubPort port) => ImmutableInterlocked.Update(ref _ports, static (ports, p) => ports.Remove(p), port);
+    internal void Remove(HubPort port)
+    {
+        ImmutableInterlocked.Update(ref _ports, static (ports, p) => ports.Remove(p), port);
+        NegotiateVnetHeaders();
+    }
+
+    /// <summary>
+    /// Whether every port other than <paramref name="except"/> that has a peer has one that takes
+    /// virtio-net headers. Ports without a peer drop what they get, so they do not count. The hub
+    /// forwards frames unchanged, so headers pass through it only when all its ends agree.
+    /// </summary>
+    internal bool OthersHaveVnetHeader(HubPort except)
+    {
+        foreach (var port in _ports)
+        {
+            if (!ReferenceEquals(port, except) && port.Peer is { } peer && !peer.HasVnetHeader)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A port or a port's peer came or went: every port's link re-decides whether frames carry headers.</summary>
+    internal void NegotiateVnetHeaders()
+    {
+        foreach (var port in _ports)
+        {
+            port.NegotiateVnetHeader();
+            port.Peer?.NegotiateVnetHeader();
+        }
+    }
 
     /// <summary>Floods a frame from <paramref name="source"/> to every other port; the worst delivery result wins.</summary>
     internal DeliveryResult Forward(HubPort source, ReadOnlySpan<byte> frame)

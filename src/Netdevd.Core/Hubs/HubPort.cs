@@ -37,6 +37,11 @@ public sealed class HubPort : NetClient
 
     protected internal override void OnPeerReady() => Hub.WakeSources(this);
 
+    /// <summary>A port speaks virtio-net headers when every other end of the hub does.</summary>
+    public override bool HasVnetHeader => Hub.OthersHaveVnetHeader(this);
+
+    protected override void OnPeerChanged() => Hub.NegotiateVnetHeaders();
+
     protected override ValueTask CloseAsync()
     {
         Hub.Remove(this);

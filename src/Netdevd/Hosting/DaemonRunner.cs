@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Netdevd.Cli;
@@ -91,7 +92,10 @@ internal static class DaemonRunner
                 await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            log.LogInformation("netdevd {Version} ready: {Netdevs} netdev(s), QMP on {Monitors}", QmpVersion.Package, registry.Snapshot().Count, string.Join(", ", monitors));
+            if (log.IsEnabled(LogLevel.Information))
+            {
+                log.LogInformation("{Package} ready: {Netdevs} netdev(s), QMP on {Monitors}", QmpVersion.Package, registry.Snapshot().Count, string.Join(", ", monitors));
+            }
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping, handlers.QuitRequested, cancellationToken);
             try
             {

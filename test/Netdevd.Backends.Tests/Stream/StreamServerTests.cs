@@ -14,7 +14,7 @@ public sealed class StreamServerTests
         var events = new RecordingEvents();
         await using var reg = NewRegistry(events);
         var port = FreePort();
-        var client = await reg.AddAsync(Stream("s0", Inet("127.0.0.1", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await reg.AddAsync(StreamNetdev("s0", Inet("127.0.0.1", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         var nic = new FrameCapture("nic0");
         reg.AttachNic("s0", nic.Nic);
         await WaitUntil(() => client.Info == "listening", "listening");
@@ -64,7 +64,7 @@ public sealed class StreamServerTests
         taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         taken.Listen();
         var port = ((IPEndPoint)taken.LocalEndPoint!).Port;
-        var client = await reg.AddAsync(Stream("s0", Inet("127.0.0.1", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await reg.AddAsync(StreamNetdev("s0", Inet("127.0.0.1", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         await WaitUntil(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
         Assert.Equal("error: Failed to find an available port: Address already in use", client.Info);
     }
@@ -80,7 +80,7 @@ public sealed class StreamServerTests
         var port = ((IPEndPoint)taken.LocalEndPoint!).Port;
         var addr = Inet("127.0.0.1", port);
         addr.Inet!.To = (ushort)(port + 20);
-        var client = await reg.AddAsync(Stream("s0", addr, server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await reg.AddAsync(StreamNetdev("s0", addr, server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         await WaitUntil(() => client.Info != "initializing", "listen outcome");
         Assert.Equal("listening", client.Info);
     }
@@ -94,7 +94,7 @@ public sealed class StreamServerTests
         var addr = Inet(host ?? "127.0.0.1", 1234);
         addr.Inet!.KeepAlive = keepAlive ? true : null;
         addr.Inet.Numeric = host is null ? null : false;
-        var client = await reg.AddAsync(Stream("s0", addr, server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await reg.AddAsync(StreamNetdev("s0", addr, server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         await WaitUntil(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
         Assert.Equal("error: " + expected, client.Info);
     }
@@ -106,7 +106,7 @@ public sealed class StreamServerTests
         var addr = Inet("127.0.0.1", 1234);
         addr.Inet!.Ipv4 = false;
         addr.Inet.Ipv6 = false;
-        var client = await reg.AddAsync(Stream("s0", addr, server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await reg.AddAsync(StreamNetdev("s0", addr, server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         await WaitUntil(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
         Assert.Equal("error: Cannot disable IPv4 and IPv6 at same time", client.Info);
     }
@@ -115,7 +115,7 @@ public sealed class StreamServerTests
     public async Task Reconnect_with_server_is_refused_synchronously()
     {
         await using var reg = NewRegistry(new RecordingEvents());
-        var e = await Assert.ThrowsAsync<QapiException>(() => reg.AddAsync(Stream("s0", Inet("127.0.0.1", 1), server: true, reconnect: 1), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct));
+        var e = await Assert.ThrowsAsync<QapiException>(() => reg.AddAsync(StreamNetdev("s0", Inet("127.0.0.1", 1), server: true, reconnect: 1), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct));
         Assert.Equal("'reconnect' option is incompatible with socket in server mode", e.Message);
         Assert.Empty(reg.Snapshot());
     }
@@ -127,7 +127,7 @@ public sealed class StreamServerTests
         await using var reg = NewRegistry(events);
         var path = Path.Combine(TempDir(), "s.sock");
         File.WriteAllText(path, "stale");
-        var client = await reg.AddAsync(Stream("u0", Unix(path), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await reg.AddAsync(StreamNetdev("u0", Unix(path), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         var nic = new FrameCapture("nic0");
         reg.AttachNic("u0", nic.Nic);
         await WaitUntil(() => client.Info == "listening", "listening");
@@ -154,7 +154,7 @@ public sealed class StreamServerTests
         var events = new RecordingEvents();
         await using var reg = NewRegistry(events);
         var name = $"netdevd-test-{Guid.NewGuid():N}";
-        var client = await reg.AddAsync(Stream("a0", Unix(name, isAbstract: true, tight: tight), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await reg.AddAsync(StreamNetdev("a0", Unix(name, isAbstract: true, tight: tight), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         await WaitUntil(() => client.Info == "listening", "listening");
         var ep = tight == false ? new UnixDomainSocketEndPoint(("\0" + name).PadRight(108, '\0')) : new UnixDomainSocketEndPoint("\0" + name);
         using var peer = await FramedTestSocket.ConnectAsync(ep);
@@ -171,7 +171,7 @@ public sealed class StreamServerTests
         var logs = new CapturingLoggers();
         await using var reg = NewRegistry(events, logs);
         var port = FreePort();
-        var client = await reg.AddAsync(Stream("s0", Inet("127.0.0.1", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await reg.AddAsync(StreamNetdev("s0", Inet("127.0.0.1", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         var nic = new FrameCapture("nic0");
         reg.AttachNic("s0", nic.Nic);
         await WaitUntil(() => client.Info == "listening", "listening");
@@ -204,8 +204,8 @@ public sealed class StreamServerTests
         await using var reg = NewRegistry(events);
         var p1 = FreePort();
         var p2 = FreePort();
-        var c1 = await reg.AddAsync(Stream("s1", Inet("127.0.0.1", p1), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
-        var c2 = await reg.AddAsync(Stream("s2", Inet("127.0.0.1", p2), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var c1 = await reg.AddAsync(StreamNetdev("s1", Inet("127.0.0.1", p1), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var c2 = await reg.AddAsync(StreamNetdev("s2", Inet("127.0.0.1", p2), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         var nic1 = new FrameCapture("n1");
         var nic2 = new FrameCapture("n2");
         reg.AttachNic("s1", nic1.Nic);

@@ -24,14 +24,14 @@ internal static class StreamTestKit
     public static NetdevRegistry NewRegistry(RecordingEvents events, CapturingLoggers? loggers = null) =>
         new([new StreamNetdevFactory(), new SocketNetdevFactory(), new HubportNetdevFactory()], events, loggers ?? new CapturingLoggers());
 
-    public static Netdev Stream(string id, QapiSocketAddress addr, bool? server, uint? reconnect = null) => new()
+    public static Netdev StreamNetdev(string id, QapiSocketAddress addr, bool? server, uint? reconnect = null) => new()
     {
         Id = id,
         Type = NetClientDriver.Stream,
         Stream = new NetdevStreamOptions { Addr = addr, Server = server, Reconnect = reconnect },
     };
 
-    public static Netdev Socket(string id, NetdevSocketOptions options) => new()
+    public static Netdev SocketNetdev(string id, NetdevSocketOptions options) => new()
     {
         Id = id,
         Type = NetClientDriver.Socket,

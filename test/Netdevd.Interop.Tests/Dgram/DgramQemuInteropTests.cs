@@ -61,7 +61,7 @@ public sealed class DgramQemuInteropTests
         using var peer = new DatagramFramePeer(new IPEndPoint(IPAddress.Loopback, test), new IPEndPoint(IPAddress.Loopback, qemuTest));
         await using var qemu = await QemuForwarder.StartAsync(
         [
-            ("q0", $"dgram,id=q0,remote.type=inet,remote.host={group},remote.port={port},local.type=inet,local.host=127.0.0.1"),
+            ("q0", $"dgram,id=q0,remote.type=inet,remote.host={group},remote.port={port},local.type=inet,local.host=127.0.0.1,local.port=0"),
             ("q1", $"dgram,id=q1,local.type=inet,local.host=127.0.0.1,local.port={qemuTest},remote.type=inet,remote.host=127.0.0.1,remote.port={test}"),
         ]);
         await using var r = NewRegistry();

@@ -1,0 +1,67 @@
+namespace Netdevd.Native;
+
+/// <summary>
+/// Linux's tun/tap interface (include/uapi/linux/if_tun.h, Documentation/networking/tuntap.rst):
+/// the ioctl numbers, interface flags and offload bits, and struct ifreq as the bytes the kernel
+/// reads (16-byte name, then a union whose first member is the short flags or the int MTU).
+/// </summary>
+public static class Tun
+{
+    public const string DevicePath = "/dev/net/tun";
+
+    // _IOW('T', n, int) = 0x40045400 | n; _IOR('T', n, unsigned int) = 0x80045400 | n.
+    public const uint TUNSETIFF = 0x400454ca;
+    public const uint TUNSETPERSIST = 0x400454cb;
+    public const uint TUNGETFEATURES = 0x800454cf;
+    public const uint TUNSETOFFLOAD = 0x400454d0;
+    public const uint TUNGETIFF = 0x800454d2;
+    public const uint TUNSETSNDBUF = 0x400454d4;
+    public const uint TUNSETVNETHDRSZ = 0x400454d8;
+
+    public const short IFF_TAP = 0x0002;
+    public const short IFF_MULTI_QUEUE = 0x0100;
+    public const short IFF_NO_PI = 0x1000;
+    public const short IFF_ONE_QUEUE = 0x2000;
+    public const short IFF_VNET_HDR = 0x4000;
+
+    public const int TUN_F_CSUM = 0x01;
+    public const int TUN_F_TSO4 = 0x02;
+    public const int TUN_F_TSO6 = 0x04;
+    public const int TUN_F_TSO_ECN = 0x08;
+    public const int TUN_F_UFO = 0x10;
+
+    /// <summary>sizeof(struct ifreq) on Linux.</summary>
+    public const int IfReqSize = 40;
+
+    /// <summary>IFNAMSIZ, including the terminating NUL.</summary>
+    public const int NameSize = 16;
+
+    // Interface ioctls on any socket (include/uapi/linux/sockios.h) and IFF_UP (if.h).
+    public const uint SIOCGIFFLAGS = 0x8913;
+    public const uint SIOCSIFFLAGS = 0x8914;
+    public const uint SIOCSIFMTU = 0x8922;
+    public const short IFF_UP = 0x1;
+
+    /// <summary>Writes a name into an ifreq (truncated to 15 bytes, NUL-terminated as the kernel expects).</summary>
+    public static void SetName(Span<byte> ifreq, string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ifreq[..NameSize].Clear();
+        var n = System.Text.Encoding.UTF8.GetBytes(name.AsSpan(), ifreq[..(NameSize - 1)]);
+        ifreq[n] = 0;
+    }
+
+    /// <summary>The interface name the kernel wrote back into an ifreq.</summary>
+    public static string GetName(ReadOnlySpan<byte> ifreq)
+    {
+        var name = ifreq[..NameSize];
+        var end = name.IndexOf((byte)0);
+        return System.Text.Encoding.UTF8.GetString(end < 0 ? name : name[..end]);
+    }
+
+    public static short GetFlags(ReadOnlySpan<byte> ifreq) => System.Buffers.Binary.BinaryPrimitives.ReadInt16LittleEndian(ifreq[NameSize..]);
+
+    public static void SetFlags(Span<byte> ifreq, short flags) => System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(ifreq[NameSize..], flags);
+
+    public static void SetInt(Span<byte> ifreq, int value) => System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(ifreq[NameSize..], value);
+}

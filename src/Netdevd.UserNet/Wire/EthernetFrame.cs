@@ -1,0 +1,60 @@
+using System.Buffers.Binary;
+
+namespace Netdevd.UserNet.Wire;
+
+/// <summary>
+/// View over an Ethernet II frame (no FCS). Contract for every view in this namespace (smoltcp's
+/// wire contract): after <see cref="TryCreate"/> succeeds no accessor can throw, whatever the
+/// bytes; <see cref="CreateUnchecked"/> is for emission into a buffer the caller sized.
+/// </summary>
+public readonly ref struct EthernetFrame
+{
+    public const int HeaderLength = 14;
+
+    /// <summary>Shortest frame on the wire without FCS; shorter frames are zero-padded on output.</summary>
+    public const int MinimumLength = 60;
+
+    private readonly Span<byte> _b;
+
+    private EthernetFrame(Span<byte> buffer) => _b = buffer;
+
+    public static EthernetFrame CreateUnchecked(Span<byte> buffer) => new(buffer);
+
+    public static bool TryCreate(Span<byte> buffer, out EthernetFrame frame)
+    {
+        frame = new EthernetFrame(buffer);
+        return buffer.Length >= HeaderLength;
+    }
+
+    public Span<byte> Bytes => _b;
+
+    public MacAddress Destination
+    {
+        get => MacAddress.Read(_b);
+        set => value.WriteTo(_b);
+    }
+
+    public MacAddress Source
+    {
+        get => MacAddress.Read(_b[6..]);
+        set => value.WriteTo(_b[6..]);
+    }
+
+    public ushort EtherType
+    {
+        get => BinaryPrimitives.ReadUInt16BigEndian(_b[12..]);
+        set => BinaryPrimitives.WriteUInt16BigEndian(_b[12..], value);
+    }
+
+    public Span<byte> Payload => _b[HeaderLength..];
+
+    /// <summary>Writes the 14-byte header; returns the header length.</summary>
+    public static int WriteHeader(Span<byte> buffer, MacAddress destination, MacAddress source, ushort etherType)
+    {
+        var f = new EthernetFrame(buffer);
+        f.Destination = destination;
+        f.Source = source;
+        f.EtherType = etherType;
+        return HeaderLength;
+    }
+}

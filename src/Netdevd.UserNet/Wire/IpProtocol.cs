@@ -1,0 +1,10 @@
+namespace Netdevd.UserNet.Wire;
+
+/// <summary>IP protocol numbers (IANA) as carried in the IPv4 protocol field.</summary>
+public static class IpProtocol
+{
+    public const byte Icmp = 1;
+    public const byte Tcp = 6;
+    public const byte Udp = 17;
+    public const byte Icmpv6 = 58;
+}

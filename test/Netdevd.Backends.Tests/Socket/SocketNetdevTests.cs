@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Sockets;
+using Netdevd.Backends.Tests.Stream;
+using Netdevd.Core.Registry;
+using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Schema;
+using static Netdevd.Backends.Tests.Stream.StreamTestKit;
+
+namespace Netdevd.Backends.Tests.LegacySocket;
+
+public sealed class SocketNetdevTests
+{
+    [Theory]
+    [InlineData(null, null, null, null, null, "exactly one of listen=, connect=, mcast= or udp= is required")]
+    [InlineData("3", null, null, "239.1.1.1:1", null, "exactly one of listen=, connect=, mcast= or udp= is required")]
+    [InlineData(null, ":1", "127.0.0.1:2", null, null, "exactly one of listen=, connect=, mcast= or udp= is required")]
+    [InlineData(null, "127.0.0.1:1", null, null, "127.0.0.1", "localaddr= is only valid with mcast= or udp=")]
+    [InlineData(null, "nocolon", null, null, null, "host address 'nocolon' doesn't contain ':' separating host from port")]
+    [InlineData(null, "1.2.3.x:5", null, null, null, "host address '1.2.3.x' is not a valid IPv4 address")]
+    [InlineData(null, "127.0.0.1:port", null, null, null, "port number 'port' is invalid")]
+    public async Task Validation_texts_in_qemu_order(string? fd, string? listen, string? connect, string? mcast, string? localaddr, string expected)
+    {
+        await using var reg = NewRegistry(new RecordingEvents());
+        var e = await Assert.ThrowsAsync<QapiException>(() => reg.AddAsync(
+            SocketNetdev("k0", new NetdevSocketOptions { Fd = fd, Listen = listen, Connect = connect, Mcast = mcast, Localaddr = localaddr }),
+            NetdevOrigin.Monitor,
+            cancellationToken: Ct));
+        Assert.Equal(expected, e.Message);
+        Assert.Empty(reg.Snapshot());
+    }
+
+    [Fact]
+    public async Task Udp_needs_localaddr()
+    {
+        await using var reg = NewRegistry(new RecordingEvents());
+        var e = await Assert.ThrowsAsync<QapiException>(() => reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Udp = "127.0.0.1:1" }), NetdevOrigin.Monitor, cancellationToken: Ct));
+        Assert.Equal("localaddr= is mandatory with udp=", e.Message);
+    }
+
+    [Fact]
+    public async Task Listen_bind_error_is_a_command_error()
+    {
+        await using var reg = NewRegistry(new RecordingEvents());
+        using var taken = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        var port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        var e = await Assert.ThrowsAsync<QapiException>(() => reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Listen = $"127.0.0.1:{port}" }), NetdevOrigin.Monitor, cancellationToken: Ct));
+        Assert.Equal("can't bind ip=127.0.0.1 to socket: Address already in use", e.Message);
+    }
+
+    [Fact]
+    public async Task Listen_serves_clients_one_after_another_with_qemu_info()
+    {
+        var events = new RecordingEvents();
+        await using var reg = NewRegistry(events);
+        var port = FreePort();
+        var client = await reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Listen = $"127.0.0.1:{port}" }), NetdevOrigin.Monitor, cancellationToken: Ct);
+        var nic = new FrameCapture("nic0");
+        reg.AttachNic("k0", nic.Nic);
+        Assert.Equal("", client.Info);
+        Assert.True(client.LinkDown);
+        for (var round = 0; round < 2; round++)
+        {
+            using var peer = await FramedTestSocket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+            var local = (IPEndPoint)peer.Socket.LocalEndPoint!;
+            await WaitUntil(() => client.Info.Length > 0, "accept");
+            Assert.Equal($"socket: connection from 127.0.0.1:{local.Port}", client.Info);
+            Assert.False(client.LinkDown);
+            var f = Frame(65535, round);
+            peer.Send(f);
+            Assert.Equal(f, nic.Next());
+            nic.Nic.Transmit(f);
+            Assert.Equal(f, peer.Receive());
+            peer.Socket.Shutdown(SocketShutdown.Both);
+            await WaitUntil(() => client.Info.Length == 0 && client.LinkDown, "disconnect");
+        }
+
+        Assert.Empty(events.Snapshot());
+    }
+
+    [Fact]
+    public async Task Connect_queues_until_connected_and_is_dead_after_the_end()
+    {
+        await using var reg = NewRegistry(new RecordingEvents());
+        using var listener = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        var client = await reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Connect = $"127.0.0.1:{port}" }), NetdevOrigin.Monitor, cancellationToken: Ct);
+        var nic = new FrameCapture("nic0");
+        reg.AttachNic("k0", nic.Nic);
+        Assert.Equal($"socket: connect to 127.0.0.1:{port}", client.Info);
+        Assert.False(client.LinkDown);
+        var early = Frame(60, 0);
+        nic.Nic.Transmit(early);
+        using (var peer = new FramedTestSocket(await listener.AcceptAsync(Ct)))
+        {
+            Assert.Equal(early, peer.Receive());
+            var f = Frame(9014, 1);
+            peer.Send(f);
+            Assert.Equal(f, nic.Next());
+        }
+
+        await WaitUntil(() => client.LinkDown && client.Info.Length == 0, "dead after EOF");
+    }
+
+    [Fact]
+    public async Task Fd_stream_descriptor_is_a_connected_framed_link()
+    {
+        await using var reg = NewRegistry(new RecordingEvents());
+        using var l = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        l.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        l.Listen();
+        var mine = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        mine.Connect(l.LocalEndPoint!);
+        using var theirs = new FramedTestSocket(l.Accept());
+        var fd = (int)mine.SafeHandle.DangerousGetHandle();
+        mine.SafeHandle.SetHandleAsInvalid();
+        var client = await reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Fd = fd.ToString(System.Globalization.CultureInfo.InvariantCulture) }), NetdevOrigin.CommandLineLegacy, cancellationToken: Ct);
+        var nic = new FrameCapture("nic0");
+        reg.AttachNic("k0", nic.Nic);
+        Assert.Equal($"socket: fd={fd}", client.Info);
+        var f = Frame(1514, 1);
+        theirs.Send(f);
+        Assert.Equal(f, nic.Next());
+        nic.Nic.Transmit(f);
+        Assert.Equal(f, theirs.Receive());
+    }
+}

@@ -1,0 +1,205 @@
+using System.Net;
+using System.Net.Sockets;
+using Netdevd.Core.Clients;
+using Netdevd.Core.Registry;
+using static Netdevd.Backends.Tests.Stream.StreamTestKit;
+
+namespace Netdevd.Backends.Tests.Stream;
+
+public sealed class StreamClientTests
+{
+    [Fact]
+    public async Task Client_connects_sets_nodelay_reports_remote_and_reconnects_after_the_server_drops_it()
+    {
+        var events = new RecordingEvents();
+        await using var reg = NewRegistry(events);
+        using var listener = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        var client = await reg.AddAsync(StreamNetdev("c0", Inet("127.0.0.1", port), server: false, reconnect: 1), NetdevOrigin.Monitor, cancellationToken: Ct);
+        var nic = new FrameCapture("nic0");
+        reg.AttachNic("c0", nic.Nic);
+        using (var accepted = new FramedTestSocket(await listener.AcceptAsync(Ct)))
+        {
+            var connected = await events.WaitAsync("NETDEV_STREAM_CONNECTED");
+            Assert.Equal($"{{\"netdev-id\": \"c0\", \"addr\": {{\"type\": \"inet\", \"host\": \"127.0.0.1\", \"port\": \"{port}\", \"ipv4\": true}}}}", Json(connected));
+            Assert.Equal($"tcp:127.0.0.1:{port}", client.Info);
+            Assert.False(client.LinkDown);
+            var f = Frame(1514, 1);
+            accepted.Send(f);
+            Assert.Equal(f, nic.Next());
+            nic.Nic.Transmit(f);
+            Assert.Equal(f, accepted.Receive());
+        }
+
+        await events.WaitAsync("NETDEV_STREAM_DISCONNECTED");
+        Assert.True(client.LinkDown);
+        Assert.Equal("connecting", client.Info);
+        using var again = new FramedTestSocket(await listener.AcceptAsync(Ct));
+        await events.WaitAsync("NETDEV_STREAM_CONNECTED", nth: 2);
+        Assert.Equal(["NETDEV_STREAM_CONNECTED", "NETDEV_STREAM_DISCONNECTED", "NETDEV_STREAM_CONNECTED"], events.Names());
+        var g = Frame(60, 2);
+        again.Send(g);
+        Assert.Equal(g, nic.Next());
+    }
+
+    [Fact]
+    public async Task Refused_connect_is_an_info_error_and_without_reconnect_stays_so()
+    {
+        var events = new RecordingEvents();
+        await using var reg = NewRegistry(events);
+        var port = FreePort();
+        var client = await reg.AddAsync(StreamNetdev("c0", Inet("127.0.0.1", port), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
+        await WaitUntil(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
+        Assert.Equal($"error: Failed to connect to '127.0.0.1:{port}': Connection refused", client.Info);
+        Assert.True(client.LinkDown);
+        Assert.Empty(events.Snapshot());
+    }
+
+    [Fact]
+    public async Task Refused_connect_with_reconnect_retries_until_a_server_appears()
+    {
+        var events = new RecordingEvents();
+        await using var reg = NewRegistry(events);
+        var path = Path.Combine(TempDir(), "late.sock");
+        var client = await reg.AddAsync(StreamNetdev("c0", Unix(path), server: false, reconnect: 1), NetdevOrigin.Monitor, cancellationToken: Ct);
+        await WaitUntil(() => client.Info == "connecting" && !events.Snapshot().Any(), "first failure re-armed", 5000);
+        await Task.Delay(1200, Ct);
+        using var listener = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen();
+        using var accepted = await listener.AcceptAsync(Ct);
+        var connected = await events.WaitAsync("NETDEV_STREAM_CONNECTED");
+        Assert.Equal($"{{\"netdev-id\": \"c0\", \"addr\": {{\"type\": \"unix\", \"path\": \"{path}\"}}}}", Json(connected));
+        Assert.Equal($"unix:{path}", client.Info);
+    }
+
+    [Fact]
+    public async Task Fd_by_number_and_by_getfd_name_are_taken_as_connected()
+    {
+        var events = new RecordingEvents();
+        await using var reg = NewRegistry(events);
+        var (mine1, theirs1) = Pair();
+        var (mine2, theirs2) = Pair();
+        using var t1 = new FramedTestSocket(theirs1);
+        using var t2 = new FramedTestSocket(theirs2);
+        var fd1 = Detach(mine1);
+        var fd2 = Detach(mine2);
+        var byNumber = await reg.AddAsync(StreamNetdev("f1", Fd(fd1.ToString(System.Globalization.CultureInfo.InvariantCulture)), server: false), NetdevOrigin.CommandLineModern, cancellationToken: Ct);
+        var store = new NamedFds(new Dictionary<string, int> { ["myfd"] = fd2 });
+        var byName = await reg.AddAsync(StreamNetdev("f2", Fd("myfd"), server: false), NetdevOrigin.Monitor, store, Ct);
+        var n1 = new FrameCapture("n1");
+        var n2 = new FrameCapture("n2");
+        reg.AttachNic("f1", n1.Nic);
+        reg.AttachNic("f2", n2.Nic);
+        await events.WaitAsync("NETDEV_STREAM_CONNECTED", nth: 2);
+        Assert.StartsWith("tcp:127.0.0.1:", byNumber.Info, StringComparison.Ordinal);
+        Assert.StartsWith("tcp:127.0.0.1:", byName.Info, StringComparison.Ordinal);
+        var f = Frame(9014, 1);
+        t1.Send(f);
+        t2.Send(f);
+        Assert.Equal(f, n1.Next());
+        Assert.Equal(f, n2.Next());
+    }
+
+    [Fact]
+    public async Task Bad_descriptors_are_info_errors()
+    {
+        await using var reg = NewRegistry(new RecordingEvents());
+        var notSocket = File.OpenHandle("/proc/self/stat");
+        var fd = (int)notSocket.DangerousGetHandle();
+        notSocket.SetHandleAsInvalid();
+        var a = await reg.AddAsync(StreamNetdev("f1", Fd(fd.ToString(System.Globalization.CultureInfo.InvariantCulture)), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
+        var b = await reg.AddAsync(StreamNetdev("f2", Fd("nosuch"), server: false), NetdevOrigin.Monitor, new NamedFds([]), Ct);
+        var c = await reg.AddAsync(StreamNetdev("f3", Fd("x1"), server: false), NetdevOrigin.CommandLineModern, cancellationToken: Ct);
+        await WaitUntil(() => a.Info.StartsWith("error", StringComparison.Ordinal) && b.Info.StartsWith("error", StringComparison.Ordinal) && c.Info.StartsWith("error", StringComparison.Ordinal), "errors");
+        Assert.Equal($"error: File descriptor '{fd}' is not a socket", a.Info);
+        Assert.Equal("error: File descriptor named 'nosuch' has not been found", b.Info);
+        Assert.Equal("error: Unable to parse FD number x1: Invalid argument", c.Info);
+    }
+
+    [Fact]
+    public async Task Back_pressure_stops_reading_and_loses_nothing()
+    {
+        var events = new RecordingEvents();
+        await using var reg = NewRegistry(events);
+        var port = FreePort();
+        var client = await reg.AddAsync(StreamNetdev("s0", Inet("127.0.0.1", port), server: true), NetdevOrigin.Monitor, cancellationToken: Ct);
+        var gate = new GatedClient("slow");
+        NetClient.Connect(client, gate);
+        await WaitUntil(() => client.Info == "listening", "listening");
+        using var peer = await FramedTestSocket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        await events.WaitAsync("NETDEV_STREAM_CONNECTED");
+        const int Total = 20_000;
+        var writer = Task.Run(() =>
+        {
+            for (var i = 0; i < Total; i++)
+            {
+                peer.Send(Frame(64, i));
+            }
+        });
+        await WaitUntil(() => gate.Queued >= 1, "first frame queued");
+        await Task.Delay(300, Ct);
+
+        // Reading stopped after the first queued frame: the rest waits in the buffer and the socket.
+        Assert.True(gate.Queued < 100, $"queued {gate.Queued}");
+        gate.Open();
+        await writer.WaitAsync(TimeSpan.FromSeconds(20), Ct);
+        await WaitUntil(() => gate.Count == Total, $"all {Total} frames (got {gate.Count})");
+        Assert.Equal(0, gate.OutOfOrder);
+        Assert.Equal(0, gate.Stats.Dropped);
+    }
+
+    [Fact]
+    public async Task Two_registries_talk_through_stream_both_ways()
+    {
+        var ea = new RecordingEvents();
+        var eb = new RecordingEvents();
+        await using var a = NewRegistry(ea);
+        await using var b = NewRegistry(eb);
+        var port = FreePort();
+        var server = await a.AddAsync(StreamNetdev("srv", Inet("127.0.0.1", port), server: true), NetdevOrigin.Monitor, cancellationToken: Ct);
+        await WaitUntil(() => server.Info == "listening", "listening");
+        await b.AddAsync(StreamNetdev("cli", Inet("127.0.0.1", port), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
+        var na = new FrameCapture("na");
+        var nb = new FrameCapture("nb");
+        a.AttachNic("srv", na.Nic);
+        b.AttachNic("cli", nb.Nic);
+        await ea.WaitAsync("NETDEV_STREAM_CONNECTED");
+        await eb.WaitAsync("NETDEV_STREAM_CONNECTED");
+        for (var i = 0; i < 1000; i++)
+        {
+            var f = Frame(60 + (i % 1500), i);
+            Assert.NotEqual(DeliveryResult.Dropped, na.Nic.Transmit(f));
+            Assert.NotEqual(DeliveryResult.Dropped, nb.Nic.Transmit(f));
+        }
+
+        await WaitUntil(() => na.Count == 1000 && nb.Count == 1000, "1000 frames each way");
+        Assert.Equal(0, na.OutOfOrder);
+        Assert.Equal(0, nb.OutOfOrder);
+    }
+
+    private static (System.Net.Sockets.Socket Mine, System.Net.Sockets.Socket Theirs) Pair()
+    {
+        using var l = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        l.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        l.Listen();
+        var mine = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        mine.Connect(l.LocalEndPoint!);
+        return (mine, l.Accept());
+    }
+
+    /// <summary>Hands the descriptor over: the netdev owns and closes it from now on.</summary>
+    private static int Detach(System.Net.Sockets.Socket s)
+    {
+        var fd = (int)s.SafeHandle.DangerousGetHandle();
+        s.SafeHandle.SetHandleAsInvalid();
+        return fd;
+    }
+}
+
+internal sealed class NamedFds(Dictionary<string, int> fds) : Netdevd.Qapi.Commands.IMonitorFdStore
+{
+    public bool TryTake(string name, out int fd) => fds.Remove(name, out fd);
+}
