@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the interop tests use: QEMU 7.2 as a real peer, iproute2 for namespaces.
-declare -A tools=([qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2)
+declare -A tools=([qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [vde_switch]=vde2 [vde_plug2tap]=vde2 [iperf3]=iperf3 [ping]=iputils-ping)
 missing=()
 for tool in "${!tools[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${tools[$tool]}")

@@ -209,14 +209,16 @@ public sealed class L2tpv3NetClient : NetClient, IPollTarget
 
     void IPollTarget.OnHangup()
     {
-        // An unconnected datagram or raw socket has no hang-up; a pending error is cleared by
-        // reading SO_ERROR, which is all there is to do.
-        if (Libc.GetSockOptInt(_fd, Libc.SOL_SOCKET, Libc.SO_ERROR, out var error) < 0 || error == 0)
+        // An unbound-peer datagram or raw socket has no hang-up: POLLERR means a pending socket
+        // error (ICMP), which reading SO_ERROR clears. If none was pending, pause briefly
+        // rather than spin on a condition that will not clear.
+        if (Libc.GetSockOptInt(_fd, Libc.SOL_SOCKET, Libc.SO_ERROR, out var error) == 0 && error != 0)
         {
-            Thread.Sleep(1);
+            Counters.ReceiveErrors++;
+            return;
         }
 
-        Counters.ReceiveErrors++;
+        Thread.Sleep(1);
     }
 
     /// <summary>Hands the rest of the last batch to the peer; false when the peer pushed back.</summary>

@@ -35,6 +35,7 @@ internal static class DaemonCommandLine
             Qmp,
             RuntimeDir,
         };
+        root.Subcommands.Add(Run.RunCommandLine.Create(Run.RunRunner.RunAsync));
         root.SetAction((result, ct) => run(
             new DaemonOptions(
                 result.GetValue(Netdev) ?? [],

@@ -15,5 +15,9 @@ internal static class BackendCatalog
         new Netdevd.Backends.Stream.StreamNetdevFactory(),
         new Netdevd.Backends.LegacySocket.SocketNetdevFactory(),
         new Netdevd.Backends.Dgram.DgramNetdevFactory(),
+        new Netdevd.Backends.Tap.TapNetdevFactory(),
+        new Netdevd.Backends.Bridge.BridgeNetdevFactory(),
+        new Netdevd.Backends.L2tpv3.L2tpv3NetdevFactory(),
+        new Netdevd.Backends.Vde.VdeNetdevFactory(),
     ];
 }

@@ -45,7 +45,9 @@ public sealed class DgramAllocationTests
 
         Assert.True(nic.Count - receivedBefore > frames / 2, $"only {nic.Count - receivedBefore} frames arrived");
         Assert.True(client.Counters.Sent >= frames, $"only {client.Counters.Sent} sent");
-        Assert.True(allocated < frames * 2L, $"{allocated} bytes allocated for {2 * frames} frames");
+        // Any per-frame object would cost at least 24 bytes x 40000 frames (~1 MB); the budget
+        // leaves room for the runtime's own background allocations (timers, thread pool).
+        Assert.True(allocated < 256 * 1024, $"{allocated} bytes allocated for {2 * frames} frames");
     }
 
     private static void Exchange(Socket peer, CaptureNic nic, byte[] frame, byte[] sink, int count)

@@ -13,7 +13,7 @@ internal sealed class QmpTestClient : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly StreamReader _reader;
-    private readonly Stream _stream;
+    private readonly System.IO.Stream _stream;
     private readonly List<JsonObject> _events = [];
 
     private QmpTestClient(Socket socket)

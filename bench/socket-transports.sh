@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Socket transports benchmark (issue [02]): tap -> hub -> TRANSPORT -> hub -> tap between two
+# network namespaces, iperf3 TCP single stream, netdevd against QEMU 7.2 on the same path in
+# the same run. Prints Gbit/s for each and the ratio netdevd/QEMU.
+#
+# Usage (root): bench/socket-transports.sh [seconds-per-run]   (default 5)
+# Needs: qemu-system-x86 (7.2), iperf3, iproute2, the .NET SDK. Touches only its own
+# namespaces (ndb-a-$$, ndb-b-$$), taps and a temp dir; traffic stays inside them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces and taps)"; exit 2; }
+for t in qemu-system-x86_64 iperf3 ip; do command -v "$t" >/dev/null || { echo "bench: $t missing"; exit 2; }; done
+
+dotnet build src/Netdevd -c Release -nologo -v quiet >/dev/null
+netdevd="dotnet $(pwd)/src/Netdevd/bin/Release/net10.0/netdevd.dll"
+work=$(mktemp -d /tmp/ndb-XXXXXX)
+nsa="ndb-a-$$"; nsb="ndb-b-$$"
+pids=()
+
+cleanup() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  ip netns del "$nsa" 2>/dev/null || true
+  ip netns del "$nsb" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$nsa"; ip netns add "$nsb"
+
+# wait_tap NAME: the forwarder has created tap NAME in this namespace.
+wait_tap() { for _ in $(seq 200); do ip link show "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "bench: tap $1 did not appear"; return 1; }
+
+# place TAP NS ADDR MTU: moves a tap into a namespace and configures it.
+place() {
+  ip link set "$1" netns "$2"
+  ip -n "$2" link set lo up
+  ip -n "$2" link set "$1" mtu "$4" up
+  ip -n "$2" addr add "$3/24" dev "$1"
+}
+
+# measure MTU: iperf3 from A to B, prints Gbit/s.
+measure() {
+  ip netns exec "$nsb" iperf3 -s -1 -D -B 10.99.0.2 >/dev/null 2>&1
+  sleep 0.3
+  ip netns exec "$nsa" iperf3 -c 10.99.0.2 -t "$secs" -f g 2>/dev/null | awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Gbits/sec") print $(i - 1) }'
+}
+
+stop_all() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pids=()
+  ip -n "$nsa" link del ndta 2>/dev/null || true
+  ip -n "$nsb" link del ndtb 2>/dev/null || true
+}
+
+# run IMPL TRANSPORT MTU -> Gbit/s. IMPL is netdevd or qemu; TRANSPORT is stream-unix, stream-inet or dgram-inet.
+run() {
+  local impl=$1 transport=$2 mtu=$3 port=$((20000 + RANDOM % 20000)) srv cli
+  case $transport in
+    stream-unix) srv="stream,id=x,server=on,addr.type=unix,addr.path=$work/s.sock"
+                 cli="stream,id=x,server=off,addr.type=unix,addr.path=$work/s.sock" ;;
+    stream-inet) srv="stream,id=x,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port=$port"
+                 cli="stream,id=x,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=$port" ;;
+    dgram-inet)  srv="dgram,id=x,local.type=inet,local.host=127.0.0.1,local.port=$port,remote.type=inet,remote.host=127.0.0.1,remote.port=$((port + 1))"
+                 cli="dgram,id=x,local.type=inet,local.host=127.0.0.1,local.port=$((port + 1)),remote.type=inet,remote.host=127.0.0.1,remote.port=$port" ;;
+  esac
+  rm -f "$work/s.sock"
+  local side tap spec
+  for side in a b; do
+    tap="ndt$side"; spec=$srv; [ "$side" = b ] && spec=$cli
+    if [ "$impl" = qemu ]; then
+      qemu-system-x86_64 -M none -nodefaults -display none \
+        -netdev "tap,id=t,ifname=$tap,script=no,downscript=no" -netdev "$spec" \
+        -netdev hubport,id=h1,hubid=0,netdev=t -netdev hubport,id=h2,hubid=0,netdev=x >/dev/null 2>&1 &
+    else
+      $netdevd --qmp "unix:$work/qmp-$side.sock,server=on,wait=off" \
+        --netdev "tap,id=t,ifname=$tap,script=no,downscript=no" --netdev "$spec" \
+        --netdev hubport,id=h1,hubid=0,netdev=t --netdev hubport,id=h2,hubid=0,netdev=x >/dev/null 2>&1 &
+    fi
+    pids+=($!)
+    wait_tap "$tap"
+    sleep 0.5
+  done
+  place ndta "$nsa" 10.99.0.1 "$mtu"
+  place ndtb "$nsb" 10.99.0.2 "$mtu"
+  sleep 1
+  local g; g=$(measure); stop_all
+  echo "${g:-0}"
+}
+
+printf '%-12s %6s %10s %10s %7s\n' transport mtu "qemu Gb/s" "netdevd" ratio
+for mtu in 1500 65520; do
+  for transport in stream-unix stream-inet dgram-inet; do
+    [ "$transport" = dgram-inet ] && [ "$mtu" -gt 65000 ] && mtu_eff=65000 || mtu_eff=$mtu
+    q=$(run qemu "$transport" "$mtu_eff")
+    n=$(run netdevd "$transport" "$mtu_eff")
+    ratio=$(awk -v n="$n" -v q="$q" 'BEGIN { if (q > 0) printf "%.2f", n / q; else print "n/a" }')
+    printf '%-12s %6s %10s %10s %7s\n' "$transport" "$mtu_eff" "$q" "$n" "$ratio"
+  done
+done

@@ -1,0 +1,190 @@
+using Netdevd.Backends.Sockets;
+using Netdevd.Core.Clients;
+using Netdevd.Native;
+using Netdevd.Qapi.Schema;
+
+namespace Netdevd.Backends.Tap;
+
+/// <summary>
+/// A tap netdev (QEMU's TAPState): one client for all its queues. QEMU makes one client per queue
+/// with the same name, each peered with one queue of a multiqueue NIC; netdevd's peers are single
+/// clients (a hub port, another backend), so the queues here are parallel readers feeding one
+/// client, and frames towards the tap are written on the first queue.
+/// </summary>
+/// <remarks>
+/// Frames on this client's link carry the 12-byte virtio-net header exactly when
+/// <see cref="NetClient.UsingVnetHeader"/>: the tap has IFF_VNET_HDR and the peer keeps headers.
+/// Then the kernel's checksum and TSO offloads are on and super-frames pass whole; otherwise the
+/// offloads are off, headers are stripped (and resolved in software if the kernel still sent
+/// one that asks for work) on the way out and a zeroed one is added on the way in.
+/// </remarks>
+public sealed class TapNetClient : NetClient
+{
+    private static readonly byte[] ZeroHeader = new byte[VnetHeaderSize];
+
+    private readonly TapQueue[] _queues;
+    private readonly bool _vnetHeader;
+    private readonly Lock _writeLock = new();
+    private readonly string? _downscript;
+    private bool _closedFds;
+
+    /// <summary>
+    /// Takes ownership of the queue descriptors (non-blocking taps). <paramref name="downscript"/>
+    /// runs with <paramref name="ifname"/> when the netdev is deleted (plain mode only).
+    /// </summary>
+    public TapNetClient(string name, IReadOnlyList<int> fds, bool vnetHeader, string ifname, string info, string? downscript)
+        : base(name, NetClientDriver.Tap)
+    {
+        ArgumentNullException.ThrowIfNull(fds);
+        ArgumentOutOfRangeException.ThrowIfZero(fds.Count);
+        _vnetHeader = vnetHeader;
+        IfName = ifname;
+        Info = info;
+        _downscript = downscript;
+        foreach (var fd in fds)
+        {
+            if (vnetHeader)
+            {
+                TapDevice.SetHeaderSize(fd);
+                _ = TapDevice.SetOffloads(fd, 0);
+            }
+        }
+
+        _queues = new TapQueue[fds.Count];
+        for (var i = 0; i < fds.Count; i++)
+        {
+            _queues[i] = new TapQueue(this, fds[i], i, vnetHeader);
+        }
+    }
+
+    /// <summary>The interface name (for scripts, tests).</summary>
+    public string IfName { get; }
+
+    public int QueueCount => _queues.Length;
+
+    public TapCounters Counters { get; } = new();
+
+    public override bool HasVnetHeader => _vnetHeader;
+
+    internal DeliveryResult SendFrame(ReadOnlySpan<byte> frame) => Send(frame);
+
+    internal void FlushFromQueue() => FlushQueue();
+
+    protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
+    {
+        nint n;
+        int errno;
+        lock (_writeLock)
+        {
+            if (_closedFds)
+            {
+                return ReceiveResult.Accepted;
+            }
+
+            var fd = _queues[0].Fd;
+            do
+            {
+                // With headers on the descriptor but not on the link, the kernel still wants one:
+                // a zeroed header says "nothing offloaded" (QEMU does the same for non-virtio peers).
+                n = _vnetHeader && !UsingVnetHeader ? Libc.WriteV(fd, ZeroHeader, frame) : Libc.Write(fd, frame);
+                errno = n < 0 ? Errno.Last : 0;
+            }
+            while (n < 0 && errno == Errno.EINTR);
+        }
+
+        if (n >= 0)
+        {
+            return ReceiveResult.Accepted;
+        }
+
+        if (errno == Errno.EAGAIN)
+        {
+            _queues[0].WantWrite();
+            return ReceiveResult.Busy;
+        }
+
+        // EINVAL (a malformed header or frame), EIO (interface down): the kernel refuses this
+        // frame; count and drop it, as QEMU's tap does.
+        Counters.WriteError();
+        return ReceiveResult.Accepted;
+    }
+
+    protected override void OnVnetHeaderChanged()
+    {
+        // The kernel hands us offloaded frames only when the far end can take them as they are.
+        var offloads = UsingVnetHeader ? TapDevice.OffloadsWithHeaders : 0;
+        lock (_writeLock)
+        {
+            if (_closedFds)
+            {
+                return;
+            }
+
+            foreach (var q in _queues)
+            {
+                _ = TapDevice.SetOffloads(q.Fd, offloads);
+            }
+        }
+    }
+
+    protected override void OnPeerReady()
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+
+        foreach (var q in _queues)
+        {
+            q.Resume();
+        }
+    }
+
+    protected override void OnPeerChanged()
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+
+        foreach (var q in _queues)
+        {
+            q.PeerChanged();
+        }
+    }
+
+    protected override async ValueTask CloseAsync()
+    {
+        // QEMU runs the down script while the tap still exists, then closes it.
+        if (!NetworkScript.IsDisabled(_downscript))
+        {
+            try
+            {
+                await NetworkScript.RunAsync(_downscript!, IfName).ConfigureAwait(false);
+            }
+            catch (Qapi.Errors.QapiException)
+            {
+                // QEMU reports a failing down script and carries on closing; nobody is waiting for an answer here.
+            }
+        }
+
+        lock (_writeLock)
+        {
+            _closedFds = true;
+        }
+
+        foreach (var q in _queues)
+        {
+            q.Dispose();
+        }
+    }
+
+    /// <summary>Closes descriptors that never became a client (a failed setup).</summary>
+    internal static void CloseAll(IEnumerable<int> fds)
+    {
+        foreach (var fd in fds)
+        {
+            Descriptors.CloseQuietly(fd);
+        }
+    }
+}

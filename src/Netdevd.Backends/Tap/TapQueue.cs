@@ -1,0 +1,191 @@
+using Netdevd.Backends.Io;
+using Netdevd.Backends.VirtioNet;
+using Netdevd.Core.Clients;
+using Netdevd.Native;
+
+namespace Netdevd.Backends.Tap;
+
+/// <summary>
+/// One queue of a tap: its descriptor, its poll thread and its buffers. Reads frames until
+/// EAGAIN and hands each to the client's peer synchronously on this thread; stops reading while
+/// the peer pushes back. With a virtio-net header on the descriptor and a peer that keeps headers,
+/// frames pass through whole; with a peer that does not, the header is resolved in software
+/// (checksum, segmentation) and stripped.
+/// </summary>
+internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
+{
+    /// <summary>QEMU pads frames shorter than the Ethernet minimum (without FCS) for peers that are not virtio-net.</summary>
+    private const int MinimumFrame = 60;
+
+    private readonly TapNetClient _owner;
+    private readonly PollLoop _loop;
+    private readonly byte[] _buffer;
+    private readonly byte[]? _scratch;
+    private readonly Action _resume;
+    private readonly Action _updateReadInterest;
+    private readonly int _headerLength;
+    private volatile int _fd;
+    private bool _blocked;
+
+    public TapQueue(TapNetClient owner, int fd, int index, bool vnetHeader)
+    {
+        _owner = owner;
+        _fd = fd;
+        _headerLength = vnetHeader ? NetClient.VnetHeaderSize : 0;
+
+        // One read buffer reused for every frame: delivery is synchronous, and a peer that must
+        // keep a frame copies it into its own queue. Pinned, since every read hands it to the kernel.
+        _buffer = GC.AllocateUninitializedArray<byte>(_headerLength + NetClient.MaxFrameSize, pinned: true);
+        _scratch = vnetHeader ? GC.AllocateUninitializedArray<byte>(NetClient.MaxFrameSize, pinned: true) : null;
+        _resume = ResumeOnLoop;
+        _updateReadInterest = UpdateReadInterest;
+        _loop = new PollLoop($"tap:{owner.Name}:{index}", this);
+        _loop.WantRead(false);
+        _loop.Watch(fd);
+        _loop.Start();
+    }
+
+    public int Fd => _fd;
+
+    /// <summary>The peer can take frames again (posted to this queue's thread).</summary>
+    public void Resume() => _loop.Post(_resume);
+
+    /// <summary>The peer came or went: read only while there is one.</summary>
+    public void PeerChanged() => _loop.Post(_updateReadInterest);
+
+    /// <summary>A write hit EAGAIN: tell the owner when the descriptor is writable.</summary>
+    public void WantWrite() => _loop.WantWrite(true);
+
+    public void Dispose()
+    {
+        _loop.Dispose();
+        var fd = _fd;
+        _fd = -1;
+        Native.Libc.Close(fd);
+    }
+
+    void IPollTarget.OnReadable()
+    {
+        var fd = _fd;
+        while (!_blocked && !_owner.IsClosed)
+        {
+            var n = Libc.Read(fd, _buffer);
+            if (n < 0)
+            {
+                var errno = Errno.Last;
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno != Errno.EAGAIN)
+                {
+                    _owner.Counters.ReadError();
+                }
+
+                return;
+            }
+
+            if (n <= _headerLength)
+            {
+                return;
+            }
+
+            Deliver((int)n);
+        }
+    }
+
+    void IPollTarget.OnWritable()
+    {
+        _loop.WantWrite(false);
+        _owner.FlushFromQueue();
+    }
+
+    void IPollTarget.OnHangup()
+    {
+        // A tap reports POLLHUP/POLLERR only when its interface went away (deleted, namespace
+        // gone): nothing more will come, so stop watching rather than spin.
+        _blocked = true;
+        _loop.WantRead(false);
+    }
+
+    void ISegmentSink.OnSegment(Span<byte> frame) => Hand(frame);
+
+    private void Deliver(int length)
+    {
+        if (_headerLength == 0)
+        {
+            Hand(Pad(length));
+            return;
+        }
+
+        if (_owner.UsingVnetHeader)
+        {
+            // Both ends keep virtio-net headers: the super-frame and its offload requests pass as they are.
+            Hand(_buffer.AsSpan(0, length));
+            return;
+        }
+
+        var header = VirtioNetHeader.Read(_buffer);
+        var frameLength = length - _headerLength;
+        if (!header.IsGso && !header.NeedsChecksum)
+        {
+            Hand(PadAfterHeader(frameLength));
+            return;
+        }
+
+        switch (SoftwareOffload.Resolve(header, _buffer.AsSpan(_headerLength, frameLength), _scratch, this))
+        {
+            case OffloadOutcome.Segmented:
+                _owner.Counters.SegmentedFrame();
+                break;
+            case OffloadOutcome.ChecksumCompleted:
+                _owner.Counters.ChecksumCompleted();
+                break;
+            case OffloadOutcome.Dropped:
+                _owner.Counters.OffloadDrop();
+                break;
+        }
+    }
+
+    private Span<byte> Pad(int length)
+    {
+        if (length < MinimumFrame)
+        {
+            _buffer.AsSpan(length, MinimumFrame - length).Clear();
+            length = MinimumFrame;
+        }
+
+        return _buffer.AsSpan(0, length);
+    }
+
+    private Span<byte> PadAfterHeader(int frameLength)
+    {
+        if (frameLength < MinimumFrame)
+        {
+            _buffer.AsSpan(_headerLength + frameLength, MinimumFrame - frameLength).Clear();
+            frameLength = MinimumFrame;
+        }
+
+        return _buffer.AsSpan(_headerLength, frameLength);
+    }
+
+    private void Hand(ReadOnlySpan<byte> frame)
+    {
+        if (_owner.SendFrame(frame) == DeliveryResult.Queued)
+        {
+            // The peer keeps this frame in its queue; read no more until it drains (OnPeerReady).
+            // Segments of the same super-frame still follow: they queue behind it.
+            _blocked = true;
+            _loop.WantRead(false);
+        }
+    }
+
+    private void ResumeOnLoop()
+    {
+        _blocked = false;
+        UpdateReadInterest();
+    }
+
+    private void UpdateReadInterest() => _loop.WantRead(!_blocked && !_owner.IsClosed && _owner.Peer is not null);
+}

@@ -1,0 +1,79 @@
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Config;
+
+/// <summary>
+/// The validated IPv4 configuration of a <c>user</c> netdev, with QEMU's defaults (historic slirp:
+/// 10.0.2.0/24, host .2, DNS .3, DHCP from .15). Built from <c>NetdevUserOptions</c> by
+/// <see cref="UserNetConfigParser"/>; IPv6 members are carried as given for the next stage.
+/// </summary>
+public sealed record UserNetConfig
+{
+    /// <summary>libslirp's NB_BOOTP_CLIENTS: the DHCP pool is this many addresses from <see cref="DhcpStart"/>.</summary>
+    public const int DhcpPoolSize = 16;
+
+    /// <summary>libslirp's LEASE_TIME (24 h).</summary>
+    public const uint DhcpLeaseSeconds = 86400;
+
+    public const string DefaultResolvConfPath = "/etc/resolv.conf";
+
+    public bool Ipv4Enabled { get; init; } = true;
+
+    public bool Ipv6Enabled { get; init; } = true;
+
+    public bool Restrict { get; init; }
+
+    public Ipv4Address Network { get; init; } = Ipv4Address.Create(10, 0, 2, 0);
+
+    public Ipv4Address Netmask { get; init; } = Ipv4Address.Create(255, 255, 255, 0);
+
+    public Ipv4Address Host { get; init; } = Ipv4Address.Create(10, 0, 2, 2);
+
+    public Ipv4Address Dns { get; init; } = Ipv4Address.Create(10, 0, 2, 3);
+
+    public Ipv4Address DhcpStart { get; init; } = Ipv4Address.Create(10, 0, 2, 15);
+
+    /// <summary>Option 12 in DHCP replies (QEMU's <c>hostname</c>, libslirp's vhostname).</summary>
+    public string? Hostname { get; init; }
+
+    /// <summary>Option 15.</summary>
+    public string? DomainName { get; init; }
+
+    /// <summary>Option 119 entries, in the order given.</summary>
+    public IReadOnlyList<string> DnsSearch { get; init; } = [];
+
+    /// <summary>Root of the read-only TFTP server; null = no TFTP.</summary>
+    public string? TftpRoot { get; init; }
+
+    /// <summary>BOOTP <c>file</c> field.</summary>
+    public string? BootFile { get; init; }
+
+    /// <summary>Option 66.</summary>
+    public string? TftpServerName { get; init; }
+
+    /// <summary>The SMB server address given (x.x.x.4 by default in QEMU); SMB itself is not served yet.</summary>
+    public Ipv4Address? SmbServer { get; init; }
+
+    public IReadOnlyList<string> HostForwards { get; init; } = [];
+
+    public IReadOnlyList<string> GuestForwards { get; init; } = [];
+
+    /// <summary>Where the DNS forwarder reads the host's resolvers (a netdevd setting, not a QEMU option).</summary>
+    public string ResolvConfPath { get; init; } = DefaultResolvConfPath;
+
+    public string? Ipv6Prefix { get; init; }
+
+    public long? Ipv6PrefixLength { get; init; }
+
+    public string? Ipv6Host { get; init; }
+
+    public string? Ipv6Dns { get; init; }
+
+    /// <summary>QEMU's info_str: <c>net=10.0.2.0,restrict=off</c>.</summary>
+    public string InfoString => $"net={Network},restrict={(Restrict ? "on" : "off")}";
+
+    public bool IsInNetwork(Ipv4Address address) => address.IsInNetwork(Network, Netmask);
+
+    /// <summary>The directed broadcast of the virtual network (10.0.2.255).</summary>
+    public Ipv4Address NetworkBroadcast => new(Network.Value | ~Netmask.Value);
+}

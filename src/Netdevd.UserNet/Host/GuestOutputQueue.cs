@@ -1,0 +1,91 @@
+using System.Buffers;
+using Netdevd.UserNet.Interface;
+
+namespace Netdevd.UserNet.Host;
+
+/// <summary>
+/// The frames the stack produced for the guest, waiting to be handed to the peer outside the
+/// stack's lock (the stack may run inside the peer's delivery, where sending back is forbidden).
+/// Buffers come from the shared pool and go back after sending: no allocation in steady state.
+/// Bounded in frames; beyond it <see cref="Allocate"/> answers empty and the stack counts a drop.
+/// </summary>
+internal sealed class GuestOutputQueue(int maxFrames) : IFrameSink
+{
+    private readonly Queue<(byte[] Buffer, int Length)> _frames = new(256);
+    private readonly Lock _lock = new();
+    private byte[]? _current;
+
+    /// <summary>Frames refused because the queue was full.</summary>
+    public long Overflows { get; private set; }
+
+    public bool IsEmpty
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _frames.Count == 0;
+            }
+        }
+    }
+
+    public Span<byte> Allocate(int maxLength)
+    {
+        lock (_lock)
+        {
+            if (_frames.Count >= maxFrames)
+            {
+                Overflows++;
+                return default;
+            }
+        }
+
+        if (_current is null || _current.Length < maxLength)
+        {
+            if (_current is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_current);
+            }
+
+            _current = ArrayPool<byte>.Shared.Rent(Math.Max(maxLength, 2048));
+        }
+
+        return _current;
+    }
+
+    public void Commit(int length)
+    {
+        var buffer = _current ?? throw new InvalidOperationException("Commit without Allocate");
+        _current = null;
+        lock (_lock)
+        {
+            _frames.Enqueue((buffer, length));
+        }
+    }
+
+    public bool TryDequeue(out byte[] buffer, out int length)
+    {
+        lock (_lock)
+        {
+            if (_frames.TryDequeue(out var frame))
+            {
+                (buffer, length) = frame;
+                return true;
+            }
+        }
+
+        buffer = [];
+        length = 0;
+        return false;
+    }
+
+    public static void Return(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer);
+
+    public void Clear()
+    {
+        while (TryDequeue(out var b, out _))
+        {
+            Return(b);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+namespace Netdevd.UserNet.Interface;
+
+/// <summary>Counters of the stack (read them for diagnostics; updated under the stack's lock).</summary>
+public sealed class StackCounters
+{
+    private readonly long[] _drops = new long[Enum.GetValues<FrameDropReason>().Length];
+
+    public long FramesIn { get; internal set; }
+
+    public long FramesOut { get; internal set; }
+
+    public long TcpFlowsOpened { get; internal set; }
+
+    public long UdpFlowsOpened { get; internal set; }
+
+    public long Drops(FrameDropReason reason) => _drops[(int)reason];
+
+    public long TotalDrops
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var d in _drops)
+            {
+                sum += d;
+            }
+
+            return sum;
+        }
+    }
+
+    internal void Drop(FrameDropReason reason) => _drops[(int)reason]++;
+}

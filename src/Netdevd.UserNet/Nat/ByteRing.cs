@@ -1,0 +1,121 @@
+using System.Buffers;
+
+namespace Netdevd.UserNet.Nat;
+
+/// <summary>
+/// A fixed-capacity byte ring over one pooled array: a TCP connection's send or receive buffer.
+/// Data sits at [head, head+count); writers may also place bytes further out into the free space
+/// (<see cref="WriteAt"/>, for out-of-order segments) and commit them later.
+/// </summary>
+/// <remarks>
+/// The host side reads into <see cref="WritableSegment"/> and writes from
+/// <see cref="ReadableSegment"/> without a copy (a socket receives straight into the ring); those
+/// regions never overlap what the stack touches, so no lock is needed beyond the stack's own.
+/// </remarks>
+internal sealed class ByteRing : IDisposable
+{
+    private byte[]? _buffer;
+    private readonly int _capacity;
+    private int _head;
+    private int _count;
+
+    public ByteRing(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _capacity = capacity;
+        _buffer = ArrayPool<byte>.Shared.Rent(capacity);
+    }
+
+    public int Capacity => _capacity;
+
+    public int Count => _count;
+
+    public int Free => _capacity - _count;
+
+    private byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(ByteRing));
+
+    /// <summary>Appends as much of <paramref name="data"/> as fits; returns the bytes taken.</summary>
+    public int Write(ReadOnlySpan<byte> data)
+    {
+        var n = Math.Min(data.Length, Free);
+        WriteAt(0, data[..n]);
+        _count += n;
+        return n;
+    }
+
+    /// <summary>Copies <paramref name="data"/> to <paramref name="offset"/> bytes past the end of the data, without committing it.</summary>
+    public void WriteAt(int offset, ReadOnlySpan<byte> data)
+    {
+        if (offset < 0 || offset + data.Length > Free)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset));
+        }
+
+        var buffer = Buffer;
+        var start = (_head + _count + offset) % _capacity;
+        var first = Math.Min(data.Length, _capacity - start);
+        data[..first].CopyTo(buffer.AsSpan(start));
+        data[first..].CopyTo(buffer);
+    }
+
+    /// <summary>Makes <paramref name="n"/> bytes written past the end (or into <see cref="WritableSegment"/>) part of the data.</summary>
+    public void Commit(int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(n, Free);
+        _count += n;
+    }
+
+    /// <summary>The contiguous free region right after the data (empty when full).</summary>
+    public ArraySegment<byte> WritableSegment()
+    {
+        if (_count == _capacity)
+        {
+            return ArraySegment<byte>.Empty;
+        }
+
+        var tail = (_head + _count) % _capacity;
+        var length = tail >= _head ? _capacity - tail : _head - tail;
+        return new ArraySegment<byte>(Buffer, tail, Math.Min(length, Free));
+    }
+
+    /// <summary>The contiguous data at the head (empty when there is none).</summary>
+    public ArraySegment<byte> ReadableSegment() =>
+        _count == 0 ? ArraySegment<byte>.Empty : new ArraySegment<byte>(Buffer, _head, Math.Min(_count, _capacity - _head));
+
+    /// <summary>The data in [offset, offset+length) as one or two spans (the ring may wrap).</summary>
+    public void Peek(int offset, int length, out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> second)
+    {
+        if (offset < 0 || length < 0 || offset + length > _count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length));
+        }
+
+        var buffer = Buffer;
+        var start = (_head + offset) % _capacity;
+        var firstLength = Math.Min(length, _capacity - start);
+        first = buffer.AsSpan(start, firstLength);
+        second = buffer.AsSpan(0, length - firstLength);
+    }
+
+    /// <summary>Drops <paramref name="n"/> bytes from the head.</summary>
+    public void Consume(int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(n, _count);
+        _head = (_head + n) % _capacity;
+        _count -= n;
+        if (_count == 0)
+        {
+            // Restart at 0 so that the next host read gets one large contiguous region.
+            _head = 0;
+        }
+    }
+
+    public void Dispose()
+    {
+        var buffer = Interlocked.Exchange(ref _buffer, null);
+        if (buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Nat;
+
+/// <summary>
+/// The host side of the NAT: real sockets. The stack (sans-IO) calls these; the host answers later
+/// through the stack's <c>OnHost*</c> methods, always under the same lock as the stack's other calls.
+/// </summary>
+internal interface INatHost
+{
+    /// <summary>Starts connecting for a new guest connection; answer with <see cref="UserStack.OnTcpConnected"/>.</summary>
+    void OpenTcp(TcpConnection connection, HostTarget target);
+
+    /// <summary>Level-triggered: look at the connection and start the reads, writes, shutdown it now allows.</summary>
+    void SyncTcp(TcpConnection connection);
+
+    /// <summary>The connection is gone: release its socket (abortively when <see cref="TcpConnection.ResetByGuest"/>).</summary>
+    void CloseTcp(TcpConnection connection);
+
+    /// <summary>Opens the host socket of a new UDP flow; false when it cannot be had.</summary>
+    bool OpenUdp(UdpFlow flow);
+
+    void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload);
+
+    void CloseUdp(UdpFlow flow);
+
+    /// <summary>Opens the host side of an echo flow; false when ICMP sockets are not available here.</summary>
+    bool OpenIcmp(IcmpFlow flow);
+
+    /// <summary>Sends an echo request (ICMP header and data; identifier and checksum are the host's business).</summary>
+    void SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp);
+
+    void CloseIcmp(IcmpFlow flow);
+}

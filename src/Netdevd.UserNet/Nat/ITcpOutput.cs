@@ -1,0 +1,14 @@
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Nat;
+
+/// <summary>
+/// Where a connection puts the segments it sends to the guest. The stack implements it by writing
+/// Ethernet+IPv4+TCP straight into an output frame; tests record the segments. The payload comes
+/// in two parts because the send buffer is a ring.
+/// </summary>
+internal interface ITcpOutput
+{
+    void Segment(TcpConnection connection, uint sequence, uint acknowledgment, TcpFlags flags, ushort window,
+        in TcpOptions options, ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2);
+}

@@ -1,0 +1,21 @@
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Nat;
+
+/// <summary>One guest echo stream (guest address, identifier, destination) on a host ICMP socket.</summary>
+public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Address foreignAddress, Ipv4Address hostDestination)
+{
+    public Ipv4Address GuestAddress { get; } = guestAddress;
+
+    public ushort Identifier { get; } = identifier;
+
+    /// <summary>The address the guest pinged (what replies must come from).</summary>
+    public Ipv4Address ForeignAddress { get; } = foreignAddress;
+
+    /// <summary>Where the host socket sends (10.0.2.2 becomes loopback).</summary>
+    public Ipv4Address HostDestination { get; } = hostDestination;
+
+    public long ExpiresAt { get; internal set; }
+
+    public object? HostState { get; set; }
+}

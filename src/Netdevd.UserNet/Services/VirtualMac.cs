@@ -1,0 +1,13 @@
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Services;
+
+/// <summary>
+/// The Ethernet addresses the user stack answers with: libslirp's special_ethaddr 52:55 followed
+/// by the IPv4 address (10.0.2.2 is 52:55:0a:00:02:02), so each virtual host has its own MAC and
+/// guests see the same addresses they saw with QEMU.
+/// </summary>
+public static class VirtualMac
+{
+    public static MacAddress For(Ipv4Address address) => MacAddress.FromValue(0x5255_0000_0000UL | address.Value);
+}

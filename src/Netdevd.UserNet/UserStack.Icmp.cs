@@ -1,0 +1,127 @@
+using Netdevd.UserNet.Interface;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet;
+
+/// <summary>ICMP echo: answered here for the virtual addresses (as libslirp), forwarded through host ICMP sockets otherwise.</summary>
+public sealed partial class UserStack
+{
+    private readonly Dictionary<(Ipv4Address, ushort, Ipv4Address), IcmpFlow> _icmp = new(4);
+    private readonly List<(Ipv4Address, ushort, Ipv4Address)> _expiredIcmp = [];
+
+    public int IcmpFlowCount => _icmp.Count;
+
+    private void InputIcmp(Ipv4Packet ip)
+    {
+        if (!IcmpPacket.TryCreate(ip.Payload, out var icmp))
+        {
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
+        if (!icmp.VerifyChecksum())
+        {
+            Counters.Drop(FrameDropReason.BadChecksum);
+            return;
+        }
+
+        if (icmp.Type != IcmpPacket.TypeEchoRequest)
+        {
+            Counters.Drop(FrameDropReason.UnsupportedProtocol);
+            return;
+        }
+
+        var destination = ip.Destination;
+        if (IsVirtualAddress(destination))
+        {
+            SendEchoReply(destination, ip.Source, icmp.Identifier, icmp.Bytes);
+            return;
+        }
+
+        if (_options.Restrict)
+        {
+            Counters.Drop(FrameDropReason.Restricted);
+            return;
+        }
+
+        if (MapToHost(destination) is not { } hostDestination)
+        {
+            Counters.Drop(FrameDropReason.NotForUs);
+            return;
+        }
+
+        var key = (ip.Source, icmp.Identifier, destination);
+        if (!_icmp.TryGetValue(key, out var flow))
+        {
+            if (_icmp.Count >= _options.Limits.MaxIcmpFlows)
+            {
+                Counters.Drop(FrameDropReason.IcmpFlowLimit);
+                return;
+            }
+
+            flow = new IcmpFlow(ip.Source, icmp.Identifier, destination, hostDestination);
+            if (!Host.OpenIcmp(flow))
+            {
+                Counters.Drop(FrameDropReason.IcmpUnavailable);
+                return;
+            }
+
+            _icmp.Add(key, flow);
+        }
+
+        flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        Host.SendIcmp(flow, icmp.Bytes);
+    }
+
+    /// <summary>An echo reply (ICMP header and data) arrived on the flow's host socket.</summary>
+    internal void OnIcmpReply(IcmpFlow flow, ReadOnlySpan<byte> reply)
+    {
+        if (reply.Length < IcmpPacket.HeaderLength)
+        {
+            return;
+        }
+
+        flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        SendEchoReply(flow.ForeignAddress, flow.GuestAddress, flow.Identifier, reply);
+    }
+
+    /// <summary>Writes an echo reply with the request's (or the host reply's) data, restoring the guest's identifier.</summary>
+    private void SendEchoReply(Ipv4Address source, Ipv4Address guest, ushort identifier, ReadOnlySpan<byte> echo)
+    {
+        var l4 = BeginIpv4(source, guest, IpProtocol.Icmp, echo.Length, out var frame);
+        if (l4.IsEmpty)
+        {
+            return;
+        }
+
+        echo.CopyTo(l4);
+        var reply = IcmpPacket.CreateUnchecked(l4);
+        reply.Type = IcmpPacket.TypeEchoReply;
+        reply.Code = 0;
+        reply.Identifier = identifier;
+        reply.FillChecksum();
+        Commit(frame, Headers + echo.Length);
+    }
+
+    private void ExpireIcmp(long now)
+    {
+        foreach (var (key, flow) in _icmp)
+        {
+            if (now >= flow.ExpiresAt)
+            {
+                _expiredIcmp.Add(key);
+            }
+        }
+
+        foreach (var key in _expiredIcmp)
+        {
+            if (_icmp.Remove(key, out var flow))
+            {
+                _host?.CloseIcmp(flow);
+            }
+        }
+
+        _expiredIcmp.Clear();
+    }
+}

@@ -1,0 +1,224 @@
+using System.Net;
+using System.Security.Cryptography;
+using Netdevd.UserNet.Interface;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet;
+
+/// <summary>TCP: guest segments to connections, connection output to frames, host events back in.</summary>
+public sealed partial class UserStack
+{
+    private const int Headers = EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength;
+    private readonly Dictionary<TcpFlowAddress, TcpConnection> _tcp;
+    private readonly TcpOutput _tcpOutput;
+    private readonly List<TcpFlowAddress> _finished = [];
+
+    /// <summary>Open TCP connections (all states but Closed).</summary>
+    public int TcpFlowCount => _tcp.Count;
+
+    private void InputTcp(Ipv4Packet ip)
+    {
+        if (!TcpPacket.TryCreate(ip.Payload, out var tcp))
+        {
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
+        if (!tcp.VerifyChecksum(ip.Source, ip.Destination))
+        {
+            Counters.Drop(FrameDropReason.BadChecksum);
+            return;
+        }
+
+        if (!TcpOptions.TryParse(tcp.Options, out var options))
+        {
+            // An option overruns the header: the segment still counts, without options (as Linux).
+            options = default;
+        }
+
+        var seg = new TcpSegment(tcp.SequenceNumber, tcp.AcknowledgmentNumber, tcp.Flags, tcp.WindowSize, tcp.Payload, options);
+        var key = new TcpFlowAddress(ip.Source, tcp.SourcePort, ip.Destination, tcp.DestinationPort);
+        var now = NowMs;
+        if (_tcp.TryGetValue(key, out var connection))
+        {
+            connection.OnSegment(seg, now);
+            Service(connection, now);
+            return;
+        }
+
+        if (!seg.Syn || seg.Ack || seg.Rst)
+        {
+            if (!seg.Rst)
+            {
+                SendReset(key, seg);
+            }
+
+            return;
+        }
+
+        var target = ResolveTcpTarget(key.ForeignAddress, key.ForeignPort);
+        if (target is null)
+        {
+            Counters.Drop(FrameDropReason.Restricted);
+            SendReset(key, seg);
+            return;
+        }
+
+        if (_tcp.Count >= _options.Limits.MaxTcpFlows && !EvictTimeWait())
+        {
+            Counters.Drop(FrameDropReason.TcpFlowLimit);
+            SendReset(key, seg);
+            return;
+        }
+
+        connection = TcpConnection.AcceptSyn(_options.Limits.Tcp, _tcpOutput, key, seg, NewIss(), now);
+        _tcp.Add(key, connection);
+        Counters.TcpFlowsOpened++;
+        Host.OpenTcp(connection, target);
+    }
+
+    /// <summary>Where a guest connection to foreign:port goes: a guestfwd rule, the host (loopback), the outside, or nowhere.</summary>
+    private HostTarget? ResolveTcpTarget(Ipv4Address foreign, ushort port)
+    {
+        foreach (var rule in _options.GuestForwards)
+        {
+            if (rule.Server == foreign && rule.Port == port)
+            {
+                return rule.Target;
+            }
+        }
+
+        if (_options.Restrict)
+        {
+            return null;
+        }
+
+        var host = MapToHost(foreign);
+        return host is { } h ? new HostTarget.Tcp(new IPEndPoint(new IPAddress(ToNetworkBytes(h)), port)) : null;
+    }
+
+    private static byte[] ToNetworkBytes(Ipv4Address a)
+    {
+        var b = new byte[4];
+        a.WriteTo(b);
+        return b;
+    }
+
+    private static uint NewIss() => (uint)RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
+
+    /// <summary>RFC 793 reset for a segment that belongs to no connection.</summary>
+    private void SendReset(in TcpFlowAddress key, in TcpSegment seg)
+    {
+        var (seq, ack, flags) = seg.Ack
+            ? (seg.Acknowledgment, 0u, TcpFlags.Rst)
+            : (0u, seg.Sequence + (uint)seg.Length, TcpFlags.Rst | TcpFlags.Ack);
+        WriteTcp(key, seq, ack, flags, 0, default, default, default);
+    }
+
+    /// <summary>After any event on a connection: send what it can, let the host side act, reap it when done.</summary>
+    internal void Service(TcpConnection connection, long now)
+    {
+        connection.Dispatch(now);
+        if (connection.IsFinished)
+        {
+            Remove(connection);
+            return;
+        }
+
+        _host?.SyncTcp(connection);
+    }
+
+    private void Remove(TcpConnection connection)
+    {
+        if (_tcp.Remove(connection.Address))
+        {
+            _host?.CloseTcp(connection);
+            connection.Dispose();
+        }
+    }
+
+    /// <summary>Frees the connection in TIME-WAIT for the longest, to make room; false when there is none.</summary>
+    private bool EvictTimeWait()
+    {
+        TcpConnection? oldest = null;
+        foreach (var c in _tcp.Values)
+        {
+            if (c.State == TcpState.TimeWait && (oldest is null || c.NextDeadline < oldest.NextDeadline))
+            {
+                oldest = c;
+            }
+        }
+
+        if (oldest is null)
+        {
+            return false;
+        }
+
+        Remove(oldest);
+        return true;
+    }
+
+    /// <summary>The host socket connected (true) or failed (false).</summary>
+    internal void OnTcpConnected(TcpConnection connection, bool success)
+    {
+        if (success)
+        {
+            connection.HostConnected();
+        }
+        else
+        {
+            Counters.Drop(FrameDropReason.HostSocketFailed);
+            connection.HostConnectFailed();
+        }
+
+        Service(connection, NowMs);
+    }
+
+    /// <summary>The host socket received <paramref name="count"/> bytes into the connection's read buffer (0: end of stream).</summary>
+    internal void OnTcpReceived(TcpConnection connection, int count)
+    {
+        connection.HostReceived(count);
+        Service(connection, NowMs);
+    }
+
+    /// <summary>The host socket sent <paramref name="count"/> bytes from the connection's write buffer.</summary>
+    internal void OnTcpSent(TcpConnection connection, int count)
+    {
+        connection.HostWritten(count);
+        Service(connection, NowMs);
+    }
+
+    /// <summary>The host socket failed or was reset.</summary>
+    internal void OnTcpHostError(TcpConnection connection)
+    {
+        connection.HostReset();
+        Service(connection, NowMs);
+    }
+
+    private void WriteTcp(in TcpFlowAddress address, uint seq, uint ack, TcpFlags flags, ushort window, in TcpOptions options,
+        ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2)
+    {
+        var headerLength = TcpPacket.MinimumHeaderLength + options.EmittedLength;
+        var l4Length = headerLength + payload1.Length + payload2.Length;
+        var l4 = BeginIpv4(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length, out var frame);
+        if (l4.IsEmpty)
+        {
+            return;
+        }
+
+        TcpPacket.WriteHeader(l4, address.ForeignPort, address.GuestPort, seq, ack, flags, window, options);
+        payload1.CopyTo(l4[headerLength..]);
+        payload2.CopyTo(l4[(headerLength + payload1.Length)..]);
+        TcpPacket.CreateUnchecked(l4).FillChecksum(address.ForeignAddress, address.GuestAddress);
+        Commit(frame, Headers + l4Length);
+    }
+
+    /// <summary>Turns connection output into frames (kept apart so the stack's public surface stays small).</summary>
+    private sealed class TcpOutput(UserStack stack) : ITcpOutput
+    {
+        public void Segment(TcpConnection connection, uint sequence, uint acknowledgment, TcpFlags flags, ushort window,
+            in TcpOptions options, ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2) =>
+            stack.WriteTcp(connection.Address, sequence, acknowledgment, flags, window, options, payload1, payload2);
+    }
+}

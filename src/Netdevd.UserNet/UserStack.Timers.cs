@@ -1,0 +1,43 @@
+using Netdevd.UserNet.Nat;
+
+namespace Netdevd.UserNet;
+
+/// <summary>Timers: TCP retransmission/persist/TIME-WAIT, flow expiry, service retransmissions.</summary>
+public sealed partial class UserStack
+{
+    /// <summary>Whether anything waits for <see cref="Poll"/> (so the owner can stop its timer when idle).</summary>
+    public bool HasTimers => _tcp.Count > 0 || _udp.Count > 0 || _icmp.Count > 0
+        || (_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0);
+
+    /// <summary>Runs every timer that is due.</summary>
+    public void Poll()
+    {
+        var now = NowMs;
+        foreach (var (key, c) in _tcp)
+        {
+            if (c.NextDeadline <= now)
+            {
+                c.OnTimer(now);
+                c.Dispatch(now);
+            }
+
+            if (c.IsFinished)
+            {
+                _finished.Add(key);
+            }
+        }
+
+        foreach (var key in _finished)
+        {
+            if (_tcp.TryGetValue(key, out var c))
+            {
+                Remove(c);
+            }
+        }
+
+        _finished.Clear();
+        ExpireUdp(now);
+        ExpireIcmp(now);
+        PollServices();
+    }
+}

@@ -1,0 +1,228 @@
+using Netdevd.UserNet.Interface;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Services;
+using Netdevd.UserNet.Services.Dns;
+using Netdevd.UserNet.Services.Tftp;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet;
+
+/// <summary>UDP: the built-in services (DHCP, TFTP, DNS) first, then NAT flows through host sockets.</summary>
+public sealed partial class UserStack
+{
+    private const ushort DhcpServerPort = 67;
+    private const ushort TftpPort = 69;
+    private const ushort DnsPort = 53;
+    private readonly Dictionary<(Ipv4Address, ushort), UdpFlow> _udp = new(16);
+    private readonly List<(Ipv4Address, ushort)> _expiredUdp = [];
+
+    public int UdpFlowCount => _udp.Count;
+
+    private void InputUdp(Ipv4Packet ip, MacAddress guestMac)
+    {
+        if (!UdpPacket.TryCreate(ip.Payload, out var udp))
+        {
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
+        var source = ip.Source;
+        var destination = ip.Destination;
+        if (!udp.VerifyChecksum(source, destination))
+        {
+            Counters.Drop(FrameDropReason.BadChecksum);
+            return;
+        }
+
+        var port = udp.DestinationPort;
+        if (port == DhcpServerPort && (destination.IsBroadcast || destination == _options.Host))
+        {
+            InputDhcp(udp.Payload);
+            return;
+        }
+
+        if (destination == _options.Host && port == TftpPort && _tftp is not null)
+        {
+            InputTftp(source, udp.SourcePort, udp.Payload);
+            return;
+        }
+
+        if (destination == _options.Dns && port == DnsPort && !_options.Restrict && Dns is not null)
+        {
+            InputDns(source, udp.SourcePort, udp.Payload);
+            return;
+        }
+
+        if (_options.Restrict)
+        {
+            Counters.Drop(FrameDropReason.Restricted);
+            return;
+        }
+
+        if (MapToHost(destination) is not { } hostDestination)
+        {
+            Counters.Drop(FrameDropReason.NotForUs);
+            return;
+        }
+
+        var now = NowMs;
+        var key = (source, udp.SourcePort);
+        if (!_udp.TryGetValue(key, out var flow))
+        {
+            if (_udp.Count >= _options.Limits.MaxUdpFlows)
+            {
+                Counters.Drop(FrameDropReason.UdpFlowLimit);
+                return;
+            }
+
+            flow = new UdpFlow(source, udp.SourcePort);
+            if (!Host.OpenUdp(flow))
+            {
+                Counters.Drop(FrameDropReason.HostSocketFailed);
+                return;
+            }
+
+            _udp.Add(key, flow);
+            Counters.UdpFlowsOpened++;
+        }
+
+        flow.ExpiresAt = now + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        Host.SendUdp(flow, hostDestination, port, udp.Payload);
+    }
+
+    private void InputDhcp(ReadOnlySpan<byte> request)
+    {
+        if (_dhcp is null)
+        {
+            return;
+        }
+
+        var frame = _sink.Allocate(DhcpServer.ReplyFrameLength);
+        if (frame.Length < DhcpServer.ReplyFrameLength)
+        {
+            Counters.Drop(FrameDropReason.OutputFull);
+            return;
+        }
+
+        var n = _dhcp.Handle(request, frame);
+        if (n > 0)
+        {
+            Commit(frame, n);
+        }
+    }
+
+    private void InputTftp(Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> datagram)
+    {
+        var frame = _sink.Allocate(UdpFrame.PayloadOffset + _tftp!.MaxReplyLength);
+        if (frame.Length < UdpFrame.PayloadOffset + _tftp.MaxReplyLength)
+        {
+            Counters.Drop(FrameDropReason.OutputFull);
+            return;
+        }
+
+        var n = _tftp.Handle(new TftpClientEndpoint(client, clientPort), datagram, UdpFrame.Payload(frame));
+        if (n > 0)
+        {
+            FinishUdp(frame, _options.Host, TftpPort, client, clientPort, n);
+        }
+    }
+
+    private void InputDns(Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> query)
+    {
+        var frame = _sink.Allocate(Math.Max(UdpFrame.PayloadOffset + query.Length, EthernetFrame.MinimumLength));
+        if (frame.Length < UdpFrame.PayloadOffset + query.Length)
+        {
+            Counters.Drop(FrameDropReason.OutputFull);
+            return;
+        }
+
+        var n = Dns!.HandleQuery(new DnsGuestEndpoint(client, clientPort), query, UdpFrame.Payload(frame));
+        if (n > 0)
+        {
+            FinishUdp(frame, _options.Dns, DnsPort, client, clientPort, n);
+        }
+    }
+
+    /// <summary>A datagram arrived on a flow's host socket from <paramref name="from"/>:<paramref name="fromPort"/>.</summary>
+    internal void OnUdpReceived(UdpFlow flow, Ipv4Address from, ushort fromPort, ReadOnlySpan<byte> payload)
+    {
+        flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        SendUdpToGuest(MapFromHost(from), fromPort, flow.GuestAddress, flow.GuestPort, payload);
+    }
+
+    /// <summary>An answer from an upstream resolver for the DNS proxy.</summary>
+    internal void OnDnsAnswer(System.Net.IPEndPoint from, Span<byte> answer)
+    {
+        if (Dns is not null && Dns.HandleAnswer(from, answer, out var guest))
+        {
+            SendUdpToGuest(_options.Dns, DnsPort, guest.Address, guest.Port, answer);
+        }
+    }
+
+    private void SendUdpToGuest(Ipv4Address source, ushort sourcePort, Ipv4Address guest, ushort guestPort, ReadOnlySpan<byte> payload)
+    {
+        var frame = _sink.Allocate(Math.Max(UdpFrame.PayloadOffset + payload.Length, EthernetFrame.MinimumLength));
+        if (frame.Length < UdpFrame.PayloadOffset + payload.Length)
+        {
+            Counters.Drop(FrameDropReason.OutputFull);
+            return;
+        }
+
+        payload.CopyTo(UdpFrame.Payload(frame));
+        FinishUdp(frame, source, sourcePort, guest, guestPort, payload.Length);
+    }
+
+    private void FinishUdp(Span<byte> frame, Ipv4Address source, ushort sourcePort, Ipv4Address destination, ushort destinationPort, int payloadLength)
+    {
+        // Every caller allocated at least 60 bytes, so padding always fits.
+        var n = UdpFrame.Finish(frame, GuestMac(destination), _ourMac, source, sourcePort, destination, destinationPort, payloadLength, _ipId++);
+        Commit(frame, n);
+    }
+
+    private void ExpireUdp(long now)
+    {
+        foreach (var (key, flow) in _udp)
+        {
+            if (now >= flow.ExpiresAt)
+            {
+                _expiredUdp.Add(key);
+            }
+        }
+
+        foreach (var key in _expiredUdp)
+        {
+            if (_udp.Remove(key, out var flow))
+            {
+                _host?.CloseUdp(flow);
+            }
+        }
+
+        _expiredUdp.Clear();
+    }
+
+    private void PollServices()
+    {
+        Dns?.Poll();
+        if (_tftp is null || _tftp.SessionCount == 0)
+        {
+            return;
+        }
+
+        while (true)
+        {
+            var frame = _sink.Allocate(UdpFrame.PayloadOffset + _tftp.MaxReplyLength);
+            if (frame.Length < UdpFrame.PayloadOffset + _tftp.MaxReplyLength)
+            {
+                return;
+            }
+
+            var n = _tftp.Poll(UdpFrame.Payload(frame), out var client);
+            if (n == 0)
+            {
+                return;
+            }
+
+            FinishUdp(frame, _options.Host, TftpPort, client.Address, client.Port, n);
+        }
+    }
+}

@@ -1,0 +1,259 @@
+using System.Runtime.InteropServices;
+using Netdevd.UserNet.Interface;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Services;
+using Netdevd.UserNet.Services.Dns;
+using Netdevd.UserNet.Services.Tftp;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet;
+
+/// <summary>
+/// The user-mode IPv4 stack (libslirp's role): Ethernet frames from the guest in, frames for the
+/// guest out through an <see cref="IFrameSink"/>, host sockets behind <see cref="INatHost"/>.
+/// Sans-IO and single-threaded: the owner serialises every call (the user netdev holds one lock)
+/// and supplies the clock; nothing here blocks or touches a socket.
+/// </summary>
+/// <remarks>
+/// Partial files by concern: this one (Ethernet, ARP, IPv4 dispatch, frame emission), TCP, UDP
+/// (with DHCP, TFTP and DNS), ICMP, timers, host forwards.
+/// </remarks>
+public sealed partial class UserStack : IDisposable
+{
+    private readonly UserStackOptions _options;
+    private readonly IFrameSink _sink;
+    private readonly TimeProvider _time;
+    private readonly long _startTimestamp;
+    private readonly ArpTable _arp;
+    private readonly ArpResponder _arpResponder;
+    private readonly DhcpServer? _dhcp;
+    private readonly TftpServer? _tftp;
+    private readonly MacAddress _ourMac;
+    private INatHost? _host;
+    private ushort _ipId;
+    private Ipv4Address _lastGuestIp;
+    private MacAddress _lastGuestMac = MacAddress.Broadcast;
+
+    public UserStack(UserStackOptions options, IFrameSink sink, TimeProvider? time = null, DhcpServer? dhcp = null, TftpServer? tftp = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sink);
+        _options = options;
+        _sink = sink;
+        _time = time ?? TimeProvider.System;
+        _startTimestamp = _time.GetTimestamp();
+        _arp = new ArpTable(options.Network, options.Netmask);
+        _arpResponder = new ArpResponder(options.Network, options.Netmask, _arp, options.Host, options.Dns);
+        foreach (var rule in options.GuestForwards)
+        {
+            _arpResponder.AddVirtualAddress(rule.Server);
+        }
+
+        _dhcp = dhcp;
+        _tftp = tftp;
+        _ourMac = VirtualMac.For(options.Host);
+        _tcp = new Dictionary<TcpFlowAddress, TcpConnection>(64);
+        _tcpOutput = new TcpOutput(this);
+    }
+
+    public UserStackOptions Options => _options;
+
+    public StackCounters Counters { get; } = new();
+
+    /// <summary>The DNS proxy at the virtual DNS address (set by the owner once its upstream socket exists).</summary>
+    public DnsForwarder? Dns { get; set; }
+
+    /// <summary>Milliseconds on the stack's clock.</summary>
+    public long NowMs => (long)_time.GetElapsedTime(_startTimestamp).TotalMilliseconds;
+
+    internal void AttachHost(INatHost host) => _host = host;
+
+    private INatHost Host => _host ?? throw new InvalidOperationException("no host side attached");
+
+    /// <summary>Takes one Ethernet frame from the guest.</summary>
+    public void Input(ReadOnlySpan<byte> frame)
+    {
+        Counters.FramesIn++;
+
+        // The wire views take Span<byte> because they also serve emission; guest input is only
+        // read through them, never written, so viewing the caller's read-only frame is safe.
+        var bytes = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(frame), frame.Length);
+        if (!EthernetFrame.TryCreate(bytes, out var eth))
+        {
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
+        switch (eth.EtherType)
+        {
+            case EtherType.Arp:
+                InputArp(bytes);
+                break;
+            case EtherType.Ipv4:
+                InputIpv4(eth);
+                break;
+            default:
+                Counters.Drop(FrameDropReason.UnsupportedEtherType);
+                break;
+        }
+    }
+
+    private void InputArp(Span<byte> frame)
+    {
+        var reply = _sink.Allocate(ArpResponder.ReplyLength);
+        if (reply.Length < ArpResponder.ReplyLength)
+        {
+            Counters.Drop(FrameDropReason.OutputFull);
+            return;
+        }
+
+        var n = _arpResponder.Handle(frame, reply);
+        if (n > 0)
+        {
+            Commit(reply, n);
+        }
+    }
+
+    private void InputIpv4(EthernetFrame eth)
+    {
+        if (!Ipv4Packet.TryCreate(eth.Payload, out var ip))
+        {
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
+        if (!ip.VerifyChecksum())
+        {
+            Counters.Drop(FrameDropReason.BadChecksum);
+            return;
+        }
+
+        var source = ip.Source;
+        if (source != _lastGuestIp || eth.Source != _lastGuestMac)
+        {
+            // Learn the guest's MAC from its traffic (libslirp learns only from ARP and DHCP, and
+            // then has to ARP before it can answer; this saves that round trip).
+            _arp.Add(source, eth.Source);
+            if (source.IsInNetwork(_options.Network, _options.Netmask))
+            {
+                _lastGuestIp = source;
+                _lastGuestMac = eth.Source;
+            }
+        }
+
+        if (ip.IsFragment)
+        {
+            Counters.Drop(FrameDropReason.Fragment);
+            return;
+        }
+
+        switch (ip.Protocol)
+        {
+            case IpProtocol.Tcp:
+                InputTcp(ip);
+                break;
+            case IpProtocol.Udp:
+                InputUdp(ip, eth.Source);
+                break;
+            case IpProtocol.Icmp:
+                InputIcmp(ip);
+                break;
+            default:
+                Counters.Drop(FrameDropReason.UnsupportedProtocol);
+                break;
+        }
+    }
+
+    /// <summary>Whether an address is one of ours inside the virtual network (host, DNS, a guestfwd server).</summary>
+    private bool IsVirtualAddress(Ipv4Address address) => _arpResponder.IsVirtualAddress(address);
+
+    private bool InNetwork(Ipv4Address address) => address.IsInNetwork(_options.Network, _options.Netmask);
+
+    /// <summary>The host address a foreign (guest-visible) address stands for; null when it leads nowhere.</summary>
+    private Ipv4Address? MapToHost(Ipv4Address foreign)
+    {
+        if (foreign == _options.Host)
+        {
+            return Ipv4Address.Loopback;
+        }
+
+        if (InNetwork(foreign) || foreign.IsBroadcast || foreign.IsMulticast || foreign.IsAny)
+        {
+            return null;
+        }
+
+        return foreign;
+    }
+
+    /// <summary>The guest-visible address of a host address replies come from (loopback is the virtual host).</summary>
+    private Ipv4Address MapFromHost(Ipv4Address host) => host.IsLoopback ? _options.Host : host;
+
+    private MacAddress GuestMac(Ipv4Address guest)
+    {
+        if (_arp.TryLookup(guest, out var mac))
+        {
+            return mac;
+        }
+
+        return guest == _lastGuestIp ? _lastGuestMac : MacAddress.Broadcast;
+    }
+
+    /// <summary>
+    /// Starts an IPv4 frame to the guest: returns the L4 area (of <paramref name="l4Length"/> bytes)
+    /// inside a sink buffer, with Ethernet and IPv4 headers written; empty when the sink is full.
+    /// Finish with <see cref="Commit"/> of the returned frame.
+    /// </summary>
+    private Span<byte> BeginIpv4(Ipv4Address source, Ipv4Address destination, byte protocol, int l4Length, out Span<byte> frame)
+    {
+        const int headers = EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength;
+        frame = _sink.Allocate(Math.Max(headers + l4Length, EthernetFrame.MinimumLength));
+        if (frame.Length < headers + l4Length)
+        {
+            Counters.Drop(FrameDropReason.OutputFull);
+            return default;
+        }
+
+        EthernetFrame.WriteHeader(frame, GuestMac(destination), _ourMac, EtherType.Ipv4);
+        Ipv4Packet.WriteHeader(frame[EthernetFrame.HeaderLength..], source, destination, protocol, l4Length, _ipId++, 64, dontFragment: true);
+        frame = frame[..Math.Max(headers + l4Length, EthernetFrame.MinimumLength)];
+        return frame.Slice(headers, l4Length);
+    }
+
+    /// <summary>Pads to the Ethernet minimum of 60 bytes (as QEMU does for non-virtio peers) and commits.</summary>
+    private void Commit(Span<byte> frame, int length)
+    {
+        if (length < EthernetFrame.MinimumLength)
+        {
+            frame[length..EthernetFrame.MinimumLength].Clear();
+            length = EthernetFrame.MinimumLength;
+        }
+
+        Counters.FramesOut++;
+        _sink.Commit(length);
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in _tcp.Values)
+        {
+            _host?.CloseTcp(c);
+            c.Dispose();
+        }
+
+        _tcp.Clear();
+        foreach (var f in _udp.Values)
+        {
+            _host?.CloseUdp(f);
+        }
+
+        _udp.Clear();
+        foreach (var f in _icmp.Values)
+        {
+            _host?.CloseIcmp(f);
+        }
+
+        _icmp.Clear();
+        _tftp?.Dispose();
+        Dns?.Dispose();
+    }
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+using Microsoft.Win32.SafeHandles;
+using Netdevd.Backends.Tap;
+using Netdevd.Native;
+using Netdevd.Qapi.Errors;
+
+namespace Netdevd.Run;
+
+/// <summary>
+/// The inside half of <c>netdevd run</c>: netdevd re-executed by unshare/nsenter inside the
+/// target namespace. It opens the tap there (a tap belongs to the namespace it is created in),
+/// sets its MTU and brings it and loopback up, sends the descriptor to the daemon over the
+/// inherited socket, then becomes the user's command with execvp, keeping this process id so
+/// that the daemon's wait sees the command's own exit status.
+/// </summary>
+internal static class NamespaceChild
+{
+    /// <summary>The internal first argument; not a documented command.</summary>
+    public const string Verb = "__netdevd-run-child";
+
+    /// <summary>The arguments after <see cref="Verb"/>: socket, ifname, mtu, whether to raise lo, command.</summary>
+    public static IReadOnlyList<string> Arguments(int socket, string ifname, int mtu, bool newNamespace, IReadOnlyList<string> command)
+    {
+        var args = new List<string>
+        {
+            Verb,
+            socket.ToString(CultureInfo.InvariantCulture),
+            ifname,
+            mtu.ToString(CultureInfo.InvariantCulture),
+            newNamespace ? "lo" : "-",
+        };
+        args.AddRange(command);
+        return args;
+    }
+
+    public static int Run(string[] args)
+    {
+        if (args.Length < 6)
+        {
+            Console.Error.WriteLine("netdevd run: internal helper called without a command");
+            return 127;
+        }
+
+        var socket = int.Parse(args[1], CultureInfo.InvariantCulture);
+        var ifname = args[2];
+        var mtu = int.Parse(args[3], CultureInfo.InvariantCulture);
+        var raiseLoopback = args[4] == "lo";
+        var command = args[5..];
+        int tap;
+        try
+        {
+            var vnetHeader = true;
+            tap = TapDevice.Open(ifname, ref vnetHeader, vnetHdrRequired: false, multiQueue: false, out var actual);
+            var failure = raiseLoopback ? InterfaceSetup.Configure("lo", null) : null;
+            failure ??= InterfaceSetup.Configure(actual, mtu);
+            if (failure is not null)
+            {
+                Console.Error.WriteLine($"netdevd run: {failure}");
+                return 127;
+            }
+        }
+        catch (QapiException e)
+        {
+            Console.Error.WriteLine($"netdevd run: {e.Message}");
+            return 127;
+        }
+
+        using (var channel = new SafeFileHandle(socket, ownsHandle: true))
+        using (var tapHandle = new SafeFileHandle(tap, ownsHandle: true))
+        {
+            ReadOnlySpan<byte> one = [0];
+            if (UnixRights.Send(channel, one, [tapHandle], 0) < 0)
+            {
+                Console.Error.WriteLine($"netdevd run: could not pass the tap to netdevd: {Errno.Message(Errno.Last)}");
+                return 127;
+            }
+        }
+
+        Console.Out.Flush();
+        Console.Error.Flush();
+        Libc.ExecVp(command[0], command);
+        var errno = Errno.Last;
+        Console.Error.WriteLine($"netdevd run: {command[0]}: {Errno.Message(errno)}");
+
+        // The shell's convention: 127 not found, 126 found but not runnable.
+        return errno == Errno.ENOENT ? 127 : 126;
+    }
+}

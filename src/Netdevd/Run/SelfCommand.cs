@@ -1,0 +1,22 @@
+using System.Reflection;
+
+namespace Netdevd.Run;
+
+/// <summary>How to start this same netdevd again: the apphost, or the dotnet host with our assembly.</summary>
+internal static class SelfCommand
+{
+    public static IReadOnlyList<string> Get()
+    {
+        var process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program is running");
+        if (string.Equals(Path.GetFileNameWithoutExtension(process), "dotnet", StringComparison.Ordinal))
+        {
+            var assembly = Assembly.GetEntryAssembly()?.Location;
+            if (!string.IsNullOrEmpty(assembly))
+            {
+                return [process, assembly];
+            }
+        }
+
+        return [process];
+    }
+}
