@@ -1,0 +1,7 @@
+namespace Netdevd.UserNet.Host;
+
+/// <summary>Hands a frame to the guest side (the user netdev's peer).</summary>
+internal interface IGuestPort
+{
+    void Deliver(ReadOnlySpan<byte> frame);
+}

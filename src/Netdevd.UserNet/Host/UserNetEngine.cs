@@ -1,0 +1,137 @@
+using Netdevd.UserNet.Interface;
+
+namespace Netdevd.UserNet.Host;
+
+/// <summary>
+/// Runs a <see cref="UserStack"/> against real sockets: one lock serialises the stack (guest input,
+/// socket completions, timers), frames for the guest queue up under it and are delivered after it
+/// is released (<see cref="Flush"/>), and one timer ticks while any flow needs it.
+/// </summary>
+internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
+{
+    /// <summary>TCP's RTO floor is 200 ms and delayed ACKs are not used, so 10 ms ticks are plenty.</summary>
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
+
+    private readonly IGuestPort _guest;
+    private readonly ITimer _timer;
+    private int _draining;
+    private int _drainScheduled;
+    private bool _timerRunning;
+    private bool _disposed;
+
+    public UserNetEngine(UserStackOptions options, IGuestPort guest, TimeProvider time, Func<UserNetEngine, IFrameSink, UserStack> createStack, int maxQueuedFrames = 8192)
+    {
+        _guest = guest;
+        Output = new GuestOutputQueue(maxQueuedFrames);
+        Stack = createStack(this, Output);
+        Host = new HostSockets(this);
+        Stack.AttachHost(Host);
+        _timer = time.CreateTimer(static s => ((UserNetEngine)s!).OnTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _ = options;
+    }
+
+    public Lock Lock { get; } = new();
+
+    public UserStack Stack { get; }
+
+    public GuestOutputQueue Output { get; }
+
+    public HostSockets Host { get; }
+
+    /// <summary>Call under <see cref="Lock"/> after touching the stack: keeps the timer running while needed.</summary>
+    public void ArmTimer()
+    {
+        if (!_timerRunning && !_disposed && Stack.HasTimers)
+        {
+            _timerRunning = true;
+            _timer.Change(Tick, Tick);
+        }
+    }
+
+    /// <summary>Call after releasing <see cref="Lock"/>: arms the timer and delivers queued frames to the guest.</summary>
+    public void Flush()
+    {
+        if (!_timerRunning && Stack.HasTimers)
+        {
+            lock (Lock)
+            {
+                ArmTimer();
+            }
+        }
+
+        Drain();
+    }
+
+    /// <summary>Delivers queued frames from a pool thread (when the caller may not send, e.g. inside Receive).</summary>
+    public void ScheduleFlush()
+    {
+        if (Interlocked.Exchange(ref _drainScheduled, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        Volatile.Write(ref _drainScheduled, 0);
+        Flush();
+    }
+
+    private void Drain()
+    {
+        // One drainer at a time keeps the frames in order; a producer that finds the drainer busy
+        // leaves its frames to it, and the drainer re-checks after letting go.
+        while (Interlocked.Exchange(ref _draining, 1) == 0)
+        {
+            while (Output.TryDequeue(out var buffer, out var length))
+            {
+                _guest.Deliver(buffer.AsSpan(0, length));
+                GuestOutputQueue.Return(buffer);
+            }
+
+            Volatile.Write(ref _draining, 0);
+            if (Output.IsEmpty)
+            {
+                return;
+            }
+        }
+    }
+
+    private void OnTick()
+    {
+        lock (Lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            Stack.Poll();
+            if (!Stack.HasTimers)
+            {
+                _timerRunning = false;
+                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        Drain();
+    }
+
+    public void Dispose()
+    {
+        lock (Lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _timer.Dispose();
+            Host.Dispose();
+            Stack.Dispose();
+        }
+
+        Output.Clear();
+    }
+}
