@@ -6,7 +6,7 @@ namespace Netdevd.UserNet;
 public sealed partial class UserStack
 {
     /// <summary>Whether anything waits for <see cref="Poll"/> (so the owner can stop its timer when idle).</summary>
-    public bool HasTimers => _tcp.Count > 0 || _udp.Count > 0 || _icmp.Count > 0
+    public bool HasTimers => _tcp.Count > 0 || _udp.Count > 0 || _udpForwards.Count > 0 || _icmp.Count > 0
         || (_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0);
 
     /// <summary>Runs every timer that is due.</summary>
@@ -38,6 +38,7 @@ public sealed partial class UserStack
         _finished.Clear();
         ExpireUdp(now);
         ExpireIcmp(now);
+        ExpireUdpForwards(now);
         PollServices();
     }
 }

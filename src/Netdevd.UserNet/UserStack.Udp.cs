@@ -53,6 +53,11 @@ public sealed partial class UserStack
             return;
         }
 
+        if (destination == _options.Host && TryUdpForwardReply(source, udp.SourcePort, port, udp.Payload))
+        {
+            return;
+        }
+
         if (_options.Restrict)
         {
             Counters.Drop(FrameDropReason.Restricted);

@@ -34,7 +34,7 @@ public sealed partial class UserStack : IDisposable
     private Ipv4Address _lastGuestIp;
     private MacAddress _lastGuestMac = MacAddress.Broadcast;
 
-    public UserStack(UserStackOptions options, IFrameSink sink, TimeProvider? time = null, DhcpServer? dhcp = null, TftpServer? tftp = null)
+    public UserStack(UserStackOptions options, IFrameSink sink, TimeProvider? time = null, DhcpServer? dhcp = null, TftpServer? tftp = null, ArpTable? arpTable = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(sink);
@@ -42,7 +42,7 @@ public sealed partial class UserStack : IDisposable
         _sink = sink;
         _time = time ?? TimeProvider.System;
         _startTimestamp = _time.GetTimestamp();
-        _arp = new ArpTable(options.Network, options.Netmask);
+        _arp = arpTable ?? new ArpTable(options.Network, options.Netmask);
         _arpResponder = new ArpResponder(options.Network, options.Netmask, _arp, options.Host, options.Dns);
         foreach (var rule in options.GuestForwards)
         {

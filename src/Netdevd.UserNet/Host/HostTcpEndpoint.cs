@@ -10,7 +10,7 @@ namespace Netdevd.UserNet.Host;
 /// from its receive ring. Every completion takes the engine lock, tells the stack, and the stack
 /// calls <see cref="Sync"/> back, which starts whatever I/O the connection wants next.
 /// </summary>
-internal sealed class HostTcpEndpoint
+internal sealed class HostTcpEndpoint : IDisposable
 {
     private readonly UserNetEngine _engine;
     private readonly SocketAsyncEventArgs _receiveArgs = new();
@@ -278,6 +278,9 @@ internal sealed class HostTcpEndpoint
 
         DisposeArgsIfIdle();
     }
+
+    /// <summary>Same as <see cref="Close"/> (callers hold the engine lock).</summary>
+    public void Dispose() => Close();
 
     private void DisposeArgsIfIdle()
     {

@@ -19,5 +19,6 @@ internal static class BackendCatalog
         new Netdevd.Backends.Bridge.BridgeNetdevFactory(),
         new Netdevd.Backends.L2tpv3.L2tpv3NetdevFactory(),
         new Netdevd.Backends.Vde.VdeNetdevFactory(),
+        new Netdevd.Backends.User.UserNetdevFactory(),
     ];
 }

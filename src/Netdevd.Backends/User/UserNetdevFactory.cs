@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Logging;
+using Netdevd.Core.Clients;
+using Netdevd.Core.Registry;
+using Netdevd.Qapi.Schema;
+using Netdevd.UserNet.Config;
+using Netdevd.UserNet.Host;
+
+namespace Netdevd.Backends.User;
+
+/// <summary>
+/// <c>-netdev user,id=ID,...</c> (QEMU's net_init_slirp): QEMU's option checks and derivations
+/// (<see cref="UserNetConfigParser"/>), then the stack with its guestfwd and hostfwd rules.
+/// </summary>
+/// <remarks>
+/// The DNS proxy reads the host's resolvers from /etc/resolv.conf, or from the file named by the
+/// environment variable <see cref="ResolvConfVariable"/> (tests point it at a local server).
+/// </remarks>
+public sealed class UserNetdevFactory : INetdevFactory
+{
+    public const string ResolvConfVariable = "NETDEVD_RESOLV_CONF";
+
+    public NetClientDriver Driver => NetClientDriver.User;
+
+    public ValueTask<NetClient> CreateAsync(Netdev options, NetdevContext context)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(context);
+        var config = UserNetConfigParser.Parse(options.User ?? new NetdevUserOptions(), Environment.GetEnvironmentVariable(ResolvConfVariable));
+        var logger = context.Loggers.CreateLogger<UserNetClient>();
+        return ValueTask.FromResult<NetClient>(UserNetClient.Create(options.Id, config, context.Time, logger));
+    }
+}

@@ -1,0 +1,106 @@
+using Netdevd.Qapi.Errors;
+using Netdevd.UserNet.Config;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Forwarding;
+
+/// <summary>
+/// <c>[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport</c>, checked in QEMU's order
+/// (net/slirp.c slirp_hostfwd) with its reasons:
+/// <c>Invalid host forwarding rule '%s' (%s)</c>.
+/// </summary>
+public static class HostForwardParser
+{
+    public static HostForwardRule Parse(string text, Ipv4Address defaultGuest)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var rest = text;
+        if (!RuleText.TryCut(ref rest, ':', out var protocol))
+        {
+            throw Fail(text, "No : separators");
+        }
+
+        bool udp;
+        if (protocol is "tcp" or "")
+        {
+            udp = false;
+        }
+        else if (protocol == "udp")
+        {
+            udp = true;
+        }
+        else
+        {
+            throw Fail(text, "Bad protocol name");
+        }
+
+        if (!RuleText.TryCut(ref rest, ':', out var hostText))
+        {
+            throw Fail(text, "Missing : separator");
+        }
+
+        var hostAddress = Ipv4Address.Any;
+        if (hostText.Length > 0 && !InetAton.TryParse(hostText, out hostAddress))
+        {
+            throw Fail(text, "Bad host address");
+        }
+
+        if (!RuleText.TryCut(ref rest, '-', out var hostPortText))
+        {
+            throw Fail(text, "Bad host port separator");
+        }
+
+        if (!CNumber.TryParseInt(hostPortText, 0, out var hostPort, out _) || hostPort is < 0 or > 65535)
+        {
+            throw Fail(text, "Bad host port");
+        }
+
+        if (!RuleText.TryCut(ref rest, ':', out var guestText))
+        {
+            throw Fail(text, "Missing guest address");
+        }
+
+        var guestAddress = defaultGuest;
+        if (guestText.Length > 0 && !InetAton.TryParse(guestText, out guestAddress))
+        {
+            throw Fail(text, "Bad guest address");
+        }
+
+        if (!CNumber.TryParseInt(rest, 0, out var guestPort, out _) || guestPort is < 1 or > 65535)
+        {
+            throw Fail(text, "Bad guest port");
+        }
+
+        return new HostForwardRule(text, udp, hostAddress, hostPort, guestAddress, guestPort);
+    }
+
+    /// <summary>
+    /// The key of <c>hostfwd-remove</c> (HMP's hostfwd_remove): <c>[tcp|udp]:[hostaddr]:hostport</c>.
+    /// </summary>
+    public static (bool Udp, Ipv4Address HostAddress, int HostPort) ParseKey(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var rest = text;
+        if (!RuleText.TryCut(ref rest, ':', out var protocol) || protocol is not ("tcp" or "" or "udp"))
+        {
+            throw new QapiException("invalid format");
+        }
+
+        if (!RuleText.TryCut(ref rest, ':', out var hostText))
+        {
+            throw new QapiException("invalid format");
+        }
+
+        var hostAddress = Ipv4Address.Any;
+        if (hostText.Length > 0 && !InetAton.TryParse(hostText, out hostAddress))
+        {
+            throw new QapiException("invalid format");
+        }
+
+        // HMP uses atoi: leading digits, anything else is 0.
+        _ = CNumber.TryParseInt(rest, 10, out var port, out _);
+        return (protocol == "udp", hostAddress, port);
+    }
+
+    private static QapiException Fail(string rule, string reason) => new($"Invalid host forwarding rule '{rule}' ({reason})");
+}

@@ -1,0 +1,186 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Netdevd.UserNet.Forwarding;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Host;
+
+/// <summary>
+/// The host socket of one hostfwd rule: a TCP listener whose connections become connections to the
+/// guest, or a UDP socket whose clients each get a flow. Bound at creation (so a port in use fails
+/// the rule at once, as in QEMU) with SO_REUSEADDR like libslirp.
+/// </summary>
+internal sealed class HostForwardListener : IDisposable
+{
+    private readonly UserNetEngine _engine;
+    private readonly Socket _socket;
+    private readonly Dictionary<(Ipv4Address, ushort), UdpForwardFlow> _udpClients = [];
+    private volatile bool _closed;
+
+    private HostForwardListener(UserNetEngine engine, HostForwardRule rule, Socket socket)
+    {
+        _engine = engine;
+        Rule = rule;
+        _socket = socket;
+        var bound = (IPEndPoint)socket.LocalEndPoint!;
+        Info = new HostForwardInfo(rule.Text, rule.Protocol, bound.Address.ToString(), bound.Port, rule.GuestAddress.ToString(), rule.GuestPort);
+    }
+
+    public HostForwardRule Rule { get; }
+
+    public HostForwardInfo Info { get; }
+
+    /// <summary>Binds the rule's socket; throws SocketException when the address is taken or invalid.</summary>
+    public static HostForwardListener Open(UserNetEngine engine, HostForwardRule rule)
+    {
+        var socket = rule.Udp
+            ? new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)
+            : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(new IPEndPoint(SocketAddressBytes.ToIpAddress(rule.HostAddress), rule.HostPort));
+            if (!rule.Udp)
+            {
+                socket.Listen(16);
+            }
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var listener = new HostForwardListener(engine, rule, socket);
+        _ = rule.Udp ? listener.ReceiveLoopAsync() : listener.AcceptLoopAsync();
+        return listener;
+    }
+
+    /// <summary>Matches a hostfwd-remove key: protocol, host address and the bound (or given) port.</summary>
+    public bool Matches(bool udp, Ipv4Address hostAddress, int hostPort) =>
+        Rule.Udp == udp && Rule.HostAddress == hostAddress && (Info.HostPort == hostPort || Rule.HostPort == hostPort);
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_closed)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
+            {
+                if (_closed)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            var endpoint = HostTcpEndpoint.Accepted(_engine, client);
+            lock (_engine.Lock)
+            {
+                var connection = _closed ? null : _engine.Stack.OpenForward(Rule.GuestAddress, (ushort)Rule.GuestPort, endpoint);
+                if (connection is null)
+                {
+                    client.Dispose();
+                }
+                else
+                {
+                    endpoint.Attach(connection);
+                    endpoint.Sync();
+                }
+            }
+
+            _engine.Flush();
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(65536);
+        var from = SocketAddressBytes.CreateIpv4();
+        try
+        {
+            while (!_closed)
+            {
+                int n;
+                try
+                {
+                    n = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from).ConfigureAwait(false);
+                }
+                catch (SocketException e) when (!_closed && e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
+                {
+                    continue;
+                }
+
+                Deliver(SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
+                _engine.Flush();
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void Deliver(Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> payload)
+    {
+        lock (_engine.Lock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            var key = (client, clientPort);
+            if (!_udpClients.TryGetValue(key, out var flow) || flow.Closed)
+            {
+                var address = SocketAddressBytes.CreateIpv4();
+                SocketAddressBytes.Write(address, client, clientPort);
+                flow = _engine.Stack.OpenUdpForward(Rule.GuestAddress, (ushort)Rule.GuestPort, new UdpClientState(this, address));
+                if (flow is null)
+                {
+                    return;
+                }
+
+                _udpClients[key] = flow;
+            }
+
+            _engine.Stack.OnUdpForwardDatagram(flow, payload);
+        }
+    }
+
+    /// <summary>The guest answered a client of this forward (under the engine lock).</summary>
+    public void Reply(SocketAddress client, ReadOnlySpan<byte> payload)
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket.SendTo(payload, SocketFlags.None, client);
+        }
+        catch (SocketException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _closed = true;
+        _socket.Dispose();
+    }
+}
+
+/// <summary>A UDP forward flow's host side: the listener it came in on and the client's address.</summary>
+internal sealed record UdpClientState(HostForwardListener Listener, SocketAddress Client);

@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Host;
+
+/// <summary>The real host side of the NAT: one socket per TCP and UDP flow, ICMP sockets for echo.</summary>
+internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
+{
+    private IcmpSockets? _icmp;
+
+    public ILogger Logger { get; set; } = NullLogger.Instance;
+
+    public void OpenTcp(TcpConnection connection, HostTarget target)
+    {
+        var endpoint = new HostTcpEndpoint(engine);
+        connection.HostState = endpoint;
+        endpoint.Connect(connection, target);
+    }
+
+    public void SyncTcp(TcpConnection connection) => (connection.HostState as HostTcpEndpoint)?.Sync();
+
+    public void CloseTcp(TcpConnection connection)
+    {
+        if (connection.HostState is HostTcpEndpoint endpoint)
+        {
+            endpoint.Close(); // disposes the connection once no socket operation uses its buffers
+        }
+        else
+        {
+            connection.Dispose();
+        }
+    }
+
+    public bool OpenUdp(UdpFlow flow)
+    {
+        try
+        {
+            flow.HostState = HostUdpEndpoint.Open(engine, flow);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            Logger.LogWarning("user netdev: cannot open a UDP socket: {Message}", e.Message);
+            return false;
+        }
+    }
+
+    public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
+        (flow.HostState as HostUdpEndpoint)?.Send(destination, port, payload);
+
+    public void CloseUdp(UdpFlow flow) => (flow.HostState as HostUdpEndpoint)?.Close();
+
+    public bool OpenIcmp(IcmpFlow flow)
+    {
+        _icmp ??= new IcmpSockets(engine, Logger);
+        return _icmp.Open(flow);
+    }
+
+    public void SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => _icmp?.Send(flow, icmp);
+
+    public void CloseIcmp(IcmpFlow flow) => _icmp?.Close(flow);
+
+    public void Dispose() => _icmp?.Dispose();
+}

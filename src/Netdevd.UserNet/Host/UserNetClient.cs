@@ -1,0 +1,204 @@
+using Microsoft.Extensions.Logging;
+using Netdevd.Core.Clients;
+using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Schema;
+using Netdevd.UserNet.Config;
+using Netdevd.UserNet.Forwarding;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Services;
+using Netdevd.UserNet.Services.Dns;
+using Netdevd.UserNet.Services.Tftp;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Host;
+
+/// <summary>
+/// The <c>user</c> netdev (QEMU's SlirpState): a <see cref="UserStack"/> behind a NetClient, with
+/// real host sockets, the DNS proxy's upstream socket and the host forwards.
+/// </summary>
+/// <remarks>
+/// Frames from the peer are processed at once under the engine lock; the frames the stack answers
+/// with are sent after <see cref="Receive"/> returns, from a pool thread (NetClient forbids sending
+/// from inside Receive). Frames caused by host sockets are sent on the completing thread.
+/// </remarks>
+public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
+{
+    private readonly UserNetEngine _engine;
+    private readonly UserStackOptions _options;
+    private readonly DnsUpstream? _dnsUpstream;
+    private readonly List<HostForwardListener> _forwards = [];
+    private readonly ILogger _logger;
+
+    private UserNetClient(string name, UserNetConfig config, UserStackOptions options, TimeProvider time, ILogger logger)
+        : base(name, NetClientDriver.User)
+    {
+        _options = options;
+        _logger = logger;
+        Info = config.InfoString;
+        var arp = new ArpTable(options.Network, options.Netmask);
+        var dhcp = new DhcpServer(config, time, arp);
+        TftpServer? tftp = config.TftpRoot is { } root ? new TftpServer(new DirectoryTftpFileSource(root), time) : null;
+        _engine = new UserNetEngine(options, this, time, (_, sink) => new UserStack(options, sink, time, dhcp, tftp, arp));
+        _engine.Host.Logger = logger;
+        _engine.Stack.SetUdpForwardReply(static (flow, payload) =>
+        {
+            if (flow.HostState is UdpClientState state)
+            {
+                state.Listener.Reply(state.Client, payload);
+            }
+        });
+        if (!options.Restrict)
+        {
+            _dnsUpstream = new DnsUpstream(_engine);
+            _engine.Stack.Dns = new DnsForwarder(ResolvConf.Read(config.ResolvConfPath), _dnsUpstream, time);
+        }
+    }
+
+    /// <summary>The stack's counters (flows opened, drops by reason).</summary>
+    public Interface.StackCounters Counters => _engine.Stack.Counters;
+
+    /// <summary>
+    /// Builds a user netdev from a validated configuration: guestfwd rules, then hostfwd rules (each
+    /// list in reverse, as QEMU applies them); the first failing rule fails the whole netdev.
+    /// </summary>
+    public static UserNetClient Create(string name, UserNetConfig config, TimeProvider time, ILogger logger, NatLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var options = new UserStackOptions
+        {
+            Network = config.Network,
+            Netmask = config.Netmask,
+            Host = config.Host,
+            Dns = config.Dns,
+            DhcpStart = config.DhcpStart,
+            Restrict = config.Restrict,
+            Limits = limits ?? new NatLimits(),
+        };
+        var guestForwards = new List<GuestForwardRule>();
+        for (var i = config.GuestForwards.Count - 1; i >= 0; i--)
+        {
+            guestForwards.Add(GuestForwardParser.Parse(config.GuestForwards[i], options, guestForwards));
+        }
+
+        options = options with { GuestForwards = guestForwards };
+        var client = new UserNetClient(name, config, options, time, logger);
+        try
+        {
+            for (var i = config.HostForwards.Count - 1; i >= 0; i--)
+            {
+                client.AddHostForward(config.HostForwards[i]);
+            }
+        }
+        catch
+        {
+            client.Shutdown();
+            throw;
+        }
+
+        return client;
+    }
+
+    public IReadOnlyList<HostForwardInfo> HostForwards
+    {
+        get
+        {
+            lock (_forwards)
+            {
+                var list = new List<HostForwardInfo>(_forwards.Count);
+                foreach (var f in _forwards)
+                {
+                    list.Add(f.Info);
+                }
+
+                return list;
+            }
+        }
+    }
+
+    public HostForwardInfo AddHostForward(string rule)
+    {
+        var parsed = HostForwardParser.Parse(rule, _options.DhcpStart);
+        HostForwardListener listener;
+        try
+        {
+            listener = HostForwardListener.Open(_engine, parsed);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                _logger.LogInformation("hostfwd {Rule}: {Message}", rule, e.Message);
+            }
+
+            throw new QapiException($"Could not set up host forwarding rule '{rule}'");
+        }
+
+        lock (_forwards)
+        {
+            _forwards.Add(listener);
+        }
+
+        return listener.Info;
+    }
+
+    public bool RemoveHostForward(string key)
+    {
+        var (udp, address, port) = HostForwardParser.ParseKey(key);
+        HostForwardListener? found = null;
+        lock (_forwards)
+        {
+            foreach (var f in _forwards)
+            {
+                if (f.Matches(udp, address, port))
+                {
+                    found = f;
+                    break;
+                }
+            }
+
+            if (found is not null)
+            {
+                _forwards.Remove(found);
+            }
+        }
+
+        found?.Dispose();
+        return found is not null;
+    }
+
+    protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
+    {
+        lock (_engine.Lock)
+        {
+            _engine.Stack.Input(frame);
+            _engine.ArmTimer();
+        }
+
+        _engine.ScheduleFlush();
+        return ReceiveResult.Accepted;
+    }
+
+    void IGuestPort.Deliver(ReadOnlySpan<byte> frame) => Send(frame);
+
+    protected override ValueTask CloseAsync()
+    {
+        Shutdown();
+        return ValueTask.CompletedTask;
+    }
+
+    private void Shutdown()
+    {
+        lock (_forwards)
+        {
+            foreach (var f in _forwards)
+            {
+                f.Dispose();
+            }
+
+            _forwards.Clear();
+        }
+
+        _dnsUpstream?.Dispose();
+        _engine.Dispose();
+    }
+}

@@ -1,0 +1,81 @@
+using Netdevd.UserNet.Interface;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet;
+
+/// <summary>UDP host forwards: host clients mapped to virtual-host ports the guest answers to.</summary>
+public sealed partial class UserStack
+{
+    private readonly Dictionary<ushort, UdpForwardFlow> _udpForwards = [];
+    private readonly List<ushort> _expiredUdpForwards = [];
+
+    /// <summary>A new host client of a UDP forward; null (counted) when the UDP flow limit is reached.</summary>
+    internal UdpForwardFlow? OpenUdpForward(Ipv4Address guest, ushort guestPort, object hostState)
+    {
+        if (_udp.Count + _udpForwards.Count >= _options.Limits.MaxUdpFlows)
+        {
+            Counters.Drop(FrameDropReason.UdpFlowLimit);
+            return null;
+        }
+
+        ushort port;
+        do
+        {
+            port = _nextForwardPort;
+            _nextForwardPort = _nextForwardPort == ushort.MaxValue ? FirstForwardPort : (ushort)(_nextForwardPort + 1);
+        }
+        while (_udpForwards.ContainsKey(port));
+
+        var flow = new UdpForwardFlow(guest, guestPort, port, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs };
+        _udpForwards.Add(port, flow);
+        return flow;
+    }
+
+    /// <summary>A datagram from the forward's host client, for the guest.</summary>
+    internal void OnUdpForwardDatagram(UdpForwardFlow flow, ReadOnlySpan<byte> payload)
+    {
+        flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
+        SendUdpToGuest(_options.Host, flow.ForeignPort, flow.GuestAddress, flow.GuestPort, payload);
+    }
+
+    /// <summary>The guest's datagram to the virtual host: an answer to a forward's client, if one matches.</summary>
+    private bool TryUdpForwardReply(Ipv4Address source, ushort sourcePort, ushort destinationPort, ReadOnlySpan<byte> payload)
+    {
+        if (!_udpForwards.TryGetValue(destinationPort, out var flow) || flow.GuestAddress != source || flow.GuestPort != sourcePort)
+        {
+            return false;
+        }
+
+        flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
+        _udpForwardReply?.Invoke(flow, payload);
+        return true;
+    }
+
+    private UdpForwardReply? _udpForwardReply;
+
+    internal delegate void UdpForwardReply(UdpForwardFlow flow, ReadOnlySpan<byte> payload);
+
+    internal void SetUdpForwardReply(UdpForwardReply reply) => _udpForwardReply = reply;
+
+    private void ExpireUdpForwards(long now)
+    {
+        foreach (var (port, flow) in _udpForwards)
+        {
+            if (now >= flow.ExpiresAt)
+            {
+                _expiredUdpForwards.Add(port);
+            }
+        }
+
+        foreach (var port in _expiredUdpForwards)
+        {
+            if (_udpForwards.Remove(port, out var flow))
+            {
+                flow.Closed = true;
+            }
+        }
+
+        _expiredUdpForwards.Clear();
+    }
+}
