@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the interop tests use: QEMU 7.2 as a real peer, iproute2 for namespaces.
-declare -A tools=([qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [vde_switch]=vde2 [vde_plug2tap]=vde2 [iperf3]=iperf3 [ping]=iputils-ping)
+declare -A tools=([qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [vde_switch]=vde2 [vde_plug2tap]=vde2 [iperf3]=iperf3 [ping]=iputils-ping [busybox]=busybox [dnsmasq]=dnsmasq-base [dig]=dnsutils [curl]=curl [tftp]=tftp-hpa)
 missing=()
 for tool in "${!tools[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${tools[$tool]}")
@@ -30,7 +30,8 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-dotnet test Netdevd.slnx -c Release --no-build --nologo 2>&1 | tee "$log"
+# A test that hangs is killed (and named in the output) instead of stalling CI.
+dotnet test Netdevd.slnx -c Release --no-build --nologo --blame-hang-timeout 5m --blame-hang-dump-type none 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Each test assembly prints "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T, ..." (or "Failed!").

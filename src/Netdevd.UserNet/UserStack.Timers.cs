@@ -6,7 +6,7 @@ namespace Netdevd.UserNet;
 public sealed partial class UserStack
 {
     /// <summary>Whether anything waits for <see cref="Poll"/> (so the owner can stop its timer when idle).</summary>
-    public bool HasTimers => _tcp.Count > 0 || _udp.Count > 0 || _udpForwards.Count > 0 || _icmp.Count > 0
+    public bool HasTimers => _arpMiss is not null || _tcp.Count > 0 || _udp.Count > 0 || _udpForwards.Count > 0 || _icmp.Count > 0
         || (_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0);
 
     /// <summary>Runs every timer that is due.</summary>
@@ -40,5 +40,6 @@ public sealed partial class UserStack
         ExpireIcmp(now);
         ExpireUdpForwards(now);
         PollServices();
+        ResolveArpMiss(now);
     }
 }

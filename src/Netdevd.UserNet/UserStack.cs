@@ -195,7 +195,40 @@ public sealed partial class UserStack : IDisposable
             return mac;
         }
 
-        return guest == _lastGuestIp ? _lastGuestMac : MacAddress.Broadcast;
+        if (guest == _lastGuestIp)
+        {
+            return _lastGuestMac;
+        }
+
+        // Unknown guest (it has not spoken yet, e.g. a host forward right after start): broadcast
+        // this frame and ask by ARP at the next poll, so the retransmission finds it (Linux drops
+        // TCP in frames not addressed to its own MAC).
+        _arpMiss = guest;
+        return MacAddress.Broadcast;
+    }
+
+    private Ipv4Address? _arpMiss;
+    private long _lastArpRequestMs = -1_000_000;
+
+    /// <summary>Sends the ARP request a miss asked for, at most one per 100 ms.</summary>
+    private void ResolveArpMiss(long now)
+    {
+        if (_arpMiss is not { } target || now - _lastArpRequestMs < 100)
+        {
+            return;
+        }
+
+        _arpMiss = null;
+        _lastArpRequestMs = now;
+        var frame = _sink.Allocate(EthernetFrame.MinimumLength);
+        if (frame.Length < EthernetFrame.MinimumLength)
+        {
+            return;
+        }
+
+        var n = EthernetFrame.WriteHeader(frame, MacAddress.Broadcast, _ourMac, EtherType.Arp);
+        n += ArpPacket.Write(frame[n..], ArpPacket.OperationRequest, _ourMac, _options.Host, MacAddress.Zero, target);
+        Commit(frame, n);
     }
 
     /// <summary>

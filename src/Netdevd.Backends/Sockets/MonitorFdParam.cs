@@ -17,7 +17,7 @@ public static class MonitorFdParam
         {
             return monitor.TryTake(fdname, out var named)
                 ? named
-                : throw new QapiException($"File descriptor named '{fdname}' not found");
+                : throw new QapiException($"File descriptor named '{fdname}' has not been found");
         }
 
         // qemu_parse_fd: strtol base 10, all of it, 0..INT_MAX.

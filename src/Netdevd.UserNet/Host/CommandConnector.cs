@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
 using Netdevd.Native;
@@ -5,10 +6,14 @@ using Netdevd.Native;
 namespace Netdevd.UserNet.Host;
 
 /// <summary>
-/// guestfwd's <c>cmd:COMMAND</c>: runs COMMAND through /bin/sh with one end of a socket pair as
-/// its stdin and stdout (as QEMU's chardev "cmd" does with a pipe pair), and returns the other end
-/// as a connected socket, so the flow's I/O is the same as for a TCP target.
+/// guestfwd's <c>cmd:COMMAND</c>: runs COMMAND through /bin/sh per connection with pipes as its
+/// stdin and stdout (as QEMU's chardev does), bridged to one end of a socket pair; the other end
+/// is returned as a connected socket, so the flow's I/O is the same as for a TCP target.
 /// </summary>
+/// <remarks>
+/// Pipes and a bridge rather than handing the socket to the child as its stdio: /bin/sh (dash)
+/// cannot redirect descriptors above 9, and .NET's process start has no dup2 hook.
+/// </remarks>
 internal static class CommandConnector
 {
     public static Socket Start(string commandLine)
@@ -18,26 +23,94 @@ internal static class CommandConnector
             throw new IOException($"socketpair: {Errno.Message(Errno.Last)}");
         }
 
+        var flow = new Socket(new SafeSocketHandle(ours, ownsHandle: true));
+        var bridge = new Socket(new SafeSocketHandle(theirs, ownsHandle: true));
+        Process process;
         try
         {
-            // The child's end must survive exec; ours must not leak into it.
-            Libc.SetCloseOnExec(theirs, false);
-            var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+            var start = new ProcessStartInfo("/bin/sh")
+            {
+                UseShellExecute = false,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+            };
             start.ArgumentList.Add("-c");
-            start.ArgumentList.Add($"exec /bin/sh -c \"$0\" <&{theirs} >&{theirs} {theirs}>&-");
             start.ArgumentList.Add(commandLine);
-            using var process = Process.Start(start) ?? throw new IOException("could not start /bin/sh");
+            process = Process.Start(start) ?? throw new IOException("could not start /bin/sh");
         }
         catch
         {
-            Libc.Close(ours);
+            flow.Dispose();
+            bridge.Dispose();
             throw;
+        }
+
+        _ = BridgeAsync(process, bridge);
+        return flow;
+    }
+
+    private static async Task BridgeAsync(Process process, Socket bridge)
+    {
+        using (process)
+        using (bridge)
+        {
+            var toChild = CopyToChildAsync(bridge, process.StandardInput.BaseStream);
+            var fromChild = CopyFromChildAsync(process.StandardOutput.BaseStream, bridge);
+            await Task.WhenAll(toChild, fromChild).ConfigureAwait(false);
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            await process.WaitForExitAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task CopyToChildAsync(Socket from, Stream to)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(16384);
+        try
+        {
+            int n;
+            while ((n = await from.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false)) > 0)
+            {
+                await to.WriteAsync(buffer.AsMemory(0, n)).ConfigureAwait(false);
+                await to.FlushAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
         }
         finally
         {
-            Libc.Close(theirs);
+            ArrayPool<byte>.Shared.Return(buffer);
+            await to.DisposeAsync().ConfigureAwait(false); // the child sees end of input
         }
+    }
 
-        return new Socket(new SafeSocketHandle(ours, ownsHandle: true));
+    private static async Task CopyFromChildAsync(Stream from, Socket to)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(16384);
+        try
+        {
+            int n;
+            while ((n = await from.ReadAsync(buffer.AsMemory()).ConfigureAwait(false)) > 0)
+            {
+                var sent = 0;
+                while (sent < n)
+                {
+                    sent += await to.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None).ConfigureAwait(false);
+                }
+            }
+
+            to.Shutdown(SocketShutdown.Send); // the guest sees FIN when the command's output ends
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

@@ -14,6 +14,8 @@ namespace Netdevd.UserNet.Host;
 /// </summary>
 internal sealed class HostForwardListener : IDisposable
 {
+    private const int SolSocket = 1;
+    private const int SoReuseAddr = 2;
     private readonly UserNetEngine _engine;
     private readonly Socket _socket;
     private readonly Dictionary<(Ipv4Address, ushort), UdpForwardFlow> _udpClients = [];
@@ -40,7 +42,10 @@ internal sealed class HostForwardListener : IDisposable
             : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // SO_REUSEADDR alone, as libslirp: .NET's ReuseAddress also sets SO_REUSEPORT on Linux,
+            // which would let a second rule bind a port already in use.
+            Span<byte> one = [1, 0, 0, 0];
+            socket.SetRawSocketOption(SolSocket, SoReuseAddr, one);
             socket.Bind(new IPEndPoint(SocketAddressBytes.ToIpAddress(rule.HostAddress), rule.HostPort));
             if (!rule.Udp)
             {

@@ -103,11 +103,8 @@ internal sealed class ByteRing : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(n, _count);
         _head = (_head + n) % _capacity;
         _count -= n;
-        if (_count == 0)
-        {
-            // Restart at 0 so that the next host read gets one large contiguous region.
-            _head = 0;
-        }
+
+        // No rewinding to 0 when empty: a host read may be in flight into the free region.
     }
 
     public void Dispose()

@@ -5,13 +5,15 @@ using Netdevd.Qapi.Schema;
 namespace Netdevd.Hosting;
 
 /// <summary>
-/// What <c>netdevd</c> with no arguments builds: a QMP monitor and hub 0 with a stream server
-/// on a unix socket that a VM attaches to with QEMU's own <c>-netdev stream</c>; more ports are
-/// added to hub 0 over QMP (<c>netdev_add</c> with <c>"type": "hubport", "hubid": 0</c>).
+/// What <c>netdevd</c> with no arguments builds: a QMP monitor and hub 0 joining a <c>user</c>
+/// netdev (the NAT network 10.0.2.0/24 with DHCP and DNS, as QEMU's <c>-netdev user</c>) and a
+/// stream server on a unix socket that a VM attaches to with QEMU's own <c>-netdev stream</c>;
+/// more ports are added to hub 0 over QMP (<c>netdev_add</c> with <c>"type": "hubport", "hubid": 0</c>).
 /// </summary>
 internal sealed class DefaultSetup : IDisposable
 {
     private const string VmNetdevId = "vm0";
+    private const string UserNetdevId = "user0";
     private readonly bool _ownsDirectory;
 
     private DefaultSetup(string directory, bool ownsDirectory)
@@ -38,9 +40,18 @@ internal sealed class DefaultSetup : IDisposable
         return new DefaultSetup(dir, created);
     }
 
-    /// <summary>Creates the stream server and plugs it into hub 0.</summary>
+    /// <summary>Creates the user network and the stream server and plugs both into hub 0.</summary>
     public async Task StartAsync(NetdevRegistry registry, CancellationToken cancellationToken)
     {
+        var user = new Netdev { Id = UserNetdevId, Type = NetClientDriver.User, User = new NetdevUserOptions() };
+        await registry.AddAsync(user, NetdevOrigin.CommandLineModern, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var userPort = new Netdev
+        {
+            Id = "hub0user",
+            Type = NetClientDriver.Hubport,
+            Hubport = new NetdevHubPortOptions { Hubid = 0, Netdev = UserNetdevId },
+        };
+        await registry.AddAsync(userPort, NetdevOrigin.CommandLineModern, cancellationToken: cancellationToken).ConfigureAwait(false);
         var stream = new Netdev
         {
             Id = VmNetdevId,
@@ -65,10 +76,12 @@ internal sealed class DefaultSetup : IDisposable
     public string Instructions()
     {
         var sb = new StringBuilder();
-        sb.Append("netdevd is running. Attach a VM to hub 0 with these QEMU options:\n\n");
+        sb.Append("netdevd is running: a user-mode NAT network (10.0.2.0/24, gateway 10.0.2.2, DNS 10.0.2.3, DHCP from 10.0.2.15)\n");
+        sb.Append("on hub 0. Attach a VM to it with these QEMU options:\n\n");
         sb.Append("  -netdev stream,id=net0,server=off,addr.type=unix,addr.path=").Append(VmSocketPath)
           .Append(" -device virtio-net-pci,netdev=net0\n\n");
-        sb.Append("QMP monitor: ").Append(QmpPath).Append(" (add ports with netdev_add, e.g. {\"type\": \"hubport\", \"id\": \"p1\", \"hubid\": 0, ...})\n");
+        sb.Append("QMP monitor: ").Append(QmpPath).Append(" (add ports with netdev_add, e.g. {\"type\": \"hubport\", \"id\": \"p1\", \"hubid\": 0, ...};\n");
+        sb.Append("  forward host ports with hostfwd-add, e.g. {\"execute\": \"hostfwd-add\", \"arguments\": {\"netdev\": \"").Append(UserNetdevId).Append("\", \"rule\": \"tcp::2222-:22\"}})\n");
         sb.Append("Stop with Ctrl-C.\n");
         return sb.ToString();
     }

@@ -133,7 +133,7 @@ public sealed class DgramErrorTests
 
     [Fact]
     public async Task Fd_name_unknown_to_the_monitor() =>
-        Assert.Equal("File descriptor named 'nope' not found", await Refused(DgramNetdev("d0", Fd("nope"), null), new FakeMonitorFds([])));
+        Assert.Equal("File descriptor named 'nope' has not been found", await Refused(DgramNetdev("d0", Fd("nope"), null), new FakeMonitorFds([])));
 
     [Fact]
     public async Task Fd_not_open() =>

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Net.Sockets;
 using Netdevd.Backends.Framing;
 
@@ -101,15 +100,16 @@ public sealed class FrameWriterTests
         return frames;
     }
 
+    /// <summary>A connected unix stream pair: no TCP window and ACK timing to slow a small-buffer test down.</summary>
     private static (Socket A, Socket B) Pair()
     {
-        using var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        l.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var path = Path.Combine(Directory.CreateTempSubdirectory("nd-fw-").FullName, "p.sock");
+        using var l = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        l.Bind(new UnixDomainSocketEndPoint(path));
         l.Listen(1);
-        var a = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var a = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         a.Connect(l.LocalEndPoint!);
         var b = l.Accept();
-        b.ReceiveBufferSize = 4096;
         return (a, b);
     }
 }

@@ -16,7 +16,11 @@ internal sealed class DatagramFramePeer : IDisposable
         _remote = remote;
     }
 
-    public async Task SendAsync(ReadOnlyMemory<byte> frame) => await _socket.SendToAsync(frame, SocketFlags.None, _remote);
+    public async Task SendAsync(ReadOnlyMemory<byte> frame)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _socket.SendToAsync(frame, SocketFlags.None, _remote, cts.Token);
+    }
 
     public async Task<byte[]> ReceiveAsync(TimeSpan timeout)
     {

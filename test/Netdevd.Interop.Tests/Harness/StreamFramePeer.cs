@@ -54,16 +54,24 @@ internal sealed class StreamFramePeer : IAsyncDisposable
         }
     }
 
+    /// <summary>Writes one frame; a peer that stops reading fails the test after 30 s instead of hanging it.</summary>
     public async Task SendAsync(ReadOnlyMemory<byte> frame)
     {
         var header = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(header, (uint)frame.Length);
-        await _stream.WriteAsync(header);
-        await _stream.WriteAsync(frame);
+        using var cts = new CancellationTokenSource(WriteTimeout);
+        await _stream.WriteAsync(header, cts.Token);
+        await _stream.WriteAsync(frame, cts.Token);
     }
 
     /// <summary>Writes raw bytes (for malformed-input tests).</summary>
-    public async Task SendRawAsync(ReadOnlyMemory<byte> bytes) => await _stream.WriteAsync(bytes);
+    public async Task SendRawAsync(ReadOnlyMemory<byte> bytes)
+    {
+        using var cts = new CancellationTokenSource(WriteTimeout);
+        await _stream.WriteAsync(bytes, cts.Token);
+    }
+
+    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(30);
 
     public async Task<byte[]> ReceiveAsync(TimeSpan timeout)
     {

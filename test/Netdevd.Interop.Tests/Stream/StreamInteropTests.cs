@@ -75,7 +75,11 @@ public sealed class StreamInteropTests
         Assert.Equal($"{{\"netdev-id\": \"nd\", \"addr\": {{\"type\": \"unix\", \"path\": \"{path}\"}}}}", rig.Events.Snapshot()[0].Data);
         await using var peer = await StreamFramePeer.ConnectAsync(new UnixDomainSocketEndPoint(peerPath), TimeSpan.FromSeconds(10));
         await rig.ExchangeAllSizesAsync(peer);
-        await rig.BurstToNicAsync(peer, Burst);
+
+        // Not BurstToNicAsync here: QEMU 7.2's unix stream *client* swaps and then stalls
+        // frames once its socket writes go partial (seen with a plain .NET reader in place of
+        // netdevd: 277, 279, 278, ... then nothing after ~40000). The other direction is sound.
+        await rig.BurstToPeerAsync(peer, Burst);
     }
 
     [Fact]

@@ -1,0 +1,187 @@
+using System.Security.Cryptography;
+using Netdevd.Interop.Tests.Harness;
+
+namespace Netdevd.Interop.Tests.User;
+
+/// <summary>
+/// The user netdev with a real Linux guest (a namespace on a tap): DHCP, ping, DNS, TCP, UDP,
+/// TFTP and forwards with the Debian tools (busybox, dnsmasq, dig, curl, tftp-hpa, iperf3).
+/// </summary>
+[Collection("user-netdev")]
+public sealed class UserNetInteropTests
+{
+    private static int FreePort() => HostTools.FreePort();
+
+    [Fact]
+    public async Task Dhcp_ping_dns_and_a_50_MB_download_with_its_checksum()
+    {
+        UserNetRig.RequireTools();
+        HostTools.Require("dnsmasq", "dnsmasq-base");
+        HostTools.Require("dig", "dnsutils");
+        HostTools.Require("curl", "curl");
+        var dir = HostTools.TempDir();
+        try
+        {
+            var dnsPort = FreePort();
+            var resolv = Path.Combine(dir, "resolv.conf");
+            await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{dnsPort}\n");
+            await using var rig = await UserNetRig.StartAsync("domainname=example.test,dnssearch=a.test,dnssearch=b.test", resolv);
+            rig.HostServer($"dnsmasq --no-daemon --keep-in-foreground --no-resolv --no-hosts --listen-address=127.0.0.1 --bind-interfaces --port={dnsPort} --address=/files.netdevd.test/192.0.2.77 --pid-file={dir}/dnsmasq.pid");
+
+            var lease = await rig.DhcpAsync();
+            Assert.Contains("event=bound ip=10.0.2.15 router=10.0.2.2 dns=10.0.2.3 domain=example.test search=a.test b.test", lease, StringComparison.Ordinal);
+
+            Assert.Equal(0, (await rig.GuestAsync("ping -c 2 -W 2 10.0.2.2")).Status);
+            var outside = await rig.GuestAsync($"ping -c 2 -W 2 {UserNetRig.HostAddress}");
+            Assert.True(outside.Status == 0, outside.Output); // through a host ICMP socket (raw as root)
+
+            string answer = "";
+            for (var i = 0; i < 20 && answer.Length == 0; i++)
+            {
+                answer = (await rig.GuestAsync("dig +short +time=1 +tries=1 @10.0.2.3 files.netdevd.test")).Output.Trim();
+                if (answer.Length == 0 || !answer.StartsWith("192", StringComparison.Ordinal))
+                {
+                    answer = "";
+                    await Task.Delay(200); // dnsmasq still starting
+                }
+            }
+
+            Assert.Equal("192.0.2.77", answer);
+
+            var file = Path.Combine(dir, "big.bin");
+            var data = RandomNumberGenerator.GetBytes(50_000_000);
+            await File.WriteAllBytesAsync(file, data);
+            var expected = Convert.ToHexStringLower(SHA256.HashData(data));
+            var httpPort = FreePort();
+            rig.HostServer($"busybox httpd -f -p 127.0.0.1:{httpPort} -h {dir}");
+            await Task.Delay(300);
+            var (status, output) = await rig.GuestAsync($"curl -sS --retry 5 --retry-connrefused --max-time 60 http://10.0.2.2:{httpPort}/big.bin | sha256sum", TimeSpan.FromSeconds(90));
+            Assert.True(status == 0, output);
+            Assert.StartsWith(expected, output.Trim(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task Host_forwards_reach_a_listener_in_the_guest_and_change_at_run_time()
+    {
+        var port = FreePort();
+        await using var rig = await UserNetRig.StartAsync($"hostfwd=tcp:127.0.0.1:{port}-:22");
+        await rig.DhcpAsync();
+        rig.GuestServer("busybox nc -l -p 22 -e echo hello-from-guest");
+        await Task.Delay(300);
+        var (status, output) = await rig.HostAsync($"busybox nc 127.0.0.1 {port} </dev/null", TimeSpan.FromSeconds(20));
+        Assert.True(status == 0 && output.Contains("hello-from-guest", StringComparison.Ordinal), output);
+
+        await using var qmp = await QmpTestClient.ConnectAsync(rig.QmpPath, TimeSpan.FromSeconds(20));
+        var list = await qmp.ExecuteAsync("query-hostfwd", new { netdev = "u0" });
+        Assert.Contains($"\"host-port\":{port}", list.ToJsonString(), StringComparison.Ordinal);
+
+        var added = await qmp.ExecuteAsync("hostfwd-add", new { netdev = "u0", rule = "tcp:127.0.0.1:0-:2323" });
+        var newPort = (int)added["return"]!["host-port"]!;
+        Assert.NotEqual(0, newPort);
+        rig.GuestServer("busybox nc -l -p 2323 -e echo second");
+        await Task.Delay(300);
+        Assert.Contains("second", (await rig.HostAsync($"busybox nc 127.0.0.1 {newPort} </dev/null", TimeSpan.FromSeconds(20))).Output, StringComparison.Ordinal);
+
+        var clash = await qmp.ExecuteAsync("hostfwd-add", new { netdev = "u0", rule = $"tcp:127.0.0.1:{port}-:22" });
+        Assert.Equal($"Could not set up host forwarding rule 'tcp:127.0.0.1:{port}-:22'", (string?)clash["error"]!["desc"]);
+        var bad = await qmp.ExecuteAsync("hostfwd-add", new { netdev = "u0", rule = "bogus" });
+        Assert.Equal("Invalid host forwarding rule 'bogus' (No : separators)", (string?)bad["error"]!["desc"]);
+
+        Assert.NotNull((await qmp.ExecuteAsync("hostfwd-remove", new { netdev = "u0", rule = $"tcp:127.0.0.1:{newPort}" }))["return"]);
+        Assert.NotEqual(0, (await rig.HostAsync($"busybox nc 127.0.0.1 {newPort} </dev/null", TimeSpan.FromSeconds(10))).Status);
+        var after = await qmp.ExecuteAsync("query-hostfwd", new { netdev = "u0" });
+        Assert.DoesNotContain($"\"host-port\":{newPort}", after.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tftp_serves_files_with_blksize_and_tsize_and_refuses_escapes()
+    {
+        HostTools.Require("tftp", "tftp-hpa");
+        var root = HostTools.TempDir();
+        var outside = HostTools.TempDir();
+        try
+        {
+            var data = RandomNumberGenerator.GetBytes(3_000_000);
+            await File.WriteAllBytesAsync(Path.Combine(root, "boot.bin"), data);
+            await File.WriteAllTextAsync(Path.Combine(outside, "secret"), "secret");
+            File.CreateSymbolicLink(Path.Combine(root, "link"), Path.Combine(outside, "secret"));
+            await using var rig = await UserNetRig.StartAsync($"tftp={root}");
+            await rig.DhcpAsync();
+            var expected = Convert.ToHexStringLower(SHA256.HashData(data));
+
+            // busybox tftp asks for blksize and tsize; tftp-hpa is the plain RFC 1350 client.
+            var got = Path.Combine(rig.Dir, "got.bin");
+            var (status, output) = await rig.GuestAsync($"busybox tftp -g -b 1468 -r boot.bin -l {got} 10.0.2.2 && sha256sum {got}", TimeSpan.FromSeconds(60));
+            Assert.True(status == 0, output);
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+
+            var plain = Path.Combine(rig.Dir, "plain.bin");
+            (status, output) = await rig.GuestAsync($"cd {rig.Dir} && tftp -m binary 10.0.2.2 -c get boot.bin plain.bin && sha256sum {plain}", TimeSpan.FromSeconds(60));
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+
+            foreach (var escape in new[] { "../etc/passwd", "/etc/passwd", "link" })
+            {
+                (status, output) = await rig.GuestAsync($"busybox tftp -g -r {escape} -l {rig.Dir}/escape 10.0.2.2", TimeSpan.FromSeconds(20));
+                Assert.True(status != 0, $"{escape}: {output}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+            Directory.Delete(outside, true);
+        }
+    }
+
+    [Fact]
+    public async Task Restrict_blocks_everything_but_the_guest_forwards()
+    {
+        HostTools.Require("curl", "curl");
+        var httpPort = FreePort();
+        var fwdPort = FreePort();
+        var dir = HostTools.TempDir();
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "index.html"), "through-guestfwd");
+            await using var rig = await UserNetRig.StartAsync(
+                $"restrict=on,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:{fwdPort},guestfwd=tcp:10.0.2.101:7-cmd:busybox cat");
+            await rig.DhcpAsync();
+            rig.HostServer($"busybox httpd -f -p 127.0.0.1:{httpPort} -h {dir}");
+            rig.HostServer($"busybox httpd -f -p 127.0.0.1:{fwdPort} -h {dir}");
+            await Task.Delay(300);
+
+            Assert.NotEqual(0, (await rig.GuestAsync($"curl -sS --max-time 3 http://10.0.2.2:{httpPort}/")).Status);
+            Assert.NotEqual(0, (await rig.GuestAsync($"ping -c 1 -W 1 {UserNetRig.HostAddress}")).Status);
+            Assert.Equal(0, (await rig.GuestAsync("ping -c 1 -W 2 10.0.2.2")).Status);
+
+            var (status, output) = await rig.GuestAsync("curl -sS --max-time 10 http://10.0.2.100/");
+            Assert.True(status == 0 && output.Contains("through-guestfwd", StringComparison.Ordinal), output);
+            (status, output) = await rig.GuestAsync("echo ping-through-cmd | busybox nc -w 3 10.0.2.101 7", TimeSpan.FromSeconds(20));
+            Assert.Contains("ping-through-cmd", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task Iperf3_tcp_both_ways_and_udp_complete()
+    {
+        HostTools.Require("iperf3", "iperf3");
+        var port = FreePort();
+        await using var rig = await UserNetRig.StartAsync("");
+        await rig.DhcpAsync();
+        rig.HostServer($"iperf3 -s -B 127.0.0.1 -p {port}");
+        await Task.Delay(500);
+        foreach (var args in new[] { "-t 2", "-t 2 -R", "-t 2 -u -b 50M -l 1400", "-t 2 -u -b 50M -l 1400 -R" })
+        {
+            var (status, output) = await rig.GuestAsync($"iperf3 -c 10.0.2.2 -p {port} {args}", TimeSpan.FromSeconds(30));
+            Assert.True(status == 0 && output.Contains("receiver", StringComparison.Ordinal), $"iperf3 {args}:\n{output}");
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using Netdevd.Interop.Tests.Harness;
+
+namespace Netdevd.Interop.Tests.User;
+
+/// <summary>
+/// A real Linux network stack as the guest of netdevd's user netdev, with nothing touching the
+/// machine's own network: netdevd runs in a private "host" namespace H (whose loopback also carries
+/// 10.199.0.1, the "host address" the guest can ping), its tap moves to the guest
+/// namespace G. Servers run on H's loopback. Everything is removed at dispose.
+/// </summary>
+internal sealed class UserNetRig : IAsyncDisposable
+{
+    public const string HostAddress = "10.199.0.1";
+    private static int s_counter;
+    private readonly List<Process> _servers = [];
+    private Process? _netdevd;
+
+    private UserNetRig(string tag)
+    {
+        HostNs = $"ndu-h-{tag}";
+        GuestNs = $"ndu-g-{tag}";
+        Tap = $"ndut{tag}";
+        Dir = HostTools.TempDir();
+    }
+
+    public string HostNs { get; }
+
+    public string GuestNs { get; }
+
+    public string Tap { get; }
+
+    public string Dir { get; }
+
+    public string QmpPath => Path.Combine(Dir, "qmp.sock");
+
+    /// <summary>Skips unless root and the tools are there.</summary>
+    public static void RequireTools()
+    {
+        Assert.SkipUnless(HostTools.IsRoot, "needs root: creates network namespaces and a tap");
+        HostTools.Require("ip", "iproute2");
+        HostTools.Require("busybox", "busybox");
+    }
+
+    /// <summary>Creates the namespaces and starts netdevd with <c>-netdev user,id=u0,OPTIONS</c> hubbed to the tap.</summary>
+    public static async Task<UserNetRig> StartAsync(string userOptions, string? resolvConf = null, int mtu = 1500)
+    {
+        RequireTools();
+        var rig = new UserNetRig($"{Environment.ProcessId % 10000}{Interlocked.Increment(ref s_counter)}");
+        try
+        {
+            await rig.SetUpAsync(userOptions, resolvConf, mtu);
+            return rig;
+        }
+        catch
+        {
+            await rig.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task SetUpAsync(string userOptions, string? resolvConf, int mtu)
+    {
+        await Shell.CheckAsync($"ip netns add {HostNs} && ip netns add {GuestNs}");
+        await Shell.CheckAsync($"ip -n {HostNs} link set lo up && ip -n {GuestNs} link set lo up && " +
+            $"ip -n {HostNs} addr add {HostAddress}/32 dev lo");
+        var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
+        var user = string.IsNullOrEmpty(userOptions) ? "user,id=u0" : $"user,id=u0,{userOptions}";
+        var env = resolvConf is null ? "" : $"NETDEVD_RESOLV_CONF={resolvConf} ";
+        _netdevd = Shell.Start($"ip netns exec {HostNs} env {env}dotnet {dll} --qmp unix:{QmpPath},server=on,wait=off " +
+            $"--netdev '{user}' --netdev hubport,id=hu,hubid=0,netdev=u0 " +
+            $"--netdev tap,id=t0,ifname={Tap},script=no,downscript=no,vnet_hdr=off --netdev hubport,id=ht,hubid=0,netdev=t0");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await Shell.RunAsync($"ip -n {HostNs} link show {Tap}")).Status.Equals(0))
+        {
+            Assert.False(_netdevd.HasExited, "netdevd exited early");
+            Assert.True(DateTime.UtcNow < deadline, "the tap did not appear");
+            await Task.Delay(100);
+        }
+
+        await Shell.CheckAsync($"ip -n {HostNs} link set {Tap} netns {GuestNs} && ip -n {GuestNs} link set {Tap} mtu {mtu} up");
+    }
+
+    /// <summary>Runs a command in the guest namespace.</summary>
+    public Task<(int Status, string Output)> GuestAsync(string command, TimeSpan? timeout = null) =>
+        Shell.RunAsync($"ip netns exec {GuestNs} sh -c '{command}'", timeout);
+
+    /// <summary>Runs a command in the host namespace.</summary>
+    public Task<(int Status, string Output)> HostAsync(string command, TimeSpan? timeout = null) =>
+        Shell.RunAsync($"ip netns exec {HostNs} sh -c '{command}'", timeout);
+
+    /// <summary>Starts a server in the host namespace (stopped at dispose).</summary>
+    public void HostServer(string command) => _servers.Add(Shell.Start($"ip netns exec {HostNs} {command}"));
+
+    /// <summary>Starts a server in the guest namespace (stopped at dispose).</summary>
+    public void GuestServer(string command) => _servers.Add(Shell.Start($"ip netns exec {GuestNs} {command}"));
+
+    /// <summary>The guest gets its address with busybox udhcpc; returns the script's report line.</summary>
+    public async Task<string> DhcpAsync()
+    {
+        var script = Path.Combine(Dir, "udhcpc.sh");
+        await File.WriteAllTextAsync(script, """
+            #!/bin/sh
+            echo "event=$1 ip=$ip router=$router dns=$dns domain=$domain search=$search"
+            if [ "$1" = bound ]; then ip addr add $ip/$mask dev $interface; ip route add default via $router; fi
+            exit 0
+            """.Replace("\r", "", StringComparison.Ordinal));
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var (status, output) = await GuestAsync($"busybox udhcpc -i {Tap} -n -q -t 5 -T 1 -s {script}", TimeSpan.FromSeconds(30));
+        Assert.True(status == 0, output);
+        return output;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var s in _servers)
+        {
+            Shell.Stop(s);
+        }
+
+        Shell.Stop(_netdevd);
+        await Shell.RunAsync($"ip netns del {GuestNs}; ip netns del {HostNs}");
+        try
+        {
+            Directory.Delete(Dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using Netdevd.Qapi.Errors;
+using Netdevd.UserNet.Forwarding;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Tests.Forwarding;
+
+public sealed class ForwardParserTests
+{
+    private static readonly Ipv4Address DhcpStart = Ipv4Address.Create(10, 0, 2, 15);
+
+    [Theory]
+    [InlineData("bogus", "No : separators")]
+    [InlineData("icmp::1-:2", "Bad protocol name")]
+    [InlineData("tcp:1", "Missing : separator")]
+    [InlineData("tcp:1.2.3.x:1-:2", "Bad host address")]
+    [InlineData("tcp::22", "Bad host port separator")]
+    [InlineData("tcp::-:22", "Bad host port")]
+    [InlineData("tcp::65536-:22", "Bad host port")]
+    [InlineData("tcp::22-", "Missing guest address")]
+    [InlineData("tcp::22-nowhere:22", "Bad guest address")]
+    [InlineData("tcp::22-:0", "Bad guest port")]
+    [InlineData("tcp::22-:", "Bad guest port")]
+    [InlineData("udp::22-:65536", "Bad guest port")]
+    public void Host_forward_errors_have_QEMUs_reasons(string rule, string reason)
+    {
+        var e = Assert.Throws<QapiException>(() => HostForwardParser.Parse(rule, DhcpStart));
+        Assert.Equal($"Invalid host forwarding rule '{rule}' ({reason})", e.Message);
+    }
+
+    [Fact]
+    public void Host_forward_defaults_and_c_numbers()
+    {
+        var r = HostForwardParser.Parse("::0x10-:022", DhcpStart);
+        Assert.False(r.Udp);
+        Assert.Equal(Ipv4Address.Any, r.HostAddress);
+        Assert.Equal(16, r.HostPort);
+        Assert.Equal(DhcpStart, r.GuestAddress);
+        Assert.Equal(18, r.GuestPort); // octal, as strtol base 0
+
+        r = HostForwardParser.Parse("udp:127.0.0.1:0-10.0.2.20:53junk", DhcpStart);
+        Assert.True(r.Udp);
+        Assert.Equal(0, r.HostPort);
+        Assert.Equal(Ipv4Address.Create(10, 0, 2, 20), r.GuestAddress);
+        Assert.Equal(53, r.GuestPort); // trailing text after the number is ignored, as in QEMU
+    }
+
+    [Theory]
+    [InlineData("tcp::2222")]
+    [InlineData("udp:127.0.0.1:53")]
+    [InlineData(":10.0.0.1:80")]
+    public void Remove_keys_parse(string key) => HostForwardParser.ParseKey(key);
+
+    [Theory]
+    [InlineData("nonsense")]
+    [InlineData("icmp::1")]
+    [InlineData("tcp:bad:1")]
+    public void Bad_remove_keys_are_invalid_format(string key) =>
+        Assert.Equal("invalid format", Assert.Throws<QapiException>(() => HostForwardParser.ParseKey(key)).Message);
+
+    [Theory]
+    [InlineData("bad")]
+    [InlineData("udp:10.0.2.4:80-cmd:cat")]
+    [InlineData("tcp:10.0.2.x:80-cmd:cat")]
+    [InlineData("tcp:10.0.2.4:80x-cmd:cat")]
+    [InlineData("tcp:10.0.2.4:0-cmd:cat")]
+    [InlineData("tcp:10.0.2.4:80")]
+    public void Guest_forward_syntax_errors_echo_the_rule(string rule) =>
+        Assert.Equal($"Invalid guest forwarding rule '{rule}'",
+            Assert.Throws<QapiException>(() => GuestForwardParser.Parse(rule, new UserStackOptions(), [])).Message);
+
+    [Fact]
+    public void Guest_forward_targets_defaults_and_conflicts()
+    {
+        var options = new UserStackOptions();
+        var cmd = GuestForwardParser.Parse("tcp::5000-cmd:cat -u", options, []);
+        Assert.Equal(Ipv4Address.Create(10, 0, 2, 4), cmd.Server);
+        Assert.Equal("cat -u", Assert.IsType<HostTarget.Command>(cmd.Target).CommandLine);
+
+        var tcp = GuestForwardParser.Parse(":10.0.2.100:80-tcp:127.0.0.1:4321", options, [cmd]);
+        Assert.Equal(4321, Assert.IsType<HostTarget.Tcp>(tcp.Target).EndPoint.Port);
+        Assert.Equal("/tmp/x.sock", Assert.IsType<HostTarget.Unix>(GuestForwardParser.Parse("tcp:10.0.2.101:80-unix:/tmp/x.sock", options, []).Target).Path);
+
+        Assert.Equal("Could not open guest forwarding device 'guestfwd.tcp.81'",
+            Assert.Throws<QapiException>(() => GuestForwardParser.Parse("tcp:10.0.2.4:81-file:/x", options, [])).Message);
+        foreach (var rule in new[] { "tcp::5000-cmd:cat", "tcp:10.0.2.2:80-cmd:cat", "tcp:10.0.2.3:80-cmd:cat", "tcp:192.168.1.1:80-cmd:cat" })
+        {
+            Assert.Equal($"Conflicting/invalid host:port in guest forwarding rule '{rule}'",
+                Assert.Throws<QapiException>(() => GuestForwardParser.Parse(rule, options, [cmd])).Message);
+        }
+    }
+}

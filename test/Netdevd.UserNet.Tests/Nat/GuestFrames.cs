@@ -1,0 +1,129 @@
+using Netdevd.UserNet.Interface;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Tests.Nat;
+
+/// <summary>Builds guest frames with the Wire emitters (the stack under test parses them back).</summary>
+internal static class GuestFrames
+{
+    public static readonly MacAddress GuestMac = MacAddress.Create(0x52, 0x54, 0, 0x12, 0x34, 0x56);
+    public static readonly Ipv4Address Guest = Ipv4Address.Create(10, 0, 2, 15);
+    public static readonly Ipv4Address Host = Ipv4Address.Create(10, 0, 2, 2);
+
+    public static byte[] Tcp(Ipv4Address dst, ushort srcPort, ushort dstPort, uint seq, uint ack, TcpFlags flags, byte[]? payload = null, TcpOptions options = default)
+    {
+        payload ??= [];
+        var l4 = new byte[TcpPacket.MinimumHeaderLength + options.EmittedLength + payload.Length];
+        var hl = TcpPacket.WriteHeader(l4, srcPort, dstPort, seq, ack, flags, 65535, options);
+        payload.CopyTo(l4, hl);
+        TcpPacket.CreateUnchecked(l4).FillChecksum(Guest, dst);
+        return Ip(dst, IpProtocol.Tcp, l4);
+    }
+
+    public static byte[] Udp(Ipv4Address dst, ushort srcPort, ushort dstPort, byte[] payload)
+    {
+        var l4 = new byte[UdpPacket.HeaderLength + payload.Length];
+        UdpPacket.WriteHeader(l4, srcPort, dstPort, payload.Length);
+        payload.CopyTo(l4, UdpPacket.HeaderLength);
+        UdpPacket.CreateUnchecked(l4).FillChecksum(Guest, dst);
+        return Ip(dst, IpProtocol.Udp, l4);
+    }
+
+    public static byte[] Ping(Ipv4Address dst, ushort id, ushort seq, int dataLength = 8)
+    {
+        var l4 = new byte[IcmpPacket.HeaderLength + dataLength];
+        var icmp = IcmpPacket.CreateUnchecked(l4);
+        icmp.Type = IcmpPacket.TypeEchoRequest;
+        icmp.Identifier = id;
+        icmp.SequenceNumber = seq;
+        icmp.FillChecksum();
+        return Ip(dst, IpProtocol.Icmp, l4);
+    }
+
+    public static byte[] ArpRequest(Ipv4Address target)
+    {
+        var frame = new byte[60];
+        var n = EthernetFrame.WriteHeader(frame, MacAddress.Broadcast, GuestMac, EtherType.Arp);
+        ArpPacket.Write(frame.AsSpan(n), ArpPacket.OperationRequest, GuestMac, Guest, MacAddress.Zero, target);
+        return frame;
+    }
+
+    public static byte[] Ip(Ipv4Address dst, byte protocol, byte[] l4, bool moreFragments = false)
+    {
+        var frame = new byte[EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength + l4.Length];
+        var n = EthernetFrame.WriteHeader(frame, MacAddress.Create(0x52, 0x55, 10, 0, 2, 2), GuestMac, EtherType.Ipv4);
+        Ipv4Packet.WriteHeader(frame.AsSpan(n), Guest, dst, protocol, l4.Length);
+        if (moreFragments)
+        {
+            frame[n + 6] |= 0x20;
+            Ipv4Packet.TryCreate(frame.AsSpan(n), out var ip);
+            ip.FillChecksum();
+        }
+
+        l4.CopyTo(frame, n + Ipv4Packet.MinimumHeaderLength);
+        return frame;
+    }
+}
+
+/// <summary>Collects the stack's frames.</summary>
+internal sealed class ListSink : IFrameSink
+{
+    private readonly byte[] _buffer = new byte[70000];
+
+    public List<byte[]> Frames { get; } = [];
+
+    public Span<byte> Allocate(int maxLength) => _buffer;
+
+    public void Commit(int length) => Frames.Add(_buffer[..length]);
+
+    public List<byte[]> Take()
+    {
+        var list = new List<byte[]>(Frames);
+        Frames.Clear();
+        return list;
+    }
+}
+
+/// <summary>A host side that records what the stack asks for.</summary>
+internal sealed class FakeNatHost : INatHost
+{
+    public List<(TcpConnection Connection, HostTarget Target)> Opened { get; } = [];
+
+    public List<(Ipv4Address Destination, ushort Port, byte[] Payload)> UdpSent { get; } = [];
+
+    public List<TcpConnection> Closed { get; } = [];
+
+    public int IcmpSent { get; private set; }
+
+    public bool IcmpAvailable { get; set; } = true;
+
+    public void OpenTcp(TcpConnection connection, HostTarget target) => Opened.Add((connection, target));
+
+    public void SyncTcp(TcpConnection connection)
+    {
+    }
+
+    public void CloseTcp(TcpConnection connection)
+    {
+        Closed.Add(connection);
+        connection.Dispose();
+    }
+
+    public bool OpenUdp(UdpFlow flow) => true;
+
+    public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
+        UdpSent.Add((destination, port, payload.ToArray()));
+
+    public void CloseUdp(UdpFlow flow)
+    {
+    }
+
+    public bool OpenIcmp(IcmpFlow flow) => IcmpAvailable;
+
+    public void SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => IcmpSent++;
+
+    public void CloseIcmp(IcmpFlow flow)
+    {
+    }
+}

@@ -1,0 +1,32 @@
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Tests.Nat;
+
+/// <summary>One segment a connection sent to the guest.</summary>
+internal sealed record SentSegment(uint Seq, uint Ack, TcpFlags Flags, ushort Window, TcpOptions Options, byte[] Payload)
+{
+    public bool Has(TcpFlags f) => (Flags & f) == f;
+}
+
+/// <summary>Records what a connection sends (smoltcp's recv! macro, in a list).</summary>
+internal sealed class RecordingTcpOutput : ITcpOutput
+{
+    public List<SentSegment> Sent { get; } = [];
+
+    public void Segment(TcpConnection connection, uint sequence, uint acknowledgment, TcpFlags flags, ushort window,
+        in TcpOptions options, ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2)
+    {
+        var payload = new byte[payload1.Length + payload2.Length];
+        payload1.CopyTo(payload);
+        payload2.CopyTo(payload.AsSpan(payload1.Length));
+        Sent.Add(new SentSegment(sequence, acknowledgment, flags, window, options, payload));
+    }
+
+    public List<SentSegment> Take()
+    {
+        var list = new List<SentSegment>(Sent);
+        Sent.Clear();
+        return list;
+    }
+}

@@ -1,0 +1,109 @@
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Tests.Nat;
+
+public sealed class TcpCloseTests
+{
+    [Fact]
+    public void Guest_half_close_lets_host_data_flow_until_the_host_closes_too()
+    {
+        using var h = new TcpHarness();
+        h.Send(TcpFlags.Fin | TcpFlags.Ack, h.GuestNext, TcpHarness.OurIss + 1, 65535);
+        h.GuestNext++;
+        Assert.Equal(TcpState.CloseWait, h.Connection.State);
+        Assert.True(h.Connection.WantsHostShutdown);
+        Assert.Equal(h.GuestNext, h.Output.Take()[^1].Ack);
+
+        h.HostSends([1, 2, 3]);
+        var data = Assert.Single(h.Output.Take());
+        Assert.Equal([1, 2, 3], data.Payload);
+
+        h.Connection.HostReceived(0); // host EOF
+        h.Dispatch();
+        var fin = Assert.Single(h.Output.Take());
+        Assert.True(fin.Has(TcpFlags.Fin));
+        Assert.Equal(TcpState.LastAck, h.Connection.State);
+
+        h.Send(TcpFlags.Ack, h.GuestNext, fin.Seq + 1, 65535);
+        Assert.Equal(TcpState.Closed, h.Connection.State);
+        Assert.True(h.Connection.IsFinished);
+    }
+
+    [Fact]
+    public void Simultaneous_close_goes_through_closing_and_a_bounded_time_wait()
+    {
+        using var h = new TcpHarness(settings: new TcpSettings { SendBufferSize = 4096, ReceiveBufferSize = 4096, TimeWaitMs = 500 });
+        h.Connection.HostReceived(0);
+        h.Dispatch();
+        var fin = Assert.Single(h.Output.Take());
+        Assert.True(fin.Has(TcpFlags.Fin));
+        Assert.Equal(TcpState.FinWait1, h.Connection.State);
+
+        // The guest's FIN crosses ours: it does not acknowledge our FIN yet.
+        h.Send(TcpFlags.Fin | TcpFlags.Ack, h.GuestNext, fin.Seq, 65535);
+        h.GuestNext++;
+        Assert.Equal(TcpState.Closing, h.Connection.State);
+        Assert.Equal(h.GuestNext, h.Output.Take()[^1].Ack);
+
+        h.Send(TcpFlags.Ack, h.GuestNext, fin.Seq + 1, 65535);
+        Assert.Equal(TcpState.TimeWait, h.Connection.State);
+
+        // A retransmitted FIN in TIME-WAIT is acknowledged again.
+        h.Send(TcpFlags.Fin | TcpFlags.Ack, h.GuestNext - 1, fin.Seq + 1, 65535);
+        Assert.Equal(h.GuestNext, Assert.Single(h.Output.Take()).Ack);
+
+        h.Advance(499);
+        Assert.Equal(TcpState.TimeWait, h.Connection.State);
+        h.Advance(1);
+        Assert.Equal(TcpState.Closed, h.Connection.State);
+    }
+
+    [Fact]
+    public void A_lost_fin_is_retransmitted()
+    {
+        using var h = new TcpHarness();
+        h.Connection.HostReceived(0);
+        h.Dispatch();
+        var fin = Assert.Single(h.Output.Take());
+        h.Advance(h.Connection.RetransmissionTimeoutMs);
+        var again = Assert.Single(h.Output.Take());
+        Assert.True(again.Has(TcpFlags.Fin));
+        Assert.Equal(fin.Seq, again.Seq);
+    }
+
+    [Fact]
+    public void An_exact_reset_closes_and_a_wrong_one_gets_a_challenge_ack()
+    {
+        using var h = new TcpHarness();
+        h.Send(TcpFlags.Rst, h.GuestNext + 10, 0, 0);
+        Assert.Equal(TcpState.Established, h.Connection.State);
+        Assert.Equal(h.GuestNext, Assert.Single(h.Output.Take()).Ack);
+
+        h.Send(TcpFlags.Rst, h.GuestNext, 0, 0);
+        Assert.Equal(TcpState.Closed, h.Connection.State);
+        Assert.True(h.Connection.ResetByGuest);
+        Assert.Empty(h.Output.Take());
+    }
+
+    [Fact]
+    public void A_host_reset_resets_the_guest()
+    {
+        using var h = new TcpHarness();
+        h.Connection.HostReset();
+        var rst = Assert.Single(h.Output.Take());
+        Assert.True(rst.Has(TcpFlags.Rst));
+        Assert.Equal(TcpHarness.OurIss + 1, rst.Seq);
+        Assert.Equal(TcpState.Closed, h.Connection.State);
+    }
+
+    [Fact]
+    public void A_syn_on_an_established_connection_gets_a_challenge_ack()
+    {
+        using var h = new TcpHarness();
+        h.Send(TcpFlags.Syn, h.GuestNext + 5, 0, 65535);
+        Assert.Equal(TcpState.Established, h.Connection.State);
+        var ack = Assert.Single(h.Output.Take());
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+    }
+}

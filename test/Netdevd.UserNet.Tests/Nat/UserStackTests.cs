@@ -1,0 +1,220 @@
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using Netdevd.UserNet.Interface;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Tests.Nat;
+
+public sealed class UserStackTests : IDisposable
+{
+    private readonly ListSink _sink = new();
+    private readonly FakeNatHost _host = new();
+    private readonly FakeTimeProvider _time = new();
+    private UserStack _stack;
+
+    public UserStackTests() => _stack = Create(new UserStackOptions());
+
+    private UserStack Create(UserStackOptions options)
+    {
+        var stack = new UserStack(options, _sink, _time);
+        stack.AttachHost(_host);
+        return stack;
+    }
+
+    public void Dispose() => _stack.Dispose();
+
+    private static Ipv4Packet Parse(byte[] frame) => Parse(frame, out _);
+
+    private static Ipv4Packet Parse(byte[] frame, out MacAddress destination)
+    {
+        Assert.True(EthernetFrame.TryCreate(frame, out var eth));
+        Assert.Equal(EtherType.Ipv4, eth.EtherType);
+        destination = eth.Destination;
+        Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
+        Assert.True(ip.VerifyChecksum());
+        return ip;
+    }
+
+    private static TcpPacket ParseTcp(byte[] frame, out Ipv4Packet ip)
+    {
+        ip = Parse(frame);
+        Assert.True(TcpPacket.TryCreate(ip.Payload, out var tcp));
+        Assert.True(tcp.VerifyChecksum(ip.Source, ip.Destination));
+        return tcp;
+    }
+
+    [Fact]
+    public void Arp_for_the_virtual_host_is_answered()
+    {
+        _stack.Input(GuestFrames.ArpRequest(GuestFrames.Host));
+        var reply = Assert.Single(_sink.Take());
+        Assert.True(EthernetFrame.TryCreate(reply, out var eth));
+        Assert.True(ArpPacket.TryCreate(eth.Payload, out var arp));
+        Assert.Equal(ArpPacket.OperationReply, arp.Operation);
+        Assert.Equal(GuestFrames.Host, arp.SenderProtocolAddress);
+    }
+
+    [Fact]
+    public void Ping_of_the_virtual_host_is_answered_here_and_padded_to_60_bytes()
+    {
+        _stack.Input(GuestFrames.Ping(GuestFrames.Host, 77, 3, dataLength: 0));
+        var frame = Assert.Single(_sink.Take());
+        Assert.Equal(60, frame.Length);
+        var ip = Parse(frame, out var destination);
+        Assert.Equal(GuestFrames.GuestMac, destination);
+        Assert.Equal(GuestFrames.Host, ip.Source);
+        Assert.True(IcmpPacket.TryCreate(ip.Payload, out var icmp));
+        Assert.Equal(IcmpPacket.TypeEchoReply, icmp.Type);
+        Assert.Equal(77, icmp.Identifier);
+        Assert.True(icmp.VerifyChecksum());
+        Assert.Equal(0, _host.IcmpSent);
+    }
+
+    [Fact]
+    public void Ping_of_the_outside_goes_through_a_host_icmp_socket_or_is_counted_when_there_is_none()
+    {
+        _stack.Input(GuestFrames.Ping(Ipv4Address.Create(192, 0, 2, 1), 1, 1));
+        Assert.Equal(1, _host.IcmpSent);
+        _host.IcmpAvailable = false;
+        _stack.Input(GuestFrames.Ping(Ipv4Address.Create(192, 0, 2, 9), 1, 1));
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.IcmpUnavailable));
+    }
+
+    [Fact]
+    public void A_connection_to_the_virtual_host_goes_to_host_loopback_and_is_answered_after_the_connect()
+    {
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 100, 0, TcpFlags.Syn, options: new TcpOptions { MaximumSegmentSize = 1460 }));
+        var (connection, target) = Assert.Single(_host.Opened);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8080), Assert.IsType<HostTarget.Tcp>(target).EndPoint);
+        Assert.Empty(_sink.Frames);
+
+        _stack.OnTcpConnected(connection, true);
+        var tcp = ParseTcp(Assert.Single(_sink.Take()), out var ip);
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, tcp.Flags);
+        Assert.Equal(101u, tcp.AcknowledgmentNumber);
+        Assert.Equal(GuestFrames.Host, ip.Source);
+        Assert.Equal((ushort)8080, tcp.SourcePort);
+        Assert.True(ip.DontFragment);
+    }
+
+    [Fact]
+    public void A_refused_connect_becomes_a_reset_and_the_flow_is_freed()
+    {
+        _stack.Input(GuestFrames.Tcp(Ipv4Address.Create(192, 0, 2, 5), 40001, 80, 100, 0, TcpFlags.Syn));
+        _stack.OnTcpConnected(_host.Opened[0].Connection, false);
+        var tcp = ParseTcp(Assert.Single(_sink.Take()), out _);
+        Assert.True(tcp.Rst);
+        Assert.Equal(0, _stack.TcpFlowCount);
+        Assert.Single(_host.Closed);
+    }
+
+    [Fact]
+    public void A_segment_of_no_connection_gets_a_reset()
+    {
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40002, 80, 100, 555, TcpFlags.Ack));
+        var tcp = ParseTcp(Assert.Single(_sink.Take()), out _);
+        Assert.True(tcp.Rst);
+        Assert.Equal(555u, tcp.SequenceNumber);
+    }
+
+    [Fact]
+    public void The_tcp_flow_table_is_bounded_and_refusals_are_counted()
+    {
+        _stack.Dispose();
+        _stack = Create(new UserStackOptions { Limits = new NatLimits { MaxTcpFlows = 1 } });
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 80, 100, 0, TcpFlags.Syn));
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40001, 80, 100, 0, TcpFlags.Syn));
+        Assert.Single(_host.Opened);
+        Assert.True(ParseTcp(Assert.Single(_sink.Take()), out _).Rst);
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.TcpFlowLimit));
+    }
+
+    [Fact]
+    public void Restrict_refuses_the_outside_but_keeps_guest_forwards_and_virtual_pings()
+    {
+        _stack.Dispose();
+        var server = Ipv4Address.Create(10, 0, 2, 100);
+        var target = new HostTarget.Tcp(new IPEndPoint(IPAddress.Loopback, 4321));
+        _stack = Create(new UserStackOptions { Restrict = true, GuestForwards = [new GuestForwardRule("tcp:10.0.2.100:80-tcp:127.0.0.1:4321", server, 80, target)] });
+
+        _stack.Input(GuestFrames.Tcp(Ipv4Address.Create(192, 0, 2, 5), 40000, 80, 100, 0, TcpFlags.Syn));
+        Assert.True(ParseTcp(Assert.Single(_sink.Take()), out _).Rst);
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 22, 100, 0, TcpFlags.Syn));
+        Assert.True(ParseTcp(Assert.Single(_sink.Take()), out _).Rst);
+        _stack.Input(GuestFrames.Udp(Ipv4Address.Create(192, 0, 2, 5), 5000, 53, [1, 2, 3]));
+        Assert.Empty(_host.UdpSent);
+        _stack.Input(GuestFrames.Ping(Ipv4Address.Create(192, 0, 2, 5), 1, 1));
+        Assert.Equal(0, _host.IcmpSent);
+        Assert.Equal(4, _stack.Counters.Drops(FrameDropReason.Restricted));
+
+        _stack.Input(GuestFrames.Tcp(server, 40000, 80, 100, 0, TcpFlags.Syn));
+        Assert.Same(target, Assert.Single(_host.Opened).Target);
+        _stack.Input(GuestFrames.Ping(GuestFrames.Host, 1, 1));
+        Assert.Single(_sink.Take());
+    }
+
+    [Fact]
+    public void Udp_flows_go_out_and_answers_from_loopback_come_from_the_virtual_host()
+    {
+        _stack.Input(GuestFrames.Udp(GuestFrames.Host, 5000, 7777, [1, 2, 3]));
+        var sent = Assert.Single(_host.UdpSent);
+        Assert.Equal(Ipv4Address.Loopback, sent.Destination);
+        Assert.Equal((ushort)7777, sent.Port);
+        Assert.Equal(1, _stack.UdpFlowCount);
+
+        var flowField = typeof(UserStack).GetField("_udp", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        var flows = (Dictionary<(Ipv4Address, ushort), UdpFlow>)flowField.GetValue(_stack)!;
+        _stack.OnUdpReceived(flows.Values.Single(), Ipv4Address.Loopback, 7777, [9, 8]);
+        var ip = Parse(Assert.Single(_sink.Take()));
+        Assert.Equal(GuestFrames.Host, ip.Source);
+        Assert.True(UdpPacket.TryCreate(ip.Payload, out var udp));
+        Assert.Equal((ushort)5000, udp.DestinationPort);
+        Assert.Equal([9, 8], udp.Payload.ToArray());
+        Assert.True(udp.VerifyChecksum(ip.Source, ip.Destination));
+    }
+
+    [Fact]
+    public void Idle_udp_flows_expire()
+    {
+        _stack.Input(GuestFrames.Udp(Ipv4Address.Create(192, 0, 2, 5), 5000, 9, [1]));
+        Assert.Equal(1, _stack.UdpFlowCount);
+        _time.Advance(TimeSpan.FromSeconds(239));
+        _stack.Poll();
+        Assert.Equal(1, _stack.UdpFlowCount);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        _stack.Poll();
+        Assert.Equal(0, _stack.UdpFlowCount);
+    }
+
+    [Fact]
+    public void Fragments_and_bad_checksums_are_dropped_with_their_reason()
+    {
+        _stack.Input(GuestFrames.Ip(GuestFrames.Host, IpProtocol.Udp, new byte[16], moreFragments: true));
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.Fragment));
+        var bad = GuestFrames.Udp(GuestFrames.Host, 5000, 7777, [1, 2, 3]);
+        bad[^1] ^= 0xFF;
+        _stack.Input(bad);
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.BadChecksum));
+        Assert.Empty(_host.UdpSent);
+    }
+
+    [Fact]
+    public void Host_data_flows_to_the_guest_through_the_connection()
+    {
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 100, 0, TcpFlags.Syn, options: new TcpOptions { MaximumSegmentSize = 1460 }));
+        var connection = _host.Opened[0].Connection;
+        _stack.OnTcpConnected(connection, true);
+        var synAck = ParseTcp(_sink.Take()[0], out _);
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 101, synAck.SequenceNumber + 1, TcpFlags.Ack));
+        Assert.Equal(TcpState.Established, connection.State);
+
+        var space = connection.HostReadBuffer();
+        new byte[3000].AsSpan().Fill(0x42);
+        space.AsSpan(0, 3000).Fill(0x42);
+        _stack.OnTcpReceived(connection, 3000);
+        var frames = _sink.Take();
+        Assert.Equal(3, frames.Count); // 1460 + 1460 + 80
+        Assert.Equal(1460, ParseTcp(frames[0], out _).Payload.Length);
+    }
+}
