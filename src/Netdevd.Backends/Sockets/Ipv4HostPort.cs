@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Netdevd.Native;
 using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Parsing;
 
 namespace Netdevd.Backends.Sockets;
 
@@ -33,7 +34,9 @@ public static class Ipv4HostPort
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(port);
         var address = ResolveHost(host);
-        if (!CStrtol.TryParse(port, out var value))
+        // qemu_strtol(port, &end, 0, ...): base 0, trailing text allowed, nothing converted or overflow fails.
+        var value = CStrtol.StrToLL(port, 0, 0, out var end, out var overflow);
+        if (overflow || end == 0)
         {
             throw new QapiException($"port number '{port}' is invalid");
         }

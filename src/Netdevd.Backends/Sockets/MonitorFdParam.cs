@@ -1,5 +1,6 @@
 using Netdevd.Qapi.Commands;
 using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Parsing;
 
 namespace Netdevd.Backends.Sockets;
 
@@ -21,7 +22,8 @@ public static class MonitorFdParam
         }
 
         // qemu_parse_fd: strtol base 10, all of it, 0..INT_MAX.
-        if (!CStrtol.TryParse(fdname, 10, out var fd, out var end) || end != fdname.Length || fd < 0 || fd > int.MaxValue)
+        var fd = CStrtol.StrToLL(fdname, 0, 10, out var end, out var overflow);
+        if (overflow || end == 0 || end != fdname.Length || fd < 0 || fd > int.MaxValue)
         {
             throw new QapiException($"Invalid file descriptor number '{fdname}'");
         }

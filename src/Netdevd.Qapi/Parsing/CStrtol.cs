@@ -5,7 +5,7 @@ namespace Netdevd.Qapi.Parsing;
 /// byte-for-byte faithful (leading blanks, sign, base 0 prefixes, overflow clamping and
 /// where the end pointer lands) because the accepted spellings are user-visible.
 /// </summary>
-internal static class CStrtol
+public static class CStrtol
 {
     /// <summary>C isspace() in the C locale.</summary>
     public static bool IsSpace(char c) => c is ' ' or '\t' or '\n' or '\v' or '\f' or '\r';
