@@ -3,12 +3,19 @@
 # network namespaces, iperf3 TCP single stream, netdevd against QEMU 7.2 on the same path in
 # the same run. Prints Gbit/s for each and the ratio netdevd/QEMU.
 #
-# Usage (root): bench/socket-transports.sh [seconds-per-run]   (default 5)
+# Usage (root): bench/socket-transports.sh [seconds-per-run] [runs]   (defaults 5 and 1)
+# With runs > 1 each cell is the median of the runs, and min..max is printed as the noise.
+# BENCH_TRANSPORTS="stream-unix ..." and BENCH_MTUS="1500 65520" pick a subset; BENCH_IMPLS="netdevd"
+# skips QEMU. A run whose iperf3 fails prints 0 and its error goes to stderr.
 # Needs: qemu-system-x86 (7.2), iperf3, iproute2, the .NET SDK. Touches only its own
 # namespaces (ndb-a-$$, ndb-b-$$), taps and a temp dir; traffic stays inside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
+runs=${2:-1}
+transports=${BENCH_TRANSPORTS:-stream-unix stream-inet dgram-inet}
+mtus=${BENCH_MTUS:-1500 65520}
+impls=${BENCH_IMPLS:-qemu netdevd}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces and taps)"; exit 2; }
 for t in qemu-system-x86_64 iperf3 ip; do command -v "$t" >/dev/null || { echo "bench: $t missing"; exit 2; }; done
 
@@ -42,9 +49,14 @@ place() {
 
 # measure MTU: iperf3 from A to B, prints Gbit/s.
 measure() {
-  ip netns exec "$nsb" iperf3 -s -1 -D -B 10.99.0.2 >/dev/null 2>&1
+  ip netns exec "$nsb" iperf3 -s -1 -D -B 10.99.0.2 -I "$work/iperf-s.pid" >/dev/null 2>&1
   sleep 0.3
-  ip netns exec "$nsa" iperf3 -c 10.99.0.2 -t "$secs" -f g 2>/dev/null | awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Gbits/sec") print $(i - 1) }'
+  ip netns exec "$nsa" iperf3 -c 10.99.0.2 -t "$secs" -f g >"$work/iperf.out" 2>&1 || true
+  awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Gbits/sec") print $(i - 1) }' "$work/iperf.out"
+  grep -q receiver "$work/iperf.out" || { echo "bench: iperf3 failed:" >&2; tail -3 "$work/iperf.out" >&2; }
+  # A one-off server whose client never came would stay; end it (only ours, by its pid file).
+  [ -s "$work/iperf-s.pid" ] && kill "$(cat "$work/iperf-s.pid")" 2>/dev/null || true
+  rm -f "$work/iperf-s.pid"
 }
 
 stop_all() {
@@ -90,13 +102,25 @@ run() {
   echo "${g:-0}"
 }
 
-printf '%-12s %6s %10s %10s %7s\n' transport mtu "qemu Gb/s" "netdevd" ratio
-for mtu in 1500 65520; do
-  for transport in stream-unix stream-inet dgram-inet; do
+# median VALUES...: the middle value (the mean of the two middle ones for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# spread VALUES...: min..max.
+spread() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s..%s", lo, hi }'; }
+
+printf '%-12s %6s %10s %14s %10s %14s %7s\n' transport mtu "qemu Gb/s" "qemu range" "netdevd" "netdevd range" ratio
+for mtu in $mtus; do
+  for transport in $transports; do
     [ "$transport" = dgram-inet ] && [ "$mtu" -gt 65000 ] && mtu_eff=65000 || mtu_eff=$mtu
-    q=$(run qemu "$transport" "$mtu_eff")
-    n=$(run netdevd "$transport" "$mtu_eff")
+    qs=(); ns=()
+    for _ in $(seq "$runs"); do
+      # Interleaved, so slow phases of a shared machine hit both implementations alike.
+      [[ " $impls " == *" qemu "* ]] && qs+=("$(run qemu "$transport" "$mtu_eff")")
+      [[ " $impls " == *" netdevd "* ]] && ns+=("$(run netdevd "$transport" "$mtu_eff")")
+    done
+    q=0; n=0; qr=-; nr=-
+    [ ${#qs[@]} -gt 0 ] && { q=$(median "${qs[@]}"); qr=$(spread "${qs[@]}"); }
+    [ ${#ns[@]} -gt 0 ] && { n=$(median "${ns[@]}"); nr=$(spread "${ns[@]}"); }
     ratio=$(awk -v n="$n" -v q="$q" 'BEGIN { if (q > 0) printf "%.2f", n / q; else print "n/a" }')
-    printf '%-12s %6s %10s %10s %7s\n' "$transport" "$mtu_eff" "$q" "$n" "$ratio"
+    printf '%-12s %6s %10s %14s %10s %14s %7s\n' "$transport" "$mtu_eff" "$q" "$qr" "$n" "$nr" "$ratio"
   done
 done

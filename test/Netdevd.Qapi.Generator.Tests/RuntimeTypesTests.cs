@@ -198,5 +198,11 @@ public sealed class RuntimeTypesTests
         public ValueTask<IReadOnlyList<RxFilterInfo>> QueryRxFilterAsync(QueryRxFilterArguments args, QapiCommandContext context) => new([]);
 
         public ValueTask AnnounceSelfAsync(AnnounceParameters args, QapiCommandContext context) => default;
+
+        public ValueTask<HostFwdInfo> HostfwdAddAsync(HostfwdAddArguments args, QapiCommandContext context) => throw new NotSupportedException();
+
+        public ValueTask HostfwdRemoveAsync(HostfwdRemoveArguments args, QapiCommandContext context) => default;
+
+        public ValueTask<IReadOnlyList<HostFwdInfo>> QueryHostfwdAsync(QueryHostfwdArguments args, QapiCommandContext context) => new([]);
     }
 }

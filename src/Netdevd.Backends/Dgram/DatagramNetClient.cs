@@ -18,7 +18,10 @@ namespace Netdevd.Backends.Dgram;
 /// queues one (it is slow) reading stops, the rest of the batch waits in the slab, and
 /// <see cref="OnPeerReady"/> resumes it. Datagrams come from any source, as in QEMU.</para>
 /// <para>Sending: <see cref="Receive"/> writes the frame at once with sendto (send on a connected
-/// descriptor); EAGAIN answers Busy and asks for POLLOUT, and the queue is flushed when writable.
+/// descriptor); inside a sender's batch it copies the frame into a sendmmsg batch instead, which
+/// leaves with one system call at the batch's end (<see cref="OnBatchEnd"/>) or when full. The
+/// datagrams are the same either way. EAGAIN answers Busy and asks for POLLOUT, and the queue is
+/// flushed when writable. The frames of one recvmmsg are likewise one batch for our peer.
 /// Oversized frames (EMSGSIZE) and other refusals are dropped and counted, never thrown.</para>
 /// <para>The link is always up and no events are emitted, as in QEMU.</para>
 /// </remarks>
@@ -28,7 +31,11 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
     public const int BatchSize = 64;
 
     private readonly PollLoop _loop;
+    /// <summary>Bytes of frames a send batch holds: a 64 KiB super-frame's segments several times over.</summary>
+    private const int SendBatchBytes = 256 * 1024;
+
     private readonly DatagramReceiveBatch _batch;
+    private readonly DatagramSendBatch _sendBatch;
     private readonly SockAddr? _destination;
     private readonly Lock _fdLock = new();
     private readonly ILogger _logger;
@@ -65,6 +72,7 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
 
         // Slots as large as QEMU's receive buffer (NET_BUFSIZE): any datagram that fits a frame fits a slot.
         _batch = new DatagramReceiveBatch(BatchSize, MaxFrameSize);
+        _sendBatch = new DatagramSendBatch(SendBatchBytes, BatchSize, destination);
 
         // Let the kernel tell us how many datagrams it dropped on this socket, so counts add up.
         _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_RXQ_OVFL, 1);
@@ -99,6 +107,29 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
             if (_fd < 0)
             {
                 return ReceiveResult.Accepted;
+            }
+
+            if (InSendBatch)
+            {
+                if (_sendBatch.TryAppend(frame))
+                {
+                    return ReceiveResult.Accepted;
+                }
+
+                if (!FlushSendBatch())
+                {
+                    return ReceiveResult.Busy;
+                }
+
+                if (_sendBatch.TryAppend(frame))
+                {
+                    return ReceiveResult.Accepted;
+                }
+            }
+            else if (!FlushSendBatch())
+            {
+                // Held datagrams go first, so frames stay in order.
+                return ReceiveResult.Busy;
             }
 
             do
@@ -140,6 +171,14 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
         }
     }
 
+    protected override void OnBatchEnd()
+    {
+        lock (_fdLock)
+        {
+            _ = FlushSendBatch();
+        }
+    }
+
     protected override void OnPeerChanged()
     {
         if (!IsClosed)
@@ -156,6 +195,7 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
         {
             _ = Libc.Close(_fd);
             _fd = -1;
+            _sendBatch.Dispose();
         }
 
         // On the poll thread itself (a handler closed us mid-delivery) the slab is still in use:
@@ -169,6 +209,20 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
     }
 
     void IPollTarget.OnReadable()
+    {
+        // The datagrams of this drain are one batch for the receivers.
+        BeginSendBatch();
+        try
+        {
+            ReadBatches();
+        }
+        finally
+        {
+            SendBatchEnd();
+        }
+    }
+
+    private void ReadBatches()
     {
         if (_blocked || !DeliverPending())
         {
@@ -209,7 +263,13 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
     {
         _loop.WantWrite(false);
         var before = Counters.Sent;
-        if (!FlushQueue() && Counters.Sent == before)
+        bool flushed;
+        lock (_fdLock)
+        {
+            flushed = FlushSendBatch();
+        }
+
+        if ((!flushed || !FlushQueue()) && Counters.Sent == before)
         {
             // An unconnected AF_UNIX datagram socket polls writable even while the receiver's
             // queue is full, so POLLOUT would spin here; wait a little instead.
@@ -236,6 +296,43 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
 
         _blocked = true;
         _loop.WantRead(false);
+    }
+
+    /// <summary>
+    /// Sends the held batch with sendmmsg. Under <c>_fdLock</c>. False when the socket pushed back
+    /// (POLLOUT is requested; the rest stays held); refused datagrams are dropped and counted as
+    /// sendto's would be.
+    /// </summary>
+    private bool FlushSendBatch()
+    {
+        while (!_sendBatch.IsEmpty && _fd >= 0)
+        {
+            var n = _sendBatch.Send(_fd, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL);
+            if (n > 0)
+            {
+                Counters.Sent += n;
+                continue;
+            }
+
+            switch (Errno.Last)
+            {
+                case Errno.EINTR:
+                    continue;
+                case Errno.EAGAIN or Errno.ENOBUFS:
+                    _loop.WantWrite(true);
+                    return false;
+                case Errno.EMSGSIZE:
+                    Counters.DroppedOversize++;
+                    break;
+                default:
+                    Counters.SendErrors++;
+                    break;
+            }
+
+            _sendBatch.DropFirst();
+        }
+
+        return true;
     }
 
     /// <summary>Hands the rest of the last batch to the peer; false when the peer pushed back.</summary>
@@ -282,9 +379,17 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
         if (_blocked && !_hangupLogged)
         {
             _blocked = false;
-            if (!DeliverPending())
+            BeginSendBatch();
+            try
             {
-                return;
+                if (!DeliverPending())
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                SendBatchEnd();
             }
         }
 

@@ -10,7 +10,9 @@ namespace Netdevd.Backends.Framing;
 /// keeps the unwritten remainder in a buffer of the writer's own, so the byte stream stays
 /// intact whatever the caller does with later frames (QEMU keeps an offset into a frame it
 /// expects to be offered again; copying the rare remainder is sturdier and costs nothing per
-/// frame). Not thread-safe: the owner serialises calls.
+/// frame). Within a sender's batch, <see cref="Append"/> adds frames to that same buffer and
+/// <see cref="FlushPending"/> sends them all with one write(2) at the batch's end: the bytes on
+/// the wire are the same, the system calls are per batch. Not thread-safe: the owner serialises calls.
 /// </summary>
 internal sealed class FrameWriter : IDisposable
 {
@@ -19,10 +21,26 @@ internal sealed class FrameWriter : IDisposable
     private int _pendingStart;
     private int _pendingEnd;
 
-    public FrameWriter()
+    /// <summary>
+    /// Room for coalesced frames: a 64 KiB super-frame cut into MTU-sized frames fits several
+    /// times over, and a full buffer is written at once rather than growing (back-pressure stays bounded).
+    /// </summary>
+    public const int DefaultCapacity = 256 * 1024;
+
+    /// <summary>Frames at least this long are written at once, behind what is held, rather than copied.</summary>
+    public const int DirectWriteSize = 16 * 1024;
+
+    public FrameWriter(int capacity = DefaultCapacity)
     {
-        _pending = ArrayPool<byte>.Shared.Rent(FrameReassembler.HeaderSize + NetClient.MaxFrameSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, FrameReassembler.HeaderSize + NetClient.MaxFrameSize);
+        _pending = ArrayPool<byte>.Shared.Rent(capacity);
     }
+
+    /// <summary>Bytes held (appended frames or a partial write's remainder) and not yet in the socket.</summary>
+    public int PendingBytes => _pendingEnd - _pendingStart;
+
+    /// <summary>System calls that wrote to the socket (writev or write), for tests and counters.</summary>
+    public long WriteCalls { get; private set; }
 
     /// <summary>Whether a remainder of an earlier frame still waits for the socket.</summary>
     public bool HasPending => _pendingEnd > _pendingStart;
@@ -47,6 +65,7 @@ internal sealed class FrameWriter : IDisposable
         nint n;
         do
         {
+            WriteCalls++;
             n = Libc.WriteV(fd, _header, frame);
         }
         while (n < 0 && Errno.Last == Errno.EINTR);
@@ -81,6 +100,50 @@ internal sealed class FrameWriter : IDisposable
     }
 
     /// <summary>
+    /// Takes one frame with its header into the held bytes without writing (the caller writes
+    /// them with <see cref="FlushPending"/> when its sender's batch ends). When the buffer cannot
+    /// take the frame, what it holds is written first; <see cref="WriteOutcome.Blocked"/> when
+    /// even then there is no room (the socket is full: offer the frame again later).
+    /// </summary>
+    public WriteOutcome Append(int fd, ReadOnlySpan<byte> frame)
+    {
+        // A large frame is its own batch: copying it would cost more than the call it saves.
+        if (frame.Length >= DirectWriteSize)
+        {
+            return Write(fd, frame);
+        }
+
+        var need = FrameReassembler.HeaderSize + frame.Length;
+        if (_pending.Length - _pendingEnd < need)
+        {
+            if (HasPending)
+            {
+                var flushed = FlushPending(fd);
+                if (flushed == WriteOutcome.Failed)
+                {
+                    return Fail();
+                }
+
+                Compact();
+                if (_pending.Length - _pendingEnd < need)
+                {
+                    return WriteOutcome.Blocked;
+                }
+            }
+            else
+            {
+                _pendingStart = _pendingEnd = 0;
+            }
+        }
+
+        var into = _pending.AsSpan(_pendingEnd, need);
+        BinaryPrimitives.WriteUInt32BigEndian(into, (uint)frame.Length);
+        frame.CopyTo(into[FrameReassembler.HeaderSize..]);
+        _pendingEnd += need;
+        return WriteOutcome.Written;
+    }
+
+    /// <summary>
     /// Pushes the held remainder out. <see cref="WriteOutcome.Written"/> when nothing is left,
     /// <see cref="WriteOutcome.Blocked"/> when the socket is full again.
     /// </summary>
@@ -88,6 +151,7 @@ internal sealed class FrameWriter : IDisposable
     {
         while (HasPending)
         {
+            WriteCalls++;
             var n = Libc.Write(fd, _pending.AsSpan(_pendingStart, _pendingEnd - _pendingStart));
             if (n < 0)
             {
@@ -109,6 +173,7 @@ internal sealed class FrameWriter : IDisposable
             _pendingStart += (int)n;
         }
 
+        _pendingStart = _pendingEnd = 0;
         return WriteOutcome.Written;
     }
 
@@ -125,6 +190,20 @@ internal sealed class FrameWriter : IDisposable
             ArrayPool<byte>.Shared.Return(_pending);
             _pending = [];
         }
+    }
+
+    /// <summary>Moves the held bytes to the buffer's start, making room behind them.</summary>
+    private void Compact()
+    {
+        if (_pendingStart == 0)
+        {
+            return;
+        }
+
+        var count = _pendingEnd - _pendingStart;
+        _pending.AsSpan(_pendingStart, count).CopyTo(_pending);
+        _pendingStart = 0;
+        _pendingEnd = count;
     }
 
     private WriteOutcome Fail()

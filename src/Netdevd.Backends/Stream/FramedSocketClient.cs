@@ -22,7 +22,10 @@ namespace Netdevd.Backends.Stream;
 /// so two of these clients sending to each other cannot deadlock.</para>
 /// <para>Read path: one large read into the reassembler's pooled buffer, every whole frame in it
 /// handed to the peer synchronously; when the peer queues one, reading stops until
-/// <see cref="OnPeerReady"/> (QEMU disables the read handler the same way).</para>
+/// <see cref="OnPeerReady"/> (QEMU disables the read handler the same way). The frames of one
+/// drain form one batch (<see cref="NetClient.BeginSendBatch"/>), so the receivers can write them together.</para>
+/// <para>Write path: frames given inside a sender's batch are appended to the writer's buffer and
+/// leave with one write(2) in <see cref="OnBatchEnd"/>; other frames are written at once.</para>
 /// </remarks>
 internal abstract class FramedSocketClient : NetClient, IPollTarget
 {
@@ -152,7 +155,10 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
                 return ReceiveWhileDisconnected;
             }
 
-            switch (_writer.Write(_connFd, frame))
+            // Inside a sender's batch the frame joins the held bytes and the whole batch leaves
+            // in one write at OnBatchEnd; outside one it is written now (behind anything held).
+            var outcome = InSendBatch ? _writer.Append(_connFd, frame) : _writer.Write(_connFd, frame);
+            switch (outcome)
             {
                 case WriteOutcome.Written:
                     return ReceiveResult.Accepted;
@@ -170,6 +176,23 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     }
 
     protected override void OnPeerReady() => TryPost(_resume);
+
+    protected override void OnBatchEnd()
+    {
+        lock (_io)
+        {
+            if (_ioClosed || _connFd < 0 || !_writer.HasPending)
+            {
+                return;
+            }
+
+            // A remainder the socket would not take goes out on POLLOUT, as a partial write's does.
+            if (_writer.FlushPending(_connFd) == WriteOutcome.Blocked)
+            {
+                _loop.WantWrite(true);
+            }
+        }
+    }
 
     void IPollTarget.OnReadable()
     {
@@ -327,6 +350,20 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
 
     /// <summary>Delivers buffered frames and reads until EAGAIN, the peer pushing back, or the end.</summary>
     private void Pump()
+    {
+        // Every frame of this drain is one batch for the receivers: they write at its end.
+        BeginSendBatch();
+        try
+        {
+            PumpBatch();
+        }
+        finally
+        {
+            SendBatchEnd();
+        }
+    }
+
+    private void PumpBatch()
     {
         var fd = _connFd;
         while (true)

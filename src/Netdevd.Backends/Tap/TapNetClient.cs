@@ -1,4 +1,5 @@
 using Netdevd.Backends.Sockets;
+using Netdevd.Backends.VirtioNet;
 using Netdevd.Core.Clients;
 using Netdevd.Native;
 using Netdevd.Qapi.Schema;
@@ -14,9 +15,12 @@ namespace Netdevd.Backends.Tap;
 /// <remarks>
 /// Frames on this client's link carry the 12-byte virtio-net header exactly when
 /// <see cref="NetClient.UsingVnetHeader"/>: the tap has IFF_VNET_HDR and the peer keeps headers.
-/// Then the kernel's checksum and TSO offloads are on and super-frames pass whole; otherwise the
-/// offloads are off, headers are stripped (and resolved in software if the kernel still sent
-/// one that asks for work) on the way out and a zeroed one is added on the way in.
+/// Then super-frames pass whole. Otherwise headers are stripped on the way out, and the offloads
+/// stay on nevertheless: the kernel hands over 64 KiB TSO super-frames, which are segmented in
+/// software into one batch of plain frames (one read instead of dozens). On the way in, the
+/// plain TCP segments of one sender's batch are merged into one GSO super-frame where that is
+/// safe (<see cref="TcpCoalescer"/>, software GRO) and written at the batch's end; other frames
+/// get a zeroed header and are written at once.
 /// </remarks>
 public sealed class TapNetClient : NetClient
 {
@@ -26,6 +30,7 @@ public sealed class TapNetClient : NetClient
     private readonly bool _vnetHeader;
     private readonly Lock _writeLock = new();
     private readonly string? _downscript;
+    private readonly TcpCoalescer? _coalescer;
     private bool _closedFds;
 
     /// <summary>
@@ -45,10 +50,13 @@ public sealed class TapNetClient : NetClient
         {
             if (vnetHeader)
             {
+                // Offloads whatever the peer: headers are resolved here when it has none.
                 TapDevice.SetHeaderSize(fd);
-                _ = TapDevice.SetOffloads(fd, 0);
+                _ = TapDevice.SetOffloads(fd, TapDevice.OffloadsWithHeaders);
             }
         }
+
+        _coalescer = vnetHeader ? new TcpCoalescer() : null;
 
         _queues = new TapQueue[fds.Count];
         for (var i = 0; i < fds.Count; i++)
@@ -68,7 +76,33 @@ public sealed class TapNetClient : NetClient
 
     internal DeliveryResult SendFrame(ReadOnlySpan<byte> frame) => Send(frame);
 
-    internal void FlushFromQueue() => FlushQueue();
+    /// <summary>TCP segments merged into super-frames written so far (software GRO), for tests and diagnostics.</summary>
+    public long CoalescedRuns => _coalescer?.Merged ?? 0;
+
+    internal static void BeginBatch() => BeginSendBatch();
+
+    internal void EndBatch() => SendBatchEnd();
+
+    internal void FlushFromQueue()
+    {
+        lock (_writeLock)
+        {
+            if (!FlushHeld())
+            {
+                return;
+            }
+        }
+
+        FlushQueue();
+    }
+
+    protected override void OnBatchEnd()
+    {
+        lock (_writeLock)
+        {
+            _ = FlushHeld();
+        }
+    }
 
     protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
     {
@@ -79,6 +113,26 @@ public sealed class TapNetClient : NetClient
             if (_closedFds)
             {
                 return ReceiveResult.Accepted;
+            }
+
+            if (_coalescer is not null)
+            {
+                var offer = InSendBatch && !UsingVnetHeader ? _coalescer.Offer(frame) : CoalesceResult.NotCandidate;
+                if (offer == CoalesceResult.Taken)
+                {
+                    return ReceiveResult.Accepted;
+                }
+
+                // What is held goes first, so frames stay in order.
+                if (!FlushHeld())
+                {
+                    return ReceiveResult.Busy;
+                }
+
+                if (offer == CoalesceResult.FlushFirst && _coalescer.Offer(frame) == CoalesceResult.Taken)
+                {
+                    return ReceiveResult.Accepted;
+                }
             }
 
             var fd = _queues[0].Fd;
@@ -109,22 +163,41 @@ public sealed class TapNetClient : NetClient
         return ReceiveResult.Accepted;
     }
 
-    protected override void OnVnetHeaderChanged()
+    /// <summary>
+    /// Writes the held run of merged segments. Under <c>_writeLock</c>. False when the tap pushed
+    /// back (EAGAIN): the run stays held and goes out when the tap is writable.
+    /// </summary>
+    private bool FlushHeld()
     {
-        // The kernel hands us offloaded frames only when the far end can take them as they are.
-        var offloads = UsingVnetHeader ? TapDevice.OffloadsWithHeaders : 0;
-        lock (_writeLock)
+        if (_coalescer is not { HasHeld: true } || _closedFds)
         {
-            if (_closedFds)
-            {
-                return;
-            }
-
-            foreach (var q in _queues)
-            {
-                _ = TapDevice.SetOffloads(q.Fd, offloads);
-            }
+            return true;
         }
+
+        var fd = _queues[0].Fd;
+        var bytes = _coalescer.Held();
+        nint n;
+        int errno;
+        do
+        {
+            n = Libc.Write(fd, bytes);
+            errno = n < 0 ? Errno.Last : 0;
+        }
+        while (n < 0 && errno == Errno.EINTR);
+
+        if (n < 0 && errno == Errno.EAGAIN)
+        {
+            _queues[0].WantWrite();
+            return false;
+        }
+
+        if (n < 0)
+        {
+            Counters.WriteError();
+        }
+
+        _coalescer.Clear();
+        return true;
     }
 
     protected override void OnPeerReady()

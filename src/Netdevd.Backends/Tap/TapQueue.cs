@@ -66,6 +66,21 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
 
     void IPollTarget.OnReadable()
     {
+        // One drain is one batch: receivers write what it delivered (a super-frame's segments
+        // and whatever else came) together when it ends.
+        TapNetClient.BeginBatch();
+        try
+        {
+            Drain();
+        }
+        finally
+        {
+            _owner.EndBatch();
+        }
+    }
+
+    private void Drain()
+    {
         var fd = _fd;
         while (!_blocked && !_owner.IsClosed)
         {

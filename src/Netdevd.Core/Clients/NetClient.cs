@@ -17,11 +17,25 @@ namespace Netdevd.Core.Clients;
 /// <para><see cref="Receive"/> runs under this client's lock and must not block; it must not
 /// call <see cref="Send"/> on this same client synchronously either (queue replies and send
 /// them after returning), so that two clients never wait on each other's locks.</para>
+/// <para>Batches: a sender that reads many frames with one system call brackets their delivery
+/// with <see cref="BeginSendBatch"/> and <see cref="SendBatchEnd"/> (in a finally). While the
+/// current thread is inside such a bracket (<see cref="InSendBatch"/>), a receiver may take a
+/// frame without writing it yet (copying it into an output buffer of its own) and write all it
+/// took with one system call in <see cref="OnBatchEnd"/>, which the bracket's end calls on the
+/// peer (a hub port passes it on to its hub's other ports' peers). Outside a bracket a receiver
+/// writes at once, so senders that never bracket lose nothing, and a bracket never holds a frame
+/// longer than the sender's own batch: no timers, no waiting for more. Both members are no-ops
+/// for clients that do not coalesce.</para>
 /// </remarks>
 public abstract class NetClient : IAsyncDisposable
 {
     /// <summary>QEMU's NET_BUFSIZE: the largest frame any client takes (4096 + 65536).</summary>
     public const int MaxFrameSize = 4096 + 65536;
+
+    // Per thread: delivery is synchronous, so a receiver runs on the thread of the sender whose
+    // batch it belongs to. Nested brackets (a batch delivered while another's runs) count.
+    [ThreadStatic]
+    private static int t_sendBatchDepth;
 
     private readonly Lock _lock = new();
     private readonly NetQueue _incoming;
@@ -144,6 +158,30 @@ public abstract class NetClient : IAsyncDisposable
         Stats.SentFrames++;
         Stats.SentBytes += frame.Length;
         return peer.Deliver(frame, this);
+    }
+
+    /// <summary>
+    /// Whether the current thread is delivering a batch that will end with <see cref="SendBatchEnd"/>:
+    /// a receiver may then defer its write to <see cref="OnBatchEnd"/> (see the type's remarks).
+    /// </summary>
+    protected static bool InSendBatch => t_sendBatchDepth > 0;
+
+    /// <summary>Opens a batch on this thread; pair with <see cref="SendBatchEnd"/> in a finally.</summary>
+    protected internal static void BeginSendBatch() => t_sendBatchDepth++;
+
+    /// <summary>Closes the batch opened by <see cref="BeginSendBatch"/> and tells the peer to write what it deferred.</summary>
+    protected internal void SendBatchEnd()
+    {
+        t_sendBatchDepth--;
+        _peer?.OnBatchEnd();
+    }
+
+    /// <summary>
+    /// The sender's batch ended: write whatever <see cref="Receive"/> deferred. Runs on the
+    /// sender's thread without this client's lock (take your own). Default: nothing to do.
+    /// </summary>
+    protected internal virtual void OnBatchEnd()
+    {
     }
 
     /// <summary>Delivers one frame to this client from <paramref name="sender"/>.</summary>

@@ -82,6 +82,18 @@ public sealed class Hub
         return result;
     }
 
+    /// <summary>A batch from <paramref name="source"/>'s peer ended: it ends at every destination too.</summary>
+    internal void ForwardBatchEnd(HubPort source)
+    {
+        foreach (var port in _ports)
+        {
+            if (!ReferenceEquals(port, source))
+            {
+                port.Peer?.OnBatchEnd();
+            }
+        }
+    }
+
     /// <summary>A port's peer drained its queue: every source that may have been paused resumes.</summary>
     internal void WakeSources(HubPort drained)
     {

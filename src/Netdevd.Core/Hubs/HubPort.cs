@@ -37,6 +37,9 @@ public sealed class HubPort : NetClient
 
     protected internal override void OnPeerReady() => Hub.WakeSources(this);
 
+    /// <summary>The peer's batch ended: every other port's peer writes what it deferred.</summary>
+    protected internal override void OnBatchEnd() => Hub.ForwardBatchEnd(this);
+
     /// <summary>A port speaks virtio-net headers when every other end of the hub does.</summary>
     public override bool HasVnetHeader => Hub.OthersHaveVnetHeader(this);
 
