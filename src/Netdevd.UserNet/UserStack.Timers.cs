@@ -1,3 +1,4 @@
+using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 
 namespace Netdevd.UserNet;
@@ -7,7 +8,7 @@ public sealed partial class UserStack
 {
     /// <summary>Whether anything waits for <see cref="Poll"/> (so the owner can stop its timer when idle).</summary>
     public bool HasTimers => _arpMiss is not null || _tcp.Count > 0 || _udp.Count > 0 || _udpForwards.Count > 0 || _icmp.Count > 0
-        || (_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0);
+        || (_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || _fragments.InProgress > 0;
 
     /// <summary>Runs every timer that is due.</summary>
     public void Poll()
@@ -36,6 +37,11 @@ public sealed partial class UserStack
         }
 
         _finished.Clear();
+        for (var expired = _fragments.Expire(now); expired > 0; expired--)
+        {
+            Counters.Drop(FrameDropReason.FragmentTimeout);
+        }
+
         ExpireUdp(now);
         ExpireIcmp(now);
         ExpireUdpForwards(now);

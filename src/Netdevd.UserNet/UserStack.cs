@@ -29,6 +29,7 @@ public sealed partial class UserStack : IDisposable
     private readonly DhcpServer? _dhcp;
     private readonly TftpServer? _tftp;
     private readonly MacAddress _ourMac;
+    private readonly FragmentReassembler _fragments;
     private INatHost? _host;
     private ushort _ipId;
     private Ipv4Address _lastGuestIp;
@@ -54,6 +55,7 @@ public sealed partial class UserStack : IDisposable
         _ourMac = VirtualMac.For(options.Host);
         _tcp = new Dictionary<TcpFlowAddress, TcpConnection>(64);
         _tcpOutput = new TcpOutput(this);
+        _fragments = new FragmentReassembler(options.Limits.MaxFragmentedDatagrams, options.Limits.FragmentTimeoutMs);
     }
 
     public UserStackOptions Options => _options;
@@ -143,8 +145,25 @@ public sealed partial class UserStack : IDisposable
 
         if (ip.IsFragment)
         {
-            Counters.Drop(FrameDropReason.Fragment);
-            return;
+            switch (_fragments.Add(ip, NowMs, out var whole))
+            {
+                case FragmentResult.Complete:
+                    if (!Ipv4Packet.TryCreate(whole, out ip))
+                    {
+                        Counters.Drop(FrameDropReason.Malformed);
+                        return;
+                    }
+
+                    break;
+                case FragmentResult.Pending:
+                    return;
+                case FragmentResult.TooMany:
+                    Counters.Drop(FrameDropReason.FragmentLimit);
+                    return;
+                default:
+                    Counters.Drop(FrameDropReason.Fragment);
+                    return;
+            }
         }
 
         switch (ip.Protocol)
@@ -267,6 +286,7 @@ public sealed partial class UserStack : IDisposable
 
     public void Dispose()
     {
+        _fragments.Dispose();
         foreach (var c in _tcp.Values)
         {
             _host?.CloseTcp(c);

@@ -9,8 +9,14 @@ public enum FrameDropReason
     UnsupportedEtherType,
     UnsupportedProtocol,
 
-    /// <summary>IPv4 fragments: not reassembled by this stack (guests use path MTU discovery; DF is the norm).</summary>
+    /// <summary>IPv4 fragments that contradict each other or cannot form a datagram of at most 64 KiB.</summary>
     Fragment,
+
+    /// <summary>Too many fragmented datagrams in progress at once (see <see cref="Nat.NatLimits.MaxFragmentedDatagrams"/>).</summary>
+    FragmentLimit,
+
+    /// <summary>A fragmented datagram that did not complete in time.</summary>
+    FragmentTimeout,
     Restricted,
     TcpFlowLimit,
     UdpFlowLimit,

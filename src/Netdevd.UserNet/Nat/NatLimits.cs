@@ -20,5 +20,11 @@ public sealed record NatLimits
 
     public int IcmpIdleTimeoutMs { get; init; } = 10_000;
 
+    /// <summary>Fragmented datagrams reassembled at once; more are dropped and counted.</summary>
+    public int MaxFragmentedDatagrams { get; init; } = 16;
+
+    /// <summary>How long the pieces of one datagram may take to arrive (Linux's ipfrag_time).</summary>
+    public int FragmentTimeoutMs { get; init; } = 30_000;
+
     public TcpSettings Tcp { get; init; } = new();
 }

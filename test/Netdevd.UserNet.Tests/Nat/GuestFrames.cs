@@ -49,6 +49,31 @@ internal static class GuestFrames
         return frame;
     }
 
+    /// <summary>Splits an Ethernet+IPv4 frame into fragments of at most <paramref name="maxPayload"/> bytes of IP payload.</summary>
+    public static List<byte[]> Fragment(byte[] frame, int maxPayload, ushort identification = 77)
+    {
+        const int ipStart = EthernetFrame.HeaderLength;
+        const int headerLength = Ipv4Packet.MinimumHeaderLength;
+        var payload = frame.AsSpan(ipStart + headerLength);
+        var pieces = new List<byte[]>();
+        for (var offset = 0; offset < payload.Length; offset += maxPayload)
+        {
+            var length = Math.Min(maxPayload, payload.Length - offset);
+            var piece = new byte[ipStart + headerLength + length];
+            frame.AsSpan(0, ipStart + headerLength).CopyTo(piece);
+            payload.Slice(offset, length).CopyTo(piece.AsSpan(ipStart + headerLength));
+            var ip = Ipv4Packet.CreateUnchecked(piece.AsSpan(ipStart));
+            ip.TotalLength = (ushort)(headerLength + length);
+            ip.Identification = identification;
+            var more = offset + length < payload.Length;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(piece.AsSpan(ipStart + 6), (ushort)((more ? 0x2000 : 0) | (offset / 8)));
+            ip.FillChecksum();
+            pieces.Add(piece);
+        }
+
+        return pieces;
+    }
+
     public static byte[] Ip(Ipv4Address dst, byte protocol, byte[] l4, bool moreFragments = false)
     {
         var frame = new byte[EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength + l4.Length];

@@ -188,9 +188,61 @@ public sealed class UserStackTests : IDisposable
     }
 
     [Fact]
-    public void Fragments_and_bad_checksums_are_dropped_with_their_reason()
+    public void A_fragmented_udp_datagram_is_reassembled_in_any_order()
     {
-        _stack.Input(GuestFrames.Ip(GuestFrames.Host, IpProtocol.Udp, new byte[16], moreFragments: true));
+        var payload = new byte[4000];
+        for (var i = 0; i < payload.Length; i++)
+        {
+            payload[i] = (byte)(i * 13);
+        }
+
+        var pieces = GuestFrames.Fragment(GuestFrames.Udp(GuestFrames.Host, 5000, 7777, payload), 1480);
+        Assert.Equal(3, pieces.Count);
+        _stack.Input(pieces[2]);
+        _stack.Input(pieces[0]);
+        Assert.Empty(_host.UdpSent);
+        _stack.Input(pieces[0]); // a duplicate piece is harmless
+        _stack.Input(pieces[1]);
+
+        var sent = Assert.Single(_host.UdpSent);
+        Assert.Equal(payload, sent.Payload);
+        Assert.Equal(0, _stack.Counters.TotalDrops);
+    }
+
+    [Fact]
+    public void Incomplete_fragments_expire_and_are_counted()
+    {
+        var pieces = GuestFrames.Fragment(GuestFrames.Udp(GuestFrames.Host, 5000, 7777, new byte[3000]), 1480);
+        _stack.Input(pieces[0]);
+        Assert.True(_stack.HasTimers);
+
+        _time.Advance(TimeSpan.FromSeconds(31));
+        _stack.Poll();
+        _stack.Input(pieces[1]);
+        _stack.Input(pieces[2]);
+
+        Assert.Empty(_host.UdpSent);
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.FragmentTimeout));
+    }
+
+    [Fact]
+    public void Fragmented_datagrams_in_progress_are_bounded()
+    {
+        var limit = new NatLimits().MaxFragmentedDatagrams;
+        for (var id = 0; id <= limit; id++)
+        {
+            var first = GuestFrames.Fragment(GuestFrames.Udp(GuestFrames.Host, 5000, 7777, new byte[3000]), 1480, (ushort)id)[0];
+            _stack.Input(first);
+        }
+
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.FragmentLimit));
+    }
+
+    [Fact]
+    public void Fragments_that_contradict_each_other_and_bad_checksums_are_dropped_with_their_reason()
+    {
+        // A middle piece whose length is not a multiple of 8 cannot be part of a datagram.
+        _stack.Input(GuestFrames.Ip(GuestFrames.Host, IpProtocol.Udp, new byte[15], moreFragments: true));
         Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.Fragment));
         var bad = GuestFrames.Udp(GuestFrames.Host, 5000, 7777, [1, 2, 3]);
         bad[^1] ^= 0xFF;

@@ -1,0 +1,222 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Netdevd.UserNet.Wire;
+
+namespace Netdevd.UserNet.Interface;
+
+/// <summary>
+/// IPv4 reassembly (RFC 791/815) for datagrams the guest sends in fragments, e.g. UDP larger than
+/// its MTU. Bounded so that no guest can make the host hold much: a fixed number of datagrams in
+/// progress, each at most 65535 bytes with a limited number of pieces, dropped when they do not
+/// complete in time. Single-threaded: the stack's owner serialises calls.
+/// </summary>
+internal sealed class FragmentReassembler : IDisposable
+{
+    /// <summary>The largest IPv4 datagram, header included.</summary>
+    public const int MaxDatagram = 65535;
+
+    private readonly List<Entry> _entries = [];
+    private readonly int _maxDatagrams;
+    private readonly int _timeoutMs;
+    private readonly byte[] _complete = new byte[MaxDatagram];
+
+    public FragmentReassembler(int maxDatagrams, int timeoutMs)
+    {
+        _maxDatagrams = maxDatagrams;
+        _timeoutMs = timeoutMs;
+    }
+
+    public int InProgress => _entries.Count;
+
+    /// <summary>
+    /// Adds one fragment. Returns <see cref="FragmentResult.Complete"/> with the whole datagram in
+    /// <paramref name="datagram"/> (valid until the next call), <see cref="FragmentResult.Pending"/>
+    /// while pieces are missing, or a reason to drop.
+    /// </summary>
+    public FragmentResult Add(Ipv4Packet fragment, long nowMs, out Span<byte> datagram)
+    {
+        datagram = default;
+        var offset = fragment.FragmentOffset;
+        var payload = fragment.Payload;
+        var end = offset + payload.Length;
+        var last = !fragment.MoreFragments;
+
+        // Every fragment but the last carries a multiple of 8 bytes (RFC 791); the whole must fit 64 KiB.
+        if ((!last && (payload.Length & 7) != 0) || payload.Length == 0 || fragment.HeaderLength + end > MaxDatagram)
+        {
+            return FragmentResult.Malformed;
+        }
+
+        var entry = Find(fragment);
+        if (entry is null)
+        {
+            if (_entries.Count >= _maxDatagrams)
+            {
+                return FragmentResult.TooMany;
+            }
+
+            entry = new Entry(fragment.Source, fragment.Destination, fragment.Protocol, fragment.Identification, nowMs + _timeoutMs);
+            _entries.Add(entry);
+        }
+
+        if (!entry.Accept(offset, end, last))
+        {
+            Remove(entry);
+            return FragmentResult.Malformed;
+        }
+
+        payload.CopyTo(entry.Payload.AsSpan(offset));
+        if (offset == 0)
+        {
+            entry.SetHeader(fragment.Header);
+        }
+
+        if (!entry.IsComplete)
+        {
+            return FragmentResult.Pending;
+        }
+
+        datagram = Assemble(entry);
+        Remove(entry);
+        return FragmentResult.Complete;
+    }
+
+    /// <summary>Drops datagrams whose time ran out; returns how many.</summary>
+    public int Expire(long nowMs)
+    {
+        var dropped = 0;
+        for (var i = _entries.Count - 1; i >= 0; i--)
+        {
+            if (_entries[i].DeadlineMs <= nowMs)
+            {
+                Remove(_entries[i]);
+                dropped++;
+            }
+        }
+
+        return dropped;
+    }
+
+    public void Dispose()
+    {
+        for (var i = _entries.Count - 1; i >= 0; i--)
+        {
+            Remove(_entries[i]);
+        }
+    }
+
+    private Span<byte> Assemble(Entry entry)
+    {
+        var header = entry.Header;
+        var total = header.Length + entry.PayloadLength;
+        header.CopyTo(_complete);
+        entry.Payload.AsSpan(0, entry.PayloadLength).CopyTo(_complete.AsSpan(header.Length));
+        var ip = Ipv4Packet.CreateUnchecked(_complete.AsSpan(0, total));
+
+        // A whole datagram now: no fragment fields, the real length, a fresh header checksum.
+        BinaryPrimitives.WriteUInt16BigEndian(_complete.AsSpan(2), (ushort)total);
+        BinaryPrimitives.WriteUInt16BigEndian(_complete.AsSpan(6), 0);
+        ip.FillChecksum();
+        return _complete.AsSpan(0, total);
+    }
+
+    private Entry? Find(Ipv4Packet fragment)
+    {
+        foreach (var e in _entries)
+        {
+            if (e.Identification == fragment.Identification && e.Source == fragment.Source &&
+                e.Destination == fragment.Destination && e.Protocol == fragment.Protocol)
+            {
+                return e;
+            }
+        }
+
+        return null;
+    }
+
+    private void Remove(Entry entry)
+    {
+        _entries.Remove(entry);
+        entry.Dispose();
+    }
+
+    /// <summary>One datagram being reassembled: its payload buffer and which byte ranges arrived.</summary>
+    private sealed class Entry(Ipv4Address source, Ipv4Address destination, byte protocol, ushort identification, long deadlineMs) : IDisposable
+    {
+        /// <summary>At most this many distinct pieces: a guest cannot make us track thousands of holes.</summary>
+        private const int MaxPieces = 64;
+
+        private readonly List<(int Start, int End)> _pieces = [];
+        private byte[]? _header;
+        private int _totalPayload = -1;
+
+        public Ipv4Address Source { get; } = source;
+
+        public Ipv4Address Destination { get; } = destination;
+
+        public byte Protocol { get; } = protocol;
+
+        public ushort Identification { get; } = identification;
+
+        public long DeadlineMs { get; } = deadlineMs;
+
+        public byte[] Payload { get; } = ArrayPool<byte>.Shared.Rent(MaxDatagram);
+
+        public ReadOnlySpan<byte> Header => _header;
+
+        public int PayloadLength => _totalPayload;
+
+        public bool IsComplete => _header is not null && _totalPayload >= 0 && _pieces.Count == 1 && _pieces[0] == (0, _totalPayload);
+
+        public void SetHeader(ReadOnlySpan<byte> header) => _header = header.ToArray();
+
+        /// <summary>Records bytes [start, end); false when the pieces contradict each other.</summary>
+        public bool Accept(int start, int end, bool last)
+        {
+            if (last)
+            {
+                if (_totalPayload >= 0 && _totalPayload != end)
+                {
+                    return false;
+                }
+
+                _totalPayload = end;
+            }
+
+            if (_totalPayload >= 0 && end > _totalPayload)
+            {
+                return false;
+            }
+
+            // Merge into the sorted, non-adjacent list of received ranges (overlaps are allowed:
+            // retransmitted pieces carry the same bytes).
+            var i = 0;
+            while (i < _pieces.Count && _pieces[i].End < start)
+            {
+                i++;
+            }
+
+            var (s, e) = (start, end);
+            while (i < _pieces.Count && _pieces[i].Start <= e)
+            {
+                s = Math.Min(s, _pieces[i].Start);
+                e = Math.Max(e, _pieces[i].End);
+                _pieces.RemoveAt(i);
+            }
+
+            _pieces.Insert(i, (s, e));
+            return _pieces.Count <= MaxPieces;
+        }
+
+        public void Dispose() => ArrayPool<byte>.Shared.Return(Payload);
+    }
+}
+
+/// <summary>What <see cref="FragmentReassembler.Add"/> made of a fragment.</summary>
+internal enum FragmentResult
+{
+    Pending,
+    Complete,
+    Malformed,
+    TooMany,
+}
