@@ -16,8 +16,9 @@ namespace Netdevd.Run;
 
 /// <summary>
 /// <c>netdevd run</c>: starts the command in its namespace (through <see cref="NamespaceChild"/>),
-/// takes the namespace's tap as netdev <see cref="RunOptions.TapId"/>, creates the other netdevs,
-/// serves them until the command ends, and exits with the command's status.
+/// takes the namespace's tap as netdev <see cref="RunOptions.TapId"/>, creates the other netdevs
+/// (or, when none is given, a <c>user</c> network through <see cref="UserAttachment"/>), serves
+/// them until the command ends, and exits with the command's status.
 /// </summary>
 internal static class RunRunner
 {
@@ -86,6 +87,12 @@ internal static class RunRunner
                     Tap = new NetdevTapOptions { Fd = tapFd.ToString(CultureInfo.InvariantCulture) },
                 };
                 await registry.AddAsync(tap, NetdevOrigin.CommandLineModern, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (netdevs.Count == 0)
+                {
+                    // Nothing asked for: the namespace gets a NAT network, as the default main job gives a VM.
+                    await UserAttachment.AddAsync(registry, cancellationToken).ConfigureAwait(false);
+                }
+
                 foreach (var request in netdevs)
                 {
                     try

@@ -36,8 +36,50 @@ internal static class HostTools
 
     public static bool IsRoot => Environment.IsPrivilegedProcess;
 
-    /// <summary>A fresh, private directory for one test's sockets; short enough for sun_path.</summary>
-    public static string TempDir() => Directory.CreateTempSubdirectory("nd-").FullName;
+    /// <summary>
+    /// A fresh, private directory for one test's sockets; short enough for sun_path. Removed when
+    /// the test process exits, so no test can leave it behind however it ends.
+    /// </summary>
+    public static string TempDir()
+    {
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        lock (TempDirs)
+        {
+            if (TempDirs.Count == 0)
+            {
+                AppDomain.CurrentDomain.ProcessExit += static (_, _) => RemoveTempDirs();
+            }
+
+            TempDirs.Add(dir);
+        }
+
+        return dir;
+    }
+
+    private static readonly List<string> TempDirs = [];
+
+    private static void RemoveTempDirs()
+    {
+        lock (TempDirs)
+        {
+            foreach (var dir in TempDirs)
+            {
+                try
+                {
+                    if (Directory.Exists(dir))
+                    {
+                        Directory.Delete(dir, recursive: true);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+    }
 
     /// <summary>A free TCP/UDP port on loopback, picked by the kernel.</summary>
     public static int FreePort(System.Net.Sockets.SocketType type = System.Net.Sockets.SocketType.Stream)

@@ -66,6 +66,22 @@ public sealed class UserNetInteropTests
     }
 
     [Fact]
+    public async Task A_second_client_gets_the_next_address_and_the_first_keeps_its_own()
+    {
+        await using var rig = await UserNetRig.StartAsync("");
+        var first = (await rig.GuestAsync($"cat /sys/class/net/{rig.Tap}/address")).Output.Trim();
+        Assert.Contains("ip=10.0.2.15 ", await rig.DhcpAsync(), StringComparison.Ordinal);
+
+        // Another MAC is another client (the server keys leases by chaddr, as libslirp does);
+        // udhcpc -q leaves without releasing, so the first lease stays taken.
+        await SetMacAsync(rig, "02:00:5e:00:53:02");
+        Assert.Contains("ip=10.0.2.16 ", await rig.DhcpAsync(), StringComparison.Ordinal);
+
+        await SetMacAsync(rig, first);
+        Assert.Contains("ip=10.0.2.15 ", await rig.DhcpAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Host_forwards_reach_a_listener_in_the_guest_and_change_at_run_time()
     {
         var port = FreePort();
@@ -183,5 +199,11 @@ public sealed class UserNetInteropTests
             var (status, output) = await rig.GuestAsync($"iperf3 -c 10.0.2.2 -p {port} {args}", TimeSpan.FromSeconds(30));
             Assert.True(status == 0 && output.Contains("receiver", StringComparison.Ordinal), $"iperf3 {args}:\n{output}");
         }
+    }
+
+    private static async Task SetMacAsync(UserNetRig rig, string mac)
+    {
+        var (status, output) = await rig.GuestAsync($"ip link set {rig.Tap} down && ip link set {rig.Tap} address {mac} && ip link set {rig.Tap} up");
+        Assert.True(status == 0, output);
     }
 }

@@ -1,0 +1,34 @@
+using Netdevd.Interop.Tests.Harness;
+using Netdevd.Interop.Tests.Tap;
+
+namespace Netdevd.Interop.Tests.Run;
+
+/// <summary><c>netdevd run -- CMD</c> with no <c>--netdev</c>: the namespace is on a user-mode NAT network, like pasta.</summary>
+public sealed class RunUserNetTests
+{
+    [Fact]
+    public async Task Command_gets_dhcp_and_pings_the_gateway_and_its_status_comes_back()
+    {
+        TapTestKit.RequireRoot();
+        var busybox = HostTools.Require("busybox", "busybox-static");
+        var dir = HostTools.TempDir();
+        try
+        {
+            var script = Path.Combine(dir, "udhcpc.sh");
+            await File.WriteAllTextAsync(script, $"#!/bin/sh\n[ \"$1\" = bound ] && {busybox} ip addr add $ip/$mask dev $interface && {busybox} ip route add default via $router && echo bound=$ip\nexit 0\n");
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+            // 42 only when every step worked: it tells the command's own status from netdevd's.
+            var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
+            var (code, stdout, stderr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(90), "dotnet", dll, "run", "--", "sh", "-c",
+                $"{busybox} udhcpc -i eth0 -n -q -t 5 -T 2 -s {script} && {busybox} ping -c 1 -W 5 10.0.2.2 && exit 42");
+            Assert.True(code == 42, $"exit {code}\n{stdout}{stderr}");
+            Assert.Contains("bound=10.0.2.15", stdout, StringComparison.Ordinal);
+            Assert.Contains("1 packets received", stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
