@@ -6,7 +6,7 @@
 # Usage (root): bench/socket-transports.sh [seconds-per-run] [runs]   (defaults 5 and 1)
 # With runs > 1 each cell is the median of the runs, and min..max is printed as the noise.
 # BENCH_TRANSPORTS="stream-unix ..." and BENCH_MTUS="1500 65520" pick a subset; BENCH_IMPLS="netdevd"
-# skips QEMU. A run whose iperf3 fails prints 0 and its error goes to stderr.
+# skips QEMU; BENCH_BUILD=0 skips the build. A run whose iperf3 fails prints 0 and its error goes to stderr.
 # Needs: qemu-system-x86 (7.2), iperf3, iproute2, the .NET SDK. Touches only its own
 # namespaces (ndb-a-$$, ndb-b-$$), taps and a temp dir; traffic stays inside them.
 set -euo pipefail
@@ -19,7 +19,10 @@ impls=${BENCH_IMPLS:-qemu netdevd}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces and taps)"; exit 2; }
 for t in qemu-system-x86_64 iperf3 ip; do command -v "$t" >/dev/null || { echo "bench: $t missing"; exit 2; }; done
 
-dotnet build src/Netdevd -c Release -nologo -v quiet >/dev/null
+# BENCH_BUILD=0 measures the Release build already there (e.g. while a shared tree does not build).
+if [ "${BENCH_BUILD:-1}" != 0 ]; then
+  dotnet build src/Netdevd -c Release -nologo -v quiet >/dev/null || { echo "bench: build failed (BENCH_BUILD=0 uses the existing build)"; exit 2; }
+fi
 netdevd="dotnet $(pwd)/src/Netdevd/bin/Release/net10.0/netdevd.dll"
 work=$(mktemp -d /tmp/ndb-XXXXXX)
 nsa="ndb-a-$$"; nsb="ndb-b-$$"

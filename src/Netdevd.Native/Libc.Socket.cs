@@ -14,6 +14,7 @@ public static partial class Libc
     public const int SOCK_CLOEXEC = 0x80000;
     public const int SO_ERROR = 4;
     public const int SO_RXQ_OVFL = 40;
+    public const int SO_RCVBUF = 8;
 
     /// <summary>socket(2); -1 with errno on failure.</summary>
     public static int Socket(int domain, int type, int protocol) => SysSocket(domain, type, protocol);

@@ -34,6 +34,12 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
     /// <summary>Bytes of frames a send batch holds: a 64 KiB super-frame's segments several times over.</summary>
     private const int SendBatchBytes = 256 * 1024;
 
+    /// <summary>Frames at least this long are sent with their own call rather than copied into the batch.</summary>
+    private const int DirectSendSize = 16 * 1024;
+
+    /// <summary>The socket receive buffer asked for (the kernel doubles it for bookkeeping and caps it at rmem_max).</summary>
+    private const int ReceiveBufferBytes = 2 * 1024 * 1024;
+
     private readonly DatagramReceiveBatch _batch;
     private readonly DatagramSendBatch _sendBatch;
     private readonly SockAddr? _destination;
@@ -77,6 +83,15 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
         // Let the kernel tell us how many datagrams it dropped on this socket, so counts add up.
         _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_RXQ_OVFL, 1);
 
+        // Room for a burst: a peer hands over a 64 KiB super-frame's segments (or several 64 KiB
+        // frames) at once, and the default buffer (about three 64 KiB datagrams) drops them,
+        // which TCP inside the tunnel pays for dearly. Best effort: the kernel caps it at
+        // rmem_max; a larger buffer someone set on an fd= socket is kept.
+        if (Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF, out var current) == 0 && current < ReceiveBufferBytes)
+        {
+            _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF, ReceiveBufferBytes);
+        }
+
         _loop = new PollLoop($"dgram:{name}", this);
 
         // Read only while a peer can take frames: until then datagrams wait in the socket buffer
@@ -109,7 +124,8 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
                 return ReceiveResult.Accepted;
             }
 
-            if (InSendBatch)
+            // A large frame is sent at once (behind what is held): copying it would cost more than the call it saves.
+            if (InSendBatch && frame.Length < DirectSendSize)
             {
                 if (_sendBatch.TryAppend(frame))
                 {

@@ -25,7 +25,8 @@ namespace Netdevd.Core.Clients;
 /// peer (a hub port passes it on to its hub's other ports' peers). Outside a bracket a receiver
 /// writes at once, so senders that never bracket lose nothing, and a bracket never holds a frame
 /// longer than the sender's own batch: no timers, no waiting for more. Both members are no-ops
-/// for clients that do not coalesce.</para>
+/// for clients that do not coalesce; a client that passes frames on synchronously to others
+/// (as a hub does) must pass <see cref="OnBatchEnd"/> on to them too.</para>
 /// </remarks>
 public abstract class NetClient : IAsyncDisposable
 {

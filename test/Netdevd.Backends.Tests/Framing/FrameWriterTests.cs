@@ -69,7 +69,7 @@ public sealed class FrameWriterTests
     }
 
     /// <summary>Reads what is there (the reader side of a slow consumer).</summary>
-    private static void Drain(Socket b, List<byte> received)
+    internal static void Drain(Socket b, List<byte> received)
     {
         var buf = new byte[65536];
         b.ReceiveTimeout = 1000;
@@ -77,7 +77,7 @@ public sealed class FrameWriterTests
         received.AddRange(buf.AsSpan(0, n).ToArray());
     }
 
-    private static List<byte[]> ReadAllFrames(Socket b, List<byte> all)
+    internal static List<byte[]> ReadAllFrames(Socket b, List<byte> all)
     {
         var buf = new byte[65536];
         int n;
@@ -101,7 +101,7 @@ public sealed class FrameWriterTests
     }
 
     /// <summary>A connected unix stream pair: no TCP window and ACK timing to slow a small-buffer test down.</summary>
-    private static (Socket A, Socket B) Pair()
+    internal static (Socket A, Socket B) Pair()
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("nd-fw-").FullName, "p.sock");
         using var l = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

@@ -1,0 +1,175 @@
+using System.Buffers.Binary;
+using Netdevd.Backends.VirtioNet;
+
+namespace Netdevd.Backends.Tests.Tap;
+
+/// <summary>Software GRO: merged frames equal the concatenation and segment back to the originals.</summary>
+public sealed class TcpCoalescerTests
+{
+    private const int Mss = 1448;
+
+    [Fact]
+    public void A_run_merges_into_one_gso_frame_that_segments_back_to_the_originals()
+    {
+        var segments = Run(count: 10, lastLength: 500, pushOnLast: true);
+        var gro = new TcpCoalescer();
+        foreach (var s in segments)
+        {
+            Assert.Equal(CoalesceResult.Taken, gro.Offer(s));
+        }
+
+        var held = gro.Held().ToArray();
+        var header = VirtioNetHeader.Read(held);
+        Assert.Equal(VirtioNetHeader.GsoTcpV4, header.GsoType);
+        Assert.True(header.NeedsChecksum);
+        Assert.Equal(Mss, header.GsoSize);
+        Assert.Equal(34, header.CsumStart);
+        Assert.Equal(16, header.CsumOffset);
+
+        // The merged frame: the first segment's headers, then every payload in order.
+        var frame = held.AsSpan(12).ToArray();
+        var headers = segments[0].Length - Mss;
+        Assert.Equal(segments.Sum(s => s.Length - headers) + headers, frame.Length);
+        var at = headers;
+        foreach (var s in segments)
+        {
+            Assert.True(frame.AsSpan(at, s.Length - headers).SequenceEqual(s.AsSpan(headers)));
+            at += s.Length - headers;
+        }
+
+        var sink = new CollectingSink();
+        Assert.Equal(OffloadOutcome.Segmented, SoftwareOffload.Resolve(header, frame, new byte[70000], sink));
+        Assert.Equal(segments.Count, sink.Frames.Count);
+        for (var i = 0; i < segments.Count; i++)
+        {
+            Assert.Equal(segments[i], sink.Frames[i]);
+        }
+
+        gro.Clear();
+        Assert.False(gro.HasHeld);
+        Assert.Equal(1, gro.Merged);
+    }
+
+    [Fact]
+    public void A_single_segment_goes_out_unchanged_behind_a_zero_header()
+    {
+        var segment = Run(count: 1, lastLength: Mss, pushOnLast: false)[0];
+        var gro = new TcpCoalescer();
+        Assert.Equal(CoalesceResult.Taken, gro.Offer(segment));
+        var held = gro.Held();
+        Assert.True(held[..12].IndexOfAnyExcept((byte)0) < 0);
+        Assert.True(held[12..].SequenceEqual(segment));
+    }
+
+    [Fact]
+    public void Gaps_other_flows_and_bad_checksums_are_not_merged()
+    {
+        var segments = Run(count: 3, lastLength: Mss, pushOnLast: false);
+        var gro = new TcpCoalescer();
+        Assert.Equal(CoalesceResult.Taken, gro.Offer(segments[0]));
+
+        // A gap in the sequence: write the run first.
+        Assert.Equal(CoalesceResult.FlushFirst, gro.Offer(segments[2]));
+
+        // Another flow (other port).
+        var other = OffloadFrames.Tcp(false, OffloadFrames.Payload(Mss), 1000 + Mss, push: false);
+        BinaryPrimitives.WriteUInt16BigEndian(other.AsSpan(34), 40001);
+        FixTcpChecksum(other);
+        Assert.Equal(CoalesceResult.FlushFirst, gro.Offer(other));
+
+        // A corrupt payload is never merged (the receiver must see the bad checksum).
+        var bad = (byte[])segments[1].Clone();
+        bad[^1] ^= 0xff;
+        Assert.Equal(CoalesceResult.NotCandidate, gro.Offer(bad));
+
+        // SYN/FIN/RST, UDP and IPv6 are left alone.
+        Assert.Equal(CoalesceResult.NotCandidate, gro.Offer(OffloadFrames.Tcp(false, OffloadFrames.Payload(100), 1000 + Mss, push: false, fin: true)));
+        Assert.Equal(CoalesceResult.NotCandidate, gro.Offer(OffloadFrames.Udp(false, OffloadFrames.Payload(100))));
+        Assert.Equal(CoalesceResult.NotCandidate, gro.Offer(OffloadFrames.Tcp(true, OffloadFrames.Payload(100), 1000 + Mss, push: false)));
+
+        Assert.Equal(CoalesceResult.Taken, gro.Offer(segments[1]));
+        Assert.Equal(2, gro.HeldSegments);
+    }
+
+    [Fact]
+    public void Push_and_short_segments_end_a_run()
+    {
+        var segments = Run(count: 3, lastLength: Mss, pushOnLast: false);
+        var gro = new TcpCoalescer();
+        var shortOne = Run(count: 2, lastLength: 100, pushOnLast: false)[1];
+        Assert.Equal(CoalesceResult.Taken, gro.Offer(segments[0]));
+        Assert.Equal(CoalesceResult.Taken, gro.Offer(shortOne));
+        var next = OffloadFrames.Tcp(false, OffloadFrames.Payload(Mss), 1000 + Mss + 100, push: false);
+        Assert.Equal(CoalesceResult.FlushFirst, gro.Offer(next));
+    }
+
+    [Fact]
+    public void Vector_checksum_equals_the_word_by_word_sum()
+    {
+        var random = new Random(5);
+        foreach (var length in new[] { 0, 1, 63, 64, 65, 100, 1514, 4095, 65535, 69632 })
+        {
+            var data = new byte[length + 1];
+            random.NextBytes(data);
+            foreach (var offset in new[] { 0, 1 })
+            {
+                var span = data.AsSpan(offset, length);
+                Assert.Equal(Reference(span), InternetChecksum.Fold(InternetChecksum.Add(0x1234, span)));
+            }
+        }
+
+        var ones = new byte[600_000];
+        ones.AsSpan().Fill(0xff);
+        Assert.Equal(Reference(ones), InternetChecksum.Fold(InternetChecksum.Add(0x1234, ones)));
+    }
+
+    private static ushort Reference(ReadOnlySpan<byte> data)
+    {
+        ulong sum = 0x1234;
+        for (var i = 0; i + 1 < data.Length; i += 2)
+        {
+            sum += (uint)((data[i] << 8) | data[i + 1]);
+        }
+
+        if (data.Length % 2 == 1)
+        {
+            sum += (uint)data[^1] << 8;
+        }
+
+        return InternetChecksum.Fold(sum);
+    }
+
+    /// <summary>Segments of one flow as a sender's TSO would cut them: DF off, ids counting up from 1000.</summary>
+    private static List<byte[]> Run(int count, int lastLength, bool pushOnLast)
+    {
+        var list = new List<byte[]>();
+        var seq = 1000u;
+        for (var i = 0; i < count; i++)
+        {
+            var last = i == count - 1;
+            var payload = OffloadFrames.Payload(last ? lastLength : Mss);
+            payload[0] = (byte)i;
+            var f = OffloadFrames.Tcp(false, payload, seq, push: last && pushOnLast);
+            BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(18), (ushort)(1000 + i));
+            FixIpChecksum(f);
+            FixTcpChecksum(f);
+            list.Add(f);
+            seq += (uint)payload.Length;
+        }
+
+        return list;
+    }
+
+    private static void FixIpChecksum(byte[] f)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(24), 0);
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(24), InternetChecksum.Finish(InternetChecksum.Add(0, f.AsSpan(14, 20))));
+    }
+
+    private static void FixTcpChecksum(byte[] f)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(50), 0);
+        var sum = InternetChecksum.PseudoHeader(f.AsSpan(14), false, 6, f.Length - 34);
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(50), InternetChecksum.Finish(InternetChecksum.Add(sum, f.AsSpan(34))));
+    }
+}
