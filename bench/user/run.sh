@@ -81,7 +81,12 @@ run_case() {
       [ -n "$gw" ] || { echo "0 0"; return; } ;;
   esac
   sleep 0.5
-  echo "$(measure "$gw" "") $(measure "$gw" -R)"
+  local result
+  result="$(measure "$gw" "") $(measure "$gw" -R)"
+  # run_case runs in a subshell (process substitution): end its forwarder here, or it would
+  # outlive the case and take CPU from the next ones.
+  cleanup
+  echo "$result"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2fx\n", a / b; else print "-" }'; }

@@ -119,9 +119,11 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
     void IPollTarget.OnHangup()
     {
         // A tap reports POLLHUP/POLLERR only when its interface went away (deleted, namespace
-        // gone): nothing more will come, so stop watching rather than spin.
+        // gone): nothing more will come, so stop watching rather than spin. POLLHUP is reported
+        // whatever events are asked for, so only dropping the descriptor from the poll set helps.
         _blocked = true;
         _loop.WantRead(false);
+        _loop.Watch(-1);
     }
 
     void ISegmentSink.OnSegment(Span<byte> frame) => Hand(frame);

@@ -174,9 +174,18 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             _engine.ArmTimer();
         }
 
-        _engine.ScheduleFlush();
+        // Receive may not call Send. Inside a sender's batch the replies go out when the batch
+        // ends, on the sender's thread (no thread hop, one pass for the whole batch); otherwise a
+        // pool thread sends them.
+        if (!InSendBatch)
+        {
+            _engine.ScheduleFlush();
+        }
+
         return ReceiveResult.Accepted;
     }
+
+    protected override void OnBatchEnd() => _engine.Flush();
 
     void IGuestPort.Deliver(ReadOnlySpan<byte> frame) => Send(frame);
 
