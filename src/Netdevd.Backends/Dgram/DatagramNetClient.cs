@@ -48,6 +48,7 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
     private readonly Action _resume;
     private readonly Action _updateReadInterest;
     private int _fd;
+    private int _companionFd;
 
     // Poll-thread state: the part of the last batch not yet handed to the peer.
     private int _pendingIndex;
@@ -65,11 +66,16 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
     /// <param name="destination">Where frames go (sendto); null to send() on a connected socket.</param>
     /// <param name="info">QEMU's info_str for this mode.</param>
     /// <param name="logger">For rare socket conditions; none if null.</param>
-    public DatagramNetClient(string name, NetClientDriver driver, int fd, SockAddr? destination, string info, ILogger? logger = null)
+    /// <param name="companionFd">
+    /// A descriptor that must live as long as this one and is closed with it, e.g. a vde port's
+    /// control stream (the switch frees the port when it closes); -1 for none.
+    /// </param>
+    public DatagramNetClient(string name, NetClientDriver driver, int fd, SockAddr? destination, string info, ILogger? logger = null, int companionFd = -1)
         : base(name, driver)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fd);
         _fd = fd;
+        _companionFd = companionFd;
         _destination = destination;
         _logger = logger ?? NullLogger.Instance;
         Info = info ?? "";
@@ -211,6 +217,12 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
         {
             _ = Libc.Close(_fd);
             _fd = -1;
+            if (_companionFd >= 0)
+            {
+                _ = Libc.Close(_companionFd);
+                _companionFd = -1;
+            }
+
             _sendBatch.Dispose();
         }
 

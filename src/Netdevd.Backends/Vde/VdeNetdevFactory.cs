@@ -1,3 +1,4 @@
+using Netdevd.Backends.Dgram;
 using Netdevd.Backends.Sockets;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Registry;
@@ -27,7 +28,10 @@ public sealed class VdeNetdevFactory : INetdevFactory
         var connection = VdeConnector.Open(vde.Sock, vde.Port ?? 0, vde.Group, vde.Mode ?? DefaultMode, DescriptionText());
         try
         {
-            return ValueTask.FromResult<NetClient>(new VdeNetClient(options.Id, connection, vde.Sock));
+            // One datagram on the connected data socket is one frame, as dgram's; the control
+            // stream stays open as long as the port (QEMU prints a missing sock as "(null)").
+            var info = $"sock={vde.Sock ?? "(null)"},fd={connection.DataFd}";
+            return ValueTask.FromResult<NetClient>(new DatagramNetClient(options.Id, NetClientDriver.Vde, connection.DataFd, null, info, companionFd: connection.ControlFd));
         }
         catch
         {

@@ -1,3 +1,4 @@
+using Netdevd.Backends.Dgram;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
@@ -121,8 +122,8 @@ public sealed class VdeTests
             });
 
             await using var r = NewRegistry();
-            var client = (VdeNetClient)await r.AddAsync(Vde("v0", dir, port: 7), NetdevOrigin.Monitor, null, Ct);
-            Assert.Equal($"sock={dir},fd={client.DataFd}", client.Info);
+            var client = (DatagramNetClient)await r.AddAsync(Vde("v0", dir, port: 7), NetdevOrigin.Monitor, null, Ct);
+            Assert.Equal($"sock={dir},fd={client.Fd}", client.Info);
             Assert.Equal(0xfeedfaceu, BinaryPrimitives.ReadUInt32LittleEndian(request));
             Assert.Equal(3u, BinaryPrimitives.ReadUInt32LittleEndian(request.AsSpan(4)));
             Assert.Equal(7 << 8, BinaryPrimitives.ReadInt32LittleEndian(request.AsSpan(8)));
@@ -155,9 +156,9 @@ public sealed class VdeTests
     {
         using var sw = VdeSwitchProcess.Start();
         await using var r = NewRegistry();
-        var a = (VdeNetClient)await r.AddAsync(Vde("a", sw.SwitchDir), NetdevOrigin.Monitor, null, Ct);
-        var b = (VdeNetClient)await r.AddAsync(Vde("b", sw.SwitchDir, port: 9), NetdevOrigin.Monitor, null, Ct);
-        Assert.Equal($"sock={sw.SwitchDir},fd={a.DataFd}", a.Info);
+        var a = (DatagramNetClient)await r.AddAsync(Vde("a", sw.SwitchDir), NetdevOrigin.Monitor, null, Ct);
+        var b = (DatagramNetClient)await r.AddAsync(Vde("b", sw.SwitchDir, port: 9), NetdevOrigin.Monitor, null, Ct);
+        Assert.Equal($"sock={sw.SwitchDir},fd={a.Fd}", a.Info);
         var ga = new BlockingCollection<byte[]>();
         var gb = new BlockingCollection<byte[]>();
         r.AttachNic("a", new NicClient("na", f => ga.Add(f.ToArray())));

@@ -1,3 +1,4 @@
+using Netdevd.Backends.Dgram;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -35,8 +36,8 @@ public sealed class VdeInteropTests
             ("q1", $"dgram,id=q1,local.type=inet,local.host=127.0.0.1,local.port={qemuTest},remote.type=inet,remote.host=127.0.0.1,remote.port={test}"),
         ]);
         await using var r = NewRegistry();
-        var client = (VdeNetClient)await r.AddAsync(Vde("v0", sw.Path), NetdevOrigin.Monitor, null, Ct);
-        Assert.Equal($"sock={sw.Path},fd={client.DataFd}", client.Info);
+        var client = (DatagramNetClient)await r.AddAsync(Vde("v0", sw.Path), NetdevOrigin.Monitor, null, Ct);
+        Assert.Equal($"sock={sw.Path},fd={client.Fd}", client.Info);
         var got = new BlockingCollection<byte[]>();
         var nic = new NicClient("nic0", f => got.Add(f.ToArray()));
         r.AttachNic("v0", nic);
