@@ -61,7 +61,7 @@ internal static class DgramTestKit
         return ((IPEndPoint)s.LocalEndPoint!).Port;
     }
 
-    public static string TempDir() => Directory.CreateTempSubdirectory("nd-dg-").FullName;
+    public static string TempDir() => TestDirectories.Create("nd-dg-");
 
     /// <summary>A group in 239.255.0.0/16 (organisation-local) picked at random, unlikely to collide.</summary>
     public static IPAddress RandomGroup() => new([239, 255, (byte)Random.Shared.Next(1, 255), (byte)Random.Shared.Next(1, 255)]);

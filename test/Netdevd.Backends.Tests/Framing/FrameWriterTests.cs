@@ -103,7 +103,7 @@ public sealed class FrameWriterTests
     /// <summary>A connected unix stream pair: no TCP window and ACK timing to slow a small-buffer test down.</summary>
     internal static (Socket A, Socket B) Pair()
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("nd-fw-").FullName, "p.sock");
+        var path = Path.Combine(TestDirectories.Create("nd-fw-"), "p.sock");
         using var l = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         l.Bind(new UnixDomainSocketEndPoint(path));
         l.Listen(1);

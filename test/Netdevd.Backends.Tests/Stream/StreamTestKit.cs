@@ -63,7 +63,7 @@ internal static class StreamTestKit
         return ((IPEndPoint)s.LocalEndPoint!).Port;
     }
 
-    public static string TempDir() => Directory.CreateTempSubdirectory("nd-st-").FullName;
+    public static string TempDir() => TestDirectories.Create("nd-st-");
 
     public static byte[] Frame(int length, int seq)
     {
