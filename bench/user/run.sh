@@ -59,7 +59,7 @@ run_case() {
   case $name in
     netdevd)
       "$nd" --netdev user,id=u0 --netdev hubport,id=h0,hubid=0,netdev=u0 \
-            --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=off --netdev hubport,id=h1,hubid=0,netdev=t0 \
+            --netdev tap,id=t0,ifname="$tap",script=no,downscript=no --netdev hubport,id=h1,hubid=0,netdev=t0 \
             >"$tmp/nd.log" 2>&1 &
       pids+=($!); tap_into_ns "$mtu" || { echo "0 0"; return; } ;;
     qemu)

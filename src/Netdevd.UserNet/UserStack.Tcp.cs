@@ -13,6 +13,8 @@ public sealed partial class UserStack
     private readonly Dictionary<TcpFlowAddress, TcpConnection> _tcp;
     private readonly TcpOutput _tcpOutput;
     private readonly List<TcpFlowAddress> _finished = [];
+    private readonly List<TcpConnection> _deferred = [];
+    private bool _inputBatch;
 
     /// <summary>Open TCP connections (all states but Closed).</summary>
     public int TcpFlowCount => _tcp.Count;
@@ -43,6 +45,18 @@ public sealed partial class UserStack
         if (_tcp.TryGetValue(key, out var connection))
         {
             connection.OnSegment(seg, now);
+            if (_inputBatch)
+            {
+                // Inside the sender's batch: answer once for all its segments at the end (one
+                // cumulative ACK, one host write), as a receiver's GRO and delayed ACK would.
+                if (!_deferred.Contains(connection))
+                {
+                    _deferred.Add(connection);
+                }
+
+                return;
+            }
+
             Service(connection, now);
             return;
         }
@@ -114,6 +128,33 @@ public sealed partial class UserStack
             ? (seg.Acknowledgment, 0u, TcpFlags.Rst)
             : (0u, seg.Sequence + (uint)seg.Length, TcpFlags.Rst | TcpFlags.Ack);
         WriteTcp(key, seq, ack, flags, 0, default, default, default);
+    }
+
+    /// <summary>
+    /// The guest's frames that follow, up to <see cref="EndInputBatch"/>, came from one read of the
+    /// sender: connections they touch are serviced once, at the end.
+    /// </summary>
+    public void BeginInputBatch() => _inputBatch = true;
+
+    /// <summary>Services every connection the batch touched (still open ones only).</summary>
+    public void EndInputBatch()
+    {
+        _inputBatch = false;
+        if (_deferred.Count == 0)
+        {
+            return;
+        }
+
+        var now = NowMs;
+        foreach (var c in _deferred)
+        {
+            if (_tcp.TryGetValue(c.Address, out var current) && ReferenceEquals(current, c))
+            {
+                Service(c, now);
+            }
+        }
+
+        _deferred.Clear();
     }
 
     /// <summary>After any event on a connection: send what it can, let the host side act, reap it when done.</summary>

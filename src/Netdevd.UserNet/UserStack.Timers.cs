@@ -13,6 +13,9 @@ public sealed partial class UserStack
     /// <summary>Runs every timer that is due.</summary>
     public void Poll()
     {
+        // A batch whose end never came (a sender that brackets but whose end did not reach us)
+        // must not hold its answers for longer than a tick.
+        EndInputBatch();
         var now = NowMs;
         foreach (var (key, c) in _tcp)
         {

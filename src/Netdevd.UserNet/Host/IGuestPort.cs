@@ -4,4 +4,9 @@ namespace Netdevd.UserNet.Host;
 internal interface IGuestPort
 {
     void Deliver(ReadOnlySpan<byte> frame);
+
+    /// <summary>The frames delivered until <see cref="EndBatch"/> are one batch (the receiver may coalesce them).</summary>
+    void BeginBatch();
+
+    void EndBatch();
 }

@@ -170,6 +170,11 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
     {
         lock (_engine.Lock)
         {
+            if (InSendBatch)
+            {
+                _engine.Stack.BeginInputBatch();
+            }
+
             _engine.Stack.Input(frame);
             _engine.ArmTimer();
         }
@@ -185,9 +190,21 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         return ReceiveResult.Accepted;
     }
 
-    protected override void OnBatchEnd() => _engine.Flush();
+    protected override void OnBatchEnd()
+    {
+        lock (_engine.Lock)
+        {
+            _engine.Stack.EndInputBatch();
+        }
+
+        _engine.Flush();
+    }
 
     void IGuestPort.Deliver(ReadOnlySpan<byte> frame) => Send(frame);
+
+    void IGuestPort.BeginBatch() => BeginSendBatch();
+
+    void IGuestPort.EndBatch() => SendBatchEnd();
 
     protected override ValueTask CloseAsync()
     {

@@ -83,10 +83,20 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
         // leaves its frames to it, and the drainer re-checks after letting go.
         while (Interlocked.Exchange(ref _draining, 1) == 0)
         {
-            while (Output.TryDequeue(out var buffer, out var length))
+            // What is queued now goes out as one batch: a tap peer can merge the segments of a
+            // flow into one offloaded write instead of one write per 1500-byte frame.
+            _guest.BeginBatch();
+            try
             {
-                _guest.Deliver(buffer.AsSpan(0, length));
-                GuestOutputQueue.Return(buffer);
+                while (Output.TryDequeue(out var buffer, out var length))
+                {
+                    _guest.Deliver(buffer.AsSpan(0, length));
+                    GuestOutputQueue.Return(buffer);
+                }
+            }
+            finally
+            {
+                _guest.EndBatch();
             }
 
             Volatile.Write(ref _draining, 0);

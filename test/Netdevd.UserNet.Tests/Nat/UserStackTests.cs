@@ -188,6 +188,35 @@ public sealed class UserStackTests : IDisposable
     }
 
     [Fact]
+    public void A_batch_of_guest_segments_is_answered_once_with_a_cumulative_ack()
+    {
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 100, 0, TcpFlags.Syn));
+        var connection = _host.Opened[0].Connection;
+        _stack.OnTcpConnected(connection, true);
+        var synAck = ParseTcp(_sink.Take()[0], out _);
+        var ourNext = synAck.SequenceNumber + 1;
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 101, ourNext, TcpFlags.Ack));
+        _sink.Take();
+
+        _stack.BeginInputBatch();
+        for (var i = 0; i < 3; i++)
+        {
+            _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, (uint)(101 + (i * 100)), ourNext, TcpFlags.Ack, new byte[100]));
+        }
+
+        Assert.Empty(_sink.Take());
+        _stack.EndInputBatch();
+
+        var ack = ParseTcp(Assert.Single(_sink.Take()), out _);
+        Assert.True(ack.Ack);
+        Assert.Equal(401u, ack.AcknowledgmentNumber);
+
+        // Outside a batch every segment is answered at once, as before.
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 401, ourNext, TcpFlags.Ack, new byte[100]));
+        Assert.Equal(501u, ParseTcp(Assert.Single(_sink.Take()), out _).AcknowledgmentNumber);
+    }
+
+    [Fact]
     public void A_fragmented_udp_datagram_is_reassembled_in_any_order()
     {
         var payload = new byte[4000];
