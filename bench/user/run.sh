@@ -53,6 +53,12 @@ measure() {
        END { if (!found) print "0" }' <<<"$json"
 }
 
+# Average ping RTT in ms from the namespace to GW (20 pings, 50 ms apart; "-" when none came back).
+rtt() {
+  ip netns exec "$ns" ping -n -q -c 20 -i 0.05 -W 1 "$1" 2>/dev/null |
+    awk -F'/' '/^rtt|^round-trip/ { print $5; found = 1 } END { if (!found) print "-" }'
+}
+
 run_case() {
   local name=$1 mtu=$2 gw=10.0.2.2
   cleanup; start_ns
@@ -61,28 +67,28 @@ run_case() {
       "$nd" --netdev user,id=u0 --netdev hubport,id=h0,hubid=0,netdev=u0 \
             --netdev tap,id=t0,ifname="$tap",script=no,downscript=no --netdev hubport,id=h1,hubid=0,netdev=t0 \
             >"$tmp/nd.log" 2>&1 &
-      pids+=($!); tap_into_ns "$mtu" || { echo "0 0"; return; } ;;
+      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 -"; return; } ;;
     qemu)
-      command -v qemu-system-x86_64 >/dev/null || { echo "- -"; return; }
+      command -v qemu-system-x86_64 >/dev/null || { echo "- - -"; return; }
       qemu-system-x86_64 -M none -nodefaults -display none \
         -netdev user,id=u0 -netdev hubport,id=h0,hubid=0,netdev=u0 \
         -netdev tap,id=t0,ifname="$tap",script=no,downscript=no -netdev hubport,id=h1,hubid=0,netdev=t0 \
         >"$tmp/qemu.log" 2>&1 &
-      pids+=($!); tap_into_ns "$mtu" || { echo "0 0"; return; } ;;
+      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 -"; return; } ;;
     slirp4netns)
-      command -v slirp4netns >/dev/null || { echo "- -"; return; }
+      command -v slirp4netns >/dev/null || { echo "- - -"; return; }
       slirp4netns --configure --mtu="$mtu" --netns-type=path "/run/netns/$ns" tap0 >"$tmp/s4n.log" 2>&1 &
       pids+=($!); sleep 1 ;;
     pasta)
-      command -v pasta >/dev/null || { echo "- -"; return; }
+      command -v pasta >/dev/null || { echo "- - -"; return; }
       pasta --config-net --runas 0:0 -m "$mtu" -t none -u none -T none -U none --netns "/run/netns/$ns" -f >"$tmp/pasta.log" 2>&1 &
       pids+=($!); sleep 1
       gw=$(ip -n "$ns" route show default | awk '/default/ {print $3; exit}')
-      [ -n "$gw" ] || { echo "0 0"; return; } ;;
+      [ -n "$gw" ] || { echo "0 0 -"; return; } ;;
   esac
   sleep 0.5
   local result
-  result="$(measure "$gw" "") $(measure "$gw" -R)"
+  result="$(measure "$gw" "") $(measure "$gw" -R) $(rtt "$gw")"
   # run_case runs in a subshell (process substitution): end its forwarder here, or it would
   # outlive the case and take CPU from the next ones.
   cleanup
@@ -91,13 +97,13 @@ run_case() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2fx\n", a / b; else print "-" }'; }
 
-printf '%-12s %6s %12s %12s\n' stack mtu 'guest->host' 'host->guest'
+printf '%-12s %6s %12s %12s %10s\n' stack mtu 'guest->host' 'host->guest' 'rtt ms'
 declare -A up down
 for mtu in 1500 65520; do
   for c in netdevd qemu slirp4netns pasta; do
-    read -r u d < <(run_case "$c" "$mtu")
+    read -r u d r < <(run_case "$c" "$mtu")
     up[$c.$mtu]=$u; down[$c.$mtu]=$d
-    printf '%-12s %6s %9s Gb/s %9s Gb/s\n' "$c" "$mtu" "$u" "$d"
+    printf '%-12s %6s %9s Gb/s %9s Gb/s %10s\n' "$c" "$mtu" "$u" "$d" "${r:--}"
   done
 done
 echo
