@@ -10,6 +10,9 @@ namespace Netdevd.Interop.Tests.Guest;
 internal sealed class CapturedProcess : IDisposable
 {
     private readonly Process _process;
+
+    /// <summary>The process id (the same after setpriv execs the real program).</summary>
+    public int Pid => _process.Id;
     private readonly StringBuilder _output = new();
 
     private CapturedProcess(Process process)
