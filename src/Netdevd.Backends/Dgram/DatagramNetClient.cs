@@ -25,7 +25,7 @@ namespace Netdevd.Backends.Dgram;
 /// Oversized frames (EMSGSIZE) and other refusals are dropped and counted, never thrown.</para>
 /// <para>The link is always up and no events are emitted, as in QEMU.</para>
 /// </remarks>
-public sealed class DatagramNetClient : NetClient, IPollTarget
+public sealed class DatagramNetClient : NetClient, IPollTarget, IDatagramBatchReceiver
 {
     /// <summary>Datagrams taken per recvmmsg call.</summary>
     public const int BatchSize = 64;
@@ -257,35 +257,18 @@ public sealed class DatagramNetClient : NetClient, IPollTarget
             return;
         }
 
-        while (!IsClosed)
-        {
-            var n = _batch.Receive(_fd);
-            if (n < 0)
-            {
-                var errno = Errno.Last;
-                if (errno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (errno != Errno.EAGAIN)
-                {
-                    Counters.ReceiveErrors++;
-                }
-
-                return;
-            }
-
-            Counters.KernelDropped = _batch.KernelDrops;
-            _pendingIndex = 0;
-            _pendingCount = n;
-            if (!DeliverPending() || n < _batch.Capacity)
-            {
-                // Blocked by the peer, or fewer than asked: with MSG_DONTWAIT that means drained.
-                return;
-            }
-        }
+        DatagramDrain.Run(this, _fd, _batch);
+        Counters.KernelDropped = _batch.KernelDrops;
     }
+
+    bool IDatagramBatchReceiver.DeliverBatch(int count)
+    {
+        _pendingIndex = 0;
+        _pendingCount = count;
+        return DeliverPending();
+    }
+
+    void IDatagramBatchReceiver.OnReceiveError() => Counters.ReceiveErrors++;
 
     void IPollTarget.OnWritable()
     {

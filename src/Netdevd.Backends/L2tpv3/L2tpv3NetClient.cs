@@ -1,3 +1,4 @@
+using Netdevd.Backends.Dgram;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Backends.Io;
@@ -21,7 +22,7 @@ namespace Netdevd.Backends.L2tpv3;
 /// <para>Sending: <see cref="Receive"/> sends the header and the frame as one datagram with a
 /// two-piece sendmsg (no copy); EAGAIN/ENOBUFS answer Busy and wait for POLLOUT, as QEMU.</para>
 /// </remarks>
-public sealed class L2tpv3NetClient : NetClient, IPollTarget
+public sealed class L2tpv3NetClient : NetClient, IPollTarget, IDatagramBatchReceiver
 {
     /// <summary>Datagrams taken per recvmmsg call (QEMU's MAX_L2TPV3_MSGCNT).</summary>
     public const int BatchSize = 64;
@@ -172,34 +173,18 @@ public sealed class L2tpv3NetClient : NetClient, IPollTarget
             return;
         }
 
-        while (!IsClosed)
-        {
-            var n = _batch.Receive(_fd);
-            if (n < 0)
-            {
-                var errno = Errno.Last;
-                if (errno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (errno != Errno.EAGAIN)
-                {
-                    Counters.ReceiveErrors++;
-                }
-
-                return;
-            }
-
-            Counters.KernelDropped = _batch.KernelDrops;
-            _pendingIndex = 0;
-            _pendingCount = n;
-            if (!DeliverPending() || n < _batch.Capacity)
-            {
-                return;
-            }
-        }
+        DatagramDrain.Run(this, _fd, _batch);
+        Counters.KernelDropped = _batch.KernelDrops;
     }
+
+    bool IDatagramBatchReceiver.DeliverBatch(int count)
+    {
+        _pendingIndex = 0;
+        _pendingCount = count;
+        return DeliverPending();
+    }
+
+    void IDatagramBatchReceiver.OnReceiveError() => Counters.ReceiveErrors++;
 
     void IPollTarget.OnWritable()
     {
