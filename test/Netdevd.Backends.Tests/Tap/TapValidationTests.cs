@@ -57,8 +57,22 @@ public sealed class TapValidationTests
         var e = await Assert.ThrowsAsync<QapiException>(() => registry.AddAsync(Tap("t0", new NetdevTapOptions { Fd = fd.ToString(System.Globalization.CultureInfo.InvariantCulture) }), NetdevOrigin.Monitor, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Equal($"Unable to query TUNGETIFF on FD {fd}: Inappropriate ioctl for device", e.Message);
 
-        // QEMU closes the descriptor it was given when it refuses it.
-        Assert.Equal(-1, Native.Libc.Fcntl(fd, Native.Libc.F_GETFL, 0));
+        // QEMU closes the descriptor it was given when it refuses it. Proved on a socket pair: the
+        // other end sees the hang-up only once every copy of this end is closed. (Testing the
+        // number itself would race with other tests opening descriptors meanwhile.)
+        Assert.True(Native.Libc.SocketPair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0, out var given, out var watcher));
+        try
+        {
+            var again = await Assert.ThrowsAsync<QapiException>(() => registry.AddAsync(Tap("t1", new NetdevTapOptions { Fd = given.ToString(System.Globalization.CultureInfo.InvariantCulture) }), NetdevOrigin.Monitor, cancellationToken: TestContext.Current.CancellationToken));
+            Assert.StartsWith($"Unable to query TUNGETIFF on FD {given}: ", again.Message, StringComparison.Ordinal);
+            Span<Native.PollFd> poll = [new Native.PollFd { Fd = watcher, Events = Native.Libc.POLLIN }];
+            Assert.Equal(1, Native.Libc.Poll(poll, 5000));
+            Assert.NotEqual(0, poll[0].Revents & Native.Libc.POLLHUP);
+        }
+        finally
+        {
+            Native.Libc.Close(watcher);
+        }
     }
 
     [Fact]
