@@ -1,47 +1,65 @@
-using System.Collections.Concurrent;
 using Netdevd.Native;
 
 namespace Netdevd.Backends.Io;
 
 /// <summary>
-/// One thread that waits on one data descriptor (plus an eventfd to be woken) and calls its
-/// target when the descriptor is ready. Each backend instance owns one: reads happen here,
-/// frames go to the peer synchronously on this thread, and interest in POLLIN/POLLOUT is the
-/// back-pressure switch (DESIGN.md: drain until EAGAIN, then wait once).
+/// One backend's place on an <see cref="IoThread"/>: the descriptor it watches, its interest in
+/// POLLIN/POLLOUT (the back-pressure switch, DESIGN.md: drain until EAGAIN, then wait once) and the
+/// target called when the descriptor is ready. Reads happen on that thread and frames go to the peer
+/// synchronously on it. The thread is this loop's own, or one shared with other backends
+/// (<see cref="IoThreadPool"/>): either way the target is called from one thread only.
 /// </summary>
 internal sealed class PollLoop : IDisposable
 {
     private readonly IPollTarget _target;
-    private readonly Thread _thread;
-    private readonly int _wakeFd;
-    private readonly ConcurrentQueue<Action> _posted = new();
+    private readonly IoThread _thread;
+    private readonly bool _ownsThread;
     private volatile int _fd = -1;
     private volatile bool _wantRead = true;
     private volatile bool _wantWrite;
-    private volatile bool _stopping;
+    private volatile bool _registered;
+    private bool _started;
+    private bool _disposed;
 
-    public PollLoop(string name, IPollTarget target)
+    public PollLoop(string name, IPollTarget target, IoThreadPool? pool = null)
     {
         _target = target;
-        _wakeFd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
-        if (_wakeFd < 0)
-        {
-            throw new IOException($"eventfd: {Errno.Message(Errno.Last)}");
-        }
-
-        _thread = new Thread(Run) { IsBackground = true, Name = name };
+        pool ??= IoThreadPool.Default;
+        var shared = pool.Place();
+        _ownsThread = shared is null;
+        _thread = shared ?? new IoThread(name);
     }
 
     /// <summary>Whether the caller runs on this loop's thread.</summary>
-    public bool IsLoopThread => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
+    public bool IsLoopThread => _thread.IsCurrent;
 
-    public void Start() => _thread.Start();
+    /// <summary>Whether the loop is on its thread (started and not disposed).</summary>
+    internal bool IsRegistered => _registered;
+
+    /// <summary>Whether this loop shares its thread with other backends.</summary>
+    public bool SharesThread => !_ownsThread;
+
+    public void Start()
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        _started = true;
+        _registered = true;
+        _thread.Add(this);
+        if (_ownsThread)
+        {
+            _thread.Start();
+        }
+    }
 
     /// <summary>Sets the descriptor to watch (-1: none).</summary>
     public void Watch(int fd)
     {
         _fd = fd;
-        Wake();
+        _thread.Wake();
     }
 
     /// <summary>Turns reading on or off (off while the peer cannot take more).</summary>
@@ -50,7 +68,7 @@ internal sealed class PollLoop : IDisposable
         if (_wantRead != on)
         {
             _wantRead = on;
-            Wake();
+            _thread.Wake();
         }
     }
 
@@ -60,96 +78,90 @@ internal sealed class PollLoop : IDisposable
         if (_wantWrite != on)
         {
             _wantWrite = on;
-            Wake();
+            _thread.Wake();
         }
     }
 
-    /// <summary>Runs <paramref name="action"/> on the loop thread.</summary>
-    public void Post(Action action)
-    {
-        _posted.Enqueue(action);
-        Wake();
-    }
+    /// <summary>Runs <paramref name="action"/> on the loop thread (not at all once the loop is disposed).</summary>
+    public void Post(Action action) => _thread.Post(this, action);
 
-    public void Wake()
-    {
-        Span<byte> one = stackalloc byte[8];
-        BitConverter.TryWriteBytes(one, 1UL);
-        _ = Libc.Write(_wakeFd, one);
-    }
+    public void Wake() => _thread.Wake();
 
+    /// <summary>
+    /// Takes the loop off its thread. Called off that thread, it returns once no callback of this
+    /// loop runs any more (its own thread is joined; a shared one has passed a barrier).
+    /// </summary>
     public void Dispose()
     {
-        _stopping = true;
-        Wake();
-        if (_thread.IsAlive && !IsLoopThread)
+        if (_disposed)
         {
-            _thread.Join();
+            return;
         }
 
-        Libc.Close(_wakeFd);
+        _disposed = true;
+        _registered = false;
+        _fd = -1;
+        if (_ownsThread)
+        {
+            _thread.Dispose();
+        }
+        else if (_started)
+        {
+            _thread.Remove(this);
+        }
     }
 
-    private void Run()
+    /// <summary>The poll entry for this loop's descriptor; false when it watches none.</summary>
+    internal bool TryGetPollFd(out PollFd pollFd)
     {
-        Span<PollFd> fds = stackalloc PollFd[2];
-        Span<byte> drain = stackalloc byte[8];
-        while (!_stopping)
+        var fd = _fd;
+        if (fd < 0 || !_registered)
         {
-            while (_posted.TryDequeue(out var action))
-            {
-                action();
-            }
+            pollFd = default;
+            return false;
+        }
 
-            var fd = _fd;
-            fds[0] = new PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
-            short events = 0;
-            if (_wantRead)
-            {
-                events |= Libc.POLLIN;
-            }
+        short events = 0;
+        if (_wantRead)
+        {
+            events |= Libc.POLLIN;
+        }
 
-            if (_wantWrite)
-            {
-                events |= Libc.POLLOUT;
-            }
+        if (_wantWrite)
+        {
+            events |= Libc.POLLOUT;
+        }
 
-            fds[1] = new PollFd { Fd = fd, Events = events };
-            var n = Libc.Poll(fds[..(fd >= 0 ? 2 : 1)], -1);
-            if (n < 0)
-            {
-                if (Errno.Last == Errno.EINTR)
-                {
-                    continue;
-                }
+        // With no interest the descriptor stays in the set: POLLERR/POLLHUP still report.
+        pollFd = new PollFd { Fd = fd, Events = events };
+        return true;
+    }
 
-                throw new IOException($"poll: {Errno.Message(Errno.Last)}");
-            }
+    /// <summary>Thread: the poll reported <paramref name="revents"/> for <paramref name="polledFd"/>.</summary>
+    internal void Dispatch(int polledFd, short revents)
+    {
+        // The descriptor may have been swapped (or the loop removed) by an earlier callback of this round.
+        if (!_registered || polledFd != _fd)
+        {
+            return;
+        }
 
-            if ((fds[0].Revents & Libc.POLLIN) != 0)
+        if ((revents & Libc.POLLOUT) != 0)
+        {
+            _target.OnWritable();
+            if (!_registered || polledFd != _fd)
             {
-                _ = Libc.Read(_wakeFd, drain);
+                return;
             }
+        }
 
-            if (_stopping || fd < 0 || fd != _fd)
-            {
-                continue;
-            }
-
-            var revents = fds[1].Revents;
-            if ((revents & Libc.POLLOUT) != 0)
-            {
-                _target.OnWritable();
-            }
-
-            if ((revents & Libc.POLLIN) != 0)
-            {
-                _target.OnReadable();
-            }
-            else if ((revents & (Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL)) != 0)
-            {
-                _target.OnHangup();
-            }
+        if ((revents & Libc.POLLIN) != 0)
+        {
+            _target.OnReadable();
+        }
+        else if ((revents & (Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL)) != 0)
+        {
+            _target.OnHangup();
         }
     }
 }

@@ -5,6 +5,9 @@ namespace Netdevd.Cli;
 /// <summary>netdevd's own options (System.CommandLine); the netdev specs themselves are QEMU syntax, parsed later.</summary>
 internal static class DaemonCommandLine
 {
+    /// <summary>More threads than this would only add switching: netdevs are few per thread at that point.</summary>
+    public const int MaxIoThreads = 256;
+
     public static readonly Option<string[]> Netdev = new("--netdev", "-netdev")
     {
         Description = "Create a netdev, in QEMU's -netdev syntax (type,id=ID,... or keyval or JSON); repeatable. 'help' lists the types.",
@@ -27,6 +30,13 @@ internal static class DaemonCommandLine
         HelpName = "DIR",
     };
 
+    public static readonly Option<int> IoThreads = new("--io-threads")
+    {
+        Description = "Threads that move the netdevs' frames: 1 (the default) runs them all on one thread, as QEMU's main loop does, so a frame and its answer cross without waking another thread; N spreads the netdevs over N threads (for many busy netdevs on a large host); 0 gives every netdev (every tap queue) a thread of its own.",
+        DefaultValueFactory = _ => 1,
+        HelpName = "N",
+    };
+
     public static RootCommand Create(Func<DaemonOptions, CancellationToken, Task<int>> run)
     {
         var root = new RootCommand("netdevd: QEMU's network backends as a daemon. With no options: a QMP monitor and a virtual network, and the QEMU options that attach a VM to it.")
@@ -34,13 +44,22 @@ internal static class DaemonCommandLine
             Netdev,
             Qmp,
             RuntimeDir,
+            IoThreads,
         };
+        IoThreads.Validators.Add(static result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > MaxIoThreads)
+            {
+                result.AddError($"--io-threads must be between 0 and {MaxIoThreads}.");
+            }
+        });
         root.Subcommands.Add(Run.RunCommandLine.Create(Run.RunRunner.RunAsync));
         root.SetAction((result, ct) => run(
             new DaemonOptions(
                 result.GetValue(Netdev) ?? [],
                 result.GetValue(Qmp) ?? [],
-                result.GetValue(RuntimeDir)),
+                result.GetValue(RuntimeDir),
+                result.GetValue(IoThreads)),
             ct));
         return root;
     }

@@ -4,7 +4,8 @@ namespace Netdevd.Cli;
 internal sealed record DaemonOptions(
     IReadOnlyList<string> NetdevSpecs,
     IReadOnlyList<string> QmpSpecs,
-    string? RuntimeDirectory)
+    string? RuntimeDirectory,
+    int IoThreads = 1)
 {
     /// <summary>No netdev and no monitor given: run the default setup.</summary>
     public bool IsDefaultJob => NetdevSpecs.Count == 0 && QmpSpecs.Count == 0;

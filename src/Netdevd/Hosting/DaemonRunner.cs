@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Netdevd.Backends.Io;
 using Netdevd.Cli;
 using Netdevd.Core.Registry;
 using Netdevd.Qapi.Errors;
@@ -41,6 +42,9 @@ internal static class DaemonRunner
             await Console.Error.WriteLineAsync(e.Describe()).ConfigureAwait(false);
             return 1;
         }
+
+        // Before any netdev exists: every backend created from here on is placed by it.
+        IoThreadPool.Configure(options.IoThreads);
 
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using Netdevd.Native;
+
+namespace Netdevd.Backends.Io;
+
+/// <summary>
+/// One thread that polls the descriptors of one or more <see cref="PollLoop"/>s (plus an
+/// eventfd to be woken) and calls their targets when a descriptor is ready. Backends that share
+/// a thread hand frames to each other without waking another thread: a tap written on this
+/// thread has its answer (a TCP ACK, say) read by the same thread at the next poll, as in QEMU's
+/// main loop. Posted actions run on this thread between polls, each only while its loop is registered.
+/// </summary>
+internal sealed class IoThread : IDisposable
+{
+    private readonly Thread _thread;
+    private readonly int _wakeFd;
+    private readonly ConcurrentQueue<(PollLoop? Loop, Action Action)> _posted = new();
+    private readonly Lock _membersGate = new();
+    private volatile PollLoop[] _members = [];
+    private PollFd[] _pollFds = new PollFd[4];
+    private PollLoop?[] _polled = new PollLoop?[4];
+    private volatile bool _stopping;
+    private int _wakePending;
+
+    public IoThread(string name)
+    {
+        _wakeFd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
+        if (_wakeFd < 0)
+        {
+            throw new IOException($"eventfd: {Errno.Message(Errno.Last)}");
+        }
+
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
+    }
+
+    /// <summary>Whether the caller runs on this thread.</summary>
+    public bool IsCurrent => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
+
+    /// <summary>Loops registered here (for placement and for tests).</summary>
+    public int MemberCount => _members.Length;
+
+    public void Start() => _thread.Start();
+
+    public void Add(PollLoop loop)
+    {
+        lock (_membersGate)
+        {
+            _members = [.. _members, loop];
+        }
+
+        Wake();
+    }
+
+    /// <summary>
+    /// Removes <paramref name="loop"/>; off this thread, returns only once the thread is past any
+    /// callback of it, so the caller may release what the callbacks use.
+    /// </summary>
+    public void Remove(PollLoop loop)
+    {
+        lock (_membersGate)
+        {
+            _members = Array.FindAll(_members, m => !ReferenceEquals(m, loop));
+        }
+
+        if (!IsCurrent && _thread.IsAlive && !_stopping)
+        {
+            // A barrier: when it runs, the iteration that might have been calling the loop is over.
+            using var passed = new ManualResetEventSlim();
+            _posted.Enqueue((null, passed.Set));
+            Wake();
+            passed.Wait();
+        }
+    }
+
+    public void Post(PollLoop loop, Action action)
+    {
+        _posted.Enqueue((loop, action));
+        Wake();
+    }
+
+    /// <summary>Interrupts the poll so interest changes and posted actions take effect.</summary>
+    public void Wake()
+    {
+        // The thread itself rebuilds its poll set before it waits again; one pending wake is enough.
+        if (IsCurrent || Interlocked.Exchange(ref _wakePending, 1) != 0)
+        {
+            return;
+        }
+
+        Span<byte> one = stackalloc byte[8];
+        BitConverter.TryWriteBytes(one, 1UL);
+        _ = Libc.Write(_wakeFd, one);
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        Volatile.Write(ref _wakePending, 0);
+        Wake();
+        if (_thread.IsAlive && !IsCurrent)
+        {
+            _thread.Join();
+        }
+
+        Libc.Close(_wakeFd);
+    }
+
+    private void Run()
+    {
+        Span<byte> drain = stackalloc byte[8];
+        while (!_stopping)
+        {
+            RunPosted();
+            var count = Prepare();
+            var n = Libc.Poll(_pollFds.AsSpan(0, count), -1);
+            if (n < 0)
+            {
+                if (Errno.Last == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                throw new IOException($"poll: {Errno.Message(Errno.Last)}");
+            }
+
+            if ((_pollFds[0].Revents & Libc.POLLIN) != 0)
+            {
+                Volatile.Write(ref _wakePending, 0);
+                _ = Libc.Read(_wakeFd, drain);
+            }
+
+            for (var i = 1; i < count && !_stopping; i++)
+            {
+                var revents = _pollFds[i].Revents;
+                if (revents != 0)
+                {
+                    _polled[i]!.Dispatch(_pollFds[i].Fd, revents);
+                }
+            }
+        }
+
+    }
+
+    private void RunPosted()
+    {
+        while (_posted.TryDequeue(out var item))
+        {
+            // Actions of a loop that has left are dropped; barriers (no loop) always run.
+            if (item.Loop is null || item.Loop.IsRegistered)
+            {
+                item.Action();
+            }
+        }
+    }
+
+    /// <summary>Fills the poll set: the eventfd, then every member with a descriptor and some interest.</summary>
+    private int Prepare()
+    {
+        var members = _members;
+        if (_pollFds.Length < members.Length + 1)
+        {
+            _pollFds = new PollFd[(members.Length + 1) * 2];
+            _polled = new PollLoop?[_pollFds.Length];
+        }
+
+        _pollFds[0] = new PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
+        var count = 1;
+        foreach (var loop in members)
+        {
+            if (loop.TryGetPollFd(out var pollFd))
+            {
+                _pollFds[count] = pollFd;
+                _polled[count] = loop;
+                count++;
+            }
+        }
+
+        Array.Clear(_polled, count, _polled.Length - count);
+        return count;
+    }
+}

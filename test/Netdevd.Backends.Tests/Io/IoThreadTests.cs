@@ -1,0 +1,188 @@
+using Netdevd.Backends.Io;
+using Netdevd.Native;
+
+namespace Netdevd.Backends.Tests.Io;
+
+/// <summary>How poll loops share (or do not share) threads, and what their disposal guarantees.</summary>
+public sealed class IoThreadTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public void Loops_of_a_shared_pool_are_called_on_one_thread()
+    {
+        var pool = new IoThreadPool(1, "iot-a");
+        using var a = new EventTarget(pool);
+        using var b = new EventTarget(pool);
+
+        a.Signal();
+        b.Signal();
+
+        Assert.True(a.Called.Wait(Patience));
+        Assert.True(b.Called.Wait(Patience));
+        Assert.Equal(a.ThreadId, b.ThreadId);
+        Assert.True(a.Loop.SharesThread);
+    }
+
+    [Fact]
+    public void Without_shared_threads_each_loop_has_its_own()
+    {
+        var pool = new IoThreadPool(0);
+        using var a = new EventTarget(pool);
+        using var b = new EventTarget(pool);
+
+        a.Signal();
+        b.Signal();
+
+        Assert.True(a.Called.Wait(Patience));
+        Assert.True(b.Called.Wait(Patience));
+        Assert.NotEqual(a.ThreadId, b.ThreadId);
+        Assert.False(a.Loop.SharesThread);
+    }
+
+    [Fact]
+    public void Loops_are_spread_over_the_shared_threads()
+    {
+        var pool = new IoThreadPool(2, "iot-s");
+        using var a = new EventTarget(pool);
+        using var b = new EventTarget(pool);
+        using var c = new EventTarget(pool);
+
+        foreach (var t in new[] { a, b, c })
+        {
+            t.Signal();
+            Assert.True(t.Called.Wait(Patience));
+        }
+
+        // The first two get a thread each, the third joins one of them.
+        Assert.NotEqual(a.ThreadId, b.ThreadId);
+        Assert.Contains(c.ThreadId, new[] { a.ThreadId, b.ThreadId });
+    }
+
+    [Fact]
+    public async Task Dispose_off_the_thread_returns_only_after_a_running_callback_ended()
+    {
+        var pool = new IoThreadPool(1, "iot-d");
+        using var other = new EventTarget(pool);
+        using var gate = new ManualResetEventSlim();
+        var target = new EventTarget(pool, onReadable: () => gate.Wait(Patience));
+        target.Signal();
+        Assert.True(target.Called.Wait(Patience));
+
+        var disposing = Task.Run(target.Dispose);
+
+        // The callback is still inside: disposal must wait for it, whatever the timing.
+        var first = await Task.WhenAny(disposing, Task.Delay(300, TestContext.Current.CancellationToken));
+        Assert.NotSame(disposing, first);
+        gate.Set();
+        await disposing.WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+        // The shared thread goes on serving the other loop.
+        other.Signal();
+        Assert.True(other.Called.Wait(Patience));
+    }
+
+    [Fact]
+    public async Task Actions_posted_to_a_disposed_loop_do_not_run_and_the_others_do()
+    {
+        var pool = new IoThreadPool(1, "iot-p");
+        using var live = new EventTarget(pool);
+        var gone = new EventTarget(pool);
+        using var block = new ManualResetEventSlim();
+        using var ran = new ManualResetEventSlim();
+        var goneRan = false;
+
+        // Hold the thread so both posts queue up behind this one.
+        live.Loop.Post(() => block.Wait(Patience));
+        gone.Loop.Post(() => goneRan = true);
+        live.Loop.Post(ran.Set);
+        var disposing = Task.Run(gone.Dispose);
+        Assert.True(SpinWait.SpinUntil(() => !gone.Loop.IsRegistered, Patience));
+        block.Set();
+
+        await disposing.WaitAsync(Patience, TestContext.Current.CancellationToken);
+        Assert.True(ran.Wait(Patience, TestContext.Current.CancellationToken));
+        Assert.False(goneRan);
+    }
+
+    [Fact]
+    public void A_loop_disposed_by_another_loops_callback_is_not_called_in_that_round()
+    {
+        var pool = new IoThreadPool(1, "iot-r");
+        EventTarget? victim = null;
+        using var killer = new EventTarget(pool, onReadable: () => victim!.Loop.Dispose());
+        victim = new EventTarget(pool);
+        using (victim)
+        {
+            // Both readable before the thread wakes: one poll round reports both.
+            killer.Loop.Post(() =>
+            {
+                killer.Signal();
+                victim.Signal();
+            });
+
+            Assert.True(killer.Called.Wait(Patience));
+            killer.Signal();
+            Assert.True(SpinWait.SpinUntil(() => killer.Calls >= 2, Patience));
+            Assert.Equal(0, victim.Calls);
+        }
+    }
+
+    /// <summary>A poll target on an eventfd: readable after <see cref="Signal"/>, drained by the callback.</summary>
+    private sealed class EventTarget : IPollTarget, IDisposable
+    {
+        private readonly int _fd;
+        private readonly Action? _onReadable;
+        private int _calls;
+
+        public EventTarget(IoThreadPool pool, Action? onReadable = null)
+        {
+            _fd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
+            Assert.True(_fd >= 0);
+            _onReadable = onReadable;
+            Loop = new PollLoop("iot-test", this, pool);
+            Loop.Watch(_fd);
+            Loop.Start();
+        }
+
+        public PollLoop Loop { get; }
+
+        public ManualResetEventSlim Called { get; } = new();
+
+        public int ThreadId { get; private set; }
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public void Signal()
+        {
+            Span<byte> one = stackalloc byte[8];
+            BitConverter.TryWriteBytes(one, 1UL);
+            Assert.Equal(8, Libc.Write(_fd, one));
+        }
+
+        public void OnReadable()
+        {
+            Span<byte> drain = stackalloc byte[8];
+            _ = Libc.Read(_fd, drain);
+            ThreadId = Environment.CurrentManagedThreadId;
+            Interlocked.Increment(ref _calls);
+            Called.Set();
+            _onReadable?.Invoke();
+        }
+
+        public void OnWritable()
+        {
+        }
+
+        public void OnHangup()
+        {
+        }
+
+        public void Dispose()
+        {
+            Loop.Dispose();
+            _ = Libc.Close(_fd);
+            Called.Dispose();
+        }
+    }
+}
