@@ -168,13 +168,23 @@ public sealed class L2tpv3NetClient : NetClient, IPollTarget, IDatagramBatchRece
 
     void IPollTarget.OnReadable()
     {
-        if (_blocked || !DeliverPending())
+        // The frames of this drain are one batch for the receivers (a tap merges them, a stream
+        // writes them with one call), as the dgram and stream readers do.
+        BeginSendBatch();
+        try
         {
-            return;
-        }
+            if (_blocked || !DeliverPending())
+            {
+                return;
+            }
 
-        DatagramDrain.Run(this, _fd, _batch);
-        Counters.KernelDropped = _batch.KernelDrops;
+            DatagramDrain.Run(this, _fd, _batch);
+            Counters.KernelDropped = _batch.KernelDrops;
+        }
+        finally
+        {
+            SendBatchEnd();
+        }
     }
 
     bool IDatagramBatchReceiver.DeliverBatch(int count)
@@ -293,9 +303,17 @@ public sealed class L2tpv3NetClient : NetClient, IPollTarget, IDatagramBatchRece
         if (_blocked)
         {
             _blocked = false;
-            if (!DeliverPending())
+            BeginSendBatch();
+            try
             {
-                return;
+                if (!DeliverPending())
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                SendBatchEnd();
             }
         }
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Netdevd.Backends.L2tpv3;
+using Netdevd.Core.Clients;
 using Netdevd.Core.Registry;
 using Netdevd.Qapi.Schema;
 using static Netdevd.Backends.Tests.L2tpv3.L2tpv3TestKit;
@@ -232,5 +233,56 @@ public sealed class L2tpv3DataTests
         await r.AddAsync(Netdev("a", a), NetdevOrigin.Monitor, null, Ct);
         await r.DeleteAsync("a", Ct);
         await r.AddAsync(Netdev("a", a), NetdevOrigin.Monitor, null, Ct);
+    }
+
+    [Fact]
+    public async Task Frames_of_one_drain_reach_the_peer_as_a_batch()
+    {
+        var (a, b) = UdpPair(ipv6: false);
+        await using var r = NewRegistry();
+        await r.AddAsync(Netdev("a", a), NetdevOrigin.Monitor, null, Ct);
+        var cb = (L2tpv3NetClient)await r.AddAsync(Netdev("b", b), NetdevOrigin.Monitor, null, Ct);
+        var na = new FrameSink("na");
+        r.AttachNic("a", na.Client);
+        var recorder = new BatchRecorder();
+        NetClient.Connect(cb, recorder);
+
+        for (var i = 0; i < 20; i++)
+        {
+            na.Client.Transmit(Frame(1000, i));
+        }
+
+        Assert.True(SpinWait.SpinUntil(() => recorder.Frames == 20 && recorder.BatchEnds > 0, TimeSpan.FromSeconds(10)));
+
+        // Every frame came inside a bracket, and each bracket was closed: a receiver such as a
+        // tap or a stream writes what one drain delivered together.
+        Assert.Equal(0, recorder.OutsideBatch);
+        Assert.InRange(recorder.BatchEnds, 1, 20);
+    }
+
+    private sealed class BatchRecorder() : NetClient("rec", NetClientDriver.Nic)
+    {
+        private int _frames;
+        private int _outside;
+        private int _ends;
+
+        public int Frames => Volatile.Read(ref _frames);
+
+        public int OutsideBatch => Volatile.Read(ref _outside);
+
+        public int BatchEnds => Volatile.Read(ref _ends);
+
+        protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
+        {
+            if (!InSendBatch)
+            {
+                Interlocked.Increment(ref _outside);
+            }
+
+            Interlocked.Increment(ref _frames);
+            return ReceiveResult.Accepted;
+        }
+
+        protected override void OnBatchEnd() => Interlocked.Increment(ref _ends);
     }
 }
