@@ -20,6 +20,12 @@ namespace Netdevd.UserNet;
 /// </remarks>
 public sealed partial class UserStack : IDisposable
 {
+    /// <summary>
+    /// The guest link's MTU for datagrams the stack originates (slirp's IF_MTU_DEFAULT; QEMU's
+    /// user netdev has no option for it): longer non-TCP IPv4 datagrams go out fragmented.
+    /// </summary>
+    public const int GuestLinkMtu = 1500;
+
     private readonly UserStackOptions _options;
     private readonly IFrameSink _sink;
     private readonly TimeProvider _time;
@@ -30,6 +36,7 @@ public sealed partial class UserStack : IDisposable
     private readonly TftpServer? _tftp;
     private readonly MacAddress _ourMac;
     private readonly FragmentReassembler _fragments;
+    private readonly Ipv4Fragmenter _fragmenter = new();
     private INatHost? _host;
     private ushort _ipId;
     private Ipv4Address _lastGuestIp;
@@ -271,9 +278,20 @@ public sealed partial class UserStack : IDisposable
         return frame.Slice(headers, l4Length);
     }
 
-    /// <summary>Pads to the Ethernet minimum of 60 bytes (as QEMU does for non-virtio peers) and commits.</summary>
+    /// <summary>
+    /// Pads to the Ethernet minimum of 60 bytes (as QEMU does for non-virtio peers) and commits;
+    /// a non-TCP IPv4 datagram longer than the guest link's MTU goes out in fragments.
+    /// </summary>
     private void Commit(Span<byte> frame, int length)
     {
+        if (length > EthernetFrame.HeaderLength + GuestLinkMtu && Ipv4Fragmenter.Needs(frame[..length], GuestLinkMtu))
+        {
+            var pieces = _fragmenter.Write(frame[..length], GuestLinkMtu, _sink);
+            Counters.FramesOut += pieces;
+            Counters.DatagramsFragmented++;
+            return;
+        }
+
         if (length < EthernetFrame.MinimumLength)
         {
             frame[length..EthernetFrame.MinimumLength].Clear();

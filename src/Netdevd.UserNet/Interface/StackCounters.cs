@@ -9,6 +9,9 @@ public sealed class StackCounters
 
     public long FramesOut { get; internal set; }
 
+    /// <summary>Datagrams for the guest longer than its link's MTU, sent as IPv4 fragments.</summary>
+    public long DatagramsFragmented { get; internal set; }
+
     public long TcpFlowsOpened { get; internal set; }
 
     public long UdpFlowsOpened { get; internal set; }

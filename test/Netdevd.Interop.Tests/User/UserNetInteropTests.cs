@@ -66,6 +66,62 @@ public sealed class UserNetInteropTests
     }
 
     [Fact]
+    public async Task A_dns_answer_longer_than_the_mtu_reaches_the_guest_in_fragments()
+    {
+        UserNetRig.RequireTools();
+        HostTools.Require("dnsmasq", "dnsmasq-base");
+        HostTools.Require("dig", "dnsutils");
+        var dir = HostTools.TempDir();
+        try
+        {
+            var dnsPort = FreePort();
+            var resolv = Path.Combine(dir, "resolv.conf");
+            await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{dnsPort}\n");
+            await using var rig = await UserNetRig.StartAsync("", resolv);
+
+            // Twenty 250-byte strings: a TXT answer of about 5 KB, which the upstream sends in one
+            // datagram (EDNS) and netdevd must cut for the guest's 1500-byte link.
+            var strings = Enumerable.Range(0, 20).Select(i => new string((char)('a' + i), 250)).ToArray();
+            rig.HostServer($"dnsmasq --no-daemon --keep-in-foreground --no-resolv --no-hosts --listen-address=127.0.0.1 --bind-interfaces --port={dnsPort} --edns-packet-max=8192 --txt-record=big.netdevd.test,{string.Join(',', strings)} --pid-file={dir}/dnsmasq.pid");
+            await rig.DhcpAsync();
+
+            var before = await RxPacketsAsync(rig);
+            var answer = "";
+            for (var i = 0; i < 20 && answer.Length == 0; i++)
+            {
+                answer = (await rig.GuestAsync("dig +short +bufsize=8192 +ignore +time=2 +tries=1 @10.0.2.3 TXT big.netdevd.test")).Output.Trim();
+                if (!answer.Contains(strings[0], StringComparison.Ordinal))
+                {
+                    answer = "";
+                    await Task.Delay(200); // dnsmasq still starting
+                }
+            }
+
+            var after = await RxPacketsAsync(rig);
+            foreach (var text in strings)
+            {
+                Assert.Contains($"\"{text}\"", answer, StringComparison.Ordinal);
+            }
+
+            // The kernel took the answer in four frames (three of 1500 bytes and the rest) and
+            // reassembled it; one 5 KB frame would have been a single packet (plus an ARP or two).
+            Assert.True(after - before >= 4, $"guest link received {after - before} packets");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>Packets the guest's interface has received (the kernel's own counter).</summary>
+    private static async Task<long> RxPacketsAsync(UserNetRig rig)
+    {
+        var (status, output) = await rig.GuestAsync($"cat /sys/class/net/{rig.Tap}/statistics/rx_packets");
+        Assert.Equal(0, status);
+        return long.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task A_second_client_gets_the_next_address_and_the_first_keeps_its_own()
     {
         await using var rig = await UserNetRig.StartAsync("");
