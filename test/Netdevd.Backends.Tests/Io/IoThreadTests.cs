@@ -8,10 +8,12 @@ public sealed class IoThreadTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    [Fact]
-    public void Loops_of_a_shared_pool_are_called_on_one_thread()
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(0, false)]
+    public void Loops_share_a_thread_only_in_a_shared_pool(int sharedThreads, bool shared)
     {
-        var pool = new IoThreadPool(1, "iot-a");
+        var pool = new IoThreadPool(sharedThreads, "iot-a");
         using var a = new EventTarget(pool);
         using var b = new EventTarget(pool);
 
@@ -20,24 +22,8 @@ public sealed class IoThreadTests
 
         Assert.True(a.Called.Wait(Patience));
         Assert.True(b.Called.Wait(Patience));
-        Assert.Equal(a.ThreadId, b.ThreadId);
-        Assert.True(a.Loop.SharesThread);
-    }
-
-    [Fact]
-    public void Without_shared_threads_each_loop_has_its_own()
-    {
-        var pool = new IoThreadPool(0);
-        using var a = new EventTarget(pool);
-        using var b = new EventTarget(pool);
-
-        a.Signal();
-        b.Signal();
-
-        Assert.True(a.Called.Wait(Patience));
-        Assert.True(b.Called.Wait(Patience));
-        Assert.NotEqual(a.ThreadId, b.ThreadId);
-        Assert.False(a.Loop.SharesThread);
+        Assert.Equal(shared, a.ThreadId == b.ThreadId);
+        Assert.Equal(shared, a.Loop.SharesThread);
     }
 
     [Fact]
