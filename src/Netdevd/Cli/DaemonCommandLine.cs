@@ -30,12 +30,25 @@ internal static class DaemonCommandLine
         HelpName = "DIR",
     };
 
-    public static readonly Option<int> IoThreads = new("--io-threads")
+    public static readonly Option<int> IoThreads = CreateIoThreads();
+
+    private static Option<int> CreateIoThreads()
     {
-        Description = "Threads that move the netdevs' frames: 1 (the default) runs them all on one thread, as QEMU's main loop does, so a frame and its answer cross without waking another thread; N spreads the netdevs over N threads (for many busy netdevs on a large host); 0 gives every netdev (every tap queue) a thread of its own.",
-        DefaultValueFactory = _ => 1,
-        HelpName = "N",
-    };
+        var option = new Option<int>("--io-threads")
+        {
+            Description = "Threads that move the netdevs' frames: 1 (the default) runs them all on one thread, as QEMU's main loop does, so a frame and its answer cross without waking another thread; N spreads the netdevs over N threads (for many busy netdevs on a large host); 0 gives every netdev (every tap queue) a thread of its own.",
+            DefaultValueFactory = _ => 1,
+            HelpName = "N",
+        };
+        option.Validators.Add(static result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > MaxIoThreads)
+            {
+                result.AddError($"--io-threads must be between 0 and {MaxIoThreads}.");
+            }
+        });
+        return option;
+    }
 
     public static RootCommand Create(Func<DaemonOptions, CancellationToken, Task<int>> run)
     {
@@ -46,13 +59,6 @@ internal static class DaemonCommandLine
             RuntimeDir,
             IoThreads,
         };
-        IoThreads.Validators.Add(static result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 0 or > MaxIoThreads)
-            {
-                result.AddError($"--io-threads must be between 0 and {MaxIoThreads}.");
-            }
-        });
         root.Subcommands.Add(Run.RunCommandLine.Create(Run.RunRunner.RunAsync));
         root.SetAction((result, ct) => run(
             new DaemonOptions(
