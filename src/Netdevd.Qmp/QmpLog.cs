@@ -14,6 +14,9 @@ internal static partial class QmpLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "QMP session {Id} does not read its events; dropping it")]
     public static partial void SessionOverflow(ILogger logger, long id);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Report}")]
+    public static partial void PrecedingReport(ILogger logger, string report);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "QMP command {Command} failed unexpectedly")]
     public static partial void CommandFailed(ILogger logger, Exception exception, string command);
 

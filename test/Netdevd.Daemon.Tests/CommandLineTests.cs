@@ -57,6 +57,18 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task A_guestfwd_device_that_cannot_be_opened_prints_QEMUs_two_lines()
+    {
+        const string spec = "user,id=u,guestfwd=tcp:10.0.2.100:7000-tcp:127.0.0.1:1";
+        var (code, _, stderr) = await DaemonProcess.RunAsync("-netdev", spec);
+
+        Assert.Equal(1, code);
+        var lines = stderr.Split('\n');
+        Assert.Equal($"netdevd: -netdev {spec}: Failed to connect to '127.0.0.1:1': Connection refused", lines[0].TrimEnd('\r'));
+        Assert.Equal($"netdevd: -netdev {spec}: Could not open guest forwarding device 'guestfwd.tcp.7000'", lines[1].TrimEnd('\r'));
+    }
+
+    [Fact]
     public async Task A_bad_identifier_also_prints_QEMUs_hint()
     {
         var (code, _, stderr) = await DaemonProcess.RunAsync("-netdev", "hubport,id=1a,hubid=0");

@@ -35,4 +35,12 @@ public sealed class QapiException : Exception
     /// (never sent over QMP), e.g. what an identifier may consist of.
     /// </summary>
     public string? Hint { get; init; }
+
+    /// <summary>
+    /// What QEMU reported with error_report before this error (e.g. a chardev's connect failure
+    /// before "Could not open guest forwarding device"): on the command line a line of its own
+    /// before the message, with the same prefix; over QMP QEMU only prints it to its stderr, so
+    /// netdevd logs it.
+    /// </summary>
+    public string? PrecedingReport { get; init; }
 }

@@ -40,6 +40,12 @@ internal sealed class QmpDispatcher(IReadOnlyDictionary<string, QapiCommand> com
         }
         catch (QapiException e)
         {
+            // What QEMU would error_report before the error goes to its stderr, not to the client.
+            if (e.PrecedingReport is { } report)
+            {
+                QmpLog.PrecedingReport(logger, report);
+            }
+
             // In negotiation mode QEMU replaces every CommandNotFound text with a hint.
             var text = negotiating && e.ErrorClass == QapiErrorClass.CommandNotFound
                 ? "Expecting capabilities negotiation with 'qmp_capabilities'"

@@ -8,8 +8,9 @@ namespace Netdevd.UserNet.Forwarding;
 
 /// <summary>
 /// <c>[tcp]:[server]:port-cmd:COMMAND</c> and <c>[tcp]:[server]:port-DEV</c> with DEV a chardev
-/// netdevd can reach per connection: <c>tcp:HOST:PORT</c> or <c>unix:PATH</c> (QEMU's
-/// slirp_guestfwd and libslirp's checks, with their texts).
+/// netdevd can open as a client: <c>tcp:HOST:PORT</c> or <c>unix:PATH</c> (QEMU's
+/// slirp_guestfwd and libslirp's checks, with their texts). Opening the device is the caller's
+/// (<see cref="Host.GuestForwardDevice"/>), when the netdev is created.
 /// </summary>
 public static class GuestForwardParser
 {
@@ -43,9 +44,10 @@ public static class GuestForwardParser
             throw syntax;
         }
 
-        var target = rest.StartsWith("cmd:", StringComparison.Ordinal)
+        var deviceName = $"guestfwd.tcp.{port}";
+        HostTarget target = rest.StartsWith("cmd:", StringComparison.Ordinal)
             ? new HostTarget.Command(rest[4..])
-            : ParseDevice(rest) ?? throw new QapiException($"Could not open guest forwarding device 'guestfwd.tcp.{port}'");
+            : ParseDevice(rest, deviceName) ?? throw new QapiException($"Could not open guest forwarding device '{deviceName}'");
 
         var conflict = !server.IsInNetwork(network.Network, network.Netmask) || server == network.Host || server == network.Dns;
         foreach (var rule in existing)
@@ -61,11 +63,12 @@ public static class GuestForwardParser
         return new GuestForwardRule(text, server, (ushort)port, target);
     }
 
-    private static HostTarget? ParseDevice(string device)
+    private static HostTarget.Device? ParseDevice(string device, string name)
     {
         if (device.StartsWith("unix:", StringComparison.Ordinal) && device.Length > 5)
         {
-            return new HostTarget.Unix(device[5..].Split(',')[0]);
+            var path = device[5..].Split(',')[0];
+            return new HostTarget.Device(name, path, new System.Net.Sockets.UnixDomainSocketEndPoint(path));
         }
 
         if (!device.StartsWith("tcp:", StringComparison.Ordinal))
@@ -80,6 +83,7 @@ public static class GuestForwardParser
             return null;
         }
 
+        var display = spec;
         var host = spec[..colon];
         if (host.Length == 0)
         {
@@ -98,6 +102,6 @@ public static class GuestForwardParser
             }
         }
 
-        return address is null ? null : new HostTarget.Tcp(new IPEndPoint(address, port));
+        return address is null ? null : new HostTarget.Device(name, display, new IPEndPoint(address, port));
     }
 }

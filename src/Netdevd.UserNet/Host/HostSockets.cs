@@ -8,14 +8,24 @@ namespace Netdevd.UserNet.Host;
 /// <summary>The real host side of the NAT: one socket per TCP and UDP flow, ICMP sockets for echo.</summary>
 internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
 {
+    private readonly Dictionary<HostTarget.Device, GuestForwardDevice> _devices = new(ReferenceEqualityComparer.Instance);
     private IcmpSockets? _icmp;
 
     public ILogger Logger { get; set; } = NullLogger.Instance;
+
+    /// <summary>Takes over the opened chardev of a guestfwd rule (before any traffic).</summary>
+    public void AddDevice(HostTarget.Device target, GuestForwardDevice device) => _devices.Add(target, device);
 
     public void OpenTcp(TcpConnection connection, HostTarget target)
     {
         var endpoint = new HostTcpEndpoint(engine);
         connection.HostState = endpoint;
+        if (target is HostTarget.Device device)
+        {
+            endpoint.UseConnected(connection, _devices.TryGetValue(device, out var open) ? open.Attach() : null);
+            return;
+        }
+
         endpoint.Connect(connection, target);
     }
 
@@ -62,5 +72,14 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
 
     public void CloseIcmp(IcmpFlow flow) => _icmp?.Close(flow);
 
-    public void Dispose() => _icmp?.Dispose();
+    public void Dispose()
+    {
+        _icmp?.Dispose();
+        foreach (var device in _devices.Values)
+        {
+            device.Dispose();
+        }
+
+        _devices.Clear();
+    }
 }

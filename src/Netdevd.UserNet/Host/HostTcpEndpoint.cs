@@ -55,14 +55,8 @@ internal sealed class HostTcpEndpoint : IDisposable
                     _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                     endPoint = tcp.EndPoint;
                     break;
-                case HostTarget.Unix unix:
-                    _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    endPoint = new UnixDomainSocketEndPoint(unix.Path);
-                    break;
                 case HostTarget.Command command:
-                    _socket = CommandConnector.Start(command.CommandLine);
-                    _connected = true;
-                    QueueConnectResult(true);
+                    UseConnected(CommandConnector.Start(command.CommandLine));
                     return;
                 default:
                     throw new NotSupportedException(target.GetType().Name);
@@ -81,6 +75,23 @@ internal sealed class HostTcpEndpoint : IDisposable
             // Completed at once (loopback often does): report later, not inside the stack's input.
             ThreadPool.UnsafeQueueUserWorkItem(static s => s.Item1.OnConnectCompleted(s.args), (Item1: this, args), false);
         }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="socket"/> (already connected: a command's pipe, a guestfwd device's
+    /// relay) this flow's socket, or refuses the guest's connect when it is null.
+    /// </summary>
+    public void UseConnected(TcpConnection connection, Socket? socket)
+    {
+        _connection = connection;
+        UseConnected(socket);
+    }
+
+    private void UseConnected(Socket? socket)
+    {
+        _socket = socket;
+        _connected = socket is not null;
+        QueueConnectResult(_connected);
     }
 
     private void QueueConnectResult(bool success) =>

@@ -74,14 +74,42 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             Restrict = config.Restrict,
             Limits = limits ?? new NatLimits(),
         };
+        // Each rule is checked and its device opened before the next, so the first failing rule
+        // is the one reported, as in QEMU.
         var guestForwards = new List<GuestForwardRule>();
-        for (var i = config.GuestForwards.Count - 1; i >= 0; i--)
+        var devices = new List<(HostTarget.Device Target, GuestForwardDevice Device)>();
+        UserNetClient client;
+        try
         {
-            guestForwards.Add(GuestForwardParser.Parse(config.GuestForwards[i], options, guestForwards));
+            for (var i = config.GuestForwards.Count - 1; i >= 0; i--)
+            {
+                var rule = GuestForwardParser.Parse(config.GuestForwards[i], options, guestForwards);
+                if (rule.Target is HostTarget.Device target)
+                {
+                    devices.Add((target, GuestForwardDevice.Open(target)));
+                }
+
+                guestForwards.Add(rule);
+            }
+
+            options = options with { GuestForwards = guestForwards };
+            client = new UserNetClient(name, config, options, time, logger);
+        }
+        catch
+        {
+            foreach (var (_, device) in devices)
+            {
+                device.Dispose();
+            }
+
+            throw;
         }
 
-        options = options with { GuestForwards = guestForwards };
-        var client = new UserNetClient(name, config, options, time, logger);
+        foreach (var (target, device) in devices)
+        {
+            client._engine.Host.AddDevice(target, device);
+        }
+
         try
         {
             for (var i = config.HostForwards.Count - 1; i >= 0; i--)

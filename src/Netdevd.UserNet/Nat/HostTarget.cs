@@ -12,8 +12,13 @@ public abstract record HostTarget
     /// <summary>A TCP endpoint on the host (the NAT case; 10.0.2.2 becomes loopback).</summary>
     public sealed record Tcp(IPEndPoint EndPoint) : HostTarget;
 
-    /// <summary>A unix stream socket (guestfwd <c>-unix:PATH</c>).</summary>
-    public sealed record Unix(string Path) : HostTarget;
+    /// <summary>
+    /// guestfwd's chardev (<c>-tcp:HOST:PORT</c>, <c>-unix:PATH</c>): one connection opened when
+    /// the netdev is created and shared by the guest's connections, as QEMU's chardev is.
+    /// <paramref name="Name"/> is QEMU's chardev name (<c>guestfwd.tcp.PORT</c>),
+    /// <paramref name="Display"/> the address as QEMU prints it in a connect error.
+    /// </summary>
+    public sealed record Device(string Name, string Display, EndPoint Address) : HostTarget;
 
     /// <summary>A command run per connection with the stream as stdin/stdout (guestfwd <c>-cmd:COMMAND</c>).</summary>
     public sealed record Command(string CommandLine) : HostTarget;

@@ -84,6 +84,11 @@ internal static class DaemonRunner
                 }
                 catch (QapiException e)
                 {
+                    if (e.PrecedingReport is { } report)
+                    {
+                        await Console.Error.WriteLineAsync($"netdevd: -netdev {request.Spec}: {report}").ConfigureAwait(false);
+                    }
+
                     await Console.Error.WriteLineAsync(new CommandLineException($"-netdev {request.Spec}: {e.Message}", e.Hint).Describe()).ConfigureAwait(false);
                     return 1;
                 }

@@ -49,6 +49,9 @@ public sealed class QemuOptionParityTests
         { ["socket,id=s,udp=127.0.0.1:1"] },
         { ["socket,id=s,listen=127.0.0.1:x"] },
         { ["socket,id=s,connect=nocolon"] },
+        { ["user,id=u,guestfwd=tcp:10.0.2.100:7000-tcp:127.0.0.1:1"] },
+        { ["user,id=u,guestfwd=tcp:10.0.2.100:7000-unix:/nonexistent/netdevd-test.sock"] },
+        { ["user,id=u,guestfwd=udp:10.0.2.100:7000-tcp:127.0.0.1:1"] },
     };
 
     [Theory]
@@ -99,7 +102,8 @@ public sealed class QemuOptionParityTests
             }
             catch (QapiException e)
             {
-                return $"-netdev {r.Spec}: {e.Message}";
+                // The first line each prints: QEMU's error_report of the cause comes before the error.
+                return $"-netdev {r.Spec}: {e.PrecedingReport ?? e.Message}";
             }
         }
 

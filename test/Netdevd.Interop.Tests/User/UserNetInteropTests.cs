@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using Netdevd.Interop.Tests.Harness;
 
@@ -219,12 +221,18 @@ public sealed class UserNetInteropTests
         try
         {
             await File.WriteAllTextAsync(Path.Combine(dir, "index.html"), "through-guestfwd");
+
+            // The forward's device is connected when the netdev is created (QEMU's chardev): its server comes first.
             await using var rig = await UserNetRig.StartAsync(
-                $"restrict=on,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:{fwdPort},guestfwd=tcp:10.0.2.101:7-cmd:busybox cat");
+                $"restrict=on,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:{fwdPort},guestfwd=tcp:10.0.2.101:7-cmd:busybox cat",
+                beforeNetdevd: async r =>
+                {
+                    r.HostServer($"busybox httpd -f -p 127.0.0.1:{fwdPort} -h {dir}");
+                    await r.WaitListeningAsync(fwdPort);
+                });
             await rig.DhcpAsync();
             rig.HostServer($"busybox httpd -f -p 127.0.0.1:{httpPort} -h {dir}");
-            rig.HostServer($"busybox httpd -f -p 127.0.0.1:{fwdPort} -h {dir}");
-            await Task.Delay(300);
+            await rig.WaitListeningAsync(httpPort);
 
             Assert.NotEqual(0, (await rig.GuestAsync($"curl -sS --max-time 3 http://10.0.2.2:{httpPort}/")).Status);
             Assert.NotEqual(0, (await rig.GuestAsync($"ping -c 1 -W 1 {UserNetRig.HostAddress}")).Status);
@@ -239,6 +247,54 @@ public sealed class UserNetInteropTests
         {
             Directory.Delete(dir, true);
         }
+    }
+
+    [Fact]
+    public async Task A_guestfwd_device_is_one_connection_opened_at_start_and_shared_by_the_guests_connections()
+    {
+        HostTools.Require("busybox", "busybox-static");
+        var port = FreePort();
+        Socket? listener = null;
+        await using var rig = await UserNetRig.StartAsync(
+            $"guestfwd=tcp:10.0.2.100:7000-tcp:127.0.0.1:{port}",
+            beforeNetdevd: r =>
+            {
+                listener = NamespaceListener.Listen(r.HostNs, new IPEndPoint(IPAddress.Loopback, port));
+                return Task.CompletedTask;
+            });
+        using var listening = listener!;
+
+        // netdevd connected while it created the netdev, before any guest connection.
+        listening.Blocking = false;
+        Assert.True(listening.Poll(TimeSpan.FromSeconds(10), SelectMode.SelectRead), "the device was not connected at start");
+        using var device = listening.Accept();
+        device.Blocking = true;
+        device.ReceiveTimeout = 20_000;
+
+        // Bytes the device sends while no guest is connected wait for the first guest connection.
+        device.Send("waiting-for-a-guest\n"u8);
+        await rig.DhcpAsync();
+        var (status, output) = await rig.GuestAsync("echo from-guest-1 | busybox nc -w 3 10.0.2.100 7000", TimeSpan.FromSeconds(30));
+        Assert.Contains("waiting-for-a-guest", output, StringComparison.Ordinal);
+        Assert.Equal("from-guest-1\n", ReceiveText(device, "from-guest-1\n".Length));
+
+        // A second guest connection reuses the same device connection: no new connect.
+        (status, output) = await rig.GuestAsync("echo from-guest-2 | busybox nc -w 1 10.0.2.100 7000", TimeSpan.FromSeconds(30));
+        Assert.Equal("from-guest-2\n", ReceiveText(device, "from-guest-2\n".Length));
+        Assert.False(listening.Poll(TimeSpan.FromMilliseconds(200), SelectMode.SelectRead), "a second device connection was made");
+    }
+
+    private static string ReceiveText(Socket socket, int length)
+    {
+        var buffer = new byte[length];
+        for (var got = 0; got < length;)
+        {
+            var n = socket.Receive(buffer.AsSpan(got));
+            Assert.True(n > 0, "the device connection ended");
+            got += n;
+        }
+
+        return System.Text.Encoding.ASCII.GetString(buffer);
     }
 
     [Fact]

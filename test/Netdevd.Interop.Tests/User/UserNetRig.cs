@@ -43,13 +43,15 @@ internal sealed class UserNetRig : IAsyncDisposable
     }
 
     /// <summary>Creates the namespaces and starts netdevd with <c>-netdev user,id=u0,OPTIONS</c> hubbed to the tap.</summary>
-    public static async Task<UserNetRig> StartAsync(string userOptions, string? resolvConf = null, int mtu = 1500)
+    /// <param name="beforeNetdevd">Runs once the namespaces exist and before netdevd starts (host
+    /// services a guestfwd device must find listening, as QEMU opens it at start).</param>
+    public static async Task<UserNetRig> StartAsync(string userOptions, string? resolvConf = null, int mtu = 1500, Func<UserNetRig, Task>? beforeNetdevd = null)
     {
         RequireTools();
         var rig = new UserNetRig($"{Environment.ProcessId % 10000}{Interlocked.Increment(ref s_counter)}");
         try
         {
-            await rig.SetUpAsync(userOptions, resolvConf, mtu);
+            await rig.SetUpAsync(userOptions, resolvConf, mtu, beforeNetdevd);
             return rig;
         }
         catch
@@ -59,11 +61,15 @@ internal sealed class UserNetRig : IAsyncDisposable
         }
     }
 
-    private async Task SetUpAsync(string userOptions, string? resolvConf, int mtu)
+    private async Task SetUpAsync(string userOptions, string? resolvConf, int mtu, Func<UserNetRig, Task>? beforeNetdevd)
     {
         await Shell.CheckAsync($"ip netns add {HostNs} && ip netns add {GuestNs}");
         await Shell.CheckAsync($"ip -n {HostNs} link set lo up && ip -n {GuestNs} link set lo up && " +
             $"ip -n {HostNs} addr add {HostAddress}/32 dev lo");
+        if (beforeNetdevd is not null)
+        {
+            await beforeNetdevd(this);
+        }
         var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
         var user = string.IsNullOrEmpty(userOptions) ? "user,id=u0" : $"user,id=u0,{userOptions}";
         var env = resolvConf is null ? "" : $"NETDEVD_RESOLV_CONF={resolvConf} ";
@@ -79,6 +85,17 @@ internal sealed class UserNetRig : IAsyncDisposable
         }
 
         await Shell.CheckAsync($"ip -n {HostNs} link set {Tap} netns {GuestNs} && ip -n {GuestNs} link set {Tap} mtu {mtu} up");
+    }
+
+    /// <summary>Waits until something listens on TCP <paramref name="port"/> in the host namespace.</summary>
+    public async Task WaitListeningAsync(int port)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await Shell.RunAsync($"ip netns exec {HostNs} ss -Hltn sport = :{port}")).Output.Trim().Length == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"nothing listens on port {port}");
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>Runs a command in the guest namespace.</summary>

@@ -1,3 +1,4 @@
+using System.Net;
 using Netdevd.Qapi.Errors;
 using Netdevd.UserNet.Forwarding;
 using Netdevd.UserNet.Nat;
@@ -78,8 +79,13 @@ public sealed class ForwardParserTests
         Assert.Equal("cat -u", Assert.IsType<HostTarget.Command>(cmd.Target).CommandLine);
 
         var tcp = GuestForwardParser.Parse(":10.0.2.100:80-tcp:127.0.0.1:4321", options, [cmd]);
-        Assert.Equal(4321, Assert.IsType<HostTarget.Tcp>(tcp.Target).EndPoint.Port);
-        Assert.Equal("/tmp/x.sock", Assert.IsType<HostTarget.Unix>(GuestForwardParser.Parse("tcp:10.0.2.101:80-unix:/tmp/x.sock", options, []).Target).Path);
+        var device = Assert.IsType<HostTarget.Device>(tcp.Target);
+        Assert.Equal(4321, Assert.IsType<IPEndPoint>(device.Address).Port);
+        Assert.Equal("guestfwd.tcp.80", device.Name);
+        Assert.Equal("127.0.0.1:4321", device.Display);
+        var unix = Assert.IsType<HostTarget.Device>(GuestForwardParser.Parse("tcp:10.0.2.101:80-unix:/tmp/x.sock", options, []).Target);
+        Assert.Equal("/tmp/x.sock", unix.Display);
+        Assert.IsType<System.Net.Sockets.UnixDomainSocketEndPoint>(unix.Address);
 
         Assert.Equal("Could not open guest forwarding device 'guestfwd.tcp.81'",
             Assert.Throws<QapiException>(() => GuestForwardParser.Parse("tcp:10.0.2.4:81-file:/x", options, [])).Message);
