@@ -125,8 +125,14 @@ internal sealed class IoThread : IDisposable
 
             if ((_pollFds[0].Revents & Libc.POLLIN) != 0)
             {
-                Volatile.Write(ref _wakePending, 0);
+                // Drain first, then re-arm: a wake that lands between the two finds the flag
+                // still set and writes nothing, but its work is seen by the next round anyway.
+                // The other order could drain a write made after the flag was cleared and leave
+                // the flag set with nothing to read: every later wake would be lost.
+                // A full fence (not a plain store): what this round reads next (posted actions,
+                // interest) must be read after the flag is visibly cleared.
                 _ = Libc.Read(_wakeFd, drain);
+                Interlocked.Exchange(ref _wakePending, 0);
             }
 
             for (var i = 1; i < count && !_stopping; i++)

@@ -10,18 +10,19 @@ namespace Netdevd.UserNet.Host;
 /// <summary>
 /// The chardev of a guestfwd rule, as QEMU has it: connected once when the netdev is created
 /// (a refused connect fails the netdev with QEMU's two lines), then shared by the guest's
-/// connections to the rule's server:port, one at a time. Bytes the device sends while no guest
-/// connection is attached wait (QEMU's guestfwd_can_read answers 0 then); a guest connection
-/// closing leaves the device connected for the next one. Each guest connection gets one end of a
-/// socket pair, so its flow does the same I/O as any other host socket; this class relays
-/// between the pair's other end and the device.
+/// connections to the rule's server:port. What any of them sends goes to the device; what the
+/// device sends goes to the newest one (libslirp finds the newest socket for server:port). Bytes
+/// the device sends while no guest connection is there wait (QEMU's guestfwd_can_read answers 0
+/// then); a guest connection closing leaves the device connected for the next one. Each guest
+/// connection gets one end of a socket pair, so its flow does the same I/O as any other host
+/// socket; this class relays between the pairs' other ends and the device.
 /// </summary>
 internal sealed class GuestForwardDevice : IDisposable
 {
     private const int BufferSize = 64 * 1024;
     private readonly Socket _device;
     private readonly Lock _gate = new();
-    private Socket? _relay;
+    private Relay? _relay;
     private TaskCompletionSource _attached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _closed;
 
@@ -78,34 +79,41 @@ internal sealed class GuestForwardDevice : IDisposable
     }
 
     /// <summary>
-    /// The socket a new guest connection uses, or null when another guest connection holds the
-    /// device or the device has ended (the guest's connect is then refused).
+    /// The socket a new guest connection uses; it becomes the one the device's bytes go to. Null
+    /// once the device has ended (the guest's connect is then refused).
     /// </summary>
     public Socket? Attach()
     {
+        Relay relay;
+        Socket theirs;
         lock (_gate)
         {
-            if (_closed || _relay is not null)
+            if (_closed || !Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, out var ourFd, out var theirFd))
             {
                 return null;
             }
 
-            if (!Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, out var ours, out var theirs))
-            {
-                return null;
-            }
-
-            var relay = new Socket(new SafeSocketHandle(ours, ownsHandle: true));
+            relay = new Relay(new Socket(new SafeSocketHandle(ourFd, ownsHandle: true)));
+            theirs = new Socket(new SafeSocketHandle(theirFd, ownsHandle: true));
+            var previous = _relay;
             _relay = relay;
             _attached.TrySetResult();
-            _ = GuestToDeviceAsync(relay);
-            return new Socket(new SafeSocketHandle(theirs, ownsHandle: true));
+
+            // An older connection keeps sending to the device until it ends; one that has ended
+            // already was only kept for the device's bytes, which now go to the new one.
+            if (previous is { ReadEnded: true })
+            {
+                previous.Socket.Dispose();
+            }
         }
+
+        _ = GuestToDeviceAsync(relay);
+        return theirs;
     }
 
     public void Dispose()
     {
-        Socket? relay;
+        Relay? relay;
         lock (_gate)
         {
             _closed = true;
@@ -114,18 +122,22 @@ internal sealed class GuestForwardDevice : IDisposable
             _attached.TrySetResult();
         }
 
-        relay?.Dispose();
+        relay?.Socket.Dispose();
         _device.Dispose();
     }
 
-    /// <summary>What the guest connection sends goes to the device; its end detaches it (the device stays).</summary>
-    private async Task GuestToDeviceAsync(Socket relay)
+    /// <summary>
+    /// What a guest connection sends goes to the device. At its end (the guest closed or
+    /// half-closed; a chardev cannot be half-closed, so the device is not told) the newest
+    /// connection stays attached for the device's bytes until a newer one comes or a write to it fails.
+    /// </summary>
+    private async Task GuestToDeviceAsync(Relay relay)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
             int n;
-            while ((n = await relay.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false)) > 0)
+            while ((n = await relay.Socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false)) > 0)
             {
                 for (var sent = 0; sent < n;)
                 {
@@ -139,11 +151,18 @@ internal sealed class GuestForwardDevice : IDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            Detach(relay);
+            lock (_gate)
+            {
+                relay.ReadEnded = true;
+                if (!ReferenceEquals(_relay, relay))
+                {
+                    relay.Socket.Dispose();
+                }
+            }
         }
     }
 
-    private void Detach(Socket relay)
+    private void Detach(Relay relay)
     {
         lock (_gate)
         {
@@ -154,7 +173,7 @@ internal sealed class GuestForwardDevice : IDisposable
             }
         }
 
-        relay.Dispose();
+        relay.Socket.Dispose();
     }
 
     /// <summary>
@@ -213,7 +232,7 @@ internal sealed class GuestForwardDevice : IDisposable
         while (true)
         {
             await WaitAttachedAsync().ConfigureAwait(false);
-            Socket? relay;
+            Relay? relay;
             lock (_gate)
             {
                 if (_closed)
@@ -233,7 +252,7 @@ internal sealed class GuestForwardDevice : IDisposable
             {
                 while (sent < data.Length)
                 {
-                    sent += await relay.SendAsync(data[sent..], SocketFlags.None).ConfigureAwait(false);
+                    sent += await relay.Socket.SendAsync(data[sent..], SocketFlags.None).ConfigureAwait(false);
                 }
 
                 return true;
@@ -248,7 +267,7 @@ internal sealed class GuestForwardDevice : IDisposable
 
     private void EndDevice()
     {
-        Socket? relay;
+        Relay? relay;
         lock (_gate)
         {
             _closed = true;
@@ -257,10 +276,19 @@ internal sealed class GuestForwardDevice : IDisposable
 
         try
         {
-            relay?.Shutdown(SocketShutdown.Send);
+            relay?.Socket.Shutdown(SocketShutdown.Send);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
+    }
+
+    /// <summary>The relay end of one guest connection's socket pair.</summary>
+    private sealed class Relay(Socket socket)
+    {
+        public Socket Socket { get; } = socket;
+
+        /// <summary>The guest side ended its sending (under the device's gate).</summary>
+        public bool ReadEnded { get; set; }
     }
 }

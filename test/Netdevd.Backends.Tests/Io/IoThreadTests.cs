@@ -114,6 +114,30 @@ public sealed class IoThreadTests
         }
     }
 
+    [Fact]
+    public async Task Wakes_from_many_threads_are_never_lost()
+    {
+        // Four threads post without pause while the loop keeps waking and re-arming; every post
+        // must run. A wake lost in the race between the loop re-arming and a waker would leave
+        // the loop asleep with posts queued, and the count would stop short.
+        const int Senders = 4;
+        const int PostsEach = 50_000;
+        var pool = new IoThreadPool(1, "iot-w");
+        using var target = new EventTarget(pool);
+        var ran = 0;
+        Action count = () => Interlocked.Increment(ref ran);
+        var senders = Enumerable.Range(0, Senders).Select(_ => Task.Run(() =>
+        {
+            for (var i = 0; i < PostsEach; i++)
+            {
+                target.Loop.Post(count);
+            }
+        }));
+        await Task.WhenAll(senders);
+
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref ran) == Senders * PostsEach, Patience), $"{Volatile.Read(ref ran)} of {Senders * PostsEach} posts ran");
+    }
+
     /// <summary>A poll target on an eventfd: readable after <see cref="Signal"/>, drained by the callback.</summary>
     private sealed class EventTarget : IPollTarget, IDisposable
     {
