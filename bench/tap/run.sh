@@ -80,7 +80,7 @@ run_case() { # name mtu
       "$nd" --netdev tap,id=t0,ifname="$ta",script=no,downscript=no,vnet_hdr=$v \
             --netdev tap,id=t1,ifname="$tb",script=no,downscript=no,vnet_hdr=$v \
             --netdev hubport,id=h0,hubid=0,netdev=t0 --netdev hubport,id=h1,hubid=0,netdev=t1 \
-            --qmp unix:/tmp/ndb-qmp-$tag.sock,server=on,wait=off 2>/dev/null &
+            --qmp unix:/tmp/ndb-qmp-$tag.sock,server=on,wait=off ${BENCH_NETDEVD_ARGS:-} 2>/dev/null &
       fwd_pid=$! ;;
   esac
   wait_links
@@ -95,12 +95,12 @@ run_case() { # name mtu
 }
 
 printf '%-15s %6s %9s %9s %11s %11s\n' case mtu Gbit/s xQEMU fwd-cores/G sys-cores/G
-for mtu in 1500 65520; do
+for mtu in ${BENCH_MTUS:-1500 65520}; do
   declare -A g=() fc=() sc=()
-  for c in qemu netdevd-vnet netdevd-novnet veth; do
+  for c in ${BENCH_CASES:-qemu netdevd-vnet netdevd-novnet veth}; do
     read -r g[$c] fc[$c] sc[$c] < <(run_case "$c" "$mtu")
   done
-  for c in qemu netdevd-vnet netdevd-novnet veth; do
+  for c in ${BENCH_CASES:-qemu netdevd-vnet netdevd-novnet veth}; do
     python3 -c "
 g=${g[$c]}; q=${g[qemu]}; fc=${fc[$c]}; sc=${sc[$c]}
 ratio=f'{g/q:.2f}' if q>0 else '-'

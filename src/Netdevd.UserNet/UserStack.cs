@@ -284,7 +284,7 @@ public sealed partial class UserStack : IDisposable
     /// </summary>
     private void Commit(Span<byte> frame, int length)
     {
-        if (length > EthernetFrame.HeaderLength + GuestLinkMtu && Ipv4Fragmenter.Needs(frame[..length], GuestLinkMtu))
+        if (Ipv4Fragmenter.Needs(frame[..length], GuestLinkMtu))
         {
             var pieces = _fragmenter.Write(frame[..length], GuestLinkMtu, _sink);
             Counters.FramesOut += pieces;

@@ -3,23 +3,25 @@ using System.Net.Sockets;
 
 namespace Netdevd.Daemon.Tests;
 
-/// <summary>--io-threads: where the netdevs' frames are moved, as a user sees it (ps -L) and as traffic shows.</summary>
+/// <summary>--io-threads (default: a thread per netdev): where the netdevs' frames are moved, as a user sees it (ps -L) and as traffic shows.</summary>
 public sealed class IoThreadsTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
     [Theory]
+    [InlineData(null, new[] { "stream:a", "stream:b" }, new[] { "io0" })]
     [InlineData(0, new[] { "stream:a", "stream:b" }, new[] { "io0" })]
     [InlineData(1, new[] { "io0" }, new[] { "stream:a", "stream:b", "io1" })]
     [InlineData(2, new[] { "io0", "io1" }, new[] { "stream:a", "stream:b" })]
-    public async Task Frames_cross_a_hub_whatever_the_threads(int threads, string[] present, string[] absent)
+    public async Task Frames_cross_a_hub_whatever_the_threads(int? threads, string[] present, string[] absent)
     {
         var dir = Directory.CreateTempSubdirectory("nd-io-").FullName;
         try
         {
+            string[] io = threads is { } n ? ["--io-threads", n.ToString(System.Globalization.CultureInfo.InvariantCulture)] : [];
             await using var daemon = DaemonProcess.Start(
             [
-                "--io-threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                .. io,
                 "--qmp", $"unix:{dir}/q.sock,server=on,wait=off",
                 "--netdev", $"stream,id=a,server=on,addr.type=unix,addr.path={dir}/a.sock",
                 "--netdev", $"stream,id=b,server=on,addr.type=unix,addr.path={dir}/b.sock",

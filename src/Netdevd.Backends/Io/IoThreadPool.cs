@@ -1,10 +1,12 @@
 namespace Netdevd.Backends.Io;
 
 /// <summary>
-/// Where new <see cref="PollLoop"/>s run. With no shared threads (the default until configured)
-/// each backend gets a thread of its own; with N, backends are spread over N shared threads,
-/// each new one onto the thread with the fewest (with one thread, all backends of the process
-/// share it, as in QEMU's main loop). Threads are created on first use and live as long as the process.
+/// Where new <see cref="PollLoop"/>s run. With no shared threads (the default) each backend gets
+/// a thread of its own, so a process whose netdevs are busy uses several cores; with N, backends
+/// are spread over N shared threads, each new one onto the thread with the fewest (with one
+/// thread, all backends of the process share it, as in QEMU's main loop: a frame and the answer
+/// it provokes cross without waking another thread). Threads are created on first use and live
+/// as long as the process.
 /// </summary>
 public sealed class IoThreadPool
 {
@@ -22,7 +24,7 @@ public sealed class IoThreadPool
     }
 
     /// <summary>The pool backends use when none is given; <see cref="Configure"/> sets it once at start-up.</summary>
-    public static IoThreadPool Default { get; private set; } = new(1);
+    public static IoThreadPool Default { get; private set; } = new(0);
 
     /// <summary>Shared threads of this pool (0: a thread per backend).</summary>
     public int SharedThreads => _threads.Length;

@@ -36,8 +36,8 @@ internal static class DaemonCommandLine
     {
         var option = new Option<int>("--io-threads")
         {
-            Description = "Threads that move the netdevs' frames: 1 (the default) runs them all on one thread, as QEMU's main loop does, so a frame and its answer cross without waking another thread; N spreads the netdevs over N threads (for many busy netdevs on a large host); 0 gives every netdev (every tap queue) a thread of its own.",
-            DefaultValueFactory = _ => 1,
+            Description = "Threads that move the netdevs' frames: 0 (the default) gives every netdev (every tap queue) a thread of its own, so busy netdevs use several cores; 1 runs them all on one thread, as QEMU's main loop does, so a frame and the answer it provokes cross without waking another thread (lighter and lower latency when the netdevs are not CPU-bound); N spreads the netdevs over N threads.",
+            DefaultValueFactory = _ => 0,
             HelpName = "N",
         };
         option.Validators.Add(static result =>
