@@ -128,9 +128,9 @@ internal sealed class IoThread : IDisposable
                 // Drain first, then re-arm: a wake that lands between the two finds the flag
                 // still set and writes nothing, but its work is seen by the next round anyway.
                 // The other order could drain a write made after the flag was cleared and leave
-                // the flag set with nothing to read: every later wake would be lost.
-                // A full fence (not a plain store): what this round reads next (posted actions,
-                // interest) must be read after the flag is visibly cleared.
+                // the flag set with nothing to read: every later wake would be lost. The re-arm
+                // is a full fence, so the next round's reads (posted actions, interest) come
+                // after the cleared flag is visible to wakers.
                 _ = Libc.Read(_wakeFd, drain);
                 Interlocked.Exchange(ref _wakePending, 0);
             }

@@ -85,8 +85,6 @@ internal sealed class PollLoop : IDisposable
     /// <summary>Runs <paramref name="action"/> on the loop thread (not at all once the loop is disposed).</summary>
     public void Post(Action action) => _thread.Post(this, action);
 
-    public void Wake() => _thread.Wake();
-
     /// <summary>
     /// Takes the loop off its thread. Called off that thread, it returns once no callback of this
     /// loop runs any more (its own thread is joined; a shared one has passed a barrier).

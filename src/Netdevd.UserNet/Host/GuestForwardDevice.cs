@@ -32,18 +32,6 @@ internal sealed class GuestForwardDevice : IDisposable
         _ = DeviceToGuestAsync();
     }
 
-    /// <summary>Whether the device has ended (its peer closed it, or the netdev went away).</summary>
-    public bool IsClosed
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _closed;
-            }
-        }
-    }
-
     /// <summary>Connects to the device (blocking, as QEMU's chardev open is); QEMU's errors when it cannot.</summary>
     public static GuestForwardDevice Open(HostTarget.Device target)
     {
