@@ -13,7 +13,7 @@ public sealed partial class UserStack
     /// <summary>
     /// Opens a connection to guest:port for a host connection already accepted (its socket is
     /// <paramref name="hostState"/>); the guest sees it come from the virtual host address, as in
-    /// libslirp. Returns null (counted) when the flow table is full.
+    /// libslirp. Returns null (counted) when the flow table or the memory budget is full.
     /// </summary>
     internal TcpConnection? OpenForward(Ipv4Address guest, ushort guestPort, object hostState)
     {
@@ -31,8 +31,15 @@ public sealed partial class UserStack
         }
         while (_tcp.ContainsKey(key));
 
+        if (ReserveFlowBuffers(out var reserved) is not { } settings)
+        {
+            Counters.Drop(FrameDropReason.MemoryLimit);
+            return null;
+        }
+
         var now = NowMs;
-        var connection = TcpConnection.Connect(_options.Limits.Tcp, _tcpOutput, key, NewIss(), now);
+        var connection = TcpConnection.Connect(settings, _tcpOutput, key, NewIss(), now);
+        connection.BudgetBytes = reserved;
         connection.HostState = hostState;
         _tcp.Add(key, connection);
         Counters.TcpFlowsOpened++;

@@ -15,6 +15,7 @@ public sealed partial class UserStack
     private readonly List<TcpFlowAddress> _finished = [];
     private readonly List<TcpConnection> _deferred = [];
     private bool _inputBatch;
+    private TcpSettings? _smallFlowSettings;
 
     /// <summary>Open TCP connections (all states but Closed).</summary>
     public int TcpFlowCount => _tcp.Count;
@@ -86,7 +87,15 @@ public sealed partial class UserStack
             return;
         }
 
-        connection = TcpConnection.AcceptSyn(_options.Limits.Tcp, _tcpOutput, key, seg, NewIss(), now);
+        if (ReserveFlowBuffers(out var reserved) is not { } settings)
+        {
+            Counters.Drop(FrameDropReason.MemoryLimit);
+            SendReset(key, seg);
+            return;
+        }
+
+        connection = TcpConnection.AcceptSyn(settings, _tcpOutput, key, seg, NewIss(), now);
+        connection.BudgetBytes = reserved;
         _tcp.Add(key, connection);
         Counters.TcpFlowsOpened++;
         Host.OpenTcp(connection, target);
@@ -176,8 +185,47 @@ public sealed partial class UserStack
         {
             _host?.CloseTcp(connection);
             connection.Dispose();
+            ReleaseFlowBuffers(connection);
         }
     }
+
+    /// <summary>
+    /// Buffer sizes for a new flow within the memory budget: full size while they fit its share,
+    /// then the minimum size, else null (the flow is refused and counted). Existing flows keep
+    /// their buffers whatever happens.
+    /// </summary>
+    private TcpSettings? ReserveFlowBuffers(out long reserved)
+    {
+        var settings = _options.Limits.Tcp;
+        reserved = RingBytes(settings.SendBufferSize) + RingBytes(settings.ReceiveBufferSize);
+        if (Budget.Fits(reserved, MemoryUse.FullFlow) && Budget.TryReserve(reserved, MemoryUse.FullFlow))
+        {
+            return settings;
+        }
+
+        var small = _smallFlowSettings ??= settings with
+        {
+            SendBufferSize = Math.Min(settings.SendBufferSize, _options.Limits.MinTcpBufferSize),
+            ReceiveBufferSize = Math.Min(settings.ReceiveBufferSize, _options.Limits.MinTcpBufferSize),
+        };
+        reserved = RingBytes(small.SendBufferSize) + RingBytes(small.ReceiveBufferSize);
+        if (Budget.TryReserve(reserved, MemoryUse.SmallFlow))
+        {
+            return small;
+        }
+
+        reserved = 0;
+        return null;
+    }
+
+    private void ReleaseFlowBuffers(TcpConnection connection)
+    {
+        Budget.Release(connection.BudgetBytes);
+        connection.BudgetBytes = 0;
+    }
+
+    /// <summary>What a ring of <paramref name="size"/> bytes holds: the shared pool hands out powers of two.</summary>
+    private static long RingBytes(int size) => (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)size);
 
     /// <summary>Frees the connection in TIME-WAIT for the longest, to make room; false when there is none.</summary>
     private bool EvictTimeWait()

@@ -42,7 +42,8 @@ public sealed partial class UserStack : IDisposable
     private Ipv4Address _lastGuestIp;
     private MacAddress _lastGuestMac = MacAddress.Broadcast;
 
-    public UserStack(UserStackOptions options, IFrameSink sink, TimeProvider? time = null, DhcpServer? dhcp = null, TftpServer? tftp = null, ArpTable? arpTable = null)
+    public UserStack(UserStackOptions options, IFrameSink sink, TimeProvider? time = null, DhcpServer? dhcp = null, TftpServer? tftp = null, ArpTable? arpTable = null,
+        MemoryBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(sink);
@@ -62,12 +63,16 @@ public sealed partial class UserStack : IDisposable
         _ourMac = VirtualMac.For(options.Host);
         _tcp = new Dictionary<TcpFlowAddress, TcpConnection>(64);
         _tcpOutput = new TcpOutput(this);
-        _fragments = new FragmentReassembler(options.Limits.MaxFragmentedDatagrams, options.Limits.FragmentTimeoutMs);
+        Budget = budget ?? new MemoryBudget(options.Limits.MemoryLimit);
+        _fragments = new FragmentReassembler(options.Limits.MaxFragmentedDatagrams, options.Limits.FragmentTimeoutMs, Counters, Budget);
     }
 
     public UserStackOptions Options => _options;
 
     public StackCounters Counters { get; } = new();
+
+    /// <summary>The bytes this netdev may hold for its guest (flow buffers, reassembly, queued output).</summary>
+    public MemoryBudget Budget { get; }
 
     /// <summary>The DNS proxy at the virtual DNS address (set by the owner once its upstream socket exists).</summary>
     public DnsForwarder? Dns { get; set; }
@@ -164,8 +169,8 @@ public sealed partial class UserStack : IDisposable
                     break;
                 case FragmentResult.Pending:
                     return;
-                case FragmentResult.TooMany:
-                    Counters.Drop(FrameDropReason.FragmentLimit);
+                case FragmentResult.NoMemory:
+                    Counters.Drop(FrameDropReason.MemoryLimit);
                     return;
                 default:
                     Counters.Drop(FrameDropReason.Fragment);
@@ -309,6 +314,7 @@ public sealed partial class UserStack : IDisposable
         {
             _host?.CloseTcp(c);
             c.Dispose();
+            ReleaseFlowBuffers(c);
         }
 
         _tcp.Clear();

@@ -7,13 +7,16 @@ namespace Netdevd.UserNet.Host;
 /// The frames the stack produced for the guest, waiting to be handed to the peer outside the
 /// stack's lock (the stack may run inside the peer's delivery, where sending back is forbidden).
 /// Buffers come from the shared pool and go back after sending: no allocation in steady state.
-/// Bounded in frames; beyond it <see cref="Allocate"/> answers empty and the stack counts a drop.
+/// Bounded in frames and by the netdev's <see cref="MemoryBudget"/> (each buffer is reserved from
+/// it until its frame leaves the queue); beyond either <see cref="Allocate"/> answers empty and the
+/// stack counts a drop.
 /// </summary>
-internal sealed class GuestOutputQueue(int maxFrames) : IFrameSink
+internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = null) : IFrameSink
 {
-    private readonly Queue<(byte[] Buffer, int Length)> _frames = new(256);
+    private readonly Queue<(byte[] Buffer, int Length, int Reserved)> _frames = new(256);
     private readonly Lock _lock = new();
     private byte[]? _current;
+    private int _currentReserved;
 
     /// <summary>Frames refused because the queue was full.</summary>
     public long Overflows { get; private set; }
@@ -45,9 +48,25 @@ internal sealed class GuestOutputQueue(int maxFrames) : IFrameSink
             if (_current is not null)
             {
                 ArrayPool<byte>.Shared.Return(_current);
+                ReleaseCurrent();
             }
 
             _current = ArrayPool<byte>.Shared.Rent(Math.Max(maxLength, 2048));
+        }
+
+        if (_currentReserved == 0 && budget is not null)
+        {
+            if (!budget.TryReserve(_current.Length, MemoryUse.Transient))
+            {
+                lock (_lock)
+                {
+                    Overflows++;
+                }
+
+                return default;
+            }
+
+            _currentReserved = _current.Length;
         }
 
         return _current;
@@ -56,11 +75,19 @@ internal sealed class GuestOutputQueue(int maxFrames) : IFrameSink
     public void Commit(int length)
     {
         var buffer = _current ?? throw new InvalidOperationException("Commit without Allocate");
+        var reserved = _currentReserved;
         _current = null;
+        _currentReserved = 0;
         lock (_lock)
         {
-            _frames.Enqueue((buffer, length));
+            _frames.Enqueue((buffer, length, reserved));
         }
+    }
+
+    private void ReleaseCurrent()
+    {
+        budget?.Release(_currentReserved);
+        _currentReserved = 0;
     }
 
     public bool TryDequeue(out byte[] buffer, out int length)
@@ -69,7 +96,8 @@ internal sealed class GuestOutputQueue(int maxFrames) : IFrameSink
         {
             if (_frames.TryDequeue(out var frame))
             {
-                (buffer, length) = frame;
+                (buffer, length, var reserved) = frame;
+                budget?.Release(reserved);
                 return true;
             }
         }

@@ -38,7 +38,10 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         var arp = new ArpTable(options.Network, options.Netmask);
         var dhcp = new DhcpServer(config, time, arp);
         TftpServer? tftp = config.TftpRoot is { } root ? new TftpServer(new DirectoryTftpFileSource(root), time) : null;
-        _engine = new UserNetEngine(options, this, time, (_, sink) => new UserStack(options, sink, time, dhcp, tftp, arp));
+        _engine = new UserNetEngine(options, this, time, (engine, sink) => new UserStack(options, sink, time, dhcp, tftp, arp, engine.Budget));
+        _engine.Budget.FirstRefusal = () => logger.LogWarning(
+            "netdev {Name}: user memory limit of {Limit} bytes reached; new flows get small buffers or are refused until others close",
+            name, _engine.Budget.Limit);
         _engine.Host.Logger = logger;
         _engine.Stack.SetUdpForwardReply(static (flow, payload) =>
         {

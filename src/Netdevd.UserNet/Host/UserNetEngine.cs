@@ -22,17 +22,20 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
     public UserNetEngine(UserStackOptions options, IGuestPort guest, TimeProvider time, Func<UserNetEngine, IFrameSink, UserStack> createStack, int maxQueuedFrames = 8192)
     {
         _guest = guest;
-        Output = new GuestOutputQueue(maxQueuedFrames);
+        Budget = new MemoryBudget(options.Limits.MemoryLimit);
+        Output = new GuestOutputQueue(maxQueuedFrames, Budget);
         Stack = createStack(this, Output);
         Host = new HostSockets(this);
         Stack.AttachHost(Host);
         _timer = time.CreateTimer(static s => ((UserNetEngine)s!).OnTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _ = options;
     }
 
     public Lock Lock { get; } = new();
 
     public UserStack Stack { get; }
+
+    /// <summary>What the netdev may hold for its guest; shared by the stack and the output queue.</summary>
+    public MemoryBudget Budget { get; }
 
     public GuestOutputQueue Output { get; }
 

@@ -7,23 +7,32 @@ namespace Netdevd.UserNet.Interface;
 /// <summary>
 /// IPv4 reassembly (RFC 791/815) for datagrams the guest sends in fragments, e.g. UDP larger than
 /// its MTU. Bounded so that no guest can make the host hold much: a fixed number of datagrams in
-/// progress, each at most 65535 bytes with a limited number of pieces, dropped when they do not
-/// complete in time. Single-threaded: the stack's owner serialises calls.
+/// progress (the oldest is evicted to make room for a new one, so a flood of pieces that never
+/// complete cannot lock out the datagrams that do), each at most 65535 bytes with a limited number
+/// of pieces, its buffer reserved from the netdev's <see cref="MemoryBudget"/>, dropped when it
+/// does not complete in time. Single-threaded: the stack's owner serialises calls.
 /// </summary>
 internal sealed class FragmentReassembler : IDisposable
 {
     /// <summary>The largest IPv4 datagram, header included.</summary>
     public const int MaxDatagram = 65535;
 
+    /// <summary>What one datagram in progress holds (its payload buffer, as the pool hands it out).</summary>
+    private const int EntryBytes = 65536;
+
     private readonly List<Entry> _entries = [];
     private readonly int _maxDatagrams;
     private readonly int _timeoutMs;
+    private readonly StackCounters _counters;
+    private readonly MemoryBudget _budget;
     private readonly byte[] _complete = new byte[MaxDatagram];
 
-    public FragmentReassembler(int maxDatagrams, int timeoutMs)
+    public FragmentReassembler(int maxDatagrams, int timeoutMs, StackCounters counters, MemoryBudget budget)
     {
-        _maxDatagrams = maxDatagrams;
+        _maxDatagrams = Math.Max(1, maxDatagrams);
         _timeoutMs = timeoutMs;
+        _counters = counters;
+        _budget = budget;
     }
 
     public int InProgress => _entries.Count;
@@ -31,7 +40,8 @@ internal sealed class FragmentReassembler : IDisposable
     /// <summary>
     /// Adds one fragment. Returns <see cref="FragmentResult.Complete"/> with the whole datagram in
     /// <paramref name="datagram"/> (valid until the next call), <see cref="FragmentResult.Pending"/>
-    /// while pieces are missing, or a reason to drop.
+    /// while pieces are missing, or a reason to drop. A datagram evicted to make room is counted
+    /// here (<see cref="FrameDropReason.FragmentLimit"/>).
     /// </summary>
     public FragmentResult Add(Ipv4Packet fragment, long nowMs, out Span<byte> datagram)
     {
@@ -41,8 +51,11 @@ internal sealed class FragmentReassembler : IDisposable
         var end = offset + payload.Length;
         var last = !fragment.MoreFragments;
 
-        // Every fragment but the last carries a multiple of 8 bytes (RFC 791); the whole must fit 64 KiB.
-        if ((!last && (payload.Length & 7) != 0) || payload.Length == 0 || fragment.HeaderLength + end > MaxDatagram)
+        // Every fragment but the last carries a multiple of 8 bytes (RFC 791). Only the first
+        // piece's header becomes the datagram's; the others' headers are dropped, so a later
+        // piece is bounded with the smallest header and the whole is checked again below.
+        var headerLength = offset == 0 ? fragment.HeaderLength : Ipv4Packet.MinimumHeaderLength;
+        if ((!last && (payload.Length & 7) != 0) || payload.Length == 0 || headerLength + end > MaxDatagram)
         {
             return FragmentResult.Malformed;
         }
@@ -50,16 +63,18 @@ internal sealed class FragmentReassembler : IDisposable
         var entry = Find(fragment);
         if (entry is null)
         {
-            if (_entries.Count >= _maxDatagrams)
+            entry = Open(fragment, nowMs);
+            if (entry is null)
             {
-                return FragmentResult.TooMany;
+                return FragmentResult.NoMemory;
             }
-
-            entry = new Entry(fragment.Source, fragment.Destination, fragment.Protocol, fragment.Identification, nowMs + _timeoutMs);
-            _entries.Add(entry);
         }
 
-        if (!entry.Accept(offset, end, last))
+        // The reassembled datagram is the first piece's header plus every payload byte up to the
+        // highest end seen: it must fit 65535 bytes whatever order and header lengths the pieces
+        // come in (a 60-byte first header with pieces up to byte 65515 would not).
+        var wholeHeader = offset == 0 ? fragment.HeaderLength : entry.HeaderLength;
+        if (wholeHeader + Math.Max(entry.HighestEnd, end) > MaxDatagram || !entry.Accept(offset, end, last))
         {
             Remove(entry);
             return FragmentResult.Malformed;
@@ -76,9 +91,39 @@ internal sealed class FragmentReassembler : IDisposable
             return FragmentResult.Pending;
         }
 
-        datagram = Assemble(entry);
+        var result = Assemble(entry, out datagram) ? FragmentResult.Complete : FragmentResult.Malformed;
         Remove(entry);
-        return FragmentResult.Complete;
+        return result;
+    }
+
+    /// <summary>A new datagram in progress: makes room (oldest first) in the table and in the budget.</summary>
+    private Entry? Open(Ipv4Packet fragment, long nowMs)
+    {
+        if (_entries.Count >= _maxDatagrams)
+        {
+            EvictOldest();
+        }
+
+        while (!_budget.TryReserve(EntryBytes, MemoryUse.Transient))
+        {
+            if (_entries.Count == 0)
+            {
+                return null;
+            }
+
+            EvictOldest();
+        }
+
+        var entry = new Entry(fragment.Source, fragment.Destination, fragment.Protocol, fragment.Identification, nowMs + _timeoutMs);
+        _entries.Add(entry);
+        return entry;
+    }
+
+    private void EvictOldest()
+    {
+        // _entries is in arrival order: the first one has waited longest.
+        Remove(_entries[0]);
+        _counters.Drop(FrameDropReason.FragmentLimit);
     }
 
     /// <summary>Drops datagrams whose time ran out; returns how many.</summary>
@@ -105,10 +150,16 @@ internal sealed class FragmentReassembler : IDisposable
         }
     }
 
-    private Span<byte> Assemble(Entry entry)
+    private bool Assemble(Entry entry, out Span<byte> datagram)
     {
         var header = entry.Header;
         var total = header.Length + entry.PayloadLength;
+        datagram = default;
+        if (total > _complete.Length)
+        {
+            return false; // Add bounds every piece; this only guards that invariant
+        }
+
         header.CopyTo(_complete);
         entry.Payload.AsSpan(0, entry.PayloadLength).CopyTo(_complete.AsSpan(header.Length));
         var ip = Ipv4Packet.CreateUnchecked(_complete.AsSpan(0, total));
@@ -117,7 +168,8 @@ internal sealed class FragmentReassembler : IDisposable
         BinaryPrimitives.WriteUInt16BigEndian(_complete.AsSpan(2), (ushort)total);
         BinaryPrimitives.WriteUInt16BigEndian(_complete.AsSpan(6), 0);
         ip.FillChecksum();
-        return _complete.AsSpan(0, total);
+        datagram = _complete.AsSpan(0, total);
+        return true;
     }
 
     private Entry? Find(Ipv4Packet fragment)
@@ -136,8 +188,11 @@ internal sealed class FragmentReassembler : IDisposable
 
     private void Remove(Entry entry)
     {
-        _entries.Remove(entry);
-        entry.Dispose();
+        if (_entries.Remove(entry))
+        {
+            entry.Dispose();
+            _budget.Release(EntryBytes);
+        }
     }
 
     /// <summary>One datagram being reassembled: its payload buffer and which byte ranges arrived.</summary>
@@ -165,6 +220,12 @@ internal sealed class FragmentReassembler : IDisposable
         public ReadOnlySpan<byte> Header => _header;
 
         public int PayloadLength => _totalPayload;
+
+        /// <summary>The first piece's header length once it arrived, else the smallest possible.</summary>
+        public int HeaderLength => _header?.Length ?? Ipv4Packet.MinimumHeaderLength;
+
+        /// <summary>The end of the highest payload byte received so far.</summary>
+        public int HighestEnd => _pieces.Count == 0 ? 0 : _pieces[^1].End;
 
         public bool IsComplete => _header is not null && _totalPayload >= 0 && _pieces.Count == 1 && _pieces[0] == (0, _totalPayload);
 
@@ -218,5 +279,7 @@ internal enum FragmentResult
     Pending,
     Complete,
     Malformed,
-    TooMany,
+
+    /// <summary>The netdev's memory budget has no room even after evicting every datagram in progress.</summary>
+    NoMemory,
 }

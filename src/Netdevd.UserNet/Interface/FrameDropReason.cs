@@ -12,7 +12,10 @@ public enum FrameDropReason
     /// <summary>IPv4 fragments that contradict each other or cannot form a datagram of at most 64 KiB.</summary>
     Fragment,
 
-    /// <summary>Too many fragmented datagrams in progress at once (see <see cref="Nat.NatLimits.MaxFragmentedDatagrams"/>).</summary>
+    /// <summary>
+    /// An incomplete fragmented datagram evicted, oldest first, to make room for a new one (at most
+    /// <see cref="Nat.NatLimits.MaxFragmentedDatagrams"/> are in progress at once).
+    /// </summary>
     FragmentLimit,
 
     /// <summary>A fragmented datagram that did not complete in time.</summary>
@@ -24,4 +27,10 @@ public enum FrameDropReason
     HostSocketFailed,
     IcmpUnavailable,
     OutputFull,
+
+    /// <summary>
+    /// A new flow, fragmented datagram or frame for the guest refused because the netdev's
+    /// <see cref="MemoryBudget"/> was used up (see <see cref="Nat.NatLimits.MemoryLimit"/>).
+    /// </summary>
+    MemoryLimit,
 }

@@ -26,5 +26,28 @@ public sealed record NatLimits
     /// <summary>How long the pieces of one datagram may take to arrive (Linux's ipfrag_time).</summary>
     public int FragmentTimeoutMs { get; init; } = 30_000;
 
+    /// <summary>
+    /// The default <see cref="MemoryLimit"/>: 128 MiB. A TCP flow at full speed holds two 512 KiB
+    /// rings (a window of 512 KiB keeps a multi-Gbit/s virtual link busy), so half the budget lets
+    /// 64 flows run at full speed at once and the next quarter still admits 2048 flows with small
+    /// windows (more than <see cref="MaxTcpFlows"/>); the last quarter is reassembly and queued
+    /// frames. QEMU's libslirp has no such bound at all.
+    /// </summary>
+    public const long DefaultMemoryLimit = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes the netdev may hold for its guest: all TCP flows' buffers, IPv4 reassembly and frames
+    /// queued for the guest (daemon option <c>--user-memory-limit</c>). When it is used up, new
+    /// flows get small buffers, then are refused (TCP: RST), and are counted; existing flows keep
+    /// working.
+    /// </summary>
+    public long MemoryLimit { get; init; } = DefaultMemoryLimit;
+
+    /// <summary>
+    /// Each ring of a TCP flow opened once full-size buffers no longer fit the budget: 16 KiB, a
+    /// window of eleven 1460-byte segments (slow, but an interactive flow does not notice).
+    /// </summary>
+    public int MinTcpBufferSize { get; init; } = 16 * 1024;
+
     public TcpSettings Tcp { get; init; } = new();
 }

@@ -85,6 +85,9 @@ internal sealed partial class TcpConnection : IDisposable
     /// <summary>The host-side I/O state of this connection (socket, pending operations); opaque here.</summary>
     public object? HostState { get; set; }
 
+    /// <summary>What the connection's buffers hold of the netdev's memory budget (the stack reserves and releases it).</summary>
+    public long BudgetBytes { get; set; }
+
     /// <summary>The guest reset the connection: the host socket should be closed with a RST too.</summary>
     public bool ResetByGuest { get; private set; }
 
