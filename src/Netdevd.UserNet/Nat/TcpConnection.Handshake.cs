@@ -68,7 +68,8 @@ internal sealed partial class TcpConnection
     private void TakeSynOptions(in TcpSegment syn)
     {
         var options = syn.Options;
-        _guestMss = options.MaximumSegmentSize is { } mss and > 0 ? mss : 536;
+        // No option (or 0): RFC 9293's default of 536. A tiny offer is raised to the floor.
+        _guestMss = options.MaximumSegmentSize is { } mss and > 0 ? Math.Max((int)mss, _settings.MinSegmentSize) : 536;
         if (options.WindowScale is { } scale)
         {
             _windowScaling = true;

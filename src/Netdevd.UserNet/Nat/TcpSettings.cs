@@ -15,6 +15,13 @@ public sealed record TcpSettings
     /// <summary>The largest segment we send whatever the guest announces (keeps frames within NET_BUFSIZE).</summary>
     public int MaxSegmentSize { get; init; } = 65495;
 
+    /// <summary>
+    /// The smallest guest MSS we honour: a smaller offer (down to 1) is raised to it, as libslirp's
+    /// tcp_mss raises every offer to at least 32, so a guest cannot make us cut host data into
+    /// one-byte segments (a frame per byte: 54 bytes of headers per byte of data).
+    /// </summary>
+    public int MinSegmentSize { get; init; } = 32;
+
     /// <summary>RFC 6298's initial RTO is 1 s.</summary>
     public int InitialRtoMs { get; init; } = 1000;
 
