@@ -12,8 +12,9 @@ namespace Netdevd.UserNet.Services;
 /// ACK; a REQUEST without option 50 is served from ciaddr or from the client's slot, or a new
 /// slot ("windows fix"); a REQUEST for an address it cannot give gets a NAK with libslirp's text.
 /// Beyond libslirp: RELEASE frees the slot, INFORM gets an ACK without address or lease time,
-/// a REQUEST naming another server is ignored (RFC 2131 §4.3.2), and leases expire after the
-/// lease time, but only when the pool is full and a new client needs a slot.
+/// a REQUEST naming another server is ignored (RFC 2131 §4.3.2), leases expire after the
+/// lease time and unconfirmed offers after <see cref="OfferTimeout"/>, but a slot is reclaimed
+/// only when the pool is full and a new client needs one.
 /// </summary>
 public sealed class DhcpServer
 {
@@ -28,12 +29,21 @@ public sealed class DhcpServer
 
     public const string NakMessage = "requested address not available";
 
+    /// <summary>
+    /// How long an OFFER holds its address for a client that has not confirmed it with a REQUEST
+    /// (beyond libslirp, which holds it for the whole lease time: 16 DISCOVERs from made-up MACs
+    /// would lock every other guest out for 24 hours). Real clients REQUEST within milliseconds to
+    /// a few seconds of the offer; RFC 2131 retransmits for about a minute.
+    /// </summary>
+    public static readonly TimeSpan OfferTimeout = TimeSpan.FromSeconds(60);
+
     private readonly UserNetConfig _config;
     private readonly TimeProvider _time;
     private readonly ArpTable? _arp;
     private readonly bool[] _allocated;
     private readonly MacAddress[] _macs;
     private readonly DateTimeOffset[] _expires;
+    private readonly bool[] _confirmed;
     private readonly byte[] _dnsSearch;
     private readonly byte[] _bootFile;
     private ushort _ipId;
@@ -47,6 +57,7 @@ public sealed class DhcpServer
         _allocated = new bool[UserNetConfig.DhcpPoolSize];
         _macs = new MacAddress[UserNetConfig.DhcpPoolSize];
         _expires = new DateTimeOffset[UserNetConfig.DhcpPoolSize];
+        _confirmed = new bool[UserNetConfig.DhcpPoolSize];
         _dnsSearch = config.DnsSearch.Count > 0 ? DnsSearchEncoder.Encode(config.DnsSearch) : [];
         _bootFile = config.BootFile is null ? [] : Encoding.UTF8.GetBytes(config.BootFile);
     }
@@ -171,9 +182,22 @@ public sealed class DhcpServer
 
     private int Grant(Span<byte> replyFrame, DhcpMessage req, MacAddress mac, int slot, DhcpMessageType type)
     {
+        var now = _time.GetUtcNow();
+        if (type == DhcpMessageType.Ack)
+        {
+            _confirmed[slot] = true;
+            _expires[slot] = now.AddSeconds(UserNetConfig.DhcpLeaseSeconds);
+        }
+        else if (!(_allocated[slot] && _macs[slot] == mac && _confirmed[slot]))
+        {
+            // An offer holds the slot only briefly until the client confirms it; a client's
+            // DISCOVER while it holds a confirmed lease keeps that lease as it is.
+            _confirmed[slot] = false;
+            _expires[slot] = now + OfferTimeout;
+        }
+
         _allocated[slot] = true;
         _macs[slot] = mac;
-        _expires[slot] = _time.GetUtcNow().AddSeconds(UserNetConfig.DhcpLeaseSeconds);
         var address = SlotAddress(slot);
         _arp?.Add(address, mac);
         return WriteReply(replyFrame, req, type, address, inform: false);
@@ -185,6 +209,7 @@ public sealed class DhcpServer
         if (slot >= 0 && (clientAddress.IsAny || SlotAddress(slot) == clientAddress))
         {
             _allocated[slot] = false;
+            _confirmed[slot] = false;
             _macs[slot] = default;
         }
     }
@@ -343,12 +368,23 @@ public sealed class DhcpServer
         return -1;
     }
 
-    /// <summary>libslirp's get_new_addr: the first free slot or this MAC's; then an expired one.</summary>
+    /// <summary>
+    /// libslirp's get_new_addr: the first free slot or this MAC's; then an expired one, an
+    /// unconfirmed offer before a lapsed lease (the guest that lost a lease may come back).
+    /// </summary>
     private int NewSlot(MacAddress mac)
     {
         for (var i = 0; i < _allocated.Length; i++)
         {
             if (!_allocated[i] || _macs[i] == mac)
+            {
+                return i;
+            }
+        }
+
+        for (var i = 0; i < _allocated.Length; i++)
+        {
+            if (!_confirmed[i] && Expired(i))
             {
                 return i;
             }
