@@ -4,6 +4,7 @@ using Netdevd.Core.Registry;
 using Netdevd.Qapi.Schema;
 using Netdevd.UserNet.Config;
 using Netdevd.UserNet.Host;
+using Netdevd.UserNet.Nat;
 
 namespace Netdevd.Backends.User;
 
@@ -15,7 +16,8 @@ namespace Netdevd.Backends.User;
 /// The DNS proxy reads the host's resolvers from /etc/resolv.conf, or from the file named by the
 /// environment variable <see cref="ResolvConfVariable"/> (tests point it at a local server).
 /// </remarks>
-public sealed class UserNetdevFactory : INetdevFactory
+/// <param name="memoryLimit">What each user netdev may hold for its guest (<see cref="NatLimits.MemoryLimit"/>).</param>
+public sealed class UserNetdevFactory(long memoryLimit = NatLimits.DefaultMemoryLimit) : INetdevFactory
 {
     public const string ResolvConfVariable = "NETDEVD_RESOLV_CONF";
 
@@ -27,6 +29,6 @@ public sealed class UserNetdevFactory : INetdevFactory
         ArgumentNullException.ThrowIfNull(context);
         var config = UserNetConfigParser.Parse(options.User ?? new NetdevUserOptions(), Environment.GetEnvironmentVariable(ResolvConfVariable));
         var logger = context.Loggers.CreateLogger<UserNetClient>();
-        return ValueTask.FromResult<NetClient>(UserNetClient.Create(options.Id, config, context.Time, logger));
+        return ValueTask.FromResult<NetClient>(UserNetClient.Create(options.Id, config, context.Time, logger, new NatLimits { MemoryLimit = memoryLimit }));
     }
 }

@@ -5,7 +5,7 @@ namespace Netdevd.Qapi.Parsing;
 /// (B, k/K, M, G, T, P, E), a fraction only together with a suffix larger than B
 /// ("1.5k"), or plain hexadecimal without suffix ("0x1000"). Negative values are refused.
 /// </summary>
-internal static class QemuSize
+public static class QemuSize
 {
     public static bool TryParse(string s, out ulong result)
     {

@@ -50,6 +50,35 @@ internal static class DaemonCommandLine
         return option;
     }
 
+    /// <summary>Below this a user netdev could not hold one full-speed TCP flow.</summary>
+    public const long MinUserMemoryLimit = 1L << 20;
+
+    public static readonly Option<long> UserMemoryLimit = new("--user-memory-limit")
+    {
+        Description = "Bytes each user netdev may hold for its guest (TCP flow buffers, IPv4 reassembly, frames queued for the guest), in QEMU's size syntax (64M, 1G); when reached, new flows get small windows, then are refused. Default: 128M.",
+        DefaultValueFactory = _ => Netdevd.UserNet.Nat.NatLimits.DefaultMemoryLimit,
+        CustomParser = ParseUserMemoryLimit,
+        HelpName = "SIZE",
+    };
+
+    private static long ParseUserMemoryLimit(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+        if (!Netdevd.Qapi.Parsing.QemuSize.TryParse(text, out var size) || size > long.MaxValue)
+        {
+            result.AddError($"--user-memory-limit: '{text}' is not a size (e.g. 64M, 1G).");
+            return 0;
+        }
+
+        if ((long)size < MinUserMemoryLimit)
+        {
+            result.AddError("--user-memory-limit must be at least 1M.");
+            return 0;
+        }
+
+        return (long)size;
+    }
+
     public static RootCommand Create(Func<DaemonOptions, CancellationToken, Task<int>> run)
     {
         var root = new RootCommand("netdevd: QEMU's network backends as a daemon. With no options: a QMP monitor and a virtual network, and the QEMU options that attach a VM to it.")
@@ -58,6 +87,7 @@ internal static class DaemonCommandLine
             Qmp,
             RuntimeDir,
             IoThreads,
+            UserMemoryLimit,
         };
         root.Subcommands.Add(Run.RunCommandLine.Create(Run.RunRunner.RunAsync));
         root.SetAction((result, ct) => run(
@@ -65,7 +95,8 @@ internal static class DaemonCommandLine
                 result.GetValue(Netdev) ?? [],
                 result.GetValue(Qmp) ?? [],
                 result.GetValue(RuntimeDir),
-                result.GetValue(IoThreads)),
+                result.GetValue(IoThreads),
+                result.GetValue(UserMemoryLimit)),
             ct));
         return root;
     }

@@ -9,7 +9,8 @@ namespace Netdevd.Hosting;
 /// </summary>
 internal static class BackendCatalog
 {
-    public static IReadOnlyList<INetdevFactory> Create() =>
+    /// <param name="userMemoryLimit">What each user netdev may hold for its guest (--user-memory-limit).</param>
+    public static IReadOnlyList<INetdevFactory> Create(long userMemoryLimit = Netdevd.UserNet.Nat.NatLimits.DefaultMemoryLimit) =>
     [
         new HubportNetdevFactory(),
         new Netdevd.Backends.Stream.StreamNetdevFactory(),
@@ -19,6 +20,6 @@ internal static class BackendCatalog
         new Netdevd.Backends.Bridge.BridgeNetdevFactory(),
         new Netdevd.Backends.L2tpv3.L2tpv3NetdevFactory(),
         new Netdevd.Backends.Vde.VdeNetdevFactory(),
-        new Netdevd.Backends.User.UserNetdevFactory(),
+        new Netdevd.Backends.User.UserNetdevFactory(userMemoryLimit),
     ];
 }

@@ -63,7 +63,7 @@ internal static class DaemonRunner
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
 
         var events = new QmpEventBroadcaster();
-        await using var registry = new NetdevRegistry(BackendCatalog.Create(), events, loggers);
+        await using var registry = new NetdevRegistry(BackendCatalog.Create(options.UserMemoryLimit), events, loggers);
         using var handlers = new QmpCommandHandlers(registry);
         await using var qmp = new QmpServer(handlers.Commands, events, loggers: loggers);
         DefaultSetup? defaults = null;
