@@ -102,6 +102,13 @@ public sealed partial class UserStack
             return;
         }
 
+        if (request.Length < DhcpMessage.FixedLength)
+        {
+            // Shorter than a BOOTP header (libslirp's CVE-2021-3592 class).
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
         var frame = _sink.Allocate(DhcpServer.ReplyFrameLength);
         if (frame.Length < DhcpServer.ReplyFrameLength)
         {
@@ -118,6 +125,13 @@ public sealed partial class UserStack
 
     private void InputTftp(Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> datagram)
     {
+        if (datagram.Length < TftpPacket.HeaderLength)
+        {
+            // No opcode and block/argument (libslirp's CVE-2021-3595 class).
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
         var frame = _sink.Allocate(UdpFrame.PayloadOffset + _tftp!.MaxReplyLength);
         if (frame.Length < UdpFrame.PayloadOffset + _tftp.MaxReplyLength)
         {

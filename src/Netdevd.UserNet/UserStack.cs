@@ -114,6 +114,13 @@ public sealed partial class UserStack : IDisposable
 
     private void InputArp(Span<byte> frame)
     {
+        if (!EthernetFrame.TryCreate(frame, out var eth) || !ArpPacket.TryCreate(eth.Payload, out _))
+        {
+            // Shorter than an ARP packet (libslirp's CVE-2020-29130 class): nothing to read.
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
         var reply = _sink.Allocate(ArpResponder.ReplyLength);
         if (reply.Length < ArpResponder.ReplyLength)
         {
