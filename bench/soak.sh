@@ -54,7 +54,7 @@ for t in ip iperf3 busybox dnsmasq dig curl python3 ping timeout; do
   command -v "$t" >/dev/null || die "$t missing (apt-get install iproute2 iperf3 busybox-static dnsmasq-base bind9-dnsutils curl python3 iputils-ping)"
 done
 for applet in udhcpc httpd tftp; do
-  busybox --list | grep -qx "$applet" || die "busybox has no $applet applet"
+  busybox --list | grep -x "$applet" >/dev/null || die "busybox has no $applet applet"
 done
 if [ "${SOAK_BUILD:-1}" != 0 ]; then
   dotnet build src/Netdevd -c Release -warnaserror -nologo -v quiet >/dev/null || die "build failed (SOAK_BUILD=0 uses the existing build)"
