@@ -96,7 +96,11 @@ cleanup() {
   touch "$tmp/stop" 2>/dev/null
   for p in "${worker_pids[@]}"; do kill -- "-$p" 2>/dev/null; done
   for p in "${server_pids[@]}"; do kill "$p" 2>/dev/null; done
-  [ -n "$nd_pid" ] && kill "$nd_pid" 2>/dev/null
+  if [ -n "$nd_pid" ]; then
+    kill "$nd_pid" 2>/dev/null
+    for _ in $(seq 100); do alive || break; sleep 0.1; done
+    alive && kill -KILL "$nd_pid" 2>/dev/null
+  fi
   for p in "${worker_pids[@]}" "${server_pids[@]}" $nd_pid; do wait "$p" 2>/dev/null; done
   for ns in "$gns" "$nns" "$hns"; do ip netns del "$ns" 2>/dev/null; done
   if [ "${SOAK_KEEP:-0}" = 1 ]; then echo "soak: logs kept in $tmp"; else rm -rf "$tmp"; fi
@@ -551,7 +555,9 @@ sample() {
     "$(awk -v r="$anon" 'BEGIN { print r / 1024 }')" "$fds" "$thr" "$pool" "$cpu" "$rounds" "$cycles" "$fwd" "$fails"
 }
 
-alive() { kill -0 "$nd_pid" 2>/dev/null; }
+# Running: a netdevd that has exited stays a zombie (our child) until waited for, which kill -0
+# would still find.
+alive() { [ -n "$nd_pid" ] && [ -e "/proc/$nd_pid" ] && [ "$(awk '{ print $3 }' "/proc/$nd_pid/stat" 2>/dev/null)" != Z ]; }
 
 # --- the run ---------------------------------------------------------------------------------
 
@@ -600,7 +606,9 @@ done
 worker_pids=()
 
 if ! alive; then
-  reasons+=("netdevd exited during the run (status $(wait "$nd_pid"; echo $?)); last log lines: $(tail -3 "$tmp/netdevd.log" | tr '\n' ' ')")
+  wait "$nd_pid"; status=$?
+  reasons+=("netdevd exited during the run (status $status); last log lines: $(tail -3 "$tmp/netdevd.log" | tr '\n' ' ')")
+  nd_pid=
 else
   # Descriptors and netdevd's own threads come back to the warm-up baseline once the churn has
   # stopped (give the NAT's flows a minute to expire).
@@ -631,6 +639,15 @@ print(" ".join(sorted(n["id"] for n in json.loads(sys.stdin.readline())["return"
   else
     reasons+=("a new guest got no DHCP lease at the end")
   fi
+
+  # SIGTERM still stops it, promptly, with status 0 and its QMP socket removed.
+  kill -TERM "$nd_pid"
+  for _ in $(seq 100); do alive || break; sleep 0.1; done
+  if alive; then reasons+=("netdevd did not stop within 10 s of SIGTERM"); kill -KILL "$nd_pid"; fi
+  wait "$nd_pid"; status=$?
+  [ "$status" = 0 ] || reasons+=("netdevd exited with status $status on SIGTERM")
+  [ ! -e "$qmp_sock" ] || reasons+=("netdevd left its QMP socket behind at exit")
+  nd_pid=
 fi
 
 # --- verdict ---------------------------------------------------------------------------------
@@ -656,7 +673,7 @@ if [ "$n_run" -ge 3 ]; then
 else
   echo "(fewer than 3 samples in the run: no thirds compared; run 3 minutes or more)"
 fi
-if alive; then
+if [ -s "$tmp/fds.final" ]; then
   read -r fin_fds fin_thr fin_pool < <(awk 'END { print $3, $4, $5 }' "$tmp/samples")
   [ "$fin_fds" = "$base_fds" ] || reasons+=("descriptors not back to the warm-up baseline after the churn stopped: $fin_fds, baseline $base_fds; more: $(comm -13 "$tmp/fds.warm-up" "$tmp/fds.final" | grep -vE '\.(dll|pdb)$' | uniq -c | xargs); fewer: $(comm -23 "$tmp/fds.warm-up" "$tmp/fds.final" | uniq -c | xargs)")
   [ $((fin_thr - fin_pool)) = "$base_own" ] ||
