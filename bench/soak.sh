@@ -7,7 +7,7 @@
 # Usage (root): bench/soak.sh [MINUTES]        default 30; not part of CI
 #   SOAK_BUILD=0              use the Release build already there
 #   SOAK_SAMPLE_SECONDS=N     sample every N s instead of 60 (for trying the script out)
-#   SOAK_KEEP=1               keep the temp dir (logs) after the run
+#   SOAK_KEEP=1               keep the temp dir (logs) after a PASS too (a FAIL always keeps it)
 # Exit status: 0 PASS, 1 FAIL, 2 could not run.
 #
 # Everything runs in namespaces of its own, so nothing touches the machine's network or ports:
@@ -29,9 +29,9 @@ sample_secs=${SOAK_SAMPLE_SECONDS:-60}
 # (and UDP flows to port 53) expire after 10 s, as libslirp's SO_EXPIREFAST.
 settle_secs=12
 # RSS: the last third's maximum may exceed the first third's by the larger of these. The first
-# third is RSS's warm-up: .NET's GC grows its heap budgets with what it has seen for minutes
-# (measured: 86 MB after 20 s, 147 MB after 6 minutes, flat from there), so the value after the
-# 20-second warm-up is no baseline for memory; a leak keeps growing through the last third.
+# third is RSS's warm-up: the process's anonymous memory grows for minutes while the live managed
+# heap stays near 10 MB (measured: RSS 86 MB after 20 s, 147 MB after 6 minutes, flat from there),
+# so the value after the 20-second warm-up is no baseline; a leak keeps growing in the last third.
 # Shorter runs than rss_min_minutes print RSS but do not judge it (their first third is still
 # inside the GC's growth).
 rss_min_minutes=15
@@ -91,8 +91,10 @@ server_pids=()
 worker_pids=()
 
 # Ends every worker (process group: the worker and whatever it is running) and every server this
-# script started, by PID, then removes the namespaces, interfaces and files.
+# script started, by PID, then removes the namespaces and interfaces; the temp dir (logs) only
+# after a PASS, unless SOAK_KEEP=1.
 cleanup() {
+  local rc=$?
   touch "$tmp/stop" 2>/dev/null
   for p in "${worker_pids[@]}"; do kill -- "-$p" 2>/dev/null; done
   for p in "${server_pids[@]}"; do kill "$p" 2>/dev/null; done
@@ -103,14 +105,15 @@ cleanup() {
   fi
   for p in "${worker_pids[@]}" "${server_pids[@]}" $nd_pid; do wait "$p" 2>/dev/null; done
   for ns in "$gns" "$nns" "$hns"; do ip netns del "$ns" 2>/dev/null; done
-  if [ "${SOAK_KEEP:-0}" = 1 ]; then echo "soak: logs kept in $tmp"; else rm -rf "$tmp"; fi
+  if [ "${SOAK_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then echo "soak: logs kept in $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 2' INT TERM
 
 # --- helpers: QMP, pokes ---------------------------------------------------------------------
 
-# A small QMP client and two frame senders, in python3 (no socat needed).
+# python3 helpers: a small QMP client (no socat needed), the frame senders of the churn, and the
+# comparison of two dotnet-gcdump reports.
 cat >"$tmp/soak.py" <<'PY'
 import json, socket, struct, sys, time
 
