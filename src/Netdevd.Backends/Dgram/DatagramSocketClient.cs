@@ -36,16 +36,8 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
     /// <summary>Datagrams taken per recvmmsg call (QEMU's MAX_L2TPV3_MSGCNT).</summary>
     public const int BatchSize = 64;
 
-    /// <summary>Bytes of frames a send batch holds: a 64 KiB super-frame's segments several times over.</summary>
-    private const int SendBatchBytes = 256 * 1024;
-
-    /// <summary>Frames at least this long are sent with their own call rather than copied into the batch.</summary>
-    private const int DirectSendSize = 16 * 1024;
-
     /// <summary>The socket receive buffer asked for (the kernel doubles it for bookkeeping and caps it at rmem_max).</summary>
     private const int ReceiveBufferBytes = 2 * 1024 * 1024;
-
-    private const int SendFlags = Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL;
 
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(1);
@@ -53,16 +45,13 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
 
     private readonly PollLoop _loop;
     private readonly DatagramReceiveBatch _batch;
-    private readonly DatagramSendBatch _sendBatch;
-    private readonly SockAddr? _destination;
+    private readonly DatagramSender _sender;
     private readonly bool _hasErrorQueue;
-    private readonly Lock _sendLock = new();
     private readonly Lock _postGate = new();
     private readonly Action _resume;
     private readonly Action _updateReadInterest;
     private readonly Action _endPause;
     private readonly Action _retryWrite;
-    private int _fd;
     private bool _loopClosed;
     private ITimer? _pauseTimer;
     private ITimer? _writeTimer;
@@ -92,8 +81,6 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fd);
         ArgumentNullException.ThrowIfNull(counters);
-        _fd = fd;
-        _destination = destination;
         Counters = counters;
         Logger = logger ?? NullLogger.Instance;
         _resume = Resume;
@@ -108,7 +95,7 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
         // Slots as large as QEMU's receive buffer (NET_BUFSIZE): any datagram that fits a frame,
         // and any IP datagram, fits a slot.
         _batch = new DatagramReceiveBatch(BatchSize, MaxFrameSize);
-        _sendBatch = new DatagramSendBatch(SendBatchBytes, BatchSize, destination);
+        _sender = new DatagramSender(fd, destination, BatchSize, counters, _retryWrite);
 
         // Let the kernel tell us how many datagrams it dropped on this socket, so counts add up.
         _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_RXQ_OVFL, 1);
@@ -129,17 +116,17 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
     public DatagramCounters Counters { get; }
 
     /// <summary>The descriptor (for tests and info); -1 once closed.</summary>
-    public int Fd => _fd;
+    public int Fd => _sender.Fd;
 
     private protected ILogger Logger { get; }
 
     /// <summary>
-    /// The header that goes in front of the next frame sent (empty: none). Called under the send
-    /// lock; the span must stay valid until the next call.
+    /// The header that goes in front of the next frame sent (empty: none). Called from
+    /// <see cref="Receive"/>, under this client's lock; the span must stay valid until the next call.
     /// </summary>
     private protected virtual ReadOnlySpan<byte> NextHeader() => default;
 
-    /// <summary>The frame behind the last <see cref="NextHeader"/> was sent or taken into the batch.</summary>
+    /// <summary>The frame behind the last <see cref="NextHeader"/> was taken (sent, held for the batch, or refused and dropped); not after Busy.</summary>
     private protected virtual void HeaderUsed()
     {
     }
@@ -154,7 +141,7 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
         return true;
     }
 
-    /// <summary>The socket was closed: release what had to live exactly as long (under the send lock).</summary>
+    /// <summary>The socket was closed: release what had to live exactly as long.</summary>
     private protected virtual void OnSocketClosed()
     {
     }
@@ -165,7 +152,7 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
         // Read only while a peer can take frames: until then datagrams wait in the socket buffer
         // rather than being read and dropped (QEMU reads and drops; nothing relies on that).
         _loop.WantRead(false);
-        _loop.Watch(_fd);
+        _loop.Watch(Fd);
         _loop.Start();
     }
 
@@ -178,84 +165,16 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
             return ReceiveResult.Accepted;
         }
 
-        nint n;
-        int errno;
-        lock (_sendLock)
+        var result = _sender.Send(NextHeader(), frame, InSendBatch);
+        if (result == ReceiveResult.Accepted)
         {
-            if (_fd < 0)
-            {
-                return ReceiveResult.Accepted;
-            }
-
-            var header = NextHeader();
-
-            // A large frame is sent at once (behind what is held): copying it would cost more than the call it saves.
-            if (InSendBatch && frame.Length < DirectSendSize)
-            {
-                if (_sendBatch.TryAppend(header, frame))
-                {
-                    HeaderUsed();
-                    return ReceiveResult.Accepted;
-                }
-
-                if (!FlushSendBatch())
-                {
-                    return ReceiveResult.Busy;
-                }
-
-                if (_sendBatch.TryAppend(header, frame))
-                {
-                    HeaderUsed();
-                    return ReceiveResult.Accepted;
-                }
-            }
-            else if (!FlushSendBatch())
-            {
-                // Held datagrams go first, so frames stay in order.
-                return ReceiveResult.Busy;
-            }
-
-            do
-            {
-                // MSG_DONTWAIT too: an fd= descriptor shares its file status flags with whoever
-                // passed it, who may turn O_NONBLOCK off again.
-                n = header.IsEmpty
-                    ? Libc.SendTo(_fd, frame, SendFlags, _destination)
-                    : Libc.SendGather(_fd, header, frame, SendFlags, _destination);
-                errno = n < 0 ? Errno.Last : 0;
-            }
-            while (n < 0 && errno == Errno.EINTR);
-
-            if (n >= 0)
-            {
-                HeaderUsed();
-                Counters.Sent++;
-                return ReceiveResult.Accepted;
-            }
+            HeaderUsed();
         }
 
-        switch (errno)
-        {
-            case Errno.EAGAIN or Errno.ENOBUFS:
-                // The frame is retried from the queue (with the same header) once writable.
-                _loop.WantWrite(true);
-                return ReceiveResult.Busy;
-            case Errno.EMSGSIZE:
-                Counters.DroppedOversize++;
-                return ReceiveResult.Accepted;
-            default:
-                Counters.SendErrors++;
-                return ReceiveResult.Accepted;
-        }
+        return result;
     }
 
-    protected sealed override void OnBatchEnd()
-    {
-        lock (_sendLock)
-        {
-            _ = FlushSendBatch();
-        }
-    }
+    protected sealed override void OnBatchEnd() => _ = _sender.Flush();
 
     protected sealed override void OnPeerReady() => TryPost(_resume);
 
@@ -273,13 +192,8 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
 
         var onLoop = _loop.IsLoopThread;
         _loop.Dispose();
-        lock (_sendLock)
-        {
-            _ = Libc.Close(_fd);
-            _fd = -1;
-            OnSocketClosed();
-            _sendBatch.Dispose();
-        }
+        _sender.Dispose();
+        OnSocketClosed();
 
         // On the poll thread itself (a handler closed us mid-delivery) the slab is still in use:
         // its 4 MB are left to the process rather than freed under the running loop.
@@ -328,13 +242,7 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
     {
         _loop.WantWrite(false);
         var before = Counters.Sent;
-        bool flushed;
-        lock (_sendLock)
-        {
-            flushed = FlushSendBatch();
-        }
-
-        if ((!flushed || !FlushQueue()) && Counters.Sent == before)
+        if ((!_sender.Flush() || !FlushQueue()) && Counters.Sent == before)
         {
             // An unconnected AF_UNIX datagram socket polls writable even while the receiver's
             // queue is full, so POLLOUT would spin here: look again in a moment, without
@@ -346,13 +254,16 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
 
     void IPollTarget.OnHangup() => OnErrorCondition();
 
-    /// <summary>recvmmsg batches until the socket is drained or the peer pushes back; false when not a datagram (nor an error) was there.</summary>
+    /// <summary>
+    /// recvmmsg batches until the socket is drained or the peer pushes back; false when neither a
+    /// datagram nor an error was there.
+    /// </summary>
     private bool Drain()
     {
         var readSomething = false;
         while (!IsClosed)
         {
-            var n = _batch.Receive(_fd);
+            var n = _batch.Receive(Fd);
             if (n < 0)
             {
                 var errno = Errno.Last;
@@ -431,56 +342,19 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
     }
 
     /// <summary>
-    /// Sends the held batch with sendmmsg. Under the send lock. False when the socket pushed back
-    /// (POLLOUT is requested; the rest stays held); refused datagrams are dropped and counted as
-    /// sendto's would be.
-    /// </summary>
-    private bool FlushSendBatch()
-    {
-        while (!_sendBatch.IsEmpty && _fd >= 0)
-        {
-            var n = _sendBatch.Send(_fd, SendFlags);
-            if (n > 0)
-            {
-                Counters.Sent += n;
-                continue;
-            }
-
-            switch (Errno.Last)
-            {
-                case Errno.EINTR:
-                    continue;
-                case Errno.EAGAIN or Errno.ENOBUFS:
-                    _loop.WantWrite(true);
-                    return false;
-                case Errno.EMSGSIZE:
-                    Counters.DroppedOversize++;
-                    break;
-                default:
-                    Counters.SendErrors++;
-                    break;
-            }
-
-            _sendBatch.DropFirst();
-        }
-
-        return true;
-    }
-
-    /// <summary>
     /// Poll thread: the socket reported an error or hang-up (or was readable with nothing to
     /// read). Reads what is pending; if nothing is, the condition will not clear by reading, so
     /// the socket leaves the poll set for a while instead of being polled in a tight loop.
     /// </summary>
     private void OnErrorCondition()
     {
-        var condition = DatagramSocketErrors.Condition(_fd);
+        var condition = DatagramSocketErrors.Condition(Fd);
         if (condition == 0)
         {
             return;
         }
 
-        var error = DatagramSocketErrors.TakePending(_fd, _hasErrorQueue, BatchSize, out var taken);
+        var error = DatagramSocketErrors.TakePending(Fd, _hasErrorQueue, BatchSize, out var taken);
         if (taken > 0)
         {
             Counters.SocketErrors += taken;
@@ -500,7 +374,7 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
         {
             _pauseLogged = true;
             Logger.LogWarning(
-                "netdev {Name}: the socket keeps reporting {Condition} with nothing to read; polling it at most once a second",
+                "netdev {Name}: the socket keeps reporting {Condition} with nothing to read; polling it only after pauses (up to 1 s) until that clears",
                 Name,
                 DatagramSocketErrors.Describe(condition));
         }
@@ -513,7 +387,7 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
 
     private void EndPause()
     {
-        var fd = _fd;
+        var fd = Fd;
         if (!IsClosed && fd >= 0)
         {
             _loop.Watch(fd);

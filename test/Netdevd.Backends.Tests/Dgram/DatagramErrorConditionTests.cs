@@ -119,6 +119,71 @@ public sealed class DatagramErrorConditionTests
         Assert.Equal(99, Seq(wnic.Next(2000)));
     }
 
+    [Fact]
+    public async Task A_receiver_that_stops_reading_does_not_hold_the_shared_io_thread()
+    {
+        var pool = new IoThreadPool(1, $"h5w{Random.Shared.Next(100000, 999999)}");
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var wfd = Libc.Socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK, 0);
+        Assert.Equal(0, Libc.Bind(wfd, SockAddr.Inet(new IPEndPoint(IPAddress.Loopback, 0))));
+        Assert.Equal(0, Libc.Connect(wfd, SockAddr.Inet((IPEndPoint)peer.LocalEndPoint!)));
+        peer.Connect(Libc.GetSockName(wfd)!.ToIPEndPoint()!);
+        await using var working = new DatagramNetClient("w0", NetClientDriver.Dgram, wfd, null, "w0", pool: pool);
+        var wnic = new CaptureNic("wnic");
+        NetClient.Connect(working, wnic.Client);
+        var before = MedianLatencyUs(peer, wnic, 0);
+
+        // An unconnected unix datagram socket whose receiver does not read: sendto says EAGAIN
+        // while poll keeps saying writable.
+        var dir = TempDir();
+        using var receiver = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        receiver.Bind(new UnixDomainSocketEndPoint(Path.Combine(dir, "theirs")));
+        var sfd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK, 0);
+        Assert.Equal(0, Libc.Bind(sfd, SockAddr.Unix(Path.Combine(dir, "mine"))));
+        await using var stalled = new DatagramNetClient("s0", NetClientDriver.Dgram, sfd, SockAddr.Unix(Path.Combine(dir, "theirs")), "s0", pool: pool);
+        var snic = new CaptureNic("snic", keep: false);
+        NetClient.Connect(stalled, snic.Client);
+        const int frames = 200;
+        for (var i = 0; i < frames; i++)
+        {
+            snic.Client.Transmit(Frame(500, i));
+        }
+
+        await Task.Delay(100, Ct);
+        var during = MedianLatencyUs(peer, wnic, 1000);
+        Assert.True(during < before + 300, $"frames of another netdev on the thread took {during} us (median) while the receiver stalled, {before} us before");
+
+        // Once the receiver reads again, the held frames leave.
+        receiver.ReceiveTimeout = 5000;
+        var buffer = new byte[2048];
+        for (var i = 0; i < frames; i++)
+        {
+            _ = receiver.Receive(buffer);
+        }
+
+        await DgramDataTests.WaitUntil(() => stalled.Counters.Sent == frames);
+        Assert.Equal(frames, stalled.Counters.Sent);
+    }
+
+    /// <summary>The median time from a datagram sent to the netdev until its NIC has the frame.</summary>
+    private static long MedianLatencyUs(Socket peer, CaptureNic nic, int firstSeq)
+    {
+        var samples = new long[101];
+        var frame = Frame(200, 0);
+        for (var i = 0; i < samples.Length; i++)
+        {
+            BitConverter.TryWriteBytes(frame.AsSpan(6, 4), firstSeq + i);
+            var t = Stopwatch.GetTimestamp();
+            peer.Send(frame);
+            Assert.Equal(firstSeq + i, Seq(nic.Next(2000)));
+            samples[i] = (long)Stopwatch.GetElapsedTime(t).TotalMicroseconds;
+        }
+
+        Array.Sort(samples);
+        return samples[samples.Length / 2];
+    }
+
     private static long Refusals(DatagramCounters c) => c.SocketErrors + c.ReceiveErrors + c.SendErrors;
 
     private static (NetClient Client, int Fd, Func<long> Pauses) Broken(string kind, IoThreadPool pool)
