@@ -48,8 +48,6 @@ internal sealed class DatagramSender : IDisposable
     /// </summary>
     public ReceiveResult Send(ReadOnlySpan<byte> header, ReadOnlySpan<byte> frame, bool inBatch)
     {
-        nint n;
-        int errno;
         lock (_lock)
         {
             if (_fd < 0)
@@ -81,6 +79,8 @@ internal sealed class DatagramSender : IDisposable
                 return ReceiveResult.Busy;
             }
 
+            nint n;
+            int errno;
             do
             {
                 n = header.IsEmpty
@@ -89,25 +89,14 @@ internal sealed class DatagramSender : IDisposable
                 errno = n < 0 ? Errno.Last : 0;
             }
             while (n < 0 && errno == Errno.EINTR);
-        }
 
-        if (n >= 0)
-        {
-            _counters.Sent++;
-            return ReceiveResult.Accepted;
-        }
+            if (n >= 0)
+            {
+                _counters.Sent++;
+                return ReceiveResult.Accepted;
+            }
 
-        switch (errno)
-        {
-            case Errno.EAGAIN or Errno.ENOBUFS:
-                _wantWrite();
-                return ReceiveResult.Busy;
-            case Errno.EMSGSIZE:
-                _counters.DroppedOversize++;
-                return ReceiveResult.Accepted;
-            default:
-                _counters.SendErrors++;
-                return ReceiveResult.Accepted;
+            return Refused(errno) ? ReceiveResult.Accepted : ReceiveResult.Busy;
         }
     }
 
@@ -147,24 +136,40 @@ internal sealed class DatagramSender : IDisposable
                 continue;
             }
 
-            switch (Errno.Last)
+            var errno = Errno.Last;
+            if (errno == Errno.EINTR)
             {
-                case Errno.EINTR:
-                    continue;
-                case Errno.EAGAIN or Errno.ENOBUFS:
-                    _wantWrite();
-                    return false;
-                case Errno.EMSGSIZE:
-                    _counters.DroppedOversize++;
-                    break;
-                default:
-                    _counters.SendErrors++;
-                    break;
+                continue;
+            }
+
+            if (!Refused(errno))
+            {
+                return false;
             }
 
             _batch.DropFirst();
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// What a failed send means: true when the datagram is refused for good (counted; it is
+    /// dropped), false when the socket pushed back (POLLOUT is requested; send it again then).
+    /// </summary>
+    private bool Refused(int errno)
+    {
+        switch (errno)
+        {
+            case Errno.EAGAIN or Errno.ENOBUFS:
+                _wantWrite();
+                return false;
+            case Errno.EMSGSIZE:
+                _counters.DroppedOversize++;
+                return true;
+            default:
+                _counters.SendErrors++;
+                return true;
+        }
     }
 }
