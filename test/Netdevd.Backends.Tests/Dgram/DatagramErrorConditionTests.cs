@@ -151,8 +151,16 @@ public sealed class DatagramErrorConditionTests
         }
 
         await Task.Delay(100, Ct);
-        var during = MedianLatencyUs(peer, wnic, 1000);
-        Assert.True(during < before + 300, $"frames of another netdev on the thread took {during} us (median) while the receiver stalled, {before} us before");
+
+        // The best of a few rounds: a busy machine delays some rounds, a thread that sleeps
+        // (the old behaviour: 1 ms per poll round) delays every one.
+        var during = long.MaxValue;
+        for (var round = 0; round < 5; round++)
+        {
+            during = Math.Min(during, MedianLatencyUs(peer, wnic, 1000 + (round * 100)));
+        }
+
+        Assert.True(during < before + 400, $"frames of another netdev on the thread took {during} us (median) while the receiver stalled, {before} us before");
 
         // Once the receiver reads again, the held frames leave.
         receiver.ReceiveTimeout = 5000;
@@ -169,7 +177,7 @@ public sealed class DatagramErrorConditionTests
     /// <summary>The median time from a datagram sent to the netdev until its NIC has the frame.</summary>
     private static long MedianLatencyUs(Socket peer, CaptureNic nic, int firstSeq)
     {
-        var samples = new long[101];
+        var samples = new long[21];
         var frame = Frame(200, 0);
         for (var i = 0; i < samples.Length; i++)
         {
