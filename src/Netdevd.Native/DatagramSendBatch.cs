@@ -55,7 +55,13 @@ public sealed unsafe class DatagramSendBatch : IDisposable
     public bool IsEmpty => _first == _count;
 
     /// <summary>Copies <paramref name="frame"/> in as the next datagram; false when the batch is full.</summary>
-    public bool TryAppend(ReadOnlySpan<byte> frame)
+    public bool TryAppend(ReadOnlySpan<byte> frame) => TryAppend(default, frame);
+
+    /// <summary>
+    /// Copies <paramref name="header"/> and <paramref name="frame"/> in, back to back, as the next
+    /// datagram (an encapsulation header in front of the frame); false when the batch is full.
+    /// </summary>
+    public bool TryAppend(ReadOnlySpan<byte> header, ReadOnlySpan<byte> frame)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (IsEmpty)
@@ -63,15 +69,17 @@ public sealed unsafe class DatagramSendBatch : IDisposable
             _first = _count = _used = 0;
         }
 
-        if (_count == MaxMessages || CapacityBytes - _used < frame.Length)
+        var length = header.Length + frame.Length;
+        if (_count == MaxMessages || CapacityBytes - _used < length)
         {
             return false;
         }
 
         var at = _slab + _used;
-        frame.CopyTo(new Span<byte>(at, frame.Length));
-        _iov[_count] = new IoVector(at, frame.Length);
-        _used += frame.Length;
+        header.CopyTo(new Span<byte>(at, header.Length));
+        frame.CopyTo(new Span<byte>(at + header.Length, frame.Length));
+        _iov[_count] = new IoVector(at, length);
+        _used += length;
         _count++;
         return true;
     }

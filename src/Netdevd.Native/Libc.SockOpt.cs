@@ -7,6 +7,7 @@ public static partial class Libc
     public const int SOL_SOCKET = 1;
     public const int SO_TYPE = 3;
     public const int SO_REUSEADDR = 2;
+    public const int SO_DOMAIN = 39;
     public const int SOCK_STREAM = 1;
     public const int SOCK_DGRAM = 2;
 

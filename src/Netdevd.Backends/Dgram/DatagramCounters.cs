@@ -3,20 +3,21 @@ namespace Netdevd.Backends.Dgram;
 /// <summary>
 /// What a datagram netdev counts beyond <see cref="Core.Clients.NetClient.Stats"/>: the frames the
 /// socket side refused or lost. Plain fields, each written by one thread (receive counters by the
-/// poll thread, send counters under the client's lock); readers see recent values.
+/// poll thread, send counters under the client's lock); readers see recent values. A backend with
+/// verdicts of its own (l2tpv3) adds them in a subclass.
 /// </summary>
-public sealed class DatagramCounters
+public class DatagramCounters
 {
     /// <summary>Datagrams read from the socket and handed to the peer.</summary>
     public long Received { get; internal set; }
 
-    /// <summary>Zero-length datagrams read and dropped.</summary>
+    /// <summary>Datagrams read that carried an empty frame, dropped.</summary>
     public long DroppedEmpty { get; internal set; }
 
-    /// <summary>Datagrams larger than a frame may be (69632 bytes), dropped rather than cut.</summary>
+    /// <summary>Datagrams larger than the receive slot (69632 bytes: a frame, or any IP datagram), dropped rather than cut.</summary>
     public long DroppedTruncated { get; internal set; }
 
-    /// <summary>recvmmsg failures other than EAGAIN (e.g. a pending ICMP error on a connected socket).</summary>
+    /// <summary>recvmmsg failures other than EAGAIN (e.g. a pending ICMP error on a connected socket, which recvmmsg returns first).</summary>
     public long ReceiveErrors { get; internal set; }
 
     /// <summary>The kernel's own count of datagrams it dropped for this socket (full receive buffer), via SO_RXQ_OVFL.</summary>
@@ -25,7 +26,7 @@ public sealed class DatagramCounters
     /// <summary>Frames written as datagrams.</summary>
     public long Sent { get; internal set; }
 
-    /// <summary>Frames too large for one datagram (EMSGSIZE: over 65507 bytes on IPv4 UDP), dropped.</summary>
+    /// <summary>Frames too large for one datagram with any header (EMSGSIZE: over 65507 bytes on IPv4 UDP), dropped.</summary>
     public long DroppedOversize { get; internal set; }
 
     /// <summary>Zero-length frames from the peer, not sent (they would make a QEMU peer stop reading).</summary>
@@ -33,4 +34,10 @@ public sealed class DatagramCounters
 
     /// <summary>Frames the socket refused for another reason (ECONNREFUSED, ENOENT, EINVAL...), dropped.</summary>
     public long SendErrors { get; internal set; }
+
+    /// <summary>Pending socket errors read (SO_ERROR, or an entry of the error queue with IP_RECVERR): ICMP unreachable and the like.</summary>
+    public long SocketErrors { get; internal set; }
+
+    /// <summary>Times the socket kept reporting an error or hang-up that reading does not clear, and polling it was paused.</summary>
+    public long ErrorPauses { get; internal set; }
 }

@@ -45,8 +45,6 @@ internal static class L2tpv3SocketSetup
                 throw new QapiException($"could not resolve dst, error = {Libc.GaiStrError(rc)}");
             }
 
-            // Count the kernel's drops on this socket, so that losses add up in the counters.
-            _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_RXQ_OVFL, 1);
             return (fd, destination!);
         }
         catch

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Netdevd.Backends.Dgram;
 using Netdevd.Backends.Sockets;
 using Netdevd.Core.Clients;
@@ -31,7 +32,8 @@ public sealed class VdeNetdevFactory : INetdevFactory
             // One datagram on the connected data socket is one frame, as dgram's; the control
             // stream stays open as long as the port (QEMU prints a missing sock as "(null)").
             var info = $"sock={vde.Sock ?? "(null)"},fd={connection.DataFd}";
-            return ValueTask.FromResult<NetClient>(new DatagramNetClient(options.Id, NetClientDriver.Vde, connection.DataFd, null, info, companionFd: connection.ControlFd));
+            var logger = context.Loggers.CreateLogger<DatagramNetClient>();
+            return ValueTask.FromResult<NetClient>(new DatagramNetClient(options.Id, NetClientDriver.Vde, connection.DataFd, null, info, logger, connection.ControlFd));
         }
         catch
         {

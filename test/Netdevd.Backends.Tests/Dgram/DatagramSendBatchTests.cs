@@ -48,4 +48,27 @@ public sealed class DatagramSendBatchTests
         Assert.True(batch.TryAppend(new byte[1000]));
         Assert.Equal(2, batch.Count);
     }
+
+    [Fact]
+    public void A_header_and_its_frame_leave_as_one_datagram_and_count_together_against_the_bytes()
+    {
+        Assert.True(Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_DGRAM, 0, out var a, out var b));
+        try
+        {
+            using var batch = new DatagramSendBatch(100, 4, destination: null);
+            Assert.True(batch.TryAppend([1, 2, 3], [9, 9, 9, 9]));
+            Assert.True(batch.TryAppend([], [7]));
+            Assert.False(batch.TryAppend(new byte[50], new byte[43]));
+            Assert.Equal(2, batch.Send(a, Libc.MSG_DONTWAIT));
+
+            var buffer = new byte[128];
+            Assert.Equal([1, 2, 3, 9, 9, 9, 9], buffer.AsSpan(0, (int)Libc.Read(b, buffer)).ToArray());
+            Assert.Equal([7], buffer.AsSpan(0, (int)Libc.Read(b, buffer)).ToArray());
+        }
+        finally
+        {
+            Libc.Close(a);
+            Libc.Close(b);
+        }
+    }
 }
