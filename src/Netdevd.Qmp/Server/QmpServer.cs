@@ -83,6 +83,11 @@ public sealed class QmpServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+        // The runtime starts its timer thread at the first timer, and starting a thread takes a
+        // descriptor. Started only once descriptors have run out, it fails (OutOfMemoryException)
+        // and timers stay dead, so the accept loop's back-off would never wake up. Start it now.
+        await Task.Delay(1, cancellationToken).ConfigureAwait(false);
         var opened = new List<QmpListener>();
         try
         {
@@ -218,6 +223,11 @@ public sealed class QmpServer : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 return;
+            }
+            catch (Exception)
+            {
+                // No timer to be had (a runtime out of descriptors): wait on this thread instead.
+                Thread.Sleep(backoff);
             }
         }
     }

@@ -5,7 +5,8 @@ internal sealed record DaemonOptions(
     IReadOnlyList<string> NetdevSpecs,
     IReadOnlyList<string> QmpSpecs,
     string? RuntimeDirectory,
-    int IoThreads = 0)
+    int IoThreads = 0,
+    int QmpMaxClients = Qmp.Server.QmpServerOptions.DefaultMaxClients)
 {
     /// <summary>No netdev and no monitor given: run the default setup.</summary>
     public bool IsDefaultJob => NetdevSpecs.Count == 0 && QmpSpecs.Count == 0;
