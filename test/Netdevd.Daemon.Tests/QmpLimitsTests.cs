@@ -121,6 +121,61 @@ public sealed class QmpLimitsTests
         }
     }
 
+    [Fact]
+    public async Task Memory_goes_back_down_after_a_64_MiB_token()
+    {
+        var dir = Directory.CreateTempSubdirectory("nd-qmpmem-").FullName;
+        var sock = Path.Combine(dir, "q.sock");
+        try
+        {
+            await using var daemon = DaemonProcess.Start(["--qmp", $"unix:{sock},server=on,wait=off", "--netdev", "hubport,id=h,hubid=0"]);
+            await WaitForReadyAsync(daemon);
+            using var client = await QmpClient.ConnectAsync(sock);
+            Assert.NotNull((await client.ExecuteAsync("{\"execute\":\"query-version\"}"))["return"]);
+            var before = ResidentMib(daemon.Pid);
+
+            // One string token just over QEMU's 64 MiB limit, then a command on the same connection.
+            using (var raw = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+            {
+                await raw.ConnectAsync(new UnixDomainSocketEndPoint(sock));
+                var chunk = new byte[1 << 20];
+                Array.Fill(chunk, (byte)'a');
+                await raw.SendAsync("\""u8.ToArray());
+                for (var i = 0; i <= 64; i++)
+                {
+                    await raw.SendAsync(chunk);
+                }
+
+                await raw.SendAsync("\n{\"execute\":\"qmp_capabilities\"}\n"u8.ToArray());
+                var answers = new StringBuilder();
+                var buffer = new byte[4096];
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                while (!answers.ToString().Contains("\"return\"", StringComparison.Ordinal))
+                {
+                    var n = await raw.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+                    Assert.NotEqual(0, n);
+                    answers.Append(Encoding.UTF8.GetString(buffer, 0, n));
+                }
+
+                Assert.Contains("JSON token size limit exceeded", answers.ToString(), StringComparison.Ordinal);
+
+                // The client stays connected: what it sent must not stay resident for its lifetime.
+                var after = ResidentMib(daemon.Pid);
+                for (var i = 0; i < 100 && after > before + 32; i++)
+                {
+                    await Task.Delay(100);
+                    after = ResidentMib(daemon.Pid);
+                }
+
+                Assert.True(after <= before + 32, $"resident {before} MiB before the token, {after} MiB after");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("-3")]
@@ -145,6 +200,10 @@ public sealed class QmpLimitsTests
             await Task.Delay(50);
         }
     }
+
+    private static long ResidentMib(int pid) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
 
     private static int Count(string text, string what)
     {

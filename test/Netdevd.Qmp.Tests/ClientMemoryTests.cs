@@ -49,6 +49,7 @@ public sealed class ClientMemoryTests
         }
 
         var held = GC.GetTotalMemory(forceFullCollection: true) - before;
+        var queued = host.Server.QueuedBytes;
         await stop.CancelAsync();
         try
         {
@@ -58,6 +59,8 @@ public sealed class ClientMemoryTests
         {
         }
 
+        // At most the outbox's byte limit plus the one message that went over it.
+        Assert.True(queued <= new Server.QmpServerOptions().OutboxByteLimit + request.Length + 1024, $"{queued / Mib} MiB queued");
         Assert.True(held < 48L * Mib, $"the server held {held / Mib} MiB for one client that does not read ({Interlocked.Read(ref sent) / Mib} MiB sent)");
     }
 }

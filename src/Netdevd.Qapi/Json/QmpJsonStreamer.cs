@@ -60,8 +60,8 @@ public sealed class QmpJsonStreamer
         _lexer = new JsonLexer(OnToken, maxTokenSize);
     }
 
-    /// <summary>Bytes held by the buffers of the lexer and of the message in progress (for tests of the memory bound).</summary>
-    internal long RetainedBytes =>
+    /// <summary>Bytes held now by the buffers of the lexer and of the message in progress (small again after a big message).</summary>
+    public long RetainedBytes =>
         _lexer.BufferCapacity + _text.Length + ((long)_tokens.Capacity * System.Runtime.CompilerServices.Unsafe.SizeOf<JsonToken>());
 
     /// <summary>Feeds input; completed values and errors are emitted before this returns.</summary>
