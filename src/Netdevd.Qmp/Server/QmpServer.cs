@@ -17,6 +17,9 @@ namespace Netdevd.Qmp.Server;
 /// </summary>
 public sealed class QmpServer : IAsyncDisposable
 {
+    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
+
     private readonly QmpDispatcher _dispatcher;
     private readonly QmpEventBroadcaster _events;
     private readonly QmpServerOptions _options;
@@ -26,9 +29,6 @@ public sealed class QmpServer : IAsyncDisposable
     private readonly List<Task> _acceptLoops = [];
     private readonly Dictionary<long, (QmpSession Session, Task Run)> _sessions = [];
     private readonly Lock _lock = new();
-    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(10);
-    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
-
     private readonly byte[] _greeting;
     private long _nextSessionId;
     private long _refusedAtLimit;
@@ -188,9 +188,10 @@ public sealed class QmpServer : IAsyncDisposable
         var backoff = TimeSpan.Zero;
         while (!_stopping.IsCancellationRequested)
         {
+            System.Net.Sockets.Socket? client = null;
             try
             {
-                var client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
                 if (failures > 0)
                 {
                     QmpLog.AcceptRecovered(_logger, listener.Spec.Text, failures);
@@ -203,10 +204,14 @@ public sealed class QmpServer : IAsyncDisposable
             }
             catch (Exception) when (_stopping.IsCancellationRequested)
             {
+                client?.Dispose();
                 return;
             }
             catch (Exception e)
             {
+                // A client accepted but not admitted (a bug in Admit) is closed, not leaked.
+                client?.Dispose();
+
                 // Logged once per run of failures, not once per retry.
                 if (failures++ == 0)
                 {
