@@ -17,11 +17,24 @@ internal static partial class QmpLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Report}")]
     public static partial void PrecedingReport(ILogger logger, string report);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "QMP command {Command} failed unexpectedly")]
-    public static partial void CommandFailed(ILogger logger, Exception exception, string command);
+    // Exceptions reach these as text (ExceptionText): a logger formatting an exception itself could throw again.
+    [LoggerMessage(Level = LogLevel.Error, Message = "QMP command {Command} failed unexpectedly: {Exception}")]
+    public static partial void CommandFailed(ILogger logger, string command, string exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "QMP accept on {Endpoint} failed: {Error}")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "QMP session {Id} failed unexpectedly and was closed: {Exception}")]
+    public static partial void SessionFailed(ILogger logger, long id, string exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "QMP accept on {Endpoint} failed: {Error}; retrying")]
     public static partial void AcceptFailed(ILogger logger, string endpoint, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "QMP accept on {Endpoint} works again after {Failures} failure(s)")]
+    public static partial void AcceptRecovered(ILogger logger, string endpoint, long failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "QMP has {Max} clients, its limit: refusing new clients until one leaves")]
+    public static partial void ClientLimitReached(ILogger logger, int max);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "QMP serves new clients again ({Refused} refused while at the limit)")]
+    public static partial void ClientLimitLeft(ILogger logger, long refused);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "netdevd waiting for connection on: {Endpoint}")]
     public static partial void WaitingForClient(ILogger logger, string endpoint);

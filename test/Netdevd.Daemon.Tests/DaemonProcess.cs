@@ -29,16 +29,27 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static DaemonProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    /// <param name="launcher">A command that execs the rest (e.g. <c>prlimit --nofile=N:N</c>), so that <see cref="Pid"/> is still netdevd's.</param>
+    public static DaemonProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (launcher is { Count: > 0 })
+        {
+            foreach (var a in launcher.Skip(1))
+            {
+                psi.ArgumentList.Add(a);
+            }
+
+            psi.ArgumentList.Add("dotnet");
+        }
+
         psi.ArgumentList.Add(dll);
         foreach (var a in args)
         {

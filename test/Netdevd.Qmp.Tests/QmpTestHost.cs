@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Core.Registry;
+using Netdevd.Qapi.Commands;
 using Netdevd.Qmp.Commands;
 using Netdevd.Qmp.Endpoints;
 using Netdevd.Qmp.Events;
@@ -34,13 +35,19 @@ internal sealed class QmpTestHost : IAsyncDisposable
 
     public string SocketPath => Path.Combine(_dir, "qmp.sock");
 
-    public static async Task<QmpTestHost> StartAsync(bool tcp = false, QmpServerOptions? options = null, IEnumerable<INetdevFactory>? factories = null)
+    public static async Task<QmpTestHost> StartAsync(bool tcp = false, QmpServerOptions? options = null, IEnumerable<INetdevFactory>? factories = null, IEnumerable<QapiCommand>? extraCommands = null)
     {
         var dir = Directory.CreateTempSubdirectory("netdevd-qmp-").FullName;
         var events = new QmpEventBroadcaster();
         var registry = new NetdevRegistry(factories ?? [new HubportNetdevFactory()], events, NullLoggerFactory.Instance);
         var handlers = new QmpCommandHandlers(registry);
-        var server = new QmpServer(handlers.Commands, events, options);
+        var commands = new Dictionary<string, QapiCommand>(handlers.Commands);
+        foreach (var c in extraCommands ?? [])
+        {
+            commands[c.Name] = c;
+        }
+
+        var server = new QmpServer(commands, events, options);
         var spec = tcp ? QmpEndpointSpec.Tcp("127.0.0.1", 0) : QmpEndpointSpec.Unix(Path.Combine(dir, "qmp.sock"));
         await server.StartAsync([spec]);
         return new QmpTestHost(dir, events, registry, handlers, server);

@@ -15,10 +15,15 @@ namespace Netdevd.Core.Registry;
 /// and embedders can run many side by side). Creation, deletion and link changes are
 /// serialised; the data path never takes this registry's lock.
 /// </summary>
+/// <remarks>
+/// The netdevs are an immutable <see cref="NetdevTable"/> replaced as a whole under the gate,
+/// so lookups and listings (QMP handlers, factories) read it without any lock and always see
+/// one consistent state: a netdev is either fully in it or not at all.
+/// </remarks>
 public sealed class NetdevRegistry : IAsyncDisposable
 {
     private readonly Dictionary<NetClientDriver, INetdevFactory> _factories = [];
-    private readonly List<NetdevEntry> _netdevs = [];
+    private NetdevTable _netdevs = NetdevTable.Empty;
     private readonly HashSet<string> _legacyIds = new(StringComparer.Ordinal);
     private readonly List<NicClient> _nics = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -85,7 +90,7 @@ public sealed class NetdevRegistry : IAsyncDisposable
 
             var context = new NetdevContext(this, Hubs, _events, _loggers, _time, monitorFds, cancellationToken);
             var client = await factory.CreateAsync(netdev, context).ConfigureAwait(false);
-            _netdevs.Add(new NetdevEntry(netdev.Id, netdev, client));
+            Volatile.Write(ref _netdevs, _netdevs.Add(new NetdevEntry(netdev.Id, netdev, client)));
             if (origin == NetdevOrigin.CommandLineLegacy)
             {
                 _legacyIds.Add(netdev.Id);
@@ -107,7 +112,7 @@ public sealed class NetdevRegistry : IAsyncDisposable
         try
         {
             entry = FindEntry(id) ?? throw QapiErrors.DeviceNotFound(id);
-            _netdevs.Remove(entry);
+            Volatile.Write(ref _netdevs, _netdevs.Remove(entry));
             _legacyIds.Remove(id);
         }
         finally
@@ -131,12 +136,9 @@ public sealed class NetdevRegistry : IAsyncDisposable
         try
         {
             var matches = new List<NetClient>();
-            foreach (var e in _netdevs)
+            if (FindEntry(name) is { } entry)
             {
-                if (e.Id == name)
-                {
-                    matches.Add(e.Client);
-                }
+                matches.Add(entry.Client);
             }
 
             foreach (var nic in _nics)
@@ -207,22 +209,11 @@ public sealed class NetdevRegistry : IAsyncDisposable
         await nic.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>The netdev named <paramref name="id"/>, or null. Factories call this under the registry's gate.</summary>
+    /// <summary>The netdev named <paramref name="id"/>, or null. Lock-free: safe from any thread.</summary>
     public NetdevEntry? Find(string id) => FindEntry(id);
 
-    /// <summary>The netdevs in creation order.</summary>
-    public IReadOnlyList<NetdevEntry> Snapshot()
-    {
-        _gate.Wait();
-        try
-        {
-            return [.. _netdevs];
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    /// <summary>The netdevs in creation order (QEMU's net_clients order), as of now; later changes do not show in it.</summary>
+    public IReadOnlyList<NetdevEntry> Snapshot() => Volatile.Read(ref _netdevs).InOrder;
 
     public async ValueTask DisposeAsync()
     {
@@ -230,8 +221,8 @@ public sealed class NetdevRegistry : IAsyncDisposable
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            all = [.. _netdevs];
-            _netdevs.Clear();
+            all = [.. _netdevs.InOrder];
+            Volatile.Write(ref _netdevs, NetdevTable.Empty);
             _legacyIds.Clear();
         }
         finally
@@ -248,16 +239,5 @@ public sealed class NetdevRegistry : IAsyncDisposable
         _gate.Dispose();
     }
 
-    private NetdevEntry? FindEntry(string id)
-    {
-        foreach (var e in _netdevs)
-        {
-            if (e.Id == id)
-            {
-                return e;
-            }
-        }
-
-        return null;
-    }
+    private NetdevEntry? FindEntry(string id) => Volatile.Read(ref _netdevs).Find(id);
 }

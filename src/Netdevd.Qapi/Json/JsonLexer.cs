@@ -11,9 +11,15 @@ internal delegate void JsonTokenHandler(JsonTokenType type, ReadOnlySpan<byte> t
 /// </summary>
 internal sealed class JsonLexer
 {
+    private const int InitialCapacity = 64;
+
+    // A buffer grown past this for one big token is let go once that token is done, so one
+    // oversized input does not pin its memory for the client's lifetime (QEMU's GString does).
+    private const int RetainedCapacity = 64 * 1024;
+
     private readonly JsonTokenHandler _emit;
     private readonly long _maxTokenSize;
-    private byte[] _token = new byte[64];
+    private byte[] _token = new byte[InitialCapacity];
     private int _length;
     private State _state = State.Start;
 
@@ -22,6 +28,9 @@ internal sealed class JsonLexer
         _emit = emit;
         _maxTokenSize = maxTokenSize;
     }
+
+    /// <summary>Bytes the lexer holds for the token in progress (for tests of its memory bound).</summary>
+    internal int BufferCapacity => _token.Length;
 
     private enum State : byte
     {
@@ -86,20 +95,20 @@ internal sealed class JsonLexer
             {
                 case >= State.TokLCurly:
                     _emit(ToTokenType(next), _token.AsSpan(0, _length));
-                    _length = 0;
+                    ClearToken();
                     _state = State.Start;
                     break;
                 case State.Start:
-                    _length = 0;
+                    ClearToken();
                     _state = State.Start;
                     break;
                 case State.Error:
                     _emit(JsonTokenType.Error, _token.AsSpan(0, _length));
-                    _length = 0;
+                    ClearToken();
                     _state = State.Recovery;
                     break;
                 case State.Recovery:
-                    _length = 0;
+                    ClearToken();
                     _state = State.Recovery;
                     break;
                 default:
@@ -112,7 +121,7 @@ internal sealed class JsonLexer
         if (_length > _maxTokenSize)
         {
             _emit(JsonTokenType.Oversized, _token.AsSpan(0, _length));
-            _length = 0;
+            ClearToken();
             _state = State.Start;
         }
     }
@@ -121,10 +130,22 @@ internal sealed class JsonLexer
     {
         if (_length == _token.Length)
         {
-            Array.Resize(ref _token, _token.Length * 2);
+            // Doubling, but never past the one byte over the limit that makes the token oversized
+            // (plain doubling would reach 128 MiB for QEMU's 64 MiB limit).
+            var limit = Math.Min(_maxTokenSize + 1, Array.MaxLength);
+            Array.Resize(ref _token, (int)Math.Max(_length + 1, Math.Min(_token.Length * 2L, limit)));
         }
 
         _token[_length++] = b;
+    }
+
+    private void ClearToken()
+    {
+        _length = 0;
+        if (_token.Length > RetainedCapacity)
+        {
+            _token = new byte[InitialCapacity];
+        }
     }
 
     private static JsonTokenType ToTokenType(State s) => s switch

@@ -24,13 +24,21 @@ public sealed class QmpJsonStreamer
     /// <summary>QEMU's MAX_NESTING.</summary>
     public const int DefaultMaxNesting = 1 << 10;
 
+    private const int InitialTextCapacity = 256;
+    private const int InitialTokenCapacity = 16;
+
+    // Buffers grown past these for one big message are let go when it is done: a client that
+    // once sent a huge message must not keep its memory for the rest of its session.
+    private const int RetainedTextCapacity = 64 * 1024;
+    private const int RetainedTokenCapacity = 4096;
+
     private readonly Action<QmpJsonResult> _emit;
     private readonly JsonLexer _lexer;
-    private readonly List<JsonToken> _tokens = [];
+    private readonly List<JsonToken> _tokens = new(InitialTokenCapacity);
     private readonly long _maxTokenSize;
     private readonly int _maxTokenCount;
     private readonly int _maxNesting;
-    private byte[] _text = new byte[256];
+    private byte[] _text = new byte[InitialTextCapacity];
     private int _textLength;
     private long _tokenSize;
     private int _braces;
@@ -51,6 +59,10 @@ public sealed class QmpJsonStreamer
         _maxNesting = maxNesting;
         _lexer = new JsonLexer(OnToken, maxTokenSize);
     }
+
+    /// <summary>Bytes held now by the buffers of the lexer and of the message in progress (small again after a big message).</summary>
+    public long RetainedBytes =>
+        _lexer.BufferCapacity + _text.Length + ((long)_tokens.Capacity * System.Runtime.CompilerServices.Unsafe.SizeOf<JsonToken>());
 
     /// <summary>Feeds input; completed values and errors are emitted before this returns.</summary>
     public void Feed(ReadOnlySpan<byte> input) => _lexer.Feed(input);
@@ -118,7 +130,9 @@ public sealed class QmpJsonStreamer
     {
         if (_textLength + text.Length > _text.Length)
         {
-            Array.Resize(ref _text, Math.Max(_text.Length * 2, _textLength + text.Length));
+            // The size limit was checked before, so capping the doubling at it still leaves room.
+            var doubled = (int)Math.Min(_text.Length * 2L, Math.Min(_maxTokenSize, Array.MaxLength));
+            Array.Resize(ref _text, Math.Max(doubled, _textLength + text.Length));
         }
 
         text.CopyTo(_text.AsSpan(_textLength));
@@ -156,11 +170,14 @@ public sealed class QmpJsonStreamer
         _tokens.Clear();
         _textLength = 0;
         _tokenSize = 0;
-
-        // Do not keep a huge buffer alive after one huge message.
-        if (_text.Length > 1 << 20)
+        if (_text.Length > RetainedTextCapacity)
         {
-            _text = new byte[256];
+            _text = new byte[InitialTextCapacity];
+        }
+
+        if (_tokens.Capacity > RetainedTokenCapacity)
+        {
+            _tokens.Capacity = InitialTokenCapacity;
         }
     }
 }

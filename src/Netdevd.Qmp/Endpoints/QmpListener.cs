@@ -40,7 +40,14 @@ internal sealed class QmpListener : IAsyncDisposable
         var client = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
         if (Spec.Kind == QmpEndpointKind.Tcp && Spec.NoDelay)
         {
-            client.NoDelay = true;
+            try
+            {
+                client.NoDelay = true;
+            }
+            catch (SocketException)
+            {
+                // A client already gone (reset): its session finds out on its first read.
+            }
         }
 
         _firstClient.TrySetResult();

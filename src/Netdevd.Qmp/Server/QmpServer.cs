@@ -9,13 +9,17 @@ using Netdevd.Qmp.Session;
 namespace Netdevd.Qmp.Server;
 
 /// <summary>
-/// The QMP server: listens on any number of endpoints and serves any number of clients at
-/// once, each in its own session (unlike a QEMU socket chardev, which takes one client at a
-/// time). Sessions share the command table and the event broadcaster; nothing one client
-/// does can stall another.
+/// The QMP server: listens on any number of endpoints and serves up to
+/// <see cref="QmpServerOptions.MaxClients"/> clients at once, each in its own session (unlike a
+/// QEMU socket chardev, which takes one client at a time). Sessions share the command table and
+/// the event broadcaster; nothing one client does can stall another, and nothing a session
+/// meets, not even a bug, ends the server or its accept loops.
 /// </summary>
 public sealed class QmpServer : IAsyncDisposable
 {
+    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
+
     private readonly QmpDispatcher _dispatcher;
     private readonly QmpEventBroadcaster _events;
     private readonly QmpServerOptions _options;
@@ -27,6 +31,7 @@ public sealed class QmpServer : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly byte[] _greeting;
     private long _nextSessionId;
+    private long _refusedAtLimit;
     private int _disposed;
 
     public QmpServer(
@@ -41,6 +46,7 @@ public sealed class QmpServer : IAsyncDisposable
         _dispatcher = new QmpDispatcher(commands, _logger);
         _events = events;
         _options = options ?? new QmpServerOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxClients, 1, nameof(QmpServerOptions.MaxClients));
         _greeting = QmpMessages.Greeting(QmpVersion.Create().ToQObject());
     }
 
@@ -77,6 +83,11 @@ public sealed class QmpServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+        // The runtime starts its timer thread at the first timer, and starting a thread takes a
+        // descriptor. Started only once descriptors have run out, it fails (OutOfMemoryException)
+        // and timers stay dead, so the accept loop's back-off would never wake up. Start it now.
+        await Task.Delay(1, cancellationToken).ConfigureAwait(false);
         var opened = new List<QmpListener>();
         try
         {
@@ -153,55 +164,155 @@ public sealed class QmpServer : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private async Task AcceptLoopAsync(QmpListener listener)
+    /// <summary>Bytes queued for sending over all sessions (for tests of the per-client bound).</summary>
+    internal long QueuedBytes
     {
-        while (!_stopping.IsCancellationRequested)
+        get
         {
-            System.Net.Sockets.Socket client;
-            try
+            lock (_lock)
             {
-                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                return _sessions.Values.Sum(s => s.Session.QueuedBytes);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-            {
-                return;
-            }
-            catch (System.Net.Sockets.SocketException e)
-            {
-                // EMFILE and friends: keep listening; the next accept may succeed.
-                QmpLog.AcceptFailed(_logger, listener.Spec.Text, e.Message);
-                await Task.Delay(100).ConfigureAwait(false);
-                continue;
-            }
-
-            StartSession(client);
         }
     }
 
-    private void StartSession(System.Net.Sockets.Socket client)
+    /// <summary>
+    /// Accepts until the server stops, whatever happens: an accept that fails (EMFILE or ENFILE
+    /// when descriptors run out, ENOBUFS, ECONNABORTED, or anything unforeseen) leaves the
+    /// listening socket as it was, so the loop waits a little, longer while failures go on, and
+    /// accepts again; the connections queued meanwhile are served once descriptors are back.
+    /// </summary>
+    private async Task AcceptLoopAsync(QmpListener listener)
     {
-        var id = Interlocked.Increment(ref _nextSessionId);
-        var session = new QmpSession(id, client, _dispatcher, _events, _greeting, _options.OutboxCapacity, _logger, _stopping.Token);
+        var failures = 0L;
+        var backoff = TimeSpan.Zero;
+        while (!_stopping.IsCancellationRequested)
+        {
+            System.Net.Sockets.Socket? client = null;
+            try
+            {
+                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                if (failures > 0)
+                {
+                    QmpLog.AcceptRecovered(_logger, listener.Spec.Text, failures);
+                    failures = 0;
+                    backoff = TimeSpan.Zero;
+                }
+
+                Admit(client);
+                continue;
+            }
+            catch (Exception) when (_stopping.IsCancellationRequested)
+            {
+                client?.Dispose();
+                return;
+            }
+            catch (Exception e)
+            {
+                // A client accepted but not admitted (a bug in Admit) is closed, not leaked.
+                client?.Dispose();
+
+                // Logged once per run of failures, not once per retry.
+                if (failures++ == 0)
+                {
+                    QmpLog.AcceptFailed(_logger, listener.Spec.Text, ExceptionText.Message(e));
+                }
+
+                backoff = backoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
+            }
+
+            try
+            {
+                await Task.Delay(backoff, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                // No timer to be had (a runtime out of descriptors): wait on this thread instead.
+                Thread.Sleep(backoff);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts a session for <paramref name="client"/>, or refuses it when
+    /// <see cref="QmpServerOptions.MaxClients"/> are connected.
+    /// </summary>
+    /// <remarks>
+    /// A client over the limit is accepted and closed at once rather than left in the listen
+    /// backlog. Left there, it would look connected but wait for a greeting that may never come,
+    /// a flood would fill the backlog so that new connections hang or fail, and the first slot to
+    /// free would go to whatever stale connection sat at the head of the queue, often one whose
+    /// client had long given up. Closed, it reads end of stream at once and knows to retry later,
+    /// the backlog stays empty, the descriptor is held only for an instant, and the next client
+    /// after one leaves is served straight away. The limit is logged once per run of refusals.
+    /// </remarks>
+    private void Admit(System.Net.Sockets.Socket client)
+    {
+        var firstRefusal = false;
+        QmpSession? session = null;
         lock (_lock)
         {
             if (_disposed != 0)
             {
-                client.Dispose();
-                return;
+                // Closed below.
             }
+            else if (_sessions.Count >= _options.MaxClients)
+            {
+                firstRefusal = _refusedAtLimit++ == 0;
+            }
+            else
+            {
+                var id = ++_nextSessionId;
+                session = new QmpSession(id, client, _dispatcher, _events, _greeting, _options, _logger, _stopping.Token);
 
-            // RunSessionAsync yields before it runs, so it is registered before it can remove itself.
-            _sessions[id] = (session, RunSessionAsync(session));
+                // RunSessionAsync yields before it runs, so it is registered before it can remove itself.
+                _sessions[id] = (session, RunSessionAsync(session));
+            }
+        }
+
+        if (session is null)
+        {
+            client.Dispose();
+        }
+
+        if (firstRefusal)
+        {
+            QmpLog.ClientLimitReached(_logger, _options.MaxClients);
         }
     }
 
     private async Task RunSessionAsync(QmpSession session)
     {
-        await Task.Yield();
-        await session.RunAsync().ConfigureAwait(false);
-        lock (_lock)
+        try
         {
-            _sessions.Remove(session.Id);
+            await Task.Yield();
+            await session.RunAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // RunAsync handles everything itself; this is the last line, so that no session can
+            // fault the server or stay counted against the limit.
+            QmpLog.SessionFailed(_logger, session.Id, ExceptionText.Full(e));
+            session.Dispose();
+        }
+        finally
+        {
+            long refused;
+            lock (_lock)
+            {
+                _sessions.Remove(session.Id);
+                refused = _refusedAtLimit;
+                _refusedAtLimit = 0;
+            }
+
+            if (refused > 0)
+            {
+                QmpLog.ClientLimitLeft(_logger, refused);
+            }
         }
     }
 }

@@ -54,9 +54,10 @@ internal sealed class QmpDispatcher(IReadOnlyDictionary<string, QapiCommand> com
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // A bug in a handler must cost one error response, never the server.
-            QmpLog.CommandFailed(logger, e, (dict.Get("execute") as QString)?.Value ?? "?");
-            return QmpMessages.Error(QapiErrorClass.GenericError, e.Message, id);
+            // A bug in a handler must cost one error response, never the session or the server,
+            // whatever it threw (even an exception that cannot describe itself).
+            QmpLog.CommandFailed(logger, (dict.Get("execute") as QString)?.Value ?? "?", ExceptionText.Full(e));
+            return QmpMessages.Error(QapiErrorClass.GenericError, ExceptionText.Message(e), id);
         }
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qmp.Events;
 using Netdevd.Qmp.Protocol;
+using Netdevd.Qmp.Server;
 
 namespace Netdevd.Qmp.Session;
 
@@ -36,7 +37,7 @@ internal sealed class QmpSession : IDisposable
         QmpDispatcher dispatcher,
         QmpEventBroadcaster events,
         byte[] greeting,
-        int outboxCapacity,
+        QmpServerOptions options,
         ILogger logger,
         CancellationToken serverStopping)
     {
@@ -45,7 +46,7 @@ internal sealed class QmpSession : IDisposable
         _connection = new QmpConnection(socket, Monitor);
         _dispatcher = dispatcher;
         _events = events;
-        _outbox = new QmpOutbox(outboxCapacity);
+        _outbox = new QmpOutbox(options.OutboxCapacity, options.OutboxByteLimit);
         _greeting = greeting;
         _logger = logger;
         _serverStopping = serverStopping;
@@ -54,6 +55,9 @@ internal sealed class QmpSession : IDisposable
     public long Id { get; }
 
     public QmpMonitor Monitor { get; }
+
+    /// <summary>Bytes queued for this client and not yet sent (what a client that does not read costs).</summary>
+    public long QueuedBytes => _outbox.QueuedBytes;
 
     /// <summary>Runs until the connection ends; never throws.</summary>
     public async Task RunAsync()
@@ -66,9 +70,14 @@ internal sealed class QmpSession : IDisposable
             await _outbox.PostAsync(_greeting, _abort.Token).ConfigureAwait(false);
             await ReceiveLoopAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (IsDisconnect(e))
         {
             // The client went away or the session was stopped.
+        }
+        catch (Exception e)
+        {
+            // A bug met while serving this client ends this client's session only.
+            QmpLog.SessionFailed(_logger, Id, ExceptionText.Full(e));
         }
         finally
         {
@@ -177,10 +186,18 @@ internal sealed class QmpSession : IDisposable
                 await _connection.SendAsync(message, _abort.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (IsDisconnect(e))
         {
             // A client that cannot be written to is gone: stop reading it too.
             Abort();
         }
+        catch (Exception e)
+        {
+            QmpLog.SessionFailed(_logger, Id, ExceptionText.Full(e));
+            Abort();
+        }
     }
+
+    private static bool IsDisconnect(Exception e) =>
+        e is OperationCanceledException or IOException or SocketException or ObjectDisposedException;
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Netdevd.Qmp.Server;
 
 namespace Netdevd.Cli;
 
@@ -31,6 +32,26 @@ internal static class DaemonCommandLine
     };
 
     public static readonly Option<int> IoThreads = CreateIoThreads();
+
+    public static readonly Option<int> QmpMaxClients = CreateQmpMaxClients();
+
+    private static Option<int> CreateQmpMaxClients()
+    {
+        var option = new Option<int>("--qmp-max-clients")
+        {
+            Description = "QMP clients served at once, over all --qmp sockets; one more reads end of stream instead of a greeting until a client leaves.",
+            DefaultValueFactory = _ => QmpServerOptions.DefaultMaxClients,
+            HelpName = "N",
+        };
+        option.Validators.Add(static result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError("--qmp-max-clients must be at least 1.");
+            }
+        });
+        return option;
+    }
 
     private static Option<int> CreateIoThreads()
     {
@@ -88,6 +109,7 @@ internal static class DaemonCommandLine
             RuntimeDir,
             IoThreads,
             UserMemoryLimit,
+            QmpMaxClients,
         };
         root.Subcommands.Add(Run.RunCommandLine.Create(Run.RunRunner.RunAsync));
         root.SetAction((result, ct) => run(
@@ -96,7 +118,8 @@ internal static class DaemonCommandLine
                 result.GetValue(Qmp) ?? [],
                 result.GetValue(RuntimeDir),
                 result.GetValue(IoThreads),
-                result.GetValue(UserMemoryLimit)),
+                result.GetValue(UserMemoryLimit),
+                result.GetValue(QmpMaxClients)),
             ct));
         return root;
     }

@@ -6,7 +6,8 @@ internal sealed record DaemonOptions(
     IReadOnlyList<string> QmpSpecs,
     string? RuntimeDirectory,
     int IoThreads = 0,
-    long UserMemoryLimit = Netdevd.UserNet.Nat.NatLimits.DefaultMemoryLimit)
+    long UserMemoryLimit = Netdevd.UserNet.Nat.NatLimits.DefaultMemoryLimit,
+    int QmpMaxClients = Qmp.Server.QmpServerOptions.DefaultMaxClients)
 {
     /// <summary>No netdev and no monitor given: run the default setup.</summary>
     public bool IsDefaultJob => NetdevSpecs.Count == 0 && QmpSpecs.Count == 0;

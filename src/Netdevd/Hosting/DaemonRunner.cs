@@ -65,7 +65,7 @@ internal static class DaemonRunner
         var events = new QmpEventBroadcaster();
         await using var registry = new NetdevRegistry(BackendCatalog.Create(options.UserMemoryLimit), events, loggers);
         using var handlers = new QmpCommandHandlers(registry);
-        await using var qmp = new QmpServer(handlers.Commands, events, loggers: loggers);
+        await using var qmp = new QmpServer(handlers.Commands, events, new QmpServerOptions { MaxClients = options.QmpMaxClients }, loggers);
         DefaultSetup? defaults = null;
         try
         {

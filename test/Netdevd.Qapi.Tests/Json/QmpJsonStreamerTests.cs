@@ -221,6 +221,43 @@ public sealed class QmpJsonStreamerTests
     }
 
     [Fact]
+    public void An_oversized_token_leaves_no_big_buffer_behind()
+    {
+        var output = new List<string>();
+        var streamer = new QmpJsonStreamer(r => output.Add(StreamerHarness.Render(r)));
+        var chunk = new byte[64 * 1024];
+        Array.Fill(chunk, (byte)'a');
+        streamer.Feed("\""u8);
+        long peak = 0;
+        for (long fed = 0; fed <= QmpJsonStreamer.DefaultMaxTokenSize; fed += chunk.Length)
+        {
+            streamer.Feed(chunk);
+            peak = Math.Max(peak, streamer.RetainedBytes);
+        }
+
+        Assert.Equal("error: JSON token size limit exceeded", output[0]);
+
+        // The token buffer stops at the limit instead of doubling past it, and is let go after.
+        Assert.True(peak <= QmpJsonStreamer.DefaultMaxTokenSize + (1 << 20), $"peak {peak >> 20} MiB");
+        Assert.True(streamer.RetainedBytes < 1 << 20, $"retained {streamer.RetainedBytes} bytes");
+
+        output.Clear();
+        streamer.Feed("\n{\"execute\": \"query-version\"}"u8);
+        Assert.Equal("{\"execute\": \"query-version\"}", output[^1]);
+    }
+
+    [Fact]
+    public void A_message_of_many_tokens_leaves_no_big_buffer_behind()
+    {
+        var output = new List<string>();
+        var streamer = new QmpJsonStreamer(r => output.Add(StreamerHarness.Render(r)));
+        var message = "[" + string.Concat(Enumerable.Repeat("\"abcdefgh\",", 1 << 19)) + "1]";
+        streamer.Feed(System.Text.Encoding.ASCII.GetBytes(message));
+        Assert.Single(output);
+        Assert.True(streamer.RetainedBytes < 1 << 20, $"retained {streamer.RetainedBytes} bytes");
+    }
+
+    [Fact]
     public void Default_limits_are_qemus()
     {
         Assert.Equal(64L << 20, QmpJsonStreamer.DefaultMaxTokenSize);
