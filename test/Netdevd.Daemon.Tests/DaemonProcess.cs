@@ -29,7 +29,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static DaemonProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    public static DaemonProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
         var psi = new ProcessStartInfo("dotnet")
@@ -38,6 +38,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? string.Empty,
         };
         psi.ArgumentList.Add(dll);
         foreach (var a in args)

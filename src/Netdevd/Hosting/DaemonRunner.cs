@@ -46,8 +46,14 @@ internal static class DaemonRunner
         // Before any netdev exists: every backend created from here on is placed by it.
         IoThreadPool.Configure(options.IoThreads);
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
+        // No defaults: the default builder reads appsettings.json, environment and command line
+        // from the working directory and watches it recursively for changes (started from '/',
+        // that is tens of thousands of inotify watches and seconds before QMP answers). netdevd
+        // is configured only by its command line; the host gives it logging and Ctrl-C/SIGTERM.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
