@@ -123,12 +123,17 @@ internal static class DaemonRunner
             log.LogInformation("netdevd stopping");
             return 0;
         }
+        catch (CommandLineException e)
+        {
+            await Console.Error.WriteLineAsync(e.Describe()).ConfigureAwait(false);
+            return 1;
+        }
         catch (QapiException e)
         {
             await Console.Error.WriteLineAsync($"netdevd: {e.Message}").ConfigureAwait(false);
             return 1;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"netdevd: {e.Message}").ConfigureAwait(false);
             return 1;
@@ -144,7 +149,13 @@ internal static class DaemonRunner
     {
         try
         {
-            return QmpEndpointSpec.Parse(spec);
+            var endpoint = QmpEndpointSpec.Parse(spec);
+            if (endpoint.Kind == QmpEndpointKind.Unix)
+            {
+                UnixSocketPathLimit.Check($"-qmp {spec}", endpoint.Path);
+            }
+
+            return endpoint;
         }
         catch (QmpEndpointSpecException e)
         {
