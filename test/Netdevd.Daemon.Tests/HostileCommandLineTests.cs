@@ -10,6 +10,9 @@ public sealed class HostileCommandLineTests
     /// <summary>A path of 150 bytes: past sun_path's 108.</summary>
     private static readonly string LongPath = "/tmp/" + new string('p', 145);
 
+    /// <summary>Another, for a directory that must never be created.</summary>
+    private static readonly string LongDirectory = "/tmp/" + new string('r', 145);
+
     private static readonly string LongQmp = $"unix:{LongPath},server=on,wait=off";
 
     private const string TooLongHint = "Path must be less than 108 bytes";
@@ -28,7 +31,7 @@ public sealed class HostileCommandLineTests
         { ["--qmp", LongQmp], $"netdevd: -qmp {LongQmp}: UNIX socket path '{LongPath}' is too long", TooLongHint },
         { ["--qmp", ""], null, null },
         { ["--qmp", "tcp:127.0.0.1:99999999999,server=on,wait=off"], null, null },
-        { ["--runtime-dir", LongPath], $"netdevd: --runtime-dir {LongPath}: UNIX socket path '{LongPath}/qmp.sock' is too long", TooLongHint },
+        { ["--runtime-dir", LongDirectory], $"netdevd: --runtime-dir {LongDirectory}: UNIX socket path '{LongDirectory}/qmp.sock' is too long", TooLongHint },
         { ["--runtime-dir", ""], null, null },
         { ["--runtime-dir", "/proc/self/nonexistent/dir"], null, null },
         { ["-netdev", $"user,id=u,guestfwd=tcp:10.0.2.100:7000-unix:{LongPath}"], $"netdevd: -netdev user,id=u,guestfwd=tcp:10.0.2.100:7000-unix:{LongPath}: UNIX socket path '{LongPath}' is too long", TooLongHint },
