@@ -33,6 +33,18 @@ public sealed class HostileQmpInputTests
         await rig.AssertStillServesAsync();
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("/tmp/\\u0000x")]
+    [InlineData("\\u0000")]
+    public async Task A_tftp_root_that_names_no_directory_is_taken_without_NET_text(string root)
+    {
+        await using var rig = await Rig.StartAsync();
+        var r = await rig.Qmp.ExecuteAsync($$$"""{"execute":"netdev_add","arguments":{"type":"user","id":"u0","tftp":"{{{root}}}"}}""");
+        Assert.NotNull(r["return"]);
+        await rig.AssertStillServesAsync();
+    }
+
     [Fact]
     public async Task A_tap_ifname_longer_than_15_bytes_is_cut_as_QEMU_cuts_it()
     {
