@@ -11,6 +11,28 @@ public sealed class HostileQmpInputTests
     private static readonly string LongPath = "/tmp/" + new string('q', 145);
 
     [Fact]
+    public async Task A_stream_path_of_exactly_108_bytes_is_refused_in_the_info_not_stuck()
+    {
+        await using var rig = await Rig.StartAsync();
+        var path = "/tmp/" + new string('e', 103);
+        Assert.NotNull((await rig.Qmp.ExecuteAsync($$$$"""{"execute":"netdev_add","arguments":{"type":"stream","id":"s0","server":true,"addr":{"type":"unix","path":"{{{{path}}}}"}}}"""))["return"]);
+        Assert.NotNull((await rig.Qmp.ExecuteAsync($$$$"""{"execute":"netdev_add","arguments":{"type":"stream","id":"s1","server":false,"addr":{"type":"unix","path":"{{{{path}}}}"}}}"""))["return"]);
+        foreach (var id in new[] { "s0", "s1" })
+        {
+            string? info = null;
+            for (var i = 0; i < 100 && info is null or "initializing" or "connecting"; i++)
+            {
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+                info = (string?)(await rig.NetdevsAsync()).Single(n => (string?)n!["id"] == id)!["info"];
+            }
+
+            Assert.Equal($"error: UNIX socket path '{path}' is too long", info);
+        }
+
+        await rig.AssertStillServesAsync();
+    }
+
+    [Fact]
     public async Task Long_unix_paths_get_QEMUs_text()
     {
         await using var rig = await Rig.StartAsync();
