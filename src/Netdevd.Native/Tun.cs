@@ -42,13 +42,30 @@ public static class Tun
     public const uint SIOCSIFMTU = 0x8922;
     public const short IFF_UP = 0x1;
 
-    /// <summary>Writes a name into an ifreq (truncated to 15 bytes, NUL-terminated as the kernel expects).</summary>
+    /// <summary>
+    /// Writes a name into an ifreq, NUL-terminated as the kernel expects. A longer name is cut to
+    /// 15 bytes as QEMU's tap_open cuts it (pstrcpy into IFNAMSIZ), but never inside a UTF-8
+    /// sequence: the kernel would take the broken bytes, and the name could not be told back.
+    /// </summary>
     public static void SetName(Span<byte> ifreq, string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        ifreq[..NameSize].Clear();
-        var n = System.Text.Encoding.UTF8.GetBytes(name.AsSpan(), ifreq[..(NameSize - 1)]);
-        ifreq[n] = 0;
+        var field = ifreq[..NameSize];
+        field.Clear();
+        Span<byte> utf8 = stackalloc byte[NameSize * 4];
+        var n = 0;
+        var limit = NameSize - 1;
+        foreach (var rune in name.EnumerateRunes())
+        {
+            if (!rune.TryEncodeToUtf8(utf8[n..], out var written) || n + written > limit)
+            {
+                break;
+            }
+
+            n += written;
+        }
+
+        utf8[..n].CopyTo(field);
     }
 
     /// <summary>The interface name the kernel wrote back into an ifreq.</summary>

@@ -8,6 +8,26 @@ if (args.Length > 0 && args[0] == Netdevd.Run.NamespaceChild.Verb)
     return Netdevd.Run.NamespaceChild.Run(args);
 }
 
+// First, before the runtime opens descriptors of its own: what the parent left open for us is
+// what a numeric fd= may name (Netdevd.Backends.Sockets.GrantedDescriptors).
+Netdevd.Backends.Sockets.GrantedDescriptors.GrantInherited();
+
 // netdevd: parse our own options, then hand over to the runner, which speaks QEMU's syntax.
 var root = DaemonCommandLine.Create(DaemonRunner.RunAsync);
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+var parsed = CommandLineErrors.Parse(root, args);
+if (CommandLineErrors.Report(parsed, Console.Error))
+{
+    return 1;
+}
+
+try
+{
+    return await parsed.InvokeAsync(new System.CommandLine.InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+}
+#pragma warning disable CA1031 // The last resort: whatever a bug lets through, the user sees one line, not a stack trace.
+catch (Exception e)
+#pragma warning restore CA1031
+{
+    await Console.Error.WriteLineAsync($"netdevd: internal error: {e.GetType().Name}: {e.Message}").ConfigureAwait(false);
+    return 1;
+}

@@ -30,7 +30,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
     public int Pid => _process.Id;
 
     /// <param name="launcher">A command that execs the rest (e.g. <c>prlimit --nofile=N:N</c>), so that <see cref="Pid"/> is still netdevd's.</param>
-    public static DaemonProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null)
+    public static DaemonProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null, string? workingDirectory = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
         var psi = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet")
@@ -39,6 +39,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? string.Empty,
         };
         if (launcher is { Count: > 0 })
         {
@@ -93,9 +94,14 @@ internal sealed class DaemonProcess : IAsyncDisposable
     }
 
     /// <summary>Sends SIGINT, as Ctrl-C would, and waits for the exit.</summary>
-    public async Task<int> InterruptAsync(TimeSpan timeout)
+    public Task<int> InterruptAsync(TimeSpan timeout) => SignalAsync("-INT", timeout);
+
+    /// <summary>Sends SIGTERM, as a service manager would, and waits for the exit.</summary>
+    public Task<int> TerminateAsync(TimeSpan timeout) => SignalAsync("-TERM", timeout);
+
+    private async Task<int> SignalAsync(string signal, TimeSpan timeout)
     {
-        using (var kill = Process.Start("kill", ["-INT", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        using (var kill = Process.Start("kill", [signal, Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();
         }

@@ -7,6 +7,7 @@ namespace Netdevd.Backends.Sockets;
 /// <summary>
 /// QEMU's monitor_fd_param: a descriptor given as a number, or (from a monitor) as a name passed
 /// earlier with <c>getfd</c>. On the command line there is no monitor, so only numbers work.
+/// Numbers are accepted only as <see cref="GrantedDescriptors"/> allows.
 /// </summary>
 public static class MonitorFdParam
 {
@@ -28,6 +29,8 @@ public static class MonitorFdParam
             throw new QapiException($"Invalid file descriptor number '{fdname}'");
         }
 
+        // A number must have been given to netdevd on purpose: never adopt (or close) its own.
+        GrantedDescriptors.Claim((int)fd, fdname);
         return (int)fd;
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
+using Netdevd.Backends.Sockets;
 using Netdevd.Native;
 using Netdevd.Qapi.Commands;
 
@@ -20,6 +21,12 @@ internal static class SocketFd
         ArgumentNullException.ThrowIfNull(str);
         if (store is null || (str.Length > 0 && char.IsAsciiDigit(str[0])))
         {
+            // Refused at once, with nothing closed, rather than later in the info string.
+            if (int.TryParse(str, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && !GrantedDescriptors.IsGranted(number))
+            {
+                throw GrantedDescriptors.Refusal(number, str);
+            }
+
             return str;
         }
 
@@ -28,6 +35,8 @@ internal static class SocketFd
             throw new SocketSetupException($"File descriptor named '{str}' has not been found");
         }
 
+        // Received with getfd: ours to hand to the connect or listen that opens it.
+        GrantedDescriptors.Grant(fd);
         return fd.ToString(CultureInfo.InvariantCulture);
     }
 
@@ -37,6 +46,12 @@ internal static class SocketFd
         if (!int.TryParse(str, NumberStyles.None, CultureInfo.InvariantCulture, out var fd))
         {
             throw SocketSetupException.WithErrno($"Unable to parse FD number {str}", str.Length > 0 && char.IsAsciiDigit(str[0]) ? 34 : Errno.EINVAL);
+        }
+
+        // Taken once: a reconnect must not adopt whatever now has the number.
+        if (!GrantedDescriptors.TryClaim(fd))
+        {
+            throw new SocketSetupException(GrantedDescriptors.Refusal(fd, str).Message);
         }
 
         if (Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, out _) != 0)

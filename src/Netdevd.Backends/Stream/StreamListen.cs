@@ -50,11 +50,15 @@ internal static class StreamListen
         return new UnixDomainSocketEndPoint(name);
     }
 
-    /// <summary>The length check both unix_listen_saddr and unix_connect_saddr make.</summary>
+    /// <summary>
+    /// The length check both unix_listen_saddr and unix_connect_saddr make. QEMU lets a path of
+    /// exactly 108 bytes through unterminated; .NET's end point needs the NUL, so that one is
+    /// refused with the same words (else the worker died on .NET's exception, the netdev stuck).
+    /// </summary>
     public static void CheckUnixPathLength(UnixSocketAddress address, string path)
     {
         var length = Encoding.UTF8.GetByteCount(path);
-        if (length > SocketAddressText.SunPathLength || (address.Abstract == true && length > SocketAddressText.SunPathLength - 1))
+        if (length >= SocketAddressText.SunPathLength || (address.Abstract == true && length > SocketAddressText.SunPathLength - 1))
         {
             throw new SocketSetupException($"UNIX socket path '{path}' is too long");
         }

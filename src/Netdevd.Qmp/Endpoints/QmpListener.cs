@@ -73,6 +73,12 @@ internal sealed class QmpListener : IAsyncDisposable
 
     private static QmpListener OpenUnix(QmpEndpointSpec spec)
     {
+        // sun_path holds 108 bytes with .NET's terminating NUL: say so in QEMU's words, not .NET's.
+        if (System.Text.Encoding.UTF8.GetByteCount(spec.Path) >= 108)
+        {
+            throw new IOException($"UNIX socket path '{spec.Path}' is too long");
+        }
+
         RemoveStaleSocket(spec.Path);
         var endPoint = new UnixDomainSocketEndPoint(spec.Path);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

@@ -68,6 +68,16 @@ public static class GuestForwardParser
         if (device.StartsWith("unix:", StringComparison.Ordinal) && device.Length > 5)
         {
             var path = device[5..].Split(',')[0];
+
+            // unix_connect_saddr's check (before the chardev connects), with its hint.
+            if (System.Text.Encoding.UTF8.GetByteCount(path) >= Netdevd.Native.SockAddr.UnixPathCapacity)
+            {
+                throw new QapiException($"Could not open guest forwarding device '{name}'")
+                {
+                    PrecedingReport = $"UNIX socket path '{path}' is too long\nPath must be less than {Netdevd.Native.SockAddr.UnixPathCapacity} bytes",
+                };
+            }
+
             return new HostTarget.Device(name, path, new System.Net.Sockets.UnixDomainSocketEndPoint(path));
         }
 

@@ -37,7 +37,10 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         Info = config.InfoString;
         var arp = new ArpTable(options.Network, options.Netmask);
         var dhcp = new DhcpServer(config, time, arp);
-        TftpServer? tftp = config.TftpRoot is { } root ? new TftpServer(new DirectoryTftpFileSource(root), time) : null;
+        // The system reads a path up to its first NUL (a QMP string may hold one); an empty
+        // root serves nothing (libslirp would serve from '/').
+        var tftpRoot = config.TftpRoot is { } given && given.IndexOf('\0', StringComparison.Ordinal) is var nul && nul >= 0 ? given[..nul] : config.TftpRoot;
+        TftpServer? tftp = tftpRoot is { Length: > 0 } root ? new TftpServer(new DirectoryTftpFileSource(root), time) : null;
         _engine = new UserNetEngine(options, this, time, (engine, sink) => new UserStack(options, sink, time, dhcp, tftp, arp, engine.Budget));
         _engine.Budget.FirstRefusal = () => logger.LogWarning(
             "netdev {Name}: user memory limit of {Limit} bytes reached; new flows get small buffers or are refused until others close",

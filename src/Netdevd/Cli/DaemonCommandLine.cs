@@ -61,13 +61,7 @@ internal static class DaemonCommandLine
             DefaultValueFactory = _ => 0,
             HelpName = "N",
         };
-        option.Validators.Add(static result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 0 or > MaxIoThreads)
-            {
-                result.AddError($"--io-threads must be between 0 and {MaxIoThreads}.");
-            }
-        });
+        option.CustomParser = BoundedInt.Parser("--io-threads", 0, MaxIoThreads);
         return option;
     }
 

@@ -46,8 +46,14 @@ internal static class DaemonRunner
         // Before any netdev exists: every backend created from here on is placed by it.
         IoThreadPool.Configure(options.IoThreads);
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
+        // No defaults: the default builder reads appsettings.json, environment and command line
+        // from the working directory and watches it recursively for changes (started from '/',
+        // that is tens of thousands of inotify watches and seconds before QMP answers). netdevd
+        // is configured only by its command line; the host gives it logging and Ctrl-C/SIGTERM.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -117,12 +123,17 @@ internal static class DaemonRunner
             log.LogInformation("netdevd stopping");
             return 0;
         }
+        catch (CommandLineException e)
+        {
+            await Console.Error.WriteLineAsync(e.Describe()).ConfigureAwait(false);
+            return 1;
+        }
         catch (QapiException e)
         {
             await Console.Error.WriteLineAsync($"netdevd: {e.Message}").ConfigureAwait(false);
             return 1;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"netdevd: {e.Message}").ConfigureAwait(false);
             return 1;
@@ -138,7 +149,13 @@ internal static class DaemonRunner
     {
         try
         {
-            return QmpEndpointSpec.Parse(spec);
+            var endpoint = QmpEndpointSpec.Parse(spec);
+            if (endpoint.Kind == QmpEndpointKind.Unix)
+            {
+                UnixSocketPathLimit.Check($"-qmp {spec}", endpoint.Path);
+            }
+
+            return endpoint;
         }
         catch (QmpEndpointSpecException e)
         {

@@ -32,12 +32,47 @@ internal sealed class DefaultSetup : IDisposable
     {
         if (runtimeDirectory is not null)
         {
-            System.IO.Directory.CreateDirectory(runtimeDirectory);
-            return new DefaultSetup(Path.GetFullPath(runtimeDirectory), ownsDirectory: false);
+            const string Option = "--runtime-dir";
+            if (runtimeDirectory.Length == 0 || runtimeDirectory.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new Cli.CommandLineException($"{Option} '{runtimeDirectory}': not a directory name");
+            }
+
+            var full = Path.GetFullPath(runtimeDirectory);
+            var setup = new DefaultSetup(full, ownsDirectory: false);
+            setup.CheckSocketPaths($"{Option} {runtimeDirectory}");
+            try
+            {
+                System.IO.Directory.CreateDirectory(full);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new Cli.CommandLineException($"{Option} {runtimeDirectory}: {e.Message}");
+            }
+
+            return setup;
         }
 
         var dir = RuntimeDirectory.Resolve(out var created);
-        return new DefaultSetup(dir, created);
+        var defaults = new DefaultSetup(dir, created);
+        try
+        {
+            defaults.CheckSocketPaths("XDG_RUNTIME_DIR");
+        }
+        catch
+        {
+            defaults.Dispose();
+            throw;
+        }
+
+        return defaults;
+    }
+
+    /// <summary>Both sockets' paths must fit a sockaddr_un (a deep --runtime-dir or XDG_RUNTIME_DIR may not).</summary>
+    private void CheckSocketPaths(string origin)
+    {
+        UnixSocketPathLimit.Check(origin, QmpPath);
+        UnixSocketPathLimit.Check(origin, VmSocketPath);
     }
 
     /// <summary>Creates the user network and the stream server and plugs both into hub 0.</summary>

@@ -35,15 +35,16 @@ internal static class NamespaceChild
 
     public static int Run(string[] args)
     {
-        if (args.Length < 6)
+        // Anyone can type the verb: arguments that netdevd run would not have made are refused.
+        if (args.Length < 6
+            || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var socket)
+            || !int.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out var mtu))
         {
             Console.Error.WriteLine("netdevd run: internal helper called without a command");
             return 127;
         }
 
-        var socket = int.Parse(args[1], CultureInfo.InvariantCulture);
         var ifname = args[2];
-        var mtu = int.Parse(args[3], CultureInfo.InvariantCulture);
         var raiseLoopback = args[4] == "lo";
         var command = args[5..];
         int tap;

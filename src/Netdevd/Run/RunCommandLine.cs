@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Netdevd.Cli;
 
 namespace Netdevd.Run;
 
@@ -17,16 +18,10 @@ internal static class RunCommandLine
             HelpName = "SPEC",
         };
         var netns = new Option<string?>("--netns") { Description = "Join this network namespace (a path such as /run/netns/NAME) instead of making one.", HelpName = "PATH" };
-        var pid = new Option<int?>("--pid") { Description = "Join the network namespace of this process instead of making one.", HelpName = "PID" };
+        var pid = new Option<int?>("--pid") { Description = "Join the network namespace of this process instead of making one.", HelpName = "PID", CustomParser = BoundedInt.NullableParser("--pid", 1, int.MaxValue) };
         var ifname = new Option<string>("--ifname") { Description = "The tap's name in the namespace.", DefaultValueFactory = _ => "eth0", HelpName = "NAME" };
         var mtu = new Option<int>("--mtu") { Description = "The tap's MTU.", DefaultValueFactory = _ => RunOptions.DefaultMtu, HelpName = "N" };
-        mtu.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 68 or > 65535)
-            {
-                result.AddError("--mtu must be between 68 and 65535");
-            }
-        });
+        mtu.CustomParser = BoundedInt.Parser("--mtu", 68, 65535);
         var command = new Argument<string[]>("command")
         {
             Description = "The command to run in the namespace (after --); default: $SHELL.",

@@ -80,6 +80,8 @@ internal static class RunRunner
             await using var registry = new NetdevRegistry(BackendCatalog.Create(), new QmpEventBroadcaster(), NullLoggerFactory.Instance);
             try
             {
+                // Received from the inside half: ours to hand to the tap netdev by number.
+                Netdevd.Backends.Sockets.GrantedDescriptors.Grant(tapFd);
                 var tap = new Netdev
                 {
                     Id = RunOptions.TapId,

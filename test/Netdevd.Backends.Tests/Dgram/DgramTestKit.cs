@@ -42,11 +42,20 @@ internal static class DgramTestKit
         Unix = new UnixSocketAddress { Path = path },
     };
 
-    public static SocketAddress Fd(string str) => new()
+    public static SocketAddress Fd(string str)
     {
-        Type = SocketAddressType.Fd,
-        Fd = new Netdevd.Qapi.Schema.String { Str = str },
-    };
+        // As an embedder does: a number handed to a netdev is granted first (a test's own descriptor).
+        if (int.TryParse(str, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+        {
+            Netdevd.Backends.Sockets.GrantedDescriptors.Grant(number);
+        }
+
+        return new()
+        {
+            Type = SocketAddressType.Fd,
+            Fd = new Netdevd.Qapi.Schema.String { Str = str },
+        };
+    }
 
     public static SocketAddress Vsock() => new()
     {

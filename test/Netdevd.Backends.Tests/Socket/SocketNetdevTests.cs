@@ -117,6 +117,7 @@ public sealed class SocketNetdevTests
         using var theirs = new FramedTestSocket(l.Accept());
         var fd = (int)mine.SafeHandle.DangerousGetHandle();
         mine.SafeHandle.SetHandleAsInvalid();
+        Netdevd.Backends.Sockets.GrantedDescriptors.Grant(fd);
         var client = await reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Fd = fd.ToString(System.Globalization.CultureInfo.InvariantCulture) }), NetdevOrigin.CommandLineLegacy, cancellationToken: Ct);
         var nic = new FrameCapture("nic0");
         reg.AttachNic("k0", nic.Nic);

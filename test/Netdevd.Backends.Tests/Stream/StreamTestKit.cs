@@ -50,11 +50,20 @@ internal static class StreamTestKit
         Unix = new UnixSocketAddress { Path = path, Abstract = isAbstract, Tight = tight },
     };
 
-    public static QapiSocketAddress Fd(string str) => new()
+    public static QapiSocketAddress Fd(string str)
     {
-        Type = SocketAddressType.Fd,
-        Fd = new Netdevd.Qapi.Schema.String { Str = str },
-    };
+        // As an embedder does: a number handed to a netdev is granted first (a test's own descriptor).
+        if (int.TryParse(str, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+        {
+            Netdevd.Backends.Sockets.GrantedDescriptors.Grant(number);
+        }
+
+        return new()
+        {
+            Type = SocketAddressType.Fd,
+            Fd = new Netdevd.Qapi.Schema.String { Str = str },
+        };
+    }
 
     public static int FreePort()
     {

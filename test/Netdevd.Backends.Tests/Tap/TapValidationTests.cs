@@ -53,6 +53,7 @@ public sealed class TapValidationTests
     {
         var fd = Native.Libc.Open("/dev/null", Native.Libc.O_RDWR);
         Assert.True(fd >= 0);
+        Netdevd.Backends.Sockets.GrantedDescriptors.Grant(fd);
         await using var registry = Registry();
         var e = await Assert.ThrowsAsync<QapiException>(() => registry.AddAsync(Tap("t0", new NetdevTapOptions { Fd = fd.ToString(System.Globalization.CultureInfo.InvariantCulture) }), NetdevOrigin.Monitor, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Equal($"Unable to query TUNGETIFF on FD {fd}: Inappropriate ioctl for device", e.Message);
@@ -61,6 +62,7 @@ public sealed class TapValidationTests
         // other end sees the hang-up only once every copy of this end is closed. (Testing the
         // number itself would race with other tests opening descriptors meanwhile.)
         Assert.True(Native.Libc.SocketPair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0, out var given, out var watcher));
+        Netdevd.Backends.Sockets.GrantedDescriptors.Grant(given);
         try
         {
             var again = await Assert.ThrowsAsync<QapiException>(() => registry.AddAsync(Tap("t1", new NetdevTapOptions { Fd = given.ToString(System.Globalization.CultureInfo.InvariantCulture) }), NetdevOrigin.Monitor, cancellationToken: TestContext.Current.CancellationToken));

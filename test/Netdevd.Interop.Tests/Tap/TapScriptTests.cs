@@ -83,6 +83,7 @@ public sealed class TapScriptTests
         var ifname = TestNamespace.InterfaceName("ndfd");
         var fd = TapDevice.Open(ifname, ref vnet, vnetHdrRequired: false, multiQueue: false, out _);
         await using var registry = NewRegistry();
+        Netdevd.Backends.Sockets.GrantedDescriptors.Grant(fd);
         var fdText = fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var tap = (TapNetClient)await registry.AddAsync(TapNetdev("t0", new NetdevTapOptions { Fd = fdText }), NetdevOrigin.Monitor, cancellationToken: Ct);
         Assert.Equal($"fd={fd}", tap.Info);
