@@ -33,7 +33,7 @@ public sealed class DescriptorNumberTests
         {
             try
             {
-                var s0 = (await rig.NetdevsAsync()).Single(x => (string?)x!["id"] == "s0")!;
+                var s0 = await rig.SettledAsync("s0");
                 Assert.True((bool?)s0["link-up"], s0.ToJsonString());
                 Assert.DoesNotContain("error", (string?)s0["info"] ?? "", StringComparison.Ordinal);
             }

@@ -61,14 +61,24 @@ public static class GrantedDescriptors
         return found;
     }
 
-    /// <summary>Takes the grant of <paramref name="fd"/>, or throws the refusal (nothing is closed).</summary>
-    public static void Claim(int fd, string given)
+    /// <summary>
+    /// Takes the grant of <paramref name="fd"/> (true), or throws the refusal (nothing is closed).
+    /// False: the number is not open at all, so it is nobody's; the netdev's first use of it fails
+    /// with EBADF and QEMU's own text for that backend ("Can't use file descriptor ...", "... is
+    /// not a socket"), and the caller must not close it.
+    /// </summary>
+    public static bool Claim(int fd, string given)
     {
-        if (!TryClaim(fd))
+        if (TryClaim(fd))
         {
-            throw Refusal(fd, given);
+            return true;
         }
+
+        return MayTake(fd) ? false : throw Refusal(fd, given);
     }
+
+    /// <summary>Whether a netdev may use <paramref name="fd"/> by number: granted, or not open at all.</summary>
+    public static bool MayTake(int fd) => IsGranted(fd) || (fd > 2 && Libc.Fcntl(fd, Libc.F_GETFD, 0) < 0);
 
     /// <summary>Takes the grant of <paramref name="fd"/>; false (and nothing closed) when there is none.</summary>
     public static bool TryClaim(int fd)
@@ -79,8 +89,7 @@ public static class GrantedDescriptors
         }
     }
 
-    /// <summary>Whether <paramref name="fd"/> would be accepted, without taking it.</summary>
-    public static bool IsGranted(int fd)
+    private static bool IsGranted(int fd)
     {
         lock (Gate)
         {

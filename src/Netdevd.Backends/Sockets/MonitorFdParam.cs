@@ -30,7 +30,7 @@ public static class MonitorFdParam
         }
 
         // A number must have been given to netdevd on purpose: never adopt (or close) its own.
-        GrantedDescriptors.Claim((int)fd, fdname);
+        _ = GrantedDescriptors.Claim((int)fd, fdname);
         return (int)fd;
     }
 }

@@ -22,7 +22,7 @@ internal static class SocketFd
         if (store is null || (str.Length > 0 && char.IsAsciiDigit(str[0])))
         {
             // Refused at once, with nothing closed, rather than later in the info string.
-            if (int.TryParse(str, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && !GrantedDescriptors.IsGranted(number))
+            if (int.TryParse(str, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && !GrantedDescriptors.MayTake(number))
             {
                 throw GrantedDescriptors.Refusal(number, str);
             }
@@ -49,14 +49,23 @@ internal static class SocketFd
         }
 
         // Taken once: a reconnect must not adopt whatever now has the number.
-        if (!GrantedDescriptors.TryClaim(fd))
+        bool owned;
+        try
         {
-            throw new SocketSetupException(GrantedDescriptors.Refusal(fd, str).Message);
+            owned = GrantedDescriptors.Claim(fd, str);
+        }
+        catch (Qapi.Errors.QapiException e)
+        {
+            throw new SocketSetupException(e.Message);
         }
 
         if (Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_TYPE, out _) != 0)
         {
-            Libc.Close(fd);
+            if (owned)
+            {
+                Libc.Close(fd);
+            }
+
             throw new SocketSetupException($"File descriptor '{str}' is not a socket");
         }
 

@@ -30,6 +30,7 @@ public sealed class QmpServer : IAsyncDisposable
     private readonly Dictionary<long, (QmpSession Session, Task Run)> _sessions = [];
     private readonly Lock _lock = new();
     private readonly byte[] _greeting;
+    private readonly TaskCompletionSource _serving = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextSessionId;
     private long _refusedAtLimit;
     private int _disposed;
@@ -48,7 +49,14 @@ public sealed class QmpServer : IAsyncDisposable
         _options = options ?? new QmpServerOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxClients, 1, nameof(QmpServerOptions.MaxClients));
         _greeting = QmpMessages.Greeting(QmpVersion.Create().ToQObject());
+        if (!_options.GreetAfterStartup)
+        {
+            _serving.SetResult();
+        }
     }
+
+    /// <summary>Start-up is done: greet the clients that connected meanwhile, and every later one (see <see cref="QmpServerOptions.GreetAfterStartup"/>).</summary>
+    public void StartServing() => _serving.TrySetResult();
 
     /// <summary>The endpoints listened on, with the addresses actually bound (ports chosen for <c>:0</c>).</summary>
     public IReadOnlyList<System.Net.EndPoint> BoundEndPoints
@@ -290,7 +298,13 @@ public sealed class QmpServer : IAsyncDisposable
         try
         {
             await Task.Yield();
+            await _serving.Task.WaitAsync(_stopping.Token).ConfigureAwait(false);
             await session.RunAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // The server stopped during start-up, before this client was greeted.
+            session.Dispose();
         }
         catch (Exception e)
         {

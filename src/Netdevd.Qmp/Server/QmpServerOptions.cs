@@ -23,4 +23,11 @@ public sealed class QmpServerOptions
     /// client until the client reads (a single bigger message still goes out, alone).
     /// </summary>
     public long OutboxByteLimit { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// Hold every client's greeting until <see cref="QmpServer.StartServing"/>, as QEMU greets
+    /// only once its main loop runs: a client that connects during start-up (the socket exists
+    /// as soon as it is bound) then never sees the command line's netdevs half-made.
+    /// </summary>
+    public bool GreetAfterStartup { get; init; }
 }

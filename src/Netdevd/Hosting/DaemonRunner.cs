@@ -71,7 +71,7 @@ internal static class DaemonRunner
         var events = new QmpEventBroadcaster();
         await using var registry = new NetdevRegistry(BackendCatalog.Create(options.UserMemoryLimit), events, loggers);
         using var handlers = new QmpCommandHandlers(registry);
-        await using var qmp = new QmpServer(handlers.Commands, events, new QmpServerOptions { MaxClients = options.QmpMaxClients }, loggers);
+        await using var qmp = new QmpServer(handlers.Commands, events, new QmpServerOptions { MaxClients = options.QmpMaxClients, GreetAfterStartup = true }, loggers);
         DefaultSetup? defaults = null;
         try
         {
@@ -107,6 +107,7 @@ internal static class DaemonRunner
                 await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
+            qmp.StartServing();
             if (log.IsEnabled(LogLevel.Information))
             {
                 log.LogInformation("{Package} ready: {Netdevs} netdev(s), QMP on {Monitors}", QmpVersion.Package, registry.Snapshot().Count, string.Join(", ", monitors));
