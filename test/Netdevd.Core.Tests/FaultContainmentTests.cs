@@ -86,7 +86,7 @@ public sealed class FaultContainmentTests
     {
         var sender = new TestClient("sender");
         var logger = new RecordingLogger();
-        var victim = new FaultyClient("victim") { Logger = logger };
+        var victim = new FaultyClient("victim") { FaultLogger = logger };
         NetClient.Connect(sender, victim);
 
         sender.Inject(Bad);

@@ -78,10 +78,10 @@ public abstract class NetClient : IAsyncDisposable
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     /// <summary>
-    /// Where this client reports what a user should hear of (its first fault, a hub loop). The
+    /// Where this client reports what a user should hear of: its first fault, a hub loop. The
     /// registry sets it when it creates or attaches the client; standalone clients log nowhere.
     /// </summary>
-    public ILogger Logger
+    public ILogger FaultLogger
     {
         get => _logger;
         set => _logger = value ?? NullLogger.Instance;

@@ -232,9 +232,9 @@ public sealed class Hub
     {
         entry.Stats.CountLoopDrop();
         Interlocked.Increment(ref _loopDrops);
-        if (entry.Logger.IsEnabled(LogLevel.Warning) && Interlocked.Exchange(ref _loopLogged, 1) == 0)
+        if (entry.FaultLogger.IsEnabled(LogLevel.Warning) && Interlocked.Exchange(ref _loopLogged, 1) == 0)
         {
-            entry.Logger.LogWarning(
+            entry.FaultLogger.LogWarning(
                 "hub {Hub}: a frame came back into the hub through port '{Port}' while the hub was still forwarding it (a loop of hubports) or crossed more than {Max} hubs; such frames are dropped and counted (query-netdevs: stats.loop-drops), this is logged once",
                 Id,
                 entry.Name,

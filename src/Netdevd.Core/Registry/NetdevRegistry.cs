@@ -87,7 +87,7 @@ public sealed class NetdevRegistry : IAsyncDisposable
 
             var context = new NetdevContext(this, Hubs, _events, _loggers, _time, monitorFds, cancellationToken);
             var client = await factory.CreateAsync(netdev, context).ConfigureAwait(false);
-            client.Logger = _clientLogger;
+            client.FaultLogger = _clientLogger;
             _netdevs.Add(new NetdevEntry(netdev.Id, netdev, client));
             if (origin == NetdevOrigin.CommandLineLegacy)
             {
@@ -184,7 +184,7 @@ public sealed class NetdevRegistry : IAsyncDisposable
                 throw new QapiException($"Property '{nic.Name}.netdev' can't take value '{netdevId}', it's in use");
             }
 
-            nic.Logger = _clientLogger;
+            nic.FaultLogger = _clientLogger;
             NetClient.Connect(entry.Client, nic);
             _nics.Add(nic);
         }
