@@ -13,7 +13,26 @@ internal sealed class TestClient(string name) : NetClient(name, NetClientDriver.
 
     public int PeerReadyCalls { get; private set; }
 
+    public int BatchEnds { get; private set; }
+
     public DeliveryResult Inject(ReadOnlySpan<byte> frame) => Send(frame);
+
+    /// <summary>Sends <paramref name="frames"/> inside one batch bracket, as a backend that reads many at once.</summary>
+    public void InjectBatch(params byte[][] frames)
+    {
+        BeginSendBatch();
+        try
+        {
+            foreach (var f in frames)
+            {
+                Send(f);
+            }
+        }
+        finally
+        {
+            SendBatchEnd();
+        }
+    }
 
     public bool Drain()
     {
@@ -35,4 +54,6 @@ internal sealed class TestClient(string name) : NetClient(name, NetClientDriver.
     }
 
     protected internal override void OnPeerReady() => PeerReadyCalls++;
+
+    protected internal override void OnBatchEnd() => BatchEnds++;
 }

@@ -151,10 +151,18 @@ internal sealed class IoThread : IDisposable
     {
         while (_posted.TryDequeue(out var item))
         {
-            // Actions of a loop that has left are dropped; barriers (no loop) always run.
+            // Actions of a loop that has left are dropped; barriers (no loop) always run. An action
+            // that throws is a fault of its loop's netdev, not the end of this thread.
             if (item.Loop is null || item.Loop.IsRegistered)
             {
-                item.Action();
+                try
+                {
+                    item.Action();
+                }
+                catch (Exception e) when (item.Loop is { } loop && loop.ContainFault(e))
+                {
+                    // Counted and logged by the loop's netdev.
+                }
             }
         }
     }

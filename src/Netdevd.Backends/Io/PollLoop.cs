@@ -1,3 +1,4 @@
+using Netdevd.Core.Clients;
 using Netdevd.Native;
 
 namespace Netdevd.Backends.Io;
@@ -12,6 +13,7 @@ namespace Netdevd.Backends.Io;
 internal sealed class PollLoop : IDisposable
 {
     private readonly IPollTarget _target;
+    private readonly NetClient? _owner;
     private readonly IoThread _thread;
     private readonly bool _ownsThread;
     private volatile int _fd = -1;
@@ -21,9 +23,11 @@ internal sealed class PollLoop : IDisposable
     private bool _started;
     private bool _disposed;
 
-    public PollLoop(string name, IPollTarget target, IoThreadPool? pool = null)
+    /// <param name="owner">The netdev whose input this loop reads (a fault of a callback is counted there); by default the target itself.</param>
+    public PollLoop(string name, IPollTarget target, IoThreadPool? pool = null, NetClient? owner = null)
     {
         _target = target;
+        _owner = owner ?? target as NetClient;
         pool ??= IoThreadPool.Default;
         var shared = pool.Place();
         _ownsThread = shared is null;
@@ -135,8 +139,27 @@ internal sealed class PollLoop : IDisposable
         return true;
     }
 
-    /// <summary>Thread: the poll reported <paramref name="revents"/> for <paramref name="polledFd"/>.</summary>
+    /// <summary>
+    /// Thread: the poll reported <paramref name="revents"/> for <paramref name="polledFd"/>. A callback
+    /// that throws is a fault of this loop's netdev: counted there, and the thread polls on for it and
+    /// for every other loop it serves.
+    /// </summary>
     internal void Dispatch(int polledFd, short revents)
+    {
+        try
+        {
+            DispatchCore(polledFd, revents);
+        }
+        catch (Exception e) when (ContainFault(e))
+        {
+            // Counted and logged by the owner; whatever the callback was handling is dropped.
+        }
+    }
+
+    /// <summary>Thread: a posted action of this loop threw <paramref name="fault"/>; see <see cref="Dispatch"/>.</summary>
+    internal bool ContainFault(Exception fault) => _owner?.ContainFault(fault, _target) ?? !FrameFaults.Rethrow;
+
+    private void DispatchCore(int polledFd, short revents)
     {
         // The descriptor may have been swapped (or the loop removed) by an earlier callback of this round.
         if (!_registered || polledFd != _fd)

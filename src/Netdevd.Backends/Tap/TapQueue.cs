@@ -39,7 +39,7 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         _scratch = vnetHeader ? GC.AllocateUninitializedArray<byte>(NetClient.MaxFrameSize, pinned: true) : null;
         _resume = ResumeOnLoop;
         _updateReadInterest = UpdateReadInterest;
-        _loop = new PollLoop($"tap:{owner.Name}:{index}", this);
+        _loop = new PollLoop($"tap:{owner.Name}:{index}", this, owner: owner);
         _loop.WantRead(false);
         _loop.Watch(fd);
         _loop.Start();

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Qapi.Schema;
 
 namespace Netdevd.Core.Clients;
@@ -27,6 +29,9 @@ namespace Netdevd.Core.Clients;
 /// longer than the sender's own batch: no timers, no waiting for more. Both members are no-ops
 /// for clients that do not coalesce; a client that passes frames on synchronously to others
 /// (as a hub does) must pass <see cref="OnBatchEnd"/> on to them too.</para>
+/// <para>Faults: an exception from <see cref="Receive"/>, <see cref="OnBatchEnd"/> or
+/// <see cref="OnPeerReady"/> is contained here (<see cref="ContainFault"/>): the frame is dropped
+/// and counted, the sender and its thread go on. Backends contain their own input threads the same way.</para>
 /// </remarks>
 public abstract class NetClient : IAsyncDisposable
 {
@@ -44,6 +49,8 @@ public abstract class NetClient : IAsyncDisposable
     private volatile bool _linkDown;
     private volatile bool _usingVnetHeader;
     private int _closed;
+    private int _faultLogged;
+    private ILogger _logger = NullLogger.Instance;
 
     protected NetClient(string name, NetClientDriver driver, int maxQueuedFrames = 4096, long maxQueuedBytes = 16 << 20)
     {
@@ -69,6 +76,49 @@ public abstract class NetClient : IAsyncDisposable
     public NetClientStats Stats { get; } = new();
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>
+    /// Where this client reports what a user should hear of: its first fault, a hub loop. The
+    /// registry sets it when it creates or attaches the client; standalone clients log nowhere.
+    /// </summary>
+    public ILogger FaultLogger
+    {
+        get => _logger;
+        set => _logger = value ?? NullLogger.Instance;
+    }
+
+    /// <summary>
+    /// Records that handling one frame (or one I/O callback) of this client threw
+    /// <paramref name="fault"/> in <paramref name="layer"/> (the component that was called: this
+    /// client, a queue of it, a poll target). Counts it in <see cref="NetClientStats.Faults"/>, logs
+    /// the first one of this client with its name and the layer, and returns whether to swallow the
+    /// exception: false when <see cref="FrameFaults.Rethrow"/> is set. Meant for an exception filter,
+    /// <c>catch (Exception e) when (client.ContainFault(e, this))</c>, at the entry of a frame's
+    /// handling, so a rethrown fault keeps its original stack.
+    /// </summary>
+    public bool ContainFault(Exception fault, object layer)
+    {
+        ArgumentNullException.ThrowIfNull(fault);
+        ArgumentNullException.ThrowIfNull(layer);
+        Stats.CountFault();
+        if (_logger.IsEnabled(LogLevel.Error) && Interlocked.Exchange(ref _faultLogged, 1) == 0)
+        {
+            // The thrower's type names the layer that has the bug (a parser, the TCP input, ...).
+            var site = fault.TargetSite;
+            _logger.LogError(
+                fault,
+                "netdev '{Netdev}' ({Driver}): {Layer} dropped a frame after {Exception} in {Thrower}.{Method}: {Message}; further faults of this netdev are only counted (query-netdevs: stats.faults)",
+                Name,
+                Driver.ToQapi(),
+                layer.GetType().Name,
+                fault.GetType().Name,
+                site?.DeclaringType?.Name ?? "?",
+                site?.Name ?? "?",
+                fault.Message);
+        }
+
+        return !FrameFaults.Rethrow;
+    }
 
     /// <summary>Makes <paramref name="a"/> and <paramref name="b"/> peers; both must be free.</summary>
     public static void Connect(NetClient a, NetClient b)
@@ -174,7 +224,33 @@ public abstract class NetClient : IAsyncDisposable
     protected internal void SendBatchEnd()
     {
         t_sendBatchDepth--;
-        _peer?.OnBatchEnd();
+        _peer?.EndBatchContained();
+    }
+
+    /// <summary>Calls <see cref="OnBatchEnd"/>; a fault in it is this client's, not the caller's.</summary>
+    internal void EndBatchContained()
+    {
+        try
+        {
+            OnBatchEnd();
+        }
+        catch (Exception e) when (ContainFault(e, this))
+        {
+            // Counted and logged; what the batch deferred is lost, the client goes on.
+        }
+    }
+
+    /// <summary>Calls <see cref="OnPeerReady"/>; a fault in it is this client's, not the caller's.</summary>
+    internal void WakeContained()
+    {
+        try
+        {
+            OnPeerReady();
+        }
+        catch (Exception e) when (ContainFault(e, this))
+        {
+            // Counted and logged; the client resumes at its next wake.
+        }
     }
 
     /// <summary>
@@ -196,11 +272,25 @@ public abstract class NetClient : IAsyncDisposable
                 return frame.Length > MaxFrameSize ? DeliveryResult.Dropped : DeliveryResult.Delivered;
             }
 
-            if (_incoming.Count == 0 && Receive(frame) == ReceiveResult.Accepted)
+            if (_incoming.Count == 0)
             {
-                Stats.ReceivedFrames++;
-                Stats.ReceivedBytes += frame.Length;
-                return DeliveryResult.Delivered;
+                ReceiveResult result;
+                try
+                {
+                    result = Receive(frame);
+                }
+                catch (Exception e) when (ContainFault(e, this))
+                {
+                    // The frame is dropped (counted as a fault); the sender goes on.
+                    return DeliveryResult.Delivered;
+                }
+
+                if (result == ReceiveResult.Accepted)
+                {
+                    Stats.ReceivedFrames++;
+                    Stats.ReceivedBytes += frame.Length;
+                    return DeliveryResult.Delivered;
+                }
             }
 
             if (_incoming.TryEnqueue(frame, sender))
@@ -230,9 +320,24 @@ public abstract class NetClient : IAsyncDisposable
         {
             while (_incoming.TryPeek(out var frame))
             {
-                if (!IsClosed && !_linkDown && Receive(frame) == ReceiveResult.Busy)
+                if (!IsClosed && !_linkDown)
                 {
-                    return false;
+                    ReceiveResult result;
+                    try
+                    {
+                        result = Receive(frame);
+                    }
+                    catch (Exception e) when (ContainFault(e, this))
+                    {
+                        // Counted as a fault and dropped; the frames behind it still go in.
+                        _incoming.DropHead();
+                        continue;
+                    }
+
+                    if (result == ReceiveResult.Busy)
+                    {
+                        return false;
+                    }
                 }
 
                 Stats.ReceivedFrames++;
@@ -245,7 +350,7 @@ public abstract class NetClient : IAsyncDisposable
 
         foreach (var sender in ready)
         {
-            sender.OnPeerReady();
+            sender.WakeContained();
         }
 
         return true;
@@ -319,7 +424,7 @@ public abstract class NetClient : IAsyncDisposable
 
         foreach (var sender in waiting)
         {
-            sender.OnPeerReady();
+            sender.WakeContained();
         }
 
         await CloseAsync().ConfigureAwait(false);

@@ -1,8 +1,15 @@
 namespace Netdevd.Core.Clients;
 
-/// <summary>Counters of one client. Updated on the data path with plain increments under the client's lock.</summary>
+/// <summary>
+/// Counters of one client. The frame counters are updated on the data path with plain increments
+/// under the client's lock; the rare events (<see cref="Faults"/>, <see cref="LoopDrops"/>) may be
+/// counted from any thread and are atomic.
+/// </summary>
 public sealed class NetClientStats
 {
+    private long _faults;
+    private long _loopDrops;
+
     public long ReceivedFrames { get; internal set; }
 
     public long ReceivedBytes { get; internal set; }
@@ -17,5 +24,22 @@ public sealed class NetClientStats
     /// <summary>Frames queued because this client was busy.</summary>
     public long Queued { get; internal set; }
 
+    /// <summary>
+    /// Frames (or I/O callbacks) of this client whose handling threw inside netdevd: each was
+    /// dropped and the client went on (see <see cref="FrameFaults"/>). Nonzero means a bug.
+    /// </summary>
+    public long Faults => Volatile.Read(ref _faults);
+
+    /// <summary>
+    /// Hub ports: frames that came back into this port's hub through this port while the hub was
+    /// still forwarding them (a loop of hubports), or that would have nested more than
+    /// <see cref="Hubs.Hub.MaxNesting"/> hubs deep; each was dropped instead of circling.
+    /// </summary>
+    public long LoopDrops => Volatile.Read(ref _loopDrops);
+
     internal void CountDrop() => Dropped++;
+
+    internal void CountFault() => Interlocked.Increment(ref _faults);
+
+    internal void CountLoopDrop() => Interlocked.Increment(ref _loopDrops);
 }

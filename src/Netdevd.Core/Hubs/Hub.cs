@@ -1,25 +1,39 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
 using Netdevd.Core.Clients;
 
 namespace Netdevd.Core.Hubs;
 
 /// <summary>
 /// QEMU's hub (net/hub.c): a frame that one port receives from its peer leaves by every
-/// other port to that port's peer. No learning, no loop protection, never back to the source.
+/// other port to that port's peer. No learning, never back to the source.
 /// </summary>
 /// <remarks>
-/// The port list is an immutable snapshot swapped on add/remove, so forwarding takes no lock
-/// and never allocates. Newest port first, as QEMU iterates.
+/// <para>The port list is an immutable snapshot swapped on add/remove, so forwarding takes no lock
+/// and never allocates. Newest port first, as QEMU iterates.</para>
+/// <para>Loops: QEMU accepts a hubport whose <c>netdev=</c> is a port of the same hub, or any chain
+/// of hubports that leads back into a hub, and so does netdevd. A frame that comes back into a hub
+/// still forwarding it (on the same thread: delivery is synchronous) is dropped and counted in the
+/// entering port's <see cref="NetClientStats.LoopDrops"/> instead of circling (<see cref="HubPath"/>);
+/// every real end still gets it once along each path. Negotiation walks each hub once.</para>
 /// </remarks>
 public sealed class Hub
 {
+    /// <summary>How many hubs a frame may cross in one synchronous delivery (a chain of hubports longer than any real setup).</summary>
+    public const int MaxNesting = 64;
+
     private ImmutableArray<HubPort> _ports = [];
+    private long _loopDrops;
+    private int _loopLogged;
 
     internal Hub(int id) => Id = id;
 
     public int Id { get; }
 
     public ImmutableArray<HubPort> Ports => _ports;
+
+    /// <summary>Frames this hub dropped because they came back into it through a loop (or nested too deep): the sum over its ports.</summary>
+    public long LoopDrops => Volatile.Read(ref _loopDrops);
 
     internal void Add(HubPort port)
     {
@@ -34,75 +48,197 @@ public sealed class Hub
     }
 
     /// <summary>
-    /// Whether every port other than <paramref name="except"/> that has a peer has one that takes
-    /// virtio-net headers. Ports without a peer drop what they get, so they do not count. The hub
-    /// forwards frames unchanged, so headers pass through it only when all its ends agree.
+    /// Whether every end that a frame entering by <paramref name="except"/> reaches takes virtio-net
+    /// headers: the peers of this hub's other ports and, through ports whose peer is a port of another
+    /// hub, that hub's ends, and so on. Ports without a peer drop what they get, so they do not
+    /// count. Hubs forward frames unchanged, so headers pass only when all ends agree. Each hub is
+    /// walked once, so a loop of hubports adds nothing and ends the walk (no recursion: a chain of any
+    /// length is safe).
     /// </summary>
     internal bool OthersHaveVnetHeader(HubPort except)
     {
+        // Most hubs join only backends: answer without allocating when no port leads to another hub.
+        var leadsToHub = false;
         foreach (var port in _ports)
         {
-            if (!ReferenceEquals(port, except) && port.Peer is { } peer && !peer.HasVnetHeader)
+            if (ReferenceEquals(port, except) || port.Peer is not { } peer)
+            {
+                continue;
+            }
+
+            if (peer is HubPort)
+            {
+                leadsToHub = true;
+            }
+            else if (!peer.HasVnetHeader)
             {
                 return false;
+            }
+        }
+
+        return !leadsToHub || EndsHaveVnetHeader(except);
+    }
+
+    /// <summary>The walk of <see cref="OthersHaveVnetHeader"/> over every hub reachable from here.</summary>
+    private bool EndsHaveVnetHeader(HubPort except)
+    {
+        var visited = new HashSet<Hub> { this };
+        var pending = new Stack<(Hub Hub, HubPort Entry)>();
+        pending.Push((this, except));
+        while (pending.TryPop(out var next))
+        {
+            foreach (var port in next.Hub._ports)
+            {
+                if (ReferenceEquals(port, next.Entry) || port.Peer is not { } peer)
+                {
+                    continue;
+                }
+
+                if (peer is HubPort other)
+                {
+                    // Entered by 'other', whose own peer (this port) leads back where we came from.
+                    if (visited.Add(other.Hub))
+                    {
+                        pending.Push((other.Hub, other));
+                    }
+                }
+                else if (!peer.HasVnetHeader)
+                {
+                    return false;
+                }
             }
         }
 
         return true;
     }
 
-    /// <summary>A port or a port's peer came or went: every port's link re-decides whether frames carry headers.</summary>
+    /// <summary>
+    /// A port or a port's peer came or went: every port of every hub joined to this one through
+    /// hubports, and every end plugged into them, re-decides whether frames carry headers.
+    /// </summary>
     internal void NegotiateVnetHeaders()
     {
-        foreach (var port in _ports)
+        var visited = new HashSet<Hub> { this };
+        var pending = new Stack<Hub>();
+        pending.Push(this);
+        while (pending.TryPop(out var hub))
         {
-            port.NegotiateVnetHeader();
-            port.Peer?.NegotiateVnetHeader();
+            foreach (var port in hub._ports)
+            {
+                port.NegotiateVnetHeader();
+                if (port.Peer is HubPort other)
+                {
+                    if (visited.Add(other.Hub))
+                    {
+                        pending.Push(other.Hub);
+                    }
+                }
+                else
+                {
+                    port.Peer?.NegotiateVnetHeader();
+                }
+            }
         }
     }
 
     /// <summary>Floods a frame from <paramref name="source"/> to every other port; the worst delivery result wins.</summary>
     internal DeliveryResult Forward(HubPort source, ReadOnlySpan<byte> frame)
     {
-        var result = DeliveryResult.Delivered;
-        foreach (var port in _ports)
+        var path = HubPath.Forwarding;
+        if (!path.TryEnter(this))
         {
-            if (ReferenceEquals(port, source))
-            {
-                continue;
-            }
-
-            var r = port.Send(frame);
-            if (r == DeliveryResult.Queued)
-            {
-                result = DeliveryResult.Queued;
-            }
+            CountLoopDrop(source);
+            return DeliveryResult.Delivered;
         }
 
-        return result;
+        try
+        {
+            var result = DeliveryResult.Delivered;
+            foreach (var port in _ports)
+            {
+                if (ReferenceEquals(port, source))
+                {
+                    continue;
+                }
+
+                var r = port.Send(frame);
+                if (r == DeliveryResult.Queued)
+                {
+                    result = DeliveryResult.Queued;
+                }
+            }
+
+            return result;
+        }
+        finally
+        {
+            path.Leave();
+        }
     }
 
     /// <summary>A batch from <paramref name="source"/>'s peer ended: it ends at every destination too.</summary>
     internal void ForwardBatchEnd(HubPort source)
     {
-        foreach (var port in _ports)
+        // Inside this hub already (a loop): the outer walk tells every port's peer anyway.
+        var path = HubPath.BatchEnds;
+        if (!path.TryEnter(this))
         {
-            if (!ReferenceEquals(port, source))
+            return;
+        }
+
+        try
+        {
+            foreach (var port in _ports)
             {
-                port.Peer?.OnBatchEnd();
+                if (!ReferenceEquals(port, source))
+                {
+                    port.Peer?.EndBatchContained();
+                }
             }
+        }
+        finally
+        {
+            path.Leave();
         }
     }
 
     /// <summary>A port's peer drained its queue: every source that may have been paused resumes.</summary>
     internal void WakeSources(HubPort drained)
     {
-        foreach (var port in _ports)
+        // Inside this hub already (a loop): the outer walk wakes every port's peer anyway.
+        var path = HubPath.Wakes;
+        if (!path.TryEnter(this))
         {
-            if (!ReferenceEquals(port, drained))
+            return;
+        }
+
+        try
+        {
+            foreach (var port in _ports)
             {
-                port.Peer?.OnPeerReady();
+                if (!ReferenceEquals(port, drained))
+                {
+                    port.Peer?.WakeContained();
+                }
             }
+        }
+        finally
+        {
+            path.Leave();
+        }
+    }
+
+    private void CountLoopDrop(HubPort entry)
+    {
+        entry.Stats.CountLoopDrop();
+        Interlocked.Increment(ref _loopDrops);
+        if (entry.FaultLogger.IsEnabled(LogLevel.Warning) && Interlocked.Exchange(ref _loopLogged, 1) == 0)
+        {
+            entry.FaultLogger.LogWarning(
+                "hub {Hub}: a frame came back into the hub through port '{Port}' while the hub was still forwarding it (a loop of hubports) or crossed more than {Max} hubs; such frames are dropped and counted (query-netdevs: stats.loop-drops), this is logged once",
+                Id,
+                entry.Name,
+                MaxNesting);
         }
     }
 }

@@ -29,6 +29,7 @@ public sealed class NetdevRegistry : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly IQapiEventSink _events;
     private readonly ILoggerFactory _loggers;
+    private readonly ILogger _clientLogger;
     private readonly TimeProvider _time;
 
     public NetdevRegistry(
@@ -45,6 +46,7 @@ public sealed class NetdevRegistry : IAsyncDisposable
 
         _events = events;
         _loggers = loggers;
+        _clientLogger = loggers.CreateLogger<NetClient>();
         _time = time ?? TimeProvider.System;
     }
 
@@ -90,6 +92,7 @@ public sealed class NetdevRegistry : IAsyncDisposable
 
             var context = new NetdevContext(this, Hubs, _events, _loggers, _time, monitorFds, cancellationToken);
             var client = await factory.CreateAsync(netdev, context).ConfigureAwait(false);
+            client.FaultLogger = _clientLogger;
             Volatile.Write(ref _netdevs, _netdevs.Add(new NetdevEntry(netdev.Id, netdev, client)));
             if (origin == NetdevOrigin.CommandLineLegacy)
             {
@@ -183,6 +186,7 @@ public sealed class NetdevRegistry : IAsyncDisposable
                 throw new QapiException($"Property '{nic.Name}.netdev' can't take value '{netdevId}', it's in use");
             }
 
+            nic.FaultLogger = _clientLogger;
             NetClient.Connect(entry.Client, nic);
             _nics.Add(nic);
         }

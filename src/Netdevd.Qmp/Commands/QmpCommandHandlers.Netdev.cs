@@ -1,3 +1,4 @@
+using Netdevd.Core.Clients;
 using Netdevd.Core.Registry;
 using Netdevd.Qapi.Commands;
 using Netdevd.Qapi.Errors;
@@ -63,9 +64,22 @@ public sealed partial class QmpCommandHandlers
                 LinkUp = !client.LinkDown,
                 Info = client.Info,
                 Options = entry.Options,
+                Stats = Stats(client.Stats),
             });
         }
 
         return ValueTask.FromResult<IReadOnlyList<NetdevInfo>>(list);
     }
+
+    private static NetdevStats Stats(NetClientStats s) => new()
+    {
+        RxFrames = s.ReceivedFrames,
+        RxBytes = s.ReceivedBytes,
+        TxFrames = s.SentFrames,
+        TxBytes = s.SentBytes,
+        Dropped = s.Dropped,
+        Queued = s.Queued,
+        Faults = s.Faults,
+        LoopDrops = s.LoopDrops,
+    };
 }

@@ -55,17 +55,24 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
                     continue;
                 }
 
-                lock (_engine.Lock)
+                try
                 {
-                    if (_closed)
+                    lock (_engine.Lock)
                     {
-                        return;
+                        if (_closed)
+                        {
+                            return;
+                        }
+
+                        _engine.Stack.OnDnsAnswer(from, buffer.AsSpan(0, result.ReceivedBytes));
                     }
 
-                    _engine.Stack.OnDnsAnswer(from, buffer.AsSpan(0, result.ReceivedBytes));
+                    _engine.Flush();
                 }
-
-                _engine.Flush();
+                catch (Exception e) when (_engine.ContainFault(e, this))
+                {
+                    // One bad answer is dropped (counted on the netdev); the proxy keeps receiving.
+                }
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)

@@ -87,21 +87,29 @@ internal sealed class HostForwardListener : IDisposable
             }
 
             var endpoint = HostTcpEndpoint.Accepted(_engine, client);
-            lock (_engine.Lock)
+            try
             {
-                var connection = _closed ? null : _engine.Stack.OpenForward(Rule.GuestAddress, (ushort)Rule.GuestPort, endpoint);
-                if (connection is null)
+                lock (_engine.Lock)
                 {
-                    client.Dispose();
+                    var connection = _closed ? null : _engine.Stack.OpenForward(Rule.GuestAddress, (ushort)Rule.GuestPort, endpoint);
+                    if (connection is null)
+                    {
+                        client.Dispose();
+                    }
+                    else
+                    {
+                        endpoint.Attach(connection);
+                        endpoint.Sync();
+                    }
                 }
-                else
-                {
-                    endpoint.Attach(connection);
-                    endpoint.Sync();
-                }
-            }
 
-            _engine.Flush();
+                _engine.Flush();
+            }
+            catch (Exception e) when (_engine.ContainFault(e, this))
+            {
+                // This connection is dropped (counted on the netdev); the forward keeps accepting.
+                client.Dispose();
+            }
         }
     }
 
@@ -123,8 +131,15 @@ internal sealed class HostForwardListener : IDisposable
                     continue;
                 }
 
-                Deliver(SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
-                _engine.Flush();
+                try
+                {
+                    Deliver(SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
+                    _engine.Flush();
+                }
+                catch (Exception e) when (_engine.ContainFault(e, this))
+                {
+                    // One bad datagram is dropped (counted on the netdev); the forward keeps receiving.
+                }
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)

@@ -109,19 +109,27 @@ internal sealed class HostTcpEndpoint : IDisposable
         ReportConnect(success);
     }
 
+    // The completions below run on pool threads: a fault in the stack is the user netdev's
+    // (counted, logged once), never an unhandled exception that ends the process.
     private void ReportConnect(bool success)
     {
-        lock (_engine.Lock)
+        try
         {
-            if (_closed || _connection is null)
+            lock (_engine.Lock)
             {
-                return;
+                if (_closed || _connection is null)
+                {
+                    return;
+                }
+
+                _engine.Stack.OnTcpConnected(_connection, success);
             }
 
-            _engine.Stack.OnTcpConnected(_connection, success);
+            _engine.Flush();
         }
-
-        _engine.Flush();
+        catch (Exception e) when (_engine.ContainFault(e, this))
+        {
+        }
     }
 
     /// <summary>Starts the reads, writes and shutdown the connection allows now (under the engine lock).</summary>
@@ -199,22 +207,34 @@ internal sealed class HostTcpEndpoint : IDisposable
 
     private void OnReceiveCompleted()
     {
-        lock (_engine.Lock)
+        try
         {
-            ReceiveDone();
-        }
+            lock (_engine.Lock)
+            {
+                ReceiveDone();
+            }
 
-        _engine.Flush();
+            _engine.Flush();
+        }
+        catch (Exception e) when (_engine.ContainFault(e, this))
+        {
+        }
     }
 
     private void OnSendCompleted()
     {
-        lock (_engine.Lock)
+        try
         {
-            SendDone();
-        }
+            lock (_engine.Lock)
+            {
+                SendDone();
+            }
 
-        _engine.Flush();
+            _engine.Flush();
+        }
+        catch (Exception e) when (_engine.ContainFault(e, this))
+        {
+        }
     }
 
     private void ReceiveDone()

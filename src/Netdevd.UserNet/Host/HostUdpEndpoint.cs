@@ -82,17 +82,24 @@ internal sealed class HostUdpEndpoint
                     continue; // an ICMP error for an earlier datagram
                 }
 
-                lock (_engine.Lock)
+                try
                 {
-                    if (_closed)
+                    lock (_engine.Lock)
                     {
-                        break;
+                        if (_closed)
+                        {
+                            break;
+                        }
+
+                        _engine.Stack.OnUdpReceived(_flow, SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
                     }
 
-                    _engine.Stack.OnUdpReceived(_flow, SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
+                    _engine.Flush();
                 }
-
-                _engine.Flush();
+                catch (Exception e) when (_engine.ContainFault(e, this))
+                {
+                    // One bad datagram is dropped (counted on the netdev); the flow keeps receiving.
+                }
             }
         }
         catch (ObjectDisposedException)

@@ -9,4 +9,7 @@ internal interface IGuestPort
     void BeginBatch();
 
     void EndBatch();
+
+    /// <summary>Counts and logs (once) a fault of the user netdev; false when faults must propagate (NetClient.ContainFault).</summary>
+    bool ContainFault(Exception fault, object layer);
 }

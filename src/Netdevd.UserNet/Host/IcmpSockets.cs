@@ -109,12 +109,19 @@ internal sealed class IcmpSockets(UserNetEngine engine, ILogger logger) : IDispo
                     continue;
                 }
 
-                lock (engine.Lock)
+                try
                 {
-                    engine.Stack.OnIcmpReply(flow, buffer.AsSpan(0, n));
-                }
+                    lock (engine.Lock)
+                    {
+                        engine.Stack.OnIcmpReply(flow, buffer.AsSpan(0, n));
+                    }
 
-                engine.Flush();
+                    engine.Flush();
+                }
+                catch (Exception e) when (engine.ContainFault(e, this))
+                {
+                    // One bad reply is dropped (counted on the netdev); the flow keeps receiving.
+                }
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
@@ -134,12 +141,19 @@ internal sealed class IcmpSockets(UserNetEngine engine, ILogger logger) : IDispo
             while (true)
             {
                 var n = await socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
-                if (!DeliverRaw(buffer.AsSpan(0, n)))
+                try
                 {
-                    return;
-                }
+                    if (!DeliverRaw(buffer.AsSpan(0, n)))
+                    {
+                        return;
+                    }
 
-                engine.Flush();
+                    engine.Flush();
+                }
+                catch (Exception e) when (engine.ContainFault(e, this))
+                {
+                    // One bad packet is dropped (counted on the netdev); the socket keeps receiving.
+                }
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)

@@ -41,6 +41,13 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
 
     public HostSockets Host { get; }
 
+    /// <summary>
+    /// For an exception filter at an entry point of the stack (a socket completion, a receive loop,
+    /// the timer): counts the fault on the user netdev, logs the first, and says whether to swallow
+    /// it, so that one bad input never ends the process or the loop that serves the netdev.
+    /// </summary>
+    public bool ContainFault(Exception fault, object layer) => _guest.ContainFault(fault, layer);
+
     /// <summary>Call under <see cref="Lock"/> after touching the stack: keeps the timer running while needed.</summary>
     public void ArmTimer()
     {
@@ -77,7 +84,14 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
     void IThreadPoolWorkItem.Execute()
     {
         Volatile.Write(ref _drainScheduled, 0);
-        Flush();
+        try
+        {
+            Flush();
+        }
+        catch (Exception e) when (ContainFault(e, this))
+        {
+            // A pool thread must not end the process; the next flush delivers what is left.
+        }
     }
 
     private void Drain()
@@ -99,10 +113,11 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
             }
             finally
             {
+                // Released even after a fault, or no frame would ever reach the guest again.
                 _guest.EndBatch();
+                Volatile.Write(ref _draining, 0);
             }
 
-            Volatile.Write(ref _draining, 0);
             if (Output.IsEmpty)
             {
                 return;
@@ -111,6 +126,18 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
     }
 
     private void OnTick()
+    {
+        try
+        {
+            PollStack();
+        }
+        catch (Exception e) when (ContainFault(e, this))
+        {
+            // A timer callback must not end the process; the next tick goes on.
+        }
+    }
+
+    private void PollStack()
     {
         lock (Lock)
         {
