@@ -179,7 +179,7 @@ public sealed class Hub
     /// <summary>A batch from <paramref name="source"/>'s peer ended: it ends at every destination too.</summary>
     internal void ForwardBatchEnd(HubPort source)
     {
-        // Inside this hub already (a loop): the outer walk tells every port's peer anyway.
+        // Inside this hub already through hub ports (a loop): the outer walk tells every port's peer anyway.
         var path = HubPath.BatchEnds;
         if (!path.TryEnter(this))
         {
@@ -190,9 +190,25 @@ public sealed class Hub
         {
             foreach (var port in _ports)
             {
-                if (!ReferenceEquals(port, source))
+                if (ReferenceEquals(port, source) || port.Peer is not { } peer)
                 {
-                    port.Peer?.EndBatchContained();
+                    continue;
+                }
+
+                if (peer is HubPort)
+                {
+                    peer.EndBatchContained();
+                    continue;
+                }
+
+                var outer = path.EnterEnd();
+                try
+                {
+                    peer.EndBatchContained();
+                }
+                finally
+                {
+                    path.LeaveEnd(outer);
                 }
             }
         }
@@ -205,7 +221,7 @@ public sealed class Hub
     /// <summary>A port's peer drained its queue: every source that may have been paused resumes.</summary>
     internal void WakeSources(HubPort drained)
     {
-        // Inside this hub already (a loop): the outer walk wakes every port's peer anyway.
+        // Inside this hub already through hub ports (a loop): the outer walk wakes every port's peer anyway.
         var path = HubPath.Wakes;
         if (!path.TryEnter(this))
         {
@@ -216,9 +232,25 @@ public sealed class Hub
         {
             foreach (var port in _ports)
             {
-                if (!ReferenceEquals(port, drained))
+                if (ReferenceEquals(port, drained) || port.Peer is not { } peer)
                 {
-                    port.Peer?.WakeContained();
+                    continue;
+                }
+
+                if (peer is HubPort)
+                {
+                    peer.WakeContained();
+                    continue;
+                }
+
+                var outer = path.EnterEnd();
+                try
+                {
+                    peer.WakeContained();
+                }
+                finally
+                {
+                    path.LeaveEnd(outer);
                 }
             }
         }

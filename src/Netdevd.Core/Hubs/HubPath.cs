@@ -23,6 +23,10 @@ internal sealed class HubPath
     private readonly Hub?[] _hubs = new Hub?[Hub.MaxNesting];
     private int _depth;
 
+    // Where the current walk starts: hubs below it belong to an outer walk that handed control to
+    // an end (a backend), whose own actions are walks of their own (see EnterEnd).
+    private int _base;
+
     /// <summary>The hubs this thread is flooding a frame through.</summary>
     public static HubPath Forwarding => t_forwarding ??= new HubPath();
 
@@ -38,7 +42,7 @@ internal sealed class HubPath
     /// </summary>
     public bool TryEnter(Hub hub)
     {
-        for (var i = 0; i < _depth; i++)
+        for (var i = _base; i < _depth; i++)
         {
             if (ReferenceEquals(_hubs[i], hub))
             {
@@ -57,4 +61,21 @@ internal sealed class HubPath
 
     /// <summary>Leaves the hub entered last.</summary>
     public void Leave() => _hubs[--_depth] = null;
+
+    /// <summary>
+    /// A walk hands control to an end that is not a hub port (a backend): what that end does now
+    /// (a user netdev sends the replies a batch provoked and ends its own batch; a backend woken
+    /// resumes and wakes its own senders) is a new walk, which must reach every hub again,
+    /// including the ones this walk is inside: only re-entry through hub ports is a loop. Returns
+    /// what <see cref="LeaveEnd"/> restores. The nesting bound still counts every hub on the stack.
+    /// </summary>
+    public int EnterEnd()
+    {
+        var outer = _base;
+        _base = _depth;
+        return outer;
+    }
+
+    /// <summary>Back from the end: the outer walk's hubs count again.</summary>
+    public void LeaveEnd(int outer) => _base = outer;
 }
