@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Netdevd.Fuzz.Support;
 
 namespace Netdevd.Fuzz.Harnesses;
@@ -9,14 +10,18 @@ namespace Netdevd.Fuzz.Harnesses;
 /// 2 the host sends record-length bytes, 3 the host writes out what it holds, 4 host end of
 /// stream, 5 host reset, 6 the connect the next segment starts is refused.
 /// Connects succeed between records (as a real connect completes between guest frames).
+/// The acknowledgment number of a guest segment is relative to the stack's (random) initial
+/// sequence number for that guest port, so inputs replay the same way every time.
 /// </summary>
 public static class UserTcpHarness
 {
     public static void Run(ReadOnlySpan<byte> input)
     {
         using var driver = new StackDriver();
-        driver.Run(input, static (d, control, record) =>
+        var segment = new byte[65536];
+        driver.Run(input, (d, control, record) =>
         {
+            record = Relative(d, record, segment);
             var live = d.Host.Live;
             var c = live.Count > 0 ? live[^1] : null;
             switch (control >> 5)
@@ -57,5 +62,18 @@ public static class UserTcpHarness
                     break;
             }
         });
+    }
+
+    private static ReadOnlySpan<byte> Relative(StackDriver d, ReadOnlySpan<byte> record, byte[] segment)
+    {
+        if (record.Length < 12 || !d.Sink.Iss.TryGetValue(BinaryPrimitives.ReadUInt16BigEndian(record), out var iss))
+        {
+            return record;
+        }
+
+        record.CopyTo(segment);
+        var ack = BinaryPrimitives.ReadUInt32BigEndian(record[8..]);
+        BinaryPrimitives.WriteUInt32BigEndian(segment.AsSpan(8), unchecked(ack + iss));
+        return segment.AsSpan(0, record.Length);
     }
 }

@@ -160,6 +160,12 @@ internal sealed class CheckingSink : IFrameSink
 
     public long Frames { get; private set; }
 
+    /// <summary>
+    /// The initial sequence number of the stack's SYN (or SYN-ACK) to each guest port. The stack
+    /// picks it at random; harnesses make the guest's acknowledgments relative to it.
+    /// </summary>
+    public Dictionary<ushort, uint> Iss { get; } = [];
+
     public Span<byte> Allocate(int maxLength)
     {
         if (maxLength > _buffer.Length)
@@ -187,6 +193,11 @@ internal sealed class CheckingSink : IFrameSink
         if (!Ipv4Packet.TryCreate(frame[Support.Frames.EthernetHeader..], out var ip) || !ip.VerifyChecksum())
         {
             throw new FuzzFindingException($"the stack emitted a malformed IPv4 frame: {Convert.ToHexString(frame)}");
+        }
+
+        if (ip.Protocol == IpProtocol.Tcp && !ip.IsFragment && TcpPacket.TryCreate(ip.Payload, out var tcp) && tcp.Syn)
+        {
+            Iss[tcp.DestinationPort] = tcp.SequenceNumber;
         }
     }
 }
