@@ -68,6 +68,20 @@ public static class GuestForwardParser
         if (device.StartsWith("unix:", StringComparison.Ordinal) && device.Length > 5)
         {
             var path = device[5..].Split(',')[0];
+            if (path.Length == 0)
+            {
+                return null;
+            }
+
+            // QEMU's socket chardev refuses a path that leaves sun_path no room for its NUL.
+            if (System.Text.Encoding.UTF8.GetByteCount(path) >= Native.SockAddr.UnixPathCapacity)
+            {
+                throw new QapiException($"Could not open guest forwarding device '{name}'")
+                {
+                    PrecedingReport = $"UNIX socket path '{path}' is too long",
+                };
+            }
+
             return new HostTarget.Device(name, path, new System.Net.Sockets.UnixDomainSocketEndPoint(path));
         }
 
