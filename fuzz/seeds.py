@@ -247,6 +247,7 @@ def main():
     frames_rec = lambda fs: b"".join(record(0, f.raw) for f in fs)
     write("dgram", "captured-a", frames_rec(captured[:10]))
     write("dgram", "captured-b", frames_rec(captured[40:45]))
+    write("dgram", "oversize", record(0, captured[0].raw) + record(0, b"\0" * 65535) + record(0, captured[1].raw))
     write("dgram", "empty-and-tiny", record(0, b"") + record(0, b"\x01") + record(0, captured[0].raw))
     sun = struct.pack("<H", 1) + b"/tmp/vde.ctl/.01234-00000" + b"\0" * 83
     write("vde", "captured", record(0, sun) + frames_rec(captured[:8]))

@@ -31,9 +31,12 @@ public static class DgramHarness
         var reader = new FuzzReader(input);
         while (!reader.IsAtEnd)
         {
-            if (!pair.Write(reader.Record()))
+            var datagram = reader.Record();
+            if (!pair.Write(datagram))
             {
+                // The socket buffer is full: let the client read, then queue the datagram again.
                 ((IPollTarget)client).OnReadable();
+                _ = pair.Write(datagram);
             }
         }
 

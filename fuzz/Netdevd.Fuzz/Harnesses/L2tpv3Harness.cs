@@ -43,6 +43,7 @@ public static class L2tpv3Harness
             if (!pair.Write(datagram.AsSpan(0, record.Length)))
             {
                 ((IPollTarget)client).OnReadable();
+                _ = pair.Write(datagram.AsSpan(0, record.Length));
             }
         }
 

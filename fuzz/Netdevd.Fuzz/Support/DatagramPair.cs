@@ -27,6 +27,20 @@ internal sealed class DatagramPair
 
     public int WriterFd { get; }
 
+    /// <summary>A record can hold at most 65535 bytes: one that long stands for a 70000-byte datagram (larger than any receive slot).</summary>
+    public const int OversizeMarker = ushort.MaxValue;
+
+    private readonly byte[] _oversize = new byte[70_000];
+
     /// <summary>Queues one datagram; false when the socket buffer is full (the caller reads first).</summary>
-    public bool Write(ReadOnlySpan<byte> datagram) => Libc.Write(WriterFd, datagram) >= 0;
+    public bool Write(ReadOnlySpan<byte> datagram)
+    {
+        if (datagram.Length == OversizeMarker)
+        {
+            datagram.CopyTo(_oversize);
+            datagram = _oversize;
+        }
+
+        return Libc.Write(WriterFd, datagram) >= 0;
+    }
 }
