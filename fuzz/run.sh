@@ -31,8 +31,15 @@ mkdir -p "$findings"
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_AUTORESUME=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 for target in "${targets[@]}"; do
   echo "run.sh: $target for $minutes min"
-  nice -n 10 afl-fuzz -i "fuzz/corpus/$target" -o "$findings/$target" -t 5000 -m none -V $((minutes * 60)) \
-    -- dotnet "$out/Netdevd.Fuzz.dll" "$target" >"$findings/$target.log" 2>&1 || echo "run.sh: afl-fuzz for $target exited with $? (see $findings/$target.log)"
+  for attempt in 1 2; do
+    # On a loaded machine the first run of the .NET target can come back empty ("No
+    # instrumentation detected"); once more is enough.
+    if nice -n 10 afl-fuzz -i "fuzz/corpus/$target" -o "$findings/$target" -t 5000 -m none -V $((minutes * 60)) \
+      -- dotnet "$out/Netdevd.Fuzz.dll" "$target" >"$findings/$target.log" 2>&1; then
+      break
+    fi
+    echo "run.sh: afl-fuzz for $target failed (attempt $attempt; see $findings/$target.log)"
+  done
   stats=$findings/$target/default/fuzzer_stats
   if [ -f "$stats" ]; then
     get() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }

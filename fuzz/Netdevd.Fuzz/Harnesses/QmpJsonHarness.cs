@@ -55,7 +55,18 @@ public static class QmpJsonHarness
     {
         var compact = QmpJsonFormatter.Format(value);
         _ = QmpJsonFormatter.Format(value, pretty: true);
-        var again = QmpJsonFormatter.Format(QmpJson.Parse(compact));
+        QObject reparsed;
+        try
+        {
+            reparsed = QmpJson.Parse(compact);
+        }
+        catch (QapiException) when (compact.Contains("inf", StringComparison.Ordinal) || compact.Contains("nan", StringComparison.Ordinal))
+        {
+            // Non-finite doubles come out as C's %.17g writes them (inf, -nan), as in QEMU: not JSON.
+            return;
+        }
+
+        var again = QmpJsonFormatter.Format(reparsed);
         if (again != compact)
         {
             throw new FuzzFindingException($"formatted JSON does not parse back to itself: {compact} -> {again}");
