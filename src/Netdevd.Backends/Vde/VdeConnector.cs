@@ -264,7 +264,7 @@ internal static class VdeConnector
         }
     }
 
-    private static string SunPath(ReadOnlySpan<byte> sockaddr)
+    internal static string SunPath(ReadOnlySpan<byte> sockaddr)
     {
         var path = sockaddr.Length > 2 ? sockaddr[2..] : [];
         var end = path.IndexOf((byte)0);

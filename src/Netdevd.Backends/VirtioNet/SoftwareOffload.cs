@@ -101,15 +101,17 @@ public static class SoftwareOffload
             l4 = header.CsumStart;
         }
 
+        // Each segment gets a whole IP header and TCP/UDP header rewritten: a frame whose headers
+        // are shorter (IHL or TCP data offset below 5, a csum_start inside the IP header) is dropped.
         var udp = kind == VirtioNetHeader.GsoUdpL4;
-        if (frame.Length < l4 + (udp ? 8 : 20))
+        if (l4 < l3 + (ipv6 ? 40 : 20) || frame.Length < l4 + (udp ? 8 : 20))
         {
             return false;
         }
 
         var headers = udp ? l4 + 8 : l4 + ((frame[l4 + 12] >> 4) * 4);
         var mss = (int)header.GsoSize;
-        if (headers > frame.Length || headers + mss > scratch.Length)
+        if (headers < l4 + (udp ? 8 : 20) || headers > frame.Length || headers + mss > scratch.Length)
         {
             return false;
         }

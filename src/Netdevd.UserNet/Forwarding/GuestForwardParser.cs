@@ -68,6 +68,10 @@ public static class GuestForwardParser
         if (device.StartsWith("unix:", StringComparison.Ordinal) && device.Length > 5)
         {
             var path = device[5..].Split(',')[0];
+            if (path.Length == 0)
+            {
+                return null;
+            }
 
             // unix_connect_saddr's check (before the chardev connects), with its hint.
             if (System.Text.Encoding.UTF8.GetByteCount(path) >= Netdevd.Native.SockAddr.UnixPathCapacity)

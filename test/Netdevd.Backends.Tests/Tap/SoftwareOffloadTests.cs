@@ -8,6 +8,44 @@ public sealed class SoftwareOffloadTests
 {
     private readonly byte[] _scratch = new byte[70000];
 
+    // Found by fuzzing (virtio-offload): a GSO frame whose headers are shorter than the ones
+    // segmentation rewrites (IPv4 IHL below 5, a csum_start inside the IP header, a TCP data
+    // offset below 5) made Segment write past the segment: ArgumentOutOfRangeException out of
+    // the tap's reader instead of a counted drop.
+    [Theory]
+    [InlineData(false, "ihl")]
+    [InlineData(false, "csum_start")]
+    [InlineData(true, "csum_start")]
+    [InlineData(false, "data_offset")]
+    [InlineData(true, "data_offset")]
+    public void A_gso_frame_with_headers_too_short_to_rewrite_is_dropped(bool ipv6, string field)
+    {
+        // Segments of 1000 bytes with a short last one (6 bytes past a 4-byte TCP "header"), so a short header is overrun.
+        var frame = OffloadFrames.Tcp(ipv6, OffloadFrames.Payload(1990), 1, true);
+        var l4 = OffloadFrames.L4Offset(ipv6);
+        var csumStart = l4;
+        var flags = VirtioNetHeader.FlagNeedsCsum;
+        switch (field)
+        {
+            case "ihl":
+                // Without NEEDS_CSUM the IHL alone says where TCP starts.
+                frame[14] = 0x41;
+                flags = 0;
+                break;
+            case "csum_start":
+                csumStart = 14 + 8;
+                break;
+            default:
+                frame[l4 + 12] = 0x10;
+                break;
+        }
+
+        var header = new VirtioNetHeader(flags, ipv6 ? VirtioNetHeader.GsoTcpV6 : VirtioNetHeader.GsoTcpV4, (ushort)(l4 + 20), 1000, (ushort)csumStart, 16);
+        var sink = new CollectingSink();
+        Assert.Equal(OffloadOutcome.Dropped, SoftwareOffload.Resolve(header, frame, _scratch, sink));
+        Assert.Empty(sink.Frames);
+    }
+
     [Fact]
     public void Header_round_trips_little_endian()
     {

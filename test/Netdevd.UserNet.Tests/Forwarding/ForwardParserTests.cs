@@ -95,4 +95,24 @@ public sealed class ForwardParserTests
                 Assert.Throws<QapiException>(() => GuestForwardParser.Parse(rule, options, [cmd])).Message);
         }
     }
+
+    // Found by fuzzing (netdev-opts): a unix: device path the socket address cannot hold threw
+    // .NET's ArgumentOutOfRangeException (a stack trace on the command line) instead of QEMU's
+    // chardev error, and an empty one (unix:,opts) an ArgumentException.
+    [Fact]
+    public void A_unix_device_path_too_long_for_a_socket_address_fails_as_qemu_s_chardev()
+    {
+        // QEMU refuses a path that leaves no room for sun_path's terminating NUL (108 bytes or more).
+        var path = "/" + new string('p', 107);
+        var e = Assert.Throws<QapiException>(() => GuestForwardParser.Parse($"tcp:10.0.2.101:80-unix:{path}", new UserStackOptions(), []));
+        Assert.Equal("Could not open guest forwarding device 'guestfwd.tcp.80'", e.Message);
+        Assert.Equal($"UNIX socket path '{path}' is too long\nPath must be less than 108 bytes", e.PrecedingReport);
+
+        var longest = "/" + new string('p', 106);
+        var device = Assert.IsType<HostTarget.Device>(GuestForwardParser.Parse($"tcp:10.0.2.101:80-unix:{longest}", new UserStackOptions(), []).Target);
+        Assert.Equal(longest, device.Display);
+
+        Assert.Equal("Could not open guest forwarding device 'guestfwd.tcp.82'",
+            Assert.Throws<QapiException>(() => GuestForwardParser.Parse("tcp:10.0.2.101:82-unix:,server=off", new UserStackOptions(), [])).Message);
+    }
 }

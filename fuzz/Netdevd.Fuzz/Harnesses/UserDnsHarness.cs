@@ -1,0 +1,46 @@
+using System.Buffers.Binary;
+using Netdevd.Fuzz.Support;
+
+namespace Netdevd.Fuzz.Harnesses;
+
+/// <summary>
+/// The DNS proxy: action 0 sends the record as a query from the guest to 10.0.2.3:53 (from one
+/// of four guest ports); action 1 answers the last forwarded query from its resolver with the
+/// record, its id set to the upstream id (which is random, so the fuzzer could not guess it);
+/// action 2 does the same with the upstream question spliced in after the record's first 12 bytes.
+/// </summary>
+public static class UserDnsHarness
+{
+    public static void Run(ReadOnlySpan<byte> input)
+    {
+        using var driver = new StackDriver();
+        var answer = new byte[65536];
+        driver.Run(input, (d, control, record) =>
+        {
+            var action = control >> 5;
+            if (action == 0 || d.Upstream.Resolver is null)
+            {
+                d.Udp(Frames.Guest, (ushort)(40000 + (control & 0x03)), Frames.Dns, 53, record, control);
+                return;
+            }
+
+            var n = record.Length;
+            record.CopyTo(answer);
+            var query = d.Upstream.LastQuery;
+            if (action == 2 && query.Length > 12 && record.Length >= 12)
+            {
+                query[12..].CopyTo(answer.AsSpan(12));
+                var extra = Math.Min(record.Length - 12, answer.Length - query.Length);
+                record.Slice(12, extra).CopyTo(answer.AsSpan(query.Length));
+                n = query.Length + extra;
+            }
+
+            if (n >= 2 && query.Length >= 2)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(answer, BinaryPrimitives.ReadUInt16BigEndian(query));
+            }
+
+            d.Stack.OnDnsAnswer(d.Upstream.Resolver, answer.AsSpan(0, n));
+        });
+    }
+}
