@@ -1,13 +1,8 @@
-using System.Buffers.Binary;
-using System.Net.Sockets;
-
 namespace Netdevd.Daemon.Tests;
 
 /// <summary>--io-threads (default: a thread per netdev): where the netdevs' frames are moved, as a user sees it (ps -L) and as traffic shows.</summary>
 public sealed class IoThreadsTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-
     [Theory]
     [InlineData(null, new[] { "stream:a", "stream:b" }, new[] { "io0" })]
     [InlineData(0, new[] { "stream:a", "stream:b" }, new[] { "io0" })]
@@ -28,14 +23,14 @@ public sealed class IoThreadsTests
                 "--netdev", "hubport,id=ha,hubid=0,netdev=a",
                 "--netdev", "hubport,id=hb,hubid=0,netdev=b",
             ]);
-            using var a = await ConnectAsync($"{dir}/a.sock", daemon);
-            using var b = await ConnectAsync($"{dir}/b.sock", daemon);
+            using var a = await StreamPeer.ConnectAsync($"{dir}/a.sock", daemon);
+            using var b = await StreamPeer.ConnectAsync($"{dir}/b.sock", daemon);
 
             var frame = new byte[1514];
             Random.Shared.NextBytes(frame);
-            Assert.Equal(frame, await ExchangeAsync(a, b, frame));
+            Assert.Equal(frame, await StreamPeer.ExchangeAsync(a, b, frame));
             frame[0] ^= 0xff;
-            Assert.Equal(frame, await ExchangeAsync(b, a, frame));
+            Assert.Equal(frame, await StreamPeer.ExchangeAsync(b, a, frame));
 
             var names = ThreadNames(daemon.Pid);
             foreach (var name in present)
@@ -67,71 +62,4 @@ public sealed class IoThreadsTests
 
     private static HashSet<string> ThreadNames(int pid) =>
         [.. Directory.GetDirectories($"/proc/{pid}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).TrimEnd('\n'))];
-
-    private static async Task<Socket> ConnectAsync(string path, DaemonProcess daemon)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), TestContext.Current.CancellationToken);
-                return socket;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !daemon.HasExited)
-            {
-                socket.Dispose();
-                await Task.Delay(50, TestContext.Current.CancellationToken);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Sends <paramref name="frame"/> on <paramref name="from"/> until it comes out of <paramref name="to"/>:
-    /// a connect returns before netdevd has accepted, and a frame for a port not yet connected is
-    /// dropped (as QEMU drops it), so the first frames may be lost.
-    /// </summary>
-    private static async Task<byte[]> ExchangeAsync(Socket from, Socket to, byte[] frame)
-    {
-        for (var attempt = 0; attempt < 40; attempt++)
-        {
-            await SendFrameAsync(from, frame);
-            if (to.Poll(TimeSpan.FromMilliseconds(500), SelectMode.SelectRead))
-            {
-                return await ReceiveFrameAsync(to);
-            }
-        }
-
-        return [];
-    }
-
-    private static async Task SendFrameAsync(Socket socket, byte[] frame)
-    {
-        var wire = new byte[4 + frame.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(wire, (uint)frame.Length);
-        frame.CopyTo(wire, 4);
-        await socket.SendAsync(wire, TestContext.Current.CancellationToken);
-    }
-
-    private static async Task<byte[]> ReceiveFrameAsync(Socket socket)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(Patience);
-        var header = new byte[4];
-        await ReceiveExactlyAsync(socket, header, timeout.Token);
-        var frame = new byte[BinaryPrimitives.ReadUInt32BigEndian(header)];
-        await ReceiveExactlyAsync(socket, frame, timeout.Token);
-        return frame;
-    }
-
-    private static async Task ReceiveExactlyAsync(Socket socket, Memory<byte> into, CancellationToken ct)
-    {
-        while (into.Length > 0)
-        {
-            var n = await socket.ReceiveAsync(into, ct);
-            Assert.True(n > 0, "netdevd closed the connection");
-            into = into[n..];
-        }
-    }
 }

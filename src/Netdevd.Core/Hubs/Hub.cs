@@ -177,52 +177,15 @@ public sealed class Hub
     }
 
     /// <summary>A batch from <paramref name="source"/>'s peer ended: it ends at every destination too.</summary>
-    internal void ForwardBatchEnd(HubPort source)
-    {
-        // Inside this hub already through hub ports (a loop): the outer walk tells every port's peer anyway.
-        var path = HubPath.BatchEnds;
-        if (!path.TryEnter(this))
-        {
-            return;
-        }
-
-        try
-        {
-            foreach (var port in _ports)
-            {
-                if (ReferenceEquals(port, source) || port.Peer is not { } peer)
-                {
-                    continue;
-                }
-
-                if (peer is HubPort)
-                {
-                    peer.EndBatchContained();
-                    continue;
-                }
-
-                var outer = path.EnterEnd();
-                try
-                {
-                    peer.EndBatchContained();
-                }
-                finally
-                {
-                    path.LeaveEnd(outer);
-                }
-            }
-        }
-        finally
-        {
-            path.Leave();
-        }
-    }
+    internal void ForwardBatchEnd(HubPort source) => TellOtherPeers(HubPath.BatchEnds, source, wake: false);
 
     /// <summary>A port's peer drained its queue: every source that may have been paused resumes.</summary>
-    internal void WakeSources(HubPort drained)
+    internal void WakeSources(HubPort drained) => TellOtherPeers(HubPath.Wakes, drained, wake: true);
+
+    /// <summary>Tells every port's peer but <paramref name="except"/>'s that a batch ended, or to resume.</summary>
+    private void TellOtherPeers(HubPath path, HubPort except, bool wake)
     {
-        // Inside this hub already through hub ports (a loop): the outer walk wakes every port's peer anyway.
-        var path = HubPath.Wakes;
+        // Inside this hub already through hub ports (a loop): the outer walk tells every port's peer anyway.
         if (!path.TryEnter(this))
         {
             return;
@@ -232,25 +195,31 @@ public sealed class Hub
         {
             foreach (var port in _ports)
             {
-                if (ReferenceEquals(port, drained) || port.Peer is not { } peer)
+                if (ReferenceEquals(port, except) || port.Peer is not { } peer)
                 {
                     continue;
                 }
 
-                if (peer is HubPort)
-                {
-                    peer.WakeContained();
-                    continue;
-                }
-
-                var outer = path.EnterEnd();
+                // A backend's reaction (replies in a batch of its own, wakes of its own senders) is a
+                // walk of its own; the next hub along a chain of hub ports is this walk going on.
+                var outer = peer is HubPort ? -1 : path.EnterEnd();
                 try
                 {
-                    peer.WakeContained();
+                    if (wake)
+                    {
+                        peer.WakeContained();
+                    }
+                    else
+                    {
+                        peer.EndBatchContained();
+                    }
                 }
                 finally
                 {
-                    path.LeaveEnd(outer);
+                    if (outer >= 0)
+                    {
+                        path.LeaveEnd(outer);
+                    }
                 }
             }
         }

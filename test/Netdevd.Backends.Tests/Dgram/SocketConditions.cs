@@ -55,6 +55,32 @@ internal static class SocketConditions
     }
 
     /// <summary>User plus system CPU time (clock ticks, 100 per second) of this process's thread named <paramref name="name"/>.</summary>
+    /// <summary>
+    /// How many of <paramref name="samples"/> looks at the thread named <paramref name="name"/>
+    /// (/proc/self/task/TID/syscall, about every 200 us) found it blocked in a system call other
+    /// than the poll an I/O thread should wait in (x86_64 poll 7, ppoll 271, epoll_wait 232,
+    /// epoll_pwait 281): Thread.Sleep, for one, waits in futex (202). Counts where the thread
+    /// waits, not how long anything takes, so a loaded machine does not change the answer.
+    /// </summary>
+    public static int BlockedOutsidePoll(string name, int samples)
+    {
+        var task = Directory.GetDirectories("/proc/self/task")
+            .First(t => File.ReadAllText(Path.Combine(t, "comm")).TrimEnd('\n') == name);
+        var blocked = 0;
+        for (var i = 0; i < samples; i++)
+        {
+            var number = File.ReadAllText(Path.Combine(task, "syscall")).Split(' ', 2)[0].TrimEnd('\n');
+            if (number is not ("running" or "7" or "271" or "232" or "281"))
+            {
+                blocked++;
+            }
+
+            Thread.Sleep(TimeSpan.FromMicroseconds(200));
+        }
+
+        return blocked;
+    }
+
     public static long ThreadCpuTicks(string name)
     {
         foreach (var task in Directory.GetDirectories("/proc/self/task"))
