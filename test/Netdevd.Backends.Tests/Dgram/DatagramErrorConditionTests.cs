@@ -78,16 +78,9 @@ public sealed class DatagramErrorConditionTests
         var prefix = $"h5{kind[0]}{Random.Shared.Next(100000, 999999)}";
         var pool = new IoThreadPool(1, prefix);
 
-        // A netdev that works: test socket <-> dgram client <-> NIC.
-        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var wfd = Libc.Socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK, 0);
-        Assert.Equal(0, Libc.Bind(wfd, SockAddr.Inet(new IPEndPoint(IPAddress.Loopback, 0))));
-        Assert.Equal(0, Libc.Connect(wfd, SockAddr.Inet((IPEndPoint)peer.LocalEndPoint!)));
-        peer.Connect(Libc.GetSockName(wfd)!.ToIPEndPoint()!);
-        await using var working = new DatagramNetClient("w0", NetClientDriver.Dgram, wfd, null, "w0", pool: pool);
-        var wnic = new CaptureNic("wnic");
-        NetClient.Connect(working, wnic.Client);
+        var (peer, working, wnic) = WorkingNetdev(pool);
+        using var peerSocket = peer;
+        await using var workingNetdev = working;
 
         // A netdev whose socket is shut down under it: POLLHUP (with POLLIN) for good, nothing to read.
         var (broken, brokenFd, pauses) = Broken(kind, pool);
@@ -124,15 +117,9 @@ public sealed class DatagramErrorConditionTests
     {
         var prefix = $"h5w{Random.Shared.Next(100000, 999999)}";
         var pool = new IoThreadPool(1, prefix);
-        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var wfd = Libc.Socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK, 0);
-        Assert.Equal(0, Libc.Bind(wfd, SockAddr.Inet(new IPEndPoint(IPAddress.Loopback, 0))));
-        Assert.Equal(0, Libc.Connect(wfd, SockAddr.Inet((IPEndPoint)peer.LocalEndPoint!)));
-        peer.Connect(Libc.GetSockName(wfd)!.ToIPEndPoint()!);
-        await using var working = new DatagramNetClient("w0", NetClientDriver.Dgram, wfd, null, "w0", pool: pool);
-        var wnic = new CaptureNic("wnic");
-        NetClient.Connect(working, wnic.Client);
+        var (peer, working, wnic) = WorkingNetdev(pool);
+        using var peerSocket = peer;
+        await using var workingNetdev = working;
 
         // An unconnected unix datagram socket whose receiver does not read: sendto says EAGAIN
         // while poll keeps saying writable.
@@ -173,6 +160,21 @@ public sealed class DatagramErrorConditionTests
 
         await DgramDataTests.WaitUntil(() => stalled.Counters.Sent == frames);
         Assert.Equal(frames, stalled.Counters.Sent);
+    }
+
+    /// <summary>A netdev that works, on <paramref name="pool"/>: test socket &lt;-&gt; dgram client &lt;-&gt; NIC.</summary>
+    private static (Socket Peer, DatagramNetClient Working, CaptureNic Nic) WorkingNetdev(IoThreadPool pool)
+    {
+        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var wfd = Libc.Socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK, 0);
+        Assert.Equal(0, Libc.Bind(wfd, SockAddr.Inet(new IPEndPoint(IPAddress.Loopback, 0))));
+        Assert.Equal(0, Libc.Connect(wfd, SockAddr.Inet((IPEndPoint)peer.LocalEndPoint!)));
+        peer.Connect(Libc.GetSockName(wfd)!.ToIPEndPoint()!);
+        var working = new DatagramNetClient("w0", NetClientDriver.Dgram, wfd, null, "w0", pool: pool);
+        var nic = new CaptureNic("wnic");
+        NetClient.Connect(working, nic.Client);
+        return (peer, working, nic);
     }
 
     private static long Refusals(DatagramCounters c) => c.SocketErrors + c.ReceiveErrors + c.SendErrors;

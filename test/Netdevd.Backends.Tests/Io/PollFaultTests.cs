@@ -20,8 +20,8 @@ public sealed class PollFaultTests
         var pool = new IoThreadPool(1, "iof-a");
         var faulty = new Owner("faulty");
         var healthy = new Owner("healthy");
-        using var bad = new SignalTarget(pool, faulty, onReadable: () => throw new InvalidOperationException("bad input"));
-        using var good = new SignalTarget(pool, healthy);
+        using var bad = new EventTarget(pool, faulty, onReadable: () => throw new InvalidOperationException("bad input"));
+        using var good = new EventTarget(pool, healthy);
 
         bad.Signal();
         Assert.True(SpinWait.SpinUntil(() => faulty.Stats.Faults == 1, Patience));
@@ -41,7 +41,7 @@ public sealed class PollFaultTests
     {
         var pool = new IoThreadPool(1, "iof-p");
         var owner = new Owner("posted");
-        using var target = new SignalTarget(pool, owner);
+        using var target = new EventTarget(pool, owner);
         using var ran = new ManualResetEventSlim();
 
         target.Loop.Post(() => throw new InvalidOperationException("bad action"));
@@ -57,7 +57,7 @@ public sealed class PollFaultTests
         var pool = new IoThreadPool(0, "iof-o");
         var owner = new Owner("own");
         var calls = 0;
-        using var target = new SignalTarget(pool, owner, onReadable: () =>
+        using var target = new EventTarget(pool, owner, onReadable: () =>
         {
             if (Interlocked.Increment(ref calls) == 1)
             {
@@ -74,56 +74,5 @@ public sealed class PollFaultTests
     private sealed class Owner(string name) : NetClient(name, NetClientDriver.Socket)
     {
         protected override ReceiveResult Receive(ReadOnlySpan<byte> frame) => ReceiveResult.Accepted;
-    }
-
-    /// <summary>A poll target on an eventfd owned by a netdev: readable after <see cref="Signal"/>, drained before the callback runs.</summary>
-    private sealed class SignalTarget : IPollTarget, IDisposable
-    {
-        private readonly int _fd;
-        private readonly Action? _onReadable;
-
-        public SignalTarget(IoThreadPool pool, NetClient owner, Action? onReadable = null)
-        {
-            _fd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
-            Assert.True(_fd >= 0);
-            _onReadable = onReadable;
-            Loop = new PollLoop("iof-test", this, pool, owner);
-            Loop.Watch(_fd);
-            Loop.Start();
-        }
-
-        public PollLoop Loop { get; }
-
-        public ManualResetEventSlim Called { get; } = new();
-
-        public void Signal()
-        {
-            Span<byte> one = stackalloc byte[8];
-            BitConverter.TryWriteBytes(one, 1UL);
-            Assert.Equal(8, Libc.Write(_fd, one));
-        }
-
-        public void OnReadable()
-        {
-            Span<byte> drain = stackalloc byte[8];
-            _ = Libc.Read(_fd, drain);
-            Called.Set();
-            _onReadable?.Invoke();
-        }
-
-        public void OnWritable()
-        {
-        }
-
-        public void OnHangup()
-        {
-        }
-
-        public void Dispose()
-        {
-            Loop.Dispose();
-            _ = Libc.Close(_fd);
-            Called.Dispose();
-        }
     }
 }

@@ -1,0 +1,66 @@
+using Netdevd.Backends.Io;
+using Netdevd.Core.Clients;
+using Netdevd.Native;
+
+namespace Netdevd.Backends.Tests.Io;
+
+/// <summary>
+/// A poll target on an eventfd: readable after <see cref="Signal"/>, drained by the callback,
+/// which then runs <c>onReadable</c>; its loop belongs to <c>owner</c> when one is given (the netdev a fault is counted on).
+/// </summary>
+internal sealed class EventTarget : IPollTarget, IDisposable
+{
+    private readonly int _fd;
+    private readonly Action? _onReadable;
+    private int _calls;
+
+    public EventTarget(IoThreadPool pool, NetClient? owner = null, Action? onReadable = null)
+    {
+        _fd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
+        Assert.True(_fd >= 0);
+        _onReadable = onReadable;
+        Loop = new PollLoop("iot-test", this, pool, owner);
+        Loop.Watch(_fd);
+        Loop.Start();
+    }
+
+    public PollLoop Loop { get; }
+
+    public ManualResetEventSlim Called { get; } = new();
+
+    public int ThreadId { get; private set; }
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    public void Signal()
+    {
+        Span<byte> one = stackalloc byte[8];
+        BitConverter.TryWriteBytes(one, 1UL);
+        Assert.Equal(8, Libc.Write(_fd, one));
+    }
+
+    public void OnReadable()
+    {
+        Span<byte> drain = stackalloc byte[8];
+        _ = Libc.Read(_fd, drain);
+        ThreadId = Environment.CurrentManagedThreadId;
+        Interlocked.Increment(ref _calls);
+        Called.Set();
+        _onReadable?.Invoke();
+    }
+
+    public void OnWritable()
+    {
+    }
+
+    public void OnHangup()
+    {
+    }
+
+    public void Dispose()
+    {
+        Loop.Dispose();
+        _ = Libc.Close(_fd);
+        Called.Dispose();
+    }
+}
