@@ -33,6 +33,9 @@ internal static partial class QmpLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "QMP has {Max} clients, its limit: refusing new clients until one leaves")]
     public static partial void ClientLimitReached(ILogger logger, int max);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "QMP is within {Reserve} descriptors of the process's limit ({Limit}): refusing new clients until descriptors are free")]
+    public static partial void DescriptorReserveReached(ILogger logger, long reserve, long limit);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "QMP serves new clients again ({Refused} refused while at the limit)")]
     public static partial void ClientLimitLeft(ILogger logger, long refused);
 

@@ -21,12 +21,21 @@ internal sealed class QmpClient : IDisposable
     public static async Task<QmpClient> ConnectAsync(string path)
     {
         var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await s.ConnectAsync(new UnixDomainSocketEndPoint(path));
-        var c = new QmpClient(s);
-        _ = await c.ReadAsync(); // greeting
-        var r = await c.ExecuteAsync("{\"execute\":\"qmp_capabilities\"}");
-        Assert.NotNull(r["return"]);
-        return c;
+        try
+        {
+            await s.ConnectAsync(new UnixDomainSocketEndPoint(path));
+            var c = new QmpClient(s);
+            _ = await c.ReadAsync(); // greeting
+            var r = await c.ExecuteAsync("{\"execute\":\"qmp_capabilities\"}");
+            Assert.NotNull(r["return"]);
+            return c;
+        }
+        catch
+        {
+            // A failed attempt must not hold a connection (and a descriptor of the daemon's).
+            s.Dispose();
+            throw;
+        }
     }
 
     public async Task<JsonObject> ExecuteAsync(string json)

@@ -32,6 +32,7 @@ public sealed class QmpServer : IAsyncDisposable
     private readonly byte[] _greeting;
     private readonly TaskCompletionSource _serving = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextSessionId;
+    private readonly long _descriptorLimit = Netdevd.Native.Libc.OpenFileLimit();
     private long _refusedAtLimit;
     private int _disposed;
 
@@ -261,6 +262,7 @@ public sealed class QmpServer : IAsyncDisposable
     private void Admit(System.Net.Sockets.Socket client)
     {
         var firstRefusal = false;
+        var firstReserveRefusal = false;
         QmpSession? session = null;
         lock (_lock)
         {
@@ -271,6 +273,10 @@ public sealed class QmpServer : IAsyncDisposable
             else if (_sessions.Count >= _options.MaxClients)
             {
                 firstRefusal = _refusedAtLimit++ == 0;
+            }
+            else if (InDescriptorReserve(client))
+            {
+                firstReserveRefusal = _refusedAtLimit++ == 0;
             }
             else
             {
@@ -291,7 +297,25 @@ public sealed class QmpServer : IAsyncDisposable
         {
             QmpLog.ClientLimitReached(_logger, _options.MaxClients);
         }
+
+        if (firstReserveRefusal)
+        {
+            QmpLog.DescriptorReserveReached(_logger, DescriptorReserve(_descriptorLimit), _descriptorLimit);
+        }
     }
+
+    /// <summary>
+    /// Whether <paramref name="client"/> came in on one of the last descriptors the process may
+    /// open. The kernel hands out the lowest free number, so a client numbered within the reserve
+    /// of the limit means every lower number is taken. Those last descriptors are the runtime's:
+    /// out of them it cannot start a thread and aborts the process ("Out of memory."), which a
+    /// client limit raised over the descriptor limit once let a flood of QMP clients do.
+    /// </summary>
+    private bool InDescriptorReserve(System.Net.Sockets.Socket client) =>
+        client.Handle.ToInt64() >= _descriptorLimit - DescriptorReserve(_descriptorLimit);
+
+    /// <summary>64 descriptors, or a quarter of a limit below 256.</summary>
+    private static long DescriptorReserve(long limit) => Math.Min(64, limit / 4);
 
     private async Task RunSessionAsync(QmpSession session)
     {
