@@ -1,6 +1,6 @@
 using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet;
 

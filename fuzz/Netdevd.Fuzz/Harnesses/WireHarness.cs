@@ -1,5 +1,5 @@
 using System.Text;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.Fuzz.Harnesses;
 

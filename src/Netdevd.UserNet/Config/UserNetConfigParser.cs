@@ -1,6 +1,6 @@
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Config;
 

@@ -1,6 +1,6 @@
 using Netdevd.Qapi.Errors;
 using Netdevd.UserNet.Config;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Forwarding;
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Netdevd.UserNet.Forwarding;
 using Netdevd.UserNet.Nat;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Host;
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Netdevd.UserNet.Nat;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Host;
 

@@ -8,7 +8,7 @@ using Netdevd.UserNet.Nat;
 using Netdevd.UserNet.Services;
 using Netdevd.UserNet.Services.Dns;
 using Netdevd.UserNet.Services.Tftp;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Host;
 

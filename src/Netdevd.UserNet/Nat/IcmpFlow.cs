@@ -1,4 +1,4 @@
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Nat;
 

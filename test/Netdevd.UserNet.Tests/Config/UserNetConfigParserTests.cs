@@ -1,7 +1,7 @@
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
 using Netdevd.UserNet.Config;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Config;
 

@@ -2,7 +2,7 @@ using System.Net;
 using Netdevd.Qapi.Errors;
 using Netdevd.UserNet.Forwarding;
 using Netdevd.UserNet.Nat;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Forwarding;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Netdevd.UserNet.Config;
 using Netdevd.UserNet.Services;
 using Netdevd.UserNet.Tests.Services;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Hardening;
 

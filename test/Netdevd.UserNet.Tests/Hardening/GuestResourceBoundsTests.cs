@@ -3,7 +3,7 @@ using Netdevd.UserNet.Host;
 using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.UserNet.Tests.Nat;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Hardening;
 

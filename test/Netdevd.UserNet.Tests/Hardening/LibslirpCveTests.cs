@@ -8,7 +8,7 @@ using Netdevd.UserNet.Services;
 using Netdevd.UserNet.Services.Tftp;
 using Netdevd.UserNet.Tests.Nat;
 using Netdevd.UserNet.Tests.Services;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Hardening;
 

@@ -4,7 +4,7 @@ using Netdevd.UserNet.Services;
 using Netdevd.UserNet.Services.Tftp;
 using Netdevd.UserNet.Tests.Nat;
 using Netdevd.UserNet.Tests.Services;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Hardening;
 
@@ -25,8 +25,8 @@ public sealed class MutatedFrameTests
         {
             GuestFrames.ArpRequest(host),
             GuestFrames.Ping(host, 1, 1, 56),
-            GuestFrames.Tcp(host, 40000, 80, 100, 0, Netdevd.UserNet.Wire.TcpFlags.Syn, options: new TcpOptions { MaximumSegmentSize = 1460, WindowScale = 7 }),
-            GuestFrames.Tcp(host, 40000, 80, 101, 1, Netdevd.UserNet.Wire.TcpFlags.Ack | Netdevd.UserNet.Wire.TcpFlags.Psh, new byte[100]),
+            GuestFrames.Tcp(host, 40000, 80, 100, 0, Netdevd.Wire.TcpFlags.Syn, options: new TcpOptions { MaximumSegmentSize = 1460, WindowScale = 7 }),
+            GuestFrames.Tcp(host, 40000, 80, 101, 1, Netdevd.Wire.TcpFlags.Ack | Netdevd.Wire.TcpFlags.Psh, new byte[100]),
             GuestFrames.Udp(Ipv4Address.Broadcast, 68, 67, DhcpTestClient.Request(DhcpMessageType.Discover, GuestFrames.GuestMac)),
             GuestFrames.Udp(host, 40069, 69, [0, 1, .. "boot.bin\0octet\0blksize\01400\0tsize\00\0"u8.ToArray()]),
             GuestFrames.Udp(dns, 40053, 53, [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, .. "example"u8.ToArray(), 3, .. "com"u8.ToArray(), 0, 0, 1, 0, 1]),

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using Netdevd.UserNet.Tests.Nat;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Hardening;
 

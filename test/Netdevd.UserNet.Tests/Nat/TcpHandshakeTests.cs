@@ -1,5 +1,5 @@
 using Netdevd.UserNet.Nat;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Nat;
 

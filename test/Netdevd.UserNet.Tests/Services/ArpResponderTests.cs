@@ -1,6 +1,6 @@
 using Netdevd.UserNet.Services;
 using Netdevd.UserNet.Tests.Wire;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Services;
 

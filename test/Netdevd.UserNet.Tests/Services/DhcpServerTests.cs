@@ -2,7 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using Netdevd.UserNet.Config;
 using Netdevd.UserNet.Services;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 using PacketDotNet;
 using PacketDotNet.DhcpV4;
 

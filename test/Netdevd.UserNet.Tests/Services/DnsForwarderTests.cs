@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using Netdevd.UserNet.Services.Dns;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Services;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using Netdevd.UserNet.Services.Tftp;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Services;
 

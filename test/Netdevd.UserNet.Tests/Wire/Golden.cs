@@ -27,9 +27,9 @@ internal static class Golden
         "ffffffffffff525400123456 0806" +
         "0001 0800 06 04 0001 525400123456 0a00020f 000000000000 0a000202";
 
-    public static readonly Netdevd.UserNet.Wire.MacAddress GuestMac = Netdevd.UserNet.Wire.MacAddress.Create(0x52, 0x54, 0, 0x12, 0x34, 0x56);
-    public static readonly Netdevd.UserNet.Wire.MacAddress HostMac = Netdevd.UserNet.Wire.MacAddress.Create(0x52, 0x55, 0, 0, 2, 2);
-    public static readonly Netdevd.UserNet.Wire.Ipv4Address Guest = Netdevd.UserNet.Wire.Ipv4Address.Create(10, 0, 2, 15);
-    public static readonly Netdevd.UserNet.Wire.Ipv4Address Host = Netdevd.UserNet.Wire.Ipv4Address.Create(10, 0, 2, 2);
-    public static readonly Netdevd.UserNet.Wire.Ipv4Address Dns = Netdevd.UserNet.Wire.Ipv4Address.Create(10, 0, 2, 3);
+    public static readonly Netdevd.Wire.MacAddress GuestMac = Netdevd.Wire.MacAddress.Create(0x52, 0x54, 0, 0x12, 0x34, 0x56);
+    public static readonly Netdevd.Wire.MacAddress HostMac = Netdevd.Wire.MacAddress.Create(0x52, 0x55, 0, 0, 2, 2);
+    public static readonly Netdevd.Wire.Ipv4Address Guest = Netdevd.Wire.Ipv4Address.Create(10, 0, 2, 15);
+    public static readonly Netdevd.Wire.Ipv4Address Host = Netdevd.Wire.Ipv4Address.Create(10, 0, 2, 2);
+    public static readonly Netdevd.Wire.Ipv4Address Dns = Netdevd.Wire.Ipv4Address.Create(10, 0, 2, 3);
 }

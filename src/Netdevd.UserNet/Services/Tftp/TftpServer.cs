@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Netdevd.UserNet.Wire;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Services.Tftp;
 

@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>TFTP ERROR codes (RFC 1350 appendix; 8 from RFC 2347).</summary>
 public enum TftpErrorCode : ushort

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// View over an ARP packet (RFC 826). Only Ethernet/IPv4 ARP has fixed offsets, so

@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>The TCP control bits (low byte of the flags field; RFC 793 + RFC 3168 ECE/CWR).</summary>
 [Flags]

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// View over an Ethernet II frame (no FCS). Contract for every view in this namespace (smoltcp's

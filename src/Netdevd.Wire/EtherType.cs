@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>EtherType values (IEEE 802.3 type field) the user stack knows.</summary>
 public static class EtherType

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// View over a TFTP packet (RFC 1350, RFC 2347). <see cref="TryCreate"/> needs the 4 bytes every

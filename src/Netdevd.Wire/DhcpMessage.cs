@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// View over a BOOTP/DHCP message (RFC 951, RFC 2131): the 236-byte fixed part, then (DHCP only)

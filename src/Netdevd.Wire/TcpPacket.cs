@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// View over a TCP segment (RFC 9293). The buffer is exactly the segment (the IP layer slices it

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// View over an ICMPv4 message (RFC 792): type, code, checksum and the 4-byte rest-of-header

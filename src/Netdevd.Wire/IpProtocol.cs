@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>IP protocol numbers (IANA) as carried in the IPv4 protocol field.</summary>
 public static class IpProtocol

@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>Values of option 53 (RFC 2132 §9.6).</summary>
 public enum DhcpMessageType : byte

@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>DHCP option codes (RFC 2132 and later) the server reads or writes.</summary>
 public static class DhcpOption

@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// Domain names in wire form (RFC 1035 §3.1, §4.1.4). Reading follows compression pointers, but

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// A 48-bit Ethernet address held in the low bits of a <see cref="ulong"/>, so that it is a

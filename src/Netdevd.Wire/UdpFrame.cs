@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// Builds Ethernet+IPv4+UDP frames around a payload already written in place at

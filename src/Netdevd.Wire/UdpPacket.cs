@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// View over a UDP datagram (RFC 768). <see cref="TryCreate"/> checks that the length field is at

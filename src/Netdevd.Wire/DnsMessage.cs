@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// View over a DNS message (RFC 1035 §4.1): the 12-byte header here, names via <see cref="DnsName"/>,

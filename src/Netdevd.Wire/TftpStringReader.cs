@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// Reads NUL-terminated strings one by one (filename, mode, then option name/value pairs). A string

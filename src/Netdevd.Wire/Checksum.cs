@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// The internet checksum (RFC 1071): a ones'-complement sum of 16-bit big-endian words.

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// View over an IPv4 datagram (RFC 791). <see cref="TryCreate"/> checks version 4, a header length

@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>
 /// Iterates DHCP options: <c>while (r.MoveNext()) { r.Code; r.Data; }</c>. Pads are skipped, End

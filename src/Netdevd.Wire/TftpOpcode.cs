@@ -1,4 +1,4 @@
-namespace Netdevd.UserNet.Wire;
+namespace Netdevd.Wire;
 
 /// <summary>TFTP opcodes (RFC 1350; OACK from RFC 2347).</summary>
 public enum TftpOpcode : ushort
