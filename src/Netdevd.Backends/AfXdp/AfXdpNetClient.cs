@@ -1,0 +1,156 @@
+using Netdevd.Core.Clients;
+using Netdevd.Qapi.Schema;
+
+namespace Netdevd.Backends.AfXdp;
+
+/// <summary>
+/// An af-xdp netdev (QEMU's AFXDPState): the XDP sockets of consecutive queues of one host
+/// interface. QEMU makes one client per queue with the same name, each peered with one queue of
+/// a multiqueue NIC; netdevd's peers are single clients, so the queues are parallel readers
+/// feeding one client, and frames towards the interface go out on the first queue's TX ring.
+/// </summary>
+/// <remarks>
+/// AF_XDP has no offloads: no virtio-net header, no segmentation. A frame for the interface
+/// longer than a UMEM frame (4096 bytes) is dropped and counted in
+/// <see cref="AfXdpCounters.OversizeDrops"/>; QEMU drops it silently. The kernel drops frames
+/// from the interface that do not fit a UMEM frame (it counts them in XDP_STATISTICS).
+/// </remarks>
+public sealed class AfXdpNetClient : NetClient
+{
+    private readonly AfXdpQueue[] _queues;
+    private readonly XdpRedirectProgram? _program;
+    private readonly Lock _txLock = new();
+    private bool _kickPending;
+    private bool _closedFds;
+
+    internal AfXdpNetClient(string name, string ifname, IReadOnlyList<XdpSocket> sockets, XdpRedirectProgram? program)
+        : base(name, NetClientDriver.AfXdp)
+    {
+        IfName = ifname;
+        Info = $"af-xdp0 to {ifname}";
+        _program = program;
+        _queues = new AfXdpQueue[sockets.Count];
+        for (var i = 0; i < sockets.Count; i++)
+        {
+            _queues[i] = new AfXdpQueue(this, sockets[i], i);
+        }
+    }
+
+    public string IfName { get; }
+
+    public AfXdpCounters Counters { get; } = new();
+
+    public int QueueCount => _queues.Length;
+
+    /// <summary>Frames received on queue <paramref name="index"/>'s socket.</summary>
+    public long ReceivedOnQueue(int index) => _queues[index].ReceivedFrames;
+
+    internal DeliveryResult SendFrame(ReadOnlySpan<byte> frame) => Send(frame);
+
+    internal static void BeginBatch() => BeginSendBatch();
+
+    internal void EndBatch() => SendBatchEnd();
+
+    protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length > XdpSocket.FrameSize)
+        {
+            Counters.Oversize();
+            return ReceiveResult.Accepted;
+        }
+
+        lock (_txLock)
+        {
+            if (_closedFds)
+            {
+                return ReceiveResult.Accepted;
+            }
+
+            var q = _queues[0];
+            if (!q.Transmit(frame))
+            {
+                return ReceiveResult.Busy;
+            }
+
+            // One wake-up per batch of the sender, not per frame.
+            if (InSendBatch)
+            {
+                _kickPending = true;
+            }
+            else
+            {
+                q.Kick();
+            }
+        }
+
+        return ReceiveResult.Accepted;
+    }
+
+    protected override void OnBatchEnd()
+    {
+        lock (_txLock)
+        {
+            if (_kickPending && !_closedFds)
+            {
+                _kickPending = false;
+                _queues[0].Kick();
+            }
+        }
+    }
+
+    internal void OnQueueWritable(AfXdpQueue queue)
+    {
+        lock (_txLock)
+        {
+            if (_closedFds || !queue.TryStopWaitingForWrite())
+            {
+                return;
+            }
+        }
+
+        FlushQueue();
+    }
+
+    protected override void OnPeerReady()
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+
+        foreach (var q in _queues)
+        {
+            q.Resume();
+        }
+    }
+
+    protected override void OnPeerChanged()
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+
+        foreach (var q in _queues)
+        {
+            q.PeerChanged();
+        }
+    }
+
+    protected override ValueTask CloseAsync()
+    {
+        lock (_txLock)
+        {
+            _closedFds = true;
+        }
+
+        foreach (var q in _queues)
+        {
+            q.Dispose();
+        }
+
+        // As QEMU: the program goes when the last queue has closed (never one netdevd did not load).
+        _program?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
