@@ -17,6 +17,11 @@ public static class Xdp
     public const int XDP_UMEM_REG = 4;
     public const int XDP_UMEM_FILL_RING = 5;
     public const int XDP_UMEM_COMPLETION_RING = 6;
+    public const int XDP_STATISTICS = 7;
+    public const int XDP_OPTIONS = 8;
+
+    /// <summary>XDP_OPTIONS: the socket is bound in zero-copy mode.</summary>
+    public const uint XDP_OPTIONS_ZEROCOPY = 1;
 
     public const long XDP_PGOFF_RX_RING = 0;
     public const long XDP_PGOFF_TX_RING = 0x80000000;
@@ -69,6 +74,30 @@ public static class Xdp
             (long)BinaryPrimitives.ReadUInt64LittleEndian(r[16..]),
             (long)BinaryPrimitives.ReadUInt64LittleEndian(r[24..]));
     }
+
+    /// <summary>
+    /// XDP_STATISTICS: frames the kernel dropped for this socket (too long for a UMEM frame, RX
+    /// ring full, no fill-ring frame) and descriptors it refused; false with errno.
+    /// </summary>
+    public static bool TryGetStatistics(int fd, out long rxDropped, out long rxRingFull, out long fillRingEmpty, out long invalidDescriptors)
+    {
+        // struct xdp_statistics { rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full, rx_fill_ring_empty_descs, tx_ring_empty_descs; }
+        Span<byte> raw = stackalloc byte[48];
+        raw.Clear();
+        var n = Libc.GetSockOpt(fd, SOL_XDP, XDP_STATISTICS, raw);
+        rxDropped = (long)BinaryPrimitives.ReadUInt64LittleEndian(raw);
+        invalidDescriptors = (long)(BinaryPrimitives.ReadUInt64LittleEndian(raw[8..]) + BinaryPrimitives.ReadUInt64LittleEndian(raw[16..]));
+        rxRingFull = (long)BinaryPrimitives.ReadUInt64LittleEndian(raw[24..]);
+        fillRingEmpty = (long)BinaryPrimitives.ReadUInt64LittleEndian(raw[32..]);
+        return n >= 24;
+    }
+
+    /// <summary>
+    /// Whether the bound socket runs zero-copy (XDP_OPTIONS). In copy mode the kernel sends only
+    /// inside a system call on the socket and never sets the TX ring's need_wakeup flag, so every
+    /// batch for it needs a kick.
+    /// </summary>
+    public static bool IsZeroCopy(int fd) => Libc.GetSockOptInt(fd, SOL_XDP, XDP_OPTIONS, out var options) == 0 && (options & XDP_OPTIONS_ZEROCOPY) != 0;
 
     /// <summary>bind(2) to an interface queue (struct sockaddr_xdp).</summary>
     public static int Bind(int fd, uint ifindex, uint queue, ushort flags)

@@ -129,5 +129,25 @@ public sealed class ProtocolTests
         Assert.NotEmpty(schema);
     }
 
+    [Fact]
+    public async Task Schema_lists_the_netdev_types_of_a_Linux_build_with_af_xdp()
+    {
+        await using var host = await QmpTestHost.StartAsync();
+        await using var client = await host.ConnectAsync();
+        var schema = Assert.IsType<QList>(QmpAssert.Return(await client.ExecuteAsync("""{"execute":"query-qmp-schema"}""")));
+
+        // NetClientDriver is the enum with 'hubport' among its values. As in QEMU's schema on
+        // Linux with libxdp: af-xdp (CONFIG_AF_XDP), vhost-vdpa and netmap (unconditional in the
+        // schema; netmap is refused as not compiled in), no vmnet-* (CONFIG_VMNET, macOS).
+        var drivers = schema.Cast<QDict>()
+            .Where(e => e.Get("meta-type") is QString { Value: "enum" } && e.Get("values") is QList v && v.Any(x => x is QString { Value: "hubport" }))
+            .Select(e => ((QList)e.Get("values")!).Select(x => ((QString)x).Value).ToList())
+            .Single();
+        Assert.Contains("af-xdp", drivers);
+        Assert.Contains("vhost-vdpa", drivers);
+        Assert.Contains("netmap", drivers);
+        Assert.DoesNotContain(drivers, d => d.StartsWith("vmnet", StringComparison.Ordinal));
+    }
+
     private static string Canonical(string json) => QmpJsonFormatter.Format(QmpJson.Parse(json));
 }

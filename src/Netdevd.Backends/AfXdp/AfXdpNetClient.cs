@@ -45,6 +45,27 @@ public sealed class AfXdpNetClient : NetClient
     /// <summary>Frames received on queue <paramref name="index"/>'s socket.</summary>
     public long ReceivedOnQueue(int index) => _queues[index].ReceivedFrames;
 
+    /// <summary>
+    /// Frames from the interface the kernel dropped before they reached netdevd, over all queues
+    /// (XDP_STATISTICS: too long for a UMEM frame, RX ring full, no free frame in the fill ring).
+    /// </summary>
+    public long KernelDrops
+    {
+        get
+        {
+            long total = 0;
+            foreach (var q in _queues)
+            {
+                if (q.Fd >= 0 && Native.Xdp.TryGetStatistics(q.Fd, out var dropped, out var ringFull, out var fillEmpty, out _))
+                {
+                    total += dropped + ringFull + fillEmpty;
+                }
+            }
+
+            return total;
+        }
+    }
+
     internal DeliveryResult SendFrame(ReadOnlySpan<byte> frame) => Send(frame);
 
     internal static void BeginBatch() => BeginSendBatch();

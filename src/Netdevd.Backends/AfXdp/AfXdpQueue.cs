@@ -163,10 +163,14 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
         return true;
     }
 
-    /// <summary>The wake-up the kernel asked for on the TX ring, once per batch. Under the transmit lock.</summary>
+    /// <summary>
+    /// The wake-up the kernel asks for, once per batch. Under the transmit lock. Zero-copy says
+    /// so with need_wakeup on the TX ring; copy mode (all a veth offers) sends only inside a
+    /// system call and never sets the flag, so it always needs one.
+    /// </summary>
     public void Kick()
     {
-        if (_socket.Tx!.NeedsWakeup)
+        if (!_socket.ZeroCopy || _socket.Tx!.NeedsWakeup)
         {
             _ = Xdp.Kick(_socket.Fd);
         }

@@ -8,19 +8,18 @@ namespace Netdevd.Backends.AfXdp;
 /// to the socket of the queue it arrived on, passing it to the kernel's stack when that queue
 /// has none. It is libxdp's default program without libxdp's dispatcher, which kernel lockdown
 /// refuses and which needs a bpffs that <c>ip netns exec</c> hides; written out here so nothing
-/// has to be found on disk. Detached when the netdev closes, as QEMU does.
+/// has to be found on disk. Attached through a BPF link, so it goes when the netdev closes (as
+/// QEMU removes it) whatever thread or namespace closes it, and with the process if it dies.
 /// </summary>
 internal sealed class XdpRedirectProgram : IDisposable
 {
-    private readonly int _ifindex;
     private readonly uint _flags;
     private int _mapFd;
     private int _programFd;
-    private bool _attached;
+    private int _linkFd = -1;
 
-    private XdpRedirectProgram(int ifindex, uint flags, int mapFd, int programFd)
+    private XdpRedirectProgram(uint flags, int mapFd, int programFd)
     {
-        _ifindex = ifindex;
         _flags = flags;
         _mapFd = mapFd;
         _programFd = programFd;
@@ -50,16 +49,18 @@ internal sealed class XdpRedirectProgram : IDisposable
             return null;
         }
 
-        var result = new XdpRedirectProgram(ifindex, flags, map, program);
-        var rc = LibBpf.XdpAttach(ifindex, program, flags);
-        if (rc < 0)
+        var result = new XdpRedirectProgram(flags, map, program);
+
+        // A link attaches only where no program is (XDP_FLAGS_UPDATE_IF_NOEXIST, as QEMU asks).
+        var link = LibBpf.XdpLinkCreate(program, ifindex, flags & ~Xdp.XDP_FLAGS_UPDATE_IF_NOEXIST);
+        if (link < 0)
         {
-            errno = -rc;
+            errno = -link;
             result.Dispose();
             return null;
         }
 
-        result._attached = true;
+        result._linkFd = link;
         errno = 0;
         return result;
     }
@@ -73,10 +74,10 @@ internal sealed class XdpRedirectProgram : IDisposable
 
     public void Dispose()
     {
-        if (_attached)
+        if (_linkFd >= 0)
         {
-            _attached = false;
-            _ = LibBpf.XdpDetach(_ifindex, _flags);
+            Libc.Close(_linkFd);
+            _linkFd = -1;
         }
 
         if (_programFd >= 0)

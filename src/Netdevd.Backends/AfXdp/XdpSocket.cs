@@ -43,6 +43,9 @@ internal sealed class XdpSocket : IDisposable
 
     public int TxFreeCount { get; set; }
 
+    /// <summary>Bound zero-copy: the kernel transmits by itself unless the TX ring asks for a wake-up.</summary>
+    public bool ZeroCopy { get; private set; }
+
     /// <summary>
     /// The UMEM step on a new socket (<paramref name="fd"/> &lt; 0) or on one handed over; null with
     /// errno. A handed-over descriptor is closed on failure too: the netdev owned it.
@@ -148,7 +151,13 @@ internal sealed class XdpSocket : IDisposable
         }
 
         var flags = (ushort)(Xdp.XDP_USE_NEED_WAKEUP | (forceCopy ? Xdp.XDP_COPY : 0));
-        return Xdp.Bind(Fd, ifindex, queue, flags) < 0 ? Errno.Last : 0;
+        if (Xdp.Bind(Fd, ifindex, queue, flags) < 0)
+        {
+            return Errno.Last;
+        }
+
+        ZeroCopy = Xdp.IsZeroCopy(Fd);
+        return 0;
     }
 
     /// <summary>Whether <paramref name="address"/>..+<paramref name="length"/> is a receive frame of this UMEM (a descriptor from the kernel is checked before use).</summary>

@@ -12,6 +12,18 @@ namespace Netdevd.Cli;
 /// </summary>
 internal static class NetdevRequests
 {
+    /// <summary>
+    /// QEMU's order in "-netdev help" (net.c's show_netdevs, not the schema's): a Linux QEMU
+    /// lists what it was built with in this order, netdevd what it provides.
+    /// </summary>
+    private static readonly NetClientDriver[] HelpOrder =
+    [
+        NetClientDriver.Socket, NetClientDriver.Stream, NetClientDriver.Dgram, NetClientDriver.Hubport,
+        NetClientDriver.Tap, NetClientDriver.User, NetClientDriver.L2tpv3, NetClientDriver.Vde,
+        NetClientDriver.Bridge, NetClientDriver.Netmap, NetClientDriver.VhostUser, NetClientDriver.VhostVdpa,
+        NetClientDriver.AfXdp,
+    ];
+
     /// <summary>QEMU's "-netdev help" text, listing what this build provides.</summary>
     public static string HelpText(IEnumerable<INetdevFactory> factories)
     {
@@ -22,7 +34,7 @@ internal static class NetdevRequests
             provided.Add(f.Driver);
         }
 
-        foreach (var d in Enum.GetValues<NetClientDriver>())
+        foreach (var d in HelpOrder)
         {
             if (provided.Contains(d))
             {

@@ -52,6 +52,13 @@ public sealed class QemuOptionParityTests
         { ["user,id=u,guestfwd=tcp:10.0.2.100:7000-tcp:127.0.0.1:1"] },
         { ["user,id=u,guestfwd=tcp:10.0.2.100:7000-unix:/nonexistent/netdevd-test.sock"] },
         { ["user,id=u,guestfwd=udp:10.0.2.100:7000-tcp:127.0.0.1:1"] },
+        // [08]: vhost-vdpa is built into a Linux QEMU, netmap is not, vmnet is macOS only.
+        { ["vhost-vdpa,id=v"] },
+        { ["vhost-vdpa,id=v,vhostdev=/nonexistent/vhost-vdpa-0"] },
+        { ["vhost-vdpa,id=v,vhostdev=/dev/null"] },
+        { ["vhost-vdpa,id=v,vhostdev=/dev/null,vhostfd=3"] },
+        { ["netmap,id=n,ifname=vale0:1"] },
+        { ["vmnet-shared,id=v"] },
     };
 
     [Theory]
