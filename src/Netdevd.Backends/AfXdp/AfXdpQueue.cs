@@ -79,7 +79,7 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
             var address = rx.GetDescriptor(index + taken, out var length);
             _recycle[taken] = address;
             taken++;
-            if (!XdpSocket.IsReceiveFrame(address, length))
+            if (!_socket.IsReceiveFrame(address, length))
             {
                 // Never from a sane kernel; a descriptor outside the receive half is not read.
                 _owner.Counters.InvalidDescriptor();
@@ -125,7 +125,7 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
     public void CompleteTransmits()
     {
         var cq = _socket.Completion!;
-        var n = cq.Peek(XdpSocket.RingSize, out var index);
+        var n = cq.Peek(_socket.RingSize, out var index);
         for (var i = 0u; i < n; i++)
         {
             var address = cq.GetAddress(index + i);

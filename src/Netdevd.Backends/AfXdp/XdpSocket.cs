@@ -14,12 +14,15 @@ internal sealed class XdpSocket : IDisposable
     /// <summary>QEMU's XSK_UMEM__DEFAULT_FRAME_SIZE: the largest frame either way.</summary>
     public const int FrameSize = 4096;
 
+    /// <summary>Entries per ring and frames per half: QEMU's 2048-entry rings (16 MiB of UMEM per queue).</summary>
+    public const uint LargeRings = 2048;
+
     /// <summary>
-    /// Entries per ring and frames per half. QEMU takes 2048-entry rings and 32 MiB of UMEM per
-    /// queue; this is 4 MiB, so that an unprivileged netdevd (sock-fds) with two queues fits the
-    /// default 8 MiB RLIMIT_MEMLOCK the kernel charges UMEM to.
+    /// What a netdevd without CAP_IPC_LOCK falls back to when the kernel refuses the UMEM
+    /// (ENOBUFS: it charges UMEM to RLIMIT_MEMLOCK, 8 MiB by default): 4 MiB per queue, so an
+    /// unprivileged netdevd (sock-fds) with two queues fits.
     /// </summary>
-    public const uint RingSize = 512;
+    public const uint SmallRings = 512;
 
     private XdpSocket(int fd)
     {
@@ -38,8 +41,11 @@ internal sealed class XdpSocket : IDisposable
 
     public XdpRing? Tx { get; private set; }
 
+    /// <summary>Entries per ring, frames per half of the UMEM.</summary>
+    public uint RingSize { get; private set; }
+
     /// <summary>UMEM offsets of the transmit half, a stack.</summary>
-    public ulong[] TxFree { get; } = new ulong[RingSize];
+    public ulong[] TxFree { get; private set; } = [];
 
     public int TxFreeCount { get; set; }
 
@@ -75,14 +81,30 @@ internal sealed class XdpSocket : IDisposable
 
     private int SetUpUmem()
     {
-        Memory = XdpMemory.Allocate(2L * RingSize * FrameSize);
-        if (Memory is null)
+        foreach (var size in (ReadOnlySpan<uint>)[LargeRings, SmallRings])
         {
-            return Errno.Last;
+            RingSize = size;
+            Memory = XdpMemory.Allocate(2L * size * FrameSize);
+            if (Memory is null)
+            {
+                return Errno.Last;
+            }
+
+            if (Xdp.RegisterUmem(Fd, Memory, FrameSize) == 0)
+            {
+                break;
+            }
+
+            var errno = Errno.Last;
+            Memory.Dispose();
+            Memory = null;
+            if (errno != Errno.ENOBUFS || size == SmallRings)
+            {
+                return errno;
+            }
         }
 
-        if (Xdp.RegisterUmem(Fd, Memory, FrameSize) < 0
-            || Xdp.SetRingSize(Fd, Xdp.XDP_UMEM_FILL_RING, RingSize) < 0
+        if (Xdp.SetRingSize(Fd, Xdp.XDP_UMEM_FILL_RING, RingSize) < 0
             || Xdp.SetRingSize(Fd, Xdp.XDP_UMEM_COMPLETION_RING, RingSize) < 0)
         {
             return Errno.Last;
@@ -113,6 +135,7 @@ internal sealed class XdpSocket : IDisposable
         }
 
         Fill.Submit();
+        TxFree = new ulong[RingSize];
         for (var i = 0; i < RingSize; i++)
         {
             TxFree[i] = (ulong)(RingSize + RingSize - 1 - (uint)i) * FrameSize;
@@ -161,7 +184,7 @@ internal sealed class XdpSocket : IDisposable
     }
 
     /// <summary>Whether <paramref name="address"/>..+<paramref name="length"/> is a receive frame of this UMEM (a descriptor from the kernel is checked before use).</summary>
-    public static bool IsReceiveFrame(ulong address, uint length) =>
+    public bool IsReceiveFrame(ulong address, uint length) =>
         address < (ulong)RingSize * FrameSize && (address % FrameSize) + length <= FrameSize;
 
     public void Dispose()
