@@ -13,7 +13,6 @@ namespace Netdevd.Hosting;
 /// </summary>
 internal sealed class DefaultSetup : IDisposable
 {
-    private const string VmNetdevId = "vm0";
     private readonly bool _ownsDirectory;
 
     private DefaultSetup(string directory, bool ownsDirectory)
@@ -78,18 +77,8 @@ internal sealed class DefaultSetup : IDisposable
     /// <summary>Creates the stream server and the user network, joined on hub 0.</summary>
     public async Task StartAsync(NetdevRegistry registry, CancellationToken cancellationToken)
     {
-        var stream = new Netdev
-        {
-            Id = VmNetdevId,
-            Type = NetClientDriver.Stream,
-            Stream = new NetdevStreamOptions
-            {
-                Server = true,
-                Addr = new SocketAddress { Type = SocketAddressType.Unix, Unix = new UnixSocketAddress { Path = VmSocketPath } },
-            },
-        };
-        await registry.AddAsync(stream, NetdevOrigin.CommandLineModern, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await UserNetwork.AddAsync(registry, new NetdevUserOptions(), VmNetdevId, "hub0port0", cancellationToken).ConfigureAwait(false);
+        await StreamServer.AddAsync(registry, VmSocketPath, cancellationToken).ConfigureAwait(false);
+        await UserNetwork.AddAsync(registry, new NetdevUserOptions(), StreamServer.NetdevId, StreamServer.HubPortId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>What the user needs to attach a VM and to manage the network.</summary>

@@ -8,8 +8,9 @@ namespace Netdevd.Personalities;
 internal static class PersonalityName
 {
     public const string Slirp4netns = "slirp4netns";
+    public const string Passt = "passt";
 
-    private static readonly string[] Known = [Slirp4netns];
+    private static readonly string[] Known = [Slirp4netns, Passt];
 
     /// <summary>
     /// The personality and its arguments, or null for netdevd's own command line. argv[0] comes

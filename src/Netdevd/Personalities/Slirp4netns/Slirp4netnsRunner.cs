@@ -11,7 +11,6 @@ using Netdevd.Native;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Options;
 using Netdevd.Qapi.Schema;
-using Netdevd.Qmp.Events;
 using Netdevd.Run;
 using Netdevd.Startup;
 using Netdevd.UserNet.Forwarding;
@@ -57,13 +56,8 @@ internal static class Slirp4netnsRunner
             return 1;
         }
 
-        using var loggers = LoggerFactory.Create(b =>
-        {
-            b.AddSimpleConsole(o => o.SingleLine = true);
-            b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-            b.SetMinimumLevel(LogLevel.Warning);
-        });
-        await using var registry = new NetdevRegistry(BackendCatalog.Create(), new QmpEventBroadcaster(), loggers);
+        using var loggers = PersonalityLogging.Create(LogLevel.Warning);
+        await using var registry = new NetdevRegistry(BackendCatalog.Create(), new NullEventSink(), loggers);
         Slirp4netnsApiSocket? api = null;
         try
         {
@@ -123,6 +117,7 @@ internal static class Slirp4netnsRunner
         Host = options.HostAddress.ToString(),
         Dns = options.DnsAddress.ToString(),
         Dhcpstart = options.DhcpStart.ToString(),
+        Ipv4 = true,
         Ipv6 = options.EnableIpv6,
         Ipv6Prefix = options.EnableIpv6 ? "fd00::" : null,
         Ipv6Prefixlen = options.EnableIpv6 ? 64 : null,
