@@ -49,6 +49,7 @@ row() {
 }
 
 echo "bench/startup: $runs starts each, medians (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+mkdir -p "$work/as" && ln -sf "$work/aot/netdevd" "$work/as/passt"
 row netdevd "$work/as/passt" || exit 1
 if [ -x "$passt_dir/passt" ]; then
   row passt "$passt_dir/passt" || exit 1
