@@ -16,7 +16,7 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet publish src/Netdevd/Netdevd.csproj -c Release -r linux-x64 -warnaserror -nologo -v quiet -o "$out"
 rm -f "$out"/*.pdb "$out"/*.dbg
-for name in passt slirp4netns; do
+for name in passt pasta slirp4netns; do
   ln -sf netdevd "$out/$name"
 done
-echo "publish.sh: $out/netdevd ($(du -h "$out/netdevd" | cut -f1)) and its personalities: $(cd "$out" && ls -d passt slirp4netns | tr '\n' ' ')"
+echo "publish.sh: $out/netdevd ($(du -h "$out/netdevd" | cut -f1)) and its personalities: $(cd "$out" && ls -d passt pasta slirp4netns | tr '\n' ' ')"

@@ -8,7 +8,7 @@ if (args.Length > 0 && args[0] == Netdevd.Run.NamespaceChild.Verb)
     return Netdevd.Run.NamespaceChild.Run(args);
 }
 
-// Started as passt or slirp4netns (a symlink's name, or `netdevd slirp4netns ...`): that program's command line.
+// Started as passt, pasta or slirp4netns (a symlink's name, or `netdevd slirp4netns ...`): that program's command line.
 if (Netdevd.Personalities.PersonalityName.Detect(args, out var personalityArgs) is { } personality)
 {
     Netdevd.Backends.Sockets.GrantedDescriptors.GrantInherited();
@@ -16,6 +16,7 @@ if (Netdevd.Personalities.PersonalityName.Detect(args, out var personalityArgs) 
     {
         Netdevd.Personalities.PersonalityName.Slirp4netns => await Netdevd.Personalities.Slirp4netns.Slirp4netnsRunner.RunAsync(personalityArgs).ConfigureAwait(false),
         Netdevd.Personalities.PersonalityName.Passt => await Netdevd.Personalities.Passt.PasstRunner.RunAsync(personalityArgs).ConfigureAwait(false),
+        Netdevd.Personalities.PersonalityName.Pasta => await Netdevd.Personalities.Pasta.PastaRunner.RunAsync(personalityArgs).ConfigureAwait(false),
         _ => 1,
     };
 }

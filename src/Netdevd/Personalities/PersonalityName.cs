@@ -9,8 +9,9 @@ internal static class PersonalityName
 {
     public const string Slirp4netns = "slirp4netns";
     public const string Passt = "passt";
+    public const string Pasta = "pasta";
 
-    private static readonly string[] Known = [Slirp4netns, Passt];
+    private static readonly string[] Known = [Slirp4netns, Passt, Pasta];
 
     /// <summary>
     /// The personality and its arguments, or null for netdevd's own command line. argv[0] comes

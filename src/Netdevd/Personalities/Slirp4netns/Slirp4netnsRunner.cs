@@ -50,7 +50,14 @@ internal static class Slirp4netnsRunner
         using var stop = new CancellationTokenSource();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Cancel(c, stop));
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Cancel(c, stop));
-        var tapFd = OpenTap(options);
+        // Not root: the namespace belongs to the target's user namespace, which gives us the
+        // right to configure it (rootlesskit's case). Root needs nothing more.
+        var userns = options.UserNamespacePath
+            ?? (!Environment.IsPrivilegedProcess && options.TargetPid is { } pid ? $"/proc/{pid}/ns/user" : null);
+        var ipv4 = options.Configure
+            ? new Ipv4Setup(options.GuestAddress, options.PrefixLength, options.HostAddress, options.MacAddress)
+            : null;
+        var tapFd = NamespaceTap.Open(Slirp4netnsCommandLine.Program, options.NetnsPath, userns, options.TapName, options.Mtu, ipv4, Console.Error);
         if (tapFd < 0)
         {
             return 1;
@@ -125,55 +132,6 @@ internal static class Slirp4netnsRunner
         Ipv6Dns = options.EnableIpv6 ? "fd00::3" : null,
         HostLoopback = !options.DisableHostLoopback,
     };
-
-    /// <summary>The tap, opened in the target namespace by netdevd's inside half; -1 after printing why not.</summary>
-    private static int OpenTap(Slirp4netnsOptions options)
-    {
-        if (!Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, out var ours, out var theirs))
-        {
-            Console.Error.WriteLine($"{Slirp4netnsCommandLine.Program}: socketpair: {Errno.Message(Errno.Last)}");
-            return -1;
-        }
-
-        using var channel = new SafeFileHandle(ours, ownsHandle: true);
-        // Not root: the namespace belongs to the target's user namespace, which gives us the
-        // right to configure it (rootlesskit's case). Root needs nothing more.
-        var userns = options.UserNamespacePath
-            ?? (!Environment.IsPrivilegedProcess && options.TargetPid is { } pid ? $"/proc/{pid}/ns/user" : null);
-        var ipv4 = options.Configure
-            ? new Ipv4Setup(options.GuestAddress, options.PrefixLength, options.HostAddress, options.MacAddress)
-            : null;
-        Process child;
-        try
-        {
-            _ = Libc.SetCloseOnExec(theirs, false);
-            var inner = new List<string>(SelfCommand.Get());
-            inner.AddRange(NamespaceChild.Arguments(theirs, options.TapName, options.Mtu, raiseLoopback: options.Configure, ipv4, []));
-            child = Process.Start(NamespaceLauncher.Join(options.NetnsPath, userns, inner)) ?? throw new Win32Exception();
-        }
-        catch (Win32Exception e)
-        {
-            Console.Error.WriteLine($"{Slirp4netnsCommandLine.Program}: could not start the namespace helper: {e.Message}");
-            return -1;
-        }
-        finally
-        {
-            _ = Libc.Close(theirs);
-        }
-
-        using (child)
-        {
-            var tap = TapHandoff.Receive(channel);
-            child.WaitForExit();
-            if (tap < 0)
-            {
-                // The inside half (or nsenter) said why on stderr.
-                Console.Error.WriteLine($"{Slirp4netnsCommandLine.Program}: could not open {options.TapName} in {options.NetnsPath}");
-            }
-
-            return tap;
-        }
-    }
 
     private static bool SignalReady(int fd)
     {
