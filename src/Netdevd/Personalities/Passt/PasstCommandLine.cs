@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Netdevd.Qmp.Server;
 
 namespace Netdevd.Personalities.Passt;
@@ -162,31 +160,7 @@ internal static class PasstCommandLine
         return result with { Forwards = forwards, Address = address, PrefixLength = prefix, Gateway = gateway };
     }
 
-    private static IPAddress Ipv4(string value, string option) =>
-        IPAddress.TryParse(value, out var a) && a.AddressFamily == AddressFamily.InterNetwork
-            ? a
-            : throw new PersonalityUsageException($"{Program}: {option} {value}: netdevd's passt takes an IPv4 address here");
+    private static IPAddress Ipv4(string value, string option) => Ipv4Arguments.Address(Program, option, value);
 
-    /// <summary>A prefix length or a dotted netmask (contiguous).</summary>
-    private static int Netmask(string value)
-    {
-        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var length) && length is >= 1 and <= 30)
-        {
-            return length;
-        }
-
-        if (IPAddress.TryParse(value, out var mask) && mask.AddressFamily == AddressFamily.InterNetwork)
-        {
-            Span<byte> b = stackalloc byte[4];
-            _ = mask.TryWriteBytes(b, out _);
-            var bits = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b);
-            var ones = System.Numerics.BitOperations.PopCount(bits);
-            if (ones is >= 1 and <= 30 && bits == uint.MaxValue << (32 - ones))
-            {
-                return ones;
-            }
-        }
-
-        throw new PersonalityUsageException($"{Program}: --netmask {value}: not a netmask or prefix length (1-30)");
-    }
+    private static int Netmask(string value) => Ipv4Arguments.PrefixLength(Program, value, dotted: true);
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Netdevd.Core.Registry;
 using Netdevd.Hosting;
@@ -54,8 +53,7 @@ internal static class PasstRunner
         var errors = Background.Errors;
 
         using var stop = new CancellationTokenSource();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Cancel(c, stop));
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Cancel(c, stop));
+        using var signals = new StopSignals(stop);
         using var loggers = PersonalityLogging.Create(options.Quiet ? LogLevel.Warning : options.Debug ? LogLevel.Debug : LogLevel.Information);
         var log = loggers.CreateLogger(PasstCommandLine.Program);
         string socketPath;
@@ -151,7 +149,7 @@ internal static class PasstRunner
             return user;
         }
 
-        var network = Masked(guest, options.PrefixLength);
+        var network = Ipv4Arguments.InNetwork(guest, options.PrefixLength, 0);
         var gateway = options.Gateway ?? Distinct(network, guest, 2, 1);
         var dns = Distinct(network, guest, 3, 4, except: gateway);
         user.Net = string.Create(CultureInfo.InvariantCulture, $"{network}/{options.PrefixLength}");
@@ -161,24 +159,12 @@ internal static class PasstRunner
         return user;
     }
 
-    private static IPAddress Masked(IPAddress address, int prefix)
-    {
-        Span<byte> b = stackalloc byte[4];
-        _ = address.TryWriteBytes(b, out _);
-        var value = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b) & (uint.MaxValue << (32 - prefix));
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(b, value);
-        return new IPAddress(b);
-    }
-
     /// <summary>network + the first of the offsets that is neither the guest nor <paramref name="except"/>.</summary>
     private static IPAddress Distinct(IPAddress network, IPAddress guest, uint first, uint second, IPAddress? except = null)
     {
-        Span<byte> b = stackalloc byte[4];
         foreach (var offset in (ReadOnlySpan<uint>)[first, second, first + 3, second + 3])
         {
-            _ = network.TryWriteBytes(b, out _);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(b, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b) + offset);
-            var candidate = new IPAddress(b);
+            var candidate = Ipv4Arguments.FromUInt32(Ipv4Arguments.ToUInt32(network) + offset);
             if (!candidate.Equals(guest) && !candidate.Equals(except))
             {
                 return candidate;
@@ -233,18 +219,6 @@ internal static class PasstRunner
             File.Delete(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static void Cancel(PosixSignalContext context, CancellationTokenSource stop)
-    {
-        context.Cancel = true;
-        try
-        {
-            stop.Cancel();
-        }
-        catch (ObjectDisposedException)
         {
         }
     }

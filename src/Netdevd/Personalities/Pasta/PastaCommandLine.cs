@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Netdevd.Personalities.Passt;
 using Netdevd.Qmp.Server;
 
@@ -179,13 +178,7 @@ internal static class PastaCommandLine
         };
     }
 
-    private static IPAddress Ipv4(string value, string option) =>
-        IPAddress.TryParse(value, out var a) && a.AddressFamily == AddressFamily.InterNetwork
-            ? a
-            : throw new PersonalityUsageException($"{Program}: {option} {value}: netdevd's pasta takes an IPv4 address here");
+    private static IPAddress Ipv4(string value, string option) => Ipv4Arguments.Address(Program, option, value);
 
-    private static int Netmask(string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var length) && length is >= 1 and <= 30
-            ? length
-            : throw new PersonalityUsageException($"{Program}: --netmask {value}: a prefix length (1-30)");
+    private static int Netmask(string value) => Ipv4Arguments.PrefixLength(Program, value, dotted: false);
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Netdevd.Backends.Sockets;
 using Netdevd.Core.Registry;
@@ -56,8 +55,7 @@ internal static class PastaRunner
 
         var errors = Background.Errors;
         using var stop = new CancellationTokenSource();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Cancel(c, stop));
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Cancel(c, stop));
+        using var signals = new StopSignals(stop);
         var userns = options.UserNamespacePath
             ?? (!Environment.IsPrivilegedProcess && options.TargetPid is { } pid ? $"/proc/{pid}/ns/user" : null);
         _ = UserOptions(options, out var guest);
@@ -128,12 +126,12 @@ internal static class PastaRunner
     internal static NetdevUserOptions UserOptions(PastaOptions options, out Ipv4Setup guest)
     {
         var address = options.Address ?? IPAddress.Parse("10.0.2.15");
-        var network = Offset(address, options.PrefixLength, 0);
-        var gateway = options.Gateway ?? Offset(address, options.PrefixLength, 2);
-        var dns = options.DnsForward ?? Offset(address, options.PrefixLength, 3);
+        var network = Ipv4Arguments.InNetwork(address, options.PrefixLength, 0);
+        var gateway = options.Gateway ?? Ipv4Arguments.InNetwork(address, options.PrefixLength, 2);
+        var dns = options.DnsForward ?? Ipv4Arguments.InNetwork(address, options.PrefixLength, 3);
         foreach (var (what, value) in new[] { ("--gateway", gateway), ("--dns-forward", dns) })
         {
-            if (!Offset(value, options.PrefixLength, 0).Equals(network) || value.Equals(address))
+            if (!Ipv4Arguments.InNetwork(value, options.PrefixLength, 0).Equals(network) || value.Equals(address))
             {
                 throw new PersonalityUsageException(
                     $"{PastaCommandLine.Program}: {what} {value} is outside the namespace's network {network}/{options.PrefixLength} (or is its address): netdevd's user network serves the gateway and DNS inside it");
@@ -158,27 +156,5 @@ internal static class PastaRunner
             Ipv6 = options.Ipv4Only ? false : null,
             HostLoopback = !options.NoMapGateway,
         };
-    }
-
-    /// <summary>The network of <paramref name="address"/> plus <paramref name="offset"/>.</summary>
-    private static IPAddress Offset(IPAddress address, int prefix, uint offset)
-    {
-        Span<byte> b = stackalloc byte[4];
-        _ = address.TryWriteBytes(b, out _);
-        var value = (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b) & (uint.MaxValue << (32 - prefix))) + offset;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(b, value);
-        return new IPAddress(b);
-    }
-
-    private static void Cancel(PosixSignalContext context, CancellationTokenSource stop)
-    {
-        context.Cancel = true;
-        try
-        {
-            stop.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
     }
 }

@@ -49,14 +49,5 @@ internal sealed record Slirp4netnsOptions
 
     public IPAddress DhcpStart => Offset(15);
 
-    public IPAddress Netmask => new(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(PrefixLength == 0 ? 0u : uint.MaxValue << (32 - PrefixLength)));
-
-    private IPAddress Offset(uint n)
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        _ = Network.TryWriteBytes(bytes, out _);
-        var value = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes) + n;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, value);
-        return new IPAddress(bytes);
-    }
+    private IPAddress Offset(uint n) => Ipv4Arguments.InNetwork(Network, PrefixLength, n);
 }

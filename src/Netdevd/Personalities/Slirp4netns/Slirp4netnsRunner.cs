@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Netdevd.Backends.Sockets;
@@ -48,8 +47,7 @@ internal static class Slirp4netnsRunner
         }
 
         using var stop = new CancellationTokenSource();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Cancel(c, stop));
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Cancel(c, stop));
+        using var signals = new StopSignals(stop);
         // Not root: the namespace belongs to the target's user namespace, which gives us the
         // right to configure it (rootlesskit's case). Root needs nothing more.
         var userns = options.UserNamespacePath
@@ -154,18 +152,6 @@ internal static class Slirp4netnsRunner
             }
         }
 
-        try
-        {
-            stop.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
-
-    private static void Cancel(PosixSignalContext context, CancellationTokenSource stop)
-    {
-        context.Cancel = true;
         try
         {
             stop.Cancel();
