@@ -42,6 +42,20 @@ public static class Tun
     public const uint SIOCSIFMTU = 0x8922;
     public const short IFF_UP = 0x1;
 
+    // The classic IPv4 configuration ioctls (what slirp4netns -c uses): address, netmask, MAC, route.
+    public const uint SIOCSIFADDR = 0x8916;
+    public const uint SIOCSIFNETMASK = 0x891c;
+    public const uint SIOCSIFHWADDR = 0x8924;
+    public const uint SIOCADDRT = 0x890b;
+
+    /// <summary>sizeof(struct rtentry) on 64-bit Linux.</summary>
+    public const int RtEntrySize = 120;
+
+    private const ushort AfInet = 2;
+    private const ushort ArphrdEther = 1;
+    private const ushort RtfUp = 0x1;
+    private const ushort RtfGateway = 0x2;
+
     /// <summary>
     /// Writes a name into an ifreq, NUL-terminated as the kernel expects. A longer name is cut to
     /// 15 bytes as QEMU's tap_open cuts it (pstrcpy into IFNAMSIZ), but never inside a UTF-8
@@ -81,4 +95,33 @@ public static class Tun
     public static void SetFlags(Span<byte> ifreq, short flags) => System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(ifreq[NameSize..], flags);
 
     public static void SetInt(Span<byte> ifreq, int value) => System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(ifreq[NameSize..], value);
+
+    /// <summary>Puts an IPv4 sockaddr_in (address in network order) in the ifreq's union.</summary>
+    public static void SetIpv4(Span<byte> ifreq, ReadOnlySpan<byte> address) => WriteSockAddrIn(ifreq[NameSize..], address);
+
+    /// <summary>Puts an Ethernet hardware address (ifr_hwaddr) in the ifreq's union.</summary>
+    public static void SetHardwareAddress(Span<byte> ifreq, ReadOnlySpan<byte> mac)
+    {
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(ifreq[NameSize..], ArphrdEther);
+        mac[..6].CopyTo(ifreq[(NameSize + 2)..]);
+    }
+
+    /// <summary>A struct rtentry for a default route via <paramref name="gateway"/> (network order).</summary>
+    public static void SetDefaultRoute(Span<byte> rtentry, ReadOnlySpan<byte> gateway)
+    {
+        // rt_pad1 (8), rt_dst (16) at 8, rt_gateway (16) at 24, rt_genmask (16) at 40, rt_flags at 56.
+        rtentry.Clear();
+        ReadOnlySpan<byte> any = [0, 0, 0, 0];
+        WriteSockAddrIn(rtentry[8..], any);
+        WriteSockAddrIn(rtentry[24..], gateway);
+        WriteSockAddrIn(rtentry[40..], any);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(rtentry[56..], RtfUp | RtfGateway);
+    }
+
+    private static void WriteSockAddrIn(Span<byte> sockaddr, ReadOnlySpan<byte> address)
+    {
+        sockaddr[..16].Clear();
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(sockaddr, AfInet);
+        address[..4].CopyTo(sockaddr[4..]);
+    }
 }

@@ -212,7 +212,7 @@ public sealed partial class UserStack : IDisposable
     {
         if (foreign == _options.Host)
         {
-            return Ipv4Address.Loopback;
+            return _options.HostLoopback ? Ipv4Address.Loopback : null;
         }
 
         if (InNetwork(foreign) || foreign.IsBroadcast || foreign.IsMulticast || foreign.IsAny)

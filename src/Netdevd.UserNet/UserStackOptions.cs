@@ -17,6 +17,9 @@ public sealed record UserStackOptions
 
     public Ipv4Address DhcpStart { get; init; } = Ipv4Address.Create(10, 0, 2, 15);
 
+    /// <summary>Whether the virtual host address leads to the host's loopback (slirp4netns can turn it off).</summary>
+    public bool HostLoopback { get; init; } = true;
+
     /// <summary>restrict=on: only the virtual services and the forwards.</summary>
     public bool Restrict { get; init; }
 

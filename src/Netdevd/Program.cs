@@ -8,6 +8,19 @@ if (args.Length > 0 && args[0] == Netdevd.Run.NamespaceChild.Verb)
     return Netdevd.Run.NamespaceChild.Run(args);
 }
 
+// Started as passt, pasta or slirp4netns (a symlink's name, or `netdevd slirp4netns ...`): that program's command line.
+if (Netdevd.Personalities.PersonalityName.Detect(args, out var personalityArgs) is { } personality)
+{
+    Netdevd.Backends.Sockets.GrantedDescriptors.GrantInherited();
+    return personality switch
+    {
+        Netdevd.Personalities.PersonalityName.Slirp4netns => await Netdevd.Personalities.Slirp4netns.Slirp4netnsRunner.RunAsync(personalityArgs).ConfigureAwait(false),
+        Netdevd.Personalities.PersonalityName.Passt => await Netdevd.Personalities.Passt.PasstRunner.RunAsync(personalityArgs).ConfigureAwait(false),
+        Netdevd.Personalities.PersonalityName.Pasta => await Netdevd.Personalities.Pasta.PastaRunner.RunAsync(personalityArgs).ConfigureAwait(false),
+        _ => 1,
+    };
+}
+
 // First, before the runtime opens descriptors of its own: what the parent left open for us is
 // what a numeric fd= may name (Netdevd.Backends.Sockets.GrantedDescriptors).
 Netdevd.Backends.Sockets.GrantedDescriptors.GrantInherited();

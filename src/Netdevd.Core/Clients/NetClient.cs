@@ -103,21 +103,38 @@ public abstract class NetClient : IAsyncDisposable
         Stats.CountFault();
         if (_logger.IsEnabled(LogLevel.Error) && Interlocked.Exchange(ref _faultLogged, 1) == 0)
         {
-            // The thrower's type names the layer that has the bug (a parser, the TCP input, ...).
-            var site = fault.TargetSite;
+            // The thrower names the layer that has the bug (a parser, the TCP input, ...).
             _logger.LogError(
                 fault,
-                "netdev '{Netdev}' ({Driver}): {Layer} dropped a frame after {Exception} in {Thrower}.{Method}: {Message}; further faults of this netdev are only counted (query-netdevs: stats.faults)",
+                "netdev '{Netdev}' ({Driver}): {Layer} dropped a frame after {Exception} in {Thrower}: {Message}; further faults of this netdev are only counted (query-netdevs: stats.faults)",
                 Name,
                 Driver.ToQapi(),
                 layer.GetType().Name,
                 fault.GetType().Name,
-                site?.DeclaringType?.Name ?? "?",
-                site?.Name ?? "?",
+                Thrower(fault),
                 fault.Message);
         }
 
         return !FrameFaults.Rethrow;
+    }
+
+    /// <summary>
+    /// "Type.Method" of the frame that threw, from the trace's first line: the reflection route
+    /// (<see cref="Exception.TargetSite"/>) is not there in a trimmed, ahead-of-time build.
+    /// </summary>
+    private static string Thrower(Exception fault)
+    {
+        var trace = fault.StackTrace.AsSpan().TrimStart();
+        if (trace.StartsWith("at ", StringComparison.Ordinal))
+        {
+            trace = trace[3..];
+        }
+
+        var end = trace.IndexOfAny('(', '\n');
+        var method = (end < 0 ? trace : trace[..end]).TrimEnd();
+        var lastDot = method.LastIndexOf('.');
+        var typeDot = lastDot <= 0 ? -1 : method[..lastDot].LastIndexOf('.');
+        return method.IsEmpty ? "?" : method[(typeDot + 1)..].ToString();
     }
 
     /// <summary>Makes <paramref name="a"/> and <paramref name="b"/> peers; both must be free.</summary>

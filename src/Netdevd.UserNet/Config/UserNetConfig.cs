@@ -23,6 +23,9 @@ public sealed record UserNetConfig
 
     public bool Restrict { get; init; }
 
+    /// <summary><c>host-loopback</c> (netdevd's, for slirp4netns's --disable-host-loopback).</summary>
+    public bool HostLoopback { get; init; } = true;
+
     public Ipv4Address Network { get; init; } = Ipv4Address.Create(10, 0, 2, 0);
 
     public Ipv4Address Netmask { get; init; } = Ipv4Address.Create(255, 255, 255, 0);

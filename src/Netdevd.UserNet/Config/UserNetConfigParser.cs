@@ -131,6 +131,7 @@ public static class UserNetConfigParser
             Ipv4Enabled = ipv4,
             Ipv6Enabled = ipv6,
             Restrict = restrict,
+            HostLoopback = options.HostLoopback ?? true,
             Network = net,
             Netmask = mask,
             Host = host,

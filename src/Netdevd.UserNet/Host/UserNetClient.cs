@@ -78,6 +78,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             Dns = config.Dns,
             DhcpStart = config.DhcpStart,
             Restrict = config.Restrict,
+            HostLoopback = config.HostLoopback,
             Limits = limits ?? new NatLimits(),
         };
         // Each rule is checked and its device opened before the next, so the first failing rule

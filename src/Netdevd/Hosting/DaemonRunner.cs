@@ -10,6 +10,7 @@ using Netdevd.Qmp.Commands;
 using Netdevd.Qmp.Endpoints;
 using Netdevd.Qmp.Events;
 using Netdevd.Qmp.Server;
+using Netdevd.Startup;
 
 namespace Netdevd.Hosting;
 
@@ -22,20 +23,18 @@ internal static class DaemonRunner
     public static async Task<int> RunAsync(DaemonOptions options, CancellationToken cancellationToken)
     {
         // Parse everything first: a bad option must leave nothing behind.
-        IReadOnlyList<NetdevRequest> netdevs;
+        if (NetdevStartup.Parse(options.NetdevSpecs, out var parseExit) is not { } netdevs)
+        {
+            return parseExit;
+        }
+
         List<QmpEndpointSpec> monitors = [];
         try
         {
-            netdevs = NetdevRequests.Parse(options.NetdevSpecs, static w => Console.Error.WriteLine($"netdevd: {w}"));
             foreach (var spec in options.QmpSpecs)
             {
                 monitors.Add(ParseMonitor(spec));
             }
-        }
-        catch (NetdevHelpRequestedException)
-        {
-            Console.Out.Write(NetdevRequests.HelpText(BackendCatalog.Create()));
-            return 0;
         }
         catch (CommandLineException e)
         {
@@ -82,22 +81,9 @@ internal static class DaemonRunner
             }
 
             await qmp.StartAsync(monitors, cancellationToken).ConfigureAwait(false);
-            foreach (var request in netdevs)
+            if (!await NetdevStartup.CreateAsync(registry, netdevs, cancellationToken).ConfigureAwait(false))
             {
-                try
-                {
-                    await registry.AddAsync(request.Netdev, request.Origin, cancellationToken: cancellationToken).ConfigureAwait(false);
-                }
-                catch (QapiException e)
-                {
-                    if (e.PrecedingReport is { } report)
-                    {
-                        await Console.Error.WriteLineAsync($"netdevd: -netdev {request.Spec}: {report}").ConfigureAwait(false);
-                    }
-
-                    await Console.Error.WriteLineAsync(new CommandLineException($"-netdev {request.Spec}: {e.Message}", e.Hint).Describe()).ConfigureAwait(false);
-                    return 1;
-                }
+                return 1;
             }
 
             if (defaults is not null)

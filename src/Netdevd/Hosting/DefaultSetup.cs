@@ -1,6 +1,7 @@
 using System.Text;
 using Netdevd.Core.Registry;
 using Netdevd.Qapi.Schema;
+using Netdevd.Startup;
 
 namespace Netdevd.Hosting;
 
@@ -12,8 +13,6 @@ namespace Netdevd.Hosting;
 /// </summary>
 internal sealed class DefaultSetup : IDisposable
 {
-    private const string VmNetdevId = "vm0";
-    private const string UserNetdevId = "user0";
     private readonly bool _ownsDirectory;
 
     private DefaultSetup(string directory, bool ownsDirectory)
@@ -75,36 +74,11 @@ internal sealed class DefaultSetup : IDisposable
         UnixSocketPathLimit.Check(origin, VmSocketPath);
     }
 
-    /// <summary>Creates the user network and the stream server and plugs both into hub 0.</summary>
+    /// <summary>Creates the stream server and the user network, joined on hub 0.</summary>
     public async Task StartAsync(NetdevRegistry registry, CancellationToken cancellationToken)
     {
-        var user = new Netdev { Id = UserNetdevId, Type = NetClientDriver.User, User = new NetdevUserOptions() };
-        await registry.AddAsync(user, NetdevOrigin.CommandLineModern, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var userPort = new Netdev
-        {
-            Id = "hub0user",
-            Type = NetClientDriver.Hubport,
-            Hubport = new NetdevHubPortOptions { Hubid = 0, Netdev = UserNetdevId },
-        };
-        await registry.AddAsync(userPort, NetdevOrigin.CommandLineModern, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var stream = new Netdev
-        {
-            Id = VmNetdevId,
-            Type = NetClientDriver.Stream,
-            Stream = new NetdevStreamOptions
-            {
-                Server = true,
-                Addr = new SocketAddress { Type = SocketAddressType.Unix, Unix = new UnixSocketAddress { Path = VmSocketPath } },
-            },
-        };
-        await registry.AddAsync(stream, NetdevOrigin.CommandLineModern, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var port = new Netdev
-        {
-            Id = "hub0port0",
-            Type = NetClientDriver.Hubport,
-            Hubport = new NetdevHubPortOptions { Hubid = 0, Netdev = VmNetdevId },
-        };
-        await registry.AddAsync(port, NetdevOrigin.CommandLineModern, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await StreamServer.AddAsync(registry, VmSocketPath, cancellationToken).ConfigureAwait(false);
+        await UserNetwork.AddAsync(registry, new NetdevUserOptions(), StreamServer.NetdevId, StreamServer.HubPortId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>What the user needs to attach a VM and to manage the network.</summary>
@@ -116,7 +90,7 @@ internal sealed class DefaultSetup : IDisposable
         sb.Append("  -netdev stream,id=net0,server=off,addr.type=unix,addr.path=").Append(VmSocketPath)
           .Append(" -device virtio-net-pci,netdev=net0\n\n");
         sb.Append("QMP monitor: ").Append(QmpPath).Append(" (add ports with netdev_add, e.g. {\"type\": \"hubport\", \"id\": \"p1\", \"hubid\": 0, ...};\n");
-        sb.Append("  forward host ports with hostfwd-add, e.g. {\"execute\": \"hostfwd-add\", \"arguments\": {\"netdev\": \"").Append(UserNetdevId).Append("\", \"rule\": \"tcp::2222-:22\"}})\n");
+        sb.Append("  forward host ports with hostfwd-add, e.g. {\"execute\": \"hostfwd-add\", \"arguments\": {\"netdev\": \"").Append(UserNetwork.NetdevId).Append("\", \"rule\": \"tcp::2222-:22\"}})\n");
         sb.Append("Stop with Ctrl-C.\n");
         return sb.ToString();
     }

@@ -48,4 +48,94 @@ internal static class InterfaceSetup
             _ = Libc.Close(sock);
         }
     }
+
+    /// <summary>Gives <paramref name="ifname"/> its address, netmask, MAC and a default route; null on success.</summary>
+    public static string? ConfigureIpv4(string ifname, Ipv4Setup setup)
+    {
+        var sock = Libc.Socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
+        if (sock < 0)
+        {
+            return $"socket: {Errno.Message(Errno.Last)}";
+        }
+
+        try
+        {
+            Span<byte> ifr = stackalloc byte[Tun.IfReqSize];
+            Span<byte> address = stackalloc byte[4];
+            if (setup.Mac is { } mac)
+            {
+                if (!TryParseMac(mac, out var bytes))
+                {
+                    return $"'{mac}' is not a MAC address";
+                }
+
+                ifr.Clear();
+                Tun.SetName(ifr, ifname);
+                Tun.SetHardwareAddress(ifr, bytes);
+                if (Libc.IoctlBuffer(sock, Tun.SIOCSIFHWADDR, ifr) != 0)
+                {
+                    return $"could not set the MAC address of {ifname}: {Errno.Message(Errno.Last)}";
+                }
+            }
+
+            _ = setup.Address.TryWriteBytes(address, out _);
+            ifr.Clear();
+            Tun.SetName(ifr, ifname);
+            Tun.SetIpv4(ifr, address);
+            if (Libc.IoctlBuffer(sock, Tun.SIOCSIFADDR, ifr) != 0)
+            {
+                return $"could not set the address of {ifname} to {setup.Address}: {Errno.Message(Errno.Last)}";
+            }
+
+            var mask = setup.PrefixLength == 0 ? 0u : uint.MaxValue << (32 - setup.PrefixLength);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(address, mask);
+            ifr.Clear();
+            Tun.SetName(ifr, ifname);
+            Tun.SetIpv4(ifr, address);
+            if (Libc.IoctlBuffer(sock, Tun.SIOCSIFNETMASK, ifr) != 0)
+            {
+                return $"could not set the netmask of {ifname}: {Errno.Message(Errno.Last)}";
+            }
+
+            // The route needs the interface up: the kernel refuses a gateway it cannot reach.
+            if (Configure(ifname, null) is { } down)
+            {
+                return down;
+            }
+
+            Span<byte> route = stackalloc byte[Tun.RtEntrySize];
+            _ = setup.Gateway.TryWriteBytes(address, out _);
+            Tun.SetDefaultRoute(route, address);
+            if (Libc.IoctlBuffer(sock, Tun.SIOCADDRT, route) != 0)
+            {
+                return $"could not add the default route via {setup.Gateway}: {Errno.Message(Errno.Last)}";
+            }
+
+            return null;
+        }
+        finally
+        {
+            _ = Libc.Close(sock);
+        }
+    }
+
+    private static bool TryParseMac(string text, out byte[] mac)
+    {
+        mac = new byte[6];
+        var parts = text.Split(':');
+        if (parts.Length != 6)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            if (parts[i].Length != 2 || !byte.TryParse(parts[i], System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out mac[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }

@@ -18,8 +18,11 @@ internal static class NamespaceChild
     /// <summary>The internal first argument; not a documented command.</summary>
     public const string Verb = "__netdevd-run-child";
 
-    /// <summary>The arguments after <see cref="Verb"/>: socket, ifname, mtu, whether to raise lo, command.</summary>
-    public static IReadOnlyList<string> Arguments(int socket, string ifname, int mtu, bool newNamespace, IReadOnlyList<string> command)
+    /// <summary>
+    /// The arguments after <see cref="Verb"/>: socket, ifname, mtu, whether to raise lo, the IPv4
+    /// set-up or "-", then the command; with no command the inside half ends once the tap is sent.
+    /// </summary>
+    public static IReadOnlyList<string> Arguments(int socket, string ifname, int mtu, bool raiseLoopback, Ipv4Setup? ipv4, IReadOnlyList<string> command)
     {
         var args = new List<string>
         {
@@ -27,7 +30,8 @@ internal static class NamespaceChild
             socket.ToString(CultureInfo.InvariantCulture),
             ifname,
             mtu.ToString(CultureInfo.InvariantCulture),
-            newNamespace ? "lo" : "-",
+            raiseLoopback ? "lo" : "-",
+            ipv4?.Encode() ?? "-",
         };
         args.AddRange(command);
         return args;
@@ -37,16 +41,18 @@ internal static class NamespaceChild
     {
         // Anyone can type the verb: arguments that netdevd run would not have made are refused.
         if (args.Length < 6
+            || (args[5] != "-" && Ipv4Setup.Decode(args[5]) is null)
             || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var socket)
             || !int.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out var mtu))
         {
-            Console.Error.WriteLine("netdevd run: internal helper called without a command");
+            Console.Error.WriteLine("netdevd run: internal helper called with arguments netdevd did not make");
             return 127;
         }
 
         var ifname = args[2];
         var raiseLoopback = args[4] == "lo";
-        var command = args[5..];
+        var ipv4 = args[5] == "-" ? null : Ipv4Setup.Decode(args[5]);
+        var command = args[6..];
         int tap;
         try
         {
@@ -54,6 +60,7 @@ internal static class NamespaceChild
             tap = TapDevice.Open(ifname, ref vnetHeader, vnetHdrRequired: false, multiQueue: false, out var actual);
             var failure = raiseLoopback ? InterfaceSetup.Configure("lo", null) : null;
             failure ??= InterfaceSetup.Configure(actual, mtu);
+            failure ??= ipv4 is null ? null : InterfaceSetup.ConfigureIpv4(actual, ipv4);
             if (failure is not null)
             {
                 Console.Error.WriteLine($"netdevd run: {failure}");
@@ -75,6 +82,12 @@ internal static class NamespaceChild
                 Console.Error.WriteLine($"netdevd run: could not pass the tap to netdevd: {Errno.Message(Errno.Last)}");
                 return 127;
             }
+        }
+
+        if (command.Length == 0)
+        {
+            // A personality's tap (slirp4netns, pasta): nothing to run in the namespace.
+            return 0;
         }
 
         Console.Out.Flush();

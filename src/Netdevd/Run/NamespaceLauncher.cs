@@ -48,4 +48,28 @@ internal static class NamespaceLauncher
 
         return start;
     }
+
+    /// <summary>
+    /// nsenter into an existing network namespace, first joining <paramref name="usernsPath"/>
+    /// (the namespace's owner) when given: what a non-root slirp4netns does to configure a
+    /// rootless container's network.
+    /// </summary>
+    public static ProcessStartInfo Join(string netnsPath, string? usernsPath, IReadOnlyList<string> inner)
+    {
+        var start = new ProcessStartInfo("nsenter") { UseShellExecute = false };
+        if (usernsPath is not null)
+        {
+            start.ArgumentList.Add("--user=" + usernsPath);
+            start.ArgumentList.Add("--preserve-credentials");
+        }
+
+        start.ArgumentList.Add("--net=" + netnsPath);
+        start.ArgumentList.Add("--");
+        foreach (var a in inner)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return start;
+    }
 }

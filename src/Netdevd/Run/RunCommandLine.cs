@@ -12,7 +12,7 @@ internal static class RunCommandLine
     {
         var netdev = new Option<string[]>("--netdev", "-netdev")
         {
-            Description = $"Another netdev, in QEMU's -netdev syntax; the namespace's tap is netdev '{RunOptions.TapId}' (e.g. hubport,id=p,hubid=0,netdev={RunOptions.TapId}). Repeatable. Without any, the tap joins a user-mode NAT network ('{UserAttachment.UserNetdevId}', DHCP from 10.0.2.15) on hub 0.",
+            Description = $"Another netdev, in QEMU's -netdev syntax; the namespace's tap is netdev '{RunOptions.TapId}' (e.g. hubport,id=p,hubid=0,netdev={RunOptions.TapId}). Repeatable. Without any, the tap joins a user-mode NAT network ('{Startup.UserNetwork.NetdevId}', DHCP from 10.0.2.15) on hub 0.",
             Arity = ArgumentArity.ZeroOrMore,
             AllowMultipleArgumentsPerToken = false,
             HelpName = "SPEC",

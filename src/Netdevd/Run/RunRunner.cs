@@ -11,33 +11,23 @@ using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Options;
 using Netdevd.Qapi.Schema;
 using Netdevd.Qmp.Events;
+using Netdevd.Startup;
 
 namespace Netdevd.Run;
 
 /// <summary>
 /// <c>netdevd run</c>: starts the command in its namespace (through <see cref="NamespaceChild"/>),
 /// takes the namespace's tap as netdev <see cref="RunOptions.TapId"/>, creates the other netdevs
-/// (or, when none is given, a <c>user</c> network through <see cref="UserAttachment"/>), serves
+/// (or, when none is given, a <c>user</c> network through <see cref="UserNetwork"/>), serves
 /// them until the command ends, and exits with the command's status.
 /// </summary>
 internal static class RunRunner
 {
     public static async Task<int> RunAsync(RunOptions options, CancellationToken cancellationToken)
     {
-        IReadOnlyList<NetdevRequest> netdevs;
-        try
+        if (NetdevStartup.Parse(options.NetdevSpecs, out var parseExit) is not { } netdevs)
         {
-            netdevs = NetdevRequests.Parse(options.NetdevSpecs, static w => Console.Error.WriteLine($"netdevd: {w}"));
-        }
-        catch (NetdevHelpRequestedException)
-        {
-            Console.Out.Write(NetdevRequests.HelpText(BackendCatalog.Create()));
-            return 0;
-        }
-        catch (CommandLineException e)
-        {
-            await Console.Error.WriteLineAsync(e.Describe()).ConfigureAwait(false);
-            return 1;
+            return parseExit;
         }
 
         var command = options.Command.Count > 0 ? options.Command : [Environment.GetEnvironmentVariable("SHELL") ?? "/bin/sh"];
@@ -54,7 +44,7 @@ internal static class RunRunner
             _ = Libc.SetCloseOnExec(theirs, false);
             var newNamespace = options.NetnsPath is null && options.Pid is null;
             var inner = new List<string>(SelfCommand.Get());
-            inner.AddRange(NamespaceChild.Arguments(theirs, options.IfName, options.Mtu, newNamespace, command));
+            inner.AddRange(NamespaceChild.Arguments(theirs, options.IfName, options.Mtu, newNamespace, ipv4: null, command));
             child = Process.Start(NamespaceLauncher.Create(options, inner)) ?? throw new Win32Exception();
         }
         catch (Win32Exception e)
@@ -69,7 +59,7 @@ internal static class RunRunner
 
         using (child)
         {
-            var tapFd = await Task.Run(() => ReceiveTap(channel), cancellationToken).ConfigureAwait(false);
+            var tapFd = await Task.Run(() => TapHandoff.Receive(channel), cancellationToken).ConfigureAwait(false);
             if (tapFd < 0)
             {
                 // The inside half said why on stderr; its status is ours.
@@ -92,21 +82,13 @@ internal static class RunRunner
                 if (netdevs.Count == 0)
                 {
                     // Nothing asked for: the namespace gets a NAT network, as the default main job gives a VM.
-                    await UserAttachment.AddAsync(registry, cancellationToken).ConfigureAwait(false);
+                    await UserNetwork.AddAsync(registry, new NetdevUserOptions(), RunOptions.TapId, "hub0run", cancellationToken).ConfigureAwait(false);
                 }
 
-                foreach (var request in netdevs)
+                if (!await NetdevStartup.CreateAsync(registry, netdevs, cancellationToken).ConfigureAwait(false))
                 {
-                    try
-                    {
-                        await registry.AddAsync(request.Netdev, request.Origin, cancellationToken: cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (QapiException e)
-                    {
-                        await Console.Error.WriteLineAsync(new CommandLineException($"-netdev {request.Spec}: {e.Message}", e.Hint).Describe()).ConfigureAwait(false);
-                        Kill(child);
-                        return 1;
-                    }
+                    Kill(child);
+                    return 1;
                 }
             }
             catch (QapiException e)
@@ -120,38 +102,6 @@ internal static class RunRunner
             await child.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             return child.ExitCode;
         }
-    }
-
-    /// <summary>The tap descriptor from the inside half, or -1 when it ended without sending one.</summary>
-    private static int ReceiveTap(SafeFileHandle channel)
-    {
-        var fds = new List<SafeFileHandle>(1);
-        Span<byte> one = stackalloc byte[1];
-        nint n;
-        do
-        {
-            n = UnixRights.Receive(channel, one, fds, 0);
-        }
-        while (n < 0 && Errno.Last == Errno.EINTR);
-
-        if (n <= 0 || fds.Count == 0)
-        {
-            foreach (var fd in fds)
-            {
-                fd.Dispose();
-            }
-
-            return -1;
-        }
-
-        var tap = (int)fds[0].DangerousGetHandle();
-        fds[0].SetHandleAsInvalid();
-        for (var i = 1; i < fds.Count; i++)
-        {
-            fds[i].Dispose();
-        }
-
-        return tap;
     }
 
     private static void Kill(Process child)

@@ -1,5 +1,3 @@
-using System.Reflection;
-
 namespace Netdevd.Run;
 
 /// <summary>How to start this same netdevd again: the apphost, or the dotnet host with our assembly.</summary>
@@ -10,8 +8,9 @@ internal static class SelfCommand
         var process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program is running");
         if (string.Equals(Path.GetFileNameWithoutExtension(process), "dotnet", StringComparison.Ordinal))
         {
-            var assembly = Assembly.GetEntryAssembly()?.Location;
-            if (!string.IsNullOrEmpty(assembly))
+            // Started as "dotnet netdevd.dll" (development): the host needs our assembly again.
+            var assembly = Path.Combine(AppContext.BaseDirectory, AppDomain.CurrentDomain.FriendlyName + ".dll");
+            if (File.Exists(assembly))
             {
                 return [process, assembly];
             }

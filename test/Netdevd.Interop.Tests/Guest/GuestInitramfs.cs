@@ -28,8 +28,12 @@ internal static class GuestInitramfs
 
         """;
 
-    /// <summary>Writes the archive to <paramref name="path"/>; returns the modules it carries (built-in ones are absent).</summary>
-    public static IReadOnlyList<string> Write(string path, string busybox, GuestKernel kernel, string dnsName, int httpPort, string payload)
+    /// <summary>
+    /// Writes the archive to <paramref name="path"/>; returns the modules it carries (built-in ones are absent).
+    /// With <paramref name="serveSeconds"/> the guest also serves its downloaded payload on port 80
+    /// for that long before it says "done" (for forwards from the host into the guest).
+    /// </summary>
+    public static IReadOnlyList<string> Write(string path, string busybox, GuestKernel kernel, string dnsName, int httpPort, string payload, int serveSeconds = 0)
     {
         var included = new List<string>();
         using var file = File.Create(path);
@@ -56,14 +60,14 @@ internal static class GuestInitramfs
         }
 
         cpio.File("udhcpc.sh", Script(UdhcpcScript), executable: true);
-        cpio.File("init", Script(InitScript(dnsName, httpPort, payload)), executable: true);
+        cpio.File("init", Script(InitScript(dnsName, httpPort, payload, serveSeconds)), executable: true);
         cpio.Trailer();
         return included;
     }
 
     private static byte[] Script(string text) => Encoding.UTF8.GetBytes(text.Replace("\r", "", StringComparison.Ordinal));
 
-    private static string InitScript(string dnsName, int httpPort, string payload) => $$"""
+    private static string InitScript(string dnsName, int httpPort, string payload, int serveSeconds) => $$"""
         #!/bin/sh
         /bin/busybox mount -t proc proc /proc
         /bin/busybox --install -s /bin
@@ -98,6 +102,11 @@ internal static class GuestInitramfs
             echo "{{Marker}} sha256=$(sha256sum /tmp/payload | cut -d' ' -f1) md5=$(md5sum /tmp/payload | cut -d' ' -f1)"
         else
             echo "{{Marker}} wget=failed"
+        fi
+
+        if [ {{serveSeconds}} -gt 0 ]; then
+            httpd -p 80 -h /tmp && echo "{{Marker}} serving=80"
+            sleep {{serveSeconds}}
         fi
 
         echo "{{Marker}} done"

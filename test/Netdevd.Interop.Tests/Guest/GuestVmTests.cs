@@ -122,7 +122,7 @@ public sealed class GuestVmTests
         }
     }
 
-    private static bool CanRead(string path)
+    internal static bool CanRead(string path)
     {
         try
         {
@@ -135,7 +135,7 @@ public sealed class GuestVmTests
         }
     }
 
-    private static CapturedProcess Track(List<CapturedProcess> processes, CapturedProcess process)
+    internal static CapturedProcess Track(List<CapturedProcess> processes, CapturedProcess process)
     {
         processes.Add(process);
         return process;
@@ -150,7 +150,7 @@ public sealed class GuestVmTests
     }
 
     /// <summary>The guest's <c>NETDEVD-GUEST key=value ...</c> lines as a dictionary (the last value of a key wins).</summary>
-    private static Dictionary<string, string> Results(string console)
+    internal static Dictionary<string, string> Results(string console)
     {
         var results = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in console.Split('\n'))
@@ -174,7 +174,7 @@ public sealed class GuestVmTests
         return results;
     }
 
-    private static async Task WaitForListenerAsync(int port)
+    internal static async Task WaitForListenerAsync(int port)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)

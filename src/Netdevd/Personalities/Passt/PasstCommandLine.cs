@@ -1,0 +1,166 @@
+using System.Net;
+using Netdevd.Qmp.Server;
+
+namespace Netdevd.Personalities.Passt;
+
+/// <summary>
+/// passt's command line as libvirt 11 passes it (<c>--one-off --socket PATH --pid FILE --log-file
+/// FILE --tcp-ports SPEC [--udp-ports SPEC] [--address A --netmask N] [--hostname H] ...</c>),
+/// with passt's option names and short forms. What netdevd cannot honour is refused by name.
+/// </summary>
+internal static class PasstCommandLine
+{
+    public const string Program = "passt";
+
+    private static readonly GetoptOption[] Known =
+    [
+        new("debug", 'd', false),
+        new("quiet", 'q', false),
+        new("foreground", 'f', false),
+        new("log-file", 'l', true),
+        new("pid", 'P', true),
+        new("socket", 's', true),
+        new("one-off", '1', false),
+        new("tcp-ports", 't', true),
+        new("udp-ports", 'u', true),
+        new("address", 'a', true),
+        new("netmask", 'n', true),
+        new("gateway", 'g', true),
+        new("hostname", 'H', true),
+        new("search", 'S', true),
+        new("ipv4-only", '4', false),
+        new("help", 'h', false),
+        new("version", '\0', false),
+        // Known to passt, refused by netdevd (named in the error rather than "unrecognized").
+        new("stderr", 'e', false),
+        new("mtu", 'm', true),
+        new("interface", 'i', true),
+        new("outbound", 'o', true),
+        new("dns", 'D', true),
+        new("fqdn", '\0', true),
+        new("mac-addr", 'M', true),
+        new("pcap", 'p', true),
+        new("fd", '\0', true),
+        new("ipv6-only", '6', false),
+        new("vhost-user", '\0', false),
+        new("trace", '\0', false),
+        new("no-dhcp", '\0', false),
+        new("no-tcp", '\0', false),
+        new("no-udp", '\0', false),
+        new("no-icmp", '\0', false),
+        new("no-ndp", '\0', false),
+        new("no-dhcpv6", '\0', false),
+        new("no-ra", '\0', false),
+        new("no-map-gw", '\0', false),
+        new("map-host-loopback", '\0', true),
+        new("map-guest-addr", '\0', true),
+        new("dns-forward", '\0', true),
+        new("runas", '\0', true),
+        new("log-size", '\0', true),
+        new("print-capabilities", '\0', false),
+    ];
+
+    public static string HelpText =>
+        "Usage: passt [OPTION]...\n" +
+        "netdevd's passt personality: a user-mode network for a QEMU VM on a unix socket (QEMU's stream netdev).\n\n" +
+        "  -d, --debug            log debug messages\n" +
+        "  -q, --quiet            log warnings and errors only\n" +
+        "  -f, --foreground       do not go to the background\n" +
+        "  -l, --log-file PATH    log (append) to PATH\n" +
+        "  -P, --pid FILE         write the daemon's PID to FILE\n" +
+        "  -s, --socket PATH      unix socket to listen on (default /tmp/passt_N.socket)\n" +
+        "  -1, --one-off          quit when the first client disconnects\n" +
+        "  -t, --tcp-ports SPEC   forward TCP ports from the host: none, or [ADDR/]PORT[-PORT][:PORT[-PORT]][,...], ~PORT excludes\n" +
+        "  -u, --udp-ports SPEC   the same for UDP\n" +
+        "  -a, --address ADDR     the guest's IPv4 address (DHCP)\n" +
+        "  -n, --netmask MASK     its netmask or prefix length (default 24)\n" +
+        "  -g, --gateway ADDR     the gateway the guest sees (the host's loopback through it)\n" +
+        "  -H, --hostname NAME    hostname sent by DHCP\n" +
+        "  -S, --search LIST      space-separated DNS search domains\n" +
+        "  -4, --ipv4-only        no IPv6\n" +
+        "  -h, --help             this text\n" +
+        "      --version          version\n";
+
+    public static string VersionText => $"passt (netdevd {QmpVersion.Package})\n";
+
+    /// <summary>The options, or null when --help/--version was answered (<paramref name="output"/> holds the text).</summary>
+    public static PasstOptions? Parse(IReadOnlyList<string> args, out string? output)
+    {
+        output = null;
+        var (options, operands) = GetoptLong.Parse(args, Known, Program);
+        if (operands.Count > 0)
+        {
+            throw new PersonalityUsageException($"{Program}: unexpected argument '{operands[0]}'");
+        }
+
+        var result = new PasstOptions();
+        var forwards = new List<PortForward>();
+        IPAddress? address = null, gateway = null;
+        var prefix = 24;
+        foreach (var (name, value) in options)
+        {
+            switch (name)
+            {
+                case "help":
+                    output = HelpText;
+                    return null;
+                case "version":
+                    output = VersionText;
+                    return null;
+                case "debug":
+                    result = result with { Debug = true };
+                    break;
+                case "quiet":
+                    result = result with { Quiet = true };
+                    break;
+                case "foreground":
+                    result = result with { Foreground = true };
+                    break;
+                case "log-file":
+                    result = result with { LogFile = value };
+                    break;
+                case "pid":
+                    result = result with { PidFile = value };
+                    break;
+                case "socket":
+                    result = result with { SocketPath = value };
+                    break;
+                case "one-off":
+                    result = result with { OneOff = true };
+                    break;
+                case "tcp-ports":
+                    PortSpec.Parse(Program, "-t", "tcp", value!, forwards);
+                    break;
+                case "udp-ports":
+                    PortSpec.Parse(Program, "-u", "udp", value!, forwards);
+                    break;
+                case "address":
+                    address = Ipv4(value!, "--address");
+                    break;
+                case "netmask":
+                    prefix = Netmask(value!);
+                    break;
+                case "gateway":
+                    gateway = Ipv4(value!, "--gateway");
+                    break;
+                case "hostname":
+                    result = result with { Hostname = value };
+                    break;
+                case "search":
+                    result = result with { Search = value!.Split(' ', StringSplitOptions.RemoveEmptyEntries) };
+                    break;
+                case "ipv4-only":
+                    result = result with { Ipv4Only = true };
+                    break;
+                default:
+                    throw new PersonalityUsageException($"{Program}: --{name} is not supported by netdevd's passt personality");
+            }
+        }
+
+        return result with { Forwards = forwards, Address = address, PrefixLength = prefix, Gateway = gateway };
+    }
+
+    private static IPAddress Ipv4(string value, string option) => Ipv4Arguments.Address(Program, option, value);
+
+    private static int Netmask(string value) => Ipv4Arguments.PrefixLength(Program, value, dotted: true);
+}

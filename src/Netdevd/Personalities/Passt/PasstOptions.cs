@@ -1,0 +1,39 @@
+using System.Net;
+
+namespace Netdevd.Personalities.Passt;
+
+/// <summary>What a passt command line asked for (the options netdevd honours).</summary>
+internal sealed record PasstOptions
+{
+    public bool Foreground { get; init; }
+
+    public bool Quiet { get; init; }
+
+    public bool Debug { get; init; }
+
+    public string? LogFile { get; init; }
+
+    public string? PidFile { get; init; }
+
+    /// <summary>-s: the unix socket QEMU connects to with its stream netdev; null = /tmp/passt_N.socket.</summary>
+    public string? SocketPath { get; init; }
+
+    /// <summary>-1: leave when the first client disconnects.</summary>
+    public bool OneOff { get; init; }
+
+    public IReadOnlyList<PortForward> Forwards { get; init; } = [];
+
+    /// <summary>-a: the guest's address (its DHCP lease); null = QEMU's 10.0.2.15.</summary>
+    public IPAddress? Address { get; init; }
+
+    public int PrefixLength { get; init; } = 24;
+
+    /// <summary>-g: the gateway (the virtual host); null = network + 2.</summary>
+    public IPAddress? Gateway { get; init; }
+
+    public string? Hostname { get; init; }
+
+    public IReadOnlyList<string> Search { get; init; } = [];
+
+    public bool Ipv4Only { get; init; }
+}

@@ -1,0 +1,225 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Netdevd.Core.Registry;
+using Netdevd.Hosting;
+using Netdevd.Native;
+using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Events;
+using Netdevd.Qapi.Schema;
+using Netdevd.Startup;
+
+namespace Netdevd.Personalities.Passt;
+
+/// <summary>
+/// netdevd started as <c>passt</c>: a stream server on the --socket path (the framing QEMU's
+/// stream netdev speaks, which is what libvirt gives QEMU) joined on hub 0 to a <c>user</c>
+/// netdev with the --tcp-ports/--udp-ports forwards; once it listens the daemon writes --pid,
+/// moves its output to --log-file and lets the first process exit 0. --one-off ends it when
+/// the VM disconnects; SIGTERM (libvirt's destroy) at any time.
+/// </summary>
+internal static class PasstRunner
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        PasstOptions options;
+        try
+        {
+            if (PasstCommandLine.Parse(args, out var output) is not { } parsed)
+            {
+                Console.Out.Write(output);
+                return 0;
+            }
+
+            options = parsed;
+        }
+        catch (PersonalityUsageException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 1;
+        }
+
+        if (!options.Foreground && !Background.IsDaemon)
+        {
+            return Background.StartAndWait(PasstCommandLine.Program, args);
+        }
+
+        // The daemon: logs to --log-file from here on, errors to the caller until ready.
+        if (Background.IsDaemon && !Background.EnterDaemon(PasstCommandLine.Program, options.LogFile))
+        {
+            return 1;
+        }
+
+        var errors = Background.Errors;
+
+        using var stop = new CancellationTokenSource();
+        using var signals = new StopSignals(stop);
+        using var loggers = PersonalityLogging.Create(options.Quiet ? LogLevel.Warning : options.Debug ? LogLevel.Debug : LogLevel.Information);
+        var log = loggers.CreateLogger(PasstCommandLine.Program);
+        string socketPath;
+        try
+        {
+            socketPath = options.SocketPath ?? FreeDefaultSocket();
+        }
+        catch (PersonalityUsageException e)
+        {
+            await errors.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 1;
+        }
+
+        IQapiEventSink events = options.OneOff ? new OneOffWatch(StreamServer.NetdevId, stop) : new NullEventSink();
+        await using var registry = new NetdevRegistry(BackendCatalog.Create(), events, loggers);
+        try
+        {
+            RemoveStaleSocket(socketPath);
+            await StreamServer.AddAsync(registry, socketPath, stop.Token).ConfigureAwait(false);
+            if (await StreamServer.WaitListeningAsync(registry, stop.Token).ConfigureAwait(false) is { } failure)
+            {
+                await errors.WriteLineAsync($"{PasstCommandLine.Program}: --socket {socketPath}: {failure}").ConfigureAwait(false);
+                return 1;
+            }
+
+            await UserNetwork.AddAsync(registry, UserOptions(options), StreamServer.NetdevId, StreamServer.HubPortId, stop.Token).ConfigureAwait(false);
+            if (options.PidFile is { } pidFile)
+            {
+                await File.WriteAllTextAsync(pidFile, string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}\n"), stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (QapiException e)
+        {
+            await errors.WriteLineAsync($"{PasstCommandLine.Program}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PersonalityUsageException)
+        {
+            await errors.WriteLineAsync($"{PasstCommandLine.Program}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        // passt's line, which users and scripts look for, on the caller's stderr.
+        await errors.WriteLineAsync($"UNIX domain socket bound at {socketPath}").ConfigureAwait(false);
+        Background.SignalReady();
+
+        if (log.IsEnabled(LogLevel.Information))
+        {
+            log.LogInformation("serving {Socket} with {Forwards} forwarded port(s)", socketPath, options.Forwards.Count);
+        }
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        TryDelete(socketPath);
+        if (options.PidFile is { } pid)
+        {
+            TryDelete(pid);
+        }
+
+        return 0;
+    }
+
+    /// <summary>The user netdev: QEMU's defaults, or the network of --address/--netmask with the guest's lease at --address.</summary>
+    internal static NetdevUserOptions UserOptions(PasstOptions options)
+    {
+        var hostfwd = new List<Netdevd.Qapi.Schema.String>(options.Forwards.Count);
+        foreach (var f in options.Forwards)
+        {
+            hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = f.ToHostfwd() });
+        }
+
+        var search = new List<Netdevd.Qapi.Schema.String>(options.Search.Count);
+        foreach (var s in options.Search)
+        {
+            search.Add(new Netdevd.Qapi.Schema.String { Str = s });
+        }
+
+        var user = new NetdevUserOptions
+        {
+            Hostname = options.Hostname,
+            Hostfwd = hostfwd.Count > 0 ? hostfwd : null,
+            Dnssearch = search.Count > 0 ? search : null,
+            Ipv6 = options.Ipv4Only ? false : null,
+        };
+        if (options.Address is not { } guest)
+        {
+            user.Host = options.Gateway?.ToString();
+            return user;
+        }
+
+        var network = Ipv4Arguments.InNetwork(guest, options.PrefixLength, 0);
+        var gateway = options.Gateway ?? Distinct(network, guest, 2, 1);
+        var dns = Distinct(network, guest, 3, 4, except: gateway);
+        user.Net = string.Create(CultureInfo.InvariantCulture, $"{network}/{options.PrefixLength}");
+        user.Host = gateway.ToString();
+        user.Dns = dns.ToString();
+        user.Dhcpstart = guest.ToString();
+        return user;
+    }
+
+    /// <summary>network + the first of the offsets that is neither the guest nor <paramref name="except"/>.</summary>
+    private static IPAddress Distinct(IPAddress network, IPAddress guest, uint first, uint second, IPAddress? except = null)
+    {
+        foreach (var offset in (ReadOnlySpan<uint>)[first, second, first + 3, second + 3])
+        {
+            var candidate = Ipv4Arguments.FromUInt32(Ipv4Arguments.ToUInt32(network) + offset);
+            if (!candidate.Equals(guest) && !candidate.Equals(except))
+            {
+                return candidate;
+            }
+        }
+
+        throw new PersonalityUsageException($"{PasstCommandLine.Program}: no room for the gateway and DNS addresses next to {guest}");
+    }
+
+    /// <summary>passt's default: the first of /tmp/passt_1.socket ... that nobody listens on.</summary>
+    private static string FreeDefaultSocket()
+    {
+        for (var i = 1; i < 100; i++)
+        {
+            var path = string.Create(CultureInfo.InvariantCulture, $"/tmp/passt_{i}.socket");
+            if (!File.Exists(path) || !IsListening(path))
+            {
+                return path;
+            }
+        }
+
+        throw new PersonalityUsageException($"{PasstCommandLine.Program}: no free /tmp/passt_N.socket; give --socket");
+    }
+
+    /// <summary>A socket file left by a process that is gone is replaced; a live one is not touched (the bind then fails).</summary>
+    private static void RemoveStaleSocket(string path)
+    {
+        if (File.Exists(path) && !IsListening(path))
+        {
+            TryDelete(path);
+        }
+    }
+
+    private static bool IsListening(string path)
+    {
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using System.Net;
+using Netdevd.Personalities.Passt;
+
+namespace Netdevd.Personalities.Pasta;
+
+/// <summary>What a pasta command line asked for (the options netdevd honours).</summary>
+internal sealed record PastaOptions
+{
+    /// <summary>The namespace: --netns PATH, or /proc/PID/ns/net for the PID operand.</summary>
+    public required string NetnsPath { get; init; }
+
+    /// <summary>The PID operand: pasta leaves when that process is gone.</summary>
+    public int? TargetPid { get; init; }
+
+    public string? UserNamespacePath { get; init; }
+
+    public bool Foreground { get; init; }
+
+    public bool Quiet { get; init; }
+
+    public bool Debug { get; init; }
+
+    public string? LogFile { get; init; }
+
+    public string? PidFile { get; init; }
+
+    public string IfName { get; init; } = "tap0";
+
+    public int Mtu { get; init; } = 65520;
+
+    /// <summary>--config-net: address, prefix and default route on the interface in the namespace.</summary>
+    public bool ConfigureNetwork { get; init; }
+
+    public IPAddress? Address { get; init; }
+
+    public int PrefixLength { get; init; } = 24;
+
+    public IPAddress? Gateway { get; init; }
+
+    /// <summary>--dns-forward: the address in the namespace whose DNS queries go to the host's resolvers.</summary>
+    public IPAddress? DnsForward { get; init; }
+
+    /// <summary>--no-map-gw: the gateway does not lead to the host's loopback.</summary>
+    public bool NoMapGateway { get; init; }
+
+    public bool Ipv4Only { get; init; }
+
+    public IReadOnlyList<PortForward> Forwards { get; init; } = [];
+}

@@ -1,0 +1,163 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+using Netdevd.Backends.Sockets;
+using Netdevd.Core.Registry;
+using Netdevd.Hosting;
+using Netdevd.Native;
+using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Options;
+using Netdevd.Qapi.Schema;
+using Netdevd.Run;
+using Netdevd.Startup;
+using Netdevd.UserNet.Forwarding;
+
+namespace Netdevd.Personalities.Slirp4netns;
+
+/// <summary>
+/// netdevd started as <c>slirp4netns</c>: opens (or, for rootlesskit, attaches to) the tap in the
+/// target's network namespace, serves it with a <c>user</c> netdev on hub 0, answers the API
+/// socket, writes "1" to the ready descriptor and runs in the foreground until the exit
+/// descriptor becomes readable or closes, or SIGTERM. The process is the one the caller started
+/// (rootlesskit kills it by PID): the namespace work happens in a short-lived inside half.
+/// </summary>
+internal static class Slirp4netnsRunner
+{
+    private const string TapId = "tap0";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        Slirp4netnsOptions options;
+        try
+        {
+            if (Slirp4netnsCommandLine.Parse(args, out var output) is not { } parsed)
+            {
+                Console.Out.Write(output);
+                return 0;
+            }
+
+            options = parsed;
+        }
+        catch (PersonalityUsageException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 1;
+        }
+
+        using var stop = new CancellationTokenSource();
+        using var signals = new StopSignals(stop);
+        // Not root: the namespace belongs to the target's user namespace, which gives us the
+        // right to configure it (rootlesskit's case). Root needs nothing more.
+        var userns = options.UserNamespacePath
+            ?? (!Environment.IsPrivilegedProcess && options.TargetPid is { } pid ? $"/proc/{pid}/ns/user" : null);
+        var ipv4 = options.Configure
+            ? new Ipv4Setup(options.GuestAddress, options.PrefixLength, options.HostAddress, options.MacAddress)
+            : null;
+        var tapFd = NamespaceTap.Open(Slirp4netnsCommandLine.Program, options.NetnsPath, userns, options.TapName, options.Mtu, ipv4, Console.Error);
+        if (tapFd < 0)
+        {
+            return 1;
+        }
+
+        using var loggers = PersonalityLogging.Create(LogLevel.Warning);
+        await using var registry = new NetdevRegistry(BackendCatalog.Create(), new NullEventSink(), loggers);
+        Slirp4netnsApiSocket? api = null;
+        try
+        {
+            GrantedDescriptors.Grant(tapFd);
+            var tap = new Netdev { Id = TapId, Type = NetClientDriver.Tap, Tap = new NetdevTapOptions { Fd = tapFd.ToString(CultureInfo.InvariantCulture) } };
+            await registry.AddAsync(tap, NetdevOrigin.CommandLineModern, cancellationToken: stop.Token).ConfigureAwait(false);
+            await UserNetwork.AddAsync(registry, UserOptions(options), TapId, "hub0tap", stop.Token).ConfigureAwait(false);
+            if (options.ApiSocket is { } path)
+            {
+                var forwards = registry.Find(UserNetwork.NetdevId)?.Client as IHostForwards
+                    ?? throw new InvalidOperationException("the user netdev has no forwarding API");
+                api = Slirp4netnsApiSocket.Listen(path, new Slirp4netnsApi(forwards, options.GuestAddress));
+            }
+        }
+        catch (QapiException e)
+        {
+            await Console.Error.WriteLineAsync($"{Slirp4netnsCommandLine.Program}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"{Slirp4netnsCommandLine.Program}: --api-socket {options.ApiSocket}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        await using (api)
+        {
+            if (options.ReadyFd is { } ready && !SignalReady(ready))
+            {
+                await Console.Error.WriteLineAsync($"{Slirp4netnsCommandLine.Program}: --ready-fd {ready}: {Errno.Message(Errno.Last)}").ConfigureAwait(false);
+                return 1;
+            }
+
+            Thread? watcher = null;
+            if (options.ExitFd is { } exit)
+            {
+                watcher = new Thread(() => WaitForExitFd(exit, stop)) { IsBackground = true, Name = "slirp4netns exit-fd" };
+                watcher.Start();
+            }
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>QEMU's user netdev with slirp4netns's addressing (host .2, DNS .3, DHCP from .15; IPv6 fd00::/64 with -6).</summary>
+    internal static NetdevUserOptions UserOptions(Slirp4netnsOptions options) => new()
+    {
+        Net = string.Create(CultureInfo.InvariantCulture, $"{options.Network}/{options.PrefixLength}"),
+        Host = options.HostAddress.ToString(),
+        Dns = options.DnsAddress.ToString(),
+        Dhcpstart = options.DhcpStart.ToString(),
+        Ipv4 = true,
+        Ipv6 = options.EnableIpv6,
+        Ipv6Prefix = options.EnableIpv6 ? "fd00::" : null,
+        Ipv6Prefixlen = options.EnableIpv6 ? 64 : null,
+        Ipv6Host = options.EnableIpv6 ? "fd00::2" : null,
+        Ipv6Dns = options.EnableIpv6 ? "fd00::3" : null,
+        HostLoopback = !options.DisableHostLoopback,
+    };
+
+    private static bool SignalReady(int fd)
+    {
+        ReadOnlySpan<byte> one = "1"u8;
+        var ok = Libc.Write(fd, one) == 1;
+        _ = Libc.Close(fd);
+        return ok;
+    }
+
+    /// <summary>slirp4netns's -e: the caller holds the other end; readable or closed means stop.</summary>
+    private static void WaitForExitFd(int fd, CancellationTokenSource stop)
+    {
+        Span<PollFd> poll = [new PollFd { Fd = fd, Events = Libc.POLLIN }];
+        while (true)
+        {
+            var n = Libc.Poll(poll, -1);
+            if (n > 0 || (n < 0 && Errno.Last != Errno.EINTR))
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+}

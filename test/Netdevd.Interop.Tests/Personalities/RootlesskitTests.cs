@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using Netdevd.Interop.Tests.Guest;
+using Netdevd.Interop.Tests.Harness;
+using Netdevd.Interop.Tests.Tap;
+
+namespace Netdevd.Interop.Tests.Personalities;
+
+/// <summary>
+/// rootlesskit 1.1 (Debian 12) as an unprivileged user with <c>--net=slirp4netns
+/// --port-driver=slirp4netns</c>, finding netdevd as the slirp4netns in its PATH. rootlesskit
+/// needs subordinate id ranges: the test gives the user nobody one in a mount namespace of its
+/// own (its /etc/subuid and /etc/subgid bind-mounted over the host's, which stay untouched).
+/// </summary>
+public sealed class RootlesskitTests
+{
+    [Fact]
+    public async Task Unprivileged_rootlesskit_gets_tap0_its_network_and_a_published_port()
+    {
+        TapTestKit.RequireRoot();
+        HostTools.Require("rootlesskit", "rootlesskit");
+        HostTools.Require("newuidmap", "uidmap");
+        var setpriv = HostTools.Find("setpriv") ?? throw new InvalidOperationException("setpriv (util-linux) is missing");
+        var curl = HostTools.Require("curl", "curl");
+        var busybox = StaticBusybox.Require();
+        var dir = HostTools.TempDir();
+        File.SetUnixFileMode(dir, (UnixFileMode)0x1FF);
+        Process? rootlesskit = null;
+        try
+        {
+            Slirp4netnsProcess.Symlink(dir);
+            await File.WriteAllTextAsync(Path.Combine(dir, "subuid"), "nobody:200000:65536\n");
+            await File.WriteAllTextAsync(Path.Combine(dir, "subgid"), "nobody:200000:65536\n");
+            var www = Directory.CreateDirectory(Path.Combine(dir, "www")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(www, "index.html"), "hello-from-rootlesskit\n");
+            File.SetUnixFileMode(Path.Combine(www, "index.html"), (UnixFileMode)0x1A4);
+            var port = HostTools.FreePort();
+            var inner = $"ip -4 -o addr show tap0 > {dir}/addr.txt; {busybox} httpd -f -p 80 -h {www}";
+            var start = new ProcessStartInfo("unshare")
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (var a in new[]
+            {
+                "--mount", "--propagation", "private", "sh", "-c",
+                $"mount --bind {dir}/subuid /etc/subuid && mount --bind {dir}/subgid /etc/subgid && exec {setpriv} --reuid=65534 --regid=65534 --clear-groups " +
+                $"env HOME={dir} XDG_RUNTIME_DIR={dir} PATH={dir}:/usr/sbin:/usr/bin:/sbin:/bin " +
+                $"rootlesskit --net=slirp4netns --port-driver=slirp4netns --disable-host-loopback -p 127.0.0.1:{port}:80/tcp sh -c \"{inner}\"",
+            })
+            {
+                start.ArgumentList.Add(a);
+            }
+
+            rootlesskit = Process.Start(start)!;
+            var stderr = rootlesskit.StandardError.ReadToEndAsync();
+            var published = string.Empty;
+            for (var i = 0; i < 120 && published != "hello-from-rootlesskit" && !rootlesskit.HasExited; i++)
+            {
+                published = (await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(30), curl, "-s", "--max-time", "5", $"http://127.0.0.1:{port}/index.html")).Stdout.Trim();
+                if (published != "hello-from-rootlesskit")
+                {
+                    await Task.Delay(500);
+                }
+            }
+
+            Assert.True(published == "hello-from-rootlesskit", rootlesskit.HasExited ? await stderr : "no answer through the published port");
+            Assert.Contains("inet 10.0.2.100/24", await File.ReadAllTextAsync(Path.Combine(dir, "addr.txt")), StringComparison.Ordinal);
+
+            // And the slirp4netns rootlesskit runs is netdevd, as nobody.
+            var helper = FindHelper(Path.Combine(AppContext.BaseDirectory, "netdevd"));
+            Assert.True(helper is not null, "no netdevd running as slirp4netns");
+            Assert.Contains("Uid:\t65534", await File.ReadAllTextAsync($"/proc/{helper}/status"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (rootlesskit is { HasExited: false })
+            {
+                // Ours by PID: rootlesskit kills its slirp4netns and the child on SIGTERM... and on kill its helpers die with the namespace.
+                rootlesskit.Kill(entireProcessTree: true);
+                await rootlesskit.WaitForExitAsync(CancellationToken.None);
+            }
+
+            rootlesskit?.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The pid of a process running <paramref name="apphost"/> under the name slirp4netns.</summary>
+    private static int? FindHelper(string apphost)
+    {
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(proc), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var exe = new FileInfo($"{proc}/exe").LinkTarget;
+                var argv0 = File.ReadAllText($"{proc}/cmdline").Split('\0')[0];
+                if (exe == apphost && Path.GetFileName(argv0) == "slirp4netns")
+                {
+                    return pid;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return null;
+    }
+}
