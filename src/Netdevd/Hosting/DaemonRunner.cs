@@ -23,9 +23,12 @@ internal static class DaemonRunner
     {
         // Parse everything first: a bad option must leave nothing behind.
         IReadOnlyList<NetdevRequest> netdevs;
+        IReadOnlyList<ChardevRequest> chardevs;
         List<QmpEndpointSpec> monitors = [];
         try
         {
+            var chardevKinds = new Netdevd.Backends.Chardevs.SocketChardevFactory();
+            chardevs = ChardevRequests.Parse(options.ChardevSpecs ?? [], chardevKinds.Provides, static w => Console.Error.WriteLine($"netdevd: {w}"));
             netdevs = NetdevRequests.Parse(options.NetdevSpecs, static w => Console.Error.WriteLine($"netdevd: {w}"));
             foreach (var spec in options.QmpSpecs)
             {
@@ -69,7 +72,7 @@ internal static class DaemonRunner
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
 
         var events = new QmpEventBroadcaster();
-        await using var registry = new NetdevRegistry(BackendCatalog.Create(options.UserMemoryLimit), events, loggers);
+        await using var registry = new NetdevRegistry(BackendCatalog.Create(options.UserMemoryLimit), events, loggers, chardevs: new Netdevd.Backends.Chardevs.SocketChardevFactory());
         using var handlers = new QmpCommandHandlers(registry);
         await using var qmp = new QmpServer(handlers.Commands, events, new QmpServerOptions { MaxClients = options.QmpMaxClients, GreetAfterStartup = true }, loggers);
         DefaultSetup? defaults = null;
@@ -82,6 +85,21 @@ internal static class DaemonRunner
             }
 
             await qmp.StartAsync(monitors, cancellationToken).ConfigureAwait(false);
+
+            // As QEMU: the chardevs exist before any netdev, which may connect through them.
+            foreach (var request in chardevs)
+            {
+                try
+                {
+                    await registry.Chardevs.AddFromCommandLineAsync(request.Id, request.Backend, cancellationToken).ConfigureAwait(false);
+                }
+                catch (QapiException e)
+                {
+                    await Console.Error.WriteLineAsync(new CommandLineException($"-chardev {request.Spec}: {e.Message}", e.Hint).Describe()).ConfigureAwait(false);
+                    return 1;
+                }
+            }
+
             foreach (var request in netdevs)
             {
                 try
