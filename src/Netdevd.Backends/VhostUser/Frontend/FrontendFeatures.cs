@@ -39,6 +39,14 @@ internal static class FrontendFeatures
         return acked;
     }
 
-    /// <summary>Whether frames with a virtio-net header can pass unchanged between the hub and the back-end.</summary>
-    public static bool CarriesOffloads(ulong acked) => (acked & s_offloads) == s_offloads;
+    private static readonly ulong s_headerOffloads = s_offloads
+        & ~(VirtioFeatures.Bit(VirtioFeatures.NetGuestEcn) | VirtioFeatures.Bit(VirtioFeatures.NetHostEcn));
+
+    /// <summary>
+    /// Whether frames with a virtio-net header can pass between the hub and the back-end: checksum
+    /// and TSO4/6 both ways. ECN is not required: a super-frame whose CWR the device cannot
+    /// carry loses only its ECN flag (<see cref="FrontendSession"/>), and a Linux receiver that
+    /// segments it clears CWR after the first segment anyway, as the flag asks.
+    /// </summary>
+    public static bool CarriesOffloads(ulong acked) => (acked & s_headerOffloads) == s_headerOffloads;
 }

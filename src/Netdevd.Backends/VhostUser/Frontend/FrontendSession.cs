@@ -29,6 +29,7 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
     private readonly int[] _txFree;
     private readonly byte[] _scratch = new byte[FrontendMemory.BufferSize];
     private readonly byte[] _message = new byte[VhostUserChannel.BufferSize];
+    private readonly bool _hostEcn;
     private int _txFreeCount;
     private bool _txWaiting;
     private bool _stopped;
@@ -39,6 +40,7 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
         _owner = owner;
         _channel = channel;
         Features = acked;
+        _hostEcn = VirtioFeatures.Has(acked, VirtioFeatures.NetHostEcn);
         var queues = queuePairs * 2;
         _memory = FrontendMemory.Create(queues);
         _rings = new SplitDriverRing[queues];
@@ -262,6 +264,10 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
             if (withHeader)
             {
                 frame.CopyTo(slot);
+                if (!_hostEcn && (slot[1] & VirtioNetHeader.GsoEcn) != 0)
+                {
+                    slot[1] &= unchecked((byte)~VirtioNetHeader.GsoEcn);
+                }
             }
             else
             {
