@@ -31,6 +31,30 @@ public sealed class ChardevTests
         Assert.Equal($"netdevd: -chardev {spec}: {message}", stderr.Split('\n')[0].TrimEnd('\r'));
     }
 
+    [Theory]
+    [InlineData("vhost-user,id=v,chardev=nosuch", "chardev \"nosuch\" not found")]
+    [InlineData("vhost-user,id=v,chardev=t", "chardev \"t\" does not support FD passing")]
+    [InlineData("vhost-user,id=v,chardev=u,queues=0", "vhost-user number of queues must be in range [1, 1024]")]
+    [InlineData("vhost-user,id=v", "Parameter 'chardev' is missing")]
+    public async Task A_bad_vhost_user_netdev_prints_QEMUs_line_and_exits_1(string spec, string message)
+    {
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        try
+        {
+            var (code, _, stderr) = await DaemonProcess.RunAsync(
+                "-chardev", $"socket,id=u,path={dir}/u.sock,server=on,wait=off",
+                "-chardev", "socket,id=t,host=127.0.0.1,port=0,server=on,wait=off",
+                "-netdev", spec);
+
+            Assert.Equal(1, code);
+            Assert.Equal($"netdevd: -netdev {spec}: {message}", stderr.Split('\n')[0].TrimEnd('\r'));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public async Task A_chardev_id_given_twice_is_a_duplicate()
     {
