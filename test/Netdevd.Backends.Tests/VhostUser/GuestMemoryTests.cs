@@ -74,9 +74,20 @@ public sealed class GuestMemoryTests
     [Fact]
     public void A_descriptor_that_cannot_be_mapped_is_refused_with_the_reason()
     {
-        using var devNull = File.OpenHandle("/proc/self/status", FileMode.Open, FileAccess.Read);
+        // The front-end's memfd reopened read-only: a shared writable mapping is refused (EACCES).
+        using var memory = new TestGuestMemory();
+        using var readOnly = File.OpenHandle($"/proc/self/fd/{memory.Fd.DangerousGetHandle()}", FileMode.Open, FileAccess.Read);
         var table = new MemoryRegionDescription(0, 0x1000, 0x1000, 0);
-        Assert.Null(GuestMemory.TryMap([table], new List<SafeFileHandle> { devNull }, out var error));
+        Assert.Null(GuestMemory.TryMap([table], new List<SafeFileHandle> { readOnly }, out var error));
         Assert.Contains("mmap of memory region 0", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_region_past_the_end_of_its_memfd_is_refused_instead_of_faulting_on_access()
+    {
+        using var memory = new TestGuestMemory();
+        var longer = memory.Region with { Size = TestGuestMemory.Size + 0x1000 };
+        Assert.Null(GuestMemory.TryMap([longer], [memory.Fd], out var error));
+        Assert.Contains("runs past the end", error, StringComparison.Ordinal);
     }
 }

@@ -50,24 +50,34 @@ internal sealed class TestGuestMemory : IDisposable
 /// <summary>A split ring laid out in <see cref="TestGuestMemory"/> as a driver would: the test plays the driver.</summary>
 internal sealed class TestDriverRing
 {
-    public const ulong DescriptorsAt = TestGuestMemory.GuestBase;
-    public const ulong AvailableAt = TestGuestMemory.GuestBase + 0x10000;
-    public const ulong UsedAt = TestGuestMemory.GuestBase + 0x20000;
     public const ulong BuffersAt = TestGuestMemory.GuestBase + 0x40000;
 
     private readonly TestGuestMemory _memory;
     private ushort _availableIndex;
 
-    public TestDriverRing(TestGuestMemory memory, ushort size)
+    /// <param name="at">Where the ring's three parts start (64 KiB of room; buffers are elsewhere).</param>
+    public TestDriverRing(TestGuestMemory memory, ushort size, ulong at = TestGuestMemory.GuestBase)
     {
         _memory = memory;
         Size = size;
+        DescriptorsAt = at;
+        AvailableAt = at + 0x8000;
+        UsedAt = at + 0xa000;
     }
+
+    public ulong DescriptorsAt { get; }
+
+    public ulong AvailableAt { get; }
+
+    public ulong UsedAt { get; }
 
     public ushort Size { get; }
 
     /// <summary>The ring's address as SET_VRING_ADDR gives it (front-end user addresses).</summary>
     public VringAddress Address => new(0, 0, ToUser(DescriptorsAt), ToUser(UsedAt), ToUser(AvailableAt), 0);
+
+    /// <summary>The driver's next available index (what it has offered so far).</summary>
+    public ushort AvailableIndex => _availableIndex;
 
     public static ulong ToUser(ulong guest) => guest - TestGuestMemory.GuestBase + TestGuestMemory.UserBase;
 

@@ -38,8 +38,8 @@ public sealed class GuestMemory : IDisposable
     /// <summary>
     /// Maps region i from <paramref name="fds"/>[i]. Fails (mapping nothing) when the counts
     /// differ, a region is malformed, two regions overlap in guest or user space, or mmap
-    /// refuses (a region larger than its descriptor's memory is not refused by mmap but by the
-    /// kernel's SIGBUS on access: the front-end's own memfds are never shorter than announced).
+    /// refuses. A region that runs past the end of its descriptor's memory is refused too: mmap
+    /// would accept it and the first access past the end would kill the process with SIGBUS.
     /// </summary>
     public static GuestMemory? TryMap(ReadOnlySpan<MemoryRegionDescription> descriptions, IReadOnlyList<SafeFileHandle> fds, out string error)
     {
@@ -77,6 +77,12 @@ public sealed class GuestMemory : IDisposable
             for (; mapped < regions.Length; mapped++)
             {
                 var d = descriptions[mapped];
+                if (!Libc.FileSize(fds[mapped], out var fileSize) || (ulong)fileSize < d.MmapOffset + d.Size)
+                {
+                    error = $"memory region {mapped} (0x{d.MmapOffset + d.Size:x} bytes from offset 0) runs past the end of its descriptor ({fileSize} bytes)";
+                    return null;
+                }
+
                 // The offset need not be page-aligned: map from 0 and step over it, as back-ends
                 // do; the pages before it are the front-end's and stay unused.
                 var mapping = SharedMapping.TryMap(fds[mapped], (long)(d.MmapOffset + d.Size), out var errno);
