@@ -117,7 +117,7 @@ public sealed partial class VhostUserBackendClient : NetClient
     {
         _stop.Cancel();
         _endpoint.Close();
-        _session?.RefuseFromDatapath("the netdev is deleted");
+        _session?.Stop();
         if (_control.IsAlive && Environment.CurrentManagedThreadId != _control.ManagedThreadId)
         {
             _control.Join();
@@ -158,6 +158,12 @@ public sealed partial class VhostUserBackendClient : NetClient
             Interlocked.Increment(ref _sessions);
             var session = new VhostUserSession(this, new VhostUserChannel(socket), _queuePairs, _pool, _logger);
             _session = session;
+            if (_stop.IsCancellationRequested)
+            {
+                // Deleted while this front-end was being accepted: CloseAsync may have missed it.
+                session.Stop();
+            }
+
             UpdateInfo("connected");
             var where = _endpoint.Describe();
             LogConnected(_logger, Name, where);

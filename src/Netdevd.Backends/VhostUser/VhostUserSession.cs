@@ -123,6 +123,9 @@ internal sealed partial class VhostUserSession : IDisposable
         _channel.Shutdown();
     }
 
+    /// <summary>Any thread: ends the connection (the netdev is deleted); <see cref="Run"/> returns.</summary>
+    public void Stop() => _channel.Shutdown();
+
     /// <summary>Serves the connection until it ends; returns why it ended.</summary>
     public string Run()
     {
