@@ -26,11 +26,13 @@ declare -A tools=(
   [runc]=runc
   [rootlesskit]=rootlesskit
   [newuidmap]=uidmap
+  [dpdk-testpmd]=dpdk-dev
 )
 # Packages that are not commands, checked by dpkg's status: the guest VM's kernel and modules,
 # the static busybox (a dynamic busybox also answers `command -v busybox`), and libbpf for
-# af-xdp's XDP program (netdevd loads libbpf.so.1 when an af-xdp netdev is made).
-packages=(linux-image-amd64 busybox-static libbpf1)
+# af-xdp's XDP program (netdevd loads libbpf.so.1 when an af-xdp netdev is made), and DPDK's
+# vhost-user and tap PMDs (testpmd as a vhost-user back-end), which are packages of their own.
+packages=(linux-image-amd64 busybox-static libbpf1 librte-net-vhost23 librte-net-tap23)
 missing=()
 for tool in "${!tools[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${tools[$tool]}")
@@ -47,6 +49,12 @@ if ((${#missing[@]})); then
   else
     echo "test.sh: ${missing[*]} missing and not root; the tests that need them are skipped with that reason"
   fi
+fi
+
+# QEMU 10 from bookworm-backports, unpacked beside 7.2 for the vhost-user guest tests (7.2
+# crashes under TCG once the guest sets up a vhost-user device); they skip with the reason without it.
+if [ "$(id -u)" = 0 ]; then
+  tools/qemu10.sh >/dev/null || echo "test.sh: QEMU 10 could not be unpacked; the vhost-user guest tests are skipped"
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

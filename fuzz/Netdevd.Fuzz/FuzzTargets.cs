@@ -32,6 +32,8 @@ public static class FuzzTargets
         ("l2tpv3", L2tpv3Harness.Run),
         ("vde", VdeHarness.Run),
         ("virtio-offload", VirtioOffloadHarness.Run),
+        ("vhost-user-session", VhostUserSessionHarness.Run),
+        ("vhost-user-ring", VhostUserRingHarness.Run),
     ];
 
     public static IEnumerable<string> Names

@@ -204,5 +204,11 @@ public sealed class RuntimeTypesTests
         public ValueTask HostfwdRemoveAsync(HostfwdRemoveArguments args, QapiCommandContext context) => default;
 
         public ValueTask<IReadOnlyList<HostFwdInfo>> QueryHostfwdAsync(QueryHostfwdArguments args, QapiCommandContext context) => new([]);
+
+        public ValueTask<ChardevReturn> ChardevAddAsync(ChardevAddArguments args, QapiCommandContext context) => throw new NotSupportedException();
+
+        public ValueTask ChardevRemoveAsync(ChardevRemoveArguments args, QapiCommandContext context) => default;
+
+        public ValueTask<IReadOnlyList<ChardevInfo>> QueryChardevAsync(QapiCommandContext context) => new([]);
     }
 }

@@ -34,6 +34,15 @@ internal sealed class PollLoop : IDisposable
         _thread = shared ?? new IoThread(name);
     }
 
+    /// <param name="thread">A thread the caller owns and starts (vhost-user: one per queue pair, watching several descriptors).</param>
+    public PollLoop(IPollTarget target, IoThread thread, NetClient owner)
+    {
+        _target = target;
+        _owner = owner;
+        _ownsThread = false;
+        _thread = thread;
+    }
+
     /// <summary>Whether the caller runs on this loop's thread.</summary>
     public bool IsLoopThread => _thread.IsCurrent;
 

@@ -110,7 +110,7 @@ internal static class StreamConnect
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             socket.Dispose();
-            var errno = e is SocketException se ? se.NativeErrorCode : Native.Errno.EBADF;
+            var errno = e is SocketException se ? UnixConnectErrno(se) : Native.Errno.EBADF;
             throw SocketSetupException.WithErrno($"Failed to connect to '{address.Path}'", errno);
         }
         catch
@@ -171,4 +171,11 @@ internal static class StreamConnect
 
         return (socket, remote);
     }
+
+    /// <summary>
+    /// .NET reports connect's ENOENT (no socket file) as AddressNotAvailable, whose errno is
+    /// EADDRNOTAVAIL; a unix connect never fails with that, so it is the missing file QEMU names.
+    /// </summary>
+    private static int UnixConnectErrno(SocketException e) =>
+        e.SocketErrorCode == SocketError.AddressNotAvailable ? Native.Errno.ENOENT : e.NativeErrorCode;
 }

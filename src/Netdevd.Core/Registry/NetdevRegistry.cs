@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Netdevd.Core.Chardevs;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Hubs;
 using Netdevd.Core.Nic;
@@ -36,7 +37,8 @@ public sealed class NetdevRegistry : IAsyncDisposable
         IEnumerable<INetdevFactory> factories,
         IQapiEventSink events,
         ILoggerFactory loggers,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        IChardevFactory? chardevs = null)
     {
         ArgumentNullException.ThrowIfNull(factories);
         foreach (var f in factories)
@@ -48,9 +50,13 @@ public sealed class NetdevRegistry : IAsyncDisposable
         _loggers = loggers;
         _clientLogger = loggers.CreateLogger<NetClient>();
         _time = time ?? TimeProvider.System;
+        Chardevs = new ChardevRegistry(chardevs);
     }
 
     public HubRegistry Hubs { get; } = new();
+
+    /// <summary>The chardevs netdevs such as vhost-user connect through (QEMU's /chardevs).</summary>
+    public ChardevRegistry Chardevs { get; }
 
     /// <summary>The netdev types this build can create, in schema order.</summary>
     public IEnumerable<NetClientDriver> AvailableDrivers
@@ -240,6 +246,8 @@ public sealed class NetdevRegistry : IAsyncDisposable
             await all[i].Client.DisposeAsync().ConfigureAwait(false);
         }
 
+        // After the netdevs: they release the chardevs they hold as they close.
+        await Chardevs.DisposeAsync().ConfigureAwait(false);
         _gate.Dispose();
     }
 

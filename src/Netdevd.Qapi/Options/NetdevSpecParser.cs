@@ -29,7 +29,8 @@ public static class NetdevSpecParser
 
     /// <summary>
     /// QEMU's netdev_is_modern: JSON, or a type (implied first item or <c>type=</c>, the last
-    /// one counting) of stream or dgram.
+    /// one counting) of stream or dgram; netdevd's own vhost-user-backend, which has a
+    /// SocketAddress member as stream does, is modern too.
     /// </summary>
     public static bool IsModern(string spec)
     {
@@ -41,7 +42,7 @@ public static class NetdevSpecParser
 
         var opts = new QemuOpts(null);
         QemuOptsParser.Parse(opts, spec, "type");
-        return opts.Get("type") is "stream" or "dgram";
+        return opts.Get("type") is "stream" or "dgram" or "vhost-user-backend";
     }
 
     /// <summary>QEMU's netdev_parse_modern via qobject_input_visitor_new_str.</summary>

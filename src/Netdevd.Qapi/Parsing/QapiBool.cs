@@ -1,7 +1,7 @@
 namespace Netdevd.Qapi.Parsing;
 
 /// <summary>QEMU's qapi_bool_parse: the words accepted for a boolean given as text.</summary>
-internal static class QapiBool
+public static class QapiBool
 {
     public static bool TryParse(string s, out bool value)
     {

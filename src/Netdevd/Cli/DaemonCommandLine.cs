@@ -17,6 +17,14 @@ internal static class DaemonCommandLine
         HelpName = "SPEC",
     };
 
+    public static readonly Option<string[]> Chardev = new("--chardev", "-chardev")
+    {
+        Description = "Create a chardev, in QEMU's -chardev syntax (socket,id=ID,path=PATH[,server=on,wait=off][,reconnect-ms=N]); repeatable. vhost-user netdevs connect through them.",
+        Arity = ArgumentArity.ZeroOrMore,
+        AllowMultipleArgumentsPerToken = false,
+        HelpName = "SPEC",
+    };
+
     public static readonly Option<string[]> Qmp = new("--qmp", "-qmp")
     {
         Description = "Serve QMP on unix:PATH,server=on,wait=off or tcp:HOST:PORT,server=on,wait=off; repeatable.",
@@ -99,6 +107,7 @@ internal static class DaemonCommandLine
         var root = new RootCommand("netdevd: QEMU's network backends as a daemon. With no options: a QMP monitor and a virtual network, and the QEMU options that attach a VM to it.")
         {
             Netdev,
+            Chardev,
             Qmp,
             RuntimeDir,
             IoThreads,
@@ -113,7 +122,8 @@ internal static class DaemonCommandLine
                 result.GetValue(RuntimeDir),
                 result.GetValue(IoThreads),
                 result.GetValue(UserMemoryLimit),
-                result.GetValue(QmpMaxClients)),
+                result.GetValue(QmpMaxClients),
+                result.GetValue(Chardev) ?? []),
             ct));
         return root;
     }

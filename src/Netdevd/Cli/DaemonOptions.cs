@@ -7,8 +7,9 @@ internal sealed record DaemonOptions(
     string? RuntimeDirectory,
     int IoThreads = 0,
     long UserMemoryLimit = Netdevd.UserNet.Nat.NatLimits.DefaultMemoryLimit,
-    int QmpMaxClients = Qmp.Server.QmpServerOptions.DefaultMaxClients)
+    int QmpMaxClients = Qmp.Server.QmpServerOptions.DefaultMaxClients,
+    IReadOnlyList<string>? ChardevSpecs = null)
 {
     /// <summary>No netdev and no monitor given: run the default setup.</summary>
-    public bool IsDefaultJob => NetdevSpecs.Count == 0 && QmpSpecs.Count == 0;
+    public bool IsDefaultJob => NetdevSpecs.Count == 0 && QmpSpecs.Count == 0 && (ChardevSpecs is null || ChardevSpecs.Count == 0);
 }

@@ -20,8 +20,10 @@ internal static class BackendCatalog
         new Netdevd.Backends.Bridge.BridgeNetdevFactory(),
         new Netdevd.Backends.L2tpv3.L2tpv3NetdevFactory(),
         new Netdevd.Backends.Vde.VdeNetdevFactory(),
+        new Netdevd.Backends.VhostUser.VhostUserBackendNetdevFactory(),
         new Netdevd.Backends.User.UserNetdevFactory(userMemoryLimit),
         new Netdevd.Backends.VhostVdpa.VhostVdpaNetdevFactory(),
         new Netdevd.Backends.AfXdp.AfXdpNetdevFactory(),
+        new Netdevd.Backends.VhostUser.Frontend.VhostUserNetdevFactory(),
     ];
 }

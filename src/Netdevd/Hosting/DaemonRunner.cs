@@ -23,12 +23,24 @@ internal static class DaemonRunner
     public static async Task<int> RunAsync(DaemonOptions options, CancellationToken cancellationToken)
     {
         // Parse everything first: a bad option must leave nothing behind.
+        IReadOnlyList<ChardevRequest> chardevs;
+        List<QmpEndpointSpec> monitors = [];
+        try
+        {
+            var chardevKinds = new Netdevd.Backends.Chardevs.SocketChardevFactory();
+            chardevs = ChardevRequests.Parse(options.ChardevSpecs ?? [], chardevKinds.Provides, static w => Console.Error.WriteLine($"netdevd: {w}"));
+        }
+        catch (CommandLineException e)
+        {
+            await Console.Error.WriteLineAsync(e.Describe()).ConfigureAwait(false);
+            return 1;
+        }
+
         if (NetdevStartup.Parse(options.NetdevSpecs, out var parseExit) is not { } netdevs)
         {
             return parseExit;
         }
 
-        List<QmpEndpointSpec> monitors = [];
         try
         {
             foreach (var spec in options.QmpSpecs)
@@ -68,7 +80,7 @@ internal static class DaemonRunner
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
 
         var events = new QmpEventBroadcaster();
-        await using var registry = new NetdevRegistry(BackendCatalog.Create(options.UserMemoryLimit), events, loggers);
+        await using var registry = new NetdevRegistry(BackendCatalog.Create(options.UserMemoryLimit), events, loggers, chardevs: new Netdevd.Backends.Chardevs.SocketChardevFactory());
         using var handlers = new QmpCommandHandlers(registry);
         await using var qmp = new QmpServer(handlers.Commands, events, new QmpServerOptions { MaxClients = options.QmpMaxClients, GreetAfterStartup = true }, loggers);
         DefaultSetup? defaults = null;
@@ -81,6 +93,22 @@ internal static class DaemonRunner
             }
 
             await qmp.StartAsync(monitors, cancellationToken).ConfigureAwait(false);
+
+
+            // As QEMU: the chardevs exist before any netdev, which may connect through them.
+            foreach (var request in chardevs)
+            {
+                try
+                {
+                    await registry.Chardevs.AddFromCommandLineAsync(request.Id, request.Backend, cancellationToken).ConfigureAwait(false);
+                }
+                catch (QapiException e)
+                {
+                    await Console.Error.WriteLineAsync(new CommandLineException($"-chardev {request.Spec}: {e.Message}", e.Hint).Describe()).ConfigureAwait(false);
+                    return 1;
+                }
+            }
+
             if (!await NetdevStartup.CreateAsync(registry, netdevs, cancellationToken).ConfigureAwait(false))
             {
                 return 1;

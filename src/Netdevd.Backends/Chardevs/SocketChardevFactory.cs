@@ -1,0 +1,118 @@
+using Netdevd.Backends.Stream;
+using Netdevd.Core.Chardevs;
+using Netdevd.Qapi.Schema;
+using QapiSocketAddress = Netdevd.Qapi.Schema.SocketAddress;
+
+namespace Netdevd.Backends.Chardevs;
+
+/// <summary>QEMU's socket chardev class: the one chardev kind netdevd provides.</summary>
+public sealed class SocketChardevFactory : IChardevFactory
+{
+    public bool Provides(ChardevBackendKind kind) => kind == ChardevBackendKind.Socket;
+
+    public async ValueTask<Chardev> CreateAsync(string id, ChardevBackend backend, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        var options = backend.Socket?.Data ?? throw new ChardevException($"'{backend.Type.ToQapi()}' is not a valid char driver name");
+        var address = Flatten(options.Addr);
+        Validate(options, address);
+        if (options.Telnet == true || options.Tn3270 == true || options.Websocket == true || options.TlsCreds is not null)
+        {
+            // Protocols on top of the byte stream that netdevd's only chardev user (vhost-user) cannot speak through.
+            throw new ChardevException("netdevd's socket chardev has no telnet, tn3270, websocket or TLS");
+        }
+
+        var server = options.Server ?? true;
+        var reconnectMs = options.Reconnect is { } seconds ? seconds * 1000 : options.ReconnectMs ?? 0;
+        var chardev = new SocketChardev(id, address, server, reconnectMs > 0 ? TimeSpan.FromMilliseconds(reconnectMs) : TimeSpan.Zero);
+        try
+        {
+            await Task.Run(() => chardev.Open(options.Wait == true, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketSetupException e)
+        {
+            await chardev.DisposeAsync().ConfigureAwait(false);
+            throw new ChardevException(e.Message, e);
+        }
+        catch
+        {
+            await chardev.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return chardev;
+    }
+
+    /// <summary>socket_address_flatten: the chardev's wrapped address as the flat one the socket code takes.</summary>
+    private static QapiSocketAddress Flatten(SocketAddressLegacy legacy) => legacy.Type switch
+    {
+        SocketAddressType.Inet => new QapiSocketAddress { Type = SocketAddressType.Inet, Inet = legacy.Inet!.Data },
+        SocketAddressType.Unix => new QapiSocketAddress { Type = SocketAddressType.Unix, Unix = legacy.Unix!.Data },
+        SocketAddressType.Vsock => new QapiSocketAddress { Type = SocketAddressType.Vsock, Vsock = legacy.Vsock!.Data },
+        _ => new QapiSocketAddress { Type = SocketAddressType.Fd, Fd = legacy.Fd!.Data },
+    };
+
+    /// <summary>qmp_chardev_validate_socket, its checks in its order.</summary>
+    private static void Validate(ChardevSocket sock, QapiSocketAddress address)
+    {
+        switch (address.Type)
+        {
+            case SocketAddressType.Fd:
+                if (sock.Reconnect is not null)
+                {
+                    throw new ChardevException("'reconnect' option is incompatible with 'fd' address type");
+                }
+
+                if (sock.TlsCreds is not null && sock.Server != true)
+                {
+                    throw new ChardevException("'tls_creds' option is incompatible with 'fd' address type as client");
+                }
+
+                break;
+            case SocketAddressType.Unix:
+                if (sock.TlsCreds is not null)
+                {
+                    throw new ChardevException("'tls_creds' option is incompatible with 'unix' address type");
+                }
+
+                break;
+            case SocketAddressType.Vsock:
+                if (sock.TlsCreds is not null)
+                {
+                    throw new ChardevException("'tls_creds' option is incompatible with 'vsock' address type");
+                }
+
+                break;
+        }
+
+        if (sock.TlsAuthz is not null && sock.TlsCreds is null)
+        {
+            throw new ChardevException("'tls_authz' option requires 'tls_creds' option");
+        }
+
+        if (sock.Server != false)
+        {
+            if (sock.Reconnect is not null)
+            {
+                throw new ChardevException("'reconnect' option is incompatible with socket in server listen mode");
+            }
+        }
+        else
+        {
+            if (sock.Websocket == true)
+            {
+                throw new ChardevException("Websocket client is not implemented");
+            }
+
+            if (sock.Wait is not null)
+            {
+                throw new ChardevException("'wait' option is incompatible with socket in client connect mode");
+            }
+        }
+
+        if (sock.ReconnectMs is not null && sock.Reconnect is not null)
+        {
+            throw new ChardevException("'reconnect' and 'reconnect-ms' are mutually exclusive");
+        }
+    }
+}

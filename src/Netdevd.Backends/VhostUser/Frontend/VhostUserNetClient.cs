@@ -1,0 +1,191 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Netdevd.Backends.VhostUser.Protocol;
+using Netdevd.Core.Chardevs;
+using Netdevd.Core.Clients;
+using Netdevd.Qapi.Schema;
+
+namespace Netdevd.Backends.VhostUser.Frontend;
+
+/// <summary>
+/// The <c>vhost-user</c> netdev (QEMU's net/vhost-user.c with its virtio-net device): netdevd
+/// drives a vhost-user back-end as a virtio-net driver would, with its own memory and rings, so a
+/// DPDK vhost port or another netdevd's back-end becomes a client on a hub. A control thread
+/// connects through the chardev, sets the back-end up and waits for it to go away; then the link
+/// goes down and, when the chardev reconnects (a server always, a client with reconnect-ms),
+/// the next connection is set up from scratch.
+/// </summary>
+public sealed class VhostUserNetClient : NetClient
+{
+    private readonly Chardev _chardev;
+    private readonly int _queuePairs;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _thread;
+    private volatile FrontendSession? _session;
+    private volatile bool _offloads;
+    private long _dropped;
+
+    internal VhostUserNetClient(string name, Chardev chardev, int queuePairs, ILogger log)
+        : base(name, NetClientDriver.VhostUser)
+    {
+        _chardev = chardev;
+        _queuePairs = queuePairs;
+        _log = log;
+        Info = $"vhost-user0 to {chardev.Id}";
+        _thread = new Thread(Run) { IsBackground = true, Name = $"vhost-user {name}" };
+    }
+
+    /// <summary>Completes when the first back-end is set up; faults when it could not be (creation fails then).</summary>
+    internal Task Started => _started.Task;
+
+    /// <summary>The virtio features of the current connection (0 while none).</summary>
+    public ulong NegotiatedFeatures => _session?.Features ?? 0;
+
+    public override bool HasVnetHeader => _offloads;
+
+    internal void Start() => _thread.Start();
+
+    internal DeliveryResult SendFrame(ReadOnlySpan<byte> frame) => Send(frame);
+
+    internal static void BeginBatch() => BeginSendBatch();
+
+    internal void EndBatch() => SendBatchEnd();
+
+    internal void FlushIncoming() => FlushQueue();
+
+    /// <summary>Frames this netdev dropped itself (no back-end, too large, spread over buffers).</summary>
+    public long DroppedFrames => Interlocked.Read(ref _dropped);
+
+    internal void CountDrop() => Interlocked.Increment(ref _dropped);
+
+    protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
+    {
+        var session = _session;
+        if (session is null)
+        {
+            CountDrop();
+            return ReceiveResult.Accepted;
+        }
+
+        return session.Transmit(frame, UsingVnetHeader, InSendBatch);
+    }
+
+    protected override void OnBatchEnd() => _session?.FlushBatch();
+
+    protected override void OnPeerReady() => _session?.ResumeReceive();
+
+    private void Run()
+    {
+        var first = true;
+        while (!_closing.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = _chardev.ConnectAsync(_closing.Token).AsTask().GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (Exception e) when (e is ChardevException or SocketException or ObjectDisposedException)
+            {
+                _started.TrySetException(new VhostUserFrontendException(e.Message, e));
+                break;
+            }
+
+            using var channel = new VhostUserChannel(socket);
+            FrontendSession session;
+            try
+            {
+                session = FrontendSession.Start(this, channel, _queuePairs);
+            }
+            catch (Exception e) when (e is VhostUserFrontendException or SocketException or IOException or InvalidDataException)
+            {
+                _chardev.Disconnected();
+                if (first && _chardev.ReconnectDelay == TimeSpan.Zero)
+                {
+                    _started.TrySetException(e);
+                    break;
+                }
+
+                if (_log.IsEnabled(LogLevel.Warning))
+                {
+                    _log.LogWarning("vhost-user {Name}: back-end set-up failed: {Error}", Name, e.Message);
+                }
+
+                Pause();
+                continue;
+            }
+
+            _offloads = FrontendFeatures.CarriesOffloads(session.Features);
+            _session = session;
+            NegotiateVnetHeader();
+            SetLinkUp(true);
+            first = false;
+            _started.TrySetResult();
+            if (_log.IsEnabled(LogLevel.Information))
+            {
+                _log.LogInformation("vhost-user {Name}: back-end connected, features {Features:x}", Name, session.Features);
+            }
+
+
+            session.WaitForHangup();
+
+            SetLinkUp(false);
+            _session = null;
+            session.Dispose();
+            _chardev.Disconnected();
+            if (_closing.IsCancellationRequested)
+            {
+                break;
+            }
+
+            if (_log.IsEnabled(LogLevel.Information))
+            {
+                _log.LogInformation("vhost-user {Name}: back-end disconnected", Name);
+            }
+
+            Pause();
+        }
+
+        _started.TrySetException(new OperationCanceledException());
+    }
+
+    /// <summary>A client waits reconnect-ms before connecting again (a server just accepts the next).</summary>
+    private void Pause()
+    {
+        if (_chardev.ReconnectDelay > TimeSpan.Zero)
+        {
+            _closing.Token.WaitHandle.WaitOne(_chardev.ReconnectDelay);
+        }
+    }
+
+    protected override async ValueTask CloseAsync()
+    {
+        _closing.Cancel();
+        if (_session is { } session)
+        {
+            // Clean teardown as QEMU stops a device: GET_VRING_BASE per ring; the thread ends on the answers.
+            session.RequestStop();
+        }
+
+        if (_thread.IsAlive)
+        {
+            await Task.Run(() =>
+            {
+                if (!_thread.Join(TimeSpan.FromSeconds(2)))
+                {
+                    // A back-end that does not answer: cut the connection.
+                    _session?.Dispose();
+                    _thread.Join();
+                }
+            }).ConfigureAwait(false);
+        }
+
+        _chardev.Release(this);
+        _closing.Dispose();
+    }
+}

@@ -1,0 +1,302 @@
+using System.Buffers.Binary;
+using Netdevd.Backends.VhostUser.Protocol;
+using Netdevd.Backends.VirtioNet;
+using Netdevd.Core.Clients;
+
+namespace Netdevd.Backends.VhostUser;
+
+/// <summary>
+/// The guest's receive queue of one queue pair: writes frames from the peer into the buffers the
+/// guest made available, each frame behind a virtio-net header; with MRG_RXBUF a frame may span
+/// several chains (num_buffers says how many). Runs on the delivering thread under the netdev's
+/// lock and this ring's gate. Chains are first reserved (walked and measured), then written, so a
+/// frame that does not fit takes nothing: the ring is "busy", the netdev queues the frame, and
+/// the guest's next kick (asked for only then) flushes it. Used entries written inside a sender's
+/// batch are published and signalled once, at the batch's end.
+/// </summary>
+internal sealed class VhostUserReceiver : ISegmentSink
+{
+    /// <summary>Chains one frame may take (64 KiB in buffers of at least one page is 17).</summary>
+    private const int MaxChainsPerFrame = 64;
+
+    private readonly VhostUserSession _session;
+    private readonly VhostUserVring _vring;
+    private readonly ushort[] _heads = new ushort[MaxChainsPerFrame];
+    private readonly byte[] _resolve = new byte[NetClient.MaxFrameSize];
+    private readonly byte[] _segments = new byte[NetClient.MaxFrameSize];
+    private bool _pendingSignal;
+    private bool _kickAsked;
+    private ReceiveResult _segmentResult;
+
+    public VhostUserReceiver(VhostUserSession session, VhostUserVring vring)
+    {
+        _session = session;
+        _vring = vring;
+    }
+
+    public VhostUserVring Vring => _vring;
+
+    /// <summary>Writes one frame from the peer (with a 12-byte header when the link carries one).</summary>
+    public ReceiveResult Receive(ReadOnlySpan<byte> frame, bool linkHasHeader, bool deferSignal)
+    {
+        Span<byte> header = stackalloc byte[NetClient.VnetHeaderSize];
+        header.Clear();
+        var payload = frame;
+        if (linkHasHeader)
+        {
+            if (frame.Length < NetClient.VnetHeaderSize)
+            {
+                _session.Client.CountGuestDrop();
+                return ReceiveResult.Accepted;
+            }
+
+            var offload = VirtioNetHeader.Read(frame);
+            payload = frame[NetClient.VnetHeaderSize..];
+            if (!_session.GuestTakes(offload))
+            {
+                return ResolveInSoftware(offload, payload, deferSignal);
+            }
+
+            frame[..VirtioNetHeader.BaseSize].CopyTo(header);
+        }
+
+        return Write(header, payload, deferSignal);
+    }
+
+    /// <summary>The sender's batch ended: publish what it wrote and interrupt the guest once.</summary>
+    public void FlushSignal()
+    {
+        lock (_vring.Gate)
+        {
+            if (!_pendingSignal)
+            {
+                return;
+            }
+
+            _pendingSignal = false;
+            var queue = _vring.Queue;
+            if (queue is not null)
+            {
+                queue.PublishUsed();
+                if (queue.ShouldSignal())
+                {
+                    _vring.Signal();
+                }
+            }
+        }
+    }
+
+    void ISegmentSink.OnSegment(Span<byte> frame)
+    {
+        if (_segmentResult == ReceiveResult.Accepted)
+        {
+            Span<byte> header = stackalloc byte[NetClient.VnetHeaderSize];
+            header.Clear();
+            _segmentResult = Write(header, frame, deferSignal: true);
+        }
+    }
+
+    private ReceiveResult ResolveInSoftware(VirtioNetHeader offload, ReadOnlySpan<byte> payload, bool deferSignal)
+    {
+        if (payload.Length > _resolve.Length)
+        {
+            _session.Client.CountGuestDrop();
+            return ReceiveResult.Accepted;
+        }
+
+        // Segments that find no room are dropped (the ring cannot take a half-resolved frame back).
+        payload.CopyTo(_resolve);
+        _segmentResult = ReceiveResult.Accepted;
+        if (SoftwareOffload.Resolve(offload, _resolve.AsSpan(0, payload.Length), _segments, this) == OffloadOutcome.Dropped
+            || _segmentResult != ReceiveResult.Accepted)
+        {
+            _session.Client.CountGuestDrop();
+        }
+
+        if (!deferSignal)
+        {
+            FlushSignal();
+        }
+
+        return ReceiveResult.Accepted;
+    }
+
+    private ReceiveResult Write(Span<byte> header, ReadOnlySpan<byte> payload, bool deferSignal)
+    {
+        var fault = RingFault.None;
+        var result = ReceiveResult.Accepted;
+        lock (_vring.Gate)
+        {
+            var queue = _vring.Queue;
+            if (queue is null || !_vring.Enabled)
+            {
+                // No guest driver is running this queue: the frame is lost, as on a NIC that is down.
+                _session.Client.CountGuestDrop();
+                return ReceiveResult.Accepted;
+            }
+
+            var headerLength = _session.HeaderLength;
+            var total = headerLength + payload.Length;
+            var mergeable = _session.MergeableBuffers;
+            var chains = 0;
+            long capacity = 0;
+            while (capacity < total)
+            {
+                if (chains == MaxChainsPerFrame)
+                {
+                    queue.Untake(chains);
+                    _session.Client.CountGuestDrop();
+                    return ReceiveResult.Accepted;
+                }
+
+                if (!queue.TryTake(out var head, out fault))
+                {
+                    queue.Untake(chains);
+                    if (fault != RingFault.None)
+                    {
+                        break;
+                    }
+
+                    if (queue.SetKickWanted(true))
+                    {
+                        chains = 0;
+                        capacity = 0;
+                        continue;
+                    }
+
+                    // Busy: the netdev queues the frame; the guest's kick flushes it.
+                    _kickAsked = true;
+                    result = ReceiveResult.Busy;
+                    break;
+                }
+
+                _heads[chains++] = head;
+                capacity += Measure(queue, head, out fault);
+                if (fault != RingFault.None)
+                {
+                    break;
+                }
+
+                if (!mergeable)
+                {
+                    break;
+                }
+            }
+
+            if (fault == RingFault.None && result == ReceiveResult.Accepted)
+            {
+                if (capacity < total)
+                {
+                    // One chain without MRG_RXBUF, smaller than the frame: the guest cannot take it.
+                    queue.Untake(chains);
+                    _session.Client.CountGuestDrop();
+                    return ReceiveResult.Accepted;
+                }
+
+                if (_kickAsked)
+                {
+                    // Buffers are back: no more kicks for every refill.
+                    _kickAsked = false;
+                    queue.SetKickWanted(false);
+                }
+
+                if (headerLength == NetClient.VnetHeaderSize)
+                {
+                    BinaryPrimitives.WriteUInt16LittleEndian(header[10..], (ushort)chains);
+                }
+
+                Fill(queue, header[..headerLength], payload, chains);
+                if (deferSignal)
+                {
+                    _pendingSignal = true;
+                }
+                else
+                {
+                    queue.PublishUsed();
+                    if (queue.ShouldSignal())
+                    {
+                        _vring.Signal();
+                    }
+                }
+            }
+        }
+
+        if (fault != RingFault.None)
+        {
+            _session.RefuseFromDatapath($"receive queue {_vring.Index}: {fault}");
+            return ReceiveResult.Accepted;
+        }
+
+        return result;
+    }
+
+    /// <summary>The writable bytes of chain <paramref name="head"/>.</summary>
+    private static long Measure(SplitVirtqueue queue, ushort head, out RingFault fault)
+    {
+        var chain = queue.Walk(head);
+        long bytes = 0;
+        while (chain.TryNext(out var buffer, out fault))
+        {
+            if (!buffer.Writable)
+            {
+                fault = RingFault.WrongDirection;
+                return 0;
+            }
+
+            bytes += buffer.Length;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Copies header then payload into the reserved chains and adds their used entries.</summary>
+    private void Fill(SplitVirtqueue queue, ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, int chains)
+    {
+        var offset = 0;
+        var total = header.Length + payload.Length;
+        for (var i = 0; i < chains; i++)
+        {
+            var chain = queue.Walk(_heads[i]);
+            var inChain = 0;
+
+            // The chain was walked a moment ago; a guest that rewrote it meanwhile gets fewer
+            // bytes (or a fault, which only ends this walk): never a write outside its buffers.
+            while (offset < total && chain.TryNext(out var buffer, out _))
+            {
+                if (!buffer.Writable)
+                {
+                    break;
+                }
+
+                var n = CopyOut(header, payload, offset, buffer.Span);
+                offset += n;
+                inChain += n;
+            }
+
+            queue.AddUsed(_heads[i], (uint)inChain);
+        }
+    }
+
+    /// <summary>Copies from the concatenation header+payload at <paramref name="offset"/> into <paramref name="destination"/>.</summary>
+    private static int CopyOut(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, int offset, Span<byte> destination)
+    {
+        var written = 0;
+        if (offset < header.Length)
+        {
+            var part = Math.Min(header.Length - offset, destination.Length);
+            header.Slice(offset, part).CopyTo(destination);
+            written = part;
+            offset += part;
+        }
+
+        var payloadOffset = offset - header.Length;
+        var rest = Math.Min(payload.Length - payloadOffset, destination.Length - written);
+        if (rest > 0)
+        {
+            payload.Slice(payloadOffset, rest).CopyTo(destination[written..]);
+            written += rest;
+        }
+
+        return written;
+    }
+}

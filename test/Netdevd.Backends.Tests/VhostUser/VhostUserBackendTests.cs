@@ -1,0 +1,293 @@
+using System.Buffers.Binary;
+using Netdevd.Backends.VhostUser.Protocol;
+
+namespace Netdevd.Backends.Tests.VhostUser;
+
+/// <summary>The back-end against a scripted front-end: every message QEMU sends, frames both ways, refusals, reconnect, teardown.</summary>
+public sealed class VhostUserBackendTests
+{
+    private static readonly ulong Features = VirtioFeatures.Bit(VirtioFeatures.Version1) | VirtioFeatures.Bit(VirtioFeatures.NetMrgRxbuf)
+        | VirtioFeatures.Bit(VirtioFeatures.RingEventIdx) | VirtioFeatures.Bit(VirtioFeatures.VhostUserProtocolFeatures);
+
+    private static async Task<bool> EventuallyAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 3000 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        return condition();
+    }
+
+    [Fact]
+    public async Task Features_offered_are_a_virtio_net_device_with_protocol_features()
+    {
+        var (backend, _, path) = ScriptedFrontEnd.StartBackend(queues: 2);
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        var features = front.RequestU64(VhostUserRequest.GetFeatures);
+        foreach (var bit in new[] { VirtioFeatures.Version1, VirtioFeatures.NetMrgRxbuf, VirtioFeatures.RingEventIdx, VirtioFeatures.NetMq, VirtioFeatures.VhostUserProtocolFeatures })
+        {
+            Assert.True(VirtioFeatures.Has(features, bit), $"bit {bit} missing from 0x{features:x}");
+        }
+
+        // Its peer has no virtio-net headers: no offloads are offered.
+        Assert.False(VirtioFeatures.Has(features, VirtioFeatures.NetHostTso4));
+        Assert.False(VirtioFeatures.Has(features, VirtioFeatures.NetCsum));
+        front.Request(VhostUserRequest.SetProtocolFeatures, ScriptedFrontEnd.U64(VhostUserProtocolFeatures.Bit(VhostUserProtocolFeatures.Mq)));
+        Assert.Equal(2UL, front.RequestU64(VhostUserRequest.GetQueueNum));
+    }
+
+    [Fact]
+    public async Task A_frame_the_guest_transmits_reaches_the_peer_without_its_header()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+
+        // Header and frame in two descriptors, as a driver may lay them out.
+        var frame = Enumerable.Range(0, 60).Select(i => (byte)i).ToArray();
+        front.Memory.At(TestDriverRing.BuffersAt, 12).Clear();
+        frame.CopyTo(front.Memory.At(TestDriverRing.BuffersAt + 0x100, 60));
+        front.Tx.SetDescriptor(0, TestDriverRing.BuffersAt, 12, SplitRingLayout.DescriptorNext, 1);
+        front.Tx.SetDescriptor(1, TestDriverRing.BuffersAt + 0x100, 60, 0, 0);
+        front.Tx.Offer(0);
+        ScriptedFrontEnd.Kick(front.Kicks[1]);
+
+        Assert.True(peer.Frames.TryTake(out var received, 30_000), "the peer got nothing");
+        Assert.Equal(frame, received);
+        Assert.True(await EventuallyAsync(() => front.Tx.UsedIndex == 1));
+        Assert.Equal((0u, 0u), front.Tx.Used(0));
+    }
+
+    [Fact]
+    public async Task A_frame_from_the_peer_lands_in_a_receive_buffer_behind_a_header_and_the_guest_is_called()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        for (ushort i = 0; i < 4; i++)
+        {
+            front.Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), 0x1000, SplitRingLayout.DescriptorWrite, 0);
+            front.Rx.Offer(i);
+        }
+
+        var frame = Enumerable.Range(0, 100).Select(i => (byte)(i + 1)).ToArray();
+        peer.Inject(frame);
+        Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]), "the guest was not called");
+        Assert.Equal(1, front.Rx.UsedIndex);
+        Assert.Equal((0u, 112u), front.Rx.Used(0));
+        var written = front.Memory.At(TestDriverRing.BuffersAt, 112);
+        Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(written[10..])); // num_buffers
+        Assert.Equal(frame, written[12..].ToArray());
+    }
+
+    [Fact]
+    public async Task A_frame_larger_than_one_buffer_spans_several_with_mergeable_buffers()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        for (ushort i = 0; i < 4; i++)
+        {
+            front.Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), 1000, SplitRingLayout.DescriptorWrite, 0);
+            front.Rx.Offer(i);
+        }
+
+        var frame = Enumerable.Range(0, 2500).Select(i => (byte)i).ToArray();
+        peer.Inject(frame);
+        Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]));
+        Assert.Equal(3, front.Rx.UsedIndex);
+        Assert.Equal(3, BinaryPrimitives.ReadUInt16LittleEndian(front.Memory.At(TestDriverRing.BuffersAt + 10, 2)));
+        Assert.Equal((2u, 512u), front.Rx.Used(2));
+        var joined = front.Memory.At(TestDriverRing.BuffersAt + 12, 988).ToArray()
+            .Concat(front.Memory.At(TestDriverRing.BuffersAt + 0x1000, 1000).ToArray())
+            .Concat(front.Memory.At(TestDriverRing.BuffersAt + 0x2000, 512).ToArray());
+        Assert.Equal(frame, joined);
+    }
+
+    [Fact]
+    public async Task Frames_wait_for_receive_buffers_and_go_in_once_the_guest_kicks()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        Assert.Equal(Core.Clients.DeliveryResult.Queued, peer.Inject(new byte[60]));
+
+        front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x1000, SplitRingLayout.DescriptorWrite, 0);
+        front.Rx.Offer(0);
+        ScriptedFrontEnd.Kick(front.Kicks[0]);
+        Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]));
+        Assert.Equal((0u, 72u), front.Rx.Used(0));
+    }
+
+    [Fact]
+    public async Task Get_vring_base_stops_the_ring_and_returns_where_it_stopped()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        for (ushort i = 0; i < 3; i++)
+        {
+            front.Memory.At(TestDriverRing.BuffersAt + (ulong)(i * 0x100), 72).Clear();
+            front.Tx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x100), 72, 0, 0);
+            front.Tx.Offer(i);
+        }
+
+        ScriptedFrontEnd.Kick(front.Kicks[1]);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(peer.Frames.TryTake(out _, 30_000));
+        }
+
+        var reply = front.Request(VhostUserRequest.GetVringBase, ScriptedFrontEnd.State(1, 0), expectReply: true);
+        Assert.True(VringState.TryRead(reply, out var state));
+        Assert.Equal(new VringState(1, 3), state);
+
+        // Stopped: a new frame and a kick move nothing.
+        front.Tx.SetDescriptor(3, TestDriverRing.BuffersAt, 72, 0, 0);
+        front.Tx.Offer(3);
+        ScriptedFrontEnd.Kick(front.Kicks[1]);
+        Assert.False(peer.Frames.TryTake(out _, 300));
+    }
+
+    [Fact]
+    public async Task Send_rarp_announces_the_guests_mac_to_the_peer()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        front.Request(VhostUserRequest.SetProtocolFeatures, ScriptedFrontEnd.U64(VhostUserBackendFeaturesProbe.ProtocolOffered));
+        byte[] mac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+        front.Request(VhostUserRequest.SendRarp, [.. mac, 0, 0]);
+        Assert.True(peer.Frames.TryTake(out var rarp, 30_000));
+        Assert.Equal(60, rarp.Length);
+        Assert.Equal(mac, rarp[6..12]);
+        Assert.Equal(0x8035, BinaryPrimitives.ReadUInt16BigEndian(rarp.AsSpan(12)));
+        Assert.Equal(3, BinaryPrimitives.ReadUInt16BigEndian(rarp.AsSpan(20)));
+    }
+
+    public static TheoryData<string> BadMessages => ["unoffered-feature", "vring-index", "ring-size", "fd-count", "bad-table", "ring-outside", "unknown", "oversized", "bad-version", "short-payload"];
+
+    [Theory]
+    [MemberData(nameof(BadMessages))]
+    public async Task A_bad_message_is_refused_and_the_connection_closed_and_the_next_front_end_is_served(string bad)
+    {
+        var (backend, _, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        using (var front = ScriptedFrontEnd.Connect(path))
+        {
+            front.Request(VhostUserRequest.SetProtocolFeatures, ScriptedFrontEnd.U64(VhostUserProtocolFeatures.Bit(VhostUserProtocolFeatures.ReplyAck)));
+            var table = new byte[8 + 32];
+            MemoryTablePayload.Write(table, [front.Memory.Region]);
+            byte[]? reply = null;
+            switch (bad)
+            {
+                case "unoffered-feature":
+                    reply = front.Request(VhostUserRequest.SetFeatures, ScriptedFrontEnd.U64(1UL << 63), needReply: true);
+                    break;
+                case "vring-index":
+                    reply = front.Request(VhostUserRequest.SetVringNum, ScriptedFrontEnd.State(2, 64), needReply: true);
+                    break;
+                case "ring-size":
+                    reply = front.Request(VhostUserRequest.SetVringNum, ScriptedFrontEnd.State(0, 100), needReply: true);
+                    break;
+                case "fd-count":
+                    reply = front.Request(VhostUserRequest.SetMemTable, table, needReply: true);
+                    break;
+                case "bad-table":
+                    BinaryPrimitives.WriteUInt32LittleEndian(table, 9);
+                    reply = front.Request(VhostUserRequest.SetMemTable, table, needReply: true, fds: front.Memory.Fd);
+                    break;
+                case "ring-outside":
+                    front.Request(VhostUserRequest.SetMemTable, table, fds: front.Memory.Fd);
+                    front.Request(VhostUserRequest.SetVringNum, ScriptedFrontEnd.State(0, 64));
+                    var address = new byte[VringAddress.Size];
+                    new VringAddress(0, 0, TestGuestMemory.UserBase + TestGuestMemory.Size - 16, TestGuestMemory.UserBase, TestGuestMemory.UserBase + 0x8000, 0).Write(address);
+                    front.Request(VhostUserRequest.SetVringAddr, address);
+                    reply = front.Request(VhostUserRequest.SetVringKick, ScriptedFrontEnd.U64(0), needReply: true, fds: front.Kicks[0]);
+                    break;
+                case "unknown":
+                    reply = front.Request((VhostUserRequest)999, [], needReply: true);
+                    break;
+                case "oversized":
+                    var header = new byte[12];
+                    VhostUserHeader.Write(header, VhostUserRequest.SetMemTable, 0, 0);
+                    BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 1 << 20);
+                    front.Channel.Socket.Send(header);
+                    break;
+                case "bad-version":
+                    var wrong = new byte[12];
+                    BinaryPrimitives.WriteUInt32LittleEndian(wrong, 1);
+                    BinaryPrimitives.WriteUInt32LittleEndian(wrong.AsSpan(4), 2);
+                    front.Channel.Socket.Send(wrong);
+                    break;
+                case "short-payload":
+                    reply = front.Request(VhostUserRequest.SetVringAddr, new byte[39], needReply: true);
+                    break;
+            }
+
+            if (reply is not null)
+            {
+                Assert.True(VhostUserU64.TryRead(reply, out var ack));
+                Assert.NotEqual(0UL, ack);
+            }
+
+            Assert.True(front.IsClosedByBackend(), $"{bad}: the connection stayed open");
+        }
+
+        Assert.True(await EventuallyAsync(() => backend.RefusedConnections == 1 && !backend.Connected));
+        using var next = ScriptedFrontEnd.Connect(path);
+        Assert.NotEqual(0UL, next.RequestU64(VhostUserRequest.GetFeatures));
+        Assert.Equal(2, backend.Sessions);
+    }
+
+    [Theory]
+    [InlineData("loop")]
+    [InlineData("outside")]
+    [InlineData("available-index")]
+    public async Task A_broken_transmit_ring_closes_the_connection_and_netdevd_goes_on(string broken)
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        switch (broken)
+        {
+            case "loop":
+                front.Tx.SetDescriptor(0, TestDriverRing.BuffersAt, 16, SplitRingLayout.DescriptorNext, 1);
+                front.Tx.SetDescriptor(1, TestDriverRing.BuffersAt, 16, SplitRingLayout.DescriptorNext, 0);
+                front.Tx.Offer(0);
+                break;
+            case "outside":
+                front.Tx.SetDescriptor(0, TestGuestMemory.GuestBase + TestGuestMemory.Size - 4, 64, 0, 0);
+                front.Tx.Offer(0);
+                break;
+            case "available-index":
+                front.Tx.SetAvailableIndex(1000);
+                break;
+        }
+
+        ScriptedFrontEnd.Kick(front.Kicks[1]);
+        Assert.True(front.IsClosedByBackend(), $"{broken}: the connection stayed open");
+        Assert.True(await EventuallyAsync(() => backend.RefusedConnections == 1 && !backend.Connected));
+        Assert.Empty(peer.Frames);
+    }
+
+    [Fact]
+    public async Task Deleting_the_netdev_closes_the_front_end_and_removes_the_socket()
+    {
+        var (backend, _, path) = ScriptedFrontEnd.StartBackend();
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        await backend.DisposeAsync();
+        Assert.True(front.IsClosedByBackend());
+        Assert.False(File.Exists(path));
+    }
+}

@@ -1,0 +1,224 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Netdevd.Backends.Chardevs;
+using Netdevd.Backends.Tests.Stream;
+using Netdevd.Backends.VhostUser.Frontend;
+using Netdevd.Backends.VhostUser.Protocol;
+using Netdevd.Core.Hubs;
+using Netdevd.Core.Registry;
+using Netdevd.Qapi.Errors;
+using Netdevd.Qapi.Events;
+using Netdevd.Qapi.Schema;
+using R = Netdevd.Backends.VhostUser.Protocol.VhostUserRequest;
+
+namespace Netdevd.Backends.Tests.VhostUser;
+
+/// <summary>
+/// The vhost-user front-end (the vhost-user netdev) against a scripted back-end: the set-up
+/// messages in QEMU's order, frames both ways through the rings, a chardev that cannot be
+/// removed while in use, GET_VRING_BASE on teardown, the link through a back-end restart, and
+/// a back-end it cannot drive.
+/// </summary>
+public sealed class VhostUserFrontendTests
+{
+    private static readonly ulong s_features =
+        VirtioFeatures.Bit(VirtioFeatures.Version1) | VirtioFeatures.Bit(VirtioFeatures.RingEventIdx)
+        | VirtioFeatures.Bit(VirtioFeatures.VhostUserProtocolFeatures) | VirtioFeatures.Bit(VirtioFeatures.NetMrgRxbuf)
+        | VirtioFeatures.Bit(VirtioFeatures.NetCtrlVq);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Sets_up_the_rings_moves_frames_both_ways_and_stops_the_rings_on_delete()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        using var backend = new ScriptedBackend(path, s_features);
+        backend.Start();
+        var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        Assert.True(backend.WaitReady(TimeSpan.FromSeconds(30)));
+
+        R[] perRing = [R.SetVringNum, R.SetVringBase, R.SetVringAddr, R.SetVringCall, R.SetVringKick];
+        R[] expected =
+        [
+            R.GetFeatures, R.GetProtocolFeatures, R.SetProtocolFeatures, R.SetOwner, R.SetFeatures, R.SetMemTable,
+            .. perRing, .. perRing, R.SetVringEnable, R.SetVringEnable,
+        ];
+        Assert.Equal(expected, backend.Requests.Take(expected.Length));
+
+        // Only what both sides have: no control queue, which the back-end offered.
+        Assert.Equal(s_features & ~VirtioFeatures.Bit(VirtioFeatures.NetCtrlVq), backend.AckedFeatures);
+        Assert.False(client.LinkDown);
+        Assert.Equal("vhost-user0 to c0", client.Info);
+        Assert.Equal("Chardev 'c0' is busy", (await Assert.ThrowsAsync<QapiException>(() => registry.Chardevs.RemoveAsync("c0", Ct))).Message);
+
+        var nic = new FrameCapture("nic");
+        registry.AttachNic("v0", nic.Nic);
+
+        // Driver to device: the frame follows a zeroed 12-byte virtio-net header in one buffer.
+        var frame = TestFrame(100, 0x5a);
+        nic.Nic.Transmit(frame);
+        var tx = backend.Ring(1);
+        var head = TakeWithin(tx);
+        var chain = tx.Walk(head);
+        Assert.True(chain.TryNext(out var buffer, out _));
+        Assert.False(buffer.Writable);
+        Assert.Equal([.. new byte[12], .. frame], buffer.Span.ToArray());
+
+        // Device to driver: fill a posted receive buffer, return it, signal.
+        var rx = backend.Ring(0);
+        var rxHead = TakeWithin(rx);
+        var rxChain = rx.Walk(rxHead);
+        Assert.True(rxChain.TryNext(out var rxBuffer, out _));
+        Assert.True(rxBuffer.Writable);
+        var reply = TestFrame(80, 0xa5);
+        rxBuffer.Span[..12].Clear();
+        rxBuffer.Span[10] = 1; // num_buffers
+        reply.CopyTo(rxBuffer.Span[12..]);
+        rx.AddUsed(rxHead, (uint)(12 + reply.Length));
+        rx.PublishUsed();
+        backend.Signal(0);
+        Assert.Equal(reply, nic.Next());
+
+        await registry.DeleteAsync("v0", Ct);
+        Assert.True(backend.WaitDone(TimeSpan.FromSeconds(30)));
+        Assert.Equal(2, backend.Requests.Count(r => r == R.GetVringBase));
+        await registry.Chardevs.RemoveAsync("c0", Ct);
+    }
+
+    [Fact]
+    public async Task The_link_goes_down_when_the_back_end_leaves_and_up_when_one_comes_back()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        var first = new ScriptedBackend(path, s_features);
+        first.Start();
+        var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        Assert.True(first.WaitReady(TimeSpan.FromSeconds(30)));
+        Assert.False(client.LinkDown);
+
+        first.HangUp();
+        first.Dispose();
+        await WaitUntilAsync(() => client.LinkDown);
+        Assert.Equal($"disconnected:unix:{path},server=on", registry.Chardevs.Find("c0")!.Filename);
+
+        using var second = new ScriptedBackend(path, s_features);
+        second.Start();
+        Assert.True(second.WaitReady(TimeSpan.FromSeconds(30)));
+        await WaitUntilAsync(() => !client.LinkDown);
+        Assert.Equal(R.GetFeatures, second.Requests[0]);
+    }
+
+    [Fact]
+    public async Task A_back_end_without_virtio_1_is_refused_and_the_chardev_is_free_again()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        // A client chardev connects at creation: listen first, as a back-end in server mode would.
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path + "2"));
+        listener.Listen(1);
+        await registry.Chardevs.AddFromMonitorAsync("c1", Client(path + "2"), Ct);
+        using var accepted = await listener.AcceptAsync(Ct);
+        var serve = Task.Run(
+            () =>
+            {
+                var channel = new VhostUserChannel(accepted);
+                var buffer = new byte[VhostUserChannel.BufferSize];
+                var fds = new List<Microsoft.Win32.SafeHandles.SafeFileHandle>();
+                if (channel.Receive(buffer, fds, out _) == VhostUserReceiveStatus.Message)
+                {
+                    Span<byte> legacy = stackalloc byte[8];
+                    VhostUserU64.Write(legacy, VirtioFeatures.Bit(VirtioFeatures.NetMrgRxbuf));
+                    channel.Reply(R.GetFeatures, legacy);
+                }
+            },
+            Ct);
+
+        var error = await Assert.ThrowsAsync<QapiException>(() => registry.AddAsync(VhostUser("v1", "c1"), NetdevOrigin.Monitor, cancellationToken: Ct));
+        await serve;
+        Assert.Equal("Device 'vhost-user' could not be initialized", error.Message);
+        Assert.Equal("the back-end does not offer VIRTIO_F_VERSION_1", error.PrecedingReport);
+        Assert.Null(registry.Find("v1"));
+        Assert.False(registry.Chardevs.Find("c1")!.IsBusy);
+    }
+
+    [Theory]
+    [InlineData("nosuch", null, "chardev \"nosuch\" not found")]
+    [InlineData("tcp", null, "chardev \"tcp\" does not support FD passing")]
+    [InlineData("c0", 0L, "vhost-user number of queues must be in range [1, 1024]")]
+    [InlineData("c0", 1025L, "vhost-user number of queues must be in range [1, 1024]")]
+    public async Task Bad_options_have_QEMUs_texts(string chardev, long? queues, string message)
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(Path.Combine(dir, "fe.sock")), Ct);
+        await registry.Chardevs.AddFromMonitorAsync("tcp", TcpServer(), Ct);
+        var netdev = VhostUser("v0", chardev);
+        netdev.VhostUser!.Queues = queues;
+
+        var error = await Assert.ThrowsAsync<QapiException>(() => registry.AddAsync(netdev, NetdevOrigin.Monitor, cancellationToken: Ct));
+        Assert.Equal(message, error.Message);
+        Assert.False(registry.Chardevs.Find("c0")!.IsBusy);
+    }
+
+    private static byte[] TestFrame(int length, byte fill)
+    {
+        var frame = new byte[length];
+        frame.AsSpan().Fill(fill);
+        frame[0] = 0x02; // unicast, locally administered
+        return frame;
+    }
+
+    private static ushort TakeWithin(SplitVirtqueue ring)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        ushort head;
+        while (!ring.TryTake(out head, out _))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the front-end offered no buffer");
+            Thread.Sleep(10);
+        }
+
+        return head;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not come true");
+            await Task.Delay(20, Ct);
+        }
+    }
+
+    private static NetdevRegistry NewRegistry() =>
+        new([new VhostUserNetdevFactory(), new HubportNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance, chardevs: new SocketChardevFactory());
+
+    private static Netdev VhostUser(string id, string chardev) =>
+        new() { Id = id, Type = NetClientDriver.VhostUser, VhostUser = new NetdevVhostUserOptions { Chardev = chardev } };
+
+    private static ChardevBackend Server(string path) => Socket(new SocketAddressLegacy { Type = SocketAddressType.Unix, Unix = new UnixSocketAddressWrapper { Data = new UnixSocketAddress { Path = path } } }, server: true);
+
+    private static ChardevBackend Client(string path) => Socket(new SocketAddressLegacy { Type = SocketAddressType.Unix, Unix = new UnixSocketAddressWrapper { Data = new UnixSocketAddress { Path = path } } }, server: false);
+
+    private static ChardevBackend TcpServer() => Socket(new SocketAddressLegacy { Type = SocketAddressType.Inet, Inet = new InetSocketAddressWrapper { Data = new InetSocketAddress { Host = "127.0.0.1", Port = "0" } } }, server: true);
+
+    private static ChardevBackend Socket(SocketAddressLegacy address, bool server) => new()
+    {
+        Type = ChardevBackendKind.Socket,
+        Socket = new ChardevSocketWrapper { Data = new ChardevSocket { Addr = address, Server = server, Wait = server ? false : null } },
+    };
+
+    private sealed class NoEvents : IQapiEventSink
+    {
+        public void Emit(QapiEvent qapiEvent)
+        {
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+
+namespace Netdevd.Daemon.Tests;
+
+/// <summary>-chardev and chardev-add/chardev-remove/query-chardev as a user sees them: QEMU 9.1's texts.</summary>
+public sealed class ChardevTests
+{
+    [Theory]
+    [InlineData("file,id=f,path=/tmp/x", "'file' is not a valid char driver name")]
+    [InlineData("pty,id=p", "'pty' is not a valid char driver name")]
+    [InlineData("nosuch,id=p", "'nosuch' is not a valid char driver name")]
+    [InlineData("socket,path=/tmp/x", "chardev: no id specified")]
+    [InlineData("id=c", "chardev: \"c\" missing backend")]
+    [InlineData("socket,id=c,path=/tmp/x,bogus=1", "Invalid parameter 'bogus'")]
+    [InlineData("socket,id=c,path=/tmp/x,server=maybe", "Parameter 'server' expects 'on' or 'off'")]
+    [InlineData("socket,id=c,path=/tmp/x,reconnect-ms=soon", "Parameter 'reconnect-ms' expects a number")]
+    [InlineData("socket,id=c,path=/tmp/x,host=localhost,port=1", "None or one of 'path', 'fd' or 'host' option required.")]
+    [InlineData("socket,id=c,host=localhost", "chardev: socket: no port given")]
+    [InlineData("socket,id=c,path=/tmp/x,delay=on,nodelay=on", "'delay' and 'nodelay' are mutually exclusive")]
+    [InlineData("socket,id=1c,path=/tmp/x", "Parameter 'id' expects an identifier")]
+    [InlineData("socket,id=c,path=/nonexistent-netdevd/s,wait=off", "'wait' option is incompatible with socket in client connect mode")]
+    [InlineData("socket,id=c,path=/nonexistent-netdevd/s,server=on,reconnect=1", "'reconnect' option is incompatible with socket in server listen mode")]
+    [InlineData("socket,id=c,path=/nonexistent-netdevd/s,reconnect=1,reconnect-ms=5", "'reconnect' and 'reconnect-ms' are mutually exclusive")]
+    [InlineData("socket,id=c,path=/nonexistent-netdevd/s", "Failed to connect to '/nonexistent-netdevd/s': No such file or directory")]
+    public async Task A_bad_chardev_prints_QEMUs_line_and_exits_1(string spec, string message)
+    {
+        var (code, _, stderr) = await DaemonProcess.RunAsync("-chardev", spec, "-netdev", "hubport,id=h,hubid=0");
+
+        Assert.Equal(1, code);
+        Assert.Equal($"netdevd: -chardev {spec}: {message}", stderr.Split('\n')[0].TrimEnd('\r'));
+    }
+
+    [Theory]
+    [InlineData("vhost-user,id=v,chardev=nosuch", "chardev \"nosuch\" not found")]
+    [InlineData("vhost-user,id=v,chardev=t", "chardev \"t\" does not support FD passing")]
+    [InlineData("vhost-user,id=v,chardev=u,queues=0", "vhost-user number of queues must be in range [1, 1024]")]
+    [InlineData("vhost-user,id=v", "Parameter 'chardev' is missing")]
+    public async Task A_bad_vhost_user_netdev_prints_QEMUs_line_and_exits_1(string spec, string message)
+    {
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        try
+        {
+            var (code, _, stderr) = await DaemonProcess.RunAsync(
+                "-chardev", $"socket,id=u,path={dir}/u.sock,server=on,wait=off",
+                "-chardev", "socket,id=t,host=127.0.0.1,port=0,server=on,wait=off",
+                "-netdev", spec);
+
+            Assert.Equal(1, code);
+            Assert.Equal($"netdevd: -netdev {spec}: {message}", stderr.Split('\n')[0].TrimEnd('\r'));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task A_chardev_id_given_twice_is_a_duplicate()
+    {
+        var (code, _, stderr) = await DaemonProcess.RunAsync("-chardev", "socket,id=c,path=/tmp/a,server=on,wait=off", "-chardev", "socket,id=c,path=/tmp/b,server=on,wait=off");
+
+        Assert.Equal(1, code);
+        Assert.Equal("netdevd: -chardev socket,id=c,path=/tmp/b,server=on,wait=off: Duplicate ID 'c' for chardev", stderr.Split('\n')[0].TrimEnd('\r'));
+    }
+
+    [Fact]
+    public async Task A_command_line_server_chardev_listens_and_shows_in_query_chardev()
+    {
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        try
+        {
+            var qmpPath = Path.Combine(dir, "q.sock");
+            var sock = Path.Combine(dir, "c.sock");
+            await using var daemon = DaemonProcess.Start(["--qmp", $"unix:{qmpPath},server=on,wait=off", "-chardev", $"socket,id=c0,path={sock},server=on,wait=off"]);
+            using var qmp = await StartupTests.ConnectWhenReadyAsync(daemon, qmpPath, TimeSpan.FromSeconds(60));
+
+            var list = (JsonArray)(await qmp.ExecuteAsync("""{"execute":"query-chardev"}"""))["return"]!;
+            var c0 = (JsonObject)Assert.Single(list)!;
+            Assert.Equal("c0", (string?)c0["label"]);
+            Assert.Equal($"disconnected:unix:{sock},server=on", (string?)c0["filename"]);
+            Assert.False((bool)c0["frontend-open"]!);
+
+            using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await s.ConnectAsync(new UnixDomainSocketEndPoint(sock));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task Chardev_add_query_and_remove_over_QMP_with_QEMUs_errors()
+    {
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        try
+        {
+            var qmpPath = Path.Combine(dir, "q.sock");
+            var sock = Path.Combine(dir, "c.sock");
+            await using var daemon = DaemonProcess.Start(["--qmp", $"unix:{qmpPath},server=on,wait=off"]);
+            using var qmp = await StartupTests.ConnectWhenReadyAsync(daemon, qmpPath, TimeSpan.FromSeconds(60));
+
+            var add = """{"execute":"chardev-add","arguments":{"id":"c1","backend":{"type":"socket","data":{"addr":{"type":"unix","data":{"path":""" + "\"" + sock + "\"" + """}},"server":true,"wait":false}}}}""";
+            Assert.Equal("{}", (await qmp.ExecuteAsync(add))["return"]!.ToJsonString());
+            Assert.True(File.Exists(sock));
+            Assert.Equal("Chardev with id 'c1' already exists", Desc(await qmp.ExecuteAsync(add)));
+
+            var list = (JsonArray)(await qmp.ExecuteAsync("""{"execute":"query-chardev"}"""))["return"]!;
+            Assert.Equal($"disconnected:unix:{sock},server=on", (string?)((JsonObject)Assert.Single(list)!)["filename"]);
+
+            Assert.Equal(
+                "Failed to add chardev 'f': 'file' is not a valid char driver name",
+                Desc(await qmp.ExecuteAsync("""{"execute":"chardev-add","arguments":{"id":"f","backend":{"type":"file","data":{"out":"/tmp/x"}}}}""")));
+            Assert.Equal(
+                "Failed to add chardev 'cc': Failed to connect to '/nonexistent-netdevd/s': No such file or directory",
+                Desc(await qmp.ExecuteAsync("""{"execute":"chardev-add","arguments":{"id":"cc","backend":{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"/nonexistent-netdevd/s"}},"server":false}}}}""")));
+            Assert.Equal(
+                "Failed to add chardev 'cc': 'wait' option is incompatible with socket in client connect mode",
+                Desc(await qmp.ExecuteAsync("""{"execute":"chardev-add","arguments":{"id":"cc","backend":{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"/x"}},"server":false,"wait":true}}}}""")));
+
+            Assert.Equal("Chardev 'nosuch' not found", Desc(await qmp.ExecuteAsync("""{"execute":"chardev-remove","arguments":{"id":"nosuch"}}""")));
+            Assert.Equal("{}", (await qmp.ExecuteAsync("""{"execute":"chardev-remove","arguments":{"id":"c1"}}"""))["return"]!.ToJsonString());
+            Assert.False(File.Exists(sock));
+            Assert.Empty((JsonArray)(await qmp.ExecuteAsync("""{"execute":"query-chardev"}"""))["return"]!);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static string? Desc(JsonObject reply) => (string?)reply["error"]?["desc"];
+}

@@ -1,0 +1,144 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Netdevd.Interop.Tests.Guest;
+using Netdevd.Interop.Tests.Harness;
+
+namespace Netdevd.Interop.Tests.VhostUser;
+
+/// <summary>
+/// A real Linux guest under QEMU 10 (TCG) whose virtio-net device is served by netdevd's
+/// vhost-user back-end through shared memory, hubbed to a user netdev: DHCP, ping of the
+/// gateway, DNS and an HTTP download from host loopback. The VM is then killed and started again
+/// and gets its network back from the same netdevd; the same with QEMU as the socket server and
+/// netdevd reconnecting.
+/// </summary>
+public sealed class VhostUserGuestTests
+{
+    private const string DnsName = "files.netdevd.test";
+    private const string DnsAddress = "192.0.2.78";
+    private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(180);
+
+    [Fact]
+    public Task Vm_gets_its_network_through_the_back_end_and_again_after_a_restart() =>
+        RunAsync(netdevdIsServer: true);
+
+    [Fact]
+    public Task Vm_as_socket_server_gets_its_network_and_netdevd_reconnects_after_a_restart() =>
+        RunAsync(netdevdIsServer: false);
+
+    private static async Task RunAsync(bool netdevdIsServer)
+    {
+        var qemu = Qemu10.Find(out var missing);
+        Assert.SkipWhen(qemu is null, missing);
+        var dnsmasq = HostTools.Require("dnsmasq", "dnsmasq-base");
+        var busybox = StaticBusybox.Require();
+        var kernel = GuestKernel.Find();
+        Assert.SkipWhen(kernel is null, "no Debian kernel with its modules (package linux-image-amd64; ./test.sh installs it as root)");
+        Assert.SkipUnless(HostTools.IsRoot || CanRead(kernel!.Image), $"{kernel!.Image} is not readable by this user");
+
+        var dir = HostTools.TempDir();
+        var processes = new List<CapturedProcess>();
+        try
+        {
+            var payload = RandomNumberGenerator.GetBytes(2 << 20);
+            await File.WriteAllBytesAsync(Path.Combine(dir, "payload.bin"), payload);
+            var dnsPort = HostTools.FreePort(SocketType.Dgram);
+            var dns = Track(processes, CapturedProcess.Start(dnsmasq, [
+                "--no-daemon", "--log-facility=-", "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
+                $"--port={dnsPort}", $"--address=/{DnsName}/{DnsAddress}", $"--pid-file={dir}/dnsmasq.pid"]));
+            Assert.True(await dns.WaitForAsync("started", TimeSpan.FromSeconds(30)), $"dnsmasq did not start:\n{dns.Output}");
+            var httpPort = HostTools.FreePort();
+            Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"127.0.0.1:{httpPort}", "-h", dir]));
+            var resolv = Path.Combine(dir, "resolv.conf");
+            await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{dnsPort}\n");
+
+            var initrd = Path.Combine(dir, "initrd.gz");
+            Assert.Contains("virtio_net", GuestInitramfs.Write(initrd, busybox, kernel, DnsName, httpPort, "payload.bin"));
+
+            var socket = Path.Combine(dir, "vhost.sock");
+            var backend = netdevdIsServer
+                ? $"vhost-user-backend,id=v,addr.type=unix,addr.path={socket}"
+                : $"vhost-user-backend,id=v,addr.type=unix,addr.path={socket},server=off,reconnect-ms=200";
+            var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
+            var netdevd = Track(processes, CapturedProcess.Start("dotnet", [
+                dll, "--netdev", "user,id=u", "--netdev", backend,
+                "--netdev", "hubport,id=h0,hubid=0,netdev=u", "--netdev", "hubport,id=h1,hubid=0,netdev=v"],
+                new Dictionary<string, string> { ["NETDEVD_RESOLV_CONF"] = resolv, ["XDG_RUNTIME_DIR"] = dir }));
+            Assert.True(await netdevd.WaitForAsync("ready", TimeSpan.FromSeconds(60)), $"netdevd did not start:\n{netdevd.Output}");
+
+            for (var run = 1; run <= 2; run++)
+            {
+                var chardev = netdevdIsServer ? $"socket,id=c,path={socket}" : $"socket,id=c,path={socket},server=on";
+                string[] arguments = [.. qemu!.BaseArguments, "-m", "256", "-nographic", "-no-reboot",
+                    "-object", "memory-backend-memfd,id=m,size=256M,share=on", "-numa", "node,memdev=m",
+                    "-chardev", chardev, "-netdev", "vhost-user,id=n,chardev=c", "-device", "virtio-net-pci,netdev=n,romfile=",
+                    "-kernel", kernel.Image, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet"];
+                using var vm = CapturedProcess.Start(qemu.Binary, arguments, qemu.Environment);
+                var finished = await vm.WaitForAsync($"{GuestInitramfs.Marker} done", GuestTimeout);
+                var context = $"run {run}: QEMU {string.Join(' ', arguments)}\n--- console ---\n{vm.Output}\n--- netdevd ---\n{netdevd.Output}";
+                Assert.True(finished, $"the guest did not finish within {GuestTimeout.TotalSeconds} s\n{context}");
+                var results = Results(vm.Output);
+                Assert.True(results.GetValueOrDefault("ip") == "10.0.2.15", context);
+                Assert.True(results.GetValueOrDefault("ping") == "ok", context);
+                Assert.True(results.GetValueOrDefault("resolved") == DnsAddress, context);
+                Assert.True(results.GetValueOrDefault("sha256") == Convert.ToHexStringLower(SHA256.HashData(payload)), context);
+
+                // The first VM is killed, not shut down: the back-end must notice and serve the next one.
+                vm.Dispose();
+                Assert.False(netdevd.HasExited, context);
+            }
+        }
+        finally
+        {
+            for (var i = processes.Count - 1; i >= 0; i--)
+            {
+                processes[i].Dispose();
+            }
+
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static bool CanRead(string path)
+    {
+        try
+        {
+            using var probe = File.OpenRead(path);
+            return true;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static CapturedProcess Track(List<CapturedProcess> processes, CapturedProcess process)
+    {
+        processes.Add(process);
+        return process;
+    }
+
+    private static Dictionary<string, string> Results(string console)
+    {
+        var results = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in console.Split('\n'))
+        {
+            var at = line.IndexOf(GuestInitramfs.Marker + " ", StringComparison.Ordinal);
+            if (at < 0)
+            {
+                continue;
+            }
+
+            foreach (var pair in line[(at + GuestInitramfs.Marker.Length + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                if (eq > 0)
+                {
+                    results[pair[..eq]] = pair[(eq + 1)..];
+                }
+            }
+        }
+
+        return results;
+    }
+}
