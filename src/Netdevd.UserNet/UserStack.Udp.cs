@@ -53,7 +53,7 @@ public sealed partial class UserStack
             return;
         }
 
-        if (destination == _options.Host && TryUdpForwardReply(source, udp.SourcePort, port, udp.Payload))
+        if (TryUdpForwardReply(source, udp.SourcePort, destination, port, udp.Payload))
         {
             return;
         }

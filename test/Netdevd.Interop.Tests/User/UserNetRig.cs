@@ -14,11 +14,15 @@ internal sealed class UserNetRig : IAsyncDisposable
     public const string HostAddress = "10.199.0.1";
     private static int s_counter;
     private readonly List<Process> _servers = [];
+    private readonly string _tag;
     private Process? _netdevd;
+    private bool _clientNs;
 
     private UserNetRig(string tag)
     {
+        _tag = tag;
         HostNs = $"ndu-h-{tag}";
+        ClientNs = $"ndu-c-{tag}";
         GuestNs = $"ndu-g-{tag}";
         Tap = $"ndut{tag}";
         Dir = HostTools.TempDir();
@@ -27,6 +31,21 @@ internal sealed class UserNetRig : IAsyncDisposable
     public string HostNs { get; }
 
     public string GuestNs { get; }
+
+    /// <summary>A third namespace, a client on a veth link to the host namespace (see <see cref="AddClientNamespaceAsync"/>).</summary>
+    public string ClientNs { get; }
+
+    /// <summary>The host namespace's end of the client link.</summary>
+    public const string ClientLinkHost = "10.198.0.1";
+
+    /// <summary>The client namespace's end of the client link.</summary>
+    public const string ClientLinkClient = "10.198.0.2";
+
+    /// <summary>The host namespace's IPv6 end of the client link.</summary>
+    public const string ClientLinkHost6 = "fd00:198::1";
+
+    /// <summary>The client namespace's IPv6 end of the client link.</summary>
+    public const string ClientLinkClient6 = "fd00:198::2";
 
     public string Tap { get; }
 
@@ -87,6 +106,21 @@ internal sealed class UserNetRig : IAsyncDisposable
         await Shell.CheckAsync($"ip -n {HostNs} link set {Tap} netns {GuestNs} && ip -n {GuestNs} link set {Tap} mtu {mtu} up");
     }
 
+    /// <summary>
+    /// Creates <see cref="ClientNs"/>, joined to the host namespace by a veth pair
+    /// (<see cref="ClientLinkHost"/> / <see cref="ClientLinkClient"/> and their IPv6 twins), a
+    /// client that reaches the host's forwards from an address of its own.
+    /// </summary>
+    public async Task AddClientNamespaceAsync()
+    {
+        _clientNs = true;
+        await Shell.CheckAsync($"ip netns add {ClientNs} && ip -n {ClientNs} link set lo up && " +
+            $"ip -n {HostNs} link add nduh{_tag} type veth peer name nduc{_tag} netns {ClientNs} && " +
+            $"ip -n {HostNs} addr add {ClientLinkHost}/24 dev nduh{_tag} && ip -n {HostNs} addr add {ClientLinkHost6}/64 dev nduh{_tag} nodad && " +
+            $"ip -n {ClientNs} addr add {ClientLinkClient}/24 dev nduc{_tag} && ip -n {ClientNs} addr add {ClientLinkClient6}/64 dev nduc{_tag} nodad && " +
+            $"ip -n {HostNs} link set nduh{_tag} up && ip -n {ClientNs} link set nduc{_tag} up");
+    }
+
     /// <summary>Waits until something listens on TCP <paramref name="port"/> in the host namespace.</summary>
     public async Task WaitListeningAsync(int port)
     {
@@ -136,7 +170,7 @@ internal sealed class UserNetRig : IAsyncDisposable
         }
 
         Shell.Stop(_netdevd);
-        await Shell.RunAsync($"ip netns del {GuestNs}; ip netns del {HostNs}");
+        await Shell.RunAsync($"ip netns del {GuestNs}; ip netns del {HostNs}" + (_clientNs ? $"; ip netns del {ClientNs}" : ""));
         try
         {
             Directory.Delete(Dir, recursive: true);
