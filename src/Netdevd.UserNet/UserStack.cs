@@ -106,6 +106,9 @@ public sealed partial class UserStack : IDisposable
             case EtherType.Ipv4:
                 InputIpv4(eth);
                 break;
+            case EtherType.Ipv6:
+                InputIpv6(eth);
+                break;
             default:
                 Counters.Drop(FrameDropReason.UnsupportedEtherType);
                 break;
@@ -331,6 +334,7 @@ public sealed partial class UserStack : IDisposable
         }
 
         _udp.Clear();
+        CloseUdp6Flows();
         foreach (var f in _icmp.Values)
         {
             _host?.CloseIcmp(f);

@@ -26,6 +26,10 @@ internal static class ForwardedClient
         return address.AddressFamily == AddressFamily.InterNetwork ? SocketAddressBytes.FromIpAddress(address) : Ipv4Address.Any;
     }
 
+    /// <summary>For an IPv6 guest: an IPv6 client as itself, an IPv4 one as unspecified (the stack shows it as the virtual host).</summary>
+    public static Ipv6Address Ipv6(IPAddress address) =>
+        address.AddressFamily == AddressFamily.InterNetworkV6 && !address.IsIPv4MappedToIPv6 ? Ipv6Address.FromIPAddress(address) : Ipv6Address.Unspecified;
+
     public static Ipv4Address Ipv4(SocketAddress from)
     {
         var b = from.Buffer.Span;

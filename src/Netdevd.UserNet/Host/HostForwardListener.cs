@@ -22,6 +22,7 @@ internal sealed class HostForwardListener : IDisposable
     private readonly Socket _socket;
     private readonly Dictionary<ForwardedClient.Key, UdpForwardFlow> _udpClients = [];
     private readonly Ipv4Address _guest;
+    private readonly Ipv6Address _guest6;
     private volatile bool _closed;
 
     private HostForwardListener(UserNetEngine engine, HostForwardRule rule, Socket socket)
@@ -30,6 +31,7 @@ internal sealed class HostForwardListener : IDisposable
         Rule = rule;
         _socket = socket;
         _guest = SocketAddressBytes.FromIpAddress(rule.GuestAddress);
+        _guest6 = rule.GuestIsIpv6 ? Ipv6Address.FromIPAddress(rule.GuestAddress) : default;
         var bound = (IPEndPoint)socket.LocalEndPoint!;
         Info = new HostForwardInfo(rule.Text, rule.Protocol, bound.Address.ToString(), bound.Port, rule.GuestAddress.ToString(), rule.GuestPort);
     }
@@ -41,9 +43,9 @@ internal sealed class HostForwardListener : IDisposable
     /// <summary>Binds the rule's socket; throws SocketException when the address is taken or invalid.</summary>
     public static HostForwardListener Open(UserNetEngine engine, HostForwardRule rule)
     {
-        if (rule.GuestIsIpv6)
+        if (rule.GuestIsIpv6 && rule.Udp)
         {
-            // The stack has no IPv6 guest side yet: the rule cannot be set up.
+            // UDP forwards to an IPv6 guest address are not there yet: the rule cannot be set up.
             throw new SocketException((int)SocketError.AddressFamilyNotSupported);
         }
 
@@ -108,8 +110,9 @@ internal sealed class HostForwardListener : IDisposable
             {
                 lock (_engine.Lock)
                 {
-                    var connection = _closed ? null : _engine.Stack.OpenForward(_guest, (ushort)Rule.GuestPort,
-                        ForwardedClient.Ipv4(peer.Address), (ushort)peer.Port, endpoint);
+                    var connection = _closed ? null : Rule.GuestIsIpv6
+                        ? _engine.Stack.OpenForward6(_guest6, (ushort)Rule.GuestPort, ForwardedClient.Ipv6(peer.Address), (ushort)peer.Port, endpoint)
+                        : _engine.Stack.OpenForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(peer.Address), (ushort)peer.Port, endpoint);
                     if (connection is null)
                     {
                         client.Dispose();

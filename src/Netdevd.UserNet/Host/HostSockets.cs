@@ -60,6 +60,9 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
     public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
         (flow.HostState as HostUdpEndpoint)?.Send(destination, port, payload);
 
+    public void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) =>
+        (flow.HostState as HostUdpEndpoint)?.Send6(destination, port, payload);
+
     public void CloseUdp(UdpFlow flow) => (flow.HostState as HostUdpEndpoint)?.Close();
 
     public bool OpenIcmp(IcmpFlow flow)

@@ -121,6 +121,26 @@ internal sealed class UserNetRig : IAsyncDisposable
             $"ip -n {HostNs} link set nduh{_tag} up && ip -n {ClientNs} link set nduc{_tag} up");
     }
 
+    /// <summary>The guest's static IPv6 address (<see cref="ConfigureStaticIpv6Async"/>).</summary>
+    public const string Guest6 = "fec0::15";
+
+    /// <summary>
+    /// Gives the guest IPv6 without the stack's router advertisements: a static address in the
+    /// default prefix, the virtual host as default router, and permanent neighbour entries for the
+    /// virtual host and DNS (libslirp's MACs 52:56:00:00:00:02 and :03).
+    /// </summary>
+    public async Task ConfigureStaticIpv6Async()
+    {
+        await Shell.CheckAsync($"ip -n {GuestNs} addr add {Guest6}/64 dev {Tap} nodad && " +
+            $"ip -n {GuestNs} -6 neigh replace fec0::2 lladdr 52:56:00:00:00:02 dev {Tap} nud permanent && " +
+            $"ip -n {GuestNs} -6 neigh replace fec0::3 lladdr 52:56:00:00:00:03 dev {Tap} nud permanent && " +
+            $"ip -n {GuestNs} -6 route replace default via fec0::2 dev {Tap}");
+
+        // One datagram from the guest so the stack knows its MAC before it opens a forward to it
+        // (a frame to a solicited-node group is not taken by the guest's TCP). Answered or not.
+        await GuestAsync("ping -6 -c 1 -W 1 fec0::2 >/dev/null 2>&1; true");
+    }
+
     /// <summary>Waits until something listens on TCP <paramref name="port"/> in the host namespace.</summary>
     public async Task WaitListeningAsync(int port)
     {
