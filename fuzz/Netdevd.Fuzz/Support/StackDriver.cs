@@ -289,6 +289,10 @@ internal sealed class FuzzNatHost : INatHost
     {
     }
 
+    public void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload)
+    {
+    }
+
     public void CloseUdp(UdpFlow flow)
     {
     }
