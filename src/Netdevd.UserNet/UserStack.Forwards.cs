@@ -16,21 +16,21 @@ public sealed partial class UserStack
     /// <paramref name="hostState"/>); the guest sees the client's own address and port, as in
     /// libslirp. Returns null (counted) when the flow table or the memory budget is full.
     /// </summary>
-    internal TcpConnection? OpenForward(Ipv4Address guest, ushort guestPort, Ipv4Address client, ushort clientPort, object hostState) =>
+    internal TcpConnection? OpenForward(Ipv4Address guest, ushort guestPort, Ipv4Address client, ushort clientPort, ITcpHostSocket hostState) =>
         OpenForward(new TcpFlowAddress(guest, guestPort, ForwardedClientAddress(client), clientPort), hostState);
 
     /// <summary>
-    /// <see cref="OpenForward(Ipv4Address, ushort, Ipv4Address, ushort, object)"/> to an IPv6
+    /// <see cref="OpenForward(Ipv4Address, ushort, Ipv4Address, ushort, ITcpHostSocket)"/> to an IPv6
     /// guest address: the client's own IPv6 address, except loopback, unspecified and IPv4 ones
     /// (which the guest could not answer over IPv6), which become the IPv6 virtual host.
     /// </summary>
-    internal TcpConnection? OpenForward6(Ipv6Address guest, ushort guestPort, Ipv6Address client, ushort clientPort, object hostState)
+    internal TcpConnection? OpenForward6(Ipv6Address guest, ushort guestPort, Ipv6Address client, ushort clientPort, ITcpHostSocket hostState)
     {
         var foreign = client.IsLoopback || client.IsUnspecified || client.IsIpv4Mapped ? _options.Ipv6Host : client;
         return OpenForward(new TcpFlowAddress(guest, guestPort, foreign, clientPort), hostState);
     }
 
-    private TcpConnection? OpenForward(TcpFlowAddress key, object hostState)
+    private TcpConnection? OpenForward(TcpFlowAddress key, ITcpHostSocket hostState)
     {
         if (_tcp.Count >= _options.Limits.MaxTcpFlows && !EvictTimeWait())
         {

@@ -71,6 +71,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        NoteDeadline(flow.ExpiresAt);
         Host.SendIcmp(flow, icmp.Bytes);
     }
 
@@ -83,6 +84,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        NoteDeadline(flow.ExpiresAt);
         SendEchoReply(flow.ForeignAddress, flow.GuestAddress, flow.Identifier, reply);
     }
 
@@ -111,6 +113,10 @@ public sealed partial class UserStack
             if (now >= flow.ExpiresAt)
             {
                 _expiredIcmp.Add(key);
+            }
+            else
+            {
+                NoteDeadline(flow.ExpiresAt);
             }
         }
 

@@ -113,6 +113,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        NoteDeadline(flow.ExpiresAt);
         if (!host.Send(flow, icmp.Bytes))
         {
             // libslirp answers a send that fails for lack of a route with an unreachable (icmp6_send_error).
@@ -130,6 +131,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        NoteDeadline(flow.ExpiresAt);
         SendEchoReply6(flow.Destination, flow.GuestAddress, flow.Identifier, reply);
     }
 
@@ -238,6 +240,10 @@ public sealed partial class UserStack
             if (now >= flow.ExpiresAt)
             {
                 _expiredIcmp6.Add(key);
+            }
+            else
+            {
+                NoteDeadline(flow.ExpiresAt);
             }
         }
 

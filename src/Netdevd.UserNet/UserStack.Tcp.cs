@@ -181,6 +181,8 @@ public sealed partial class UserStack
             return;
         }
 
+        NoteDeadline(connection.NextDeadline);
+
         _host?.SyncTcp(connection);
     }
 

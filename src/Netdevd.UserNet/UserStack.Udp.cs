@@ -92,6 +92,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = now + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        NoteDeadline(flow.ExpiresAt);
         Host.SendUdp(flow, hostDestination, port, udp.Payload);
     }
 
@@ -166,6 +167,7 @@ public sealed partial class UserStack
     internal void OnUdpReceived(UdpFlow flow, Ipv4Address from, ushort fromPort, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        NoteDeadline(flow.ExpiresAt);
         SendUdpToGuest(MapFromHost(from), fromPort, flow.GuestAddress, flow.GuestPort, payload);
     }
 
@@ -211,6 +213,10 @@ public sealed partial class UserStack
             if (now >= flow.ExpiresAt)
             {
                 _expiredUdp.Add(key);
+            }
+            else
+            {
+                NoteDeadline(flow.ExpiresAt);
             }
         }
 

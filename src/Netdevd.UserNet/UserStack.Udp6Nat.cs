@@ -62,6 +62,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        NoteDeadline(flow.ExpiresAt);
         Host.SendUdp6(flow, hostDestination, port, udp.Payload);
     }
 
@@ -81,6 +82,7 @@ public sealed partial class UserStack
     internal void OnUdp6Received(UdpFlow flow, Ipv6Address from, ushort fromPort, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        NoteDeadline(flow.ExpiresAt);
         SendUdp6(MapFromHost6(from), fromPort, flow.GuestAddress6, flow.GuestPort, payload);
     }
 
@@ -91,6 +93,10 @@ public sealed partial class UserStack
             if (now >= flow.ExpiresAt)
             {
                 _expiredUdp6.Add(key);
+            }
+            else
+            {
+                NoteDeadline(flow.ExpiresAt);
             }
         }
 

@@ -30,6 +30,7 @@ public sealed partial class UserStack
         }
 
         var flow = new UdpForwardFlow(guest, guestPort, key.ForeignAddress, key.ForeignPort, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs };
+        NoteDeadline(flow.ExpiresAt);
         _udpForwards.Add(key, flow);
         return flow;
     }
@@ -38,6 +39,7 @@ public sealed partial class UserStack
     internal void OnUdpForwardDatagram(UdpForwardFlow flow, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
+        NoteDeadline(flow.ExpiresAt);
         SendUdpToGuest(flow.ForeignAddress, flow.ForeignPort, flow.GuestAddress, flow.GuestPort, payload);
     }
 
@@ -50,6 +52,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
+        NoteDeadline(flow.ExpiresAt);
         _udpForwardReply?.Invoke(flow, payload);
         return true;
     }
@@ -67,6 +70,10 @@ public sealed partial class UserStack
             if (now >= flow.ExpiresAt)
             {
                 _expiredUdpForwards.Add(key);
+            }
+            else
+            {
+                NoteDeadline(flow.ExpiresAt);
             }
         }
 

@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using Netdevd.Native;
 using Netdevd.UserNet.Forwarding;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
@@ -14,8 +14,10 @@ namespace Netdevd.UserNet.Host;
 /// IPv6-only socket (libslirp's SLIRP_HOSTFWD_V6ONLY), so <c>[::]:p</c> and <c>:p</c> can coexist.
 /// The guest sees each client's own address (see <see cref="ForwardedClient"/>).
 /// </summary>
-internal sealed class HostForwardListener : IDisposable
+internal sealed class HostForwardListener : HostWork, IHostIoHandler, IDisposable
 {
+    /// <summary>Connections accepted or datagrams read per turn before other sockets get theirs.</summary>
+    private const int Batch = 16;
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
     private readonly UserNetEngine _engine;
@@ -23,7 +25,10 @@ internal sealed class HostForwardListener : IDisposable
     private readonly Dictionary<ForwardedClient.Key, UdpForwardFlow> _udpClients = [];
     private readonly Ipv4Address _guest;
     private readonly Ipv6Address _guest6;
-    private volatile bool _closed;
+    private bool _closed;
+    private bool _readable;
+    private int _fd = -1;
+    private int _token;
 
     private HostForwardListener(UserNetEngine engine, HostForwardRule rule, Socket socket)
     {
@@ -77,7 +82,19 @@ internal sealed class HostForwardListener : IDisposable
         }
 
         var listener = new HostForwardListener(engine, rule, socket);
-        _ = rule.Udp ? listener.ReceiveLoopAsync() : listener.AcceptLoopAsync();
+        lock (engine.Lock)
+        {
+            try
+            {
+                listener.Register();
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
         return listener;
     }
 
@@ -85,119 +102,103 @@ internal sealed class HostForwardListener : IDisposable
     public bool Matches(bool udp, IPAddress hostAddress, int hostPort) =>
         Rule.Udp == udp && Rule.HostAddress.Equals(hostAddress) && (Info.HostPort == hostPort || Rule.HostPort == hostPort);
 
-    private async Task AcceptLoopAsync()
+    /// <summary>Registers the bound socket with the netdev's epoll set (under the engine lock).</summary>
+    private void Register()
     {
-        while (!_closed)
-        {
-            Socket client;
-            try
-            {
-                client = await _socket.AcceptAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
-            {
-                if (_closed)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            var endpoint = HostTcpEndpoint.Accepted(_engine, client);
-            var peer = (IPEndPoint)client.RemoteEndPoint!;
-            try
-            {
-                lock (_engine.Lock)
-                {
-                    var connection = _closed ? null : Rule.GuestIsIpv6
-                        ? _engine.Stack.OpenForward6(_guest6, (ushort)Rule.GuestPort, ForwardedClient.Ipv6(peer.Address), (ushort)peer.Port, endpoint)
-                        : _engine.Stack.OpenForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(peer.Address), (ushort)peer.Port, endpoint);
-                    if (connection is null)
-                    {
-                        client.Dispose();
-                    }
-                    else
-                    {
-                        endpoint.Attach(connection);
-                        endpoint.Sync();
-                    }
-                }
-
-                _engine.Flush();
-            }
-            catch (Exception e) when (_engine.ContainFault(e, this))
-            {
-                // This connection is dropped (counted on the netdev); the forward keeps accepting.
-                client.Dispose();
-            }
-        }
+        _socket.Blocking = false;
+        _fd = (int)_socket.SafeHandle.DangerousGetHandle();
+        _token = _engine.Poller.Register(_fd, this, output: false);
     }
 
-    private async Task ReceiveLoopAsync()
+    public void OnReady(uint events)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(65536);
-        var from = new SocketAddress(_socket.AddressFamily);
-        try
-        {
-            while (!_closed)
-            {
-                int n;
-                try
-                {
-                    n = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from).ConfigureAwait(false);
-                }
-                catch (SocketException e) when (!_closed && e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    Deliver(from, buffer.AsSpan(0, n));
-                    _engine.Flush();
-                }
-                catch (Exception e) when (_engine.ContainFault(e, this))
-                {
-                    // One bad datagram is dropped (counted on the netdev); the forward keeps receiving.
-                }
-            }
-        }
-        catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
-        {
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        _readable = true;
+        _engine.Queue(this);
     }
 
-    private void Deliver(SocketAddress from, ReadOnlySpan<byte> payload)
+    /// <summary>Accepts the pending connections or reads the pending datagrams, a batch per turn (under the engine lock).</summary>
+    public override void Run()
     {
-        lock (_engine.Lock)
+        if (_closed || !_readable)
         {
-            if (_closed)
+            return;
+        }
+
+        for (var i = 0; i < Batch && !_closed; i++)
+        {
+            if (!(Rule.Udp ? ReceiveOne() : AcceptOne()))
+            {
+                _readable = false;
+                return;
+            }
+        }
+
+        _engine.Queue(this); // more may wait: after the others
+    }
+
+    /// <summary>One pending connection becomes a connection to the guest; false when none is pending.</summary>
+    private bool AcceptOne()
+    {
+        Span<byte> from = stackalloc byte[ForwardedClient.SockAddrLength];
+        var fd = Libc.Accept(_fd, from, out _, Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC);
+        if (fd < 0)
+        {
+            // EAGAIN: none left; ECONNABORTED and the like: that client is gone, try the next.
+            return Errno.Last != Errno.EAGAIN;
+        }
+
+        var endpoint = HostTcpEndpoint.AcceptedFd(_engine, fd);
+        var connection = Rule.GuestIsIpv6
+            ? _engine.Stack.OpenForward6(_guest6, (ushort)Rule.GuestPort, ForwardedClient.Ipv6(from), ForwardedClient.Port(from), endpoint)
+            : _engine.Stack.OpenForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(from), ForwardedClient.Port(from), endpoint);
+        if (connection is null)
+        {
+            endpoint.Close();
+        }
+        else
+        {
+            endpoint.Attach(connection);
+            endpoint.Sync();
+        }
+
+        return true;
+    }
+
+    /// <summary>One datagram from a client to its flow; false when none is pending.</summary>
+    private bool ReceiveOne()
+    {
+        var buffer = _engine.DatagramBuffer;
+        Span<byte> from = stackalloc byte[ForwardedClient.SockAddrLength];
+        var n = Libc.RecvFrom(_fd, buffer, Libc.MSG_DONTWAIT, from, out _);
+        if (n < 0)
+        {
+            // EAGAIN: none left; an ICMP error for an earlier reply: go on.
+            return Errno.Last != Errno.EAGAIN;
+        }
+
+        Deliver(from, buffer.AsSpan(0, (int)n));
+        return true;
+    }
+
+    private void Deliver(ReadOnlySpan<byte> from, ReadOnlySpan<byte> payload)
+    {
+        var key = ForwardedClient.KeyOf(from);
+        if (!_udpClients.TryGetValue(key, out var flow) || flow.Closed)
+        {
+            var length = ForwardedClient.Length(from);
+            var address = new SocketAddress(ForwardedClient.Family(from), length);
+            from[..length].CopyTo(address.Buffer.Span);
+            flow = _engine.Stack.OpenUdpForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(from), ForwardedClient.Port(from),
+                new UdpClientState(this, address));
+            if (flow is null)
             {
                 return;
             }
 
-            var key = ForwardedClient.KeyOf(from);
-            if (!_udpClients.TryGetValue(key, out var flow) || flow.Closed)
-            {
-                var address = new SocketAddress(from.Family, from.Size);
-                from.Buffer.Span.CopyTo(address.Buffer.Span);
-                flow = _engine.Stack.OpenUdpForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(from), ForwardedClient.Port(from),
-                    new UdpClientState(this, address));
-                if (flow is null)
-                {
-                    return;
-                }
-
-                _udpClients[key] = flow;
-            }
-
-            _engine.Stack.OnUdpForwardDatagram(flow, payload);
+            _udpClients[key] = flow;
         }
+
+        _engine.Stack.OnUdpForwardDatagram(flow, payload);
     }
 
     /// <summary>The guest answered a client of this forward (under the engine lock).</summary>
@@ -208,18 +209,22 @@ internal sealed class HostForwardListener : IDisposable
             return;
         }
 
-        try
-        {
-            _socket.SendTo(payload, SocketFlags.None, client);
-        }
-        catch (SocketException)
-        {
-        }
+        _ = Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, client.Buffer.Span[..client.Size]);
     }
 
     public void Dispose()
     {
-        _closed = true;
+        lock (_engine.Lock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            _engine.Poller.Unregister(_fd, _token);
+        }
+
         _socket.Dispose();
     }
 }

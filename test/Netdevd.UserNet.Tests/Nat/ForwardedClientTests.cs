@@ -32,7 +32,7 @@ public sealed class ForwardedClientTests : IDisposable
     [Fact]
     public void A_tcp_client_keeps_its_address_and_port_and_the_guest_answers_it()
     {
-        var connection = _stack.OpenForward(GuestFrames.Guest, 22, Client, 40000, new object());
+        var connection = _stack.OpenForward(GuestFrames.Guest, 22, Client, 40000, new NoSocket());
         Assert.NotNull(connection);
         var syn = TakeTcp();
         Assert.Equal(Client, syn.Source);
@@ -51,7 +51,7 @@ public sealed class ForwardedClientTests : IDisposable
     public void A_loopback_or_unspecified_client_is_the_virtual_host_with_its_own_port(string client)
     {
         Assert.True(Ipv4Address.TryParse(client, out var address));
-        Assert.NotNull(_stack.OpenForward(GuestFrames.Guest, 22, address, 41000, new object()));
+        Assert.NotNull(_stack.OpenForward(GuestFrames.Guest, 22, address, 41000, new NoSocket()));
         var syn = TakeTcp();
         Assert.Equal(GuestFrames.Host, syn.Source);
         Assert.Equal((ushort)41000, syn.SourcePort);
@@ -60,8 +60,8 @@ public sealed class ForwardedClientTests : IDisposable
     [Fact]
     public void Two_loopback_clients_with_one_port_get_two_connections()
     {
-        var first = _stack.OpenForward(GuestFrames.Guest, 22, Ipv4Address.Loopback, 41000, new object());
-        var second = _stack.OpenForward(GuestFrames.Guest, 22, Ipv4Address.Create(127, 0, 0, 2), 41000, new object());
+        var first = _stack.OpenForward(GuestFrames.Guest, 22, Ipv4Address.Loopback, 41000, new NoSocket());
+        var second = _stack.OpenForward(GuestFrames.Guest, 22, Ipv4Address.Create(127, 0, 0, 2), 41000, new NoSocket());
         Assert.NotNull(first);
         Assert.NotNull(second);
         Assert.NotEqual(first.Address, second.Address);
@@ -101,5 +101,17 @@ public sealed class ForwardedClientTests : IDisposable
         Assert.NotNull(flow);
         Assert.Equal(GuestFrames.Host, flow.ForeignAddress);
         Assert.Equal((ushort)40002, flow.ForeignPort);
+    }
+
+    /// <summary>A host socket that does nothing (the stack side alone is under test).</summary>
+    private sealed class NoSocket : ITcpHostSocket
+    {
+        public void Sync()
+        {
+        }
+
+        public void Close()
+        {
+        }
     }
 }
