@@ -133,6 +133,12 @@ def user_ipv6_seeds():
     write("user-ipv6", "ext-hbh-late", record(0, ipv6(G6, GW6, 60, bytes.fromhex("0000010400000000") + bytes.fromhex("3a00010400000000") + echo)))
     write("user-ipv6", "ext-long-chain", record(0, ipv6(G6, GW6, 60, bytes.fromhex("3c00010400000000") * 30 + bytes.fromhex("3a00010400000000") + echo)))
     write("user-ipv6", "unknown-next-header", record(0, ipv6(G6, GW6, 253, bytes(16))))
+    ra = bytes([134, 0, 0, 0, 64, 0, 0x07, 0x08]) + bytes(8) + bytes([1, 1]) + bytes.fromhex("525600000002") + bytes.fromhex("05010000000005dc") + \
+        bytes([3, 4, 64, 0xC0]) + struct.pack(">II", 86400, 14400) + bytes(4) + bytes.fromhex("fec0" + "00" * 14) + \
+        bytes([25, 3, 0, 0]) + struct.pack(">I", 1200) + bytes.fromhex(DNS6) + bytes([31, 2, 0, 0]) + struct.pack(">I", 1200) + b"\x01a\x04test\x00" + bytes(1)
+    write("wire", "ipv6-ra", eth(bytes.fromhex("333300000001"), 0x86DD, ipv6(GW6LL, ALLNODES, 58, ra, 255)))
+    write("wire", "ipv6-ns", eth(bytes.fromhex("3333ff000002"), 0x86DD, ipv6(G6LL, sol(GW6), 58, ns(GW6), 255)))
+    write("wire", "ipv6-ext-chain", eth(GW_MAC, 0x86DD, ipv6(G6, GW6, 0, bytes.fromhex("3c00050200000100") + bytes.fromhex("2c00010400000000") + struct.pack(">BBHI", 58, 0, 1, 9) + echo)))
     write("user-ipv6", "periodic-ra", record(0, ipv6(G6LL, ALLROUTERS, 58, bytes([133, 0, 0, 0, 0, 0, 0, 0]) + sll, 255)) + record(0x0E, b"") + record(0x0E, b""))
 
 
