@@ -7,7 +7,7 @@ namespace Netdevd.UserNet.Nat;
 /// guest port: datagrams to any destination leave through it, and whatever arrives on it goes
 /// back to that guest port with the sender's address (translated back to the virtual one).
 /// </summary>
-public sealed class UdpFlow(Ipv4Address guestAddress, ushort guestPort)
+public sealed class UdpFlow(Ipv4Address guestAddress, ushort guestPort) : IFlow
 {
     public Ipv4Address GuestAddress { get; } = guestAddress;
 
@@ -15,6 +15,8 @@ public sealed class UdpFlow(Ipv4Address guestAddress, ushort guestPort)
 
     /// <summary>When the flow expires without traffic (stack clock, ms).</summary>
     public long ExpiresAt { get; internal set; }
+
+    long IFlow.Deadline => ExpiresAt;
 
     /// <summary>The host-side I/O state (socket); opaque to the stack.</summary>
     public object? HostState { get; set; }

@@ -6,7 +6,7 @@ namespace Netdevd.UserNet.Nat;
 /// One host client of a UDP host forward: its datagrams reach guest:port from the virtual host
 /// address and <see cref="ForeignPort"/>; the guest's answers to that port go back to the client.
 /// </summary>
-public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, ushort foreignPort, object hostState)
+public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, ushort foreignPort, object hostState) : IFlow
 {
     public Ipv4Address GuestAddress { get; } = guestAddress;
 
@@ -18,6 +18,8 @@ public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, u
     public object HostState { get; } = hostState;
 
     public long ExpiresAt { get; internal set; }
+
+    long IFlow.Deadline => ExpiresAt;
 
     public bool Closed { get; internal set; }
 }
