@@ -38,7 +38,7 @@ public sealed partial class UserStack
             return null;
         }
 
-        while (_tcp.ContainsKey(key))
+        while (_tcp.Contains(key))
         {
             // Two loopback clients (127.0.0.1 and 127.0.0.2) with one port both map to the
             // virtual host: the later one gets a made-up port rather than joining the first's flow.

@@ -7,8 +7,7 @@ namespace Netdevd.UserNet;
 /// <summary>UDP host forwards: each host client is a flow the guest sees from the client's own address (loopback: the virtual host).</summary>
 public sealed partial class UserStack
 {
-    private readonly Dictionary<UdpForwardKey, UdpForwardFlow> _udpForwards = [];
-    private readonly List<UdpForwardKey> _expiredUdpForwards = [];
+    private readonly FlowTable<UdpForwardKey, UdpForwardFlow> _udpForwards = new(4);
 
     /// <summary>
     /// A new host client <paramref name="client"/>:<paramref name="clientPort"/> of a UDP forward;
@@ -23,7 +22,7 @@ public sealed partial class UserStack
         }
 
         var key = new UdpForwardKey(guest, guestPort, ForwardedClientAddress(client), clientPort);
-        while (_udpForwards.ContainsKey(key))
+        while (_udpForwards.Contains(key))
         {
             // A second loopback address with the same port: see OpenForward.
             key = key with { ForeignPort = NextForwardPort() };
@@ -46,7 +45,7 @@ public sealed partial class UserStack
     /// <summary>The guest's datagram: an answer to a forward's client, if one matches its four ends.</summary>
     private bool TryUdpForwardReply(Ipv4Address source, ushort sourcePort, Ipv4Address destination, ushort destinationPort, ReadOnlySpan<byte> payload)
     {
-        if (_udpForwards.Count == 0 || !_udpForwards.TryGetValue(new UdpForwardKey(source, sourcePort, destination, destinationPort), out var flow))
+        if (_udpForwards.Count == 0 || !_udpForwards.TryGet(new UdpForwardKey(source, sourcePort, destination, destinationPort), out var flow))
         {
             return false;
         }
@@ -65,19 +64,8 @@ public sealed partial class UserStack
 
     private void ExpireUdpForwards(long now)
     {
-        foreach (var (key, flow) in _udpForwards)
-        {
-            if (now >= flow.ExpiresAt)
-            {
-                _expiredUdpForwards.Add(key);
-            }
-            else
-            {
-                NoteDeadline(flow.ExpiresAt);
-            }
-        }
-
-        foreach (var key in _expiredUdpForwards)
+        var due = _udpForwards.CollectDue(now, out var next);
+        foreach (var key in due)
         {
             if (_udpForwards.Remove(key, out var flow))
             {
@@ -85,7 +73,7 @@ public sealed partial class UserStack
             }
         }
 
-        _expiredUdpForwards.Clear();
+        NoteDeadline(next);
     }
 
     /// <summary>A UDP forward flow's ends as the guest sees them.</summary>

@@ -8,7 +8,7 @@ namespace Netdevd.UserNet.Nat;
 /// back to that guest port with the sender's address (translated back to the virtual one). An
 /// IPv6 source (<see cref="IsIpv6"/>) has an AF_INET6 host socket.
 /// </summary>
-public sealed class UdpFlow
+public sealed class UdpFlow : IFlow
 {
     public UdpFlow(Ipv4Address guestAddress, ushort guestPort)
     {
@@ -35,6 +35,8 @@ public sealed class UdpFlow
 
     /// <summary>When the flow expires without traffic (stack clock, ms).</summary>
     public long ExpiresAt { get; internal set; }
+
+    long IFlow.Deadline => ExpiresAt;
 
     /// <summary>The host-side I/O state (socket); opaque to the stack.</summary>
     public object? HostState { get; set; }

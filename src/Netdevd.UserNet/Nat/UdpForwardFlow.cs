@@ -7,7 +7,7 @@ namespace Netdevd.UserNet.Nat;
 /// <see cref="ForeignAddress"/>:<see cref="ForeignPort"/> (the client's own address, or the virtual
 /// host for a loopback client); the guest's answers to that end go back to the client.
 /// </summary>
-public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, Ipv4Address foreignAddress, ushort foreignPort, object hostState)
+public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, Ipv4Address foreignAddress, ushort foreignPort, object hostState) : IFlow
 {
     public Ipv4Address GuestAddress { get; } = guestAddress;
 
@@ -21,6 +21,8 @@ public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, I
     public object HostState { get; } = hostState;
 
     public long ExpiresAt { get; internal set; }
+
+    long IFlow.Deadline => ExpiresAt;
 
     public bool Closed { get; internal set; }
 }
