@@ -91,12 +91,30 @@ internal sealed class UserNetEngine : IDisposable
     }
 
     /// <summary>
-    /// Call under <see cref="Lock"/> after a pass of the stack: runs the queued host work (each
-    /// item may queue more through the stack) and re-arms the timer for the earliest deadline.
+    /// Host work items run per pass before the frames they produced go out: each is at most one
+    /// read or write, so the guest gets a host socket's data while the next read is still to come
+    /// (reading a whole buffer before sending any of it starved the guest at large MTUs).
+    /// </summary>
+    private const int PassBudget = 4;
+
+    /// <summary>
+    /// Call under <see cref="Lock"/> after a pass of the stack: runs queued host work (each item
+    /// may queue more through the stack), up to a budget, and re-arms the timer for the earliest
+    /// deadline. What is left over is handed to the I/O thread, which runs it after delivering
+    /// the frames of this pass.
     /// </summary>
     public void RunHostWork()
     {
-        while (_work.TryDequeue(out var work))
+        if (RunHostWork(PassBudget))
+        {
+            Poller.Wake();
+        }
+    }
+
+    /// <summary>Runs up to <paramref name="budget"/> items of host work; true when more is queued.</summary>
+    private bool RunHostWork(int budget)
+    {
+        while (budget-- > 0 && _work.TryDequeue(out var work))
         {
             work.Queued = false;
             try
@@ -110,6 +128,7 @@ internal sealed class UserNetEngine : IDisposable
         }
 
         ArmTimer();
+        return _work.Count > 0;
     }
 
     /// <summary>Call under <see cref="Lock"/>: arms the timer if the stack has a deadline before the armed one.</summary>
@@ -164,6 +183,7 @@ internal sealed class UserNetEngine : IDisposable
                 return;
             }
 
+            bool more;
             lock (Lock)
             {
                 if (_disposed)
@@ -184,10 +204,21 @@ internal sealed class UserNetEngine : IDisposable
                     Stack.Poll();
                 }
 
-                RunHostWork();
+                more = RunHostWork(PassBudget);
             }
 
             Drain();
+
+            // Passes of host work, each followed by the delivery of its frames, until none is left.
+            while (more && !_disposed)
+            {
+                lock (Lock)
+                {
+                    more = !_disposed && RunHostWork(PassBudget);
+                }
+
+                Drain();
+            }
         }
         catch (Exception e) when (ContainFault(e, this))
         {
