@@ -27,6 +27,8 @@ declare -A tools=(
   [rootlesskit]=rootlesskit
   [newuidmap]=uidmap
   [dpdk-testpmd]=dpdk-dev
+  [rdisc6]=ndisc6
+  [dhclient]=isc-dhcp-client
 )
 # Packages that are not commands, checked by dpkg's status: the guest VM's kernel and modules,
 # the static busybox (a dynamic busybox also answers `command -v busybox`), and libbpf for

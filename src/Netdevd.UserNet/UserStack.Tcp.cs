@@ -10,9 +10,8 @@ namespace Netdevd.UserNet;
 public sealed partial class UserStack
 {
     private const int Headers = EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength;
-    private readonly Dictionary<TcpFlowAddress, TcpConnection> _tcp;
+    private readonly FlowTable<TcpFlowAddress, TcpConnection> _tcp;
     private readonly TcpOutput _tcpOutput;
-    private readonly List<TcpFlowAddress> _finished = [];
     private readonly List<TcpConnection> _deferred = [];
     private bool _inputBatch;
     private TcpSettings? _smallFlowSettings;
@@ -34,6 +33,12 @@ public sealed partial class UserStack
             return;
         }
 
+        InputTcpSegment(new TcpFlowAddress(ip.Source, tcp.SourcePort, ip.Destination, tcp.DestinationPort), tcp);
+    }
+
+    /// <summary>A guest segment of either family, checksum verified: to its connection, or a new one, or a reset.</summary>
+    private void InputTcpSegment(in TcpFlowAddress key, TcpPacket tcp)
+    {
         if (!TcpOptions.TryParse(tcp.Options, out var options))
         {
             // An option overruns the header: the segment still counts, without options (as Linux).
@@ -41,9 +46,8 @@ public sealed partial class UserStack
         }
 
         var seg = new TcpSegment(tcp.SequenceNumber, tcp.AcknowledgmentNumber, tcp.Flags, tcp.WindowSize, tcp.Payload, options);
-        var key = new TcpFlowAddress(ip.Source, tcp.SourcePort, ip.Destination, tcp.DestinationPort);
         var now = NowMs;
-        if (_tcp.TryGetValue(key, out var connection))
+        if (_tcp.TryGet(key, out var connection))
         {
             connection.OnSegment(seg, now);
             if (_inputBatch)
@@ -72,7 +76,7 @@ public sealed partial class UserStack
             return;
         }
 
-        var target = ResolveTcpTarget(key.ForeignAddress, key.ForeignPort);
+        var target = key.IsIpv4 ? ResolveTcpTarget(key.ForeignAddress, key.ForeignPort) : ResolveTcpTarget6(key.Foreign, key.ForeignPort);
         if (target is null)
         {
             Counters.Drop(FrameDropReason.Restricted);
@@ -157,7 +161,7 @@ public sealed partial class UserStack
         var now = NowMs;
         foreach (var c in _deferred)
         {
-            if (_tcp.TryGetValue(c.Address, out var current) && ReferenceEquals(current, c))
+            if (_tcp.TryGet(c.Address, out var current) && ReferenceEquals(current, c))
             {
                 Service(c, now);
             }
@@ -176,12 +180,14 @@ public sealed partial class UserStack
             return;
         }
 
+        NoteDeadline(connection.NextDeadline);
+
         _host?.SyncTcp(connection);
     }
 
     private void Remove(TcpConnection connection)
     {
-        if (_tcp.Remove(connection.Address))
+        if (_tcp.Remove(connection.Address, out _))
         {
             _host?.CloseTcp(connection);
             connection.Dispose();
@@ -231,7 +237,7 @@ public sealed partial class UserStack
     private bool EvictTimeWait()
     {
         TcpConnection? oldest = null;
-        foreach (var c in _tcp.Values)
+        foreach (var c in _tcp.Flows)
         {
             if (c.State == TcpState.TimeWait && (oldest is null || c.NextDeadline < oldest.NextDeadline))
             {
@@ -288,6 +294,12 @@ public sealed partial class UserStack
     private void WriteTcp(in TcpFlowAddress address, uint seq, uint ack, TcpFlags flags, ushort window, in TcpOptions options,
         ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2)
     {
+        if (!address.IsIpv4)
+        {
+            WriteTcp6(address, seq, ack, flags, window, options, payload1, payload2);
+            return;
+        }
+
         var headerLength = TcpPacket.MinimumHeaderLength + options.EmittedLength;
         var l4Length = headerLength + payload1.Length + payload2.Length;
         var l4 = BeginIpv4(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length, out var frame);

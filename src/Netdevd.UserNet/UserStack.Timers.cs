@@ -6,40 +6,92 @@ namespace Netdevd.UserNet;
 /// <summary>Timers: TCP retransmission/persist/TIME-WAIT, flow expiry, service retransmissions.</summary>
 public sealed partial class UserStack
 {
+    /// <summary>How often pending service work (DNS retries, TFTP retransmissions, an unfinished input batch) is looked at.</summary>
+    private const long ServiceIntervalMs = 10;
+
+    /// <summary>The earliest deadline noted since the owner last asked (<see cref="TakeDeadline"/>).</summary>
+    private long _deadline = long.MaxValue;
+
     /// <summary>Whether anything waits for <see cref="Poll"/> (so the owner can stop its timer when idle).</summary>
     public bool HasTimers => _arpMiss is not null || _tcp.Count > 0 || _udp.Count > 0 || _udpForwards.Count > 0 || _icmp.Count > 0
-        || (_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || _fragments.InProgress > 0;
+        || (_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || _fragments.InProgress > 0
+        || _icmp6.Count > 0 || _udp6.Count > 0 || _ndp.PendingMiss is not null;
 
-    /// <summary>Runs every timer that is due.</summary>
+    /// <summary>
+    /// The earliest time (stack clock, ms) <see cref="Poll"/> may have work among the deadlines set
+    /// since the last call, or <see cref="long.MaxValue"/>; resets the note. A deadline that moved
+    /// later since it was noted only makes the owner's timer fire early: <see cref="Poll"/> then
+    /// notes the true earliest one. Costs nothing per flow, so the owner may ask after every pass.
+    /// </summary>
+    public long TakeDeadline()
+    {
+        NoteServices(NowMs);
+        var d = _deadline;
+        _deadline = long.MaxValue;
+        return d;
+    }
+
+    internal void NoteDeadline(long at)
+    {
+        if (at < _deadline)
+        {
+            _deadline = at;
+        }
+    }
+
+    private void NoteServices(long now)
+    {
+        if ((_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || _deferred.Count > 0)
+        {
+            NoteDeadline(now + ServiceIntervalMs);
+        }
+
+        if (_arpMiss is not null)
+        {
+            NoteDeadline(_lastArpRequestMs + ArpRequestIntervalMs);
+        }
+
+        if (_fragments.NextDeadline is var fragments and < long.MaxValue)
+        {
+            NoteDeadline(fragments);
+        }
+
+        // IPv6: the next periodic router advertisement, a neighbour solicitation a miss asked for.
+        NoteDeadline(IdleWakeupMs);
+        if (_ndp.PendingMiss is not null)
+        {
+            NoteDeadline(_lastNeighborSolicitationMs + 100);
+        }
+    }
+
+    /// <summary>Runs every timer that is due, and notes the earliest deadline left.</summary>
     public void Poll()
     {
         // A batch whose end never came (a sender that brackets but whose end did not reach us)
         // must not hold its answers for longer than a tick.
         EndInputBatch();
         var now = NowMs;
-        foreach (var (key, c) in _tcp)
+        var due = _tcp.CollectDue(now, out var next);
+        foreach (var key in due)
         {
-            if (c.NextDeadline <= now)
+            if (!_tcp.TryGet(key, out var c))
             {
-                c.OnTimer(now);
-                c.Dispatch(now);
+                continue; // removed by an earlier connection's timer (eviction)
             }
 
+            c.OnTimer(now);
+            c.Dispatch(now);
             if (c.IsFinished)
-            {
-                _finished.Add(key);
-            }
-        }
-
-        foreach (var key in _finished)
-        {
-            if (_tcp.TryGetValue(key, out var c))
             {
                 Remove(c);
             }
+            else
+            {
+                NoteDeadline(c.NextDeadline);
+            }
         }
 
-        _finished.Clear();
+        NoteDeadline(next);
         for (var expired = _fragments.Expire(now); expired > 0; expired--)
         {
             Counters.Drop(FrameDropReason.FragmentTimeout);
@@ -47,8 +99,10 @@ public sealed partial class UserStack
 
         ExpireUdp(now);
         ExpireIcmp(now);
+        ExpireIcmp6(now);
         ExpireUdpForwards(now);
         PollServices();
         ResolveArpMiss(now);
+        PollNdp(now);
     }
 }

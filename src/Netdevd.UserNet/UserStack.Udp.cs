@@ -13,8 +13,7 @@ public sealed partial class UserStack
     private const ushort DhcpServerPort = 67;
     private const ushort TftpPort = 69;
     private const ushort DnsPort = 53;
-    private readonly Dictionary<(Ipv4Address, ushort), UdpFlow> _udp = new(16);
-    private readonly List<(Ipv4Address, ushort)> _expiredUdp = [];
+    private readonly FlowTable<(Ipv4Address, ushort), UdpFlow> _udp = new(16);
 
     public int UdpFlowCount => _udp.Count;
 
@@ -53,7 +52,7 @@ public sealed partial class UserStack
             return;
         }
 
-        if (destination == _options.Host && TryUdpForwardReply(source, udp.SourcePort, port, udp.Payload))
+        if (TryUdpForwardReply(source, udp.SourcePort, destination, port, udp.Payload))
         {
             return;
         }
@@ -72,7 +71,7 @@ public sealed partial class UserStack
 
         var now = NowMs;
         var key = (source, udp.SourcePort);
-        if (!_udp.TryGetValue(key, out var flow))
+        if (!_udp.TryGet(key, out var flow))
         {
             if (_udp.Count >= _options.Limits.MaxUdpFlows)
             {
@@ -92,6 +91,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = now + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        NoteDeadline(flow.ExpiresAt);
         Host.SendUdp(flow, hostDestination, port, udp.Payload);
     }
 
@@ -166,6 +166,7 @@ public sealed partial class UserStack
     internal void OnUdpReceived(UdpFlow flow, Ipv4Address from, ushort fromPort, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        NoteDeadline(flow.ExpiresAt);
         SendUdpToGuest(MapFromHost(from), fromPort, flow.GuestAddress, flow.GuestPort, payload);
     }
 
@@ -174,6 +175,12 @@ public sealed partial class UserStack
     {
         if (Dns is not null && Dns.HandleAnswer(from, answer, out var guest))
         {
+            if (guest.IsIpv6)
+            {
+                SendUdp6(_options.Ipv6Dns, DnsPort, guest.Address6, guest.Port, answer);
+                return;
+            }
+
             SendUdpToGuest(_options.Dns, DnsPort, guest.Address, guest.Port, answer);
         }
     }
@@ -200,15 +207,8 @@ public sealed partial class UserStack
 
     private void ExpireUdp(long now)
     {
-        foreach (var (key, flow) in _udp)
-        {
-            if (now >= flow.ExpiresAt)
-            {
-                _expiredUdp.Add(key);
-            }
-        }
-
-        foreach (var key in _expiredUdp)
+        var due = _udp.CollectDue(now, out var next);
+        foreach (var key in due)
         {
             if (_udp.Remove(key, out var flow))
             {
@@ -216,7 +216,8 @@ public sealed partial class UserStack
             }
         }
 
-        _expiredUdp.Clear();
+        NoteDeadline(next);
+        ExpireUdp6(now);
     }
 
     private void PollServices()

@@ -4,14 +4,16 @@ using Netdevd.Wire;
 
 namespace Netdevd.UserNet;
 
-/// <summary>UDP host forwards: host clients mapped to virtual-host ports the guest answers to.</summary>
+/// <summary>UDP host forwards: each host client is a flow the guest sees from the client's own address (loopback: the virtual host).</summary>
 public sealed partial class UserStack
 {
-    private readonly Dictionary<ushort, UdpForwardFlow> _udpForwards = [];
-    private readonly List<ushort> _expiredUdpForwards = [];
+    private readonly FlowTable<UdpForwardKey, UdpForwardFlow> _udpForwards = new(4);
 
-    /// <summary>A new host client of a UDP forward; null (counted) when the UDP flow limit is reached.</summary>
-    internal UdpForwardFlow? OpenUdpForward(Ipv4Address guest, ushort guestPort, object hostState)
+    /// <summary>
+    /// A new host client <paramref name="client"/>:<paramref name="clientPort"/> of a UDP forward;
+    /// null (counted) when the UDP flow limit is reached.
+    /// </summary>
+    internal UdpForwardFlow? OpenUdpForward(Ipv4Address guest, ushort guestPort, Ipv4Address client, ushort clientPort, object hostState)
     {
         if (_udp.Count + _udpForwards.Count >= _options.Limits.MaxUdpFlows)
         {
@@ -19,16 +21,16 @@ public sealed partial class UserStack
             return null;
         }
 
-        ushort port;
-        do
+        var key = new UdpForwardKey(guest, guestPort, ForwardedClientAddress(client), clientPort);
+        while (_udpForwards.Contains(key))
         {
-            port = _nextForwardPort;
-            _nextForwardPort = _nextForwardPort == ushort.MaxValue ? FirstForwardPort : (ushort)(_nextForwardPort + 1);
+            // A second loopback address with the same port: see OpenForward.
+            key = key with { ForeignPort = NextForwardPort() };
         }
-        while (_udpForwards.ContainsKey(port));
 
-        var flow = new UdpForwardFlow(guest, guestPort, port, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs };
-        _udpForwards.Add(port, flow);
+        var flow = new UdpForwardFlow(guest, guestPort, key.ForeignAddress, key.ForeignPort, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs };
+        NoteDeadline(flow.ExpiresAt);
+        _udpForwards.Add(key, flow);
         return flow;
     }
 
@@ -36,18 +38,20 @@ public sealed partial class UserStack
     internal void OnUdpForwardDatagram(UdpForwardFlow flow, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
-        SendUdpToGuest(_options.Host, flow.ForeignPort, flow.GuestAddress, flow.GuestPort, payload);
+        NoteDeadline(flow.ExpiresAt);
+        SendUdpToGuest(flow.ForeignAddress, flow.ForeignPort, flow.GuestAddress, flow.GuestPort, payload);
     }
 
-    /// <summary>The guest's datagram to the virtual host: an answer to a forward's client, if one matches.</summary>
-    private bool TryUdpForwardReply(Ipv4Address source, ushort sourcePort, ushort destinationPort, ReadOnlySpan<byte> payload)
+    /// <summary>The guest's datagram: an answer to a forward's client, if one matches its four ends.</summary>
+    private bool TryUdpForwardReply(Ipv4Address source, ushort sourcePort, Ipv4Address destination, ushort destinationPort, ReadOnlySpan<byte> payload)
     {
-        if (!_udpForwards.TryGetValue(destinationPort, out var flow) || flow.GuestAddress != source || flow.GuestPort != sourcePort)
+        if (_udpForwards.Count == 0 || !_udpForwards.TryGet(new UdpForwardKey(source, sourcePort, destination, destinationPort), out var flow))
         {
             return false;
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
+        NoteDeadline(flow.ExpiresAt);
         _udpForwardReply?.Invoke(flow, payload);
         return true;
     }
@@ -60,22 +64,18 @@ public sealed partial class UserStack
 
     private void ExpireUdpForwards(long now)
     {
-        foreach (var (port, flow) in _udpForwards)
+        var due = _udpForwards.CollectDue(now, out var next);
+        foreach (var key in due)
         {
-            if (now >= flow.ExpiresAt)
-            {
-                _expiredUdpForwards.Add(port);
-            }
-        }
-
-        foreach (var port in _expiredUdpForwards)
-        {
-            if (_udpForwards.Remove(port, out var flow))
+            if (_udpForwards.Remove(key, out var flow))
             {
                 flow.Closed = true;
             }
         }
 
-        _expiredUdpForwards.Clear();
+        NoteDeadline(next);
     }
+
+    /// <summary>A UDP forward flow's ends as the guest sees them.</summary>
+    private readonly record struct UdpForwardKey(Ipv4Address GuestAddress, ushort GuestPort, Ipv4Address ForeignAddress, ushort ForeignPort);
 }

@@ -22,6 +22,8 @@ public static class WireHarness
         Tcp(bytes, Ipv4Address.Any, Ipv4Address.Any);
         Udp(bytes, Ipv4Address.Any, Ipv4Address.Any);
         Icmp(bytes);
+        Ipv6(bytes);
+        Ndp(bytes);
         Dhcp(bytes);
         Dns(bytes);
         Tftp(bytes);
@@ -49,7 +51,106 @@ public static class WireHarness
             case EtherType.Ipv4:
                 Ipv4(eth.Payload);
                 break;
+            case EtherType.Ipv6:
+                Ipv6(eth.Payload);
+                break;
         }
+    }
+
+    /// <summary>IPv6, its extension-header chain and fragment header, and what the chain leads to.</summary>
+    private static void Ipv6(Span<byte> bytes)
+    {
+        if (!Ipv6Packet.TryCreate(bytes, out var ip))
+        {
+            return;
+        }
+
+        Keep(ip.TrafficClass + ip.FlowLabel + ip.PayloadLength + ip.NextHeader + ip.HopLimit + ip.Source.GetHashCode() + ip.Destination.GetHashCode());
+        Keep(ip.Source.ToString().Length + ip.Destination.SolicitedNodeMulticast.MulticastMac.GetHashCode());
+        var chain = ip.WalkHeaders();
+        Keep(chain.GetHashCode());
+        if (chain.FragmentHeaderOffset >= 0 && Ipv6FragmentHeader.TryCreate(ip.Bytes[chain.FragmentHeaderOffset..], out var fragment))
+        {
+            Keep(fragment.NextHeader + fragment.FragmentOffset + (fragment.MoreFragments ? 1 : 0) + fragment.Identification);
+        }
+
+        if (!chain.IsComplete || chain.IsFragment)
+        {
+            return;
+        }
+
+        var upper = ip.Bytes[chain.UpperOffset..];
+        switch (chain.Protocol)
+        {
+            case IpProtocol.Icmpv6:
+                if (Icmpv6Packet.TryCreate(upper, out var icmp))
+                {
+                    Keep(icmp.Type + icmp.Code + icmp.RestOfHeader + (icmp.VerifyChecksum(ip.Source, ip.Destination) ? 1 : 0) + icmp.Data.Length);
+                    Ndp(upper);
+                }
+
+                break;
+            case IpProtocol.Udp:
+                if (UdpPacket.TryCreate(upper, out var udp))
+                {
+                    Keep(udp.Payload.Length + (udp.VerifyChecksum(ip.Source, ip.Destination) ? 1 : 0));
+                }
+
+                break;
+            case IpProtocol.Tcp:
+                if (TcpPacket.TryCreate(upper, out var tcp))
+                {
+                    Keep(tcp.Payload.Length + (tcp.VerifyChecksum(ip.Source, ip.Destination) ? 1 : 0));
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>The NDP views over an ICMPv6 message and every option they carry.</summary>
+    private static void Ndp(Span<byte> icmp)
+    {
+        if (NdpRouterSolicitation.TryCreate(icmp, out var rs))
+        {
+            NdpOptions(rs.Options);
+        }
+
+        if (NdpRouterAdvertisement.TryCreate(icmp, out var ra))
+        {
+            Keep(ra.CurrentHopLimit + ra.RouterLifetime + ra.ReachableTime + ra.RetransTimer + (ra.Managed ? 1 : 0) + (ra.OtherConfiguration ? 1 : 0));
+            NdpOptions(ra.Options);
+        }
+
+        if (NdpNeighborSolicitation.TryCreate(icmp, out var ns))
+        {
+            Keep(ns.Target.GetHashCode());
+            NdpOptions(ns.Options);
+        }
+
+        if (NdpNeighborAdvertisement.TryCreate(icmp, out var na))
+        {
+            Keep(na.Target.GetHashCode() + (na.Router ? 1 : 0) + (na.Solicited ? 2 : 0) + (na.Override ? 4 : 0));
+            NdpOptions(na.Options);
+        }
+    }
+
+    private static void NdpOptions(Span<byte> options)
+    {
+        var reader = new NdpOptionReader(options);
+        while (reader.TryNext(out var type, out var option))
+        {
+            if (NdpOptionReader.TryReadLinkLayerAddress(option, out var mac))
+            {
+                Keep(mac.GetHashCode());
+            }
+
+            if (type == NdpOption.PrefixInformation && NdpOptionReader.TryReadPrefixInformation(option, out var info))
+            {
+                Keep(info.GetHashCode());
+            }
+        }
+
+        Keep(reader.IsMalformed ? 1 : 0);
     }
 
     private static void Arp(Span<byte> bytes)

@@ -29,6 +29,7 @@ public sealed class UserNetdevFactory(long memoryLimit = NatLimits.DefaultMemory
         ArgumentNullException.ThrowIfNull(context);
         var config = UserNetConfigParser.Parse(options.User ?? new NetdevUserOptions(), Environment.GetEnvironmentVariable(ResolvConfVariable));
         var logger = context.Loggers.CreateLogger<UserNetClient>();
-        return ValueTask.FromResult<NetClient>(UserNetClient.Create(options.Id, config, context.Time, logger, new NatLimits { MemoryLimit = memoryLimit }));
+        return ValueTask.FromResult<NetClient>(UserNetClient.Create(options.Id, config, context.Time, logger, new NatLimits { MemoryLimit = memoryLimit },
+            new PollLoopHostIo($"user-{options.Id}")));
     }
 }

@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using Netdevd.Native;
 using Netdevd.UserNet.Forwarding;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
@@ -10,22 +10,33 @@ namespace Netdevd.UserNet.Host;
 /// <summary>
 /// The host socket of one hostfwd rule: a TCP listener whose connections become connections to the
 /// guest, or a UDP socket whose clients each get a flow. Bound at creation (so a port in use fails
-/// the rule at once, as in QEMU) with SO_REUSEADDR like libslirp.
+/// the rule at once, as in QEMU) with SO_REUSEADDR like libslirp; an IPv6 host address binds an
+/// IPv6-only socket (libslirp's SLIRP_HOSTFWD_V6ONLY), so <c>[::]:p</c> and <c>:p</c> can coexist.
+/// The guest sees each client's own address (see <see cref="ForwardedClient"/>).
 /// </summary>
-internal sealed class HostForwardListener : IDisposable
+internal sealed class HostForwardListener : HostWork, IHostIoHandler, IDisposable
 {
+    /// <summary>Connections accepted or datagrams read per turn before other sockets get theirs.</summary>
+    private const int Batch = 16;
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
     private readonly UserNetEngine _engine;
     private readonly Socket _socket;
-    private readonly Dictionary<(Ipv4Address, ushort), UdpForwardFlow> _udpClients = [];
-    private volatile bool _closed;
+    private readonly Dictionary<ForwardedClient.Key, UdpForwardFlow> _udpClients = [];
+    private readonly Ipv4Address _guest;
+    private readonly Ipv6Address _guest6;
+    private bool _closed;
+    private bool _readable;
+    private int _fd = -1;
+    private int _token;
 
     private HostForwardListener(UserNetEngine engine, HostForwardRule rule, Socket socket)
     {
         _engine = engine;
         Rule = rule;
         _socket = socket;
+        _guest = SocketAddressBytes.FromIpAddress(rule.GuestAddress);
+        _guest6 = rule.GuestIsIpv6 ? Ipv6Address.FromIPAddress(rule.GuestAddress) : default;
         var bound = (IPEndPoint)socket.LocalEndPoint!;
         Info = new HostForwardInfo(rule.Text, rule.Protocol, bound.Address.ToString(), bound.Port, rule.GuestAddress.ToString(), rule.GuestPort);
     }
@@ -37,16 +48,28 @@ internal sealed class HostForwardListener : IDisposable
     /// <summary>Binds the rule's socket; throws SocketException when the address is taken or invalid.</summary>
     public static HostForwardListener Open(UserNetEngine engine, HostForwardRule rule)
     {
+        if (rule.GuestIsIpv6 && rule.Udp)
+        {
+            // UDP forwards to an IPv6 guest address are not there yet: the rule cannot be set up.
+            throw new SocketException((int)SocketError.AddressFamilyNotSupported);
+        }
+
+        var family = rule.HostAddress.AddressFamily;
         var socket = rule.Udp
-            ? new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)
-            : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            ? new Socket(family, SocketType.Dgram, ProtocolType.Udp)
+            : new Socket(family, SocketType.Stream, ProtocolType.Tcp);
         try
         {
+            if (family == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = false;
+            }
+
             // SO_REUSEADDR alone, as libslirp: .NET's ReuseAddress also sets SO_REUSEPORT on Linux,
             // which would let a second rule bind a port already in use.
             Span<byte> one = [1, 0, 0, 0];
             socket.SetRawSocketOption(SolSocket, SoReuseAddr, one);
-            socket.Bind(new IPEndPoint(SocketAddressBytes.ToIpAddress(rule.HostAddress), rule.HostPort));
+            socket.Bind(new IPEndPoint(rule.HostAddress, rule.HostPort));
             if (!rule.Udp)
             {
                 socket.Listen(16);
@@ -59,123 +82,123 @@ internal sealed class HostForwardListener : IDisposable
         }
 
         var listener = new HostForwardListener(engine, rule, socket);
-        _ = rule.Udp ? listener.ReceiveLoopAsync() : listener.AcceptLoopAsync();
+        lock (engine.Lock)
+        {
+            try
+            {
+                listener.Register();
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
         return listener;
     }
 
     /// <summary>Matches a hostfwd-remove key: protocol, host address and the bound (or given) port.</summary>
-    public bool Matches(bool udp, Ipv4Address hostAddress, int hostPort) =>
-        Rule.Udp == udp && Rule.HostAddress == hostAddress && (Info.HostPort == hostPort || Rule.HostPort == hostPort);
+    public bool Matches(bool udp, IPAddress hostAddress, int hostPort) =>
+        Rule.Udp == udp && Rule.HostAddress.Equals(hostAddress) && (Info.HostPort == hostPort || Rule.HostPort == hostPort);
 
-    private async Task AcceptLoopAsync()
+    /// <summary>Registers the bound socket with the netdev's epoll set (under the engine lock).</summary>
+    private void Register()
     {
-        while (!_closed)
-        {
-            Socket client;
-            try
-            {
-                client = await _socket.AcceptAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
-            {
-                if (_closed)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            var endpoint = HostTcpEndpoint.Accepted(_engine, client);
-            try
-            {
-                lock (_engine.Lock)
-                {
-                    var connection = _closed ? null : _engine.Stack.OpenForward(Rule.GuestAddress, (ushort)Rule.GuestPort, endpoint);
-                    if (connection is null)
-                    {
-                        client.Dispose();
-                    }
-                    else
-                    {
-                        endpoint.Attach(connection);
-                        endpoint.Sync();
-                    }
-                }
-
-                _engine.Flush();
-            }
-            catch (Exception e) when (_engine.ContainFault(e, this))
-            {
-                // This connection is dropped (counted on the netdev); the forward keeps accepting.
-                client.Dispose();
-            }
-        }
+        _socket.Blocking = false;
+        _fd = (int)_socket.SafeHandle.DangerousGetHandle();
+        _token = _engine.Poller.Register(_fd, this, output: false);
     }
 
-    private async Task ReceiveLoopAsync()
+    public void OnReady(uint events)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(65536);
-        var from = SocketAddressBytes.CreateIpv4();
-        try
-        {
-            while (!_closed)
-            {
-                int n;
-                try
-                {
-                    n = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from).ConfigureAwait(false);
-                }
-                catch (SocketException e) when (!_closed && e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    Deliver(SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
-                    _engine.Flush();
-                }
-                catch (Exception e) when (_engine.ContainFault(e, this))
-                {
-                    // One bad datagram is dropped (counted on the netdev); the forward keeps receiving.
-                }
-            }
-        }
-        catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
-        {
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        _readable = true;
+        _engine.Queue(this);
     }
 
-    private void Deliver(Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> payload)
+    /// <summary>Accepts the pending connections or reads the pending datagrams, a batch per turn (under the engine lock).</summary>
+    public override void Run()
     {
-        lock (_engine.Lock)
+        if (_closed || !_readable)
         {
-            if (_closed)
+            return;
+        }
+
+        for (var i = 0; i < Batch && !_closed; i++)
+        {
+            if (!(Rule.Udp ? ReceiveOne() : AcceptOne()))
+            {
+                _readable = false;
+                return;
+            }
+        }
+
+        _engine.Queue(this); // more may wait: after the others
+    }
+
+    /// <summary>One pending connection becomes a connection to the guest; false when none is pending.</summary>
+    private bool AcceptOne()
+    {
+        Span<byte> from = stackalloc byte[ForwardedClient.SockAddrLength];
+        var fd = Libc.Accept(_fd, from, out _, Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC);
+        if (fd < 0)
+        {
+            // EAGAIN: none left; ECONNABORTED and the like: that client is gone, try the next.
+            return Errno.Last != Errno.EAGAIN;
+        }
+
+        var endpoint = HostTcpEndpoint.AcceptedFd(_engine, fd);
+        var connection = Rule.GuestIsIpv6
+            ? _engine.Stack.OpenForward6(_guest6, (ushort)Rule.GuestPort, ForwardedClient.Ipv6(from), ForwardedClient.Port(from), endpoint)
+            : _engine.Stack.OpenForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(from), ForwardedClient.Port(from), endpoint);
+        if (connection is null)
+        {
+            endpoint.Close();
+        }
+        else
+        {
+            endpoint.Attach(connection);
+            endpoint.Sync();
+        }
+
+        return true;
+    }
+
+    /// <summary>One datagram from a client to its flow; false when none is pending.</summary>
+    private bool ReceiveOne()
+    {
+        var buffer = _engine.DatagramBuffer;
+        Span<byte> from = stackalloc byte[ForwardedClient.SockAddrLength];
+        var n = Libc.RecvFrom(_fd, buffer, Libc.MSG_DONTWAIT, from, out _);
+        if (n < 0)
+        {
+            // EAGAIN: none left; an ICMP error for an earlier reply: go on.
+            return Errno.Last != Errno.EAGAIN;
+        }
+
+        Deliver(from, buffer.AsSpan(0, (int)n));
+        return true;
+    }
+
+    private void Deliver(ReadOnlySpan<byte> from, ReadOnlySpan<byte> payload)
+    {
+        var key = ForwardedClient.KeyOf(from);
+        if (!_udpClients.TryGetValue(key, out var flow) || flow.Closed)
+        {
+            var length = ForwardedClient.Length(from);
+            var address = new SocketAddress(ForwardedClient.Family(from), length);
+            from[..length].CopyTo(address.Buffer.Span);
+            flow = _engine.Stack.OpenUdpForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(from), ForwardedClient.Port(from),
+                new UdpClientState(this, address));
+            if (flow is null)
             {
                 return;
             }
 
-            var key = (client, clientPort);
-            if (!_udpClients.TryGetValue(key, out var flow) || flow.Closed)
-            {
-                var address = SocketAddressBytes.CreateIpv4();
-                SocketAddressBytes.Write(address, client, clientPort);
-                flow = _engine.Stack.OpenUdpForward(Rule.GuestAddress, (ushort)Rule.GuestPort, new UdpClientState(this, address));
-                if (flow is null)
-                {
-                    return;
-                }
-
-                _udpClients[key] = flow;
-            }
-
-            _engine.Stack.OnUdpForwardDatagram(flow, payload);
+            _udpClients[key] = flow;
         }
+
+        _engine.Stack.OnUdpForwardDatagram(flow, payload);
     }
 
     /// <summary>The guest answered a client of this forward (under the engine lock).</summary>
@@ -186,18 +209,22 @@ internal sealed class HostForwardListener : IDisposable
             return;
         }
 
-        try
-        {
-            _socket.SendTo(payload, SocketFlags.None, client);
-        }
-        catch (SocketException)
-        {
-        }
+        _ = Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, client.Buffer.Span[..client.Size]);
     }
 
     public void Dispose()
     {
-        _closed = true;
+        lock (_engine.Lock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            _engine.Poller.Unregister(_fd, _token);
+        }
+
         _socket.Dispose();
     }
 }

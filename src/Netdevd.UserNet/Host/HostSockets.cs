@@ -6,15 +6,20 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet.Host;
 
 /// <summary>The real host side of the NAT: one socket per TCP and UDP flow, ICMP sockets for echo.</summary>
-internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
+internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host, IDisposable
 {
     private readonly Dictionary<HostTarget.Device, GuestForwardDevice> _devices = new(ReferenceEqualityComparer.Instance);
     private IcmpSockets? _icmp;
+    private Icmpv6Sockets? _icmp6;
 
     public ILogger Logger { get; set; } = NullLogger.Instance;
 
     /// <summary>Takes over the opened chardev of a guestfwd rule (before any traffic).</summary>
-    public void AddDevice(HostTarget.Device target, GuestForwardDevice device) => _devices.Add(target, device);
+    public void AddDevice(HostTarget.Device target, GuestForwardDevice device)
+    {
+        device.ContainFault = engine.ContainFault;
+        _devices.Add(target, device);
+    }
 
     public void OpenTcp(TcpConnection connection, HostTarget target)
     {
@@ -29,13 +34,13 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
         endpoint.Connect(connection, target);
     }
 
-    public void SyncTcp(TcpConnection connection) => (connection.HostState as HostTcpEndpoint)?.Sync();
+    public void SyncTcp(TcpConnection connection) => connection.HostState?.Sync();
 
     public void CloseTcp(TcpConnection connection)
     {
-        if (connection.HostState is HostTcpEndpoint endpoint)
+        if (connection.HostState is { } endpoint)
         {
-            endpoint.Close(); // disposes the connection once no socket operation uses its buffers
+            endpoint.Close(); // disposes the connection too
         }
         else
         {
@@ -50,7 +55,7 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
             flow.HostState = HostUdpEndpoint.Open(engine, flow);
             return true;
         }
-        catch (System.Net.Sockets.SocketException e)
+        catch (IOException e)
         {
             Logger.LogWarning("user netdev: cannot open a UDP socket: {Message}", e.Message);
             return false;
@@ -59,6 +64,9 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
 
     public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
         (flow.HostState as HostUdpEndpoint)?.Send(destination, port, payload);
+
+    public void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) =>
+        (flow.HostState as HostUdpEndpoint)?.Send6(destination, port, payload);
 
     public void CloseUdp(UdpFlow flow) => (flow.HostState as HostUdpEndpoint)?.Close();
 
@@ -72,9 +80,20 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
 
     public void CloseIcmp(IcmpFlow flow) => _icmp?.Close(flow);
 
+    bool IIcmpv6Host.Open(Icmpv6Flow flow)
+    {
+        _icmp6 ??= new Icmpv6Sockets(engine, Logger);
+        return _icmp6.Open(flow);
+    }
+
+    bool IIcmpv6Host.Send(Icmpv6Flow flow, ReadOnlySpan<byte> icmp) => _icmp6?.Send(flow, icmp) ?? true;
+
+    void IIcmpv6Host.Close(Icmpv6Flow flow) => _icmp6?.Close(flow);
+
     public void Dispose()
     {
         _icmp?.Dispose();
+        _icmp6?.Dispose();
         foreach (var device in _devices.Values)
         {
             device.Dispose();

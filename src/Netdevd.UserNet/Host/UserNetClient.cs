@@ -18,7 +18,7 @@ namespace Netdevd.UserNet.Host;
 /// </summary>
 /// <remarks>
 /// Frames from the peer are processed at once under the engine lock; the frames the stack answers
-/// with are sent after <see cref="Receive"/> returns, from a pool thread (NetClient forbids sending
+/// with are sent after <see cref="Receive"/> returns, from the netdev's I/O thread (NetClient forbids sending
 /// from inside Receive). Frames caused by host sockets are sent on the completing thread.
 /// </remarks>
 public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
@@ -29,7 +29,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
     private readonly List<HostForwardListener> _forwards = [];
     private readonly ILogger _logger;
 
-    private UserNetClient(string name, UserNetConfig config, UserStackOptions options, TimeProvider time, ILogger logger)
+    private UserNetClient(string name, UserNetConfig config, UserStackOptions options, TimeProvider time, ILogger logger, IHostIoThread? ioThread)
         : base(name, NetClientDriver.User)
     {
         _options = options;
@@ -41,7 +41,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         // root serves nothing (libslirp would serve from '/').
         var tftpRoot = config.TftpRoot is { } given && given.IndexOf('\0', StringComparison.Ordinal) is var nul && nul >= 0 ? given[..nul] : config.TftpRoot;
         TftpServer? tftp = tftpRoot is { Length: > 0 } root ? new TftpServer(new DirectoryTftpFileSource(root), time) : null;
-        _engine = new UserNetEngine(options, this, time, (engine, sink) => new UserStack(options, sink, time, dhcp, tftp, arp, engine.Budget));
+        _engine = new UserNetEngine(options, this, time, (engine, sink) => new UserStack(options, sink, time, dhcp, tftp, arp, engine.Budget), ioThread);
         _engine.Budget.FirstRefusal = () => logger.LogWarning(
             "netdev {Name}: user memory limit of {Limit} bytes reached; new flows get small buffers or are refused until others close",
             name, _engine.Budget.Limit);
@@ -67,7 +67,8 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
     /// Builds a user netdev from a validated configuration: guestfwd rules, then hostfwd rules (each
     /// list in reverse, as QEMU applies them); the first failing rule fails the whole netdev.
     /// </summary>
-    public static UserNetClient Create(string name, UserNetConfig config, TimeProvider time, ILogger logger, NatLimits? limits = null)
+    /// <param name="ioThread">Where the host sockets are polled; null: a thread of the netdev's own.</param>
+    public static UserNetClient Create(string name, UserNetConfig config, TimeProvider time, ILogger logger, NatLimits? limits = null, IHostIoThread? ioThread = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var options = new UserStackOptions
@@ -81,6 +82,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             HostLoopback = config.HostLoopback,
             Limits = limits ?? new NatLimits(),
         };
+        options = Ipv6Options.Apply(config, options);
         // Each rule is checked and its device opened before the next, so the first failing rule
         // is the one reported, as in QEMU.
         var guestForwards = new List<GuestForwardRule>();
@@ -100,7 +102,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             }
 
             options = options with { GuestForwards = guestForwards };
-            client = new UserNetClient(name, config, options, time, logger);
+            client = new UserNetClient(name, config, options, time, logger, ioThread);
         }
         catch
         {
@@ -211,12 +213,12 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             }
 
             _engine.Stack.Input(frame);
-            _engine.ArmTimer();
+            _engine.RunHostWork();
         }
 
         // Receive may not call Send. Inside a sender's batch the replies go out when the batch
-        // ends, on the sender's thread (no thread hop, one pass for the whole batch); otherwise a
-        // pool thread sends them.
+        // ends, on the sender's thread (no thread hop, one pass for the whole batch); otherwise the
+        // netdev's I/O thread sends them.
         if (!InSendBatch)
         {
             _engine.ScheduleFlush();
@@ -230,6 +232,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         lock (_engine.Lock)
         {
             _engine.Stack.EndInputBatch();
+            _engine.RunHostWork();
         }
 
         _engine.Flush();

@@ -3,7 +3,7 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet.Nat;
 
 /// <summary>One guest echo stream (guest address, identifier, destination) on a host ICMP socket.</summary>
-public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Address foreignAddress, Ipv4Address hostDestination)
+public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Address foreignAddress, Ipv4Address hostDestination) : IFlow
 {
     public Ipv4Address GuestAddress { get; } = guestAddress;
 
@@ -16,6 +16,8 @@ public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Ad
     public Ipv4Address HostDestination { get; } = hostDestination;
 
     public long ExpiresAt { get; internal set; }
+
+    long IFlow.Deadline => ExpiresAt;
 
     public object? HostState { get; set; }
 }

@@ -15,7 +15,7 @@ namespace Netdevd.UserNet.Nat;
 /// be virtual, such as 10.0.2.2). The partial files split the machine by phase: handshake, input,
 /// output, timers, close.
 /// </remarks>
-internal sealed partial class TcpConnection : IDisposable
+internal sealed partial class TcpConnection : IDisposable, IFlow
 {
     private readonly TcpSettings _settings;
     private readonly ITcpOutput _output;
@@ -82,8 +82,8 @@ internal sealed partial class TcpConnection : IDisposable
 
     public TcpState State { get; private set; }
 
-    /// <summary>The host-side I/O state of this connection (socket, pending operations); opaque here.</summary>
-    public object? HostState { get; set; }
+    /// <summary>The host side of this connection (its socket); null until the host opens it.</summary>
+    public ITcpHostSocket? HostState { get; set; }
 
     /// <summary>What the connection's buffers hold of the netdev's memory budget (the stack reserves and releases it).</summary>
     public long BudgetBytes { get; set; }
@@ -92,7 +92,13 @@ internal sealed partial class TcpConnection : IDisposable
     public bool ResetByGuest { get; private set; }
 
     /// <summary>The MSS used for segments to the guest.</summary>
-    public int SendMss => Math.Min(_guestMss, _settings.MaxSegmentSize);
+    public int SendMss => Math.Min(_guestMss, _settings.MaxSegmentSize - IpHeaderGrowth);
+
+    /// <summary>
+    /// What the IP header adds over IPv4's 20 bytes: the settings' sizes are IPv4's, an IPv6
+    /// header is 40 bytes, so its segments are 20 bytes shorter in the same frame.
+    /// </summary>
+    private int IpHeaderGrowth => Address.IsIpv4 ? 0 : 20;
 
     /// <summary>The guest's current window in bytes (scaled).</summary>
     public int GuestWindow => _sndWnd;
