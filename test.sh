@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 # Debian packages the interop tests use: QEMU 7.2 as a real peer, iproute2 for namespaces.
 # busybox comes from busybox-static (same command; it replaces package busybox) because the
 # guest VM's initramfs has no C library.
-declare -A tools=([qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [vde_switch]=vde2 [vde_plug2tap]=vde2 [iperf3]=iperf3 [ping]=iputils-ping [busybox]=busybox-static [dnsmasq]=dnsmasq-base [dig]=dnsutils [curl]=curl [tftp]=tftp-hpa)
+declare -A tools=([qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [vde_switch]=vde2 [vde_plug2tap]=vde2 [iperf3]=iperf3 [ping]=iputils-ping [busybox]=busybox-static [dnsmasq]=dnsmasq-base [dig]=dnsutils [curl]=curl [tftp]=tftp-hpa [smbd]=samba [smbclient]=smbclient)
 # Packages that are not commands, checked by dpkg's status: the guest VM's kernel and modules,
 # and the static busybox (a dynamic busybox also answers `command -v busybox`).
 packages=(linux-image-amd64 busybox-static)

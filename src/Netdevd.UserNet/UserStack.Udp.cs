@@ -148,14 +148,15 @@ public sealed partial class UserStack
 
     private void InputDns(Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> query)
     {
-        var frame = _sink.Allocate(Math.Max(UdpFrame.PayloadOffset + query.Length, EthernetFrame.MinimumLength));
-        if (frame.Length < UdpFrame.PayloadOffset + query.Length)
+        var room = Dns!.MaxReplyLength(query.Length);
+        var frame = _sink.Allocate(Math.Max(UdpFrame.PayloadOffset + room, EthernetFrame.MinimumLength));
+        if (frame.Length < UdpFrame.PayloadOffset + room)
         {
             Counters.Drop(FrameDropReason.OutputFull);
             return;
         }
 
-        var n = Dns!.HandleQuery(new DnsGuestEndpoint(client, clientPort), query, UdpFrame.Payload(frame));
+        var n = Dns.HandleQuery(new DnsGuestEndpoint(client, clientPort), query, UdpFrame.Payload(frame));
         if (n > 0)
         {
             FinishUdp(frame, _options.Dns, DnsPort, client, clientPort, n);
@@ -175,6 +176,27 @@ public sealed partial class UserStack
         if (Dns is not null && Dns.HandleAnswer(from, answer, out var guest))
         {
             SendUdpToGuest(_options.Dns, DnsPort, guest.Address, guest.Port, answer);
+        }
+    }
+
+    /// <summary>SERVFAIL for each query no resolver answered (as many as the sink takes; the rest on the next pass).</summary>
+    private void SendDnsFailures(DnsForwarder dns)
+    {
+        while (dns.PendingCount > 0)
+        {
+            var frame = _sink.Allocate(UdpFrame.PayloadOffset + DnsForwarder.MaxFailureLength);
+            if (frame.Length < UdpFrame.PayloadOffset + DnsForwarder.MaxFailureLength)
+            {
+                return;
+            }
+
+            var n = dns.TakeFailure(UdpFrame.Payload(frame), out var guest);
+            if (n == 0)
+            {
+                return;
+            }
+
+            FinishUdp(frame, _options.Dns, DnsPort, guest.Address, guest.Port, n);
         }
     }
 
@@ -221,7 +243,12 @@ public sealed partial class UserStack
 
     private void PollServices()
     {
-        Dns?.Poll();
+        if (Dns is not null)
+        {
+            Dns.Poll();
+            SendDnsFailures(Dns);
+        }
+
         if (_tftp is null || _tftp.SessionCount == 0)
         {
             return;

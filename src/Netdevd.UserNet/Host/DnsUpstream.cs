@@ -5,26 +5,29 @@ using Netdevd.UserNet.Services.Dns;
 
 namespace Netdevd.UserNet.Host;
 
-/// <summary>The DNS proxy's host side: one UDP socket that sends queries to the resolvers and hands answers to the stack.</summary>
+/// <summary>
+/// The DNS proxy's host side: one UDP socket per address family, opened when a resolver of that
+/// family is first asked (a host with only IPv6 nameservers needs no IPv4 socket, and the other
+/// way round), each handing answers to the stack.
+/// </summary>
 internal sealed class DnsUpstream : IDnsUpstream, IDisposable
 {
     private readonly UserNetEngine _engine;
-    private readonly Socket _socket;
+    private readonly object _open = new();
+    private Socket? _v4;
+    private Socket? _v6;
     private volatile bool _closed;
 
     public DnsUpstream(UserNetEngine engine)
     {
         _engine = engine;
-        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
-        _socket.Bind(new IPEndPoint(IPAddress.Any, 0));
-        _ = ReceiveLoopAsync();
     }
 
     public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
     {
         try
         {
-            _socket.SendTo(query, SocketFlags.None, resolver);
+            SocketFor(resolver.AddressFamily)?.SendTo(query, SocketFlags.None, resolver);
         }
         catch (SocketException)
         {
@@ -32,10 +35,42 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
         }
     }
 
-    private async Task ReceiveLoopAsync()
+    /// <summary>The socket of a family, opened on first use; null when closed or the family is not available.</summary>
+    private Socket? SocketFor(AddressFamily family)
+    {
+        lock (_open)
+        {
+            if (_closed)
+            {
+                return null;
+            }
+
+            ref var slot = ref family == AddressFamily.InterNetworkV6 ? ref _v6 : ref _v4;
+            if (slot is null)
+            {
+                var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
+                try
+                {
+                    socket.Bind(new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+
+                slot = socket;
+                _ = ReceiveLoopAsync(socket);
+            }
+
+            return slot;
+        }
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(65536);
-        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
+        EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         try
         {
             while (!_closed)
@@ -43,7 +78,7 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
                 SocketReceiveFromResult result;
                 try
                 {
-                    result = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any).ConfigureAwait(false);
+                    result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any).ConfigureAwait(false);
                 }
                 catch (SocketException e) when (!_closed && e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
                 {
@@ -86,7 +121,11 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
 
     public void Dispose()
     {
-        _closed = true;
-        _socket.Dispose();
+        lock (_open)
+        {
+            _closed = true;
+            _v4?.Dispose();
+            _v6?.Dispose();
+        }
     }
 }

@@ -58,6 +58,9 @@ internal sealed class HostTcpEndpoint : IDisposable
                 case HostTarget.Command command:
                     UseConnected(CommandConnector.Start(command.CommandLine));
                     return;
+                case HostTarget.Service service:
+                    UseConnected(service.Server.Open());
+                    return;
                 default:
                     throw new NotSupportedException(target.GetType().Name);
             }

@@ -26,6 +26,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
     private readonly UserNetEngine _engine;
     private readonly UserStackOptions _options;
     private readonly DnsUpstream? _dnsUpstream;
+    private SmbServer? _smb;
     private readonly List<HostForwardListener> _forwards = [];
     private readonly ILogger _logger;
 
@@ -56,8 +57,25 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         if (!options.Restrict)
         {
             _dnsUpstream = new DnsUpstream(_engine);
-            _engine.Stack.Dns = new DnsForwarder(ResolvConf.Read(config.ResolvConfPath), _dnsUpstream, time);
+            var hosts = config.DnsHosts.Count == 0 ? null : new DnsHostRecords(
+                config.DnsHosts,
+                config.Ipv4Enabled ? System.Net.IPAddress.Parse(config.Host.ToString()) : null,
+                config.Ipv6Enabled ? VirtualHostV6(config) : null);
+            _engine.Stack.Dns = new DnsForwarder(new ResolvConfWatcher(config.ResolvConfPath), _dnsUpstream, time, hosts: hosts);
         }
+    }
+
+    /// <summary>ipv6-host, or the prefix with its last byte or'ed with 2 (QEMU's default, fec0::2).</summary>
+    private static System.Net.IPAddress VirtualHostV6(UserNetConfig config)
+    {
+        if (config.Ipv6Host is { } given)
+        {
+            return System.Net.IPAddress.Parse(given);
+        }
+
+        var bytes = System.Net.IPAddress.Parse(config.Ipv6Prefix ?? "fec0::").GetAddressBytes();
+        bytes[15] |= 2;
+        return new System.Net.IPAddress(bytes);
     }
 
     /// <summary>The stack's counters (flows opened, drops by reason).</summary>
@@ -84,6 +102,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         // is the one reported, as in QEMU.
         var guestForwards = new List<GuestForwardRule>();
         var devices = new List<(HostTarget.Device Target, GuestForwardDevice Device)>();
+        SmbServer? smb = null;
         UserNetClient client;
         try
         {
@@ -98,8 +117,14 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
                 guestForwards.Add(rule);
             }
 
+            if (config.SmbExport is { } export)
+            {
+                smb = SmbServer.Create(export, config.SmbdPath);
+                AddSmbForwards(smb, config.SmbServer, options, guestForwards);
+            }
+
             options = options with { GuestForwards = guestForwards };
-            client = new UserNetClient(name, config, options, time, logger);
+            client = new UserNetClient(name, config, options, time, logger) { _smb = smb };
         }
         catch
         {
@@ -108,6 +133,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
                 device.Dispose();
             }
 
+            smb?.Dispose();
             throw;
         }
 
@@ -130,6 +156,31 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         }
 
         return client;
+    }
+
+    /// <summary>
+    /// The guest's connections to smbserver:139 and :445 go to <paramref name="smb"/> (libslirp's
+    /// slirp_add_exec: no address means x.x.2.4; the address must be in the network, not the host
+    /// or DNS address, and its ports not taken by a guestfwd).
+    /// </summary>
+    private static void AddSmbForwards(SmbServer smb, Ipv4Address? given, UserStackOptions network, List<GuestForwardRule> rules)
+    {
+        var server = given is { IsAny: false } address ? address : new Ipv4Address(network.Network.Value | (0x0204u & ~network.Netmask.Value));
+        foreach (ushort port in (ReadOnlySpan<ushort>)[139, 445])
+        {
+            var conflict = !server.IsInNetwork(network.Network, network.Netmask) || server == network.Host || server == network.Dns;
+            foreach (var rule in rules)
+            {
+                conflict |= rule.Server == server && rule.Port == port;
+            }
+
+            if (conflict)
+            {
+                throw QapiErrors.Generic("Conflicting/invalid smbserver address");
+            }
+
+            rules.Add(new GuestForwardRule($"smb:{server}:{port}", server, port, new HostTarget.Service(smb)));
+        }
     }
 
     public IReadOnlyList<HostForwardInfo> HostForwards
@@ -260,5 +311,6 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
 
         _dnsUpstream?.Dispose();
         _engine.Dispose();
+        _smb?.Dispose();
     }
 }
