@@ -25,6 +25,7 @@ public static class Errno
     public const int ECONNRESET = 104;
     public const int ENOTCONN = 107;
     public const int ECONNREFUSED = 111;
+    public const int EINPROGRESS = 115;
 
     /// <summary>The errno of the last failed call made through <see cref="Libc"/> on this thread.</summary>
     public static int Last => System.Runtime.InteropServices.Marshal.GetLastPInvokeError();

@@ -15,6 +15,9 @@ public static partial class Libc
     public const int SO_ERROR = 4;
     public const int SO_RXQ_OVFL = 40;
     public const int SO_RCVBUF = 8;
+    public const int IPPROTO_TCP = 6;
+    public const int TCP_NODELAY = 1;
+    public const int IPPROTO_ICMP = 1;
 
     /// <summary>socket(2); -1 with errno on failure.</summary>
     public static int Socket(int domain, int type, int protocol) => SysSocket(domain, type, protocol);
@@ -26,6 +29,15 @@ public static partial class Libc
         fixed (byte* p = address.Bytes)
         {
             return SysBind(fd, p, (uint)address.Bytes.Length);
+        }
+    }
+
+    /// <summary>bind(2) to a sockaddr given as bytes.</summary>
+    public static unsafe int Bind(int fd, ReadOnlySpan<byte> address)
+    {
+        fixed (byte* p = address)
+        {
+            return SysBind(fd, p, (uint)address.Length);
         }
     }
 
@@ -75,6 +87,25 @@ public static partial class Libc
             {
                 return SysSendto(fd, data, (nuint)buffer.Length, flags, address, (uint)destination.Bytes.Length);
             }
+        }
+    }
+
+    /// <summary>sendto(2) to a sockaddr given as bytes (built in place by the caller: no allocation per datagram).</summary>
+    public static unsafe nint SendTo(int fd, ReadOnlySpan<byte> buffer, int flags, ReadOnlySpan<byte> destination)
+    {
+        fixed (byte* data = buffer)
+        fixed (byte* address = destination)
+        {
+            return SysSendto(fd, data, (nuint)buffer.Length, flags, address, (uint)destination.Length);
+        }
+    }
+
+    /// <summary>connect(2) to a sockaddr given as bytes.</summary>
+    public static unsafe int Connect(int fd, ReadOnlySpan<byte> address)
+    {
+        fixed (byte* p = address)
+        {
+            return SysConnect(fd, p, (uint)address.Length);
         }
     }
 

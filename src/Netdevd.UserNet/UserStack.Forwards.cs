@@ -15,7 +15,7 @@ public sealed partial class UserStack
     /// <paramref name="hostState"/>); the guest sees it come from the virtual host address, as in
     /// libslirp. Returns null (counted) when the flow table or the memory budget is full.
     /// </summary>
-    internal TcpConnection? OpenForward(Ipv4Address guest, ushort guestPort, object hostState)
+    internal TcpConnection? OpenForward(Ipv4Address guest, ushort guestPort, ITcpHostSocket hostState)
     {
         if (_tcp.Count >= _options.Limits.MaxTcpFlows && !EvictTimeWait())
         {

@@ -71,6 +71,8 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        flow.LastActivityMs = NowMs;
+        NoteDeadline(flow.ExpiresAt);
         Host.SendIcmp(flow, icmp.Bytes);
     }
 
@@ -83,6 +85,8 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        flow.LastActivityMs = NowMs;
+        NoteDeadline(flow.ExpiresAt);
         SendEchoReply(flow.ForeignAddress, flow.GuestAddress, flow.Identifier, reply);
     }
 
@@ -111,6 +115,10 @@ public sealed partial class UserStack
             if (now >= flow.ExpiresAt)
             {
                 _expiredIcmp.Add(key);
+            }
+            else
+            {
+                NoteDeadline(flow.ExpiresAt);
             }
         }
 

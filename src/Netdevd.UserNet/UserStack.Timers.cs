@@ -6,11 +6,57 @@ namespace Netdevd.UserNet;
 /// <summary>Timers: TCP retransmission/persist/TIME-WAIT, flow expiry, service retransmissions.</summary>
 public sealed partial class UserStack
 {
+    /// <summary>How often pending service work (DNS retries, TFTP retransmissions, an unfinished input batch) is looked at.</summary>
+    private const long ServiceIntervalMs = 10;
+
+    /// <summary>The earliest deadline noted since the owner last asked (<see cref="TakeDeadline"/>).</summary>
+    private long _deadline = long.MaxValue;
+
     /// <summary>Whether anything waits for <see cref="Poll"/> (so the owner can stop its timer when idle).</summary>
     public bool HasTimers => _arpMiss is not null || _tcp.Count > 0 || _udp.Count > 0 || _udpForwards.Count > 0 || _icmp.Count > 0
         || (_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || _fragments.InProgress > 0;
 
-    /// <summary>Runs every timer that is due.</summary>
+    /// <summary>
+    /// The earliest time (stack clock, ms) <see cref="Poll"/> may have work among the deadlines set
+    /// since the last call, or <see cref="long.MaxValue"/>; resets the note. A deadline that moved
+    /// later since it was noted only makes the owner's timer fire early: <see cref="Poll"/> then
+    /// notes the true earliest one. Costs nothing per flow, so the owner may ask after every pass.
+    /// </summary>
+    public long TakeDeadline()
+    {
+        NoteServices(NowMs);
+        var d = _deadline;
+        _deadline = long.MaxValue;
+        return d;
+    }
+
+    internal void NoteDeadline(long at)
+    {
+        if (at < _deadline)
+        {
+            _deadline = at;
+        }
+    }
+
+    private void NoteServices(long now)
+    {
+        if ((_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || _deferred.Count > 0)
+        {
+            NoteDeadline(now + ServiceIntervalMs);
+        }
+
+        if (_arpMiss is not null)
+        {
+            NoteDeadline(_lastArpRequestMs + ArpRequestIntervalMs);
+        }
+
+        if (_fragments.NextDeadline is var fragments and < long.MaxValue)
+        {
+            NoteDeadline(fragments);
+        }
+    }
+
+    /// <summary>Runs every timer that is due, and notes the earliest deadline left.</summary>
     public void Poll()
     {
         // A batch whose end never came (a sender that brackets but whose end did not reach us)
@@ -28,6 +74,10 @@ public sealed partial class UserStack
             if (c.IsFinished)
             {
                 _finished.Add(key);
+            }
+            else
+            {
+                NoteDeadline(c.NextDeadline);
             }
         }
 

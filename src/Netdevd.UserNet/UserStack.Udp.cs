@@ -92,6 +92,8 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = now + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        flow.LastActivityMs = now;
+        NoteDeadline(flow.ExpiresAt);
         Host.SendUdp(flow, hostDestination, port, udp.Payload);
     }
 
@@ -167,6 +169,8 @@ public sealed partial class UserStack
     internal void OnUdpReceived(UdpFlow flow, Ipv4Address from, ushort fromPort, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        flow.LastActivityMs = NowMs;
+        NoteDeadline(flow.ExpiresAt);
         SendUdpToGuest(MapFromHost(from), fromPort, flow.GuestAddress, flow.GuestPort, payload);
     }
 
@@ -227,6 +231,10 @@ public sealed partial class UserStack
             if (now >= flow.ExpiresAt)
             {
                 _expiredUdp.Add(key);
+            }
+            else
+            {
+                NoteDeadline(flow.ExpiresAt);
             }
         }
 

@@ -27,7 +27,8 @@ public sealed partial class UserStack
         }
         while (_udpForwards.ContainsKey(port));
 
-        var flow = new UdpForwardFlow(guest, guestPort, port, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs };
+        var flow = new UdpForwardFlow(guest, guestPort, port, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs, LastActivityMs = NowMs };
+        NoteDeadline(flow.ExpiresAt);
         _udpForwards.Add(port, flow);
         return flow;
     }
@@ -36,6 +37,8 @@ public sealed partial class UserStack
     internal void OnUdpForwardDatagram(UdpForwardFlow flow, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
+        flow.LastActivityMs = NowMs;
+        NoteDeadline(flow.ExpiresAt);
         SendUdpToGuest(_options.Host, flow.ForeignPort, flow.GuestAddress, flow.GuestPort, payload);
     }
 
@@ -48,6 +51,8 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
+        flow.LastActivityMs = NowMs;
+        NoteDeadline(flow.ExpiresAt);
         _udpForwardReply?.Invoke(flow, payload);
         return true;
     }
@@ -65,6 +70,10 @@ public sealed partial class UserStack
             if (now >= flow.ExpiresAt)
             {
                 _expiredUdpForwards.Add(port);
+            }
+            else
+            {
+                NoteDeadline(flow.ExpiresAt);
             }
         }
 

@@ -247,11 +247,12 @@ public sealed partial class UserStack : IDisposable
 
     private Ipv4Address? _arpMiss;
     private long _lastArpRequestMs = -1_000_000;
+    private const long ArpRequestIntervalMs = 100;
 
     /// <summary>Sends the ARP request a miss asked for, at most one per 100 ms.</summary>
     private void ResolveArpMiss(long now)
     {
-        if (_arpMiss is not { } target || now - _lastArpRequestMs < 100)
+        if (_arpMiss is not { } target || now - _lastArpRequestMs < ArpRequestIntervalMs)
         {
             return;
         }

@@ -33,6 +33,7 @@ public sealed class UserNetdevFactory(long memoryLimit = NatLimits.DefaultMemory
         ArgumentNullException.ThrowIfNull(context);
         var config = UserNetConfigParser.Parse(options.User ?? new NetdevUserOptions(), Environment.GetEnvironmentVariable(ResolvConfVariable), Environment.GetEnvironmentVariable(SmbdVariable));
         var logger = context.Loggers.CreateLogger<UserNetClient>();
-        return ValueTask.FromResult<NetClient>(UserNetClient.Create(options.Id, config, context.Time, logger, new NatLimits { MemoryLimit = memoryLimit }));
+        return ValueTask.FromResult<NetClient>(UserNetClient.Create(options.Id, config, context.Time, logger, new NatLimits { MemoryLimit = memoryLimit },
+            new PollLoopHostIo($"user-{options.Id}")));
     }
 }

@@ -100,6 +100,7 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
                         }
 
                         _engine.Stack.OnDnsAnswer(from, buffer.AsSpan(0, result.ReceivedBytes));
+                        _engine.RunHostWork();
                     }
 
                     _engine.Flush();

@@ -1,6 +1,7 @@
-using System.Buffers;
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Netdevd.Native;
 using Netdevd.UserNet.Forwarding;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
@@ -12,14 +13,19 @@ namespace Netdevd.UserNet.Host;
 /// guest, or a UDP socket whose clients each get a flow. Bound at creation (so a port in use fails
 /// the rule at once, as in QEMU) with SO_REUSEADDR like libslirp.
 /// </summary>
-internal sealed class HostForwardListener : IDisposable
+internal sealed class HostForwardListener : HostWork, IHostIoHandler, IDisposable
 {
+    /// <summary>Connections accepted or datagrams read per turn before other sockets get theirs.</summary>
+    private const int Batch = 16;
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
     private readonly UserNetEngine _engine;
     private readonly Socket _socket;
     private readonly Dictionary<(Ipv4Address, ushort), UdpForwardFlow> _udpClients = [];
-    private volatile bool _closed;
+    private bool _closed;
+    private bool _readable;
+    private int _fd = -1;
+    private int _token;
 
     private HostForwardListener(UserNetEngine engine, HostForwardRule rule, Socket socket)
     {
@@ -59,7 +65,19 @@ internal sealed class HostForwardListener : IDisposable
         }
 
         var listener = new HostForwardListener(engine, rule, socket);
-        _ = rule.Udp ? listener.ReceiveLoopAsync() : listener.AcceptLoopAsync();
+        lock (engine.Lock)
+        {
+            try
+            {
+                listener.Register();
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
         return listener;
     }
 
@@ -67,115 +85,99 @@ internal sealed class HostForwardListener : IDisposable
     public bool Matches(bool udp, Ipv4Address hostAddress, int hostPort) =>
         Rule.Udp == udp && Rule.HostAddress == hostAddress && (Info.HostPort == hostPort || Rule.HostPort == hostPort);
 
-    private async Task AcceptLoopAsync()
+    /// <summary>Registers the bound socket with the netdev's epoll set (under the engine lock).</summary>
+    private void Register()
     {
-        while (!_closed)
-        {
-            Socket client;
-            try
-            {
-                client = await _socket.AcceptAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
-            {
-                if (_closed)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            var endpoint = HostTcpEndpoint.Accepted(_engine, client);
-            try
-            {
-                lock (_engine.Lock)
-                {
-                    var connection = _closed ? null : _engine.Stack.OpenForward(Rule.GuestAddress, (ushort)Rule.GuestPort, endpoint);
-                    if (connection is null)
-                    {
-                        client.Dispose();
-                    }
-                    else
-                    {
-                        endpoint.Attach(connection);
-                        endpoint.Sync();
-                    }
-                }
-
-                _engine.Flush();
-            }
-            catch (Exception e) when (_engine.ContainFault(e, this))
-            {
-                // This connection is dropped (counted on the netdev); the forward keeps accepting.
-                client.Dispose();
-            }
-        }
+        _socket.Blocking = false;
+        _fd = (int)_socket.SafeHandle.DangerousGetHandle();
+        _token = _engine.Poller.Register(_fd, this, output: false);
     }
 
-    private async Task ReceiveLoopAsync()
+    public void OnReady(uint events)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(65536);
-        var from = SocketAddressBytes.CreateIpv4();
-        try
-        {
-            while (!_closed)
-            {
-                int n;
-                try
-                {
-                    n = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from).ConfigureAwait(false);
-                }
-                catch (SocketException e) when (!_closed && e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
-                {
-                    continue;
-                }
+        _readable = true;
+        _engine.Queue(this);
+    }
 
-                try
-                {
-                    Deliver(SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
-                    _engine.Flush();
-                }
-                catch (Exception e) when (_engine.ContainFault(e, this))
-                {
-                    // One bad datagram is dropped (counted on the netdev); the forward keeps receiving.
-                }
+    /// <summary>Accepts the pending connections or reads the pending datagrams, a batch per turn (under the engine lock).</summary>
+    public override void Run()
+    {
+        if (_closed || !_readable)
+        {
+            return;
+        }
+
+        for (var i = 0; i < Batch && !_closed; i++)
+        {
+            if (!(Rule.Udp ? ReceiveOne() : AcceptOne()))
+            {
+                _readable = false;
+                return;
             }
         }
-        catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
+
+        _engine.Queue(this); // more may wait: after the others
+    }
+
+    /// <summary>One pending connection becomes a connection to the guest; false when none is pending.</summary>
+    private bool AcceptOne()
+    {
+        Span<byte> from = stackalloc byte[SockAddrIn.Length];
+        var fd = Libc.Accept(_fd, from, out _, Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC);
+        if (fd < 0)
         {
+            // EAGAIN: none left; ECONNABORTED and the like: that client is gone, try the next.
+            return Errno.Last != Errno.EAGAIN;
         }
-        finally
+
+        var endpoint = HostTcpEndpoint.AcceptedFd(_engine, fd);
+        var connection = _engine.Stack.OpenForward(Rule.GuestAddress, (ushort)Rule.GuestPort, endpoint);
+        if (connection is null)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            endpoint.Close();
         }
+        else
+        {
+            endpoint.Attach(connection);
+            endpoint.Sync();
+        }
+
+        return true;
+    }
+
+    /// <summary>One datagram from a client to its flow; false when none is pending.</summary>
+    private bool ReceiveOne()
+    {
+        var buffer = _engine.DatagramBuffer;
+        Span<byte> from = stackalloc byte[SockAddrIn.Length];
+        var n = Libc.RecvFrom(_fd, buffer, Libc.MSG_DONTWAIT, from, out _);
+        if (n < 0)
+        {
+            // EAGAIN: none left; an ICMP error for an earlier reply: go on.
+            return Errno.Last != Errno.EAGAIN;
+        }
+
+        Deliver(Ipv4Address.Read(from[4..]), BinaryPrimitives.ReadUInt16BigEndian(from[2..]), buffer.AsSpan(0, (int)n));
+        return true;
     }
 
     private void Deliver(Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> payload)
     {
-        lock (_engine.Lock)
+        var key = (client, clientPort);
+        if (!_udpClients.TryGetValue(key, out var flow) || flow.Closed)
         {
-            if (_closed)
+            var address = SocketAddressBytes.CreateIpv4();
+            SocketAddressBytes.Write(address, client, clientPort);
+            flow = _engine.Stack.OpenUdpForward(Rule.GuestAddress, (ushort)Rule.GuestPort, new UdpClientState(this, address));
+            if (flow is null)
             {
                 return;
             }
 
-            var key = (client, clientPort);
-            if (!_udpClients.TryGetValue(key, out var flow) || flow.Closed)
-            {
-                var address = SocketAddressBytes.CreateIpv4();
-                SocketAddressBytes.Write(address, client, clientPort);
-                flow = _engine.Stack.OpenUdpForward(Rule.GuestAddress, (ushort)Rule.GuestPort, new UdpClientState(this, address));
-                if (flow is null)
-                {
-                    return;
-                }
-
-                _udpClients[key] = flow;
-            }
-
-            _engine.Stack.OnUdpForwardDatagram(flow, payload);
+            _udpClients[key] = flow;
         }
+
+        _engine.Stack.OnUdpForwardDatagram(flow, payload);
     }
 
     /// <summary>The guest answered a client of this forward (under the engine lock).</summary>
@@ -186,21 +188,31 @@ internal sealed class HostForwardListener : IDisposable
             return;
         }
 
-        try
-        {
-            _socket.SendTo(payload, SocketFlags.None, client);
-        }
-        catch (SocketException)
-        {
-        }
+        _ = Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, client.Buffer.Span[..client.Size]);
     }
 
     public void Dispose()
     {
-        _closed = true;
+        lock (_engine.Lock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            _engine.Poller.Unregister(_fd, _token);
+        }
+
         _socket.Dispose();
     }
 }
 
 /// <summary>A UDP forward flow's host side: the listener it came in on and the client's address.</summary>
-internal sealed record UdpClientState(HostForwardListener Listener, SocketAddress Client);
+internal sealed record UdpClientState(HostForwardListener Listener, SocketAddress Client) : IHostEndpointInfo
+{
+    /// <summary>For query-usernet: the host end of such a flow is its client.</summary>
+    public IPEndPoint? HostLocalEndPoint => Client.Family is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
+        ? new IPEndPoint(IPAddress.Any, 0).Create(Client) as IPEndPoint
+        : null;
+}

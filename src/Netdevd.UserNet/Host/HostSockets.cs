@@ -29,13 +29,13 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
         endpoint.Connect(connection, target);
     }
 
-    public void SyncTcp(TcpConnection connection) => (connection.HostState as HostTcpEndpoint)?.Sync();
+    public void SyncTcp(TcpConnection connection) => connection.HostState?.Sync();
 
     public void CloseTcp(TcpConnection connection)
     {
-        if (connection.HostState is HostTcpEndpoint endpoint)
+        if (connection.HostState is { } endpoint)
         {
-            endpoint.Close(); // disposes the connection once no socket operation uses its buffers
+            endpoint.Close(); // disposes the connection too
         }
         else
         {
@@ -50,7 +50,7 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
             flow.HostState = HostUdpEndpoint.Open(engine, flow);
             return true;
         }
-        catch (System.Net.Sockets.SocketException e)
+        catch (IOException e)
         {
             Logger.LogWarning("user netdev: cannot open a UDP socket: {Message}", e.Message);
             return false;

@@ -1,82 +1,126 @@
-using System.Net;
 using System.Net.Sockets;
+using Netdevd.Native;
 using Netdevd.UserNet.Nat;
 
 namespace Netdevd.UserNet.Host;
 
 /// <summary>
-/// The host socket of one TCP flow. Non-blocking .NET socket operations (the runtime's epoll
-/// engine, no thread per flow) receive straight into the connection's send ring and send straight
-/// from its receive ring. Every completion takes the engine lock, tells the stack, and the stack
-/// calls <see cref="Sync"/> back, which starts whatever I/O the connection wants next.
+/// The host socket of one TCP flow: a non-blocking descriptor in the netdev's epoll set
+/// (edge-triggered), read straight into the connection's send ring and written straight from its
+/// receive ring on the netdev's I/O thread (or the thread of the guest's frame). Readiness is kept
+/// here until EAGAIN; the stack's <see cref="Sync"/> only queues the endpoint, and the engine runs it
+/// after the stack's pass, so a completion never re-enters the stack.
 /// </summary>
-internal sealed class HostTcpEndpoint : IDisposable
+internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler, IHostEndpointInfo
 {
     private readonly UserNetEngine _engine;
-    private readonly SocketAsyncEventArgs _receiveArgs = new();
-    private readonly SocketAsyncEventArgs _sendArgs = new();
     private TcpConnection? _connection;
-    private Socket? _socket;
+
+    /// <summary>The .NET socket that owns the descriptor when one was handed over (accepted, command, device); null for ours.</summary>
+    private Socket? _owner;
+    private int _fd = -1;
+    private int _token;
+    private bool _connecting;
     private bool _connected;
-    private bool _receiving;
-    private bool _sending;
+    private bool _reportConnect;
+    private bool _readable;
+    private bool _writable;
     private bool _eof;
     private bool _shutdown;
     private bool _closed;
-    private bool _inSync;
-    private bool _resync;
 
     public HostTcpEndpoint(UserNetEngine engine)
     {
         _engine = engine;
-        _receiveArgs.Completed += (_, _) => OnReceiveCompleted();
-        _sendArgs.Completed += (_, _) => OnSendCompleted();
     }
 
-    /// <summary>For a host forward: the socket was accepted, so it is connected already.</summary>
-    public static HostTcpEndpoint Accepted(UserNetEngine engine, Socket socket)
+    /// <summary>For a host forward: a descriptor from accept4 (non-blocking), connected already (under the engine lock).</summary>
+    public static HostTcpEndpoint AcceptedFd(UserNetEngine engine, int fd)
     {
-        socket.NoDelay = true;
-        return new HostTcpEndpoint(engine) { _socket = socket, _connected = true };
+        _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+        var endpoint = new HostTcpEndpoint(engine) { _fd = fd, _connected = true, _readable = true, _writable = true };
+        try
+        {
+            endpoint._token = engine.Poller.Register(fd, endpoint);
+        }
+        catch
+        {
+            Libc.Close(fd);
+            throw;
+        }
+
+        return endpoint;
     }
 
     public void Attach(TcpConnection connection) => _connection = connection;
 
-    /// <summary>Starts a non-blocking connect (called under the engine lock).</summary>
+    public System.Net.IPEndPoint? HostLocalEndPoint => _fd >= 0 ? Libc.GetSockName(_fd)?.ToIPEndPoint() : null;
+
+    /// <summary>Starts a non-blocking connect (under the engine lock); the result is reported after the stack's pass.</summary>
     public void Connect(TcpConnection connection, HostTarget target)
     {
         _connection = connection;
-        EndPoint endPoint;
-        try
+        switch (target)
         {
-            switch (target)
-            {
-                case HostTarget.Tcp tcp:
-                    _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                    endPoint = tcp.EndPoint;
-                    break;
-                case HostTarget.Command command:
-                    UseConnected(CommandConnector.Start(command.CommandLine));
-                    return;
-                case HostTarget.Service service:
-                    UseConnected(service.Server.Open());
-                    return;
-                default:
-                    throw new NotSupportedException(target.GetType().Name);
-            }
+            case HostTarget.Tcp tcp:
+                ConnectTcp(tcp);
+                break;
+            case HostTarget.Command command:
+                Socket? socket;
+                try
+                {
+                    socket = CommandConnector.Start(command.CommandLine);
+                }
+                catch (Exception e) when (e is SocketException or IOException or System.ComponentModel.Win32Exception)
+                {
+                    socket = null;
+                }
+
+                UseConnected(socket);
+                break;
+            case HostTarget.Service service:
+                Socket? served;
+                try
+                {
+                    served = service.Server.Open();
+                }
+                catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+                {
+                    served = null;
+                }
+
+                UseConnected(served);
+                break;
+            default:
+                throw new NotSupportedException(target.GetType().Name);
         }
-        catch (Exception e) when (e is SocketException or IOException or System.ComponentModel.Win32Exception)
+    }
+
+    private void ConnectTcp(HostTarget.Tcp tcp)
+    {
+        var family = tcp.EndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? Libc.AF_INET6 : Libc.AF_INET;
+        var fd = Libc.Socket(family, Libc.SOCK_STREAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
         {
-            QueueConnectResult(false);
+            ReportConnect(false);
             return;
         }
 
-        var args = new SocketAsyncEventArgs { RemoteEndPoint = endPoint };
-        args.Completed += (_, a) => OnConnectCompleted(a);
-        if (!_socket.ConnectAsync(args))
+        _fd = fd;
+        _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+        _token = _engine.Poller.Register(fd, this);
+        if (Libc.Connect(fd, tcp.EndPoint.Serialize().Buffer.Span) == 0)
         {
-            // Completed at once (loopback often does): report later, not inside the stack's input.
-            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Item1.OnConnectCompleted(s.args), (Item1: this, args), false);
+            _connected = true;
+            ReportConnect(true);
+        }
+        else if (Errno.Last == Errno.EINPROGRESS)
+        {
+            _connecting = true; // EPOLLOUT (or EPOLLERR) reports the result
+        }
+        else
+        {
+            ReportConnect(false);
         }
     }
 
@@ -92,197 +136,166 @@ internal sealed class HostTcpEndpoint : IDisposable
 
     private void UseConnected(Socket? socket)
     {
-        _socket = socket;
-        _connected = socket is not null;
-        QueueConnectResult(_connected);
-    }
-
-    private void QueueConnectResult(bool success) =>
-        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Item1.ReportConnect(s.success), (Item1: this, success), false);
-
-    private void OnConnectCompleted(SocketAsyncEventArgs args)
-    {
-        var success = args.SocketError == SocketError.Success;
-        args.Dispose();
-        if (success)
+        if (socket is not null)
         {
+            Adopt(socket);
             _connected = true;
         }
 
-        ReportConnect(success);
+        ReportConnect(socket is not null);
     }
 
-    // The completions below run on pool threads: a fault in the stack is the user netdev's
-    // (counted, logged once), never an unhandled exception that ends the process.
+    /// <summary>Takes the descriptor of a socket made elsewhere into the epoll set (the socket keeps owning it).</summary>
+    private void Adopt(Socket socket)
+    {
+        socket.Blocking = false;
+        _owner = socket;
+        _fd = (int)socket.SafeHandle.DangerousGetHandle();
+        _token = _engine.Poller.Register(_fd, this);
+
+        // Edge-triggered: assume ready until EAGAIN says otherwise (an edge before the
+        // registration would never be reported).
+        _readable = true;
+        _writable = true;
+    }
+
     private void ReportConnect(bool success)
     {
-        try
+        _connected = success;
+        _reportConnect = true;
+        _engine.Queue(this);
+    }
+
+    public void Sync() => _engine.Queue(this);
+
+    public void OnReady(uint events)
+    {
+        if ((events & (Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLHUP | Libc.EPOLLERR)) != 0)
         {
-            lock (_engine.Lock)
+            _readable = true;
+        }
+
+        if ((events & (Libc.EPOLLOUT | Libc.EPOLLHUP | Libc.EPOLLERR)) != 0)
+        {
+            _writable = true;
+            if (_connecting)
             {
-                if (_closed || _connection is null)
-                {
-                    return;
-                }
-
-                _engine.Stack.OnTcpConnected(_connection, success);
+                _connecting = false;
+                var ok = Libc.GetSockOptInt(_fd, Libc.SOL_SOCKET, Libc.SO_ERROR, out var error) == 0 && error == 0;
+                ReportConnect(ok);
+                return;
             }
+        }
 
-            _engine.Flush();
-        }
-        catch (Exception e) when (_engine.ContainFault(e, this))
-        {
-        }
+        _engine.Queue(this);
     }
 
-    /// <summary>Starts the reads, writes and shutdown the connection allows now (under the engine lock).</summary>
-    public void Sync()
+    /// <summary>
+    /// One step: report a connect result, or one write, or one read. Each report makes the stack
+    /// service the connection, which queues this endpoint again while there is more to do.
+    /// </summary>
+    public override void Run()
     {
-        if (_inSync)
-        {
-            _resync = true; // a completion that ran inline asked again: the outer loop repeats
-            return;
-        }
-
-        _inSync = true;
-        try
-        {
-            do
-            {
-                _resync = false;
-                if (_closed || !_connected || _connection is not { } c || _socket is not { } socket)
-                {
-                    return;
-                }
-
-                if (!_sending)
-                {
-                    var data = c.HostWriteBuffer();
-                    if (data.Count > 0)
-                    {
-                        _sending = true;
-                        _sendArgs.SetBuffer(data.Array, data.Offset, data.Count);
-                        if (!socket.SendAsync(_sendArgs))
-                        {
-                            SendDone();
-                        }
-                    }
-                    else if (c.WantsHostShutdown && !_shutdown)
-                    {
-                        _shutdown = true;
-                        TryShutdown(socket);
-                    }
-                }
-
-                if (!_receiving && !_eof && c.WantsHostData)
-                {
-                    var space = c.HostReadBuffer();
-                    if (space.Count > 0)
-                    {
-                        _receiving = true;
-                        _receiveArgs.SetBuffer(space.Array, space.Offset, space.Count);
-                        if (!socket.ReceiveAsync(_receiveArgs))
-                        {
-                            ReceiveDone();
-                        }
-                    }
-                }
-            }
-            while (_resync);
-        }
-        finally
-        {
-            _inSync = false;
-        }
-    }
-
-    private static void TryShutdown(Socket socket)
-    {
-        try
-        {
-            socket.Shutdown(SocketShutdown.Send);
-        }
-        catch (SocketException)
-        {
-            // Already reset by the peer: the receive side reports it.
-        }
-    }
-
-    private void OnReceiveCompleted()
-    {
-        try
-        {
-            lock (_engine.Lock)
-            {
-                ReceiveDone();
-            }
-
-            _engine.Flush();
-        }
-        catch (Exception e) when (_engine.ContainFault(e, this))
-        {
-        }
-    }
-
-    private void OnSendCompleted()
-    {
-        try
-        {
-            lock (_engine.Lock)
-            {
-                SendDone();
-            }
-
-            _engine.Flush();
-        }
-        catch (Exception e) when (_engine.ContainFault(e, this))
-        {
-        }
-    }
-
-    private void ReceiveDone()
-    {
-        _receiving = false;
         if (_closed || _connection is not { } c)
         {
-            DisposeArgsIfIdle();
             return;
         }
 
-        if (_receiveArgs.SocketError != SocketError.Success)
+        if (_reportConnect)
         {
-            _engine.Stack.OnTcpHostError(c);
+            _reportConnect = false;
+            if (_connected)
+            {
+                // Edge-triggered: assume ready until EAGAIN says otherwise; the connect's edge may
+                // have come before the result was taken.
+                _readable = true;
+                _writable = true;
+            }
+
+            _engine.Stack.OnTcpConnected(c, _connected);
             return;
         }
 
-        var n = _receiveArgs.BytesTransferred;
-        if (n == 0)
+        if (!_connected)
         {
-            _eof = true;
+            return;
         }
 
-        _engine.Stack.OnTcpReceived(c, n);
+        if (_writable && TryWrite(c))
+        {
+            return;
+        }
+
+        if (_readable && !_eof && c.WantsHostData)
+        {
+            TryRead(c);
+        }
     }
 
-    private void SendDone()
+    /// <summary>Writes what the guest sent; true when the stack was told something.</summary>
+    private bool TryWrite(TcpConnection c)
     {
-        _sending = false;
-        if (_closed || _connection is not { } c)
+        var data = c.HostWriteBuffer();
+        if (data.Count == 0)
         {
-            DisposeArgsIfIdle();
-            return;
+            if (c.WantsHostShutdown && !_shutdown)
+            {
+                _shutdown = true;
+                _ = Libc.Shutdown(_fd, Libc.SHUT_WR); // a reset peer is reported by the read side
+            }
+
+            return false;
         }
 
-        if (_sendArgs.SocketError != SocketError.Success)
+        var n = Libc.Send(_fd, data.AsSpan(), Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT);
+        if (n > 0)
         {
-            _engine.Stack.OnTcpHostError(c);
-            return;
+            _engine.Stack.OnTcpSent(c, (int)n);
+            return true;
         }
 
-        _engine.Stack.OnTcpSent(c, _sendArgs.BytesTransferred);
+        var errno = Errno.Last;
+        if (n < 0 && (errno == Errno.EAGAIN || errno == Errno.EINTR))
+        {
+            _writable = errno == Errno.EINTR;
+            return false;
+        }
+
+        _engine.Stack.OnTcpHostError(c);
+        return true;
     }
 
-    /// <summary>The flow is gone (under the engine lock): close the socket, abortively after a guest RST.</summary>
+    private void TryRead(TcpConnection c)
+    {
+        var space = c.HostReadBuffer();
+        if (space.Count == 0)
+        {
+            return;
+        }
+
+        var n = Libc.Recv(_fd, space.AsSpan(), Libc.MSG_DONTWAIT);
+        if (n >= 0)
+        {
+            if (n == 0)
+            {
+                _eof = true;
+            }
+
+            _engine.Stack.OnTcpReceived(c, (int)n);
+            return;
+        }
+
+        var errno = Errno.Last;
+        if (errno == Errno.EAGAIN || errno == Errno.EINTR)
+        {
+            _readable = errno == Errno.EINTR;
+            return;
+        }
+
+        _engine.Stack.OnTcpHostError(c);
+    }
+
+    /// <summary>The flow is gone (under the engine lock): close the socket, abortively after a guest RST, and free the connection.</summary>
     public void Close()
     {
         if (_closed)
@@ -291,46 +304,32 @@ internal sealed class HostTcpEndpoint : IDisposable
         }
 
         _closed = true;
-        if (_socket is { } socket)
+        if (_fd >= 0)
         {
-            try
+            _engine.Poller.Unregister(_fd, _token);
+            if (_connection is { } c && (c.ResetByGuest || c.State != TcpState.Closed))
             {
-                if (_connection?.ResetByGuest == true || _connection?.State != TcpState.Closed)
-                {
-                    socket.LingerState = new LingerOption(true, 0);
-                }
-            }
-            catch (SocketException)
-            {
-            }
-            catch (ObjectDisposedException)
-            {
+                _ = Libc.SetAbortiveClose(_fd);
             }
 
-            socket.Dispose();
+            if (_owner is { } owner)
+            {
+                owner.Dispose();
+            }
+            else
+            {
+                Libc.Close(_fd);
+            }
+
+            _fd = -1;
         }
-
-        DisposeArgsIfIdle();
-    }
-
-    /// <summary>Same as <see cref="Close"/> (callers hold the engine lock).</summary>
-    public void Dispose() => Close();
-
-    private void DisposeArgsIfIdle()
-    {
-        if (!_closed)
+        else
         {
-            return;
+            _owner?.Dispose();
         }
 
-        // The connection's rings go back to the pool only when no socket operation can still
-        // write into them.
-        if (!_receiving && !_sending)
-        {
-            _receiveArgs.Dispose();
-            _sendArgs.Dispose();
-            _connection?.Dispose();
-            _connection = null;
-        }
+        // Every socket call is synchronous under the engine lock: nothing can still write into the rings.
+        _connection?.Dispose();
+        _connection = null;
     }
 }

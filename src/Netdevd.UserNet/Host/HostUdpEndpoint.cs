@@ -1,119 +1,124 @@
-using System.Buffers;
-using System.Net;
-using System.Net.Sockets;
+using System.Buffers.Binary;
+using Netdevd.Native;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Host;
 
 /// <summary>
-/// The host socket of one UDP flow: bound to an ephemeral port, sends with non-blocking sendto
-/// (a full socket buffer drops the datagram, as a real network may), receives in one async loop
-/// into one pooled buffer, with the sender's address read in place.
+/// The host socket of one UDP flow: bound to an ephemeral port, in the netdev's epoll set. Sends
+/// with non-blocking sendto (a full socket buffer drops the datagram, as a real network may);
+/// datagrams are read on the I/O thread into the engine's one datagram buffer, with the sender's
+/// address read in place, up to a batch per turn.
 /// </summary>
-internal sealed class HostUdpEndpoint
+internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointInfo
 {
-    private const int BufferSize = 65536;
+    /// <summary>Datagrams read per turn before other sockets get theirs.</summary>
+    private const int Batch = 64;
     private readonly UserNetEngine _engine;
     private readonly UdpFlow _flow;
-    private readonly Socket _socket;
-    private readonly SocketAddress _destination = SocketAddressBytes.CreateIpv4();
-    private volatile bool _closed;
+    private readonly int _fd;
+    private readonly int _token;
+    private readonly byte[] _destination = new byte[SockAddrIn.Length];
+    private bool _readable;
+    private bool _closed;
 
-    private HostUdpEndpoint(UserNetEngine engine, UdpFlow flow, Socket socket)
+    private HostUdpEndpoint(UserNetEngine engine, UdpFlow flow, int fd)
     {
         _engine = engine;
         _flow = flow;
-        _socket = socket;
+        _fd = fd;
+        _token = engine.Poller.Register(fd, this, output: false);
     }
 
+    public System.Net.IPEndPoint? HostLocalEndPoint => _closed ? null : Libc.GetSockName(_fd)?.ToIPEndPoint();
+
+    /// <summary>Opens and binds the socket (under the engine lock); IOException when the host refuses.</summary>
     public static HostUdpEndpoint Open(UserNetEngine engine, UdpFlow flow)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
+        var fd = Libc.Socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw new IOException(Errno.Message(Errno.Last));
+        }
+
+        Span<byte> any = stackalloc byte[SockAddrIn.Length];
+        SockAddrIn.Write(any, Ipv4Address.Any, 0);
+        if (Libc.Bind(fd, any) < 0)
+        {
+            var errno = Errno.Last;
+            Libc.Close(fd);
+            throw new IOException(Errno.Message(errno));
+        }
+
         try
         {
-            socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+            return new HostUdpEndpoint(engine, flow, fd);
         }
         catch
         {
-            socket.Dispose();
+            Libc.Close(fd);
             throw;
         }
-
-        var endpoint = new HostUdpEndpoint(engine, flow, socket);
-        _ = endpoint.ReceiveLoopAsync();
-        return endpoint;
     }
 
     public void Send(Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload)
     {
-        SocketAddressBytes.Write(_destination, destination, port);
-        try
+        SockAddrIn.Write(_destination, destination, port);
+
+        // EAGAIN, unreachable, ...: a lost datagram, which UDP allows.
+        _ = Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination);
+    }
+
+    public void OnReady(uint events)
+    {
+        _readable = true;
+        _engine.Queue(this);
+    }
+
+    public override void Run()
+    {
+        if (_closed || !_readable)
         {
-            _socket.SendTo(payload, SocketFlags.None, _destination);
+            return;
         }
-        catch (SocketException)
+
+        var buffer = _engine.DatagramBuffer;
+        Span<byte> from = stackalloc byte[SockAddrIn.Length];
+        for (var i = 0; i < Batch; i++)
         {
-            // EAGAIN, unreachable, ...: a lost datagram, which UDP allows.
+            var n = Libc.RecvFrom(_fd, buffer, Libc.MSG_DONTWAIT, from, out _);
+            if (n < 0)
+            {
+                var errno = Errno.Last;
+                if (errno == Errno.EAGAIN)
+                {
+                    _readable = false;
+                    return;
+                }
+
+                continue; // an ICMP error for an earlier datagram (refused, unreachable)
+            }
+
+            _engine.Stack.OnUdpReceived(_flow, Ipv4Address.Read(from[4..]), BinaryPrimitives.ReadUInt16BigEndian(from[2..]), buffer.AsSpan(0, (int)n));
+            if (_closed)
+            {
+                return;
+            }
         }
+
+        _engine.Queue(this); // more may wait: after the others
     }
 
     public void Close()
     {
+        if (_closed)
+        {
+            return;
+        }
+
         _closed = true;
-        _socket.Dispose();
-    }
-
-    private async Task ReceiveLoopAsync()
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        var from = SocketAddressBytes.CreateIpv4();
-        try
-        {
-            while (!_closed)
-            {
-                int n;
-                try
-                {
-                    n = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from).ConfigureAwait(false);
-                }
-                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.HostUnreachable or SocketError.NetworkUnreachable)
-                {
-                    continue; // an ICMP error for an earlier datagram
-                }
-
-                try
-                {
-                    lock (_engine.Lock)
-                    {
-                        if (_closed)
-                        {
-                            break;
-                        }
-
-                        _engine.Stack.OnUdpReceived(_flow, SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
-                    }
-
-                    _engine.Flush();
-                }
-                catch (Exception e) when (_engine.ContainFault(e, this))
-                {
-                    // One bad datagram is dropped (counted on the netdev); the flow keeps receiving.
-                }
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        catch (SocketException) when (_closed)
-        {
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        _engine.Poller.Unregister(_fd, _token);
+        Libc.Close(_fd);
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Netdevd.Core.Clients;
+using Netdevd.Core.UserNetworks;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
 using Netdevd.UserNet.Config;
@@ -18,19 +19,21 @@ namespace Netdevd.UserNet.Host;
 /// </summary>
 /// <remarks>
 /// Frames from the peer are processed at once under the engine lock; the frames the stack answers
-/// with are sent after <see cref="Receive"/> returns, from a pool thread (NetClient forbids sending
+/// with are sent after <see cref="Receive"/> returns, from the netdev's I/O thread (NetClient forbids sending
 /// from inside Receive). Frames caused by host sockets are sent on the completing thread.
 /// </remarks>
-public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
+public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
 {
     private readonly UserNetEngine _engine;
     private readonly UserStackOptions _options;
     private readonly DnsUpstream? _dnsUpstream;
+    private readonly DhcpServer _dhcp;
+    private readonly TimeProvider _time;
     private SmbServer? _smb;
     private readonly List<HostForwardListener> _forwards = [];
     private readonly ILogger _logger;
 
-    private UserNetClient(string name, UserNetConfig config, UserStackOptions options, TimeProvider time, ILogger logger)
+    private UserNetClient(string name, UserNetConfig config, UserStackOptions options, TimeProvider time, ILogger logger, IHostIoThread? ioThread)
         : base(name, NetClientDriver.User)
     {
         _options = options;
@@ -38,11 +41,13 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         Info = config.InfoString;
         var arp = new ArpTable(options.Network, options.Netmask);
         var dhcp = new DhcpServer(config, time, arp);
+        _dhcp = dhcp;
+        _time = time;
         // The system reads a path up to its first NUL (a QMP string may hold one); an empty
         // root serves nothing (libslirp would serve from '/').
         var tftpRoot = config.TftpRoot is { } given && given.IndexOf('\0', StringComparison.Ordinal) is var nul && nul >= 0 ? given[..nul] : config.TftpRoot;
         TftpServer? tftp = tftpRoot is { Length: > 0 } root ? new TftpServer(new DirectoryTftpFileSource(root), time) : null;
-        _engine = new UserNetEngine(options, this, time, (engine, sink) => new UserStack(options, sink, time, dhcp, tftp, arp, engine.Budget));
+        _engine = new UserNetEngine(options, this, time, (engine, sink) => new UserStack(options, sink, time, dhcp, tftp, arp, engine.Budget), ioThread);
         _engine.Budget.FirstRefusal = () => logger.LogWarning(
             "netdev {Name}: user memory limit of {Limit} bytes reached; new flows get small buffers or are refused until others close",
             name, _engine.Budget.Limit);
@@ -85,7 +90,8 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
     /// Builds a user netdev from a validated configuration: guestfwd rules, then hostfwd rules (each
     /// list in reverse, as QEMU applies them); the first failing rule fails the whole netdev.
     /// </summary>
-    public static UserNetClient Create(string name, UserNetConfig config, TimeProvider time, ILogger logger, NatLimits? limits = null)
+    /// <param name="ioThread">Where the host sockets are polled; null: a thread of the netdev's own.</param>
+    public static UserNetClient Create(string name, UserNetConfig config, TimeProvider time, ILogger logger, NatLimits? limits = null, IHostIoThread? ioThread = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var options = new UserStackOptions
@@ -124,7 +130,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             }
 
             options = options with { GuestForwards = guestForwards };
-            client = new UserNetClient(name, config, options, time, logger) { _smb = smb };
+            client = new UserNetClient(name, config, options, time, logger, ioThread) { _smb = smb };
         }
         catch
         {
@@ -183,16 +189,16 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         }
     }
 
-    public IReadOnlyList<HostForwardInfo> HostForwards
+    public IReadOnlyList<HostFwdInfo> HostForwards
     {
         get
         {
             lock (_forwards)
             {
-                var list = new List<HostForwardInfo>(_forwards.Count);
+                var list = new List<HostFwdInfo>(_forwards.Count);
                 foreach (var f in _forwards)
                 {
-                    list.Add(f.Info);
+                    list.Add(ToQapi(f.Info));
                 }
 
                 return list;
@@ -200,7 +206,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         }
     }
 
-    public HostForwardInfo AddHostForward(string rule)
+    public HostFwdInfo AddHostForward(string rule)
     {
         var parsed = HostForwardParser.Parse(rule, _options.DhcpStart);
         HostForwardListener listener;
@@ -223,8 +229,43 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             _forwards.Add(listener);
         }
 
-        return listener.Info;
+        return ToQapi(listener.Info);
     }
+
+    public UsernetInfo QueryState()
+    {
+        var flows = new List<UsernetFlowInfo>();
+        var leases = new List<DhcpLease>();
+        lock (_engine.Lock)
+        {
+            _engine.Stack.CollectFlows(flows);
+            _dhcp.CopyLeases(leases);
+        }
+
+        var now = _time.GetUtcNow();
+        var leaseInfos = new List<UsernetLeaseInfo>(leases.Count);
+        foreach (var l in leases)
+        {
+            leaseInfos.Add(new UsernetLeaseInfo
+            {
+                Macaddr = l.Mac.ToString(),
+                Ip = l.Address.ToString(),
+                ExpiresIn = (long)Math.Max(0, (l.Expires - now).TotalSeconds),
+            });
+        }
+
+        return new UsernetInfo { Netdev = Name, Flows = flows, Leases = leaseInfos };
+    }
+
+    private static HostFwdInfo ToQapi(HostForwardInfo f) => new()
+    {
+        Rule = f.Rule,
+        Protocol = f.Protocol,
+        HostAddr = f.HostAddress,
+        HostPort = f.HostPort,
+        GuestAddr = f.GuestAddress,
+        GuestPort = f.GuestPort,
+    };
 
     public bool RemoveHostForward(string key)
     {
@@ -261,12 +302,12 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             }
 
             _engine.Stack.Input(frame);
-            _engine.ArmTimer();
+            _engine.RunHostWork();
         }
 
         // Receive may not call Send. Inside a sender's batch the replies go out when the batch
-        // ends, on the sender's thread (no thread hop, one pass for the whole batch); otherwise a
-        // pool thread sends them.
+        // ends, on the sender's thread (no thread hop, one pass for the whole batch); otherwise the
+        // netdev's I/O thread sends them.
         if (!InSendBatch)
         {
             _engine.ScheduleFlush();
@@ -280,6 +321,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         lock (_engine.Lock)
         {
             _engine.Stack.EndInputBatch();
+            _engine.RunHostWork();
         }
 
         _engine.Flush();

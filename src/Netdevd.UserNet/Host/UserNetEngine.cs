@@ -3,31 +3,50 @@ using Netdevd.UserNet.Interface;
 namespace Netdevd.UserNet.Host;
 
 /// <summary>
-/// Runs a <see cref="UserStack"/> against real sockets: one lock serialises the stack (guest input,
-/// socket completions, timers), frames for the guest queue up under it and are delivered after it
-/// is released (<see cref="Flush"/>), and one timer ticks while any flow needs it.
+/// Runs a <see cref="UserStack"/> against real sockets. One lock serialises the stack; the
+/// netdev's own I/O thread waits on the epoll set of all its host sockets (<see cref="HostPoller"/>)
+/// and is the only thread that runs host I/O completions and timers (guest frames are processed on
+/// the thread that delivers them, as QEMU's main loop does). Host work is queued as events and run
+/// after each pass of the stack (<see cref="RunHostWork"/>), never from inside one; frames for the
+/// guest queue up under the lock and are delivered after it is released (<see cref="Flush"/>);
+/// one timer is armed for the stack's earliest deadline, so an idle netdev wakes no one.
 /// </summary>
-internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
+internal sealed class UserNetEngine : IDisposable
 {
-    /// <summary>TCP's RTO floor is 200 ms and delayed ACKs are not used, so 10 ms ticks are plenty.</summary>
-    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
-
     private readonly IGuestPort _guest;
+    private readonly TimeProvider _time;
     private readonly ITimer _timer;
+    private readonly Thread? _thread;
+    private readonly IHostIoThread? _ioThread;
+    private int _ioThreadId;
+    private readonly Queue<HostWork> _work = new(256);
+    private long _armedAt = long.MaxValue;
+    private volatile bool _timerDue;
+    private volatile bool _disposed;
     private int _draining;
-    private int _drainScheduled;
-    private bool _timerRunning;
-    private bool _disposed;
 
-    public UserNetEngine(UserStackOptions options, IGuestPort guest, TimeProvider time, Func<UserNetEngine, IFrameSink, UserStack> createStack, int maxQueuedFrames = 8192)
+    public UserNetEngine(UserStackOptions options, IGuestPort guest, TimeProvider time, Func<UserNetEngine, IFrameSink, UserStack> createStack,
+        IHostIoThread? ioThread = null, int maxQueuedFrames = 8192)
     {
         _guest = guest;
+        _time = time;
         Budget = new MemoryBudget(options.Limits.MemoryLimit);
         Output = new GuestOutputQueue(maxQueuedFrames, Budget);
+        Poller = new HostPoller();
         Stack = createStack(this, Output);
         Host = new HostSockets(this);
         Stack.AttachHost(Host);
-        _timer = time.CreateTimer(static s => ((UserNetEngine)s!).OnTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timer = time.CreateTimer(static s => ((UserNetEngine)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _ioThread = ioThread;
+        if (ioThread is null)
+        {
+            _thread = new Thread(Run) { IsBackground = true, Name = "user-io" };
+            _thread.Start();
+        }
+        else
+        {
+            ioThread.Start(Poller.Fd, RunReady);
+        }
     }
 
     public Lock Lock { get; } = new();
@@ -41,6 +60,18 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
 
     public HostSockets Host { get; }
 
+    /// <summary>The epoll set of the netdev's host sockets.</summary>
+    public HostPoller Poller { get; }
+
+    /// <summary>One receive buffer for every datagram socket of the netdev (used under <see cref="Lock"/>).</summary>
+    public byte[] DatagramBuffer { get; } = new byte[65536];
+
+    /// <summary>The managed id of the netdev's I/O thread once it ran (for tests and assertions).</summary>
+    public int IoThreadId => Volatile.Read(ref _ioThreadId);
+
+    /// <summary>How often the timer ran the stack's timers (tests: an idle netdev must not tick).</summary>
+    public long TimerRuns { get; private set; }
+
     /// <summary>
     /// For an exception filter at an entry point of the stack (a socket completion, a receive loop,
     /// the timer): counts the fault on the user netdev, logs the first, and says whether to swallow
@@ -48,49 +79,118 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
     /// </summary>
     public bool ContainFault(Exception fault, object layer) => _guest.ContainFault(fault, layer);
 
-    /// <summary>Call under <see cref="Lock"/> after touching the stack: keeps the timer running while needed.</summary>
-    public void ArmTimer()
+    /// <summary>Queues host work to run after the current pass (under <see cref="Lock"/>); a queued item is not queued twice.</summary>
+    public void Queue(HostWork work)
     {
-        if (!_timerRunning && !_disposed && Stack.HasTimers)
+        if (!work.Queued)
         {
-            _timerRunning = true;
-            _timer.Change(Tick, Tick);
+            work.Queued = true;
+            _work.Enqueue(work);
         }
     }
 
-    /// <summary>Call after releasing <see cref="Lock"/>: arms the timer and delivers queued frames to the guest.</summary>
-    public void Flush()
+    /// <summary>
+    /// Call under <see cref="Lock"/> after a pass of the stack: runs the queued host work (each
+    /// item may queue more through the stack) and re-arms the timer for the earliest deadline.
+    /// </summary>
+    public void RunHostWork()
     {
-        if (!_timerRunning && Stack.HasTimers)
+        while (_work.TryDequeue(out var work))
         {
-            lock (Lock)
+            work.Queued = false;
+            try
             {
-                ArmTimer();
+                work.Run();
+            }
+            catch (Exception e) when (ContainFault(e, work))
+            {
+                // This socket's event is dropped (counted on the netdev); the others still run.
             }
         }
 
-        Drain();
+        ArmTimer();
     }
 
-    /// <summary>Delivers queued frames from a pool thread (when the caller may not send, e.g. inside Receive).</summary>
+    /// <summary>Call under <see cref="Lock"/>: arms the timer if the stack has a deadline before the armed one.</summary>
+    public void ArmTimer()
+    {
+        var next = Stack.TakeDeadline();
+        if (next >= _armedAt || _disposed)
+        {
+            return;
+        }
+
+        _armedAt = next;
+        var due = Math.Max(0, next - Stack.NowMs);
+        _timer.Change(TimeSpan.FromMilliseconds(due), Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Call after releasing <see cref="Lock"/>: delivers queued frames to the guest.</summary>
+    public void Flush() => Drain();
+
+    /// <summary>Has the I/O thread deliver queued frames (when the caller may not send, e.g. inside Receive).</summary>
     public void ScheduleFlush()
     {
-        if (Interlocked.Exchange(ref _drainScheduled, 1) == 0)
+        Poller.Wake(); // the I/O thread drains after every round
+    }
+
+    private void OnTimer()
+    {
+        _timerDue = true;
+        Poller.Wake();
+    }
+
+    /// <summary>The netdev's own I/O thread: waits for host events and timers, then runs a round.</summary>
+    private void Run()
+    {
+        while (!_disposed)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            Round(-1);
         }
     }
 
-    void IThreadPoolWorkItem.Execute()
+    /// <summary>The shared I/O thread saw the epoll descriptor readable: run a round without waiting.</summary>
+    private void RunReady() => Round(0);
+
+    private void Round(int timeoutMs)
     {
-        Volatile.Write(ref _drainScheduled, 0);
+        _ioThreadId = Environment.CurrentManagedThreadId;
         try
         {
-            Flush();
+            var n = Poller.Wait(timeoutMs);
+            if (_disposed)
+            {
+                return;
+            }
+
+            lock (Lock)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                if (n > 0)
+                {
+                    Poller.Dispatch(n);
+                }
+
+                if (_timerDue)
+                {
+                    _timerDue = false;
+                    _armedAt = long.MaxValue;
+                    TimerRuns++;
+                    Stack.Poll();
+                }
+
+                RunHostWork();
+            }
+
+            Drain();
         }
         catch (Exception e) when (ContainFault(e, this))
         {
-            // A pool thread must not end the process; the next flush delivers what is left.
+            // The I/O thread must not end; the next round goes on.
         }
     }
 
@@ -125,38 +225,6 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
         }
     }
 
-    private void OnTick()
-    {
-        try
-        {
-            PollStack();
-        }
-        catch (Exception e) when (ContainFault(e, this))
-        {
-            // A timer callback must not end the process; the next tick goes on.
-        }
-    }
-
-    private void PollStack()
-    {
-        lock (Lock)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            Stack.Poll();
-            if (!Stack.HasTimers)
-            {
-                _timerRunning = false;
-                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            }
-        }
-
-        Drain();
-    }
-
     public void Dispose()
     {
         lock (Lock)
@@ -172,6 +240,16 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
             Stack.Dispose();
         }
 
+        Poller.Wake();
+        if (_thread is not null && Environment.CurrentManagedThreadId != _thread.ManagedThreadId)
+        {
+            _thread.Join();
+        }
+
+        // Off the I/O thread this returns once no round runs any more.
+        _ioThread?.Dispose();
+
+        Poller.Dispose();
         Output.Clear();
     }
 }

@@ -126,6 +126,21 @@ internal sealed class FragmentReassembler : IDisposable
         _counters.Drop(FrameDropReason.FragmentLimit);
     }
 
+    /// <summary>When the oldest datagram in progress times out, or <see cref="long.MaxValue"/>.</summary>
+    public long NextDeadline
+    {
+        get
+        {
+            var next = long.MaxValue;
+            foreach (var entry in _entries)
+            {
+                next = Math.Min(next, entry.DeadlineMs);
+            }
+
+            return next;
+        }
+    }
+
     /// <summary>Drops datagrams whose time ran out; returns how many.</summary>
     public int Expire(long nowMs)
     {

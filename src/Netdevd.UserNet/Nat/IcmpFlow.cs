@@ -17,5 +17,8 @@ public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Ad
 
     public long ExpiresAt { get; internal set; }
 
+    /// <summary>When the flow last carried a datagram (stack clock, ms; for query-usernet).</summary>
+    public long LastActivityMs { get; internal set; }
+
     public object? HostState { get; set; }
 }

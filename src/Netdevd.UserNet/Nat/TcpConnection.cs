@@ -82,8 +82,14 @@ internal sealed partial class TcpConnection : IDisposable
 
     public TcpState State { get; private set; }
 
-    /// <summary>The host-side I/O state of this connection (socket, pending operations); opaque here.</summary>
-    public object? HostState { get; set; }
+    /// <summary>Whether a host forward opened it (towards the guest) rather than the guest.</summary>
+    public bool OpenedByHost { get; private init; }
+
+    /// <summary>When the stack last serviced it: a segment, host data or a timer (stack clock, ms; for query-usernet).</summary>
+    public long LastActivityMs { get; set; }
+
+    /// <summary>The host side of this connection (its socket); null until the host opens it.</summary>
+    public ITcpHostSocket? HostState { get; set; }
 
     /// <summary>What the connection's buffers hold of the netdev's memory budget (the stack reserves and releases it).</summary>
     public long BudgetBytes { get; set; }

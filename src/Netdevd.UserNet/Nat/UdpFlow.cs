@@ -16,6 +16,9 @@ public sealed class UdpFlow(Ipv4Address guestAddress, ushort guestPort)
     /// <summary>When the flow expires without traffic (stack clock, ms).</summary>
     public long ExpiresAt { get; internal set; }
 
+    /// <summary>When the flow last carried a datagram (stack clock, ms; for query-usernet).</summary>
+    public long LastActivityMs { get; internal set; }
+
     /// <summary>The host-side I/O state (socket); opaque to the stack.</summary>
     public object? HostState { get; set; }
 }

@@ -19,5 +19,8 @@ public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, u
 
     public long ExpiresAt { get; internal set; }
 
+    /// <summary>When the flow last carried a datagram (stack clock, ms; for query-usernet).</summary>
+    public long LastActivityMs { get; internal set; }
+
     public bool Closed { get; internal set; }
 }

@@ -1,0 +1,151 @@
+using Netdevd.Native;
+
+namespace Netdevd.UserNet.Host;
+
+/// <summary>
+/// The user netdev's host sockets in one epoll set (edge-triggered: a socket is reported once per
+/// change and its owner keeps the readiness until EAGAIN), plus an eventfd that wakes the I/O
+/// thread for timers and for work queued from other threads. One descriptor stands for all the
+/// netdev's sockets, so one I/O thread serves any number of flows.
+/// </summary>
+internal sealed class HostPoller : IDisposable
+{
+    private const ulong WakeToken = 0;
+    private readonly int _epoll;
+    private readonly int _wakeFd;
+    private readonly EpollEvent[] _events = new EpollEvent[64];
+    private readonly Stack<int> _freeTokens = new();
+    private IHostIoHandler?[] _handlers = new IHostIoHandler?[64];
+    private int _nextToken = 1;
+    private int _wakePending;
+    private bool _disposed;
+
+    public HostPoller()
+    {
+        _epoll = Libc.EpollCreate(Libc.EPOLL_CLOEXEC);
+        if (_epoll < 0)
+        {
+            throw new IOException($"epoll_create1: {Errno.Message(Errno.Last)}");
+        }
+
+        _wakeFd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
+        if (_wakeFd < 0 || Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, _wakeFd, Libc.EPOLLIN, WakeToken) < 0)
+        {
+            var errno = Errno.Last;
+            Libc.Close(_epoll);
+            throw new IOException($"eventfd: {Errno.Message(errno)}");
+        }
+    }
+
+    /// <summary>The epoll descriptor: readable whenever a registered socket or a wake is pending.</summary>
+    public int Fd => _epoll;
+
+    /// <summary>
+    /// Adds <paramref name="fd"/> edge-triggered for input, output and errors; the token unregisters
+    /// it. Under the engine lock, like every use of the set: events are dispatched under it too.
+    /// </summary>
+    public int Register(int fd, IHostIoHandler handler, bool output = true)
+    {
+        var token = _freeTokens.Count > 0 ? _freeTokens.Pop() : _nextToken++;
+        if (token >= _handlers.Length)
+        {
+            Array.Resize(ref _handlers, _handlers.Length * 2);
+        }
+
+        // The handler first: the socket may be reported as soon as it is added.
+        _handlers[token] = handler;
+        var events = Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLET | (output ? Libc.EPOLLOUT : 0);
+        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, fd, events, (ulong)token) < 0)
+        {
+            var errno = Errno.Last;
+            _handlers[token] = null;
+            _freeTokens.Push(token);
+            throw new IOException($"epoll_ctl: {Errno.Message(errno)}");
+        }
+
+        return token;
+    }
+
+    /// <summary>
+    /// Forgets a socket (under the engine lock, before its descriptor is closed). An event of this
+    /// round already collected for the token may reach the token's next owner: owners treat a
+    /// readiness report as a hint, and a spurious one costs one EAGAIN.
+    /// </summary>
+    public void Unregister(int fd, int token)
+    {
+        if (token <= 0 || token >= _handlers.Length || _handlers[token] is null)
+        {
+            return;
+        }
+
+        _ = Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_DEL, fd, 0, 0);
+        _handlers[token] = null;
+        _freeTokens.Push(token);
+    }
+
+    /// <summary>Wakes the thread waiting in <see cref="Wait"/> (any thread; coalesced).</summary>
+    public void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakePending, 1) != 0)
+        {
+            return;
+        }
+
+        Span<byte> one = stackalloc byte[8];
+        BitConverter.TryWriteBytes(one, 1UL);
+        _ = Libc.Write(_wakeFd, one);
+    }
+
+    /// <summary>Waits up to <paramref name="timeoutMs"/> (-1: until something happens) for events; their count, or -1 on EINTR.</summary>
+    public int Wait(int timeoutMs)
+    {
+        var n = Libc.EpollWait(_epoll, _events, timeoutMs);
+        if (n < 0 && Errno.Last != Errno.EINTR)
+        {
+            throw new IOException($"epoll_wait: {Errno.Message(Errno.Last)}");
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// Hands the events of the last <see cref="Wait"/> to their handlers (under the engine lock);
+    /// true when the wake descriptor was among them.
+    /// </summary>
+    public bool Dispatch(int count)
+    {
+        var woken = false;
+        Span<byte> drain = stackalloc byte[8];
+        for (var i = 0; i < count; i++)
+        {
+            var token = _events[i].Data;
+            if (token == WakeToken)
+            {
+                // Drain, then re-arm: a wake after the drain writes again, so none is lost.
+                _ = Libc.Read(_wakeFd, drain);
+                Interlocked.Exchange(ref _wakePending, 0);
+                woken = true;
+                continue;
+            }
+
+            if (token < (ulong)_handlers.Length && _handlers[token] is { } handler)
+            {
+                handler.OnReady(_events[i].Events);
+            }
+        }
+
+        return woken;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        Libc.Close(_wakeFd);
+        Libc.Close(_epoll);
+    }
+}
