@@ -204,5 +204,7 @@ public sealed class RuntimeTypesTests
         public ValueTask HostfwdRemoveAsync(HostfwdRemoveArguments args, QapiCommandContext context) => default;
 
         public ValueTask<IReadOnlyList<HostFwdInfo>> QueryHostfwdAsync(QueryHostfwdArguments args, QapiCommandContext context) => new([]);
+
+        public ValueTask<IReadOnlyList<UsernetInfo>> QueryUsernetAsync(QueryUsernetArguments args, QapiCommandContext context) => new([]);
     }
 }

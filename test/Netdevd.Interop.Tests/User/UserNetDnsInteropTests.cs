@@ -13,14 +13,14 @@ public sealed class UserNetDnsInteropTests
     private const string Name = "which.netdevd.test";
 
     [Fact]
-    public async Task Dns_follows_the_resolver_file_fails_over_answers_servfail_and_serves_its_own_names()
+    public async Task Dns_follows_the_resolver_file_fails_over_and_answers_servfail_when_none_answers()
     {
         RequireTools();
         var dir = HostTools.TempDir();
         var resolv = Path.Combine(dir, "resolv.conf");
         int portA = HostTools.FreePort(), portB = HostTools.FreePort(), dead1 = HostTools.FreePort(), dead2 = HostTools.FreePort();
         await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{portA}\n");
-        await using var rig = await UserNetRig.StartAsync("dns-host=host.internal,dns-host=db.internal:192.0.2.99", resolv);
+        await using var rig = await UserNetRig.StartAsync("", resolv);
         rig.HostServer(Dnsmasq("127.0.0.1", portA, "192.0.2.1", dir, "a"));
         rig.HostServer(Dnsmasq("127.0.0.1", portB, "192.0.2.2", dir, "b"));
         await rig.DhcpAsync();
@@ -39,8 +39,17 @@ public sealed class UserNetDnsInteropTests
         await ReplaceAsync(resolv, $"nameserver 127.0.0.1#{dead1}\nnameserver 127.0.0.1#{dead2}\n");
         var (_, none) = await rig.GuestAsync($"dig +time=15 +tries=1 @10.0.2.3 {Name}", TimeSpan.FromSeconds(30));
         Assert.Contains("status: SERVFAIL", none, StringComparison.Ordinal);
+    }
 
-        // The netdev's own names need no upstream at all.
+    [Fact]
+    public async Task The_netdevs_own_names_are_answered_without_any_upstream()
+    {
+        RequireTools();
+        var dir = HostTools.TempDir();
+        var resolv = Path.Combine(dir, "resolv.conf");
+        await File.WriteAllTextAsync(resolv, "# no nameserver at all\n");
+        await using var rig = await UserNetRig.StartAsync("dns-host=host.internal,dns-host=db.internal:192.0.2.99", resolv);
+        await rig.DhcpAsync();
         Assert.Equal("10.0.2.2", (await rig.GuestAsync("dig +short +time=2 +tries=1 @10.0.2.3 host.internal")).Output.Trim());
         Assert.Equal("fec0::2", (await rig.GuestAsync("dig +short +time=2 +tries=1 @10.0.2.3 AAAA HOST.internal")).Output.Trim());
         Assert.Equal("192.0.2.99", (await rig.GuestAsync("dig +short +time=2 +tries=1 @10.0.2.3 db.internal")).Output.Trim());
