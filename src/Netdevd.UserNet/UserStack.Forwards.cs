@@ -29,7 +29,7 @@ public sealed partial class UserStack
             key = new TcpFlowAddress(guest, guestPort, _options.Host, _nextForwardPort);
             _nextForwardPort = _nextForwardPort == ushort.MaxValue ? FirstForwardPort : (ushort)(_nextForwardPort + 1);
         }
-        while (_tcp.ContainsKey(key));
+        while (_tcp.Contains(key));
 
         if (ReserveFlowBuffers(out var reserved) is not { } settings)
         {

@@ -7,8 +7,7 @@ namespace Netdevd.UserNet;
 /// <summary>ICMP echo: answered here for the virtual addresses (as libslirp), forwarded through host ICMP sockets otherwise.</summary>
 public sealed partial class UserStack
 {
-    private readonly Dictionary<(Ipv4Address, ushort, Ipv4Address), IcmpFlow> _icmp = new(4);
-    private readonly List<(Ipv4Address, ushort, Ipv4Address)> _expiredIcmp = [];
+    private readonly FlowTable<(Ipv4Address, ushort, Ipv4Address), IcmpFlow> _icmp = new(4);
 
     public int IcmpFlowCount => _icmp.Count;
 
@@ -52,7 +51,7 @@ public sealed partial class UserStack
         }
 
         var key = (ip.Source, icmp.Identifier, destination);
-        if (!_icmp.TryGetValue(key, out var flow))
+        if (!_icmp.TryGet(key, out var flow))
         {
             if (_icmp.Count >= _options.Limits.MaxIcmpFlows)
             {
@@ -110,19 +109,8 @@ public sealed partial class UserStack
 
     private void ExpireIcmp(long now)
     {
-        foreach (var (key, flow) in _icmp)
-        {
-            if (now >= flow.ExpiresAt)
-            {
-                _expiredIcmp.Add(key);
-            }
-            else
-            {
-                NoteDeadline(flow.ExpiresAt);
-            }
-        }
-
-        foreach (var key in _expiredIcmp)
+        var due = _icmp.CollectDue(now, out var next);
+        foreach (var key in due)
         {
             if (_icmp.Remove(key, out var flow))
             {
@@ -130,6 +118,6 @@ public sealed partial class UserStack
             }
         }
 
-        _expiredIcmp.Clear();
+        NoteDeadline(next);
     }
 }

@@ -11,26 +11,26 @@ public sealed partial class UserStack
     {
         ArgumentNullException.ThrowIfNull(into);
         var now = NowMs;
-        foreach (var c in _tcp.Values)
+        foreach (var c in _tcp.Flows)
         {
             into.Add(Flow("tcp", TcpStateName(c.State), c.OpenedByHost, c.GuestAddress.ToString(), c.GuestPort,
                 c.ForeignAddress.ToString(), c.ForeignPort, c.HostState as IHostEndpointInfo,
                 c.SendBuffered, c.ReceiveBuffered, now - c.LastActivityMs));
         }
 
-        foreach (var f in _udp.Values)
+        foreach (var f in _udp.Flows)
         {
             into.Add(Flow("udp", "active", false, f.GuestAddress.ToString(), f.GuestPort, "*", 0,
                 f.HostState as IHostEndpointInfo, 0, 0, now - f.LastActivityMs));
         }
 
-        foreach (var f in _udpForwards.Values)
+        foreach (var f in _udpForwards.Flows)
         {
             into.Add(Flow("udp", f.Closed ? "closed" : "active", true, f.GuestAddress.ToString(), f.GuestPort,
                 _options.Host.ToString(), f.ForeignPort, f.HostState as IHostEndpointInfo, 0, 0, now - f.LastActivityMs));
         }
 
-        foreach (var f in _icmp.Values)
+        foreach (var f in _icmp.Flows)
         {
             into.Add(Flow("icmp", "active", false, f.GuestAddress.ToString(), f.Identifier, f.ForeignAddress.ToString(), 0,
                 null, 0, 0, now - f.LastActivityMs));

@@ -10,9 +10,8 @@ namespace Netdevd.UserNet;
 public sealed partial class UserStack
 {
     private const int Headers = EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength;
-    private readonly Dictionary<TcpFlowAddress, TcpConnection> _tcp;
+    private readonly FlowTable<TcpFlowAddress, TcpConnection> _tcp;
     private readonly TcpOutput _tcpOutput;
-    private readonly List<TcpFlowAddress> _finished = [];
     private readonly List<TcpConnection> _deferred = [];
     private bool _inputBatch;
     private TcpSettings? _smallFlowSettings;
@@ -43,7 +42,7 @@ public sealed partial class UserStack
         var seg = new TcpSegment(tcp.SequenceNumber, tcp.AcknowledgmentNumber, tcp.Flags, tcp.WindowSize, tcp.Payload, options);
         var key = new TcpFlowAddress(ip.Source, tcp.SourcePort, ip.Destination, tcp.DestinationPort);
         var now = NowMs;
-        if (_tcp.TryGetValue(key, out var connection))
+        if (_tcp.TryGet(key, out var connection))
         {
             connection.OnSegment(seg, now);
             if (_inputBatch)
@@ -157,7 +156,7 @@ public sealed partial class UserStack
         var now = NowMs;
         foreach (var c in _deferred)
         {
-            if (_tcp.TryGetValue(c.Address, out var current) && ReferenceEquals(current, c))
+            if (_tcp.TryGet(c.Address, out var current) && ReferenceEquals(current, c))
             {
                 Service(c, now);
             }
@@ -184,7 +183,7 @@ public sealed partial class UserStack
 
     private void Remove(TcpConnection connection)
     {
-        if (_tcp.Remove(connection.Address))
+        if (_tcp.Remove(connection.Address, out _))
         {
             _host?.CloseTcp(connection);
             connection.Dispose();
@@ -234,7 +233,7 @@ public sealed partial class UserStack
     private bool EvictTimeWait()
     {
         TcpConnection? oldest = null;
-        foreach (var c in _tcp.Values)
+        foreach (var c in _tcp.Flows)
         {
             if (c.State == TcpState.TimeWait && (oldest is null || c.NextDeadline < oldest.NextDeadline))
             {

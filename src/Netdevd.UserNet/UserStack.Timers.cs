@@ -63,17 +63,19 @@ public sealed partial class UserStack
         // must not hold its answers for longer than a tick.
         EndInputBatch();
         var now = NowMs;
-        foreach (var (key, c) in _tcp)
+        var due = _tcp.CollectDue(now, out var next);
+        foreach (var key in due)
         {
-            if (c.NextDeadline <= now)
+            if (!_tcp.TryGet(key, out var c))
             {
-                c.OnTimer(now);
-                c.Dispatch(now);
+                continue; // removed by an earlier connection's timer (eviction)
             }
 
+            c.OnTimer(now);
+            c.Dispatch(now);
             if (c.IsFinished)
             {
-                _finished.Add(key);
+                Remove(c);
             }
             else
             {
@@ -81,15 +83,7 @@ public sealed partial class UserStack
             }
         }
 
-        foreach (var key in _finished)
-        {
-            if (_tcp.TryGetValue(key, out var c))
-            {
-                Remove(c);
-            }
-        }
-
-        _finished.Clear();
+        NoteDeadline(next);
         for (var expired = _fragments.Expire(now); expired > 0; expired--)
         {
             Counters.Drop(FrameDropReason.FragmentTimeout);

@@ -13,8 +13,7 @@ public sealed partial class UserStack
     private const ushort DhcpServerPort = 67;
     private const ushort TftpPort = 69;
     private const ushort DnsPort = 53;
-    private readonly Dictionary<(Ipv4Address, ushort), UdpFlow> _udp = new(16);
-    private readonly List<(Ipv4Address, ushort)> _expiredUdp = [];
+    private readonly FlowTable<(Ipv4Address, ushort), UdpFlow> _udp = new(16);
 
     public int UdpFlowCount => _udp.Count;
 
@@ -72,7 +71,7 @@ public sealed partial class UserStack
 
         var now = NowMs;
         var key = (source, udp.SourcePort);
-        if (!_udp.TryGetValue(key, out var flow))
+        if (!_udp.TryGet(key, out var flow))
         {
             if (_udp.Count >= _options.Limits.MaxUdpFlows)
             {
@@ -226,19 +225,8 @@ public sealed partial class UserStack
 
     private void ExpireUdp(long now)
     {
-        foreach (var (key, flow) in _udp)
-        {
-            if (now >= flow.ExpiresAt)
-            {
-                _expiredUdp.Add(key);
-            }
-            else
-            {
-                NoteDeadline(flow.ExpiresAt);
-            }
-        }
-
-        foreach (var key in _expiredUdp)
+        var due = _udp.CollectDue(now, out var next);
+        foreach (var key in due)
         {
             if (_udp.Remove(key, out var flow))
             {
@@ -246,7 +234,7 @@ public sealed partial class UserStack
             }
         }
 
-        _expiredUdp.Clear();
+        NoteDeadline(next);
     }
 
     private void PollServices()

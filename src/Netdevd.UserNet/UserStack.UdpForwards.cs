@@ -7,8 +7,7 @@ namespace Netdevd.UserNet;
 /// <summary>UDP host forwards: host clients mapped to virtual-host ports the guest answers to.</summary>
 public sealed partial class UserStack
 {
-    private readonly Dictionary<ushort, UdpForwardFlow> _udpForwards = [];
-    private readonly List<ushort> _expiredUdpForwards = [];
+    private readonly FlowTable<ushort, UdpForwardFlow> _udpForwards = new(4);
 
     /// <summary>A new host client of a UDP forward; null (counted) when the UDP flow limit is reached.</summary>
     internal UdpForwardFlow? OpenUdpForward(Ipv4Address guest, ushort guestPort, object hostState)
@@ -25,7 +24,7 @@ public sealed partial class UserStack
             port = _nextForwardPort;
             _nextForwardPort = _nextForwardPort == ushort.MaxValue ? FirstForwardPort : (ushort)(_nextForwardPort + 1);
         }
-        while (_udpForwards.ContainsKey(port));
+        while (_udpForwards.Contains(port));
 
         var flow = new UdpForwardFlow(guest, guestPort, port, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs, LastActivityMs = NowMs };
         NoteDeadline(flow.ExpiresAt);
@@ -45,7 +44,7 @@ public sealed partial class UserStack
     /// <summary>The guest's datagram to the virtual host: an answer to a forward's client, if one matches.</summary>
     private bool TryUdpForwardReply(Ipv4Address source, ushort sourcePort, ushort destinationPort, ReadOnlySpan<byte> payload)
     {
-        if (!_udpForwards.TryGetValue(destinationPort, out var flow) || flow.GuestAddress != source || flow.GuestPort != sourcePort)
+        if (!_udpForwards.TryGet(destinationPort, out var flow) || flow.GuestAddress != source || flow.GuestPort != sourcePort)
         {
             return false;
         }
@@ -65,19 +64,8 @@ public sealed partial class UserStack
 
     private void ExpireUdpForwards(long now)
     {
-        foreach (var (port, flow) in _udpForwards)
-        {
-            if (now >= flow.ExpiresAt)
-            {
-                _expiredUdpForwards.Add(port);
-            }
-            else
-            {
-                NoteDeadline(flow.ExpiresAt);
-            }
-        }
-
-        foreach (var port in _expiredUdpForwards)
+        var due = _udpForwards.CollectDue(now, out var next);
+        foreach (var port in due)
         {
             if (_udpForwards.Remove(port, out var flow))
             {
@@ -85,6 +73,6 @@ public sealed partial class UserStack
             }
         }
 
-        _expiredUdpForwards.Clear();
+        NoteDeadline(next);
     }
 }

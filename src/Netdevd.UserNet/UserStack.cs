@@ -61,7 +61,7 @@ public sealed partial class UserStack : IDisposable
         _dhcp = dhcp;
         _tftp = tftp;
         _ourMac = VirtualMac.For(options.Host);
-        _tcp = new Dictionary<TcpFlowAddress, TcpConnection>(64);
+        _tcp = new FlowTable<TcpFlowAddress, TcpConnection>(64);
         _tcpOutput = new TcpOutput(this);
         Budget = budget ?? new MemoryBudget(options.Limits.MemoryLimit);
         _fragments = new FragmentReassembler(options.Limits.MaxFragmentedDatagrams, options.Limits.FragmentTimeoutMs, Counters, Budget);
@@ -318,7 +318,7 @@ public sealed partial class UserStack : IDisposable
     public void Dispose()
     {
         _fragments.Dispose();
-        foreach (var c in _tcp.Values)
+        foreach (var c in _tcp.Flows)
         {
             _host?.CloseTcp(c);
             c.Dispose();
@@ -326,13 +326,13 @@ public sealed partial class UserStack : IDisposable
         }
 
         _tcp.Clear();
-        foreach (var f in _udp.Values)
+        foreach (var f in _udp.Flows)
         {
             _host?.CloseUdp(f);
         }
 
         _udp.Clear();
-        foreach (var f in _icmp.Values)
+        foreach (var f in _icmp.Flows)
         {
             _host?.CloseIcmp(f);
         }

@@ -16,7 +16,8 @@ namespace Netdevd.UserNet.Host;
 /// </remarks>
 internal static class CommandConnector
 {
-    public static Socket Start(string commandLine)
+    /// <param name="containFault">The netdev's fault containment: a bug in the bridge is counted on the netdev, not lost in a task.</param>
+    public static Socket Start(string commandLine, Func<Exception, object, bool> containFault)
     {
         if (!Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, out var ours, out var theirs))
         {
@@ -45,25 +46,38 @@ internal static class CommandConnector
             throw;
         }
 
-        _ = BridgeAsync(process, bridge);
+        _ = BridgeAsync(process, bridge, containFault);
         return flow;
     }
 
-    private static async Task BridgeAsync(Process process, Socket bridge)
+    private static async Task BridgeAsync(Process process, Socket bridge, Func<Exception, object, bool> containFault)
     {
-        using (process)
-        using (bridge)
+        try
         {
-            var toChild = CopyToChildAsync(bridge, process.StandardInput.BaseStream);
-            var fromChild = CopyFromChildAsync(process.StandardOutput.BaseStream, bridge);
-            await Task.WhenAll(toChild, fromChild).ConfigureAwait(false);
-            if (!process.HasExited)
+            using (process)
+            using (bridge)
             {
-                process.Kill(entireProcessTree: true);
-            }
+                var toChild = CopyToChildAsync(bridge, process.StandardInput.BaseStream);
+                var fromChild = CopyFromChildAsync(process.StandardOutput.BaseStream, bridge);
+                await Task.WhenAll(toChild, fromChild).ConfigureAwait(false);
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
 
-            await process.WaitForExitAsync().ConfigureAwait(false);
+                await process.WaitForExitAsync().ConfigureAwait(false);
+            }
         }
+        catch (Exception e) when (containFault(e, CommandBridge.Instance))
+        {
+            // Counted on the netdev; this connection's command is gone (its socket is closed).
+        }
+    }
+
+    /// <summary>Names this bridge in a fault report (the containment logs the layer's type name).</summary>
+    private sealed class CommandBridge
+    {
+        public static readonly CommandBridge Instance = new();
     }
 
     private static async Task CopyToChildAsync(Socket from, Stream to)

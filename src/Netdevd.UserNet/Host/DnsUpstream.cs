@@ -1,132 +1,191 @@
-using System.Buffers;
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Netdevd.Native;
 using Netdevd.UserNet.Services.Dns;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Host;
 
 /// <summary>
-/// The DNS proxy's host side: one UDP socket per address family, opened when a resolver of that
-/// family is first asked (a host with only IPv6 nameservers needs no IPv4 socket, and the other
-/// way round), each handing answers to the stack.
+/// The DNS proxy's host side: one UDP socket per address family, each in the netdev's epoll set,
+/// that send queries to the resolvers and hand answers to the stack on the netdev's I/O thread. A
+/// family's socket is opened when a resolver of that family is first asked, so a host with only
+/// IPv6 nameservers needs no IPv4 socket, and the other way round.
 /// </summary>
 internal sealed class DnsUpstream : IDnsUpstream, IDisposable
 {
     private readonly UserNetEngine _engine;
-    private readonly object _open = new();
-    private Socket? _v4;
-    private Socket? _v6;
-    private volatile bool _closed;
+    private FamilySocket? _v4;
+    private FamilySocket? _v6;
+    private bool _closed;
 
     public DnsUpstream(UserNetEngine engine)
     {
         _engine = engine;
     }
 
+    /// <summary>Sends one query (under the engine lock); a failure is a lost datagram, which the forwarder's timeout handles.</summary>
     public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
     {
-        try
+        ArgumentNullException.ThrowIfNull(resolver);
+        var v6 = resolver.AddressFamily == AddressFamily.InterNetworkV6;
+        if (!v6 && resolver.AddressFamily != AddressFamily.InterNetwork)
         {
-            SocketFor(resolver.AddressFamily)?.SendTo(query, SocketFlags.None, resolver);
+            return;
         }
-        catch (SocketException)
-        {
-            // The forwarder's timeout moves on to the next resolver.
-        }
-    }
 
-    /// <summary>The socket of a family, opened on first use; null when closed or the family is not available.</summary>
-    private Socket? SocketFor(AddressFamily family)
-    {
-        lock (_open)
+        ref var slot = ref v6 ? ref _v6 : ref _v4;
+        if (slot is null)
         {
             if (_closed)
             {
-                return null;
+                return;
             }
 
-            ref var slot = ref family == AddressFamily.InterNetworkV6 ? ref _v6 : ref _v4;
-            if (slot is null)
+            try
             {
-                var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
-                try
-                {
-                    socket.Bind(new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-
-                slot = socket;
-                _ = ReceiveLoopAsync(socket);
+                slot = new FamilySocket(_engine, v6);
             }
-
-            return slot;
-        }
-    }
-
-    private async Task ReceiveLoopAsync(Socket socket)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(65536);
-        EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
-        try
-        {
-            while (!_closed)
+            catch (IOException)
             {
-                SocketReceiveFromResult result;
-                try
-                {
-                    result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any).ConfigureAwait(false);
-                }
-                catch (SocketException e) when (!_closed && e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
-                {
-                    continue;
-                }
-
-                if (result.RemoteEndPoint is not IPEndPoint from)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    lock (_engine.Lock)
-                    {
-                        if (_closed)
-                        {
-                            return;
-                        }
-
-                        _engine.Stack.OnDnsAnswer(from, buffer.AsSpan(0, result.ReceivedBytes));
-                        _engine.RunHostWork();
-                    }
-
-                    _engine.Flush();
-                }
-                catch (Exception e) when (_engine.ContainFault(e, this))
-                {
-                    // One bad answer is dropped (counted on the netdev); the proxy keeps receiving.
-                }
+                return; // the family is not available on this host (ipv6.disable=1, ...)
             }
         }
-        catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
-        {
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+
+        slot.Send(resolver, query);
     }
 
     public void Dispose()
     {
-        lock (_open)
+        lock (_engine.Lock)
         {
             _closed = true;
-            _v4?.Dispose();
-            _v6?.Dispose();
+            _v4?.Close();
+            _v6?.Close();
+        }
+    }
+
+    /// <summary>One family's socket: struct sockaddr_in or sockaddr_in6, written and read in place.</summary>
+    private sealed class FamilySocket : HostWork, IHostIoHandler
+    {
+        private const int Batch = 64;
+        private const int SockAddrIn6Length = 28;
+        private readonly UserNetEngine _engine;
+        private readonly bool _v6;
+        private readonly int _fd;
+        private readonly int _token;
+        private bool _readable;
+        private bool _closed;
+
+        public FamilySocket(UserNetEngine engine, bool v6)
+        {
+            _engine = engine;
+            _v6 = v6;
+            _fd = Libc.Socket(v6 ? Libc.AF_INET6 : Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
+            if (_fd < 0)
+            {
+                throw new IOException($"socket: {Errno.Message(Errno.Last)}");
+            }
+
+            Span<byte> any = stackalloc byte[SockAddrIn6Length];
+            var length = Write(any, v6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0));
+            try
+            {
+                if (Libc.Bind(_fd, any[..length]) < 0)
+                {
+                    throw new IOException($"bind: {Errno.Message(Errno.Last)}");
+                }
+
+                lock (engine.Lock)
+                {
+                    _token = engine.Poller.Register(_fd, this, output: false);
+                }
+            }
+            catch
+            {
+                Libc.Close(_fd);
+                throw;
+            }
+        }
+
+        public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
+        {
+            Span<byte> to = stackalloc byte[SockAddrIn6Length];
+            var length = Write(to, resolver);
+            _ = Libc.SendTo(_fd, query, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, to[..length]);
+        }
+
+        public void OnReady(uint events)
+        {
+            _readable = true;
+            _engine.Queue(this);
+        }
+
+        public override void Run()
+        {
+            if (_closed || !_readable)
+            {
+                return;
+            }
+
+            var buffer = _engine.DatagramBuffer;
+            Span<byte> from = stackalloc byte[SockAddrIn6Length];
+            for (var i = 0; i < Batch && !_closed; i++)
+            {
+                var n = Libc.RecvFrom(_fd, buffer, Libc.MSG_DONTWAIT, from, out _);
+                if (n < 0)
+                {
+                    if (Errno.Last == Errno.EAGAIN)
+                    {
+                        _readable = false;
+                        return;
+                    }
+
+                    continue; // refused or unreachable: an ICMP error for an earlier query
+                }
+
+                _engine.Stack.OnDnsAnswer(Read(from), buffer.AsSpan(0, (int)n));
+            }
+
+            _engine.Queue(this);
+        }
+
+        public void Close()
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            _engine.Poller.Unregister(_fd, _token);
+            Libc.Close(_fd);
+        }
+
+        private IPEndPoint Read(ReadOnlySpan<byte> sockaddr)
+        {
+            var port = BinaryPrimitives.ReadUInt16BigEndian(sockaddr[2..]);
+            return _v6
+                ? new IPEndPoint(new IPAddress(sockaddr.Slice(8, 16), BinaryPrimitives.ReadUInt32LittleEndian(sockaddr[24..])), port)
+                : new IPEndPoint(SocketAddressBytes.ToIpAddress(Ipv4Address.Read(sockaddr[4..])), port);
+        }
+
+        /// <summary>Writes sockaddr_in or sockaddr_in6 for <paramref name="endPoint"/>; returns its length.</summary>
+        private static int Write(Span<byte> sockaddr, IPEndPoint endPoint)
+        {
+            if (endPoint.AddressFamily == AddressFamily.InterNetwork)
+            {
+                SockAddrIn.Write(sockaddr, SocketAddressBytes.FromIpAddress(endPoint.Address), (ushort)endPoint.Port);
+                return SockAddrIn.Length;
+            }
+
+            sockaddr[..SockAddrIn6Length].Clear();
+            BinaryPrimitives.WriteUInt16LittleEndian(sockaddr, Libc.AF_INET6);
+            BinaryPrimitives.WriteUInt16BigEndian(sockaddr[2..], (ushort)endPoint.Port);
+            _ = endPoint.Address.TryWriteBytes(sockaddr.Slice(8, 16), out _);
+            BinaryPrimitives.WriteUInt32LittleEndian(sockaddr[24..], (uint)endPoint.Address.ScopeId);
+            return SockAddrIn6Length;
         }
     }
 }

@@ -15,6 +15,12 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
 {
     private readonly Queue<(byte[] Buffer, int Length, int Reserved)> _frames = new(256);
     private readonly Lock _lock = new();
+
+    /// <summary>
+    /// The queue's own buffers: a burst queues hundreds of frames before the drain returns them,
+    /// more than the shared pool keeps per size, which then allocated a new buffer per frame.
+    /// </summary>
+    private readonly ArrayPool<byte> _pool = ArrayPool<byte>.Create(1 << 17, 256);
     private byte[]? _current;
     private int _currentReserved;
 
@@ -47,11 +53,11 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
         {
             if (_current is not null)
             {
-                ArrayPool<byte>.Shared.Return(_current);
+                _pool.Return(_current);
                 ReleaseCurrent();
             }
 
-            _current = ArrayPool<byte>.Shared.Rent(Math.Max(maxLength, 2048));
+            _current = _pool.Rent(Math.Max(maxLength, 2048));
         }
 
         if (_currentReserved == 0 && budget is not null)
@@ -107,7 +113,7 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
         return false;
     }
 
-    public static void Return(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer);
+    public void Return(byte[] buffer) => _pool.Return(buffer);
 
     public void Clear()
     {

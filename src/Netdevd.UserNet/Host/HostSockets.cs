@@ -14,7 +14,11 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
     public ILogger Logger { get; set; } = NullLogger.Instance;
 
     /// <summary>Takes over the opened chardev of a guestfwd rule (before any traffic).</summary>
-    public void AddDevice(HostTarget.Device target, GuestForwardDevice device) => _devices.Add(target, device);
+    public void AddDevice(HostTarget.Device target, GuestForwardDevice device)
+    {
+        device.ContainFault = engine.ContainFault;
+        _devices.Add(target, device);
+    }
 
     public void OpenTcp(TcpConnection connection, HostTarget target)
     {

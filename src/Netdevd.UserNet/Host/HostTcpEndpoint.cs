@@ -69,7 +69,7 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
                 Socket? socket;
                 try
                 {
-                    socket = CommandConnector.Start(command.CommandLine);
+                    socket = CommandConnector.Start(command.CommandLine, _engine.ContainFault);
                 }
                 catch (Exception e) when (e is SocketException or IOException or System.ComponentModel.Win32Exception)
                 {

@@ -208,7 +208,7 @@ internal sealed class UserNetEngine : IDisposable
                 while (Output.TryDequeue(out var buffer, out var length))
                 {
                     _guest.Deliver(buffer.AsSpan(0, length));
-                    GuestOutputQueue.Return(buffer);
+                    Output.Return(buffer);
                 }
             }
             finally

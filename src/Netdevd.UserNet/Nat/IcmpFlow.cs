@@ -3,7 +3,7 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet.Nat;
 
 /// <summary>One guest echo stream (guest address, identifier, destination) on a host ICMP socket.</summary>
-public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Address foreignAddress, Ipv4Address hostDestination)
+public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Address foreignAddress, Ipv4Address hostDestination) : IFlow
 {
     public Ipv4Address GuestAddress { get; } = guestAddress;
 
@@ -19,6 +19,8 @@ public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Ad
 
     /// <summary>When the flow last carried a datagram (stack clock, ms; for query-usernet).</summary>
     public long LastActivityMs { get; internal set; }
+
+    long IFlow.Deadline => ExpiresAt;
 
     public object? HostState { get; set; }
 }

@@ -36,6 +36,8 @@ internal sealed partial class TcpConnection
         }
     }
 
+    long IFlow.Deadline => NextDeadline;
+
     /// <summary>Runs the timers that are due; call <see cref="Dispatch"/> afterwards.</summary>
     public void OnTimer(long nowMs)
     {

@@ -15,7 +15,7 @@ namespace Netdevd.UserNet.Nat;
 /// be virtual, such as 10.0.2.2). The partial files split the machine by phase: handshake, input,
 /// output, timers, close.
 /// </remarks>
-internal sealed partial class TcpConnection : IDisposable
+internal sealed partial class TcpConnection : IDisposable, IFlow
 {
     private readonly TcpSettings _settings;
     private readonly ITcpOutput _output;

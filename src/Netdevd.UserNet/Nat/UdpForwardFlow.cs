@@ -6,7 +6,7 @@ namespace Netdevd.UserNet.Nat;
 /// One host client of a UDP host forward: its datagrams reach guest:port from the virtual host
 /// address and <see cref="ForeignPort"/>; the guest's answers to that port go back to the client.
 /// </summary>
-public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, ushort foreignPort, object hostState)
+public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, ushort foreignPort, object hostState) : IFlow
 {
     public Ipv4Address GuestAddress { get; } = guestAddress;
 
@@ -21,6 +21,8 @@ public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, u
 
     /// <summary>When the flow last carried a datagram (stack clock, ms; for query-usernet).</summary>
     public long LastActivityMs { get; internal set; }
+
+    long IFlow.Deadline => ExpiresAt;
 
     public bool Closed { get; internal set; }
 }

@@ -175,7 +175,7 @@ public sealed class GuestResourceBoundsTests : IDisposable
         Assert.Equal(1, refusedOnce);
 
         Assert.True(queue.TryDequeue(out var buffer, out _));
-        GuestOutputQueue.Return(buffer);
+        queue.Return(buffer);
         Assert.True(queue.Allocate(1514).Length > 0);
         queue.Commit(60);
         queue.Clear();

@@ -34,9 +34,9 @@ public sealed class GuestFragmentationTests : IDisposable
             payload[i] = (byte)((i * 7) + 3);
         }
 
-        var flows = (Dictionary<(Ipv4Address, ushort), UdpFlow>)typeof(UserStack)
+        var flows = (FlowTable<(Ipv4Address, ushort), UdpFlow>)typeof(UserStack)
             .GetField("_udp", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
-        _stack.OnUdpReceived(flows.Values.Single(), Ipv4Address.Loopback, 7777, payload);
+        _stack.OnUdpReceived(flows.Flows.Single(), Ipv4Address.Loopback, 7777, payload);
 
         var frames = _sink.Take();
         var datagram = Reassemble(frames, expectedPieces: 3);

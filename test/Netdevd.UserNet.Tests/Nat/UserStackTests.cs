@@ -164,8 +164,8 @@ public sealed class UserStackTests : IDisposable
         Assert.Equal(1, _stack.UdpFlowCount);
 
         var flowField = typeof(UserStack).GetField("_udp", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
-        var flows = (Dictionary<(Ipv4Address, ushort), UdpFlow>)flowField.GetValue(_stack)!;
-        _stack.OnUdpReceived(flows.Values.Single(), Ipv4Address.Loopback, 7777, [9, 8]);
+        var flows = (FlowTable<(Ipv4Address, ushort), UdpFlow>)flowField.GetValue(_stack)!;
+        _stack.OnUdpReceived(flows.Flows.Single(), Ipv4Address.Loopback, 7777, [9, 8]);
         var ip = Parse(Assert.Single(_sink.Take()));
         Assert.Equal(GuestFrames.Host, ip.Source);
         Assert.True(UdpPacket.TryCreate(ip.Payload, out var udp));
