@@ -29,6 +29,8 @@ declare -A tools=(
   [dpdk-testpmd]=dpdk-dev
   [rdisc6]=ndisc6
   [dhclient]=isc-dhcp-client
+  [smbd]=samba
+  [smbclient]=smbclient
 )
 # Packages that are not commands, checked by dpkg's status: the guest VM's kernel and modules,
 # the static busybox (a dynamic busybox also answers `command -v busybox`), and libbpf for

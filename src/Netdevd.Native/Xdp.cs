@@ -111,7 +111,7 @@ public static class Xdp
     }
 
     /// <summary>The wake-up the kernel asks for with <see cref="XDP_RING_NEED_WAKEUP"/> on the TX ring: sendto with nothing.</summary>
-    public static nint Kick(int fd) => Libc.SendTo(fd, [], 0x40 /* MSG_DONTWAIT */, null);
+    public static nint Kick(int fd) => Libc.SendTo(fd, [], 0x40 /* MSG_DONTWAIT */, (SockAddr?)null);
 }
 
 /// <summary>struct xdp_ring_offset: byte offsets into one ring's mapping.</summary>

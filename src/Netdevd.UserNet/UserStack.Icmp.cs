@@ -70,6 +70,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
         Host.SendIcmp(flow, icmp.Bytes);
     }
@@ -83,6 +84,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
         SendEchoReply(flow.ForeignAddress, flow.GuestAddress, flow.Identifier, reply);
     }

@@ -173,6 +173,7 @@ public sealed partial class UserStack
     /// <summary>After any event on a connection: send what it can, let the host side act, reap it when done.</summary>
     internal void Service(TcpConnection connection, long now)
     {
+        connection.LastActivityMs = now;
         connection.Dispatch(now);
         if (connection.IsFinished)
         {

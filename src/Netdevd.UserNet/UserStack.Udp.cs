@@ -91,6 +91,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = now + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        flow.LastActivityMs = now;
         NoteDeadline(flow.ExpiresAt);
         Host.SendUdp(flow, hostDestination, port, udp.Payload);
     }
@@ -148,14 +149,15 @@ public sealed partial class UserStack
 
     private void InputDns(Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> query)
     {
-        var frame = _sink.Allocate(Math.Max(UdpFrame.PayloadOffset + query.Length, EthernetFrame.MinimumLength));
-        if (frame.Length < UdpFrame.PayloadOffset + query.Length)
+        var room = Dns!.MaxReplyLength(query.Length);
+        var frame = _sink.Allocate(Math.Max(UdpFrame.PayloadOffset + room, EthernetFrame.MinimumLength));
+        if (frame.Length < UdpFrame.PayloadOffset + room)
         {
             Counters.Drop(FrameDropReason.OutputFull);
             return;
         }
 
-        var n = Dns!.HandleQuery(new DnsGuestEndpoint(client, clientPort), query, UdpFrame.Payload(frame));
+        var n = Dns.HandleQuery(new DnsGuestEndpoint(client, clientPort), query, UdpFrame.Payload(frame));
         if (n > 0)
         {
             FinishUdp(frame, _options.Dns, DnsPort, client, clientPort, n);
@@ -166,6 +168,7 @@ public sealed partial class UserStack
     internal void OnUdpReceived(UdpFlow flow, Ipv4Address from, ushort fromPort, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
         SendUdpToGuest(MapFromHost(from), fromPort, flow.GuestAddress, flow.GuestPort, payload);
     }
@@ -182,6 +185,27 @@ public sealed partial class UserStack
             }
 
             SendUdpToGuest(_options.Dns, DnsPort, guest.Address, guest.Port, answer);
+        }
+    }
+
+    /// <summary>SERVFAIL for each query no resolver answered (as many as the sink takes; the rest on the next pass).</summary>
+    private void SendDnsFailures(DnsForwarder dns)
+    {
+        while (dns.PendingCount > 0)
+        {
+            var frame = _sink.Allocate(UdpFrame.PayloadOffset + DnsForwarder.MaxFailureLength);
+            if (frame.Length < UdpFrame.PayloadOffset + DnsForwarder.MaxFailureLength)
+            {
+                return;
+            }
+
+            var n = dns.TakeFailure(UdpFrame.Payload(frame), out var guest);
+            if (n == 0)
+            {
+                return;
+            }
+
+            FinishUdp(frame, _options.Dns, DnsPort, guest.Address, guest.Port, n);
         }
     }
 
@@ -222,7 +246,12 @@ public sealed partial class UserStack
 
     private void PollServices()
     {
-        Dns?.Poll();
+        if (Dns is not null)
+        {
+            Dns.Poll();
+            SendDnsFailures(Dns);
+        }
+
         if (_tftp is null || _tftp.SessionCount == 0)
         {
             return;

@@ -28,7 +28,7 @@ public sealed partial class UserStack
             key = key with { ForeignPort = NextForwardPort() };
         }
 
-        var flow = new UdpForwardFlow(guest, guestPort, key.ForeignAddress, key.ForeignPort, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs };
+        var flow = new UdpForwardFlow(guest, guestPort, key.ForeignAddress, key.ForeignPort, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs, LastActivityMs = NowMs };
         NoteDeadline(flow.ExpiresAt);
         _udpForwards.Add(key, flow);
         return flow;
@@ -38,6 +38,7 @@ public sealed partial class UserStack
     internal void OnUdpForwardDatagram(UdpForwardFlow flow, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
+        flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
         SendUdpToGuest(flow.ForeignAddress, flow.ForeignPort, flow.GuestAddress, flow.GuestPort, payload);
     }
@@ -51,6 +52,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
+        flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
         _udpForwardReply?.Invoke(flow, payload);
         return true;

@@ -210,5 +210,7 @@ public sealed class RuntimeTypesTests
         public ValueTask ChardevRemoveAsync(ChardevRemoveArguments args, QapiCommandContext context) => default;
 
         public ValueTask<IReadOnlyList<ChardevInfo>> QueryChardevAsync(QapiCommandContext context) => new([]);
+
+        public ValueTask<IReadOnlyList<UsernetInfo>> QueryUsernetAsync(QueryUsernetArguments args, QapiCommandContext context) => new([]);
     }
 }

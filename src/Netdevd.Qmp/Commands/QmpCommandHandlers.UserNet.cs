@@ -1,21 +1,21 @@
+using Netdevd.Core.UserNetworks;
 using Netdevd.Qapi.Commands;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
-using Netdevd.UserNet.Forwarding;
 
 namespace Netdevd.Qmp.Commands;
 
 /// <summary>
-/// netdevd's run-time forwarding commands for user netdevs (QEMU has them only in HMP):
-/// hostfwd-add, hostfwd-remove, query-hostfwd. The netdev is reached through its small
-/// <see cref="IHostForwards"/> API, nothing else of the stack.
+/// netdevd's commands for user netdevs (QEMU has them only in HMP): hostfwd-add, hostfwd-remove,
+/// query-hostfwd and query-usernet. The netdev is reached through Core's
+/// <see cref="IUserNetwork"/>, nothing of the stack itself.
 /// </summary>
 public sealed partial class QmpCommandHandlers
 {
     public ValueTask<HostFwdInfo> HostfwdAddAsync(HostfwdAddArguments args, QapiCommandContext context)
     {
         ArgumentNullException.ThrowIfNull(args);
-        return ValueTask.FromResult(ToQapi(UserNetdev(args.Netdev).AddHostForward(args.Rule)));
+        return ValueTask.FromResult(UserNetdev(args.Netdev).AddHostForward(args.Rule));
     }
 
     public ValueTask HostfwdRemoveAsync(HostfwdRemoveArguments args, QapiCommandContext context)
@@ -32,29 +32,32 @@ public sealed partial class QmpCommandHandlers
     public ValueTask<IReadOnlyList<HostFwdInfo>> QueryHostfwdAsync(QueryHostfwdArguments args, QapiCommandContext context)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var forwards = UserNetdev(args.Netdev).HostForwards;
-        var list = new List<HostFwdInfo>(forwards.Count);
-        foreach (var f in forwards)
+        return ValueTask.FromResult(UserNetdev(args.Netdev).HostForwards);
+    }
+
+    public ValueTask<IReadOnlyList<UsernetInfo>> QueryUsernetAsync(QueryUsernetArguments args, QapiCommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Netdev is { } id)
         {
-            list.Add(ToQapi(f));
+            return ValueTask.FromResult<IReadOnlyList<UsernetInfo>>([UserNetdev(id).QueryState()]);
         }
 
-        return ValueTask.FromResult<IReadOnlyList<HostFwdInfo>>(list);
+        var list = new List<UsernetInfo>();
+        foreach (var entry in _registry.Snapshot())
+        {
+            if (entry.Client is IUserNetwork user)
+            {
+                list.Add(user.QueryState());
+            }
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<UsernetInfo>>(list);
     }
 
-    private IHostForwards UserNetdev(string id)
+    private IUserNetwork UserNetdev(string id)
     {
         var entry = _registry.Find(id) ?? throw new QapiException(QapiErrorClass.DeviceNotFound, $"Device '{id}' not found");
-        return entry.Client as IHostForwards ?? throw new QapiException($"Netdev '{id}' is not a user network");
+        return entry.Client as IUserNetwork ?? throw new QapiException($"Netdev '{id}' is not a user network");
     }
-
-    private static HostFwdInfo ToQapi(HostForwardInfo f) => new()
-    {
-        Rule = f.Rule,
-        Protocol = f.Protocol,
-        HostAddr = f.HostAddress,
-        HostPort = f.HostPort,
-        GuestAddr = f.GuestAddress,
-        GuestPort = f.GuestPort,
-    };
 }

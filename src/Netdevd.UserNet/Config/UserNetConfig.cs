@@ -54,12 +54,21 @@ public sealed record UserNetConfig
     /// <summary>Option 66.</summary>
     public string? TftpServerName { get; init; }
 
-    /// <summary>The SMB server address given (x.x.x.4 by default in QEMU); SMB itself is not served yet.</summary>
+    /// <summary>The SMB server address given; null means x.x.2.4 of the network, as in QEMU.</summary>
     public Ipv4Address? SmbServer { get; init; }
+
+    /// <summary><c>smb=DIR</c>: the directory the host's smbd shares as <c>qemu</c>; null = no SMB.</summary>
+    public string? SmbExport { get; init; }
+
+    /// <summary>The smbd to run (a netdevd setting, not a QEMU option; QEMU's is fixed at build time).</summary>
+    public string SmbdPath { get; init; } = Netdevd.UserNet.Host.SmbServer.DefaultSmbd;
 
     public IReadOnlyList<string> HostForwards { get; init; } = [];
 
     public IReadOnlyList<string> GuestForwards { get; init; } = [];
+
+    /// <summary>netdevd's <c>dns-host</c>: names the DNS proxy answers itself.</summary>
+    public IReadOnlyList<Services.Dns.DnsHostEntry> DnsHosts { get; init; } = [];
 
     /// <summary>Where the DNS forwarder reads the host's resolvers (a netdevd setting, not a QEMU option).</summary>
     public string ResolvConfPath { get; init; } = DefaultResolvConfPath;

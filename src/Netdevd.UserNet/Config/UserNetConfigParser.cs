@@ -11,7 +11,7 @@ namespace Netdevd.UserNet.Config;
 /// </summary>
 public static class UserNetConfigParser
 {
-    public static UserNetConfig Parse(NetdevUserOptions options, string? resolvConfPath = null)
+    public static UserNetConfig Parse(NetdevUserOptions options, string? resolvConfPath = null, string? smbdPath = null)
     {
         ArgumentNullException.ThrowIfNull(options);
 
@@ -126,6 +126,12 @@ public static class UserNetConfigParser
             throw QapiErrors.Generic("'tftp-server-name' parameter cannot exceed 255 bytes");
         }
 
+        var dnsHosts = new List<Services.Dns.DnsHostEntry>();
+        foreach (var entry in ToList(options.DnsHost))
+        {
+            dnsHosts.Add(Services.Dns.DnsHostEntry.Parse(entry));
+        }
+
         return new UserNetConfig
         {
             Ipv4Enabled = ipv4,
@@ -144,9 +150,12 @@ public static class UserNetConfigParser
             BootFile = options.Bootfile,
             TftpServerName = options.TftpServerName,
             SmbServer = smb,
+            SmbExport = options.Smb,
+            SmbdPath = smbdPath ?? Netdevd.UserNet.Host.SmbServer.DefaultSmbd,
             HostForwards = ToList(options.Hostfwd),
             GuestForwards = ToList(options.Guestfwd),
             ResolvConfPath = resolvConfPath ?? UserNetConfig.DefaultResolvConfPath,
+            DnsHosts = dnsHosts,
             Ipv6Prefix = options.Ipv6Prefix,
             Ipv6PrefixLength = options.Ipv6Prefixlen,
             Ipv6Host = options.Ipv6Host,

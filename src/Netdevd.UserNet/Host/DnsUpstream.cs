@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
+using System.Net.Sockets;
 using Netdevd.Native;
 using Netdevd.UserNet.Services.Dns;
 using Netdevd.Wire;
@@ -7,101 +8,150 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet.Host;
 
 /// <summary>
-/// The DNS proxy's host side: one UDP socket, in the netdev's epoll set, that sends queries to the
-/// resolvers and hands answers to the stack on the netdev's I/O thread.
+/// The DNS proxy's host side: one UDP socket per address family, each in the netdev's epoll set,
+/// that send queries to the resolvers and hand answers to the stack on the netdev's I/O thread. A
+/// family's socket is opened when a resolver of that family is first asked, so a host with only
+/// IPv6 nameservers needs no IPv4 socket, and the other way round.
 /// </summary>
-internal sealed class DnsUpstream : HostWork, IDnsUpstream, IHostIoHandler, IDisposable
+internal sealed class DnsUpstream : IDnsUpstream, IDisposable
 {
-    private const int Batch = 64;
     private readonly UserNetEngine _engine;
-    private readonly int _fd;
-    private readonly int _token;
-    private bool _readable;
+    private FamilySocket? _v4;
+    private FamilySocket? _v6;
     private bool _closed;
 
     public DnsUpstream(UserNetEngine engine)
     {
         _engine = engine;
-        _fd = Libc.Socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
-        if (_fd < 0)
-        {
-            throw new IOException($"socket: {Errno.Message(Errno.Last)}");
-        }
-
-        Span<byte> any = stackalloc byte[SockAddrIn.Length];
-        SockAddrIn.Write(any, Ipv4Address.Any, 0);
-        try
-        {
-            if (Libc.Bind(_fd, any) < 0)
-            {
-                throw new IOException($"bind: {Errno.Message(Errno.Last)}");
-            }
-
-            lock (engine.Lock)
-            {
-                _token = engine.Poller.Register(_fd, this, output: false);
-            }
-        }
-        catch
-        {
-            Libc.Close(_fd);
-            throw;
-        }
     }
 
     /// <summary>Sends one query (under the engine lock); a failure is a lost datagram, which the forwarder's timeout handles.</summary>
     public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
     {
         ArgumentNullException.ThrowIfNull(resolver);
-        if (resolver.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-        {
-            return; // this socket is IPv4
-        }
-
-        Span<byte> to = stackalloc byte[SockAddrIn.Length];
-        SockAddrIn.Write(to, SocketAddressBytes.FromIpAddress(resolver.Address), (ushort)resolver.Port);
-        _ = Libc.SendTo(_fd, query, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, to);
-    }
-
-    public void OnReady(uint events)
-    {
-        _readable = true;
-        _engine.Queue(this);
-    }
-
-    public override void Run()
-    {
-        if (_closed || !_readable)
+        var v6 = resolver.AddressFamily == AddressFamily.InterNetworkV6;
+        if (!v6 && resolver.AddressFamily != AddressFamily.InterNetwork)
         {
             return;
         }
 
-        var buffer = _engine.DatagramBuffer;
-        Span<byte> from = stackalloc byte[SockAddrIn.Length];
-        for (var i = 0; i < Batch && !_closed; i++)
+        ref var slot = ref v6 ? ref _v6 : ref _v4;
+        if (slot is null)
         {
-            var n = Libc.RecvFrom(_fd, buffer, Libc.MSG_DONTWAIT, from, out _);
-            if (n < 0)
+            if (_closed)
             {
-                if (Errno.Last == Errno.EAGAIN)
-                {
-                    _readable = false;
-                    return;
-                }
-
-                continue; // refused or unreachable: an ICMP error for an earlier query
+                return;
             }
 
-            var sender = new IPEndPoint(SocketAddressBytes.ToIpAddress(Ipv4Address.Read(from[4..])), BinaryPrimitives.ReadUInt16BigEndian(from[2..]));
-            _engine.Stack.OnDnsAnswer(sender, buffer.AsSpan(0, (int)n));
+            try
+            {
+                slot = new FamilySocket(_engine, v6);
+            }
+            catch (IOException)
+            {
+                return; // the family is not available on this host (ipv6.disable=1, ...)
+            }
         }
 
-        _engine.Queue(this);
+        slot.Send(resolver, query);
     }
 
     public void Dispose()
     {
         lock (_engine.Lock)
+        {
+            _closed = true;
+            _v4?.Close();
+            _v6?.Close();
+        }
+    }
+
+    /// <summary>One family's socket: struct sockaddr_in or sockaddr_in6, written and read in place.</summary>
+    private sealed class FamilySocket : HostWork, IHostIoHandler
+    {
+        private const int Batch = 64;
+        private const int SockAddrIn6Length = 28;
+        private readonly UserNetEngine _engine;
+        private readonly bool _v6;
+        private readonly int _fd;
+        private readonly int _token;
+        private bool _readable;
+        private bool _closed;
+
+        public FamilySocket(UserNetEngine engine, bool v6)
+        {
+            _engine = engine;
+            _v6 = v6;
+            _fd = Libc.Socket(v6 ? Libc.AF_INET6 : Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
+            if (_fd < 0)
+            {
+                throw new IOException($"socket: {Errno.Message(Errno.Last)}");
+            }
+
+            Span<byte> any = stackalloc byte[SockAddrIn6Length];
+            var length = Write(any, v6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0));
+            try
+            {
+                if (Libc.Bind(_fd, any[..length]) < 0)
+                {
+                    throw new IOException($"bind: {Errno.Message(Errno.Last)}");
+                }
+
+                lock (engine.Lock)
+                {
+                    _token = engine.Poller.Register(_fd, this, output: false);
+                }
+            }
+            catch
+            {
+                Libc.Close(_fd);
+                throw;
+            }
+        }
+
+        public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
+        {
+            Span<byte> to = stackalloc byte[SockAddrIn6Length];
+            var length = Write(to, resolver);
+            _ = Libc.SendTo(_fd, query, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, to[..length]);
+        }
+
+        public void OnReady(uint events)
+        {
+            _readable = true;
+            _engine.Queue(this);
+        }
+
+        public override void Run()
+        {
+            if (_closed || !_readable)
+            {
+                return;
+            }
+
+            var buffer = _engine.DatagramBuffer;
+            Span<byte> from = stackalloc byte[SockAddrIn6Length];
+            for (var i = 0; i < Batch && !_closed; i++)
+            {
+                var n = Libc.RecvFrom(_fd, buffer, Libc.MSG_DONTWAIT, from, out _);
+                if (n < 0)
+                {
+                    if (Errno.Last == Errno.EAGAIN)
+                    {
+                        _readable = false;
+                        return;
+                    }
+
+                    continue; // refused or unreachable: an ICMP error for an earlier query
+                }
+
+                _engine.Stack.OnDnsAnswer(Read(from), buffer.AsSpan(0, (int)n));
+            }
+
+            _engine.Queue(this);
+        }
+
+        public void Close()
         {
             if (_closed)
             {
@@ -111,6 +161,31 @@ internal sealed class DnsUpstream : HostWork, IDnsUpstream, IHostIoHandler, IDis
             _closed = true;
             _engine.Poller.Unregister(_fd, _token);
             Libc.Close(_fd);
+        }
+
+        private IPEndPoint Read(ReadOnlySpan<byte> sockaddr)
+        {
+            var port = BinaryPrimitives.ReadUInt16BigEndian(sockaddr[2..]);
+            return _v6
+                ? new IPEndPoint(new IPAddress(sockaddr.Slice(8, 16), BinaryPrimitives.ReadUInt32LittleEndian(sockaddr[24..])), port)
+                : new IPEndPoint(SocketAddressBytes.ToIpAddress(Ipv4Address.Read(sockaddr[4..])), port);
+        }
+
+        /// <summary>Writes sockaddr_in or sockaddr_in6 for <paramref name="endPoint"/>; returns its length.</summary>
+        private static int Write(Span<byte> sockaddr, IPEndPoint endPoint)
+        {
+            if (endPoint.AddressFamily == AddressFamily.InterNetwork)
+            {
+                SockAddrIn.Write(sockaddr, SocketAddressBytes.FromIpAddress(endPoint.Address), (ushort)endPoint.Port);
+                return SockAddrIn.Length;
+            }
+
+            sockaddr[..SockAddrIn6Length].Clear();
+            BinaryPrimitives.WriteUInt16LittleEndian(sockaddr, Libc.AF_INET6);
+            BinaryPrimitives.WriteUInt16BigEndian(sockaddr[2..], (ushort)endPoint.Port);
+            _ = endPoint.Address.TryWriteBytes(sockaddr.Slice(8, 16), out _);
+            BinaryPrimitives.WriteUInt32LittleEndian(sockaddr[24..], (uint)endPoint.Address.ScopeId);
+            return SockAddrIn6Length;
         }
     }
 }

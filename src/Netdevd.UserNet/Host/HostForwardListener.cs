@@ -230,4 +230,10 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, IDisposabl
 }
 
 /// <summary>A UDP forward flow's host side: the listener it came in on and the client's address.</summary>
-internal sealed record UdpClientState(HostForwardListener Listener, SocketAddress Client);
+internal sealed record UdpClientState(HostForwardListener Listener, SocketAddress Client) : IHostEndpointInfo
+{
+    /// <summary>For query-usernet: the host end of such a flow is its client.</summary>
+    public IPEndPoint? HostLocalEndPoint => Client.Family is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
+        ? new IPEndPoint(IPAddress.Any, 0).Create(Client) as IPEndPoint
+        : null;
+}

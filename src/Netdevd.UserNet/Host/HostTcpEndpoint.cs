@@ -11,7 +11,7 @@ namespace Netdevd.UserNet.Host;
 /// here until EAGAIN; the stack's <see cref="Sync"/> only queues the endpoint, and the engine runs it
 /// after the stack's pass, so a completion never re-enters the stack.
 /// </summary>
-internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
+internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler, IHostEndpointInfo
 {
     private readonly UserNetEngine _engine;
     private TcpConnection? _connection;
@@ -54,6 +54,8 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
 
     public void Attach(TcpConnection connection) => _connection = connection;
 
+    public System.Net.IPEndPoint? HostLocalEndPoint => _fd >= 0 ? Libc.GetSockName(_fd)?.ToIPEndPoint() : null;
+
     /// <summary>Starts a non-blocking connect (under the engine lock); the result is reported after the stack's pass.</summary>
     public void Connect(TcpConnection connection, HostTarget target)
     {
@@ -75,6 +77,19 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
                 }
 
                 UseConnected(socket);
+                break;
+            case HostTarget.Service service:
+                Socket? served;
+                try
+                {
+                    served = service.Server.Open();
+                }
+                catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+                {
+                    served = null;
+                }
+
+                UseConnected(served);
                 break;
             default:
                 throw new NotSupportedException(target.GetType().Name);

@@ -11,7 +11,7 @@ namespace Netdevd.UserNet.Host;
 /// datagrams are read on the I/O thread into the engine's one datagram buffer, with the sender's
 /// address read in place, up to a batch per turn. An IPv6 flow's socket is AF_INET6.
 /// </summary>
-internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler
+internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointInfo
 {
     /// <summary>Datagrams read per turn before other sockets get theirs.</summary>
     private const int Batch = 64;
@@ -30,6 +30,8 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler
         _fd = fd;
         _token = engine.Poller.Register(fd, this, output: false);
     }
+
+    public System.Net.IPEndPoint? HostLocalEndPoint => _closed ? null : Libc.GetSockName(_fd)?.ToIPEndPoint();
 
     /// <summary>Opens and binds the socket (under the engine lock); IOException when the host refuses.</summary>
     public static HostUdpEndpoint Open(UserNetEngine engine, UdpFlow flow)

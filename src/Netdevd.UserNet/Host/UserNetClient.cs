@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Netdevd.Core.Clients;
+using Netdevd.Core.UserNetworks;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
 using Netdevd.UserNet.Config;
@@ -21,11 +22,14 @@ namespace Netdevd.UserNet.Host;
 /// with are sent after <see cref="Receive"/> returns, from the netdev's I/O thread (NetClient forbids sending
 /// from inside Receive). Frames caused by host sockets are sent on the completing thread.
 /// </remarks>
-public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
+public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
 {
     private readonly UserNetEngine _engine;
     private readonly UserStackOptions _options;
     private readonly DnsUpstream? _dnsUpstream;
+    private readonly DhcpServer _dhcp;
+    private readonly TimeProvider _time;
+    private SmbServer? _smb;
     private readonly List<HostForwardListener> _forwards = [];
     private readonly ILogger _logger;
 
@@ -37,6 +41,8 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         Info = config.InfoString;
         var arp = new ArpTable(options.Network, options.Netmask);
         var dhcp = new DhcpServer(config, time, arp);
+        _dhcp = dhcp;
+        _time = time;
         // The system reads a path up to its first NUL (a QMP string may hold one); an empty
         // root serves nothing (libslirp would serve from '/').
         var tftpRoot = config.TftpRoot is { } given && given.IndexOf('\0', StringComparison.Ordinal) is var nul && nul >= 0 ? given[..nul] : config.TftpRoot;
@@ -56,8 +62,25 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         if (!options.Restrict)
         {
             _dnsUpstream = new DnsUpstream(_engine);
-            _engine.Stack.Dns = new DnsForwarder(ResolvConf.Read(config.ResolvConfPath), _dnsUpstream, time);
+            var hosts = config.DnsHosts.Count == 0 ? null : new DnsHostRecords(
+                config.DnsHosts,
+                config.Ipv4Enabled ? System.Net.IPAddress.Parse(config.Host.ToString()) : null,
+                config.Ipv6Enabled ? VirtualHostV6(config) : null);
+            _engine.Stack.Dns = new DnsForwarder(new ResolvConfWatcher(config.ResolvConfPath), _dnsUpstream, time, hosts: hosts);
         }
+    }
+
+    /// <summary>ipv6-host, or the prefix with its last byte or'ed with 2 (QEMU's default, fec0::2).</summary>
+    private static System.Net.IPAddress VirtualHostV6(UserNetConfig config)
+    {
+        if (config.Ipv6Host is { } given)
+        {
+            return System.Net.IPAddress.Parse(given);
+        }
+
+        var bytes = System.Net.IPAddress.Parse(config.Ipv6Prefix ?? "fec0::").GetAddressBytes();
+        bytes[15] |= 2;
+        return new System.Net.IPAddress(bytes);
     }
 
     /// <summary>The stack's counters (flows opened, drops by reason).</summary>
@@ -87,6 +110,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         // is the one reported, as in QEMU.
         var guestForwards = new List<GuestForwardRule>();
         var devices = new List<(HostTarget.Device Target, GuestForwardDevice Device)>();
+        SmbServer? smb = null;
         UserNetClient client;
         try
         {
@@ -101,8 +125,14 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
                 guestForwards.Add(rule);
             }
 
+            if (config.SmbExport is { } export)
+            {
+                smb = SmbServer.Create(export, config.SmbdPath);
+                AddSmbForwards(smb, config.SmbServer, options, guestForwards);
+            }
+
             options = options with { GuestForwards = guestForwards };
-            client = new UserNetClient(name, config, options, time, logger, ioThread);
+            client = new UserNetClient(name, config, options, time, logger, ioThread) { _smb = smb };
         }
         catch
         {
@@ -111,6 +141,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
                 device.Dispose();
             }
 
+            smb?.Dispose();
             throw;
         }
 
@@ -135,16 +166,41 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         return client;
     }
 
-    public IReadOnlyList<HostForwardInfo> HostForwards
+    /// <summary>
+    /// The guest's connections to smbserver:139 and :445 go to <paramref name="smb"/> (libslirp's
+    /// slirp_add_exec: no address means x.x.2.4; the address must be in the network, not the host
+    /// or DNS address, and its ports not taken by a guestfwd).
+    /// </summary>
+    private static void AddSmbForwards(SmbServer smb, Ipv4Address? given, UserStackOptions network, List<GuestForwardRule> rules)
+    {
+        var server = given is { IsAny: false } address ? address : new Ipv4Address(network.Network.Value | (0x0204u & ~network.Netmask.Value));
+        foreach (ushort port in (ReadOnlySpan<ushort>)[139, 445])
+        {
+            var conflict = !server.IsInNetwork(network.Network, network.Netmask) || server == network.Host || server == network.Dns;
+            foreach (var rule in rules)
+            {
+                conflict |= rule.Server == server && rule.Port == port;
+            }
+
+            if (conflict)
+            {
+                throw QapiErrors.Generic("Conflicting/invalid smbserver address");
+            }
+
+            rules.Add(new GuestForwardRule($"smb:{server}:{port}", server, port, new HostTarget.Service(smb)));
+        }
+    }
+
+    public IReadOnlyList<HostFwdInfo> HostForwards
     {
         get
         {
             lock (_forwards)
             {
-                var list = new List<HostForwardInfo>(_forwards.Count);
+                var list = new List<HostFwdInfo>(_forwards.Count);
                 foreach (var f in _forwards)
                 {
-                    list.Add(f.Info);
+                    list.Add(ToQapi(f.Info));
                 }
 
                 return list;
@@ -152,7 +208,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
         }
     }
 
-    public HostForwardInfo AddHostForward(string rule)
+    public HostFwdInfo AddHostForward(string rule)
     {
         var parsed = HostForwardParser.Parse(rule, _options.DhcpStart);
         HostForwardListener listener;
@@ -175,8 +231,43 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             _forwards.Add(listener);
         }
 
-        return listener.Info;
+        return ToQapi(listener.Info);
     }
+
+    public UsernetInfo QueryState()
+    {
+        var flows = new List<UsernetFlowInfo>();
+        var leases = new List<DhcpLease>();
+        lock (_engine.Lock)
+        {
+            _engine.Stack.CollectFlows(flows);
+            _dhcp.CopyLeases(leases);
+        }
+
+        var now = _time.GetUtcNow();
+        var leaseInfos = new List<UsernetLeaseInfo>(leases.Count);
+        foreach (var l in leases)
+        {
+            leaseInfos.Add(new UsernetLeaseInfo
+            {
+                Macaddr = l.Mac.ToString(),
+                Ip = l.Address.ToString(),
+                ExpiresIn = (long)Math.Max(0, (l.Expires - now).TotalSeconds),
+            });
+        }
+
+        return new UsernetInfo { Netdev = Name, Flows = flows, Leases = leaseInfos };
+    }
+
+    private static HostFwdInfo ToQapi(HostForwardInfo f) => new()
+    {
+        Rule = f.Rule,
+        Protocol = f.Protocol,
+        HostAddr = f.HostAddress,
+        HostPort = f.HostPort,
+        GuestAddr = f.GuestAddress,
+        GuestPort = f.GuestPort,
+    };
 
     public bool RemoveHostForward(string key)
     {
@@ -264,5 +355,6 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
 
         _dnsUpstream?.Dispose();
         _engine.Dispose();
+        _smb?.Dispose();
     }
 }

@@ -22,4 +22,7 @@ public abstract record HostTarget
 
     /// <summary>A command run per connection with the stream as stdin/stdout (guestfwd <c>-cmd:COMMAND</c>).</summary>
     public sealed record Command(string CommandLine) : HostTarget;
+
+    /// <summary>A service of the netdev's own that takes each connection as a socket (smb's smbd, one per connection).</summary>
+    public sealed record Service(IConnectionService Server) : HostTarget;
 }

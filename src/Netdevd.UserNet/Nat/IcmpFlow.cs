@@ -17,6 +17,9 @@ public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Ad
 
     public long ExpiresAt { get; internal set; }
 
+    /// <summary>When the flow last carried a datagram (stack clock, ms; for query-usernet).</summary>
+    public long LastActivityMs { get; internal set; }
+
     long IFlow.Deadline => ExpiresAt;
 
     public object? HostState { get; set; }

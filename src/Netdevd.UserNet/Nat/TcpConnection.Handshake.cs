@@ -36,6 +36,8 @@ internal sealed partial class TcpConnection
         var c = new TcpConnection(settings, output, address)
         {
             State = TcpState.SynSent,
+            OpenedByHost = true,
+            LastActivityMs = nowMs,
             _iss = iss,
             _sndUna = iss,
             _sndNxt = iss,

@@ -82,6 +82,12 @@ internal sealed partial class TcpConnection : IDisposable, IFlow
 
     public TcpState State { get; private set; }
 
+    /// <summary>Whether a host forward opened it (towards the guest) rather than the guest.</summary>
+    public bool OpenedByHost { get; private init; }
+
+    /// <summary>When the stack last serviced it: a segment, host data or a timer (stack clock, ms; for query-usernet).</summary>
+    public long LastActivityMs { get; set; }
+
     /// <summary>The host side of this connection (its socket); null until the host opens it.</summary>
     public ITcpHostSocket? HostState { get; set; }
 

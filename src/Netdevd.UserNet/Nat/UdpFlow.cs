@@ -36,6 +36,9 @@ public sealed class UdpFlow : IFlow
     /// <summary>When the flow expires without traffic (stack clock, ms).</summary>
     public long ExpiresAt { get; internal set; }
 
+    /// <summary>When the flow last carried a datagram (stack clock, ms; for query-usernet).</summary>
+    public long LastActivityMs { get; internal set; }
+
     long IFlow.Deadline => ExpiresAt;
 
     /// <summary>The host-side I/O state (socket); opaque to the stack.</summary>

@@ -22,6 +22,9 @@ public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, I
 
     public long ExpiresAt { get; internal set; }
 
+    /// <summary>When the flow last carried a datagram (stack clock, ms; for query-usernet).</summary>
+    public long LastActivityMs { get; internal set; }
+
     long IFlow.Deadline => ExpiresAt;
 
     public bool Closed { get; internal set; }

@@ -83,6 +83,20 @@ public sealed class DhcpServer
         return false;
     }
 
+    /// <summary>Adds the confirmed leases that have not ended (query-usernet), in address order.</summary>
+    public void CopyLeases(List<DhcpLease> into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        var now = _time.GetUtcNow();
+        for (var i = 0; i < _allocated.Length; i++)
+        {
+            if (_allocated[i] && _confirmed[i] && _expires[i] > now)
+            {
+                into.Add(new DhcpLease(SlotAddress(i), _macs[i], _expires[i]));
+            }
+        }
+    }
+
     /// <summary>
     /// Handles the UDP payload of a datagram to port 67. Writes the whole reply frame (Ethernet,
     /// IPv4, UDP and BOOTP) into <paramref name="replyFrame"/> (at least

@@ -115,6 +115,18 @@ public sealed class UserNetConfigParserTests
         Assert.Equal("/tmp/resolv.conf", c.ResolvConfPath);
     }
 
+    [Fact]
+    public void Dns_host_entries_are_parsed_in_order_and_a_bad_one_is_refused()
+    {
+        var c = UserNetConfigParser.Parse(new NetdevUserOptions
+        {
+            DnsHost = [new() { Str = "host.internal" }, new() { Str = "DB.test:fec0::99" }],
+        });
+        Assert.Equal([new("host.internal", null), new("db.test", System.Net.IPAddress.Parse("fec0::99"))], c.DnsHosts);
+        var e = Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { DnsHost = [new() { Str = "x:y" }] }));
+        Assert.Equal("Invalid DNS host record 'x:y' (Bad address)", e.Message);
+    }
+
     [Theory]
     [InlineData("10.0.2.2", 0x0A000202u)]
     [InlineData("10.2", 0x0A000002u)]

@@ -61,7 +61,7 @@ public sealed class DnsForwarderTests
     }
 
     [Fact]
-    public void Timeout_moves_to_next_resolver_then_gives_up()
+    public void Timeout_moves_to_next_resolver_asks_each_twice_then_answers_servfail()
     {
         var time = new FakeTimeProvider();
         var up = new RecordingUpstream();
@@ -75,11 +75,140 @@ public sealed class DnsForwarderTests
         Assert.Equal(2, up.Sent.Count);
         Assert.Equal(R2, up.Sent[1].To);
         Assert.Equal(up.Sent[0].Data, up.Sent[1].Data);
-        Assert.False(f.HandleAnswer(R1, AnswerFor(up.Sent[0].Data), out _)); // now only R2 may answer
+        for (var i = 0; i < 2; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(2));
+            f.Poll();
+        }
+
+        Assert.Equal([R1, R2, R1, R2], up.Sent.Select(s => s.To));
+        var reply = new byte[DnsForwarder.MaxFailureLength];
+        Assert.Equal(0, f.TakeFailure(reply, out _)); // still waiting for the last attempt
         time.Advance(TimeSpan.FromSeconds(2));
         f.Poll();
-        Assert.Equal(0, f.PendingCount);
         Assert.Equal(1, f.TimedOut);
+        var n = f.TakeFailure(reply, out var guest);
+        Assert.Equal(Guest, guest);
+        Assert.Equal(Query(7).Length, n);
+        Assert.Equal("0007 8182 0001 0000 0000 0000".Replace(" ", string.Empty, StringComparison.Ordinal), Bytes.ToHex(reply.AsSpan(0, 12)));
+        Assert.Equal(0, f.PendingCount);
+        Assert.Equal(0, f.TakeFailure(reply, out _));
+    }
+
+    [Fact]
+    public void A_late_answer_from_a_resolver_asked_earlier_is_taken()
+    {
+        var time = new FakeTimeProvider();
+        var up = new RecordingUpstream();
+        using var f = new DnsForwarder([R1, R2], up, time, timeout: TimeSpan.FromSeconds(1));
+        f.HandleQuery(Guest, Query(9), new byte[512]);
+        time.Advance(TimeSpan.FromSeconds(1));
+        f.Poll();
+        Assert.Equal(R2, up.Sent[1].To);
+        Assert.True(f.HandleAnswer(R1, AnswerFor(up.Sent[0].Data), out var dest));
+        Assert.Equal(Guest, dest);
+    }
+
+    [Fact]
+    public void Without_a_fixed_timeout_every_attempt_fits_in_four_seconds()
+    {
+        var time = new FakeTimeProvider();
+        var up = new RecordingUpstream();
+        using var f = new DnsForwarder([R1, R2], up, time);
+        f.HandleQuery(Guest, Query(3), new byte[512]);
+        for (var i = 0; i < 40; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            f.Poll();
+        }
+
+        Assert.Equal(4, up.Sent.Count);
+        Assert.Equal(1, f.TimedOut);
+    }
+
+    [Fact]
+    public void The_resolver_file_is_read_again_when_replaced_by_rename_or_rewritten()
+    {
+        var dir = Directory.CreateTempSubdirectory("netdevd-resolv-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "resolv.conf");
+            File.WriteAllText(path, "nameserver 192.0.2.1\n");
+            var watcher = new ResolvConfWatcher(path);
+            var up = new RecordingUpstream();
+            using var f = new DnsForwarder(watcher, up);
+            f.HandleQuery(Guest, Query(1), new byte[512]);
+            Assert.Equal(IPAddress.Parse("192.0.2.1"), up.Sent[^1].To.Address);
+
+            var next = Path.Combine(dir.FullName, "resolv.conf.new");
+            File.WriteAllText(next, "nameserver 2001:db8::53\nnameserver 192.0.2.2\n");
+            File.Move(next, path, overwrite: true); // as NetworkManager and resolvconf do
+            f.HandleQuery(Guest, Query(2), new byte[512]);
+            Assert.Equal(IPAddress.Parse("2001:db8::53"), up.Sent[^1].To.Address);
+            Assert.Equal(2, f.Resolvers.Count);
+
+            File.WriteAllText(path, "nameserver 192.0.2.3\n"); // rewritten in place
+            f.HandleQuery(Guest, Query(3), new byte[512]);
+            Assert.Equal(IPAddress.Parse("192.0.2.3"), up.Sent[^1].To.Address);
+
+            var reads = watcher.Reads;
+            f.HandleQuery(Guest, Query(4), new byte[512]);
+            Assert.Equal(reads, watcher.Reads); // unchanged: not read again
+
+            File.Delete(path);
+            var reply = new byte[512];
+            Assert.Equal(Query(5).Length, f.HandleQuery(Guest, Query(5), reply)); // no file: SERVFAIL at once
+            Assert.Equal(0x82, reply[3]);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void Own_names_are_answered_without_asking_upstream()
+    {
+        var up = new RecordingUpstream();
+        var hosts = new DnsHostRecords(
+            [DnsHostEntry.Parse("Host.Internal."), DnsHostEntry.Parse("db.test:192.0.2.9"), DnsHostEntry.Parse("db.test:[2001:db8::9]")],
+            IPAddress.Parse("10.0.2.2"),
+            IPAddress.Parse("fec0::2"));
+        using var f = new DnsForwarder([R1], up, hosts: hosts);
+        var reply = new byte[f.MaxReplyLength(64)];
+
+        var q = Bytes.Hex("abcd 0100 0001 0000 0000 0000 04686f7374 08696e7465726e616c 00 0001 0001"); // host.internal A
+        var n = f.HandleQuery(Guest, q, reply);
+        Assert.Equal(q.Length + 16, n);
+        Assert.Equal("abcd 8580 0001 0001 0000 0000".Replace(" ", string.Empty, StringComparison.Ordinal), Bytes.ToHex(reply.AsSpan(0, 12)));
+        Assert.Equal("c00c 0001 0001 0000003c 0004 0a000202".Replace(" ", string.Empty, StringComparison.Ordinal), Bytes.ToHex(reply.AsSpan(q.Length, 16)));
+
+        q = Bytes.Hex("abce 0100 0001 0000 0000 0000 024442 0454455354 00 001c 0001"); // DB.TEST AAAA
+        n = f.HandleQuery(Guest, q, reply);
+        Assert.Equal(q.Length + 28, n);
+        Assert.Equal("20010db8000000000000000000000009", Bytes.ToHex(reply.AsSpan(q.Length + 12, 16)));
+
+        q = Bytes.Hex("abcf 0100 0001 0000 0000 0000 0264620474657374 00 000f 0001"); // db.test MX: NODATA
+        n = f.HandleQuery(Guest, q, reply);
+        Assert.Equal(q.Length, n);
+        Assert.Equal("abcf 8580 0001 0000 0000 0000".Replace(" ", string.Empty, StringComparison.Ordinal), Bytes.ToHex(reply.AsSpan(0, 12)));
+
+        Assert.Empty(up.Sent);
+        Assert.Equal(0, f.HandleQuery(Guest, Query(1), reply)); // example.org goes upstream
+        Assert.Single(up.Sent);
+        Assert.Equal(3, f.LocalAnswers);
+    }
+
+    [Theory]
+    [InlineData("", "Invalid DNS host record '' (Bad name)")]
+    [InlineData("a..b", "Invalid DNS host record 'a..b' (Bad name)")]
+    [InlineData("a b", "Invalid DNS host record 'a b' (Bad name)")]
+    [InlineData("host.internal:10.0.2.300", "Invalid DNS host record 'host.internal:10.0.2.300' (Bad address)")]
+    [InlineData("host.internal:", "Invalid DNS host record 'host.internal:' (Bad address)")]
+    public void Bad_dns_host_entries_are_refused(string text, string message)
+    {
+        var e = Assert.Throws<Netdevd.Qapi.Errors.QapiException>(() => DnsHostEntry.Parse(text));
+        Assert.Equal(message, e.Message);
     }
 
     [Fact]

@@ -8,21 +8,35 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet.Services.Dns;
 
 /// <summary>
-/// The guest side of the DNS proxy at the virtual DNS address. Each query gets a fresh random
-/// upstream id (so queries from several guest ports cannot collide and answers cannot be guessed),
-/// goes to the first resolver through <see cref="IDnsUpstream"/>, and on timeout to the next one;
-/// an answer is accepted only from the resolver asked, with the upstream id and the same question,
-/// and goes back to the guest with its original id. Pending queries are bounded; when there is no
-/// resolver or no room, the guest gets SERVFAIL at once instead of waiting for its own timeout.
+/// The guest side of the DNS proxy at the virtual DNS address. Names of the netdev's own
+/// (<see cref="DnsHostRecords"/>) are answered at once. Other queries get a fresh random upstream
+/// id (so queries from several guest ports cannot collide and answers cannot be guessed) and go to
+/// the host's resolvers as <see cref="IResolverSource"/> has them at that moment (the list follows
+/// the host's resolv.conf): to the first, on timeout to the next, every resolver twice in turn; an
+/// answer is accepted from any resolver asked so far, with the upstream id and the same question,
+/// and goes back to the guest with its original id. When every attempt timed out the guest gets
+/// SERVFAIL (before a stub resolver's usual 5 s timeout), and at once when there is no resolver or
+/// no room for one more pending query.
 /// </summary>
 public sealed class DnsForwarder : IDisposable
 {
-    private readonly IReadOnlyList<IPEndPoint> _resolvers;
+    /// <summary>The room <see cref="TakeFailure"/> needs: a header and the longest question.</summary>
+    public const int MaxFailureLength = DnsMessage.HeaderLength + 255 + 4;
+
+    /// <summary>How many times each resolver is asked before the query fails.</summary>
+    public const int Rounds = 2;
+
+    /// <summary>The time all attempts of one query share when no fixed timeout is given.</summary>
+    private static readonly TimeSpan s_budget = TimeSpan.FromSeconds(4);
+
+    private readonly IResolverSource _resolvers;
     private readonly IDnsUpstream _upstream;
     private readonly TimeProvider _time;
     private readonly int _maxPending;
-    private readonly TimeSpan _timeout;
+    private readonly TimeSpan? _timeout;
+    private readonly DnsHostRecords? _hosts;
     private readonly Dictionary<ushort, Pending> _pending = [];
+    private readonly Queue<Pending> _failed = [];
     private readonly List<ushort> _expired = [];
 
     public DnsForwarder(
@@ -30,7 +44,21 @@ public sealed class DnsForwarder : IDisposable
         IDnsUpstream upstream,
         TimeProvider? time = null,
         int maxPending = 256,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null,
+        DnsHostRecords? hosts = null)
+        : this(new FixedResolvers(resolvers ?? throw new ArgumentNullException(nameof(resolvers))), upstream, time, maxPending, timeout, hosts)
+    {
+    }
+
+    /// <param name="timeout">Each attempt's timeout; null shares 4 s among the attempts (2 s
+    /// each for one resolver, 1 s for two), at least 0.5 s each.</param>
+    public DnsForwarder(
+        IResolverSource resolvers,
+        IDnsUpstream upstream,
+        TimeProvider? time = null,
+        int maxPending = 256,
+        TimeSpan? timeout = null,
+        DnsHostRecords? hosts = null)
     {
         ArgumentNullException.ThrowIfNull(resolvers);
         ArgumentNullException.ThrowIfNull(upstream);
@@ -38,23 +66,32 @@ public sealed class DnsForwarder : IDisposable
         _upstream = upstream;
         _time = time ?? TimeProvider.System;
         _maxPending = maxPending;
-        _timeout = timeout ?? TimeSpan.FromSeconds(2);
+        _timeout = timeout;
+        _hosts = hosts;
     }
 
-    public IReadOnlyList<IPEndPoint> Resolvers => _resolvers;
+    /// <summary>The resolvers a query would use now.</summary>
+    public IReadOnlyList<IPEndPoint> Resolvers => _resolvers.Current;
 
-    public int PendingCount => _pending.Count;
+    /// <summary>Queries waiting for an answer, and failed ones whose SERVFAIL is not yet taken.</summary>
+    public int PendingCount => _pending.Count + _failed.Count;
 
     /// <summary>Queries dropped as malformed, and answers dropped as unmatched.</summary>
     public long Dropped { get; private set; }
 
-    /// <summary>Queries that timed out on every resolver.</summary>
+    /// <summary>Queries that timed out on every resolver (each answered with SERVFAIL).</summary>
     public long TimedOut { get; private set; }
+
+    /// <summary>Queries answered from the netdev's own names.</summary>
+    public long LocalAnswers { get; private set; }
+
+    /// <summary>The room <see cref="HandleQuery"/> may need for an immediate reply to a query of <paramref name="queryLength"/> bytes.</summary>
+    public int MaxReplyLength(int queryLength) => _hosts is null ? queryLength : Math.Max(queryLength, _hosts.MaxReplyLength(queryLength));
 
     /// <summary>
     /// Takes a query the guest sent to dns:53. Returns the length of an immediate reply written to
-    /// <paramref name="immediateReply"/> (SERVFAIL, same size as the query), or 0 when the query was
-    /// forwarded or dropped.
+    /// <paramref name="immediateReply"/> (an answer from the netdev's own names, or SERVFAIL), or
+    /// 0 when the query was forwarded or dropped.
     /// </summary>
     public int HandleQuery(DnsGuestEndpoint guest, ReadOnlySpan<byte> query, Span<byte> immediateReply)
     {
@@ -64,7 +101,14 @@ public sealed class DnsForwarder : IDisposable
             return 0;
         }
 
-        if (_resolvers.Count == 0 || _pending.Count >= _maxPending)
+        if (_hosts is not null && _hosts.TryAnswer(query, immediateReply) is var local and > 0)
+        {
+            LocalAnswers++;
+            return local;
+        }
+
+        var resolvers = _resolvers.Current;
+        if (resolvers.Count == 0 || _pending.Count >= _maxPending)
         {
             return ServFail(query, immediateReply);
         }
@@ -79,13 +123,13 @@ public sealed class DnsForwarder : IDisposable
         var buffer = ArrayPool<byte>.Shared.Rent(query.Length);
         query.CopyTo(buffer);
         BinaryPrimitives.WriteUInt16BigEndian(buffer, id);
-        var p = new Pending(guest, BinaryPrimitives.ReadUInt16BigEndian(query), buffer, query.Length)
+        var p = new Pending(guest, BinaryPrimitives.ReadUInt16BigEndian(query), resolvers, buffer, query.Length)
         {
-            ResolverIndex = 0,
+            Attempt = 0,
             SentTimestamp = _time.GetTimestamp(),
         };
         _pending[id] = p;
-        _upstream.Send(_resolvers[0], buffer.AsSpan(0, query.Length));
+        _upstream.Send(resolvers[0], buffer.AsSpan(0, query.Length));
         return 0;
     }
 
@@ -99,7 +143,7 @@ public sealed class DnsForwarder : IDisposable
         destination = default;
         if (answer.Length < DnsMessage.HeaderLength || (answer[2] & 0x80) == 0 ||
             !_pending.TryGetValue(BinaryPrimitives.ReadUInt16BigEndian(answer), out var p) ||
-            !from.Equals(_resolvers[p.ResolverIndex]) || !SameQuestion(p.Query, answer))
+            !p.WasAsked(from) || !SameQuestion(p.Query, answer))
         {
             Dropped++;
             return false;
@@ -112,13 +156,16 @@ public sealed class DnsForwarder : IDisposable
         return true;
     }
 
-    /// <summary>Moves timed-out queries to the next resolver, or gives up on them.</summary>
+    /// <summary>
+    /// Moves timed-out queries to the next attempt, or, after the last, to the failed ones whose
+    /// SERVFAIL <see cref="TakeFailure"/> hands out.
+    /// </summary>
     public void Poll()
     {
         var now = _time.GetTimestamp();
         foreach (var (id, p) in _pending)
         {
-            if (_time.GetElapsedTime(p.SentTimestamp, now) >= _timeout)
+            if (_time.GetElapsedTime(p.SentTimestamp, now) >= AttemptTimeout(p.Resolvers.Count))
             {
                 _expired.Add(id);
             }
@@ -127,21 +174,41 @@ public sealed class DnsForwarder : IDisposable
         foreach (var id in _expired)
         {
             var p = _pending[id];
-            if (p.ResolverIndex + 1 < _resolvers.Count)
+            if (p.Attempt + 1 < p.Resolvers.Count * Rounds)
             {
-                p.ResolverIndex++;
+                p.Attempt++;
                 p.SentTimestamp = now;
-                _upstream.Send(_resolvers[p.ResolverIndex], p.Query);
+                _upstream.Send(p.Resolvers[p.Attempt % p.Resolvers.Count], p.Query);
             }
             else
             {
                 _pending.Remove(id);
-                p.Dispose();
+                _failed.Enqueue(p);
                 TimedOut++;
             }
         }
 
         _expired.Clear();
+    }
+
+    /// <summary>
+    /// Writes the SERVFAIL for the next query that failed on every resolver and returns its
+    /// length, with the guest to send it to; 0 when there is none.
+    /// </summary>
+    public int TakeFailure(Span<byte> reply, out DnsGuestEndpoint guest)
+    {
+        guest = default;
+        if (reply.Length < MaxFailureLength || !_failed.TryPeek(out var p))
+        {
+            return 0;
+        }
+
+        _failed.Dequeue();
+        var n = ServFail(p.Query, reply);
+        BinaryPrimitives.WriteUInt16BigEndian(reply, p.GuestId);
+        guest = p.Guest;
+        p.Dispose();
+        return n;
     }
 
     public void Dispose()
@@ -152,12 +219,35 @@ public sealed class DnsForwarder : IDisposable
         }
 
         _pending.Clear();
+        while (_failed.TryDequeue(out var p))
+        {
+            p.Dispose();
+        }
+    }
+
+    private TimeSpan AttemptTimeout(int resolvers)
+    {
+        if (_timeout is { } fixedTimeout)
+        {
+            return fixedTimeout;
+        }
+
+        var share = s_budget / (Math.Max(1, resolvers) * Rounds);
+        return share < TimeSpan.FromMilliseconds(500) ? TimeSpan.FromMilliseconds(500) : share;
     }
 
     /// <summary>The query echoed back with QR set, RA set and RCODE 2 (SERVFAIL); no answers.</summary>
     private static int ServFail(ReadOnlySpan<byte> query, Span<byte> reply)
     {
+        // Only the question is echoed: the query's own EDNS record would be a malformed tail once
+        // the counts are cleared.
         var n = Math.Min(query.Length, reply.Length);
+        if (BinaryPrimitives.ReadUInt16BigEndian(query[4..]) == 1 &&
+            DnsName.TrySkip(query, DnsMessage.HeaderLength, out var nameEnd) && nameEnd + 4 <= n)
+        {
+            n = nameEnd + 4;
+        }
+
         query[..n].CopyTo(reply);
         reply[2] |= 0x80;
         reply[3] = (byte)((reply[3] & 0x70) | 0x80 | 2);
@@ -183,7 +273,7 @@ public sealed class DnsForwarder : IDisposable
                Ascii.EqualsIgnoreCase(query.Slice(DnsMessage.HeaderLength, length), answer.Slice(DnsMessage.HeaderLength, length));
     }
 
-    private sealed class Pending(DnsGuestEndpoint guest, ushort guestId, byte[] buffer, int length) : IDisposable
+    private sealed class Pending(DnsGuestEndpoint guest, ushort guestId, IReadOnlyList<IPEndPoint> resolvers, byte[] buffer, int length) : IDisposable
     {
         private byte[]? _buffer = buffer;
 
@@ -191,11 +281,30 @@ public sealed class DnsForwarder : IDisposable
 
         public ushort GuestId { get; } = guestId;
 
-        public int ResolverIndex { get; set; }
+        /// <summary>The resolvers as they were when the query came (a later change does not move it).</summary>
+        public IReadOnlyList<IPEndPoint> Resolvers { get; } = resolvers;
+
+        /// <summary>0 for the first send; the resolver is <c>Resolvers[Attempt % Count]</c>.</summary>
+        public int Attempt { get; set; }
 
         public long SentTimestamp { get; set; }
 
         public ReadOnlySpan<byte> Query => _buffer.AsSpan(0, length);
+
+        /// <summary>Whether <paramref name="from"/> is one of the resolvers asked so far (a slow first one may still answer).</summary>
+        public bool WasAsked(IPEndPoint from)
+        {
+            var asked = Math.Min(Attempt + 1, Resolvers.Count);
+            for (var i = 0; i < asked; i++)
+            {
+                if (from.Equals(Resolvers[i]))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
 
         public void Dispose()
         {

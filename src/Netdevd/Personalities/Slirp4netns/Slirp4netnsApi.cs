@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Netdevd.Qapi.Errors;
-using Netdevd.UserNet.Forwarding;
+using Netdevd.Core.UserNetworks;
 
 namespace Netdevd.Personalities.Slirp4netns;
 
@@ -18,13 +18,13 @@ internal sealed class Slirp4netnsApi
     /// <summary>slirp4netns reads at most this much; a longer request is refused.</summary>
     public const int MaxRequest = 4096;
 
-    private readonly IHostForwards _forwards;
+    private readonly IUserNetwork _forwards;
     private readonly IPAddress _defaultGuest;
     private readonly List<Forward> _entries = [];
     private readonly Lock _lock = new();
     private int _nextId = 1;
 
-    public Slirp4netnsApi(IHostForwards forwards, IPAddress defaultGuest)
+    public Slirp4netnsApi(IUserNetwork forwards, IPAddress defaultGuest)
     {
         _forwards = forwards;
         _defaultGuest = defaultGuest;

@@ -12,7 +12,7 @@ using Netdevd.Qapi.Options;
 using Netdevd.Qapi.Schema;
 using Netdevd.Run;
 using Netdevd.Startup;
-using Netdevd.UserNet.Forwarding;
+using Netdevd.Core.UserNetworks;
 
 namespace Netdevd.Personalities.Slirp4netns;
 
@@ -72,7 +72,7 @@ internal static class Slirp4netnsRunner
             await UserNetwork.AddAsync(registry, UserOptions(options), TapId, "hub0tap", stop.Token).ConfigureAwait(false);
             if (options.ApiSocket is { } path)
             {
-                var forwards = registry.Find(UserNetwork.NetdevId)?.Client as IHostForwards
+                var forwards = registry.Find(UserNetwork.NetdevId)?.Client as IUserNetwork
                     ?? throw new InvalidOperationException("the user netdev has no forwarding API");
                 api = Slirp4netnsApiSocket.Listen(path, new Slirp4netnsApi(forwards, options.GuestAddress));
             }
