@@ -125,6 +125,22 @@ public static class Checksum
     }
 
     /// <summary>
+    /// The sum of the IPv6 pseudo-header (RFC 8200 8.1): addresses, the 32-bit upper-layer length
+    /// and the upper-layer protocol (the last next-header value, not the first).
+    /// </summary>
+    public static uint PseudoHeader(Ipv6Address source, Ipv6Address destination, byte nextHeader, int length)
+    {
+        ulong acc = Words(source.High) + Words(source.Low) + Words(destination.High) + Words(destination.Low) +
+                    (uint)(length & 0xFFFF) + ((uint)length >> 16) + nextHeader;
+        while ((acc >> 32) != 0)
+        {
+            acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
+        }
+
+        return (uint)acc;
+    }
+
+    /// <summary>
     /// RFC 1624 eqn. 3: the new checksum after one 16-bit word changed from <paramref name="oldWord"/>
     /// to <paramref name="newWord"/>, HC' = ~(~HC + ~m + m'), without touching the rest of the data.
     /// </summary>
@@ -142,4 +158,7 @@ public static class Checksum
                   (ushort)(newValue >> 16) + (ushort)newValue;
         return (ushort)~Fold(sum);
     }
+
+    /// <summary>The four 16-bit words of a 64-bit value, added (at most 4 * 0xFFFF, no overflow).</summary>
+    private static ulong Words(ulong v) => (v >> 48) + ((v >> 32) & 0xFFFF) + ((v >> 16) & 0xFFFF) + (v & 0xFFFF);
 }

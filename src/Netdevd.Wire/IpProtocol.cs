@@ -1,6 +1,6 @@
 namespace Netdevd.Wire;
 
-/// <summary>IP protocol numbers (IANA) as carried in the IPv4 protocol field.</summary>
+/// <summary>IP protocol numbers (IANA) as carried in the IPv4 protocol field and the IPv6 next-header chain.</summary>
 public static class IpProtocol
 {
     public const byte Icmp = 1;
