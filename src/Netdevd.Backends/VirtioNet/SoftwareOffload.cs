@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Netdevd.Wire;
 
 namespace Netdevd.Backends.VirtioNet;
@@ -13,9 +12,6 @@ namespace Netdevd.Backends.VirtioNet;
 /// </summary>
 public static class SoftwareOffload
 {
-    // The fixed IPv6 header; extension headers, if any, end where csum_start says.
-    private const int Ipv6HeaderLength = 40;
-
     /// <summary>
     /// Resolves <paramref name="frame"/> (the Ethernet frame after the header) as
     /// <paramref name="header"/> asks and hands the result to <paramref name="sink"/>.
@@ -74,10 +70,10 @@ public static class SoftwareOffload
             ipv6 = false;
             l4 = l3 + Ipv4Packet.CreateUnchecked(frame[l3..]).HeaderLength;
         }
-        else if (etherType == EtherType.Ipv6 && frame.Length >= l3 + Ipv6HeaderLength)
+        else if (etherType == EtherType.Ipv6 && frame.Length >= l3 + Ipv6Packet.HeaderLength)
         {
             ipv6 = true;
-            l4 = l3 + Ipv6HeaderLength;
+            l4 = l3 + Ipv6Packet.HeaderLength;
         }
         else
         {
@@ -95,7 +91,7 @@ public static class SoftwareOffload
         // are shorter (IHL or TCP data offset below 5, a csum_start inside the IP header) is dropped.
         var udp = kind == VirtioNetHeader.GsoUdpL4;
         var minimumL4 = udp ? UdpPacket.HeaderLength : TcpPacket.MinimumHeaderLength;
-        if (l4 < l3 + (ipv6 ? Ipv6HeaderLength : Ipv4Packet.MinimumHeaderLength) || frame.Length < l4 + minimumL4)
+        if (l4 < l3 + (ipv6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinimumHeaderLength) || frame.Length < l4 + minimumL4)
         {
             return false;
         }
@@ -123,8 +119,10 @@ public static class SoftwareOffload
             uint sum;
             if (ipv6)
             {
-                BinaryPrimitives.WriteUInt16BigEndian(segment[(l3 + 4)..], (ushort)(segment.Length - l3 - Ipv6HeaderLength));
-                sum = Checksum.Add(0, segment.Slice(l3 + 8, 32)) + protocol + (uint)transport.Length;
+                // The payload length counts extension headers too; the pseudo-header takes the transport's.
+                var ip = Ipv6Packet.CreateUnchecked(segment[l3..]);
+                ip.PayloadLength = (ushort)(segment.Length - l3 - Ipv6Packet.HeaderLength);
+                sum = ip.PseudoHeaderSum(protocol, transport.Length);
             }
             else
             {

@@ -77,7 +77,7 @@ public sealed class ChecksumAgreementTests
 
             var ip = frame.AsSpan(EthernetFrame.HeaderLength);
             var upper = ip.Slice(40, BinaryPrimitives.ReadUInt16BigEndian(ip[4..]));
-            var sum = Checksum.Add(0, ip.Slice(8, 32)) + IpProtocol.Icmpv6 + (uint)upper.Length;
+            var sum = Ipv6Packet.CreateUnchecked(ip).PseudoHeaderSum(IpProtocol.Icmpv6, upper.Length);
             Assert.Equal(0xFFFF, Checksum.Fold(Checksum.Add(sum, upper)));
             Assert.True(parsed.Extract<PacketDotNet.IcmpV6Packet>().ValidIcmpChecksum);
             seen++;
