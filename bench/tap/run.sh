@@ -105,7 +105,7 @@ for mtu in ${BENCH_MTUS:-1500 65520}; do
   done
   for c in ${BENCH_CASES:-qemu netdevd-vnet netdevd-novnet netdevd-seg netdevd-gro veth}; do
     python3 -c "
-g=${g[$c]}; q=${g[qemu]}; fc=${fc[$c]}; sc=${sc[$c]}
+g=${g[$c]}; q=${g[qemu]:-0}; fc=${fc[$c]}; sc=${sc[$c]}
 ratio=f'{g/q:.2f}' if q>0 else '-'
 per=lambda x: f'{x/g:.3f}' if g>0 else '-'
 print(f'{\"$c\":<15} {$mtu:>6} {g:>9.2f} {ratio:>9} {per(fc) if \"$c\"!=\"veth\" else \"-\":>11} {per(sc):>11}')"

@@ -75,10 +75,11 @@ tap_into_ns() {
   ip -n "$ns" route add default via 10.0.2.2
 }
 
-# Waits up to 6 s for a global IPv6 address (SLAAC) in the namespace; true when there is one.
+# Waits up to 6 s for a routable IPv6 address (SLAAC) in the namespace; true when there is one.
 wait_v6() {
   for _ in $(seq 60); do
-    ip -n "$ns" -6 addr show scope global 2>/dev/null | grep -v tentative | grep -q 'inet6' && return 0
+    # QEMU's fec0::/64 is site-local: any scope but link and host counts.
+    ip -n "$ns" -6 addr show 2>/dev/null | grep 'inet6' | grep -qv 'scope link\|scope host\|tentative' && return 0
     sleep 0.1
   done
   return 1
@@ -132,7 +133,8 @@ s.recv(4096)
 EOF
 }
 
-# Prints: v4-up v4-down v6-up v6-down fwd rtt (Gbit/s, ms; 0 = failed, "-" = no answer).
+# Prints: v4-up v4-down v6-up v6-down fwd rtt (Gbit/s, ms; 0 = failed; "-": no IPv6 address from
+# the stack's router advertisement, or no echo reply).
 run_case() {
   local name=$1 mtu=$2 gw=10.0.2.2 gw6= bind6=::1 bind=127.0.0.1 fwd_addr=127.0.0.1 fwd_port=$fwd
   cleanup; start_ns
@@ -175,7 +177,7 @@ run_case() {
       gw=10.99.0.1 gw6=fd99::1 bind=10.99.0.1 bind6=fd99::1 fwd_addr=10.99.0.2 fwd_port=$port ;;
   esac
   sleep 0.5
-  local v4u v4d v6u=0 v6d=0 f=0 r
+  local v4u v4d v6u=- v6d=- f=0 r
   v4u=$(measure "$bind" "$gw" "")
   v4d=$(measure "$bind" "$gw" -R)
   if [ -n "$gw6" ]; then
@@ -191,9 +193,6 @@ run_case() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
-v6cell() { # netdevd's IPv6 cells say why they are empty
-  if [ "$1" = netdevd ] && [ "$2" = 0 ]; then printf '%s' "n/a: netdevd has no IPv6 NAT yet"; else printf '%s' "$2"; fi
-}
 
 stacks=${BENCH_STACKS:-netdevd qemu slirp4netns pasta veth}
 mtus=${BENCH_MTUS:-1500 65520}
@@ -204,7 +203,7 @@ for mtu in $mtus; do
   for c in $stacks; do
     read -r u d u6 d6 f r < <(run_case "$c" "$mtu")
     up[$c.$mtu]=$u; down[$c.$mtu]=$d; up6[$c.$mtu]=$u6; down6[$c.$mtu]=$d6; fw[$c.$mtu]=$f; rt[$c.$mtu]=$r
-    if [ "$c" = netdevd ] && [ "$u6" = 0 ] && [ "$d6" = 0 ]; then
+    if [ "$c" = netdevd ] && [[ "$u6" = [0-] && "$d6" = [0-] ]]; then
       printf '%-12s %6s %10s %10s %21s %10s %8s\n' "$c" "$mtu" "$u" "$d" "n/a: no IPv6 NAT yet" "$f" "${r:--}"
     else
       printf '%-12s %6s %10s %10s %10s %10s %10s %8s\n' "$c" "$mtu" "$u" "$d" "$u6" "$d6" "$f" "${r:--}"
@@ -237,7 +236,7 @@ for mtu in $mtus; do
     x=$(ratio "$n" "$p"); printf '  mtu %-6s vs pasta in its best direction (%s, %s Gbit/s): %s (>= 1.3x) %s\n' "$mtu" "$dir" "$p" "$x" "$(verdict "${x%x}" 1.3)"
     for d in up down; do
       eval "n=\${$d[netdevd.$mtu]}; p=\${$d[pasta.$mtu]}"
-      x=$(ratio "$n" "$p"); printf '  mtu %-6s vs pasta %-11s: %s (> 1.0x) %s\n' "$mtu" "$([ $d = up ] && echo guest->host || echo host->guest)" "$x" "$(verdict "${x%x}" 1.0001)"
+      x=$(ratio "$n" "$p"); printf '  mtu %-6s vs pasta %-11s: %s (> 1.0x) %s\n' "$mtu" "$([ $d = up ] && echo "guest->host" || echo "host->guest")" "$x" "$(verdict "${x%x}" 1.0001)"
     done
   fi
   if [[ " $stacks " == *" veth "* && " $stacks " == *" netdevd "* ]] && [ "$mtu" = 65520 ]; then
@@ -246,8 +245,8 @@ for mtu in $mtus; do
   if [[ " $stacks " == *" netdevd "* ]]; then
     for d in up down; do
       eval "a=\${${d}6[netdevd.$mtu]}; b=\${$d[netdevd.$mtu]}"
-      if [ "${a:-0}" = 0 ]; then printf '  mtu %-6s IPv6/IPv4 %-11s: %s\n' "$mtu" "$([ $d = up ] && echo guest->host || echo host->guest)" "$(v6cell netdevd 0)"
-      else x=$(ratio "$a" "$b"); printf '  mtu %-6s IPv6/IPv4 %-11s: %s (>= 0.9x) %s\n' "$mtu" "$([ $d = up ] && echo guest->host || echo host->guest)" "$x" "$(verdict "${x%x}" 0.9)"; fi
+      if [[ "${a:-0}" = [0-] ]]; then printf '  mtu %-6s IPv6/IPv4 %-11s: %s\n' "$mtu" "$([ $d = up ] && echo "guest->host" || echo "host->guest")" "n/a: netdevd has no IPv6 NAT yet"
+      else x=$(ratio "$a" "$b"); printf '  mtu %-6s IPv6/IPv4 %-11s: %s (>= 0.9x) %s\n' "$mtu" "$([ $d = up ] && echo "guest->host" || echo "host->guest")" "$x" "$(verdict "${x%x}" 0.9)"; fi
     done
   fi
   if [[ " $stacks " == *" slirp4netns "* && " $stacks " == *" netdevd "* ]]; then

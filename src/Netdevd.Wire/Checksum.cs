@@ -14,7 +14,7 @@ public static class Checksum
 {
     /// <summary>
     /// Adds <paramref name="data"/> as big-endian words (odd tail padded with a zero byte). The
-    /// result is reduced to 16 bits, so a caller may add a few more words to it without overflow.
+    /// result is reduced to at most 0x10001, so a caller may add more words to it without overflow.
     /// </summary>
     public static uint Add(uint sum, ReadOnlySpan<byte> data)
     {
@@ -54,7 +54,10 @@ public static class Checksum
             acc += (ulong)data[0] << 8;
         }
 
-        return Fold(acc);
+        // Three end-around folds without a loop: at most 0x10001, ones'-complement equal to acc.
+        acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
+        acc = (acc & 0xFFFF) + (acc >> 16);
+        return (uint)((acc & 0xFFFF) + (acc >> 16));
     }
 
     /// <summary>
