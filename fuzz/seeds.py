@@ -88,6 +88,54 @@ def tcp_l4(sport, dport, seq, ack, flags, window=65535, options=b"", payload=b""
     return struct.pack(">HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, window, 0, urgent) + options + payload
 
 
+def ipv6(src, dst, nh, payload, hop=64):
+    """An IPv6 datagram; the harness repairs the upper-layer checksum (zero here)."""
+    return struct.pack(">IHBB", 0x60000000, len(payload), nh, hop) + bytes.fromhex(src) + bytes.fromhex(dst) + payload
+
+
+G6, G6LL, GW6, GW6LL, DNS6 = ("fec0000000000000505400fffe123456", "fe80000000000000505400fffe123456",
+                              "fec00000000000000000000000000002", "fe800000000000000000000000000002",
+                              "fec00000000000000000000000000003")
+ALLNODES, ALLROUTERS, DHCP6 = "ff020000000000000000000000000001", "ff020000000000000000000000000002", "ff020000000000000000000000010002"
+OUT6 = "20010db8000000000000000000000001"
+
+
+def user_ipv6_seeds():
+    """user-ipv6: what a Linux guest sends (RS, NS, DAD, NA, MLD, echo, DHCPv6) and the edge cases of the header chain."""
+    def sol(addr):
+        return "ff0200000000000000000001ff" + addr[-6:]
+
+    sll = bytes([1, 1]) + GUEST_MAC
+    echo = bytes([128, 0, 0, 0, 0, 0x42, 0, 1]) + bytes(range(56))
+    ns = lambda target, opt=sll: bytes([135, 0, 0, 0, 0, 0, 0, 0]) + bytes.fromhex(target) + opt
+    write("user-ipv6", "rs", record(0, ipv6(G6LL, ALLROUTERS, 58, bytes([133, 0, 0, 0, 0, 0, 0, 0]) + sll, 255)))
+    write("user-ipv6", "rs-unspecified", record(0, ipv6("00" * 16, ALLROUTERS, 58, bytes([133, 0, 0, 0, 0, 0, 0, 0]), 255)))
+    write("user-ipv6", "ns-gateway", record(0, ipv6(G6LL, sol(GW6), 58, ns(GW6), 255)) + record(0, ipv6(G6, sol(GW6LL), 58, ns(GW6LL), 255)))
+    write("user-ipv6", "ns-dns", record(0, ipv6(G6LL, sol(DNS6), 58, ns(DNS6), 255)))
+    write("user-ipv6", "dad", record(0, ipv6("00" * 16, sol(G6), 58, ns(G6, b""), 255)) + record(0, ipv6("00" * 16, sol(GW6), 58, ns(GW6, b""), 255)))
+    write("user-ipv6", "na-unsolicited", record(0, ipv6(G6, ALLNODES, 58, bytes([136, 0, 0, 0, 0x20, 0, 0, 0]) + bytes.fromhex(G6) + bytes([2, 1]) + GUEST_MAC, 255)))
+    write("user-ipv6", "ns-zero-option", record(0, ipv6(G6LL, sol(GW6), 58, ns(GW6, bytes([1, 0]) + GUEST_MAC), 255)))
+    write("user-ipv6", "mld-report", record(0, ipv6(G6LL, "ff020000000000000000000000000016", 0, bytes.fromhex("3a00050200000100") + bytes([143, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0]) + bytes.fromhex(sol(G6)), 1)))
+    write("user-ipv6", "echo-gateway", record(0, ipv6(G6, GW6, 58, echo)) + record(0, ipv6(G6, GW6LL, 58, echo)) + record(0, ipv6(G6, DNS6, 58, echo)))
+    write("user-ipv6", "echo-outside", record(0, ipv6(G6, OUT6, 58, echo)) + record(0x20, bytes([129, 0, 0, 0, 0x99, 0x99, 0, 1]) + bytes(56)) + record(0x0D, b""))
+    write("user-ipv6", "echo-unroutable", record(0x40, ipv6(G6, OUT6, 58, echo)))
+    info = bytes.fromhex("0b123456" + "0001000a00030001525400123456" + "000600040017 0018".replace(" ", "") + "000800020000")
+    write("user-ipv6", "dhcpv6-information-request", record(0, ipv6(G6LL, DHCP6, 17, struct.pack(">HHHH", 546, 547, 8 + len(info), 0) + info, 1)))
+    write("user-ipv6", "dhcpv6-solicit", record(0, ipv6(G6LL, DHCP6, 17, struct.pack(">HHHH", 546, 547, 8 + 18, 0) + bytes.fromhex("01123456" + "0001000a00030001525400123456"), 1)))
+    big = bytes([128, 0, 0, 0, 0, 7, 0, 1]) + bytes(i & 0xFF for i in range(2000))
+    frags = [struct.pack(">BBHI", 58, 0, off | (1 if off + 1000 < len(big) else 0), 0xABCD) + big[off:off + 1000] for off in range(0, len(big), 1000)]
+    write("user-ipv6", "fragments", b"".join(record(0, ipv6(G6, GW6, 44, f)) for f in frags))
+    write("user-ipv6", "fragments-reversed", b"".join(record(0, ipv6(G6, GW6, 44, f)) for f in reversed(frags)))
+    write("user-ipv6", "fragment-atomic", record(0, ipv6(G6, GW6, 44, struct.pack(">BBHI", 58, 0, 0, 5) + echo)))
+    write("user-ipv6", "ext-hbh-dst", record(0, ipv6(G6, GW6, 0, bytes.fromhex("3c00050200000100") + bytes.fromhex("3a00010400000000") + echo)))
+    write("user-ipv6", "ext-unknown-option", record(0, ipv6(G6, GW6, 60, bytes.fromhex("3a00830200000100") + echo)) + record(0, ipv6(G6, GW6, 60, bytes.fromhex("3a00c30200000100") + echo)))
+    write("user-ipv6", "ext-routing", record(0, ipv6(G6, GW6, 43, bytes.fromhex("3a02000100000000") + bytes(16) + echo)))
+    write("user-ipv6", "ext-hbh-late", record(0, ipv6(G6, GW6, 60, bytes.fromhex("0000010400000000") + bytes.fromhex("3a00010400000000") + echo)))
+    write("user-ipv6", "ext-long-chain", record(0, ipv6(G6, GW6, 60, bytes.fromhex("3c00010400000000") * 30 + bytes.fromhex("3a00010400000000") + echo)))
+    write("user-ipv6", "unknown-next-header", record(0, ipv6(G6, GW6, 253, bytes(16))))
+    write("user-ipv6", "periodic-ra", record(0, ipv6(G6LL, ALLROUTERS, 58, bytes([133, 0, 0, 0, 0, 0, 0, 0]) + sll, 255)) + record(0x0E, b"") + record(0x0E, b""))
+
+
 def main():
     pcap = os.path.join(ROOT, "capture.pcap")
     captured = [Frame(f) for f in frames(pcap)]
@@ -346,6 +394,7 @@ def main():
         write("netdev-keyval", f"spec-{i}", spec)
     for i, spec in enumerate(specs[::6]):
         write("netdev-keyval", f"test-{i:03}", spec.encode("utf-8", "ignore") if "\\u" not in spec else b"user,id=x")
+    user_ipv6_seeds()
     print("wrote", sum(len(fs) for _, _, fs in os.walk(CORPUS)), "seed files")
 
 

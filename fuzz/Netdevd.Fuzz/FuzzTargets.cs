@@ -27,6 +27,7 @@ public static class FuzzTargets
         ("user-tftp", UserTftpHarness.Run),
         ("user-tcp", UserTcpHarness.Run),
         ("user-frag", UserFragHarness.Run),
+        ("user-ipv6", UserIpv6Harness.Run),
         ("framing", FramingHarness.Run),
         ("dgram", DgramHarness.Run),
         ("l2tpv3", L2tpv3Harness.Run),

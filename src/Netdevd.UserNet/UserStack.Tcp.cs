@@ -34,6 +34,12 @@ public sealed partial class UserStack
             return;
         }
 
+        InputTcpSegment(new TcpFlowAddress(ip.Source, tcp.SourcePort, ip.Destination, tcp.DestinationPort), tcp);
+    }
+
+    /// <summary>A guest segment of either family, checksum verified: to its connection, or a new one, or a reset.</summary>
+    private void InputTcpSegment(in TcpFlowAddress key, TcpPacket tcp)
+    {
         if (!TcpOptions.TryParse(tcp.Options, out var options))
         {
             // An option overruns the header: the segment still counts, without options (as Linux).
@@ -41,7 +47,6 @@ public sealed partial class UserStack
         }
 
         var seg = new TcpSegment(tcp.SequenceNumber, tcp.AcknowledgmentNumber, tcp.Flags, tcp.WindowSize, tcp.Payload, options);
-        var key = new TcpFlowAddress(ip.Source, tcp.SourcePort, ip.Destination, tcp.DestinationPort);
         var now = NowMs;
         if (_tcp.TryGetValue(key, out var connection))
         {
@@ -72,7 +77,7 @@ public sealed partial class UserStack
             return;
         }
 
-        var target = ResolveTcpTarget(key.ForeignAddress, key.ForeignPort);
+        var target = key.IsIpv4 ? ResolveTcpTarget(key.ForeignAddress, key.ForeignPort) : ResolveTcpTarget6(key.Foreign, key.ForeignPort);
         if (target is null)
         {
             Counters.Drop(FrameDropReason.Restricted);
@@ -288,6 +293,12 @@ public sealed partial class UserStack
     private void WriteTcp(in TcpFlowAddress address, uint seq, uint ack, TcpFlags flags, ushort window, in TcpOptions options,
         ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2)
     {
+        if (!address.IsIpv4)
+        {
+            WriteTcp6(address, seq, ack, flags, window, options, payload1, payload2);
+            return;
+        }
+
         var headerLength = TcpPacket.MinimumHeaderLength + options.EmittedLength;
         var l4Length = headerLength + payload1.Length + payload2.Length;
         var l4 = BeginIpv4(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length, out var frame);

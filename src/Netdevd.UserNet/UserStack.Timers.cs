@@ -8,7 +8,8 @@ public sealed partial class UserStack
 {
     /// <summary>Whether anything waits for <see cref="Poll"/> (so the owner can stop its timer when idle).</summary>
     public bool HasTimers => _arpMiss is not null || _tcp.Count > 0 || _udp.Count > 0 || _udpForwards.Count > 0 || _icmp.Count > 0
-        || (_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || _fragments.InProgress > 0;
+        || (_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || _fragments.InProgress > 0
+        || _icmp6.Count > 0 || _ndp.PendingMiss is not null;
 
     /// <summary>Runs every timer that is due.</summary>
     public void Poll()
@@ -47,8 +48,10 @@ public sealed partial class UserStack
 
         ExpireUdp(now);
         ExpireIcmp(now);
+        ExpireIcmp6(now);
         ExpireUdpForwards(now);
         PollServices();
         ResolveArpMiss(now);
+        PollNdp(now);
     }
 }

@@ -53,7 +53,7 @@ public sealed partial class UserStack
             return;
         }
 
-        if (destination == _options.Host && TryUdpForwardReply(source, udp.SourcePort, port, udp.Payload))
+        if (TryUdpForwardReply(source, udp.SourcePort, destination, port, udp.Payload))
         {
             return;
         }
@@ -174,6 +174,12 @@ public sealed partial class UserStack
     {
         if (Dns is not null && Dns.HandleAnswer(from, answer, out var guest))
         {
+            if (guest.IsIpv6)
+            {
+                SendUdp6(_options.Ipv6Dns, DnsPort, guest.Address6, guest.Port, answer);
+                return;
+            }
+
             SendUdpToGuest(_options.Dns, DnsPort, guest.Address, guest.Port, answer);
         }
     }
@@ -217,6 +223,7 @@ public sealed partial class UserStack
         }
 
         _expiredUdp.Clear();
+        ExpireUdp6(now);
     }
 
     private void PollServices()

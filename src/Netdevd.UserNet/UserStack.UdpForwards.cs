@@ -4,14 +4,17 @@ using Netdevd.Wire;
 
 namespace Netdevd.UserNet;
 
-/// <summary>UDP host forwards: host clients mapped to virtual-host ports the guest answers to.</summary>
+/// <summary>UDP host forwards: each host client is a flow the guest sees from the client's own address (loopback: the virtual host).</summary>
 public sealed partial class UserStack
 {
-    private readonly Dictionary<ushort, UdpForwardFlow> _udpForwards = [];
-    private readonly List<ushort> _expiredUdpForwards = [];
+    private readonly Dictionary<UdpForwardKey, UdpForwardFlow> _udpForwards = [];
+    private readonly List<UdpForwardKey> _expiredUdpForwards = [];
 
-    /// <summary>A new host client of a UDP forward; null (counted) when the UDP flow limit is reached.</summary>
-    internal UdpForwardFlow? OpenUdpForward(Ipv4Address guest, ushort guestPort, object hostState)
+    /// <summary>
+    /// A new host client <paramref name="client"/>:<paramref name="clientPort"/> of a UDP forward;
+    /// null (counted) when the UDP flow limit is reached.
+    /// </summary>
+    internal UdpForwardFlow? OpenUdpForward(Ipv4Address guest, ushort guestPort, Ipv4Address client, ushort clientPort, object hostState)
     {
         if (_udp.Count + _udpForwards.Count >= _options.Limits.MaxUdpFlows)
         {
@@ -19,16 +22,15 @@ public sealed partial class UserStack
             return null;
         }
 
-        ushort port;
-        do
+        var key = new UdpForwardKey(guest, guestPort, ForwardedClientAddress(client), clientPort);
+        while (_udpForwards.ContainsKey(key))
         {
-            port = _nextForwardPort;
-            _nextForwardPort = _nextForwardPort == ushort.MaxValue ? FirstForwardPort : (ushort)(_nextForwardPort + 1);
+            // A second loopback address with the same port: see OpenForward.
+            key = key with { ForeignPort = NextForwardPort() };
         }
-        while (_udpForwards.ContainsKey(port));
 
-        var flow = new UdpForwardFlow(guest, guestPort, port, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs };
-        _udpForwards.Add(port, flow);
+        var flow = new UdpForwardFlow(guest, guestPort, key.ForeignAddress, key.ForeignPort, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs };
+        _udpForwards.Add(key, flow);
         return flow;
     }
 
@@ -36,13 +38,13 @@ public sealed partial class UserStack
     internal void OnUdpForwardDatagram(UdpForwardFlow flow, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
-        SendUdpToGuest(_options.Host, flow.ForeignPort, flow.GuestAddress, flow.GuestPort, payload);
+        SendUdpToGuest(flow.ForeignAddress, flow.ForeignPort, flow.GuestAddress, flow.GuestPort, payload);
     }
 
-    /// <summary>The guest's datagram to the virtual host: an answer to a forward's client, if one matches.</summary>
-    private bool TryUdpForwardReply(Ipv4Address source, ushort sourcePort, ushort destinationPort, ReadOnlySpan<byte> payload)
+    /// <summary>The guest's datagram: an answer to a forward's client, if one matches its four ends.</summary>
+    private bool TryUdpForwardReply(Ipv4Address source, ushort sourcePort, Ipv4Address destination, ushort destinationPort, ReadOnlySpan<byte> payload)
     {
-        if (!_udpForwards.TryGetValue(destinationPort, out var flow) || flow.GuestAddress != source || flow.GuestPort != sourcePort)
+        if (_udpForwards.Count == 0 || !_udpForwards.TryGetValue(new UdpForwardKey(source, sourcePort, destination, destinationPort), out var flow))
         {
             return false;
         }
@@ -60,17 +62,17 @@ public sealed partial class UserStack
 
     private void ExpireUdpForwards(long now)
     {
-        foreach (var (port, flow) in _udpForwards)
+        foreach (var (key, flow) in _udpForwards)
         {
             if (now >= flow.ExpiresAt)
             {
-                _expiredUdpForwards.Add(port);
+                _expiredUdpForwards.Add(key);
             }
         }
 
-        foreach (var port in _expiredUdpForwards)
+        foreach (var key in _expiredUdpForwards)
         {
-            if (_udpForwards.Remove(port, out var flow))
+            if (_udpForwards.Remove(key, out var flow))
             {
                 flow.Closed = true;
             }
@@ -78,4 +80,7 @@ public sealed partial class UserStack
 
         _expiredUdpForwards.Clear();
     }
+
+    /// <summary>A UDP forward flow's ends as the guest sees them.</summary>
+    private readonly record struct UdpForwardKey(Ipv4Address GuestAddress, ushort GuestPort, Ipv4Address ForeignAddress, ushort ForeignPort);
 }

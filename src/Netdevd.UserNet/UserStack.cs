@@ -9,14 +9,15 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet;
 
 /// <summary>
-/// The user-mode IPv4 stack (libslirp's role): Ethernet frames from the guest in, frames for the
+/// The user-mode IPv4 and IPv6 stack (libslirp's role): Ethernet frames from the guest in, frames for the
 /// guest out through an <see cref="IFrameSink"/>, host sockets behind <see cref="INatHost"/>.
 /// Sans-IO and single-threaded: the owner serialises every call (the user netdev holds one lock)
 /// and supplies the clock; nothing here blocks or touches a socket.
 /// </summary>
 /// <remarks>
 /// Partial files by concern: this one (Ethernet, ARP, IPv4 dispatch, frame emission), TCP, UDP
-/// (with DHCP, TFTP and DNS), ICMP, timers, host forwards.
+/// (with DHCP, TFTP and DNS), ICMP, timers, host forwards; IPv6 (dispatch and emission), NDP,
+/// ICMPv6, UDP over IPv6 (DHCPv6) and the IPv6 NAT seams.
 /// </remarks>
 public sealed partial class UserStack : IDisposable
 {
@@ -65,6 +66,7 @@ public sealed partial class UserStack : IDisposable
         _tcpOutput = new TcpOutput(this);
         Budget = budget ?? new MemoryBudget(options.Limits.MemoryLimit);
         _fragments = new FragmentReassembler(options.Limits.MaxFragmentedDatagrams, options.Limits.FragmentTimeoutMs, Counters, Budget);
+        InitNdp();
     }
 
     public UserStackOptions Options => _options;
@@ -105,6 +107,9 @@ public sealed partial class UserStack : IDisposable
                 break;
             case EtherType.Ipv4:
                 InputIpv4(eth);
+                break;
+            case EtherType.Ipv6:
+                InputIpv6(eth);
                 break;
             default:
                 Counters.Drop(FrameDropReason.UnsupportedEtherType);
@@ -331,12 +336,19 @@ public sealed partial class UserStack : IDisposable
         }
 
         _udp.Clear();
+        CloseUdp6Flows();
         foreach (var f in _icmp.Values)
         {
             _host?.CloseIcmp(f);
         }
 
         _icmp.Clear();
+        foreach (var f in _icmp6.Values)
+        {
+            _icmp6Host?.Close(f);
+        }
+
+        _icmp6.Clear();
         _tftp?.Dispose();
         Dns?.Dispose();
     }

@@ -24,4 +24,22 @@ public sealed record UserStackOptions
 
     /// <summary>guestfwd rules: guest connections to Server:Port go to the rule's target.</summary>
     public IReadOnlyList<GuestForwardRule> GuestForwards { get; init; } = [];
+
+    // IPv6 (QEMU's ipv6=..., ipv6-prefix, ipv6-prefixlen, ipv6-host, ipv6-dns). Off unless the owner
+    // turns it on, so a stack built for IPv4 alone answers no IPv6 and runs no advertisement timer.
+
+    /// <summary>Whether the stack speaks IPv6 to the guest (EtherType 0x86DD): NDP, DHCPv6, ICMPv6, NAT.</summary>
+    public bool Ipv6Enabled { get; init; }
+
+    public Ipv6Address Ipv6Prefix { get; init; } = new(0xFEC0_0000_0000_0000UL, 0);
+
+    public int Ipv6PrefixLength { get; init; } = 64;
+
+    /// <summary>The virtual host (router) in the prefix; connections to it reach the host's ::1.</summary>
+    public Ipv6Address Ipv6Host { get; init; } = new(0xFEC0_0000_0000_0000UL, 2);
+
+    public Ipv6Address Ipv6Dns { get; init; } = new(0xFEC0_0000_0000_0000UL, 3);
+
+    /// <summary>Names for the RA's DNSSL option and DHCPv6's domain list (dnssearch, else domainname).</summary>
+    public IReadOnlyList<string> Ipv6DnsSearch { get; init; } = [];
 }

@@ -122,6 +122,23 @@ public readonly ref struct TcpPacket
         return Wire.Checksum.Fold(Wire.Checksum.Add(sum, _b)) == 0xFFFF;
     }
 
+    /// <summary>The checksum over the IPv6 pseudo-header (RFC 8200 8.1), header and payload.</summary>
+    public ushort ComputeChecksum(Ipv6Address source, Ipv6Address destination)
+    {
+        var sum = Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, _b.Length);
+        sum = Wire.Checksum.Add(sum, _b[..16]);
+        sum = Wire.Checksum.Add(sum, _b[18..]);
+        return Wire.Checksum.Finish(sum);
+    }
+
+    public void FillChecksum(Ipv6Address source, Ipv6Address destination) => Checksum = ComputeChecksum(source, destination);
+
+    public bool VerifyChecksum(Ipv6Address source, Ipv6Address destination)
+    {
+        var sum = Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, _b.Length);
+        return Wire.Checksum.Fold(Wire.Checksum.Add(sum, _b)) == 0xFFFF;
+    }
+
     /// <summary>
     /// Writes a header with the given options (padded to a word) and checksum 0; returns the header
     /// length. The payload, if any, goes at that offset; fill the checksum after writing it.

@@ -83,6 +83,30 @@ public readonly ref struct UdpPacket
         return Wire.Checksum.Fold(Wire.Checksum.Add(sum, Bytes)) == 0xFFFF;
     }
 
+    /// <summary>The checksum over the IPv6 pseudo-header; a computed zero is sent as all ones.</summary>
+    public ushort ComputeChecksum(Ipv6Address source, Ipv6Address destination)
+    {
+        var sum = Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Udp, Length);
+        sum = Wire.Checksum.Add(sum, _b[..6]);
+        sum = Wire.Checksum.Add(sum, _b[HeaderLength..Length]);
+        var c = Wire.Checksum.Finish(sum);
+        return c == 0 ? (ushort)0xFFFF : c;
+    }
+
+    public void FillChecksum(Ipv6Address source, Ipv6Address destination) => Checksum = ComputeChecksum(source, destination);
+
+    /// <summary>Over IPv6 the checksum is mandatory (RFC 8200 8.1): zero is invalid.</summary>
+    public bool VerifyChecksum(Ipv6Address source, Ipv6Address destination)
+    {
+        if (Checksum == 0)
+        {
+            return false;
+        }
+
+        var sum = Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Udp, Length);
+        return Wire.Checksum.Fold(Wire.Checksum.Add(sum, Bytes)) == 0xFFFF;
+    }
+
     /// <summary>Writes the 8-byte header for <paramref name="payloadLength"/> bytes of payload, checksum 0.</summary>
     public static int WriteHeader(Span<byte> buffer, ushort sourcePort, ushort destinationPort, int payloadLength)
     {

@@ -31,7 +31,7 @@ internal sealed class StackDriver : IDisposable
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly byte[] _frame = new byte[NetClient.MaxFrameSize];
 
-    public StackDriver(bool restrict = false)
+    public StackDriver(bool restrict = false, bool ipv6 = false)
     {
         var config = new UserNetConfig
         {
@@ -43,18 +43,21 @@ internal sealed class StackDriver : IDisposable
             TftpServerName = "10.0.2.2",
             TftpRoot = s_tftpRoot.Value,
         };
-        var options = new UserStackOptions { Restrict = restrict };
+        var options = new UserStackOptions { Restrict = restrict, Ipv6Enabled = ipv6, Ipv6DnsSearch = config.DnsSearch };
         var arp = new ArpTable(options.Network, options.Netmask);
         var dhcp = new DhcpServer(config, _time, arp);
         var tftp = new TftpServer(new DirectoryTftpFileSource(s_tftpRoot.Value), _time);
         Stack = new UserStack(options, Sink, _time, dhcp, tftp, arp);
         Stack.AttachHost(Host);
+        Stack.AttachIcmpv6Host(Icmp6);
         Stack.Dns = new DnsForwarder([new IPEndPoint(IPAddress.Loopback, 53), new IPEndPoint(IPAddress.Parse("192.0.2.53"), 53)], Upstream, _time);
     }
 
     public UserStack Stack { get; }
 
     public FuzzNatHost Host { get; } = new();
+
+    public FuzzIcmpv6Host Icmp6 { get; } = new();
 
     public CheckingSink Sink { get; } = new();
 
@@ -185,6 +188,12 @@ internal sealed class CheckingSink : IFrameSink
         }
 
         var frame = _buffer.AsSpan(0, length);
+        if (BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) == EtherType.Ipv6)
+        {
+            CheckIpv6(frame);
+            return;
+        }
+
         if (BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) != 0x0800)
         {
             return;
@@ -200,8 +209,31 @@ internal sealed class CheckingSink : IFrameSink
             Iss[tcp.DestinationPort] = tcp.SequenceNumber;
         }
     }
+
+    private static void CheckIpv6(Span<byte> frame)
+    {
+        if (!Ipv6Packet.TryCreate(frame[Support.Frames.EthernetHeader..], out var ip) || ip.HopLimit == 0)
+        {
+            throw new FuzzFindingException($"the stack emitted a malformed IPv6 frame: {Convert.ToHexString(frame)}");
+        }
+
+        var chain = ip.WalkHeaders();
+        var l4 = ip.Bytes[chain.UpperOffset..];
+        var valid = chain.Protocol switch
+        {
+            IpProtocol.Icmpv6 => Icmpv6Packet.TryCreate(l4, out var icmp) && icmp.VerifyChecksum(ip.Source, ip.Destination),
+            IpProtocol.Udp => UdpPacket.TryCreate(l4, out var udp) && udp.VerifyChecksum(ip.Source, ip.Destination),
+            IpProtocol.Tcp => TcpPacket.TryCreate(l4, out var tcp) && tcp.VerifyChecksum(ip.Source, ip.Destination),
+            _ => true,
+        };
+        if (!chain.IsComplete || !valid || ip.Source.IsMulticast)
+        {
+            throw new FuzzFindingException($"the stack emitted a bad IPv6 datagram: {Convert.ToHexString(frame)}");
+        }
+    }
 }
 
+/// <summary>What the stack emits over IPv6 must parse, and its ICMPv6 or UDP checksum must be right.</summary>
 /// <summary>The DNS proxy's upstream: remembers the last query so a harness can answer it.</summary>
 internal sealed class RecordingUpstream : IDnsUpstream
 {
@@ -257,6 +289,10 @@ internal sealed class FuzzNatHost : INatHost
     {
     }
 
+    public void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload)
+    {
+    }
+
     public void CloseUdp(UdpFlow flow)
     {
     }
@@ -281,6 +317,35 @@ internal sealed class FuzzNatHost : INatHost
             var ok = !RefuseNext;
             RefuseNext = false;
             stack.OnTcpConnected(c, ok);
+        }
+    }
+}
+
+/// <summary>The host side of ICMPv6 echo without sockets: every flow opens, sends are recorded, the last flow can be answered.</summary>
+internal sealed class FuzzIcmpv6Host : IIcmpv6Host
+{
+    public Icmpv6Flow? Last { get; private set; }
+
+    /// <summary>Sends fail as if the host had no route (the stack answers with an unreachable).</summary>
+    public bool Unroutable { get; set; }
+
+    public bool Open(Icmpv6Flow flow)
+    {
+        Last = flow;
+        return true;
+    }
+
+    public bool Send(Icmpv6Flow flow, ReadOnlySpan<byte> icmp)
+    {
+        Last = flow;
+        return !Unroutable;
+    }
+
+    public void Close(Icmpv6Flow flow)
+    {
+        if (Last == flow)
+        {
+            Last = null;
         }
     }
 }

@@ -1,5 +1,5 @@
+using System.Net;
 using Netdevd.Qapi.Errors;
-using Netdevd.UserNet.Config;
 using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Forwarding;
@@ -7,7 +7,9 @@ namespace Netdevd.UserNet.Forwarding;
 /// <summary>
 /// <c>[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport</c>, checked in QEMU's order
 /// (net/slirp.c slirp_hostfwd) with its reasons:
-/// <c>Invalid host forwarding rule '%s' (%s)</c>.
+/// <c>Invalid host forwarding rule '%s' (%s)</c>. Either address may also be a bracketed IPv6
+/// literal (<c>tcp:[::1]:2222-[fec0::15]:22</c>, libslirp's hostxfwd), which QEMU's IPv4-only
+/// parser does not read; a bad literal gets QEMU's reason for a bad address.
 /// </summary>
 public static class HostForwardParser
 {
@@ -34,13 +36,12 @@ public static class HostForwardParser
             throw Fail(text, "Bad protocol name");
         }
 
-        if (!RuleText.TryCut(ref rest, ':', out var hostText))
+        if (!RuleText.TryCutAddress(ref rest, ':', out var hostText, out var hostBracketed))
         {
             throw Fail(text, "Missing : separator");
         }
 
-        var hostAddress = Ipv4Address.Any;
-        if (hostText.Length > 0 && !InetAton.TryParse(hostText, out hostAddress))
+        if (!RuleText.TryParseAddress(hostText, hostBracketed, IPAddress.Any, out var hostAddress))
         {
             throw Fail(text, "Bad host address");
         }
@@ -55,13 +56,12 @@ public static class HostForwardParser
             throw Fail(text, "Bad host port");
         }
 
-        if (!RuleText.TryCut(ref rest, ':', out var guestText))
+        if (!RuleText.TryCutAddress(ref rest, ':', out var guestText, out var guestBracketed))
         {
             throw Fail(text, "Missing guest address");
         }
 
-        var guestAddress = defaultGuest;
-        if (guestText.Length > 0 && !InetAton.TryParse(guestText, out guestAddress))
+        if (!RuleText.TryParseAddress(guestText, guestBracketed, ToIpAddress(defaultGuest), out var guestAddress))
         {
             throw Fail(text, "Bad guest address");
         }
@@ -77,7 +77,7 @@ public static class HostForwardParser
     /// <summary>
     /// The key of <c>hostfwd-remove</c> (HMP's hostfwd_remove): <c>[tcp|udp]:[hostaddr]:hostport</c>.
     /// </summary>
-    public static (bool Udp, Ipv4Address HostAddress, int HostPort) ParseKey(string text)
+    public static (bool Udp, IPAddress HostAddress, int HostPort) ParseKey(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var rest = text;
@@ -86,13 +86,8 @@ public static class HostForwardParser
             throw new QapiException("invalid format");
         }
 
-        if (!RuleText.TryCut(ref rest, ':', out var hostText))
-        {
-            throw new QapiException("invalid format");
-        }
-
-        var hostAddress = Ipv4Address.Any;
-        if (hostText.Length > 0 && !InetAton.TryParse(hostText, out hostAddress))
+        if (!RuleText.TryCutAddress(ref rest, ':', out var hostText, out var bracketed) ||
+            !RuleText.TryParseAddress(hostText, bracketed, IPAddress.Any, out var hostAddress))
         {
             throw new QapiException("invalid format");
         }
@@ -100,6 +95,13 @@ public static class HostForwardParser
         // HMP uses atoi: leading digits, anything else is 0.
         _ = CNumber.TryParseInt(rest, 10, out var port, out _);
         return (protocol == "udp", hostAddress, port);
+    }
+
+    private static IPAddress ToIpAddress(Ipv4Address address)
+    {
+        Span<byte> b = stackalloc byte[Ipv4Address.Length];
+        address.WriteTo(b);
+        return new IPAddress(b);
     }
 
     private static QapiException Fail(string rule, string reason) => new($"Invalid host forwarding rule '{rule}' ({reason})");

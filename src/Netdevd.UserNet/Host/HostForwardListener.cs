@@ -10,7 +10,9 @@ namespace Netdevd.UserNet.Host;
 /// <summary>
 /// The host socket of one hostfwd rule: a TCP listener whose connections become connections to the
 /// guest, or a UDP socket whose clients each get a flow. Bound at creation (so a port in use fails
-/// the rule at once, as in QEMU) with SO_REUSEADDR like libslirp.
+/// the rule at once, as in QEMU) with SO_REUSEADDR like libslirp; an IPv6 host address binds an
+/// IPv6-only socket (libslirp's SLIRP_HOSTFWD_V6ONLY), so <c>[::]:p</c> and <c>:p</c> can coexist.
+/// The guest sees each client's own address (see <see cref="ForwardedClient"/>).
 /// </summary>
 internal sealed class HostForwardListener : IDisposable
 {
@@ -18,7 +20,9 @@ internal sealed class HostForwardListener : IDisposable
     private const int SoReuseAddr = 2;
     private readonly UserNetEngine _engine;
     private readonly Socket _socket;
-    private readonly Dictionary<(Ipv4Address, ushort), UdpForwardFlow> _udpClients = [];
+    private readonly Dictionary<ForwardedClient.Key, UdpForwardFlow> _udpClients = [];
+    private readonly Ipv4Address _guest;
+    private readonly Ipv6Address _guest6;
     private volatile bool _closed;
 
     private HostForwardListener(UserNetEngine engine, HostForwardRule rule, Socket socket)
@@ -26,6 +30,8 @@ internal sealed class HostForwardListener : IDisposable
         _engine = engine;
         Rule = rule;
         _socket = socket;
+        _guest = SocketAddressBytes.FromIpAddress(rule.GuestAddress);
+        _guest6 = rule.GuestIsIpv6 ? Ipv6Address.FromIPAddress(rule.GuestAddress) : default;
         var bound = (IPEndPoint)socket.LocalEndPoint!;
         Info = new HostForwardInfo(rule.Text, rule.Protocol, bound.Address.ToString(), bound.Port, rule.GuestAddress.ToString(), rule.GuestPort);
     }
@@ -37,16 +43,28 @@ internal sealed class HostForwardListener : IDisposable
     /// <summary>Binds the rule's socket; throws SocketException when the address is taken or invalid.</summary>
     public static HostForwardListener Open(UserNetEngine engine, HostForwardRule rule)
     {
+        if (rule.GuestIsIpv6 && rule.Udp)
+        {
+            // UDP forwards to an IPv6 guest address are not there yet: the rule cannot be set up.
+            throw new SocketException((int)SocketError.AddressFamilyNotSupported);
+        }
+
+        var family = rule.HostAddress.AddressFamily;
         var socket = rule.Udp
-            ? new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)
-            : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            ? new Socket(family, SocketType.Dgram, ProtocolType.Udp)
+            : new Socket(family, SocketType.Stream, ProtocolType.Tcp);
         try
         {
+            if (family == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = false;
+            }
+
             // SO_REUSEADDR alone, as libslirp: .NET's ReuseAddress also sets SO_REUSEPORT on Linux,
             // which would let a second rule bind a port already in use.
             Span<byte> one = [1, 0, 0, 0];
             socket.SetRawSocketOption(SolSocket, SoReuseAddr, one);
-            socket.Bind(new IPEndPoint(SocketAddressBytes.ToIpAddress(rule.HostAddress), rule.HostPort));
+            socket.Bind(new IPEndPoint(rule.HostAddress, rule.HostPort));
             if (!rule.Udp)
             {
                 socket.Listen(16);
@@ -64,8 +82,8 @@ internal sealed class HostForwardListener : IDisposable
     }
 
     /// <summary>Matches a hostfwd-remove key: protocol, host address and the bound (or given) port.</summary>
-    public bool Matches(bool udp, Ipv4Address hostAddress, int hostPort) =>
-        Rule.Udp == udp && Rule.HostAddress == hostAddress && (Info.HostPort == hostPort || Rule.HostPort == hostPort);
+    public bool Matches(bool udp, IPAddress hostAddress, int hostPort) =>
+        Rule.Udp == udp && Rule.HostAddress.Equals(hostAddress) && (Info.HostPort == hostPort || Rule.HostPort == hostPort);
 
     private async Task AcceptLoopAsync()
     {
@@ -87,11 +105,14 @@ internal sealed class HostForwardListener : IDisposable
             }
 
             var endpoint = HostTcpEndpoint.Accepted(_engine, client);
+            var peer = (IPEndPoint)client.RemoteEndPoint!;
             try
             {
                 lock (_engine.Lock)
                 {
-                    var connection = _closed ? null : _engine.Stack.OpenForward(Rule.GuestAddress, (ushort)Rule.GuestPort, endpoint);
+                    var connection = _closed ? null : Rule.GuestIsIpv6
+                        ? _engine.Stack.OpenForward6(_guest6, (ushort)Rule.GuestPort, ForwardedClient.Ipv6(peer.Address), (ushort)peer.Port, endpoint)
+                        : _engine.Stack.OpenForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(peer.Address), (ushort)peer.Port, endpoint);
                     if (connection is null)
                     {
                         client.Dispose();
@@ -116,7 +137,7 @@ internal sealed class HostForwardListener : IDisposable
     private async Task ReceiveLoopAsync()
     {
         var buffer = ArrayPool<byte>.Shared.Rent(65536);
-        var from = SocketAddressBytes.CreateIpv4();
+        var from = new SocketAddress(_socket.AddressFamily);
         try
         {
             while (!_closed)
@@ -133,7 +154,7 @@ internal sealed class HostForwardListener : IDisposable
 
                 try
                 {
-                    Deliver(SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
+                    Deliver(from, buffer.AsSpan(0, n));
                     _engine.Flush();
                 }
                 catch (Exception e) when (_engine.ContainFault(e, this))
@@ -151,7 +172,7 @@ internal sealed class HostForwardListener : IDisposable
         }
     }
 
-    private void Deliver(Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> payload)
+    private void Deliver(SocketAddress from, ReadOnlySpan<byte> payload)
     {
         lock (_engine.Lock)
         {
@@ -160,12 +181,13 @@ internal sealed class HostForwardListener : IDisposable
                 return;
             }
 
-            var key = (client, clientPort);
+            var key = ForwardedClient.KeyOf(from);
             if (!_udpClients.TryGetValue(key, out var flow) || flow.Closed)
             {
-                var address = SocketAddressBytes.CreateIpv4();
-                SocketAddressBytes.Write(address, client, clientPort);
-                flow = _engine.Stack.OpenUdpForward(Rule.GuestAddress, (ushort)Rule.GuestPort, new UdpClientState(this, address));
+                var address = new SocketAddress(from.Family, from.Size);
+                from.Buffer.Span.CopyTo(address.Buffer.Span);
+                flow = _engine.Stack.OpenUdpForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(from), ForwardedClient.Port(from),
+                    new UdpClientState(this, address));
                 if (flow is null)
                 {
                     return;

@@ -6,10 +6,11 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet.Host;
 
 /// <summary>The real host side of the NAT: one socket per TCP and UDP flow, ICMP sockets for echo.</summary>
-internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
+internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host, IDisposable
 {
     private readonly Dictionary<HostTarget.Device, GuestForwardDevice> _devices = new(ReferenceEqualityComparer.Instance);
     private IcmpSockets? _icmp;
+    private Icmpv6Sockets? _icmp6;
 
     public ILogger Logger { get; set; } = NullLogger.Instance;
 
@@ -60,6 +61,9 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
     public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
         (flow.HostState as HostUdpEndpoint)?.Send(destination, port, payload);
 
+    public void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) =>
+        (flow.HostState as HostUdpEndpoint)?.Send6(destination, port, payload);
+
     public void CloseUdp(UdpFlow flow) => (flow.HostState as HostUdpEndpoint)?.Close();
 
     public bool OpenIcmp(IcmpFlow flow)
@@ -72,9 +76,20 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IDisposable
 
     public void CloseIcmp(IcmpFlow flow) => _icmp?.Close(flow);
 
+    bool IIcmpv6Host.Open(Icmpv6Flow flow)
+    {
+        _icmp6 ??= new Icmpv6Sockets(engine, Logger);
+        return _icmp6.Open(flow);
+    }
+
+    bool IIcmpv6Host.Send(Icmpv6Flow flow, ReadOnlySpan<byte> icmp) => _icmp6?.Send(flow, icmp) ?? true;
+
+    void IIcmpv6Host.Close(Icmpv6Flow flow) => _icmp6?.Close(flow);
+
     public void Dispose()
     {
         _icmp?.Dispose();
+        _icmp6?.Dispose();
         foreach (var device in _devices.Values)
         {
             device.Dispose();

@@ -52,7 +52,7 @@ internal sealed class HostTcpEndpoint : IDisposable
             switch (target)
             {
                 case HostTarget.Tcp tcp:
-                    _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                    _socket = new Socket(tcp.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                     endPoint = tcp.EndPoint;
                     break;
                 case HostTarget.Command command:

@@ -9,7 +9,8 @@ namespace Netdevd.UserNet.Host;
 /// <summary>
 /// The host socket of one UDP flow: bound to an ephemeral port, sends with non-blocking sendto
 /// (a full socket buffer drops the datagram, as a real network may), receives in one async loop
-/// into one pooled buffer, with the sender's address read in place.
+/// into one pooled buffer, with the sender's address read in place. An IPv6 flow's socket is
+/// AF_INET6 (IPv6-only).
 /// </summary>
 internal sealed class HostUdpEndpoint
 {
@@ -17,7 +18,7 @@ internal sealed class HostUdpEndpoint
     private readonly UserNetEngine _engine;
     private readonly UdpFlow _flow;
     private readonly Socket _socket;
-    private readonly SocketAddress _destination = SocketAddressBytes.CreateIpv4();
+    private readonly SocketAddress _destination;
     private volatile bool _closed;
 
     private HostUdpEndpoint(UserNetEngine engine, UdpFlow flow, Socket socket)
@@ -25,14 +26,21 @@ internal sealed class HostUdpEndpoint
         _engine = engine;
         _flow = flow;
         _socket = socket;
+        _destination = new SocketAddress(socket.AddressFamily);
     }
 
     public static HostUdpEndpoint Open(UserNetEngine engine, UdpFlow flow)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
+        var family = flow.IsIpv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork;
+        var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
         try
         {
-            socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+            if (flow.IsIpv6)
+            {
+                socket.DualMode = false;
+            }
+
+            socket.Bind(new IPEndPoint(flow.IsIpv6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
         }
         catch
         {
@@ -58,6 +66,19 @@ internal sealed class HostUdpEndpoint
         }
     }
 
+    public void Send6(Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload)
+    {
+        SocketAddressBytes.Write6(_destination, destination, port);
+        try
+        {
+            _socket.SendTo(payload, SocketFlags.None, _destination);
+        }
+        catch (SocketException)
+        {
+            // EAGAIN, unreachable, ...: a lost datagram, which UDP allows.
+        }
+    }
+
     public void Close()
     {
         _closed = true;
@@ -67,7 +88,7 @@ internal sealed class HostUdpEndpoint
     private async Task ReceiveLoopAsync()
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        var from = SocketAddressBytes.CreateIpv4();
+        var from = new SocketAddress(_socket.AddressFamily);
         try
         {
             while (!_closed)
@@ -91,7 +112,14 @@ internal sealed class HostUdpEndpoint
                             break;
                         }
 
-                        _engine.Stack.OnUdpReceived(_flow, SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
+                        if (_flow.IsIpv6)
+                        {
+                            _engine.Stack.OnUdp6Received(_flow, SocketAddressBytes.Address6(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
+                        }
+                        else
+                        {
+                            _engine.Stack.OnUdpReceived(_flow, SocketAddressBytes.Address(from), SocketAddressBytes.Port(from), buffer.AsSpan(0, n));
+                        }
                     }
 
                     _engine.Flush();

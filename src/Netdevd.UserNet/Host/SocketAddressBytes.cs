@@ -5,7 +5,7 @@ using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Host;
 
-/// <summary>Reads and writes IPv4 <see cref="SocketAddress"/> bytes in place (sockaddr_in), so the datagram path allocates no endpoints.</summary>
+/// <summary>Reads and writes <see cref="SocketAddress"/> bytes in place (sockaddr_in, sockaddr_in6), so the datagram path allocates no endpoints.</summary>
 internal static class SocketAddressBytes
 {
     public static SocketAddress CreateIpv4() => new(AddressFamily.InterNetwork);
@@ -16,6 +16,18 @@ internal static class SocketAddressBytes
         BinaryPrimitives.WriteUInt16BigEndian(b[2..], port);
         ip.WriteTo(b[4..]);
     }
+
+    /// <summary>sockaddr_in6: port at 2, flow information at 4, the address at 8, scope at 24.</summary>
+    public static void Write6(SocketAddress address, Ipv6Address ip, ushort port)
+    {
+        var b = address.Buffer.Span;
+        BinaryPrimitives.WriteUInt16BigEndian(b[2..], port);
+        b.Slice(4, 4).Clear();
+        ip.WriteTo(b[8..]);
+        b.Slice(24, 4).Clear();
+    }
+
+    public static Ipv6Address Address6(SocketAddress address) => Ipv6Address.Read(address.Buffer.Span.Slice(8, 16));
 
     public static Ipv4Address Address(SocketAddress address) => Ipv4Address.Read(address.Buffer.Span[4..]);
 

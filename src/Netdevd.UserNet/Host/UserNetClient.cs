@@ -80,6 +80,7 @@ public sealed class UserNetClient : NetClient, IHostForwards, IGuestPort
             Restrict = config.Restrict,
             Limits = limits ?? new NatLimits(),
         };
+        options = Ipv6Options.Apply(config, options);
         // Each rule is checked and its device opened before the next, so the first failing rule
         // is the one reported, as in QEMU.
         var guestForwards = new List<GuestForwardRule>();

@@ -27,7 +27,9 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
         Stack = createStack(this, Output);
         Host = new HostSockets(this);
         Stack.AttachHost(Host);
+        Stack.AttachIcmpv6Host(Host);
         _timer = time.CreateTimer(static s => ((UserNetEngine)s!).OnTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        ArmIdleWakeup();
     }
 
     public Lock Lock { get; } = new();
@@ -150,11 +152,18 @@ internal sealed class UserNetEngine : IDisposable, IThreadPoolWorkItem
             if (!Stack.HasTimers)
             {
                 _timerRunning = false;
-                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                ArmIdleWakeup();
             }
         }
 
         Drain();
+    }
+
+    /// <summary>No tick while idle: one shot at the stack's next idle work (IPv6's periodic router advertisement), if any.</summary>
+    private void ArmIdleWakeup()
+    {
+        var wakeup = Stack.IdleWakeupMs;
+        _timer.Change(wakeup == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(1, wakeup - Stack.NowMs)), Timeout.InfiniteTimeSpan);
     }
 
     public void Dispose()

@@ -5,8 +5,8 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet.Interface;
 
 /// <summary>
-/// IPv4 reassembly (RFC 791/815) for datagrams the guest sends in fragments, e.g. UDP larger than
-/// its MTU. Bounded so that no guest can make the host hold much: a fixed number of datagrams in
+/// IPv4 and IPv6 reassembly (RFC 791/815, RFC 8200 4.5) for datagrams the guest sends in
+/// fragments, e.g. UDP larger than its MTU. Bounded so that no guest can make the host hold much: a fixed number of datagrams in
 /// progress (the oldest is evicted to make room for a new one, so a flood of pieces that never
 /// complete cannot lock out the datagrams that do), each at most 65535 bytes with a limited number
 /// of pieces, its buffer reserved from the netdev's <see cref="MemoryBudget"/>, dropped when it
@@ -17,6 +17,12 @@ internal sealed class FragmentReassembler : IDisposable
     /// <summary>The largest IPv4 datagram, header included.</summary>
     public const int MaxDatagram = 65535;
 
+    /// <summary>The largest IPv6 datagram: the fixed header and a 65535-byte payload.</summary>
+    public const int MaxIpv6Datagram = Ipv6Packet.HeaderLength + 65535;
+
+    /// <summary>The payload buffer of one datagram in progress.</summary>
+    private const int MaxFragmentable = 65535;
+
     /// <summary>What one datagram in progress holds (its payload buffer, as the pool hands it out).</summary>
     private const int EntryBytes = 65536;
 
@@ -25,7 +31,7 @@ internal sealed class FragmentReassembler : IDisposable
     private readonly int _timeoutMs;
     private readonly StackCounters _counters;
     private readonly MemoryBudget _budget;
-    private readonly byte[] _complete = new byte[MaxDatagram];
+    private readonly byte[] _complete = new byte[MaxIpv6Datagram];
 
     public FragmentReassembler(int maxDatagrams, int timeoutMs, StackCounters counters, MemoryBudget budget)
     {
@@ -38,32 +44,68 @@ internal sealed class FragmentReassembler : IDisposable
     public int InProgress => _entries.Count;
 
     /// <summary>
-    /// Adds one fragment. Returns <see cref="FragmentResult.Complete"/> with the whole datagram in
+    /// Adds one IPv4 fragment. Returns <see cref="FragmentResult.Complete"/> with the whole datagram in
     /// <paramref name="datagram"/> (valid until the next call), <see cref="FragmentResult.Pending"/>
     /// while pieces are missing, or a reason to drop. A datagram evicted to make room is counted
     /// here (<see cref="FrameDropReason.FragmentLimit"/>).
     /// </summary>
     public FragmentResult Add(Ipv4Packet fragment, long nowMs, out Span<byte> datagram)
     {
-        datagram = default;
-        var offset = fragment.FragmentOffset;
-        var payload = fragment.Payload;
-        var end = offset + payload.Length;
-        var last = !fragment.MoreFragments;
+        // Only the first piece's header becomes the datagram's; the others' headers are dropped, so
+        // a later piece is bounded with the smallest header and the whole is checked again.
+        var key = new FragmentKey(Ipv6Address.FromIpv4Mapped(fragment.Source), Ipv6Address.FromIpv4Mapped(fragment.Destination), fragment.Identification, fragment.Protocol, false);
+        return Add(key, fragment.Header, fragment.FragmentOffset == 0 ? fragment.HeaderLength : Ipv4Packet.MinimumHeaderLength,
+            fragment.FragmentOffset, fragment.MoreFragments, fragment.Payload, -1, 0, MaxDatagram, nowMs, out datagram);
+    }
 
-        // Every fragment but the last carries a multiple of 8 bytes (RFC 791). Only the first
-        // piece's header becomes the datagram's; the others' headers are dropped, so a later
-        // piece is bounded with the smallest header and the whole is checked again below.
-        var headerLength = offset == 0 ? fragment.HeaderLength : Ipv4Packet.MinimumHeaderLength;
-        if ((!last && (payload.Length & 7) != 0) || payload.Length == 0 || headerLength + end > MaxDatagram)
+    /// <summary>
+    /// Adds one IPv6 fragment (RFC 8200 4.5) whose chain <paramref name="chain"/> stopped at its
+    /// fragment header. The whole datagram keeps the first piece's unfragmentable part, with the
+    /// fragment header removed and its next-header value moved into the header before it.
+    /// </summary>
+    public FragmentResult Add(Ipv6Packet fragment, Ipv6HeaderChain chain, long nowMs, out Span<byte> datagram)
+    {
+        datagram = default;
+        var bytes = fragment.Bytes;
+        if (!chain.IsFragment || !Ipv6FragmentHeader.TryCreate(bytes[chain.FragmentHeaderOffset..], out var header))
         {
             return FragmentResult.Malformed;
         }
 
-        var entry = Find(fragment);
+        var unfragmentable = bytes[..chain.FragmentHeaderOffset];
+        var key = new FragmentKey(fragment.Source, fragment.Destination, header.Identification, 0, true);
+        return Add(key, unfragmentable, unfragmentable.Length, header.FragmentOffset, header.MoreFragments,
+            bytes[(chain.FragmentHeaderOffset + Ipv6FragmentHeader.Length)..], chain.NextHeaderFieldOffset, header.NextHeader,
+            MaxIpv6Datagram, nowMs, out datagram);
+    }
+
+    private FragmentResult Add(
+        FragmentKey key,
+        ReadOnlySpan<byte> header,
+        int headerLength,
+        int offset,
+        bool more,
+        ReadOnlySpan<byte> payload,
+        int nextHeaderField,
+        byte nextHeader,
+        int maxDatagram,
+        long nowMs,
+        out Span<byte> datagram)
+    {
+        datagram = default;
+        var end = offset + payload.Length;
+        var last = !more;
+
+        // Every fragment but the last carries a multiple of 8 bytes (RFC 791, RFC 8200 4.5).
+        if ((!last && (payload.Length & 7) != 0) || payload.Length == 0 || headerLength + end > maxDatagram || end > MaxFragmentable)
+        {
+            return FragmentResult.Malformed;
+        }
+
+        var entry = Find(key);
         if (entry is null)
         {
-            entry = Open(fragment, nowMs);
+            entry = Open(key, nowMs);
             if (entry is null)
             {
                 return FragmentResult.NoMemory;
@@ -71,10 +113,10 @@ internal sealed class FragmentReassembler : IDisposable
         }
 
         // The reassembled datagram is the first piece's header plus every payload byte up to the
-        // highest end seen: it must fit 65535 bytes whatever order and header lengths the pieces
-        // come in (a 60-byte first header with pieces up to byte 65515 would not).
-        var wholeHeader = offset == 0 ? fragment.HeaderLength : entry.HeaderLength;
-        if (wholeHeader + Math.Max(entry.HighestEnd, end) > MaxDatagram || !entry.Accept(offset, end, last))
+        // highest end seen: it must fit whatever order and header lengths the pieces come in (a
+        // 60-byte first IPv4 header with pieces up to byte 65515 would not).
+        var wholeHeader = offset == 0 ? headerLength : entry.HeaderLength;
+        if (wholeHeader + Math.Max(entry.HighestEnd, end) > maxDatagram || !entry.Accept(offset, end, last))
         {
             Remove(entry);
             return FragmentResult.Malformed;
@@ -83,7 +125,7 @@ internal sealed class FragmentReassembler : IDisposable
         payload.CopyTo(entry.Payload.AsSpan(offset));
         if (offset == 0)
         {
-            entry.SetHeader(fragment.Header);
+            entry.SetHeader(header, nextHeaderField, nextHeader);
         }
 
         if (!entry.IsComplete)
@@ -97,7 +139,7 @@ internal sealed class FragmentReassembler : IDisposable
     }
 
     /// <summary>A new datagram in progress: makes room (oldest first) in the table and in the budget.</summary>
-    private Entry? Open(Ipv4Packet fragment, long nowMs)
+    private Entry? Open(FragmentKey key, long nowMs)
     {
         if (_entries.Count >= _maxDatagrams)
         {
@@ -114,7 +156,7 @@ internal sealed class FragmentReassembler : IDisposable
             EvictOldest();
         }
 
-        var entry = new Entry(fragment.Source, fragment.Destination, fragment.Protocol, fragment.Identification, nowMs + _timeoutMs);
+        var entry = new Entry(key, nowMs + _timeoutMs);
         _entries.Add(entry);
         return entry;
     }
@@ -162,22 +204,29 @@ internal sealed class FragmentReassembler : IDisposable
 
         header.CopyTo(_complete);
         entry.Payload.AsSpan(0, entry.PayloadLength).CopyTo(_complete.AsSpan(header.Length));
-        var ip = Ipv4Packet.CreateUnchecked(_complete.AsSpan(0, total));
+        if (entry.Key.IsIpv6)
+        {
+            // The fragment header is gone: the header before it now names what followed it.
+            _complete[entry.NextHeaderField] = entry.NextHeader;
+            BinaryPrimitives.WriteUInt16BigEndian(_complete.AsSpan(4), (ushort)(total - Ipv6Packet.HeaderLength));
+        }
+        else
+        {
+            // A whole datagram now: no fragment fields, the real length, a fresh header checksum.
+            BinaryPrimitives.WriteUInt16BigEndian(_complete.AsSpan(2), (ushort)total);
+            BinaryPrimitives.WriteUInt16BigEndian(_complete.AsSpan(6), 0);
+            Ipv4Packet.CreateUnchecked(_complete.AsSpan(0, total)).FillChecksum();
+        }
 
-        // A whole datagram now: no fragment fields, the real length, a fresh header checksum.
-        BinaryPrimitives.WriteUInt16BigEndian(_complete.AsSpan(2), (ushort)total);
-        BinaryPrimitives.WriteUInt16BigEndian(_complete.AsSpan(6), 0);
-        ip.FillChecksum();
         datagram = _complete.AsSpan(0, total);
         return true;
     }
 
-    private Entry? Find(Ipv4Packet fragment)
+    private Entry? Find(FragmentKey key)
     {
         foreach (var e in _entries)
         {
-            if (e.Identification == fragment.Identification && e.Source == fragment.Source &&
-                e.Destination == fragment.Destination && e.Protocol == fragment.Protocol)
+            if (e.Key == key)
             {
                 return e;
             }
@@ -196,7 +245,7 @@ internal sealed class FragmentReassembler : IDisposable
     }
 
     /// <summary>One datagram being reassembled: its payload buffer and which byte ranges arrived.</summary>
-    private sealed class Entry(Ipv4Address source, Ipv4Address destination, byte protocol, ushort identification, long deadlineMs) : IDisposable
+    private sealed class Entry(FragmentKey key, long deadlineMs) : IDisposable
     {
         /// <summary>At most this many distinct pieces: a guest cannot make us track thousands of holes.</summary>
         private const int MaxPieces = 64;
@@ -205,31 +254,35 @@ internal sealed class FragmentReassembler : IDisposable
         private byte[]? _header;
         private int _totalPayload = -1;
 
-        public Ipv4Address Source { get; } = source;
+        public FragmentKey Key { get; } = key;
 
-        public Ipv4Address Destination { get; } = destination;
+        /// <summary>IPv6: where the next-header byte to patch is, and its value.</summary>
+        public int NextHeaderField { get; private set; }
 
-        public byte Protocol { get; } = protocol;
-
-        public ushort Identification { get; } = identification;
+        public byte NextHeader { get; private set; }
 
         public long DeadlineMs { get; } = deadlineMs;
 
-        public byte[] Payload { get; } = ArrayPool<byte>.Shared.Rent(MaxDatagram);
+        public byte[] Payload { get; } = ArrayPool<byte>.Shared.Rent(MaxFragmentable);
 
         public ReadOnlySpan<byte> Header => _header;
 
         public int PayloadLength => _totalPayload;
 
         /// <summary>The first piece's header length once it arrived, else the smallest possible.</summary>
-        public int HeaderLength => _header?.Length ?? Ipv4Packet.MinimumHeaderLength;
+        public int HeaderLength => _header?.Length ?? (Key.IsIpv6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinimumHeaderLength);
 
         /// <summary>The end of the highest payload byte received so far.</summary>
         public int HighestEnd => _pieces.Count == 0 ? 0 : _pieces[^1].End;
 
         public bool IsComplete => _header is not null && _totalPayload >= 0 && _pieces.Count == 1 && _pieces[0] == (0, _totalPayload);
 
-        public void SetHeader(ReadOnlySpan<byte> header) => _header = header.ToArray();
+        public void SetHeader(ReadOnlySpan<byte> header, int nextHeaderField, byte nextHeader)
+        {
+            _header = header.ToArray();
+            NextHeaderField = nextHeaderField;
+            NextHeader = nextHeader;
+        }
 
         /// <summary>Records bytes [start, end); false when the pieces contradict each other.</summary>
         public bool Accept(int start, int end, bool last)
@@ -283,3 +336,6 @@ internal enum FragmentResult
     /// <summary>The netdev's memory budget has no room even after evicting every datagram in progress.</summary>
     NoMemory,
 }
+
+/// <summary>What identifies one fragmented datagram (IPv4 addresses as IPv4-mapped; protocol 0 for IPv6, whose key has none).</summary>
+internal readonly record struct FragmentKey(Ipv6Address Source, Ipv6Address Destination, uint Identification, byte Protocol, bool IsIpv6);

@@ -33,4 +33,13 @@ public enum FrameDropReason
     /// <see cref="MemoryBudget"/> was used up (see <see cref="Nat.NatLimits.MemoryLimit"/>).
     /// </summary>
     MemoryLimit,
+
+    /// <summary>
+    /// An IPv6 datagram dropped for its extension headers: an option or routing type we must not
+    /// skip, a hop-by-hop header out of place, or a chain longer than any real sender's.
+    /// </summary>
+    ExtensionHeader,
+
+    /// <summary>An NDP message that fails RFC 4861's validity checks (hop limit 255, code 0, options), or one only routers send.</summary>
+    InvalidNdp,
 }

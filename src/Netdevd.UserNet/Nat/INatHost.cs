@@ -22,6 +22,9 @@ internal interface INatHost
 
     void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload);
 
+    /// <summary>Sends from an IPv6 flow (<see cref="UdpFlow.IsIpv6"/>) through its AF_INET6 socket.</summary>
+    void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload);
+
     void CloseUdp(UdpFlow flow);
 
     /// <summary>Opens the host side of an echo flow; false when ICMP sockets are not available here.</summary>

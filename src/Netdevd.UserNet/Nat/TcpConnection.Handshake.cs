@@ -68,8 +68,9 @@ internal sealed partial class TcpConnection
     private void TakeSynOptions(in TcpSegment syn)
     {
         var options = syn.Options;
-        // No option (or 0): RFC 9293's default of 536. A tiny offer is raised to the floor.
-        _guestMss = options.MaximumSegmentSize is { } mss and > 0 ? Math.Max((int)mss, _settings.MinSegmentSize) : 536;
+        // No option (or 0): RFC 9293's default of 536 (IPv6: 1220, RFC 8200's minimum link MTU
+        // less both headers). A tiny offer is raised to the floor.
+        _guestMss = options.MaximumSegmentSize is { } mss and > 0 ? Math.Max((int)mss, _settings.MinSegmentSize) : Address.IsIpv4 ? 536 : 1220;
         if (options.WindowScale is { } scale)
         {
             _windowScaling = true;
@@ -86,7 +87,7 @@ internal sealed partial class TcpConnection
 
     private TcpOptions SynOptions(bool offerScaling) => new()
     {
-        MaximumSegmentSize = (ushort)Math.Min(_settings.AnnouncedMss, 0xFFFF),
+        MaximumSegmentSize = (ushort)Math.Min(_settings.AnnouncedMss - IpHeaderGrowth, 0xFFFF),
         WindowScale = offerScaling ? (byte)_rcvShift : null,
     };
 

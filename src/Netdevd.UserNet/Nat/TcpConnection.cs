@@ -92,7 +92,13 @@ internal sealed partial class TcpConnection : IDisposable
     public bool ResetByGuest { get; private set; }
 
     /// <summary>The MSS used for segments to the guest.</summary>
-    public int SendMss => Math.Min(_guestMss, _settings.MaxSegmentSize);
+    public int SendMss => Math.Min(_guestMss, _settings.MaxSegmentSize - IpHeaderGrowth);
+
+    /// <summary>
+    /// What the IP header adds over IPv4's 20 bytes: the settings' sizes are IPv4's, an IPv6
+    /// header is 40 bytes, so its segments are 20 bytes shorter in the same frame.
+    /// </summary>
+    private int IpHeaderGrowth => Address.IsIpv4 ? 0 : 20;
 
     /// <summary>The guest's current window in bytes (scaled).</summary>
     public int GuestWindow => _sndWnd;

@@ -5,13 +5,33 @@ namespace Netdevd.UserNet.Nat;
 /// <summary>
 /// One guest UDP source (address, port) and its host socket, as libslirp keeps one socket per
 /// guest port: datagrams to any destination leave through it, and whatever arrives on it goes
-/// back to that guest port with the sender's address (translated back to the virtual one).
+/// back to that guest port with the sender's address (translated back to the virtual one). An
+/// IPv6 source (<see cref="IsIpv6"/>) has an AF_INET6 host socket.
 /// </summary>
-public sealed class UdpFlow(Ipv4Address guestAddress, ushort guestPort)
+public sealed class UdpFlow
 {
-    public Ipv4Address GuestAddress { get; } = guestAddress;
+    public UdpFlow(Ipv4Address guestAddress, ushort guestPort)
+    {
+        GuestAddress = guestAddress;
+        GuestPort = guestPort;
+    }
 
-    public ushort GuestPort { get; } = guestPort;
+    public UdpFlow(Ipv6Address guestAddress6, ushort guestPort)
+    {
+        GuestAddress6 = guestAddress6;
+        GuestPort = guestPort;
+        IsIpv6 = true;
+    }
+
+    /// <summary>The guest's IPv4 address (IPv4 flows).</summary>
+    public Ipv4Address GuestAddress { get; }
+
+    /// <summary>The guest's IPv6 address (IPv6 flows).</summary>
+    public Ipv6Address GuestAddress6 { get; }
+
+    public bool IsIpv6 { get; }
+
+    public ushort GuestPort { get; }
 
     /// <summary>When the flow expires without traffic (stack clock, ms).</summary>
     public long ExpiresAt { get; internal set; }

@@ -3,14 +3,17 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet.Nat;
 
 /// <summary>
-/// One host client of a UDP host forward: its datagrams reach guest:port from the virtual host
-/// address and <see cref="ForeignPort"/>; the guest's answers to that port go back to the client.
+/// One host client of a UDP host forward: its datagrams reach guest:port from
+/// <see cref="ForeignAddress"/>:<see cref="ForeignPort"/> (the client's own address, or the virtual
+/// host for a loopback client); the guest's answers to that end go back to the client.
 /// </summary>
-public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, ushort foreignPort, object hostState)
+public sealed class UdpForwardFlow(Ipv4Address guestAddress, ushort guestPort, Ipv4Address foreignAddress, ushort foreignPort, object hostState)
 {
     public Ipv4Address GuestAddress { get; } = guestAddress;
 
     public ushort GuestPort { get; } = guestPort;
+
+    public Ipv4Address ForeignAddress { get; } = foreignAddress;
 
     public ushort ForeignPort { get; } = foreignPort;
 

@@ -10,4 +10,7 @@ namespace Netdevd.UserNet.Services;
 public static class VirtualMac
 {
     public static MacAddress For(Ipv4Address address) => MacAddress.FromValue(0x5255_0000_0000UL | address.Value);
+
+    /// <summary>libslirp's in6_compute_ethaddr: 52:56 followed by the last four octets (fec0::2 is 52:56:00:00:00:02).</summary>
+    public static MacAddress For(Ipv6Address address) => MacAddress.FromValue(0x5256_0000_0000UL | (address.Low & 0xFFFF_FFFF));
 }

@@ -14,11 +14,15 @@ internal sealed class UserNetRig : IAsyncDisposable
     public const string HostAddress = "10.199.0.1";
     private static int s_counter;
     private readonly List<Process> _servers = [];
+    private readonly string _tag;
     private Process? _netdevd;
+    private bool _clientNs;
 
     private UserNetRig(string tag)
     {
+        _tag = tag;
         HostNs = $"ndu-h-{tag}";
+        ClientNs = $"ndu-c-{tag}";
         GuestNs = $"ndu-g-{tag}";
         Tap = $"ndut{tag}";
         Dir = HostTools.TempDir();
@@ -27,6 +31,21 @@ internal sealed class UserNetRig : IAsyncDisposable
     public string HostNs { get; }
 
     public string GuestNs { get; }
+
+    /// <summary>A third namespace, a client on a veth link to the host namespace (see <see cref="AddClientNamespaceAsync"/>).</summary>
+    public string ClientNs { get; }
+
+    /// <summary>The host namespace's end of the client link.</summary>
+    public const string ClientLinkHost = "10.198.0.1";
+
+    /// <summary>The client namespace's end of the client link.</summary>
+    public const string ClientLinkClient = "10.198.0.2";
+
+    /// <summary>The host namespace's IPv6 end of the client link.</summary>
+    public const string ClientLinkHost6 = "fd00:198::1";
+
+    /// <summary>The client namespace's IPv6 end of the client link.</summary>
+    public const string ClientLinkClient6 = "fd00:198::2";
 
     public string Tap { get; }
 
@@ -87,6 +106,41 @@ internal sealed class UserNetRig : IAsyncDisposable
         await Shell.CheckAsync($"ip -n {HostNs} link set {Tap} netns {GuestNs} && ip -n {GuestNs} link set {Tap} mtu {mtu} up");
     }
 
+    /// <summary>
+    /// Creates <see cref="ClientNs"/>, joined to the host namespace by a veth pair
+    /// (<see cref="ClientLinkHost"/> / <see cref="ClientLinkClient"/> and their IPv6 twins), a
+    /// client that reaches the host's forwards from an address of its own.
+    /// </summary>
+    public async Task AddClientNamespaceAsync()
+    {
+        _clientNs = true;
+        await Shell.CheckAsync($"ip netns add {ClientNs} && ip -n {ClientNs} link set lo up && " +
+            $"ip -n {HostNs} link add nduh{_tag} type veth peer name nduc{_tag} netns {ClientNs} && " +
+            $"ip -n {HostNs} addr add {ClientLinkHost}/24 dev nduh{_tag} && ip -n {HostNs} addr add {ClientLinkHost6}/64 dev nduh{_tag} nodad && " +
+            $"ip -n {ClientNs} addr add {ClientLinkClient}/24 dev nduc{_tag} && ip -n {ClientNs} addr add {ClientLinkClient6}/64 dev nduc{_tag} nodad && " +
+            $"ip -n {HostNs} link set nduh{_tag} up && ip -n {ClientNs} link set nduc{_tag} up");
+    }
+
+    /// <summary>The guest's static IPv6 address (<see cref="ConfigureStaticIpv6Async"/>).</summary>
+    public const string Guest6 = "fec0::15";
+
+    /// <summary>
+    /// Gives the guest IPv6 without the stack's router advertisements: a static address in the
+    /// default prefix, the virtual host as default router, and permanent neighbour entries for the
+    /// virtual host and DNS (libslirp's MACs 52:56:00:00:00:02 and :03).
+    /// </summary>
+    public async Task ConfigureStaticIpv6Async()
+    {
+        await Shell.CheckAsync($"ip -n {GuestNs} addr add {Guest6}/64 dev {Tap} nodad && " +
+            $"ip -n {GuestNs} -6 neigh replace fec0::2 lladdr 52:56:00:00:00:02 dev {Tap} nud permanent && " +
+            $"ip -n {GuestNs} -6 neigh replace fec0::3 lladdr 52:56:00:00:00:03 dev {Tap} nud permanent && " +
+            $"ip -n {GuestNs} -6 route replace default via fec0::2 dev {Tap}");
+
+        // One datagram from the guest so the stack knows its MAC before it opens a forward to it
+        // (a frame to a solicited-node group is not taken by the guest's TCP). Answered or not.
+        await GuestAsync("ping -6 -c 1 -W 1 fec0::2 >/dev/null 2>&1; true");
+    }
+
     /// <summary>Waits until something listens on TCP <paramref name="port"/> in the host namespace.</summary>
     public async Task WaitListeningAsync(int port)
     {
@@ -136,7 +190,7 @@ internal sealed class UserNetRig : IAsyncDisposable
         }
 
         Shell.Stop(_netdevd);
-        await Shell.RunAsync($"ip netns del {GuestNs}; ip netns del {HostNs}");
+        await Shell.RunAsync($"ip netns del {GuestNs}; ip netns del {HostNs}" + (_clientNs ? $"; ip netns del {ClientNs}" : ""));
         try
         {
             Directory.Delete(Dir, recursive: true);

@@ -34,16 +34,56 @@ public sealed class ForwardParserTests
     {
         var r = HostForwardParser.Parse("::0x10-:022", DhcpStart);
         Assert.False(r.Udp);
-        Assert.Equal(Ipv4Address.Any, r.HostAddress);
+        Assert.Equal(IPAddress.Any, r.HostAddress);
         Assert.Equal(16, r.HostPort);
-        Assert.Equal(DhcpStart, r.GuestAddress);
+        Assert.Equal(IPAddress.Parse("10.0.2.15"), r.GuestAddress);
         Assert.Equal(18, r.GuestPort); // octal, as strtol base 0
 
         r = HostForwardParser.Parse("udp:127.0.0.1:0-10.0.2.20:53junk", DhcpStart);
         Assert.True(r.Udp);
         Assert.Equal(0, r.HostPort);
-        Assert.Equal(Ipv4Address.Create(10, 0, 2, 20), r.GuestAddress);
+        Assert.Equal(IPAddress.Parse("10.0.2.20"), r.GuestAddress);
         Assert.Equal(53, r.GuestPort); // trailing text after the number is ignored, as in QEMU
+    }
+
+    [Theory]
+    [InlineData("tcp:[::1]:2222-[fec0::15]:22", "::1", 2222, "fec0::15", 22)]
+    [InlineData("udp:[::]:5353-:53", "::", 5353, "10.0.2.15", 53)]
+    [InlineData("tcp:[::1]:2222-10.0.2.16:22", "::1", 2222, "10.0.2.16", 22)]
+    [InlineData("tcp:127.0.0.1:2222-[fec0::15]:0x16", "127.0.0.1", 2222, "fec0::15", 22)]
+    public void Host_forwards_take_bracketed_ipv6_addresses_on_either_side(string rule, string host, int hostPort, string guest, int guestPort)
+    {
+        var r = HostForwardParser.Parse(rule, DhcpStart);
+        Assert.Equal(IPAddress.Parse(host), r.HostAddress);
+        Assert.Equal(hostPort, r.HostPort);
+        Assert.Equal(IPAddress.Parse(guest), r.GuestAddress);
+        Assert.Equal(guestPort, r.GuestPort);
+    }
+
+    [Theory]
+    [InlineData("tcp:[::1:2222-:22", "Bad host address")]
+    [InlineData("tcp:[::1]2222-:22", "Bad host address")]
+    [InlineData("tcp:[1.2.3.4]:2222-:22", "Bad host address")]
+    [InlineData("tcp:[fe80::1%1]:2222-:22", "Bad host address")]
+    [InlineData("tcp:[]:2222-:22", "Bad host address")]
+    [InlineData("tcp:::1:2222-:22", "Bad host port")]
+    [InlineData("tcp:[::1]:2222-[fec0::zz]:22", "Bad guest address")]
+    [InlineData("tcp:[::1]:2222-[fec0::15]", "Missing guest address")]
+    [InlineData("tcp:[::1]:2222-[fec0::15]:0", "Bad guest port")]
+    public void Bad_ipv6_forwards_get_QEMUs_reasons(string rule, string reason)
+    {
+        var e = Assert.Throws<QapiException>(() => HostForwardParser.Parse(rule, DhcpStart));
+        Assert.Equal($"Invalid host forwarding rule '{rule}' ({reason})", e.Message);
+    }
+
+    [Fact]
+    public void Remove_keys_take_bracketed_ipv6_addresses()
+    {
+        var (udp, address, port) = HostForwardParser.ParseKey("udp:[::1]:5353");
+        Assert.True(udp);
+        Assert.Equal(IPAddress.IPv6Loopback, address);
+        Assert.Equal(5353, port);
+        Assert.Equal("invalid format", Assert.Throws<QapiException>(() => HostForwardParser.ParseKey("tcp:[::zz]:1")).Message);
     }
 
     [Theory]

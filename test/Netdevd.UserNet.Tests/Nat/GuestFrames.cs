@@ -117,6 +117,8 @@ internal sealed class FakeNatHost : INatHost
 
     public List<(Ipv4Address Destination, ushort Port, byte[] Payload)> UdpSent { get; } = [];
 
+    public List<(Ipv6Address Destination, ushort Port, byte[] Payload)> Udp6Sent { get; } = [];
+
     public List<TcpConnection> Closed { get; } = [];
 
     public int IcmpSent { get; private set; }
@@ -139,6 +141,9 @@ internal sealed class FakeNatHost : INatHost
 
     public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
         UdpSent.Add((destination, port, payload.ToArray()));
+
+    public void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) =>
+        Udp6Sent.Add((destination, port, payload.ToArray()));
 
     public void CloseUdp(UdpFlow flow)
     {

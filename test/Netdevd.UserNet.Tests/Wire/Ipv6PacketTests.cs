@@ -91,6 +91,32 @@ public sealed class Ipv6PacketTests
         Assert.False(f.MoreFragments);
     }
 
+    [Fact]
+    public void Udp_and_tcp_over_ipv6_checksums_match_a_naive_sum_and_packetdotnet()
+    {
+        var b = Bytes.Filled(14 + 40 + 8 + 3);
+        var n = EthernetFrame.WriteHeader(b, RouterMac, GuestMac, EtherType.Ipv6);
+        n += Ipv6Packet.WriteHeader(b.AsSpan(n), Guest, Router, IpProtocol.Udp, 11);
+        UdpPacket.WriteHeader(b.AsSpan(n), 546, 547, 3);
+        b.AsSpan(n + 8, 3).Fill(7);
+        Assert.True(UdpPacket.TryCreate(b.AsSpan(n), out var udp));
+        Assert.False(udp.VerifyChecksum(Guest, Router)); // zero is not allowed over IPv6
+        udp.FillChecksum(Guest, Router);
+        Assert.True(udp.VerifyChecksum(Guest, Router));
+        Assert.Equal(0, NaiveChecksum(Guest, Router, IpProtocol.Udp, b.AsSpan(n)));
+        Assert.True(PacketDotNet.Packet.ParsePacket(PacketDotNet.LinkLayers.Ethernet, b).Extract<PacketDotNet.UdpPacket>().ValidUdpChecksum);
+
+        var t = Bytes.Filled(14 + 40 + 20);
+        n = EthernetFrame.WriteHeader(t, RouterMac, GuestMac, EtherType.Ipv6);
+        n += Ipv6Packet.WriteHeader(t.AsSpan(n), Guest, Router, IpProtocol.Tcp, 20);
+        TcpPacket.WriteHeader(t.AsSpan(n), 40000, 22, 1, 0, TcpFlags.Syn, 65535, default);
+        Assert.True(TcpPacket.TryCreate(t.AsSpan(n), out var tcp));
+        tcp.FillChecksum(Guest, Router);
+        Assert.True(tcp.VerifyChecksum(Guest, Router));
+        Assert.Equal(0, NaiveChecksum(Guest, Router, IpProtocol.Tcp, t.AsSpan(n)));
+        Assert.True(PacketDotNet.Packet.ParsePacket(PacketDotNet.LinkLayers.Ethernet, t).Extract<PacketDotNet.TcpPacket>().ValidTcpChecksum);
+    }
+
     /// <summary>The RFC 8200 8.1 pseudo-header laid out in bytes and summed word by word: no shared code with Checksum.</summary>
     internal static ushort NaiveChecksumValue(Ipv6Address source, Ipv6Address destination, byte next, int length, ReadOnlySpan<byte> data)
     {

@@ -1,0 +1,254 @@
+using Netdevd.UserNet.Interface;
+using Netdevd.UserNet.Nat;
+using Netdevd.Wire;
+
+namespace Netdevd.UserNet;
+
+/// <summary>
+/// ICMPv6 (libslirp's ip6_icmp.c role): echo answered here for the virtual addresses, forwarded
+/// through host ICMPv6 sockets otherwise; NDP handed to <c>UserStack.Ndp</c>; errors to the guest.
+/// </summary>
+public sealed partial class UserStack
+{
+    /// <summary>RFC 4443 2.4 (f): ICMPv6 errors are rate-limited; this many per second at most.</summary>
+    private const int Icmpv6ErrorsPerSecond = 100;
+
+    private readonly Dictionary<(Ipv6Address, ushort, Ipv6Address), Icmpv6Flow> _icmp6 = new(4);
+    private readonly List<(Ipv6Address, ushort, Ipv6Address)> _expiredIcmp6 = [];
+    private IIcmpv6Host? _icmp6Host;
+    private long _icmp6ErrorWindowMs = -1;
+    private int _icmp6ErrorsInWindow;
+
+    public int Icmpv6FlowCount => _icmp6.Count;
+
+    /// <summary>ICMPv6 errors sent to the guest (parameter problems, unreachables).</summary>
+    public long Icmpv6ErrorsSent { get; private set; }
+
+    internal void AttachIcmpv6Host(IIcmpv6Host host) => _icmp6Host = host;
+
+    private void InputIcmpv6(Ipv6Packet ip, int offset)
+    {
+        var bytes = ip.Bytes[offset..];
+        if (!Icmpv6Packet.TryCreate(bytes, out var icmp))
+        {
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
+        if (!icmp.VerifyChecksum(ip.Source, ip.Destination))
+        {
+            Counters.Drop(FrameDropReason.BadChecksum);
+            return;
+        }
+
+        switch (icmp.Type)
+        {
+            case Icmpv6Packet.TypeEchoRequest:
+                InputEcho6(ip, icmp);
+                break;
+            case Icmpv6Packet.TypeRouterSolicitation:
+            case Icmpv6Packet.TypeNeighborSolicitation:
+            case Icmpv6Packet.TypeNeighborAdvertisement:
+                InputNdp(ip, icmp);
+                break;
+            default:
+                // Router advertisements and redirects (only routers send them), multicast listener
+                // reports (nobody here listens for them), errors and echo replies: nothing to do.
+                Counters.Drop(FrameDropReason.NotForUs);
+                break;
+        }
+    }
+
+    private void InputEcho6(Ipv6Packet ip, Icmpv6Packet icmp)
+    {
+        var source = ip.Source;
+        var destination = ip.Destination;
+        if (source.IsUnspecified)
+        {
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
+        if (IsVirtualAddress6(destination))
+        {
+            SendEchoReply6(destination, source, icmp.Identifier, icmp.Bytes);
+            return;
+        }
+
+        if (_options.Restrict)
+        {
+            Counters.Drop(FrameDropReason.Restricted);
+            return;
+        }
+
+        if (IsOnLink6(destination) || destination.IsIpv4Mapped)
+        {
+            Counters.Drop(FrameDropReason.NotForUs);
+            return;
+        }
+
+        if (_icmp6Host is not { } host)
+        {
+            Counters.Drop(FrameDropReason.IcmpUnavailable);
+            return;
+        }
+
+        var key = (source, icmp.Identifier, destination);
+        if (!_icmp6.TryGetValue(key, out var flow))
+        {
+            if (_icmp6.Count >= _options.Limits.MaxIcmpFlows)
+            {
+                Counters.Drop(FrameDropReason.IcmpFlowLimit);
+                return;
+            }
+
+            flow = new Icmpv6Flow(source, icmp.Identifier, destination);
+            if (!host.Open(flow))
+            {
+                Counters.Drop(FrameDropReason.IcmpUnavailable);
+                return;
+            }
+
+            _icmp6.Add(key, flow);
+        }
+
+        flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        if (!host.Send(flow, icmp.Bytes))
+        {
+            // libslirp answers a send that fails for lack of a route with an unreachable (icmp6_send_error).
+            Counters.Drop(FrameDropReason.HostSocketFailed);
+            SendIcmpv6Error(ip.Bytes, Icmpv6Packet.TypeDestinationUnreachable, Icmpv6Packet.CodeNoRoute, 0);
+        }
+    }
+
+    /// <summary>An echo reply (ICMPv6 header and data) arrived on the flow's host socket.</summary>
+    internal void OnIcmpv6Reply(Icmpv6Flow flow, ReadOnlySpan<byte> reply)
+    {
+        if (reply.Length < Icmpv6Packet.HeaderLength)
+        {
+            return;
+        }
+
+        flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        SendEchoReply6(flow.Destination, flow.GuestAddress, flow.Identifier, reply);
+    }
+
+    /// <summary>Writes an echo reply with the request's (or the host reply's) data and the guest's identifier.</summary>
+    private void SendEchoReply6(Ipv6Address source, Ipv6Address guest, ushort identifier, ReadOnlySpan<byte> echo)
+    {
+        var l4 = BeginIpv6(source, guest, IpProtocol.Icmpv6, echo.Length, out var frame);
+        if (l4.IsEmpty)
+        {
+            return;
+        }
+
+        echo.CopyTo(l4);
+        var reply = Icmpv6Packet.CreateUnchecked(l4);
+        reply.Type = Icmpv6Packet.TypeEchoReply;
+        reply.Code = 0;
+        reply.Identifier = identifier;
+        reply.FillChecksum(source, guest);
+        Commit(frame, Ipv6Headers + echo.Length);
+    }
+
+    /// <summary>
+    /// An ICMPv6 error about <paramref name="offending"/> (a whole datagram from the guest) from the
+    /// router's link-local address, as libslirp's icmp6_send_error: never about an error message,
+    /// never to an unspecified or multicast source, never for a multicast destination unless RFC 4443
+    /// 2.4 (e) allows it, as much of the datagram as fits in 1280 bytes, rate-limited.
+    /// </summary>
+    private void SendIcmpv6Error(ReadOnlySpan<byte> offending, byte type, byte code, uint rest, bool allowMulticast = false)
+    {
+        if (offending.Length < Ipv6Packet.HeaderLength)
+        {
+            return;
+        }
+
+        var source = Ipv6Address.Read(offending[8..]);
+        var destination = Ipv6Address.Read(offending[24..]);
+        if (source.IsUnspecified || source.IsMulticast || (destination.IsMulticast && !allowMulticast) || IsIcmpv6Error(offending))
+        {
+            return;
+        }
+
+        var now = NowMs;
+        if (now - _icmp6ErrorWindowMs >= 1000)
+        {
+            _icmp6ErrorWindowMs = now;
+            _icmp6ErrorsInWindow = 0;
+        }
+
+        if (++_icmp6ErrorsInWindow > Icmpv6ErrorsPerSecond)
+        {
+            return;
+        }
+
+        var quoted = Math.Min(offending.Length, Icmpv6Packet.MaximumErrorLength - Icmpv6Packet.HeaderLength);
+        var from = RouterLinkLocal;
+        var l4 = BeginIpv6(from, source, IpProtocol.Icmpv6, Icmpv6Packet.HeaderLength + quoted, out var frame, 255);
+        if (l4.IsEmpty)
+        {
+            return;
+        }
+
+        var error = Icmpv6Packet.CreateUnchecked(l4);
+        error.Type = type;
+        error.Code = code;
+        error.RestOfHeader = rest;
+        offending[..quoted].CopyTo(error.Data);
+        error.FillChecksum(from, source);
+        Icmpv6ErrorsSent++;
+        Commit(frame, Ipv6Headers + l4.Length);
+    }
+
+    /// <summary>
+    /// Whether a datagram is itself an ICMPv6 error (RFC 4443 2.4 (e.1): never answered with one).
+    /// Follows the header lengths only: the datagram may be the one whose options were refused.
+    /// </summary>
+    private static bool IsIcmpv6Error(ReadOnlySpan<byte> datagram)
+    {
+        var next = datagram[6];
+        var offset = Ipv6Packet.HeaderLength;
+        for (var i = 0; i <= Ipv6HeaderChain.MaximumHeaders && offset + 8 <= datagram.Length; i++)
+        {
+            switch (next)
+            {
+                case IpProtocol.Icmpv6:
+                    return datagram[offset] < 128;
+                case Ipv6ExtensionHeader.Fragment:
+                    next = datagram[offset];
+                    offset += Ipv6FragmentHeader.Length;
+                    break;
+                case Ipv6ExtensionHeader.HopByHop or Ipv6ExtensionHeader.DestinationOptions or Ipv6ExtensionHeader.Routing:
+                    next = datagram[offset];
+                    offset += (datagram[offset + 1] + 1) * 8;
+                    break;
+                default:
+                    return false;
+            }
+        }
+
+        return false;
+    }
+
+    private void ExpireIcmp6(long now)
+    {
+        foreach (var (key, flow) in _icmp6)
+        {
+            if (now >= flow.ExpiresAt)
+            {
+                _expiredIcmp6.Add(key);
+            }
+        }
+
+        foreach (var key in _expiredIcmp6)
+        {
+            if (_icmp6.Remove(key, out var flow))
+            {
+                _icmp6Host?.Close(flow);
+            }
+        }
+
+        _expiredIcmp6.Clear();
+    }
+}

@@ -1,0 +1,117 @@
+using Netdevd.UserNet.Interface;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Services.Dns;
+using Netdevd.Wire;
+
+namespace Netdevd.UserNet;
+
+/// <summary>
+/// UDP over IPv6 past DHCPv6: queries to the IPv6 DNS address go to the DNS forwarder, the rest
+/// out through one AF_INET6 host socket per guest source (libslirp's udp6.c); the virtual host
+/// address reaches the host's ::1. The IPv4 and IPv6 flows share one limit.
+/// </summary>
+public sealed partial class UserStack
+{
+    private readonly Dictionary<(Ipv6Address, ushort), UdpFlow> _udp6 = new(16);
+    private readonly List<(Ipv6Address, ushort)> _expiredUdp6 = [];
+
+    /// <summary>Open IPv6 UDP flows.</summary>
+    public int Udp6FlowCount => _udp6.Count;
+
+    private void InputUdp6Nat(Ipv6Packet ip, UdpPacket udp)
+    {
+        var source = ip.Source;
+        var destination = ip.Destination;
+        var port = udp.DestinationPort;
+        if (IsDnsAddress6(destination) && port == DnsPort && !_options.Restrict && Dns is not null)
+        {
+            InputDns6(source, udp.SourcePort, udp.Payload);
+            return;
+        }
+
+        if (_options.Restrict)
+        {
+            Counters.Drop(FrameDropReason.Restricted);
+            return;
+        }
+
+        if (source.IsIpv4Mapped || source.IsUnspecified || MapToHost6(destination) is not { } hostDestination)
+        {
+            Counters.Drop(FrameDropReason.NotForUs);
+            return;
+        }
+
+        var key = (source, udp.SourcePort);
+        if (!_udp6.TryGetValue(key, out var flow))
+        {
+            if (_udp.Count + _udp6.Count >= _options.Limits.MaxUdpFlows)
+            {
+                Counters.Drop(FrameDropReason.UdpFlowLimit);
+                return;
+            }
+
+            flow = new UdpFlow(source, udp.SourcePort);
+            if (!Host.OpenUdp(flow))
+            {
+                Counters.Drop(FrameDropReason.HostSocketFailed);
+                return;
+            }
+
+            _udp6.Add(key, flow);
+            Counters.UdpFlowsOpened++;
+        }
+
+        flow.ExpiresAt = NowMs + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        Host.SendUdp6(flow, hostDestination, port, udp.Payload);
+    }
+
+    /// <summary>A query to the IPv6 DNS address: the same forwarder as IPv4's; the answer goes back over IPv6.</summary>
+    private void InputDns6(Ipv6Address client, ushort clientPort, ReadOnlySpan<byte> query)
+    {
+        // An immediate answer (SERVFAIL) is as long as the query; only a reassembled query is longer than a frame.
+        Span<byte> immediate = query.Length <= GuestLinkMtu ? stackalloc byte[GuestLinkMtu] : new byte[query.Length];
+        var n = Dns!.HandleQuery(new DnsGuestEndpoint(client, clientPort), query, immediate);
+        if (n > 0)
+        {
+            SendUdp6(_options.Ipv6Dns, DnsPort, client, clientPort, immediate[..n]);
+        }
+    }
+
+    /// <summary>A datagram arrived on an IPv6 flow's host socket from [<paramref name="from"/>]:<paramref name="fromPort"/>.</summary>
+    internal void OnUdp6Received(UdpFlow flow, Ipv6Address from, ushort fromPort, ReadOnlySpan<byte> payload)
+    {
+        flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        SendUdp6(MapFromHost6(from), fromPort, flow.GuestAddress6, flow.GuestPort, payload);
+    }
+
+    private void ExpireUdp6(long now)
+    {
+        foreach (var (key, flow) in _udp6)
+        {
+            if (now >= flow.ExpiresAt)
+            {
+                _expiredUdp6.Add(key);
+            }
+        }
+
+        foreach (var key in _expiredUdp6)
+        {
+            if (_udp6.Remove(key, out var flow))
+            {
+                _host?.CloseUdp(flow);
+            }
+        }
+
+        _expiredUdp6.Clear();
+    }
+
+    private void CloseUdp6Flows()
+    {
+        foreach (var f in _udp6.Values)
+        {
+            _host?.CloseUdp(f);
+        }
+
+        _udp6.Clear();
+    }
+}

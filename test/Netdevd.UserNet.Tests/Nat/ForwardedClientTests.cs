@@ -1,0 +1,105 @@
+using Microsoft.Extensions.Time.Testing;
+using Netdevd.UserNet.Nat;
+using Netdevd.Wire;
+
+namespace Netdevd.UserNet.Tests.Nat;
+
+/// <summary>hostfwd clients reach the guest from their own address and port (libslirp's sotranslate_accept); loopback ones from the virtual host.</summary>
+public sealed class ForwardedClientTests : IDisposable
+{
+    private static readonly Ipv4Address Client = Ipv4Address.Create(198, 51, 100, 7);
+    private readonly ListSink _sink = new();
+    private readonly UserStack _stack;
+
+    public ForwardedClientTests()
+    {
+        _stack = new UserStack(new UserStackOptions(), _sink, new FakeTimeProvider());
+        _stack.AttachHost(new FakeNatHost());
+    }
+
+    public void Dispose() => _stack.Dispose();
+
+    /// <summary>The one segment the stack sent the guest: its source end and sequence number.</summary>
+    private (Ipv4Address Source, ushort SourcePort, ushort DestinationPort, uint Sequence) TakeTcp()
+    {
+        Assert.True(EthernetFrame.TryCreate(Assert.Single(_sink.Take()), out var eth));
+        Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
+        Assert.True(TcpPacket.TryCreate(ip.Payload, out var tcp));
+        Assert.True(tcp.VerifyChecksum(ip.Source, ip.Destination));
+        return (ip.Source, tcp.SourcePort, tcp.DestinationPort, tcp.SequenceNumber);
+    }
+
+    [Fact]
+    public void A_tcp_client_keeps_its_address_and_port_and_the_guest_answers_it()
+    {
+        var connection = _stack.OpenForward(GuestFrames.Guest, 22, Client, 40000, new object());
+        Assert.NotNull(connection);
+        var syn = TakeTcp();
+        Assert.Equal(Client, syn.Source);
+        Assert.Equal((ushort)40000, syn.SourcePort);
+        Assert.Equal((ushort)22, syn.DestinationPort);
+
+        // The guest's SYN-ACK, sent to the client's address through its gateway, finds the connection.
+        _stack.Input(GuestFrames.Tcp(Client, 22, 40000, 1000, syn.Sequence + 1, TcpFlags.Syn | TcpFlags.Ack));
+        Assert.Equal(TcpState.Established, connection.State);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("127.3.4.5")]
+    [InlineData("0.0.0.0")]
+    public void A_loopback_or_unspecified_client_is_the_virtual_host_with_its_own_port(string client)
+    {
+        Assert.True(Ipv4Address.TryParse(client, out var address));
+        Assert.NotNull(_stack.OpenForward(GuestFrames.Guest, 22, address, 41000, new object()));
+        var syn = TakeTcp();
+        Assert.Equal(GuestFrames.Host, syn.Source);
+        Assert.Equal((ushort)41000, syn.SourcePort);
+    }
+
+    [Fact]
+    public void Two_loopback_clients_with_one_port_get_two_connections()
+    {
+        var first = _stack.OpenForward(GuestFrames.Guest, 22, Ipv4Address.Loopback, 41000, new object());
+        var second = _stack.OpenForward(GuestFrames.Guest, 22, Ipv4Address.Create(127, 0, 0, 2), 41000, new object());
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.NotEqual(first.Address, second.Address);
+        Assert.Equal(2, _stack.TcpFlowCount);
+    }
+
+    [Fact]
+    public void A_udp_client_keeps_its_address_and_the_guests_answer_goes_back_to_it()
+    {
+        UdpForwardFlow? answered = null;
+        byte[] answer = [];
+        _stack.SetUdpForwardReply((flow, payload) =>
+        {
+            answered = flow;
+            answer = payload.ToArray();
+        });
+        var flow = _stack.OpenUdpForward(GuestFrames.Guest, 5353, Client, 40001, new object());
+        Assert.NotNull(flow);
+        _stack.OnUdpForwardDatagram(flow, [1, 2, 3]);
+        Assert.True(EthernetFrame.TryCreate(Assert.Single(_sink.Take()), out var eth));
+        Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
+        Assert.True(UdpPacket.TryCreate(ip.Payload, out var udp));
+        Assert.Equal(Client, ip.Source);
+        Assert.Equal((ushort)40001, udp.SourcePort);
+        Assert.True(udp.VerifyChecksum(ip.Source, ip.Destination));
+
+        _stack.Input(GuestFrames.Udp(Client, 5353, 40001, [4, 5]));
+        Assert.Same(flow, answered);
+        Assert.Equal([4, 5], answer);
+        Assert.Equal(0, _stack.UdpFlowCount); // not a NAT flow of the guest's own
+    }
+
+    [Fact]
+    public void A_loopback_udp_client_is_the_virtual_host()
+    {
+        var flow = _stack.OpenUdpForward(GuestFrames.Guest, 5353, Ipv4Address.Loopback, 40002, new object());
+        Assert.NotNull(flow);
+        Assert.Equal(GuestFrames.Host, flow.ForeignAddress);
+        Assert.Equal((ushort)40002, flow.ForeignPort);
+    }
+}

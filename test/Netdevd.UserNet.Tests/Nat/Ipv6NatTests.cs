@@ -1,0 +1,188 @@
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Services.Dns;
+using Netdevd.Wire;
+
+namespace Netdevd.UserNet.Tests.Nat;
+
+/// <summary>TCP and UDP NAT over IPv6: the virtual host is the host's ::1, outside addresses go out as they are, IPv6 headers and checksums.</summary>
+public sealed class Ipv6NatTests : IDisposable
+{
+    private static readonly Ipv6Address Guest6 = Parse("fec0::15");
+    private static readonly Ipv6Address Host6 = Parse("fec0::2");
+    private static readonly Ipv6Address Dns6 = Parse("fec0::3");
+    private static readonly Ipv6Address Outside = Parse("2001:db8::7");
+    private readonly ListSink _sink = new();
+    private readonly FakeNatHost _host = new();
+    private readonly RecordingUpstream _upstream = new();
+    private UserStack _stack;
+
+    public Ipv6NatTests() => _stack = Create(new UserStackOptions { Ipv6Enabled = true });
+
+    private UserStack Create(UserStackOptions options)
+    {
+        var stack = new UserStack(options, _sink, new FakeTimeProvider());
+        stack.AttachHost(_host);
+        stack.Dns = new DnsForwarder([new IPEndPoint(IPAddress.IPv6Loopback, 53)], _upstream);
+        return stack;
+    }
+
+    public void Dispose() => _stack.Dispose();
+
+    private static Ipv6Address Parse(string text)
+    {
+        Assert.True(Ipv6Address.TryParse(text, out var a));
+        return a;
+    }
+
+    private static byte[] Frame(Ipv6Address destination, byte protocol, byte[] l4)
+    {
+        var frame = new byte[EthernetFrame.HeaderLength + Ipv6Packet.HeaderLength + l4.Length];
+        EthernetFrame.WriteHeader(frame, MacAddress.FromValue(0x5256_0000_0002UL), GuestFrames.GuestMac, EtherType.Ipv6);
+        Ipv6Packet.WriteHeader(frame.AsSpan(EthernetFrame.HeaderLength), Guest6, destination, protocol, l4.Length);
+        l4.CopyTo(frame, EthernetFrame.HeaderLength + Ipv6Packet.HeaderLength);
+        return frame;
+    }
+
+    private static byte[] Tcp(Ipv6Address destination, ushort sourcePort, ushort destinationPort, uint seq, uint ack, TcpFlags flags, TcpOptions options = default)
+    {
+        var l4 = new byte[TcpPacket.MinimumHeaderLength + options.EmittedLength];
+        TcpPacket.WriteHeader(l4, sourcePort, destinationPort, seq, ack, flags, 65535, options);
+        TcpPacket.CreateUnchecked(l4).FillChecksum(Guest6, destination);
+        return Frame(destination, IpProtocol.Tcp, l4);
+    }
+
+    private static byte[] Udp(Ipv6Address destination, ushort sourcePort, ushort destinationPort, byte[] payload)
+    {
+        var l4 = new byte[UdpPacket.HeaderLength + payload.Length];
+        UdpPacket.WriteHeader(l4, sourcePort, destinationPort, payload.Length);
+        payload.CopyTo(l4, UdpPacket.HeaderLength);
+        UdpPacket.CreateUnchecked(l4).FillChecksum(Guest6, destination);
+        return Frame(destination, IpProtocol.Udp, l4);
+    }
+
+    /// <summary>The frame's IPv6 source and its verified upper-layer bytes.</summary>
+    private static (Ipv6Address Source, byte[] L4) ParseIpv6(byte[] frame, byte protocol)
+    {
+        Assert.True(EthernetFrame.TryCreate(frame, out var eth));
+        Assert.Equal(EtherType.Ipv6, eth.EtherType);
+        Assert.True(Ipv6Packet.TryCreate(eth.Payload, out var ip));
+        Assert.Equal(protocol, ip.NextHeader);
+        Assert.Equal(Guest6, ip.Destination);
+        var sum = Checksum.PseudoHeader(ip.Source, ip.Destination, protocol, ip.Payload.Length);
+        Assert.Equal(0xFFFF, Checksum.Fold(Checksum.Add(sum, ip.Payload)));
+        return (ip.Source, ip.Payload.ToArray());
+    }
+
+    [Fact]
+    public void A_connection_to_the_virtual_host_goes_to_the_hosts_ipv6_loopback_with_an_ipv6_mss()
+    {
+        _stack.Input(Tcp(Host6, 40000, 8080, 100, 0, TcpFlags.Syn, new TcpOptions { MaximumSegmentSize = 1440 }));
+        var (connection, target) = Assert.Single(_host.Opened);
+        Assert.Equal(new IPEndPoint(IPAddress.IPv6Loopback, 8080), Assert.IsType<HostTarget.Tcp>(target).EndPoint);
+
+        _stack.OnTcpConnected(connection, true);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Tcp);
+        Assert.Equal(Host6, source);
+        Assert.True(TcpPacket.TryCreate(l4, out var tcp));
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, tcp.Flags);
+        Assert.Equal(101u, tcp.AcknowledgmentNumber);
+        Assert.Equal((ushort)8080, tcp.SourcePort);
+        Assert.True(TcpOptions.TryParse(tcp.Options, out var options));
+        Assert.Equal((ushort)(65535 - 40 - 20), options.MaximumSegmentSize); // an IPv6 packet's worth, not IPv4's 65495
+        Assert.Equal(1440, connection.SendMss);
+    }
+
+    [Fact]
+    public void A_connection_to_an_outside_address_goes_out_as_it_is_and_data_flows_both_ways()
+    {
+        _stack.Input(Tcp(Outside, 40001, 443, 500, 0, TcpFlags.Syn));
+        var (connection, target) = Assert.Single(_host.Opened);
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("2001:db8::7"), 443), Assert.IsType<HostTarget.Tcp>(target).EndPoint);
+        _stack.OnTcpConnected(connection, true);
+        var (_, synAck) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Tcp);
+        Assert.True(TcpPacket.TryCreate(synAck, out var sa));
+        _stack.Input(Tcp(Outside, 40001, 443, 501, sa.SequenceNumber + 1, TcpFlags.Ack));
+        Assert.Equal(TcpState.Established, connection.State);
+        Assert.Equal(1220, connection.SendMss); // no MSS option over IPv6: 1280 - 40 - 20
+    }
+
+    [Fact]
+    public void Restrict_and_on_link_destinations_are_reset()
+    {
+        _stack.Input(Tcp(Parse("fec0::99"), 40002, 80, 1, 0, TcpFlags.Syn));
+        Assert.Empty(_host.Opened);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Tcp);
+        Assert.Equal(Parse("fec0::99"), source);
+        Assert.True(TcpPacket.TryCreate(l4, out var rst));
+        Assert.True(rst.Flags.HasFlag(TcpFlags.Rst));
+
+        _stack.Dispose();
+        _stack = Create(new UserStackOptions { Ipv6Enabled = true, Restrict = true });
+        _stack.Input(Tcp(Host6, 40003, 80, 1, 0, TcpFlags.Syn));
+        Assert.Empty(_host.Opened);
+        _stack.Input(Udp(Outside, 5000, 9, [1]));
+        Assert.Empty(_host.Udp6Sent);
+    }
+
+    [Fact]
+    public void Ipv4_mapped_addresses_on_the_wire_are_dropped()
+    {
+        _stack.Input(Tcp(Ipv6Address.FromIpv4Mapped(Ipv4Address.Create(10, 0, 2, 2)), 40004, 80, 1, 0, TcpFlags.Syn));
+        Assert.Empty(_host.Opened);
+        Assert.Empty(_sink.Take());
+    }
+
+    [Fact]
+    public void Udp_goes_out_through_an_ipv6_flow_and_answers_from_loopback_come_from_the_virtual_host()
+    {
+        _stack.Input(Udp(Host6, 5000, 7777, [1, 2, 3]));
+        var sent = Assert.Single(_host.Udp6Sent);
+        Assert.Equal(Ipv6Address.Loopback, sent.Destination);
+        Assert.Equal((ushort)7777, sent.Port);
+        Assert.Equal(1, _stack.Udp6FlowCount);
+        Assert.Equal(0, _stack.UdpFlowCount);
+
+        _stack.Input(Udp(Outside, 5000, 53, [4]));
+        Assert.Equal(Outside, _host.Udp6Sent[1].Destination);
+        Assert.Equal(1, _stack.Udp6FlowCount); // one socket per guest source, as libslirp
+
+        var flows = (Dictionary<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
+            .GetField("_udp6", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
+        _stack.OnUdp6Received(flows.Values.Single(), Ipv6Address.Loopback, 7777, [9, 8]);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp);
+        Assert.Equal(Host6, source);
+        Assert.True(UdpPacket.TryCreate(l4, out var udp));
+        Assert.Equal((ushort)7777, udp.SourcePort);
+        Assert.Equal((ushort)5000, udp.DestinationPort);
+        Assert.Equal([9, 8], udp.Payload.ToArray());
+    }
+
+    [Fact]
+    public void A_query_to_the_ipv6_dns_address_goes_to_the_forwarder_and_the_answer_comes_back_over_ipv6()
+    {
+        byte[] query = Bytes.Hex("abcd 0100 0001 0000 0000 0000 076578616d706c65036f726700 001c 0001");
+        _stack.Input(Udp(Dns6, 5353, 53, query));
+        Assert.Empty(_host.Udp6Sent);
+        var (resolver, forwarded) = Assert.Single(_upstream.Sent);
+
+        var answer = forwarded.ToArray();
+        answer[2] = 0x81;
+        answer[3] = 0x80;
+        _stack.OnDnsAnswer(resolver, answer);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp);
+        Assert.Equal(Dns6, source);
+        Assert.True(UdpPacket.TryCreate(l4, out var udp));
+        Assert.Equal((ushort)53, udp.SourcePort);
+        Assert.Equal((ushort)5353, udp.DestinationPort);
+        Assert.Equal(0xabcd, (udp.Payload[0] << 8) | udp.Payload[1]); // the guest's own id restored
+    }
+
+    private sealed class RecordingUpstream : IDnsUpstream
+    {
+        public List<(IPEndPoint To, byte[] Data)> Sent { get; } = [];
+
+        public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query) => Sent.Add((resolver, query.ToArray()));
+    }
+}
