@@ -9,7 +9,7 @@ secs=${1:-8}
 [ "$(id -u)" = 0 ] || { echo "bench/tap: needs root (namespaces, taps)"; exit 1; }
 for t in ip iperf3 qemu-system-x86_64; do command -v "$t" >/dev/null || { echo "bench/tap: $t missing"; exit 1; }; done
 
-dotnet build src/Netdevd -c Release -nologo -v quiet >/dev/null
+[ "${BENCH_BUILD:-1}" = 0 ] || dotnet build src/Netdevd -c Release -nologo -v quiet >/dev/null
 nd=src/Netdevd/bin/Release/net10.0/netdevd
 
 tag=$$
@@ -75,10 +75,13 @@ run_case() { # name mtu
         -netdev hubport,id=h0,hubid=0,netdev=t0 -netdev hubport,id=h1,hubid=0,netdev=t1 \
         -monitor none -serial none -daemonize -pidfile /tmp/ndb-qemu-$tag.pid >/dev/null
       fwd_pid=$(cat /tmp/ndb-qemu-$tag.pid); rm -f /tmp/ndb-qemu-$tag.pid ;;
-    netdevd-vnet|netdevd-novnet)
-      local v=on; [ "$name" = netdevd-novnet ] && v=off
-      "$nd" --netdev tap,id=t0,ifname="$ta",script=no,downscript=no,vnet_hdr=$v \
-            --netdev tap,id=t1,ifname="$tb",script=no,downscript=no,vnet_hdr=$v \
+    netdevd-vnet|netdevd-novnet|netdevd-seg|netdevd-gro)
+      # seg: A's super-frames are segmented in software for B (vnet_hdr off);
+      # gro: A's plain frames are merged into super-frames for B (vnet_hdr on).
+      local va=on vb=on
+      case $name in netdevd-novnet) va=off vb=off ;; netdevd-seg) vb=off ;; netdevd-gro) va=off ;; esac
+      "$nd" --netdev tap,id=t0,ifname="$ta",script=no,downscript=no,vnet_hdr=$va \
+            --netdev tap,id=t1,ifname="$tb",script=no,downscript=no,vnet_hdr=$vb \
             --netdev hubport,id=h0,hubid=0,netdev=t0 --netdev hubport,id=h1,hubid=0,netdev=t1 \
             --qmp unix:/tmp/ndb-qmp-$tag.sock,server=on,wait=off ${BENCH_NETDEVD_ARGS:-} 2>/dev/null &
       fwd_pid=$! ;;
@@ -97,12 +100,12 @@ run_case() { # name mtu
 printf '%-15s %6s %9s %9s %11s %11s\n' case mtu Gbit/s xQEMU fwd-cores/G sys-cores/G
 for mtu in ${BENCH_MTUS:-1500 65520}; do
   declare -A g=() fc=() sc=()
-  for c in ${BENCH_CASES:-qemu netdevd-vnet netdevd-novnet veth}; do
+  for c in ${BENCH_CASES:-qemu netdevd-vnet netdevd-novnet netdevd-seg netdevd-gro veth}; do
     read -r g[$c] fc[$c] sc[$c] < <(run_case "$c" "$mtu")
   done
-  for c in ${BENCH_CASES:-qemu netdevd-vnet netdevd-novnet veth}; do
+  for c in ${BENCH_CASES:-qemu netdevd-vnet netdevd-novnet netdevd-seg netdevd-gro veth}; do
     python3 -c "
-g=${g[$c]}; q=${g[qemu]}; fc=${fc[$c]}; sc=${sc[$c]}
+g=${g[$c]}; q=${g[qemu]:-0}; fc=${fc[$c]}; sc=${sc[$c]}
 ratio=f'{g/q:.2f}' if q>0 else '-'
 per=lambda x: f'{x/g:.3f}' if g>0 else '-'
 print(f'{\"$c\":<15} {$mtu:>6} {g:>9.2f} {ratio:>9} {per(fc) if \"$c\"!=\"veth\" else \"-\":>11} {per(sc):>11}')"

@@ -1,26 +1,59 @@
 #!/usr/bin/env bash
-# Guest (a network namespace) <-> host TCP throughput through user-mode NAT stacks, side by side:
+# Guest (a network namespace) <-> host TCP through user-mode NAT stacks, side by side in one run:
 # netdevd's user netdev (hubbed to a tap), QEMU 7.2's -netdev user (hubbed to a tap, -M none),
-# slirp4netns and pasta. iperf3, one TCP stream, guest->host and host->guest (-R), at MTU 1500
-# and 65520; the host side is an iperf3 server on 127.0.0.1 reached through each stack's
-# "host loopback" address. Prints Gbit/s and the ratio of netdevd to each competitor.
-# Needs root, iproute2, iperf3, qemu-system-x86_64, slirp4netns, pasta (passt), the .NET SDK.
-# pasta reaches the host's loopback through its gateway address (its default --map-gw).
+# slirp4netns, a current pasta (passt 2025-01, built from ../shared/peers into a private
+# directory when absent) and a kernel veth pair as the ceiling. Per stack and MTU (1500, 65520):
+#   - IPv4 TCP guest->host and host->guest (-R): iperf3 server on the host's 127.0.0.1, reached
+#     through the stack's "host loopback" address (10.0.2.2; pasta's gateway);
+#   - the same over IPv6 (server on ::1; QEMU fec0::2, slirp4netns fd00::2, pasta's gateway);
+#   - hostfwd host->guest: the iperf3 client on the host connects to a forwarded 127.0.0.1 port,
+#     the server runs in the guest;
+#   - ping RTT to the gateway.
+# Prints Gbit/s, ms, and the ratios [06]'s targets are stated in. One TCP stream everywhere.
+# Needs root, iproute2, iperf3, iputils-ping, python3, qemu-system-x86_64, slirp4netns, gcc and
+# make (for pasta), the .NET SDK.
 # Usage: bench/user/run.sh [SECONDS]
+#   BENCH_STACKS="netdevd pasta veth"  BENCH_MTUS=65520  BENCH_BUILD=0 (use the Release build there)
+#   PASST_DIR=DIR (where pasta is, or is built; default ~/.cache/netdevd-bench/passt-2025-01)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-5}
 [ "$(id -u)" = 0 ] || { echo "bench/user: needs root (namespaces, taps)"; exit 1; }
-for t in ip iperf3; do command -v "$t" >/dev/null || { echo "bench/user: $t missing"; exit 1; }; done
-dotnet build src/Netdevd -c Release -nologo -v quiet >/dev/null || { echo "bench/user: build failed"; exit 1; }
+for t in ip iperf3 ping python3; do command -v "$t" >/dev/null || { echo "bench/user: $t missing"; exit 1; }; done
+if [ "${BENCH_BUILD:-1}" != 0 ]; then
+  dotnet build src/Netdevd -c Release -nologo -v quiet >/dev/null || { echo "bench/user: build failed"; exit 1; }
+fi
 nd=src/Netdevd/bin/Release/net10.0/netdevd
-ns=ndbu-$$; tap=ndbut$$; port=$((20000 + $$ % 20000)); tmp=$(mktemp -d)
+
+# A current pasta: Debian's passt is a 2023 build whose guest->host path stalls. Built once,
+# outside the repository; the AVX2 variant too (as distributions ship it), which pasta execs
+# by itself when the CPU has AVX2.
+passt_dir=${PASST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/netdevd-bench/passt-2025-01}
+pasta=
+for peers in "${NETDEVD_PEERS:-}" ../shared/peers ../../shared/peers; do
+  [ -n "$peers" ] && [ -x "$peers/build-passt.sh" ] && break
+  peers=
+done
+if [ ! -x "$passt_dir/passt" ] && [ -n "$peers" ]; then
+  "$peers/build-passt.sh" "$passt_dir" >/dev/null 2>&1 || echo "bench/user: building passt failed"
+fi
+if [ -x "$passt_dir/passt" ] && [ ! -x "$passt_dir/passt.avx2" ] && [ -n "$peers" ] && grep -q avx2 /proc/cpuinfo; then
+  work=$(mktemp -d)
+  if tar -xzf "$peers"/passt-*.tar.gz -C "$work" && make -C "$work"/passt-* -j2 passt.avx2 >/dev/null 2>&1; then
+    cp "$work"/passt-*/passt.avx2 "$passt_dir/passt.avx2"; ln -sf passt.avx2 "$passt_dir/pasta.avx2"
+  fi
+  rm -rf "$work"
+fi
+[ -x "$passt_dir/pasta" ] && pasta=$passt_dir/pasta
+
+ns=ndbu-$$; tap=ndbut$$; veth=ndbuv$$; port=$((20000 + $$ % 20000)); fwd=$((port + 1)); tmp=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   pids=()
   ip netns del "$ns" 2>/dev/null || true
   ip link del "$tap" 2>/dev/null || true
+  ip link del "$veth" 2>/dev/null || true
 }
 trap 'cleanup; rm -rf "$tmp"' EXIT
 
@@ -31,7 +64,8 @@ wait_tap() {
   return 1
 }
 
-# Moves the tap into the namespace with address 10.0.2.15/24 and route via 10.0.2.2.
+# Moves the tap into the namespace with address 10.0.2.15/24 and route via 10.0.2.2; IPv6
+# comes from the stack's router advertisement (SLAAC), if it sends one.
 tap_into_ns() {
   local mtu=$1
   wait_tap || return 1
@@ -41,16 +75,41 @@ tap_into_ns() {
   ip -n "$ns" route add default via 10.0.2.2
 }
 
-# iperf3 from the namespace to GW:port; prints Gbit/s (0 on failure).
+# Waits up to 6 s for a routable IPv6 address (SLAAC) in the namespace; true when there is one.
+wait_v6() {
+  for _ in $(seq 60); do
+    # QEMU's fec0::/64 is site-local: any scope but link and host counts.
+    ip -n "$ns" -6 addr show 2>/dev/null | grep 'inet6' | grep -qv 'scope link\|scope host\|tentative' && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# iperf3 from the namespace to TARGET (server bound to BIND on the host); prints Gbit/s (0 on failure).
 measure() {
-  local gw=$1 dir=$2 json
-  iperf3 -s -B 127.0.0.1 -p "$port" -1 >/dev/null 2>&1 &
+  local bind=$1 target=$2 dir=$3 json
+  iperf3 -s -B "$bind" -p "$port" -1 >/dev/null 2>&1 &
   local srv=$!
   sleep 0.3
-  json=$(ip netns exec "$ns" timeout $((secs + 15)) iperf3 -c "$gw" -p "$port" -t "$secs" $dir -f m 2>/dev/null || true)
+  json=$(ip netns exec "$ns" timeout $((secs + 15)) iperf3 -c "$target" -p "$port" -t "$secs" $dir -f m 2>/dev/null || true)
   kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+  gbits <<<"$json"
+}
+
+# hostfwd host->guest: the server in the namespace on GUEST_PORT, the client on the host to 127.0.0.1:HOST_PORT.
+measure_fwd() {
+  local host_addr=$1 host_port=$2 json
+  ip netns exec "$ns" iperf3 -s -p "$port" -1 >/dev/null 2>&1 &
+  local srv=$!
+  sleep 0.3
+  json=$(timeout $((secs + 15)) iperf3 -c "$host_addr" -p "$host_port" -t "$secs" -f m 2>/dev/null || true)
+  kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+  gbits <<<"$json"
+}
+
+gbits() {
   awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") { printf "%.2f\n", $(i - 1) / 1000; found = 1 } }
-       END { if (!found) print "0" }' <<<"$json"
+       END { if (!found) print "0" }'
 }
 
 # Average ping RTT in ms from the namespace to GW (20 pings, 50 ms apart; "-" when none came back),
@@ -62,57 +121,136 @@ rtt() {
     awk -F'/' '/^rtt|^round-trip/ { print $5; found = 1 } END { if (!found) print "-" }'
 }
 
+# slirp4netns' API: {"execute": "add_hostfwd", ...} on its socket.
+slirp_hostfwd() {
+  python3 - "$1" "$fwd" "$port" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(json.dumps({"execute": "add_hostfwd", "arguments": {"proto": "tcp", "host_addr": "127.0.0.1",
+          "host_port": int(sys.argv[2]), "guest_port": int(sys.argv[3])}}).encode())
+s.recv(4096)
+EOF
+}
+
+# Prints: v4-up v4-down v6-up v6-down fwd rtt (Gbit/s, ms; 0 = failed; "-": no IPv6 address from
+# the stack's router advertisement, or no echo reply).
 run_case() {
-  local name=$1 mtu=$2 gw=10.0.2.2
+  local name=$1 mtu=$2 gw=10.0.2.2 gw6= bind6=::1 bind=127.0.0.1 fwd_addr=127.0.0.1 fwd_port=$fwd
   cleanup; start_ns
   case $name in
     netdevd)
-      "$nd" --netdev user,id=u0 --netdev hubport,id=h0,hubid=0,netdev=u0 \
+      "$nd" --netdev "user,id=u0,hostfwd=tcp:127.0.0.1:$fwd-10.0.2.15:$port" --netdev hubport,id=h0,hubid=0,netdev=u0 \
             --netdev tap,id=t0,ifname="$tap",script=no,downscript=no --netdev hubport,id=h1,hubid=0,netdev=t0 \
             >"$tmp/nd.log" 2>&1 &
-      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 -"; return; } ;;
+      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 -"; return; }
+      wait_v6 && gw6=fec0::2 ;;
     qemu)
-      command -v qemu-system-x86_64 >/dev/null || { echo "- - -"; return; }
+      command -v qemu-system-x86_64 >/dev/null || { echo "- - - - - -"; return; }
       qemu-system-x86_64 -M none -nodefaults -display none \
-        -netdev user,id=u0 -netdev hubport,id=h0,hubid=0,netdev=u0 \
+        -netdev "user,id=u0,hostfwd=tcp:127.0.0.1:$fwd-10.0.2.15:$port" -netdev hubport,id=h0,hubid=0,netdev=u0 \
         -netdev tap,id=t0,ifname="$tap",script=no,downscript=no -netdev hubport,id=h1,hubid=0,netdev=t0 \
         >"$tmp/qemu.log" 2>&1 &
-      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 -"; return; } ;;
+      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 -"; return; }
+      wait_v6 && gw6=fec0::2 ;;
     slirp4netns)
-      command -v slirp4netns >/dev/null || { echo "- - -"; return; }
-      slirp4netns --configure --mtu="$mtu" --netns-type=path "/run/netns/$ns" tap0 >"$tmp/s4n.log" 2>&1 &
-      pids+=($!); sleep 1 ;;
+      command -v slirp4netns >/dev/null || { echo "- - - - - -"; return; }
+      slirp4netns --configure --mtu="$mtu" --enable-ipv6 --api-socket "$tmp/s4n.sock" \
+        --netns-type=path "/run/netns/$ns" tap0 >"$tmp/s4n.log" 2>&1 &
+      pids+=($!); sleep 1
+      slirp_hostfwd "$tmp/s4n.sock" >/dev/null 2>&1 || fwd_port=0
+      wait_v6 && gw6=fd00::2 ;;
     pasta)
-      command -v pasta >/dev/null || { echo "- - -"; return; }
-      pasta --config-net --runas 0:0 -m "$mtu" -t none -u none -T none -U none --netns "/run/netns/$ns" -f >"$tmp/pasta.log" 2>&1 &
+      [ -n "$pasta" ] || { echo "- - - - - -"; return; }
+      "$pasta" --config-net --runas 0:0 -m "$mtu" -t "127.0.0.1/$fwd:$port" -u none -T none -U none \
+        --netns "/run/netns/$ns" -f >"$tmp/pasta.log" 2>&1 &
       pids+=($!); sleep 1
       gw=$(ip -n "$ns" route show default | awk '/default/ {print $3; exit}')
-      [ -n "$gw" ] || { echo "0 0 -"; return; } ;;
+      gw6=$(ip -n "$ns" -6 route show default | awk '/default/ {print $3; exit}')
+      [ -n "$gw" ] || { echo "0 0 0 0 0 -"; return; } ;;
+    veth)
+      # The ceiling: the kernel's own path between the namespace and the host, same MTU.
+      ip link add "$veth" mtu "$mtu" type veth peer name eth0 netns "$ns"
+      ip addr add 10.99.0.1/24 dev "$veth"; ip -6 addr add fd99::1/64 dev "$veth" nodad; ip link set "$veth" up
+      ip -n "$ns" link set eth0 mtu "$mtu" up
+      ip -n "$ns" addr add 10.99.0.2/24 dev eth0; ip -n "$ns" -6 addr add fd99::2/64 dev eth0 nodad
+      gw=10.99.0.1 gw6=fd99::1 bind=10.99.0.1 bind6=fd99::1 fwd_addr=10.99.0.2 fwd_port=$port ;;
   esac
   sleep 0.5
-  local result
-  result="$(measure "$gw" "") $(measure "$gw" -R) $(rtt "$gw")"
+  local v4u v4d v6u=- v6d=- f=0 r
+  v4u=$(measure "$bind" "$gw" "")
+  v4d=$(measure "$bind" "$gw" -R)
+  if [ -n "$gw6" ]; then
+    v6u=$(measure "$bind6" "$gw6" "")
+    v6d=$(measure "$bind6" "$gw6" -R)
+  fi
+  [ "$fwd_port" != 0 ] && f=$(measure_fwd "$fwd_addr" "$fwd_port")
+  r=$(rtt "$gw")
   # run_case runs in a subshell (process substitution): end its forwarder here, or it would
   # outlive the case and take CPU from the next ones.
   cleanup
-  echo "$result"
+  echo "$v4u $v4d $v6u $v6d $f $r"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2fx\n", a / b; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
 
-printf '%-12s %6s %12s %12s %10s\n' stack mtu 'guest->host' 'host->guest' 'rtt ms'
-declare -A up down
-for mtu in 1500 65520; do
-  for c in netdevd qemu slirp4netns pasta; do
-    read -r u d r < <(run_case "$c" "$mtu")
-    up[$c.$mtu]=$u; down[$c.$mtu]=$d
-    printf '%-12s %6s %9s Gb/s %9s Gb/s %10s\n' "$c" "$mtu" "$u" "$d" "${r:--}"
+stacks=${BENCH_STACKS:-netdevd qemu slirp4netns pasta veth}
+mtus=${BENCH_MTUS:-1500 65520}
+echo "bench/user: ${secs} s per measurement, load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; pasta: ${pasta:-absent}$([ -x "$passt_dir/passt.avx2" ] && echo ' (AVX2 build beside it)')"
+printf '%-12s %6s %10s %10s %10s %10s %10s %8s\n' stack mtu 'v4 g->h' 'v4 h->g' 'v6 g->h' 'v6 h->g' 'fwd h->g' 'rtt ms'
+declare -A up down up6 down6 fw rt
+for mtu in $mtus; do
+  for c in $stacks; do
+    read -r u d u6 d6 f r < <(run_case "$c" "$mtu")
+    up[$c.$mtu]=$u; down[$c.$mtu]=$d; up6[$c.$mtu]=$u6; down6[$c.$mtu]=$d6; fw[$c.$mtu]=$f; rt[$c.$mtu]=$r
+    if [ "$c" = netdevd ] && [[ "$u6" = [0-] && "$d6" = [0-] ]]; then
+      printf '%-12s %6s %10s %10s %21s %10s %8s\n' "$c" "$mtu" "$u" "$d" "n/a: no IPv6 NAT yet" "$f" "${r:--}"
+    else
+      printf '%-12s %6s %10s %10s %10s %10s %10s %8s\n' "$c" "$mtu" "$u" "$d" "$u6" "$d6" "$f" "${r:--}"
+    fi
   done
 done
+echo "(Gbit/s; v4/v6: guest namespace <-> host loopback through the stack; fwd: host -> guest through a"
+echo " hostfwd; rtt: ping of the gateway; veth: the kernel path, no user-mode stack)"
 echo
-echo "netdevd / competitor (guest->host, host->guest):"
-for mtu in 1500 65520; do
-  for c in qemu slirp4netns pasta; do
-    printf '  vs %-12s mtu %-6s %8s %8s\n' "$c" "$mtu" "$(ratio "${up[netdevd.$mtu]}" "${up[$c.$mtu]}")" "$(ratio "${down[netdevd.$mtu]}" "${down[$c.$mtu]}")"
+echo "netdevd / competitor (v4 g->h, v4 h->g, v6 g->h, v6 h->g, fwd h->g; rtt: lower is better):"
+for mtu in $mtus; do
+  for c in $stacks; do
+    [ "$c" = netdevd ] && continue
+    printf '  vs %-12s mtu %-6s %8s %8s %8s %8s %8s   rtt %s vs %s ms\n' "$c" "$mtu" \
+      "$(ratio "${up[netdevd.$mtu]:-0}" "${up[$c.$mtu]:-0}")" "$(ratio "${down[netdevd.$mtu]:-0}" "${down[$c.$mtu]:-0}")" \
+      "$(ratio "${up6[netdevd.$mtu]:-0}" "${up6[$c.$mtu]:-0}")" "$(ratio "${down6[netdevd.$mtu]:-0}" "${down6[$c.$mtu]:-0}")" \
+      "$(ratio "${fw[netdevd.$mtu]:-0}" "${fw[$c.$mtu]:-0}")" "${rt[netdevd.$mtu]:--}" "${rt[$c.$mtu]:--}"
   done
+done
+
+# [06]'s targets, each with its verdict (none when a figure is missing).
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "" || v == "-") print "n/a"; else if (v + 0 >= t + 0) print "ok"; else print "MISSED" }'; }
+echo
+echo "[06] targets:"
+for mtu in $mtus; do
+  if [[ " $stacks " == *" pasta "* && " $stacks " == *" netdevd "* ]]; then
+    # pasta's best direction at this MTU: the one where pasta is fastest.
+    best=up; awk -v a="${down[pasta.$mtu]:-0}" -v b="${up[pasta.$mtu]:-0}" 'BEGIN { exit !(a + 0 > b + 0) }' && best=down
+    if [ $best = up ]; then n=${up[netdevd.$mtu]}; p=${up[pasta.$mtu]}; dir='guest->host'; else n=${down[netdevd.$mtu]}; p=${down[pasta.$mtu]}; dir='host->guest'; fi
+    x=$(ratio "$n" "$p"); printf '  mtu %-6s vs pasta in its best direction (%s, %s Gbit/s): %s (>= 1.3x) %s\n' "$mtu" "$dir" "$p" "$x" "$(verdict "${x%x}" 1.3)"
+    for d in up down; do
+      eval "n=\${$d[netdevd.$mtu]}; p=\${$d[pasta.$mtu]}"
+      x=$(ratio "$n" "$p"); printf '  mtu %-6s vs pasta %-11s: %s (> 1.0x) %s\n' "$mtu" "$([ $d = up ] && echo "guest->host" || echo "host->guest")" "$x" "$(verdict "${x%x}" 1.0001)"
+    done
+  fi
+  if [[ " $stacks " == *" veth "* && " $stacks " == *" netdevd "* ]] && [ "$mtu" = 65520 ]; then
+    x=$(ratio "${down[netdevd.$mtu]}" "${down[veth.$mtu]}"); printf '  mtu %-6s host->guest vs veth (%s Gbit/s): %s (>= 0.6x) %s\n' "$mtu" "${down[veth.$mtu]}" "$x" "$(verdict "${x%x}" 0.6)"
+  fi
+  if [[ " $stacks " == *" netdevd "* ]]; then
+    for d in up down; do
+      eval "a=\${${d}6[netdevd.$mtu]}; b=\${$d[netdevd.$mtu]}"
+      if [[ "${a:-0}" = [0-] ]]; then printf '  mtu %-6s IPv6/IPv4 %-11s: %s\n' "$mtu" "$([ $d = up ] && echo "guest->host" || echo "host->guest")" "n/a: netdevd has no IPv6 NAT yet"
+      else x=$(ratio "$a" "$b"); printf '  mtu %-6s IPv6/IPv4 %-11s: %s (>= 0.9x) %s\n' "$mtu" "$([ $d = up ] && echo "guest->host" || echo "host->guest")" "$x" "$(verdict "${x%x}" 0.9)"; fi
+    done
+  fi
+  if [[ " $stacks " == *" slirp4netns "* && " $stacks " == *" netdevd "* ]]; then
+    printf '  mtu %-6s rtt netdevd %s ms vs slirp4netns %s ms (no worse) %s\n' "$mtu" "${rt[netdevd.$mtu]}" "${rt[slirp4netns.$mtu]}" \
+      "$(awk -v a="${rt[netdevd.$mtu]}" -v b="${rt[slirp4netns.$mtu]}" 'BEGIN { if (a == "-" || b == "-") print "n/a"; else if (a + 0 <= b + 0) print "ok"; else print "MISSED" }')"
+  fi
 done

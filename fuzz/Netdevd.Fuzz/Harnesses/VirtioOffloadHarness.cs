@@ -1,6 +1,7 @@
 using Netdevd.Backends.VirtioNet;
 using Netdevd.Core.Clients;
 using Netdevd.Fuzz.Support;
+using Netdevd.Wire;
 
 namespace Netdevd.Fuzz.Harnesses;
 

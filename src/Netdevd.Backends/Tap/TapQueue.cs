@@ -2,6 +2,7 @@ using Netdevd.Backends.Io;
 using Netdevd.Backends.VirtioNet;
 using Netdevd.Core.Clients;
 using Netdevd.Native;
+using Netdevd.Wire;
 
 namespace Netdevd.Backends.Tap;
 

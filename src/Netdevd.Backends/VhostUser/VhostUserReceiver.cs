@@ -1,3 +1,4 @@
+using Netdevd.Wire;
 using System.Buffers.Binary;
 using Netdevd.Backends.VhostUser.Protocol;
 using Netdevd.Backends.VirtioNet;

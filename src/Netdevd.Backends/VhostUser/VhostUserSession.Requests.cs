@@ -1,3 +1,4 @@
+using Netdevd.Wire;
 using Microsoft.Win32.SafeHandles;
 using Netdevd.Backends.VhostUser.Protocol;
 
@@ -92,7 +93,7 @@ internal sealed partial class VhostUserSession
 
         _features = features;
         _mergeable = Has(VirtioFeatures.NetMrgRxbuf);
-        _headerLength = Has(VirtioFeatures.Version1) || _mergeable ? NetClientHeader : Netdevd.Backends.VirtioNet.VirtioNetHeader.BaseSize;
+        _headerLength = Has(VirtioFeatures.Version1) || _mergeable ? NetClientHeader : VirtioNetHeader.BaseSize;
         return null;
     }
 

@@ -1,3 +1,4 @@
+using Netdevd.Wire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Netdevd.Backends.Io;

@@ -1,3 +1,4 @@
+using Netdevd.Wire;
 using Netdevd.Backends.VhostUser.Protocol;
 using Netdevd.Backends.VirtioNet;
 using Netdevd.Core.Clients;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Netdevd.Wire;
 
 namespace Netdevd.Backends.VirtioNet;
 
@@ -18,8 +19,8 @@ public static class ChecksumCompletion
             return false;
         }
 
-        var sum = InternetChecksum.Add(0, frame[csumStart..]);
-        var value = InternetChecksum.Finish(sum);
+        var sum = Checksum.Add(0, frame[csumStart..]);
+        var value = Checksum.Finish(sum);
 
         // UDP says 0 means "no checksum"; a computed 0 is sent as all ones (RFC 768). For TCP the
         // two are the same number in ones' complement, so this is harmless there too.

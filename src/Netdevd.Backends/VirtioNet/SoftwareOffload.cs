@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using Netdevd.Wire;
 
 namespace Netdevd.Backends.VirtioNet;
 
@@ -12,16 +12,6 @@ namespace Netdevd.Backends.VirtioNet;
 /// </summary>
 public static class SoftwareOffload
 {
-    private const int EthernetHeader = 14;
-    private const ushort EtherTypeIpv4 = 0x0800;
-    private const ushort EtherTypeIpv6 = 0x86dd;
-    private const ushort EtherTypeVlan = 0x8100;
-    private const byte ProtoTcp = 6;
-    private const byte ProtoUdp = 17;
-    private const byte TcpFin = 0x01;
-    private const byte TcpPsh = 0x08;
-    private const byte TcpCwr = 0x80;
-
     /// <summary>
     /// Resolves <paramref name="frame"/> (the Ethernet frame after the header) as
     /// <paramref name="header"/> asks and hands the result to <paramref name="sink"/>.
@@ -51,43 +41,39 @@ public static class SoftwareOffload
         return Segment(header, frame, scratch, sink) ? OffloadOutcome.Segmented : OffloadOutcome.Dropped;
     }
 
-    private static bool Segment(in VirtioNetHeader header, ReadOnlySpan<byte> frame, Span<byte> scratch, ISegmentSink sink)
+    private static bool Segment(in VirtioNetHeader header, Span<byte> frame, Span<byte> scratch, ISegmentSink sink)
     {
         var kind = header.GsoKind;
-        if (kind is not (VirtioNetHeader.GsoTcpV4 or VirtioNetHeader.GsoTcpV6 or VirtioNetHeader.GsoUdpL4))
+        if (kind is not (VirtioNetHeader.GsoTcpV4 or VirtioNetHeader.GsoTcpV6 or VirtioNetHeader.GsoUdpL4)
+            || !EthernetFrame.TryCreate(frame, out var ethernet))
         {
             return false;
         }
 
-        if (frame.Length < EthernetHeader)
+        var l3 = EthernetFrame.HeaderLength;
+        var etherType = ethernet.EtherType;
+        if (etherType == EtherType.Vlan)
         {
-            return false;
-        }
-
-        var l3 = EthernetHeader;
-        var etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[12..]);
-        if (etherType == EtherTypeVlan)
-        {
-            if (frame.Length < EthernetHeader + 4)
+            if (!VlanHeader.TryCreate(ethernet.Payload, out var vlan))
             {
                 return false;
             }
 
-            etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[16..]);
-            l3 += 4;
+            etherType = vlan.EtherType;
+            l3 += VlanHeader.HeaderLength;
         }
 
         bool ipv6;
         int l4;
-        if (etherType == EtherTypeIpv4 && frame.Length >= l3 + 20)
+        if (etherType == EtherType.Ipv4 && frame.Length >= l3 + Ipv4Packet.MinimumHeaderLength)
         {
             ipv6 = false;
-            l4 = l3 + ((frame[l3] & 0x0f) * 4);
+            l4 = l3 + Ipv4Packet.CreateUnchecked(frame[l3..]).HeaderLength;
         }
-        else if (etherType == EtherTypeIpv6 && frame.Length >= l3 + 40)
+        else if (etherType == EtherType.Ipv6 && frame.Length >= l3 + Ipv6Packet.HeaderLength)
         {
             ipv6 = true;
-            l4 = l3 + 40;
+            l4 = l3 + Ipv6Packet.HeaderLength;
         }
         else
         {
@@ -104,23 +90,23 @@ public static class SoftwareOffload
         // Each segment gets a whole IP header and TCP/UDP header rewritten: a frame whose headers
         // are shorter (IHL or TCP data offset below 5, a csum_start inside the IP header) is dropped.
         var udp = kind == VirtioNetHeader.GsoUdpL4;
-        if (l4 < l3 + (ipv6 ? 40 : 20) || frame.Length < l4 + (udp ? 8 : 20))
+        var minimumL4 = udp ? UdpPacket.HeaderLength : TcpPacket.MinimumHeaderLength;
+        if (l4 < l3 + (ipv6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinimumHeaderLength) || frame.Length < l4 + minimumL4)
         {
             return false;
         }
 
-        var headers = udp ? l4 + 8 : l4 + ((frame[l4 + 12] >> 4) * 4);
+        var headers = l4 + (udp ? UdpPacket.HeaderLength : TcpPacket.CreateUnchecked(frame[l4..]).HeaderLength);
         var mss = (int)header.GsoSize;
-        if (headers < l4 + (udp ? 8 : 20) || headers > frame.Length || headers + mss > scratch.Length)
+        if (headers < l4 + minimumL4 || headers > frame.Length || headers + mss > scratch.Length)
         {
             return false;
         }
 
         var payload = frame[headers..];
-        var ipId = ipv6 ? (ushort)0 : BinaryPrimitives.ReadUInt16BigEndian(frame[(l3 + 4)..]);
-        var seq = udp ? 0u : BinaryPrimitives.ReadUInt32BigEndian(frame[(l4 + 4)..]);
-        var protocol = udp ? ProtoUdp : ProtoTcp;
-        var checksumField = l4 + (udp ? 6 : 16);
+        var ipId = ipv6 ? (ushort)0 : Ipv4Packet.CreateUnchecked(frame[l3..]).Identification;
+        var seq = udp ? 0u : TcpPacket.CreateUnchecked(frame[l4..]).SequenceNumber;
+        var protocol = udp ? IpProtocol.Udp : IpProtocol.Tcp;
         var index = 0;
         var offset = 0;
         do
@@ -129,46 +115,55 @@ public static class SoftwareOffload
             var segment = scratch[..(headers + length)];
             frame[..headers].CopyTo(segment);
             payload.Slice(offset, length).CopyTo(segment[headers..]);
-            var first = offset == 0;
-            var last = offset + length >= payload.Length;
-
+            var transport = segment[l4..];
+            uint sum;
             if (ipv6)
             {
-                BinaryPrimitives.WriteUInt16BigEndian(segment[(l3 + 4)..], (ushort)(segment.Length - l3 - 40));
+                // The payload length counts extension headers too; the pseudo-header takes the transport's.
+                var ip = Ipv6Packet.CreateUnchecked(segment[l3..]);
+                ip.PayloadLength = (ushort)(segment.Length - l3 - Ipv6Packet.HeaderLength);
+                sum = ip.PseudoHeaderSum(protocol, transport.Length);
             }
             else
             {
-                var ip = segment[l3..l4];
-                BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(segment.Length - l3));
-                BinaryPrimitives.WriteUInt16BigEndian(ip[4..], (ushort)(ipId + index));
-                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
-                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], InternetChecksum.Finish(InternetChecksum.Add(0, ip)));
+                var ip = Ipv4Packet.CreateUnchecked(segment[l3..]);
+                ip.TotalLength = (ushort)(segment.Length - l3);
+                ip.Identification = (ushort)(ipId + index);
+
+                // Over the bytes up to the transport header, not the IHL: a hostile IHL may
+                // reach past a short segment (csum_start decides where the header ends).
+                ip.HeaderChecksum = 0;
+                ip.HeaderChecksum = Checksum.Compute(segment[l3..l4]);
+                sum = Checksum.PseudoHeader(ip.Source, ip.Destination, protocol, transport.Length);
             }
 
             if (udp)
             {
-                BinaryPrimitives.WriteUInt16BigEndian(segment[(l4 + 4)..], (ushort)(segment.Length - l4));
+                var datagram = UdpPacket.CreateUnchecked(transport);
+                datagram.Length = (ushort)transport.Length;
+                datagram.Checksum = 0;
+                var value = Checksum.Finish(Checksum.Add(sum, transport));
+
+                // RFC 768: a computed zero goes out as all ones, since zero means "no checksum".
+                datagram.Checksum = value == 0 ? (ushort)0xFFFF : value;
             }
             else
             {
-                BinaryPrimitives.WriteUInt32BigEndian(segment[(l4 + 4)..], seq + (uint)offset);
-                ref var flags = ref segment[l4 + 13];
-                if (!last)
+                var tcp = TcpPacket.CreateUnchecked(transport);
+                tcp.SequenceNumber = seq + (uint)offset;
+                if (offset + length < payload.Length)
                 {
-                    flags &= unchecked((byte)~(TcpFin | TcpPsh));
+                    tcp.Flags &= ~(TcpFlags.Fin | TcpFlags.Psh);
                 }
 
-                if (!first)
+                if (offset != 0)
                 {
-                    flags &= unchecked((byte)~TcpCwr);
+                    tcp.Flags &= ~TcpFlags.Cwr;
                 }
+
+                tcp.Checksum = 0;
+                tcp.Checksum = Checksum.Finish(Checksum.Add(sum, transport));
             }
-
-            BinaryPrimitives.WriteUInt16BigEndian(segment[checksumField..], 0);
-            var sum = InternetChecksum.PseudoHeader(segment[l3..], ipv6, protocol, segment.Length - l4);
-            sum = InternetChecksum.Add(sum, segment[l4..]);
-            var value = InternetChecksum.Finish(sum);
-            BinaryPrimitives.WriteUInt16BigEndian(segment[checksumField..], udp && value == 0 ? (ushort)0xffff : value);
 
             sink.OnSegment(segment);
             offset += length;

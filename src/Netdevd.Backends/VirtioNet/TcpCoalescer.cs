@@ -1,5 +1,6 @@
-using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Netdevd.Core.Clients;
+using Netdevd.Wire;
 
 namespace Netdevd.Backends.VirtioNet;
 
@@ -21,10 +22,8 @@ namespace Netdevd.Backends.VirtioNet;
 /// </remarks>
 internal sealed class TcpCoalescer
 {
-    private const int Eth = 14;
-    private const int L4 = Eth + 20;
-    private const byte TcpAck = 0x10;
-    private const byte TcpPsh = 0x08;
+    private const int Eth = EthernetFrame.HeaderLength;
+    private const int L4 = Eth + Ipv4Packet.MinimumHeaderLength;
     private const int MaxIpLength = 65535;
 
     // [virtio-net header][frame]; pinned, as it goes to write(2) on every flush.
@@ -46,6 +45,8 @@ internal sealed class TcpCoalescer
     /// <summary>Runs of two or more segments written as one super-frame (for counters).</summary>
     public long Merged { get; private set; }
 
+    private Span<byte> HeldFrame => _buffer.AsSpan(NetClient.VnetHeaderSize, _length);
+
     /// <summary>
     /// Offers a plain Ethernet frame. <see cref="CoalesceResult.Taken"/>: it is held (copied);
     /// <see cref="CoalesceResult.FlushFirst"/>: it could start a run but does not continue the
@@ -54,35 +55,38 @@ internal sealed class TcpCoalescer
     /// </summary>
     public CoalesceResult Offer(ReadOnlySpan<byte> frame)
     {
-        if (!IsCandidate(frame, out var tcpHeader))
+        // The packet views take writable spans; nothing here writes through this one.
+        var f = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(frame), frame.Length);
+        if (!IsCandidate(f))
         {
             return CoalesceResult.NotCandidate;
         }
 
-        var payload = frame.Length - L4 - tcpHeader;
+        var tcp = TcpPacket.CreateUnchecked(f[L4..]);
+        var payload = tcp.Payload.Length;
         if (_length == 0)
         {
             frame.CopyTo(_buffer.AsSpan(NetClient.VnetHeaderSize));
             _length = frame.Length;
             _segments = 1;
             _mss = payload;
-            _tcpHeader = tcpHeader;
-            _nextSeq = BinaryPrimitives.ReadUInt32BigEndian(frame[(L4 + 4)..]) + (uint)payload;
-            _push = (frame[L4 + 13] & TcpPsh) != 0;
+            _tcpHeader = tcp.HeaderLength;
+            _nextSeq = tcp.SequenceNumber + (uint)payload;
+            _push = tcp.Psh;
             _ended = _push;
             return CoalesceResult.Taken;
         }
 
-        if (!Continues(frame, tcpHeader, payload))
+        if (!Continues(f, tcp))
         {
             return CoalesceResult.FlushFirst;
         }
 
-        frame[(L4 + tcpHeader)..].CopyTo(_buffer.AsSpan(NetClient.VnetHeaderSize + _length));
+        tcp.Payload.CopyTo(_buffer.AsSpan(NetClient.VnetHeaderSize + _length));
         _length += payload;
         _segments++;
         _nextSeq += (uint)payload;
-        _push = (frame[L4 + 13] & TcpPsh) != 0;
+        _push = tcp.Psh;
 
         // A short segment or PSH closes the run, as in the kernel: what follows starts a new one.
         _ended = _push || payload < _mss;
@@ -97,26 +101,24 @@ internal sealed class TcpCoalescer
     public ReadOnlySpan<byte> Held()
     {
         var header = _buffer.AsSpan(0, NetClient.VnetHeaderSize);
-        var frame = _buffer.AsSpan(NetClient.VnetHeaderSize, _length);
         if (_segments < 2)
         {
             header.Clear();
             return _buffer.AsSpan(0, NetClient.VnetHeaderSize + _length);
         }
 
-        var ip = frame[Eth..L4];
-        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(_length - Eth));
-        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
-        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], InternetChecksum.Finish(InternetChecksum.Add(0, ip)));
+        var ip = Ipv4Packet.CreateUnchecked(HeldFrame[Eth..]);
+        ip.TotalLength = (ushort)(_length - Eth);
+        ip.FillChecksum();
+        var tcp = TcpPacket.CreateUnchecked(HeldFrame[L4..]);
         if (_push)
         {
-            frame[L4 + 13] |= TcpPsh;
+            tcp.Flags |= TcpFlags.Psh;
         }
 
         // NEEDS_CSUM: the field holds the pseudo-header sum over the whole segment (not
         // complemented), which is what the kernel's checksum and GSO code start from.
-        var pseudo = InternetChecksum.PseudoHeader(ip, ipv6: false, 6, _length - L4);
-        BinaryPrimitives.WriteUInt16BigEndian(frame[(L4 + 16)..], InternetChecksum.Fold(pseudo));
+        tcp.Checksum = Checksum.Fold(ip.PseudoHeaderSum);
         new VirtioNetHeader(
             VirtioNetHeader.FlagNeedsCsum,
             VirtioNetHeader.GsoTcpV4,
@@ -140,72 +142,64 @@ internal sealed class TcpCoalescer
         _segments = 0;
     }
 
-    private static bool IsCandidate(ReadOnlySpan<byte> f, out int tcpHeader)
+    private static bool IsCandidate(Span<byte> f)
     {
-        tcpHeader = 0;
-        if (f.Length < L4 + 20 || f[12] != 0x08 || f[13] != 0x00 || f[Eth] != 0x45 || f[Eth + 9] != 6)
+        // IPv4 without options or fragmentation, TCP; no padding behind the datagram.
+        if (!EthernetFrame.TryCreate(f, out var ethernet) || ethernet.EtherType != EtherType.Ipv4
+            || !Ipv4Packet.TryCreate(ethernet.Payload, out var ip) || ip.HeaderLength != Ipv4Packet.MinimumHeaderLength
+            || ip.Protocol != IpProtocol.Tcp || ip.TotalLength != ethernet.Payload.Length || ip.IsFragment
+            || !TcpPacket.TryCreate(ip.Payload, out var tcp))
         {
             return false;
         }
 
-        // No padding behind the datagram, no fragment (MF clear, offset zero).
-        if (BinaryPrimitives.ReadUInt16BigEndian(f[(Eth + 2)..]) != f.Length - Eth
-            || (BinaryPrimitives.ReadUInt16BigEndian(f[(Eth + 6)..]) & 0x3fff) != 0)
-        {
-            return false;
-        }
-
-        tcpHeader = (f[L4 + 12] >> 4) * 4;
-        var flags = f[L4 + 13];
-        if (tcpHeader < 20 || f.Length <= L4 + tcpHeader || (flags & TcpAck) == 0 || (flags & ~(TcpAck | TcpPsh)) != 0)
+        var tcpHeader = tcp.HeaderLength;
+        if (tcp.Payload.Length == 0 || !tcp.Ack || (tcp.Flags & ~(TcpFlags.Ack | TcpFlags.Psh)) != 0)
         {
             return false;
         }
 
         // A segment that could not take a second as large behind it is not worth holding (nor
         // verifying): at a 64 KiB MTU every frame goes straight out.
-        var ipLength = f.Length - Eth;
-        if (ipLength + (ipLength - 20 - tcpHeader) > MaxIpLength)
+        if (ip.TotalLength + (ip.TotalLength - Ipv4Packet.MinimumHeaderLength - tcpHeader) > MaxIpLength)
         {
             return false;
         }
 
         // Both checksums must verify: the merged frame's are recomputed, so a corrupt segment
         // would otherwise be accepted by the receiver.
-        if (InternetChecksum.Fold(InternetChecksum.Add(0, f[Eth..L4])) != 0xffff)
-        {
-            return false;
-        }
-
-        var sum = InternetChecksum.PseudoHeader(f[Eth..], ipv6: false, 6, f.Length - L4);
-        return InternetChecksum.Fold(InternetChecksum.Add(sum, f[L4..])) == 0xffff;
+        return ip.VerifyChecksum() && tcp.VerifyChecksum(ip.Source, ip.Destination);
     }
 
-    private bool Continues(ReadOnlySpan<byte> f, int tcpHeader, int payload)
+    private bool Continues(Span<byte> f, TcpPacket tcp)
     {
-        var held = _buffer.AsSpan(NetClient.VnetHeaderSize, _length);
-        if (_ended || tcpHeader != _tcpHeader || payload > _mss || _length - Eth + payload > MaxIpLength
-            || BinaryPrimitives.ReadUInt32BigEndian(f[(L4 + 4)..]) != _nextSeq)
+        var payload = tcp.Payload.Length;
+        if (_ended || tcp.HeaderLength != _tcpHeader || payload > _mss || _length - Eth + payload > MaxIpLength
+            || tcp.SequenceNumber != _nextSeq)
         {
             return false;
         }
 
-        // Ethernet header, TOS, DF, TTL, protocol, addresses; then ports, ack, data offset and
-        // flags (but PSH), window, urgent pointer and options byte for byte.
-        if (!f[..Eth].SequenceEqual(held[..Eth]) || f[Eth + 1] != held[Eth + 1]
-            || ((f[Eth + 6] ^ held[Eth + 6]) & 0x40) != 0 || f[Eth + 8] != held[Eth + 8]
-            || !f[(Eth + 12)..L4].SequenceEqual(held[(Eth + 12)..L4])
-            || !f[L4..(L4 + 4)].SequenceEqual(held[L4..(L4 + 4)])
-            || !f[(L4 + 8)..(L4 + 13)].SequenceEqual(held[(L4 + 8)..(L4 + 13)])
-            || ((f[L4 + 13] ^ held[L4 + 13]) & ~TcpPsh) != 0
-            || !f[(L4 + 14)..(L4 + 16)].SequenceEqual(held[(L4 + 14)..(L4 + 16)])
-            || !f[(L4 + 18)..(L4 + tcpHeader)].SequenceEqual(held[(L4 + 18)..(L4 + tcpHeader)]))
+        // Ethernet header, TOS, DF, TTL, addresses (the protocol is TCP in both); then ports, ack,
+        // data offset and reserved bits, flags but PSH, window, urgent pointer and options.
+        var ip = Ipv4Packet.CreateUnchecked(f[Eth..]);
+        var heldFrame = HeldFrame;
+        var heldIp = Ipv4Packet.CreateUnchecked(heldFrame[Eth..]);
+        var heldTcp = TcpPacket.CreateUnchecked(heldFrame[L4..]);
+        if (!f[..Eth].SequenceEqual(heldFrame[..Eth]) || ip.TypeOfService != heldIp.TypeOfService
+            || ip.DontFragment != heldIp.DontFragment || ip.TimeToLive != heldIp.TimeToLive
+            || ip.Source != heldIp.Source || ip.Destination != heldIp.Destination
+            || tcp.SourcePort != heldTcp.SourcePort || tcp.DestinationPort != heldTcp.DestinationPort
+            || tcp.AcknowledgmentNumber != heldTcp.AcknowledgmentNumber
+            || tcp.Bytes[12] != heldTcp.Bytes[12]
+            || ((tcp.Flags ^ heldTcp.Flags) & ~TcpFlags.Psh) != 0
+            || tcp.WindowSize != heldTcp.WindowSize || tcp.UrgentPointer != heldTcp.UrgentPointer
+            || !tcp.Options.SequenceEqual(heldTcp.Options))
         {
             return false;
         }
 
         // Without DF the IPv4 ids must count up, so segmenting back restores them.
-        return (f[Eth + 6] & 0x40) != 0
-            || BinaryPrimitives.ReadUInt16BigEndian(f[(Eth + 4)..]) == (ushort)(BinaryPrimitives.ReadUInt16BigEndian(held[(Eth + 4)..]) + _segments);
+        return ip.DontFragment || ip.Identification == (ushort)(heldIp.Identification + _segments);
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using Netdevd.Backends.VirtioNet;
 using PacketDotNet;
+using Checksum = Netdevd.Wire.Checksum;
 
 namespace Netdevd.Backends.Tests.Tap;
 
@@ -35,8 +36,8 @@ internal static class OffloadFrames
     public static void MakePartial(byte[] frame, bool ipv6, int l4, int checksumOffset, byte protocol)
     {
         var l3 = 14;
-        var sum = InternetChecksum.PseudoHeader(frame.AsSpan(l3), ipv6, protocol, frame.Length - l4);
-        var folded = InternetChecksum.Fold(sum);
+        var addresses = ipv6 ? frame.AsSpan(l3 + 8, 32) : frame.AsSpan(l3 + 12, 8);
+        var folded = Checksum.Fold(Checksum.Add(0, addresses) + protocol + (uint)(frame.Length - l4));
         frame[l4 + checksumOffset] = (byte)(folded >> 8);
         frame[l4 + checksumOffset + 1] = (byte)folded;
     }

@@ -1,5 +1,6 @@
 using Netdevd.Backends.VirtioNet;
 using PacketDotNet;
+using VirtioNetHeader = Netdevd.Wire.VirtioNetHeader;
 
 namespace Netdevd.Backends.Tests.Tap;
 
@@ -146,6 +147,39 @@ public sealed class SoftwareOffloadTests
         }
 
         Assert.Equal(payload, joined.ToArray());
+    }
+
+    /// <summary>An 802.1Q-tagged super-frame segments exactly as the untagged one, each segment keeping the tag.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Vlan_tagged_super_frame_is_segmented_like_the_untagged_one(bool ipv6)
+    {
+        var plain = OffloadFrames.Tcp(ipv6, OffloadFrames.Payload(5000), 77, push: true);
+        var l4 = OffloadFrames.L4Offset(ipv6);
+        OffloadFrames.MakePartial(plain, ipv6, l4, 16, 6);
+        var tagged = new byte[plain.Length + 4];
+        plain.AsSpan(0, 12).CopyTo(tagged);
+        tagged[12] = 0x81;
+        tagged[14] = 0x20; // PCP 1, VLAN 100
+        tagged[15] = 100;
+        plain.AsSpan(12).CopyTo(tagged.AsSpan(16));
+        var kind = ipv6 ? VirtioNetHeader.GsoTcpV6 : VirtioNetHeader.GsoTcpV4;
+
+        var plainSink = new CollectingSink();
+        Assert.Equal(OffloadOutcome.Segmented, SoftwareOffload.Resolve(new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, kind, (ushort)(l4 + 20), 1400, (ushort)l4, 16), plain, _scratch, plainSink));
+        var taggedSink = new CollectingSink();
+        Assert.Equal(OffloadOutcome.Segmented, SoftwareOffload.Resolve(new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, kind, (ushort)(l4 + 24), 1400, (ushort)(l4 + 4), 16), tagged, _scratch, taggedSink));
+
+        Assert.Equal(4, taggedSink.Frames.Count);
+        Assert.Equal(plainSink.Frames.Count, taggedSink.Frames.Count);
+        for (var i = 0; i < plainSink.Frames.Count; i++)
+        {
+            var segment = taggedSink.Frames[i];
+            Assert.Equal(tagged.AsSpan(0, 16).ToArray(), segment.AsSpan(0, 16).ToArray());
+            Assert.Equal(plainSink.Frames[i].AsSpan(12).ToArray(), segment.AsSpan(16).ToArray());
+            Assert.True(Packet.ParsePacket(LinkLayers.Ethernet, plainSink.Frames[i]).Extract<TcpPacket>().ValidChecksum);
+        }
     }
 
     [Fact]

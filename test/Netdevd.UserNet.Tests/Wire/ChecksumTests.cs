@@ -32,6 +32,60 @@ public sealed class ChecksumTests
         }
     }
 
+    /// <summary>
+    /// Lengths around every boundary of the vector loop (two 32-byte vectors are its minimum, the
+    /// bulk is whole vectors, the tail goes 8, 4, 2, 1 bytes at a time), at every alignment
+    /// within a vector and from a non-zero running sum, against a word-by-word reference.
+    /// </summary>
+    [Fact]
+    public void Vector_and_scalar_paths_match_the_reference_at_every_boundary()
+    {
+        var rng = new Random(256);
+        var data = new byte[70_000];
+        rng.NextBytes(data);
+        var lengths = new List<int>();
+        for (var len = 0; len <= 200; len++)
+        {
+            lengths.Add(len);
+        }
+
+        lengths.AddRange([1499, 1500, 1501, 1514, 4095, 4096, 4097, 9000, 65535, 65536, 65537, 69_000]);
+        foreach (var length in lengths)
+        {
+            foreach (var offset in new[] { 0, 1, 2, 3, 7, 31 })
+            {
+                var span = data.AsSpan(offset, length);
+                var start = (uint)rng.Next(0, 0x10000);
+                Assert.Equal(Naive(span, start), Checksum.Fold(Checksum.Add(start, span)));
+            }
+        }
+    }
+
+    /// <summary>
+    /// All-ones data is the worst case for the vector lanes' carries: a buffer longer than one
+    /// round of lane accumulation (16384 vectors, 512 KiB), and lengths on either side of a round.
+    /// </summary>
+    [Fact]
+    public void Long_all_ones_buffers_do_not_lose_carries()
+    {
+        var ones = new byte[600_001];
+        ones.AsSpan().Fill(0xFF);
+        foreach (var length in new[] { 524_256, 524_287, 524_288, 524_289, 524_320, 600_000, 600_001 })
+        {
+            var span = ones.AsSpan(0, length);
+            Assert.Equal(Naive(span, 0x1234), Checksum.Fold(Checksum.Add(0x1234, span)));
+        }
+    }
+
+    /// <summary>The result of Add is reduced, so words added to it by hand (a pseudo-header) cannot overflow.</summary>
+    [Fact]
+    public void Add_leaves_room_for_more_words()
+    {
+        var ones = new byte[4096];
+        ones.AsSpan().Fill(0xFF);
+        Assert.True(Checksum.Add(uint.MaxValue, ones) <= 0x10001);
+    }
+
     /// <summary>Property: chaining spans (even-length heads) equals summing the whole.</summary>
     [Fact]
     public void Chained_spans_equal_whole()
@@ -89,15 +143,18 @@ public sealed class ChecksumTests
         Assert.Equal(Checksum.Fold(Checksum.Add(0, explicitHeader)), Checksum.Fold(Checksum.PseudoHeader(src, dst, 17, 13)));
     }
 
-    private static ushort Naive(byte[] data)
+    private static ushort Naive(byte[] data) => (ushort)~Naive(data, 0);
+
+    /// <summary>Word by word, folding after every word: the folded (not complemented) sum.</summary>
+    private static ushort Naive(ReadOnlySpan<byte> data, uint start)
     {
-        uint sum = 0;
+        var sum = (start & 0xFFFF) + (start >> 16);
         for (var i = 0; i < data.Length; i += 2)
         {
             sum += (uint)((data[i] << 8) | (i + 1 < data.Length ? data[i + 1] : 0));
             sum = (sum & 0xFFFF) + (sum >> 16);
         }
 
-        return (ushort)~sum;
+        return (ushort)((sum & 0xFFFF) + (sum >> 16));
     }
 }

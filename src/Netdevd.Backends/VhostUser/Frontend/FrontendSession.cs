@@ -1,3 +1,4 @@
+using Netdevd.Wire;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Netdevd.Backends.Io;

@@ -1,12 +1,14 @@
 using System.Buffers.Binary;
 
-namespace Netdevd.Backends.VirtioNet;
+namespace Netdevd.Wire;
 
 /// <summary>
-/// struct virtio_net_hdr (include/uapi/linux/virtio_net.h): the 10 bytes that say how a frame's
-/// checksum and segmentation were left to the device, little-endian as virtio 1.0 and the tap
-/// driver speak it. The 12-byte form netdevd passes between clients adds num_buffers, which
-/// nothing here reads.
+/// struct virtio_net_hdr (include/uapi/linux/virtio_net.h): the 10 bytes in front of a frame that
+/// say how its checksum and segmentation were left to the device, little-endian as virtio 1.0
+/// and the tap driver speak it; <see cref="Read"/> and <see cref="Write"/> convert between the
+/// bytes and this value. The 12-byte form netdevd passes between clients adds num_buffers,
+/// which nothing here reads. Below Backends so that every virtio-net speaker (tap, vhost-user)
+/// shares one definition.
 /// </summary>
 public readonly record struct VirtioNetHeader(byte Flags, byte GsoType, ushort HdrLen, ushort GsoSize, ushort CsumStart, ushort CsumOffset)
 {
