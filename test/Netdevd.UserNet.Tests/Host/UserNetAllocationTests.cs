@@ -62,15 +62,24 @@ public sealed class UserNetAllocationTests
             sender.Start();
 
             AckUntil(guest, ack, 2_000);
-            var before = GC.GetTotalAllocatedBytes(precise: true);
-            var framesBefore = guest.DataFrames;
-            AckUntil(guest, ack, 20_000);
-            var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-            var frames = guest.DataFrames - framesBefore;
+
+            // The counter is process-wide and xunit runs other test classes meanwhile (a
+            // non-parallel collection is not alone here): the quietest of three windows is this
+            // test's own. A per-frame object shows in every window.
+            var quietest = long.MaxValue;
+            long frames = 0;
+            for (var window = 0; window < 3 && quietest >= 256 * 1024; window++)
+            {
+                var before = GC.GetTotalAllocatedBytes(precise: true);
+                var framesBefore = guest.DataFrames;
+                AckUntil(guest, ack, 20_000);
+                quietest = Math.Min(quietest, GC.GetTotalAllocatedBytes(precise: true) - before);
+                frames = guest.DataFrames - framesBefore;
+            }
 
             // Any per-frame object would cost at least 24 bytes x 20000 frames (~480 KB); the
             // budget leaves room for the runtime's own background allocations.
-            Assert.True(allocated < 256 * 1024, $"{allocated} bytes allocated for {frames} frames");
+            Assert.True(quietest < 256 * 1024, $"{quietest} bytes allocated for {frames} frames in the quietest of three windows");
         }
         finally
         {
