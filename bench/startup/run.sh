@@ -24,7 +24,7 @@ measure() {
   local program=$1 dir; dir=$(mktemp -d -p "$work")
   local start end pid rss
   start=$(date +%s%N)
-  "$program" --one-off --socket "$dir/s.sock" --pid "$dir/p.pid" --log-file "$dir/log" --tcp-ports 18080:80 </dev/null >/dev/null 2>"$dir/err" || { echo "fail $(cat "$dir/err")"; return; }
+  "$program" --one-off --socket "$dir/s.sock" --pid "$dir/p.pid" --log-file "$dir/log" --tcp-ports "$(( 20000 + RANDOM % 20000 )):80" </dev/null >/dev/null 2>"$dir/err" || { echo "fail $(cat "$dir/err")"; return; }
   end=$(date +%s%N)
   pid=$(cat "$dir/p.pid" 2>/dev/null)
   sleep 1
