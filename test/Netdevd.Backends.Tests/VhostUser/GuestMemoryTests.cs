@@ -90,4 +90,22 @@ public sealed class GuestMemoryTests
         Assert.Null(GuestMemory.TryMap([longer], [memory.Fd], out var error));
         Assert.Contains("runs past the end", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_sealable_memfd_cannot_be_shrunk_by_the_front_end_once_mapped()
+    {
+        // An unsealed memfd made with MFD_ALLOW_SEALING, as a hostile front-end could send.
+        var fd = Netdevd.Native.Libc.MemfdCreate("hostile", Netdevd.Native.Libc.MFD_CLOEXEC | Netdevd.Native.Libc.MFD_ALLOW_SEALING);
+        Assert.True(fd >= 0);
+        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+        Assert.Equal(0, Netdevd.Native.Libc.Ftruncate(fd, 0x4000));
+        var region = new MemoryRegionDescription(0, 0x4000, 0x7000_0000, 0);
+        using var mapped = GuestMemory.TryMap([region], [handle], out var error);
+        Assert.True(mapped is not null, error);
+
+        // The front-end truncating it now would make netdevd's next access raise SIGBUS.
+        Assert.Equal(-1, Netdevd.Native.Libc.Ftruncate(fd, 0x1000));
+        Assert.True(Netdevd.Native.Libc.FileSize(handle, out var size));
+        Assert.Equal(0x4000, size);
+    }
 }

@@ -83,6 +83,12 @@ public sealed class GuestMemory : IDisposable
                     return null;
                 }
 
+                // A front-end that shrank the memory after we mapped it would make our next access
+                // fault (SIGBUS, the end of the process). QEMU's memfd backend seals it already;
+                // seal any other sealable memfd ourselves. File-backed memory (hugetlbfs) cannot
+                // be sealed: the front-end, which owns the VM, is trusted not to truncate it.
+                _ = Libc.SealAgainstShrinking((int)fds[mapped].DangerousGetHandle());
+
                 // The offset need not be page-aligned: map from 0 and step over it, as back-ends
                 // do; the pages before it are the front-end's and stay unused.
                 var mapping = SharedMapping.TryMap(fds[mapped], (long)(d.MmapOffset + d.Size), out var errno);
