@@ -53,6 +53,13 @@ public sealed partial class VhostUserBackendClient : NetClient
     /// <summary>Whether a front-end is connected now.</summary>
     public bool Connected => _session is not null;
 
+    /// <summary>
+    /// A front-end's session ended (it closed the socket, or netdevd refused it): raised on the
+    /// control thread before the next front-end is served. passt's --one-off leaves on it, as
+    /// passt does when its vhost-user front-end goes.
+    /// </summary>
+    public event EventHandler? FrontendGone;
+
     /// <summary>The link carries virtio-net headers whenever the peer can: offloads stay end to end.</summary>
     public override bool HasVnetHeader => true;
 
@@ -180,6 +187,7 @@ public sealed partial class VhostUserBackendClient : NetClient
 
             LogDisconnected(_logger, Name, reason);
             UpdateInfo(_endpoint.IsServer ? "waiting" : "disconnected");
+            FrontendGone?.Invoke(this, EventArgs.Empty);
             if (!_endpoint.IsServer && _endpoint.Retry is null)
             {
                 return;

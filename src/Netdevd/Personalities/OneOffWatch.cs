@@ -5,7 +5,8 @@ namespace Netdevd.Personalities;
 
 /// <summary>
 /// passt's --one-off: the event sink of the personality's netdevs, which ends the run when the
-/// stream netdev <see cref="_netdevId"/> reports its (first) client gone.
+/// stream netdev <see cref="_netdevId"/> reports its (first) client gone; with --vhost-user,
+/// the handler of the back-end's <c>FrontendGone</c> (a vhost-user back-end emits no QAPI event).
 /// </summary>
 internal sealed class OneOffWatch(string netdevId, CancellationTokenSource stop) : IQapiEventSink
 {
@@ -18,13 +19,33 @@ internal sealed class OneOffWatch(string netdevId, CancellationTokenSource stop)
             && qapiEvent.Data?.Get("netdev-id") is QString { Value: var id }
             && id == _netdevId)
         {
-            try
-            {
-                stop.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
+            Stop();
+        }
+    }
+
+    /// <summary>
+    /// Raised on the back-end's control thread: the cancellation's continuations (the run's
+    /// shutdown, which closes that back-end and would wait for that thread) go to the pool.
+    /// </summary>
+    public void OnFrontendGone(object? sender, EventArgs e)
+    {
+        try
+        {
+            _ = stop.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void Stop()
+    {
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 }

@@ -281,6 +281,26 @@ public sealed class VhostUserBackendTests
     }
 
     [Fact]
+    public async Task Each_front_end_that_goes_away_is_reported_once()
+    {
+        // passt's --one-off leaves on this (libvirt's vhostuser interface: QEMU quit).
+        var (backend, _, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        var gone = 0;
+        backend.FrontendGone += (_, _) => Interlocked.Increment(ref gone);
+        using (var front = ScriptedFrontEnd.Connect(path))
+        {
+            Assert.NotEqual(0UL, front.RequestU64(VhostUserRequest.GetFeatures));
+            Assert.Equal(0, Volatile.Read(ref gone));
+        }
+
+        Assert.True(await EventuallyAsync(() => Volatile.Read(ref gone) == 1 && !backend.Connected), $"reported {Volatile.Read(ref gone)} time(s)");
+        using var next = ScriptedFrontEnd.Connect(path);
+        Assert.NotEqual(0UL, next.RequestU64(VhostUserRequest.GetFeatures));
+        Assert.Equal(1, Volatile.Read(ref gone));
+    }
+
+    [Fact]
     public async Task Deleting_the_netdev_closes_the_front_end_and_removes_the_socket()
     {
         var (backend, _, path) = ScriptedFrontEnd.StartBackend();

@@ -71,6 +71,20 @@ public sealed class PersonalityCommandLineTests
         Assert.Equal(("10.9.0.0/16", "10.9.0.1", "10.9.0.3"), (onTwo.Net, onTwo.Host, onTwo.Dns));
     }
 
+    [Fact]
+    public void Passt_takes_libvirts_vhost_user_command_line()
+    {
+        // libvirt's <interface type='vhostuser'><backend type='passt'/>: the socket-mode line plus --vhost-user.
+        var passt = PasstCommandLine.Parse(
+            ["--one-off", "--socket", "/run/p.sock", "--pid", "/run/p.pid", "--log-file", "/tmp/l", "--tcp-ports", "18080:80", "--vhost-user"], out _)!;
+        Assert.True(passt.VhostUser);
+        Assert.True(passt.OneOff);
+        Assert.Equal("/run/p.sock", passt.SocketPath);
+        Assert.Equal(["tcp::18080-:80"], passt.Forwards.Select(f => f.ToHostfwd()));
+        Assert.False(PasstCommandLine.Parse(["--socket", "/run/p.sock"], out _)!.VhostUser);
+        Assert.Contains("--vhost-user", PasstCommandLine.HelpText, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("passt: invalid port specifier for -t 'all': 'all' (every port) is not supported by netdevd: it binds one socket per port; give the ports", "-t", "all")]
     [InlineData("passt: invalid port specifier for -t '~22': exclusions alone mean every other port, which netdevd does not support; give the ports", "-t", "~22")]
@@ -80,7 +94,7 @@ public sealed class PersonalityCommandLineTests
     [InlineData("passt: invalid port specifier for -t '%eth0/22': binding to an interface (%DEV) is not supported by netdevd", "-t", "%eth0/22")]
     [InlineData("passt: invalid port specifier for -t '1-5000': more than 4096 forwarded ports", "-t", "1-5000")]
     [InlineData("passt: --mtu is not supported by netdevd's passt personality", "--mtu", "1500")]
-    [InlineData("passt: --vhost-user is not supported by netdevd's passt personality", "--vhost-user")]
+    [InlineData("passt: --fd is not supported by netdevd's passt personality", "--fd", "3")]
     [InlineData("passt: --netmask 255.0.255.0: not a netmask or prefix length (1-30)", "-n", "255.0.255.0")]
     [InlineData("passt: --address fe80::1: netdevd's passt takes an IPv4 address here", "-a", "fe80::1")]
     [InlineData("passt: unexpected argument 'extra'", "extra")]

@@ -13,6 +13,7 @@ namespace Netdevd.Interop.Tests.Personalities;
 /// gives QEMU, Debian's kernel and a busybox initramfs that gets DHCP, pings the gateway,
 /// resolves through 10.0.2.3, downloads from the host, and then serves the download on port 80,
 /// which the host fetches through the forwarded port. With --one-off, passt leaves with the VM.
+/// The same with --vhost-user and QEMU 10 as libvirt runs them for a vhostuser interface.
 /// </summary>
 public sealed class PasstVmTests
 {
@@ -21,9 +22,33 @@ public sealed class PasstVmTests
     private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(150);
 
     [Fact]
-    public async Task Libvirt_command_line_serves_a_vm_forwards_a_port_and_leaves_with_it()
+    public Task Libvirt_command_line_serves_a_vm_forwards_a_port_and_leaves_with_it() =>
+        RunAsync(vhostUser: false);
+
+    /// <summary>
+    /// libvirt's <c>&lt;interface type='vhostuser'&gt;&lt;backend type='passt'/&gt;</c>: the same
+    /// passt command line plus --vhost-user, and QEMU 10 (7.2 crashes under TCG with vhost-user)
+    /// with libvirt's chardev (reconnect-ms=5000), -netdev vhost-user and shared memfd memory.
+    /// </summary>
+    [Fact]
+    public Task Libvirt_vhost_user_command_line_serves_a_vm_forwards_a_port_and_leaves_with_it() =>
+        RunAsync(vhostUser: true);
+
+    private static async Task RunAsync(bool vhostUser)
     {
-        var qemu = HostTools.Require("qemu-system-x86_64", "qemu-system-x86");
+        Netdevd.Interop.Tests.VhostUser.Qemu10? qemu10 = null;
+        string qemu;
+        if (vhostUser)
+        {
+            qemu10 = Netdevd.Interop.Tests.VhostUser.Qemu10.Find(out var why);
+            Assert.SkipWhen(qemu10 is null, why);
+            qemu = qemu10!.Binary;
+        }
+        else
+        {
+            qemu = HostTools.Require("qemu-system-x86_64", "qemu-system-x86");
+        }
+
         var dnsmasq = HostTools.Require("dnsmasq", "dnsmasq-base");
         var curl = HostTools.Require("curl", "curl");
         var busybox = StaticBusybox.Require();
@@ -58,7 +83,9 @@ public sealed class PasstVmTests
             var pidFile = Path.Combine(dir, "1-guest-net0-passt.pid");
             var log = Path.Combine(dir, "passt.log");
             var forwarded = HostTools.FreePort();
-            string[] passtArgs = ["--one-off", "--socket", socket, "--pid", pidFile, "--log-file", log, "--tcp-ports", $"{forwarded}:80"];
+            string[] passtArgs = vhostUser
+                ? ["--one-off", "--socket", socket, "--pid", pidFile, "--log-file", log, "--tcp-ports", $"{forwarded}:80", "--vhost-user"]
+                : ["--one-off", "--socket", socket, "--pid", pidFile, "--log-file", log, "--tcp-ports", $"{forwarded}:80"];
             var start = new ProcessStartInfo(HostTools.IsRoot && HostTools.Find("setpriv") is { } setpriv ? setpriv : Path.Combine(bin, "passt"))
             {
                 WorkingDirectory = "/",
@@ -98,12 +125,21 @@ public sealed class PasstVmTests
 
             var initrd = Path.Combine(dir, "initrd.gz");
             _ = GuestInitramfs.Write(initrd, busybox, kernel!, DnsName, httpPort, "payload.bin", serveSeconds: 30);
-            string[] qemuArgs = [
-                "-netdev", $$"""{"type":"stream","addr":{"type":"unix","path":"{{socket}}"},"server":false,"id":"hostnet0"}""",
-                "-device", "virtio-net-pci,netdev=hostnet0,id=net0",
-                "-M", "pc", "-m", "256", "-nographic", "-no-reboot", "-kernel", kernel!.Image, "-initrd", initrd,
-                "-append", "console=ttyS0 panic=-1 quiet"];
-            var vm = GuestVmTests.Track(processes, CapturedProcess.Start(qemu, qemuArgs));
+            string[] common = ["-m", "256", "-nographic", "-no-reboot", "-kernel", kernel!.Image, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet"];
+            string[] qemuArgs = vhostUser
+                ? [
+                    // What libvirt gives QEMU for type='vhostuser' with passt: a client chardev that
+                    // reconnects, the vhost-user netdev on it, and guest memory the back-end can map.
+                    .. qemu10!.BaseArguments, .. common,
+                    "-object", "memory-backend-memfd,id=pc.ram,size=256M,share=on", "-numa", "node,memdev=pc.ram",
+                    "-chardev", $"socket,id=charnet0,path={socket},reconnect-ms=5000",
+                    "-netdev", """{"type":"vhost-user","chardev":"charnet0","id":"hostnet0"}""",
+                    "-device", "virtio-net-pci,netdev=hostnet0,id=net0,romfile="]
+                : [
+                    "-netdev", $$"""{"type":"stream","addr":{"type":"unix","path":"{{socket}}"},"server":false,"id":"hostnet0"}""",
+                    "-device", "virtio-net-pci,netdev=hostnet0,id=net0",
+                    "-M", "pc", .. common];
+            var vm = GuestVmTests.Track(processes, CapturedProcess.Start(qemu, qemuArgs, qemu10?.Environment));
             var serving = await vm.WaitForAsync($"{GuestInitramfs.Marker} serving=80", GuestTimeout);
             string Context() => $"--- console ---\n{vm.Output}\n--- passt log ---\n{(File.Exists(log) ? File.ReadAllText(log) : "(none)")}";
             Assert.True(serving, $"the guest did not get to serving\n{Context()}");

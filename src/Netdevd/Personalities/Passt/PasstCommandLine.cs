@@ -6,7 +6,8 @@ namespace Netdevd.Personalities.Passt;
 /// <summary>
 /// passt's command line as libvirt 11 passes it (<c>--one-off --socket PATH --pid FILE --log-file
 /// FILE --tcp-ports SPEC [--udp-ports SPEC] [--address A --netmask N] [--hostname H] ...</c>),
-/// with passt's option names and short forms. What netdevd cannot honour is refused by name.
+/// with passt's option names and short forms (and <c>--vhost-user</c>, which libvirt adds for
+/// <c>&lt;interface type='vhostuser'&gt;</c>). What netdevd cannot honour is refused by name.
 /// </summary>
 internal static class PasstCommandLine
 {
@@ -29,6 +30,7 @@ internal static class PasstCommandLine
         new("hostname", 'H', true),
         new("search", 'S', true),
         new("ipv4-only", '4', false),
+        new("vhost-user", '\0', false),
         new("help", 'h', false),
         new("version", '\0', false),
         // Known to passt, refused by netdevd (named in the error rather than "unrecognized").
@@ -42,7 +44,6 @@ internal static class PasstCommandLine
         new("pcap", 'p', true),
         new("fd", '\0', true),
         new("ipv6-only", '6', false),
-        new("vhost-user", '\0', false),
         new("trace", '\0', false),
         new("no-dhcp", '\0', false),
         new("no-tcp", '\0', false),
@@ -78,6 +79,7 @@ internal static class PasstCommandLine
         "  -H, --hostname NAME    hostname sent by DHCP\n" +
         "  -S, --search LIST      space-separated DNS search domains\n" +
         "  -4, --ipv4-only        no IPv6\n" +
+        "      --vhost-user       serve --socket as a vhost-user back-end (QEMU's -netdev vhost-user)\n" +
         "  -h, --help             this text\n" +
         "      --version          version\n";
 
@@ -151,6 +153,9 @@ internal static class PasstCommandLine
                     break;
                 case "ipv4-only":
                     result = result with { Ipv4Only = true };
+                    break;
+                case "vhost-user":
+                    result = result with { VhostUser = true };
                     break;
                 default:
                     throw new PersonalityUsageException($"{Program}: --{name} is not supported by netdevd's passt personality");

@@ -18,6 +18,9 @@ internal sealed record PasstOptions
     /// <summary>-s: the unix socket QEMU connects to with its stream netdev; null = /tmp/passt_N.socket.</summary>
     public string? SocketPath { get; init; }
 
+    /// <summary>--vhost-user: serve --socket as a vhost-user back-end (QEMU's -netdev vhost-user) instead of the stream framing.</summary>
+    public bool VhostUser { get; init; }
+
     /// <summary>-1: leave when the first client disconnects.</summary>
     public bool OneOff { get; init; }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Netdevd.Backends.VhostUser;
 using Netdevd.Core.Registry;
 using Netdevd.Hosting;
 using Netdevd.Native;
@@ -15,8 +16,10 @@ namespace Netdevd.Personalities.Passt;
 /// netdevd started as <c>passt</c>: a stream server on the --socket path (the framing QEMU's
 /// stream netdev speaks, which is what libvirt gives QEMU) joined on hub 0 to a <c>user</c>
 /// netdev with the --tcp-ports/--udp-ports forwards; once it listens the daemon writes --pid,
-/// moves its output to --log-file and lets the first process exit 0. --one-off ends it when
-/// the VM disconnects; SIGTERM (libvirt's destroy) at any time.
+/// moves its output to --log-file and lets the first process exit 0. With --vhost-user (libvirt's
+/// <c>&lt;interface type='vhostuser'&gt;</c>) a <c>vhost-user-backend</c> netdev serves the
+/// socket in the stream server's place. --one-off ends it when the VM disconnects; SIGTERM
+/// (libvirt's destroy) at any time.
 /// </summary>
 internal static class PasstRunner
 {
@@ -67,16 +70,28 @@ internal static class PasstRunner
             return 1;
         }
 
-        IQapiEventSink events = options.OneOff ? new OneOffWatch(StreamServer.NetdevId, stop) : new NullEventSink();
-        await using var registry = new NetdevRegistry(BackendCatalog.Create(), events, loggers);
+        var oneOff = options.OneOff ? new OneOffWatch(StreamServer.NetdevId, stop) : null;
+        await using var registry = new NetdevRegistry(BackendCatalog.Create(), (IQapiEventSink?)oneOff ?? new NullEventSink(), loggers);
         try
         {
             RemoveStaleSocket(socketPath);
-            await StreamServer.AddAsync(registry, socketPath, stop.Token).ConfigureAwait(false);
-            if (await StreamServer.WaitListeningAsync(registry, stop.Token).ConfigureAwait(false) is { } failure)
+            if (options.VhostUser)
             {
-                await errors.WriteLineAsync($"{PasstCommandLine.Program}: --socket {socketPath}: {failure}").ConfigureAwait(false);
-                return 1;
+                // The back-end listens once created; its bind errors are QapiExceptions (below).
+                await VhostUserServer.AddAsync(registry, socketPath, stop.Token).ConfigureAwait(false);
+                if (oneOff is not null && registry.Find(VhostUserServer.NetdevId)?.Client is VhostUserBackendClient backend)
+                {
+                    backend.FrontendGone += oneOff.OnFrontendGone;
+                }
+            }
+            else
+            {
+                await StreamServer.AddAsync(registry, socketPath, stop.Token).ConfigureAwait(false);
+                if (await StreamServer.WaitListeningAsync(registry, stop.Token).ConfigureAwait(false) is { } failure)
+                {
+                    await errors.WriteLineAsync($"{PasstCommandLine.Program}: --socket {socketPath}: {failure}").ConfigureAwait(false);
+                    return 1;
+                }
             }
 
             await UserNetwork.AddAsync(registry, UserOptions(options), StreamServer.NetdevId, StreamServer.HubPortId, stop.Token).ConfigureAwait(false);
@@ -102,7 +117,7 @@ internal static class PasstRunner
 
         if (log.IsEnabled(LogLevel.Information))
         {
-            log.LogInformation("serving {Socket} with {Forwards} forwarded port(s)", socketPath, options.Forwards.Count);
+            log.LogInformation("serving {Socket} ({Mode}) with {Forwards} forwarded port(s)", socketPath, options.VhostUser ? "vhost-user" : "stream", options.Forwards.Count);
         }
         try
         {
