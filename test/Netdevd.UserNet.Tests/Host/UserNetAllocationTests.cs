@@ -63,9 +63,9 @@ public sealed class UserNetAllocationTests
 
             AckUntil(guest, ack, 2_000);
 
-            // The counter is process-wide and xunit runs other test classes meanwhile (a
-            // non-parallel collection is not alone here): the quietest of three windows is this
-            // test's own. A per-frame object shows in every window.
+            // The counter is process-wide: this project runs one class at a time (AssemblyInfo.cs),
+            // and the quietest of three windows leaves out the runtime's own stray work. A
+            // per-frame object shows in every window.
             var quietest = long.MaxValue;
             long frames = 0;
             for (var window = 0; window < 3 && quietest >= 256 * 1024; window++)
