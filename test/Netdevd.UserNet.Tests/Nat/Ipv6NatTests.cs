@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
+using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.UserNet.Services.Dns;
 using Netdevd.Wire;
@@ -106,6 +107,44 @@ public sealed class Ipv6NatTests : IDisposable
         _stack.Input(Tcp(Outside, 40001, 443, 501, sa.SequenceNumber + 1, TcpFlags.Ack));
         Assert.Equal(TcpState.Established, connection.State);
         Assert.Equal(1220, connection.SendMss); // no MSS option over IPv6: 1280 - 40 - 20
+    }
+
+    [Fact]
+    public void Host_data_reaches_a_guest_with_a_large_mss_in_segments_longer_than_1500_bytes()
+    {
+        // podman and rootlesskit give the guest an MTU of 65520: its MSS over IPv6 is 65460, and
+        // TCP segments follow it unfragmented, as over IPv4 (libslirp's ip6_output has no MTU check).
+        _stack.Input(Tcp(Host6, 40005, 8080, 100, 0, TcpFlags.Syn, new TcpOptions { MaximumSegmentSize = 65460 }));
+        var (connection, _) = Assert.Single(_host.Opened);
+        _stack.OnTcpConnected(connection, true);
+        var (_, synAck) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Tcp);
+        Assert.True(TcpPacket.TryCreate(synAck, out var sa));
+        _stack.Input(Tcp(Host6, 40005, 8080, 101, sa.SequenceNumber + 1, TcpFlags.Ack));
+        Assert.Equal(TcpState.Established, connection.State);
+
+        var data = new byte[8000];
+        for (var i = 0; i < data.Length; i++)
+        {
+            data[i] = (byte)(i * 7);
+        }
+
+        var space = connection.HostReadBuffer();
+        data.CopyTo(space.AsSpan());
+        _stack.OnTcpReceived(connection, data.Length);
+
+        var received = new List<byte>();
+        var longest = 0;
+        foreach (var frame in _sink.Take())
+        {
+            var (_, l4) = ParseIpv6(frame, IpProtocol.Tcp);
+            Assert.True(TcpPacket.TryCreate(l4, out var segment));
+            received.AddRange(segment.Payload.ToArray());
+            longest = Math.Max(longest, Ipv6Packet.HeaderLength + l4.Length);
+        }
+
+        Assert.Equal(data, received.ToArray());
+        Assert.True(longest > 1500, $"the longest datagram was {longest} bytes");
+        Assert.Equal(0, _stack.Counters.Drops(FrameDropReason.OutputFull));
     }
 
     [Fact]
