@@ -29,6 +29,11 @@ public sealed partial class UserStack
             return;
         }
 
+        if (TryUdpForwardReply(source, udp.SourcePort, destination, port, udp.Payload))
+        {
+            return;
+        }
+
         if (_options.Restrict)
         {
             Counters.Drop(FrameDropReason.Restricted);

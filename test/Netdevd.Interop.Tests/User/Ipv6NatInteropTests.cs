@@ -120,6 +120,30 @@ public sealed class Ipv6NatInteropTests
         }
     }
 
+    [Fact]
+    public async Task A_udp_hostfwd_to_the_guests_ipv6_address_keeps_the_clients_address_and_answers()
+    {
+        // Refused with "Could not set up host forwarding rule" before.
+        var port = HostTools.FreePort(SocketType.Dgram);
+        await using var rig = await UserNetRig.StartAsync($"hostfwd=udp:[::]:{port}-[{UserNetRig.Guest6}]:5353");
+        await rig.AddClientNamespaceAsync();
+        await rig.ConfigureStaticIpv6Async();
+        using var server = NamespaceSocket.Create(rig.GuestNs, AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
+        server.Bind(new IPEndPoint(IPAddress.IPv6Any, 5353));
+
+        using (var client = NamespaceSocket.Create(rig.ClientNs, AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp))
+        {
+            var (peer, local) = await ForwardedClientAddressTests.ExchangeAsync(server, client, new IPEndPoint(IPAddress.Parse(UserNetRig.ClientLinkHost6), port));
+            Assert.Equal(new IPEndPoint(IPAddress.Parse(UserNetRig.ClientLinkClient6), local.Port), peer);
+        }
+
+        using (var client = NamespaceSocket.Create(rig.HostNs, AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp))
+        {
+            var (peer, local) = await ForwardedClientAddressTests.ExchangeAsync(server, client, new IPEndPoint(IPAddress.IPv6Loopback, port));
+            Assert.Equal(new IPEndPoint(IPAddress.Parse("fec0::2"), local.Port), peer);
+        }
+    }
+
     /// <summary>Answers one HTTP request with <paramref name="body"/>; returns the address the request came from.</summary>
     private static Task<IPAddress> ServeOnceAsync(Socket listener, string body) => ServeOnceAsync(listener, Encoding.ASCII.GetBytes(body));
 
