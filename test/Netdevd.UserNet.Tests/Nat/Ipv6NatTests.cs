@@ -199,6 +199,37 @@ public sealed class Ipv6NatTests : IDisposable
     }
 
     [Fact]
+    public void A_udp_forward_to_the_guests_ipv6_address_keeps_the_client_and_the_answer_goes_back_to_it()
+    {
+        UdpForwardFlow? answered = null;
+        byte[] answer = [];
+        _stack.SetUdpForwardReply((flow, payload) =>
+        {
+            answered = flow;
+            answer = payload.ToArray();
+        });
+        var forward = _stack.OpenUdpForward6(Guest6, 5353, Outside, 40001, new object());
+        Assert.NotNull(forward);
+        _stack.OnUdpForwardDatagram(forward, [1, 2, 3]);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp);
+        Assert.Equal(Outside, source);
+        Assert.True(UdpPacket.TryCreate(l4, out var udp));
+        Assert.Equal((ushort)40001, udp.SourcePort);
+        Assert.Equal((ushort)5353, udp.DestinationPort);
+        Assert.Equal([1, 2, 3], udp.Payload.ToArray());
+
+        _stack.Input(Udp(Outside, 5353, 40001, [4, 5]));
+        Assert.Same(forward, answered);
+        Assert.Equal([4, 5], answer);
+        Assert.Empty(_host.Udp6Sent); // not a NAT flow of the guest's own
+        Assert.Equal(0, _stack.Udp6FlowCount);
+
+        var loopback = _stack.OpenUdpForward6(Guest6, 5353, Ipv6Address.Loopback, 40002, new object());
+        Assert.NotNull(loopback);
+        Assert.Equal(Host6, loopback.Foreign);
+    }
+
+    [Fact]
     public void A_query_to_the_ipv6_dns_address_goes_to_the_forwarder_and_the_answer_comes_back_over_ipv6()
     {
         byte[] query = Bytes.Hex("abcd 0100 0001 0000 0000 0000 076578616d706c65036f726700 001c 0001");
