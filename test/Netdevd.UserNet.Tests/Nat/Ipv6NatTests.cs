@@ -230,6 +230,25 @@ public sealed class Ipv6NatTests : IDisposable
     }
 
     [Fact]
+    public void A_udp_datagram_the_host_cannot_route_is_answered_with_an_icmpv6_no_route()
+    {
+        // libslirp's udp6_input: a failed sendto is reported to the guest (icmp6_send_error, no route).
+        _host.Udp6Unreachable = true;
+        var datagram = Udp(Outside, 5001, 9, [1, 2, 3]);
+        _stack.Input(datagram);
+        Assert.Single(_host.Udp6Sent);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Icmpv6);
+        Assert.Equal(Parse("fe80::2"), source);
+        Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, l4[0]);
+        Assert.Equal(Icmpv6Packet.CodeNoRoute, l4[1]);
+        Assert.Equal(datagram.AsSpan(EthernetFrame.HeaderLength).ToArray(), l4.AsSpan(Icmpv6Packet.HeaderLength).ToArray());
+
+        _host.Udp6Unreachable = false;
+        _stack.Input(Udp(Outside, 5001, 9, [4]));
+        Assert.Empty(_sink.Take());
+    }
+
+    [Fact]
     public void A_query_to_the_ipv6_dns_address_goes_to_the_forwarder_and_the_answer_comes_back_over_ipv6()
     {
         byte[] query = Bytes.Hex("abcd 0100 0001 0000 0000 0000 076578616d706c65036f726700 001c 0001");
