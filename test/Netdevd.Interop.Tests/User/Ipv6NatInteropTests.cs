@@ -175,6 +175,20 @@ public sealed class Ipv6NatInteropTests
         Assert.Equal(SocketError.NetworkUnreachable, error.SocketErrorCode);
     }
 
+    [Fact]
+    public async Task Tcp_to_an_address_the_host_cannot_route_fails_as_unreachable_not_refused()
+    {
+        // The host's connect fails at once with ENETUNREACH: the guest gets an ICMPv6 no route
+        // (libslirp's tcp_input), not a reset that would read as "connection refused".
+        await using var rig = await UserNetRig.StartAsync("");
+        await rig.ConfigureStaticIpv6Async();
+        using var guest = NamespaceSocket.Create(rig.GuestNs, AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+        using var cts = new CancellationTokenSource(Patience);
+        var error = await Assert.ThrowsAsync<SocketException>(async () =>
+            await guest.ConnectAsync(new IPEndPoint(IPAddress.Parse("2001:db8::7"), 80), cts.Token));
+        Assert.Equal(SocketError.NetworkUnreachable, error.SocketErrorCode);
+    }
+
     /// <summary>Answers one HTTP request with <paramref name="body"/>; returns the address the request came from.</summary>
     private static Task<IPAddress> ServeOnceAsync(Socket listener, string body) => ServeOnceAsync(listener, Encoding.ASCII.GetBytes(body));
 

@@ -148,6 +148,41 @@ public sealed class Ipv6NatTests : IDisposable
     }
 
     [Fact]
+    public void A_connect_the_host_cannot_route_is_answered_with_an_icmpv6_unreachable_not_a_reset()
+    {
+        // libslirp's tcp_input: a connect that fails at once, other than refused, is an ICMPv6
+        // unreachable quoting the guest's SYN (no route; address unreachable for EHOSTUNREACH).
+        var syn = Tcp(Outside, 40006, 443, 7000, 0, TcpFlags.Syn);
+        _stack.Input(syn);
+        var (connection, _) = Assert.Single(_host.Opened);
+        _stack.OnTcpConnectFailed(connection, Netdevd.Native.Errno.ENETUNREACH);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Icmpv6);
+        Assert.Equal(Parse("fe80::2"), source);
+        Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, l4[0]);
+        Assert.Equal(Icmpv6Packet.CodeNoRoute, l4[1]);
+        var quoted = l4.AsSpan(Icmpv6Packet.HeaderLength);
+        Assert.True(Ipv6Packet.TryCreate(quoted, out var ip));
+        Assert.Equal(Guest6, ip.Source);
+        Assert.Equal(Outside, ip.Destination);
+        Assert.True(TcpPacket.TryCreate(ip.Payload, out var tcp));
+        Assert.Equal((ushort)40006, tcp.SourcePort);
+        Assert.Equal((ushort)443, tcp.DestinationPort);
+        Assert.Equal(7000u, tcp.SequenceNumber);
+        Assert.Equal(0, _stack.TcpFlowCount);
+
+        _stack.Input(Tcp(Outside, 40007, 443, 8000, 0, TcpFlags.Syn));
+        _stack.OnTcpConnectFailed(_host.Opened[1].Connection, Netdevd.Native.Errno.EHOSTUNREACH);
+        (_, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Icmpv6);
+        Assert.Equal(3, l4[1]); // address unreachable
+
+        _stack.Input(Tcp(Outside, 40008, 443, 9000, 0, TcpFlags.Syn));
+        _stack.OnTcpConnectFailed(_host.Opened[2].Connection, Netdevd.Native.Errno.ECONNREFUSED);
+        (_, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Tcp);
+        Assert.True(TcpPacket.TryCreate(l4, out var rst));
+        Assert.True(rst.Flags.HasFlag(TcpFlags.Rst)); // refused: a reset, as libslirp
+    }
+
+    [Fact]
     public void Restrict_and_on_link_destinations_are_reset()
     {
         _stack.Input(Tcp(Parse("fec0::99"), 40002, 80, 1, 0, TcpFlags.Syn));
