@@ -21,10 +21,13 @@ public static class Errno
     public const int EMSGSIZE = 90;
     public const int ENOTSOCK = 88;
     public const int EADDRINUSE = 98;
+    public const int EADDRNOTAVAIL = 99;
+    public const int ENETUNREACH = 101;
     public const int ENOBUFS = 105;
     public const int ECONNRESET = 104;
     public const int ENOTCONN = 107;
     public const int ECONNREFUSED = 111;
+    public const int EHOSTUNREACH = 113;
     public const int EINPROGRESS = 115;
 
     /// <summary>The errno of the last failed call made through <see cref="Libc"/> on this thread.</summary>

@@ -146,15 +146,18 @@ public sealed partial class UserStack
     /// <summary>
     /// Starts an IPv6 frame to the guest: returns the upper-layer area (of <paramref name="l4Length"/>
     /// bytes) inside a sink buffer, with Ethernet and IPv6 headers written; empty when the sink is
-    /// full or the datagram would not fit the guest's link. Finish with <see cref="Commit"/>.
+    /// full or a non-TCP datagram would not fit the guest's link. Finish with <see cref="Commit"/>.
     /// </summary>
     private Span<byte> BeginIpv6(Ipv6Address source, Ipv6Address destination, byte nextHeader, int l4Length, out Span<byte> frame, byte hopLimit = 64)
     {
         frame = default;
-        if (Ipv6Packet.HeaderLength + l4Length > GuestLinkMtu)
+        if (Ipv6Packet.HeaderLength + l4Length > GuestLinkMtu && nextHeader != IpProtocol.Tcp)
         {
-            // IPv6 routers do not fragment; what the stack itself builds is never this long except an
-            // echo reply to a reassembled request, which the guest would have to reassemble.
+            // IPv6 is never fragmented on the way (libslirp's ip6_output sends as it is); what the
+            // stack itself builds is never this long except an echo reply to a reassembled request,
+            // which the guest would have to reassemble. TCP is exempt as over IPv4: its segments
+            // follow the MSS the guest announced, which a guest with a larger MTU (podman and
+            // rootlesskit use 65520) sets above 1500 - 60.
             Counters.Drop(FrameDropReason.OutputFull);
             return default;
         }

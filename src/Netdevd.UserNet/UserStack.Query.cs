@@ -26,8 +26,8 @@ public sealed partial class UserStack
 
         foreach (var f in _udpForwards.Flows)
         {
-            into.Add(Flow("udp", f.Closed ? "closed" : "active", true, f.GuestAddress.ToString(), f.GuestPort,
-                _options.Host.ToString(), f.ForeignPort, f.HostState as IHostEndpointInfo, 0, 0, now - f.LastActivityMs));
+            into.Add(Flow("udp", f.Closed ? "closed" : "active", true, f.IsIpv4 ? f.GuestAddress.ToString() : f.Guest.ToString(), f.GuestPort,
+                f.IsIpv4 ? f.ForeignAddress.ToString() : f.Foreign.ToString(), f.ForeignPort, f.HostState as IHostEndpointInfo, 0, 0, now - f.LastActivityMs));
         }
 
         foreach (var f in _icmp.Flows)

@@ -29,6 +29,11 @@ public sealed partial class UserStack
             return;
         }
 
+        if (TryUdpForwardReply(source, udp.SourcePort, destination, port, udp.Payload))
+        {
+            return;
+        }
+
         if (_options.Restrict)
         {
             Counters.Drop(FrameDropReason.Restricted);
@@ -63,7 +68,12 @@ public sealed partial class UserStack
 
         flow.ExpiresAt = NowMs + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
         NoteDeadline(flow.ExpiresAt);
-        Host.SendUdp6(flow, hostDestination, port, udp.Payload);
+        if (!Host.SendUdp6(flow, hostDestination, port, udp.Payload))
+        {
+            // libslirp's udp6_input answers a failed sendto with an unreachable (icmp6_send_error, no route).
+            Counters.Drop(FrameDropReason.HostSocketFailed);
+            SendIcmpv6Error(ip.Bytes, Icmpv6Packet.TypeDestinationUnreachable, Icmpv6Packet.CodeNoRoute, 0);
+        }
     }
 
     /// <summary>A query to the IPv6 DNS address: the same forwarder as IPv4's; the answer goes back over IPv6.</summary>

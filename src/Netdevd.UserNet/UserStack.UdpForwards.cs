@@ -13,22 +13,35 @@ public sealed partial class UserStack
     /// A new host client <paramref name="client"/>:<paramref name="clientPort"/> of a UDP forward;
     /// null (counted) when the UDP flow limit is reached.
     /// </summary>
-    internal UdpForwardFlow? OpenUdpForward(Ipv4Address guest, ushort guestPort, Ipv4Address client, ushort clientPort, object hostState)
+    internal UdpForwardFlow? OpenUdpForward(Ipv4Address guest, ushort guestPort, Ipv4Address client, ushort clientPort, object hostState) =>
+        OpenUdpForward(new UdpForwardKey(Ipv6Address.FromIpv4Mapped(guest), guestPort, Ipv6Address.FromIpv4Mapped(ForwardedClientAddress(client)), clientPort), hostState);
+
+    /// <summary>
+    /// <see cref="OpenUdpForward(Ipv4Address, ushort, Ipv4Address, ushort, object)"/> to an IPv6 guest
+    /// address: the client's own IPv6 address, except loopback, unspecified and IPv4 ones (which the
+    /// guest could not answer over IPv6), which become the IPv6 virtual host, as for TCP.
+    /// </summary>
+    internal UdpForwardFlow? OpenUdpForward6(Ipv6Address guest, ushort guestPort, Ipv6Address client, ushort clientPort, object hostState)
     {
-        if (_udp.Count + _udpForwards.Count >= _options.Limits.MaxUdpFlows)
+        var foreign = client.IsLoopback || client.IsUnspecified || client.IsIpv4Mapped ? _options.Ipv6Host : client;
+        return OpenUdpForward(new UdpForwardKey(guest, guestPort, foreign, clientPort), hostState);
+    }
+
+    private UdpForwardFlow? OpenUdpForward(UdpForwardKey key, object hostState)
+    {
+        if (_udp.Count + _udp6.Count + _udpForwards.Count >= _options.Limits.MaxUdpFlows)
         {
             Counters.Drop(FrameDropReason.UdpFlowLimit);
             return null;
         }
 
-        var key = new UdpForwardKey(guest, guestPort, ForwardedClientAddress(client), clientPort);
         while (_udpForwards.Contains(key))
         {
             // A second loopback address with the same port: see OpenForward.
             key = key with { ForeignPort = NextForwardPort() };
         }
 
-        var flow = new UdpForwardFlow(guest, guestPort, key.ForeignAddress, key.ForeignPort, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs, LastActivityMs = NowMs };
+        var flow = new UdpForwardFlow(key.Guest, key.GuestPort, key.Foreign, key.ForeignPort, hostState) { ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs, LastActivityMs = NowMs };
         NoteDeadline(flow.ExpiresAt);
         _udpForwards.Add(key, flow);
         return flow;
@@ -40,11 +53,23 @@ public sealed partial class UserStack
         flow.ExpiresAt = NowMs + _options.Limits.UdpIdleTimeoutMs;
         flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
-        SendUdpToGuest(flow.ForeignAddress, flow.ForeignPort, flow.GuestAddress, flow.GuestPort, payload);
+        if (flow.IsIpv4)
+        {
+            SendUdpToGuest(flow.ForeignAddress, flow.ForeignPort, flow.GuestAddress, flow.GuestPort, payload);
+        }
+        else
+        {
+            SendUdp6(flow.Foreign, flow.ForeignPort, flow.Guest, flow.GuestPort, payload);
+        }
     }
 
     /// <summary>The guest's datagram: an answer to a forward's client, if one matches its four ends.</summary>
-    private bool TryUdpForwardReply(Ipv4Address source, ushort sourcePort, Ipv4Address destination, ushort destinationPort, ReadOnlySpan<byte> payload)
+    private bool TryUdpForwardReply(Ipv4Address source, ushort sourcePort, Ipv4Address destination, ushort destinationPort, ReadOnlySpan<byte> payload) =>
+        _udpForwards.Count != 0 &&
+        TryUdpForwardReply(Ipv6Address.FromIpv4Mapped(source), sourcePort, Ipv6Address.FromIpv4Mapped(destination), destinationPort, payload);
+
+    /// <summary>The guest's datagram over IPv6 (or IPv4, mapped): an answer to a forward's client, if one matches its four ends.</summary>
+    private bool TryUdpForwardReply(Ipv6Address source, ushort sourcePort, Ipv6Address destination, ushort destinationPort, ReadOnlySpan<byte> payload)
     {
         if (_udpForwards.Count == 0 || !_udpForwards.TryGet(new UdpForwardKey(source, sourcePort, destination, destinationPort), out var flow))
         {
@@ -78,6 +103,6 @@ public sealed partial class UserStack
         NoteDeadline(next);
     }
 
-    /// <summary>A UDP forward flow's ends as the guest sees them.</summary>
-    private readonly record struct UdpForwardKey(Ipv4Address GuestAddress, ushort GuestPort, Ipv4Address ForeignAddress, ushort ForeignPort);
+    /// <summary>A UDP forward flow's ends as the guest sees them (IPv4 ends as IPv4-mapped addresses).</summary>
+    private readonly record struct UdpForwardKey(Ipv6Address Guest, ushort GuestPort, Ipv6Address Foreign, ushort ForeignPort);
 }

@@ -289,9 +289,8 @@ internal sealed class FuzzNatHost : INatHost
     {
     }
 
-    public void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload)
-    {
-    }
+    /// <summary>Odd ports fail as if unrouted, so the fuzzer reaches the stack's ICMPv6 unreachable too.</summary>
+    public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) => port % 2 == 0;
 
     public void CloseUdp(UdpFlow flow)
     {

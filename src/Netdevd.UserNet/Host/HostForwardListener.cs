@@ -48,12 +48,6 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, IDisposabl
     /// <summary>Binds the rule's socket; throws SocketException when the address is taken or invalid.</summary>
     public static HostForwardListener Open(UserNetEngine engine, HostForwardRule rule)
     {
-        if (rule.GuestIsIpv6 && rule.Udp)
-        {
-            // UDP forwards to an IPv6 guest address are not there yet: the rule cannot be set up.
-            throw new SocketException((int)SocketError.AddressFamilyNotSupported);
-        }
-
         var family = rule.HostAddress.AddressFamily;
         var socket = rule.Udp
             ? new Socket(family, SocketType.Dgram, ProtocolType.Udp)
@@ -188,8 +182,10 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, IDisposabl
             var length = ForwardedClient.Length(from);
             var address = new SocketAddress(ForwardedClient.Family(from), length);
             from[..length].CopyTo(address.Buffer.Span);
-            flow = _engine.Stack.OpenUdpForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(from), ForwardedClient.Port(from),
-                new UdpClientState(this, address));
+            var state = new UdpClientState(this, address);
+            flow = Rule.GuestIsIpv6
+                ? _engine.Stack.OpenUdpForward6(_guest6, (ushort)Rule.GuestPort, ForwardedClient.Ipv6(from), ForwardedClient.Port(from), state)
+                : _engine.Stack.OpenUdpForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(from), ForwardedClient.Port(from), state);
             if (flow is null)
             {
                 return;

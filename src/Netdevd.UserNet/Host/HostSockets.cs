@@ -65,8 +65,8 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
     public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
         (flow.HostState as HostUdpEndpoint)?.Send(destination, port, payload);
 
-    public void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) =>
-        (flow.HostState as HostUdpEndpoint)?.Send6(destination, port, payload);
+    public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) =>
+        (flow.HostState as HostUdpEndpoint)?.Send6(destination, port, payload) ?? true;
 
     public void CloseUdp(UdpFlow flow) => (flow.HostState as HostUdpEndpoint)?.Close();
 

@@ -23,6 +23,7 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
     private bool _connecting;
     private bool _connected;
     private bool _reportConnect;
+    private int _connectErrno;
     private bool _readable;
     private bool _writable;
     private bool _eof;
@@ -120,6 +121,7 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         }
         else
         {
+            _connectErrno = Errno.Last; // at once: the stack may answer with an ICMP error (libslirp's tcp_input)
             ReportConnect(false);
         }
     }
@@ -212,7 +214,15 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
                 _writable = true;
             }
 
-            _engine.Stack.OnTcpConnected(c, _connected);
+            if (!_connected && _connectErrno != 0)
+            {
+                _engine.Stack.OnTcpConnectFailed(c, _connectErrno);
+            }
+            else
+            {
+                _engine.Stack.OnTcpConnected(c, _connected);
+            }
+
             return;
         }
 

@@ -79,10 +79,17 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
         _ = Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination.AsSpan(0, SockAddrIn.Length));
     }
 
-    public void Send6(Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload)
+    /// <summary>Sends one datagram; false when the host has no way to the destination (the stack tells the guest).</summary>
+    public bool Send6(Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload)
     {
         SockAddrIn6.Write(_destination, destination, port);
-        _ = Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination.AsSpan(0, SockAddrIn6.Length));
+        if (Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination.AsSpan(0, SockAddrIn6.Length)) >= 0)
+        {
+            return true;
+        }
+
+        // EAGAIN and the like lose the datagram, which UDP allows; a missing route is the guest's to know.
+        return Errno.Last is not (Errno.ENETUNREACH or Errno.EHOSTUNREACH or Errno.EADDRNOTAVAIL);
     }
 
     public void OnReady(uint events)

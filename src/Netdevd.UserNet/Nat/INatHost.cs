@@ -22,8 +22,11 @@ internal interface INatHost
 
     void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload);
 
-    /// <summary>Sends from an IPv6 flow (<see cref="UdpFlow.IsIpv6"/>) through its AF_INET6 socket.</summary>
-    void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload);
+    /// <summary>
+    /// Sends from an IPv6 flow (<see cref="UdpFlow.IsIpv6"/>) through its AF_INET6 socket; false when
+    /// the host has no way to the destination (unreachable network or host, unusable address).
+    /// </summary>
+    bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload);
 
     void CloseUdp(UdpFlow flow);
 

@@ -56,16 +56,25 @@ internal sealed partial class TcpConnection
         }
     }
 
-    /// <summary>The host refused or could not be reached: reset the guest's connection attempt.</summary>
-    public void HostConnectFailed()
+    /// <summary>
+    /// The host refused or could not be reached: reset the guest's connection attempt (unless
+    /// <paramref name="reset"/> is false: the stack told the guest with an ICMP error instead).
+    /// </summary>
+    public void HostConnectFailed(bool reset = true)
     {
-        if (State == TcpState.SynReceived && !_synSent)
+        if (reset && State == TcpState.SynReceived && !_synSent)
         {
             _output.Segment(this, 0, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0, default, default, default);
         }
 
         State = TcpState.Closed;
     }
+
+    /// <summary>The guest's initial sequence number (its SYN's), for quoting the SYN in an ICMP error.</summary>
+    public uint GuestInitialSequence => _irs;
+
+    /// <summary>Whether the guest's SYN is still unanswered (no SYN-ACK sent yet).</summary>
+    public bool SynUnanswered => State == TcpState.SynReceived && !_synSent;
 
     private void TakeSynOptions(in TcpSegment syn)
     {

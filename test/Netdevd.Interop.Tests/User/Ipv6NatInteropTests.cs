@@ -31,6 +31,26 @@ public sealed class Ipv6NatInteropTests
     }
 
     [Fact]
+    public async Task Curl_over_ipv6_fetches_megabytes_into_a_guest_with_mtu_65520()
+    {
+        // podman and rootlesskit give the guest MTU 65520: its MSS is 65460, and every segment
+        // longer than 1500 bytes used to be dropped on the way to it, so the download stalled.
+        HostTools.Require("curl", "curl");
+        var port = HostTools.FreePort();
+        await using var rig = await UserNetRig.StartAsync("", mtu: 65520);
+        await rig.GuestAsync($"sysctl -qw net.ipv6.conf.{rig.Tap}.accept_ra=0"); // keep 65520, not the advertised 1500
+        await rig.ConfigureStaticIpv6Async();
+        using var server = NamespaceListener.Listen(rig.HostNs, new IPEndPoint(IPAddress.IPv6Loopback, port));
+        const int size = 4 << 20;
+        var served = ServeOnceAsync(server, new byte[size]);
+
+        var (status, output) = await rig.GuestAsync($"curl -6 -sS --max-time 30 -o /dev/null -w '%{{size_download}}' http://[fec0::2]:{port}/", TimeSpan.FromSeconds(50));
+        Assert.True(status == 0, output);
+        Assert.Equal(size.ToString(System.Globalization.CultureInfo.InvariantCulture), output.Trim());
+        await served;
+    }
+
+    [Fact]
     public async Task Udp_over_ipv6_reaches_the_hosts_loopback_and_the_answer_comes_back_from_the_virtual_host()
     {
         var port = HostTools.FreePort(SocketType.Dgram);
@@ -100,8 +120,80 @@ public sealed class Ipv6NatInteropTests
         }
     }
 
+    [Fact]
+    public async Task A_udp_hostfwd_to_the_guests_ipv6_address_keeps_the_clients_address_and_answers()
+    {
+        // Refused with "Could not set up host forwarding rule" before.
+        var port = HostTools.FreePort(SocketType.Dgram);
+        await using var rig = await UserNetRig.StartAsync($"hostfwd=udp:[::]:{port}-[{UserNetRig.Guest6}]:5353");
+        await rig.AddClientNamespaceAsync();
+        await rig.ConfigureStaticIpv6Async();
+        using var server = NamespaceSocket.Create(rig.GuestNs, AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
+        server.Bind(new IPEndPoint(IPAddress.IPv6Any, 5353));
+
+        using (var client = NamespaceSocket.Create(rig.ClientNs, AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp))
+        {
+            var (peer, local) = await ForwardedClientAddressTests.ExchangeAsync(server, client, new IPEndPoint(IPAddress.Parse(UserNetRig.ClientLinkHost6), port));
+            Assert.Equal(new IPEndPoint(IPAddress.Parse(UserNetRig.ClientLinkClient6), local.Port), peer);
+        }
+
+        using (var client = NamespaceSocket.Create(rig.HostNs, AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp))
+        {
+            var (peer, local) = await ForwardedClientAddressTests.ExchangeAsync(server, client, new IPEndPoint(IPAddress.IPv6Loopback, port));
+            Assert.Equal(new IPEndPoint(IPAddress.Parse("fec0::2"), local.Port), peer);
+        }
+    }
+
+    [Fact]
+    public async Task Udp_to_an_address_the_host_cannot_route_gets_an_icmpv6_unreachable()
+    {
+        // The rig's host namespace has no IPv6 route to 2001:db8::/32: the host's sendto fails
+        // (ENETUNREACH) and the guest is told, as libslirp's udp6_input does.
+        await using var rig = await UserNetRig.StartAsync("");
+        await rig.ConfigureStaticIpv6Async();
+        using var guest = NamespaceSocket.Create(rig.GuestNs, AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
+        guest.SetRawSocketOption(41, 25, [1, 0, 0, 0]); // IPV6_RECVERR: a no-route report is not fatal to plain UDP sockets
+        guest.Connect(new IPEndPoint(IPAddress.Parse("2001:db8::7"), 9));
+        using var cts = new CancellationTokenSource(Patience);
+        var error = await Assert.ThrowsAsync<SocketException>(async () =>
+        {
+            while (true)
+            {
+                guest.Send([1, 2, 3]);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+                wait.CancelAfter(TimeSpan.FromSeconds(1));
+                try
+                {
+                    await guest.ReceiveAsync(new byte[64], wait.Token);
+                }
+                catch (OperationCanceledException) when (!cts.IsCancellationRequested)
+                {
+                    // no answer yet (the first datagram may have gone before the guest's neighbour entry): again
+                }
+            }
+        });
+        Assert.Equal(SocketError.NetworkUnreachable, error.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task Tcp_to_an_address_the_host_cannot_route_fails_as_unreachable_not_refused()
+    {
+        // The host's connect fails at once with ENETUNREACH: the guest gets an ICMPv6 no route
+        // (libslirp's tcp_input), not a reset that would read as "connection refused".
+        await using var rig = await UserNetRig.StartAsync("");
+        await rig.ConfigureStaticIpv6Async();
+        using var guest = NamespaceSocket.Create(rig.GuestNs, AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+        using var cts = new CancellationTokenSource(Patience);
+        var error = await Assert.ThrowsAsync<SocketException>(async () =>
+            await guest.ConnectAsync(new IPEndPoint(IPAddress.Parse("2001:db8::7"), 80), cts.Token));
+        Assert.Equal(SocketError.NetworkUnreachable, error.SocketErrorCode);
+    }
+
     /// <summary>Answers one HTTP request with <paramref name="body"/>; returns the address the request came from.</summary>
-    private static async Task<IPAddress> ServeOnceAsync(Socket listener, string body)
+    private static Task<IPAddress> ServeOnceAsync(Socket listener, string body) => ServeOnceAsync(listener, Encoding.ASCII.GetBytes(body));
+
+    /// <summary>Answers one HTTP request with <paramref name="body"/>; returns the address the request came from.</summary>
+    private static async Task<IPAddress> ServeOnceAsync(Socket listener, byte[] body)
     {
         using var cts = new CancellationTokenSource(Patience);
         using var connection = await listener.AcceptAsync(cts.Token);
@@ -118,7 +210,8 @@ public sealed class Ipv6NatInteropTests
             request += Encoding.ASCII.GetString(buffer, 0, n);
         }
 
-        await connection.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"), cts.Token);
+        await connection.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n"), cts.Token);
+        await connection.SendAsync(body, cts.Token);
         connection.Shutdown(SocketShutdown.Both);
         return ((IPEndPoint)connection.RemoteEndPoint!).Address;
     }

@@ -142,8 +142,14 @@ internal sealed class FakeNatHost : INatHost
     public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
         UdpSent.Add((destination, port, payload.ToArray()));
 
-    public void SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) =>
+    /// <summary>Whether IPv6 UDP sends fail as for lack of a route (ENETUNREACH).</summary>
+    public bool Udp6Unreachable { get; set; }
+
+    public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload)
+    {
         Udp6Sent.Add((destination, port, payload.ToArray()));
+        return !Udp6Unreachable;
+    }
 
     public void CloseUdp(UdpFlow flow)
     {

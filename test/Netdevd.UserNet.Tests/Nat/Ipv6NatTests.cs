@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
+using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.UserNet.Services.Dns;
 using Netdevd.Wire;
@@ -109,6 +110,79 @@ public sealed class Ipv6NatTests : IDisposable
     }
 
     [Fact]
+    public void Host_data_reaches_a_guest_with_a_large_mss_in_segments_longer_than_1500_bytes()
+    {
+        // podman and rootlesskit give the guest an MTU of 65520: its MSS over IPv6 is 65460, and
+        // TCP segments follow it unfragmented, as over IPv4 (libslirp's ip6_output has no MTU check).
+        _stack.Input(Tcp(Host6, 40005, 8080, 100, 0, TcpFlags.Syn, new TcpOptions { MaximumSegmentSize = 65460 }));
+        var (connection, _) = Assert.Single(_host.Opened);
+        _stack.OnTcpConnected(connection, true);
+        var (_, synAck) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Tcp);
+        Assert.True(TcpPacket.TryCreate(synAck, out var sa));
+        _stack.Input(Tcp(Host6, 40005, 8080, 101, sa.SequenceNumber + 1, TcpFlags.Ack));
+        Assert.Equal(TcpState.Established, connection.State);
+
+        var data = new byte[8000];
+        for (var i = 0; i < data.Length; i++)
+        {
+            data[i] = (byte)(i * 7);
+        }
+
+        var space = connection.HostReadBuffer();
+        data.CopyTo(space.AsSpan());
+        _stack.OnTcpReceived(connection, data.Length);
+
+        var received = new List<byte>();
+        var longest = 0;
+        foreach (var frame in _sink.Take())
+        {
+            var (_, l4) = ParseIpv6(frame, IpProtocol.Tcp);
+            Assert.True(TcpPacket.TryCreate(l4, out var segment));
+            received.AddRange(segment.Payload.ToArray());
+            longest = Math.Max(longest, Ipv6Packet.HeaderLength + l4.Length);
+        }
+
+        Assert.Equal(data, received.ToArray());
+        Assert.True(longest > 1500, $"the longest datagram was {longest} bytes");
+        Assert.Equal(0, _stack.Counters.Drops(FrameDropReason.OutputFull));
+    }
+
+    [Fact]
+    public void A_connect_the_host_cannot_route_is_answered_with_an_icmpv6_unreachable_not_a_reset()
+    {
+        // libslirp's tcp_input: a connect that fails at once, other than refused, is an ICMPv6
+        // unreachable quoting the guest's SYN (no route; address unreachable for EHOSTUNREACH).
+        var syn = Tcp(Outside, 40006, 443, 7000, 0, TcpFlags.Syn);
+        _stack.Input(syn);
+        var (connection, _) = Assert.Single(_host.Opened);
+        _stack.OnTcpConnectFailed(connection, Netdevd.Native.Errno.ENETUNREACH);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Icmpv6);
+        Assert.Equal(Parse("fe80::2"), source);
+        Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, l4[0]);
+        Assert.Equal(Icmpv6Packet.CodeNoRoute, l4[1]);
+        var quoted = l4.AsSpan(Icmpv6Packet.HeaderLength);
+        Assert.True(Ipv6Packet.TryCreate(quoted, out var ip));
+        Assert.Equal(Guest6, ip.Source);
+        Assert.Equal(Outside, ip.Destination);
+        Assert.True(TcpPacket.TryCreate(ip.Payload, out var tcp));
+        Assert.Equal((ushort)40006, tcp.SourcePort);
+        Assert.Equal((ushort)443, tcp.DestinationPort);
+        Assert.Equal(7000u, tcp.SequenceNumber);
+        Assert.Equal(0, _stack.TcpFlowCount);
+
+        _stack.Input(Tcp(Outside, 40007, 443, 8000, 0, TcpFlags.Syn));
+        _stack.OnTcpConnectFailed(_host.Opened[1].Connection, Netdevd.Native.Errno.EHOSTUNREACH);
+        (_, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Icmpv6);
+        Assert.Equal(3, l4[1]); // address unreachable
+
+        _stack.Input(Tcp(Outside, 40008, 443, 9000, 0, TcpFlags.Syn));
+        _stack.OnTcpConnectFailed(_host.Opened[2].Connection, Netdevd.Native.Errno.ECONNREFUSED);
+        (_, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Tcp);
+        Assert.True(TcpPacket.TryCreate(l4, out var rst));
+        Assert.True(rst.Flags.HasFlag(TcpFlags.Rst)); // refused: a reset, as libslirp
+    }
+
+    [Fact]
     public void Restrict_and_on_link_destinations_are_reset()
     {
         _stack.Input(Tcp(Parse("fec0::99"), 40002, 80, 1, 0, TcpFlags.Syn));
@@ -157,6 +231,56 @@ public sealed class Ipv6NatTests : IDisposable
         Assert.Equal((ushort)7777, udp.SourcePort);
         Assert.Equal((ushort)5000, udp.DestinationPort);
         Assert.Equal([9, 8], udp.Payload.ToArray());
+    }
+
+    [Fact]
+    public void A_udp_forward_to_the_guests_ipv6_address_keeps_the_client_and_the_answer_goes_back_to_it()
+    {
+        UdpForwardFlow? answered = null;
+        byte[] answer = [];
+        _stack.SetUdpForwardReply((flow, payload) =>
+        {
+            answered = flow;
+            answer = payload.ToArray();
+        });
+        var forward = _stack.OpenUdpForward6(Guest6, 5353, Outside, 40001, new object());
+        Assert.NotNull(forward);
+        _stack.OnUdpForwardDatagram(forward, [1, 2, 3]);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp);
+        Assert.Equal(Outside, source);
+        Assert.True(UdpPacket.TryCreate(l4, out var udp));
+        Assert.Equal((ushort)40001, udp.SourcePort);
+        Assert.Equal((ushort)5353, udp.DestinationPort);
+        Assert.Equal([1, 2, 3], udp.Payload.ToArray());
+
+        _stack.Input(Udp(Outside, 5353, 40001, [4, 5]));
+        Assert.Same(forward, answered);
+        Assert.Equal([4, 5], answer);
+        Assert.Empty(_host.Udp6Sent); // not a NAT flow of the guest's own
+        Assert.Equal(0, _stack.Udp6FlowCount);
+
+        var loopback = _stack.OpenUdpForward6(Guest6, 5353, Ipv6Address.Loopback, 40002, new object());
+        Assert.NotNull(loopback);
+        Assert.Equal(Host6, loopback.Foreign);
+    }
+
+    [Fact]
+    public void A_udp_datagram_the_host_cannot_route_is_answered_with_an_icmpv6_no_route()
+    {
+        // libslirp's udp6_input: a failed sendto is reported to the guest (icmp6_send_error, no route).
+        _host.Udp6Unreachable = true;
+        var datagram = Udp(Outside, 5001, 9, [1, 2, 3]);
+        _stack.Input(datagram);
+        Assert.Single(_host.Udp6Sent);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Icmpv6);
+        Assert.Equal(Parse("fe80::2"), source);
+        Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, l4[0]);
+        Assert.Equal(Icmpv6Packet.CodeNoRoute, l4[1]);
+        Assert.Equal(datagram.AsSpan(EthernetFrame.HeaderLength).ToArray(), l4.AsSpan(Icmpv6Packet.HeaderLength).ToArray());
+
+        _host.Udp6Unreachable = false;
+        _stack.Input(Udp(Outside, 5001, 9, [4]));
+        Assert.Empty(_sink.Take());
     }
 
     [Fact]
