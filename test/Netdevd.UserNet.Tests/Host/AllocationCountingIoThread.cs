@@ -1,0 +1,53 @@
+using Netdevd.Native;
+using Netdevd.UserNet.Host;
+
+namespace Netdevd.UserNet.Tests.Host;
+
+/// <summary>
+/// The user netdev's I/O thread for an allocation test: a plain poll loop on the netdev's epoll
+/// descriptor that publishes, after each callback, what this thread has allocated so far, so a
+/// test can count the data path's allocations without the process-wide counter (which other
+/// test assemblies' load and the runtime's own threads disturb).
+/// </summary>
+internal sealed class AllocationCountingIoThread : IHostIoThread
+{
+    private readonly CancellationTokenSource _stop = new();
+    private Thread? _thread;
+    private long _allocated;
+    private int _disposed;
+
+    /// <summary>Bytes allocated on the I/O thread up to its last callback.</summary>
+    public long Allocated => Volatile.Read(ref _allocated);
+
+    public void Start(int fd, Action ready)
+    {
+        _thread = new Thread(() =>
+        {
+            Span<PollFd> poll = [new PollFd { Fd = fd, Events = Libc.POLLIN }];
+            while (!_stop.IsCancellationRequested)
+            {
+                poll[0].Revents = 0;
+                if (Libc.Poll(poll, 50) > 0)
+                {
+                    ready();
+                }
+
+                Volatile.Write(ref _allocated, GC.GetAllocatedBytesForCurrentThread());
+            }
+        }) { IsBackground = true, Name = "allocation-counting user netdev I/O" };
+        _thread.Start();
+    }
+
+    /// <summary>Stops the loop; the netdev disposes its I/O thread, and the test may again.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        _thread?.Join();
+        _stop.Dispose();
+    }
+}
