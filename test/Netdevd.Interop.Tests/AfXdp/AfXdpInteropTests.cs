@@ -63,7 +63,18 @@ public sealed class AfXdpInteropTests
         // Eight TCP flows from A: the veth spreads them over its two queues by their hash, and
         // in native mode each arrives on the XDP socket of the queue it came in on.
         await rig.A.CheckAsync("ping", "-c", "2", "-w", "10", "10.214.0.2");
-        await TapHubTests.IperfAsync(iperf, rig.A, rig.B, "10.214.0.2", streams: 8);
+        try
+        {
+            await TapHubTests.IperfAsync(iperf, rig.A, rig.B, "10.214.0.2", streams: 8);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var s = rig.Xdp.Stats;
+            throw new InvalidOperationException(
+                $"{e.Message}\nqueue 0 received {rig.Xdp.ReceivedOnQueue(0)}, queue 1 {rig.Xdp.ReceivedOnQueue(1)}; kernel drops {rig.Xdp.KernelDrops}; " +
+                $"stats rx {s.ReceivedFrames} tx {s.SentFrames} dropped {s.Dropped} queued {s.Queued}", e);
+        }
+
         Assert.True(rig.Xdp.ReceivedOnQueue(0) > 0, $"queue 0: {rig.Xdp.ReceivedOnQueue(0)} frames");
         Assert.True(rig.Xdp.ReceivedOnQueue(1) > 0, $"queue 1: {rig.Xdp.ReceivedOnQueue(1)} frames");
     }
