@@ -102,7 +102,8 @@ public sealed class VhostUserFrontendTests
 
         first.HangUp();
         first.Dispose();
-        await WaitUntilAsync(() => client.LinkDown);
+        // The link and the chardev's state are updated one after the other on the I/O thread.
+        await WaitUntilAsync(() => client.LinkDown && registry.Chardevs.Find("c0")!.Filename.StartsWith("disconnected:", StringComparison.Ordinal));
         Assert.Equal($"disconnected:unix:{path},server=on", registry.Chardevs.Find("c0")!.Filename);
 
         using var second = new ScriptedBackend(path, s_features);
