@@ -56,31 +56,24 @@ public sealed partial class UserStack
         var chain = ip.WalkHeaders();
         if (chain.IsFragment)
         {
-            switch (_fragments.Add(ip, chain, NowMs, out var whole))
+            var result = _fragments.Add(ip, chain, NowMs, out var whole);
+            if (result != FragmentResult.Complete)
             {
-                case FragmentResult.Complete:
-                    if (!Ipv6Packet.TryCreate(whole, out ip))
-                    {
-                        Counters.Drop(FrameDropReason.Malformed);
-                        return;
-                    }
+                CountIncompleteFragment(result);
+                return;
+            }
 
-                    chain = ip.WalkHeaders();
-                    if (chain.IsFragment)
-                    {
-                        Counters.Drop(FrameDropReason.Fragment); // a fragment inside a fragment
-                        return;
-                    }
+            if (!Ipv6Packet.TryCreate(whole, out ip))
+            {
+                Counters.Drop(FrameDropReason.Malformed);
+                return;
+            }
 
-                    break;
-                case FragmentResult.Pending:
-                    return;
-                case FragmentResult.NoMemory:
-                    Counters.Drop(FrameDropReason.MemoryLimit);
-                    return;
-                default:
-                    Counters.Drop(FrameDropReason.Fragment);
-                    return;
+            chain = ip.WalkHeaders();
+            if (chain.IsFragment)
+            {
+                Counters.Drop(FrameDropReason.Fragment); // a fragment inside a fragment
+                return;
             }
         }
 

@@ -169,24 +169,17 @@ public sealed partial class UserStack : IDisposable
 
         if (ip.IsFragment)
         {
-            switch (_fragments.Add(ip, NowMs, out var whole))
+            var result = _fragments.Add(ip, NowMs, out var whole);
+            if (result != FragmentResult.Complete)
             {
-                case FragmentResult.Complete:
-                    if (!Ipv4Packet.TryCreate(whole, out ip))
-                    {
-                        Counters.Drop(FrameDropReason.Malformed);
-                        return;
-                    }
+                CountIncompleteFragment(result);
+                return;
+            }
 
-                    break;
-                case FragmentResult.Pending:
-                    return;
-                case FragmentResult.NoMemory:
-                    Counters.Drop(FrameDropReason.MemoryLimit);
-                    return;
-                default:
-                    Counters.Drop(FrameDropReason.Fragment);
-                    return;
+            if (!Ipv4Packet.TryCreate(whole, out ip))
+            {
+                Counters.Drop(FrameDropReason.Malformed);
+                return;
             }
         }
 
@@ -204,6 +197,22 @@ public sealed partial class UserStack : IDisposable
             default:
                 Counters.Drop(FrameDropReason.UnsupportedProtocol);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// A fragment (IPv4 or IPv6) that did not complete its datagram: still pending is no drop;
+    /// refused for memory or by the reassembler's bounds is counted.
+    /// </summary>
+    private void CountIncompleteFragment(FragmentResult result)
+    {
+        if (result == FragmentResult.NoMemory)
+        {
+            Counters.Drop(FrameDropReason.MemoryLimit);
+        }
+        else if (result != FragmentResult.Pending)
+        {
+            Counters.Drop(FrameDropReason.Fragment);
         }
     }
 
