@@ -34,7 +34,7 @@ public sealed class VhostUserGuestTests
         var busybox = StaticBusybox.Require();
         var kernel = GuestKernel.Find();
         Assert.SkipWhen(kernel is null, "no Debian kernel with its modules (package linux-image-amd64; ./test.sh installs it as root)");
-        Assert.SkipUnless(HostTools.IsRoot || CanRead(kernel!.Image), $"{kernel!.Image} is not readable by this user");
+        Assert.SkipUnless(HostTools.IsRoot || GuestVmTests.CanRead(kernel!.Image), $"{kernel!.Image} is not readable by this user");
 
         var dir = HostTools.TempDir();
         var processes = new List<CapturedProcess>();
@@ -43,12 +43,12 @@ public sealed class VhostUserGuestTests
             var payload = RandomNumberGenerator.GetBytes(2 << 20);
             await File.WriteAllBytesAsync(Path.Combine(dir, "payload.bin"), payload);
             var dnsPort = HostTools.FreePort(SocketType.Dgram);
-            var dns = Track(processes, CapturedProcess.Start(dnsmasq, [
+            var dns = GuestVmTests.Track(processes, CapturedProcess.Start(dnsmasq, [
                 "--no-daemon", "--log-facility=-", "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
                 $"--port={dnsPort}", $"--address=/{DnsName}/{DnsAddress}", $"--pid-file={dir}/dnsmasq.pid"]));
             Assert.True(await dns.WaitForAsync("started", TimeSpan.FromSeconds(30)), $"dnsmasq did not start:\n{dns.Output}");
             var httpPort = HostTools.FreePort();
-            Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"127.0.0.1:{httpPort}", "-h", dir]));
+            GuestVmTests.Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"127.0.0.1:{httpPort}", "-h", dir]));
             var resolv = Path.Combine(dir, "resolv.conf");
             await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{dnsPort}\n");
 
@@ -60,7 +60,7 @@ public sealed class VhostUserGuestTests
                 ? $"vhost-user-backend,id=v,addr.type=unix,addr.path={socket}"
                 : $"vhost-user-backend,id=v,addr.type=unix,addr.path={socket},server=off,reconnect-ms=200";
             var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
-            var netdevd = Track(processes, CapturedProcess.Start("dotnet", [
+            var netdevd = GuestVmTests.Track(processes, CapturedProcess.Start("dotnet", [
                 dll, "--netdev", "user,id=u", "--netdev", backend,
                 "--netdev", "hubport,id=h0,hubid=0,netdev=u", "--netdev", "hubport,id=h1,hubid=0,netdev=v"],
                 new Dictionary<string, string> { ["NETDEVD_RESOLV_CONF"] = resolv, ["XDG_RUNTIME_DIR"] = dir }));
@@ -77,7 +77,7 @@ public sealed class VhostUserGuestTests
                 var finished = await vm.WaitForAsync($"{GuestInitramfs.Marker} done", GuestTimeout);
                 var context = $"run {run}: QEMU {string.Join(' ', arguments)}\n--- console ---\n{vm.Output}\n--- netdevd ---\n{netdevd.Output}";
                 Assert.True(finished, $"the guest did not finish within {GuestTimeout.TotalSeconds} s\n{context}");
-                var results = Results(vm.Output);
+                var results = GuestVmTests.Results(vm.Output);
                 Assert.True(results.GetValueOrDefault("ip") == "10.0.2.15", context);
                 Assert.True(results.GetValueOrDefault("ping") == "ok", context);
                 Assert.True(results.GetValueOrDefault("resolved") == DnsAddress, context);
@@ -97,48 +97,5 @@ public sealed class VhostUserGuestTests
 
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private static bool CanRead(string path)
-    {
-        try
-        {
-            using var probe = File.OpenRead(path);
-            return true;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
-    private static CapturedProcess Track(List<CapturedProcess> processes, CapturedProcess process)
-    {
-        processes.Add(process);
-        return process;
-    }
-
-    private static Dictionary<string, string> Results(string console)
-    {
-        var results = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var line in console.Split('\n'))
-        {
-            var at = line.IndexOf(GuestInitramfs.Marker + " ", StringComparison.Ordinal);
-            if (at < 0)
-            {
-                continue;
-            }
-
-            foreach (var pair in line[(at + GuestInitramfs.Marker.Length + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var eq = pair.IndexOf('=', StringComparison.Ordinal);
-                if (eq > 0)
-                {
-                    results[pair[..eq]] = pair[(eq + 1)..];
-                }
-            }
-        }
-
-        return results;
     }
 }
