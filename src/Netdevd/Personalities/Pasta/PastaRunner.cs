@@ -26,6 +26,7 @@ internal static class PastaRunner
     {
         PastaOptions options;
         NetdevUserOptions user;
+        Ipv4Setup guest;
         try
         {
             if (PastaCommandLine.Parse(args, out var output) is not { } parsed)
@@ -35,7 +36,7 @@ internal static class PastaRunner
             }
 
             options = parsed;
-            user = UserOptions(options, out _);
+            user = UserOptions(options, out guest);
         }
         catch (PersonalityUsageException e)
         {
@@ -58,7 +59,6 @@ internal static class PastaRunner
         using var signals = new StopSignals(stop);
         var userns = options.UserNamespacePath
             ?? (!Environment.IsPrivilegedProcess && options.TargetPid is { } pid ? $"/proc/{pid}/ns/user" : null);
-        _ = UserOptions(options, out var guest);
         var ipv4 = options.ConfigureNetwork ? guest : null;
         var tapFd = NamespaceTap.Open(PastaCommandLine.Program, options.NetnsPath, userns, options.IfName, options.Mtu, ipv4, errors);
         if (tapFd < 0)
