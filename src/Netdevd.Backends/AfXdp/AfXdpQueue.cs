@@ -184,8 +184,15 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
         CompleteTransmits();
         if (_socket.TxFreeCount == 0)
         {
+            // Copy mode completes inside the kick's sendto: take those frames back at once. The
+            // socket may stay writable with no new readiness to report, so waiting for another
+            // POLLOUT here could wait forever (the two-queue iperf3 test stalled on 5 queued frames).
             Kick();
-            return false;
+            CompleteTransmits();
+            if (_socket.TxFreeCount == 0)
+            {
+                return false;
+            }
         }
 
         _loop.WantWrite(false);
