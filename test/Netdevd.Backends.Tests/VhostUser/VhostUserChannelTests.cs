@@ -38,6 +38,16 @@ public sealed class VhostUserChannelTests
     }
 
     [Fact]
+    public void Sending_on_a_channel_another_thread_closed_fails_instead_of_throwing()
+    {
+        var (channel, peer) = Pair();
+        using var ownedPeer = peer;
+        channel.Dispose();
+        Span<byte> payload = stackalloc byte[8];
+        Assert.False(channel.Send(VhostUserRequest.GetVringBase, 0, payload));
+    }
+
+    [Fact]
     public void An_oversized_size_is_refused_without_reading_the_payload()
     {
         var (channel, peer) = Pair();

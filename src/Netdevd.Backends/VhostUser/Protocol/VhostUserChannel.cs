@@ -18,6 +18,7 @@ public sealed class VhostUserChannel : IDisposable
 
     private readonly Socket _socket;
     private readonly byte[] _out = new byte[BufferSize];
+    private bool _disposed;
 
     public VhostUserChannel(Socket socket)
     {
@@ -73,6 +74,13 @@ public sealed class VhostUserChannel : IDisposable
         var total = VhostUserHeader.Size + payload.Length;
         lock (_out)
         {
+            if (_disposed)
+            {
+                // Another thread (the session's, when the far end left) closed the socket.
+                LastErrno = Errno.EBADF;
+                return false;
+            }
+
             VhostUserHeader.Write(_out, request, flags, payload.Length);
             payload.CopyTo(_out.AsSpan(VhostUserHeader.Size));
             var sent = 0;
@@ -125,7 +133,15 @@ public sealed class VhostUserChannel : IDisposable
         }
     }
 
-    public void Dispose() => _socket.Dispose();
+    /// <summary>Closes the socket; a send racing with it fails instead of throwing.</summary>
+    public void Dispose()
+    {
+        lock (_out)
+        {
+            _disposed = true;
+            _socket.Dispose();
+        }
+    }
 
     private VhostUserReceiveStatus ReadFully(Span<byte> destination, List<SafeFileHandle> fds, bool atStart)
     {
