@@ -107,7 +107,16 @@ internal sealed class DaemonProcess : IAsyncDisposable
         }
 
         using var cts = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cts.Token);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // What the daemon logged tells how far its shutdown got.
+            throw new TimeoutException($"netdevd did not exit within {timeout.TotalSeconds} s of SIG{signal.TrimStart('-')}. stderr: {StandardError}");
+        }
+
         _process.WaitForExit();
         return _process.ExitCode;
     }
