@@ -18,7 +18,7 @@ command -v sharpfuzz >/dev/null || { echo "run.sh: sharpfuzz missing (dotnet too
 
 rm -rf "$out"
 dotnet build fuzz/Netdevd.Fuzz -c Release -nologo -v quiet -o "$out" >/dev/null
-for dll in Netdevd.Qapi Netdevd.Core Netdevd.Qmp Netdevd.Backends Netdevd.UserNet; do
+for dll in Netdevd.Qapi Netdevd.Core Netdevd.Qmp Netdevd.Wire Netdevd.Backends Netdevd.UserNet netdevd; do
   sharpfuzz "$out/$dll.dll" >/dev/null
 done
 

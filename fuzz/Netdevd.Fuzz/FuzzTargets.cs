@@ -35,6 +35,8 @@ public static class FuzzTargets
         ("virtio-offload", VirtioOffloadHarness.Run),
         ("vhost-user-session", VhostUserSessionHarness.Run),
         ("vhost-user-ring", VhostUserRingHarness.Run),
+        ("personality-argv", PersonalityArgvHarness.Run),
+        ("slirp4netns-api", Slirp4netnsApiHarness.Run),
     ];
 
     public static IEnumerable<string> Names

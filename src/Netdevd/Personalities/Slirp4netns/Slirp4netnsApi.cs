@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Netdevd.Qapi.Errors;
 using Netdevd.Core.UserNetworks;
 
@@ -38,6 +39,13 @@ internal sealed class Slirp4netnsApi
             return Error("too large message");
         }
 
+        // JsonDocument accepts bytes that are not UTF-8 inside strings and only fails when one is
+        // read; slirp4netns's parser refuses such text outright, and so does this.
+        if (!Utf8.IsValid(request))
+        {
+            return Error("cannot parse JSON");
+        }
+
         JsonDocument document;
         try
         {
@@ -56,13 +64,13 @@ internal sealed class Slirp4netnsApi
                 return Error("json_object() failed");
             }
 
-            if (!root.TryGetProperty("execute", out var execute) || execute.ValueKind != JsonValueKind.String)
+            if (String(root, "execute") is not { } execute)
             {
                 return Error("no execute found");
             }
 
             var arguments = root.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.Object ? a : default;
-            return execute.GetString() switch
+            return execute switch
             {
                 "add_hostfwd" => Add(arguments),
                 "list_hostfwd" => List(),
@@ -181,8 +189,23 @@ internal sealed class Slirp4netnsApi
         }
     }
 
-    private static string? String(JsonElement arguments, string name) =>
-        arguments.ValueKind == JsonValueKind.Object && arguments.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    /// <summary>A string member; null when absent, not a string, or not text (an escaped lone surrogate).</summary>
+    private static string? String(JsonElement arguments, string name)
+    {
+        if (arguments.ValueKind != JsonValueKind.Object || !arguments.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        try
+        {
+            return v.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A JSON number as slirp4netns reads it (truncated to an integer); 0 when absent or not a number.</summary>
     private static long Number(JsonElement arguments, string name) =>
