@@ -162,11 +162,11 @@ public sealed class UserNetHostIoTests
             foreach (var (frame, thread, pool, _) in guest.Received)
             {
                 if (EthernetFrame.TryCreate(frame, out var eth) && eth.EtherType == EtherType.Ipv6 && Ipv6Packet.TryCreate(eth.Payload, out var ip)
-                    && ip.NextHeader == IpProtocol.Icmpv6 && Icmpv6Packet.TryCreate(ip.Payload, out var icmp) && icmp.Type == Icmpv6Packet.TypeEchoReply)
+                    && ip.NextHeader == IpProtocol.Icmpv6 && Icmpv6Packet.TryCreate(ip.Payload, out var icmp) && icmp.Header.Type == Icmpv6Packet.TypeEchoReply)
                 {
                     Assert.True(icmp.VerifyChecksum(ip.Source, ip.Destination));
-                    Assert.Equal((ushort)0x77, icmp.Identifier);
-                    replies.Add((icmp.SequenceNumber, ip.Source, thread, pool));
+                    Assert.Equal((ushort)0x77, icmp.Header.Identifier);
+                    replies.Add((icmp.Header.SequenceNumber, ip.Source, thread, pool));
                 }
             }
         }
