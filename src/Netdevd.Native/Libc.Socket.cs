@@ -18,6 +18,12 @@ public static partial class Libc
     public const int IPPROTO_TCP = 6;
     public const int TCP_NODELAY = 1;
     public const int IPPROTO_ICMP = 1;
+    public const int IPPROTO_ICMPV6 = 58;
+    /// <summary>Level of ICMP_FILTER: a raw ICMP socket's 32-bit mask of the types (0..31) it drops.</summary>
+    public const int SOL_RAW = 255;
+    public const int ICMP_FILTER = 1;
+    /// <summary>At IPPROTO_ICMPV6: a raw ICMPv6 socket's 256-bit mask (struct icmp6_filter) of the types it drops.</summary>
+    public const int ICMP6_FILTER = 1;
 
     /// <summary>socket(2); -1 with errno on failure.</summary>
     public static int Socket(int domain, int type, int protocol) => SysSocket(domain, type, protocol);

@@ -25,7 +25,7 @@ public sealed partial class UserStack
             return;
         }
 
-        if (icmp.Type != IcmpPacket.TypeEchoRequest)
+        if (icmp.Header.Type != IcmpPacket.TypeEchoRequest)
         {
             Counters.Drop(FrameDropReason.UnsupportedProtocol);
             return;
@@ -34,7 +34,7 @@ public sealed partial class UserStack
         var destination = ip.Destination;
         if (IsVirtualAddress(destination))
         {
-            SendEchoReply(destination, ip.Source, icmp.Identifier, icmp.Bytes);
+            SendEchoReply(destination, ip.Source, icmp.Header.Identifier, icmp.Bytes);
             return;
         }
 
@@ -50,7 +50,7 @@ public sealed partial class UserStack
             return;
         }
 
-        var key = (ip.Source, icmp.Identifier, destination);
+        var key = (ip.Source, icmp.Header.Identifier, destination);
         if (!_icmp.TryGet(key, out var flow))
         {
             if (_icmp.Count >= _options.Limits.MaxIcmpFlows)
@@ -59,7 +59,7 @@ public sealed partial class UserStack
                 return;
             }
 
-            flow = new IcmpFlow(ip.Source, icmp.Identifier, destination, hostDestination);
+            flow = new IcmpFlow(ip.Source, icmp.Header.Identifier, destination, hostDestination);
             if (!Host.OpenIcmp(flow))
             {
                 Counters.Drop(FrameDropReason.IcmpUnavailable);
@@ -99,11 +99,11 @@ public sealed partial class UserStack
         }
 
         echo.CopyTo(l4);
-        var reply = IcmpPacket.CreateUnchecked(l4);
+        var reply = IcmpHeader.CreateUnchecked(l4);
         reply.Type = IcmpPacket.TypeEchoReply;
         reply.Code = 0;
         reply.Identifier = identifier;
-        reply.FillChecksum();
+        IcmpPacket.CreateUnchecked(l4).FillChecksum();
         Commit(frame, Headers + echo.Length);
     }
 

@@ -41,7 +41,7 @@ public sealed partial class UserStack
             return;
         }
 
-        switch (icmp.Type)
+        switch (icmp.Header.Type)
         {
             case Icmpv6Packet.TypeEchoRequest:
                 InputEcho6(ip, icmp);
@@ -71,7 +71,7 @@ public sealed partial class UserStack
 
         if (IsVirtualAddress6(destination))
         {
-            SendEchoReply6(destination, source, icmp.Identifier, icmp.Bytes);
+            SendEchoReply6(destination, source, icmp.Header.Identifier, icmp.Bytes);
             return;
         }
 
@@ -93,7 +93,7 @@ public sealed partial class UserStack
             return;
         }
 
-        var key = (source, icmp.Identifier, destination);
+        var key = (source, icmp.Header.Identifier, destination);
         if (!_icmp6.TryGetValue(key, out var flow))
         {
             if (_icmp6.Count >= _options.Limits.MaxIcmpFlows)
@@ -102,7 +102,7 @@ public sealed partial class UserStack
                 return;
             }
 
-            flow = new Icmpv6Flow(source, icmp.Identifier, destination);
+            flow = new Icmpv6Flow(source, icmp.Header.Identifier, destination);
             if (!host.Open(flow))
             {
                 Counters.Drop(FrameDropReason.IcmpUnavailable);
@@ -145,11 +145,11 @@ public sealed partial class UserStack
         }
 
         echo.CopyTo(l4);
-        var reply = Icmpv6Packet.CreateUnchecked(l4);
+        var reply = IcmpHeader.CreateUnchecked(l4);
         reply.Type = Icmpv6Packet.TypeEchoReply;
         reply.Code = 0;
         reply.Identifier = identifier;
-        reply.FillChecksum(source, guest);
+        Icmpv6Packet.CreateUnchecked(l4).FillChecksum(source, guest);
         Commit(frame, Ipv6Headers + echo.Length);
     }
 
@@ -193,12 +193,12 @@ public sealed partial class UserStack
             return;
         }
 
-        var error = Icmpv6Packet.CreateUnchecked(l4);
+        var error = IcmpHeader.CreateUnchecked(l4);
         error.Type = type;
         error.Code = code;
         error.RestOfHeader = rest;
         offending[..quoted].CopyTo(error.Data);
-        error.FillChecksum(from, source);
+        Icmpv6Packet.CreateUnchecked(l4).FillChecksum(from, source);
         Icmpv6ErrorsSent++;
         Commit(frame, Ipv6Headers + l4.Length);
     }

@@ -74,14 +74,14 @@ public sealed partial class UserStack
     private void InputNdp(Ipv6Packet ip, Icmpv6Packet icmp)
     {
         // RFC 4861 7.1.1 / 6.1.1: only from the link itself (hop limit 255), code 0, well-formed options.
-        if (ip.HopLimit != NdpHopLimit || icmp.Code != 0)
+        if (ip.HopLimit != NdpHopLimit || icmp.Header.Code != 0)
         {
             Counters.Drop(FrameDropReason.InvalidNdp);
             return;
         }
 
         var source = ip.Source;
-        switch (icmp.Type)
+        switch (icmp.Header.Type)
         {
             case Icmpv6Packet.TypeRouterSolicitation:
                 if (!NdpRouterSolicitation.TryCreate(icmp.Bytes, out var rs) || !NdpOptionReader.IsValid(rs.Options) ||

@@ -121,9 +121,22 @@ public sealed partial class UserStack
             return null;
         }
 
+        if (foreign == _options.Dns && DnsOverTcpTarget(port) is { } dns)
+        {
+            return dns;
+        }
+
         var host = MapToHost(foreign);
         return host is { } h ? new HostTarget.Tcp(new IPEndPoint(new IPAddress(ToNetworkBytes(h)), port)) : null;
     }
+
+    /// <summary>
+    /// As libslirp: a guest's TCP to the DNS address on port 53 goes to the host's nameserver (the
+    /// first of the resolver file, either family, with its port), so dig +tcp and resolvers retrying
+    /// a truncated answer over TCP work; null when there is no nameserver or another port.
+    /// </summary>
+    private HostTarget.Tcp? DnsOverTcpTarget(ushort port) =>
+        port == DnsPort && Dns?.Resolvers is [var resolver, ..] ? new HostTarget.Tcp(resolver) : null;
 
     private static byte[] ToNetworkBytes(Ipv4Address a)
     {

@@ -41,12 +41,17 @@ public sealed partial class UserStack
         InputTcpSegment(new TcpFlowAddress(source, tcp.SourcePort, destination, tcp.DestinationPort), tcp);
     }
 
-    /// <summary>Where a guest connection to [foreign]:port goes: the host's ::1, the outside, or nowhere (restrict, on-link).</summary>
+    /// <summary>Where a guest connection to [foreign]:port goes: the host's nameserver, the host's ::1, the outside, or nowhere (restrict, on-link).</summary>
     private HostTarget.Tcp? ResolveTcpTarget6(Ipv6Address foreign, ushort port)
     {
         if (_options.Restrict)
         {
             return null;
+        }
+
+        if (IsDnsAddress6(foreign) && DnsOverTcpTarget(port) is { } dns)
+        {
+            return dns;
         }
 
         return MapToHost6(foreign) is { } host ? new HostTarget.Tcp(new IPEndPoint(host.ToIPAddress(), port)) : null;

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Netdevd.Wire;
 
 /// <summary>
@@ -9,7 +7,7 @@ namespace Netdevd.Wire;
 /// </summary>
 public readonly ref struct IcmpPacket
 {
-    public const int HeaderLength = 8;
+    public const int HeaderLength = IcmpHeader.Length;
 
     public const byte TypeEchoReply = 0;
     public const byte TypeDestinationUnreachable = 3;
@@ -37,55 +35,18 @@ public readonly ref struct IcmpPacket
 
     public Span<byte> Bytes => _b;
 
-    public byte Type
-    {
-        get => _b[0];
-        set => _b[0] = value;
-    }
+    /// <summary>The type, code, checksum and rest-of-header fields ICMPv4 and ICMPv6 share.</summary>
+    public IcmpHeader Header => IcmpHeader.CreateUnchecked(_b);
 
-    public byte Code
-    {
-        get => _b[1];
-        set => _b[1] = value;
-    }
-
-    public ushort Checksum
-    {
-        get => BinaryPrimitives.ReadUInt16BigEndian(_b[2..]);
-        set => BinaryPrimitives.WriteUInt16BigEndian(_b[2..], value);
-    }
-
-    /// <summary>Echo identifier (bytes 4..5).</summary>
-    public ushort Identifier
-    {
-        get => BinaryPrimitives.ReadUInt16BigEndian(_b[4..]);
-        set => BinaryPrimitives.WriteUInt16BigEndian(_b[4..], value);
-    }
-
-    /// <summary>Echo sequence number (bytes 6..7).</summary>
-    public ushort SequenceNumber
-    {
-        get => BinaryPrimitives.ReadUInt16BigEndian(_b[6..]);
-        set => BinaryPrimitives.WriteUInt16BigEndian(_b[6..], value);
-    }
-
-    /// <summary>Bytes 4..7 as one word (unused for unreachable; next-hop MTU in the low half for code 4).</summary>
-    public uint RestOfHeader
-    {
-        get => BinaryPrimitives.ReadUInt32BigEndian(_b[4..]);
-        set => BinaryPrimitives.WriteUInt32BigEndian(_b[4..], value);
-    }
-
-    public Span<byte> Data => _b[HeaderLength..];
-
-    public bool IsEcho => Type is TypeEchoRequest or TypeEchoReply;
+    public bool IsEcho => Header.Type is TypeEchoRequest or TypeEchoReply;
 
     /// <summary>ICMPv4 has no pseudo-header: the checksum covers the whole message.</summary>
     public bool VerifyChecksum() => Wire.Checksum.IsValid(_b);
 
     public void FillChecksum()
     {
-        Checksum = 0;
-        Checksum = Wire.Checksum.Compute(_b);
+        var header = Header;
+        header.Checksum = 0;
+        header.Checksum = Wire.Checksum.Compute(_b);
     }
 }

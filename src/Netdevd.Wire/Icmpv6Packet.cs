@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Netdevd.Wire;
 
 /// <summary>
@@ -10,7 +8,7 @@ namespace Netdevd.Wire;
 /// </summary>
 public readonly ref struct Icmpv6Packet
 {
-    public const int HeaderLength = 8;
+    public const int HeaderLength = IcmpHeader.Length;
 
     public const byte TypeDestinationUnreachable = 1;
     public const byte TypePacketTooBig = 2;
@@ -58,54 +56,19 @@ public readonly ref struct Icmpv6Packet
 
     public Span<byte> Bytes => _b;
 
-    public byte Type
-    {
-        get => _b[0];
-        set => _b[0] = value;
-    }
-
-    public byte Code
-    {
-        get => _b[1];
-        set => _b[1] = value;
-    }
-
-    public ushort Checksum
-    {
-        get => BinaryPrimitives.ReadUInt16BigEndian(_b[2..]);
-        set => BinaryPrimitives.WriteUInt16BigEndian(_b[2..], value);
-    }
-
-    public ushort Identifier
-    {
-        get => BinaryPrimitives.ReadUInt16BigEndian(_b[4..]);
-        set => BinaryPrimitives.WriteUInt16BigEndian(_b[4..], value);
-    }
-
-    public ushort SequenceNumber
-    {
-        get => BinaryPrimitives.ReadUInt16BigEndian(_b[6..]);
-        set => BinaryPrimitives.WriteUInt16BigEndian(_b[6..], value);
-    }
-
-    /// <summary>Bytes 4..7 as one word (MTU for Packet Too Big, pointer for Parameter Problem).</summary>
-    public uint RestOfHeader
-    {
-        get => BinaryPrimitives.ReadUInt32BigEndian(_b[4..]);
-        set => BinaryPrimitives.WriteUInt32BigEndian(_b[4..], value);
-    }
-
-    public Span<byte> Data => _b[HeaderLength..];
+    /// <summary>The type, code, checksum and rest-of-header fields ICMPv4 and ICMPv6 share.</summary>
+    public IcmpHeader Header => IcmpHeader.CreateUnchecked(_b);
 
     /// <summary>Types 0..127 are errors (RFC 4443 2.1): never answered with another error.</summary>
-    public bool IsError => Type < 128;
+    public bool IsError => Header.Type < 128;
 
     public bool VerifyChecksum(Ipv6Address source, Ipv6Address destination) =>
         Wire.Checksum.Fold(Wire.Checksum.Add(Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Icmpv6, _b.Length), _b)) == 0xFFFF;
 
     public void FillChecksum(Ipv6Address source, Ipv6Address destination)
     {
-        Checksum = 0;
-        Checksum = Wire.Checksum.Finish(Wire.Checksum.Add(Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Icmpv6, _b.Length), _b));
+        var header = Header;
+        header.Checksum = 0;
+        header.Checksum = Wire.Checksum.Finish(Wire.Checksum.Add(Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Icmpv6, _b.Length), _b));
     }
 }

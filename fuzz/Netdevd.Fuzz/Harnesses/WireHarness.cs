@@ -126,7 +126,8 @@ public static class WireHarness
             case IpProtocol.Icmpv6:
                 if (Icmpv6Packet.TryCreate(upper, out var icmp))
                 {
-                    Keep(icmp.Type + icmp.Code + icmp.RestOfHeader + (icmp.VerifyChecksum(ip.Source, ip.Destination) ? 1 : 0) + icmp.Data.Length);
+                    var header = icmp.Header;
+                    Keep(header.Type + header.Code + header.RestOfHeader + (icmp.VerifyChecksum(ip.Source, ip.Destination) ? 1 : 0) + header.Data.Length);
                     Ndp(upper);
                 }
 
@@ -269,7 +270,8 @@ public static class WireHarness
             return;
         }
 
-        Keep(icmp.Type + icmp.Code + icmp.Checksum + icmp.Identifier + icmp.SequenceNumber + (int)icmp.RestOfHeader + icmp.Data.Length);
+        var header = icmp.Header;
+        Keep(header.Type + header.Code + header.Checksum + header.Identifier + header.SequenceNumber + (int)header.RestOfHeader + header.Data.Length);
         Keep((icmp.IsEcho ? 1 : 0) + (icmp.VerifyChecksum() ? 2 : 0) + icmp.Bytes.Length);
     }
 

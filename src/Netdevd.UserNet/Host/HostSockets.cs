@@ -76,7 +76,7 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
         return _icmp.Open(flow);
     }
 
-    public void SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => _icmp?.Send(flow, icmp);
+    public void SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => _ = _icmp?.Send(flow, icmp);
 
     public void CloseIcmp(IcmpFlow flow) => _icmp?.Close(flow);
 

@@ -3,7 +3,7 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet.Nat;
 
 /// <summary>One guest echo stream (guest address, identifier, destination) on a host ICMP socket.</summary>
-public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Address foreignAddress, Ipv4Address hostDestination) : IFlow
+public sealed class IcmpFlow(Ipv4Address guestAddress, ushort identifier, Ipv4Address foreignAddress, Ipv4Address hostDestination) : IFlow, IPingFlow<Ipv4Address>
 {
     public Ipv4Address GuestAddress { get; } = guestAddress;
 

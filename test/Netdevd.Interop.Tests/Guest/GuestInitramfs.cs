@@ -32,8 +32,10 @@ internal static class GuestInitramfs
     /// Writes the archive to <paramref name="path"/>; returns the modules it carries (built-in ones are absent).
     /// With <paramref name="serveSeconds"/> the guest also serves its downloaded payload on port 80
     /// for that long before it says "done" (for forwards from the host into the guest).
+    /// With <paramref name="ipv6"/> the guest also waits for its SLAAC address and downloads the
+    /// payload over IPv6 from the virtual host address and that port.
     /// </summary>
-    public static IReadOnlyList<string> Write(string path, string busybox, GuestKernel kernel, string dnsName, int httpPort, string payload, int serveSeconds = 0)
+    public static IReadOnlyList<string> Write(string path, string busybox, GuestKernel kernel, string dnsName, int httpPort, string payload, int serveSeconds = 0, Ipv6Download? ipv6 = null)
     {
         var included = new List<string>();
         using var file = File.Create(path);
@@ -60,14 +62,37 @@ internal static class GuestInitramfs
         }
 
         cpio.File("udhcpc.sh", Script(UdhcpcScript), executable: true);
-        cpio.File("init", Script(InitScript(dnsName, httpPort, payload, serveSeconds)), executable: true);
+        cpio.File("init", Script(InitScript(dnsName, httpPort, payload, serveSeconds, ipv6)), executable: true);
         cpio.Trailer();
         return included;
     }
 
     private static byte[] Script(string text) => Encoding.UTF8.GetBytes(text.Replace("\r", "", StringComparison.Ordinal));
 
-    private static string InitScript(string dnsName, int httpPort, string payload, int serveSeconds) => $$"""
+    /// <summary>
+    /// After DHCPv4 the kernel configures the address itself from the router advertisement once
+    /// eth0 is up (accept_ra is on by default); the address counts only when duplicate address
+    /// detection is over ("tentative" gone), since until then the kernel will not use it as a source.
+    /// Not "scope global": the kernel gives addresses in fec0::/10 (site-local) scope site.
+    /// </summary>
+    private static string Ipv6Steps(Ipv6Download? ipv6, string payload) => ipv6 is not { } v6 ? "" : $$"""
+        addr6=none
+        for i in $(seq 1 30); do
+            addr6=$(ip -6 addr show dev eth0 | awk '/inet6/ && $2 !~ /^fe80:/ && !/tentative/ { sub("/.*", "", $2); print $2; exit }')
+            [ -n "$addr6" ] && break
+            addr6=none
+            sleep 1
+        done
+        echo "{{Marker}} ipv6=$addr6"
+        if timeout 60 wget -q -O /tmp/payload6 "http://[{{v6.HostAddress}}]:{{v6.Port}}/{{payload}}"; then
+            echo "{{Marker}} sha256-ipv6=$(sha256sum /tmp/payload6 | cut -d' ' -f1)"
+        else
+            echo "{{Marker}} wget-ipv6=failed"
+        fi
+
+        """;
+
+    private static string InitScript(string dnsName, int httpPort, string payload, int serveSeconds, Ipv6Download? ipv6) => $$"""
         #!/bin/sh
         /bin/busybox mount -t proc proc /proc
         /bin/busybox --install -s /bin
@@ -103,7 +128,7 @@ internal static class GuestInitramfs
         else
             echo "{{Marker}} wget=failed"
         fi
-
+        {{Ipv6Steps(ipv6, payload)}}
         if [ {{serveSeconds}} -gt 0 ]; then
             httpd -p 80 -h /tmp && echo "{{Marker}} serving=80"
             sleep {{serveSeconds}}

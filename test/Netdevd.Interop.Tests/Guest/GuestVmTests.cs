@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Netdevd.Interop.Tests.Harness;
@@ -10,12 +11,17 @@ namespace Netdevd.Interop.Tests.Guest;
 /// <c>netdevd</c> prints, booting Debian's kernel with a busybox initramfs whose /init gets an
 /// address by DHCP, pings the gateway, resolves a name served by dnsmasq on host loopback
 /// (through the DNS proxy at 10.0.2.3) and downloads a file from an HTTP server on host
-/// loopback (through 10.0.2.2). Needs no root: nothing here touches the host's network.
+/// loopback (through 10.0.2.2); then gets an IPv6 address by SLAAC from netdevd's router
+/// advertisement and downloads the file again from a server on the host's ::1 (through the
+/// virtual host address fec0::2). Needs no root: nothing here touches the host's network.
 /// </summary>
 public sealed class GuestVmTests
 {
     private const string DnsName = "files.netdevd.test";
     private const string DnsAddress = "192.0.2.77";
+    /// <summary>QEMU's defaults for ipv6-prefix and ipv6-host, which the default job keeps.</summary>
+    private const string Ipv6Prefix = "fec0::";
+    private const string Ipv6Host = "fec0::2";
     /// <summary>
     /// The user netdev needs no privilege on the host, and the issue asks for that to be shown: when
     /// the tests run as root, netdevd runs as the unprivileged user nobody (setpriv, no account
@@ -47,7 +53,7 @@ public sealed class GuestVmTests
     private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(120);
 
     [Fact]
-    public async Task Vm_on_the_default_job_gets_dhcp_pings_resolves_and_downloads()
+    public async Task Vm_on_the_default_job_gets_dhcp_pings_resolves_and_downloads_over_both_families()
     {
         var qemu = HostTools.Require("qemu-system-x86_64", "qemu-system-x86");
         var dnsmasq = HostTools.Require("dnsmasq", "dnsmasq-base");
@@ -73,6 +79,10 @@ public sealed class GuestVmTests
             var httpPort = HostTools.FreePort();
             Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"127.0.0.1:{httpPort}", "-h", dir]));
             await WaitForListenerAsync(httpPort);
+            // Only on ::1 (the port was free on 127.0.0.1, hence almost surely here), so that nothing but the guest's IPv6 path reaches it.
+            var http6Port = HostTools.FreePort();
+            Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"[::1]:{http6Port}", "-h", dir]));
+            await WaitForListenerAsync(http6Port, IPAddress.IPv6Loopback);
 
             // netdevd with no arguments: the default main job, with its sockets in our temp dir.
             var resolv = Path.Combine(dir, "resolv.conf");
@@ -89,7 +99,7 @@ public sealed class GuestVmTests
             var printed = PrintedQemuOptions(netdevd.Output);
 
             var initrd = Path.Combine(dir, "initrd.gz");
-            var modules = GuestInitramfs.Write(initrd, busybox, kernel!, DnsName, httpPort, "payload.bin");
+            var modules = GuestInitramfs.Write(initrd, busybox, kernel!, DnsName, httpPort, "payload.bin", ipv6: new Ipv6Download(Ipv6Host, http6Port));
             Assert.Contains("virtio_net", modules);
 
             string[] machine = ["-M", "pc", "-m", "256", "-nographic", "-no-reboot", "-kernel", kernel!.Image, "-initrd", initrd,
@@ -109,6 +119,8 @@ public sealed class GuestVmTests
 #pragma warning disable CA5351 // MD5 here is a checksum the guest's md5sum also prints, not security.
             Assert.True(results.GetValueOrDefault("md5") == Convert.ToHexStringLower(MD5.HashData(payload)), context);
 #pragma warning restore CA5351
+            Assert.True(IPAddress.TryParse(results.GetValueOrDefault("ipv6"), out var address6) && InPrefix64(address6, Ipv6Prefix), $"no SLAAC address in {Ipv6Prefix}/64\n{context}");
+            Assert.True(results.GetValueOrDefault("sha256-ipv6") == Convert.ToHexStringLower(SHA256.HashData(payload)), context);
         }
         finally
         {
@@ -134,6 +146,10 @@ public sealed class GuestVmTests
             return false;
         }
     }
+
+    private static bool InPrefix64(IPAddress address, string prefix) =>
+        address.AddressFamily == AddressFamily.InterNetworkV6 &&
+        address.GetAddressBytes().AsSpan(0, 8).SequenceEqual(IPAddress.Parse(prefix).GetAddressBytes().AsSpan(0, 8));
 
     internal static CapturedProcess Track(List<CapturedProcess> processes, CapturedProcess process)
     {
@@ -174,15 +190,16 @@ public sealed class GuestVmTests
         return results;
     }
 
-    internal static async Task WaitForListenerAsync(int port)
+    internal static async Task WaitForListenerAsync(int port, IPAddress? address = null)
     {
+        address ??= IPAddress.Loopback;
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             try
             {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(System.Net.IPAddress.Loopback, port);
+                using var probe = new TcpClient(address.AddressFamily);
+                await probe.ConnectAsync(address, port);
                 return;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)

@@ -72,6 +72,24 @@ public sealed class UserNetDnsInteropTests
         Assert.Equal("192.0.2.6", await DigUntilAnsweredAsync(rig, Name));
     }
 
+    [Fact]
+    public async Task Dns_over_tcp_to_the_dns_addresses_reaches_the_hosts_nameserver()
+    {
+        // As libslirp: a guest's TCP to the DNS address on port 53 is connected to the host's
+        // nameserver (dig +tcp, and every resolver retrying a truncated answer over TCP, need it).
+        RequireTools();
+        var dir = HostTools.TempDir();
+        var resolv = Path.Combine(dir, "resolv.conf");
+        var port = HostTools.FreePort();
+        await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{port}\n");
+        await using var rig = await UserNetRig.StartAsync("", resolv);
+        rig.HostServer(Dnsmasq("127.0.0.1", port, "192.0.2.5", dir, "tcp"));
+        await rig.DhcpAsync();
+        await rig.ConfigureStaticIpv6Async();
+        Assert.Equal("192.0.2.5", await DigUntilAnsweredAsync(rig, Name, "+tcp @10.0.2.3"));
+        Assert.Equal("192.0.2.5", await DigUntilAnsweredAsync(rig, Name, "+tcp @fec0::3"));
+    }
+
     private static void RequireTools()
     {
         UserNetRig.RequireTools();
@@ -92,12 +110,12 @@ public sealed class UserNetDnsInteropTests
     }
 
     /// <summary>dig's short answer; retried while the test's dnsmasq is still starting.</summary>
-    private static async Task<string> DigUntilAnsweredAsync(UserNetRig rig, string name)
+    private static async Task<string> DigUntilAnsweredAsync(UserNetRig rig, string name, string server = "@10.0.2.3")
     {
         var answer = "";
         for (var i = 0; i < 30; i++)
         {
-            answer = (await rig.GuestAsync($"dig +short +time=5 +tries=1 @10.0.2.3 {name}", TimeSpan.FromSeconds(20))).Output.Trim();
+            answer = (await rig.GuestAsync($"dig +short +time=5 +tries=1 {server} {name}", TimeSpan.FromSeconds(20))).Output.Trim();
             if (answer.StartsWith("192.", StringComparison.Ordinal))
             {
                 return answer;

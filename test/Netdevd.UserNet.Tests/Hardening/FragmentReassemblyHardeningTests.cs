@@ -79,7 +79,7 @@ public sealed class FragmentReassemblyHardeningTests : IDisposable
     {
         // Ping of the virtual host: 60-byte header + 65475 bytes of ICMP = 65535.
         var icmp = new byte[65475];
-        var echo = IcmpPacket.CreateUnchecked(icmp);
+        var echo = IcmpHeader.CreateUnchecked(icmp);
         echo.Type = IcmpPacket.TypeEchoRequest;
         echo.Identifier = 5;
         echo.SequenceNumber = 1;
@@ -88,7 +88,7 @@ public sealed class FragmentReassemblyHardeningTests : IDisposable
             icmp[i] = (byte)i;
         }
 
-        echo.FillChecksum();
+        IcmpPacket.CreateUnchecked(icmp).FillChecksum();
         var offset = 0;
         var first = true;
         while (offset < icmp.Length)

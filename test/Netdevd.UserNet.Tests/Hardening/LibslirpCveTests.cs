@@ -210,16 +210,16 @@ public sealed class LibslirpCveTests : IDisposable
         var reply = ParseIp(Assert.Single(_sink.Take()));
         Assert.Equal(20 + 8, reply.TotalLength);
         Assert.True(IcmpPacket.TryCreate(reply.Payload, out var echo));
-        Assert.Equal(IcmpPacket.TypeEchoReply, echo.Type);
+        Assert.Equal(IcmpPacket.TypeEchoReply, echo.Header.Type);
         Assert.Equal(small.AsSpan(34 + 4).ToArray(), reply.Payload[4..].ToArray());
 
         // With IP options: the reply echoes the ICMP bytes only.
         var icmp = new byte[8 + 100];
-        var request = IcmpPacket.CreateUnchecked(icmp);
+        var request = IcmpHeader.CreateUnchecked(icmp);
         request.Type = IcmpPacket.TypeEchoRequest;
         request.Identifier = 4;
         icmp.AsSpan(8).Fill(0x5A);
-        request.FillChecksum();
+        IcmpPacket.CreateUnchecked(icmp).FillChecksum();
         _stack.Input(RawFragments.Frame(GuestFrames.Host, IpProtocol.Icmp, 1, 0, more: false, icmp, optionsLength: 40));
         reply = ParseIp(Assert.Single(_sink.Take()));
         Assert.Equal(20 + icmp.Length, reply.TotalLength);

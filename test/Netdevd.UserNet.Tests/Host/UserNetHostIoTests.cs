@@ -5,6 +5,7 @@ using Netdevd.Core.Clients;
 using Netdevd.Qapi.Schema;
 using Netdevd.UserNet.Config;
 using Netdevd.UserNet.Host;
+using Netdevd.UserNet.Tests.Ipv6;
 using Netdevd.UserNet.Tests.Nat;
 using Netdevd.Wire;
 
@@ -81,6 +82,97 @@ public sealed class UserNetHostIoTests
             await client.DisposeAsync();
             await guest.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_batch_of_icmpv6_echoes_to_a_host_address_is_all_answered_from_the_netdevs_own_io_thread()
+    {
+        var target = HostIpv6Address();
+        Assert.SkipWhen(target is null, "this host has no IPv6 address besides loopback and link-local ones to ping");
+        Assert.SkipUnless(CanOpenIcmpv6Socket(), "no ICMPv6 ping socket (net.ipv4.ping_group_range) and no raw socket (root)");
+        var client = UserNetClient.Create("u-ping6", UserNetConfigParser.Parse(new NetdevUserOptions()), TimeProvider.System, NullLogger.Instance);
+        var guest = new GuestPeer();
+        NetClient.Connect(client, guest);
+        try
+        {
+            // One burst, faster than replies come back: more than one read batch of the host socket.
+            const int Count = 150;
+            for (var seq = 1; seq <= Count; seq++)
+            {
+                guest.Inject(Guest6Frames.Ping(target!.Value, id: 0x77, seq: (ushort)seq));
+            }
+
+            var replies = await WaitForEchoRepliesAsync(guest, Count);
+            Assert.Equal(Enumerable.Range(1, Count), replies.Select(r => (int)r.Sequence).Order());
+            Assert.All(replies, r => Assert.Equal(target, r.Source));
+            Assert.All(replies, r => Assert.False(r.PoolThread, "an echo reply was delivered from a thread-pool thread"));
+            Assert.Single(replies.Select(r => r.ThreadId).Distinct());
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await guest.DisposeAsync();
+        }
+    }
+
+    /// <summary>An address of this host other than loopback and link-local (the kernel answers pings of it itself).</summary>
+    private static Ipv6Address? HostIpv6Address()
+    {
+        foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+        {
+            foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+            {
+                var a = unicast.Address;
+                if (a.AddressFamily == AddressFamily.InterNetworkV6 && !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal && !a.IsIPv4MappedToIPv6
+                    && Ipv6Address.TryParse(a.ToString(), out var address))
+                {
+                    return address;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static bool CanOpenIcmpv6Socket()
+    {
+        foreach (var type in (SocketType[])[SocketType.Dgram, SocketType.Raw])
+        {
+            try
+            {
+                using var probe = new Socket(AddressFamily.InterNetworkV6, type, ProtocolType.IcmpV6);
+                return true;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Waits (bounded, not timed) for <paramref name="count"/> ICMPv6 echo replies to the guest.</summary>
+    private static async Task<List<(ushort Sequence, Ipv6Address Source, int ThreadId, bool PoolThread)>> WaitForEchoRepliesAsync(GuestPeer guest, int count)
+    {
+        var replies = new List<(ushort, Ipv6Address, int, bool)>();
+        for (var i = 0; i < 2000 && replies.Count < count; i++)
+        {
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+            replies.Clear();
+            foreach (var (frame, thread, pool, _) in guest.Received)
+            {
+                if (EthernetFrame.TryCreate(frame, out var eth) && eth.EtherType == EtherType.Ipv6 && Ipv6Packet.TryCreate(eth.Payload, out var ip)
+                    && ip.NextHeader == IpProtocol.Icmpv6 && Icmpv6Packet.TryCreate(ip.Payload, out var icmp) && icmp.Header.Type == Icmpv6Packet.TypeEchoReply)
+                {
+                    Assert.True(icmp.VerifyChecksum(ip.Source, ip.Destination));
+                    Assert.Equal((ushort)0x77, icmp.Header.Identifier);
+                    replies.Add((icmp.Header.SequenceNumber, ip.Source, thread, pool));
+                }
+            }
+        }
+
+        Assert.True(replies.Count == count, $"{replies.Count} of {count} echo replies reached the guest");
+        return replies;
     }
 
     /// <summary>Guest SYN to 10.0.2.2:port, the netdev connects to the listener, the guest completes the handshake.</summary>

@@ -23,7 +23,7 @@ public sealed class ExtensionHeaderStackTests : Ipv6StackHarness
         // hop-by-hop (router alert) then destination options (PadN), then ICMPv6.
         Stack.Input(WithExtensions(Ipv6ExtensionHeader.HopByHop, "3c00 0502 0000 0100" + "3a00 0104 00000000", EchoRequest(1, 2)));
         var icmp = ReadIcmp(Assert.Single(Sink.Take()), out _, out _);
-        Assert.Equal(Icmpv6Packet.TypeEchoReply, icmp.Type);
+        Assert.Equal(Icmpv6Packet.TypeEchoReply, icmp.Header.Type);
     }
 
     [Fact]
@@ -31,9 +31,9 @@ public sealed class ExtensionHeaderStackTests : Ipv6StackHarness
     {
         Stack.Input(Ip(Guest, Gateway, 253, new byte[16]));
         var icmp = ReadIcmp(Assert.Single(Sink.Take()), out var ip, out _);
-        Assert.Equal(Icmpv6Packet.TypeParameterProblem, icmp.Type);
-        Assert.Equal(Icmpv6Packet.CodeUnrecognizedNextHeader, icmp.Code);
-        Assert.Equal(6u, icmp.RestOfHeader);
+        Assert.Equal(Icmpv6Packet.TypeParameterProblem, icmp.Header.Type);
+        Assert.Equal(Icmpv6Packet.CodeUnrecognizedNextHeader, icmp.Header.Code);
+        Assert.Equal(6u, icmp.Header.RestOfHeader);
         Assert.Equal(RouterLinkLocal, ip.Source);
         Assert.Equal(1, Stack.Counters.Drops(FrameDropReason.UnsupportedProtocol));
         Assert.Equal(1, Stack.Icmpv6ErrorsSent);
@@ -44,9 +44,9 @@ public sealed class ExtensionHeaderStackTests : Ipv6StackHarness
     {
         Stack.Input(WithExtensions(Ipv6ExtensionHeader.DestinationOptions, "3a00 8302 0000 0100", EchoRequest(1, 2)));
         var icmp = ReadIcmp(Assert.Single(Sink.Take()), out _, out _);
-        Assert.Equal(Icmpv6Packet.TypeParameterProblem, icmp.Type);
-        Assert.Equal(Icmpv6Packet.CodeUnrecognizedOption, icmp.Code);
-        Assert.Equal(42u, icmp.RestOfHeader);
+        Assert.Equal(Icmpv6Packet.TypeParameterProblem, icmp.Header.Type);
+        Assert.Equal(Icmpv6Packet.CodeUnrecognizedOption, icmp.Header.Code);
+        Assert.Equal(42u, icmp.Header.RestOfHeader);
         Assert.Equal(1, Stack.Counters.Drops(FrameDropReason.ExtensionHeader));
     }
 

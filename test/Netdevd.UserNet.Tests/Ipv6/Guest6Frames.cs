@@ -37,7 +37,7 @@ internal static class Guest6Frames
     {
         var m = new byte[8 + dataLength];
         m[0] = Icmpv6Packet.TypeEchoRequest;
-        var e = Icmpv6Packet.CreateUnchecked(m);
+        var e = IcmpHeader.CreateUnchecked(m);
         e.Identifier = id;
         e.SequenceNumber = seq;
         for (var i = 0; i < dataLength; i++)

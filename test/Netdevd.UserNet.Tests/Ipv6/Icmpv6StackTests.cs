@@ -15,10 +15,10 @@ public sealed class Icmpv6StackTests : Ipv6StackHarness
         var t = Parse(target);
         Stack.Input(Ping(t, id: 0x4242, seq: 9, dataLength: 56));
         var icmp = ReadIcmp(Assert.Single(Sink.Take()), out var ip, out var eth);
-        Assert.Equal(Icmpv6Packet.TypeEchoReply, icmp.Type);
-        Assert.Equal(0x4242, icmp.Identifier);
-        Assert.Equal(9, icmp.SequenceNumber);
-        Assert.Equal(56, icmp.Data.Length);
+        Assert.Equal(Icmpv6Packet.TypeEchoReply, icmp.Header.Type);
+        Assert.Equal(0x4242, icmp.Header.Identifier);
+        Assert.Equal(9, icmp.Header.SequenceNumber);
+        Assert.Equal(56, icmp.Header.Data.Length);
         Assert.Equal(t, ip.Source);
         Assert.Equal(Guest, ip.Destination);
         Assert.Equal(GuestMac, eth.Destination);
@@ -42,8 +42,8 @@ public sealed class Icmpv6StackTests : Ipv6StackHarness
         reply[0] = Icmpv6Packet.TypeEchoReply;
         Stack.OnIcmpv6Reply(flow, reply);
         var icmp = ReadIcmp(Assert.Single(Sink.Take()), out var ip, out _);
-        Assert.Equal(Icmpv6Packet.TypeEchoReply, icmp.Type);
-        Assert.Equal(0x77, icmp.Identifier);
+        Assert.Equal(Icmpv6Packet.TypeEchoReply, icmp.Header.Type);
+        Assert.Equal(0x77, icmp.Header.Identifier);
         Assert.Equal(target, ip.Source);
         Assert.Equal(Guest, ip.Destination);
 
@@ -59,11 +59,11 @@ public sealed class Icmpv6StackTests : Ipv6StackHarness
         Icmp6.Routable = false;
         Stack.Input(Ping(Parse("2001:db8::9")));
         var icmp = ReadIcmp(Assert.Single(Sink.Take()), out var ip, out _);
-        Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, icmp.Type);
-        Assert.Equal(Icmpv6Packet.CodeNoRoute, icmp.Code);
+        Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, icmp.Header.Type);
+        Assert.Equal(Icmpv6Packet.CodeNoRoute, icmp.Header.Code);
         Assert.Equal(RouterLinkLocal, ip.Source);
         Assert.Equal(Guest, ip.Destination);
-        Assert.Equal(6, icmp.Data[0] >> 4); // the offending datagram, quoted from its header
+        Assert.Equal(6, icmp.Header.Data[0] >> 4); // the offending datagram, quoted from its header
     }
 
     [Fact]
@@ -102,9 +102,9 @@ public sealed class Icmpv6StackTests : Ipv6StackHarness
         Assert.Empty(Sink.Take());
         Stack.Input(pieces[1]);
         var icmp = ReadIcmp(Assert.Single(Sink.Take()), out _, out _);
-        Assert.Equal(Icmpv6Packet.TypeEchoReply, icmp.Type);
-        Assert.Equal(1000, icmp.Data.Length);
-        Assert.Equal(whole.AsSpan(14 + 40 + 8).ToArray(), icmp.Data.ToArray());
+        Assert.Equal(Icmpv6Packet.TypeEchoReply, icmp.Header.Type);
+        Assert.Equal(1000, icmp.Header.Data.Length);
+        Assert.Equal(whole.AsSpan(14 + 40 + 8).ToArray(), icmp.Header.Data.ToArray());
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class NdpStackTests : Ipv6StackHarness
         Assert.Equal(RouterLinkLocal, ip.Source);
         Assert.Equal(Ipv6Address.AllNodes, ip.Destination);
         Assert.Equal(255, ip.HopLimit);
-        Assert.Equal(Icmpv6Packet.TypeRouterAdvertisement, icmp.Type);
+        Assert.Equal(Icmpv6Packet.TypeRouterAdvertisement, icmp.Header.Type);
         Assert.True(NdpRouterAdvertisement.TryCreate(icmp.Bytes, out var ra));
         Assert.Equal(64, ra.CurrentHopLimit);
         Assert.Equal(1800, ra.RouterLifetime);
@@ -157,7 +157,7 @@ public sealed class NdpStackTests : Ipv6StackHarness
         Assert.True(Stack.HasTimers);
         Stack.Poll();
         var icmp = ReadIcmp(Assert.Single(Sink.Take()), out ip, out eth);
-        Assert.Equal(Icmpv6Packet.TypeNeighborSolicitation, icmp.Type);
+        Assert.Equal(Icmpv6Packet.TypeNeighborSolicitation, icmp.Header.Type);
         Assert.Equal(stranger.SolicitedNodeMulticast, ip.Destination);
         Assert.Equal(Gateway, ip.Source);
         Assert.Equal(255, ip.HopLimit);
@@ -174,7 +174,7 @@ public sealed class NdpStackTests : Ipv6StackHarness
         Time.Advance(TimeSpan.FromSeconds(601));
         Stack.Poll();
         var icmp = ReadIcmp(Assert.Single(Sink.Take()), out var ip, out _);
-        Assert.Equal(Icmpv6Packet.TypeRouterAdvertisement, icmp.Type);
+        Assert.Equal(Icmpv6Packet.TypeRouterAdvertisement, icmp.Header.Type);
         Assert.Equal(Ipv6Address.AllNodes, ip.Destination);
         Assert.InRange(Stack.IdleWakeupMs - Stack.NowMs, 200_000, 600_000);
         Stack.Poll();

@@ -33,11 +33,11 @@ internal static class GuestFrames
     public static byte[] Ping(Ipv4Address dst, ushort id, ushort seq, int dataLength = 8)
     {
         var l4 = new byte[IcmpPacket.HeaderLength + dataLength];
-        var icmp = IcmpPacket.CreateUnchecked(l4);
+        var icmp = IcmpHeader.CreateUnchecked(l4);
         icmp.Type = IcmpPacket.TypeEchoRequest;
         icmp.Identifier = id;
         icmp.SequenceNumber = seq;
-        icmp.FillChecksum();
+        IcmpPacket.CreateUnchecked(l4).FillChecksum();
         return Ip(dst, IpProtocol.Icmp, l4);
     }
 

@@ -65,8 +65,8 @@ public sealed class UserStackTests : IDisposable
         Assert.Equal(GuestFrames.GuestMac, destination);
         Assert.Equal(GuestFrames.Host, ip.Source);
         Assert.True(IcmpPacket.TryCreate(ip.Payload, out var icmp));
-        Assert.Equal(IcmpPacket.TypeEchoReply, icmp.Type);
-        Assert.Equal(77, icmp.Identifier);
+        Assert.Equal(IcmpPacket.TypeEchoReply, icmp.Header.Type);
+        Assert.Equal(77, icmp.Header.Identifier);
         Assert.True(icmp.VerifyChecksum());
         Assert.Equal(0, _host.IcmpSent);
     }

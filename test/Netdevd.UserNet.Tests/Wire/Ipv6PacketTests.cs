@@ -17,10 +17,11 @@ public sealed class Ipv6PacketTests
         var n = EthernetFrame.WriteHeader(b, RouterMac, GuestMac, EtherType.Ipv6);
         n += Ipv6Packet.WriteHeader(b.AsSpan(n), Guest, Router, IpProtocol.Icmpv6, 12, 64);
         var icmp = Icmpv6Packet.CreateUnchecked(b.AsSpan(n, 12));
-        icmp.Type = Icmpv6Packet.TypeEchoRequest;
-        icmp.Code = 0;
-        icmp.Identifier = 0x1234;
-        icmp.SequenceNumber = 7;
+        var header = icmp.Header;
+        header.Type = Icmpv6Packet.TypeEchoRequest;
+        header.Code = 0;
+        header.Identifier = 0x1234;
+        header.SequenceNumber = 7;
         b.AsSpan(n + 8, 4).Fill(0x61);
         icmp.FillChecksum(Guest, Router);
 
@@ -36,7 +37,7 @@ public sealed class Ipv6PacketTests
         Assert.Equal(64, ip6.HopLimit);
         var pi = p.Extract<PacketDotNet.IcmpV6Packet>();
         Assert.Equal(PacketDotNet.IcmpV6Type.EchoRequest, pi.Type);
-        Assert.Equal(icmp.Checksum, pi.Checksum);
+        Assert.Equal(header.Checksum, pi.Checksum);
     }
 
     [Fact]

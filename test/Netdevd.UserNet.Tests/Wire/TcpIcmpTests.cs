@@ -115,25 +115,25 @@ public sealed class TcpIcmpTests
         var b = Bytes.Hex(Golden.IcmpEcho);
         Assert.True(Ipv4Packet.TryCreate(b.AsSpan(14), out var ip));
         Assert.True(IcmpPacket.TryCreate(ip.Payload, out var i));
-        Assert.Equal(IcmpPacket.TypeEchoRequest, i.Type);
-        Assert.Equal(0, i.Code);
-        Assert.Equal(0x42, i.Identifier);
-        Assert.Equal(7, i.SequenceNumber);
+        Assert.Equal(IcmpPacket.TypeEchoRequest, i.Header.Type);
+        Assert.Equal(0, i.Header.Code);
+        Assert.Equal(0x42, i.Header.Identifier);
+        Assert.Equal(7, i.Header.SequenceNumber);
         Assert.True(i.IsEcho);
         Assert.True(i.VerifyChecksum());
-        Assert.Equal("abcdefgh"u8.ToArray(), i.Data.ToArray());
+        Assert.Equal("abcdefgh"u8.ToArray(), i.Header.Data.ToArray());
         var p = PacketDotNet.Packet.ParsePacket(PacketDotNet.LinkLayers.Ethernet, b).Extract<PacketDotNet.IcmpV4Packet>();
         Assert.Equal(0x42, p.Id);
         Assert.Equal(0x6621, p.Checksum);
 
         var c = Bytes.Filled(16);
-        var ic = IcmpPacket.CreateUnchecked(c);
+        var ic = IcmpHeader.CreateUnchecked(c);
         ic.Type = IcmpPacket.TypeEchoRequest;
         ic.Code = 0;
         ic.Identifier = 0x42;
         ic.SequenceNumber = 7;
         "abcdefgh"u8.CopyTo(ic.Data);
-        ic.FillChecksum();
+        IcmpPacket.CreateUnchecked(c).FillChecksum();
         Assert.Equal(Bytes.ToHex(ip.Payload), Bytes.ToHex(c));
         Assert.False(IcmpPacket.TryCreate(new byte[7], out _));
     }

@@ -74,7 +74,7 @@ public sealed class TruncationTests
 
                 if (IcmpPacket.TryCreate(ip.Payload, out var icmp))
                 {
-                    sink += icmp.Data.Length + icmp.RestOfHeader + (icmp.VerifyChecksum() ? 1 : 0);
+                    sink += icmp.Header.Data.Length + icmp.Header.RestOfHeader + (icmp.VerifyChecksum() ? 1 : 0);
                 }
             }
         }
