@@ -27,6 +27,16 @@ public sealed partial class UserStack : IDisposable
     /// </summary>
     public const int GuestLinkMtu = 1500;
 
+    /// <summary>
+    /// The MTU the router advertisement announces: the largest link MTU the stack's TCP serves
+    /// (podman, rootlesskit and slirp4netns use 65520), not <see cref="GuestLinkMtu"/>. libslirp
+    /// announces its if_mtu (1500), which pins the IPv6 route of a guest with a 65520-byte link
+    /// to 1500 and its MSS to 1440 while its IPv4 flows use 65480: IPv6 host->guest ran at a
+    /// quarter of IPv4's rate. A guest whose link is smaller ignores an RA MTU above its link's
+    /// (RFC 4861 6.3.4), so a 1500-byte guest keeps 1500, as with libslirp.
+    /// </summary>
+    public const int AdvertisedIpv6Mtu = 65520;
+
     private readonly UserStackOptions _options;
     private readonly IFrameSink _sink;
     private readonly TimeProvider _time;

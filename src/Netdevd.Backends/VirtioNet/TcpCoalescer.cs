@@ -6,16 +6,17 @@ namespace Netdevd.Backends.VirtioNet;
 
 /// <summary>
 /// Software GRO for a tap with virtio-net headers whose peer sends plain frames: consecutive
-/// in-order TCP/IPv4 segments of one flow that arrive in one batch become one GSO_TCPV4
-/// super-frame (NEEDS_CSUM, gso_size = the first segment's payload), written with one write(2)
+/// in-order TCP segments of one flow (IPv4 or IPv6) that arrive in one batch become one
+/// GSO_TCPV4 or GSO_TCPV6 super-frame (NEEDS_CSUM, gso_size = the first segment's payload), written with one write(2)
 /// instead of one per segment; the receiving stack then handles one large packet, as the
 /// kernel's own GRO would give it. <see cref="SoftwareOffload"/> segments such a frame back into
 /// the original segments.
 /// </summary>
 /// <remarks>
-/// Conservative, as the kernel's tcp_gro_receive: IPv4 without options or fragmentation, no
-/// Ethernet padding, both checksums verified (a bad segment is never hidden inside a merge), same
-/// addresses, ports, TOS, TTL, DF, ack, window, data offset and option bytes, sequence numbers
+/// Conservative, as the kernel's tcp_gro_receive: IPv4 without options or fragmentation, or IPv6
+/// without extension headers; no Ethernet padding, checksums verified (a bad segment is never
+/// hidden inside a merge), same addresses, ports, TOS/traffic class, TTL/hop limit, DF, flow
+/// label, ack, window, data offset and option bytes, sequence numbers
 /// contiguous, flags ACK (PSH allowed, which ends the run), every segment but the last exactly
 /// gso_size long, at most 64 KiB of IP datagram. Anything else is not taken and goes out as it
 /// came. A single held segment goes out unchanged behind a zeroed header. Not thread-safe.
@@ -24,6 +25,7 @@ internal sealed class TcpCoalescer
 {
     private const int Eth = EthernetFrame.HeaderLength;
     private const int L4 = Eth + Ipv4Packet.MinimumHeaderLength;
+    private const int L4V6 = Eth + Ipv6Packet.HeaderLength;
     private const int MaxIpLength = 65535;
 
     // [virtio-net header][frame]; pinned, as it goes to write(2) on every flush.
@@ -35,6 +37,9 @@ internal sealed class TcpCoalescer
     private uint _nextSeq;
     private bool _ended;
     private bool _push;
+
+    /// <summary>Whether the held run is IPv6 (its TCP header then starts at <see cref="L4V6"/>).</summary>
+    private bool _ipv6;
 
     /// <summary>Whether a segment or a run of them is held.</summary>
     public bool HasHeld => _length > 0;
@@ -57,15 +62,16 @@ internal sealed class TcpCoalescer
     {
         // The packet views take writable spans; nothing here writes through this one.
         var f = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(frame), frame.Length);
-        if (!IsCandidate(f))
+        if (!IsCandidate(f, out var ipv6))
         {
             return CoalesceResult.NotCandidate;
         }
 
-        var tcp = TcpPacket.CreateUnchecked(f[L4..]);
+        var tcp = TcpPacket.CreateUnchecked(f[(ipv6 ? L4V6 : L4)..]);
         var payload = tcp.Payload.Length;
         if (_length == 0)
         {
+            _ipv6 = ipv6;
             frame.CopyTo(_buffer.AsSpan(NetClient.VnetHeaderSize));
             _length = frame.Length;
             _segments = 1;
@@ -77,7 +83,7 @@ internal sealed class TcpCoalescer
             return CoalesceResult.Taken;
         }
 
-        if (!Continues(f, tcp))
+        if (ipv6 != _ipv6 || !(ipv6 ? ContinuesV6(f, tcp) : Continues(f, tcp)))
         {
             return CoalesceResult.FlushFirst;
         }
@@ -107,10 +113,23 @@ internal sealed class TcpCoalescer
             return _buffer.AsSpan(0, NetClient.VnetHeaderSize + _length);
         }
 
-        var ip = Ipv4Packet.CreateUnchecked(HeldFrame[Eth..]);
-        ip.TotalLength = (ushort)(_length - Eth);
-        ip.FillChecksum();
-        var tcp = TcpPacket.CreateUnchecked(HeldFrame[L4..]);
+        var l4 = _ipv6 ? L4V6 : L4;
+        var tcp = TcpPacket.CreateUnchecked(HeldFrame[l4..]);
+        uint pseudoHeaderSum;
+        if (_ipv6)
+        {
+            var ip6 = Ipv6Packet.CreateUnchecked(HeldFrame[Eth..]);
+            ip6.PayloadLength = (ushort)(_length - L4V6);
+            pseudoHeaderSum = ip6.PseudoHeaderSum(IpProtocol.Tcp, _length - L4V6);
+        }
+        else
+        {
+            var ip = Ipv4Packet.CreateUnchecked(HeldFrame[Eth..]);
+            ip.TotalLength = (ushort)(_length - Eth);
+            ip.FillChecksum();
+            pseudoHeaderSum = ip.PseudoHeaderSum;
+        }
+
         if (_push)
         {
             tcp.Flags |= TcpFlags.Psh;
@@ -118,13 +137,13 @@ internal sealed class TcpCoalescer
 
         // NEEDS_CSUM: the field holds the pseudo-header sum over the whole segment (not
         // complemented), which is what the kernel's checksum and GSO code start from.
-        tcp.Checksum = Checksum.Fold(ip.PseudoHeaderSum);
+        tcp.Checksum = Checksum.Fold(pseudoHeaderSum);
         new VirtioNetHeader(
             VirtioNetHeader.FlagNeedsCsum,
-            VirtioNetHeader.GsoTcpV4,
-            (ushort)(L4 + _tcpHeader),
+            _ipv6 ? VirtioNetHeader.GsoTcpV6 : VirtioNetHeader.GsoTcpV4,
+            (ushort)(l4 + _tcpHeader),
             (ushort)_mss,
-            L4,
+            (ushort)l4,
             16).Write(header);
         header[VirtioNetHeader.BaseSize..].Clear();
         return _buffer.AsSpan(0, NetClient.VnetHeaderSize + _length);
@@ -142,10 +161,22 @@ internal sealed class TcpCoalescer
         _segments = 0;
     }
 
-    private static bool IsCandidate(Span<byte> f)
+    private static bool IsCandidate(Span<byte> f, out bool ipv6)
     {
+        ipv6 = false;
+        if (!EthernetFrame.TryCreate(f, out var ethernet))
+        {
+            return false;
+        }
+
+        if (ethernet.EtherType == EtherType.Ipv6)
+        {
+            ipv6 = true;
+            return IsCandidateV6(ethernet.Payload);
+        }
+
         // IPv4 without options or fragmentation, TCP; no padding behind the datagram.
-        if (!EthernetFrame.TryCreate(f, out var ethernet) || ethernet.EtherType != EtherType.Ipv4
+        if (ethernet.EtherType != EtherType.Ipv4
             || !Ipv4Packet.TryCreate(ethernet.Payload, out var ip) || ip.HeaderLength != Ipv4Packet.MinimumHeaderLength
             || ip.Protocol != IpProtocol.Tcp || ip.TotalLength != ethernet.Payload.Length || ip.IsFragment
             || !TcpPacket.TryCreate(ip.Payload, out var tcp))
@@ -171,6 +202,63 @@ internal sealed class TcpCoalescer
         return ip.VerifyChecksum() && tcp.VerifyChecksum(ip.Source, ip.Destination);
     }
 
+    /// <summary>IPv6 with TCP right behind the fixed header (no extension headers), no padding, a verified TCP checksum.</summary>
+    private static bool IsCandidateV6(Span<byte> packet)
+    {
+        if (!Ipv6Packet.TryCreate(packet, out var ip) || ip.NextHeader != IpProtocol.Tcp
+            || Ipv6Packet.HeaderLength + ip.PayloadLength != packet.Length
+            || !TcpPacket.TryCreate(ip.Payload, out var tcp))
+        {
+            return false;
+        }
+
+        var tcpHeader = tcp.HeaderLength;
+        if (tcp.Payload.Length == 0 || !tcp.Ack || (tcp.Flags & ~(TcpFlags.Ack | TcpFlags.Psh)) != 0)
+        {
+            return false;
+        }
+
+        // As for IPv4: a segment that could not take a second as large behind it goes straight out.
+        if (packet.Length + (ip.PayloadLength - tcpHeader) > MaxIpLength)
+        {
+            return false;
+        }
+
+        return tcp.VerifyChecksum(ip.Source, ip.Destination);
+    }
+
+    /// <summary>
+    /// Whether an IPv6 segment continues the held run: as <see cref="Continues"/>, with the
+    /// traffic class, flow label, hop limit and addresses in place of IPv4's fields.
+    /// </summary>
+    private bool ContinuesV6(Span<byte> f, TcpPacket tcp)
+    {
+        var payload = tcp.Payload.Length;
+        if (_ended || tcp.HeaderLength != _tcpHeader || payload > _mss || _length - Eth + payload > MaxIpLength
+            || tcp.SequenceNumber != _nextSeq)
+        {
+            return false;
+        }
+
+        var ip = Ipv6Packet.CreateUnchecked(f[Eth..]);
+        var heldFrame = HeldFrame;
+        var heldIp = Ipv6Packet.CreateUnchecked(heldFrame[Eth..]);
+        var heldTcp = TcpPacket.CreateUnchecked(heldFrame[L4V6..]);
+        return f[..Eth].SequenceEqual(heldFrame[..Eth]) && ip.TrafficClass == heldIp.TrafficClass
+            && ip.FlowLabel == heldIp.FlowLabel && ip.HopLimit == heldIp.HopLimit
+            && ip.Source == heldIp.Source && ip.Destination == heldIp.Destination
+            && SameTcpHeader(tcp, heldTcp);
+    }
+
+    /// <summary>Ports, ack, data offset and reserved bits, flags but PSH, window, urgent pointer and options.</summary>
+    private static bool SameTcpHeader(TcpPacket tcp, TcpPacket heldTcp) =>
+        tcp.SourcePort == heldTcp.SourcePort && tcp.DestinationPort == heldTcp.DestinationPort
+        && tcp.AcknowledgmentNumber == heldTcp.AcknowledgmentNumber
+        && tcp.Bytes[12] == heldTcp.Bytes[12]
+        && ((tcp.Flags ^ heldTcp.Flags) & ~TcpFlags.Psh) == 0
+        && tcp.WindowSize == heldTcp.WindowSize && tcp.UrgentPointer == heldTcp.UrgentPointer
+        && tcp.Options.SequenceEqual(heldTcp.Options);
+
     private bool Continues(Span<byte> f, TcpPacket tcp)
     {
         var payload = tcp.Payload.Length;
@@ -189,12 +277,7 @@ internal sealed class TcpCoalescer
         if (!f[..Eth].SequenceEqual(heldFrame[..Eth]) || ip.TypeOfService != heldIp.TypeOfService
             || ip.DontFragment != heldIp.DontFragment || ip.TimeToLive != heldIp.TimeToLive
             || ip.Source != heldIp.Source || ip.Destination != heldIp.Destination
-            || tcp.SourcePort != heldTcp.SourcePort || tcp.DestinationPort != heldTcp.DestinationPort
-            || tcp.AcknowledgmentNumber != heldTcp.AcknowledgmentNumber
-            || tcp.Bytes[12] != heldTcp.Bytes[12]
-            || ((tcp.Flags ^ heldTcp.Flags) & ~TcpFlags.Psh) != 0
-            || tcp.WindowSize != heldTcp.WindowSize || tcp.UrgentPointer != heldTcp.UrgentPointer
-            || !tcp.Options.SequenceEqual(heldTcp.Options))
+            || !SameTcpHeader(tcp, heldTcp))
         {
             return false;
         }

@@ -38,7 +38,7 @@ public sealed class Ipv6NatInteropTests
         HostTools.Require("curl", "curl");
         var port = HostTools.FreePort();
         await using var rig = await UserNetRig.StartAsync("", mtu: 65520);
-        await rig.GuestAsync($"sysctl -qw net.ipv6.conf.{rig.Tap}.accept_ra=0"); // keep 65520, not the advertised 1500
+        await rig.GuestAsync($"sysctl -qw net.ipv6.conf.{rig.Tap}.accept_ra=0"); // the static address below, no SLAAC one beside it
         await rig.ConfigureStaticIpv6Async();
         using var server = NamespaceListener.Listen(rig.HostNs, new IPEndPoint(IPAddress.IPv6Loopback, port));
         const int size = 4 << 20;
