@@ -32,6 +32,54 @@ public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper outpu
     [Fact]
     public Task Vhostuser_interface_with_passt_backend_runs_a_domain_on_netdevd() => RunAsync(vhostUser: true);
 
+    /// <summary>
+    /// An option libvirt passes that netdevd cannot honour (here <c>&lt;mtu&gt;</c>'s --mtu) fails
+    /// the start with netdevd's message in libvirt's error, and leaves no daemon, pid file or socket.
+    /// </summary>
+    [Fact]
+    public async Task A_refused_option_fails_the_start_with_netdevds_message_and_leaves_nothing()
+    {
+        var qemu = HostTools.Require("qemu-system-x86_64", "qemu-system-x86");
+        var kernel = GuestKernel.Find();
+        Assert.SkipWhen(kernel is null, "no Debian kernel with its modules (package linux-image-amd64; ./test.sh installs it as root)");
+        await libvirt.StartAsync();
+
+        var dir = HostTools.TempDir();
+        File.SetUnixFileMode(dir, (UnixFileMode)0x1FF);
+        var name = $"nd-lv-mtu-{Path.GetFileName(dir)[3..]}";
+        var domainLog = $"/var/log/libvirt/qemu/{name}.log";
+        var started = false;
+        try
+        {
+            var image = Path.Combine(dir, "vmlinuz");
+            File.Copy(kernel!.Image, image);
+            var initrd = Path.Combine(dir, "initrd.gz");
+            await File.WriteAllBytesAsync(initrd, []);
+            var xml = Path.Combine(dir, "domain.xml");
+            await File.WriteAllTextAsync(xml, DomainXml(
+                name, vhostUser: false, qemu, image, initrd, Path.Combine(dir, "console.log"), Path.Combine(dir, "passt.log"), HostTools.FreePort(), "<mtu size='9000'/>"));
+
+            var (code, stdout, stderr) = await libvirt.VirshAsync("create", xml);
+            started = code == 0;
+            output.WriteLine($"libvirt ran: {PasstCommandLine(domainLog)}");
+            output.WriteLine($"virsh create: exit {code}: {stderr.Trim()}");
+            Assert.True(code != 0, $"the domain started with --mtu: {stdout}");
+            // libvirt 11.3: "internal error: Child process (passt ...) unexpected exit status 1: " and passt's stderr.
+            Assert.Contains("unexpected exit status 1: passt: --mtu is not supported by netdevd's passt personality", stderr, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFiles(PasstRunDir, $"*-{name}-*"));
+        }
+        finally
+        {
+            if (started)
+            {
+                _ = await libvirt.VirshAsync("destroy", name);
+            }
+
+            File.Delete(domainLog);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private async Task RunAsync(bool vhostUser)
     {
         Qemu10? qemu10 = null;
@@ -173,7 +221,7 @@ public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper outpu
         }
     }
 
-    private static string DomainXml(string name, bool vhostUser, string emulator, string kernel, string initrd, string console, string passtLog, int forwarded) => $"""
+    private static string DomainXml(string name, bool vhostUser, string emulator, string kernel, string initrd, string console, string passtLog, int forwarded, string interfaceExtra = "") => $"""
         <domain type='qemu'>
           <name>{name}</name>
           <memory unit='MiB'>256</memory>
@@ -196,6 +244,7 @@ public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper outpu
                 <range start='{forwarded}' to='80'/>
               </portForward>
               <model type='virtio'/>
+              {interfaceExtra}
             </interface>
             <serial type='file'>
               <source path='{console}'/>
