@@ -117,13 +117,14 @@ public sealed partial class LibvirtDaemons : IAsyncDisposable
             "-i", $"PATH={bin}:/usr/sbin:/usr/bin:/sbin:/bin", $"NETDEVD_RESOLV_CONF={ResolvConf}",
             libvirtd, "-f", config, "-p", Path.Combine(dir, "libvirtd.pid")]);
         _processes.Add(daemon);
-        _uri = $"qemu:///system?socket={sockets}/libvirt-sock";
+        var uri = $"qemu:///system?socket={sockets}/libvirt-sock";
         var deadline = DateTime.UtcNow.AddSeconds(180);
         while (true)
         {
-            var (code, _, err) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), Virsh, "-c", _uri, "version");
+            var (code, _, err) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), Virsh, "-c", uri, "version");
             if (code == 0)
             {
+                _uri = uri; // only now: a start that failed is not taken for a running libvirtd by the next test
                 return;
             }
 
