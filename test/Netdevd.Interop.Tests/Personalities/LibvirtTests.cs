@@ -66,7 +66,7 @@ public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper outpu
             Assert.True(code != 0, $"the domain started with --mtu: {stdout}");
             // libvirt 11.3: "internal error: Child process (passt ...) unexpected exit status 1: " and passt's stderr.
             Assert.Contains("unexpected exit status 1: passt: --mtu is not supported by netdevd's passt personality", stderr, StringComparison.Ordinal);
-            Assert.Empty(Directory.GetFiles(PasstRunDir, $"*-{name}-*"));
+            Assert.Empty(Directory.Exists(PasstRunDir) ? Directory.GetFiles(PasstRunDir, $"*-{name}-*") : []);
         }
         finally
         {
