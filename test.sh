@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the interop tests use: QEMU 7.2 as a real peer, iproute2 for namespaces.
+# PACKAGE/bookworm-backports takes the package and the dependencies it needs from backports.
 # busybox comes from busybox-static (same command; it replaces package busybox) because the
 # guest VM's initramfs has no C library.
 # One command per line (command=package), so that additions merge cleanly.
@@ -31,6 +32,9 @@ declare -A tools=(
   [dhclient]=isc-dhcp-client
   [smbd]=samba
   [smbclient]=smbclient
+  [libvirtd]=libvirt-daemon-system/bookworm-backports
+  [virtlogd]=libvirt-daemon-log/bookworm-backports
+  [virsh]=libvirt-clients/bookworm-backports
 )
 # Packages that are not commands, checked by dpkg's status: the guest VM's kernel and modules,
 # the static busybox (a dynamic busybox also answers `command -v busybox`), and libbpf for
@@ -48,6 +52,13 @@ mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "test.sh: installing ${missing[*]}"
+    # Entries PACKAGE/bookworm-backports (libvirt 11: Debian 12's 9.0 has no passt) need that suite among apt's sources.
+    if printf '%s\n' "${missing[@]}" | grep -q '/bookworm-backports$'; then
+      if ! tools/bookworm-backports.sh; then
+        echo "test.sh: bookworm-backports could not be added; the libvirt tests will say so"
+        mapfile -t missing < <(printf '%s\n' "${missing[@]}" | grep -v '/bookworm-backports$')
+      fi
+    fi
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
       || echo "test.sh: could not install ${missing[*]}; the tests that need them will say so"
   else

@@ -23,19 +23,7 @@ fi
 # apt's lists and cache are shared by everything on the machine: one apt call at a time.
 locked() { flock /tmp/apt.lock "$@"; }
 
-sources=/etc/apt/sources.list.d/netdevd-bookworm-backports.sources
-if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  cat >"$sources" <<'SRC'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-  locked apt-get update -qq
-elif ! apt-cache policy qemu-system-x86 2>/dev/null | grep -q 'bookworm-backports'; then
-  locked apt-get update -qq
-fi
+"$(dirname "$0")/bookworm-backports.sh"
 
 version=$(apt-cache madison qemu-system-x86 | awk -F'|' '/bookworm-backports/ {gsub(/ /, "", $2); print $2; exit}')
 if [ -z "$version" ]; then

@@ -142,6 +142,13 @@ internal static class Background
         _ = Libc.Dup2(log, 1);
         _ = Libc.Dup2(log, 2);
         _ = Libc.Close(log);
+
+        // .NET's Console.Out and Console.Error write to dups of fds 1 and 2 taken on first use
+        // (Background.Errors' default took them already): they would still write to the pipes of
+        // the first process, which has exited, and the log file would stay empty. New writers
+        // dup the fds as they are now.
+        Console.SetOut(new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true });
+        Console.SetError(new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true });
         return true;
     }
 

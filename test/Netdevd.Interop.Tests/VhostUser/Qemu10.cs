@@ -18,12 +18,12 @@ internal sealed class Qemu10
         ["QEMU_MODULE_DIR"] = Path.Combine(Root, "usr/lib/x86_64-linux-gnu/qemu"),
     };
 
+    /// <summary>Its firmware directories (-L), for a command line whose machine someone else gives (libvirt's).</summary>
+    public IEnumerable<string> FirmwareArguments =>
+        ["-L", Path.Combine(Root, "usr/share/qemu"), "-L", Path.Combine(Root, "usr/share/seabios")];
+
     /// <summary>Firmware directories and a machine that loads no audio module.</summary>
-    public IEnumerable<string> BaseArguments =>
-    [
-        "-L", Path.Combine(Root, "usr/share/qemu"), "-L", Path.Combine(Root, "usr/share/seabios"),
-        "-audiodev", "none,id=snd0", "-M", "pc,pcspk-audiodev=snd0",
-    ];
+    public IEnumerable<string> BaseArguments => [.. FirmwareArguments, "-audiodev", "none,id=snd0", "-M", "pc,pcspk-audiodev=snd0"];
 
     /// <summary>The unpacked tree (NETDEVD_QEMU10_DIR, else /var/cache/netdevd-qemu10), or null with the reason.</summary>
     public static Qemu10? Find(out string reason)
