@@ -229,6 +229,11 @@ public sealed partial class UserStack : IDisposable
             return _options.HostLoopback ? Ipv4Address.Loopback : null;
         }
 
+        if (foreign == _options.HostAlias)
+        {
+            return Ipv4Address.Loopback;
+        }
+
         if (InNetwork(foreign) || foreign.IsBroadcast || foreign.IsMulticast || foreign.IsAny)
         {
             return null;

@@ -103,6 +103,7 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
             DhcpStart = config.DhcpStart,
             Restrict = config.Restrict,
             HostLoopback = config.HostLoopback,
+            HostAlias = config.HostAlias,
             Limits = limits ?? new NatLimits(),
         };
         options = Ipv6Options.Apply(config, options);
