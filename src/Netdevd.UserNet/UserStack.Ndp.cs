@@ -181,7 +181,7 @@ public sealed partial class UserStack
 
         var n = NdpRouterAdvertisement.Write(l4, AdvertisedHopLimit, managed: false, other: false, RouterLifetimeSeconds, 0, 0);
         n += NdpOption.WriteLinkLayerAddress(l4[n..], NdpOption.SourceLinkLayerAddress, VirtualMac.For(source));
-        n += NdpOption.WriteMtu(l4[n..], GuestLinkMtu);
+        n += NdpOption.WriteMtu(l4[n..], (uint)_options.GuestMtu);
         n += NdpOption.WritePrefixInformation(l4[n..], _options.Ipv6Prefix, _options.Ipv6PrefixLength, onLink: true, autonomous: true,
             PrefixValidLifetimeSeconds, PrefixPreferredLifetimeSeconds);
         n += NdpOption.WriteRdnss(l4[n..], DnsLifetimeSeconds, [_options.Ipv6Dns]);

@@ -22,8 +22,9 @@ namespace Netdevd.UserNet;
 public sealed partial class UserStack : IDisposable
 {
     /// <summary>
-    /// The guest link's MTU for datagrams the stack originates (slirp's IF_MTU_DEFAULT; QEMU's
-    /// user netdev has no option for it): longer non-TCP IPv4 datagrams go out fragmented.
+    /// The guest link's default MTU for datagrams the stack originates (slirp's IF_MTU_DEFAULT;
+    /// QEMU's user netdev has no option for it, netdevd's <c>mtu</c> changes it): longer non-TCP
+    /// IPv4 datagrams go out fragmented.
     /// </summary>
     public const int GuestLinkMtu = 1500;
 
@@ -316,9 +317,9 @@ public sealed partial class UserStack : IDisposable
     /// </summary>
     private void Commit(Span<byte> frame, int length)
     {
-        if (Ipv4Fragmenter.Needs(frame[..length], GuestLinkMtu))
+        if (Ipv4Fragmenter.Needs(frame[..length], _options.GuestMtu))
         {
-            var pieces = _fragmenter.Write(frame[..length], GuestLinkMtu, _sink);
+            var pieces = _fragmenter.Write(frame[..length], _options.GuestMtu, _sink);
             Counters.FramesOut += pieces;
             Counters.DatagramsFragmented++;
             return;

@@ -142,6 +142,11 @@ public static class UserNetConfigParser
             hostAlias = alias;
         }
 
+        if (options.Mtu is { } mtu && mtu is < 68 or > 65520)
+        {
+            throw QapiErrors.Generic("mtu must be 68 to 65520");
+        }
+
         var dnsHosts = new List<Services.Dns.DnsHostEntry>();
         foreach (var entry in ToList(options.DnsHost))
         {
@@ -160,6 +165,7 @@ public static class UserNetConfigParser
             Dns = dns,
             DhcpStart = dhcp,
             HostAlias = hostAlias,
+            Mtu = options.Mtu is { } m ? (int)m : null,
             Hostname = options.Hostname,
             DomainName = options.Domainname,
             DnsSearch = ToList(options.Dnssearch),

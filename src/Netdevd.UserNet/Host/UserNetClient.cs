@@ -104,6 +104,7 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
             Restrict = config.Restrict,
             HostLoopback = config.HostLoopback,
             HostAlias = config.HostAlias,
+            GuestMtu = config.Mtu ?? UserStack.GuestLinkMtu,
             Limits = limits ?? new NatLimits(),
         };
         options = Ipv6Options.Apply(config, options);

@@ -56,6 +56,23 @@ public sealed class NdpStackTests : Ipv6StackHarness
         Assert.Equal(1, Stack.RouterAdvertisementsSent);
     }
 
+    [Fact]
+    public void The_advertised_mtu_is_the_configured_one()
+    {
+        Recreate(Options() with { GuestMtu = 9000 });
+        Stack.Input(RouterSolicitation(GuestLinkLocal));
+        var icmp = ReadIcmp(Assert.Single(Sink.Take()), out _, out _);
+        Assert.True(NdpRouterAdvertisement.TryCreate(icmp.Bytes, out var ra));
+        var reader = new NdpOptionReader(ra.Options);
+        string? mtu = null;
+        while (reader.TryNext(out var type, out var option))
+        {
+            mtu = type == NdpOption.Mtu ? Bytes.ToHex(option) : mtu;
+        }
+
+        Assert.Equal("0501000000002328", mtu);
+    }
+
     [Theory]
     [InlineData("fec0::2", true)]
     [InlineData("fe80::2", true)]

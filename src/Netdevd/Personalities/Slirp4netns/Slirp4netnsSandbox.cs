@@ -88,8 +88,11 @@ internal static class Slirp4netnsSandbox
             binds.Add((resolv, false));
         }
 
-        // The shared framework's directory (framework-dependent builds; none under NativeAOT).
-        var runtime = AppContext.GetData("FX_DEPS_FILE") is string deps ? Path.GetDirectoryName(deps) : null;
+        // The .NET installation the apphost starts from (DOTNET_ROOT: host/fxr and
+        // shared/Microsoft.NETCore.App/VERSION, where the framework's deps file lies); none under NativeAOT.
+        var runtime = AppContext.GetData("FX_DEPS_FILE") is string deps && Path.GetDirectoryName(deps) is { } framework
+            ? Path.GetFullPath(Path.Combine(framework, "..", "..", ".."))
+            : null;
         foreach (var dir in new[] { Path.GetDirectoryName(program), AppContext.BaseDirectory.TrimEnd('/'), runtime })
         {
             if (!string.IsNullOrEmpty(dir) && Libc.RealPath(dir) is { } real && !binds.Exists(b => Under(real, b.Item1)))
