@@ -51,6 +51,14 @@ internal static class Slirp4netnsRunner
         int tapFd, apiFd = -1;
         try
         {
+            if (Slirp4netnsSandbox.ToBuild() is { } build)
+            {
+                // Root of the target's user namespace now (see EnterSandboxAsync): build the sandbox.
+                var failed = Slirp4netnsSandbox.Enter(args, build.TapFd, build.ApiFd);
+                await Console.Error.WriteLineAsync($"{Slirp4netnsCommandLine.Program}: {failed}").ConfigureAwait(false);
+                return 1;
+            }
+
             (tapFd, apiFd) = Slirp4netnsSandbox.Handed() ?? (-1, -1);
         }
         catch (PersonalityUsageException e)
@@ -159,7 +167,20 @@ internal static class Slirp4netnsRunner
             }
         }
 
-        var why = Slirp4netnsSandbox.Enter(args, tapFd, apiFd);
+        string why;
+        if (Environment.IsPrivilegedProcess)
+        {
+            why = Slirp4netnsSandbox.Enter(args, tapFd, apiFd);
+        }
+        else if ((options.UserNamespacePath ?? (options.TargetPid is { } pid ? $"/proc/{pid}/ns/user" : null)) is { } userns)
+        {
+            why = Slirp4netnsSandbox.EnterUserNamespace(args, tapFd, apiFd, userns);
+        }
+        else
+        {
+            why = "--enable-sandbox: not root, and no user namespace to be root in (give the target by PID or --userns-path)";
+        }
+
         await Console.Error.WriteLineAsync($"{Slirp4netnsCommandLine.Program}: {why}").ConfigureAwait(false);
         return 1;
     }

@@ -21,9 +21,11 @@ internal static class Slirp4netnsSandbox
     /// <summary>Set for the confined process: "TAPFD:APIFD" (APIFD -1 without --api-socket).</summary>
     public const string StageVariable = "NETDEVD_SLIRP4NETNS_SANDBOX";
 
+    /// <summary>Set for the process that builds the sandbox as root of the target's user namespace: "TAPFD:APIFD".</summary>
+    public const string BuildVariable = "NETDEVD_SLIRP4NETNS_SANDBOX_BUILD";
+
     private const string Staging = "/tmp";
     private const int OPath = 0x200000;
-    private const int ODirectory = 0x10000;
 
     /// <summary>The descriptors handed to the confined process, or null in the caller's process.</summary>
     public static (int TapFd, int ApiFd)? Handed()
@@ -46,6 +48,61 @@ internal static class Slirp4netnsSandbox
     }
 
     /// <summary>
+    /// The descriptors handed to the process that is to build the sandbox inside the target's
+    /// user namespace (a non-root caller, rootlesskit's case), or null.
+    /// </summary>
+    public static (int TapFd, int ApiFd)? ToBuild()
+    {
+        var value = Environment.GetEnvironmentVariable(BuildVariable);
+        if (value is null)
+        {
+            return null;
+        }
+
+        Environment.SetEnvironmentVariable(BuildVariable, null);
+        var parts = value.Split(':');
+        return parts.Length == 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var tap)
+            && int.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var api)
+            ? (tap, api)
+            : throw new PersonalityUsageException($"{Slirp4netnsCommandLine.Program}: {BuildVariable} is netdevd's own and was not set by netdevd");
+    }
+
+    /// <summary>
+    /// Not root: as slirp4netns, become root of the target's user namespace first (the only
+    /// place an unprivileged caller may make a mount namespace), by exec'ing netdevd under
+    /// nsenter (joining a user namespace takes a single-threaded process). Returns only on failure.
+    /// </summary>
+    public static string EnterUserNamespace(IReadOnlyList<string> args, int tapFd, int apiFd, string usernsPath)
+    {
+        var nsenter = FindInPath("nsenter");
+        if (nsenter is null)
+        {
+            return "--enable-sandbox: nsenter (util-linux) is not in PATH";
+        }
+
+        var argv = new List<string> { nsenter, "--user=" + usernsPath, "--" };
+        argv.AddRange(SelfCommand.Get());
+        argv.Add(Slirp4netnsCommandLine.Program);
+        argv.AddRange(args);
+        return Exec(argv, BuildVariable, tapFd, apiFd, binds: null);
+    }
+
+    private static string? FindInPath(string name)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// Builds the sandbox and execs <paramref name="args"/> (slirp4netns's command line) inside
     /// it with <paramref name="tapFd"/> and <paramref name="apiFd"/>. Returns only on failure, with why.
     /// </summary>
@@ -53,13 +110,19 @@ internal static class Slirp4netnsSandbox
     {
         var argv = new List<string>(SelfCommand.Get()) { Slirp4netnsCommandLine.Program };
         argv.AddRange(args);
+        return Exec(argv, StageVariable, tapFd, apiFd, Binds(argv[0]));
+    }
+
+    /// <summary>Execs <paramref name="argv"/> with the descriptors named in <paramref name="variable"/>; inside a new sandbox when <paramref name="binds"/> are given.</summary>
+    private static string Exec(List<string> argv, string variable, int tapFd, int apiFd, List<(string Path, bool Exec)>? binds)
+    {
         var environment = new List<string>();
         foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
             environment.Add($"{e.Key}={e.Value}");
         }
 
-        environment.Add(string.Create(CultureInfo.InvariantCulture, $"{StageVariable}={tapFd}:{apiFd}"));
+        environment.Add(string.Create(CultureInfo.InvariantCulture, $"{variable}={tapFd}:{apiFd}"));
         foreach (var fd in new[] { tapFd, apiFd })
         {
             if (fd >= 0 && Libc.SetCloseOnExec(fd, false) < 0)
@@ -68,7 +131,12 @@ internal static class Slirp4netnsSandbox
             }
         }
 
-        var binds = Binds(argv[0]);
+        if (binds is null)
+        {
+            _ = Libc.ExecVe(argv[0], argv, environment);
+            return $"--enable-sandbox: cannot run {argv[0]}: {Errno.Message(Errno.Last)}";
+        }
+
         var error = "--enable-sandbox: the sandbox thread ended without a word";
         // Its own thread: unshare(CLONE_NEWNS) and pivot_root move only the calling thread here.
         var thread = new Thread(() => error = BuildAndExec(argv, environment, binds)) { Name = "slirp4netns sandbox" };
