@@ -73,7 +73,17 @@ public sealed class PastaTests
         TapTestKit.RequireRoot();
         HostTools.Require("curl", "curl");
         HostTools.Require("dig", "dnsutils");
+        HostTools.Require("python3", "python3");
         await using var ns = await TestNamespace.CreateAsync();
+        // A UDP echo on the host's loopback, for -U.
+        using var echo = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var echoPort = ((System.Net.IPEndPoint)echo.Client.LocalEndPoint!).Port;
+        _ = Task.Run(async () =>
+        {
+            var datagram = await echo.ReceiveAsync();
+            byte[] reply = [.. "echo:"u8, .. datagram.Buffer];
+            await echo.SendAsync(reply, reply.Length, datagram.RemoteEndPoint);
+        });
         using var hostServer = TinyHttpServer.OnLoopback("from-host");
         using var guestServer = TinyHttpServer.InNamespace(ns, "from-container");
         var dir = HostTools.TempDir();
@@ -85,10 +95,11 @@ public sealed class PastaTests
             var pidFile = Path.Combine(dir, "pasta.pid");
             var published = HostTools.FreePort();
             const int NamespacePort = 18555;
+            const int NamespaceUdpPort = 18556;
             // podman 4.4+: pasta --config-net [-t|-u SPEC]... [-T|-U SPEC]... --dns-forward 169.254.1.1
             // --no-map-gw --quiet --netns PATH --map-guest-addr 169.254.1.2 [--pid FILE]
             var (code, _, stderr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(90), pasta,
-                "--config-net", "-t", $"127.0.0.1/{published}:{guestServer.Port}", "-u", "none", "-T", $"{NamespacePort}:{hostServer.Port}", "-U", "none",
+                "--config-net", "-t", $"127.0.0.1/{published}:{guestServer.Port}", "-u", "none", "-T", $"{NamespacePort}:{hostServer.Port}", "-U", $"{NamespaceUdpPort}:{echoPort}",
                 "--dns-forward", "169.254.1.1", "--no-map-gw", "--quiet", "--netns", ns.Path, "--map-guest-addr", "169.254.1.2", "--pid", pidFile);
             Assert.True(code == 0, stderr);
             daemon = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), CultureInfo.InvariantCulture);
@@ -105,6 +116,11 @@ public sealed class PastaTests
 
             // -T: the namespace's loopback port leads to the host's loopback port.
             Assert.Equal("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "20", $"http://127.0.0.1:{NamespacePort}/")).Stdout);
+
+            // -U: a datagram to the namespace's loopback port reaches the host's, and the answer comes back.
+            var udp = await ns.RunAsync("python3", "-c",
+                $"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(20); s.sendto(b'hi', ('127.0.0.1', {NamespaceUdpPort})); print(s.recv(100).decode())");
+            Assert.True(udp.Stdout.Trim() == "echo:hi", udp.Stderr);
 
             // -t: the host's port leads into the namespace.
             var (_, fromContainer, curlErr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), "curl", "-s", "--max-time", "20", $"http://127.0.0.1:{published}/");
