@@ -51,9 +51,6 @@ internal static class SeccompPolicy
         ("name_to_handle_at", 303, 264),
     ];
 
-    /// <summary>The names of the blocked calls, as slirp4netns prints them.</summary>
-    public static IEnumerable<string> BlockedNames => Blocked.Select(b => b.Name);
-
     /// <summary>The filter for this process's architecture; null where netdevd has no system call table.</summary>
     public static SockFilter[]? Program()
     {
