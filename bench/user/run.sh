@@ -145,7 +145,7 @@ run_case() {
   cleanup; start_ns
   case $name in
     netdevd)
-      "$nd" --netdev "user,id=u0,hostfwd=tcp:127.0.0.1:$fwd-10.0.2.15:$port" --netdev hubport,id=h0,hubid=0,netdev=u0 \
+      "$nd" --netdev "user,id=u0,mtu=$mtu,hostfwd=tcp:127.0.0.1:$fwd-10.0.2.15:$port" --netdev hubport,id=h0,hubid=0,netdev=u0 \
             --netdev tap,id=t0,ifname="$tap",script=no,downscript=no --netdev hubport,id=h1,hubid=0,netdev=t0 \
             >"$tmp/nd.log" 2>&1 &
       pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 -"; return; }

@@ -18,6 +18,7 @@ public static class Errno
     public const int EMFILE = 24;
     public const int ENOTTY = 25;
     public const int EPIPE = 32;
+    public const int ENOSYS = 38;
     public const int EMSGSIZE = 90;
     public const int ENOTSOCK = 88;
     public const int EADDRINUSE = 98;

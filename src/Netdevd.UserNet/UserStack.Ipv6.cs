@@ -144,7 +144,7 @@ public sealed partial class UserStack
     private Span<byte> BeginIpv6(Ipv6Address source, Ipv6Address destination, byte nextHeader, int l4Length, out Span<byte> frame, byte hopLimit = 64)
     {
         frame = default;
-        if (Ipv6Packet.HeaderLength + l4Length > GuestLinkMtu && nextHeader != IpProtocol.Tcp)
+        if (Ipv6Packet.HeaderLength + l4Length > _options.GuestMtu && nextHeader != IpProtocol.Tcp)
         {
             // IPv6 is never fragmented on the way (libslirp's ip6_output sends as it is); what the
             // stack itself builds is never this long except an echo reply to a reassembled request,

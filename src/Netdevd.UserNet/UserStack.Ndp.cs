@@ -163,8 +163,9 @@ public sealed partial class UserStack
 
     /// <summary>
     /// libslirp's ndp_send_ra, to all nodes from the router's link-local address: hop limit 64, no
-    /// M/O flags, router lifetime 1800 s, the source link-layer address, an MTU (65520, not libslirp's
-    /// 1500: see <see cref="AdvertisedIpv6Mtu"/>), the prefix
+    /// M/O flags, router lifetime 1800 s, the source link-layer address, the link MTU (the netdev's
+    /// <c>mtu</c>, 1500 as libslirp unless given: a guest whose link is larger, podman's and
+    /// rootlesskit's 65520, needs it announced or its IPv6 route and MSS stay at 1500), the prefix
     /// (on-link, autonomous, 86400/14400 s), the DNS address (RDNSS) and the search list (DNSSL).
     /// </summary>
     private void SendRouterAdvertisement()
@@ -182,7 +183,7 @@ public sealed partial class UserStack
 
         var n = NdpRouterAdvertisement.Write(l4, AdvertisedHopLimit, managed: false, other: false, RouterLifetimeSeconds, 0, 0);
         n += NdpOption.WriteLinkLayerAddress(l4[n..], NdpOption.SourceLinkLayerAddress, VirtualMac.For(source));
-        n += NdpOption.WriteMtu(l4[n..], AdvertisedIpv6Mtu);
+        n += NdpOption.WriteMtu(l4[n..], (uint)_options.GuestMtu);
         n += NdpOption.WritePrefixInformation(l4[n..], _options.Ipv6Prefix, _options.Ipv6PrefixLength, onLink: true, autonomous: true,
             PrefixValidLifetimeSeconds, PrefixPreferredLifetimeSeconds);
         n += NdpOption.WriteRdnss(l4[n..], DnsLifetimeSeconds, [_options.Ipv6Dns]);

@@ -93,6 +93,11 @@ public sealed partial class UserStack
         flow.ExpiresAt = now + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
         flow.LastActivityMs = now;
         NoteDeadline(flow.ExpiresAt);
+        if (hostDestination.IsLoopback)
+        {
+            flow.LoopbackSeenAs = destination;
+        }
+
         Host.SendUdp(flow, hostDestination, port, udp.Payload);
     }
 
@@ -170,7 +175,8 @@ public sealed partial class UserStack
         flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
         flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
-        SendUdpToGuest(MapFromHost(from), fromPort, flow.GuestAddress, flow.GuestPort, payload);
+        var source = from.IsLoopback && !flow.LoopbackSeenAs.IsAny ? flow.LoopbackSeenAs : MapFromHost(from);
+        SendUdpToGuest(source, fromPort, flow.GuestAddress, flow.GuestPort, payload);
     }
 
     /// <summary>An answer from an upstream resolver for the DNS proxy.</summary>

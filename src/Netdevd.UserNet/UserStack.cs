@@ -22,20 +22,11 @@ namespace Netdevd.UserNet;
 public sealed partial class UserStack : IDisposable
 {
     /// <summary>
-    /// The guest link's MTU for datagrams the stack originates (slirp's IF_MTU_DEFAULT; QEMU's
-    /// user netdev has no option for it): longer non-TCP IPv4 datagrams go out fragmented.
+    /// The guest link's default MTU for datagrams the stack originates (slirp's IF_MTU_DEFAULT;
+    /// QEMU's user netdev has no option for it, netdevd's <c>mtu</c> changes it): longer non-TCP
+    /// IPv4 datagrams go out fragmented.
     /// </summary>
     public const int GuestLinkMtu = 1500;
-
-    /// <summary>
-    /// The MTU the router advertisement announces: the largest link MTU the stack's TCP serves
-    /// (podman, rootlesskit and slirp4netns use 65520), not <see cref="GuestLinkMtu"/>. libslirp
-    /// announces its if_mtu (1500), which pins the IPv6 route of a guest with a 65520-byte link
-    /// to 1500 and its MSS to 1440 while its IPv4 flows use 65480: IPv6 host->guest ran at a
-    /// quarter of IPv4's rate. A guest whose link is smaller ignores an RA MTU above its link's
-    /// (RFC 4861 6.3.4), so a 1500-byte guest keeps 1500, as with libslirp.
-    /// </summary>
-    public const int AdvertisedIpv6Mtu = 65520;
 
     private readonly UserStackOptions _options;
     private readonly IFrameSink _sink;
@@ -239,6 +230,11 @@ public sealed partial class UserStack : IDisposable
             return _options.HostLoopback ? Ipv4Address.Loopback : null;
         }
 
+        if (foreign == _options.HostAlias)
+        {
+            return Ipv4Address.Loopback;
+        }
+
         if (InNetwork(foreign) || foreign.IsBroadcast || foreign.IsMulticast || foreign.IsAny)
         {
             return null;
@@ -321,9 +317,9 @@ public sealed partial class UserStack : IDisposable
     /// </summary>
     private void Commit(Span<byte> frame, int length)
     {
-        if (Ipv4Fragmenter.Needs(frame[..length], GuestLinkMtu))
+        if (Ipv4Fragmenter.Needs(frame[..length], _options.GuestMtu))
         {
-            var pieces = _fragmenter.Write(frame[..length], GuestLinkMtu, _sink);
+            var pieces = _fragmenter.Write(frame[..length], _options.GuestMtu, _sink);
             Counters.FramesOut += pieces;
             Counters.DatagramsFragmented++;
             return;

@@ -17,6 +17,12 @@ public sealed record UserStackOptions
 
     public Ipv4Address DhcpStart { get; init; } = Ipv4Address.Create(10, 0, 2, 15);
 
+    /// <summary>The guest link's MTU: the RA's MTU option, and what non-TCP datagrams to the guest are cut to.</summary>
+    public int GuestMtu { get; init; } = UserStack.GuestLinkMtu;
+
+    /// <summary>An address outside the network that leads to the host's loopback whatever <see cref="HostLoopback"/> says (pasta's --map-guest-addr).</summary>
+    public Ipv4Address? HostAlias { get; init; }
+
     /// <summary>Whether the virtual host address leads to the host's loopback (slirp4netns can turn it off).</summary>
     public bool HostLoopback { get; init; } = true;
 

@@ -9,6 +9,7 @@ public static class DhcpOption
     public const byte DomainNameServer = 6;
     public const byte HostName = 12;
     public const byte DomainName = 15;
+    public const byte InterfaceMtu = 26;
     public const byte RequestedIpAddress = 50;
     public const byte LeaseTime = 51;
     public const byte MessageType = 53;

@@ -36,6 +36,13 @@ public ref struct DhcpOptionWriter
 
     public bool WriteByte(byte code, byte value) => Write(code, [value]);
 
+    public bool WriteUInt16(byte code, ushort value)
+    {
+        Span<byte> d = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16BigEndian(d, value);
+        return Write(code, d);
+    }
+
     public bool WriteUInt32(byte code, uint value)
     {
         Span<byte> d = stackalloc byte[4];

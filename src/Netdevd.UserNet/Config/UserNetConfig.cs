@@ -36,6 +36,12 @@ public sealed record UserNetConfig
 
     public Ipv4Address DhcpStart { get; init; } = Ipv4Address.Create(10, 0, 2, 15);
 
+    /// <summary>netdevd's <c>mtu</c>: the guest link's MTU, told by DHCP and RA; null = 1500, not told by DHCP (QEMU).</summary>
+    public int? Mtu { get; init; }
+
+    /// <summary>netdevd's <c>host-alias</c>: an address outside the network that leads to the host's loopback.</summary>
+    public Ipv4Address? HostAlias { get; init; }
+
     /// <summary>Option 12 in DHCP replies (QEMU's <c>hostname</c>, libslirp's vhostname).</summary>
     public string? Hostname { get; init; }
 

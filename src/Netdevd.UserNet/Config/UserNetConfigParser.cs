@@ -126,6 +126,27 @@ public static class UserNetConfigParser
             throw QapiErrors.Generic("'tftp-server-name' parameter cannot exceed 255 bytes");
         }
 
+        Ipv4Address? hostAlias = null;
+        if (options.HostAlias is { } aliasText)
+        {
+            if (!ipv4 || !InetAton.TryParse(aliasText, out var alias))
+            {
+                throw QapiErrors.Generic(ipv4 ? "Failed to parse host-alias" : "IPv4 disabled but host-alias provided");
+            }
+
+            if (alias.And(mask) == net || alias == dns)
+            {
+                throw QapiErrors.Generic("host-alias must be outside the network and different from DNS");
+            }
+
+            hostAlias = alias;
+        }
+
+        if (options.Mtu is { } mtu && mtu is < 68 or > 65520)
+        {
+            throw QapiErrors.Generic("mtu must be 68 to 65520");
+        }
+
         var dnsHosts = new List<Services.Dns.DnsHostEntry>();
         foreach (var entry in ToList(options.DnsHost))
         {
@@ -143,6 +164,8 @@ public static class UserNetConfigParser
             Host = host,
             Dns = dns,
             DhcpStart = dhcp,
+            HostAlias = hostAlias,
+            Mtu = options.Mtu is { } m ? (int)m : null,
             Hostname = options.Hostname,
             DomainName = options.Domainname,
             DnsSearch = ToList(options.Dnssearch),

@@ -103,6 +103,8 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
             DhcpStart = config.DhcpStart,
             Restrict = config.Restrict,
             HostLoopback = config.HostLoopback,
+            HostAlias = config.HostAlias,
+            GuestMtu = config.Mtu ?? UserStack.GuestLinkMtu,
             Limits = limits ?? new NatLimits(),
         };
         options = Ipv6Options.Apply(config, options);

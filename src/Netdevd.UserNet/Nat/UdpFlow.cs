@@ -33,6 +33,12 @@ public sealed class UdpFlow : IFlow
 
     public ushort GuestPort { get; }
 
+    /// <summary>
+    /// The guest-visible address the guest last sent to for the host's loopback (the virtual host
+    /// or the host alias): what loopback replies come from. Any (0.0.0.0) until then.
+    /// </summary>
+    public Ipv4Address LoopbackSeenAs { get; internal set; }
+
     /// <summary>When the flow expires without traffic (stack clock, ms).</summary>
     public long ExpiresAt { get; internal set; }
 

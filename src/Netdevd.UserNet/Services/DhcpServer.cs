@@ -274,6 +274,12 @@ public sealed class DhcpServer
                 w.WriteUInt32(DhcpOption.LeaseTime, UserNetConfig.DhcpLeaseSeconds);
             }
 
+            // Only when set (passt's --mtu): QEMU's user netdev sends no MTU.
+            if (_config.Mtu is { } mtu)
+            {
+                w.WriteUInt16(DhcpOption.InterfaceMtu, (ushort)mtu);
+            }
+
             if (!string.IsNullOrEmpty(_config.Hostname))
             {
                 w.WriteString(DhcpOption.HostName, _config.Hostname);

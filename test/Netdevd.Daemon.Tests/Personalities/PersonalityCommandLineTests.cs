@@ -12,7 +12,8 @@ public sealed class PersonalityCommandLineTests
     public void Slirp4netns_takes_podmans_and_rootlesskits_command_lines()
     {
         var podman = Slirp4netnsCommandLine.Parse(
-            ["--disable-host-loopback", "--mtu=65520", "--enable-ipv6", "-c", "-e", "3", "-r", "4", "--api-socket", "/run/x.net", "--netns-type=path", "/run/netns/n1", "tap0"], out _)!;
+            ["--disable-host-loopback", "--mtu=65520", "--enable-sandbox", "--enable-seccomp", "--enable-ipv6", "-c", "-e", "3", "-r", "4", "--api-socket", "/run/x.net", "--netns-type=path", "/run/netns/n1", "tap0"], out _)!;
+        Assert.True(podman.EnableSandbox && podman.EnableSeccomp);
         Assert.Equal("/run/netns/n1", podman.NetnsPath);
         Assert.Null(podman.TargetPid);
         Assert.Equal((65520, true, true, true, 3, 4), (podman.Mtu, podman.DisableHostLoopback, podman.EnableIpv6, podman.Configure, podman.ExitFd!.Value, podman.ReadyFd!.Value));
@@ -32,7 +33,6 @@ public sealed class PersonalityCommandLineTests
     }
 
     [Theory]
-    [InlineData("slirp4netns: --enable-sandbox is not supported by netdevd's slirp4netns personality", "--enable-sandbox", "1")]
     [InlineData("slirp4netns: --outbound-addr is not supported by netdevd's slirp4netns personality", "--outbound-addr=10.0.0.1", "1")]
     [InlineData("slirp4netns: MTU must be a positive integer (< 65522), got '65522'", "--mtu=65522", "1")]
     [InlineData("slirp4netns: MTU must be a positive integer (< 65522), got 'x'", "-m", "x", "1")]
@@ -66,6 +66,11 @@ public sealed class PersonalityCommandLineTests
         var user = PasstRunner.UserOptions(passt);
         Assert.Equal(("192.168.9.0/24", "192.168.9.2", "192.168.9.3", "192.168.9.50", "vm1"), (user.Net, user.Host, user.Dns, user.Dhcpstart, user.Hostname));
 
+        // --mtu: told to the guest by the user netdev's DHCP and RA; 0 or none: not told.
+        Assert.Equal(9000u, PasstRunner.UserOptions(PasstCommandLine.Parse(["--mtu", "9000"], out _)!).Mtu);
+        Assert.Null(PasstRunner.UserOptions(PasstCommandLine.Parse(["-m", "0"], out _)!).Mtu);
+        Assert.Null(user.Mtu);
+
         // The guest on .2: the gateway and DNS move aside.
         var onTwo = PasstRunner.UserOptions(PasstCommandLine.Parse(["-a", "10.9.0.2", "-n", "16"], out _)!);
         Assert.Equal(("10.9.0.0/16", "10.9.0.1", "10.9.0.3"), (onTwo.Net, onTwo.Host, onTwo.Dns));
@@ -93,7 +98,7 @@ public sealed class PersonalityCommandLineTests
     [InlineData("passt: invalid port specifier for -u '9-5': '9-5': the range ends before it starts", "-u", "9-5")]
     [InlineData("passt: invalid port specifier for -t '%eth0/22': binding to an interface (%DEV) is not supported by netdevd", "-t", "%eth0/22")]
     [InlineData("passt: invalid port specifier for -t '1-5000': more than 4096 forwarded ports", "-t", "1-5000")]
-    [InlineData("passt: --mtu is not supported by netdevd's passt personality", "--mtu", "1500")]
+    [InlineData("passt: --mtu 67: must be 0 or 68 to 65520", "--mtu", "67")]
     [InlineData("passt: --fd is not supported by netdevd's passt personality", "--fd", "3")]
     [InlineData("passt: --netmask 255.0.255.0: not a netmask or prefix length (1-30)", "-n", "255.0.255.0")]
     [InlineData("passt: --address fe80::1: netdevd's passt takes an IPv4 address here", "-a", "fe80::1")]

@@ -33,7 +33,8 @@ public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper outpu
     public Task Vhostuser_interface_with_passt_backend_runs_a_domain_on_netdevd() => RunAsync(vhostUser: true);
 
     /// <summary>
-    /// An option libvirt passes that netdevd cannot honour (here <c>&lt;mtu&gt;</c>'s --mtu) fails
+    /// An option libvirt passes that netdevd cannot honour (here <c>&lt;source dev&gt;</c>'s --interface:
+    /// passt copies that interface's addresses and routes, netdevd keeps its own addressing) fails
     /// the start with netdevd's message in libvirt's error, and leaves no daemon, pid file or socket.
     /// </summary>
     [Fact]
@@ -46,7 +47,7 @@ public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper outpu
 
         var dir = HostTools.TempDir();
         File.SetUnixFileMode(dir, (UnixFileMode)0x1FF);
-        var name = $"nd-lv-mtu-{Path.GetFileName(dir)[3..]}";
+        var name = $"nd-lv-if-{Path.GetFileName(dir)[3..]}";
         var domainLog = $"/var/log/libvirt/qemu/{name}.log";
         var started = false;
         try
@@ -57,15 +58,15 @@ public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper outpu
             await File.WriteAllBytesAsync(initrd, []);
             var xml = Path.Combine(dir, "domain.xml");
             await File.WriteAllTextAsync(xml, DomainXml(
-                name, vhostUser: false, qemu, image, initrd, Path.Combine(dir, "console.log"), Path.Combine(dir, "passt.log"), HostTools.FreePort(), "<mtu size='9000'/>"));
+                name, vhostUser: false, qemu, image, initrd, Path.Combine(dir, "console.log"), Path.Combine(dir, "passt.log"), HostTools.FreePort(), "<source dev='lo'/>"));
 
             var (code, stdout, stderr) = await libvirt.VirshAsync("create", xml);
             started = code == 0;
             output.WriteLine($"libvirt ran: {PasstCommandLine(domainLog)}");
             output.WriteLine($"virsh create: exit {code}: {stderr.Trim()}");
-            Assert.True(code != 0, $"the domain started with --mtu: {stdout}");
+            Assert.True(code != 0, $"the domain started with --interface: {stdout}");
             // libvirt 11.3: "internal error: Child process (passt ...) unexpected exit status 1: " and passt's stderr.
-            Assert.Contains("unexpected exit status 1: passt: --mtu is not supported by netdevd's passt personality", stderr, StringComparison.Ordinal);
+            Assert.Contains("unexpected exit status 1: passt: --interface is not supported by netdevd's passt personality", stderr, StringComparison.Ordinal);
             Assert.Empty(Directory.Exists(PasstRunDir) ? Directory.GetFiles(PasstRunDir, $"*-{name}-*") : []);
         }
         finally

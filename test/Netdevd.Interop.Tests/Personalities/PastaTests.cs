@@ -7,8 +7,8 @@ namespace Netdevd.Interop.Tests.Personalities;
 
 /// <summary>
 /// netdevd as pasta with the command line rootlesskit 2 passes (no such client on Debian 12, so
-/// the command line itself), for a namespace of the test's own; and podman 4.4's line, whose
-/// link-local DNS and guest addresses netdevd refuses by name.
+/// the command line itself), for a namespace of the test's own; and podman 4.4's line, with its
+/// link-local DNS and host addresses and namespace-side port forwards.
 /// </summary>
 public sealed class PastaTests
 {
@@ -68,23 +68,71 @@ public sealed class PastaTests
     }
 
     [Fact]
-    public async Task Podman_command_line_is_refused_by_name_not_half_served()
+    public async Task Podman_command_line_serves_dns_forward_the_mapped_host_address_and_namespace_ports()
     {
         TapTestKit.RequireRoot();
+        HostTools.Require("curl", "curl");
+        HostTools.Require("dig", "dnsutils");
+        HostTools.Require("python3", "python3");
         await using var ns = await TestNamespace.CreateAsync();
+        // A UDP echo on the host's loopback, for -U.
+        using var echo = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var echoPort = ((System.Net.IPEndPoint)echo.Client.LocalEndPoint!).Port;
+        _ = Task.Run(async () =>
+        {
+            var datagram = await echo.ReceiveAsync();
+            byte[] reply = [.. "echo:"u8, .. datagram.Buffer];
+            await echo.SendAsync(reply, reply.Length, datagram.RemoteEndPoint);
+        });
+        using var hostServer = TinyHttpServer.OnLoopback("from-host");
+        using var guestServer = TinyHttpServer.InNamespace(ns, "from-container");
         var dir = HostTools.TempDir();
+        int? daemon = null;
         try
         {
             var pasta = Path.Combine(dir, "pasta");
             File.CreateSymbolicLink(pasta, Path.Combine(AppContext.BaseDirectory, "netdevd"));
-            var (code, _, stderr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), pasta,
-                "--config-net", "-t", "8080", "--dns-forward", "169.254.1.1", "--no-map-gw", "--quiet", "--netns", ns.Path, "--map-guest-addr", "169.254.1.2");
-            Assert.Equal(1, code);
-            Assert.Equal("pasta: --map-guest-addr is not supported by netdevd's pasta personality\n", stderr);
-            Assert.DoesNotContain("tap0", await ns.CheckAsync("ip", "-o", "link"), StringComparison.Ordinal);
+            var pidFile = Path.Combine(dir, "pasta.pid");
+            var published = HostTools.FreePort();
+            const int NamespacePort = 18555;
+            const int NamespaceUdpPort = 18556;
+            // podman 4.4+: pasta --config-net [-t|-u SPEC]... [-T|-U SPEC]... --dns-forward 169.254.1.1
+            // --no-map-gw --quiet --netns PATH --map-guest-addr 169.254.1.2 [--pid FILE]
+            var (code, _, stderr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(90), pasta,
+                "--config-net", "-t", $"127.0.0.1/{published}:{guestServer.Port}", "-u", "none", "-T", $"{NamespacePort}:{hostServer.Port}", "-U", $"{NamespaceUdpPort}:{echoPort}",
+                "--dns-forward", "169.254.1.1", "--no-map-gw", "--quiet", "--netns", ns.Path, "--map-guest-addr", "169.254.1.2", "--pid", pidFile);
+            Assert.True(code == 0, stderr);
+            daemon = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), CultureInfo.InvariantCulture);
+
+            // DNS to 169.254.1.1, outside the namespace's network, answered from the host's resolvers
+            // (any answer, NXDOMAIN included, proves the forward; none would time out).
+            var dig = await ns.RunAsync("dig", "+time=5", "+tries=2", "@169.254.1.1", "localhost.", "A");
+            Assert.True(dig.ExitCode == 0, dig.Stdout + dig.Stderr);
+            Assert.Contains("status:", dig.Stdout, StringComparison.Ordinal);
+
+            // host.containers.internal: 169.254.1.2 is the host; --no-map-gw: the gateway is not.
+            Assert.Equal("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "20", $"http://169.254.1.2:{hostServer.Port}/")).Stdout);
+            Assert.NotEqual("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "5", $"http://10.0.2.2:{hostServer.Port}/")).Stdout);
+
+            // -T: the namespace's loopback port leads to the host's loopback port.
+            Assert.Equal("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "20", $"http://127.0.0.1:{NamespacePort}/")).Stdout);
+
+            // -U: a datagram to the namespace's loopback port reaches the host's, and the answer comes back.
+            var udp = await ns.RunAsync("python3", "-c",
+                $"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(20); s.sendto(b'hi', ('127.0.0.1', {NamespaceUdpPort})); print(s.recv(100).decode())");
+            Assert.True(udp.Stdout.Trim() == "echo:hi", udp.Stderr);
+
+            // -t: the host's port leads into the namespace.
+            var (_, fromContainer, curlErr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), "curl", "-s", "--max-time", "20", $"http://127.0.0.1:{published}/");
+            Assert.True(fromContainer == "from-container", curlErr);
         }
         finally
         {
+            if (daemon is { } pid && Directory.Exists($"/proc/{pid}"))
+            {
+                Process.GetProcessById(pid).Kill();
+            }
+
             Directory.Delete(dir, recursive: true);
         }
     }

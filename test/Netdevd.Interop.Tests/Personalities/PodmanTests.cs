@@ -61,6 +61,13 @@ public sealed class PodmanTests
                 }
 
                 Assert.Equal("hello-from-container", published);
+
+                // podman found --enable-sandbox and --enable-seccomp in the help and passed them:
+                // the helper it runs serves confined (the sandbox tests check the details).
+                var helper = PodmansConfinedHelper();
+                Assert.True(helper is not null, "no slirp4netns started by podman with --enable-sandbox --enable-seccomp");
+                Assert.Contains("\nSeccomp:\t2\n", await File.ReadAllTextAsync($"/proc/{helper}/status"), StringComparison.Ordinal);
+                Assert.False(Directory.Exists($"/proc/{helper}/root/var"), "the host's /var is visible to podman's slirp4netns");
             }
             finally
             {
@@ -72,5 +79,34 @@ public sealed class PodmanTests
         {
             await PodmanRig.CleanAsync(dir);
         }
+    }
+
+    /// <summary>
+    /// The netdevd podman started as its slirp4netns (podman's "-e 3 -r 4" order; the tests of
+    /// this project start theirs with "-r 3 -e 4") with both confinement options, or null.
+    /// </summary>
+    private static int? PodmansConfinedHelper()
+    {
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            string[] args;
+            try
+            {
+                args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            var e3 = Array.IndexOf(args, "-e");
+            if (args.Contains("slirp4netns") && args.Contains("--enable-sandbox") && args.Contains("--enable-seccomp")
+                && e3 >= 0 && e3 + 3 < args.Length && args[e3 + 1] == "3" && args[e3 + 2] == "-r")
+            {
+                return int.Parse(Path.GetFileName(dir), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
     }
 }

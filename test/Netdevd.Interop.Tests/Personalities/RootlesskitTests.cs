@@ -13,8 +13,10 @@ namespace Netdevd.Interop.Tests.Personalities;
 /// </summary>
 public sealed class RootlesskitTests
 {
-    [Fact]
-    public async Task Unprivileged_rootlesskit_gets_tap0_its_network_and_a_published_port()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Unprivileged_rootlesskit_gets_tap0_its_network_and_a_published_port(bool sandbox)
     {
         TapTestKit.RequireRoot();
         HostTools.Require("rootlesskit", "rootlesskit");
@@ -46,7 +48,7 @@ public sealed class RootlesskitTests
                 "--mount", "--propagation", "private", "sh", "-c",
                 $"mount --bind {dir}/subuid /etc/subuid && mount --bind {dir}/subgid /etc/subgid && exec {setpriv} --reuid=65534 --regid=65534 --clear-groups " +
                 $"env HOME={dir} XDG_RUNTIME_DIR={dir} PATH={dir}:/usr/sbin:/usr/bin:/sbin:/bin " +
-                $"rootlesskit --net=slirp4netns --port-driver=slirp4netns --disable-host-loopback -p 127.0.0.1:{port}:80/tcp sh -c \"{inner}\"",
+                $"rootlesskit --net=slirp4netns --port-driver=slirp4netns --disable-host-loopback {(sandbox ? "--slirp4netns-sandbox=true --slirp4netns-seccomp=true " : string.Empty)}-p 127.0.0.1:{port}:80/tcp sh -c \"{inner}\"",
             })
             {
                 start.ArgumentList.Add(a);
@@ -70,7 +72,14 @@ public sealed class RootlesskitTests
             // And the slirp4netns rootlesskit runs is netdevd, as nobody.
             var helper = FindHelper(Path.Combine(AppContext.BaseDirectory, "netdevd"));
             Assert.True(helper is not null, "no netdevd running as slirp4netns");
-            Assert.Contains("Uid:\t65534", await File.ReadAllTextAsync($"/proc/{helper}/status"), StringComparison.Ordinal);
+            var status = await File.ReadAllTextAsync($"/proc/{helper}/status");
+            Assert.Contains("Uid:\t65534", status, StringComparison.Ordinal);
+            if (sandbox)
+            {
+                // As slirp4netns: root of rootlesskit's user namespace, confined there.
+                Assert.Contains("\nSeccomp:\t2\n", status, StringComparison.Ordinal);
+                Assert.False(Directory.Exists($"/proc/{helper}/root/var"), "the host's /var is visible to the sandboxed slirp4netns");
+            }
         }
         finally
         {
@@ -86,7 +95,7 @@ public sealed class RootlesskitTests
         }
     }
 
-    /// <summary>The pid of a process running <paramref name="apphost"/> under the name slirp4netns.</summary>
+    /// <summary>The pid of a process running <paramref name="apphost"/> as slirp4netns.</summary>
     private static int? FindHelper(string apphost)
     {
         foreach (var proc in Directory.EnumerateDirectories("/proc"))
@@ -99,8 +108,9 @@ public sealed class RootlesskitTests
             try
             {
                 var exe = new FileInfo($"{proc}/exe").LinkTarget;
-                var argv0 = File.ReadAllText($"{proc}/cmdline").Split('\0')[0];
-                if (exe == apphost && Path.GetFileName(argv0) == "slirp4netns")
+                var argv = File.ReadAllText($"{proc}/cmdline").Split('\0');
+                // By the symlink's name, or (re-executed into its sandbox) "netdevd slirp4netns".
+                if (exe == apphost && (Path.GetFileName(argv[0]) == "slirp4netns" || (argv.Length > 1 && argv[1] == "slirp4netns")))
                 {
                     return pid;
                 }

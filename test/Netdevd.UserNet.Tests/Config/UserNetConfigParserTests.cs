@@ -37,6 +37,20 @@ public sealed class UserNetConfigParserTests
     }
 
     [Fact]
+    public void Mtu_and_host_alias_are_netdevds_additions_with_their_checks()
+    {
+        var c = UserNetConfigParser.Parse(new NetdevUserOptions { Mtu = 9000, HostAlias = "169.254.1.2", Dns = "169.254.1.1" });
+        Assert.Equal((9000, A("169.254.1.2"), A("169.254.1.1")), (c.Mtu, c.HostAlias, c.Dns));
+        Assert.Null(UserNetConfigParser.Parse(new NetdevUserOptions()).Mtu);
+        Assert.Equal("mtu must be 68 to 65520", Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { Mtu = 67 })).Message);
+        Assert.Equal("mtu must be 68 to 65520", Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { Mtu = 65521 })).Message);
+        Assert.Equal(
+            "host-alias must be outside the network and different from DNS",
+            Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { HostAlias = "10.0.2.9" })).Message);
+        Assert.Equal("Failed to parse host-alias", Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { HostAlias = "x" })).Message);
+    }
+
+    [Fact]
     public void Legacy_ip_is_net_slash_24()
     {
         var c = UserNetConfigParser.Parse(new NetdevUserOptions { Ip = "10.1.2.0" });

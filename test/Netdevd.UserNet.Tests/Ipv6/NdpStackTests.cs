@@ -36,9 +36,7 @@ public sealed class NdpStackTests : Ipv6StackHarness
                     Assert.Equal("0101525600000002", Bytes.ToHex(option));
                     break;
                 case NdpOption.Mtu:
-                    // 65520, not libslirp's 1500: a guest with a 65520-byte link keeps its MSS
-                    // over IPv6 (a 1500-byte guest ignores an MTU above its link's).
-                    Assert.Equal("050100000000fff0", Bytes.ToHex(option));
+                    Assert.Equal("05010000000005dc", Bytes.ToHex(option));
                     break;
                 case NdpOption.PrefixInformation:
                     Assert.True(NdpOptionReader.TryReadPrefixInformation(option, out var info));
@@ -56,6 +54,23 @@ public sealed class NdpStackTests : Ipv6StackHarness
         Assert.False(reader.IsMalformed);
         Assert.Equal([1, 5, 3, 25, 31], types);
         Assert.Equal(1, Stack.RouterAdvertisementsSent);
+    }
+
+    [Fact]
+    public void The_advertised_mtu_is_the_configured_one()
+    {
+        Recreate(Options() with { GuestMtu = 9000 });
+        Stack.Input(RouterSolicitation(GuestLinkLocal));
+        var icmp = ReadIcmp(Assert.Single(Sink.Take()), out _, out _);
+        Assert.True(NdpRouterAdvertisement.TryCreate(icmp.Bytes, out var ra));
+        var reader = new NdpOptionReader(ra.Options);
+        string? mtu = null;
+        while (reader.TryNext(out var type, out var option))
+        {
+            mtu = type == NdpOption.Mtu ? Bytes.ToHex(option) : mtu;
+        }
+
+        Assert.Equal("0501000000002328", mtu);
     }
 
     [Theory]

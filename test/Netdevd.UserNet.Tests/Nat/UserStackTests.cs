@@ -175,6 +175,27 @@ public sealed class UserStackTests : IDisposable
     }
 
     [Fact]
+    public void The_host_alias_leads_to_loopback_without_host_loopback_and_udp_answers_come_from_it()
+    {
+        _stack.Dispose();
+        var alias = Ipv4Address.Create(169, 254, 1, 2);
+        _stack = Create(new UserStackOptions { HostLoopback = false, HostAlias = alias });
+
+        _stack.Input(GuestFrames.Tcp(alias, 40000, 8080, 100, 0, TcpFlags.Syn));
+        var opened = Assert.IsType<HostTarget.Tcp>(Assert.Single(_host.Opened).Target);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8080), opened.EndPoint);
+
+        _stack.Input(GuestFrames.Udp(GuestFrames.Host, 5000, 7777, [1]));
+        Assert.Empty(_host.UdpSent);
+        _stack.Input(GuestFrames.Udp(alias, 5000, 7777, [1, 2, 3]));
+        Assert.Equal(Ipv4Address.Loopback, Assert.Single(_host.UdpSent).Destination);
+        var flowField = typeof(UserStack).GetField("_udp", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        var flows = (FlowTable<(Ipv4Address, ushort), UdpFlow>)flowField.GetValue(_stack)!;
+        _stack.OnUdpReceived(flows.Flows.Single(), Ipv4Address.Loopback, 7777, [9, 8]);
+        Assert.Equal(alias, Parse(Assert.Single(_sink.Take())).Source);
+    }
+
+    [Fact]
     public void Idle_udp_flows_expire()
     {
         _stack.Input(GuestFrames.Udp(Ipv4Address.Create(192, 0, 2, 5), 5000, 9, [1]));

@@ -34,6 +34,17 @@ public sealed class DhcpServerTests
         DhcpMessage.TryCreate(UdpFrame.Payload(frame)[..DhcpServer.ReplyLength], out var m) ? m : throw new InvalidOperationException();
 
     [Fact]
+    public void A_configured_mtu_is_option_26_of_offers_and_acks()
+    {
+        var s = new DhcpServer(new UserNetConfig { Mtu = 9000 }, new FakeTimeProvider(), null);
+        var (n, frame) = Send(s, DhcpTestClient.Request(DhcpMessageType.Discover, Mac1));
+        var option = Assert.Single(Decode(frame, n).GetOptions(), o => o.OptionType == (DhcpV4OptionType)26);
+        Assert.Equal("2328", Bytes.ToHex(option.Data));
+        (n, frame) = Send(s, DhcpTestClient.Request(DhcpMessageType.Request, Mac1, requested: Ipv4Address.Create(10, 0, 2, 15), serverId: Host));
+        Assert.Single(Decode(frame, n).GetOptions(), o => o.OptionType == (DhcpV4OptionType)26);
+    }
+
+    [Fact]
     public void Discover_offer_request_ack_as_a_real_client_sees_it()
     {
         var time = new FakeTimeProvider();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Netdevd.Qmp.Server;
 
@@ -33,9 +34,9 @@ internal static class PasstCommandLine
         new("vhost-user", '\0', false),
         new("help", 'h', false),
         new("version", '\0', false),
+        new("mtu", 'm', true),
         // Known to passt, refused by netdevd (named in the error rather than "unrecognized").
         new("stderr", 'e', false),
-        new("mtu", 'm', true),
         new("interface", 'i', true),
         new("outbound", 'o', true),
         new("dns", 'D', true),
@@ -76,6 +77,7 @@ internal static class PasstCommandLine
         "  -a, --address ADDR     the guest's IPv4 address (DHCP)\n" +
         "  -n, --netmask MASK     its netmask or prefix length (default 24)\n" +
         "  -g, --gateway ADDR     the gateway the guest sees (the host's loopback through it)\n" +
+        "  -m, --mtu MTU          the MTU told to the guest by DHCP and NDP (68-65520; 0: not told, the default)\n" +
         "  -H, --hostname NAME    hostname sent by DHCP\n" +
         "  -S, --search LIST      space-separated DNS search domains\n" +
         "  -4, --ipv4-only        no IPv6\n" +
@@ -144,6 +146,14 @@ internal static class PasstCommandLine
                     break;
                 case "gateway":
                     gateway = Ipv4(value!, "--gateway");
+                    break;
+                case "mtu":
+                    result = result with
+                    {
+                        Mtu = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var mtu) && (mtu == 0 || mtu is >= 68 and <= 65520)
+                            ? (mtu == 0 ? null : mtu)
+                            : throw new PersonalityUsageException($"{Program}: --mtu {value}: must be 0 or 68 to 65520"),
+                    };
                     break;
                 case "hostname":
                     result = result with { Hostname = value };

@@ -36,6 +36,9 @@ internal sealed record PasstOptions
 
     public string? Hostname { get; init; }
 
+    /// <summary>--mtu: the MTU the guest is told (DHCP option 26, the RA's MTU option); null: not told (also --mtu 0).</summary>
+    public int? Mtu { get; init; }
+
     public IReadOnlyList<string> Search { get; init; } = [];
 
     public bool Ipv4Only { get; init; }

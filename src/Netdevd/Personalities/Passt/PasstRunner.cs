@@ -157,6 +157,7 @@ internal static class PasstRunner
             Hostfwd = hostfwd.Count > 0 ? hostfwd : null,
             Dnssearch = search.Count > 0 ? search : null,
             Ipv6 = options.Ipv4Only ? false : null,
+            Mtu = options.Mtu is { } mtu ? (uint)mtu : null,
         };
         if (options.Address is not { } guest)
         {

@@ -36,6 +36,7 @@ internal static class PastaCommandLine
         new("config-net", '\0', false),
         new("dns-forward", '\0', true),
         new("no-map-gw", '\0', false),
+        new("map-guest-addr", '\0', true),
         new("ipv4-only", '4', false),
         new("help", 'h', false),
         new("version", '\0', false),
@@ -45,7 +46,6 @@ internal static class PastaCommandLine
         new("outbound", 'o', true),
         new("dns", 'D', true),
         new("search", 'S', true),
-        new("map-guest-addr", '\0', true),
         new("map-host-loopback", '\0', true),
         new("netns-only", '\0', false),
         new("no-netns-quit", '\0', false),
@@ -69,7 +69,8 @@ internal static class PastaCommandLine
         "  -P, --pid FILE           write the daemon's PID to FILE\n" +
         "  -t, --tcp-ports SPEC     forward TCP ports from the host into the namespace (none, or passt's specs)\n" +
         "  -u, --udp-ports SPEC     the same for UDP\n" +
-        "  -T, --tcp-ns none        -U, --udp-ns none: no forwards from the namespace to the host\n" +
+        "  -T, --tcp-ns SPEC        forward TCP ports of the namespace's loopback to the host's (none, or passt's specs)\n" +
+        "  -U, --udp-ns SPEC        the same for UDP\n" +
         "  -a, --address ADDR       the namespace's IPv4 address (default 10.0.2.15)\n" +
         "  -n, --netmask MASK       its netmask or prefix length (default 24)\n" +
         "  -g, --gateway ADDR       the gateway (default network + 2; the host's loopback through it)\n" +
@@ -78,8 +79,9 @@ internal static class PastaCommandLine
         "      --netns PATH         the namespace by path instead of PID\n" +
         "      --userns PATH        the user namespace that owns it\n" +
         "      --config-net         give the interface its address and default route\n" +
-        "      --dns-forward ADDR   DNS queries to ADDR go to the host's resolvers (default network + 3)\n" +
+        "      --dns-forward ADDR   DNS queries to ADDR go to the host's resolvers (default network + 3; may be outside it)\n" +
         "      --no-map-gw          the gateway does not lead to the host's loopback\n" +
+        "      --map-guest-addr ADDR connections to ADDR (outside the network) reach the host's loopback\n" +
         "  -4, --ipv4-only          no IPv6\n" +
         "  -h, --help               this text\n" +
         "      --version            version\n";
@@ -92,9 +94,10 @@ internal static class PastaCommandLine
         output = null;
         var (options, operands) = GetoptLong.Parse(args, Known, Program);
         var forwards = new List<PortForward>();
+        var nsForwards = new List<PortForward>();
         string? netns = null, userns = null, logFile = null, pidFile = null, ifname = null;
         bool foreground = false, quiet = false, debug = false, configure = false, noMapGw = false, ipv4Only = false;
-        IPAddress? address = null, gateway = null, dns = null;
+        IPAddress? address = null, gateway = null, dns = null, mapGuest = null;
         int prefix = 24, mtu = 65520;
         foreach (var (name, value) in options)
         {
@@ -114,9 +117,9 @@ internal static class PastaCommandLine
                 case "pid": pidFile = value; break;
                 case "tcp-ports": PortSpec.Parse(Program, "-t", "tcp", value!, forwards); break;
                 case "udp-ports": PortSpec.Parse(Program, "-u", "udp", value!, forwards); break;
-                case "tcp-ns" or "udp-ns" when value == "none": break;
-                case "tcp-ns" or "udp-ns":
-                    throw new PersonalityUsageException($"{Program}: --{name} {value}: forwarding from the namespace to the host is not supported by netdevd (only 'none')");
+                case "tcp-ns": PortSpec.Parse(Program, "-T", "tcp", value!, nsForwards); break;
+                case "udp-ns": PortSpec.Parse(Program, "-U", "udp", value!, nsForwards); break;
+                case "map-guest-addr": mapGuest = value == "none" ? null : Ipv4(value!, "--map-guest-addr"); break;
                 case "address": address = Ipv4(value!, "--address"); break;
                 case "netmask": prefix = Netmask(value!); break;
                 case "gateway": gateway = Ipv4(value!, "--gateway"); break;
@@ -175,6 +178,8 @@ internal static class PastaCommandLine
             NoMapGateway = noMapGw,
             Ipv4Only = ipv4Only,
             Forwards = forwards,
+            NamespaceForwards = nsForwards,
+            MapGuestAddress = mapGuest,
         };
     }
 

@@ -46,4 +46,13 @@ internal sealed record PastaOptions
     public bool Ipv4Only { get; init; }
 
     public IReadOnlyList<PortForward> Forwards { get; init; } = [];
+
+    /// <summary>
+    /// -T/-U: the namespace's port (<see cref="PortForward.HostPort"/>, on its loopback unless an
+    /// address is given) to the host's loopback port (<see cref="PortForward.GuestPort"/>).
+    /// </summary>
+    public IReadOnlyList<PortForward> NamespaceForwards { get; init; } = [];
+
+    /// <summary>--map-guest-addr: an address outside the network that leads to the host's loopback.</summary>
+    public IPAddress? MapGuestAddress { get; init; }
 }

@@ -68,12 +68,18 @@ internal static class PastaRunner
 
         using var loggers = PersonalityLogging.Create(options.Quiet ? LogLevel.Warning : options.Debug ? LogLevel.Debug : LogLevel.Information);
         await using var registry = new NetdevRegistry(BackendCatalog.Create(), new NullEventSink(), loggers);
+        NamespaceForwards? outbound = null;
         try
         {
             GrantedDescriptors.Grant(tapFd);
             var tap = new Netdev { Id = TapId, Type = NetClientDriver.Tap, Tap = new NetdevTapOptions { Fd = tapFd.ToString(CultureInfo.InvariantCulture) } };
             await registry.AddAsync(tap, NetdevOrigin.CommandLineModern, cancellationToken: stop.Token).ConfigureAwait(false);
             await UserNetwork.AddAsync(registry, user, TapId, "hub0tap", stop.Token).ConfigureAwait(false);
+            if (options.NamespaceForwards.Count > 0)
+            {
+                outbound = NamespaceForwards.Open(options.NetnsPath, options.NamespaceForwards);
+            }
+
             if (options.PidFile is { } pidFile)
             {
                 await File.WriteAllTextAsync(pidFile, string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}\n"), stop.Token).ConfigureAwait(false);
@@ -90,6 +96,7 @@ internal static class PastaRunner
             return 1;
         }
 
+        await using var outboundForwards = outbound;
         Background.SignalReady();
 
         // pasta leaves with its namespace: the target process, or the namespace's path, gone.
@@ -129,13 +136,24 @@ internal static class PastaRunner
         var network = Ipv4Arguments.InNetwork(address, options.PrefixLength, 0);
         var gateway = options.Gateway ?? Ipv4Arguments.InNetwork(address, options.PrefixLength, 2);
         var dns = options.DnsForward ?? Ipv4Arguments.InNetwork(address, options.PrefixLength, 3);
-        foreach (var (what, value) in new[] { ("--gateway", gateway), ("--dns-forward", dns) })
+        if (!Ipv4Arguments.InNetwork(gateway, options.PrefixLength, 0).Equals(network) || gateway.Equals(address))
         {
-            if (!Ipv4Arguments.InNetwork(value, options.PrefixLength, 0).Equals(network) || value.Equals(address))
-            {
-                throw new PersonalityUsageException(
-                    $"{PastaCommandLine.Program}: {what} {value} is outside the namespace's network {network}/{options.PrefixLength} (or is its address): netdevd's user network serves the gateway and DNS inside it");
-            }
+            throw new PersonalityUsageException(
+                $"{PastaCommandLine.Program}: --gateway {gateway} is outside the namespace's network {network}/{options.PrefixLength} (or is its address): netdevd's user network serves the gateway inside it");
+        }
+
+        // The DNS address may lie outside the network (podman's 169.254.1.1): the namespace
+        // reaches it through the gateway like any other address.
+        if (dns.Equals(address) || dns.Equals(gateway))
+        {
+            throw new PersonalityUsageException($"{PastaCommandLine.Program}: --dns-forward {dns} is the namespace's address or the gateway");
+        }
+
+        if (options.MapGuestAddress is { } mapped
+            && (Ipv4Arguments.InNetwork(mapped, options.PrefixLength, 0).Equals(network) || mapped.Equals(dns)))
+        {
+            throw new PersonalityUsageException(
+                $"{PastaCommandLine.Program}: --map-guest-addr {mapped} must lie outside the namespace's network {network}/{options.PrefixLength} and differ from --dns-forward");
         }
 
         guest = new Ipv4Setup(address, options.PrefixLength, gateway, null);
@@ -155,6 +173,8 @@ internal static class PastaRunner
             Ipv4 = true,
             Ipv6 = options.Ipv4Only ? false : null,
             HostLoopback = !options.NoMapGateway,
+            HostAlias = options.MapGuestAddress?.ToString(),
+            Mtu = (uint)options.Mtu,
         };
     }
 }

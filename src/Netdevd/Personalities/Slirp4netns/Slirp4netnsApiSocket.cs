@@ -14,11 +14,11 @@ internal sealed class Slirp4netnsApiSocket : IAsyncDisposable
     private static readonly TimeSpan IdleLimit = TimeSpan.FromSeconds(10);
     private readonly Socket _listener;
     private readonly Slirp4netnsApi _api;
-    private readonly string _path;
+    private readonly string? _path;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
 
-    private Slirp4netnsApiSocket(Socket listener, string path, Slirp4netnsApi api)
+    private Slirp4netnsApiSocket(Socket listener, string? path, Slirp4netnsApi api)
     {
         _listener = listener;
         _path = path;
@@ -27,7 +27,17 @@ internal sealed class Slirp4netnsApiSocket : IAsyncDisposable
     }
 
     /// <summary>Binds and listens at <paramref name="path"/>, replacing a stale socket file as slirp4netns does.</summary>
-    public static Slirp4netnsApiSocket Listen(string path, Slirp4netnsApi api)
+    public static Slirp4netnsApiSocket Listen(string path, Slirp4netnsApi api) => new(Bind(path), path, api);
+
+    /// <summary>
+    /// Serves a socket <see cref="Bind"/> made before the sandbox: the sandbox cannot see its
+    /// path, so it is left in place at the end, as by slirp4netns in its sandbox.
+    /// </summary>
+    public static Slirp4netnsApiSocket Adopt(int fd, Slirp4netnsApi api) =>
+        new(new Socket(new SafeSocketHandle(fd, ownsHandle: true)), null, api);
+
+    /// <summary>The listening socket at <paramref name="path"/>, a stale socket file replaced.</summary>
+    public static Socket Bind(string path)
     {
         try
         {
@@ -49,7 +59,7 @@ internal sealed class Slirp4netnsApiSocket : IAsyncDisposable
             throw;
         }
 
-        return new Slirp4netnsApiSocket(listener, path, api);
+        return listener;
     }
 
     private async Task AcceptAsync()
@@ -159,7 +169,10 @@ internal sealed class Slirp4netnsApiSocket : IAsyncDisposable
         _stop.Dispose();
         try
         {
-            File.Delete(_path);
+            if (_path is not null)
+            {
+                File.Delete(_path);
+            }
         }
         catch (IOException)
         {

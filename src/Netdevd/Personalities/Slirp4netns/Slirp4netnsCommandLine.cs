@@ -54,6 +54,8 @@ internal static class Slirp4netnsCommandLine
         "--disable-host-loopback  prohibit connecting to 127.0.0.1:* on the host namespace\n" +
         "--netns-type=TYPE        specify network namespace type ([path|pid], default=pid)\n" +
         "--userns-path=PATH       specify user namespace path\n" +
+        "--enable-sandbox         create a new mount namespace (and drop all caps except CAP_NET_BIND_SERVICE if running as the root)\n" +
+        "--enable-seccomp         enable seccomp to limit syscalls (blocked calls fail with EPERM)\n" +
         "--macaddress=MAC         specify the MAC address of the TAP (only valid with -c)\n" +
         "-h, --help               show this help and exit\n" +
         "-v, --version            show version and exit\n";
@@ -66,7 +68,7 @@ internal static class Slirp4netnsCommandLine
     {
         output = null;
         var (options, operands) = GetoptLong.Parse(args, Known, Program);
-        bool configure = false, ipv6 = false, noLoopback = false;
+        bool configure = false, ipv6 = false, noLoopback = false, sandbox = false, seccomp = false;
         int? exitFd = null, readyFd = null;
         var mtu = 1500;
         string? api = null, userns = null, mac = null;
@@ -114,6 +116,12 @@ internal static class Slirp4netnsCommandLine
                 case "netns-type":
                     netnsType = value is "pid" or "path" ? value : throw new PersonalityUsageException($"{Program}: --netns-type must be 'pid' or 'path', got '{value}'");
                     break;
+                case "enable-sandbox":
+                    sandbox = true;
+                    break;
+                case "enable-seccomp":
+                    seccomp = true;
+                    break;
                 case "userns-path":
                     userns = value;
                     break;
@@ -128,7 +136,7 @@ internal static class Slirp4netnsCommandLine
 
                     break;
                 default:
-                    // enable-sandbox, enable-seccomp, outbound-addr(6), disable-dns: never ignored silently.
+                    // outbound-addr(6), disable-dns: never ignored silently.
                     throw new PersonalityUsageException($"{Program}: --{name} is not supported by netdevd's slirp4netns personality");
             }
         }
@@ -176,6 +184,8 @@ internal static class Slirp4netnsCommandLine
             DisableHostLoopback = noLoopback,
             UserNamespacePath = userns,
             MacAddress = mac,
+            EnableSandbox = sandbox,
+            EnableSeccomp = seccomp,
         };
     }
 

@@ -40,6 +40,12 @@ internal sealed record Slirp4netnsOptions
     /// <summary>--macaddress (with -c): the tap's MAC address.</summary>
     public string? MacAddress { get; init; }
 
+    /// <summary>--enable-sandbox: serve from a mount namespace of its own that holds only what is needed, with CAP_NET_BIND_SERVICE only.</summary>
+    public bool EnableSandbox { get; init; }
+
+    /// <summary>--enable-seccomp: slirp4netns's list of system calls fails with EPERM on every thread.</summary>
+    public bool EnableSeccomp { get; init; }
+
     /// <summary>The address -c gives the tap and an empty guest_addr of add_hostfwd means (network + 100).</summary>
     public IPAddress GuestAddress => Offset(100);
 

@@ -48,17 +48,45 @@ internal static class Slirp4netnsRunner
 
         using var stop = new CancellationTokenSource();
         using var signals = new StopSignals(stop);
-        // Not root: the namespace belongs to the target's user namespace, which gives us the
-        // right to configure it (rootlesskit's case). Root needs nothing more.
-        var userns = options.UserNamespacePath
-            ?? (!Environment.IsPrivilegedProcess && options.TargetPid is { } pid ? $"/proc/{pid}/ns/user" : null);
-        var ipv4 = options.Configure
-            ? new Ipv4Setup(options.GuestAddress, options.PrefixLength, options.HostAddress, options.MacAddress)
-            : null;
-        var tapFd = NamespaceTap.Open(Slirp4netnsCommandLine.Program, options.NetnsPath, userns, options.TapName, options.Mtu, ipv4, Console.Error);
+        int tapFd, apiFd = -1;
+        try
+        {
+            if (Slirp4netnsSandbox.ToBuild() is { } build)
+            {
+                // Root of the target's user namespace now (see EnterSandboxAsync): build the sandbox.
+                var failed = Slirp4netnsSandbox.Enter(args, build.TapFd, build.ApiFd);
+                await Console.Error.WriteLineAsync($"{Slirp4netnsCommandLine.Program}: {failed}").ConfigureAwait(false);
+                return 1;
+            }
+
+            (tapFd, apiFd) = Slirp4netnsSandbox.Handed() ?? (-1, -1);
+        }
+        catch (PersonalityUsageException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 1;
+        }
+
         if (tapFd < 0)
         {
-            return 1;
+            // Not root: the namespace belongs to the target's user namespace, which gives us the
+            // right to configure it (rootlesskit's case). Root needs nothing more.
+            var userns = options.UserNamespacePath
+                ?? (!Environment.IsPrivilegedProcess && options.TargetPid is { } pid ? $"/proc/{pid}/ns/user" : null);
+            var ipv4 = options.Configure
+                ? new Ipv4Setup(options.GuestAddress, options.PrefixLength, options.HostAddress, options.MacAddress)
+                : null;
+            tapFd = NamespaceTap.Open(Slirp4netnsCommandLine.Program, options.NetnsPath, userns, options.TapName, options.Mtu, ipv4, Console.Error);
+            if (tapFd < 0)
+            {
+                return 1;
+            }
+
+            if (options.EnableSandbox)
+            {
+                // Everything that needs the host's view is open: serve from the sandbox (no return on success).
+                return await EnterSandboxAsync(args, options, tapFd).ConfigureAwait(false);
+            }
         }
 
         using var loggers = PersonalityLogging.Create(LogLevel.Warning);
@@ -74,7 +102,8 @@ internal static class Slirp4netnsRunner
             {
                 var forwards = registry.Find(UserNetwork.NetdevId)?.Client as IUserNetwork
                     ?? throw new InvalidOperationException("the user netdev has no forwarding API");
-                api = Slirp4netnsApiSocket.Listen(path, new Slirp4netnsApi(forwards, options.GuestAddress));
+                var handler = new Slirp4netnsApi(forwards, options.GuestAddress);
+                api = apiFd >= 0 ? Slirp4netnsApiSocket.Adopt(apiFd, handler) : Slirp4netnsApiSocket.Listen(path, handler);
             }
         }
         catch (QapiException e)
@@ -90,6 +119,12 @@ internal static class Slirp4netnsRunner
 
         await using (api)
         {
+            if (options.EnableSeccomp && SeccompPolicy.Install() is { } refused)
+            {
+                await Console.Error.WriteLineAsync($"{Slirp4netnsCommandLine.Program}: {refused}").ConfigureAwait(false);
+                return 1;
+            }
+
             if (options.ReadyFd is { } ready && !SignalReady(ready))
             {
                 await Console.Error.WriteLineAsync($"{Slirp4netnsCommandLine.Program}: --ready-fd {ready}: {Errno.Message(Errno.Last)}").ConfigureAwait(false);
@@ -115,6 +150,41 @@ internal static class Slirp4netnsRunner
         return 0;
     }
 
+    private static async Task<int> EnterSandboxAsync(string[] args, Slirp4netnsOptions options, int tapFd)
+    {
+        var apiFd = -1;
+        if (options.ApiSocket is { } path)
+        {
+            try
+            {
+                var listener = Slirp4netnsApiSocket.Bind(path);
+                apiFd = (int)listener.SafeHandle.DangerousGetHandle();
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"{Slirp4netnsCommandLine.Program}: --api-socket {path}: {e.Message}").ConfigureAwait(false);
+                return 1;
+            }
+        }
+
+        string why;
+        if (Environment.IsPrivilegedProcess)
+        {
+            why = Slirp4netnsSandbox.Enter(args, tapFd, apiFd);
+        }
+        else if ((options.UserNamespacePath ?? (options.TargetPid is { } pid ? $"/proc/{pid}/ns/user" : null)) is { } userns)
+        {
+            why = Slirp4netnsSandbox.EnterUserNamespace(args, tapFd, apiFd, userns);
+        }
+        else
+        {
+            why = "--enable-sandbox: not root, and no user namespace to be root in (give the target by PID or --userns-path)";
+        }
+
+        await Console.Error.WriteLineAsync($"{Slirp4netnsCommandLine.Program}: {why}").ConfigureAwait(false);
+        return 1;
+    }
+
     /// <summary>QEMU's user netdev with slirp4netns's addressing (host .2, DNS .3, DHCP from .15; IPv6 fd00::/64 with -6).</summary>
     internal static NetdevUserOptions UserOptions(Slirp4netnsOptions options) => new()
     {
@@ -129,6 +199,10 @@ internal static class Slirp4netnsRunner
         Ipv6Host = options.EnableIpv6 ? "fd00::2" : null,
         Ipv6Dns = options.EnableIpv6 ? "fd00::3" : null,
         HostLoopback = !options.DisableHostLoopback,
+
+        // The tap's MTU is also the guest's (RA, DHCP, fragmenting) as libslirp's if_mtu; the
+        // user netdev's ceiling is 65520, one below slirp4netns's.
+        Mtu = (uint)Math.Min(options.Mtu, 65520),
     };
 
     private static bool SignalReady(int fd)
