@@ -1,3 +1,4 @@
+using System.Globalization;
 using Netdevd.Core.Clients;
 using Netdevd.Qapi.Schema;
 
@@ -66,6 +67,23 @@ public sealed class AfXdpNetClient : NetClient
         }
     }
 
+    /// <summary>
+    /// Where every queue's frames are (rings, free frames, the kernel's drop counts) and this
+    /// netdev's counters: what a stall is diagnosed from (tests put it in their failure messages).
+    /// </summary>
+    public string Describe()
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"af-xdp '{Name}' on {IfName}: sent {Stats.SentFrames}, received {Stats.ReceivedFrames}, queued {Stats.Queued} (now {QueuedFrames}), dropped {Stats.Dropped}, ");
+        text.Append(CultureInfo.InvariantCulture, $"oversize {Counters.OversizeDrops}, deferred transmits {Counters.DeferredTransmits}");
+        foreach (var q in _queues)
+        {
+            text.Append("\n  ").Append(q.Describe());
+        }
+
+        return text.ToString();
+    }
+
     internal DeliveryResult SendFrame(ReadOnlySpan<byte> frame) => Send(frame);
 
     internal static void BeginBatch() => BeginSendBatch();
@@ -100,7 +118,7 @@ public sealed class AfXdpNetClient : NetClient
             }
             else
             {
-                q.Kick();
+                _ = q.Kick();
             }
         }
 
@@ -114,7 +132,7 @@ public sealed class AfXdpNetClient : NetClient
             if (_kickPending && !_closedFds)
             {
                 _kickPending = false;
-                _queues[0].Kick();
+                _ = _queues[0].Kick();
             }
         }
     }
