@@ -157,7 +157,7 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
         var tx = _socket.Tx!;
         if (_socket.TxFreeCount == 0 || !tx.TryReserve(1, out var index))
         {
-            Kick();
+            _ = Kick();
             _loop.WantWrite(true);
             return false;
         }
