@@ -35,12 +35,13 @@ declare -A tools=(
   [libvirtd]=libvirt-daemon-system/bookworm-backports
   [virtlogd]=libvirt-daemon-log/bookworm-backports
   [virsh]=libvirt-clients/bookworm-backports
+  [clang]=clang
 )
 # Packages that are not commands, checked by dpkg's status: the guest VM's kernel and modules,
 # the static busybox (a dynamic busybox also answers `command -v busybox`), and libbpf for
 # af-xdp's XDP program (netdevd loads libbpf.so.1 when an af-xdp netdev is made), and DPDK's
 # vhost-user and tap PMDs (testpmd as a vhost-user back-end), which are packages of their own.
-packages=(linux-image-amd64 busybox-static libbpf1 librte-net-vhost23 librte-net-tap23)
+packages=(linux-image-amd64 busybox-static libbpf1 librte-net-vhost23 librte-net-tap23 zlib1g-dev)
 missing=()
 for tool in "${!tools[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${tools[$tool]}")
@@ -79,8 +80,23 @@ if ! dotnet build Netdevd.slnx -c Release -warnaserror -nologo -v quiet; then
   exit 1
 fi
 
+# What ships is the NativeAOT build: publish it as ./publish.sh does (clang and zlib1g-dev above),
+# warnings as errors, so a new trimming or AOT warning fails the run; the Daemon tests' smoke
+# test starts the published binary (NETDEVD_AOT_BINARY) by its personality names.
+aot=$(mktemp -d)
+publish_failed=0
+publish_start=$(date +%s)
+if ./publish.sh "$aot/out" >"$aot/publish.log" 2>&1; then
+  export NETDEVD_AOT_BINARY=$aot/out/netdevd
+  echo "test.sh: NativeAOT publish in $(($(date +%s) - publish_start)) s"
+else
+  publish_failed=1
+  tail -n 40 "$aot/publish.log"
+  echo "test.sh: NativeAOT publish failed (trimming and AOT warnings are errors); the published-binary tests are skipped"
+fi
+
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -rf "$log" "$aot"' EXIT
 # A test that hangs is killed (and named in the output) instead of stalling CI.
 dotnet test Netdevd.slnx -c Release --no-build --nologo --blame-hang-timeout 5m --blame-hang-dump-type none 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -99,5 +115,6 @@ read -r passed failed skipped < <(awk -F'[:,]' '
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1   # a test host crashed or a project failed to run: never report green
 fi
+failed=$((failed + publish_failed))
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -114,6 +114,16 @@ public sealed unsafe class XdpRing : IDisposable
         return n;
     }
 
+    /// <summary>
+    /// Entries on the ring the other side has not taken yet, for diagnostics and for sizing a
+    /// kick: producer side, submitted entries the kernel has not consumed (as far as it has
+    /// published its consumer index); consumer side, entries the kernel produced that netdevd has
+    /// not peeked. A racy snapshot when read off the ring's thread.
+    /// </summary>
+    public uint Pending => _produced
+        ? _cachedProducer - Volatile.Read(ref *_consumer)
+        : Volatile.Read(ref *_producer) - _cachedConsumer;
+
     /// <summary>Consumer side: gives back the last <paramref name="count"/> peeked entries unread.</summary>
     public void Cancel(uint count) => _cachedConsumer -= count;
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Netdevd.Core.Clients;
 using Netdevd.Qapi.Schema;
 
@@ -5,9 +6,14 @@ namespace Netdevd.Backends.AfXdp;
 
 /// <summary>
 /// An af-xdp netdev (QEMU's AFXDPState): the XDP sockets of consecutive queues of one host
-/// interface. QEMU makes one client per queue with the same name, each peered with one queue of
-/// a multiqueue NIC; netdevd's peers are single clients, so the queues are parallel readers
-/// feeding one client, and frames towards the interface go out on the first queue's TX ring.
+/// interface. QEMU makes one client per queue with the same name, each meant to peer with one
+/// queue of a multiqueue NIC; a hubport (qemu_find_netdev) peers with the first of them only, and
+/// what the other queues' sockets receive goes to a client without a peer, which drops it.
+/// netdevd's peers are single clients (no multiqueue NIC), so the queues are parallel readers
+/// feeding one client: a frame from the interface reaches the peer whichever queue the interface
+/// hashed it to. Frames towards the interface go out on the first queue's TX ring (interface
+/// queue start-queue), as QEMU's one connected client sends them: they come from one peer under
+/// one lock, so more TX rings would add kicks, not throughput.
 /// </summary>
 /// <remarks>
 /// AF_XDP has no offloads: no virtio-net header, no segmentation. A frame for the interface
@@ -66,6 +72,23 @@ public sealed class AfXdpNetClient : NetClient
         }
     }
 
+    /// <summary>
+    /// Where every queue's frames are (rings, free frames, the kernel's drop counts) and this
+    /// netdev's counters: what a stall is diagnosed from (tests put it in their failure messages).
+    /// </summary>
+    public string Describe()
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"af-xdp '{Name}' on {IfName}: sent {Stats.SentFrames}, received {Stats.ReceivedFrames}, queued {Stats.Queued} (now {QueuedFrames}), dropped {Stats.Dropped}, ");
+        text.Append(CultureInfo.InvariantCulture, $"oversize {Counters.OversizeDrops}, deferred transmits {Counters.DeferredTransmits}");
+        foreach (var q in _queues)
+        {
+            text.Append("\n  ").Append(q.Describe());
+        }
+
+        return text.ToString();
+    }
+
     internal DeliveryResult SendFrame(ReadOnlySpan<byte> frame) => Send(frame);
 
     internal static void BeginBatch() => BeginSendBatch();
@@ -100,7 +123,7 @@ public sealed class AfXdpNetClient : NetClient
             }
             else
             {
-                q.Kick();
+                _ = q.Kick();
             }
         }
 
@@ -114,7 +137,7 @@ public sealed class AfXdpNetClient : NetClient
             if (_kickPending && !_closedFds)
             {
                 _kickPending = false;
-                _queues[0].Kick();
+                _ = _queues[0].Kick();
             }
         }
     }

@@ -15,6 +15,12 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
 {
     private const uint Batch = 64;
 
+    /// <summary>
+    /// Frames one sendto sends at most in copy mode (the kernel's TX_BATCH_SIZE; Linux 6.17's
+    /// XDP_MAX_TX_SKB_BUDGET could change it per socket, netdevd leaves the default).
+    /// </summary>
+    private const uint KernelTxBudget = 32;
+
     private readonly AfXdpNetClient _owner;
     private readonly XdpSocket _socket;
     private readonly PollLoop _loop;
@@ -151,7 +157,7 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
         var tx = _socket.Tx!;
         if (_socket.TxFreeCount == 0 || !tx.TryReserve(1, out var index))
         {
-            Kick();
+            _ = Kick();
             _loop.WantWrite(true);
             return false;
         }
@@ -164,39 +170,95 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
     }
 
     /// <summary>
-    /// The wake-up the kernel asks for, once per batch. Under the transmit lock. Zero-copy says
-    /// so with need_wakeup on the TX ring; copy mode (all a veth offers) sends only inside a
-    /// system call and never sets the flag, so it always needs one.
+    /// The wake-up that sends what is on the TX ring, once per batch of the sender. Under the
+    /// transmit lock. Zero-copy: only when the TX ring asks for it (need_wakeup); the driver sends
+    /// the rest by itself. Copy mode (all a veth offers) sends only inside a system call on the
+    /// socket, and one call sends at most <see cref="KernelTxBudget"/> frames: it answers EAGAIN
+    /// with the rest still on the ring. A sender's batch holds more than that (a tap drains all it
+    /// has in one), and what is left on the ring stays there until something calls into this
+    /// socket again; with two queues nothing did, and the peer's TCP flows stalled on ACKs that
+    /// never left (the two-queue iperf3 test). So kick until the ring is empty. When the calls
+    /// still answer EAGAIN after enough of them to empty it (no socket memory for more skbs, a
+    /// busy device), the loop waits for POLLOUT, which the kernel reports once it can take more
+    /// (and poll(2) itself drives a copy-mode transmit), and kicks again there. Returns whether
+    /// the ring is empty (or nothing a wait could help with is left).
     /// </summary>
-    public void Kick()
+    public bool Kick()
     {
-        if (!_socket.ZeroCopy || _socket.Tx!.NeedsWakeup)
+        var tx = _socket.Tx!;
+        if (_socket.ZeroCopy)
         {
-            _ = Xdp.Kick(_socket.Fd);
+            if (tx.NeedsWakeup)
+            {
+                _ = Xdp.Kick(_socket.Fd);
+            }
+
+            return true;
         }
+
+        var pending = tx.Pending;
+        if (pending == 0)
+        {
+            return true;
+        }
+
+        for (var calls = (pending / KernelTxBudget) + 1; calls > 0; calls--)
+        {
+            if (Xdp.Kick(_socket.Fd) >= 0)
+            {
+                return true;
+            }
+
+            // EAGAIN: the budget ran out (more to send) or the kernel cannot take more now;
+            // EBUSY: the device dropped a frame, the others may go. Anything else (ENETDOWN,
+            // ENXIO) no wait for POLLOUT mends: the frames go with the next kick.
+            var errno = Errno.Last;
+            if (errno != Errno.EAGAIN && errno != Errno.EBUSY && errno != Errno.EINTR)
+            {
+                return true;
+            }
+        }
+
+        _owner.Counters.TransmitDeferred();
+        _loop.WantWrite(true);
+        return false;
     }
 
     void IPollTarget.OnWritable() => _owner.OnQueueWritable(this);
 
-    /// <summary>Writable again and frames are free: stop asking. Under the transmit lock.</summary>
+    /// <summary>
+    /// Writable again: send what the ring still holds and take back what completed; stop asking
+    /// once the ring is empty and frames are free. Under the transmit lock.
+    /// </summary>
     public bool TryStopWaitingForWrite()
     {
+        // Copy mode completes inside the kick's sendto: take those frames back at once. The
+        // socket may stay writable with no new readiness to report, so waiting for another
+        // POLLOUT before looking could wait forever (the two-queue iperf3 test stalled on 5 queued frames).
         CompleteTransmits();
-        if (_socket.TxFreeCount == 0)
+        var drained = Kick();
+        CompleteTransmits();
+        if (!drained || _socket.TxFreeCount == 0)
         {
-            // Copy mode completes inside the kick's sendto: take those frames back at once. The
-            // socket may stay writable with no new readiness to report, so waiting for another
-            // POLLOUT here could wait forever (the two-queue iperf3 test stalled on 5 queued frames).
-            Kick();
-            CompleteTransmits();
-            if (_socket.TxFreeCount == 0)
-            {
-                return false;
-            }
+            return false;
         }
 
         _loop.WantWrite(false);
         return true;
+    }
+
+    /// <summary>What this queue holds where, for a test's failure message or a bug report.</summary>
+    public string Describe()
+    {
+        var text = $"queue {Index}: received {ReceivedFrames}{(_blocked ? ", reading paused for the peer" : "")}; " +
+            $"rx ring {_socket.Rx?.Pending} ready, fill ring {_socket.Fill?.Pending} given, " +
+            $"tx ring {_socket.Tx?.Pending} unsent, {_socket.TxFreeCount} of {_socket.RingSize} tx frames free, completion ring {_socket.Completion?.Pending} unreaped";
+        if (Fd >= 0 && Xdp.TryGetStatistics(Fd, out var dropped, out var ringFull, out var fillEmpty, out var invalid))
+        {
+            text += $"; kernel: dropped {dropped}, rx ring full {ringFull}, fill ring empty {fillEmpty}, invalid {invalid}";
+        }
+
+        return text;
     }
 
     void IPollTarget.OnHangup()

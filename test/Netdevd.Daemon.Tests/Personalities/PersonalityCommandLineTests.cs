@@ -115,6 +115,6 @@ public sealed class PersonalityCommandLineTests
         Assert.Null(Slirp4netnsCommandLine.Parse(["--help", "-c"], out var help));
         Assert.Contains("--netns-type=TYPE", help, StringComparison.Ordinal);
         Assert.Null(PasstCommandLine.Parse(["--version"], out var version));
-        Assert.StartsWith("passt", version, StringComparison.Ordinal);
+        Assert.StartsWith("passt (netdevd 0.", version, StringComparison.Ordinal);
     }
 }

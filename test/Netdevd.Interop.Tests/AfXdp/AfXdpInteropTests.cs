@@ -1,6 +1,10 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Netdevd.Backends.AfXdp;
 using Netdevd.Backends.Sockets;
+using Netdevd.Core.Clients;
 using Netdevd.Interop.Tests.Harness;
 using Netdevd.Interop.Tests.Tap;
 using Netdevd.Native;
@@ -69,14 +73,78 @@ public sealed class AfXdpInteropTests
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            var s = rig.Xdp.Stats;
-            throw new InvalidOperationException(
-                $"{e.Message}\nqueue 0 received {rig.Xdp.ReceivedOnQueue(0)}, queue 1 {rig.Xdp.ReceivedOnQueue(1)}; kernel drops {rig.Xdp.KernelDrops}; " +
-                $"stats rx {s.ReceivedFrames} tx {s.SentFrames} dropped {s.Dropped} queued {s.Queued}", e);
+            throw new InvalidOperationException($"{e.Message}\n{await rig.DescribeAsync()}", e);
         }
 
-        Assert.True(rig.Xdp.ReceivedOnQueue(0) > 0, $"queue 0: {rig.Xdp.ReceivedOnQueue(0)} frames");
-        Assert.True(rig.Xdp.ReceivedOnQueue(1) > 0, $"queue 1: {rig.Xdp.ReceivedOnQueue(1)} frames");
+        // Nine flows (eight streams and iperf3's control connection) all hash to one queue in one
+        // run of 256: datagrams from 64 more source ports, each socket a flow of its own, make
+        // "both queues" certain instead of likely.
+        NamespaceThread.Run(rig.A.Path, () => SendFromManyPorts(IPAddress.Parse("10.214.0.2"), 64));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((rig.Xdp.ReceivedOnQueue(0) == 0 || rig.Xdp.ReceivedOnQueue(1) == 0) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(rig.Xdp.ReceivedOnQueue(0) > 0, $"queue 0: {rig.Xdp.ReceivedOnQueue(0)} frames\n{rig.Xdp.Describe()}");
+        Assert.True(rig.Xdp.ReceivedOnQueue(1) > 0, $"queue 1: {rig.Xdp.ReceivedOnQueue(1)} frames\n{rig.Xdp.Describe()}");
+    }
+
+    /// <summary>One UDP datagram to <paramref name="to"/> from each of <paramref name="count"/> new sockets (new source ports, new flow hashes).</summary>
+    private static int SendFromManyPorts(IPAddress to, int count)
+    {
+        var payload = new byte[32];
+        for (var i = 0; i < count; i++)
+        {
+            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            s.SendTo(payload, new IPEndPoint(to, 9));
+        }
+
+        return count;
+    }
+
+    [Fact]
+    public async Task A_burst_longer_than_one_kick_sends_leaves_the_interface_whole()
+    {
+        RequireRoot();
+        HostTools.Require("ethtool", "ethtool");
+        await using var rig = await AfXdpRig.CreateAsync("10.218.0");
+
+        // Nothing from A may reach the socket: each frame arriving there wakes its poll, which
+        // sends more of what the ring holds and would hide frames left on it.
+        await rig.A.CheckAsync("sysctl", "-qw", $"net.ipv6.conf.{rig.VethA}.disable_ipv6=1");
+        var xdp = (AfXdpNetClient)await rig.AddInXAsync(AfXdpRig.AfXdp("x0", new NetdevAFXDPOptions { Ifname = rig.VethX, Mode = AFXDPMode.Skb }));
+        var counter = NamespaceThread.Run(rig.A.Path, () => OpenCounter(rig.VethA));
+        await using var source = new BurstSource();
+        try
+        {
+            NetClient.Connect(source, xdp);
+
+            // One batch of 256 frames, as a tap hands over what one drain of its queue read: a
+            // copy-mode sendto sends 32 of them and leaves the rest on the TX ring.
+            const int Burst = 256;
+            source.SendBurst(Burst);
+            var received = 0;
+            var buffer = new byte[2048];
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (received < Burst && DateTime.UtcNow < deadline)
+            {
+                if (Libc.Recv(counter, buffer, 0x40 /* MSG_DONTWAIT */) > 0)
+                {
+                    received++;
+                }
+                else
+                {
+                    await Task.Delay(20, TestContext.Current.CancellationToken);
+                }
+            }
+
+            Assert.True(received == Burst, $"A received {received} of the {Burst} frames of one batch\n{xdp.Describe()}");
+        }
+        finally
+        {
+            Libc.Close(counter);
+        }
     }
 
     [Fact]
@@ -166,6 +234,52 @@ public sealed class AfXdpInteropTests
         Assert.True(fd >= 0, Errno.Message(Errno.Last));
         GrantedDescriptors.Grant(fd);
         return fd.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>An AF_PACKET socket on <paramref name="ifname"/> that receives only frames of <see cref="BurstSource.EtherType"/>.</summary>
+    private static int OpenCounter(string ifname)
+    {
+        const int AF_PACKET = 17;
+        var protocol = (int)BinaryPrimitives.ReverseEndianness((ushort)BurstSource.EtherType);
+        var fd = Libc.Socket(AF_PACKET, 3 /* SOCK_RAW */ | Libc.SOCK_CLOEXEC, protocol);
+        Assert.True(fd >= 0, Errno.Message(Errno.Last));
+        var ll = new byte[20];
+        BinaryPrimitives.WriteUInt16LittleEndian(ll, AF_PACKET);
+        BinaryPrimitives.WriteUInt16BigEndian(ll.AsSpan(2), BurstSource.EtherType);
+        BinaryPrimitives.WriteInt32LittleEndian(ll.AsSpan(4), (int)Libc.IfNameToIndex(ifname));
+        Assert.True(Libc.Bind(fd, ll) == 0, Errno.Message(Errno.Last));
+        return fd;
+    }
+
+    /// <summary>A peer that hands the af-xdp netdev frames in one batch, as a backend that read many with one call does.</summary>
+    private sealed class BurstSource() : NetClient("burst", NetClientDriver.Socket)
+    {
+        /// <summary>IEEE 802 local experimental EtherType 1: no stack on A answers it.</summary>
+        public const ushort EtherType = 0x88b5;
+
+        public void SendBurst(int count)
+        {
+            var frame = new byte[60];
+            frame.AsSpan(0, 6).Fill(0xff);
+            byte[] mac = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+            mac.CopyTo(frame, 6);
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), EtherType);
+            BeginSendBatch();
+            try
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(14), i);
+                    Assert.Equal(DeliveryResult.Delivered, Send(frame));
+                }
+            }
+            finally
+            {
+                SendBatchEnd();
+            }
+        }
+
+        protected override ReceiveResult Receive(ReadOnlySpan<byte> frame) => ReceiveResult.Accepted;
     }
 
     /// <summary>Random frames of every length from 14 to <paramref name="maxLength"/> through an AF_PACKET socket on <paramref name="ifname"/>.</summary>

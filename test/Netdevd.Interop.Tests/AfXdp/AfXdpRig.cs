@@ -100,6 +100,42 @@ internal sealed class AfXdpRig : IAsyncDisposable
         await B.AdoptAsync(ifTap, Subnet + ".2/24", tapMtu);
     }
 
+    /// <summary>
+    /// Where the frames are when a test fails: the af-xdp netdev's queues and rings, the tap's
+    /// counts, and what the kernel counted on both veth ends, each a moment apart (a stall holds
+    /// still, a slow path moves on).
+    /// </summary>
+    public async Task<string> DescribeAsync()
+    {
+        var text = new System.Text.StringBuilder();
+        for (var look = 0; look < 2; look++)
+        {
+            if (look > 0)
+            {
+                await Task.Delay(2000);
+            }
+
+            text.AppendLine(CultureInfo.InvariantCulture, $"-- look {look + 1}");
+            text.AppendLine(Xdp?.Describe() ?? "no af-xdp netdev");
+            if (Tap is { } tap)
+            {
+                var s = tap.Stats;
+                text.AppendLine(CultureInfo.InvariantCulture, $"tap '{tap.Name}': sent {s.SentFrames}, received {s.ReceivedFrames}, queued {s.Queued}, dropped {s.Dropped}");
+            }
+
+            text.AppendLine(await KernelCountsAsync(X, VethX));
+            text.AppendLine(await KernelCountsAsync(A, VethA));
+        }
+
+        return text.ToString();
+    }
+
+    private static async Task<string> KernelCountsAsync(TestNamespace ns, string ifname)
+    {
+        var (_, stdout, stderr) = await ns.RunAsync("ip", "-s", "-s", "link", "show", ifname);
+        return stdout.Length > 0 ? stdout.TrimEnd() : stderr.TrimEnd();
+    }
+
     /// <summary>What `ip link` says of X's veth (the attach mode shows as "xdpgeneric" or "xdp").</summary>
     public Task<string> LinkOfXAsync() => X.CheckAsync("ip", "-d", "link", "show", VethX);
 

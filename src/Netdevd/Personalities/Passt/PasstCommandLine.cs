@@ -85,7 +85,7 @@ internal static class PasstCommandLine
         "  -h, --help             this text\n" +
         "      --version          version\n";
 
-    public static string VersionText => $"passt (netdevd {QmpVersion.Package})\n";
+    public static string VersionText => $"passt ({QmpVersion.Package})\n";
 
     /// <summary>The options, or null when --help/--version was answered (<paramref name="output"/> holds the text).</summary>
     public static PasstOptions? Parse(IReadOnlyList<string> args, out string? output)

@@ -86,7 +86,7 @@ internal static class PastaCommandLine
         "  -h, --help               this text\n" +
         "      --version            version\n";
 
-    public static string VersionText => $"pasta (netdevd {QmpVersion.Package})\n";
+    public static string VersionText => $"pasta ({QmpVersion.Package})\n";
 
     /// <summary>The options, or null when --help/--version was answered (<paramref name="output"/> holds the text).</summary>
     public static PastaOptions? Parse(IReadOnlyList<string> args, out string? output)

@@ -61,7 +61,7 @@ internal static class Slirp4netnsCommandLine
         "-v, --version            show version and exit\n";
 
     public static string VersionText =>
-        $"slirp4netns version 1.2.0 (netdevd {QmpVersion.Package})\nlibslirp: none (netdevd's own user-mode stack)\nSLIRP_CONFIG_VERSION_MAX: 4\n";
+        $"slirp4netns version 1.2.0 ({QmpVersion.Package})\nlibslirp: none (netdevd's own user-mode stack)\nSLIRP_CONFIG_VERSION_MAX: 4\n";
 
     /// <summary>The options, or null when --help/--version was answered (<paramref name="output"/> holds the text).</summary>
     public static Slirp4netnsOptions? Parse(IReadOnlyList<string> args, out string? output)

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Netdevd.Daemon.Tests.Personalities;
+
+/// <summary>
+/// What ships is the NativeAOT binary (./publish.sh), not the JIT build the other tests run: a
+/// trimmed-away type or a reflection path that only the JIT has would show only there. ./test.sh
+/// publishes it and names it in <see cref="Variable"/>; this starts it by the names its callers
+/// use, as they use it.
+/// </summary>
+public sealed class PublishedBinaryTests
+{
+    /// <summary>The published netdevd (set by ./test.sh after ./publish.sh); unset, these tests are skipped.</summary>
+    public const string Variable = "NETDEVD_AOT_BINARY";
+
+    [Fact]
+    public async Task Started_as_passt_the_published_binary_listens_writes_its_pid_and_leaves_with_its_client()
+    {
+        var dir = LinkedAs("passt", out var passt);
+        try
+        {
+            var socket = Path.Combine(dir, "s.sock");
+            var pidFile = Path.Combine(dir, "p.pid");
+
+            // As libvirt starts it: from '/', stdin /dev/null; the first process exits 0 once the socket listens.
+            var (code, stdout, stderr) = await RunAsync(
+                passt,
+                ["--one-off", "--socket", socket, "--pid", pidFile, "--log-file", Path.Combine(dir, "log"), "--tcp-ports", FreePort() + ":80"]);
+            Assert.True(code == 0, $"passt exited {code}: {stdout}{stderr}");
+            var pid = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
+            try
+            {
+                using (var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+                {
+                    await client.ConnectAsync(new UnixDomainSocketEndPoint(socket), TestContext.Current.CancellationToken);
+                }
+
+                // --one-off: the daemon goes when its first client has left.
+                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+                while (IsRunning(pid) && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(50, TestContext.Current.CancellationToken);
+                }
+
+                Assert.False(IsRunning(pid), $"passt (pid {pid}) still runs a minute after its one client left");
+            }
+            finally
+            {
+                if (IsRunning(pid))
+                {
+                    Process.GetProcessById(pid).Kill();
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_published_binary_answers_version_and_help_under_each_name()
+    {
+        var dir = LinkedAs("passt", out var passt);
+        try
+        {
+            var slirp = Path.Combine(dir, "slirp4netns");
+            File.CreateSymbolicLink(slirp, Environment.GetEnvironmentVariable(Variable)!);
+
+            var version = await RunAsync(passt, ["--version"]);
+            Assert.True(version.ExitCode == 0, version.Stderr);
+            Assert.StartsWith("passt ", version.Stdout, StringComparison.Ordinal);
+
+            var help = await RunAsync(passt, ["--help"]);
+            Assert.True(help.ExitCode == 0, help.Stderr);
+            Assert.Contains("--socket", help.Stdout, StringComparison.Ordinal);
+
+            // rootlesskit refuses a slirp4netns whose help lacks --netns-type; podman looks for these.
+            var slirpHelp = await RunAsync(slirp, ["--help"]);
+            Assert.True(slirpHelp.ExitCode == 0, slirpHelp.Stderr);
+            foreach (var option in (string[])["--netns-type", "--disable-host-loopback", "--mtu", "--cidr", "--enable-ipv6"])
+            {
+                Assert.Contains(option, slirpHelp.Stdout, StringComparison.Ordinal);
+            }
+
+            // Under its own name, the version of the JIT build (the commit after '+' may differ when
+            // the binary was published from an earlier one).
+            var netdevd = await RunAsync(Environment.GetEnvironmentVariable(Variable)!, ["--version"]);
+            Assert.True(netdevd.ExitCode == 0, netdevd.Stderr);
+            var jit = (await DaemonProcess.RunAsync("--version")).Stdout;
+            Assert.Equal(jit.Split('+')[0], netdevd.Stdout.Split('+')[0]);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>A directory of the test's own with <paramref name="name"/> linked to the published binary.</summary>
+    private static string LinkedAs(string name, out string path)
+    {
+        var binary = Environment.GetEnvironmentVariable(Variable);
+        Assert.SkipWhen(string.IsNullOrEmpty(binary), $"{Variable} is not set: ./test.sh sets it to the NativeAOT binary ./publish.sh builds");
+        Assert.True(File.Exists(binary), $"{Variable}={binary}: no such file");
+        var dir = Directory.CreateTempSubdirectory("nd-aot-").FullName;
+        path = Path.Combine(dir, name);
+        File.CreateSymbolicLink(path, binary!);
+        return dir;
+    }
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string[] args)
+    {
+        var psi = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = "/",
+        };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            throw;
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static bool IsRunning(int pid) => Directory.Exists($"/proc/{pid}");
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+}
