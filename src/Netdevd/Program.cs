@@ -8,6 +8,11 @@ if (args.Length > 0 && args[0] == Netdevd.Run.NamespaceChild.Verb)
     return Netdevd.Run.NamespaceChild.Run(args);
 }
 
+// Ctrl-C stops netdevd and its personalities cleanly whoever started them, as it stops QEMU:
+// started from a script's background job, SIGINT arrives ignored, and the runtime would then
+// not install the handler the host and the personalities register.
+Netdevd.Native.Libc.StopIgnoring(Netdevd.Native.Libc.SIGINT);
+
 // Started as passt, pasta or slirp4netns (a symlink's name, or `netdevd slirp4netns ...`): that program's command line.
 if (Netdevd.Personalities.PersonalityName.Detect(args, out var personalityArgs) is { } personality)
 {

@@ -41,6 +41,26 @@ public sealed class DefaultJobTests
     }
 
     [Fact]
+    public async Task Ctrl_C_stops_it_even_when_started_with_SIGINT_ignored()
+    {
+        // A shell starts background jobs with SIGINT ignored and exec keeps that: netdevd started
+        // from a script's `&` (CI's test run was one) ignored Ctrl-C and never cleaned up.
+        var runtime = Directory.CreateTempSubdirectory("nd-xdg-").FullName;
+        try
+        {
+            await using var daemon = DaemonProcess.Start([], new Dictionary<string, string> { ["XDG_RUNTIME_DIR"] = runtime },
+                launcher: ["sh", "-c", "trap '' INT; exec \"$@\"", "sh"]);
+            await daemon.WaitForOutputAsync("-device virtio-net-pci,netdev=net0", TimeSpan.FromSeconds(30));
+            Assert.Equal(0, await daemon.InterruptAsync(TimeSpan.FromSeconds(20)));
+            Assert.False(File.Exists(Path.Combine(runtime, "netdevd", "qmp.sock")), "the QMP socket is removed at exit");
+        }
+        finally
+        {
+            Directory.Delete(runtime, true);
+        }
+    }
+
+    [Fact]
     public async Task Quit_over_QMP_stops_the_daemon_with_status_0()
     {
         var dir = Directory.CreateTempSubdirectory("nd-").FullName;

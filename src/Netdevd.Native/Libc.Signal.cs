@@ -1,0 +1,35 @@
+using System.Runtime.InteropServices;
+
+namespace Netdevd.Native;
+
+public static partial class Libc
+{
+    public const int SIGINT = 2;
+
+    private const nint SIG_DFL = 0;
+    private const nint SIG_IGN = 1;
+
+    /// <summary>
+    /// Undoes an inherited "ignore" of <paramref name="signal"/> (a shell starts background jobs
+    /// with SIGINT and SIGQUIT ignored, and exec keeps that), so that the handler the program
+    /// registers next is installed; a disposition that is not "ignore" is left as it is. True
+    /// when it was ignored.
+    /// </summary>
+    public static unsafe bool StopIgnoring(int signal)
+    {
+        // glibc's struct sigaction is 152 bytes on 64-bit Linux; the handler comes first.
+        var old = stackalloc byte[256];
+        if (sigaction(signal, null, old) != 0 || *(nint*)old != SIG_IGN)
+        {
+            return false;
+        }
+
+        var action = stackalloc byte[256];
+        new Span<byte>(action, 256).Clear();
+        *(nint*)action = SIG_DFL;
+        return sigaction(signal, action, null) == 0;
+    }
+
+    [LibraryImport(Library, SetLastError = true)]
+    private static unsafe partial int sigaction(int signum, byte* act, byte* oldact);
+}
