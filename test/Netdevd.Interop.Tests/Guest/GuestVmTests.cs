@@ -17,7 +17,6 @@ namespace Netdevd.Interop.Tests.Guest;
 /// </summary>
 public sealed class GuestVmTests
 {
-    private const string DnsName = "files.netdevd.test";
     private const string DnsAddress = "192.0.2.77";
     /// <summary>QEMU's defaults for ipv6-prefix and ipv6-host, which the default job keeps.</summary>
     private const string Ipv6Prefix = "fec0::";
@@ -67,18 +66,7 @@ public sealed class GuestVmTests
         var processes = new List<CapturedProcess>();
         try
         {
-            var payload = RandomNumberGenerator.GetBytes(3 << 20);
-            await File.WriteAllBytesAsync(Path.Combine(dir, "payload.bin"), payload);
-
-            var dnsPort = HostTools.FreePort(SocketType.Dgram);
-            var dns = Track(processes, CapturedProcess.Start(dnsmasq, [
-                "--no-daemon", "--log-facility=-", "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
-                $"--port={dnsPort}", $"--address=/{DnsName}/{DnsAddress}", $"--pid-file={dir}/dnsmasq.pid"]));
-            Assert.True(await dns.WaitForAsync("started", TimeSpan.FromSeconds(30)), $"dnsmasq did not start:\n{dns.Output}");
-
-            var httpPort = HostTools.FreePort();
-            Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"127.0.0.1:{httpPort}", "-h", dir]));
-            await WaitForListenerAsync(httpPort);
+            var host = await GuestHostServices.StartAsync(dir, processes, dnsmasq, busybox, DnsAddress, 3 << 20);
             // Only on ::1 (the port was free on 127.0.0.1, hence almost surely here), so that nothing but the guest's IPv6 path reaches it.
             var http6Port = HostTools.FreePort();
             Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"[::1]:{http6Port}", "-h", dir]));
@@ -86,7 +74,7 @@ public sealed class GuestVmTests
 
             // netdevd with no arguments: the default main job, with its sockets in our temp dir.
             var resolv = Path.Combine(dir, "resolv.conf");
-            await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{dnsPort}\n");
+            await File.WriteAllTextAsync(resolv, host.ResolvConf);
             var xdg = Directory.CreateDirectory(Path.Combine(dir, "xdg")).FullName;
             var environment = new Dictionary<string, string> { ["XDG_RUNTIME_DIR"] = xdg, ["NETDEVD_RESOLV_CONF"] = resolv };
             var netdevd = Track(processes, await StartNetdevdWithoutRootAsync(dir, xdg, environment));
@@ -99,7 +87,7 @@ public sealed class GuestVmTests
             var printed = PrintedQemuOptions(netdevd.Output);
 
             var initrd = Path.Combine(dir, "initrd.gz");
-            var modules = GuestInitramfs.Write(initrd, busybox, kernel!, DnsName, httpPort, "payload.bin", ipv6: new Ipv6Download(Ipv6Host, http6Port));
+            var modules = GuestInitramfs.Write(initrd, busybox, kernel!, GuestHostServices.DnsName, host.HttpPort, GuestHostServices.PayloadFile, ipv6: new Ipv6Download(Ipv6Host, http6Port));
             Assert.Contains("virtio_net", modules);
 
             string[] machine = ["-M", "pc", "-m", "256", "-nographic", "-no-reboot", "-kernel", kernel!.Image, "-initrd", initrd,
@@ -115,12 +103,12 @@ public sealed class GuestVmTests
             Assert.True(results.GetValueOrDefault("ip") == "10.0.2.15", context);
             Assert.True(results.GetValueOrDefault("ping") == "ok", context);
             Assert.True(results.GetValueOrDefault("resolved") == DnsAddress, context);
-            Assert.True(results.GetValueOrDefault("sha256") == Convert.ToHexStringLower(SHA256.HashData(payload)), context);
+            Assert.True(results.GetValueOrDefault("sha256") == Convert.ToHexStringLower(SHA256.HashData(host.Payload)), context);
 #pragma warning disable CA5351 // MD5 here is a checksum the guest's md5sum also prints, not security.
-            Assert.True(results.GetValueOrDefault("md5") == Convert.ToHexStringLower(MD5.HashData(payload)), context);
+            Assert.True(results.GetValueOrDefault("md5") == Convert.ToHexStringLower(MD5.HashData(host.Payload)), context);
 #pragma warning restore CA5351
             Assert.True(IPAddress.TryParse(results.GetValueOrDefault("ipv6"), out var address6) && InPrefix64(address6, Ipv6Prefix), $"no SLAAC address in {Ipv6Prefix}/64\n{context}");
-            Assert.True(results.GetValueOrDefault("sha256-ipv6") == Convert.ToHexStringLower(SHA256.HashData(payload)), context);
+            Assert.True(results.GetValueOrDefault("sha256-ipv6") == Convert.ToHexStringLower(SHA256.HashData(host.Payload)), context);
         }
         finally
         {

@@ -21,7 +21,6 @@ namespace Netdevd.Interop.Tests.Personalities;
 /// </summary>
 public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper output) : IClassFixture<LibvirtDaemons>
 {
-    private const string DnsName = "files.netdevd.test";
     private const string DnsAddress = "192.0.2.79";
     private const string PasstRunDir = "/run/libvirt/qemu/passt";
     private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(240);
@@ -108,25 +107,16 @@ public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper outpu
         int? passtPid = null;
         try
         {
-            var payload = RandomNumberGenerator.GetBytes(1 << 20);
-            await File.WriteAllBytesAsync(Path.Combine(dir, "payload.bin"), payload);
-            var dnsPort = HostTools.FreePort(SocketType.Dgram);
-            var dns = GuestVmTests.Track(processes, CapturedProcess.Start(dnsmasq, [
-                "--no-daemon", "--log-facility=-", "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
-                $"--port={dnsPort}", $"--address=/{DnsName}/{DnsAddress}", $"--pid-file={dir}/dnsmasq.pid"]));
-            Assert.True(await dns.WaitForAsync("started", TimeSpan.FromSeconds(30)), $"dnsmasq did not start:\n{dns.Output}");
-            var httpPort = HostTools.FreePort();
-            GuestVmTests.Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"127.0.0.1:{httpPort}", "-h", dir]));
-            await GuestVmTests.WaitForListenerAsync(httpPort);
+            var host = await GuestHostServices.StartAsync(dir, processes, dnsmasq, busybox, DnsAddress, 1 << 20);
             // netdevd's DNS forwarder reads the resolv.conf libvirtd's environment names.
-            await File.WriteAllTextAsync(libvirt.ResolvConf, $"nameserver 127.0.0.1#{dnsPort}\n");
+            await File.WriteAllTextAsync(libvirt.ResolvConf, host.ResolvConf);
 
             // A copy of the kernel: libvirt gives the files of a domain to its qemu user while it
             // runs, and this one is the test's own, not /boot's.
             var image = Path.Combine(dir, "vmlinuz");
             File.Copy(kernel!.Image, image);
             var initrd = Path.Combine(dir, "initrd.gz");
-            _ = GuestInitramfs.Write(initrd, busybox, kernel, DnsName, httpPort, "payload.bin", serveSeconds: 900);
+            _ = GuestInitramfs.Write(initrd, busybox, kernel, GuestHostServices.DnsName, host.HttpPort, GuestHostServices.PayloadFile, serveSeconds: 900);
             var console = Path.Combine(dir, "console.log");
             var passtLog = Path.Combine(dir, "passt.log");
             var forwarded = HostTools.FreePort();
@@ -167,7 +157,7 @@ public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper outpu
             Assert.True(results.GetValueOrDefault("ip") == "10.0.2.15", Context());
             Assert.True(results.GetValueOrDefault("ping") == "ok", Context());
             Assert.True(results.GetValueOrDefault("resolved") == DnsAddress, Context());
-            var sha = Convert.ToHexStringLower(SHA256.HashData(payload));
+            var sha = Convert.ToHexStringLower(SHA256.HashData(host.Payload));
             Assert.True(results.GetValueOrDefault("sha256") == sha, Context());
 
             // The <portForward> libvirt turned into --tcp-ports: host port -> guest port 80.

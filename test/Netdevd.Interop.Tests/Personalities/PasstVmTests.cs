@@ -17,7 +17,6 @@ namespace Netdevd.Interop.Tests.Personalities;
 /// </summary>
 public sealed class PasstVmTests
 {
-    private const string DnsName = "files.netdevd.test";
     private const string DnsAddress = "192.0.2.78";
     private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(150);
 
@@ -62,18 +61,9 @@ public sealed class PasstVmTests
         int? daemonPid = null;
         try
         {
-            var payload = RandomNumberGenerator.GetBytes(1 << 20);
-            await File.WriteAllBytesAsync(Path.Combine(dir, "payload.bin"), payload);
-            var dnsPort = HostTools.FreePort(SocketType.Dgram);
-            var dns = GuestVmTests.Track(processes, CapturedProcess.Start(dnsmasq, [
-                "--no-daemon", "--log-facility=-", "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
-                $"--port={dnsPort}", $"--address=/{DnsName}/{DnsAddress}", $"--pid-file={dir}/dnsmasq.pid"]));
-            Assert.True(await dns.WaitForAsync("started", TimeSpan.FromSeconds(30)), $"dnsmasq did not start:\n{dns.Output}");
-            var httpPort = HostTools.FreePort();
-            GuestVmTests.Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"127.0.0.1:{httpPort}", "-h", dir]));
-            await GuestVmTests.WaitForListenerAsync(httpPort);
+            var host = await GuestHostServices.StartAsync(dir, processes, dnsmasq, busybox, DnsAddress, 1 << 20);
             var resolv = Path.Combine(dir, "resolv.conf");
-            await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{dnsPort}\n");
+            await File.WriteAllTextAsync(resolv, host.ResolvConf);
             File.SetUnixFileMode(resolv, (UnixFileMode)0x1A4);
 
             // What libvirt ran: plain "passt" from its PATH, as its qemu user, in /, stdin /dev/null.
@@ -124,7 +114,7 @@ public sealed class PasstVmTests
             Assert.True(Directory.Exists($"/proc/{daemonPid}"), "the daemon named by the pid file is not running");
 
             var initrd = Path.Combine(dir, "initrd.gz");
-            _ = GuestInitramfs.Write(initrd, busybox, kernel!, DnsName, httpPort, "payload.bin", serveSeconds: 30);
+            _ = GuestInitramfs.Write(initrd, busybox, kernel!, GuestHostServices.DnsName, host.HttpPort, GuestHostServices.PayloadFile, serveSeconds: 30);
             string[] common = ["-m", "256", "-nographic", "-no-reboot", "-kernel", kernel!.Image, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet"];
             string[] qemuArgs = vhostUser
                 ? [
@@ -147,7 +137,7 @@ public sealed class PasstVmTests
             Assert.True(results.GetValueOrDefault("ip") == "10.0.2.15", Context());
             Assert.True(results.GetValueOrDefault("ping") == "ok", Context());
             Assert.True(results.GetValueOrDefault("resolved") == DnsAddress, Context());
-            var sha = Convert.ToHexStringLower(SHA256.HashData(payload));
+            var sha = Convert.ToHexStringLower(SHA256.HashData(host.Payload));
             Assert.True(results.GetValueOrDefault("sha256") == sha, Context());
 
             // The forward libvirt asked for: host port -> guest port 80.

@@ -14,7 +14,6 @@ namespace Netdevd.Interop.Tests.VhostUser;
 /// </summary>
 public sealed class VhostUserGuestTests
 {
-    private const string DnsName = "files.netdevd.test";
     private const string DnsAddress = "192.0.2.78";
     private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(180);
 
@@ -40,20 +39,12 @@ public sealed class VhostUserGuestTests
         var processes = new List<CapturedProcess>();
         try
         {
-            var payload = RandomNumberGenerator.GetBytes(2 << 20);
-            await File.WriteAllBytesAsync(Path.Combine(dir, "payload.bin"), payload);
-            var dnsPort = HostTools.FreePort(SocketType.Dgram);
-            var dns = GuestVmTests.Track(processes, CapturedProcess.Start(dnsmasq, [
-                "--no-daemon", "--log-facility=-", "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
-                $"--port={dnsPort}", $"--address=/{DnsName}/{DnsAddress}", $"--pid-file={dir}/dnsmasq.pid"]));
-            Assert.True(await dns.WaitForAsync("started", TimeSpan.FromSeconds(30)), $"dnsmasq did not start:\n{dns.Output}");
-            var httpPort = HostTools.FreePort();
-            GuestVmTests.Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"127.0.0.1:{httpPort}", "-h", dir]));
+            var host = await GuestHostServices.StartAsync(dir, processes, dnsmasq, busybox, DnsAddress, 2 << 20);
             var resolv = Path.Combine(dir, "resolv.conf");
-            await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{dnsPort}\n");
+            await File.WriteAllTextAsync(resolv, host.ResolvConf);
 
             var initrd = Path.Combine(dir, "initrd.gz");
-            Assert.Contains("virtio_net", GuestInitramfs.Write(initrd, busybox, kernel, DnsName, httpPort, "payload.bin"));
+            Assert.Contains("virtio_net", GuestInitramfs.Write(initrd, busybox, kernel, GuestHostServices.DnsName, host.HttpPort, GuestHostServices.PayloadFile));
 
             var socket = Path.Combine(dir, "vhost.sock");
             var backend = netdevdIsServer
@@ -81,7 +72,7 @@ public sealed class VhostUserGuestTests
                 Assert.True(results.GetValueOrDefault("ip") == "10.0.2.15", context);
                 Assert.True(results.GetValueOrDefault("ping") == "ok", context);
                 Assert.True(results.GetValueOrDefault("resolved") == DnsAddress, context);
-                Assert.True(results.GetValueOrDefault("sha256") == Convert.ToHexStringLower(SHA256.HashData(payload)), context);
+                Assert.True(results.GetValueOrDefault("sha256") == Convert.ToHexStringLower(SHA256.HashData(host.Payload)), context);
 
                 // The first VM is killed, not shut down: the back-end must notice and serve the next one.
                 vm.Dispose();
