@@ -28,44 +28,32 @@ internal static class Slirp4netnsSandbox
     private const int OPath = 0x200000;
 
     /// <summary>The descriptors handed to the confined process, or null in the caller's process.</summary>
-    public static (int TapFd, int ApiFd)? Handed()
-    {
-        var value = Environment.GetEnvironmentVariable(StageVariable);
-        if (value is null)
-        {
-            return null;
-        }
-
-        Environment.SetEnvironmentVariable(StageVariable, null);
-        var parts = value.Split(':');
-        return parts.Length == 2
-            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var tap)
-            && int.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var api)
-            // Only a process that came through Enter runs with no_new_privs: refuse a caller's variable.
-            && Libc.Prctl(Libc.PR_GET_NO_NEW_PRIVS, 0, 0) == 1
-            ? (tap, api)
-            : throw new PersonalityUsageException($"{Slirp4netnsCommandLine.Program}: {StageVariable} is netdevd's own and was not set by netdevd");
-    }
+    // Only a process that came through Enter runs with no_new_privs: a caller's variable is refused.
+    public static (int TapFd, int ApiFd)? Handed() => TakeDescriptors(StageVariable, confined: true);
 
     /// <summary>
     /// The descriptors handed to the process that is to build the sandbox inside the target's
     /// user namespace (a non-root caller, rootlesskit's case), or null.
     /// </summary>
-    public static (int TapFd, int ApiFd)? ToBuild()
+    public static (int TapFd, int ApiFd)? ToBuild() => TakeDescriptors(BuildVariable, confined: false);
+
+    /// <summary>"TAP:API" from <paramref name="variable"/>, which is removed so no child inherits it.</summary>
+    private static (int TapFd, int ApiFd)? TakeDescriptors(string variable, bool confined)
     {
-        var value = Environment.GetEnvironmentVariable(BuildVariable);
+        var value = Environment.GetEnvironmentVariable(variable);
         if (value is null)
         {
             return null;
         }
 
-        Environment.SetEnvironmentVariable(BuildVariable, null);
+        Environment.SetEnvironmentVariable(variable, null);
         var parts = value.Split(':');
         return parts.Length == 2
             && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var tap)
             && int.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var api)
+            && (!confined || Libc.Prctl(Libc.PR_GET_NO_NEW_PRIVS, 0, 0) == 1)
             ? (tap, api)
-            : throw new PersonalityUsageException($"{Slirp4netnsCommandLine.Program}: {BuildVariable} is netdevd's own and was not set by netdevd");
+            : throw new PersonalityUsageException($"{Slirp4netnsCommandLine.Program}: {variable} is netdevd's own and was not set by netdevd");
     }
 
     /// <summary>
