@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Guest (a network namespace) <-> host TCP through user-mode NAT stacks, side by side in one run:
-# netdevd's user netdev (hubbed to a tap), QEMU 7.2's -netdev user (hubbed to a tap, -M none),
+# netdevd's user netdev (hubbed to a tap with vnet_hdr=on, as behind QEMU's virtio-net), QEMU 7.2's -netdev user (hubbed to a tap, -M none),
 # slirp4netns, a current pasta (passt 2025-01, built from ../shared/peers into a private
 # directory when absent) and a kernel veth pair as the ceiling. Per stack and MTU (1500, 65520):
 #   - IPv4 TCP guest->host and host->guest (-R): iperf3 server on the host's 127.0.0.1, reached
@@ -146,7 +146,7 @@ run_case() {
   case $name in
     netdevd)
       "$nd" --netdev "user,id=u0,mtu=$mtu,hostfwd=tcp:127.0.0.1:$fwd-10.0.2.15:$port" --netdev hubport,id=h0,hubid=0,netdev=u0 \
-            --netdev tap,id=t0,ifname="$tap",script=no,downscript=no --netdev hubport,id=h1,hubid=0,netdev=t0 \
+            --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
             >"$tmp/nd.log" 2>&1 &
       pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 -"; return; }
       wait_v6 && gw6=fec0::2 ;;

@@ -19,7 +19,7 @@ public sealed partial class UserStack
             return;
         }
 
-        if (!icmp.VerifyChecksum())
+        if (!_inputChecksumVerified && !icmp.VerifyChecksum())
         {
             Counters.Drop(FrameDropReason.BadChecksum);
             return;

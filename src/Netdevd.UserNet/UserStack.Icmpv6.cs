@@ -35,7 +35,7 @@ public sealed partial class UserStack
             return;
         }
 
-        if (!icmp.VerifyChecksum(ip.Source, ip.Destination))
+        if (!_inputChecksumVerified && !icmp.VerifyChecksum(ip.Source, ip.Destination))
         {
             Counters.Drop(FrameDropReason.BadChecksum);
             return;

@@ -27,7 +27,7 @@ public sealed partial class UserStack
             return;
         }
 
-        if (!tcp.VerifyChecksum(ip.Source, ip.Destination))
+        if (!_inputChecksumVerified && !tcp.VerifyChecksum(ip.Source, ip.Destination))
         {
             Counters.Drop(FrameDropReason.BadChecksum);
             return;
@@ -325,6 +325,15 @@ public sealed partial class UserStack
         TcpPacket.WriteHeader(l4, address.ForeignPort, address.GuestPort, seq, ack, flags, window, options);
         payload1.CopyTo(l4[headerLength..]);
         payload2.CopyTo(l4[(headerLength + payload1.Length)..]);
+        if (_checksumOffload)
+        {
+            // The guest's device (a tap's kernel, a virtio NIC) sums the segment: only the
+            // pseudo-header goes in, and the data is never read here a second time.
+            TcpPacket.CreateUnchecked(l4).Checksum = Checksum.Fold(Checksum.PseudoHeader(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length));
+            Commit(frame, Headers + l4Length, Headers);
+            return;
+        }
+
         TcpPacket.CreateUnchecked(l4).FillChecksum(address.ForeignAddress, address.GuestAddress);
         Commit(frame, Headers + l4Length);
     }

@@ -24,7 +24,7 @@ public sealed partial class UserStack
 
         var source = ip.Source;
         var destination = ip.Destination;
-        if (!tcp.VerifyChecksum(source, destination))
+        if (!_inputChecksumVerified && !tcp.VerifyChecksum(source, destination))
         {
             Counters.Drop(FrameDropReason.BadChecksum);
             return;
@@ -117,6 +117,14 @@ public sealed partial class UserStack
         TcpPacket.WriteHeader(l4, address.ForeignPort, address.GuestPort, seq, ack, flags, window, options);
         payload1.CopyTo(l4[headerLength..]);
         payload2.CopyTo(l4[(headerLength + payload1.Length)..]);
+        if (_checksumOffload)
+        {
+            // As over IPv4: the guest's device completes the sum.
+            TcpPacket.CreateUnchecked(l4).Checksum = Checksum.Fold(Checksum.PseudoHeader(address.Foreign, address.Guest, IpProtocol.Tcp, l4Length));
+            Commit(frame, Ipv6Headers + l4Length, Ipv6Headers);
+            return;
+        }
+
         TcpPacket.CreateUnchecked(l4).FillChecksum(address.Foreign, address.Guest);
         Commit(frame, Ipv6Headers + l4Length);
     }

@@ -20,7 +20,7 @@ public sealed partial class UserStack
 
         var source = ip.Source;
         var destination = ip.Destination;
-        if (!udp.VerifyChecksum(source, destination))
+        if (!_inputChecksumVerified && !udp.VerifyChecksum(source, destination))
         {
             Counters.Drop(FrameDropReason.BadChecksum);
             return;

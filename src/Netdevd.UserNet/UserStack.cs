@@ -41,6 +41,10 @@ public sealed partial class UserStack : IDisposable
     private readonly Ipv4Fragmenter _fragmenter = new();
     private INatHost? _host;
     private ushort _ipId;
+    private volatile bool _checksumOffload;
+
+    /// <summary>Set while <see cref="Input"/> handles a frame whose L4 checksum the sender vouched for.</summary>
+    private bool _inputChecksumVerified;
     private Ipv4Address _lastGuestIp;
     private MacAddress _lastGuestMac = MacAddress.Broadcast;
 
@@ -87,8 +91,38 @@ public sealed partial class UserStack : IDisposable
 
     private INatHost Host => _host ?? throw new InvalidOperationException("no host side attached");
 
+    /// <summary>
+    /// Whether TCP segments to the guest leave their checksum to the receiver (the sink's
+    /// <see cref="IFrameSink.CommitPartialChecksum"/>): on while the link carries virtio-net headers.
+    /// </summary>
+    public bool ChecksumOffload
+    {
+        get => _checksumOffload;
+        set => _checksumOffload = value;
+    }
+
     /// <summary>Takes one Ethernet frame from the guest.</summary>
-    public void Input(ReadOnlySpan<byte> frame)
+    public void Input(ReadOnlySpan<byte> frame) => Input(frame, checksumVerified: false);
+
+    /// <summary>
+    /// Takes one Ethernet frame from the guest; <paramref name="checksumVerified"/>: its TCP, UDP or
+    /// ICMP checksum is not to be checked (virtio-net's NEEDS_CSUM or DATA_VALID: never computed by
+    /// a sender that left it to its device, or already verified). The IPv4 header checksum is still checked.
+    /// </summary>
+    public void Input(ReadOnlySpan<byte> frame, bool checksumVerified)
+    {
+        _inputChecksumVerified = checksumVerified;
+        try
+        {
+            InputFrame(frame);
+        }
+        finally
+        {
+            _inputChecksumVerified = false;
+        }
+    }
+
+    private void InputFrame(ReadOnlySpan<byte> frame)
     {
         Counters.FramesIn++;
 
@@ -269,6 +303,9 @@ public sealed partial class UserStack : IDisposable
     private long _lastArpRequestMs = -1_000_000;
     private const long ArpRequestIntervalMs = 100;
 
+    /// <summary>Where the checksum sits in a TCP header (virtio-net's csum_offset).</summary>
+    private const int TcpChecksumOffset = 16;
+
     /// <summary>Sends the ARP request a miss asked for, at most one per 100 ms.</summary>
     private void ResolveArpMiss(long now)
     {
@@ -315,7 +352,9 @@ public sealed partial class UserStack : IDisposable
     /// Pads to the Ethernet minimum of 60 bytes (as QEMU does for non-virtio peers) and commits;
     /// a non-TCP IPv4 datagram longer than the guest link's MTU goes out in fragments.
     /// </summary>
-    private void Commit(Span<byte> frame, int length)
+    /// <param name="partialChecksumStart">Non-zero: the L4 header's offset; its checksum field holds
+    /// the pseudo-header sum and the rest is left to the guest's device (<see cref="ChecksumOffload"/>).</param>
+    private void Commit(Span<byte> frame, int length, int partialChecksumStart = 0)
     {
         if (Ipv4Fragmenter.Needs(frame[..length], _options.GuestMtu))
         {
@@ -332,6 +371,12 @@ public sealed partial class UserStack : IDisposable
         }
 
         Counters.FramesOut++;
+        if (partialChecksumStart != 0)
+        {
+            _sink.CommitPartialChecksum(length, partialChecksumStart, TcpChecksumOffset);
+            return;
+        }
+
         _sink.Commit(length);
     }
 

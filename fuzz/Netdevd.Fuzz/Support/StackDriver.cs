@@ -179,6 +179,15 @@ internal sealed class CheckingSink : IFrameSink
         return _buffer;
     }
 
+    /// <summary>Completes the checksum as the guest's device would, then checks the frame.</summary>
+    public void CommitPartialChecksum(int length, int checksumStart, int checksumOffset)
+    {
+        var frame = _buffer.AsSpan(0, length);
+        var value = Checksum.Finish(Checksum.Add(0, frame[checksumStart..]));
+        BinaryPrimitives.WriteUInt16BigEndian(frame[(checksumStart + checksumOffset)..], value);
+        Commit(length);
+    }
+
     public void Commit(int length)
     {
         Frames++;

@@ -3,6 +3,7 @@ using Netdevd.Backends.VirtioNet;
 using Netdevd.Core.Clients;
 using Netdevd.Native;
 using Netdevd.Qapi.Schema;
+using Netdevd.Wire;
 
 namespace Netdevd.Backends.Tap;
 
@@ -15,7 +16,8 @@ namespace Netdevd.Backends.Tap;
 /// <remarks>
 /// Frames on this client's link carry the 12-byte virtio-net header exactly when
 /// <see cref="NetClient.UsingVnetHeader"/>: the tap has IFF_VNET_HDR and the peer keeps headers.
-/// Then super-frames pass whole. Otherwise headers are stripped on the way out, and the offloads
+/// Then super-frames pass whole, and single TCP segments (plain or NEEDS_CSUM, as the user netdev
+/// sends them) are merged as below. Otherwise headers are stripped on the way out, and the offloads
 /// stay on nevertheless: the kernel hands over 64 KiB TSO super-frames, which are segmented in
 /// software into one batch of plain frames (one read instead of dozens). On the way in, the
 /// plain TCP segments of one sender's batch are merged into one GSO super-frame where that is
@@ -117,7 +119,7 @@ public sealed class TapNetClient : NetClient
 
             if (_coalescer is not null)
             {
-                var offer = InSendBatch && !UsingVnetHeader ? _coalescer.Offer(frame) : CoalesceResult.NotCandidate;
+                var offer = InSendBatch ? Offer(_coalescer, frame) : CoalesceResult.NotCandidate;
                 if (offer == CoalesceResult.Taken)
                 {
                     return ReceiveResult.Accepted;
@@ -129,7 +131,7 @@ public sealed class TapNetClient : NetClient
                     return ReceiveResult.Busy;
                 }
 
-                if (offer == CoalesceResult.FlushFirst && _coalescer.Offer(frame) == CoalesceResult.Taken)
+                if (offer == CoalesceResult.FlushFirst && Offer(_coalescer, frame) == CoalesceResult.Taken)
                 {
                     return ReceiveResult.Accepted;
                 }
@@ -161,6 +163,32 @@ public sealed class TapNetClient : NetClient
         // frame; count and drop it, as QEMU's tap does.
         Counters.WriteError();
         return ReceiveResult.Accepted;
+    }
+
+    /// <summary>
+    /// Offers a frame of this link to the coalescer: a plain frame, or (with headers on the link)
+    /// the frame behind a header that asks for nothing or only a TCP checksum (a peer such as the
+    /// user netdev leaves it to the kernel); GSO frames are already merged and pass as they are.
+    /// </summary>
+    private CoalesceResult Offer(TcpCoalescer coalescer, ReadOnlySpan<byte> frame)
+    {
+        if (!UsingVnetHeader)
+        {
+            return coalescer.Offer(frame);
+        }
+
+        if (frame.Length < VnetHeaderSize)
+        {
+            return CoalesceResult.NotCandidate;
+        }
+
+        var header = VirtioNetHeader.Read(frame);
+        if (header.IsGso || (header.NeedsChecksum && header.CsumOffset != 16) || (header.Flags & ~(VirtioNetHeader.FlagNeedsCsum | VirtioNetHeader.FlagDataValid)) != 0)
+        {
+            return CoalesceResult.NotCandidate;
+        }
+
+        return coalescer.Offer(frame[VnetHeaderSize..], header.NeedsChecksum ? header.CsumStart : 0);
     }
 
     /// <summary>

@@ -5,7 +5,8 @@ using Netdevd.Wire;
 namespace Netdevd.Backends.VirtioNet;
 
 /// <summary>
-/// Software GRO for a tap with virtio-net headers whose peer sends plain frames: consecutive
+/// Software GRO for a tap with virtio-net headers whose peer sends plain frames, or single segments
+/// behind a header with at most NEEDS_CSUM (the user netdev's TCP): consecutive
 /// in-order TCP segments of one flow (IPv4 or IPv6) that arrive in one batch become one
 /// GSO_TCPV4 or GSO_TCPV6 super-frame (NEEDS_CSUM, gso_size = the first segment's payload), written with one write(2)
 /// instead of one per segment; the receiving stack then handles one large packet, as the
@@ -19,7 +20,7 @@ namespace Netdevd.Backends.VirtioNet;
 /// label, ack, window, data offset and option bytes, sequence numbers
 /// contiguous, flags ACK (PSH allowed, which ends the run), every segment but the last exactly
 /// gso_size long, at most 64 KiB of IP datagram. Anything else is not taken and goes out as it
-/// came. A single held segment goes out unchanged behind a zeroed header. Not thread-safe.
+/// came. A single held segment goes out unchanged behind a zeroed header (its NEEDS_CSUM header if it came with one). Not thread-safe.
 /// </remarks>
 internal sealed class TcpCoalescer
 {
@@ -37,6 +38,9 @@ internal sealed class TcpCoalescer
     private uint _nextSeq;
     private bool _ended;
     private bool _push;
+
+    /// <summary>Whether the first held segment came with its checksum left to the tap (NEEDS_CSUM).</summary>
+    private bool _partial;
 
     /// <summary>Whether the held run is IPv6 (its TCP header then starts at <see cref="L4V6"/>).</summary>
     private bool _ipv6;
@@ -58,11 +62,20 @@ internal sealed class TcpCoalescer
     /// held one: write <see cref="Held"/>, <see cref="Clear"/>, and offer it again;
     /// <see cref="CoalesceResult.NotCandidate"/>: write the held run, then the frame as it is.
     /// </summary>
-    public CoalesceResult Offer(ReadOnlySpan<byte> frame)
+    public CoalesceResult Offer(ReadOnlySpan<byte> frame) => Offer(frame, partialChecksumStart: 0);
+
+    /// <summary>
+    /// As <see cref="Offer(ReadOnlySpan{byte})"/> for a frame that came behind a virtio-net header:
+    /// <paramref name="partialChecksumStart"/> non-zero says NEEDS_CSUM with the TCP checksum from
+    /// that offset (the field holds the pseudo-header sum, as the kernel's CHECKSUM_PARTIAL): then
+    /// there is no checksum to verify, and a segment held alone goes out with that header.
+    /// </summary>
+    public CoalesceResult Offer(ReadOnlySpan<byte> frame, int partialChecksumStart)
     {
         // The packet views take writable spans; nothing here writes through this one.
         var f = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(frame), frame.Length);
-        if (!IsCandidate(f, out var ipv6))
+        var partial = partialChecksumStart != 0;
+        if (!IsCandidate(f, partial, out var ipv6) || (partial && partialChecksumStart != (ipv6 ? L4V6 : L4)))
         {
             return CoalesceResult.NotCandidate;
         }
@@ -72,6 +85,7 @@ internal sealed class TcpCoalescer
         if (_length == 0)
         {
             _ipv6 = ipv6;
+            _partial = partial;
             frame.CopyTo(_buffer.AsSpan(NetClient.VnetHeaderSize));
             _length = frame.Length;
             _segments = 1;
@@ -107,13 +121,18 @@ internal sealed class TcpCoalescer
     public ReadOnlySpan<byte> Held()
     {
         var header = _buffer.AsSpan(0, NetClient.VnetHeaderSize);
+        var l4 = _ipv6 ? L4V6 : L4;
         if (_segments < 2)
         {
             header.Clear();
+            if (_partial)
+            {
+                new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0, (ushort)l4, 16).Write(header);
+            }
+
             return _buffer.AsSpan(0, NetClient.VnetHeaderSize + _length);
         }
 
-        var l4 = _ipv6 ? L4V6 : L4;
         var tcp = TcpPacket.CreateUnchecked(HeldFrame[l4..]);
         uint pseudoHeaderSum;
         if (_ipv6)
@@ -161,7 +180,8 @@ internal sealed class TcpCoalescer
         _segments = 0;
     }
 
-    private static bool IsCandidate(Span<byte> f, out bool ipv6)
+    /// <param name="partial">The TCP checksum is left to the receiver (NEEDS_CSUM): nothing to verify.</param>
+    private static bool IsCandidate(Span<byte> f, bool partial, out bool ipv6)
     {
         ipv6 = false;
         if (!EthernetFrame.TryCreate(f, out var ethernet))
@@ -172,7 +192,7 @@ internal sealed class TcpCoalescer
         if (ethernet.EtherType == EtherType.Ipv6)
         {
             ipv6 = true;
-            return IsCandidateV6(ethernet.Payload);
+            return IsCandidateV6(ethernet.Payload, partial);
         }
 
         // IPv4 without options or fragmentation, TCP; no padding behind the datagram.
@@ -199,11 +219,12 @@ internal sealed class TcpCoalescer
 
         // Both checksums must verify: the merged frame's are recomputed, so a corrupt segment
         // would otherwise be accepted by the receiver.
-        return ip.VerifyChecksum() && tcp.VerifyChecksum(ip.Source, ip.Destination);
+        // A partial checksum is the sender's to leave to the receiver, never a corruption.
+        return ip.VerifyChecksum() && (partial || tcp.VerifyChecksum(ip.Source, ip.Destination));
     }
 
     /// <summary>IPv6 with TCP right behind the fixed header (no extension headers), no padding, a verified TCP checksum.</summary>
-    private static bool IsCandidateV6(Span<byte> packet)
+    private static bool IsCandidateV6(Span<byte> packet, bool partial)
     {
         if (!Ipv6Packet.TryCreate(packet, out var ip) || ip.NextHeader != IpProtocol.Tcp
             || Ipv6Packet.HeaderLength + ip.PayloadLength != packet.Length
@@ -224,7 +245,7 @@ internal sealed class TcpCoalescer
             return false;
         }
 
-        return tcp.VerifyChecksum(ip.Source, ip.Destination);
+        return partial || tcp.VerifyChecksum(ip.Source, ip.Destination);
     }
 
     /// <summary>

@@ -9,11 +9,15 @@ namespace Netdevd.UserNet.Host;
 /// Buffers come from the shared pool and go back after sending: no allocation in steady state.
 /// Bounded in frames and by the netdev's <see cref="MemoryBudget"/> (each buffer is reserved from
 /// it until its frame leaves the queue); beyond either <see cref="Allocate"/> answers empty and the
-/// stack counts a drop.
+/// stack counts a drop. Every buffer keeps <see cref="Headroom"/> bytes in front of the frame, where
+/// the virtio-net header goes when the link carries one (no copy to prepend it).
 /// </summary>
 internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = null) : IFrameSink
 {
-    private readonly Queue<(byte[] Buffer, int Length, int Reserved)> _frames = new(256);
+    /// <summary>Bytes in front of each frame for a virtio-net header.</summary>
+    public const int Headroom = Core.Clients.NetClient.VnetHeaderSize;
+
+    private readonly Queue<(byte[] Buffer, int Length, int Reserved, GuestChecksum Checksum)> _frames = new(256);
     private readonly Lock _lock = new();
 
     /// <summary>
@@ -49,7 +53,7 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
             }
         }
 
-        if (_current is null || _current.Length < maxLength)
+        if (_current is null || _current.Length < Headroom + maxLength)
         {
             if (_current is not null)
             {
@@ -57,7 +61,7 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
                 ReleaseCurrent();
             }
 
-            _current = _pool.Rent(Math.Max(maxLength, 2048));
+            _current = _pool.Rent(Math.Max(Headroom + maxLength, 2048));
         }
 
         if (_currentReserved == 0 && budget is not null)
@@ -75,10 +79,15 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
             _currentReserved = _current.Length;
         }
 
-        return _current;
+        return _current.AsSpan(Headroom);
     }
 
-    public void Commit(int length)
+    public void Commit(int length) => Enqueue(length, default);
+
+    public void CommitPartialChecksum(int length, int checksumStart, int checksumOffset) =>
+        Enqueue(length, new GuestChecksum((ushort)checksumStart, (ushort)checksumOffset));
+
+    private void Enqueue(int length, GuestChecksum checksum)
     {
         var buffer = _current ?? throw new InvalidOperationException("Commit without Allocate");
         var reserved = _currentReserved;
@@ -86,7 +95,7 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
         _currentReserved = 0;
         lock (_lock)
         {
-            _frames.Enqueue((buffer, length, reserved));
+            _frames.Enqueue((buffer, length, reserved, checksum));
         }
     }
 
@@ -96,13 +105,17 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
         _currentReserved = 0;
     }
 
-    public bool TryDequeue(out byte[] buffer, out int length)
+    /// <summary>
+    /// The next frame: it starts at <see cref="Headroom"/> in <paramref name="buffer"/>;
+    /// <paramref name="checksum"/> says whether its L4 checksum is left to the receiver.
+    /// </summary>
+    public bool TryDequeue(out byte[] buffer, out int length, out GuestChecksum checksum)
     {
         lock (_lock)
         {
             if (_frames.TryDequeue(out var frame))
             {
-                (buffer, length, var reserved) = frame;
+                (buffer, length, var reserved, checksum) = frame;
                 budget?.Release(reserved);
                 return true;
             }
@@ -110,6 +123,7 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
 
         buffer = [];
         length = 0;
+        checksum = default;
         return false;
     }
 
@@ -117,7 +131,7 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
 
     public void Clear()
     {
-        while (TryDequeue(out var b, out _))
+        while (TryDequeue(out var b, out _, out _))
         {
             Return(b);
         }

@@ -296,8 +296,52 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         return found is not null;
     }
 
+    /// <summary>
+    /// The user netdev speaks virtio-net headers (as passt's vhost-user and QEMU's virtio peers):
+    /// towards a tap or virtio peer that keeps them, TCP segments leave with their checksum to be
+    /// done (NEEDS_CSUM, the pseudo-header sum in the field), and segments that arrive with
+    /// NEEDS_CSUM, DATA_VALID or as GSO super-frames are taken without verifying a checksum the
+    /// sender never computed, as a NIC's driver does.
+    /// </summary>
+    public override bool HasVnetHeader => true;
+
+    protected override void OnVnetHeaderChanged()
+    {
+        // A frame queued before the change and delivered after it is completed in Deliver.
+        _engine.Stack.ChecksumOffload = UsingVnetHeader;
+    }
+
     protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
     {
+        var verified = false;
+        if (UsingVnetHeader)
+        {
+            if (frame.Length < VnetHeaderSize)
+            {
+                return ReceiveResult.Accepted;
+            }
+
+            // NEEDS_CSUM: the checksum was never computed (the kernel's CHECKSUM_PARTIAL), a GSO
+            // super-frame always comes so; DATA_VALID: it was verified. Either way nothing on the
+            // way from the guest can have damaged it. GSO frames are taken as one large segment
+            // (their IP lengths cover the whole super-frame, as the stack accepts at a 64 KiB MTU).
+            var header = VirtioNetHeader.Read(frame);
+            if (header.IsGso && header.GsoKind is not (VirtioNetHeader.GsoTcpV4 or VirtioNetHeader.GsoTcpV6))
+            {
+                // UDP segmentation (UFO, USO) would be one datagram here instead of many; the tap
+                // never offers it, another peer's is refused and counted.
+                lock (_engine.Lock)
+                {
+                    _engine.Stack.Counters.Drop(Interface.FrameDropReason.UnsupportedProtocol);
+                }
+
+                return ReceiveResult.Accepted;
+            }
+
+            verified = (header.Flags & (VirtioNetHeader.FlagNeedsCsum | VirtioNetHeader.FlagDataValid)) != 0;
+            frame = frame[VnetHeaderSize..];
+        }
+
         lock (_engine.Lock)
         {
             if (InSendBatch)
@@ -305,7 +349,7 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
                 _engine.Stack.BeginInputBatch();
             }
 
-            _engine.Stack.Input(frame);
+            _engine.Stack.Input(frame, verified);
             _engine.RunHostWork();
         }
 
@@ -331,7 +375,36 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         _engine.Flush();
     }
 
-    void IGuestPort.Deliver(ReadOnlySpan<byte> frame) => Send(frame);
+    void IGuestPort.Deliver(Span<byte> buffer, int length, GuestChecksum checksum)
+    {
+        const int headroom = GuestOutputQueue.Headroom;
+        if (UsingVnetHeader)
+        {
+            var header = buffer[..headroom];
+            if (checksum.IsPartial)
+            {
+                new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0, checksum.Start, checksum.Offset).Write(header);
+                header[VirtioNetHeader.BaseSize..].Clear();
+            }
+            else
+            {
+                header.Clear();
+            }
+
+            Send(buffer[..(headroom + length)]);
+            return;
+        }
+
+        var frame = buffer.Slice(headroom, length);
+        if (checksum.IsPartial)
+        {
+            // Built while the link still carried headers: the peer now needs the whole checksum.
+            var value = Checksum.Finish(Checksum.Add(0, frame[checksum.Start..]));
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[(checksum.Start + checksum.Offset)..], value);
+        }
+
+        Send(frame);
+    }
 
     void IGuestPort.BeginBatch() => BeginSendBatch();
 

@@ -237,9 +237,9 @@ internal sealed class UserNetEngine : IDisposable
             _guest.BeginBatch();
             try
             {
-                while (Output.TryDequeue(out var buffer, out var length))
+                while (Output.TryDequeue(out var buffer, out var length, out var checksum))
                 {
-                    _guest.Deliver(buffer.AsSpan(0, length));
+                    _guest.Deliver(buffer, length, checksum);
                     Output.Return(buffer);
                 }
             }

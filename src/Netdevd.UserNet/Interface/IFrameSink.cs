@@ -11,4 +11,12 @@ public interface IFrameSink
 
     /// <summary>Hands over the frame written into the last <see cref="Allocate"/> buffer.</summary>
     void Commit(int length);
+
+    /// <summary>
+    /// Hands over a frame whose L4 checksum is left to the receiver (virtio-net's NEEDS_CSUM): the
+    /// field at <paramref name="checksumStart"/> + <paramref name="checksumOffset"/> holds the
+    /// pseudo-header sum, the one's complement sum from <paramref name="checksumStart"/> to the
+    /// end is still to be stored there. Only asked for while the stack's checksum offload is on.
+    /// </summary>
+    void CommitPartialChecksum(int length, int checksumStart, int checksumOffset);
 }

@@ -106,6 +106,46 @@ public sealed class TcpCoalescerTests
     }
 
     [Fact]
+    public void Segments_with_their_checksum_left_to_the_tap_merge_and_a_single_one_keeps_needs_csum()
+    {
+        // The user netdev behind a vnet-header link: NEEDS_CSUM, the field holds the pseudo-header sum.
+        var segments = Run(count: 4, lastLength: Mss, pushOnLast: false);
+        foreach (var f in segments)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(50), Checksum.Fold(
+                Checksum.PseudoHeader(Ipv4Address.Read(f.AsSpan(26)), Ipv4Address.Read(f.AsSpan(30)), IpProtocol.Tcp, f.Length - 34)));
+        }
+
+        var gro = new TcpCoalescer();
+        Assert.Equal(CoalesceResult.NotCandidate, gro.Offer(segments[0]));
+        Assert.Equal(CoalesceResult.Taken, gro.Offer(segments[0], partialChecksumStart: 34));
+        var single = gro.Held().ToArray();
+        var header = VirtioNetHeader.Read(single);
+        Assert.Equal(VirtioNetHeader.FlagNeedsCsum, header.Flags);
+        Assert.False(header.IsGso);
+        Assert.Equal(34, header.CsumStart);
+        Assert.Equal(16, header.CsumOffset);
+        Assert.True(single.AsSpan(12).SequenceEqual(segments[0]));
+
+        foreach (var f in segments.Skip(1))
+        {
+            Assert.Equal(CoalesceResult.Taken, gro.Offer(f, partialChecksumStart: 34));
+        }
+
+        var held = gro.Held().ToArray();
+        header = VirtioNetHeader.Read(held);
+        Assert.Equal(VirtioNetHeader.GsoTcpV4, header.GsoType);
+        var sink = new CollectingSink();
+        Assert.Equal(OffloadOutcome.Segmented, SoftwareOffload.Resolve(header, held.AsSpan(12).ToArray(), new byte[70000], sink));
+        Assert.Equal(segments.Count, sink.Frames.Count);
+        for (var i = 0; i < segments.Count; i++)
+        {
+            FixTcpChecksum(segments[i]);
+            Assert.Equal(segments[i], sink.Frames[i]);
+        }
+    }
+
+    [Fact]
     public void Gaps_other_flows_and_bad_checksums_are_not_merged()
     {
         var segments = Run(count: 3, lastLength: Mss, pushOnLast: false);

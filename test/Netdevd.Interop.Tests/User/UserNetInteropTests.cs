@@ -14,8 +14,11 @@ public sealed class UserNetInteropTests
 {
     private static int FreePort() => HostTools.FreePort();
 
-    [Fact]
-    public async Task Dhcp_ping_dns_and_a_50_MB_download_with_its_checksum()
+    /// <param name="vnetHeader">The tap with vnet_hdr=on: the user netdev's TCP leaves its checksum to the kernel.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Dhcp_ping_dns_and_a_50_MB_download_with_its_checksum(bool vnetHeader)
     {
         UserNetRig.RequireTools();
         HostTools.Require("dnsmasq", "dnsmasq-base");
@@ -27,7 +30,7 @@ public sealed class UserNetInteropTests
             var dnsPort = FreePort();
             var resolv = Path.Combine(dir, "resolv.conf");
             await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{dnsPort}\n");
-            await using var rig = await UserNetRig.StartAsync("domainname=example.test,dnssearch=a.test,dnssearch=b.test", resolv);
+            await using var rig = await UserNetRig.StartAsync("domainname=example.test,dnssearch=a.test,dnssearch=b.test", resolv, vnetHeader: vnetHeader);
             rig.HostServer($"dnsmasq --no-daemon --keep-in-foreground --no-resolv --no-hosts --listen-address=127.0.0.1 --bind-interfaces --port={dnsPort} --address=/files.netdevd.test/192.0.2.77 --pid-file={dir}/dnsmasq.pid");
 
             var lease = await rig.DhcpAsync();
@@ -303,12 +306,17 @@ public sealed class UserNetInteropTests
         return System.Text.Encoding.ASCII.GetString(buffer);
     }
 
-    [Fact]
-    public async Task Iperf3_tcp_both_ways_and_udp_complete()
+    /// <param name="vnetHeader">The tap with vnet_hdr=on: partial checksums and the guest's TSO frames on the link.</param>
+    /// <param name="mtu">The guest link's MTU (65520 as podman and rootlesskit set it).</param>
+    [Theory]
+    [InlineData(false, 1500)]
+    [InlineData(true, 1500)]
+    [InlineData(true, 65520)]
+    public async Task Iperf3_tcp_both_ways_and_udp_complete(bool vnetHeader, int mtu)
     {
         HostTools.Require("iperf3", "iperf3");
         var port = FreePort();
-        await using var rig = await UserNetRig.StartAsync("");
+        await using var rig = await UserNetRig.StartAsync(mtu == 1500 ? "" : $"mtu={mtu}", mtu: mtu, vnetHeader: vnetHeader);
         await rig.DhcpAsync();
         rig.HostServer($"iperf3 -s -B 127.0.0.1 -p {port}");
         await Task.Delay(500);

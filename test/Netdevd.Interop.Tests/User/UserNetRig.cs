@@ -64,13 +64,15 @@ internal sealed class UserNetRig : IAsyncDisposable
     /// <summary>Creates the namespaces and starts netdevd with <c>-netdev user,id=u0,OPTIONS</c> hubbed to the tap.</summary>
     /// <param name="beforeNetdevd">Runs once the namespaces exist and before netdevd starts (host
     /// services a guestfwd device must find listening, as QEMU opens it at start).</param>
-    public static async Task<UserNetRig> StartAsync(string userOptions, string? resolvConf = null, int mtu = 1500, Func<UserNetRig, Task>? beforeNetdevd = null)
+    /// <param name="vnetHeader">The tap with vnet_hdr=on (virtio-net headers between it and the user
+    /// netdev, checksums and segmentation left to the kernel, as behind a QEMU virtio NIC); off by default.</param>
+    public static async Task<UserNetRig> StartAsync(string userOptions, string? resolvConf = null, int mtu = 1500, Func<UserNetRig, Task>? beforeNetdevd = null, bool vnetHeader = false)
     {
         RequireTools();
         var rig = new UserNetRig($"{Environment.ProcessId % 10000}{Interlocked.Increment(ref s_counter)}");
         try
         {
-            await rig.SetUpAsync(userOptions, resolvConf, mtu, beforeNetdevd);
+            await rig.SetUpAsync(userOptions, resolvConf, mtu, beforeNetdevd, vnetHeader);
             return rig;
         }
         catch
@@ -80,7 +82,7 @@ internal sealed class UserNetRig : IAsyncDisposable
         }
     }
 
-    private async Task SetUpAsync(string userOptions, string? resolvConf, int mtu, Func<UserNetRig, Task>? beforeNetdevd)
+    private async Task SetUpAsync(string userOptions, string? resolvConf, int mtu, Func<UserNetRig, Task>? beforeNetdevd, bool vnetHeader)
     {
         await Shell.CheckAsync($"ip netns add {HostNs} && ip netns add {GuestNs}");
         await Shell.CheckAsync($"ip -n {HostNs} link set lo up && ip -n {GuestNs} link set lo up && " +
@@ -94,7 +96,7 @@ internal sealed class UserNetRig : IAsyncDisposable
         var env = resolvConf is null ? "" : $"NETDEVD_RESOLV_CONF={resolvConf} ";
         _netdevd = Shell.Start($"ip netns exec {HostNs} env {env}dotnet {dll} --qmp unix:{QmpPath},server=on,wait=off " +
             $"--netdev '{user}' --netdev hubport,id=hu,hubid=0,netdev=u0 " +
-            $"--netdev tap,id=t0,ifname={Tap},script=no,downscript=no,vnet_hdr=off --netdev hubport,id=ht,hubid=0,netdev=t0");
+            $"--netdev tap,id=t0,ifname={Tap},script=no,downscript=no,vnet_hdr={(vnetHeader ? "on" : "off")} --netdev hubport,id=ht,hubid=0,netdev=t0");
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!(await Shell.RunAsync($"ip -n {HostNs} link show {Tap}")).Status.Equals(0))
         {

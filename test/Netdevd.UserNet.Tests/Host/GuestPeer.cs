@@ -5,9 +5,20 @@ using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Host;
 
-/// <summary>The user netdev's peer in these tests: sends guest frames, records what comes back and on which thread.</summary>
-internal sealed class GuestPeer() : NetClient("guest", NetClientDriver.Stream)
+/// <summary>
+/// The user netdev's peer in these tests: sends guest frames, records what comes back and on which thread.
+/// With <paramref name="vnetHeader"/> it keeps virtio-net headers as a tap with vnet_hdr=on: frames it
+/// records are stripped of theirs (kept in <see cref="Headers"/>), frames it injects get one.
+/// </summary>
+internal sealed class GuestPeer(bool vnetHeader = false) : NetClient("guest", NetClientDriver.Stream)
 {
+    private readonly byte[] _inject = new byte[VnetHeaderSize + MaxFrameSize];
+
+    public override bool HasVnetHeader => vnetHeader;
+
+    /// <summary>Each recorded frame (without its header) with the virtio-net header it came behind.</summary>
+    public ConcurrentQueue<(VirtioNetHeader Header, byte[] Frame)> Headers { get; } = new();
+
     public ConcurrentQueue<(byte[] Frame, int ThreadId, bool PoolThread, string? ThreadName)> Received { get; } = new();
 
     private long _dataFrames;
@@ -22,10 +33,35 @@ internal sealed class GuestPeer() : NetClient("guest", NetClientDriver.Stream)
     /// <summary>The highest sequence number + length seen in a TCP segment from the netdev (what the guest may acknowledge).</summary>
     public uint HighestEnd => (uint)Interlocked.Read(ref _highestEnd);
 
-    public void Inject(byte[] frame) => Send(frame);
+    public void Inject(byte[] frame) => Inject(frame, default);
+
+    /// <summary>Sends a guest frame, behind <paramref name="header"/> when the link carries headers (no allocation).</summary>
+    public void Inject(byte[] frame, VirtioNetHeader header)
+    {
+        if (!UsingVnetHeader)
+        {
+            Send(frame);
+            return;
+        }
+
+        _inject.AsSpan(0, VnetHeaderSize).Clear();
+        header.Write(_inject);
+        frame.CopyTo(_inject, VnetHeaderSize);
+        Send(_inject.AsSpan(0, VnetHeaderSize + frame.Length));
+    }
 
     protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
     {
+        if (UsingVnetHeader)
+        {
+            if (Record)
+            {
+                Headers.Enqueue((VirtioNetHeader.Read(frame), frame[VnetHeaderSize..].ToArray()));
+            }
+
+            frame = frame[VnetHeaderSize..];
+        }
+
         if (!Record)
         {
             Count(frame);

@@ -21,16 +21,20 @@ public sealed class UserNetAllocationTests
 {
     private const ushort GuestPort = 40100;
 
-    [Fact]
-    public async Task A_steady_tcp_download_does_not_allocate_per_frame()
+    /// <param name="vnetHeader">The peer keeps virtio-net headers (a tap with vnet_hdr=on): segments leave with a partial checksum and a header.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_steady_tcp_download_does_not_allocate_per_frame(bool vnetHeader)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = (ushort)((IPEndPoint)listener.LocalEndpoint).Port;
         using var io = new AllocationCountingIoThread();
         var client = UserNetClient.Create("u-alloc", UserNetConfigParser.Parse(new NetdevUserOptions()), TimeProvider.System, NullLogger.Instance, ioThread: io);
-        var guest = new GuestPeer();
+        var guest = new GuestPeer(vnetHeader);
         NetClient.Connect(client, guest);
+        Assert.Equal(vnetHeader, client.UsingVnetHeader);
         using var stop = new CancellationTokenSource();
         Thread? sender = null;
         try

@@ -102,10 +102,20 @@ internal sealed class ListSink : IFrameSink
 
     public void Commit(int length) => Frames.Add(_buffer[..length]);
 
+    /// <summary>The frames committed with a partial checksum, by index in <see cref="Frames"/>: (start, offset).</summary>
+    public Dictionary<int, (int Start, int Offset)> Partial { get; } = [];
+
+    public void CommitPartialChecksum(int length, int checksumStart, int checksumOffset)
+    {
+        Partial[Frames.Count] = (checksumStart, checksumOffset);
+        Commit(length);
+    }
+
     public List<byte[]> Take()
     {
         var list = new List<byte[]>(Frames);
         Frames.Clear();
+        Partial.Clear();
         return list;
     }
 }
