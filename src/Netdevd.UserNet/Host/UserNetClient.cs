@@ -318,6 +318,11 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         {
             if (frame.Length < VnetHeaderSize)
             {
+                lock (_engine.Lock)
+                {
+                    _engine.Stack.Counters.Drop(Interface.FrameDropReason.Malformed);
+                }
+
                 return ReceiveResult.Accepted;
             }
 

@@ -50,6 +50,9 @@ internal sealed class GuestPeer(bool vnetHeader = false) : NetClient("guest", Ne
         Send(_inject.AsSpan(0, VnetHeaderSize + frame.Length));
     }
 
+    /// <summary>Sends bytes as they are, header or not (a hostile or broken peer).</summary>
+    public void InjectRaw(ReadOnlySpan<byte> bytes) => Send(bytes);
+
     protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
     {
         if (UsingVnetHeader)

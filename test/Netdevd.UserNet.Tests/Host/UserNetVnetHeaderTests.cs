@@ -141,6 +141,27 @@ public sealed class UserNetVnetHeaderTests
     }
 
     [Fact]
+    public async Task A_frame_shorter_than_its_header_and_udp_segmentation_are_dropped_and_counted()
+    {
+        var (client, guest) = Connect(vnetHeader: true);
+        try
+        {
+            Assert.True(client.UsingVnetHeader);
+            guest.InjectRaw(new byte[5]);
+            Assert.Equal(1, client.Counters.Drops(FrameDropReason.Malformed));
+
+            var datagram = GuestFrames.Udp(GuestFrames.Host, 5000, 5001, new byte[3000]);
+            guest.Inject(datagram, new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoUdpL4, 42, 1400, L4Start, 6));
+            Assert.Equal(1, client.Counters.Drops(FrameDropReason.UnsupportedProtocol));
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await guest.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_guest_tso_super_frame_reaches_the_host_socket_whole()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
