@@ -308,15 +308,13 @@ public sealed partial class UserStack
     private void WriteTcp(in TcpFlowAddress address, uint seq, uint ack, TcpFlags flags, ushort window, in TcpOptions options,
         ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2)
     {
-        if (!address.IsIpv4)
-        {
-            WriteTcp6(address, seq, ack, flags, window, options, payload1, payload2);
-            return;
-        }
-
         var headerLength = TcpPacket.MinimumHeaderLength + options.EmittedLength;
         var l4Length = headerLength + payload1.Length + payload2.Length;
-        var l4 = BeginIpv4(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length, out var frame);
+        var ipv4 = address.IsIpv4;
+        Span<byte> frame;
+        var l4 = ipv4
+            ? BeginIpv4(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length, out frame)
+            : BeginIpv6(address.Foreign, address.Guest, IpProtocol.Tcp, l4Length, out frame);
         if (l4.IsEmpty)
         {
             return;
@@ -325,17 +323,22 @@ public sealed partial class UserStack
         TcpPacket.WriteHeader(l4, address.ForeignPort, address.GuestPort, seq, ack, flags, window, options);
         payload1.CopyTo(l4[headerLength..]);
         payload2.CopyTo(l4[(headerLength + payload1.Length)..]);
+        var headers = ipv4 ? Headers : Ipv6Headers;
+        var pseudoHeader = ipv4
+            ? Checksum.PseudoHeader(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length)
+            : Checksum.PseudoHeader(address.Foreign, address.Guest, IpProtocol.Tcp, l4Length);
+        var tcp = TcpPacket.CreateUnchecked(l4);
         if (_checksumOffload)
         {
             // The guest's device (a tap's kernel, a virtio NIC) sums the segment: only the
             // pseudo-header goes in, and the data is never read here a second time.
-            TcpPacket.CreateUnchecked(l4).Checksum = Checksum.Fold(Checksum.PseudoHeader(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length));
-            Commit(frame, Headers + l4Length, Headers);
+            tcp.Checksum = Checksum.Fold(pseudoHeader);
+            Commit(frame, headers + l4Length, headers);
             return;
         }
 
-        TcpPacket.CreateUnchecked(l4).FillChecksum(address.ForeignAddress, address.GuestAddress);
-        Commit(frame, Headers + l4Length);
+        tcp.Checksum = tcp.ComputeChecksum(pseudoHeader);
+        Commit(frame, headers + l4Length);
     }
 
     /// <summary>Turns connection output into frames (kept apart so the stack's public surface stays small).</summary>

@@ -102,30 +102,4 @@ public sealed partial class UserStack
         connection.HostConnectFailed(reset: false);
         Service(connection, NowMs);
     }
-
-    private void WriteTcp6(in TcpFlowAddress address, uint seq, uint ack, TcpFlags flags, ushort window, in TcpOptions options,
-        ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2)
-    {
-        var headerLength = TcpPacket.MinimumHeaderLength + options.EmittedLength;
-        var l4Length = headerLength + payload1.Length + payload2.Length;
-        var l4 = BeginIpv6(address.Foreign, address.Guest, IpProtocol.Tcp, l4Length, out var frame);
-        if (l4.IsEmpty)
-        {
-            return;
-        }
-
-        TcpPacket.WriteHeader(l4, address.ForeignPort, address.GuestPort, seq, ack, flags, window, options);
-        payload1.CopyTo(l4[headerLength..]);
-        payload2.CopyTo(l4[(headerLength + payload1.Length)..]);
-        if (_checksumOffload)
-        {
-            // As over IPv4: the guest's device completes the sum.
-            TcpPacket.CreateUnchecked(l4).Checksum = Checksum.Fold(Checksum.PseudoHeader(address.Foreign, address.Guest, IpProtocol.Tcp, l4Length));
-            Commit(frame, Ipv6Headers + l4Length, Ipv6Headers);
-            return;
-        }
-
-        TcpPacket.CreateUnchecked(l4).FillChecksum(address.Foreign, address.Guest);
-        Commit(frame, Ipv6Headers + l4Length);
-    }
 }

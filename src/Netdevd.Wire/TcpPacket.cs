@@ -106,10 +106,13 @@ public readonly ref struct TcpPacket
     /// <summary>Sequence space the segment occupies: payload plus one each for SYN and FIN.</summary>
     public int SegmentLength => Payload.Length + (Syn ? 1 : 0) + (Fin ? 1 : 0);
 
-    public ushort ComputeChecksum(Ipv4Address source, Ipv4Address destination)
+    public ushort ComputeChecksum(Ipv4Address source, Ipv4Address destination) =>
+        ComputeChecksum(Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, _b.Length));
+
+    /// <summary>The checksum from a pseudo-header sum of either family, over the header (its checksum field skipped) and payload.</summary>
+    public ushort ComputeChecksum(uint pseudoHeaderSum)
     {
-        var sum = Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, _b.Length);
-        sum = Wire.Checksum.Add(sum, _b[..16]);
+        var sum = Wire.Checksum.Add(pseudoHeaderSum, _b[..16]);
         sum = Wire.Checksum.Add(sum, _b[18..]);
         return Wire.Checksum.Finish(sum);
     }
@@ -123,13 +126,8 @@ public readonly ref struct TcpPacket
     }
 
     /// <summary>The checksum over the IPv6 pseudo-header (RFC 8200 8.1), header and payload.</summary>
-    public ushort ComputeChecksum(Ipv6Address source, Ipv6Address destination)
-    {
-        var sum = Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, _b.Length);
-        sum = Wire.Checksum.Add(sum, _b[..16]);
-        sum = Wire.Checksum.Add(sum, _b[18..]);
-        return Wire.Checksum.Finish(sum);
-    }
+    public ushort ComputeChecksum(Ipv6Address source, Ipv6Address destination) =>
+        ComputeChecksum(Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, _b.Length));
 
     public void FillChecksum(Ipv6Address source, Ipv6Address destination) => Checksum = ComputeChecksum(source, destination);
 

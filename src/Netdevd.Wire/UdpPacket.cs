@@ -58,10 +58,13 @@ public readonly ref struct UdpPacket
     public Span<byte> Payload => _b[HeaderLength..Length];
 
     /// <summary>The checksum as it should be (over pseudo-header, header with zero checksum, payload).</summary>
-    public ushort ComputeChecksum(Ipv4Address source, Ipv4Address destination)
+    public ushort ComputeChecksum(Ipv4Address source, Ipv4Address destination) =>
+        ComputeChecksum(Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Udp, Length));
+
+    /// <summary>The checksum from a pseudo-header sum of either family.</summary>
+    private ushort ComputeChecksum(uint pseudoHeaderSum)
     {
-        var sum = Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Udp, Length);
-        sum = Wire.Checksum.Add(sum, _b[..6]);
+        var sum = Wire.Checksum.Add(pseudoHeaderSum, _b[..6]);
         sum = Wire.Checksum.Add(sum, _b[HeaderLength..Length]);
         var c = Wire.Checksum.Finish(sum);
 
@@ -84,14 +87,8 @@ public readonly ref struct UdpPacket
     }
 
     /// <summary>The checksum over the IPv6 pseudo-header; a computed zero is sent as all ones.</summary>
-    public ushort ComputeChecksum(Ipv6Address source, Ipv6Address destination)
-    {
-        var sum = Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Udp, Length);
-        sum = Wire.Checksum.Add(sum, _b[..6]);
-        sum = Wire.Checksum.Add(sum, _b[HeaderLength..Length]);
-        var c = Wire.Checksum.Finish(sum);
-        return c == 0 ? (ushort)0xFFFF : c;
-    }
+    public ushort ComputeChecksum(Ipv6Address source, Ipv6Address destination) =>
+        ComputeChecksum(Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Udp, Length));
 
     public void FillChecksum(Ipv6Address source, Ipv6Address destination) => Checksum = ComputeChecksum(source, destination);
 
