@@ -32,56 +32,49 @@ public sealed class UserNetVnetHeaderTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = (ushort)((IPEndPoint)listener.LocalEndpoint).Port;
-        var (client, guest) = Connect(vnetHeader: true);
-        try
+        await using var peered = Connect(vnetHeader: true);
+        var (client, guest) = peered;
+        Assert.True(client.UsingVnetHeader);
+        guest.Inject(GuestFrames.Tcp(GuestFrames.Host, GuestPort, port, 1000, 0, TcpFlags.Syn));
+        using var accepted = await listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
+        var synAck = await guest.WaitForTcpAsync((flags, _) => (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
+        guest.Inject(GuestFrames.Tcp(GuestFrames.Host, GuestPort, port, 1001, synAck.Sequence + 1, TcpFlags.Ack));
+        accepted.Send(Encoding.ASCII.GetBytes("hello, guest"));
+        await guest.WaitForTcpAsync((_, length) => length > 0);
+
+        var data = 0;
+        foreach (var (header, frame) in guest.Headers)
         {
-            Assert.True(client.UsingVnetHeader);
-            guest.Inject(GuestFrames.Tcp(GuestFrames.Host, GuestPort, port, 1000, 0, TcpFlags.Syn));
-            using var accepted = await listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
-            var synAck = await guest.WaitForTcpAsync((flags, _) => (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
-            guest.Inject(GuestFrames.Tcp(GuestFrames.Host, GuestPort, port, 1001, synAck.Sequence + 1, TcpFlags.Ack));
-            accepted.Send(Encoding.ASCII.GetBytes("hello, guest"));
-            await guest.WaitForTcpAsync((_, length) => length > 0);
-
-            var data = 0;
-            foreach (var (header, frame) in guest.Headers)
+            Assert.True(EthernetFrame.TryCreate(frame, out var eth));
+            Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
+            Assert.True(ip.VerifyChecksum());
+            if (ip.Protocol != IpProtocol.Tcp)
             {
-                Assert.True(EthernetFrame.TryCreate(frame, out var eth));
-                Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
-                Assert.True(ip.VerifyChecksum());
-                if (ip.Protocol != IpProtocol.Tcp)
-                {
-                    continue;
-                }
-
-                Assert.Equal(VirtioNetHeader.FlagNeedsCsum, header.Flags);
-                Assert.False(header.IsGso);
-                Assert.Equal(L4Start, header.CsumStart);
-                Assert.Equal(16, header.CsumOffset);
-                Assert.True(TcpPacket.TryCreate(ip.Payload, out var tcp));
-                var pseudo = Checksum.Fold(Checksum.PseudoHeader(ip.Source, ip.Destination, IpProtocol.Tcp, ip.Payload.Length));
-                Assert.Equal(pseudo, tcp.Checksum);
-
-                // What the guest's device does: the sum from csum_start to the end, stored at csum_offset.
-                var value = Checksum.Finish(Checksum.Add(0, frame.AsSpan(header.CsumStart)));
-                BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(header.CsumStart + header.CsumOffset), value);
-                Assert.True(tcp.VerifyChecksum(ip.Source, ip.Destination));
-                var packet = PacketDotNet.Packet.ParsePacket(PacketDotNet.LinkLayers.Ethernet, frame).Extract<PacketDotNet.TcpPacket>();
-                Assert.True(packet.ValidChecksum);
-                if (tcp.Payload.Length > 0)
-                {
-                    Assert.Equal("hello, guest", Encoding.ASCII.GetString(tcp.Payload));
-                    data++;
-                }
+                continue;
             }
 
-            Assert.Equal(1, data);
+            Assert.Equal(VirtioNetHeader.FlagNeedsCsum, header.Flags);
+            Assert.False(header.IsGso);
+            Assert.Equal(L4Start, header.CsumStart);
+            Assert.Equal(16, header.CsumOffset);
+            Assert.True(TcpPacket.TryCreate(ip.Payload, out var tcp));
+            var pseudo = Checksum.Fold(Checksum.PseudoHeader(ip.Source, ip.Destination, IpProtocol.Tcp, ip.Payload.Length));
+            Assert.Equal(pseudo, tcp.Checksum);
+
+            // What the guest's device does: the sum from csum_start to the end, stored at csum_offset.
+            var value = Checksum.Finish(Checksum.Add(0, frame.AsSpan(header.CsumStart)));
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(header.CsumStart + header.CsumOffset), value);
+            Assert.True(tcp.VerifyChecksum(ip.Source, ip.Destination));
+            var packet = PacketDotNet.Packet.ParsePacket(PacketDotNet.LinkLayers.Ethernet, frame).Extract<PacketDotNet.TcpPacket>();
+            Assert.True(packet.ValidChecksum);
+            if (tcp.Payload.Length > 0)
+            {
+                Assert.Equal("hello, guest", Encoding.ASCII.GetString(tcp.Payload));
+                data++;
+            }
         }
-        finally
-        {
-            await client.DisposeAsync();
-            await guest.DisposeAsync();
-        }
+
+        Assert.Equal(1, data);
     }
 
     [Fact]
@@ -90,24 +83,17 @@ public sealed class UserNetVnetHeaderTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = (ushort)((IPEndPoint)listener.LocalEndpoint).Port;
-        var (client, guest) = Connect(vnetHeader: false);
-        try
+        await using var peered = Connect(vnetHeader: false);
+        var (client, guest) = peered;
+        Assert.False(client.UsingVnetHeader);
+        guest.Inject(GuestFrames.Tcp(GuestFrames.Host, GuestPort + 1, port, 1000, 0, TcpFlags.Syn));
+        using var accepted = await listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
+        await guest.WaitForTcpAsync((flags, _) => (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
+        foreach (var (frame, _, _, _) in guest.Received)
         {
-            Assert.False(client.UsingVnetHeader);
-            guest.Inject(GuestFrames.Tcp(GuestFrames.Host, GuestPort + 1, port, 1000, 0, TcpFlags.Syn));
-            using var accepted = await listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
-            await guest.WaitForTcpAsync((flags, _) => (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
-            foreach (var (frame, _, _, _) in guest.Received)
-            {
-                Assert.True(EthernetFrame.TryCreate(frame, out var eth));
-                Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
-                Assert.True(ip.Protocol != IpProtocol.Tcp || TcpPacket.CreateUnchecked(ip.Payload).VerifyChecksum(ip.Source, ip.Destination));
-            }
-        }
-        finally
-        {
-            await client.DisposeAsync();
-            await guest.DisposeAsync();
+            Assert.True(EthernetFrame.TryCreate(frame, out var eth));
+            Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
+            Assert.True(ip.Protocol != IpProtocol.Tcp || TcpPacket.CreateUnchecked(ip.Payload).VerifyChecksum(ip.Source, ip.Destination));
         }
     }
 
@@ -117,48 +103,34 @@ public sealed class UserNetVnetHeaderTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = (ushort)((IPEndPoint)listener.LocalEndpoint).Port;
-        var (client, guest) = Connect(vnetHeader: true);
-        try
-        {
-            Assert.True(client.UsingVnetHeader);
-            var garbage = GuestFrames.Tcp(GuestFrames.Host, GuestPort + 2, port, 1000, 0, TcpFlags.Syn);
-            garbage[L4Start + 16] ^= 0x5A;
-            garbage[L4Start + 17] ^= 0xA5;
+        await using var peered = Connect(vnetHeader: true);
+        var (client, guest) = peered;
+        Assert.True(client.UsingVnetHeader);
+        var garbage = GuestFrames.Tcp(GuestFrames.Host, GuestPort + 2, port, 1000, 0, TcpFlags.Syn);
+        garbage[L4Start + 16] ^= 0x5A;
+        garbage[L4Start + 17] ^= 0xA5;
 
-            guest.Inject(garbage, default);
-            Assert.Equal(1, client.Counters.Drops(FrameDropReason.BadChecksum));
+        guest.Inject(garbage, default);
+        Assert.Equal(1, client.Counters.Drops(FrameDropReason.BadChecksum));
 
-            guest.Inject(garbage, NeedsCsum);
-            await guest.WaitForTcpAsync((flags, _) => (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
-            using var accepted = await listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
-            Assert.Equal(1, client.Counters.Drops(FrameDropReason.BadChecksum));
-        }
-        finally
-        {
-            await client.DisposeAsync();
-            await guest.DisposeAsync();
-        }
+        guest.Inject(garbage, NeedsCsum);
+        await guest.WaitForTcpAsync((flags, _) => (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
+        using var accepted = await listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(1, client.Counters.Drops(FrameDropReason.BadChecksum));
     }
 
     [Fact]
     public async Task A_frame_shorter_than_its_header_and_udp_segmentation_are_dropped_and_counted()
     {
-        var (client, guest) = Connect(vnetHeader: true);
-        try
-        {
-            Assert.True(client.UsingVnetHeader);
-            guest.InjectRaw(new byte[5]);
-            Assert.Equal(1, client.Counters.Drops(FrameDropReason.Malformed));
+        await using var peered = Connect(vnetHeader: true);
+        var (client, guest) = peered;
+        Assert.True(client.UsingVnetHeader);
+        guest.InjectRaw(new byte[5]);
+        Assert.Equal(1, client.Counters.Drops(FrameDropReason.Malformed));
 
-            var datagram = GuestFrames.Udp(GuestFrames.Host, 5000, 5001, new byte[3000]);
-            guest.Inject(datagram, new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoUdpL4, 42, 1400, L4Start, 6));
-            Assert.Equal(1, client.Counters.Drops(FrameDropReason.UnsupportedProtocol));
-        }
-        finally
-        {
-            await client.DisposeAsync();
-            await guest.DisposeAsync();
-        }
+        var datagram = GuestFrames.Udp(GuestFrames.Host, 5000, 5001, new byte[3000]);
+        guest.Inject(datagram, new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoUdpL4, 42, 1400, L4Start, 6));
+        Assert.Equal(1, client.Counters.Drops(FrameDropReason.UnsupportedProtocol));
     }
 
     [Fact]
@@ -167,52 +139,61 @@ public sealed class UserNetVnetHeaderTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = (ushort)((IPEndPoint)listener.LocalEndpoint).Port;
-        var (client, guest) = Connect(vnetHeader: true);
-        try
+        await using var peered = Connect(vnetHeader: true);
+        var (client, guest) = peered;
+        Assert.True(client.UsingVnetHeader);
+        guest.Inject(GuestFrames.Tcp(GuestFrames.Host, GuestPort + 3, port, 1000, 0, TcpFlags.Syn));
+        using var accepted = await listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
+        var synAck = await guest.WaitForTcpAsync((flags, _) => (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
+
+        // Three MSS-sized segments in one frame, as a guest's kernel hands a TSO frame to its
+        // device: IP length over the whole, the TCP checksum field holding the pseudo-header sum.
+        var payload = new byte[3 * 1448];
+        for (var i = 0; i < payload.Length; i++)
         {
-            Assert.True(client.UsingVnetHeader);
-            guest.Inject(GuestFrames.Tcp(GuestFrames.Host, GuestPort + 3, port, 1000, 0, TcpFlags.Syn));
-            using var accepted = await listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
-            var synAck = await guest.WaitForTcpAsync((flags, _) => (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
-
-            // Three MSS-sized segments in one frame, as a guest's kernel hands a TSO frame to its
-            // device: IP length over the whole, the TCP checksum field holding the pseudo-header sum.
-            var payload = new byte[3 * 1448];
-            for (var i = 0; i < payload.Length; i++)
-            {
-                payload[i] = (byte)(i * 7);
-            }
-
-            var frame = GuestFrames.Tcp(GuestFrames.Host, GuestPort + 3, port, 1001, synAck.Sequence + 1, TcpFlags.Ack | TcpFlags.Psh, payload);
-            var l4Length = frame.Length - L4Start;
-            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(L4Start + 16),
-                Checksum.Fold(Checksum.PseudoHeader(GuestFrames.Guest, GuestFrames.Host, IpProtocol.Tcp, l4Length)));
-            guest.Inject(frame, new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoTcpV4, L4Start + 20, 1448, L4Start, 16));
-
-            var received = new byte[payload.Length];
-            var got = 0;
-            while (got < received.Length)
-            {
-                var n = await accepted.ReceiveAsync(received.AsMemory(got), TestContext.Current.CancellationToken);
-                Assert.True(n > 0);
-                got += n;
-            }
-
-            Assert.Equal(payload, received);
-            Assert.Equal(0, client.Counters.Drops(FrameDropReason.BadChecksum));
+            payload[i] = (byte)(i * 7);
         }
-        finally
+
+        var frame = GuestFrames.Tcp(GuestFrames.Host, GuestPort + 3, port, 1001, synAck.Sequence + 1, TcpFlags.Ack | TcpFlags.Psh, payload);
+        var l4Length = frame.Length - L4Start;
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(L4Start + 16),
+            Checksum.Fold(Checksum.PseudoHeader(GuestFrames.Guest, GuestFrames.Host, IpProtocol.Tcp, l4Length)));
+        guest.Inject(frame, new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoTcpV4, L4Start + 20, 1448, L4Start, 16));
+
+        var received = new byte[payload.Length];
+        var got = 0;
+        while (got < received.Length)
         {
-            await client.DisposeAsync();
-            await guest.DisposeAsync();
+            var n = await accepted.ReceiveAsync(received.AsMemory(got), TestContext.Current.CancellationToken);
+            Assert.True(n > 0);
+            got += n;
         }
+
+        Assert.Equal(payload, received);
+        Assert.Equal(0, client.Counters.Drops(FrameDropReason.BadChecksum));
     }
 
-    private static (UserNetClient Client, GuestPeer Guest) Connect(bool vnetHeader)
+    private static Peered Connect(bool vnetHeader)
     {
         var client = UserNetClient.Create("u-vnet", UserNetConfigParser.Parse(new NetdevUserOptions()), TimeProvider.System, NullLogger.Instance);
         var guest = new GuestPeer(vnetHeader);
         NetClient.Connect(client, guest);
-        return (client, guest);
+        return new Peered(client, guest);
+    }
+
+    /// <summary>The user netdev and its guest-side peer, both closed with the test.</summary>
+    private sealed class Peered(UserNetClient client, GuestPeer guest) : IAsyncDisposable
+    {
+        public void Deconstruct(out UserNetClient user, out GuestPeer peer)
+        {
+            user = client;
+            peer = guest;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await client.DisposeAsync();
+            await guest.DisposeAsync();
+        }
     }
 }
