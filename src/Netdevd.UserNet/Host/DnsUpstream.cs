@@ -70,7 +70,6 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
     private sealed class FamilySocket : HostWork, IHostIoHandler
     {
         private const int Batch = 64;
-        private const int SockAddrIn6Length = 28;
         private readonly UserNetEngine _engine;
         private readonly bool _v6;
         private readonly int _fd;
@@ -88,7 +87,7 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
                 throw new IOException($"socket: {Errno.Message(Errno.Last)}");
             }
 
-            Span<byte> any = stackalloc byte[SockAddrIn6Length];
+            Span<byte> any = stackalloc byte[SockAddrIn6.Length];
             var length = Write(any, v6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0));
             try
             {
@@ -111,7 +110,7 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
 
         public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
         {
-            Span<byte> to = stackalloc byte[SockAddrIn6Length];
+            Span<byte> to = stackalloc byte[SockAddrIn6.Length];
             var length = Write(to, resolver);
             _ = Libc.SendTo(_fd, query, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, to[..length]);
         }
@@ -130,7 +129,7 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
             }
 
             var buffer = _engine.DatagramBuffer;
-            Span<byte> from = stackalloc byte[SockAddrIn6Length];
+            Span<byte> from = stackalloc byte[SockAddrIn6.Length];
             for (var i = 0; i < Batch && !_closed; i++)
             {
                 var n = Libc.RecvFrom(_fd, buffer, Libc.MSG_DONTWAIT, from, out _);
@@ -180,12 +179,8 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
                 return SockAddrIn.Length;
             }
 
-            sockaddr[..SockAddrIn6Length].Clear();
-            BinaryPrimitives.WriteUInt16LittleEndian(sockaddr, Libc.AF_INET6);
-            BinaryPrimitives.WriteUInt16BigEndian(sockaddr[2..], (ushort)endPoint.Port);
-            _ = endPoint.Address.TryWriteBytes(sockaddr.Slice(8, 16), out _);
-            BinaryPrimitives.WriteUInt32LittleEndian(sockaddr[24..], (uint)endPoint.Address.ScopeId);
-            return SockAddrIn6Length;
+            SockAddrIn6.Write(sockaddr, Ipv6Address.FromIPAddress(endPoint.Address), (ushort)endPoint.Port, (uint)endPoint.Address.ScopeId);
+            return SockAddrIn6.Length;
         }
     }
 }

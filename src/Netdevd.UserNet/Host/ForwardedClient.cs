@@ -15,7 +15,7 @@ namespace Netdevd.UserNet.Host;
 internal static class ForwardedClient
 {
     /// <summary>sockaddr_in6's length, enough for either family.</summary>
-    public const int SockAddrLength = 28;
+    public const int SockAddrLength = SockAddrIn6.Length;
 
     /// <summary>A client's identity on a listener: its address bytes and port (no allocation per datagram).</summary>
     public readonly record struct Key(UInt128 Address, ushort Port);
