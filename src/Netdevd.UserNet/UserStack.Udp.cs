@@ -17,6 +17,12 @@ public sealed partial class UserStack
 
     public int UdpFlowCount => _udp.Count;
 
+    /// <summary>
+    /// Every UDP flow the netdev holds a host socket for, both families and the forwards': what
+    /// <see cref="NatLimits.MaxUdpFlows"/> bounds.
+    /// </summary>
+    private int AllUdpFlows => _udp.Count + _udp6.Count + _udpForwards.Count;
+
     private void InputUdp(Ipv4Packet ip, MacAddress guestMac)
     {
         if (!UdpPacket.TryCreate(ip.Payload, out var udp))
@@ -73,7 +79,7 @@ public sealed partial class UserStack
         var key = (source, udp.SourcePort);
         if (!_udp.TryGet(key, out var flow))
         {
-            if (_udp.Count >= _options.Limits.MaxUdpFlows)
+            if (AllUdpFlows >= _options.Limits.MaxUdpFlows)
             {
                 Counters.Drop(FrameDropReason.UdpFlowLimit);
                 return;

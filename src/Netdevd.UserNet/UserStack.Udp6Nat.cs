@@ -49,7 +49,7 @@ public sealed partial class UserStack
         var key = (source, udp.SourcePort);
         if (!_udp6.TryGetValue(key, out var flow))
         {
-            if (_udp.Count + _udp6.Count >= _options.Limits.MaxUdpFlows)
+            if (AllUdpFlows >= _options.Limits.MaxUdpFlows)
             {
                 Counters.Drop(FrameDropReason.UdpFlowLimit);
                 return;
@@ -67,6 +67,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
         if (!Host.SendUdp6(flow, hostDestination, port, udp.Payload))
         {

@@ -29,7 +29,7 @@ public sealed partial class UserStack
 
     private UdpForwardFlow? OpenUdpForward(UdpForwardKey key, object hostState)
     {
-        if (_udp.Count + _udp6.Count + _udpForwards.Count >= _options.Limits.MaxUdpFlows)
+        if (AllUdpFlows >= _options.Limits.MaxUdpFlows)
         {
             Counters.Drop(FrameDropReason.UdpFlowLimit);
             return null;

@@ -209,6 +209,24 @@ public sealed class Ipv6NatTests : IDisposable
     }
 
     [Fact]
+    public void The_udp_flow_limit_counts_both_families()
+    {
+        // The limit bounds the host sockets one netdev holds; IPv4 flows were counted alone, so a
+        // guest with the IPv6 quota used could open as many again over IPv4.
+        _stack.Dispose();
+        _stack = Create(new UserStackOptions { Ipv6Enabled = true, Limits = new NatLimits { MaxUdpFlows = 4 } });
+        for (ushort port = 5000; port < 5004; port++)
+        {
+            _stack.Input(Udp(Outside, port, 7777, [1]));
+        }
+
+        Assert.Equal(4, _stack.Udp6FlowCount);
+        _stack.Input(GuestFrames.Udp(Ipv4Address.Create(192, 0, 2, 7), 6000, 7777, [1]));
+        Assert.Equal(0, _stack.UdpFlowCount);
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.UdpFlowLimit));
+    }
+
+    [Fact]
     public void Udp_goes_out_through_an_ipv6_flow_and_answers_from_loopback_come_from_the_virtual_host()
     {
         _stack.Input(Udp(Host6, 5000, 7777, [1, 2, 3]));
