@@ -11,6 +11,9 @@ public sealed partial class UserStack
 
     public int IcmpFlowCount => _icmp.Count;
 
+    /// <summary>The echo flows of both families: what <see cref="NatLimits.MaxIcmpFlows"/> bounds.</summary>
+    private int AllIcmpFlows => _icmp.Count + _icmp6.Count;
+
     private void InputIcmp(Ipv4Packet ip)
     {
         if (!IcmpPacket.TryCreate(ip.Payload, out var icmp))
@@ -53,7 +56,7 @@ public sealed partial class UserStack
         var key = (ip.Source, icmp.Header.Identifier, destination);
         if (!_icmp.TryGet(key, out var flow))
         {
-            if (_icmp.Count >= _options.Limits.MaxIcmpFlows)
+            if (AllIcmpFlows >= _options.Limits.MaxIcmpFlows)
             {
                 Counters.Drop(FrameDropReason.IcmpFlowLimit);
                 return;

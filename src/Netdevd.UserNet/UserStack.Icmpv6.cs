@@ -96,7 +96,7 @@ public sealed partial class UserStack
         var key = (source, icmp.Header.Identifier, destination);
         if (!_icmp6.TryGetValue(key, out var flow))
         {
-            if (_icmp6.Count >= _options.Limits.MaxIcmpFlows)
+            if (AllIcmpFlows >= _options.Limits.MaxIcmpFlows)
             {
                 Counters.Drop(FrameDropReason.IcmpFlowLimit);
                 return;

@@ -26,6 +26,20 @@ public sealed class Icmpv6StackTests : Ipv6StackHarness
     }
 
     [Fact]
+    public void The_icmp_flow_limit_counts_both_families()
+    {
+        // As for UDP: each family counted only its own flows, so a guest could hold twice the limit.
+        Recreate(Options() with { Limits = new Netdevd.UserNet.Nat.NatLimits { MaxIcmpFlows = 2 } });
+        Stack.Input(Ping(Parse("2001:db8::1"), id: 1, seq: 1));
+        Stack.Input(Ping(Parse("2001:db8::2"), id: 2, seq: 1));
+        Assert.Equal(2, Stack.Icmpv6FlowCount);
+
+        Stack.Input(Netdevd.UserNet.Tests.Nat.GuestFrames.Ping(Ipv4Address.Create(192, 0, 2, 7), 3, 1));
+        Assert.Equal(0, Stack.IcmpFlowCount);
+        Assert.Equal(1, Stack.Counters.Drops(FrameDropReason.IcmpFlowLimit));
+    }
+
+    [Fact]
     public void Ping_of_an_outside_address_goes_through_the_host_socket_and_the_reply_comes_back()
     {
         var target = Parse("2001:db8::1");
