@@ -5,14 +5,22 @@
 # directions, at MTU 1500 and 65520. Prints Gbit/s, the ratio vhost-user/stream, and the CPU
 # of both netdevds (cores busy) per Gbit/s.
 # Needs root, iproute2, iperf3, the .NET SDK. Usage: bench/vhost-user/run.sh [SECONDS]
+#   BENCH_MTUS="1500 65520"  BENCH_CASES="stream vhost-user"
+#   NETDEVD_BIN=PATH (another netdevd build, e.g. ./publish.sh's NativeAOT binary or a copy of the
+#   previous build for an A/B; nothing is built then)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-8}
 [ "$(id -u)" = 0 ] || { echo "bench/vhost-user: needs root (namespaces, taps)"; exit 1; }
 for t in ip iperf3; do command -v "$t" >/dev/null || { echo "bench/vhost-user: $t missing"; exit 1; }; done
 
-dotnet build src/Netdevd -c Release -nologo -v quiet >/dev/null
-nd=src/Netdevd/bin/Release/net10.0/netdevd
+if [ -n "${NETDEVD_BIN:-}" ]; then
+  nd=$NETDEVD_BIN
+else
+  dotnet build src/Netdevd -c Release -nologo -v quiet >/dev/null
+  nd=src/Netdevd/bin/Release/net10.0/netdevd
+fi
+[ -x "$nd" ] || { echo "bench/vhost-user: $nd is not an executable"; exit 1; }
 
 tag=$$
 nsa=ndv-a-$tag nsb=ndv-b-$tag
@@ -91,7 +99,7 @@ except Exception: print(0); print("bench/vhost-user: iperf3:", j.get("error"), f
 printf '%-11s %6s %-5s %9s %10s %14s\n' case mtu dir Gbit/s xstream cores/Gbit/s
 for mtu in ${BENCH_MTUS:-1500 65520}; do
   declare -A g=() c=()
-  for name in stream vhost-user; do
+  for name in ${BENCH_CASES:-stream vhost-user}; do
     start_case "$name" "$mtu"
     read -r g[$name,ab] c[$name,ab] < <(measure "$nsa" "$nsb" 10.79.0.2)
     read -r g[$name,ba] c[$name,ba] < <(measure "$nsb" "$nsa" 10.79.0.1)
@@ -100,13 +108,14 @@ for mtu in ${BENCH_MTUS:-1500 65520}; do
     ip -n "$nsb" link del "$tb" 2>/dev/null || true
     sleep 0.5
   done
-  for name in stream vhost-user; do
+  for name in ${BENCH_CASES:-stream vhost-user}; do
     for d in ab ba; do
       python3 -c "
-g=${g[$name,$d]}; s=${g[stream,$d]}; c=${c[$name,$d]}
+g=${g[$name,$d]}; s=${g[stream,$d]:-0}; c=${c[$name,$d]}
 ratio=f'{g/s:.2f}' if s>0 else '-'
 per=f'{c/g:.3f}' if g>0 else '-'
 print(f'{\"$name\":<11} {$mtu:>6} {\"A>B\" if \"$d\"==\"ab\" else \"B>A\":<5} {g:>9.2f} {ratio:>10} {per:>14}')"
     done
   done
 done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

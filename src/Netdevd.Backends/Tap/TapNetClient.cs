@@ -78,6 +78,10 @@ public sealed class TapNetClient : NetClient
 
     internal DeliveryResult SendFrame(ReadOnlySpan<byte> frame) => Send(frame);
 
+    internal bool TryBeginInPlace(out Span<byte> buffer) => TryBeginSendInPlace(out buffer);
+
+    internal void EndInPlace(int length) => EndSendInPlace(length);
+
     /// <summary>TCP segments merged into super-frames written so far (software GRO), for tests and diagnostics.</summary>
     public long CoalescedRuns => _coalescer?.Merged ?? 0;
 

@@ -85,6 +85,18 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         var fd = _fd;
         while (!_blocked && !_owner.IsClosed)
         {
+            // Frames that pass whole (headers on both ends) are read straight into the receiver's
+            // buffer when it lends one: a vhost-user ring slot takes the frame without a copy.
+            if (_headerLength != 0 && _owner.UsingVnetHeader && _owner.TryBeginInPlace(out var slot))
+            {
+                if (!ReadInPlace(fd, slot))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             var n = Libc.Read(fd, _buffer);
             if (n < 0)
             {
@@ -109,6 +121,39 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
 
             Deliver((int)n);
         }
+    }
+
+    /// <summary>One read into a lent buffer; false when the descriptor is drained (or failed).</summary>
+    private bool ReadInPlace(int fd, Span<byte> slot)
+    {
+        long n;
+        do
+        {
+            n = Libc.Read(fd, slot);
+        }
+        while (n < 0 && Errno.Last == Errno.EINTR);
+
+        if (n < 0)
+        {
+            var errno = Errno.Last;
+            _owner.EndInPlace(-1);
+            if (errno != Errno.EAGAIN)
+            {
+                _owner.Counters.ReadError();
+            }
+
+            return false;
+        }
+
+        if (n <= _headerLength)
+        {
+            _owner.EndInPlace(-1);
+            return false;
+        }
+
+        // A lent buffer holds the largest frame a tap reads; a full one may have been cut: dropped.
+        _owner.EndInPlace(n == slot.Length ? -1 : (int)n);
+        return true;
     }
 
     void IPollTarget.OnWritable()

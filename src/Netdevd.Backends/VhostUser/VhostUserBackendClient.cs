@@ -25,6 +25,9 @@ public sealed partial class VhostUserBackendClient : NetClient
     private readonly Thread _control;
     private readonly CancellationTokenSource _stop = new();
     private volatile VhostUserSession? _session;
+
+    // The receive queue whose buffer a sender is reading into (under the client's lock).
+    private VhostUserReceiver? _leased;
     private long _guestDrops;
     private long _refused;
     private long _sessions;
@@ -114,6 +117,26 @@ public sealed partial class VhostUserBackendClient : NetClient
         }
 
         return receiver.Receive(frame, UsingVnetHeader, InSendBatch);
+    }
+
+    protected override bool TryLeaseReceiveBuffer(out Span<byte> buffer)
+    {
+        buffer = default;
+        var receiver = _session?.Receiver();
+        if (receiver is null || !UsingVnetHeader || !receiver.TryLease(out buffer))
+        {
+            return false;
+        }
+
+        _leased = receiver;
+        return true;
+    }
+
+    protected override void CompleteReceiveBuffer(int length)
+    {
+        var receiver = _leased;
+        _leased = null;
+        receiver?.CompleteLease(length, InSendBatch);
     }
 
     protected override void OnBatchEnd() => _session?.FlushReceiveSignals();

@@ -25,6 +25,10 @@ internal sealed class VhostUserReceiver : ISegmentSink
     private readonly ushort[] _heads = new ushort[MaxChainsPerFrame];
     private readonly byte[] _resolve = new byte[NetClient.MaxFrameSize];
     private readonly byte[] _segments = new byte[NetClient.MaxFrameSize];
+    private readonly byte[] _resolveHeader = new byte[NetClient.VnetHeaderSize];
+    private SplitVirtqueue? _leasedQueue;
+    private ushort _leasedHead;
+    private RingBuffer _leasedBuffer;
     private bool _pendingSignal;
     private bool _kickAsked;
     private ReceiveResult _segmentResult;
@@ -64,6 +68,114 @@ internal sealed class VhostUserReceiver : ISegmentSink
         return Write(header, payload, deferSignal);
     }
 
+    /// <summary>
+    /// Lends the next available chain's first buffer for a sender to read a frame (with its
+    /// 12-byte header) into, when that one buffer holds any frame (<see cref="NetClient.MinimumInPlaceBuffer"/>)
+    /// and the guest's header is 12 bytes; false otherwise, with nothing taken (the frame then
+    /// takes <see cref="Receive"/>). On true the ring's gate stays held until <see cref="CompleteLease"/>.
+    /// </summary>
+    public bool TryLease(out Span<byte> buffer)
+    {
+        buffer = default;
+        if (_session.HeaderLength != NetClient.VnetHeaderSize)
+        {
+            return false;
+        }
+
+        _vring.Gate.Enter();
+        try
+        {
+            var queue = _vring.Queue;
+            if (queue is not null && _vring.Enabled && queue.TryTake(out var head, out var fault))
+            {
+                var chain = queue.Walk(head);
+                if (chain.TryNext(out var first, out fault) && first.Writable && first.Length >= NetClient.MinimumInPlaceBuffer)
+                {
+                    // Kept as translated now: a guest that rewrites the descriptor meanwhile changes nothing here.
+                    _leasedQueue = queue;
+                    _leasedHead = head;
+                    _leasedBuffer = first;
+                    buffer = first.Span;
+                    return true;
+                }
+
+                // Not one buffer that holds a whole frame (or a broken chain): the ordinary path decides.
+                queue.Untake(1);
+            }
+        }
+        catch
+        {
+            _vring.Gate.Exit();
+            throw;
+        }
+
+        _vring.Gate.Exit();
+        return false;
+    }
+
+    /// <summary>The lent buffer holds a frame of <paramref name="length"/> bytes (negative: nothing); returns the chain as used, or gives it back.</summary>
+    public void CompleteLease(int length, bool deferSignal)
+    {
+        var queue = _leasedQueue!;
+        _leasedQueue = null;
+        var resolve = false;
+        try
+        {
+            if (length <= NetClient.VnetHeaderSize || length - NetClient.VnetHeaderSize > NetClient.MaxFrameSize)
+            {
+                queue.Untake(1);
+                if (length >= 0)
+                {
+                    _session.Client.CountGuestDrop();
+                }
+
+                return;
+            }
+
+            var span = _leasedBuffer.Span;
+            _leasedBuffer = default;
+            var offload = VirtioNetHeader.Read(span);
+            if (!_session.GuestTakes(offload))
+            {
+                // The guest cannot take these offloads: give the chain back and resolve them in software.
+                queue.Untake(1);
+                resolve = true;
+                offload.Write(_resolveHeader);
+                span[NetClient.VnetHeaderSize..length].CopyTo(_resolve);
+                return;
+            }
+
+            BinaryPrimitives.WriteUInt16LittleEndian(span[10..], 1);
+            if (_kickAsked)
+            {
+                _kickAsked = false;
+                queue.SetKickWanted(false);
+            }
+
+            queue.AddUsed(_leasedHead, (uint)length);
+            if (deferSignal)
+            {
+                _pendingSignal = true;
+            }
+            else
+            {
+                queue.PublishUsed();
+                if (queue.ShouldSignal())
+                {
+                    _vring.Signal();
+                }
+            }
+        }
+        finally
+        {
+            _vring.Gate.Exit();
+            if (resolve)
+            {
+                _ = ResolveInSoftware(VirtioNetHeader.Read(_resolveHeader), _resolve.AsSpan(0, length - NetClient.VnetHeaderSize), deferSignal, copied: true);
+            }
+        }
+    }
+
     /// <summary>The sender's batch ended: publish what it wrote and interrupt the guest once.</summary>
     public void FlushSignal()
     {
@@ -97,7 +209,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
         }
     }
 
-    private ReceiveResult ResolveInSoftware(VirtioNetHeader offload, ReadOnlySpan<byte> payload, bool deferSignal)
+    private ReceiveResult ResolveInSoftware(VirtioNetHeader offload, ReadOnlySpan<byte> payload, bool deferSignal, bool copied = false)
     {
         if (payload.Length > _resolve.Length)
         {
@@ -106,7 +218,11 @@ internal sealed class VhostUserReceiver : ISegmentSink
         }
 
         // Segments that find no room are dropped (the ring cannot take a half-resolved frame back).
-        payload.CopyTo(_resolve);
+        if (!copied)
+        {
+            payload.CopyTo(_resolve);
+        }
+
         _segmentResult = ReceiveResult.Accepted;
         if (SoftwareOffload.Resolve(offload, _resolve.AsSpan(0, payload.Length), _segments, this) == OffloadOutcome.Dropped
             || _segmentResult != ReceiveResult.Accepted)

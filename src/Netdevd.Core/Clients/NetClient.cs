@@ -33,7 +33,7 @@ namespace Netdevd.Core.Clients;
 /// <see cref="OnPeerReady"/> is contained here (<see cref="ContainFault"/>): the frame is dropped
 /// and counted, the sender and its thread go on. Backends contain their own input threads the same way.</para>
 /// </remarks>
-public abstract class NetClient : IAsyncDisposable
+public abstract partial class NetClient : IAsyncDisposable
 {
     /// <summary>QEMU's NET_BUFSIZE: the largest frame any client takes (4096 + 65536).</summary>
     public const int MaxFrameSize = 4096 + 65536;

@@ -18,6 +18,9 @@ public sealed class NetClientStats
 
     public long SentBytes { get; internal set; }
 
+    /// <summary>Received frames the sender read straight into this client's buffer (no copy; see NetClient's in-place sends).</summary>
+    public long ReceivedInPlace { get; internal set; }
+
     /// <summary>Frames for this client dropped because its queue was full, the link was down or the frame too large.</summary>
     public long Dropped { get; internal set; }
 

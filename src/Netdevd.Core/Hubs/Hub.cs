@@ -176,6 +176,31 @@ public sealed class Hub
         }
     }
 
+    /// <summary>Whether <paramref name="source"/> is one of exactly two ports: then every frame it takes leaves by <paramref name="exit"/> alone.</summary>
+    internal bool TryGetSoleExit(HubPort source, out HubPort exit)
+    {
+        var ports = _ports;
+        exit = null!;
+        if (ports.Length != 2)
+        {
+            return false;
+        }
+
+        if (ReferenceEquals(ports[0], source))
+        {
+            exit = ports[1];
+            return true;
+        }
+
+        if (ReferenceEquals(ports[1], source))
+        {
+            exit = ports[0];
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>A batch from <paramref name="source"/>'s peer ended: it ends at every destination too.</summary>
     internal void ForwardBatchEnd(HubPort source) => TellOtherPeers(HubPath.BatchEnds, source, wake: false);
 

@@ -42,12 +42,13 @@ internal sealed class ScriptedFrontEnd : IDisposable
     public SafeFileHandle[] Calls { get; } = [EventFd(), EventFd()];
 
     /// <summary>A back-end listening on a fresh socket, with a recorder as its peer.</summary>
-    public static (VhostUserBackendClient Backend, FrameRecorder Peer, string Path) StartBackend(int queues = 1)
+    /// <param name="vnetHeader">Whether the peer takes and gives frames behind a virtio-net header (as a vnet_hdr tap).</param>
+    public static (VhostUserBackendClient Backend, FrameRecorder Peer, string Path) StartBackend(int queues = 1, bool vnetHeader = false)
     {
         var path = Path.Combine(TestDirectories.Create("vhost-user-"), "sock");
         var address = new QapiSocketAddress { Type = SocketAddressType.Unix, Unix = new UnixSocketAddress { Path = path } };
         var backend = new VhostUserBackendClient("v", VhostUserEndpoint.Listen(address), queues, new IoThreadPool(0), NullLogger.Instance);
-        var peer = new FrameRecorder();
+        var peer = new FrameRecorder(vnetHeader);
         NetClient.Connect(backend, peer);
         backend.Start();
         return (backend, peer, path);
@@ -193,11 +194,30 @@ internal static class VhostUserBackendFeaturesProbe
 }
 
 /// <summary>The back-end's peer: records what the guest sent, and injects frames for the guest.</summary>
-internal sealed class FrameRecorder() : NetClient("peer", NetClientDriver.Nic)
+internal sealed class FrameRecorder(bool vnetHeader = false) : NetClient("peer", NetClientDriver.Nic)
 {
     public BlockingCollection<byte[]> Frames { get; } = [];
 
+    public override bool HasVnetHeader => vnetHeader;
+
     public DeliveryResult Inject(ReadOnlySpan<byte> frame) => Send(frame);
+
+    /// <summary>
+    /// Sends <paramref name="frame"/> as a tap reads one: straight into the receiver's buffer when
+    /// it lends one (true), else by the ordinary path (false).
+    /// </summary>
+    public bool InjectInPlace(ReadOnlySpan<byte> frame)
+    {
+        if (!TryBeginSendInPlace(out var buffer))
+        {
+            Send(frame);
+            return false;
+        }
+
+        frame.CopyTo(buffer);
+        EndSendInPlace(frame.Length);
+        return true;
+    }
 
     protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
     {

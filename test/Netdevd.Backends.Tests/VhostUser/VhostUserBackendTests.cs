@@ -110,6 +110,115 @@ public sealed class VhostUserBackendTests
     }
 
     [Fact]
+    public async Task A_frame_from_a_peer_that_reads_in_place_is_read_straight_into_a_buffer_that_holds_any_frame()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend(vnetHeader: true);
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x11000, SplitRingLayout.DescriptorWrite, 0);
+        front.Rx.Offer(0);
+
+        // As a tap reads it: a 12-byte header (its num_buffers left as it was), then the frame.
+        var frame = new byte[12 + 1500];
+        frame[10] = 0xee;
+        frame[11] = 0xee;
+        for (var i = 12; i < frame.Length; i++)
+        {
+            frame[i] = (byte)i;
+        }
+
+        Assert.True(peer.InjectInPlace(frame), "the back-end did not lend the buffer");
+        Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]), "the guest was not called");
+        Assert.Equal((0u, (uint)frame.Length), front.Rx.Used(0));
+        var written = front.Memory.At(TestDriverRing.BuffersAt, frame.Length);
+        Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(written[10..])); // num_buffers
+        Assert.Equal(frame[12..], written[12..].ToArray());
+        Assert.Equal(1, backend.Stats.ReceivedInPlace);
+    }
+
+    [Fact]
+    public async Task Receive_buffers_smaller_than_the_largest_frame_take_frames_the_ordinary_way()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend(vnetHeader: true);
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        for (ushort i = 0; i < 4; i++)
+        {
+            front.Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), 0x1000, SplitRingLayout.DescriptorWrite, 0);
+            front.Rx.Offer(i);
+        }
+
+        var frame = new byte[12 + 100];
+        frame.AsSpan(12).Fill(0x42);
+        Assert.False(peer.InjectInPlace(frame));
+        Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]), "the guest was not called");
+        Assert.Equal((0u, 112u), front.Rx.Used(0));
+        Assert.Equal(frame[12..], front.Memory.At(TestDriverRing.BuffersAt + 12, 100).ToArray());
+        Assert.Equal(0, backend.Stats.ReceivedInPlace);
+    }
+
+    [Fact]
+    public async Task A_frame_read_in_place_whose_checksum_the_guest_cannot_take_arrives_with_the_checksum_done()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend(vnetHeader: true);
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features); // no GUEST_CSUM
+        front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x11000, SplitRingLayout.DescriptorWrite, 0);
+        front.Rx.Offer(0);
+
+        // Ethernet + IPv4 + UDP, the UDP checksum left to the device (NEEDS_CSUM from offset 34, field at +6).
+        var frame = new byte[12 + 14 + 20 + 8 + 32];
+        frame[0] = 1;
+        BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(6), 34);
+        BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(8), 6);
+        var ethernet = frame.AsSpan(12);
+        ethernet[12] = 0x08;
+        ethernet[14] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ethernet[16..], 20 + 8 + 32);
+        ethernet[22] = 64;
+        ethernet[23] = 17;
+        BinaryPrimitives.WriteUInt16BigEndian(ethernet[38..], 8 + 32);
+        for (var i = 42; i < ethernet.Length; i++)
+        {
+            ethernet[i] = (byte)(i * 7);
+        }
+
+        var expected = Fold(ethernet[34..]);
+        Assert.True(peer.InjectInPlace(frame));
+        Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]), "the guest was not called");
+        Assert.Equal((0u, (uint)frame.Length), front.Rx.Used(0));
+        var written = front.Memory.At(TestDriverRing.BuffersAt, frame.Length).ToArray();
+        Assert.Equal(0, written[0]); // no NEEDS_CSUM left for a guest that did not ask for it
+        Assert.Equal(expected, BinaryPrimitives.ReadUInt16BigEndian(written.AsSpan(12 + 34 + 6)));
+        Assert.Equal(frame[(12 + 42)..], written[(12 + 42)..]);
+    }
+
+    /// <summary>The Internet checksum of <paramref name="bytes"/> (the partial sum a sender left in the field included).</summary>
+    private static ushort Fold(ReadOnlySpan<byte> bytes)
+    {
+        uint sum = 0;
+        for (var i = 0; i + 1 < bytes.Length; i += 2)
+        {
+            sum += BinaryPrimitives.ReadUInt16BigEndian(bytes[i..]);
+        }
+
+        if (bytes.Length % 2 == 1)
+        {
+            sum += (uint)bytes[^1] << 8;
+        }
+
+        while (sum > 0xffff)
+        {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+
+        return (ushort)~sum;
+    }
+
+    [Fact]
     public async Task Frames_wait_for_receive_buffers_and_go_in_once_the_guest_kicks()
     {
         var (backend, peer, path) = ScriptedFrontEnd.StartBackend();

@@ -3,6 +3,7 @@ using Netdevd.Backends.Chardevs;
 using Netdevd.Backends.Tests.Stream;
 using Netdevd.Backends.VhostUser.Frontend;
 using Netdevd.Backends.VhostUser.Protocol;
+using Netdevd.Core.Clients;
 using Netdevd.Core.Hubs;
 using Netdevd.Core.Registry;
 using Netdevd.Qapi.Errors;
@@ -85,6 +86,37 @@ public sealed class VhostUserFrontendTests
         Assert.True(backend.WaitDone(TimeSpan.FromSeconds(30)));
         Assert.Equal(2, backend.Requests.Count(r => r == R.GetVringBase));
         await registry.Chardevs.RemoveAsync("c0", Ct);
+    }
+
+    [Fact]
+    public async Task A_frame_from_a_peer_that_reads_in_place_is_read_straight_into_a_transmit_slot()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        var offloads = VirtioFeatures.Bit(VirtioFeatures.NetCsum) | VirtioFeatures.Bit(VirtioFeatures.NetGuestCsum)
+            | VirtioFeatures.Bit(VirtioFeatures.NetHostTso4) | VirtioFeatures.Bit(VirtioFeatures.NetHostTso6)
+            | VirtioFeatures.Bit(VirtioFeatures.NetGuestTso4) | VirtioFeatures.Bit(VirtioFeatures.NetGuestTso6);
+        using var backend = new ScriptedBackend(path, s_features | offloads);
+        backend.Start();
+        var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        Assert.True(backend.WaitReady(TimeSpan.FromSeconds(30)));
+        var tap = new FrameRecorder(vnetHeader: true);
+        NetClient.Connect(client, tap);
+        Assert.True(client.UsingVnetHeader);
+
+        // As a tap reads it: the header (num_buffers left as the buffer had it), then the frame.
+        var frame = TestFrame(1500, 0x3c);
+        byte[] read = [1, 0, 0, 0, 0, 0, 34, 0, 16, 0, 0xee, 0xee, .. frame];
+        Assert.True(tap.InjectInPlace(read), "the front-end did not lend a transmit slot");
+
+        var tx = backend.Ring(1);
+        var chain = tx.Walk(TakeWithin(tx));
+        Assert.True(chain.TryNext(out var buffer, out _));
+        Assert.Equal([1, 0, 0, 0, 0, 0, 34, 0, 16, 0, 0, 0, .. frame], buffer.Span.ToArray());
+        Assert.Equal(1, client.Stats.ReceivedInPlace);
+        tap.Disconnect();
     }
 
     [Fact]

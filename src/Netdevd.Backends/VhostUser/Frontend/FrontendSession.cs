@@ -32,6 +32,7 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
     private readonly byte[] _message = new byte[VhostUserChannel.BufferSize];
     private readonly bool _hostEcn;
     private int _txFreeCount;
+    private int _leasedSlot;
     private bool _txWaiting;
     private bool _stopped;
     private volatile bool _rxBlocked;
@@ -284,6 +285,80 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
             }
 
             return ReceiveResult.Accepted;
+        }
+    }
+
+    /// <summary>
+    /// Lends a free transmit slot (header and frame) for a sender to read the next frame into;
+    /// false when none is free (the frame then takes <see cref="Transmit"/>, which waits for
+    /// completions). On true the transmit lock stays held until <see cref="CompleteTransmitSlot"/>,
+    /// so the rings and the memory outlive the read.
+    /// </summary>
+    public bool TryLeaseTransmitSlot(out Span<byte> slot)
+    {
+        slot = default;
+        _txLock.Enter();
+        try
+        {
+            if (!_stopped)
+            {
+                ReclaimTransmitted();
+                if (_txFreeCount > 0)
+                {
+                    _leasedSlot = _txFree[--_txFreeCount];
+                    slot = _memory.Buffer(1, _leasedSlot, FrontendMemory.BufferSize);
+                    return true;
+                }
+            }
+        }
+        catch
+        {
+            // A back-end that returned a slot it never got: the lock goes with the exception.
+            _txLock.Exit();
+            throw;
+        }
+
+        _txLock.Exit();
+        return false;
+    }
+
+    /// <summary>The lent slot holds a frame of <paramref name="length"/> bytes (header first), or nothing (negative): offer it or take it back.</summary>
+    public void CompleteTransmitSlot(int length, bool deferKick)
+    {
+        try
+        {
+            var id = _leasedSlot;
+            if (length <= HeaderSize || length > FrontendMemory.BufferSize)
+            {
+                _txFree[_txFreeCount++] = id;
+                if (length >= 0)
+                {
+                    _owner.CountDrop();
+                }
+
+                return;
+            }
+
+            var slot = _memory.Buffer(1, id, length);
+
+            // A tap writes the 10-byte header and skips num_buffers: whatever the slot held stays there.
+            slot[10] = 0;
+            slot[11] = 0;
+            if (!_hostEcn && (slot[1] & VirtioNetHeader.GsoEcn) != 0)
+            {
+                slot[1] &= unchecked((byte)~VirtioNetHeader.GsoEcn);
+            }
+
+            TxRing.SetDescriptorLength(id, (uint)length);
+            TxRing.Offer(id);
+            if (!deferKick)
+            {
+                FlushTransmit();
+            }
+        }
+        finally
+        {
+            _txLock.Exit();
         }
     }
 

@@ -24,6 +24,9 @@ public sealed class VhostUserNetClient : NetClient
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Thread _thread;
     private volatile FrontendSession? _session;
+
+    // The session whose transmit slot a sender is reading into (under the client's lock).
+    private FrontendSession? _leased;
     private volatile bool _offloads;
     private long _dropped;
 
@@ -70,6 +73,26 @@ public sealed class VhostUserNetClient : NetClient
         }
 
         return session.Transmit(frame, UsingVnetHeader, InSendBatch);
+    }
+
+    protected override bool TryLeaseReceiveBuffer(out Span<byte> buffer)
+    {
+        buffer = default;
+        var session = _session;
+        if (session is null || !UsingVnetHeader || !session.TryLeaseTransmitSlot(out buffer))
+        {
+            return false;
+        }
+
+        _leased = session;
+        return true;
+    }
+
+    protected override void CompleteReceiveBuffer(int length)
+    {
+        var session = _leased;
+        _leased = null;
+        session?.CompleteTransmitSlot(length, InSendBatch);
     }
 
     protected override void OnBatchEnd() => _session?.FlushBatch();
