@@ -18,6 +18,7 @@ internal sealed class ScriptedBackend : IDisposable
     private readonly List<VhostUserRequest> _requests = [];
     private readonly Dictionary<uint, VringAddress> _addresses = [];
     private readonly Dictionary<uint, SafeFileHandle> _calls = [];
+    private readonly Dictionary<uint, SafeFileHandle> _kicks = [];
     private readonly ManualResetEventSlim _ready = new();
     private readonly ManualResetEventSlim _done = new();
     private VhostUserChannel? _channel;
@@ -71,6 +72,19 @@ internal sealed class ScriptedBackend : IDisposable
         Span<byte> one = stackalloc byte[8];
         one[0] = 1;
         _ = Libc.Write((int)_calls[index].DangerousGetHandle(), one);
+    }
+
+    /// <summary>How many kicks ring <paramref name="index"/> got since the last call (its eventfd's counter, read and reset).</summary>
+    public long TakeKicks(uint index)
+    {
+        Span<byte> counter = stackalloc byte[8];
+        SafeFileHandle kick;
+        lock (_kicks)
+        {
+            kick = _kicks[index];
+        }
+
+        return Libc.Read((int)kick.DangerousGetHandle(), counter) == 8 ? BitConverter.ToInt64(counter) : 0;
     }
 
     private void Serve()
@@ -137,6 +151,15 @@ internal sealed class ScriptedBackend : IDisposable
                         _calls[call.Index] = fds[0];
                         fds.Clear();
                         break;
+                    case VhostUserRequest.SetVringKick:
+                        VringFile.TryRead(message.Payload, out var kick);
+                        lock (_kicks)
+                        {
+                            _kicks[kick.Index] = fds[0];
+                        }
+
+                        fds.Clear();
+                        break;
                     case VhostUserRequest.SetVringEnable:
                         if (++enabled == 2)
                         {
@@ -171,6 +194,11 @@ internal sealed class ScriptedBackend : IDisposable
         _thread.Join(TimeSpan.FromSeconds(10));
         _channel?.Dispose();
         Memory?.Dispose();
+        foreach (var fd in _kicks.Values)
+        {
+            fd.Dispose();
+        }
+
         foreach (var fd in _calls.Values)
         {
             fd.Dispose();

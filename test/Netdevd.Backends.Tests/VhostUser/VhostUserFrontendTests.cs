@@ -120,6 +120,46 @@ public sealed class VhostUserFrontendTests
     }
 
     [Fact]
+    public async Task A_burst_of_frames_kicks_the_back_end_once_until_it_asks_again()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        using var backend = new ScriptedBackend(path, s_features);
+        backend.Start();
+        await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        Assert.True(backend.WaitReady(TimeSpan.FromSeconds(30)));
+        var nic = new FrameCapture("nic");
+        registry.AttachNic("v0", nic.Nic);
+        backend.TakeKicks(1);
+
+        // EVENT_IDX: the device has not asked for a kick past the first entry (avail_event 0), so
+        // 32 frames, each published on its own, notify it once.
+        for (var i = 0; i < 32; i++)
+        {
+            nic.Nic.Transmit(TestFrame(100, (byte)i));
+        }
+
+        Assert.Equal(1, backend.TakeKicks(1));
+
+        // The device drains and asks for the next entry (avail_event = where it stopped): one kick more.
+        var tx = backend.Ring(1);
+        for (var i = 0; i < 32; i++)
+        {
+            TakeWithin(tx);
+        }
+
+        Assert.False(tx.SetKickWanted(true));
+        for (var i = 0; i < 32; i++)
+        {
+            nic.Nic.Transmit(TestFrame(100, (byte)i));
+        }
+
+        Assert.Equal(1, backend.TakeKicks(1));
+    }
+
+    [Fact]
     public async Task The_link_goes_down_when_the_back_end_leaves_and_up_when_one_comes_back()
     {
         var dir = TestDirectories.Create("nd-vfe-");
