@@ -8,6 +8,7 @@
 #   BENCH_MTUS="1500 65520"  BENCH_CASES="stream vhost-user"
 #   NETDEVD_BIN=PATH (another netdevd build, e.g. ./publish.sh's NativeAOT binary or a copy of the
 #   previous build for an A/B; nothing is built then)
+#   NETDEVD_ARGS="--io-threads 1" (options for both netdevds, in every case)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-8}
@@ -51,19 +52,19 @@ start_case() {
   local taps_a="--netdev tap,id=ta,ifname=$ta,script=no,downscript=no,vnet_hdr=on --netdev hubport,id=pa1,hubid=0,netdev=ta"
   case $name in
     vhost-user)
-      "$nd" --netdev vhost-user-backend,id=l,addr.type=unix,addr.path="$sock",server=on $taps_b \
+      "$nd" ${NETDEVD_ARGS:-} --netdev vhost-user-backend,id=l,addr.type=unix,addr.path="$sock",server=on $taps_b \
             --netdev hubport,id=pb0,hubid=0,netdev=l --qmp unix:$dir/qb.sock,server=on,wait=off 2>"$dir/b.log" &
       pid_b=$!
       for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.1; done
-      "$nd" -chardev socket,id=c0,path="$sock" -netdev vhost-user,id=l,chardev=c0 $taps_a \
+      "$nd" ${NETDEVD_ARGS:-} -chardev socket,id=c0,path="$sock" -netdev vhost-user,id=l,chardev=c0 $taps_a \
             --netdev hubport,id=pa0,hubid=0,netdev=l --qmp unix:$dir/qa.sock,server=on,wait=off 2>"$dir/a.log" &
       pid_a=$! ;;
     stream)
-      "$nd" --netdev stream,id=l,server=on,addr.type=unix,addr.path="$sock" $taps_b \
+      "$nd" ${NETDEVD_ARGS:-} --netdev stream,id=l,server=on,addr.type=unix,addr.path="$sock" $taps_b \
             --netdev hubport,id=pb0,hubid=0,netdev=l --qmp unix:$dir/qb.sock,server=on,wait=off 2>"$dir/b.log" &
       pid_b=$!
       for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.1; done
-      "$nd" --netdev stream,id=l,server=off,addr.type=unix,addr.path="$sock" $taps_a \
+      "$nd" ${NETDEVD_ARGS:-} --netdev stream,id=l,server=off,addr.type=unix,addr.path="$sock" $taps_a \
             --netdev hubport,id=pa0,hubid=0,netdev=l --qmp unix:$dir/qa.sock,server=on,wait=off 2>"$dir/a.log" &
       pid_a=$! ;;
   esac
