@@ -355,7 +355,14 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
             }
 
             _engine.Stack.Input(frame, verified);
-            _engine.RunHostWork();
+            if (InSendBatch)
+            {
+                _engine.RunHostWorkInBatch();
+            }
+            else
+            {
+                _engine.RunHostWork();
+            }
         }
 
         // Receive may not call Send. Inside a sender's batch the replies go out when the batch

@@ -50,6 +50,23 @@ internal sealed class GuestPeer(bool vnetHeader = false) : NetClient("guest", Ne
         Send(_inject.AsSpan(0, VnetHeaderSize + frame.Length));
     }
 
+    /// <summary>Sends guest frames as one batch, as a tap sends what one read of its queue brought.</summary>
+    public void InjectBatch(params byte[][] frames)
+    {
+        BeginSendBatch();
+        try
+        {
+            foreach (var frame in frames)
+            {
+                Inject(frame);
+            }
+        }
+        finally
+        {
+            SendBatchEnd();
+        }
+    }
+
     /// <summary>Sends bytes as they are, header or not (a hostile or broken peer).</summary>
     public void InjectRaw(ReadOnlySpan<byte> bytes) => Send(bytes);
 
