@@ -319,13 +319,14 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
 
     private void TryRead(TcpConnection c)
     {
-        var space = c.HostReadBuffer();
-        if (space.Count == 0)
+        c.HostReadBuffers(out var first, out var second);
+        if (first.Count == 0)
         {
             return;
         }
 
-        var n = Libc.Recv(_fd, space.AsSpan(), Libc.MSG_DONTWAIT);
+        // Every descriptor here is non-blocking: readv takes what recv would, across the ring's wrap.
+        var n = second.Count == 0 ? Libc.Recv(_fd, first.AsSpan(), Libc.MSG_DONTWAIT) : Libc.ReadV(_fd, first.AsSpan(), second.AsSpan());
         if (n >= 0)
         {
             if (n == 0)
