@@ -3,7 +3,8 @@
 # /proc/PID/stat across one iperf3 -n transfer), A/B between builds, back to back: the figure to
 # judge a change by on a shared machine, where Gbit/s swing 2-3x with the load. One TCP stream,
 # the guest a network namespace behind `-netdev tap,vnet_hdr=on` hubbed to `-netdev user`, as in
-# bench/user/run.sh. A pasta binary (its name ends in "pasta") is measured the same way.
+# bench/user/run.sh. A pasta binary (its name ends in "pasta"; a link named pasta to netdevd is
+# netdevd's pasta personality) is measured the same way.
 # Usage: bench/user/cpu-per-gb.sh CASES BIN [BIN...]
 #   CASES: comma-separated of v4u v4d v6u v6d fwd fwd6 (u: guest->host, d: host->guest through
 #          10.0.2.2 / fec0::2 to the host's loopback; fwd/fwd6: a host client through a hostfwd
@@ -31,7 +32,10 @@ start() {
   local bin=$1
   ip netns add "$ns"; ip -n "$ns" link set lo up
   if [[ $bin == *pasta ]]; then
-    "$bin" --config-net --runas 0:0 -m "$mtu" -t "127.0.0.1/$fwd:$port" -u none -T none -U none --netns "/run/netns/$ns" -f >/dev/null 2>&1 &
+    # netdevd's pasta personality (a link to netdevd) has no --runas; a real pasta needs it as root.
+    local runas=(--runas 0:0)
+    [[ $(readlink -f "$bin") == */netdevd ]] && runas=()
+    "$bin" --config-net "${runas[@]}" -m "$mtu" -t "127.0.0.1/$fwd:$port" -u none -T none -U none --netns "/run/netns/$ns" -f >/dev/null 2>&1 &
     nd=$!; sleep 1
     gw=$(ip -n "$ns" route show default | awk '/default/ {print $3; exit}')
     gw6=$(ip -n "$ns" -6 route show default | awk '/default/ {print $3; exit}')

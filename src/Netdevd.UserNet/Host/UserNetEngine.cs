@@ -64,6 +64,9 @@ internal sealed class UserNetEngine : IDisposable
     /// <summary>The epoll set of the netdev's host sockets.</summary>
     public HostPoller Poller { get; }
 
+    /// <summary>Where TCP forwards' loopback clients go instead of the guest's link, if anywhere (pasta's splice).</summary>
+    public ILoopbackSplice? LoopbackSplice { get; set; }
+
     /// <summary>One receive buffer for every datagram socket of the netdev (used under <see cref="Lock"/>).</summary>
     public byte[] DatagramBuffer { get; } = new byte[65536];
 
