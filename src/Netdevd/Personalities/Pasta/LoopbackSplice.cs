@@ -74,12 +74,21 @@ internal sealed class LoopbackSplice : ILoopbackSplice, IDisposable
             return -1;
         }
 
+        // The user netdev's thread waits for this: a listener whose backlog is full would hold a
+        // blocking connect for minutes of SYN retries, so it gets a second (then the tap's path).
+        Span<byte> timeout = stackalloc byte[16];
+        timeout.Clear();
+        timeout[0] = 1; // struct timeval { tv_sec = 1, tv_usec = 0 }
+        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDTIMEO, timeout);
         var target = SockAddr.Inet(new IPEndPoint(ipv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, port));
         if (Libc.Connect(fd, target) < 0)
         {
             Libc.Close(fd);
             return -1;
         }
+
+        timeout.Clear();
+        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDTIMEO, timeout); // no timeout for the relay's splices
 
         _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
         return fd;
