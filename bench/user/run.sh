@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Guest (a network namespace) <-> host TCP through user-mode NAT stacks, side by side in one run:
 # netdevd's user netdev (hubbed to a tap with vnet_hdr=on, as behind QEMU's virtio-net), QEMU 7.2's -netdev user (hubbed to a tap, -M none),
-# slirp4netns, a current pasta (passt 2025-01, built from ../shared/peers into a private
+# netdevd's pasta personality (the same, its -t splicing host-loopback clients to the namespace's
+# loopback as pasta does: its own row), slirp4netns, a current pasta (passt 2025-01, built from ../shared/peers into a private
 # directory when absent) and a kernel veth pair as the ceiling. Per stack and MTU (1500, 65520):
 #   - IPv4 TCP guest->host and host->guest (-R): iperf3 server on the host's 127.0.0.1, reached
 #     through the stack's "host loopback" address (10.0.2.2; pasta's gateway);
@@ -165,6 +166,17 @@ run_case() {
       pids+=($!); sleep 1
       slirp_hostfwd "$tmp/s4n.sock" >/dev/null 2>&1 || fwd_port=0
       wait_v6 && gw6=fd00::2 ;;
+    netdevd-pasta)
+      # netdevd's pasta personality: the same user netdev behind a tap it makes in the namespace,
+      # and, as pasta, -t connections from the host's loopback spliced to the namespace's
+      # loopback (the fwd column; the others go through the tap as in the netdevd row).
+      ln -sf "$(realpath "$nd")" "$tmp/pasta"
+      "$tmp/pasta" --config-net -m "$mtu" -t "127.0.0.1/$fwd:$port" -u none -T none -U none \
+        --netns "/run/netns/$ns" -f >"$tmp/ndpasta.log" 2>&1 &
+      pids+=($!); sleep 1
+      gw=$(ip -n "$ns" route show default | awk '/default/ {print $3; exit}')
+      wait_v6 && gw6=fec0::2
+      [ -n "$gw" ] || { echo "0 0 0 0 0 -"; return; } ;;
     pasta)
       [ -n "$pasta" ] || { echo "- - - - - -"; return; }
       "$pasta" --config-net --runas 0:0 -m "$mtu" -t "127.0.0.1/$fwd:$port" -u none -T none -U none \
@@ -199,19 +211,19 @@ run_case() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
 
-stacks=${BENCH_STACKS:-netdevd qemu slirp4netns pasta veth}
+stacks=${BENCH_STACKS:-netdevd netdevd-pasta qemu slirp4netns pasta veth}
 mtus=${BENCH_MTUS:-1500 65520}
 echo "bench/user: ${secs} s per measurement, load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; pasta: ${pasta:-absent}$([ -x "$passt_dir/passt.avx2" ] && echo ' (AVX2 build beside it)')"
-printf '%-12s %6s %10s %10s %10s %10s %10s %13s\n' stack mtu 'v4 g->h' 'v4 h->g' 'v6 g->h' 'v6 h->g' 'fwd h->g' 'rtt avg/med'
+printf '%-13s %6s %10s %10s %10s %10s %10s %13s\n' stack mtu 'v4 g->h' 'v4 h->g' 'v6 g->h' 'v6 h->g' 'fwd h->g' 'rtt avg/med'
 declare -A up down up6 down6 fw rt
 for mtu in $mtus; do
   for c in $stacks; do
     read -r u d u6 d6 f r < <(run_case "$c" "$mtu")
     up[$c.$mtu]=$u; down[$c.$mtu]=$d; up6[$c.$mtu]=$u6; down6[$c.$mtu]=$d6; fw[$c.$mtu]=$f; rt[$c.$mtu]=$r
     if [ "$c" = netdevd ] && [[ "$u6" = [0-] && "$d6" = [0-] ]]; then
-      printf '%-12s %6s %10s %10s %21s %10s %13s\n' "$c" "$mtu" "$u" "$d" "n/a: no IPv6 NAT yet" "$f" "${r:--}"
+      printf '%-13s %6s %10s %10s %21s %10s %13s\n' "$c" "$mtu" "$u" "$d" "n/a: no IPv6 NAT yet" "$f" "${r:--}"
     else
-      printf '%-12s %6s %10s %10s %10s %10s %10s %13s\n' "$c" "$mtu" "$u" "$d" "$u6" "$d6" "$f" "${r:--}"
+      printf '%-13s %6s %10s %10s %10s %10s %10s %13s\n' "$c" "$mtu" "$u" "$d" "$u6" "$d6" "$f" "${r:--}"
     fi
   done
 done

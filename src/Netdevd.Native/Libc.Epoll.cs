@@ -21,6 +21,7 @@ public static partial class Libc
     public const uint EPOLLERR = 0x008;
     public const uint EPOLLHUP = 0x010;
     public const uint EPOLLRDHUP = 0x2000;
+    public const uint EPOLLONESHOT = 0x40000000;
     public const uint EPOLLET = 0x80000000;
 
     /// <summary>epoll_create1(2).</summary>

@@ -5,6 +5,7 @@ namespace Netdevd.Native;
 public static partial class Libc
 {
     public const int SHUT_WR = 1;
+    public const int SHUT_RDWR = 2;
     public const int SO_LINGER = 13;
 
     /// <summary>shutdown(2).</summary>

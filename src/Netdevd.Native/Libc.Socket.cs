@@ -15,6 +15,8 @@ public static partial class Libc
     public const int SO_ERROR = 4;
     public const int SO_RXQ_OVFL = 40;
     public const int SO_RCVBUF = 8;
+    /// <summary>A send timeout (struct timeval); Linux also bounds a blocking connect(2) by it.</summary>
+    public const int SO_SNDTIMEO = 21;
     public const int IPPROTO_TCP = 6;
     public const int TCP_NODELAY = 1;
     public const int IPPROTO_ICMP = 1;

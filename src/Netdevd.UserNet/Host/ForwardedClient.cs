@@ -49,6 +49,18 @@ internal static class ForwardedClient
         return a.IsIpv4Mapped ? Ipv6Address.Unspecified : a;
     }
 
+    /// <summary>Whether the client is on the host's loopback (127/8, ::1, or 127/8 mapped into IPv6).</summary>
+    public static bool IsLoopback(ReadOnlySpan<byte> sockaddr)
+    {
+        if (!IsIpv6(sockaddr))
+        {
+            return sockaddr[4] == 127;
+        }
+
+        var a = Ipv6Address.Read(sockaddr.Slice(8, 16));
+        return a.IsLoopback || (a.IsIpv4Mapped && sockaddr[20] == 127);
+    }
+
     public static ushort Port(ReadOnlySpan<byte> sockaddr) => BinaryPrimitives.ReadUInt16BigEndian(sockaddr[2..]);
 
     public static Key KeyOf(ReadOnlySpan<byte> sockaddr)

@@ -141,6 +141,12 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, IDisposabl
             return Errno.Last != Errno.EAGAIN;
         }
 
+        if (_engine.LoopbackSplice is { } splice && ForwardedClient.IsLoopback(from)
+            && splice.TrySplice(fd, ForwardedClient.Family(from) == AddressFamily.InterNetworkV6, Rule.GuestPort))
+        {
+            return true;
+        }
+
         var endpoint = HostTcpEndpoint.AcceptedFd(_engine, fd);
         var connection = Rule.GuestIsIpv6
             ? _engine.Stack.OpenForward6(_guest6, (ushort)Rule.GuestPort, ForwardedClient.Ipv6(from), ForwardedClient.Port(from), endpoint)

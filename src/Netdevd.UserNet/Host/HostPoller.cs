@@ -44,7 +44,14 @@ internal sealed class HostPoller : IDisposable
     /// Adds <paramref name="fd"/> edge-triggered for input, output and errors; the token unregisters
     /// it. Under the engine lock, like every use of the set: events are dispatched under it too.
     /// </summary>
-    public int Register(int fd, IHostIoHandler handler, bool output = true)
+    public int Register(int fd, IHostIoHandler handler, bool output = true) =>
+        Register(fd, handler, Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLET | (output ? Libc.EPOLLOUT : 0));
+
+    /// <summary>
+    /// Adds <paramref name="fd"/> for <paramref name="events"/> (with <see cref="Libc.EPOLLONESHOT"/>
+    /// the owner re-arms it through <see cref="Rearm"/> after each report).
+    /// </summary>
+    public int Register(int fd, IHostIoHandler handler, uint events)
     {
         var token = _freeTokens.Count > 0 ? _freeTokens.Pop() : _nextToken++;
         if (token >= _handlers.Length)
@@ -54,7 +61,6 @@ internal sealed class HostPoller : IDisposable
 
         // The handler first: the socket may be reported as soon as it is added.
         _handlers[token] = handler;
-        var events = Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLET | (output ? Libc.EPOLLOUT : 0);
         if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, fd, events, (ulong)token) < 0)
         {
             var errno = Errno.Last;
@@ -65,6 +71,13 @@ internal sealed class HostPoller : IDisposable
 
         return token;
     }
+
+    /// <summary>
+    /// Arms a one-shot registration again for <paramref name="events"/> (under the engine lock);
+    /// false when the kernel refused (the descriptor is gone).
+    /// </summary>
+    public bool Rearm(int fd, int token, uint events) =>
+        Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_MOD, fd, events | Libc.EPOLLONESHOT, (ulong)token) == 0;
 
     /// <summary>
     /// Forgets a socket (under the engine lock, before its descriptor is closed). An event of this

@@ -5,12 +5,19 @@ using Netdevd.UserNet.Nat;
 namespace Netdevd.UserNet.Host;
 
 /// <summary>
-/// The host socket of one TCP flow: a non-blocking descriptor in the netdev's epoll set
-/// (edge-triggered), read straight into the connection's send ring and written straight from its
-/// receive ring on the netdev's I/O thread (or the thread of the guest's frame). Readiness is kept
-/// here until EAGAIN; the stack's <see cref="Sync"/> only queues the endpoint, and the engine runs it
-/// after the stack's pass, so a completion never re-enters the stack.
+/// The host socket of one TCP flow: a non-blocking descriptor in the netdev's epoll set, read
+/// straight into the connection's send ring and written straight from its receive ring on the
+/// netdev's I/O thread (or the thread of the guest's frame). Readiness is kept here until EAGAIN;
+/// the stack's <see cref="Sync"/> only queues the endpoint, and the engine runs it after the
+/// stack's pass, so a completion never re-enters the stack.
 /// </summary>
+/// <remarks>
+/// The registration is one-shot and asks only for what this side waits for: input after a read
+/// hit EAGAIN, output after a write did. Edge-triggered epoll reports every arrival of data (and
+/// every ACK that frees send space), so while a bulk transfer kept the socket busy each of the
+/// sender's writes woke the I/O thread only to find the work done by the guest's thread, which
+/// held the lock: a wake-up and a contended lock per host write.
+/// </remarks>
 internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler, IHostEndpointInfo
 {
     private readonly UserNetEngine _engine;
@@ -30,6 +37,9 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
     private bool _shutdown;
     private bool _closed;
 
+    /// <summary>The events the one-shot registration is armed for; 0 once it reported (disarmed).</summary>
+    private uint _armed;
+
     public HostTcpEndpoint(UserNetEngine engine)
     {
         _engine = engine;
@@ -42,7 +52,7 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         var endpoint = new HostTcpEndpoint(engine) { _fd = fd, _connected = true, _readable = true, _writable = true };
         try
         {
-            endpoint._token = engine.Poller.Register(fd, endpoint);
+            endpoint.Register();
         }
         catch
         {
@@ -109,7 +119,7 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
 
         _fd = fd;
         _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
-        _token = _engine.Poller.Register(fd, this);
+        Register();
         if (Libc.Connect(fd, tcp.EndPoint.Serialize().Buffer.Span) == 0)
         {
             _connected = true;
@@ -153,12 +163,37 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         socket.Blocking = false;
         _owner = socket;
         _fd = (int)socket.SafeHandle.DangerousGetHandle();
-        _token = _engine.Poller.Register(_fd, this);
+        Register();
 
         // Edge-triggered: assume ready until EAGAIN says otherwise (an edge before the
         // registration would never be reported).
         _readable = true;
         _writable = true;
+    }
+
+    /// <summary>Adds the descriptor to the epoll set, armed for everything once (a spurious first report costs one EAGAIN).</summary>
+    private void Register()
+    {
+        const uint all = Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLOUT;
+        _token = _engine.Poller.Register(_fd, this, all | Libc.EPOLLONESHOT);
+        _armed = all;
+    }
+
+    /// <summary>Re-arms the registration for what this side now waits for, if it is not armed for it already.</summary>
+    private void Rearm()
+    {
+        if (_closed || _fd < 0)
+        {
+            return;
+        }
+
+        var wanted = (_readable || _eof ? 0 : Libc.EPOLLIN | Libc.EPOLLRDHUP) | (_writable && !_connecting ? 0 : Libc.EPOLLOUT);
+        if (wanted == 0 || (wanted & ~_armed) == 0)
+        {
+            return;
+        }
+
+        _armed = _engine.Poller.Rearm(_fd, _token, wanted) ? wanted : 0;
     }
 
     private void ReportConnect(bool success)
@@ -172,6 +207,7 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
 
     public void OnReady(uint events)
     {
+        _armed = 0; // one-shot: this report disarmed it
         if ((events & (Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLHUP | Libc.EPOLLERR)) != 0)
         {
             _readable = true;
@@ -197,6 +233,12 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
     /// service the connection, which queues this endpoint again while there is more to do.
     /// </summary>
     public override void Run()
+    {
+        RunStep();
+        Rearm();
+    }
+
+    private void RunStep()
     {
         if (_closed || _connection is not { } c)
         {
@@ -277,13 +319,14 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
 
     private void TryRead(TcpConnection c)
     {
-        var space = c.HostReadBuffer();
-        if (space.Count == 0)
+        c.HostReadBuffers(out var first, out var second);
+        if (first.Count == 0)
         {
             return;
         }
 
-        var n = Libc.Recv(_fd, space.AsSpan(), Libc.MSG_DONTWAIT);
+        // Every descriptor here is non-blocking: readv takes what recv would, across the ring's wrap.
+        var n = second.Count == 0 ? Libc.Recv(_fd, first.AsSpan(), Libc.MSG_DONTWAIT) : Libc.ReadV(_fd, first.AsSpan(), second.AsSpan());
         if (n >= 0)
         {
             if (n == 0)

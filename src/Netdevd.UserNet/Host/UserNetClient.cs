@@ -83,6 +83,22 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         return new System.Net.IPAddress(bytes);
     }
 
+    /// <summary>
+    /// Where the TCP forwards hand connections from a client on the host's loopback before
+    /// opening them towards the guest (pasta's splice to its namespace's loopback); null: none.
+    /// </summary>
+    public ILoopbackSplice? LoopbackSplice
+    {
+        get => _engine.LoopbackSplice;
+        set
+        {
+            lock (_engine.Lock)
+            {
+                _engine.LoopbackSplice = value;
+            }
+        }
+    }
+
     /// <summary>The stack's counters (flows opened, drops by reason).</summary>
     public Interface.StackCounters Counters => _engine.Stack.Counters;
 
@@ -355,7 +371,14 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
             }
 
             _engine.Stack.Input(frame, verified);
-            _engine.RunHostWork();
+            if (InSendBatch)
+            {
+                _engine.RunHostWorkInBatch();
+            }
+            else
+            {
+                _engine.RunHostWork();
+            }
         }
 
         // Receive may not call Send. Inside a sender's batch the replies go out when the batch

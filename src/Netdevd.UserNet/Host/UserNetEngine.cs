@@ -64,6 +64,9 @@ internal sealed class UserNetEngine : IDisposable
     /// <summary>The epoll set of the netdev's host sockets.</summary>
     public HostPoller Poller { get; }
 
+    /// <summary>Where TCP forwards' loopback clients go instead of the guest's link, if anywhere (pasta's splice).</summary>
+    public ILoopbackSplice? LoopbackSplice { get; set; }
+
     /// <summary>One receive buffer for every datagram socket of the netdev (used under <see cref="Lock"/>).</summary>
     public byte[] DatagramBuffer { get; } = new byte[65536];
 
@@ -111,20 +114,41 @@ internal sealed class UserNetEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Call under <see cref="Lock"/> for a frame inside the sender's batch: runs queued host work
+    /// like <see cref="RunHostWork()"/> but leaves the timer and what is left over to the batch's
+    /// end, which runs <see cref="RunHostWork()"/> again. Arming here armed the stack's 10 ms
+    /// service tick for the connections the batch deferred (serviced at its end anyway) once per
+    /// batch, and that tick then woke the I/O thread for nothing.
+    /// </summary>
+    public void RunHostWorkInBatch()
+    {
+        var budget = PassBudget;
+        while (budget-- > 0 && _work.TryDequeue(out var work))
+        {
+            RunOne(work);
+        }
+    }
+
+    private void RunOne(HostWork work)
+    {
+        work.Queued = false;
+        try
+        {
+            work.Run();
+        }
+        catch (Exception e) when (ContainFault(e, work))
+        {
+            // This socket's event is dropped (counted on the netdev); the others still run.
+        }
+    }
+
     /// <summary>Runs up to <paramref name="budget"/> items of host work; true when more is queued.</summary>
     private bool RunHostWork(int budget)
     {
         while (budget-- > 0 && _work.TryDequeue(out var work))
         {
-            work.Queued = false;
-            try
-            {
-                work.Run();
-            }
-            catch (Exception e) when (ContainFault(e, work))
-            {
-                // This socket's event is dropped (counted on the netdev); the others still run.
-            }
+            RunOne(work);
         }
 
         ArmTimer();

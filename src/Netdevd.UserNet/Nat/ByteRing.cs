@@ -78,6 +78,17 @@ internal sealed class ByteRing : IDisposable
         return new ArraySegment<byte>(Buffer, tail, Math.Min(length, Free));
     }
 
+    /// <summary>
+    /// All the free space after the data as one or two regions: up to the end of the buffer, then
+    /// from its start once the data wrapped (empty when full), so one vectored read can fill it.
+    /// </summary>
+    public void WritableSegments(out ArraySegment<byte> first, out ArraySegment<byte> second)
+    {
+        first = WritableSegment();
+        var rest = Free - first.Count;
+        second = rest > 0 ? new ArraySegment<byte>(Buffer, 0, rest) : ArraySegment<byte>.Empty;
+    }
+
     /// <summary>The contiguous data at the head (empty when there is none).</summary>
     public ArraySegment<byte> ReadableSegment() =>
         _count == 0 ? ArraySegment<byte>.Empty : new ArraySegment<byte>(Buffer, _head, Math.Min(_count, _capacity - _head));

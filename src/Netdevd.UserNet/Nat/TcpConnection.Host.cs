@@ -14,7 +14,14 @@ internal sealed partial class TcpConnection
     /// <summary>Where the host socket may receive into (the send ring's free space).</summary>
     public ArraySegment<byte> HostReadBuffer() => _send.WritableSegment();
 
-    /// <summary>The host socket received <paramref name="count"/> bytes into <see cref="HostReadBuffer"/>; 0 means end of stream.</summary>
+    /// <summary>
+    /// All the send ring's free space, in one or two regions (the ring may wrap): a vectored read
+    /// into both takes what the host socket holds in one call, where a read up to the ring's end
+    /// took a second call and cut a short segment for the guest at the wrap.
+    /// </summary>
+    public void HostReadBuffers(out ArraySegment<byte> first, out ArraySegment<byte> second) => _send.WritableSegments(out first, out second);
+
+    /// <summary>The host socket received <paramref name="count"/> bytes into <see cref="HostReadBuffer"/> (or <see cref="HostReadBuffers"/>, in order); 0 means end of stream.</summary>
     public void HostReceived(int count)
     {
         if (count == 0)

@@ -68,6 +68,57 @@ public sealed class PastaTests
     }
 
     [Fact]
+    public async Task A_tcp_forward_takes_host_loopback_clients_to_the_namespaces_loopback_and_others_to_its_address()
+    {
+        TapTestKit.RequireRoot();
+        HostTools.Require("curl", "curl");
+        await using var ns = await TestNamespace.CreateAsync();
+        var servers = new List<TinyHttpServer>();
+        var dir = HostTools.TempDir();
+        int? daemon = null;
+        try
+        {
+            var pasta = Path.Combine(dir, "pasta");
+            File.CreateSymbolicLink(pasta, Path.Combine(AppContext.BaseDirectory, "netdevd"));
+            var pidFile = Path.Combine(dir, "pasta.pid");
+            var published = HostTools.FreePort();
+            var publishedAddressOnly = HostTools.FreePort();
+            var (code, _, stderr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(90), pasta,
+                "--config-net", "-t", $"{published}:18570", "-t", $"{publishedAddressOnly}:18571", "-u", "none", "-T", "none", "-U", "none",
+                "--ipv4-only", "--quiet", "--netns", ns.Path, "--pid", pidFile);
+            Assert.True(code == 0, stderr);
+            daemon = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), CultureInfo.InvariantCulture);
+
+            // One port, two servers: the namespace's loopback and its address (set by --config-net) each have their own.
+            servers.Add(TinyHttpServer.InNamespace(ns, "ns-loopback", "127.0.0.1", 18570));
+            servers.Add(TinyHttpServer.InNamespace(ns, "ns-address", "10.0.2.15", 18570));
+            servers.Add(TinyHttpServer.InNamespace(ns, "address-only", "10.0.2.15", 18571));
+
+            // As pasta: a client on the host's loopback is spliced to the namespace's loopback.
+            var (_, body, curlErr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), "curl", "-s", "--max-time", "20", $"http://127.0.0.1:{published}/");
+            Assert.True(body == "ns-loopback", $"{body} {curlErr}");
+
+            // Nothing on the namespace's loopback at that port: through the tap to its address, as before.
+            (_, body, curlErr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), "curl", "-s", "--max-time", "20", $"http://127.0.0.1:{publishedAddressOnly}/");
+            Assert.True(body == "address-only", $"{body} {curlErr}");
+        }
+        finally
+        {
+            if (daemon is { } pid && Directory.Exists($"/proc/{pid}"))
+            {
+                Process.GetProcessById(pid).Kill();
+            }
+
+            foreach (var server in servers)
+            {
+                server.Dispose();
+            }
+
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Podman_command_line_serves_dns_forward_the_mapped_host_address_and_namespace_ports()
     {
         TapTestKit.RequireRoot();

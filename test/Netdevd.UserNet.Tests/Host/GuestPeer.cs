@@ -50,6 +50,23 @@ internal sealed class GuestPeer(bool vnetHeader = false) : NetClient("guest", Ne
         Send(_inject.AsSpan(0, VnetHeaderSize + frame.Length));
     }
 
+    /// <summary>Sends guest frames as one batch, as a tap sends what one read of its queue brought.</summary>
+    public void InjectBatch(params byte[][] frames)
+    {
+        BeginSendBatch();
+        try
+        {
+            foreach (var frame in frames)
+            {
+                Inject(frame);
+            }
+        }
+        finally
+        {
+            SendBatchEnd();
+        }
+    }
+
     /// <summary>Sends bytes as they are, header or not (a hostile or broken peer).</summary>
     public void InjectRaw(ReadOnlySpan<byte> bytes) => Send(bytes);
 
@@ -96,6 +113,11 @@ internal sealed class GuestPeer(bool vnetHeader = false) : NetClient("guest", Ne
         throw new TimeoutException("no such TCP segment from the netdev");
     }
 
+    /// <summary>When set (with <see cref="Record"/> off): the TCP payload the netdev sent, in sequence order, each byte once.</summary>
+    public MemoryStream? InOrder { get; set; }
+
+    private uint? _inOrderNext;
+
     private void Count(ReadOnlySpan<byte> frame)
     {
         var bytes = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(frame), frame.Length);
@@ -103,6 +125,18 @@ internal sealed class GuestPeer(bool vnetHeader = false) : NetClient("guest", Ne
             && Ipv4Packet.TryCreate(eth.Payload, out var ip) && ip.Protocol == IpProtocol.Tcp
             && TcpPacket.TryCreate(ip.Payload, out var tcp) && tcp.Payload.Length > 0)
         {
+            if (InOrder is { } stream)
+            {
+                // Receive runs under the client's lock: one frame at a time.
+                var next = _inOrderNext ?? tcp.SequenceNumber;
+                var skip = (int)(next - tcp.SequenceNumber);
+                if (skip >= 0 && skip < tcp.Payload.Length)
+                {
+                    stream.Write(tcp.Payload[skip..]);
+                    _inOrderNext = tcp.SequenceNumber + (uint)tcp.Payload.Length;
+                }
+            }
+
             Interlocked.Increment(ref _dataFrames);
             Interlocked.Exchange(ref _highestEnd, tcp.SequenceNumber + (uint)tcp.Payload.Length);
         }

@@ -91,6 +91,59 @@ public sealed class UserNetAllocationTests
         }
     }
 
+    [Fact]
+    public async Task A_download_larger_than_the_send_ring_reaches_the_guest_intact_in_order()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = (ushort)((IPEndPoint)listener.LocalEndpoint).Port;
+        var client = UserNetClient.Create("u-intact", UserNetConfigParser.Parse(new NetdevUserOptions()), TimeProvider.System, NullLogger.Instance);
+        var guest = new GuestPeer { Record = false, InOrder = new MemoryStream() };
+        NetClient.Connect(client, guest);
+        Thread? sender = null;
+        try
+        {
+            // Let the SYN-ACK be recorded, then count and collect only.
+            guest.Record = true;
+            guest.Inject(GuestFrames.Tcp(GuestFrames.Host, GuestPort, port, 1000, 0, TcpFlags.Syn));
+            using var accepted = await listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
+            var synAck = await guest.WaitForTcpAsync((flags, _) => (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
+            var ack = GuestFrames.Tcp(GuestFrames.Host, GuestPort, port, 1001, synAck.Sequence + 1, TcpFlags.Ack);
+            guest.Record = false;
+            guest.Inject(ack);
+
+            // Six times the send ring, in writes of a size that divides nothing: the ring wraps
+            // at every place, and reads take both its free regions at once.
+            var data = new byte[6 * 512 * 1024];
+            for (var i = 0; i < data.Length; i++)
+            {
+                data[i] = (byte)(i * 7 % 251);
+            }
+
+            sender = new Thread(() =>
+            {
+                for (var offset = 0; offset < data.Length; offset += 77_777)
+                {
+                    accepted.Send(data.AsSpan(offset, Math.Min(77_777, data.Length - offset)));
+                }
+            }) { IsBackground = true };
+            sender.Start();
+
+            while (guest.InOrder!.Length < data.Length)
+            {
+                AckUntil(guest, ack, 1);
+            }
+
+            Assert.Equal(data, guest.InOrder.ToArray());
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await guest.DisposeAsync();
+            sender?.Join();
+        }
+    }
+
     /// <summary>Acknowledges what arrived (the ACK frame rewritten in place) until <paramref name="frames"/> more data frames came.</summary>
     private static void AckUntil(GuestPeer guest, byte[] ack, long frames)
     {

@@ -56,6 +56,104 @@ public sealed class UserNetHostIoTests
     }
 
     [Fact]
+    public async Task A_batch_of_guest_segments_arms_no_service_tick_its_end_answers_them()
+    {
+        var time = new CountingTimeProvider();
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var client = UserNetClient.Create("u-batch", UserNetConfigParser.Parse(new NetdevUserOptions { Ipv6 = false }), time, NullLogger.Instance);
+        var guest = new GuestPeer();
+        NetClient.Connect(client, guest);
+        try
+        {
+            using var accepted = await OpenTcpAsync(guest, listener);
+            var port = (ushort)((IPEndPoint)listener.LocalEndpoint).Port;
+            var synAck = await guest.WaitForTcpAsync((flags, _) => (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack));
+            var ackNumber = synAck.Sequence + 1;
+
+            // What the handshake armed (its retransmission timeout, 1 s) lies beyond the 200 ms watched below.
+            var before = time.Fired;
+
+            // Two segments in one batch of the sender: the connection is answered once at the
+            // batch's end; nothing is left for a timer.
+            guest.InjectBatch(
+                GuestFrames.Tcp(GuestFrames.Host, GuestPort, port, 1001, ackNumber, TcpFlags.Ack | TcpFlags.Psh, "abc"u8.ToArray()),
+                GuestFrames.Tcp(GuestFrames.Host, GuestPort, port, 1004, ackNumber, TcpFlags.Ack | TcpFlags.Psh, "def"u8.ToArray()));
+            await guest.WaitForTcpAsync((flags, length) => length == 0 && flags == TcpFlags.Ack);
+            var received = new byte[6];
+            var n = 0;
+            while (n < received.Length)
+            {
+                n += await accepted.ReceiveAsync(received.AsMemory(n), TestContext.Current.CancellationToken);
+            }
+
+            Assert.Equal("abcdef"u8.ToArray(), received);
+            for (var i = 0; i < 20; i++)
+            {
+                time.Fake.Advance(TimeSpan.FromMilliseconds(10));
+            }
+
+            // The old stack armed its 10 ms service tick for the batch's deferred connections on
+            // every batch, and the tick then woke the netdev's I/O thread for nothing.
+            Assert.Equal(0, time.Fired - before);
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await guest.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_host_sender_writing_into_a_full_flow_does_not_wake_the_netdevs_io_thread_per_write()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var io = new WakeCountingIoThread();
+        var client = UserNetClient.Create("u-busy", UserNetConfigParser.Parse(new NetdevUserOptions { Ipv6 = false }), TimeProvider.System, NullLogger.Instance, ioThread: io);
+        var guest = new GuestPeer();
+        NetClient.Connect(client, guest);
+        try
+        {
+            using var accepted = await OpenTcpAsync(guest, listener);
+            accepted.NoDelay = true;
+
+            // The guest never acknowledges: the netdev reads until its buffer for the guest is
+            // full, and the rest waits in its host socket.
+            const int Ring = 512 * 1024;
+            accepted.Send(new byte[Ring + (64 * 1024)]);
+            for (var i = 0; i < 2000 && QueuedToGuest(client) < Ring; i++)
+            {
+                await Task.Delay(10, TestContext.Current.CancellationToken);
+            }
+
+            Assert.Equal(Ring, QueuedToGuest(client));
+
+            // Each write lands in the netdev's socket, which has nothing to do with it until the
+            // guest makes room: an edge-triggered registration reported every one of them and
+            // woke the I/O thread each time.
+            const int Writes = 40;
+            var before = io.WakeUps;
+            for (var i = 0; i < Writes; i++)
+            {
+                accepted.Send(new byte[1000]);
+                await Task.Delay(5, TestContext.Current.CancellationToken);
+            }
+
+            var wakeUps = io.WakeUps - before;
+            Assert.True(wakeUps < Writes / 8, $"{Writes} host writes into a full flow woke the netdev's I/O thread {wakeUps} times");
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await guest.DisposeAsync();
+            io.Dispose();
+        }
+    }
+
+    private static long QueuedToGuest(UserNetClient client) => client.QueryState().Flows.Sum(f => f.QueuedToGuest);
+
+    [Fact]
     public async Task Host_data_reaches_the_guest_from_the_netdevs_own_io_thread_not_the_thread_pool()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -69,12 +69,20 @@ internal static class PastaRunner
         using var loggers = PersonalityLogging.Create(options.Quiet ? LogLevel.Warning : options.Debug ? LogLevel.Debug : LogLevel.Information);
         await using var registry = new NetdevRegistry(BackendCatalog.Create(), new NullEventSink(), loggers);
         NamespaceForwards? outbound = null;
+        LoopbackSplice? splice = null;
         try
         {
             GrantedDescriptors.Grant(tapFd);
             var tap = new Netdev { Id = TapId, Type = NetClientDriver.Tap, Tap = new NetdevTapOptions { Fd = tapFd.ToString(CultureInfo.InvariantCulture) } };
             await registry.AddAsync(tap, NetdevOrigin.CommandLineModern, cancellationToken: stop.Token).ConfigureAwait(false);
             await UserNetwork.AddAsync(registry, user, TapId, "hub0tap", stop.Token).ConfigureAwait(false);
+            if (options.Forwards.Any(f => f.Protocol == "tcp") && registry.Find(UserNetwork.NetdevId)?.Client is Netdevd.UserNet.Host.UserNetClient client)
+            {
+                // As pasta: -t connections from the host's loopback go to the namespace's loopback.
+                splice = LoopbackSplice.Open(options.NetnsPath);
+                client.LoopbackSplice = splice;
+            }
+
             if (options.NamespaceForwards.Count > 0)
             {
                 outbound = NamespaceForwards.Open(options.NetnsPath, options.NamespaceForwards);
@@ -87,16 +95,19 @@ internal static class PastaRunner
         }
         catch (QapiException e)
         {
+            splice?.Dispose();
             await errors.WriteLineAsync($"{PastaCommandLine.Program}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            splice?.Dispose();
             await errors.WriteLineAsync($"{PastaCommandLine.Program}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
 
         await using var outboundForwards = outbound;
+        using var loopbackSplice = splice;
         Background.SignalReady();
 
         // pasta leaves with its namespace: the target process, or the namespace's path, gone.

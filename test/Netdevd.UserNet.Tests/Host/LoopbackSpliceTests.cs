@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Netdevd.Core.Clients;
+using Netdevd.Native;
+using Netdevd.Qapi.Schema;
+using Netdevd.UserNet.Config;
+using Netdevd.UserNet.Host;
+using Netdevd.Wire;
+
+namespace Netdevd.UserNet.Tests.Host;
+
+/// <summary>
+/// A TCP forward's clients on the host's loopback are offered to the netdev's loopback splice
+/// (pasta's personality joins them to its namespace's loopback) before they become connections
+/// to the guest; a refusal leaves them to the guest's link.
+/// </summary>
+public sealed class LoopbackSpliceTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_loopback_client_of_a_tcp_forward_is_offered_to_the_splice_first(bool spliceTakesIt)
+    {
+        var options = new NetdevUserOptions { Ipv6 = false, Hostfwd = [new() { Str = "tcp:127.0.0.1:0-:8080" }] };
+        var client = UserNetClient.Create("u-splice", UserNetConfigParser.Parse(options), TimeProvider.System, NullLogger.Instance);
+        var splice = new RecordingSplice(spliceTakesIt);
+        client.LoopbackSplice = splice;
+        var guest = new GuestPeer();
+        NetClient.Connect(client, guest);
+        try
+        {
+            var port = (int)client.HostForwards[0].HostPort;
+            using var host = new TcpClient();
+            await host.ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken);
+            for (var i = 0; i < 500 && splice.Offers.IsEmpty; i++)
+            {
+                await Task.Delay(10, TestContext.Current.CancellationToken);
+            }
+
+            Assert.Equal([(false, 8080)], splice.Offers);
+            if (spliceTakesIt)
+            {
+                // Taken: no connection towards the guest.
+                await Task.Delay(200, TestContext.Current.CancellationToken);
+                Assert.DoesNotContain(guest.Received, r => GuestPeer.TryTcp(r.Frame, out _, out var flags, out _) && (flags & TcpFlags.Syn) != 0);
+            }
+            else
+            {
+                var syn = await guest.WaitForTcpAsync((flags, _) => flags == TcpFlags.Syn);
+                Assert.Equal(TcpFlags.Syn, syn.Flags);
+            }
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await guest.DisposeAsync();
+            splice.Dispose();
+        }
+    }
+
+    /// <summary>Records each offer; takes the descriptor (and closes it) or refuses.</summary>
+    private sealed class RecordingSplice(bool take) : ILoopbackSplice, IDisposable
+    {
+        private readonly List<int> _taken = [];
+
+        public System.Collections.Concurrent.ConcurrentQueue<(bool Ipv6, int GuestPort)> Offers { get; } = new();
+
+        public bool TrySplice(int fd, bool ipv6, int guestPort)
+        {
+            Offers.Enqueue((ipv6, guestPort));
+            if (take)
+            {
+                lock (_taken)
+                {
+                    _taken.Add(fd);
+                }
+            }
+
+            return take;
+        }
+
+        public void Dispose()
+        {
+            lock (_taken)
+            {
+                foreach (var fd in _taken)
+                {
+                    Libc.Close(fd);
+                }
+            }
+        }
+    }
+}
