@@ -355,7 +355,15 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
             }
 
             _engine.Stack.Input(frame, verified);
-            _engine.RunHostWork();
+            if (InSendBatch)
+            {
+                // OnBatchEnd arms the timer for the whole batch.
+                _engine.RunHostWorkInBatch();
+            }
+            else
+            {
+                _engine.RunHostWork();
+            }
         }
 
         // Receive may not call Send. Inside a sender's batch the replies go out when the batch

@@ -111,8 +111,22 @@ internal sealed class UserNetEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="RunHostWork()"/> for a frame inside a sender's batch: the timer is left to the
+    /// batch's end, which runs <see cref="RunHostWork()"/> anyway. Taking the stack's deadline
+    /// visits every service and table that may have one: once per batch is enough, and a ping of
+    /// the gateway no longer waits for it before its answer goes out.
+    /// </summary>
+    public void RunHostWorkInBatch()
+    {
+        if (RunHostWork(PassBudget, armTimer: false))
+        {
+            Poller.Wake();
+        }
+    }
+
     /// <summary>Runs up to <paramref name="budget"/> items of host work; true when more is queued.</summary>
-    private bool RunHostWork(int budget)
+    private bool RunHostWork(int budget, bool armTimer = true)
     {
         while (budget-- > 0 && _work.TryDequeue(out var work))
         {
@@ -127,7 +141,11 @@ internal sealed class UserNetEngine : IDisposable
             }
         }
 
-        ArmTimer();
+        if (armTimer)
+        {
+            ArmTimer();
+        }
+
         return _work.Count > 0;
     }
 
