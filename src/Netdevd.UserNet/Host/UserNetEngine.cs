@@ -112,10 +112,10 @@ internal sealed class UserNetEngine : IDisposable
     }
 
     /// <summary>
-    /// <see cref="RunHostWork()"/> for a frame inside a sender's batch: the timer is left to the
-    /// batch's end, which runs <see cref="RunHostWork()"/> anyway. Taking the stack's deadline
-    /// visits every service and table that may have one: once per batch is enough, and a ping of
-    /// the gateway no longer waits for it before its answer goes out.
+    /// <see cref="RunHostWork()"/> inside a sender's batch: the timer is left to the batch's end,
+    /// which calls <see cref="ArmTimer"/> after delivering the batch's answers. Taking the stack's
+    /// deadline visits every service and table that may have one: once per batch is enough, and
+    /// a ping of the gateway no longer waits for it before its answer goes out.
     /// </summary>
     public void RunHostWorkInBatch()
     {
