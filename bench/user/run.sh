@@ -9,7 +9,8 @@
 #   - the same over IPv6 (server on ::1; QEMU fec0::2, slirp4netns fd00::2, pasta's gateway);
 #   - hostfwd host->guest: the iperf3 client on the host connects to a forwarded 127.0.0.1 port,
 #     the server runs in the guest;
-#   - ping RTT to the gateway.
+#   - ping RTT to the gateway, and through the NAT to the host's own address (a host ICMP
+#     socket on the stack's side; netdevd, QEMU and slirp4netns).
 # Prints Gbit/s, ms, and the ratios [06]'s targets are stated in. One TCP stream everywhere.
 # Needs root, iproute2, iperf3, iputils-ping, python3, qemu-system-x86_64, slirp4netns, gcc and
 # make (for pasta), the .NET SDK.
@@ -49,6 +50,8 @@ if [ -x "$passt_dir/passt" ] && [ ! -x "$passt_dir/passt.avx2" ] && [ -n "$peers
 fi
 [ -x "$passt_dir/pasta" ] && pasta=$passt_dir/pasta
 
+# The host's own address for the NAT ping (looked up, nothing is sent; none: "-").
+host_ip=$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
 ns=ndbu-$$; tap=ndbut$$; veth=ndbuv$$; port=$((20000 + $$ % 20000)); fwd=$((port + 1)); tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -139,8 +142,8 @@ s.recv(4096)
 EOF
 }
 
-# Prints: v4-up v4-down v6-up v6-down fwd rtt (Gbit/s, ms; 0 = failed; "-": no IPv6 address from
-# the stack's router advertisement, or no echo reply).
+# Prints: v4-up v4-down v6-up v6-down fwd rtt rtt-host (Gbit/s, ms; 0 = failed; "-": no IPv6
+# address from the stack's router advertisement, or no echo reply).
 run_case() {
   local name=$1 mtu=$2 gw=10.0.2.2 gw6= bind6=::1 bind=127.0.0.1 fwd_addr=127.0.0.1 fwd_port=$fwd
   cleanup; start_ns
@@ -149,18 +152,18 @@ run_case() {
       "$nd" --netdev "user,id=u0,mtu=$mtu,hostfwd=tcp:127.0.0.1:$fwd-10.0.2.15:$port" --netdev hubport,id=h0,hubid=0,netdev=u0 \
             --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
             >"$tmp/nd.log" 2>&1 &
-      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 -"; return; }
+      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 - -"; return; }
       wait_v6 && gw6=fec0::2 ;;
     qemu)
-      command -v qemu-system-x86_64 >/dev/null || { echo "- - - - - -"; return; }
+      command -v qemu-system-x86_64 >/dev/null || { echo "- - - - - - -"; return; }
       qemu-system-x86_64 -M none -nodefaults -display none \
         -netdev "user,id=u0,hostfwd=tcp:127.0.0.1:$fwd-10.0.2.15:$port" -netdev hubport,id=h0,hubid=0,netdev=u0 \
         -netdev tap,id=t0,ifname="$tap",script=no,downscript=no -netdev hubport,id=h1,hubid=0,netdev=t0 \
         >"$tmp/qemu.log" 2>&1 &
-      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 -"; return; }
+      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 - -"; return; }
       wait_v6 && gw6=fec0::2 ;;
     slirp4netns)
-      command -v slirp4netns >/dev/null || { echo "- - - - - -"; return; }
+      command -v slirp4netns >/dev/null || { echo "- - - - - - -"; return; }
       slirp4netns --configure --mtu="$mtu" --enable-ipv6 --api-socket "$tmp/s4n.sock" \
         --netns-type=path "/run/netns/$ns" tap0 >"$tmp/s4n.log" 2>&1 &
       pids+=($!); sleep 1
@@ -176,15 +179,15 @@ run_case() {
       pids+=($!); sleep 1
       gw=$(ip -n "$ns" route show default | awk '/default/ {print $3; exit}')
       wait_v6 && gw6=fec0::2
-      [ -n "$gw" ] || { echo "0 0 0 0 0 -"; return; } ;;
+      [ -n "$gw" ] || { echo "0 0 0 0 0 - -"; return; } ;;
     pasta)
-      [ -n "$pasta" ] || { echo "- - - - - -"; return; }
+      [ -n "$pasta" ] || { echo "- - - - - - -"; return; }
       "$pasta" --config-net --runas 0:0 -m "$mtu" -t "127.0.0.1/$fwd:$port" -u none -T none -U none \
         --netns "/run/netns/$ns" -f >"$tmp/pasta.log" 2>&1 &
       pids+=($!); sleep 1
       gw=$(ip -n "$ns" route show default | awk '/default/ {print $3; exit}')
       gw6=$(ip -n "$ns" -6 route show default | awk '/default/ {print $3; exit}')
-      [ -n "$gw" ] || { echo "0 0 0 0 0 -"; return; } ;;
+      [ -n "$gw" ] || { echo "0 0 0 0 0 - -"; return; } ;;
     veth)
       # The ceiling: the kernel's own path between the namespace and the host, same MTU.
       ip link add "$veth" mtu "$mtu" type veth peer name eth0 netns "$ns"
@@ -203,10 +206,12 @@ run_case() {
   fi
   [ "$fwd_port" != 0 ] && f=$(measure_fwd "$fwd_addr" "$fwd_port")
   r=$(rtt "$gw")
+  local rh=-
+  [[ -n "$host_ip" && " netdevd qemu slirp4netns " == *" $name "* ]] && rh=$(rtt "$host_ip")
   # run_case runs in a subshell (process substitution): end its forwarder here, or it would
   # outlive the case and take CPU from the next ones.
   cleanup
-  echo "$v4u $v4d $v6u $v6d $f $r"
+  echo "$v4u $v4d $v6u $v6d $f $r $rh"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
@@ -215,11 +220,11 @@ stacks=${BENCH_STACKS:-netdevd netdevd-pasta qemu slirp4netns pasta veth}
 mtus=${BENCH_MTUS:-1500 65520}
 echo "bench/user: ${secs} s per measurement, load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; pasta: ${pasta:-absent}$([ -x "$passt_dir/passt.avx2" ] && echo ' (AVX2 build beside it)')"
 printf '%-13s %6s %10s %10s %10s %10s %10s %13s\n' stack mtu 'v4 g->h' 'v4 h->g' 'v6 g->h' 'v6 h->g' 'fwd h->g' 'rtt avg/med'
-declare -A up down up6 down6 fw rt
+declare -A up down up6 down6 fw rt rth
 for mtu in $mtus; do
   for c in $stacks; do
-    read -r u d u6 d6 f r < <(run_case "$c" "$mtu")
-    up[$c.$mtu]=$u; down[$c.$mtu]=$d; up6[$c.$mtu]=$u6; down6[$c.$mtu]=$d6; fw[$c.$mtu]=$f; rt[$c.$mtu]=$r
+    read -r u d u6 d6 f r rh < <(run_case "$c" "$mtu")
+    up[$c.$mtu]=$u; down[$c.$mtu]=$d; up6[$c.$mtu]=$u6; down6[$c.$mtu]=$d6; fw[$c.$mtu]=$f; rt[$c.$mtu]=$r; rth[$c.$mtu]=${rh:--}
     if [ "$c" = netdevd ] && [[ "$u6" = [0-] && "$d6" = [0-] ]]; then
       printf '%-13s %6s %10s %10s %21s %10s %13s\n' "$c" "$mtu" "$u" "$d" "n/a: no IPv6 NAT yet" "$f" "${r:--}"
     else
@@ -229,6 +234,15 @@ for mtu in $mtus; do
 done
 echo "(Gbit/s; v4/v6: guest namespace <-> host loopback through the stack; fwd: host -> guest through a"
 echo " hostfwd; rtt: ping of the gateway, ms, average/median of 20; veth: the kernel path, no user-mode stack)"
+if [ -n "$host_ip" ]; then
+  for mtu in $mtus; do
+    line=
+    for c in $stacks; do
+      [[ " netdevd qemu slirp4netns " == *" $c "* ]] && line="$line $c ${rth[$c.$mtu]:--}"
+    done
+    [ -n "$line" ] && echo "ping through the NAT to the host's address $host_ip, mtu $mtu (ms, avg/median of 20):$line"
+  done
+fi
 echo
 echo "netdevd / competitor (v4 g->h, v4 h->g, v6 g->h, v6 h->g, fwd h->g; rtt: lower is better):"
 for mtu in $mtus; do

@@ -25,7 +25,7 @@ public sealed partial class UserStack
     /// </summary>
     public long TakeDeadline()
     {
-        NoteServices(NowMs);
+        NoteServices();
         var d = _deadline;
         _deadline = long.MaxValue;
         return d;
@@ -39,11 +39,13 @@ public sealed partial class UserStack
         }
     }
 
-    private void NoteServices(long now)
+    private void NoteServices()
     {
+        // The clock is read only when a service waits: this runs after every pass, and an echo
+        // or an ACK should not pay for a clock read that finds nothing to time.
         if ((_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || _deferred.Count > 0)
         {
-            NoteDeadline(now + ServiceIntervalMs);
+            NoteDeadline(NowMs + ServiceIntervalMs);
         }
 
         if (_arpMiss is not null)

@@ -27,6 +27,7 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
     private readonly int _headerLength;
     private volatile int _fd;
     private bool _blocked;
+    private bool _lastDrainSingle = true;
 
     public TapQueue(TapNetClient owner, int fd, int index, bool vnetHeader)
     {
@@ -68,22 +69,50 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
     void IPollTarget.OnReadable()
     {
         // One drain is one batch: receivers write what it delivered (a super-frame's segments
-        // and whatever else came) together when it ends.
-        TapNetClient.BeginBatch();
+        // and whatever else came) together when it ends. A batch is opened by the first frame
+        // that arrives, so a drain that finds nothing (the read after the last frame) tells no one.
+        var frames = 0;
+        var inBatch = false;
         try
         {
-            Drain();
+            while (!_blocked && !_owner.IsClosed && Read() is var n && n > 0)
+            {
+                if (!inBatch)
+                {
+                    TapNetClient.BeginBatch();
+                    inBatch = true;
+                }
+
+                Deliver(n);
+                frames++;
+                if (frames == 1 && _lastDrainSingle)
+                {
+                    // The drain before this one brought a single frame: traffic is a request at a
+                    // time (ping, an RPC), and the answer to this frame should not wait for the
+                    // read that is most likely to find nothing. The batch ends here, so the
+                    // receivers write the answer now; should more frames follow, they form the
+                    // next batch. Under load drains bring several frames and stay one batch.
+                    inBatch = false;
+                    _owner.EndBatch();
+                }
+            }
         }
         finally
         {
-            _owner.EndBatch();
+            if (inBatch)
+            {
+                _owner.EndBatch();
+            }
         }
+
+        _lastDrainSingle = frames <= 1;
     }
 
-    private void Drain()
+    /// <summary>Reads one frame into the buffer: its length with the header, or 0 when there is none (EAGAIN, an error, a runt).</summary>
+    private int Read()
     {
         var fd = _fd;
-        while (!_blocked && !_owner.IsClosed)
+        while (true)
         {
             // Frames that pass whole (headers on both ends) are read straight into the receiver's
             // buffer when it lends one: a vhost-user ring slot takes the frame without a copy.
@@ -111,15 +140,10 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
                     _owner.Counters.ReadError();
                 }
 
-                return;
+                return 0;
             }
 
-            if (n <= _headerLength)
-            {
-                return;
-            }
-
-            Deliver((int)n);
+            return n <= _headerLength ? 0 : (int)n;
         }
     }
 

@@ -22,6 +22,8 @@ public sealed class Hub
     /// <summary>How many hubs a frame may cross in one synchronous delivery (a chain of hubports longer than any real setup).</summary>
     public const int MaxNesting = 64;
 
+    private static int s_lastSerial;
+
     private ImmutableArray<HubPort> _ports = [];
     private long _loopDrops;
     private int _loopLogged;
@@ -29,6 +31,9 @@ public sealed class Hub
     internal Hub(int id) => Id = id;
 
     public int Id { get; }
+
+    /// <summary>Unique in the process (ids repeat across registries): how a <see cref="HubPath"/> tells hubs apart.</summary>
+    internal int Serial { get; } = Interlocked.Increment(ref s_lastSerial);
 
     public ImmutableArray<HubPort> Ports => _ports;
 

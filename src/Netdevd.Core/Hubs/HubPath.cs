@@ -20,7 +20,9 @@ internal sealed class HubPath
     [ThreadStatic]
     private static HubPath? t_wakes;
 
-    private readonly Hub?[] _hubs = new Hub?[Hub.MaxNesting];
+    // Hubs by serial number, not by reference: a reference stored into an array costs a type
+    // check and a GC write barrier (a card-table store) per entry, on every frame's way.
+    private readonly int[] _hubs = new int[Hub.MaxNesting];
     private int _depth;
 
     // Where the current walk starts: hubs below it belong to an outer walk that handed control to
@@ -42,9 +44,10 @@ internal sealed class HubPath
     /// </summary>
     public bool TryEnter(Hub hub)
     {
+        var serial = hub.Serial;
         for (var i = _base; i < _depth; i++)
         {
-            if (ReferenceEquals(_hubs[i], hub))
+            if (_hubs[i] == serial)
             {
                 return false;
             }
@@ -55,12 +58,12 @@ internal sealed class HubPath
             return false;
         }
 
-        _hubs[_depth++] = hub;
+        _hubs[_depth++] = serial;
         return true;
     }
 
     /// <summary>Leaves the hub entered last.</summary>
-    public void Leave() => _hubs[--_depth] = null;
+    public void Leave() => _depth--;
 
     /// <summary>
     /// A walk hands control to an end that is not a hub port (a backend): what that end does now

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Netdevd.UserNet.Interface;
 
 namespace Netdevd.UserNet.Host;
@@ -21,10 +20,11 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
     private readonly Lock _lock = new();
 
     /// <summary>
-    /// The queue's own buffers: a burst queues hundreds of frames before the drain returns them,
-    /// more than the shared pool keeps per size, which then allocated a new buffer per frame.
+    /// The queue's own buffers (under <c>_lock</c>): a burst queues hundreds of frames before the
+    /// drain returns them, more than the shared pool keeps per size, which then allocated a new
+    /// buffer per frame.
     /// </summary>
-    private readonly ArrayPool<byte> _pool = ArrayPool<byte>.Create(1 << 17, 256);
+    private readonly FrameBufferPool _pool = new();
     private byte[]? _current;
     private int _currentReserved;
 
@@ -51,17 +51,17 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
                 Overflows++;
                 return default;
             }
-        }
 
-        if (_current is null || _current.Length < Headroom + maxLength)
-        {
-            if (_current is not null)
+            if (_current is null || _current.Length < Headroom + maxLength)
             {
-                _pool.Return(_current);
-                ReleaseCurrent();
-            }
+                if (_current is not null)
+                {
+                    _pool.Return(_current);
+                    ReleaseCurrent();
+                }
 
-            _current = _pool.Rent(Math.Max(Headroom + maxLength, 2048));
+                _current = _pool.Rent(Headroom + maxLength);
+            }
         }
 
         if (_currentReserved == 0 && budget is not null)
@@ -127,7 +127,13 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
         return false;
     }
 
-    public void Return(byte[] buffer) => _pool.Return(buffer);
+    public void Return(byte[] buffer)
+    {
+        lock (_lock)
+        {
+            _pool.Return(buffer);
+        }
+    }
 
     public void Clear()
     {

@@ -373,6 +373,7 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
             _engine.Stack.Input(frame, verified);
             if (InSendBatch)
             {
+                // OnBatchEnd runs what is left and arms the timer for the whole batch.
                 _engine.RunHostWorkInBatch();
             }
             else
@@ -397,10 +398,17 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         lock (_engine.Lock)
         {
             _engine.Stack.EndInputBatch();
-            _engine.RunHostWork();
+            _engine.RunHostWorkAtBatchEnd();
         }
 
         _engine.Flush();
+
+        // The timer for the batch's deadlines is armed once its answers are out: the answer to a
+        // ping of the gateway does not wait for the visit of every service that may have one.
+        lock (_engine.Lock)
+        {
+            _engine.ArmTimer();
+        }
     }
 
     void IGuestPort.Deliver(Span<byte> buffer, int length, GuestChecksum checksum)

@@ -117,7 +117,7 @@ internal sealed class UserNetEngine : IDisposable
     /// <summary>
     /// Call under <see cref="Lock"/> for a frame inside the sender's batch: runs queued host work
     /// like <see cref="RunHostWork()"/> but leaves the timer and what is left over to the batch's
-    /// end, which runs <see cref="RunHostWork()"/> again. Arming here armed the stack's 10 ms
+    /// end, which runs <see cref="RunHostWorkAtBatchEnd"/>. Arming here armed the stack's 10 ms
     /// service tick for the connections the batch deferred (serviced at its end anyway) once per
     /// batch, and that tick then woke the I/O thread for nothing.
     /// </summary>
@@ -143,15 +143,34 @@ internal sealed class UserNetEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Call under <see cref="Lock"/> at the end of the sender's batch: runs queued host work like
+    /// <see cref="RunHostWork()"/> but leaves the timer to the caller, which arms it after
+    /// delivering the batch's answers (taking the stack's deadline visits every service and table
+    /// that may have one: a ping of the gateway no longer waits for it before its answer goes out).
+    /// What is left over is handed to the I/O thread.
+    /// </summary>
+    public void RunHostWorkAtBatchEnd()
+    {
+        if (RunHostWork(PassBudget, armTimer: false))
+        {
+            Poller.Wake();
+        }
+    }
+
     /// <summary>Runs up to <paramref name="budget"/> items of host work; true when more is queued.</summary>
-    private bool RunHostWork(int budget)
+    private bool RunHostWork(int budget, bool armTimer = true)
     {
         while (budget-- > 0 && _work.TryDequeue(out var work))
         {
             RunOne(work);
         }
 
-        ArmTimer();
+        if (armTimer)
+        {
+            ArmTimer();
+        }
+
         return _work.Count > 0;
     }
 

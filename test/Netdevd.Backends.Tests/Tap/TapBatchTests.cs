@@ -1,0 +1,105 @@
+using Netdevd.Backends.Tap;
+using Netdevd.Core.Clients;
+using Netdevd.Native;
+using Netdevd.Qapi.Schema;
+
+namespace Netdevd.Backends.Tests.Tap;
+
+/// <summary>
+/// How a tap's reads are cut into batches. A peer that answers at the end of a batch (the user
+/// netdev: a ping to the gateway) must not have its answer held behind a read that finds nothing.
+/// </summary>
+public sealed class TapBatchTests
+{
+    [Fact]
+    public async Task The_answer_to_a_lone_frame_is_written_before_the_tap_reads_again()
+    {
+        // A datagram socket pair stands in for the tap's descriptor: one read is one frame.
+        Assert.True(Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK, 0, out var tapEnd, out var guest));
+        var tap = new TapNetClient("t0", [tapEnd], vnetHeader: false, "rtt0", "ifname=rtt0", downscript: null);
+        var peer = new AnsweringClient();
+        try
+        {
+            // Two frames wait before the tap reads at all: its first drain finds both.
+            Assert.Equal(60, Libc.Write(guest, Frame(1)));
+            Assert.Equal(60, Libc.Write(guest, Frame(2)));
+            NetClient.Connect(tap, peer);
+
+            var answers = new List<byte>();
+            var buffer = new byte[2048];
+            for (var waited = 0; answers.Count < 2 && waited < 1000; waited++)
+            {
+                var n = Libc.Read(guest, buffer);
+                if (n > 0)
+                {
+                    answers.Add(buffer[0]);
+                }
+                else
+                {
+                    await Task.Delay(10, TestContext.Current.CancellationToken);
+                }
+            }
+
+            Assert.Equal([1, 2], answers);
+
+            // The first frame's batch ended (and its answer went out) before the second was read;
+            // had the drain been one batch, the peer would have seen both frames, then one end.
+            Assert.Equal(["frame 1", "end", "frame 2", "end"], peer.Events);
+        }
+        finally
+        {
+            await tap.DisposeAsync();
+            await peer.DisposeAsync();
+            Libc.Close(guest);
+        }
+    }
+
+    private static byte[] Frame(byte marker)
+    {
+        var frame = new byte[60];
+        frame[0] = marker;
+        return frame;
+    }
+
+    /// <summary>Answers each frame at the end of the batch that brought it (as the user netdev does), and records the order.</summary>
+    private sealed class AnsweringClient() : NetClient("peer", NetClientDriver.User)
+    {
+        private readonly List<string> _events = [];
+        private readonly Queue<byte[]> _pending = new();
+
+        public IReadOnlyList<string> Events
+        {
+            get
+            {
+                lock (_events)
+                {
+                    return [.. _events];
+                }
+            }
+        }
+
+        protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
+        {
+            lock (_events)
+            {
+                _events.Add($"frame {frame[0]}");
+            }
+
+            _pending.Enqueue(frame.ToArray());
+            return ReceiveResult.Accepted;
+        }
+
+        protected override void OnBatchEnd()
+        {
+            lock (_events)
+            {
+                _events.Add("end");
+            }
+
+            while (_pending.TryDequeue(out var answer))
+            {
+                Send(answer);
+            }
+        }
+    }
+}
