@@ -75,15 +75,39 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         var inBatch = false;
         try
         {
-            while (!_blocked && !_owner.IsClosed && Read() is var n && n > 0)
+            while (!_blocked && !_owner.IsClosed)
             {
+                // Frames that pass whole (headers on both ends) are read straight into the
+                // receiver's buffer when it lends one: a vhost-user ring slot takes the frame
+                // without a copy. The receiver's lock is held from the lease to EndInPlace.
+                Span<byte> slot = default;
+                var inPlace = _headerLength != 0 && _owner.UsingVnetHeader && _owner.TryBeginInPlace(out slot);
+                var n = inPlace ? ReadInPlace(slot) : Read();
+                if (n == 0)
+                {
+                    break;
+                }
+
+                if (n < 0)
+                {
+                    continue;
+                }
+
                 if (!inBatch)
                 {
                     TapNetClient.BeginBatch();
                     inBatch = true;
                 }
 
-                Deliver(n);
+                if (inPlace)
+                {
+                    _owner.EndInPlace(n);
+                }
+                else
+                {
+                    Deliver(n);
+                }
+
                 frames++;
                 if (frames == 1 && _lastDrainSingle)
                 {
@@ -114,18 +138,6 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         var fd = _fd;
         while (true)
         {
-            // Frames that pass whole (headers on both ends) are read straight into the receiver's
-            // buffer when it lends one: a vhost-user ring slot takes the frame without a copy.
-            if (_headerLength != 0 && _owner.UsingVnetHeader && _owner.TryBeginInPlace(out var slot))
-            {
-                if (!ReadInPlace(fd, slot))
-                {
-                    return;
-                }
-
-                continue;
-            }
-
             var n = Libc.Read(fd, _buffer);
             if (n < 0)
             {
@@ -147,9 +159,14 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         }
     }
 
-    /// <summary>One read into a lent buffer; false when the descriptor is drained (or failed).</summary>
-    private bool ReadInPlace(int fd, Span<byte> slot)
+    /// <summary>
+    /// One read into a lent buffer: the frame's length with its header (the lease still held, for
+    /// the caller's EndInPlace), 0 when the descriptor is drained or failed, or -1 for a frame that
+    /// filled the buffer and may have been cut (dropped). Both end the lease.
+    /// </summary>
+    private int ReadInPlace(Span<byte> slot)
     {
+        var fd = _fd;
         long n;
         do
         {
@@ -166,18 +183,23 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
                 _owner.Counters.ReadError();
             }
 
-            return false;
+            return 0;
         }
 
         if (n <= _headerLength)
         {
             _owner.EndInPlace(-1);
-            return false;
+            return 0;
         }
 
-        // A lent buffer holds the largest frame a tap reads; a full one may have been cut: dropped.
-        _owner.EndInPlace(n == slot.Length ? -1 : (int)n);
-        return true;
+        // A lent buffer holds the largest frame a tap reads; a full one may have been cut.
+        if (n == slot.Length)
+        {
+            _owner.EndInPlace(-1);
+            return -1;
+        }
+
+        return (int)n;
     }
 
     void IPollTarget.OnWritable()
