@@ -94,6 +94,7 @@ internal sealed partial class VhostUserSession
         _features = features;
         _mergeable = Has(VirtioFeatures.NetMrgRxbuf);
         _headerLength = Has(VirtioFeatures.Version1) || _mergeable ? NetClientHeader : VirtioNetHeader.BaseSize;
+        LogFeatures(_logger, Client.Name, features, Has(VirtioFeatures.RingPacked) ? "packed" : "split");
         return null;
     }
 
@@ -160,7 +161,7 @@ internal sealed partial class VhostUserSession
             {
                 if (vring.Queue is { } running)
                 {
-                    vring.Base = running.LastAvailableIndex;
+                    vring.Base = running.Base;
                 }
 
                 vring.Queue = null;
@@ -188,7 +189,14 @@ internal sealed partial class VhostUserSession
             return "bad vring index or payload";
         }
 
-        if (!SplitRingLayout.IsValidSize(state.Num))
+        if (Has(VirtioFeatures.RingPacked))
+        {
+            if (!PackedRingLayout.IsValidSize(state.Num))
+            {
+                return $"ring size {state.Num} is not from 1 to {PackedRingLayout.MaxSize}";
+            }
+        }
+        else if (!SplitRingLayout.IsValidSize(state.Num))
         {
             return $"ring size {state.Num} is not a power of two from 1 to {SplitRingLayout.MaxSize}";
         }
@@ -219,7 +227,7 @@ internal sealed partial class VhostUserSession
         {
             if (vring.Queue is { } running)
             {
-                vring.Base = running.LastAvailableIndex;
+                vring.Base = running.Base;
                 vring.Queue = null;
             }
 
@@ -259,7 +267,7 @@ internal sealed partial class VhostUserSession
         {
             if (vring.Queue is { } running)
             {
-                vring.Base = running.LastAvailableIndex;
+                vring.Base = running.Base;
             }
 
             next = vring.Base;
@@ -399,7 +407,7 @@ internal sealed partial class VhostUserSession
             return null;
         }
 
-        var queue = SplitVirtqueue.TryCreate(memory, address, vring.Size, vring.Base, Has(Protocol.VirtioFeatures.RingEventIdx), out var error);
+        var queue = Virtqueue.TryCreate(memory, address, vring.Size, vring.Base, Has(VirtioFeatures.RingEventIdx), Has(VirtioFeatures.RingPacked), out var error);
         if (queue is null)
         {
             return $"vring {vring.Index}: {error}";
