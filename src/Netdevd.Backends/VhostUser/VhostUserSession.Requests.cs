@@ -238,7 +238,10 @@ internal sealed partial class VhostUserSession
 
     private string? SetVringBase(ReadOnlySpan<byte> payload)
     {
-        if (!VringState.TryRead(payload, out var state) || state.Index >= _vrings.Length || state.Num > ushort.MaxValue)
+        // A packed ring's base is 32 bits in QEMU (the avail slot and wrap counter, then the used
+        // ones): the device resumes with both where taking stopped, so the low half is the base.
+        var packed = Has(VirtioFeatures.RingPacked);
+        if (!VringState.TryRead(payload, out var state) || state.Index >= _vrings.Length || (!packed && state.Num > ushort.MaxValue))
         {
             return "bad vring index or payload";
         }
@@ -277,8 +280,11 @@ internal sealed partial class VhostUserSession
             vring.ReplaceCall(null);
         }
 
+        // Packed: the used slot and wrap counter, in the high half as QEMU reads them, are where
+        // taking stopped (every chain taken was used).
+        var num = Has(VirtioFeatures.RingPacked) ? next | ((uint)next << 16) : next;
         Span<byte> reply = stackalloc byte[VringState.Size];
-        new VringState(state.Index, next).Write(reply);
+        new VringState(state.Index, num).Write(reply);
         _channel.Reply(VhostUserRequest.GetVringBase, reply);
         return null;
     }

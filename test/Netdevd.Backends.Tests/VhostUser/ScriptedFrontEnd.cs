@@ -121,7 +121,7 @@ internal sealed class ScriptedFrontEnd : IDisposable
     /// The whole set-up QEMU does: features, protocol features with REPLY_ACK, memory, both rings
     /// of pair 0, enabled. With RING_PACKED in <paramref name="features"/> the rings are
     /// <see cref="PackedRx"/> and <see cref="PackedTx"/> of <paramref name="packedSize"/> slots,
-    /// based at slot 0 with the wrap counter set, as QEMU sends it.
+    /// based at slot 0 with both wrap counters set, in the 32-bit form QEMU sends.
     /// </summary>
     public void SetUp(ulong features, ushort packedSize = RingSize)
     {
@@ -145,7 +145,7 @@ internal sealed class ScriptedFrontEnd : IDisposable
         {
             var ringAddress = packed ? (i == 0 ? PackedRx! : PackedTx!).Address : (i == 0 ? Rx : Tx).Address;
             AssertAck(Request(VhostUserRequest.SetVringNum, State(i, packed ? packedSize : RingSize), needReply: true));
-            AssertAck(Request(VhostUserRequest.SetVringBase, State(i, packed ? 0x8000u : 0), needReply: true));
+            AssertAck(Request(VhostUserRequest.SetVringBase, State(i, packed ? 0x8000_8000u : 0), needReply: true));
             var address = new byte[VringAddress.Size];
             (ringAddress with { Index = i }).Write(address);
             AssertAck(Request(VhostUserRequest.SetVringAddr, address, needReply: true));
