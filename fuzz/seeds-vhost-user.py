@@ -3,7 +3,8 @@
 
 vhost-user-session records: [control][u16 BE length][raw message]; control bits 0-1 = number
 of descriptors sent with it, bit 2 = memfd (else eventfd), bit 3 = a short memfd, bit 4 = kick.
-vhost-user-ring: [size/flags][placement][region bytes].
+vhost-user-ring: [size/flags][placement][region bytes]; flags: bit 4 EVENT_IDX, bit 5 packed,
+bit 6 the packed base's wrap counter.
 """
 import os
 import struct
@@ -90,3 +91,30 @@ write("vhost-user-ring", "loop", ring(2, True, 0, [[(0, 16, 1, 1), (1, 16, 1, 0)
 write("vhost-user-ring", "straddling-used", ring(4, False, 1, [[(0, 16, 0, 0)]]))
 write("vhost-user-ring", "misaligned", ring(4, False, 2, [[(0, 16, 0, 0)]]))
 write("vhost-user-ring", "indirect-and-wrong-direction", ring(3, True, 0, [[(0, 16, 4, 0)], [(1, 16, 3, 2), (2, 16, 0, 0)]]))
+
+
+AVAIL, USED = 1 << 7, 1 << 15
+
+
+def packed_ring(size_bits, event_idx, chains, wrap=True, driver_event=(0, 0)):
+    """A packed ring at the region's start: chains of (length, flags, id) in consecutive slots,
+    each slot marked available for the driver's wrap counter (flipping past the end)."""
+    region = bytearray(0x4000)
+    size = 1 << size_bits
+    slot, w = 0, wrap
+    for chain in chains:
+        for k, (length, flags, ident) in enumerate(chain):
+            bits = flags | (AVAIL if w else USED)
+            struct.pack_into("<QIHH", region, 16 * slot, 0x10000 + 0x3000 + 64 * slot, length, ident, bits)
+            slot += 1
+            if slot == size:
+                slot, w = 0, not w
+    struct.pack_into("<HH", region, 0x1000, *driver_event)
+    return bytes([size_bits | (0x10 if event_idx else 0) | 0x20 | (0x40 if wrap else 0), 0]) + bytes(region)
+
+
+write("vhost-user-ring", "packed-two-chains", packed_ring(3, False, [[(12, 1, 0), (60, 0, 0)], [(64, 2, 1)]]))
+write("vhost-user-ring", "packed-wrapping-chain", packed_ring(2, True, [[(16, 1, 0), (16, 1, 0), (16, 1, 0), (16, 0, 0)], [(16, 0, 1)]], driver_event=(0x8001, 2)))
+write("vhost-user-ring", "packed-all-next", packed_ring(2, False, [[(16, 1, 0)] * 4]))
+write("vhost-user-ring", "packed-bad-id-and-indirect", packed_ring(3, True, [[(16, 0, 9)], [(16, 4, 1)]]))
+write("vhost-user-ring", "packed-wrong-lap", packed_ring(3, False, [[(16, 0, 0)]], wrap=False)[:1] + bytes([0]) + packed_ring(3, False, [[(16, 0, 0)]])[2:])

@@ -7,10 +7,12 @@ using Netdevd.Native;
 namespace Netdevd.Fuzz.Harnesses;
 
 /// <summary>
-/// The split-ring walk of the vhost-user back-end over a hostile driver's ring: byte 0 picks the
-/// ring size (a power of two, 1..256) and EVENT_IDX, byte 1 where the ring lies (wholly inside
-/// the 64 KiB region, straddling its end, or misaligned); the rest is copied over the region
-/// (descriptor table, available ring, used ring, buffers). Every chain the ring offers is taken
+/// The ring walk of the vhost-user back-end over a hostile driver's ring: byte 0 picks the ring
+/// size (a power of two, 1..256), EVENT_IDX (bit 4), a packed ring (bit 5) and, for a packed
+/// ring, the base's wrap counter (bit 6); byte 1 where the ring lies (wholly inside the 64 KiB
+/// region, straddling its end, or misaligned) and the base; the rest is copied over the region
+/// (descriptor table or ring, available ring or driver event structure, used ring or device
+/// event structure, buffers). Every chain the ring offers is taken
 /// and walked, every buffer read and, when writable, written; used entries are published. The
 /// walk must end (each chain within the ring size, the whole within the available count), and
 /// any access outside the mapping throws (SharedMapping checks it): both are findings.
@@ -60,7 +62,9 @@ public static class VhostUserRingHarness
             used = BinaryPrimitives.ReadUInt64LittleEndian(body[16..]);
         }
 
-        var queue = SplitVirtqueue.TryCreate(memory, new VringAddress(0, 0, descriptors, used, available, 0), size, (ushort)(input[1] >> 2), eventIndex, out _);
+        var packed = (input[0] & 0x20) != 0;
+        var @base = (ushort)((input[1] >> 2) | (packed && (input[0] & 0x40) != 0 ? PackedRingLayout.WrapBit : 0));
+        var queue = Virtqueue.TryCreate(memory, new VringAddress(0, 0, descriptors, used, available, 0), size, @base, eventIndex, packed, out _);
         if (queue is null)
         {
             return;

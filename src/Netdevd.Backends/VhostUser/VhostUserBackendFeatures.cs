@@ -6,7 +6,8 @@ namespace Netdevd.Backends.VhostUser;
 internal static class VhostUserBackendFeatures
 {
     /// <summary>
-    /// VERSION_1, MRG_RXBUF, EVENT_IDX and STATUS always; MQ with more than one queue pair; the
+    /// VERSION_1, MRG_RXBUF, EVENT_IDX, STATUS and RING_PACKED always (indirect descriptors in
+    /// neither layout); MQ with more than one queue pair; the
     /// checksum and TSO offloads only when the netdev's link carries virtio-net headers (a tap with
     /// vnet_hdr, a hub whose other ports all can), so offloaded frames stay offloaded end to end.
     /// </summary>
@@ -16,6 +17,7 @@ internal static class VhostUserBackendFeatures
             | VirtioFeatures.Bit(VirtioFeatures.NetMrgRxbuf)
             | VirtioFeatures.Bit(VirtioFeatures.RingEventIdx)
             | VirtioFeatures.Bit(VirtioFeatures.NetStatus)
+            | VirtioFeatures.Bit(VirtioFeatures.RingPacked)
             | VirtioFeatures.Bit(VirtioFeatures.VhostUserProtocolFeatures);
         if (queuePairs > 1)
         {

@@ -22,7 +22,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
 
     private readonly VhostUserSession _session;
     private readonly VhostUserVring _vring;
-    private readonly ushort[] _heads = new ushort[MaxChainsPerFrame];
+    private readonly ChainHead[] _heads = new ChainHead[MaxChainsPerFrame];
     private readonly byte[] _resolve = new byte[NetClient.MaxFrameSize];
     private readonly byte[] _segments = new byte[NetClient.MaxFrameSize];
     private readonly byte[] _resolveHeader = new byte[NetClient.VnetHeaderSize];
@@ -257,24 +257,30 @@ internal sealed class VhostUserReceiver : ISegmentSink
             var mergeable = _session.MergeableBuffers;
             var chains = 0;
             long capacity = 0;
+            var mark = queue.Mark();
             while (capacity < total)
             {
                 if (chains == MaxChainsPerFrame)
                 {
-                    queue.Untake(chains);
+                    queue.Rewind(mark);
                     _session.Client.CountGuestDrop();
                     return ReceiveResult.Accepted;
                 }
 
                 if (!queue.TryTake(out var head, out fault))
                 {
-                    queue.Untake(chains);
                     if (fault != RingFault.None)
                     {
+                        queue.Rewind(mark);
                         break;
                     }
 
-                    if (queue.SetKickWanted(true))
+                    // Ask for a kick past the chains held so far (the next buffer the driver adds)
+                    // before giving them back: asked after, the buffers that were too few would
+                    // count as new ones and the frame would be tried again for ever.
+                    var arrived = queue.SetKickWanted(true);
+                    queue.Rewind(mark);
+                    if (arrived)
                     {
                         chains = 0;
                         capacity = 0;
@@ -305,7 +311,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
                 if (capacity < total)
                 {
                     // One chain without MRG_RXBUF, smaller than the frame: the guest cannot take it.
-                    queue.Untake(chains);
+                    queue.Rewind(mark);
                     _session.Client.CountGuestDrop();
                     return ReceiveResult.Accepted;
                 }
@@ -348,7 +354,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
     }
 
     /// <summary>The writable bytes of chain <paramref name="head"/>.</summary>
-    private static long Measure(SplitVirtqueue queue, ushort head, out RingFault fault)
+    private static long Measure(Virtqueue queue, ChainHead head, out RingFault fault)
     {
         var chain = queue.Walk(head);
         long bytes = 0;
@@ -367,7 +373,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
     }
 
     /// <summary>Copies header then payload into the reserved chains and adds their used entries.</summary>
-    private void Fill(SplitVirtqueue queue, ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, int chains)
+    private void Fill(Virtqueue queue, ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, int chains)
     {
         var offset = 0;
         var total = header.Length + payload.Length;

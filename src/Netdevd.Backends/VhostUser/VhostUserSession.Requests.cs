@@ -94,6 +94,7 @@ internal sealed partial class VhostUserSession
         _features = features;
         _mergeable = Has(VirtioFeatures.NetMrgRxbuf);
         _headerLength = Has(VirtioFeatures.Version1) || _mergeable ? NetClientHeader : VirtioNetHeader.BaseSize;
+        LogFeatures(_logger, Client.Name, features, Has(VirtioFeatures.RingPacked) ? "packed" : "split");
         return null;
     }
 
@@ -160,7 +161,7 @@ internal sealed partial class VhostUserSession
             {
                 if (vring.Queue is { } running)
                 {
-                    vring.Base = running.LastAvailableIndex;
+                    vring.Base = running.Base;
                 }
 
                 vring.Queue = null;
@@ -188,7 +189,14 @@ internal sealed partial class VhostUserSession
             return "bad vring index or payload";
         }
 
-        if (!SplitRingLayout.IsValidSize(state.Num))
+        if (Has(VirtioFeatures.RingPacked))
+        {
+            if (!PackedRingLayout.IsValidSize(state.Num))
+            {
+                return $"ring size {state.Num} is not from 1 to {PackedRingLayout.MaxSize}";
+            }
+        }
+        else if (!SplitRingLayout.IsValidSize(state.Num))
         {
             return $"ring size {state.Num} is not a power of two from 1 to {SplitRingLayout.MaxSize}";
         }
@@ -219,7 +227,7 @@ internal sealed partial class VhostUserSession
         {
             if (vring.Queue is { } running)
             {
-                vring.Base = running.LastAvailableIndex;
+                vring.Base = running.Base;
                 vring.Queue = null;
             }
 
@@ -230,7 +238,10 @@ internal sealed partial class VhostUserSession
 
     private string? SetVringBase(ReadOnlySpan<byte> payload)
     {
-        if (!VringState.TryRead(payload, out var state) || state.Index >= _vrings.Length || state.Num > ushort.MaxValue)
+        // A packed ring's base is 32 bits in QEMU (the avail slot and wrap counter, then the used
+        // ones): the device resumes with both where taking stopped, so the low half is the base.
+        var packed = Has(VirtioFeatures.RingPacked);
+        if (!VringState.TryRead(payload, out var state) || state.Index >= _vrings.Length || (!packed && state.Num > ushort.MaxValue))
         {
             return "bad vring index or payload";
         }
@@ -259,7 +270,7 @@ internal sealed partial class VhostUserSession
         {
             if (vring.Queue is { } running)
             {
-                vring.Base = running.LastAvailableIndex;
+                vring.Base = running.Base;
             }
 
             next = vring.Base;
@@ -269,8 +280,11 @@ internal sealed partial class VhostUserSession
             vring.ReplaceCall(null);
         }
 
+        // Packed: the used slot and wrap counter, in the high half as QEMU reads them, are where
+        // taking stopped (every chain taken was used).
+        var num = Has(VirtioFeatures.RingPacked) ? next | ((uint)next << 16) : next;
         Span<byte> reply = stackalloc byte[VringState.Size];
-        new VringState(state.Index, next).Write(reply);
+        new VringState(state.Index, num).Write(reply);
         _channel.Reply(VhostUserRequest.GetVringBase, reply);
         return null;
     }
@@ -399,7 +413,7 @@ internal sealed partial class VhostUserSession
             return null;
         }
 
-        var queue = SplitVirtqueue.TryCreate(memory, address, vring.Size, vring.Base, Has(Protocol.VirtioFeatures.RingEventIdx), out var error);
+        var queue = Virtqueue.TryCreate(memory, address, vring.Size, vring.Base, Has(VirtioFeatures.RingEventIdx), Has(VirtioFeatures.RingPacked), out var error);
         if (queue is null)
         {
             return $"vring {vring.Index}: {error}";

@@ -243,6 +243,9 @@ internal sealed partial class VhostUserSession : IDisposable
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "netdev '{Netdev}' (vhost-user-backend): the front-end acked features 0x{Features:x}: {Layout} rings")]
+    private static partial void LogFeatures(ILogger logger, string netdev, ulong features, string layout);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "netdev '{Netdev}' (vhost-user-backend): refused the front-end: {Reason}; connection closed")]
     private static partial void LogRefused(ILogger logger, string netdev, string reason);
 }

@@ -118,7 +118,7 @@ internal sealed class VhostUserTransmitter : ISegmentSink
 
     void ISegmentSink.OnSegment(Span<byte> frame) => _session.Client.SendFromGuest(frame);
 
-    private DeliveryResult Transmit(SplitVirtqueue queue, ushort head, out RingFault fault)
+    private DeliveryResult Transmit(Virtqueue queue, ChainHead head, out RingFault fault)
     {
         var chain = queue.Walk(head);
         RingBuffer first = default;

@@ -6,7 +6,7 @@ namespace Netdevd.Backends.VhostUser;
 
 /// <summary>
 /// One vring of a session as the front-end configured it (size, addresses, base, kick and call
-/// descriptors, enabled) and, while it runs, its <see cref="SplitVirtqueue"/>. Every field is
+/// descriptors, enabled) and, while it runs, its <see cref="Virtqueue"/> (split or packed). Every field is
 /// read and written under <see cref="Gate"/>: the control thread changes them, the queue pair's
 /// worker (TX) or the delivering thread (RX) uses them.
 /// </summary>
@@ -25,7 +25,7 @@ internal sealed class VhostUserVring : IDisposable
 
     public VringAddress? Address { get; set; }
 
-    /// <summary>SET_VRING_BASE: where the device resumes taking available entries.</summary>
+    /// <summary>SET_VRING_BASE: where the device resumes taking available entries (packed: slot and wrap counter in bit 15).</summary>
     public ushort Base { get; set; }
 
     public SafeFileHandle? Kick { get; private set; }
@@ -38,7 +38,7 @@ internal sealed class VhostUserVring : IDisposable
     public bool Started { get; set; }
 
     /// <summary>The running ring, or null while stopped or not yet translatable.</summary>
-    public SplitVirtqueue? Queue { get; set; }
+    public Virtqueue? Queue { get; set; }
 
     /// <summary>Whether frames may move: running and enabled.</summary>
     public bool IsLive => Queue is not null && Enabled;

@@ -37,6 +37,11 @@ internal sealed class ScriptedFrontEnd : IDisposable
 
     public TestDriverRing Tx => field ??= new TestDriverRing(Memory, RingSize, TestGuestMemory.GuestBase + 0x10000);
 
+    /// <summary>The packed rings <see cref="SetUp"/> laid out when RING_PACKED was negotiated.</summary>
+    public TestPackedDriverRing? PackedRx { get; private set; }
+
+    public TestPackedDriverRing? PackedTx { get; private set; }
+
     public SafeFileHandle[] Kicks { get; } = [EventFd(), EventFd()];
 
     public SafeFileHandle[] Calls { get; } = [EventFd(), EventFd()];
@@ -113,10 +118,23 @@ internal sealed class ScriptedFrontEnd : IDisposable
         return status is VhostUserReceiveStatus.Closed or VhostUserReceiveStatus.Failed && Channel.LastErrno != Errno.EAGAIN;
     }
 
-    /// <summary>The whole set-up QEMU does: features, protocol features with REPLY_ACK, memory, both rings of pair 0, enabled.</summary>
-    public void SetUp(ulong features)
+    /// <summary>
+    /// The whole set-up QEMU does: features, protocol features with REPLY_ACK, memory, both rings
+    /// of pair 0, enabled. With RING_PACKED in <paramref name="features"/> the rings are
+    /// <see cref="PackedRx"/> and <see cref="PackedTx"/> of <paramref name="packedSize"/> slots,
+    /// based at slot 0 with both wrap counters set, in the 32-bit form QEMU sends.
+    /// </summary>
+    public void SetUp(ulong features, ushort packedSize = RingSize)
     {
+        var packed = VirtioFeatures.Has(features, VirtioFeatures.RingPacked);
+        if (packed)
+        {
+            PackedRx = new TestPackedDriverRing(Memory, packedSize, TestGuestMemory.GuestBase);
+            PackedTx = new TestPackedDriverRing(Memory, packedSize, TestGuestMemory.GuestBase + 0x10000);
+        }
+
         var offered = RequestU64(VhostUserRequest.GetFeatures);
+        Assert.True(!packed || VirtioFeatures.Has(offered, VirtioFeatures.RingPacked), $"RING_PACKED is not among the features offered (0x{offered:x})");
         Assert.Equal(0UL, RequestU64(VhostUserRequest.GetProtocolFeatures) & ~VhostUserBackendFeaturesProbe.ProtocolOffered);
         Request(VhostUserRequest.SetProtocolFeatures, U64(VhostUserProtocolFeatures.Bit(VhostUserProtocolFeatures.ReplyAck) | VhostUserProtocolFeatures.Bit(VhostUserProtocolFeatures.Mq)));
         Request(VhostUserRequest.SetOwner, []);
@@ -126,11 +144,11 @@ internal sealed class ScriptedFrontEnd : IDisposable
         AssertAck(Request(VhostUserRequest.SetMemTable, table, needReply: true, fds: Memory.Fd));
         for (uint i = 0; i < 2; i++)
         {
-            var ring = i == 0 ? Rx : Tx;
-            AssertAck(Request(VhostUserRequest.SetVringNum, State(i, RingSize), needReply: true));
-            AssertAck(Request(VhostUserRequest.SetVringBase, State(i, 0), needReply: true));
+            var ringAddress = packed ? (i == 0 ? PackedRx! : PackedTx!).Address : (i == 0 ? Rx : Tx).Address;
+            AssertAck(Request(VhostUserRequest.SetVringNum, State(i, packed ? packedSize : RingSize), needReply: true));
+            AssertAck(Request(VhostUserRequest.SetVringBase, State(i, packed ? 0x8000_8000u : 0), needReply: true));
             var address = new byte[VringAddress.Size];
-            (ring.Address with { Index = i }).Write(address);
+            (ringAddress with { Index = i }).Write(address);
             AssertAck(Request(VhostUserRequest.SetVringAddr, address, needReply: true));
             AssertAck(Request(VhostUserRequest.SetVringKick, U64(i), needReply: true, fds: Kicks[i]));
             AssertAck(Request(VhostUserRequest.SetVringCall, U64(i), needReply: true, fds: Calls[i]));

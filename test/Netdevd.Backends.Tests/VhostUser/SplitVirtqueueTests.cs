@@ -178,7 +178,7 @@ public sealed class SplitVirtqueueTests
         using var memory = new TestGuestMemory();
         var ring = new TestDriverRing(memory, 8);
         var queue = Queue(memory, ring);
-        queue.AddUsed(0, 0);
+        queue.AddUsed(new ChainHead(0, 0, 1), 0);
         queue.PublishUsed();
         Assert.True(queue.ShouldSignal());
         ring.SetAvailableFlags(SplitRingLayout.AvailableNoInterrupt);
@@ -199,13 +199,13 @@ public sealed class SplitVirtqueueTests
         var ring = new TestDriverRing(memory, 8);
         var queue = Queue(memory, ring, eventIndex: true);
         ring.SetUsedEvent(2);
-        queue.AddUsed(0, 0);
+        queue.AddUsed(new ChainHead(0, 0, 1), 0);
         queue.PublishUsed();
         Assert.True(queue.ShouldSignal()); // the first signal always goes
-        queue.AddUsed(0, 0);
+        queue.AddUsed(new ChainHead(0, 0, 1), 0);
         queue.PublishUsed();
         Assert.False(queue.ShouldSignal()); // used 1 -> 2 does not cross used_event 2
-        queue.AddUsed(0, 0);
+        queue.AddUsed(new ChainHead(0, 0, 1), 0);
         queue.PublishUsed();
         Assert.True(queue.ShouldSignal()); // 2 -> 3 crosses it
 
@@ -219,7 +219,7 @@ public sealed class SplitVirtqueueTests
     }
 
     [Fact]
-    public void Untake_gives_heads_back_for_a_retry()
+    public void Rewind_gives_heads_back_for_a_retry()
     {
         using var memory = new TestGuestMemory();
         var ring = new TestDriverRing(memory, 8);
@@ -228,7 +228,7 @@ public sealed class SplitVirtqueueTests
         var queue = Queue(memory, ring);
         Assert.True(queue.TryTake(out _, out _));
         Assert.Equal(1, queue.LastAvailableIndex);
-        queue.Untake(1);
+        queue.Rewind(0);
         Assert.Equal(0, queue.LastAvailableIndex);
         Assert.Equal(1, queue.AvailableCount());
     }

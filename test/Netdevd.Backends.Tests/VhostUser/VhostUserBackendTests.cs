@@ -235,6 +235,32 @@ public sealed class VhostUserBackendTests
     }
 
     [Fact]
+    public async Task A_frame_larger_than_the_buffers_offered_waits_for_more_instead_of_retrying_for_ever()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        for (ushort i = 0; i < 2; i++)
+        {
+            front.Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), 1000, SplitRingLayout.DescriptorWrite, 0);
+            front.Rx.Offer(i);
+        }
+
+        // Two buffers of 1000 bytes for a frame of 2512: it must wait (the delivery returns), taking nothing.
+        var delivery = Task.Run(() => peer.Inject(new byte[2500]));
+        Assert.True(await Task.WhenAny(delivery, Task.Delay(30_000)) == delivery, "the delivery never returned");
+        Assert.Equal(Core.Clients.DeliveryResult.Queued, await delivery);
+        Assert.Equal(0, front.Rx.UsedIndex);
+
+        front.Rx.SetDescriptor(2, TestDriverRing.BuffersAt + 0x2000, 1000, SplitRingLayout.DescriptorWrite, 0);
+        front.Rx.Offer(2);
+        ScriptedFrontEnd.Kick(front.Kicks[0]);
+        Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]));
+        Assert.Equal(3, front.Rx.UsedIndex);
+    }
+
+    [Fact]
     public async Task Get_vring_base_stops_the_ring_and_returns_where_it_stopped()
     {
         var (backend, peer, path) = ScriptedFrontEnd.StartBackend();

@@ -247,10 +247,10 @@ public sealed class VhostUserFrontendTests
         return frame;
     }
 
-    private static ushort TakeWithin(SplitVirtqueue ring)
+    private static ChainHead TakeWithin(SplitVirtqueue ring)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        ushort head;
+        ChainHead head;
         while (!ring.TryTake(out head, out _))
         {
             Assert.True(DateTime.UtcNow < deadline, "the front-end offered no buffer");

@@ -1,29 +1,37 @@
 namespace Netdevd.Backends.VhostUser.Protocol;
 
 /// <summary>
-/// Walks one descriptor chain of a <see cref="SplitVirtqueue"/>, translating each buffer. Each
-/// descriptor is read once into locals (the driver may rewrite it meanwhile); a next index at or
-/// past the ring size, more descriptors than the ring holds (a loop), an indirect table, a
-/// buffer outside the mapping, or a readable buffer after a writable one ends the walk with a
-/// <see cref="RingFault"/>.
+/// Walks one descriptor chain of a <see cref="Virtqueue"/>, translating each buffer. Each
+/// descriptor is read once into locals (the driver may rewrite it meanwhile). In a split ring a
+/// next index at or past the ring size or more descriptors than the ring holds (a loop) ends the
+/// walk with a <see cref="RingFault"/>; in a packed ring the chain's slots follow each other and
+/// the walk never goes past the length <see cref="Virtqueue.TryTake"/> found. Either way an
+/// indirect table, a buffer outside the mapping, or a readable buffer after a writable one is a
+/// fault.
 /// </summary>
 public ref struct DescriptorChain
 {
-    private readonly SplitVirtqueue _queue;
+    private readonly SplitVirtqueue? _split;
+    private readonly PackedVirtqueue? _packed;
+    private readonly int _limit;
+    private readonly GuestMemory _memory;
     private int _next;
     private int _seen;
     private bool _done;
     private bool _sawWritable;
 
-    internal DescriptorChain(SplitVirtqueue queue, ushort head)
+    internal DescriptorChain(Virtqueue queue, ChainHead head)
     {
-        _queue = queue;
-        _next = head;
+        _split = queue as SplitVirtqueue;
+        _packed = _split is null ? (PackedVirtqueue)queue : null;
+        _limit = _split is null ? head.Descriptors : queue.Size;
+        _memory = queue.Memory;
+        _next = head.Index;
         Head = head;
     }
 
-    /// <summary>The head this walk started at (what goes into the used ring).</summary>
-    public ushort Head { get; }
+    /// <summary>The chain this walk is over (what goes into the used ring).</summary>
+    public ChainHead Head { get; }
 
     /// <summary>The next buffer; false at the end (fault None) or on a fault.</summary>
     public bool TryNext(out RingBuffer buffer, out RingFault fault)
@@ -35,17 +43,36 @@ public ref struct DescriptorChain
             return false;
         }
 
-        if (_next >= _queue.Size)
+        ulong address;
+        uint length;
+        ushort flags;
+        if (_split is not null)
         {
-            return Fail(RingFault.DescriptorIndexOutOfRange, out fault);
+            if (_next >= _split.Size)
+            {
+                return Fail(RingFault.DescriptorIndexOutOfRange, out fault);
+            }
+
+            if (++_seen > _limit)
+            {
+                return Fail(RingFault.ChainTooLong, out fault);
+            }
+
+            _split.ReadDescriptor(_next, out address, out length, out flags, out var next);
+            _next = next;
+        }
+        else
+        {
+            // Slots one after another, as many as TryTake counted (a chain the driver rewrote
+            // since ends early or is cut there).
+            _packed!.ReadDescriptor(_next, out address, out length, out flags);
+            _next = _next + 1 == _packed.Size ? 0 : _next + 1;
+            if (++_seen == _limit)
+            {
+                flags &= unchecked((ushort)~PackedRingLayout.DescriptorNext);
+            }
         }
 
-        if (++_seen > _queue.Size)
-        {
-            return Fail(RingFault.ChainTooLong, out fault);
-        }
-
-        _queue.ReadDescriptor(_next, out var address, out var length, out var flags, out var next);
         if ((flags & SplitRingLayout.DescriptorIndirect) != 0)
         {
             return Fail(RingFault.IndirectNotNegotiated, out fault);
@@ -64,16 +91,12 @@ public ref struct DescriptorChain
 
         _sawWritable |= writable;
         HostRange range = default;
-        if (length != 0 && !_queue.Memory.TryTranslateGuest(address, length, out range))
+        if (length != 0 && !_memory.TryTranslateGuest(address, length, out range))
         {
             return Fail(RingFault.BufferOutsideMemory, out fault);
         }
 
-        if ((flags & SplitRingLayout.DescriptorNext) != 0)
-        {
-            _next = next;
-        }
-        else
+        if ((flags & SplitRingLayout.DescriptorNext) == 0)
         {
             _done = true;
         }

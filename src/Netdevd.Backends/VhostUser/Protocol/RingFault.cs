@@ -5,13 +5,13 @@ public enum RingFault
 {
     None,
 
-    /// <summary>avail.idx ran more than the ring size ahead of what the device has taken.</summary>
+    /// <summary>avail.idx ran more than the ring size ahead of what the device has taken (split rings).</summary>
     AvailableIndexOutOfRange,
 
-    /// <summary>A head or next index at or past the ring size.</summary>
+    /// <summary>A head, next index or packed buffer id at or past the ring size.</summary>
     DescriptorIndexOutOfRange,
 
-    /// <summary>A chain longer than the ring: a loop.</summary>
+    /// <summary>A chain longer than the ring: a loop (split), or NEXT on every slot (packed).</summary>
     ChainTooLong,
 
     /// <summary>A buffer that does not lie inside one mapped region.</summary>
@@ -25,4 +25,7 @@ public enum RingFault
 
     /// <summary>A single buffer larger than 2 GiB.</summary>
     BufferTooLarge,
+
+    /// <summary>A packed ring slot whose AVAIL/USED flags no driver writes there (USED set by the driver).</summary>
+    BadWrapFlags,
 }

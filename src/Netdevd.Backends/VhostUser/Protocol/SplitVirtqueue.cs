@@ -17,7 +17,7 @@ namespace Netdevd.Backends.VhostUser.Protocol;
 /// reading used_event (and writing avail_event from re-reading avail.idx), as virtio requires for
 /// notification suppression. Fields are little-endian, the host's order on x86-64 and arm64.
 /// </remarks>
-public sealed class SplitVirtqueue
+public sealed class SplitVirtqueue : Virtqueue
 {
     private readonly HostRange _descriptors;
     private readonly HostRange _available;
@@ -29,29 +29,22 @@ public sealed class SplitVirtqueue
     private bool _signalledValid;
 
     private SplitVirtqueue(GuestMemory memory, HostRange descriptors, HostRange available, HostRange used, uint size, ushort lastAvailable, bool eventIndex)
+        : base(memory, (int)size, eventIndex)
     {
-        Memory = memory;
         _descriptors = descriptors;
         _available = available;
         _used = used;
-        Size = (int)size;
         _mask = (int)size - 1;
         _lastAvailable = lastAvailable;
-        EventIndex = eventIndex;
 
         // The used ring continues from where the driver saw it (a reconnect keeps used.idx).
         _usedShadow = Volatile.Read(ref U16(_used, 2));
     }
 
-    public GuestMemory Memory { get; }
-
-    public int Size { get; }
-
-    /// <summary>VIRTIO_RING_F_EVENT_IDX was negotiated: used_event/avail_event replace the flags.</summary>
-    public bool EventIndex { get; }
-
     /// <summary>The next available entry the device will take (what GET_VRING_BASE returns).</summary>
     public ushort LastAvailableIndex => _lastAvailable;
+
+    public override ushort Base => _lastAvailable;
 
     /// <summary>The used index the device has written (published or not).</summary>
     public ushort UsedIndex => _usedShadow;
@@ -102,9 +95,9 @@ public sealed class SplitVirtqueue
     /// Takes the next available chain's head. False with <see cref="RingFault.None"/> when the
     /// ring is empty; false with a fault when the driver's indexes are out of range.
     /// </summary>
-    public bool TryTake(out ushort head, out RingFault fault)
+    public override bool TryTake(out ChainHead head, out RingFault fault)
     {
-        head = 0;
+        head = default;
         var count = AvailableCount();
         if (count < 0)
         {
@@ -127,34 +120,27 @@ public sealed class SplitVirtqueue
         }
 
         _lastAvailable++;
-        head = entry;
+        head = new ChainHead(entry, entry, 1);
         fault = RingFault.None;
         return true;
     }
 
-    /// <summary>Gives back the last <paramref name="count"/> taken heads (chains that did not fit, to be retried).</summary>
-    public void Untake(int count) => _lastAvailable -= (ushort)count;
+    public override int Mark() => _lastAvailable;
 
-    /// <summary>A walker over the chain that starts at <paramref name="head"/> (from <see cref="TryTake"/>).</summary>
-    public DescriptorChain Walk(ushort head) => new(this, head);
+    public override void Rewind(int mark) => _lastAvailable = (ushort)mark;
 
-    /// <summary>Writes a used entry; visible to the driver only after <see cref="PublishUsed"/>.</summary>
-    public void AddUsed(ushort head, uint length)
+    public override void AddUsed(ChainHead head, uint length)
     {
         var entry = _used.Slice(4 + (8 * (_usedShadow & _mask)), 8);
-        BinaryPrimitives.WriteUInt32LittleEndian(entry, head);
+        BinaryPrimitives.WriteUInt32LittleEndian(entry, head.Id);
         BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], length);
         _usedShadow++;
     }
 
-    /// <summary>Publishes the used entries written so far (release: entries before the index).</summary>
-    public void PublishUsed() => Volatile.Write(ref U16(_used, 2), _usedShadow);
+    public override void PublishUsed() => Volatile.Write(ref U16(_used, 2), _usedShadow);
 
-    /// <summary>
-    /// After <see cref="PublishUsed"/>: whether the driver wants an interrupt for what was
-    /// published since the last one (EVENT_IDX: used_event crossed; else avail.flags).
-    /// </summary>
-    public bool ShouldSignal()
+    /// <summary>EVENT_IDX: whether used_event was crossed; else avail.flags.</summary>
+    public override bool ShouldSignal()
     {
         Interlocked.MemoryBarrier();
         var published = _usedShadow;
@@ -172,12 +158,10 @@ public sealed class SplitVirtqueue
     }
 
     /// <summary>
-    /// Asks the driver to kick (true) or not (false) when it adds buffers. With EVENT_IDX only the
-    /// asking writes: avail_event = the next entry the device wants, so the first new buffer
-    /// kicks; a stale avail_event suppresses kicks by itself. Returns whether buffers arrived
-    /// meanwhile (checked after asking), which the caller must then take without waiting.
+    /// With EVENT_IDX only the asking writes: avail_event = the next entry the device wants, so
+    /// the first new buffer kicks; a stale avail_event suppresses kicks by itself.
     /// </summary>
-    public bool SetKickWanted(bool wanted)
+    public override bool SetKickWanted(bool wanted)
     {
         if (EventIndex)
         {
