@@ -26,8 +26,9 @@ internal sealed class VhostUserReceiver : ISegmentSink
     private readonly byte[] _resolve = new byte[NetClient.MaxFrameSize];
     private readonly byte[] _segments = new byte[NetClient.MaxFrameSize];
     private readonly byte[] _resolveHeader = new byte[NetClient.VnetHeaderSize];
-    private SplitVirtqueue? _leasedQueue;
-    private ushort _leasedHead;
+    private Virtqueue? _leasedQueue;
+    private ChainHead _leasedHead;
+    private int _leasedMark;
     private RingBuffer _leasedBuffer;
     private bool _pendingSignal;
     private bool _kickAsked;
@@ -86,6 +87,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
         try
         {
             var queue = _vring.Queue;
+            var mark = queue?.Mark() ?? 0;
             if (queue is not null && _vring.Enabled && queue.TryTake(out var head, out var fault))
             {
                 var chain = queue.Walk(head);
@@ -94,13 +96,14 @@ internal sealed class VhostUserReceiver : ISegmentSink
                     // Kept as translated now: a guest that rewrites the descriptor meanwhile changes nothing here.
                     _leasedQueue = queue;
                     _leasedHead = head;
+                    _leasedMark = mark;
                     _leasedBuffer = first;
                     buffer = first.Span;
                     return true;
                 }
 
                 // Not one buffer that holds a whole frame (or a broken chain): the ordinary path decides.
-                queue.Untake(1);
+                queue.Rewind(mark);
             }
         }
         catch
@@ -123,7 +126,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
         {
             if (length <= NetClient.VnetHeaderSize || length - NetClient.VnetHeaderSize > NetClient.MaxFrameSize)
             {
-                queue.Untake(1);
+                queue.Rewind(_leasedMark);
                 if (length >= 0)
                 {
                     _session.Client.CountGuestDrop();
@@ -138,7 +141,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
             if (!_session.GuestTakes(offload))
             {
                 // The guest cannot take these offloads: give the chain back and resolve them in software.
-                queue.Untake(1);
+                queue.Rewind(_leasedMark);
                 resolve = true;
                 offload.Write(_resolveHeader);
                 span[NetClient.VnetHeaderSize..length].CopyTo(_resolve);
