@@ -38,10 +38,10 @@ internal static class PastaCommandLine
         new("no-map-gw", '\0', false),
         new("map-guest-addr", '\0', true),
         new("ipv4-only", '4', false),
+        new("ipv6-only", '6', false),
         new("help", 'h', false),
         new("version", '\0', false),
         // Known to pasta, refused by netdevd.
-        new("ipv6-only", '6', false),
         new("interface", 'i', true),
         new("outbound", 'o', true),
         new("dns", 'D', true),
@@ -83,6 +83,7 @@ internal static class PastaCommandLine
         "      --no-map-gw          the gateway does not lead to the host's loopback\n" +
         "      --map-guest-addr ADDR connections to ADDR (outside the network) reach the host's loopback\n" +
         "  -4, --ipv4-only          no IPv6\n" +
+        "  -6, --ipv6-only          no IPv4\n" +
         "  -h, --help               this text\n" +
         "      --version            version\n";
 
@@ -96,7 +97,7 @@ internal static class PastaCommandLine
         var forwards = new List<PortForward>();
         var nsForwards = new List<PortForward>();
         string? netns = null, userns = null, logFile = null, pidFile = null, ifname = null;
-        bool foreground = false, quiet = false, debug = false, configure = false, noMapGw = false, ipv4Only = false;
+        bool foreground = false, quiet = false, debug = false, configure = false, noMapGw = false, ipv4Only = false, ipv6Only = false;
         IPAddress? address = null, gateway = null, dns = null, mapGuest = null;
         int prefix = 24, mtu = 65520;
         foreach (var (name, value) in options)
@@ -134,7 +135,9 @@ internal static class PastaCommandLine
                 case "userns": userns = value; break;
                 case "config-net": configure = true; break;
                 case "no-map-gw": noMapGw = true; break;
-                case "ipv4-only": ipv4Only = true; break;
+                // As pasta: the later of -4 and -6 wins.
+                case "ipv4-only": ipv4Only = true; ipv6Only = false; break;
+                case "ipv6-only": ipv6Only = true; ipv4Only = false; break;
                 default:
                     throw new PersonalityUsageException($"{Program}: --{name} is not supported by netdevd's pasta personality");
             }
@@ -177,6 +180,7 @@ internal static class PastaCommandLine
             DnsForward = dns,
             NoMapGateway = noMapGw,
             Ipv4Only = ipv4Only,
+            Ipv6Only = ipv6Only,
             Forwards = forwards,
             NamespaceForwards = nsForwards,
             MapGuestAddress = mapGuest,

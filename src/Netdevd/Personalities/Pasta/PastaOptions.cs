@@ -45,6 +45,8 @@ internal sealed record PastaOptions
 
     public bool Ipv4Only { get; init; }
 
+    public bool Ipv6Only { get; init; }
+
     public IReadOnlyList<PortForward> Forwards { get; init; } = [];
 
     /// <summary>
