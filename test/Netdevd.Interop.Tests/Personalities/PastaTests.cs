@@ -136,6 +136,7 @@ public sealed class PastaTests
             await echo.SendAsync(reply, reply.Length, datagram.RemoteEndPoint);
         });
         using var hostServer = TinyHttpServer.OnLoopback("from-host");
+        using var hostServer6 = TinyHttpServer.OnLoopback6("from-host-v6");
         using var guestServer = TinyHttpServer.InNamespace(ns, "from-container");
         var dir = HostTools.TempDir();
         int? daemon = null;
@@ -164,6 +165,9 @@ public sealed class PastaTests
             // host.containers.internal: 169.254.1.2 is the host; --no-map-gw: the gateway is not.
             Assert.Equal("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "20", $"http://169.254.1.2:{hostServer.Port}/")).Stdout);
             Assert.NotEqual("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "5", $"http://10.0.2.2:{hostServer.Port}/")).Stdout);
+            // Over IPv6 too (as libslirp's disable_host_loopback): the gateway does not lead to the host's ::1.
+            var ipv6Curl = await ns.RunAsync("curl", "-6", "-g", "-s", "--max-time", "5", $"http://[fd00::2]:{hostServer6.Port}/");
+            Assert.NotEqual("from-host-v6", ipv6Curl.Stdout);
 
             // -T: the namespace's loopback port leads to the host's loopback port.
             Assert.Equal("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "20", $"http://127.0.0.1:{NamespacePort}/")).Stdout);
