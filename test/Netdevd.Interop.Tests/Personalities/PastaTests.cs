@@ -258,6 +258,7 @@ public sealed class PastaTests
         TapTestKit.RequireRoot();
         HostTools.Require("curl", "curl");
         HostTools.Require("rdisc6", "ndisc6");
+        HostTools.Require("dig", "dnsutils");
         await using var ns4 = await TestNamespace.CreateAsync();
         await using var ns6 = await TestNamespace.CreateAsync();
         using var hostServer = TinyHttpServer.OnLoopback6("from-host-v6");
@@ -273,12 +274,17 @@ public sealed class PastaTests
             // No router either: a solicitation goes unanswered, so no address can come later.
             Assert.NotEqual(0, (await ns4.RunAsync("rdisc6", "-1", "-r", "2", "-w", "1000", "tap0")).ExitCode);
 
-            (daemon6, stderr) = await StartPastaAsync(dir6, "--config-net", "-6", "-t", "none", "-u", "none", "--quiet", "--netns", ns6.Path);
+            (daemon6, stderr) = await StartPastaAsync(dir6, "--config-net", "-6", "--dns-forward", "fd01::53", "-t", "none", "-u", "none", "--quiet", "--netns", ns6.Path);
             Assert.True(daemon6 is not null, stderr);
             Assert.Equal(string.Empty, (await ns6.CheckAsync("ip", "-o", "-4", "addr", "show", "dev", "tap0")).Trim());
             Assert.Contains("inet6 fd00::15/64", await ns6.CheckAsync("ip", "-o", "-6", "addr", "show", "dev", "tap0", "scope", "global"), StringComparison.Ordinal);
             var curl = await ns6.RunAsync("curl", "-6", "-g", "-sS", "--max-time", "20", $"http://[fd00::2]:{hostServer.Port}/");
             Assert.True(curl.Stdout == "from-host-v6", curl.Stdout + curl.Stderr);
+
+            // An IPv6 --dns-forward, outside the network as podman's IPv4 one: answered from the host's resolvers.
+            var dig = await ns6.RunAsync("dig", "+time=5", "+tries=2", "@fd01::53", "localhost.", "AAAA");
+            Assert.True(dig.ExitCode == 0, dig.Stdout + dig.Stderr);
+            Assert.Contains("status:", dig.Stdout, StringComparison.Ordinal);
         }
         finally
         {

@@ -79,7 +79,8 @@ internal static class PastaCommandLine
         "      --netns PATH         the namespace by path instead of PID\n" +
         "      --userns PATH        the user namespace that owns it\n" +
         "      --config-net         give the interface its address and default route\n" +
-        "      --dns-forward ADDR   DNS queries to ADDR go to the host's resolvers (default network + 3; may be outside it)\n" +
+        "      --dns-forward ADDR   DNS queries to ADDR go to the host's resolvers (default network + 3; may be outside it;\n" +
+        "                           an IPv6 ADDR for IPv6, default fd00::3)\n" +
         "      --no-map-gw          the gateway does not lead to the host's loopback\n" +
         "      --map-guest-addr ADDR connections to ADDR (outside the network) reach the host's loopback\n" +
         "  -4, --ipv4-only          no IPv6\n" +
@@ -98,7 +99,7 @@ internal static class PastaCommandLine
         var nsForwards = new List<PortForward>();
         string? netns = null, userns = null, logFile = null, pidFile = null, ifname = null;
         bool foreground = false, quiet = false, debug = false, configure = false, noMapGw = false, ipv4Only = false, ipv6Only = false;
-        IPAddress? address = null, gateway = null, dns = null, mapGuest = null;
+        IPAddress? address = null, gateway = null, dns = null, dns6 = null, mapGuest = null;
         int prefix = 24, mtu = 65520;
         foreach (var (name, value) in options)
         {
@@ -124,6 +125,10 @@ internal static class PastaCommandLine
                 case "address": address = Ipv4(value!, "--address"); break;
                 case "netmask": prefix = Netmask(value!); break;
                 case "gateway": gateway = Ipv4(value!, "--gateway"); break;
+                // As pasta: once per family (podman gives an IPv4 one).
+                case "dns-forward" when IPAddress.TryParse(value, out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !v6.IsIPv6LinkLocal && !v6.IsIPv6Multicast:
+                    dns6 = v6;
+                    break;
                 case "dns-forward": dns = Ipv4(value!, "--dns-forward"); break;
                 case "mtu":
                     mtu = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m is >= 68 and <= 65520
@@ -178,6 +183,7 @@ internal static class PastaCommandLine
             PrefixLength = prefix,
             Gateway = gateway,
             DnsForward = dns,
+            DnsForward6 = dns6,
             NoMapGateway = noMapGw,
             Ipv4Only = ipv4Only,
             Ipv6Only = ipv6Only,

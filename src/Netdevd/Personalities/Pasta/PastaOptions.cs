@@ -40,6 +40,9 @@ internal sealed record PastaOptions
     /// <summary>--dns-forward: the address in the namespace whose DNS queries go to the host's resolvers.</summary>
     public IPAddress? DnsForward { get; init; }
 
+    /// <summary>--dns-forward with an IPv6 address: the same for IPv6 (fd00::3 when not given).</summary>
+    public IPAddress? DnsForward6 { get; init; }
+
     /// <summary>--no-map-gw: the gateway does not lead to the host's loopback.</summary>
     public bool NoMapGateway { get; init; }
 

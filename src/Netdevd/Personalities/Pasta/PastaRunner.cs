@@ -196,6 +196,11 @@ internal static class PastaRunner
                 $"{PastaCommandLine.Program}: --map-guest-addr {mapped} must lie outside the namespace's network {network}/{options.PrefixLength} and differ from --dns-forward");
         }
 
+        if (options.DnsForward6 is { } dns6 && (dns6.Equals(GuestAddress6) || dns6.Equals(IPAddress.Parse(Prefix6 + "2"))))
+        {
+            throw new PersonalityUsageException($"{PastaCommandLine.Program}: --dns-forward {dns6} is the namespace's address or the gateway");
+        }
+
         guest = useIpv4 ? new Ipv4Setup(address, options.PrefixLength, gateway, null) : null;
         guest6 = useIpv6 ? new Ipv6Setup(GuestAddress6, 64, RouterLinkLocal) : null;
         var hostfwd = new List<Netdevd.Qapi.Schema.String>();
@@ -228,7 +233,7 @@ internal static class PastaRunner
             Ipv6Prefix = useIpv6 ? Prefix6 : null,
             Ipv6Prefixlen = useIpv6 ? 64 : null,
             Ipv6Host = useIpv6 ? Prefix6 + "2" : null,
-            Ipv6Dns = useIpv6 ? Prefix6 + "3" : null,
+            Ipv6Dns = useIpv6 ? options.DnsForward6?.ToString() ?? Prefix6 + "3" : null,
             HostLoopback = !options.NoMapGateway,
             HostAlias = useIpv4 ? options.MapGuestAddress?.ToString() : null,
             Mtu = (uint)options.Mtu,
