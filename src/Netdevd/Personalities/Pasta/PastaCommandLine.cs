@@ -78,7 +78,7 @@ internal static class PastaCommandLine
         "  -I, --ns-ifname NAME     the interface in the namespace (default tap0)\n" +
         "      --netns PATH         the namespace by path instead of PID\n" +
         "      --userns PATH        the user namespace that owns it\n" +
-        "      --config-net         give the interface its address and default route\n" +
+        "      --config-net         give the interface its addresses and default routes (IPv6: fd00::15/64 via fe80::2)\n" +
         "      --dns-forward ADDR   DNS queries to ADDR go to the host's resolvers (default network + 3; may be outside it;\n" +
         "                           an IPv6 ADDR for IPv6, default fd00::3)\n" +
         "      --no-map-gw          the gateway does not lead to the host's loopback\n" +
