@@ -178,7 +178,8 @@ run_case() {
         --netns "/run/netns/$ns" -f >"$tmp/ndpasta.log" 2>&1 &
       pids+=($!); sleep 1
       gw=$(ip -n "$ns" route show default | awk '/default/ {print $3; exit}')
-      wait_v6 && gw6=fec0::2
+      # --config-net sets fd00::15/64 before pasta returns; the gateway fd00::2 is the host's ::1.
+      wait_v6 && gw6=fd00::2
       [ -n "$gw" ] || { echo "0 0 0 0 0 - -"; return; } ;;
     pasta)
       [ -n "$pasta" ] || { echo "- - - - - - -"; return; }

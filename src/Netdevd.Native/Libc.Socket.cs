@@ -10,6 +10,9 @@ public static partial class Libc
     public const int AF_INET = 2;
     public const int AF_INET6 = 10;
     public const int AF_VSOCK = 40;
+    /// <summary>Route netlink (NETLINK_ROUTE, protocol 0): addresses and routes of the caller's network namespace.</summary>
+    public const int AF_NETLINK = 16;
+    public const int NETLINK_ROUTE = 0;
     public const int SOCK_NONBLOCK = 0x800;
     public const int SOCK_CLOEXEC = 0x80000;
     public const int SO_ERROR = 4;

@@ -14,6 +14,7 @@ public sealed class SockAddr
     public const int UnixPathCapacity = 108;
 
     private const int InetSize = 16;
+    private const int Inet6Size = 28;
     private const int UnixSize = 2 + UnixPathCapacity;
 
     private SockAddr(byte[] bytes)
@@ -38,6 +39,22 @@ public sealed class SockAddr
             throw new ArgumentException("not an IPv4 address", nameof(endPoint));
         }
 
+        return new SockAddr(b);
+    }
+
+    /// <summary>struct sockaddr_in6 for an IPv6 end point (flow label 0, the address's scope id).</summary>
+    public static SockAddr Inet6(IPEndPoint endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        var b = new byte[Inet6Size];
+        BinaryPrimitives.WriteUInt16LittleEndian(b, Libc.AF_INET6);
+        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(2), (ushort)endPoint.Port);
+        if (endPoint.Address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6 || !endPoint.Address.TryWriteBytes(b.AsSpan(8, 16), out _))
+        {
+            throw new ArgumentException("not an IPv6 address", nameof(endPoint));
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(24), (uint)endPoint.Address.ScopeId);
         return new SockAddr(b);
     }
 

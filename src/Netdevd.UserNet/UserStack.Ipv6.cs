@@ -119,8 +119,12 @@ public sealed partial class UserStack
     /// <summary>libslirp's in6_equal_router: the virtual host in the prefix or on the link-local prefix.</summary>
     private bool IsRouterAddress6(Ipv6Address a) => IsMachine6(a, _options.Ipv6Host);
 
-    /// <summary>libslirp's in6_equal_dns: the DNS address in the prefix or on the link-local prefix.</summary>
-    private bool IsDnsAddress6(Ipv6Address a) => IsMachine6(a, _options.Ipv6Dns);
+    /// <summary>
+    /// libslirp's in6_equal_dns (the DNS address in the prefix or on the link-local prefix), and the
+    /// address itself when it lies outside the prefix (ipv6-dns may without restrict; pasta's IPv6
+    /// --dns-forward, as podman's IPv4 169.254.1.1): reached through the router like any other.
+    /// </summary>
+    private bool IsDnsAddress6(Ipv6Address a) => a == _options.Ipv6Dns || IsMachine6(a, _options.Ipv6Dns);
 
     /// <summary>libslirp's in6_equal_host: any address the stack answers as itself.</summary>
     private bool IsVirtualAddress6(Ipv6Address a) => IsRouterAddress6(a) || IsDnsAddress6(a);

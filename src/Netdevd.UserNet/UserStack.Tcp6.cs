@@ -62,7 +62,9 @@ public sealed partial class UserStack
     {
         if (IsRouterAddress6(foreign))
         {
-            return Ipv6Address.Loopback;
+            // As libslirp's disable_host_loopback, for both families (slirp4netns's
+            // --disable-host-loopback, pasta's --no-map-gw).
+            return _options.HostLoopback ? Ipv6Address.Loopback : null;
         }
 
         if (IsOnLink6(foreign) || foreign.IsIpv4Mapped)

@@ -14,7 +14,7 @@ namespace Netdevd.Personalities;
 internal static class NamespaceTap
 {
     /// <summary>The tap's descriptor; -1 after writing why not to <paramref name="errors"/>.</summary>
-    public static int Open(string program, string netnsPath, string? usernsPath, string ifname, int mtu, Ipv4Setup? ipv4, TextWriter errors)
+    public static int Open(string program, string netnsPath, string? usernsPath, string ifname, int mtu, Ipv4Setup? ipv4, TextWriter errors, Ipv6Setup? ipv6 = null)
     {
         if (!Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0, out var ours, out var theirs))
         {
@@ -28,7 +28,7 @@ internal static class NamespaceTap
         {
             _ = Libc.SetCloseOnExec(theirs, false);
             var inner = new List<string>(SelfCommand.Get());
-            inner.AddRange(NamespaceChild.Arguments(theirs, ifname, mtu, raiseLoopback: ipv4 is not null, ipv4, []));
+            inner.AddRange(NamespaceChild.Arguments(theirs, ifname, mtu, raiseLoopback: ipv4 is not null || ipv6 is not null, ipv4, ipv6, []));
             var start = NamespaceLauncher.Join(netnsPath, usernsPath, inner);
             start.RedirectStandardError = true;
             child = Process.Start(start) ?? throw new Win32Exception();

@@ -20,9 +20,10 @@ internal static class NamespaceChild
 
     /// <summary>
     /// The arguments after <see cref="Verb"/>: socket, ifname, mtu, whether to raise lo, the IPv4
-    /// set-up or "-", then the command; with no command the inside half ends once the tap is sent.
+    /// set-up or "-", the IPv6 set-up or "-", then the command; with no command the inside half
+    /// ends once the tap is sent.
     /// </summary>
-    public static IReadOnlyList<string> Arguments(int socket, string ifname, int mtu, bool raiseLoopback, Ipv4Setup? ipv4, IReadOnlyList<string> command)
+    public static IReadOnlyList<string> Arguments(int socket, string ifname, int mtu, bool raiseLoopback, Ipv4Setup? ipv4, Ipv6Setup? ipv6, IReadOnlyList<string> command)
     {
         var args = new List<string>
         {
@@ -32,6 +33,7 @@ internal static class NamespaceChild
             mtu.ToString(CultureInfo.InvariantCulture),
             raiseLoopback ? "lo" : "-",
             ipv4?.Encode() ?? "-",
+            ipv6?.Encode() ?? "-",
         };
         args.AddRange(command);
         return args;
@@ -40,8 +42,9 @@ internal static class NamespaceChild
     public static int Run(string[] args)
     {
         // Anyone can type the verb: arguments that netdevd run would not have made are refused.
-        if (args.Length < 6
+        if (args.Length < 7
             || (args[5] != "-" && Ipv4Setup.Decode(args[5]) is null)
+            || (args[6] != "-" && Ipv6Setup.Decode(args[6]) is null)
             || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var socket)
             || !int.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out var mtu))
         {
@@ -52,15 +55,23 @@ internal static class NamespaceChild
         var ifname = args[2];
         var raiseLoopback = args[4] == "lo";
         var ipv4 = args[5] == "-" ? null : Ipv4Setup.Decode(args[5]);
-        var command = args[6..];
+        var ipv6 = args[6] == "-" ? null : Ipv6Setup.Decode(args[6]);
+        var command = args[7..];
         int tap;
         try
         {
             var vnetHeader = true;
             tap = TapDevice.Open(ifname, ref vnetHeader, vnetHdrRequired: false, multiQueue: false, out var actual);
+            if (ipv6 is not null)
+            {
+                // Before the link goes up, so that no advertisement is taken in between.
+                Ipv6InterfaceSetup.IgnoreRouterAdvertisements(actual);
+            }
+
             var failure = raiseLoopback ? InterfaceSetup.Configure("lo", null) : null;
             failure ??= InterfaceSetup.Configure(actual, mtu);
             failure ??= ipv4 is null ? null : InterfaceSetup.ConfigureIpv4(actual, ipv4);
+            failure ??= ipv6 is null ? null : Ipv6InterfaceSetup.Configure(actual, ipv6);
             if (failure is not null)
             {
                 Console.Error.WriteLine($"netdevd run: {failure}");

@@ -44,7 +44,7 @@ internal static class RunRunner
             _ = Libc.SetCloseOnExec(theirs, false);
             var newNamespace = options.NetnsPath is null && options.Pid is null;
             var inner = new List<string>(SelfCommand.Get());
-            inner.AddRange(NamespaceChild.Arguments(theirs, options.IfName, options.Mtu, newNamespace, ipv4: null, command));
+            inner.AddRange(NamespaceChild.Arguments(theirs, options.IfName, options.Mtu, newNamespace, ipv4: null, ipv6: null, command));
             child = Process.Start(NamespaceLauncher.Create(options, inner)) ?? throw new Win32Exception();
         }
         catch (Win32Exception e)

@@ -1,6 +1,7 @@
 using System.Net;
 using Netdevd.Personalities;
 using Netdevd.Personalities.Passt;
+using Netdevd.Personalities.Pasta;
 using Netdevd.Personalities.Slirp4netns;
 
 namespace Netdevd.Daemon.Tests.Personalities;
@@ -74,6 +75,34 @@ public sealed class PersonalityCommandLineTests
         // The guest on .2: the gateway and DNS move aside.
         var onTwo = PasstRunner.UserOptions(PasstCommandLine.Parse(["-a", "10.9.0.2", "-n", "16"], out _)!);
         Assert.Equal(("10.9.0.0/16", "10.9.0.1", "10.9.0.3"), (onTwo.Net, onTwo.Host, onTwo.Dns));
+    }
+
+    [Fact]
+    public void Pasta_serves_both_families_unless_told_and_the_later_of_4_and_6_wins()
+    {
+        static Netdevd.Qapi.Schema.NetdevUserOptions User(string[] args, out Netdevd.Run.Ipv4Setup? v4, out Netdevd.Run.Ipv6Setup? v6) =>
+            PastaRunner.UserOptions(PastaCommandLine.Parse([.. args, "--netns", "/run/netns/n1"], out _)!, hostHasIpv6: true, out v4, out v6);
+
+        // Both said: ipv4=on alone would be QEMU's IPv4-only (the namespace got no IPv6 that way).
+        var both = User(["--config-net", "-t", "8080", "-t", "127.0.0.1/9090:90"], out var v4, out var v6);
+        Assert.Equal((true, true, "fd00::", "fd00::2", "fd00::3"), (both.Ipv4, both.Ipv6, both.Ipv6Prefix, both.Ipv6Host, both.Ipv6Dns));
+        Assert.Equal(("10.0.2.15", "fd00::15/64 via fe80::2"), (v4!.Address.ToString(), $"{v6!.Address}/{v6.PrefixLength} via {v6.Gateway}"));
+        // A port without an address listens for both families, each to the namespace's address of its family.
+        Assert.Equal(["tcp::8080-:8080", "tcp:[::]:8080-[fd00::15]:8080", "tcp:127.0.0.1:9090-:90"], both.Hostfwd!.Select(h => h.Str));
+
+        var only4 = User(["-6", "-4", "-t", "8080"], out v4, out v6);
+        Assert.Equal((true, false, "10.0.2.0/24"), (only4.Ipv4, only4.Ipv6, only4.Net));
+        Assert.Null(v6);
+        Assert.Equal(["tcp::8080-:8080"], only4.Hostfwd!.Select(h => h.Str));
+
+        var only6 = User(["-4", "--ipv6-only", "-t", "8080", "--dns-forward", "fd01::53"], out v4, out v6);
+        Assert.Equal((false, true, null, null, "fd01::53"), (only6.Ipv4, only6.Ipv6, only6.Net, only6.Dns, only6.Ipv6Dns));
+        Assert.Null(v4);
+        Assert.Equal(["tcp:[::]:8080-[fd00::15]:8080"], only6.Hostfwd!.Select(h => h.Str));
+
+        // A kernel without IPv6: IPv4 alone, as pasta.
+        Assert.False(PastaRunner.UserOptions(PastaCommandLine.Parse(["--netns", "/run/netns/n1"], out _)!, hostHasIpv6: false, out _, out v6).Ipv6);
+        Assert.Null(v6);
     }
 
     [Fact]

@@ -136,6 +136,7 @@ public sealed class PastaTests
             await echo.SendAsync(reply, reply.Length, datagram.RemoteEndPoint);
         });
         using var hostServer = TinyHttpServer.OnLoopback("from-host");
+        using var hostServer6 = TinyHttpServer.OnLoopback6("from-host-v6");
         using var guestServer = TinyHttpServer.InNamespace(ns, "from-container");
         var dir = HostTools.TempDir();
         int? daemon = null;
@@ -164,6 +165,9 @@ public sealed class PastaTests
             // host.containers.internal: 169.254.1.2 is the host; --no-map-gw: the gateway is not.
             Assert.Equal("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "20", $"http://169.254.1.2:{hostServer.Port}/")).Stdout);
             Assert.NotEqual("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "5", $"http://10.0.2.2:{hostServer.Port}/")).Stdout);
+            // Over IPv6 too (as libslirp's disable_host_loopback): the gateway does not lead to the host's ::1.
+            var ipv6Curl = await ns.RunAsync("curl", "-6", "-g", "-s", "--max-time", "5", $"http://[fd00::2]:{hostServer6.Port}/");
+            Assert.NotEqual("from-host-v6", ipv6Curl.Stdout);
 
             // -T: the namespace's loopback port leads to the host's loopback port.
             Assert.Equal("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "20", $"http://127.0.0.1:{NamespacePort}/")).Stdout);
@@ -185,6 +189,128 @@ public sealed class PastaTests
             }
 
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Config_net_gives_the_namespace_ipv6_at_once_the_gateway_the_hosts_loopback_dns_and_forwards()
+    {
+        TapTestKit.RequireRoot();
+        HostTools.Require("curl", "curl");
+        HostTools.Require("dig", "dnsutils");
+        HostTools.Require("ping", "iputils-ping");
+        await using var ns = await TestNamespace.CreateAsync();
+        using var hostServer = TinyHttpServer.OnLoopback6("from-host-v6");
+        var servers = new List<TinyHttpServer>();
+        var dir = HostTools.TempDir();
+        int? daemon = null;
+        try
+        {
+            var published = HostTools.FreePort();
+            var publishedLoopback = HostTools.FreePort();
+            const int NamespacePort = 18591;
+            const int NamespaceLoopbackPort = 18592;
+            (daemon, var stderr) = await StartPastaAsync(dir, "--config-net", "-t", $"{published}:{NamespacePort}", "-t", $"{publishedLoopback}:{NamespaceLoopbackPort}",
+                "-u", "none", "--quiet", "--netns", ns.Path);
+            Assert.True(daemon is not null, stderr);
+
+            // As pasta with --config-net: an address and a default route when pasta returns, no waiting for router advertisements.
+            Assert.Contains("inet6 fd00::15/64", await ns.CheckAsync("ip", "-o", "-6", "addr", "show", "dev", "tap0", "scope", "global"), StringComparison.Ordinal);
+            Assert.Contains("default via fe80::2 dev tap0", await ns.CheckAsync("ip", "-6", "route"), StringComparison.Ordinal);
+
+            var ping = await ns.RunAsync("ping", "-6", "-c", "1", "-W", "10", "fd00::2");
+            Assert.True(ping.ExitCode == 0, ping.Stdout + ping.Stderr);
+
+            // The gateway's IPv6 address leads to the host's ::1, as 10.0.2.2 leads to 127.0.0.1.
+            var curl = await ns.RunAsync("curl", "-6", "-g", "-sS", "--max-time", "20", $"http://[fd00::2]:{hostServer.Port}/");
+            Assert.True(curl.Stdout == "from-host-v6", curl.Stdout + curl.Stderr);
+
+            // DNS over IPv6 at the network's DNS address, answered from the host's resolvers (any status proves the forward).
+            var dig = await ns.RunAsync("dig", "+time=5", "+tries=2", "@fd00::3", "localhost.", "AAAA");
+            Assert.True(dig.ExitCode == 0, dig.Stdout + dig.Stderr);
+            Assert.Contains("status:", dig.Stdout, StringComparison.Ordinal);
+
+            // -t for an IPv6 client: nothing on the namespace's ::1 at that port, so through the tap to its IPv6 address.
+            servers.Add(TinyHttpServer.InNamespace(ns, "ns-v6-address", "fd00::15", NamespacePort));
+            var (_, body, curlErr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), "curl", "-6", "-g", "-sS", "--max-time", "20", $"http://[::1]:{published}/");
+            Assert.True(body == "ns-v6-address", $"{body} {curlErr}");
+
+            // As pasta: an IPv6 client on the host's loopback is spliced to the namespace's ::1.
+            servers.Add(TinyHttpServer.InNamespace(ns, "ns-v6-loopback", "::1", NamespaceLoopbackPort));
+            (_, body, curlErr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), "curl", "-6", "-g", "-sS", "--max-time", "20", $"http://[::1]:{publishedLoopback}/");
+            Assert.True(body == "ns-v6-loopback", $"{body} {curlErr}");
+        }
+        finally
+        {
+            StopPasta(daemon);
+            foreach (var server in servers)
+            {
+                server.Dispose();
+            }
+
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Ipv4_only_leaves_the_namespace_without_ipv6_and_ipv6_only_without_ipv4()
+    {
+        TapTestKit.RequireRoot();
+        HostTools.Require("curl", "curl");
+        HostTools.Require("rdisc6", "ndisc6");
+        HostTools.Require("dig", "dnsutils");
+        await using var ns4 = await TestNamespace.CreateAsync();
+        await using var ns6 = await TestNamespace.CreateAsync();
+        using var hostServer = TinyHttpServer.OnLoopback6("from-host-v6");
+        var dir4 = HostTools.TempDir();
+        var dir6 = HostTools.TempDir();
+        int? daemon4 = null, daemon6 = null;
+        try
+        {
+            (daemon4, var stderr) = await StartPastaAsync(dir4, "--config-net", "--ipv4-only", "-t", "none", "-u", "none", "--quiet", "--netns", ns4.Path);
+            Assert.True(daemon4 is not null, stderr);
+            Assert.Contains("inet 10.0.2.15/24", await ns4.CheckAsync("ip", "-o", "-4", "addr", "show", "dev", "tap0"), StringComparison.Ordinal);
+            Assert.Equal(string.Empty, (await ns4.CheckAsync("ip", "-o", "-6", "addr", "show", "dev", "tap0", "scope", "global")).Trim());
+            // No router either: a solicitation goes unanswered, so no address can come later.
+            Assert.NotEqual(0, (await ns4.RunAsync("rdisc6", "-1", "-r", "2", "-w", "1000", "tap0")).ExitCode);
+
+            (daemon6, stderr) = await StartPastaAsync(dir6, "--config-net", "-6", "--dns-forward", "fd01::53", "-t", "none", "-u", "none", "--quiet", "--netns", ns6.Path);
+            Assert.True(daemon6 is not null, stderr);
+            Assert.Equal(string.Empty, (await ns6.CheckAsync("ip", "-o", "-4", "addr", "show", "dev", "tap0")).Trim());
+            Assert.Contains("inet6 fd00::15/64", await ns6.CheckAsync("ip", "-o", "-6", "addr", "show", "dev", "tap0", "scope", "global"), StringComparison.Ordinal);
+            var curl = await ns6.RunAsync("curl", "-6", "-g", "-sS", "--max-time", "20", $"http://[fd00::2]:{hostServer.Port}/");
+            Assert.True(curl.Stdout == "from-host-v6", curl.Stdout + curl.Stderr);
+
+            // An IPv6 --dns-forward, outside the network as podman's IPv4 one: answered from the host's resolvers.
+            var dig = await ns6.RunAsync("dig", "+time=5", "+tries=2", "@fd01::53", "localhost.", "AAAA");
+            Assert.True(dig.ExitCode == 0, dig.Stdout + dig.Stderr);
+            Assert.Contains("status:", dig.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            StopPasta(daemon4);
+            StopPasta(daemon6);
+            Directory.Delete(dir4, recursive: true);
+            Directory.Delete(dir6, recursive: true);
+        }
+    }
+
+    /// <summary>pasta (netdevd through a symlink) with <paramref name="args"/> and --pid: the daemon's PID once pasta returned 0, else null and its stderr.</summary>
+    private static async Task<(int? Daemon, string Stderr)> StartPastaAsync(string dir, params string[] args)
+    {
+        var pasta = Path.Combine(dir, "pasta");
+        File.CreateSymbolicLink(pasta, Path.Combine(AppContext.BaseDirectory, "netdevd"));
+        var pidFile = Path.Combine(dir, "pasta.pid");
+        var (code, _, stderr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(90), pasta, [.. args, "--pid", pidFile]);
+        return code == 0 ? (int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), CultureInfo.InvariantCulture), stderr) : (null, $"pasta exited with {code}: {stderr}");
+    }
+
+    private static void StopPasta(int? daemon)
+    {
+        if (daemon is { } pid && Directory.Exists($"/proc/{pid}"))
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
         }
     }
 }

@@ -22,10 +22,15 @@ internal sealed class TinyHttpServer : IDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
 
-    public static TinyHttpServer OnLoopback(string body)
+    public static TinyHttpServer OnLoopback(string body) => OnLoopback(body, IPAddress.Loopback);
+
+    /// <summary>On the host's <c>::1</c> alone (an IPv6-only socket).</summary>
+    public static TinyHttpServer OnLoopback6(string body) => OnLoopback(body, IPAddress.IPv6Loopback);
+
+    private static TinyHttpServer OnLoopback(string body, IPAddress loopback)
     {
-        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var listener = new Socket(loopback.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(loopback, 0));
         listener.Listen(8);
         return new TinyHttpServer(listener, body);
     }

@@ -80,7 +80,7 @@ internal sealed class LoopbackSplice : ILoopbackSplice, IDisposable
         timeout.Clear();
         timeout[0] = 1; // struct timeval { tv_sec = 1, tv_usec = 0 }
         _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDTIMEO, timeout);
-        var target = SockAddr.Inet(new IPEndPoint(ipv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, port));
+        var target = ipv6 ? SockAddr.Inet6(new IPEndPoint(IPAddress.IPv6Loopback, port)) : SockAddr.Inet(new IPEndPoint(IPAddress.Loopback, port));
         if (Libc.Connect(fd, target) < 0)
         {
             Libc.Close(fd);

@@ -38,10 +38,10 @@ internal static class PastaCommandLine
         new("no-map-gw", '\0', false),
         new("map-guest-addr", '\0', true),
         new("ipv4-only", '4', false),
+        new("ipv6-only", '6', false),
         new("help", 'h', false),
         new("version", '\0', false),
         // Known to pasta, refused by netdevd.
-        new("ipv6-only", '6', false),
         new("interface", 'i', true),
         new("outbound", 'o', true),
         new("dns", 'D', true),
@@ -78,11 +78,13 @@ internal static class PastaCommandLine
         "  -I, --ns-ifname NAME     the interface in the namespace (default tap0)\n" +
         "      --netns PATH         the namespace by path instead of PID\n" +
         "      --userns PATH        the user namespace that owns it\n" +
-        "      --config-net         give the interface its address and default route\n" +
-        "      --dns-forward ADDR   DNS queries to ADDR go to the host's resolvers (default network + 3; may be outside it)\n" +
+        "      --config-net         give the interface its addresses and default routes (IPv6: fd00::15/64 via fe80::2)\n" +
+        "      --dns-forward ADDR   DNS queries to ADDR go to the host's resolvers (default network + 3; may be outside it;\n" +
+        "                           an IPv6 ADDR for IPv6, default fd00::3)\n" +
         "      --no-map-gw          the gateway does not lead to the host's loopback\n" +
         "      --map-guest-addr ADDR connections to ADDR (outside the network) reach the host's loopback\n" +
         "  -4, --ipv4-only          no IPv6\n" +
+        "  -6, --ipv6-only          no IPv4\n" +
         "  -h, --help               this text\n" +
         "      --version            version\n";
 
@@ -96,8 +98,8 @@ internal static class PastaCommandLine
         var forwards = new List<PortForward>();
         var nsForwards = new List<PortForward>();
         string? netns = null, userns = null, logFile = null, pidFile = null, ifname = null;
-        bool foreground = false, quiet = false, debug = false, configure = false, noMapGw = false, ipv4Only = false;
-        IPAddress? address = null, gateway = null, dns = null, mapGuest = null;
+        bool foreground = false, quiet = false, debug = false, configure = false, noMapGw = false, ipv4Only = false, ipv6Only = false;
+        IPAddress? address = null, gateway = null, dns = null, dns6 = null, mapGuest = null;
         int prefix = 24, mtu = 65520;
         foreach (var (name, value) in options)
         {
@@ -123,6 +125,10 @@ internal static class PastaCommandLine
                 case "address": address = Ipv4(value!, "--address"); break;
                 case "netmask": prefix = Netmask(value!); break;
                 case "gateway": gateway = Ipv4(value!, "--gateway"); break;
+                // As pasta: once per family (podman gives an IPv4 one).
+                case "dns-forward" when IPAddress.TryParse(value, out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !v6.IsIPv6LinkLocal && !v6.IsIPv6Multicast:
+                    dns6 = v6;
+                    break;
                 case "dns-forward": dns = Ipv4(value!, "--dns-forward"); break;
                 case "mtu":
                     mtu = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m is >= 68 and <= 65520
@@ -134,7 +140,9 @@ internal static class PastaCommandLine
                 case "userns": userns = value; break;
                 case "config-net": configure = true; break;
                 case "no-map-gw": noMapGw = true; break;
-                case "ipv4-only": ipv4Only = true; break;
+                // As pasta: the later of -4 and -6 wins.
+                case "ipv4-only": ipv4Only = true; ipv6Only = false; break;
+                case "ipv6-only": ipv6Only = true; ipv4Only = false; break;
                 default:
                     throw new PersonalityUsageException($"{Program}: --{name} is not supported by netdevd's pasta personality");
             }
@@ -175,8 +183,10 @@ internal static class PastaCommandLine
             PrefixLength = prefix,
             Gateway = gateway,
             DnsForward = dns,
+            DnsForward6 = dns6,
             NoMapGateway = noMapGw,
             Ipv4Only = ipv4Only,
+            Ipv6Only = ipv6Only,
             Forwards = forwards,
             NamespaceForwards = nsForwards,
             MapGuestAddress = mapGuest,

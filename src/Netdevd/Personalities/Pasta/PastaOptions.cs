@@ -40,10 +40,15 @@ internal sealed record PastaOptions
     /// <summary>--dns-forward: the address in the namespace whose DNS queries go to the host's resolvers.</summary>
     public IPAddress? DnsForward { get; init; }
 
+    /// <summary>--dns-forward with an IPv6 address: the same for IPv6 (fd00::3 when not given).</summary>
+    public IPAddress? DnsForward6 { get; init; }
+
     /// <summary>--no-map-gw: the gateway does not lead to the host's loopback.</summary>
     public bool NoMapGateway { get; init; }
 
     public bool Ipv4Only { get; init; }
+
+    public bool Ipv6Only { get; init; }
 
     public IReadOnlyList<PortForward> Forwards { get; init; } = [];
 
