@@ -156,18 +156,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
             }
 
             queue.AddUsed(_leasedHead, (uint)length);
-            if (deferSignal)
-            {
-                _pendingSignal = true;
-            }
-            else
-            {
-                queue.PublishUsed();
-                if (queue.ShouldSignal())
-                {
-                    _vring.Signal();
-                }
-            }
+            PublishOrDefer(queue, deferSignal);
         }
         finally
         {
@@ -176,6 +165,29 @@ internal sealed class VhostUserReceiver : ISegmentSink
             {
                 _ = ResolveInSoftware(VirtioNetHeader.Read(_resolveHeader), _resolve.AsSpan(0, length - NetClient.VnetHeaderSize), deferSignal, copied: true);
             }
+        }
+    }
+
+    /// <summary>Under the gate: inside a sender's batch the used entries wait for its end (one interrupt); otherwise they go now.</summary>
+    private void PublishOrDefer(Virtqueue queue, bool deferSignal)
+    {
+        if (deferSignal)
+        {
+            _pendingSignal = true;
+        }
+        else
+        {
+            Publish(queue);
+        }
+    }
+
+    /// <summary>Under the gate: makes the used entries visible and interrupts the guest if it asked.</summary>
+    private void Publish(Virtqueue queue)
+    {
+        queue.PublishUsed();
+        if (queue.ShouldSignal())
+        {
+            _vring.Signal();
         }
     }
 
@@ -190,14 +202,9 @@ internal sealed class VhostUserReceiver : ISegmentSink
             }
 
             _pendingSignal = false;
-            var queue = _vring.Queue;
-            if (queue is not null)
+            if (_vring.Queue is { } queue)
             {
-                queue.PublishUsed();
-                if (queue.ShouldSignal())
-                {
-                    _vring.Signal();
-                }
+                Publish(queue);
             }
         }
     }
@@ -332,18 +339,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
                 }
 
                 Fill(queue, header[..headerLength], payload, chains);
-                if (deferSignal)
-                {
-                    _pendingSignal = true;
-                }
-                else
-                {
-                    queue.PublishUsed();
-                    if (queue.ShouldSignal())
-                    {
-                        _vring.Signal();
-                    }
-                }
+                PublishOrDefer(queue, deferSignal);
             }
         }
 

@@ -30,7 +30,7 @@ public sealed class UserNetAllocationTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = (ushort)((IPEndPoint)listener.LocalEndpoint).Port;
-        using var io = new AllocationCountingIoThread();
+        using var io = new CountingIoThread();
         var client = UserNetClient.Create("u-alloc", UserNetConfigParser.Parse(new NetdevUserOptions()), TimeProvider.System, NullLogger.Instance, ioThread: io);
         var guest = new GuestPeer(vnetHeader);
         NetClient.Connect(client, guest);

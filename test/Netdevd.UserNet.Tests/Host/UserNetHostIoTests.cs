@@ -109,7 +109,7 @@ public sealed class UserNetHostIoTests
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var io = new WakeCountingIoThread();
+        var io = new CountingIoThread();
         var client = UserNetClient.Create("u-busy", UserNetConfigParser.Parse(new NetdevUserOptions { Ipv6 = false }), TimeProvider.System, NullLogger.Instance, ioThread: io);
         var guest = new GuestPeer();
         NetClient.Connect(client, guest);

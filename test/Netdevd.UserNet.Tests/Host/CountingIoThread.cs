@@ -4,17 +4,23 @@ using Netdevd.UserNet.Host;
 namespace Netdevd.UserNet.Tests.Host;
 
 /// <summary>
-/// The user netdev's I/O thread for an allocation test: a plain poll loop on the netdev's epoll
-/// descriptor that publishes, after each callback, what this thread has allocated so far, so a
-/// test can count the data path's allocations without the process-wide counter (which other
-/// test assemblies' load and the runtime's own threads disturb).
+/// The user netdev's I/O thread for tests that count what it does: a plain poll loop on the
+/// netdev's epoll descriptor that counts how often it found the descriptor ready (each is a
+/// wake-up of the netdev's I/O thread by a host socket, a timer or queued work) and publishes,
+/// after each callback, what this thread has allocated so far, so a test can count the data
+/// path's allocations without the process-wide counter (which other test assemblies' load and
+/// the runtime's own threads disturb).
 /// </summary>
-internal sealed class AllocationCountingIoThread : IHostIoThread
+internal sealed class CountingIoThread : IHostIoThread
 {
     private readonly CancellationTokenSource _stop = new();
     private Thread? _thread;
+    private long _wakeUps;
     private long _allocated;
     private int _disposed;
+
+    /// <summary>Times the loop found the netdev's descriptor ready.</summary>
+    public long WakeUps => Interlocked.Read(ref _wakeUps);
 
     /// <summary>Bytes allocated on the I/O thread up to its last callback.</summary>
     public long Allocated => Volatile.Read(ref _allocated);
@@ -29,12 +35,13 @@ internal sealed class AllocationCountingIoThread : IHostIoThread
                 poll[0].Revents = 0;
                 if (Libc.Poll(poll, 50) > 0)
                 {
+                    Interlocked.Increment(ref _wakeUps);
                     ready();
                 }
 
                 Volatile.Write(ref _allocated, GC.GetAllocatedBytesForCurrentThread());
             }
-        }) { IsBackground = true, Name = "allocation-counting user netdev I/O" };
+        }) { IsBackground = true, Name = "counting user netdev I/O" };
         _thread.Start();
     }
 
