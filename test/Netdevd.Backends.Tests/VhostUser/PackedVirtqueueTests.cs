@@ -276,4 +276,52 @@ public sealed class PackedVirtqueueTests
         Assert.False(queue.SetKickWanted(false));
         Assert.Equal(PackedRingLayout.EventDisable, ring.DeviceEventFlags);
     }
+
+    [Fact]
+    public void With_event_index_an_interrupt_is_not_missed_after_the_driver_had_them_disabled_for_a_lap()
+    {
+        // A guest's NAPI disables interrupts while it polls, then asks for one at the used slot it
+        // saw last. The position the device compares against must follow every publish, also
+        // while interrupts are off (as DPDK and vhost keep it): a stale one from a lap before
+        // made a batch that passed the driver's slot look as if it had not, and the guest waited
+        // for an interrupt that never came (a download through a packed ring stalled).
+        using var memory = new TestGuestMemory();
+        var ring = new TestPackedDriverRing(memory, 8);
+        var queue = Queue(memory, ring, eventIndex: true);
+        ring.SetDriverEvent(0x8000 | 7, PackedRingLayout.EventDescriptor);
+        for (var i = 0; i < 4; i++)
+        {
+            UseOne(ring, queue);
+            _ = queue.ShouldSignal();
+        }
+
+        ring.SetDriverEvent(0, PackedRingLayout.EventDisable);
+        for (var i = 0; i < 6; i++)
+        {
+            UseOne(ring, queue);
+            Assert.False(queue.ShouldSignal());
+        }
+
+        // Ten used: the next used slot is 2 of the second lap (used wrap counter 0). The driver
+        // saw them all and asks for an interrupt when slot 2 is used; a batch of three uses 2-4.
+        ring.SetDriverEvent(2, PackedRingLayout.EventDescriptor);
+        for (var i = 0; i < 3; i++)
+        {
+            ring.Offer((Buffers, 1, false));
+            Assert.True(queue.TryTake(out var head, out _));
+            queue.AddUsed(head, 0);
+        }
+
+        queue.PublishUsed();
+        Assert.True(queue.ShouldSignal());
+    }
+
+    private static void UseOne(TestPackedDriverRing ring, Virtqueue queue)
+    {
+        ring.Offer((Buffers, 1, false));
+        Assert.True(queue.TryTake(out var head, out _));
+        queue.AddUsed(head, 0);
+        queue.PublishUsed();
+        Assert.True(ring.TryTakeUsed(out _, out _));
+    }
 }

@@ -208,8 +208,9 @@ public sealed class VhostUserBackendPackedTests
         rx.SetDriverEvent(0, PackedRingLayout.EventEnable);
         Assert.True(Deliver()); // 1 -> 2
 
-        // At a slot: the first interrupt always goes, then only when the used slot passes the event's.
-        rx.SetDriverEvent(0, PackedRingLayout.EventDescriptor);
+        // At a slot: an interrupt when the used slot passes the event's (the position compared
+        // against followed the publishes made while interrupts were off or plainly on).
+        rx.SetDriverEvent(2 | PackedRingLayout.WrapBit, PackedRingLayout.EventDescriptor);
         Assert.True(Deliver()); // 2 -> 3
         rx.SetDriverEvent(5 | PackedRingLayout.WrapBit, PackedRingLayout.EventDescriptor);
         Assert.False(Deliver()); // 3 -> 4

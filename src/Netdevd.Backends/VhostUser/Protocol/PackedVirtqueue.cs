@@ -186,17 +186,21 @@ public sealed class PackedVirtqueue : Virtqueue
     public override bool ShouldSignal()
     {
         Interlocked.MemoryBarrier();
+
+        // The position compared against follows every publish, also while the driver has
+        // interrupts off or plainly on: the slot it asks for once it turns EVENT_IDX back on lies
+        // after what it has seen, and a position left from laps before would miss it.
+        var updated = _nextUsed;
+        var old = _signalled;
+        var valid = _signalledValid;
+        _signalled = updated;
+        _signalledValid = true;
         var flags = Volatile.Read(ref U16(_driverEvent, 2)) & 3;
         if (flags != PackedRingLayout.EventDescriptor || !EventIndex)
         {
             return flags != PackedRingLayout.EventDisable;
         }
 
-        var updated = _nextUsed;
-        var old = _signalled;
-        var valid = _signalledValid;
-        _signalled = updated;
-        _signalledValid = true;
         if (!valid)
         {
             return true;
