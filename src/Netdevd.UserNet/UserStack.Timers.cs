@@ -6,7 +6,7 @@ namespace Netdevd.UserNet;
 /// <summary>Timers: TCP retransmission/persist/TIME-WAIT, flow expiry, service retransmissions.</summary>
 public sealed partial class UserStack
 {
-    /// <summary>How often pending service work (DNS retries, TFTP retransmissions, an unfinished input batch) is looked at.</summary>
+    /// <summary>How often pending service work (DNS retries, TFTP retransmissions) is looked at.</summary>
     private const long ServiceIntervalMs = 10;
 
     /// <summary>The earliest deadline noted since the owner last asked (<see cref="TakeDeadline"/>).</summary>
@@ -42,8 +42,11 @@ public sealed partial class UserStack
     private void NoteServices()
     {
         // The clock is read only when a service waits: this runs after every pass, and an echo
-        // or an ACK should not pay for a clock read that finds nothing to time.
-        if ((_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || _deferred.Count > 0)
+        // or an ACK should not pay for a clock read that finds nothing to time. Connections a
+        // sender's batch deferred wait for no timer while the batch is open: its end services
+        // them (the netdev's I/O thread, taking the deadline between two frames of a batch,
+        // armed the 10 ms tick for nothing).
+        if ((_tftp is not null && _tftp.SessionCount > 0) || (Dns is not null && Dns.PendingCount > 0) || (_deferred.Count > 0 && !_inputBatch))
         {
             NoteDeadline(NowMs + ServiceIntervalMs);
         }
