@@ -14,7 +14,6 @@ public sealed class SockAddr
     public const int UnixPathCapacity = 108;
 
     private const int InetSize = 16;
-    private const int Inet6Size = 28;
     private const int UnixSize = 2 + UnixPathCapacity;
 
     private SockAddr(byte[] bytes)
@@ -42,20 +41,36 @@ public sealed class SockAddr
         return new SockAddr(b);
     }
 
+    /// <summary>The size of struct sockaddr_in6.</summary>
+    public const int Inet6Length = 28;
+
     /// <summary>struct sockaddr_in6 for an IPv6 end point (flow label 0, the address's scope id).</summary>
     public static SockAddr Inet6(IPEndPoint endPoint)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
-        var b = new byte[Inet6Size];
-        BinaryPrimitives.WriteUInt16LittleEndian(b, Libc.AF_INET6);
-        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(2), (ushort)endPoint.Port);
-        if (endPoint.Address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6 || !endPoint.Address.TryWriteBytes(b.AsSpan(8, 16), out _))
+        Span<byte> address = stackalloc byte[16];
+        if (endPoint.Address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6 || !endPoint.Address.TryWriteBytes(address, out _))
         {
             throw new ArgumentException("not an IPv6 address", nameof(endPoint));
         }
 
-        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(24), (uint)endPoint.Address.ScopeId);
+        var b = new byte[Inet6Length];
+        WriteInet6(b, address, (ushort)endPoint.Port, (uint)endPoint.Address.ScopeId);
         return new SockAddr(b);
+    }
+
+    /// <summary>
+    /// Writes struct sockaddr_in6 in place (no allocation, for a datagram path): the 16-byte
+    /// <paramref name="address"/>, <paramref name="port"/>, flow label 0 and <paramref name="scopeId"/>
+    /// (the interface of a link-local address, 0 for others).
+    /// </summary>
+    public static void WriteInet6(Span<byte> sockaddr, ReadOnlySpan<byte> address, ushort port, uint scopeId)
+    {
+        sockaddr[..Inet6Length].Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(sockaddr, Libc.AF_INET6);
+        BinaryPrimitives.WriteUInt16BigEndian(sockaddr[2..], port);
+        address[..16].CopyTo(sockaddr[8..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(sockaddr[24..], scopeId);
     }
 
     /// <summary>

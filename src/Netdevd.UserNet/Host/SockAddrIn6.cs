@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Netdevd.Native;
 using Netdevd.Wire;
 
@@ -7,16 +6,14 @@ namespace Netdevd.UserNet.Host;
 /// <summary>struct sockaddr_in6 written and read in place (no allocation per datagram).</summary>
 internal static class SockAddrIn6
 {
-    public const int Length = 28;
+    public const int Length = SockAddr.Inet6Length;
 
     /// <param name="scopeId">The interface of a link-local address (sin6_scope_id), 0 for others.</param>
     public static void Write(Span<byte> sockaddr, Ipv6Address address, ushort port, uint scopeId = 0)
     {
-        sockaddr[..Length].Clear();
-        BinaryPrimitives.WriteUInt16LittleEndian(sockaddr, Libc.AF_INET6);
-        BinaryPrimitives.WriteUInt16BigEndian(sockaddr[2..], port);
-        address.WriteTo(sockaddr[8..]);
-        BinaryPrimitives.WriteUInt32LittleEndian(sockaddr[24..], scopeId);
+        Span<byte> bytes = stackalloc byte[16];
+        address.WriteTo(bytes);
+        SockAddr.WriteInet6(sockaddr, bytes, port, scopeId);
     }
 
     public static Ipv6Address Address(ReadOnlySpan<byte> sockaddr) => Ipv6Address.Read(sockaddr.Slice(8, 16));
