@@ -121,27 +121,7 @@ internal sealed class UserNetEngine : IDisposable
     /// service tick for the connections the batch deferred (serviced at its end anyway) once per
     /// batch, and that tick then woke the I/O thread for nothing.
     /// </summary>
-    public void RunHostWorkInBatch()
-    {
-        var budget = PassBudget;
-        while (budget-- > 0 && _work.TryDequeue(out var work))
-        {
-            RunOne(work);
-        }
-    }
-
-    private void RunOne(HostWork work)
-    {
-        work.Queued = false;
-        try
-        {
-            work.Run();
-        }
-        catch (Exception e) when (ContainFault(e, work))
-        {
-            // This socket's event is dropped (counted on the netdev); the others still run.
-        }
-    }
+    public void RunHostWorkInBatch() => _ = RunHostWork(PassBudget, armTimer: false);
 
     /// <summary>
     /// Call under <see cref="Lock"/> at the end of the sender's batch: runs queued host work like
@@ -163,7 +143,15 @@ internal sealed class UserNetEngine : IDisposable
     {
         while (budget-- > 0 && _work.TryDequeue(out var work))
         {
-            RunOne(work);
+            work.Queued = false;
+            try
+            {
+                work.Run();
+            }
+            catch (Exception e) when (ContainFault(e, work))
+            {
+                // This socket's event is dropped (counted on the netdev); the others still run.
+            }
         }
 
         if (armTimer)
