@@ -129,9 +129,17 @@ internal sealed class QemuForwarder : IAsyncDisposable
         var outTask = p.StandardOutput.ReadToEndAsync();
 
         // With -qmp stdio a QEMU that accepted its options waits for commands: tell it to quit.
-        await p.StandardInput.WriteLineAsync("{\"execute\":\"qmp_capabilities\"}");
-        await p.StandardInput.WriteLineAsync("{\"execute\":\"quit\"}");
-        p.StandardInput.Close();
+        // A QEMU that refused them has exited already, and writing to its closed stdin fails with
+        // a broken pipe (seen in CI): that is its verdict, not an error of the probe.
+        try
+        {
+            await p.StandardInput.WriteLineAsync("{\"execute\":\"qmp_capabilities\"}");
+            await p.StandardInput.WriteLineAsync("{\"execute\":\"quit\"}");
+            p.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+        }
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await p.WaitForExitAsync(cts.Token);
         await outTask;
