@@ -49,6 +49,12 @@ done
 for package in "${packages[@]}"; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null)" = installed ] || missing+=("$package")
 done
+# libvirt-daemon-system 11 wants its own version of these, which apt on a fresh machine takes
+# from bookworm rather than backports ("held broken packages"): name them from backports too.
+if printf '%s\n' "${missing[@]}" | grep -qx 'libvirt-daemon-system/bookworm-backports'; then
+  missing+=(libvirt-daemon-config-network/bookworm-backports libvirt-daemon-config-nwfilter/bookworm-backports
+            libvirt-daemon-driver-qemu/bookworm-backports)
+fi
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then

@@ -91,7 +91,7 @@ public sealed class GuestVmTests
             Assert.Contains("virtio_net", modules);
 
             string[] machine = ["-M", "pc", "-m", "256", "-nographic", "-no-reboot", "-kernel", kernel!.Image, "-initrd", initrd,
-                "-append", "console=ttyS0 panic=-1 quiet"];
+                "-append", GuestKernel.CommandLine];
             var vm = Track(processes, CapturedProcess.Start(qemu, [.. printed, .. machine]));
             var finished = await vm.WaitForAsync($"{GuestInitramfs.Marker} done", GuestTimeout);
             var console = vm.Output;

@@ -222,7 +222,7 @@ public sealed class LibvirtTests(LibvirtDaemons libvirt, ITestOutputHelper outpu
             <type arch='x86_64' machine='pc'>hvm</type>
             <kernel>{kernel}</kernel>
             <initrd>{initrd}</initrd>
-            <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
+            <cmdline>{GuestKernel.CommandLine}</cmdline>
           </os>
           <on_poweroff>destroy</on_poweroff>
           <on_reboot>destroy</on_reboot>

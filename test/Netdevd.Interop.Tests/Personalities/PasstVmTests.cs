@@ -115,7 +115,7 @@ public sealed class PasstVmTests
 
             var initrd = Path.Combine(dir, "initrd.gz");
             _ = GuestInitramfs.Write(initrd, busybox, kernel!, GuestHostServices.DnsName, host.HttpPort, GuestHostServices.PayloadFile, serveSeconds: 30);
-            string[] common = ["-m", "256", "-nographic", "-no-reboot", "-kernel", kernel!.Image, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet"];
+            string[] common = ["-m", "256", "-nographic", "-no-reboot", "-kernel", kernel!.Image, "-initrd", initrd, "-append", GuestKernel.CommandLine];
             string[] qemuArgs = vhostUser
                 ? [
                     // What libvirt gives QEMU for type='vhostuser' with passt: a client chardev that

@@ -68,7 +68,7 @@ public sealed class VhostUserGuestTests
                 string[] arguments = [.. qemu!.BaseArguments, "-m", "256", "-nographic", "-no-reboot",
                     "-object", "memory-backend-memfd,id=m,size=256M,share=on", "-numa", "node,memdev=m",
                     "-chardev", chardev, "-netdev", "vhost-user,id=n,chardev=c", "-device", packed ? "virtio-net-pci,netdev=n,romfile=,packed=on" : "virtio-net-pci,netdev=n,romfile=",
-                    "-kernel", kernel.Image, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet"];
+                    "-kernel", kernel.Image, "-initrd", initrd, "-append", GuestKernel.CommandLine];
                 using var vm = CapturedProcess.Start(qemu.Binary, arguments, qemu.Environment);
                 var finished = await vm.WaitForAsync($"{GuestInitramfs.Marker} done", GuestTimeout);
                 var context = $"run {run}: QEMU {string.Join(' ', arguments)}\n--- console ---\n{vm.Output}\n--- netdevd ---\n{netdevd.Output}";
