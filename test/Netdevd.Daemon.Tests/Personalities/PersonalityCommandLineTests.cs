@@ -81,7 +81,7 @@ public sealed class PersonalityCommandLineTests
     public void Pasta_serves_both_families_unless_told_and_the_later_of_4_and_6_wins()
     {
         static Netdevd.Qapi.Schema.NetdevUserOptions User(string[] args, out Netdevd.Run.Ipv4Setup? v4, out Netdevd.Run.Ipv6Setup? v6) =>
-            PastaRunner.UserOptions(PastaCommandLine.Parse([.. args, "--netns", "/run/netns/n1"], out _)!, hostHasIpv6: true, out v4, out v6);
+            PastaAddressing.UserOptions(PastaCommandLine.Parse([.. args, "--netns", "/run/netns/n1"], out _)!, hostHasIpv6: true, out v4, out v6);
 
         // Both said: ipv4=on alone would be QEMU's IPv4-only (the namespace got no IPv6 that way).
         var both = User(["--config-net", "-t", "8080", "-t", "127.0.0.1/9090:90"], out var v4, out var v6);
@@ -101,7 +101,7 @@ public sealed class PersonalityCommandLineTests
         Assert.Equal(["tcp:[::]:8080-[fd00::15]:8080"], only6.Hostfwd!.Select(h => h.Str));
 
         // A kernel without IPv6: IPv4 alone, as pasta.
-        Assert.False(PastaRunner.UserOptions(PastaCommandLine.Parse(["--netns", "/run/netns/n1"], out _)!, hostHasIpv6: false, out _, out v6).Ipv6);
+        Assert.False(PastaAddressing.UserOptions(PastaCommandLine.Parse(["--netns", "/run/netns/n1"], out _)!, hostHasIpv6: false, out _, out v6).Ipv6);
         Assert.Null(v6);
     }
 
