@@ -129,8 +129,13 @@ public sealed class PersonalityCommandLineTests
     [InlineData("passt: invalid port specifier for -t '1-5000': more than 4096 forwarded ports", "-t", "1-5000")]
     [InlineData("passt: --mtu 67: must be 0 or 68 to 65520", "--mtu", "67")]
     [InlineData("passt: --fd is not supported by netdevd's passt personality", "--fd", "3")]
-    [InlineData("passt: --netmask 255.0.255.0: not a netmask or prefix length (1-30)", "-n", "255.0.255.0")]
-    [InlineData("passt: --address fe80::1: netdevd's passt takes an IPv4 address here", "-a", "fe80::1")]
+    [InlineData("passt: Invalid netmask: 255.0.255.0", "-n", "255.0.255.0")]
+    [InlineData("passt: Invalid netmask: 64", "-n", "64")]
+    [InlineData("passt: Invalid address: ::1", "-a", "::1")]
+    [InlineData("passt: Invalid address: 10.2", "-a", "10.2")]
+    [InlineData("passt: Invalid gateway address: ::1", "-g", "::1")]
+    [InlineData("passt: Invalid address to remap to host: ::1", "--map-guest-addr", "::1")]
+    [InlineData("passt: Invalid address to remap to host: 127.0.0.1", "--map-host-loopback", "127.0.0.1")]
     [InlineData("passt: unexpected argument 'extra'", "extra")]
     public void Passt_refuses_with_a_clear_message(string message, params string[] args)
     {

@@ -24,8 +24,6 @@ internal static class PastaAddressing
     /// </summary>
     private static readonly IPAddress DefaultAddress6 = IPAddress.Parse("fd00::15");
 
-    private static readonly IPAddress LinkLocalPrefix = IPAddress.Parse("fe80::");
-
     /// <summary>
     /// The user netdev; <paramref name="guest"/> and <paramref name="guest6"/> are what --config-net
     /// sets (the IPv6 route goes through the gateway as given, else the router's link-local fe80::2).
@@ -43,7 +41,10 @@ internal static class PastaAddressing
         AddressedPortSpec.CheckFamilies(Program, options.AddressedSpecs, useIpv4, useIpv6);
 
         var v4 = Ipv4Plan(options);
-        var v6 = useIpv6 ? Ipv6Plan(options) : null;
+        var v6 = useIpv6
+            ? Ipv6Addressing.Plan(Program, "namespace", options.Address6 ?? DefaultAddress6, options.Gateway6, options.DnsForward6,
+                options.MapHostLoopback6, options.MapGuestAddress6, options.NoMapGateway, options.ConfigureNetwork)
+            : null;
         guest = useIpv4 ? new Ipv4Setup(v4.Address, options.PrefixLength, v4.Gateway, null) : null;
         guest6 = v6 is null ? null : new Ipv6Setup(v6.Address, 64, v6.Route);
         var hostfwd = new List<Netdevd.Qapi.Schema.String>();
@@ -87,8 +88,6 @@ internal static class PastaAddressing
 
     private sealed record V4(IPAddress Address, IPAddress Network, IPAddress Gateway, IPAddress Dns, bool HostLoopback, IPAddress? Alias);
 
-    private sealed record V6(IPAddress Address, IPAddress Prefix, IPAddress Host, IPAddress Route, IPAddress Dns, bool HostLoopback, IPAddress? Alias);
-
     private static V4 Ipv4Plan(PastaOptions options)
     {
         var address = options.Address ?? IPAddress.Parse("10.0.2.15");
@@ -109,7 +108,7 @@ internal static class PastaAddressing
             throw new PersonalityUsageException($"{Program}: --dns-forward {dns} is the namespace's address or the gateway");
         }
 
-        var (hostLoopback, alias, option) = Loopback(options.MapHostLoopback, options.MapGuestAddress, gateway, gateway, options.NoMapGateway);
+        var (hostLoopback, alias, option) = Ipv6Addressing.Loopback(Program, options.MapHostLoopback, options.MapGuestAddress, gateway, gateway, options.NoMapGateway);
         if (alias is not null && (Ipv4Arguments.InNetwork(alias, prefix, 0).Equals(network) || alias.Equals(dns)))
         {
             throw new PersonalityUsageException(
@@ -117,129 +116,5 @@ internal static class PastaAddressing
         }
 
         return new V4(address, network, gateway, dns, hostLoopback, alias);
-    }
-
-    private static V6 Ipv6Plan(PastaOptions options)
-    {
-        var address = options.Address6 ?? DefaultAddress6;
-        var prefix = Prefix64(address);
-        IPAddress host, route;
-        if (options.Gateway6 is { } gateway)
-        {
-            if (gateway.Equals(address))
-            {
-                throw new PersonalityUsageException($"{Program}: --gateway {gateway} is the namespace's address");
-            }
-
-            if (Prefix64(gateway).Equals(prefix))
-            {
-                (host, route) = (gateway, gateway);
-            }
-            else if (Prefix64(gateway).Equals(LinkLocalPrefix))
-            {
-                // The stack answers as the gateway on fe80:: and in the /64 with one identifier.
-                (host, route) = (WithIdentifier(prefix, gateway), gateway);
-            }
-            else
-            {
-                // pasta takes it, announces it, and with --config-net fails adding the route.
-                throw new PersonalityUsageException(options.ConfigureNetwork
-                    ? $"{Program}: Couldn't set IPv6 route(s) in guest: {(gateway.IsIPv6Multicast ? "Invalid argument" : "No route to host")}"
-                    : $"{Program}: --gateway {gateway} is neither in the namespace's network {prefix}/64 nor link-local: netdevd's user network serves the gateway on the namespace's link");
-            }
-
-            if (host.Equals(address))
-            {
-                throw new PersonalityUsageException(
-                    $"{Program}: --gateway {gateway} has the interface identifier of the namespace's address {address}: netdevd's gateway answers on fe80:: and in the /64 with one identifier");
-            }
-        }
-        else
-        {
-            host = Distinct(prefix, [2, 1], address);
-            route = WithIdentifier(LinkLocalPrefix, host);
-        }
-
-        var dns = options.DnsForward6 ?? Distinct(prefix, [3, 4, 5], address, host);
-        if (dns.Equals(address) || dns.Equals(host) || dns.Equals(route))
-        {
-            throw new PersonalityUsageException($"{Program}: --dns-forward {dns} is the namespace's address or the gateway");
-        }
-
-        var (hostLoopback, alias, option) = Loopback(options.MapHostLoopback6, options.MapGuestAddress6, host, route, options.NoMapGateway);
-        if (alias is not null && (alias.Equals(address) || alias.Equals(host) || alias.Equals(route) || alias.Equals(dns) ||
-                                  (Prefix64(alias).Equals(LinkLocalPrefix) && (SameIdentifier(alias, host) || SameIdentifier(alias, dns)))))
-        {
-            throw new PersonalityUsageException($"{Program}: {option} {alias} is the namespace's address, the gateway or the DNS address");
-        }
-
-        return new V6(address, prefix, host, route, dns, hostLoopback, alias);
-    }
-
-    /// <summary>
-    /// pasta's mapping of one family: --map-host-loopback ADDR maps ADDR (the gateway then only if it
-    /// is ADDR; --no-map-gw does not undo it), else the gateway unless --no-map-gw. --map-guest-addr
-    /// leads to the host's loopback too in netdevd (its namespace has no host address to shadow);
-    /// the user netdev has one such alias per family, so two different ones are refused.
-    /// </summary>
-    private static (bool HostLoopback, IPAddress? Alias, string Option) Loopback(IPAddress? mapHostLoopback, IPAddress? mapGuest, IPAddress gateway, IPAddress route, bool noMapGateway)
-    {
-        if (mapHostLoopback is null)
-        {
-            return (!noMapGateway, mapGuest, "--map-guest-addr");
-        }
-
-        if (mapHostLoopback.Equals(gateway) || mapHostLoopback.Equals(route))
-        {
-            return (true, mapGuest, "--map-guest-addr");
-        }
-
-        if (mapGuest is not null && !mapGuest.Equals(mapHostLoopback))
-        {
-            throw new PersonalityUsageException(
-                $"{Program}: --map-host-loopback {mapHostLoopback} and --map-guest-addr {mapGuest}: netdevd's user network leads one address per family besides the gateway to the host");
-        }
-
-        return (false, mapHostLoopback, "--map-host-loopback");
-    }
-
-    private static IPAddress Prefix64(IPAddress a)
-    {
-        var b = a.GetAddressBytes();
-        b.AsSpan(8).Clear();
-        return new IPAddress(b);
-    }
-
-    /// <summary><paramref name="prefix"/>'s first 64 bits with <paramref name="identifier"/>'s last 64.</summary>
-    private static IPAddress WithIdentifier(IPAddress prefix, IPAddress identifier)
-    {
-        var b = prefix.GetAddressBytes();
-        identifier.GetAddressBytes().AsSpan(8).CopyTo(b.AsSpan(8));
-        return new IPAddress(b);
-    }
-
-    private static bool SameIdentifier(IPAddress a, IPAddress b) => a.GetAddressBytes().AsSpan(8).SequenceEqual(b.GetAddressBytes().AsSpan(8));
-
-    /// <summary>The prefix with the first of <paramref name="offsets"/> as its last byte that is none of <paramref name="taken"/>.</summary>
-    private static IPAddress Distinct(IPAddress prefix, ReadOnlySpan<byte> offsets, params ReadOnlySpan<IPAddress> taken)
-    {
-        foreach (var offset in offsets)
-        {
-            var b = prefix.GetAddressBytes();
-            b[15] = offset;
-            var candidate = new IPAddress(b);
-            var free = true;
-            foreach (var t in taken)
-            {
-                free &= !SameIdentifier(candidate, t) || !Prefix64(t).Equals(prefix);
-            }
-
-            if (free)
-            {
-                return candidate;
-            }
-        }
-
-        throw new PersonalityUsageException($"{Program}: no room for the gateway and DNS addresses next to {taken[0]}");
     }
 }
