@@ -143,6 +143,7 @@ public sealed class PastaAddressOptionTests
     [InlineData("pasta: Invalid netmask: 33", "-n", "33")]
     [InlineData("pasta: Invalid netmask: -1", "-n", "-1")]
     [InlineData("pasta: Invalid netmask: 255.0.255.0", "--netmask", "255.0.255.0")]
+    [InlineData("pasta: Invalid netmask: 255.255.255.255", "-n", "255.255.255.255")]
     [InlineData("pasta: Invalid netmask: 99999999999999999999999", "-n", "99999999999999999999999")]
     [InlineData("pasta: Invalid address to remap to host: ::1", "--map-guest-addr", "::1")]
     [InlineData("pasta: Invalid address to remap to host: ::", "--map-guest-addr", "::")]
@@ -161,6 +162,29 @@ public sealed class PastaAddressOptionTests
     {
         var e = Assert.Throws<PersonalityUsageException>(() => PastaCommandLine.Parse([.. args, "--netns", "/run/netns/n1"], out _));
         Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public void Malformed_truncated_and_oversized_values_are_refused_as_usage_errors_only()
+    {
+        string[] values =
+        [
+            "", ":", "::::", "1.2.3.", ".1.2.3", "1..2.3", "256.1.1.1", "1.2.3.4.5", "fd00::15::1", "fd00:", "fd00::1 ", " fd00::1", "fd00::1\0",
+            "\u0661\u0662.1.1.1", "\uFF11.2.3.4", "fe80::1%", "%", "[", "]", "0x0a.0.0.1", "1e1.0.0.1", "-1.0.0.1", "+1.0.0.1",
+            new string('1', 10_000), new string(':', 10_000), string.Concat(Enumerable.Repeat("ffff:", 2_000)), "0x", "0x100000000000000000", "08",
+        ];
+        foreach (var option in (string[])["-a", "-g", "-n", "--dns-forward", "--map-guest-addr", "--map-host-loopback"])
+        {
+            foreach (var value in values)
+            {
+                var e = Record.Exception(() => PastaCommandLine.Parse([option, value, "--netns", "/run/netns/n1"], out _));
+                Assert.True(e is null or PersonalityUsageException, $"{option} {value[..Math.Min(value.Length, 40)]}: {e}");
+            }
+        }
+
+        // strtoul's reading of -n: a number then anything (pasta takes "24abc" as 24); octal stops at 8.
+        Assert.Equal("10.0.0.0/24", User(["-a", "10.0.0.9", "-n", "24abc"], out _, out _).Net);
+        Assert.Equal("10.0.2.0/24", User(["-n", "08"], out _, out _).Net);
     }
 
     [Theory]

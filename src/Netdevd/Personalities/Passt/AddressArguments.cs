@@ -108,7 +108,9 @@ internal sealed class AddressArguments
         {
             var bits = Ipv4Arguments.ToUInt32(mask);
             length = System.Numerics.BitOperations.PopCount(bits);
-            if (length < 32 && bits << length != 0)
+            // pasta's check shifts by the length, 32 included, which x86 takes modulo 32: an
+            // all-ones mask stays itself and is refused, as pasta refuses 255.255.255.255.
+            if (length == 32 || bits << length != 0)
             {
                 throw Die($"Invalid netmask: {value}");
             }
