@@ -126,8 +126,13 @@ public sealed partial class UserStack
     /// </summary>
     private bool IsDnsAddress6(Ipv6Address a) => a == _options.Ipv6Dns || IsMachine6(a, _options.Ipv6Dns);
 
-    /// <summary>libslirp's in6_equal_host: any address the stack answers as itself.</summary>
-    private bool IsVirtualAddress6(Ipv6Address a) => IsRouterAddress6(a) || IsDnsAddress6(a);
+    /// <summary>
+    /// libslirp's in6_equal_host: any address the stack answers as itself; with the host alias, which
+    /// (podman's fc00::2) may lie in the prefix, so its solicitations and echoes are answered here.
+    /// </summary>
+    private bool IsVirtualAddress6(Ipv6Address a) => IsRouterAddress6(a) || IsDnsAddress6(a) || IsHostAlias6(a);
+
+    private bool IsHostAlias6(Ipv6Address a) => _options.Ipv6HostAlias is { } alias && a == alias;
 
     private bool IsMachine6(Ipv6Address a, Ipv6Address machine)
     {

@@ -64,7 +64,12 @@ public sealed partial class UserStack
         {
             // As libslirp's disable_host_loopback, for both families (slirp4netns's
             // --disable-host-loopback, pasta's --no-map-gw).
-            return _options.HostLoopback ? Ipv6Address.Loopback : null;
+            return _options.Ipv6HostLoopback ? Ipv6Address.Loopback : null;
+        }
+
+        if (IsHostAlias6(foreign))
+        {
+            return Ipv6Address.Loopback;
         }
 
         if (IsOnLink6(foreign) || foreign.IsIpv4Mapped)

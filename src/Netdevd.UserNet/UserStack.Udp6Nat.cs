@@ -69,6 +69,11 @@ public sealed partial class UserStack
         flow.ExpiresAt = NowMs + (port == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
         flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
+        if (hostDestination.IsLoopback)
+        {
+            flow.LoopbackSeenAs6 = destination;
+        }
+
         if (!Host.SendUdp6(flow, hostDestination, port, udp.Payload))
         {
             // libslirp's udp6_input answers a failed sendto with an unreachable (icmp6_send_error, no route).
@@ -94,7 +99,8 @@ public sealed partial class UserStack
     {
         flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
         NoteDeadline(flow.ExpiresAt);
-        SendUdp6(MapFromHost6(from), fromPort, flow.GuestAddress6, flow.GuestPort, payload);
+        var source = from.IsLoopback && !flow.LoopbackSeenAs6.IsUnspecified ? flow.LoopbackSeenAs6 : MapFromHost6(from);
+        SendUdp6(source, fromPort, flow.GuestAddress6, flow.GuestPort, payload);
     }
 
     private void ExpireUdp6(long now)

@@ -49,6 +49,15 @@ public sealed record UserStackOptions
 
     public Ipv6Address Ipv6Dns { get; init; } = new(0xFEC0_0000_0000_0000UL, 3);
 
+    /// <summary>Whether <see cref="Ipv6Host"/> leads to the host's ::1 (pasta maps each family on its own).</summary>
+    public bool Ipv6HostLoopback { get; init; } = true;
+
+    /// <summary>
+    /// An address that leads to the host's ::1 whatever <see cref="Ipv6HostLoopback"/> says (pasta's
+    /// IPv6 --map-guest-addr); it may lie in the prefix, where the stack answers solicitations for it.
+    /// </summary>
+    public Ipv6Address? Ipv6HostAlias { get; init; }
+
     /// <summary>Names for the RA's DNSSL option and DHCPv6's domain list (dnssearch, else domainname).</summary>
     public IReadOnlyList<string> Ipv6DnsSearch { get; init; } = [];
 }

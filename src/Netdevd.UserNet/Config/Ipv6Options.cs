@@ -33,6 +33,8 @@ public static class Ipv6Options
             Ipv6Host = host,
             Ipv6Dns = dns,
             Ipv6DnsSearch = search,
+            Ipv6HostLoopback = config.Ipv6HostLoopback ?? config.HostLoopback,
+            Ipv6HostAlias = Ipv6Address.TryParse(config.Ipv6HostAlias, out var alias) ? alias : null,
         };
     }
 

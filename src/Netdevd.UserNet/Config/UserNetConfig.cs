@@ -87,6 +87,12 @@ public sealed record UserNetConfig
 
     public string? Ipv6Dns { get; init; }
 
+    /// <summary>netdevd's <c>ipv6-host-loopback</c>: null follows <see cref="HostLoopback"/>.</summary>
+    public bool? Ipv6HostLoopback { get; init; }
+
+    /// <summary>netdevd's <c>ipv6-host-alias</c>: an IPv6 address that leads to the host's ::1.</summary>
+    public string? Ipv6HostAlias { get; init; }
+
     /// <summary>QEMU's info_str: <c>net=10.0.2.0,restrict=off</c>.</summary>
     public string InfoString => $"net={Network},restrict={(Restrict ? "on" : "off")}";
 

@@ -32,6 +32,11 @@ public static class UserNetConfigParser
             throw QapiErrors.Generic("IPv6 disabled but prefix/host6/dns6 provided");
         }
 
+        if (!ipv6 && (options.Ipv6HostAlias is not null || options.Ipv6HostLoopback is not null))
+        {
+            throw QapiErrors.Generic("IPv6 disabled but ipv6-host-alias/ipv6-host-loopback provided");
+        }
+
         if (!ipv4 && !ipv6)
         {
             throw QapiErrors.Generic("IPv4 and IPv6 disabled");
@@ -183,6 +188,8 @@ public static class UserNetConfigParser
             Ipv6PrefixLength = options.Ipv6Prefixlen,
             Ipv6Host = options.Ipv6Host,
             Ipv6Dns = options.Ipv6Dns,
+            Ipv6HostLoopback = options.Ipv6HostLoopback,
+            Ipv6HostAlias = options.Ipv6HostAlias,
         };
     }
 
@@ -226,7 +233,44 @@ public static class UserNetConfigParser
                 throw QapiErrors.Generic("IPv6 DNS doesn't belong to network");
             }
         }
+
+        CheckIpv6HostAlias(options, prefix);
     }
+
+    /// <summary>
+    /// ipv6-host-alias: a unicast IPv6 address (in the prefix or outside it) that is neither the
+    /// virtual host nor the DNS address, each as given or defaulted (prefix ::2 and ::3).
+    /// </summary>
+    private static void CheckIpv6HostAlias(NetdevUserOptions options, System.Net.IPAddress prefix)
+    {
+        if (options.Ipv6HostAlias is not { } text)
+        {
+            return;
+        }
+
+        if (!TryParseV6(text, out var alias) || alias.Equals(System.Net.IPAddress.IPv6Any) || alias.Equals(System.Net.IPAddress.IPv6Loopback) ||
+            alias.IsIPv6Multicast || alias.IsIPv4MappedToIPv6)
+        {
+            throw QapiErrors.Generic("Failed to parse ipv6-host-alias");
+        }
+
+        var defaultHost = prefix.GetAddressBytes();
+        defaultHost[15] |= 2;
+        var defaultDns = prefix.GetAddressBytes();
+        defaultDns[15] |= 3;
+        var host = options.Ipv6Host is { } h && TryParseV6(h, out var given) ? given : new System.Net.IPAddress(defaultHost);
+        var dns = options.Ipv6Dns is { } d && TryParseV6(d, out var givenDns) ? givenDns : new System.Net.IPAddress(defaultDns);
+        if (alias.Equals(host) || alias.Equals(dns) || (IsLinkLocal64(alias) && (SameIdentifier(alias, host) || SameIdentifier(alias, dns))))
+        {
+            throw QapiErrors.Generic("ipv6-host-alias must differ from the IPv6 host and DNS addresses");
+        }
+    }
+
+    private static bool IsLinkLocal64(System.Net.IPAddress a) => SamePrefix(a, System.Net.IPAddress.Parse("fe80::"), 64);
+
+    /// <summary>The last 64 bits (the stack answers for the host and DNS identifiers in the prefix and on the link-local prefix).</summary>
+    private static bool SameIdentifier(System.Net.IPAddress a, System.Net.IPAddress b) =>
+        a.GetAddressBytes().AsSpan(8).SequenceEqual(b.GetAddressBytes().AsSpan(8));
 
     private static bool TryParseV6(string text, out System.Net.IPAddress address) =>
         System.Net.IPAddress.TryParse(text, out address!) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;

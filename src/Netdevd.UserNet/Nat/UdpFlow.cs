@@ -39,6 +39,9 @@ public sealed class UdpFlow : IFlow
     /// </summary>
     public Ipv4Address LoopbackSeenAs { get; internal set; }
 
+    /// <summary>The same for an IPv6 flow (the virtual host, its link-local twin or the host alias); :: until then.</summary>
+    public Ipv6Address LoopbackSeenAs6 { get; internal set; }
+
     /// <summary>When the flow expires without traffic (stack clock, ms).</summary>
     public long ExpiresAt { get; internal set; }
 

@@ -81,7 +81,7 @@ public sealed class PersonalityCommandLineTests
     public void Pasta_serves_both_families_unless_told_and_the_later_of_4_and_6_wins()
     {
         static Netdevd.Qapi.Schema.NetdevUserOptions User(string[] args, out Netdevd.Run.Ipv4Setup? v4, out Netdevd.Run.Ipv6Setup? v6) =>
-            PastaRunner.UserOptions(PastaCommandLine.Parse([.. args, "--netns", "/run/netns/n1"], out _)!, hostHasIpv6: true, out v4, out v6);
+            PastaAddressing.UserOptions(PastaCommandLine.Parse([.. args, "--netns", "/run/netns/n1"], out _)!, hostHasIpv6: true, out v4, out v6);
 
         // Both said: ipv4=on alone would be QEMU's IPv4-only (the namespace got no IPv6 that way).
         var both = User(["--config-net", "-t", "8080", "-t", "127.0.0.1/9090:90"], out var v4, out var v6);
@@ -101,7 +101,7 @@ public sealed class PersonalityCommandLineTests
         Assert.Equal(["tcp:[::]:8080-[fd00::15]:8080"], only6.Hostfwd!.Select(h => h.Str));
 
         // A kernel without IPv6: IPv4 alone, as pasta.
-        Assert.False(PastaRunner.UserOptions(PastaCommandLine.Parse(["--netns", "/run/netns/n1"], out _)!, hostHasIpv6: false, out _, out v6).Ipv6);
+        Assert.False(PastaAddressing.UserOptions(PastaCommandLine.Parse(["--netns", "/run/netns/n1"], out _)!, hostHasIpv6: false, out _, out v6).Ipv6);
         Assert.Null(v6);
     }
 
@@ -129,8 +129,13 @@ public sealed class PersonalityCommandLineTests
     [InlineData("passt: invalid port specifier for -t '1-5000': more than 4096 forwarded ports", "-t", "1-5000")]
     [InlineData("passt: --mtu 67: must be 0 or 68 to 65520", "--mtu", "67")]
     [InlineData("passt: --fd is not supported by netdevd's passt personality", "--fd", "3")]
-    [InlineData("passt: --netmask 255.0.255.0: not a netmask or prefix length (1-30)", "-n", "255.0.255.0")]
-    [InlineData("passt: --address fe80::1: netdevd's passt takes an IPv4 address here", "-a", "fe80::1")]
+    [InlineData("passt: Invalid netmask: 255.0.255.0", "-n", "255.0.255.0")]
+    [InlineData("passt: Invalid netmask: 64", "-n", "64")]
+    [InlineData("passt: Invalid address: ::1", "-a", "::1")]
+    [InlineData("passt: Invalid address: 10.2", "-a", "10.2")]
+    [InlineData("passt: Invalid gateway address: ::1", "-g", "::1")]
+    [InlineData("passt: Invalid address to remap to host: ::1", "--map-guest-addr", "::1")]
+    [InlineData("passt: Invalid address to remap to host: 127.0.0.1", "--map-host-loopback", "127.0.0.1")]
     [InlineData("passt: unexpected argument 'extra'", "extra")]
     public void Passt_refuses_with_a_clear_message(string message, params string[] args)
     {

@@ -253,6 +253,58 @@ public sealed class PastaTests
     }
 
     [Fact]
+    public async Task Ipv6_address_and_gateway_given_address_the_namespace_and_the_gateway_leads_to_the_hosts_loopback()
+    {
+        TapTestKit.RequireRoot();
+        HostTools.Require("curl", "curl");
+        HostTools.Require("ping", "iputils-ping");
+        await using var ns = await TestNamespace.CreateAsync();
+        await using var nsLinkLocal = await TestNamespace.CreateAsync();
+        using var hostServer = TinyHttpServer.OnLoopback6("from-host-v6");
+        var dir = HostTools.TempDir();
+        var dirLinkLocal = HostTools.TempDir();
+        int? daemon = null, daemonLinkLocal = null;
+        try
+        {
+            // rootlesskit's line with IPv6 on: both families' address, gateway and DNS given.
+            (daemon, var stderr) = await StartPastaAsync(dir, "--stderr", "--ns-ifname=tap0", "--mtu=65520", "--config-net", "--address=10.0.2.100", "--netmask=24",
+                "--gateway=10.0.2.2", "--dns-forward=10.0.2.3", "--address=2001:db8:6::100", "--gateway=2001:db8:6::2", "--dns-forward=2001:db8:6::3",
+                "--tcp-ports=none", "--udp-ports=none", "--quiet", "--netns", ns.Path);
+            Assert.True(daemon is not null, stderr);
+            Assert.Contains("inet6 2001:db8:6::100/64", await ns.CheckAsync("ip", "-o", "-6", "addr", "show", "dev", "tap0", "scope", "global"), StringComparison.Ordinal);
+            Assert.Contains("default via 2001:db8:6::2 dev tap0", await ns.CheckAsync("ip", "-6", "route"), StringComparison.Ordinal);
+            Assert.Contains("inet 10.0.2.100/24", await ns.CheckAsync("ip", "-o", "-4", "addr", "show", "dev", "tap0"), StringComparison.Ordinal);
+
+            var ping = await ns.RunAsync("ping", "-6", "-c", "1", "-W", "10", "2001:db8:6::2");
+            Assert.True(ping.ExitCode == 0, ping.Stdout + ping.Stderr);
+            var curl = await ns.RunAsync("curl", "-6", "-g", "-sS", "--max-time", "20", $"http://[2001:db8:6::2]:{hostServer.Port}/");
+            Assert.True(curl.Stdout == "from-host-v6", curl.Stdout + curl.Stderr);
+
+            // A link-local gateway (pasta's local mode uses fe80::1), --no-map-gw, and podman's IPv6
+            // host.containers.internal inside the /64 (its rootless netns: fc00::3, fc00::2).
+            (daemonLinkLocal, stderr) = await StartPastaAsync(dirLinkLocal, "--config-net", "-a", "fc00::3", "-g", "fe80::1", "--no-map-gw",
+                "--map-guest-addr", "169.254.1.2", "--map-guest-addr", "fc00::2", "-t", "none", "-u", "none", "--quiet", "--netns", nsLinkLocal.Path);
+            Assert.True(daemonLinkLocal is not null, stderr);
+            Assert.Contains("inet6 fc00::3/64", await nsLinkLocal.CheckAsync("ip", "-o", "-6", "addr", "show", "dev", "tap0", "scope", "global"), StringComparison.Ordinal);
+            Assert.Contains("default via fe80::1 dev tap0", await nsLinkLocal.CheckAsync("ip", "-6", "route"), StringComparison.Ordinal);
+            ping = await nsLinkLocal.RunAsync("ping", "-6", "-c", "1", "-W", "10", "fe80::1%tap0");
+            Assert.True(ping.ExitCode == 0, ping.Stdout + ping.Stderr);
+            curl = await nsLinkLocal.RunAsync("curl", "-6", "-g", "-sS", "--max-time", "20", $"http://[fc00::2]:{hostServer.Port}/");
+            Assert.True(curl.Stdout == "from-host-v6", curl.Stdout + curl.Stderr);
+            // --no-map-gw: the gateway (fc00::1 in the /64, fe80::1 on the link) does not lead to the host.
+            curl = await nsLinkLocal.RunAsync("curl", "-6", "-g", "-sS", "--max-time", "5", $"http://[fc00::1]:{hostServer.Port}/");
+            Assert.NotEqual("from-host-v6", curl.Stdout);
+        }
+        finally
+        {
+            StopPasta(daemon);
+            StopPasta(daemonLinkLocal);
+            Directory.Delete(dir, recursive: true);
+            Directory.Delete(dirLinkLocal, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Ipv4_only_leaves_the_namespace_without_ipv6_and_ipv6_only_without_ipv4()
     {
         TapTestKit.RequireRoot();

@@ -50,6 +50,35 @@ public sealed class UserNetConfigParserTests
         Assert.Equal("Failed to parse host-alias", Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { HostAlias = "x" })).Message);
     }
 
+    [Theory]
+    [InlineData("Failed to parse ipv6-host-alias", "x")]
+    [InlineData("Failed to parse ipv6-host-alias", "10.0.2.9")]
+    [InlineData("Failed to parse ipv6-host-alias", "::1")]
+    [InlineData("Failed to parse ipv6-host-alias", "::")]
+    [InlineData("Failed to parse ipv6-host-alias", "ff02::1")]
+    [InlineData("Failed to parse ipv6-host-alias", "::ffff:10.0.2.2")]
+    [InlineData("ipv6-host-alias must differ from the IPv6 host and DNS addresses", "fec0::2")]
+    [InlineData("ipv6-host-alias must differ from the IPv6 host and DNS addresses", "fec0::3")]
+    [InlineData("ipv6-host-alias must differ from the IPv6 host and DNS addresses", "fe80::2")]
+    [InlineData("ipv6-host-alias must differ from the IPv6 host and DNS addresses", "fe80::3")]
+    public void Ipv6_host_alias_is_a_unicast_address_apart_from_the_virtual_ones(string message, string alias)
+    {
+        Assert.Equal(message, Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { Ipv6HostAlias = alias })).Message);
+    }
+
+    [Fact]
+    public void Ipv6_host_alias_and_ipv6_host_loopback_reach_the_stack_and_ipv6_host_loopback_follows_host_loopback()
+    {
+        var c = UserNetConfigParser.Parse(new NetdevUserOptions { Ipv6Prefix = "fc00::", Ipv6Host = "fc00::1", Ipv6HostAlias = "fc00::2", Ipv6HostLoopback = false });
+        var stack = Ipv6Options.Apply(c, new UserStackOptions());
+        Assert.Equal(("fc00::2", false, true), (stack.Ipv6HostAlias.ToString(), stack.Ipv6HostLoopback, c.HostLoopback));
+        Assert.False(Ipv6Options.Apply(UserNetConfigParser.Parse(new NetdevUserOptions { HostLoopback = false }), new UserStackOptions()).Ipv6HostLoopback);
+        Assert.True(Ipv6Options.Apply(UserNetConfigParser.Parse(new NetdevUserOptions { HostLoopback = false, Ipv6HostLoopback = true }), new UserStackOptions()).Ipv6HostLoopback);
+        Assert.Equal(
+            "IPv6 disabled but ipv6-host-alias/ipv6-host-loopback provided",
+            Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { Ipv6 = false, Ipv6HostAlias = "fc00::2" })).Message);
+    }
+
     [Fact]
     public void Legacy_ip_is_net_slash_24()
     {

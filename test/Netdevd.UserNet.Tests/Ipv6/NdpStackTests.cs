@@ -105,6 +105,24 @@ public sealed class NdpStackTests : Ipv6StackHarness
     }
 
     [Fact]
+    public void The_host_alias_in_the_prefix_is_solicited_and_pinged_as_a_virtual_address()
+    {
+        // pasta's IPv6 --map-guest-addr as podman gives it (fc00::2 beside the namespace's fc00::3): on-link.
+        var alias = Parse("fec0::99");
+        Recreate(Options() with { Ipv6HostAlias = alias });
+        Stack.Input(NeighborSolicitation(GuestLinkLocal, alias));
+        var icmp = ReadIcmp(Assert.Single(Sink.Take()), out var ip, out _);
+        Assert.Equal(alias, ip.Source);
+        Assert.True(NdpNeighborAdvertisement.TryCreate(icmp.Bytes, out var na));
+        Assert.Equal(alias, na.Target);
+
+        Stack.Input(Ping(alias));
+        icmp = ReadIcmp(Assert.Single(Sink.Take()), out ip, out _);
+        Assert.Equal((Icmpv6Packet.TypeEchoReply, alias), (icmp.Header.Type, ip.Source));
+        Assert.Empty(Icmp6.Sent);
+    }
+
+    [Fact]
     public void The_guests_duplicate_address_detection_is_never_answered()
     {
         Stack.Input(NeighborSolicitation(Ipv6Address.Unspecified, Guest, withSourceLinkLayer: false));

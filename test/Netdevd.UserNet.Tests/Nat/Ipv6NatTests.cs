@@ -252,6 +252,47 @@ public sealed class Ipv6NatTests : IDisposable
     }
 
     [Fact]
+    public void The_ipv6_host_alias_leads_to_loopback_without_ipv6_host_loopback_and_udp_answers_come_from_it()
+    {
+        // pasta's --map-host-loopback (or --map-guest-addr with --no-map-gw) for IPv6 alone: the
+        // IPv6 gateway no longer leads to ::1, the alias (here in the prefix) does; IPv4 keeps its own.
+        var alias = Parse("fec0::99");
+        _stack.Dispose();
+        _stack = Create(new UserStackOptions { Ipv6Enabled = true, Ipv6HostLoopback = false, Ipv6HostAlias = alias });
+
+        _stack.Input(Tcp(Host6, 40000, 8080, 100, 0, TcpFlags.Syn));
+        Assert.Empty(_host.Opened);
+        _sink.Take();
+        _stack.Input(Tcp(alias, 40001, 8080, 100, 0, TcpFlags.Syn));
+        Assert.Equal(new IPEndPoint(IPAddress.IPv6Loopback, 8080), Assert.IsType<HostTarget.Tcp>(Assert.Single(_host.Opened).Target).EndPoint);
+        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40002, 8080, 100, 0, TcpFlags.Syn));
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8080), Assert.IsType<HostTarget.Tcp>(_host.Opened[1].Target).EndPoint);
+
+        _stack.Input(Udp(Host6, 5000, 7777, [1]));
+        Assert.Empty(_host.Udp6Sent);
+        _stack.Input(Udp(alias, 5000, 7777, [1, 2, 3]));
+        Assert.Equal(Ipv6Address.Loopback, Assert.Single(_host.Udp6Sent).Destination);
+        var flows = (Dictionary<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
+            .GetField("_udp6", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
+        _sink.Take();
+        _stack.OnUdp6Received(flows.Values.Single(), Ipv6Address.Loopback, 7777, [9, 8]);
+        Assert.Equal(alias, ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp).Source);
+    }
+
+    [Fact]
+    public void A_udp_answer_from_loopback_comes_from_the_gateway_address_the_guest_sent_to()
+    {
+        // Sent to the gateway's link-local twin: the answer comes from it, or the guest's socket would not take it.
+        var routerLinkLocal = Parse("fe80::2");
+        _stack.Input(Udp(routerLinkLocal, 5000, 7777, [1]));
+        Assert.Equal(Ipv6Address.Loopback, Assert.Single(_host.Udp6Sent).Destination);
+        var flows = (Dictionary<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
+            .GetField("_udp6", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
+        _stack.OnUdp6Received(flows.Values.Single(), Ipv6Address.Loopback, 7777, [9]);
+        Assert.Equal(routerLinkLocal, ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp).Source);
+    }
+
+    [Fact]
     public void A_udp_forward_to_the_guests_ipv6_address_keeps_the_client_and_the_answer_goes_back_to_it()
     {
         UdpForwardFlow? answered = null;

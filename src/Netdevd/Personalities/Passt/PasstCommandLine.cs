@@ -31,6 +31,10 @@ internal static class PasstCommandLine
         new("hostname", 'H', true),
         new("search", 'S', true),
         new("ipv4-only", '4', false),
+        new("ipv6-only", '6', false),
+        new("no-map-gw", '\0', false),
+        new("map-host-loopback", '\0', true),
+        new("map-guest-addr", '\0', true),
         new("vhost-user", '\0', false),
         new("help", 'h', false),
         new("version", '\0', false),
@@ -44,7 +48,6 @@ internal static class PasstCommandLine
         new("mac-addr", 'M', true),
         new("pcap", 'p', true),
         new("fd", '\0', true),
-        new("ipv6-only", '6', false),
         new("trace", '\0', false),
         new("no-dhcp", '\0', false),
         new("no-tcp", '\0', false),
@@ -53,9 +56,6 @@ internal static class PasstCommandLine
         new("no-ndp", '\0', false),
         new("no-dhcpv6", '\0', false),
         new("no-ra", '\0', false),
-        new("no-map-gw", '\0', false),
-        new("map-host-loopback", '\0', true),
-        new("map-guest-addr", '\0', true),
         new("dns-forward", '\0', true),
         new("runas", '\0', true),
         new("log-size", '\0', true),
@@ -74,13 +74,17 @@ internal static class PasstCommandLine
         "  -1, --one-off          quit when the first client disconnects\n" +
         "  -t, --tcp-ports SPEC   forward TCP ports from the host: none, or [ADDR/]PORT[-PORT][:PORT[-PORT]][,...], ~PORT excludes\n" +
         "  -u, --udp-ports SPEC   the same for UDP\n" +
-        "  -a, --address ADDR     the guest's IPv4 address (DHCP)\n" +
-        "  -n, --netmask MASK     its netmask or prefix length (default 24)\n" +
-        "  -g, --gateway ADDR     the gateway the guest sees (the host's loopback through it)\n" +
+        "  -a, --address ADDR     the guest's IPv4 address (DHCP), or IPv6 address (its /64 announced); once per family\n" +
+        "  -n, --netmask MASK     the IPv4 netmask or prefix length (default 24)\n" +
+        "  -g, --gateway ADDR     the gateway the guest sees, IPv4 or IPv6 (the host's loopback through it)\n" +
         "  -m, --mtu MTU          the MTU told to the guest by DHCP and NDP (68-65520; 0: not told, the default)\n" +
         "  -H, --hostname NAME    hostname sent by DHCP\n" +
         "  -S, --search LIST      space-separated DNS search domains\n" +
         "  -4, --ipv4-only        no IPv6\n" +
+        "  -6, --ipv6-only        no IPv4\n" +
+        "      --no-map-gw        the gateway does not lead to the host's loopback\n" +
+        "      --map-host-loopback ADDR  ADDR leads to the host's loopback instead of the gateway (none: nothing does)\n" +
+        "      --map-guest-addr ADDR  ADDR leads to the host's loopback (IPv4: outside the network); none: neither\n" +
         "      --vhost-user       serve --socket as a vhost-user back-end (QEMU's -netdev vhost-user)\n" +
         "  -h, --help             this text\n" +
         "      --version          version\n";
@@ -99,8 +103,8 @@ internal static class PasstCommandLine
 
         var result = new PasstOptions();
         var forwards = new List<PortForward>();
-        IPAddress? address = null, gateway = null;
-        var prefix = 24;
+        var addressed = new List<AddressedPortSpec>();
+        var addresses = new AddressArguments(Program);
         foreach (var (name, value) in options)
         {
             switch (name)
@@ -133,19 +137,28 @@ internal static class PasstCommandLine
                     result = result with { OneOff = true };
                     break;
                 case "tcp-ports":
-                    PortSpec.Parse(Program, "-t", "tcp", value!, forwards);
+                    Forward('t', "tcp", value!);
                     break;
                 case "udp-ports":
-                    PortSpec.Parse(Program, "-u", "udp", value!, forwards);
+                    Forward('u', "udp", value!);
                     break;
                 case "address":
-                    address = Ipv4(value!, "--address");
+                    addresses.Address(value!);
                     break;
                 case "netmask":
-                    prefix = Netmask(value!);
+                    addresses.SetNetmask(value!);
                     break;
                 case "gateway":
-                    gateway = Ipv4(value!, "--gateway");
+                    addresses.Gateway(value!);
+                    break;
+                case "no-map-gw":
+                    addresses.NoMapGateway = true;
+                    break;
+                case "map-host-loopback":
+                    addresses.MapHostLoopback(value!);
+                    break;
+                case "map-guest-addr":
+                    addresses.MapGuest(value!);
                     break;
                 case "mtu":
                     result = result with
@@ -161,8 +174,12 @@ internal static class PasstCommandLine
                 case "search":
                     result = result with { Search = value!.Split(' ', StringSplitOptions.RemoveEmptyEntries) };
                     break;
+                // As passt: the later of -4 and -6 wins.
                 case "ipv4-only":
-                    result = result with { Ipv4Only = true };
+                    result = result with { Ipv4Only = true, Ipv6Only = false };
+                    break;
+                case "ipv6-only":
+                    result = result with { Ipv6Only = true, Ipv4Only = false };
                     break;
                 case "vhost-user":
                     result = result with { VhostUser = true };
@@ -172,10 +189,27 @@ internal static class PasstCommandLine
             }
         }
 
-        return result with { Forwards = forwards, Address = address, PrefixLength = prefix, Gateway = gateway };
+        return result with
+        {
+            Forwards = forwards,
+            AddressedSpecs = addressed,
+            Address = addresses.Address4,
+            Address6 = addresses.Address6,
+            PrefixLength = addresses.Netmask ?? 24,
+            Gateway = addresses.Gateway4,
+            Gateway6 = addresses.Gateway6,
+            NoMapGateway = addresses.NoMapGateway,
+            MapHostLoopback = addresses.MapHostLoopback4,
+            MapHostLoopback6 = addresses.MapHostLoopback6,
+            MapGuestAddress = addresses.MapGuest4,
+            MapGuestAddress6 = addresses.MapGuest6,
+        };
+
+        void Forward(char option, string protocol, string spec)
+        {
+            var first = forwards.Count;
+            PortSpec.Parse(Program, $"-{option}", protocol, spec, forwards);
+            AddressedPortSpec.Note(addressed, option, spec, forwards, first);
+        }
     }
-
-    private static IPAddress Ipv4(string value, string option) => Ipv4Arguments.Address(Program, option, value);
-
-    private static int Netmask(string value) => Ipv4Arguments.PrefixLength(Program, value, dotted: true);
 }

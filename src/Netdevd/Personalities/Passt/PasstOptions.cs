@@ -42,4 +42,26 @@ internal sealed record PasstOptions
     public IReadOnlyList<string> Search { get; init; } = [];
 
     public bool Ipv4Only { get; init; }
+
+    public bool Ipv6Only { get; init; }
+
+    /// <summary>-a with an IPv6 address: its /64 is the prefix the guest is told.</summary>
+    public IPAddress? Address6 { get; init; }
+
+    /// <summary>-g with an IPv6 address: in that /64 or link-local.</summary>
+    public IPAddress? Gateway6 { get; init; }
+
+    /// <summary>--no-map-gw (or --map-host-loopback none).</summary>
+    public bool NoMapGateway { get; init; }
+
+    public IPAddress? MapHostLoopback { get; init; }
+
+    public IPAddress? MapHostLoopback6 { get; init; }
+
+    public IPAddress? MapGuestAddress { get; init; }
+
+    public IPAddress? MapGuestAddress6 { get; init; }
+
+    /// <summary>The -t/-u specs that named an address: refused when their family is off.</summary>
+    public IReadOnlyList<AddressedPortSpec> AddressedSpecs { get; init; } = [];
 }

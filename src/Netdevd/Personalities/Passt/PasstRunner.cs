@@ -136,13 +136,43 @@ internal static class PasstRunner
         return 0;
     }
 
-    /// <summary>The user netdev: QEMU's defaults, or the network of --address/--netmask with the guest's lease at --address.</summary>
+    /// <summary>
+    /// The user netdev: QEMU's defaults, or the network of --address/--netmask with the guest's
+    /// lease at --address; IPv6 on the /64 of an IPv6 --address (QEMU's fec0::/64 without), its
+    /// gateway as -g says; -4 or -6 turn a family off; each family's host mapping as passt's.
+    /// </summary>
     internal static NetdevUserOptions UserOptions(PasstOptions options)
     {
+        var useIpv4 = !options.Ipv6Only;
+        var useIpv6 = !options.Ipv4Only;
+        // As passt: a spec bound to an address of a family that is off cannot bind; passt exits.
+        AddressedPortSpec.CheckFamilies(PasstCommandLine.Program, options.AddressedSpecs, useIpv4, useIpv6);
+        var v6 = useIpv6
+            ? Ipv6Addressing.Plan(PasstCommandLine.Program, "guest", options.Address6 ?? DefaultAddress6, options.Gateway6, null,
+                options.MapHostLoopback6, options.MapGuestAddress6, options.NoMapGateway, configure: false)
+            : null;
+
+        // passt forwards to the guest's address of the client's family; netdevd knows the guest's
+        // IPv6 address only when -a gave it (its DHCPv6 assigns none): else IPv4's, as before.
+        var guest6 = useIpv6 ? options.Address6 : null;
         var hostfwd = new List<Netdevd.Qapi.Schema.String>(options.Forwards.Count);
         foreach (var f in options.Forwards)
         {
-            hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = f.ToHostfwd() });
+            var v6Host = f.HostAddress?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !f.HostAddress.IsIPv4MappedToIPv6;
+            if (useIpv4 && (!v6Host || guest6 is null))
+            {
+                hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = f.ToHostfwd() });
+            }
+
+            if (guest6 is not null && (f.HostAddress is null || v6Host))
+            {
+                hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = f.ToHostfwd(f.HostAddress ?? IPAddress.IPv6Any, guest6) });
+            }
+            else if (!useIpv4)
+            {
+                throw new PersonalityUsageException(
+                    $"{PasstCommandLine.Program}: -{(f.Protocol == "tcp" ? 't' : 'u')} with --ipv6-only needs the guest's IPv6 address (-a): netdevd's DHCPv6 assigns none");
+            }
         }
 
         var search = new List<Netdevd.Qapi.Schema.String>(options.Search.Count);
@@ -156,24 +186,46 @@ internal static class PasstRunner
             Hostname = options.Hostname,
             Hostfwd = hostfwd.Count > 0 ? hostfwd : null,
             Dnssearch = search.Count > 0 ? search : null,
-            Ipv6 = options.Ipv4Only ? false : null,
+            Ipv4 = useIpv4 ? null : false,
+            Ipv6 = useIpv6 ? null : false,
+            Ipv6Prefix = v6?.Prefix.ToString(),
+            Ipv6Prefixlen = v6 is null ? null : 64,
+            Ipv6Host = v6?.Host.ToString(),
+            Ipv6Dns = v6?.Dns.ToString(),
+            Ipv6HostLoopback = v6?.HostLoopback,
+            Ipv6HostAlias = v6?.Alias?.ToString(),
             Mtu = options.Mtu is { } mtu ? (uint)mtu : null,
         };
-        if (options.Address is not { } guest)
+        if (!useIpv4)
         {
-            user.Host = options.Gateway?.ToString();
             return user;
         }
 
-        var network = Ipv4Arguments.InNetwork(guest, options.PrefixLength, 0);
-        var gateway = options.Gateway ?? Distinct(network, guest, 2, 1);
-        var dns = Distinct(network, guest, 3, 4, except: gateway);
-        user.Net = string.Create(CultureInfo.InvariantCulture, $"{network}/{options.PrefixLength}");
-        user.Host = gateway.ToString();
-        user.Dns = dns.ToString();
-        user.Dhcpstart = guest.ToString();
+        IPAddress gateway;
+        if (options.Address is not { } guest)
+        {
+            user.Host = options.Gateway?.ToString();
+            gateway = options.Gateway ?? IPAddress.Parse("10.0.2.2");
+        }
+        else
+        {
+            var network = Ipv4Arguments.InNetwork(guest, options.PrefixLength, 0);
+            gateway = options.Gateway ?? Distinct(network, guest, 2, 1);
+            var dns = Distinct(network, guest, 3, 4, except: gateway);
+            user.Net = string.Create(CultureInfo.InvariantCulture, $"{network}/{options.PrefixLength}");
+            user.Host = gateway.ToString();
+            user.Dns = dns.ToString();
+            user.Dhcpstart = guest.ToString();
+        }
+
+        var (hostLoopback, alias, _) = Ipv6Addressing.Loopback(PasstCommandLine.Program, options.MapHostLoopback, options.MapGuestAddress, gateway, gateway, options.NoMapGateway);
+        user.HostLoopback = hostLoopback;
+        user.HostAlias = alias?.ToString();
         return user;
     }
+
+    /// <summary>Without an IPv6 -a: QEMU's prefix (fec0::/64, gateway ::2, DNS ::3); the guest's own address is its SLAAC one.</summary>
+    private static readonly IPAddress DefaultAddress6 = IPAddress.Parse("fec0::15");
 
     /// <summary>network + the first of the offsets that is neither the guest nor <paramref name="except"/>.</summary>
     private static IPAddress Distinct(IPAddress network, IPAddress guest, uint first, uint second, IPAddress? except = null)

@@ -37,6 +37,7 @@ internal static class PastaCommandLine
         new("dns-forward", '\0', true),
         new("no-map-gw", '\0', false),
         new("map-guest-addr", '\0', true),
+        new("map-host-loopback", '\0', true),
         new("ipv4-only", '4', false),
         new("ipv6-only", '6', false),
         new("help", 'h', false),
@@ -46,7 +47,6 @@ internal static class PastaCommandLine
         new("outbound", 'o', true),
         new("dns", 'D', true),
         new("search", 'S', true),
-        new("map-host-loopback", '\0', true),
         new("netns-only", '\0', false),
         new("no-netns-quit", '\0', false),
         new("splice-only", '\0', false),
@@ -71,9 +71,11 @@ internal static class PastaCommandLine
         "  -u, --udp-ports SPEC     the same for UDP\n" +
         "  -T, --tcp-ns SPEC        forward TCP ports of the namespace's loopback to the host's (none, or passt's specs)\n" +
         "  -U, --udp-ns SPEC        the same for UDP\n" +
-        "  -a, --address ADDR       the namespace's IPv4 address (default 10.0.2.15)\n" +
-        "  -n, --netmask MASK       its netmask or prefix length (default 24)\n" +
-        "  -g, --gateway ADDR       the gateway (default network + 2; the host's loopback through it)\n" +
+        "  -a, --address ADDR       the namespace's address: IPv4 (default 10.0.2.15), or IPv6 (its /64 the network;\n" +
+        "                           default fd00::15); once per family\n" +
+        "  -n, --netmask MASK       the IPv4 netmask or prefix length (default 24)\n" +
+        "  -g, --gateway ADDR       the gateway: IPv4 (default network + 2), or IPv6 in the /64 or link-local (default\n" +
+        "                           fe80::2, also network ::2); the host's loopback through it\n" +
         "  -m, --mtu N              the interface's MTU (default 65520)\n" +
         "  -I, --ns-ifname NAME     the interface in the namespace (default tap0)\n" +
         "      --netns PATH         the namespace by path instead of PID\n" +
@@ -82,7 +84,9 @@ internal static class PastaCommandLine
         "      --dns-forward ADDR   DNS queries to ADDR go to the host's resolvers (default network + 3; may be outside it;\n" +
         "                           an IPv6 ADDR for IPv6, default fd00::3)\n" +
         "      --no-map-gw          the gateway does not lead to the host's loopback\n" +
-        "      --map-guest-addr ADDR connections to ADDR (outside the network) reach the host's loopback\n" +
+        "      --map-host-loopback ADDR  ADDR leads to the host's loopback instead of the gateway (none: nothing does)\n" +
+        "      --map-guest-addr ADDR connections to ADDR reach the host's loopback (IPv4: outside the network); once\n" +
+        "                           per family, none: neither\n" +
         "  -4, --ipv4-only          no IPv6\n" +
         "  -6, --ipv6-only          no IPv4\n" +
         "  -h, --help               this text\n" +
@@ -97,10 +101,11 @@ internal static class PastaCommandLine
         var (options, operands) = GetoptLong.Parse(args, Known, Program);
         var forwards = new List<PortForward>();
         var nsForwards = new List<PortForward>();
+        var addressed = new List<AddressedPortSpec>();
+        var addresses = new AddressArguments(Program);
         string? netns = null, userns = null, logFile = null, pidFile = null, ifname = null;
-        bool foreground = false, quiet = false, debug = false, configure = false, noMapGw = false, ipv4Only = false, ipv6Only = false;
-        IPAddress? address = null, gateway = null, dns = null, dns6 = null, mapGuest = null;
-        int prefix = 24, mtu = 65520;
+        bool foreground = false, quiet = false, debug = false, configure = false, ipv4Only = false, ipv6Only = false;
+        var mtu = 65520;
         foreach (var (name, value) in options)
         {
             switch (name)
@@ -117,19 +122,16 @@ internal static class PastaCommandLine
                 case "stderr": break; // start-up messages always reach the caller's stderr
                 case "log-file": logFile = value; break;
                 case "pid": pidFile = value; break;
-                case "tcp-ports": PortSpec.Parse(Program, "-t", "tcp", value!, forwards); break;
-                case "udp-ports": PortSpec.Parse(Program, "-u", "udp", value!, forwards); break;
+                case "tcp-ports": Forward('t', "tcp", value!); break;
+                case "udp-ports": Forward('u', "udp", value!); break;
                 case "tcp-ns": PortSpec.Parse(Program, "-T", "tcp", value!, nsForwards); break;
                 case "udp-ns": PortSpec.Parse(Program, "-U", "udp", value!, nsForwards); break;
-                case "map-guest-addr": mapGuest = value == "none" ? null : Ipv4(value!, "--map-guest-addr"); break;
-                case "address": address = Ipv4(value!, "--address"); break;
-                case "netmask": prefix = Netmask(value!); break;
-                case "gateway": gateway = Ipv4(value!, "--gateway"); break;
-                // As pasta: once per family (podman gives an IPv4 one).
-                case "dns-forward" when IPAddress.TryParse(value, out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !v6.IsIPv6LinkLocal && !v6.IsIPv6Multicast:
-                    dns6 = v6;
-                    break;
-                case "dns-forward": dns = Ipv4(value!, "--dns-forward"); break;
+                case "map-guest-addr": addresses.MapGuest(value!); break;
+                case "map-host-loopback": addresses.MapHostLoopback(value!); break;
+                case "address": addresses.Address(value!); break;
+                case "netmask": addresses.SetNetmask(value!); break;
+                case "gateway": addresses.Gateway(value!); break;
+                case "dns-forward": addresses.DnsForward(value!); break;
                 case "mtu":
                     mtu = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m is >= 68 and <= 65520
                         ? m
@@ -139,7 +141,7 @@ internal static class PastaCommandLine
                 case "netns": netns = value; break;
                 case "userns": userns = value; break;
                 case "config-net": configure = true; break;
-                case "no-map-gw": noMapGw = true; break;
+                case "no-map-gw": addresses.NoMapGateway = true; break;
                 // As pasta: the later of -4 and -6 wins.
                 case "ipv4-only": ipv4Only = true; ipv6Only = false; break;
                 case "ipv6-only": ipv6Only = true; ipv4Only = false; break;
@@ -179,21 +181,30 @@ internal static class PastaCommandLine
             IfName = ifname ?? "tap0",
             Mtu = mtu,
             ConfigureNetwork = configure,
-            Address = address,
-            PrefixLength = prefix,
-            Gateway = gateway,
-            DnsForward = dns,
-            DnsForward6 = dns6,
-            NoMapGateway = noMapGw,
+            Address = addresses.Address4,
+            Address6 = addresses.Address6,
+            PrefixLength = addresses.Netmask ?? 24,
+            Gateway = addresses.Gateway4,
+            Gateway6 = addresses.Gateway6,
+            DnsForward = addresses.DnsForward4,
+            DnsForward6 = addresses.DnsForward6,
+            NoMapGateway = addresses.NoMapGateway,
+            MapHostLoopback = addresses.MapHostLoopback4,
+            MapHostLoopback6 = addresses.MapHostLoopback6,
+            MapGuestAddress = addresses.MapGuest4,
+            MapGuestAddress6 = addresses.MapGuest6,
             Ipv4Only = ipv4Only,
             Ipv6Only = ipv6Only,
             Forwards = forwards,
             NamespaceForwards = nsForwards,
-            MapGuestAddress = mapGuest,
+            AddressedSpecs = addressed,
         };
+
+        void Forward(char option, string protocol, string spec)
+        {
+            var first = forwards.Count;
+            PortSpec.Parse(Program, $"-{option}", protocol, spec, forwards);
+            AddressedPortSpec.Note(addressed, option, spec, forwards, first);
+        }
     }
-
-    private static IPAddress Ipv4(string value, string option) => Ipv4Arguments.Address(Program, option, value);
-
-    private static int Netmask(string value) => Ipv4Arguments.PrefixLength(Program, value, dotted: false);
 }

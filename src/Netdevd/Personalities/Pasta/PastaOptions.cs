@@ -31,11 +31,20 @@ internal sealed record PastaOptions
     /// <summary>--config-net: address, prefix and default route on the interface in the namespace.</summary>
     public bool ConfigureNetwork { get; init; }
 
+    /// <summary>-a with an IPv4 address.</summary>
     public IPAddress? Address { get; init; }
 
+    /// <summary>-n: IPv4's alone; an IPv6 address always gets a /64, as pasta configures it.</summary>
     public int PrefixLength { get; init; } = 24;
 
+    /// <summary>-g with an IPv4 address.</summary>
     public IPAddress? Gateway { get; init; }
+
+    /// <summary>-a with an IPv6 address: the namespace's, its /64 the user network's prefix.</summary>
+    public IPAddress? Address6 { get; init; }
+
+    /// <summary>-g with an IPv6 address: in that /64 or link-local (fe80::/64).</summary>
+    public IPAddress? Gateway6 { get; init; }
 
     /// <summary>--dns-forward: the address in the namespace whose DNS queries go to the host's resolvers.</summary>
     public IPAddress? DnsForward { get; init; }
@@ -43,8 +52,17 @@ internal sealed record PastaOptions
     /// <summary>--dns-forward with an IPv6 address: the same for IPv6 (fd00::3 when not given).</summary>
     public IPAddress? DnsForward6 { get; init; }
 
-    /// <summary>--no-map-gw: the gateway does not lead to the host's loopback.</summary>
+    /// <summary>--no-map-gw (or --map-host-loopback none): the gateway does not lead to the host's loopback.</summary>
     public bool NoMapGateway { get; init; }
+
+    /// <summary>--map-host-loopback with an IPv4 address: it leads to the host's loopback instead of the gateway.</summary>
+    public IPAddress? MapHostLoopback { get; init; }
+
+    /// <summary>--map-host-loopback with an IPv6 address: the same for IPv6.</summary>
+    public IPAddress? MapHostLoopback6 { get; init; }
+
+    /// <summary>The -t/-u specs that named an address: refused when their family is off.</summary>
+    public IReadOnlyList<AddressedPortSpec> AddressedSpecs { get; init; } = [];
 
     public bool Ipv4Only { get; init; }
 
@@ -58,6 +76,9 @@ internal sealed record PastaOptions
     /// </summary>
     public IReadOnlyList<PortForward> NamespaceForwards { get; init; } = [];
 
-    /// <summary>--map-guest-addr: an address outside the network that leads to the host's loopback.</summary>
+    /// <summary>--map-guest-addr with an IPv4 address: outside the network, it leads to the host's loopback.</summary>
     public IPAddress? MapGuestAddress { get; init; }
+
+    /// <summary>--map-guest-addr with an IPv6 address: it leads to the host's ::1.</summary>
+    public IPAddress? MapGuestAddress6 { get; init; }
 }
