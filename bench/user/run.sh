@@ -119,12 +119,16 @@ gbits() {
 }
 
 # Ping RTT in ms from the namespace to GW as AVERAGE/MEDIAN of 20 pings, 50 ms apart ("-" when none
-# came back), after 3 unmeasured pings: the first echo through a stack can pay one-off costs
-# (netdevd compiles its ICMP path then, several ms) that would otherwise dominate the average. On
-# a loaded machine one preempted echo (several ms) moves a 20-ping average by a tenth of a
-# millisecond either way; the median is what the stack's own path costs.
+# came back), after 200 unmeasured pings 5 ms apart (1 s): the first echoes through a stack can pay
+# one-off costs that are not its steady state. netdevd's JIT build (the default here) compiles its
+# ICMP path at the first echo (several ms), then runs it as unoptimized tier-0 code until the
+# runtime has counted ~60 calls and compiled tier 1 in the background: after 3 warm-up pings its
+# median was 0.15-0.19 ms, after 200 0.08-0.10 (as slirp4netns on the same loaded machine). The
+# native stacks and the NativeAOT build have nothing to warm. On a loaded machine one preempted
+# echo (several ms) moves a 20-ping average by a tenth of a millisecond either way; the median is
+# what the stack's own path costs.
 rtt() {
-  ip netns exec "$ns" ping -n -q -c 3 -i 0.05 -W 1 "$1" >/dev/null 2>&1 || true
+  ip netns exec "$ns" ping -n -q -c 200 -i 0.005 -W 1 "$1" >/dev/null 2>&1 || true
   ip netns exec "$ns" ping -n -c 20 -i 0.05 -W 1 "$1" 2>/dev/null |
     sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n |
     awk '{ t[NR] = $1; s += $1 } END { if (NR == 0) print "-"; else printf "%.3f/%.3f\n", s / NR, (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Regenerates src/Netdevd/aot-order.txt: the order in which the NativeAOT build lays out the
+# methods a guest's request/response traffic runs (ILC's --order with --method-layout:explicit,
+# which publish.sh's build passes through IlcOrderFile).
+#
+# Why: between two pings 50 ms apart the caches and TLBs of this (virtual) machine forget the
+# frame path, and each echo pays a miss for every distinct code page it touches. By default ILC
+# spreads the path over ~20 pages of a 3.7 MB text section (tap, hub, client, stack, output queue,
+# interop each in its own region); the JIT build, once warm, has its tier-1 code of the same path
+# side by side and answered as fast as slirp4netns. Listing the hot methods first packs them.
+#
+# How: the JIT build runs a tap + hub + user netdev as the bench does, a namespace pings the gateway
+# 300 times, and the runtime's JIT summary (DOTNET_JitDisasmSummary) names every method that
+# reached tier 1, in the order it got there; those names are mapped to the AOT symbols of a build
+# without an order file (nm of netdevd.dbg). Names the build no longer has are ignored by ILC, so a
+# stale file only packs less; rerun this after larger changes to the frame path.
+# Needs root (namespace, tap), ping, python3, binutils (nm), the .NET SDK.
+# Usage: tools/aot-order.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "aot-order: needs root (namespace, tap)"; exit 1; }
+for t in ip ping python3 nm; do command -v "$t" >/dev/null || { echo "aot-order: $t missing"; exit 1; }; done
+work=$(mktemp -d)
+ns=ndord-$$; tap=ndord$$; pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  ip netns del "$ns" 2>/dev/null || true
+  ip link del "$tap" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+dotnet build src/Netdevd -c Release -nologo -v quiet >/dev/null
+# The symbols of a build without an order file (the file changes only the layout, not the names).
+dotnet publish src/Netdevd/Netdevd.csproj -c Release -r linux-x64 -nologo -v quiet -p:IlcOrderFile= -o "$work/aot" >/dev/null
+nm "$work/aot/netdevd.dbg" > "$work/symbols"
+
+ip netns add "$ns"; ip -n "$ns" link set lo up
+DOTNET_JitStdOutFile="$work/jit" DOTNET_JitDisasmSummary=1 src/Netdevd/bin/Release/net10.0/netdevd \
+  --netdev user,id=u0 --netdev hubport,id=h0,hubid=0,netdev=u0 \
+  --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 >"$work/log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.1; done
+ip link set "$tap" netns "$ns"; ip -n "$ns" link set "$tap" up
+ip -n "$ns" addr add 10.0.2.15/24 dev "$tap"; ip -n "$ns" route add default via 10.0.2.2
+ip netns exec "$ns" ping -n -q -c 300 -i 0.005 -W 1 10.0.2.2 >/dev/null
+# Request/response over TCP too (an ssh keystroke, an RPC): 300 round trips to an echo server on
+# the host's loopback, reached through the virtual host address.
+port=$((20000 + $$ % 20000))
+python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(20)
+c, _ = s.accept()
+while (d := c.recv(4096)):
+    c.sendall(d)
+' "$port" &
+server=$!
+sleep 0.3
+ip netns exec "$ns" python3 -c '
+import socket, sys, time
+c = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=5)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for _ in range(300):
+    c.sendall(b"x" * 64); c.recv(4096); time.sleep(0.005)
+' "$port" || echo "aot-order: the TCP round trips failed; the order covers ping only"
+wait "$server" || true
+sleep 1 # tier-1 compilations still in the background
+
+# The frame loop's own methods first (IoThread.Run is compiled optimized at once, it loops), then
+# every method in the order it reached tier 1.
+python3 - "$work/jit" "$work/symbols" > src/Netdevd/aot-order.txt <<'EOF'
+import collections, re, sys
+
+def strip_generics(s):
+    out, depth = [], 0
+    for ch in s:
+        if ch in '<[':
+            depth += 1
+        elif ch in '>]':
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return ''.join(out)
+
+def split_symbol(s):
+    # AOT names: ASSEMBLY_NAMESPACE_TYPE__METHOD[_N]; the last '__' outside generic arguments.
+    depth, cut = 0, -1
+    for i, ch in enumerate(s):
+        if ch == '<':
+            depth += 1
+        elif ch == '>':
+            depth -= 1
+        elif depth == 0 and i > 0 and s.startswith('__', i):
+            cut = i
+    if cut < 0:
+        return None
+    return strip_generics(s[:cut]), re.sub(r'_\d+$', '', strip_generics(s[cut + 2:]))
+
+by_method = collections.defaultdict(list)
+for line in open(sys.argv[2]):
+    parts = line.split()
+    if len(parts) == 3 and parts[1] == 't' and not parts[2].startswith(('_lsda', '__')):
+        split = split_symbol(parts[2])
+        if split:
+            by_method[split[1]].append((split[0], parts[2]))
+
+loop = re.compile(r'Io_IoThread__(Run|Prepare|RunPosted)$|Io_PollLoop__(Dispatch|DispatchCore|TryGetPollFd)$'
+                  r'|Native_Libc__(Poll|poll|Read|read|Write|write|ReadV|readv|WriteV|writev)$'
+                  r'|Native_Libc___(poll|read|write|readv|writev)_g____PInvoke_\d+_0$')
+ordered = [s for entries in by_method.values() for (_, s) in entries if loop.search(s)]
+for line in open(sys.argv[1]):
+    if 'Tier1' not in line:
+        continue
+    m = re.search(r'JIT compiled (\S+):([^(]+)\(', line)
+    if not m:
+        continue
+    type_name = strip_generics(m.group(1)).replace('.', '_').replace('+', '_').replace('`', '_')
+    method = strip_generics(m.group(2)).replace('.', '_')
+    ordered += [s for (t, s) in by_method.get(method, []) if t == type_name or t.endswith('_' + type_name)]
+seen = set()
+print('\n'.join(s for s in ordered if not (s in seen or seen.add(s))))
+EOF
+echo "aot-order: src/Netdevd/aot-order.txt, $(wc -l < src/Netdevd/aot-order.txt) methods"
