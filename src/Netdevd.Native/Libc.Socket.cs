@@ -18,6 +18,7 @@ public static partial class Libc
     public const int SO_ERROR = 4;
     public const int SO_RXQ_OVFL = 40;
     public const int SO_RCVBUF = 8;
+    public const int SO_SNDBUF = 7;
     /// <summary>A send timeout (struct timeval); Linux also bounds a blocking connect(2) by it.</summary>
     public const int SO_SNDTIMEO = 21;
     public const int IPPROTO_TCP = 6;

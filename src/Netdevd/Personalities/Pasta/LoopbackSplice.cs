@@ -105,8 +105,11 @@ internal sealed class LoopbackSplice : ILoopbackSplice, IDisposable
             return false;
         }
 
-        // Both ends as pasta sets them: small writes leave at once, acknowledgements too.
+        // Both ends as pasta sets them: buffers as large as allowed, small writes leave at once,
+        // acknowledgements too (the namespace's socket got its buffers before it connected).
+        SpliceBuffers.Enlarge(fd);
         _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+        _ = Libc.SetSockOptInt(inner, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
         _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_QUICKACK, 1);
         _ = Libc.SetSockOptInt(inner, Libc.IPPROTO_TCP, Libc.TCP_QUICKACK, 1);
         var connection = new SplicedConnection(fd, inner, toInner!, toHost);
@@ -131,7 +134,6 @@ internal sealed class LoopbackSplice : ILoopbackSplice, IDisposable
             return -1;
         }
 
-        _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
         var target = ipv6 ? SockAddr.Inet6(new IPEndPoint(IPAddress.IPv6Loopback, port)) : SockAddr.Inet(new IPEndPoint(IPAddress.Loopback, port));
         if (Libc.Connect(fd, target) < 0 && Errno.Last != Errno.EINPROGRESS)
         {

@@ -154,6 +154,7 @@ internal sealed class NamespaceSockets : IDisposable
                         break;
                     }
 
+                    SpliceBuffers.Enlarge(fd);
                     made[count] = fd;
                 }
 
