@@ -233,6 +233,16 @@ public sealed class PastaSpliceTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 8 << 20)]
+    [InlineData(15, 8 << 20)]
+    [InlineData(127, 1 << 20)]
+    [InlineData(2047, 64 << 10)]
+    [InlineData(100_000, 64 << 10)]
+    [InlineData(int.MaxValue - 1, 64 << 10)]
+    public void Pipes_shrink_as_connections_grow_so_their_sum_stays_bounded(int others, int expected) =>
+        Assert.Equal(expected, LoopbackSplice.PipeSize(8 << 20, others));
+
     /// <summary>A port nothing in the fresh namespace listens on (the rig's server has an ephemeral one).</summary>
     private const int UnusedPort = 9;
 

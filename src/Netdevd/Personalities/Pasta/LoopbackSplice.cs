@@ -33,6 +33,13 @@ internal sealed class LoopbackSplice : ILoopbackSplice, IDisposable
     /// </summary>
     private const int ConnectTimeoutMs = 1000;
 
+    /// <summary>
+    /// What the pipes of all connections may hold at once, roughly: data a slow reader leaves in
+    /// a pipe is kernel memory outside any socket's limits. A few connections get pasta's 8 MiB
+    /// pipes; many share this, down to the kernel's default 64 KiB pipe each.
+    /// </summary>
+    private const long PipeBudget = 256L << 20;
+
     private readonly NamespaceSockets _sockets;
     private readonly SpliceRelay _relay;
     private readonly int _maxConnections;
@@ -94,8 +101,9 @@ internal sealed class LoopbackSplice : ILoopbackSplice, IDisposable
             return false;
         }
 
-        var toInner = SplicePipe.Create(_pipeSize);
-        var toHost = toInner is null ? null : SplicePipe.Create(_pipeSize);
+        var pipeSize = PipeSize(_pipeSize, _relay.Count);
+        var toInner = SplicePipe.Create(pipeSize);
+        var toHost = toInner is null ? null : SplicePipe.Create(pipeSize);
         if (toHost is null)
         {
             // Out of descriptors or pipe memory: the namespace's server saw a connection open
@@ -124,6 +132,10 @@ internal sealed class LoopbackSplice : ILoopbackSplice, IDisposable
 
         return true;
     }
+
+    /// <summary>The pipe size for a new connection beside <paramref name="connections"/> others: <see cref="PipeBudget"/> shared, within [64 KiB, <paramref name="largest"/>].</summary>
+    internal static int PipeSize(int largest, int connections) =>
+        (int)Math.Clamp(PipeBudget / (2L * (connections + 1)), Math.Min(64 << 10, largest), largest);
 
     /// <summary>A non-blocking socket of the namespace connected to [loopback]:port there, or -1.</summary>
     private int ConnectInNamespace(bool ipv6, int port)
