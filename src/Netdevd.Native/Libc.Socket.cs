@@ -18,10 +18,14 @@ public static partial class Libc
     public const int SO_ERROR = 4;
     public const int SO_RXQ_OVFL = 40;
     public const int SO_RCVBUF = 8;
+    public const int SO_SNDBUF = 7;
     /// <summary>A send timeout (struct timeval); Linux also bounds a blocking connect(2) by it.</summary>
     public const int SO_SNDTIMEO = 21;
     public const int IPPROTO_TCP = 6;
     public const int TCP_NODELAY = 1;
+
+    /// <summary>Acknowledge at once rather than delayed (the kernel may fall back to delayed ACKs later).</summary>
+    public const int TCP_QUICKACK = 12;
     public const int IPPROTO_ICMP = 1;
     public const int IPPROTO_ICMPV6 = 58;
     /// <summary>Level of ICMP_FILTER: a raw ICMP socket's 32-bit mask of the types (0..31) it drops.</summary>

@@ -5,10 +5,16 @@ namespace Netdevd.Native;
 public static partial class Libc
 {
     public const uint SPLICE_F_MOVE = 1;
+
+    /// <summary>The pipe side of the splice does not block (the socket side follows the socket's O_NONBLOCK).</summary>
+    public const uint SPLICE_F_NONBLOCK = 2;
     public const uint SPLICE_F_MORE = 4;
 
     /// <summary>fcntl F_SETPIPE_SZ: the capacity of a pipe in bytes.</summary>
     public const int F_SETPIPE_SZ = 1031;
+
+    /// <summary>fcntl F_GETPIPE_SZ: the capacity of a pipe in bytes.</summary>
+    public const int F_GETPIPE_SZ = 1032;
 
     /// <summary>
     /// splice(2) of up to <paramref name="length"/> bytes between <paramref name="fdIn"/> and

@@ -86,6 +86,7 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
     /// <summary>
     /// Where the TCP forwards hand connections from a client on the host's loopback before
     /// opening them towards the guest (pasta's splice to its namespace's loopback); null: none.
+    /// The netdev disposes it (if disposable) when it closes: its connections end with the netdev.
     /// </summary>
     public ILoopbackSplice? LoopbackSplice
     {
@@ -467,5 +468,8 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         _dnsUpstream?.Dispose();
         _engine.Dispose();
         _smb?.Dispose();
+
+        // After the engine: its thread offers no more connections.
+        (_engine.LoopbackSplice as IDisposable)?.Dispose();
     }
 }

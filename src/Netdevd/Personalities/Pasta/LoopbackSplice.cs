@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Native;
 using Netdevd.UserNet.Host;
 
@@ -11,26 +13,69 @@ namespace Netdevd.Personalities.Pasta;
 /// users get and rely on (a server in the namespace bound to its loopback only is reachable from
 /// the host's). When nothing listens there, the connection goes through the user netdev to the
 /// namespace's address instead, so a server bound to that address alone is reached as before.
-/// Not a frame path: a thread per direction per connection, blocking on splice.
+/// Event-driven as pasta: the namespace's sockets come from one thread that joined it
+/// (<see cref="NamespaceSockets"/>), and every connection's data moves on one relay thread
+/// (<see cref="SpliceRelay"/>), however many connections there are.
 /// </summary>
 internal sealed class LoopbackSplice : ILoopbackSplice, IDisposable
 {
-    /// <summary>Bytes moved per splice and the pipe between the two sockets (pasta uses large pipes too).</summary>
-    private const int Chunk = 1 << 20;
+    /// <summary>
+    /// Connections spliced at once. Each holds two sockets and two pipes (six descriptors, and
+    /// pipe buffers the kernel allocates as data waits in them); past this, further clients take
+    /// the user netdev's path (its own NAT limits apply there), as pasta's flow table has a bound.
+    /// </summary>
+    public const int DefaultMaxConnections = 4096;
 
-    private readonly int _netns;
+    /// <summary>
+    /// How long a connect may wait for the namespace's listener. On the loopback it is decided
+    /// within the connect call (accepted or refused); a listener with a full backlog drops the
+    /// SYN, and the client then takes the user netdev's path after this rather than stall it.
+    /// </summary>
+    private const int ConnectTimeoutMs = 1000;
+
+    /// <summary>
+    /// What the pipes of all connections may hold at once, roughly: data a slow reader leaves in
+    /// a pipe is kernel memory outside any socket's limits. A few connections get pasta's 8 MiB
+    /// pipes; many share this, down to the kernel's default 64 KiB pipe each.
+    /// </summary>
+    private const long PipeBudget = 256L << 20;
+
+    private readonly NamespaceSockets _sockets;
+    private readonly SpliceRelay _relay;
+    private readonly int _maxConnections;
+    private readonly int _pipeSize;
+    private readonly ILogger _logger;
+    private int _limitLogged;
     private int _disposed;
 
-    private LoopbackSplice(int netns)
+    private LoopbackSplice(NamespaceSockets sockets, SpliceRelay relay, int maxConnections, int pipeSize, ILogger logger)
     {
-        _netns = netns;
+        _sockets = sockets;
+        _relay = relay;
+        _maxConnections = maxConnections;
+        _pipeSize = pipeSize;
+        _logger = logger;
     }
 
-    /// <summary>Opens the namespace at <paramref name="netnsPath"/>; throws <see cref="IOException"/> with why not.</summary>
-    public static LoopbackSplice Open(string netnsPath)
+    /// <summary>Connections being relayed now.</summary>
+    public int Connections => _relay.Count;
+
+    /// <summary>
+    /// Joins the namespace at <paramref name="netnsPath"/> and starts the relay; throws
+    /// <see cref="IOException"/> with why not.
+    /// </summary>
+    public static LoopbackSplice Open(string netnsPath, ILogger? logger = null, int maxConnections = DefaultMaxConnections, int pipeSize = SplicePipe.MaxSize)
     {
-        var fd = Libc.Open(netnsPath, Libc.O_RDONLY | Libc.O_CLOEXEC);
-        return fd < 0 ? throw new IOException($"{netnsPath}: {Errno.Message(Errno.Last)}") : new LoopbackSplice(fd);
+        var sockets = NamespaceSockets.Open(netnsPath);
+        try
+        {
+            return new LoopbackSplice(sockets, new SpliceRelay(), maxConnections, pipeSize, logger ?? NullLogger.Instance);
+        }
+        catch
+        {
+            sockets.Dispose();
+            throw;
+        }
     }
 
     public bool TrySplice(int fd, bool ipv6, int guestPort)
@@ -40,146 +85,100 @@ internal sealed class LoopbackSplice : ILoopbackSplice, IDisposable
             return false;
         }
 
-        // The namespace's socket is made and connected on a thread that joined the namespace
-        // (a socket belongs to the namespace it was made in); that thread then relays one
-        // direction. A connect to a loopback port answers at once: refused, or accepted.
-        var connected = -1;
-        using var ready = new ManualResetEventSlim();
-        var thread = new Thread(() =>
+        if (_relay.Count >= _maxConnections)
         {
-            var inner = ConnectInNamespace(ipv6, guestPort);
-            connected = inner;
-            ready.Set();
-            if (inner >= 0)
+            if (Interlocked.Exchange(ref _limitLogged, 1) == 0)
             {
-                Relay(fd, inner);
+                _logger.LogWarning("{Max} loopback connections spliced at once: further ones to forwarded ports go through the namespace's interface to its address", _maxConnections);
             }
-        }) { IsBackground = true, Name = "pasta splice" };
-        thread.Start();
-        ready.Wait();
-        return connected >= 0;
-    }
 
-    /// <summary>A blocking socket connected to [loopback]:port in the namespace, or -1.</summary>
-    private int ConnectInNamespace(bool ipv6, int port)
-    {
-        if (Libc.SetNs(_netns, Libc.CLONE_NEWNET) < 0)
-        {
-            return -1;
+            return false;
         }
 
-        var fd = Libc.Socket(ipv6 ? Libc.AF_INET6 : Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        var inner = ConnectInNamespace(ipv6, guestPort);
+        if (inner < 0)
+        {
+            return false;
+        }
+
+        var pipeSize = PipeSize(_pipeSize, _relay.Count);
+        var toInner = SplicePipe.Create(pipeSize);
+        var toHost = toInner is null ? null : SplicePipe.Create(pipeSize);
+        if (toHost is null)
+        {
+            // Out of descriptors or pipe memory: the namespace's server saw a connection open
+            // and close; the client goes the user netdev's way.
+            toInner?.Dispose();
+            Libc.Close(inner);
+            return false;
+        }
+
+        // Both ends as pasta sets them: buffers as large as allowed, small writes leave at once,
+        // acknowledgements too (the namespace's socket got its buffers before it connected).
+        SpliceBuffers.Enlarge(fd);
+        _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+        _ = Libc.SetSockOptInt(inner, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+        _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_QUICKACK, 1);
+        _ = Libc.SetSockOptInt(inner, Libc.IPPROTO_TCP, Libc.TCP_QUICKACK, 1);
+        var connection = new SplicedConnection(fd, inner, toInner!, toHost);
+        if (!_relay.Add(connection))
+        {
+            // Closing: the client's descriptor stays the caller's.
+            Libc.Close(inner);
+            toInner!.Dispose();
+            toHost.Dispose();
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The pipe size for a new connection beside <paramref name="connections"/> others: <see cref="PipeBudget"/> shared, within [64 KiB, <paramref name="largest"/>].</summary>
+    internal static int PipeSize(int largest, int connections) =>
+        (int)Math.Clamp(PipeBudget / (2L * (connections + 1)), Math.Min(64 << 10, largest), largest);
+
+    /// <summary>A non-blocking socket of the namespace connected to [loopback]:port there, or -1.</summary>
+    private int ConnectInNamespace(bool ipv6, int port)
+    {
+        var fd = _sockets.Take(ipv6);
         if (fd < 0)
         {
             return -1;
         }
 
-        // The user netdev's thread waits for this: a listener whose backlog is full would hold a
-        // blocking connect for minutes of SYN retries, so it gets a second (then the tap's path).
-        Span<byte> timeout = stackalloc byte[16];
-        timeout.Clear();
-        timeout[0] = 1; // struct timeval { tv_sec = 1, tv_usec = 0 }
-        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDTIMEO, timeout);
         var target = ipv6 ? SockAddr.Inet6(new IPEndPoint(IPAddress.IPv6Loopback, port)) : SockAddr.Inet(new IPEndPoint(IPAddress.Loopback, port));
-        if (Libc.Connect(fd, target) < 0)
+        if (Libc.Connect(fd, target) < 0 && Errno.Last != Errno.EINPROGRESS)
         {
             Libc.Close(fd);
             return -1;
         }
 
-        timeout.Clear();
-        _ = Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_SNDTIMEO, timeout); // no timeout for the relay's splices
+        // The loopback's handshake (or its reset) completes within the connect call, even
+        // non-blocking: this poll returns at once but for a listener whose backlog is full.
+        Span<PollFd> poll = [new PollFd { Fd = fd, Events = Libc.POLLOUT }];
+        int ready;
+        do
+        {
+            ready = Libc.Poll(poll, ConnectTimeoutMs);
+        }
+        while (ready < 0 && Errno.Last == Errno.EINTR);
 
-        _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+        if (ready <= 0 || Libc.GetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_ERROR, out var error) < 0 || error != 0)
+        {
+            Libc.Close(fd);
+            return -1;
+        }
+
         return fd;
     }
 
-    /// <summary>Relays both directions until both ended, then closes both sockets (on this thread and one more).</summary>
-    private static void Relay(int host, int inner)
-    {
-        // Blocking from here on: each direction's thread sleeps in splice.
-        _ = Libc.Fcntl(host, Libc.F_SETFL, Libc.Fcntl(host, Libc.F_GETFL, 0) & ~Libc.O_NONBLOCK);
-        var back = new Thread(() => Pump(inner, host)) { IsBackground = true, Name = "pasta splice" };
-        back.Start();
-        Pump(host, inner);
-        back.Join();
-        Libc.Close(host);
-        Libc.Close(inner);
-    }
-
-    /// <summary>
-    /// One direction through a pipe, until <paramref name="from"/> ends (then <paramref name="to"/>'s
-    /// sending side is shut, as a FIN passes) or fails (then both are shut, which ends the other direction too).
-    /// </summary>
-    private static void Pump(int from, int to)
-    {
-        if (Libc.Pipe2(out var pipeRead, out var pipeWrite, Libc.O_CLOEXEC) < 0)
-        {
-            Abort(from, to);
-            return;
-        }
-
-        _ = Libc.Fcntl(pipeWrite, Libc.F_SETPIPE_SZ, Chunk);
-        try
-        {
-            while (true)
-            {
-                var n = Libc.Splice(from, pipeWrite, Chunk, Libc.SPLICE_F_MOVE);
-                if (n == 0)
-                {
-                    _ = Libc.Shutdown(to, Libc.SHUT_WR);
-                    return;
-                }
-
-                if (n < 0)
-                {
-                    if (Errno.Last == Errno.EINTR)
-                    {
-                        continue;
-                    }
-
-                    Abort(from, to);
-                    return;
-                }
-
-                while (n > 0)
-                {
-                    var m = Libc.Splice(pipeRead, to, (nuint)n, Libc.SPLICE_F_MOVE);
-                    if (m <= 0)
-                    {
-                        if (m < 0 && Errno.Last == Errno.EINTR)
-                        {
-                            continue;
-                        }
-
-                        Abort(from, to);
-                        return;
-                    }
-
-                    n -= m;
-                }
-            }
-        }
-        finally
-        {
-            Libc.Close(pipeRead);
-            Libc.Close(pipeWrite);
-        }
-    }
-
-    /// <summary>A reset or error on one side: end both directions (the other thread's splice returns).</summary>
-    private static void Abort(int a, int b)
-    {
-        _ = Libc.SetAbortiveClose(b);
-        _ = Libc.Shutdown(a, Libc.SHUT_RDWR);
-        _ = Libc.Shutdown(b, Libc.SHUT_RDWR);
-    }
-
+    /// <summary>Resets every spliced connection (their peers see the splice gone) and leaves the namespace's thread.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            Libc.Close(_netns);
+            _relay.Dispose();
+            _sockets.Dispose();
         }
     }
 }

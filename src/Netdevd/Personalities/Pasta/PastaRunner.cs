@@ -82,7 +82,7 @@ internal static class PastaRunner
             if (options.Forwards.Any(f => f.Protocol == "tcp") && registry.Find(UserNetwork.NetdevId)?.Client is Netdevd.UserNet.Host.UserNetClient client)
             {
                 // As pasta: -t connections from the host's loopback go to the namespace's loopback.
-                splice = LoopbackSplice.Open(options.NetnsPath);
+                splice = LoopbackSplice.Open(options.NetnsPath, loggers.CreateLogger(PastaCommandLine.Program));
                 client.LoopbackSplice = splice;
             }
 
