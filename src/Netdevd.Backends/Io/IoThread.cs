@@ -13,23 +13,16 @@ namespace Netdevd.Backends.Io;
 internal sealed class IoThread : IDisposable
 {
     private readonly Thread _thread;
-    private readonly int _wakeFd;
+    private readonly WakeEvent _wake = new();
     private readonly ConcurrentQueue<(PollLoop? Loop, Action Action)> _posted = new();
     private readonly Lock _membersGate = new();
     private volatile PollLoop[] _members = [];
     private PollFd[] _pollFds = new PollFd[4];
     private PollLoop?[] _polled = new PollLoop?[4];
     private volatile bool _stopping;
-    private int _wakePending;
 
     public IoThread(string name)
     {
-        _wakeFd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
-        if (_wakeFd < 0)
-        {
-            throw new IOException($"eventfd: {Errno.Message(Errno.Last)}");
-        }
-
         _thread = new Thread(Run) { IsBackground = true, Name = name };
     }
 
@@ -81,33 +74,31 @@ internal sealed class IoThread : IDisposable
     /// <summary>Interrupts the poll so interest changes and posted actions take effect.</summary>
     public void Wake()
     {
-        // The thread itself rebuilds its poll set before it waits again; one pending wake is enough.
-        if (IsCurrent || Interlocked.Exchange(ref _wakePending, 1) != 0)
+        // The thread itself rebuilds its poll set before it waits again.
+        if (!IsCurrent)
         {
-            return;
+            _wake.Signal();
         }
-
-        Span<byte> one = stackalloc byte[8];
-        BitConverter.TryWriteBytes(one, 1UL);
-        _ = Libc.Write(_wakeFd, one);
     }
 
     public void Dispose()
     {
         _stopping = true;
-        Volatile.Write(ref _wakePending, 0);
-        Wake();
+        if (!IsCurrent)
+        {
+            _wake.SignalForced();
+        }
+
         if (_thread.IsAlive && !IsCurrent)
         {
             _thread.Join();
         }
 
-        Libc.Close(_wakeFd);
+        _wake.Dispose();
     }
 
     private void Run()
     {
-        Span<byte> drain = stackalloc byte[8];
         while (!_stopping)
         {
             RunPosted();
@@ -125,14 +116,8 @@ internal sealed class IoThread : IDisposable
 
             if ((_pollFds[0].Revents & Libc.POLLIN) != 0)
             {
-                // Drain first, then re-arm: a wake that lands between the two finds the flag
-                // still set and writes nothing, but its work is seen by the next round anyway.
-                // The other order could drain a write made after the flag was cleared and leave
-                // the flag set with nothing to read: every later wake would be lost. The re-arm
-                // is a full fence, so the next round's reads (posted actions, interest) come
-                // after the cleared flag is visible to wakers.
-                _ = Libc.Read(_wakeFd, drain);
-                Interlocked.Exchange(ref _wakePending, 0);
+                // Before this round's reads of posted actions and interest (see Consume).
+                _wake.Consume();
             }
 
             for (var i = 1; i < count && !_stopping; i++)
@@ -177,7 +162,7 @@ internal sealed class IoThread : IDisposable
             _polled = new PollLoop?[_pollFds.Length];
         }
 
-        _pollFds[0] = new PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
+        _pollFds[0] = new PollFd { Fd = _wake.Fd, Events = Libc.POLLIN };
         var count = 1;
         foreach (var loop in members)
         {

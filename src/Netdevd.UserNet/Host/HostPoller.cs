@@ -12,12 +12,11 @@ internal sealed class HostPoller : IDisposable
 {
     private const ulong WakeToken = 0;
     private readonly int _epoll;
-    private readonly int _wakeFd;
+    private readonly WakeEvent _wake;
     private readonly EpollEvent[] _events = new EpollEvent[64];
     private readonly Stack<int> _freeTokens = new();
     private IHostIoHandler?[] _handlers = new IHostIoHandler?[64];
     private int _nextToken = 1;
-    private int _wakePending;
     private bool _disposed;
 
     public HostPoller()
@@ -28,12 +27,22 @@ internal sealed class HostPoller : IDisposable
             throw new IOException($"epoll_create1: {Errno.Message(Errno.Last)}");
         }
 
-        _wakeFd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
-        if (_wakeFd < 0 || Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, _wakeFd, Libc.EPOLLIN, WakeToken) < 0)
+        try
+        {
+            _wake = new WakeEvent();
+        }
+        catch
+        {
+            Libc.Close(_epoll);
+            throw;
+        }
+
+        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, _wake.Fd, Libc.EPOLLIN, WakeToken) < 0)
         {
             var errno = Errno.Last;
+            _wake.Dispose();
             Libc.Close(_epoll);
-            throw new IOException($"eventfd: {Errno.Message(errno)}");
+            throw new IOException($"epoll_ctl: {Errno.Message(errno)}");
         }
     }
 
@@ -97,17 +106,7 @@ internal sealed class HostPoller : IDisposable
     }
 
     /// <summary>Wakes the thread waiting in <see cref="Wait"/> (any thread; coalesced).</summary>
-    public void Wake()
-    {
-        if (Interlocked.Exchange(ref _wakePending, 1) != 0)
-        {
-            return;
-        }
-
-        Span<byte> one = stackalloc byte[8];
-        BitConverter.TryWriteBytes(one, 1UL);
-        _ = Libc.Write(_wakeFd, one);
-    }
+    public void Wake() => _wake.Signal();
 
     /// <summary>Waits up to <paramref name="timeoutMs"/> (-1: until something happens) for events; their count, or -1 on EINTR.</summary>
     public int Wait(int timeoutMs)
@@ -128,15 +127,12 @@ internal sealed class HostPoller : IDisposable
     public bool Dispatch(int count)
     {
         var woken = false;
-        Span<byte> drain = stackalloc byte[8];
         for (var i = 0; i < count; i++)
         {
             var token = _events[i].Data;
             if (token == WakeToken)
             {
-                // Drain, then re-arm: a wake after the drain writes again, so none is lost.
-                _ = Libc.Read(_wakeFd, drain);
-                Interlocked.Exchange(ref _wakePending, 0);
+                _wake.Consume();
                 woken = true;
                 continue;
             }
@@ -158,7 +154,7 @@ internal sealed class HostPoller : IDisposable
         }
 
         _disposed = true;
-        Libc.Close(_wakeFd);
+        _wake.Dispose();
         Libc.Close(_epoll);
     }
 }

@@ -1,0 +1,69 @@
+namespace Netdevd.Native;
+
+/// <summary>
+/// A non-blocking eventfd that wakes the one thread polling it. Signals from any thread coalesce
+/// while one is pending (one write per wake, however many threads ask), and the waiter's
+/// <see cref="Consume"/> re-arms it. The I/O thread, the user netdev's host poller and the pasta
+/// splice relay each wake their loop this way.
+/// </summary>
+public sealed class WakeEvent : IDisposable
+{
+    private int _pending;
+    private int _disposed;
+
+    /// <summary>Makes the eventfd; throws <see cref="IOException"/> with the reason when the kernel refuses.</summary>
+    public WakeEvent()
+    {
+        Fd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
+        if (Fd < 0)
+        {
+            throw new IOException($"eventfd: {Errno.Message(Errno.Last)}");
+        }
+    }
+
+    /// <summary>The descriptor to poll for input.</summary>
+    public int Fd { get; }
+
+    /// <summary>Wakes the waiter unless a wake is already pending (any thread).</summary>
+    public void Signal()
+    {
+        if (Interlocked.Exchange(ref _pending, 1) != 0)
+        {
+            return;
+        }
+
+        Span<byte> one = stackalloc byte[8];
+        BitConverter.TryWriteBytes(one, 1UL);
+        _ = Libc.Write(Fd, one);
+    }
+
+    /// <summary>
+    /// Takes the pending wake (the waiter, when <see cref="Fd"/> was readable). Drain first, then
+    /// re-arm: a signal that lands between the two finds the flag still set and writes nothing, but
+    /// the waiter's next round sees its work anyway. The other order could drain a write made
+    /// after the flag was cleared and leave the flag set with nothing to read, losing every later
+    /// wake. The re-arm is a full fence, so the next round's reads come after the cleared flag is
+    /// visible to signallers.
+    /// </summary>
+    public void Consume()
+    {
+        Span<byte> drain = stackalloc byte[8];
+        _ = Libc.Read(Fd, drain);
+        Interlocked.Exchange(ref _pending, 0);
+    }
+
+    /// <summary>Signals even if a wake seems pending: for stopping, which must reach the waiter.</summary>
+    public void SignalForced()
+    {
+        Volatile.Write(ref _pending, 0);
+        Signal();
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Libc.Close(Fd);
+        }
+    }
+}
