@@ -79,6 +79,18 @@ public static partial class Libc
         return SockAddr.FromBytes(new ReadOnlySpan<byte>(buffer, (int)Math.Min(length, 128u)));
     }
 
+    /// <summary>getpeername(2) into <paramref name="address"/>: 0 with its length in <paramref name="length"/>, or -1 with errno set.</summary>
+    public static unsafe int GetPeerName(int fd, Span<byte> address, out int length)
+    {
+        var size = (uint)address.Length;
+        fixed (byte* p = address)
+        {
+            var result = SysGetpeername(fd, p, &size);
+            length = (int)Math.Min(size, (uint)address.Length);
+            return result;
+        }
+    }
+
     /// <summary>setsockopt(2) with a structure given as bytes (ip_mreq, in_addr...).</summary>
     public static unsafe int SetSockOpt(int fd, int level, int name, ReadOnlySpan<byte> value)
     {
@@ -135,6 +147,9 @@ public static partial class Libc
 
     [LibraryImport(Library, EntryPoint = "connect", SetLastError = true)]
     private static unsafe partial int SysConnect(int fd, byte* addr, uint addrlen);
+
+    [LibraryImport(Library, EntryPoint = "getpeername", SetLastError = true)]
+    private static unsafe partial int SysGetpeername(int fd, byte* address, uint* length);
 
     [LibraryImport(Library, EntryPoint = "getsockname", SetLastError = true)]
     private static unsafe partial int SysGetsockname(int fd, byte* addr, uint* addrlen);

@@ -14,7 +14,7 @@ namespace Netdevd.UserNet.Host;
 /// IPv6-only socket (libslirp's SLIRP_HOSTFWD_V6ONLY), so <c>[::]:p</c> and <c>:p</c> can coexist.
 /// The guest sees each client's own address (see <see cref="ForwardedClient"/>).
 /// </summary>
-internal sealed class HostForwardListener : HostWork, IHostIoHandler, IDisposable
+internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFallback, IDisposable
 {
     /// <summary>Connections accepted or datagrams read per turn before other sockets get theirs.</summary>
     private const int Batch = 16;
@@ -142,11 +142,45 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, IDisposabl
         }
 
         if (_engine.LoopbackSplice is { } splice && ForwardedClient.IsLoopback(from)
-            && splice.TrySplice(fd, ForwardedClient.Family(from) == AddressFamily.InterNetworkV6, Rule.GuestPort))
+            && splice.TrySplice(fd, ForwardedClient.Family(from) == AddressFamily.InterNetworkV6, Rule.GuestPort, this))
         {
             return true;
         }
 
+        OpenTowardsGuest(fd, from);
+        return true;
+    }
+
+    /// <summary>Any thread: the splice could not join a client it took; it goes to the guest on the I/O thread.</summary>
+    public void GiveBack(int fd)
+    {
+        if (_engine.SpliceReturns is { } returns)
+        {
+            returns.Post(this, fd);
+        }
+        else
+        {
+            Libc.Close(fd);
+        }
+    }
+
+    /// <summary>A client the splice gave back becomes a connection to the guest (I/O thread, under the engine lock).</summary>
+    public void OpenTowardsGuest(int fd)
+    {
+        Span<byte> from = stackalloc byte[ForwardedClient.SockAddrLength];
+        from.Clear();
+        if (_closed || Libc.GetPeerName(fd, from, out _) < 0)
+        {
+            // The rule was removed meanwhile, or the client left: nothing to open.
+            Libc.Close(fd);
+            return;
+        }
+
+        OpenTowardsGuest(fd, from);
+    }
+
+    private void OpenTowardsGuest(int fd, ReadOnlySpan<byte> from)
+    {
         var endpoint = HostTcpEndpoint.AcceptedFd(_engine, fd);
         var connection = Rule.GuestIsIpv6
             ? _engine.Stack.OpenForward6(_guest6, (ushort)Rule.GuestPort, ForwardedClient.Ipv6(from), ForwardedClient.Port(from), endpoint)
@@ -160,8 +194,6 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, IDisposabl
             endpoint.Attach(connection);
             endpoint.Sync();
         }
-
-        return true;
     }
 
     /// <summary>One datagram from a client to its flow; false when none is pending.</summary>

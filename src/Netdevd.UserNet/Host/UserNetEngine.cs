@@ -65,7 +65,22 @@ internal sealed class UserNetEngine : IDisposable
     public HostPoller Poller { get; }
 
     /// <summary>Where TCP forwards' loopback clients go instead of the guest's link, if anywhere (pasta's splice).</summary>
-    public ILoopbackSplice? LoopbackSplice { get; set; }
+    /// <summary>Set under <see cref="Lock"/>; a splice gets <see cref="SpliceReturns"/> to give clients back through.</summary>
+    public ILoopbackSplice? LoopbackSplice
+    {
+        get;
+        set
+        {
+            field = value;
+            if (value is not null && !_disposed)
+            {
+                SpliceReturns ??= new SpliceReturns(this);
+            }
+        }
+    }
+
+    /// <summary>Where the splice's given-back clients reach the I/O thread (once a splice is set).</summary>
+    public SpliceReturns? SpliceReturns { get; private set; }
 
     /// <summary>One receive buffer for every datagram socket of the netdev (used under <see cref="Lock"/>).</summary>
     public byte[] DatagramBuffer { get; } = new byte[65536];
@@ -299,6 +314,7 @@ internal sealed class UserNetEngine : IDisposable
 
             _disposed = true;
             _timer.Dispose();
+            SpliceReturns?.Dispose();
             Host.Dispose();
             Stack.Dispose();
         }

@@ -160,7 +160,7 @@ public sealed class PastaSpliceTests
         {
             using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             var fd = await rig.AcceptOnHostAsync(client);
-            Assert.False(rig.Splice.TrySplice(fd, ipv6: false, rig.ServerPort));
+            Assert.False(rig.Splice.TrySplice(fd, ipv6: false, rig.ServerPort, Rig.NoFallback));
             Libc.Close(fd); // still ours: refused
 
             // One ends: room for the next.
@@ -183,7 +183,7 @@ public sealed class PastaSpliceTests
         await using var rig = await Rig.CreateAsync();
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         var fd = await rig.AcceptOnHostAsync(client);
-        Assert.False(rig.Splice.TrySplice(fd, ipv6: false, UnusedPort));
+        Assert.False(rig.Splice.TrySplice(fd, ipv6: false, UnusedPort, Rig.NoFallback));
 
         // The descriptor is still the caller's, open and connected.
         Assert.Equal(1, Libc.Write(fd, "y"u8));
@@ -260,7 +260,7 @@ public sealed class PastaSpliceTests
         return await receive;
     }
 
-    private static async Task<byte[]> ReadToEndAsync(Socket socket)
+    internal static async Task<byte[]> ReadToEndAsync(Socket socket)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
@@ -278,7 +278,7 @@ public sealed class PastaSpliceTests
         }
     }
 
-    private static async Task<byte[]> ReadAsync(Socket socket, int count)
+    internal static async Task<byte[]> ReadAsync(Socket socket, int count)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
@@ -294,7 +294,7 @@ public sealed class PastaSpliceTests
     }
 
     /// <summary>A namespace with a server on its loopback, a host listener clients are accepted from, and the splice between.</summary>
-    private sealed class Rig : IAsyncDisposable
+    internal sealed class Rig : IAsyncDisposable
     {
         private readonly TestNamespace _ns;
         private readonly Socket _hostListener;
@@ -316,14 +316,22 @@ public sealed class PastaSpliceTests
 
         public LoopbackSplice Splice { get; }
 
-        public static async Task<Rig> CreateAsync(int maxConnections = LoopbackSplice.DefaultMaxConnections)
+        /// <summary>For offers that must be decided at once: a client given back later fails the test.</summary>
+        public static ISpliceFallback NoFallback { get; } = new RecordingFallback();
+
+        public string NamespacePath => _ns.Path;
+
+        /// <summary>A listener on the namespace's loopback that never accepts: its backlog fills, and further SYNs go unanswered.</summary>
+        public Socket ListenStalled() => ListenInNamespace(_ns.Path, backlog: 0);
+
+        public static async Task<Rig> CreateAsync(int maxConnections = LoopbackSplice.DefaultMaxConnections, int connectTimeoutMs = LoopbackSplice.DefaultConnectTimeoutMs)
         {
             TapTestKit.RequireRoot();
             var ns = await TestNamespace.CreateAsync();
             try
             {
                 var listener = ListenInNamespace(ns.Path);
-                return new Rig(ns, listener, LoopbackSplice.Open(ns.Path, maxConnections: maxConnections));
+                return new Rig(ns, listener, LoopbackSplice.Open(ns.Path, maxConnections: maxConnections, connectTimeoutMs: connectTimeoutMs));
             }
             catch
             {
@@ -347,12 +355,12 @@ public sealed class PastaSpliceTests
         {
             var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             var fd = await AcceptOnHostAsync(client);
-            Assert.True(Splice.TrySplice(fd, ipv6: false, ServerPort), "the splice refused a client with a server listening");
+            Assert.True(Splice.TrySplice(fd, ipv6: false, ServerPort, NoFallback), "the splice refused a client with a server listening");
             var server = await Listener.AcceptAsync(Token);
             return (client, server);
         }
 
-        private static Socket ListenInNamespace(string path)
+        private static Socket ListenInNamespace(string path, int backlog = 512)
         {
             Socket? listener = null;
             Exception? failure = null;
@@ -365,7 +373,7 @@ public sealed class PastaSpliceTests
                     Libc.Close(fd);
                     listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                     listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-                    listener.Listen(512);
+                    listener.Listen(backlog);
                 }
                 catch (Exception e)
                 {
@@ -384,5 +392,13 @@ public sealed class PastaSpliceTests
             _hostListener.Dispose();
             await _ns.DisposeAsync();
         }
+    }
+
+    /// <summary>Collects the clients a splice gives back.</summary>
+    internal sealed class RecordingFallback : ISpliceFallback
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<int> Returned { get; } = new();
+
+        public void GiveBack(int fd) => Returned.Enqueue(fd);
     }
 }

@@ -8,17 +8,27 @@ namespace Netdevd.Personalities.Pasta;
 /// thread: both sockets of each connection in one epoll set, edge-triggered for input, output
 /// and the peer's FIN (registered once, never modified), and non-blocking splices between them.
 /// Any number of connections costs one thread; connections are handed over from other threads
-/// through a queue and an eventfd.
+/// through a queue and an eventfd. The same thread watches connects to the namespace's loopback
+/// that were not decided at once (<see cref="PendingSplice"/>), so no other thread waits for them.
 /// </summary>
 internal sealed class SpliceRelay : IDisposable
 {
     private const ulong WakeToken = ulong.MaxValue;
+
+    /// <summary>Marks the token of a pending connect (its slot in the low bits).</summary>
+    private const ulong PendingFlag = 1UL << 62;
     private const uint Interest = Libc.EPOLLIN | Libc.EPOLLOUT | Libc.EPOLLRDHUP | Libc.EPOLLET;
 
     private readonly int _epoll;
     private readonly int _wakeFd;
     private readonly Thread _thread;
     private readonly ConcurrentQueue<SplicedConnection> _incoming = new();
+    private readonly ConcurrentQueue<PendingSplice> _incomingPending = new();
+    private readonly Func<int, int, SplicedConnection?> _join;
+    private readonly Stack<int> _freePendingSlots = new();
+    private PendingSplice?[] _pendingSlots = new PendingSplice?[16];
+    private int _nextPendingSlot;
+    private int _pendingCount;
     private readonly Lock _gate = new();
     private readonly EpollEvent[] _events = new EpollEvent[128];
     private readonly Stack<int> _freeSlots = new();
@@ -28,8 +38,10 @@ internal sealed class SpliceRelay : IDisposable
     private volatile bool _stopping;
     private int _wakePending;
 
-    public SpliceRelay()
+    /// <param name="join">Makes the connection of a client and a namespace socket whose connect completed (null: no pipes; both stay the caller's).</param>
+    public SpliceRelay(Func<int, int, SplicedConnection?> join)
     {
+        _join = join;
         _epoll = Libc.EpollCreate(Libc.EPOLL_CLOEXEC);
         if (_epoll < 0)
         {
@@ -51,6 +63,31 @@ internal sealed class SpliceRelay : IDisposable
 
     /// <summary>Connections handed over and not yet closed (any thread).</summary>
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Connects handed over and not yet decided (any thread).</summary>
+    public int Pending => Volatile.Read(ref _pendingCount);
+
+    /// <summary>
+    /// Takes <paramref name="pending"/> (any thread): from now on the relay owns both its sockets,
+    /// and either joins them or gives the client back. False when the relay is stopping (the caller
+    /// still owns them).
+    /// </summary>
+    public bool AddPending(PendingSplice pending)
+    {
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref _pendingCount);
+            _incomingPending.Enqueue(pending);
+        }
+
+        Wake();
+        return true;
+    }
 
     /// <summary>
     /// Takes <paramref name="connection"/> (any thread): from now on the relay owns its sockets
@@ -91,7 +128,7 @@ internal sealed class SpliceRelay : IDisposable
         Span<byte> drain = stackalloc byte[8];
         while (!_stopping)
         {
-            var n = Libc.EpollWait(_epoll, _events, -1);
+            var n = Libc.EpollWait(_epoll, _events, PendingTimeout());
             if (n < 0)
             {
                 if (Errno.Last == Errno.EINTR)
@@ -115,6 +152,16 @@ internal sealed class SpliceRelay : IDisposable
 
                 // An event of a connection closed earlier in this round finds its slot empty: new
                 // connections take slots only after the round, below.
+                if ((data & PendingFlag) != 0)
+                {
+                    if (_pendingSlots[(int)(data & ~PendingFlag)] is { } pending)
+                    {
+                        OnConnectEvents(pending, _events[i].Events);
+                    }
+
+                    continue;
+                }
+
                 var slot = (int)(data >> 1);
                 if (_slots[slot] is { } connection)
                 {
@@ -133,32 +180,130 @@ internal sealed class SpliceRelay : IDisposable
                 Interlocked.Exchange(ref _wakePending, 0);
                 TakeIncoming();
             }
+
+            ExpirePending();
         }
+    }
+
+    /// <summary>How long epoll may wait: until the earliest pending connect gives up, or forever.</summary>
+    private int PendingTimeout()
+    {
+        if (Volatile.Read(ref _pendingCount) == 0)
+        {
+            return -1;
+        }
+
+        var earliest = long.MaxValue;
+        for (var i = 0; i < _nextPendingSlot; i++)
+        {
+            if (_pendingSlots[i] is { } pending && pending.Deadline < earliest)
+            {
+                earliest = pending.Deadline;
+            }
+        }
+
+        // Pending ones still queued for TakeIncoming wake the thread themselves.
+        return earliest == long.MaxValue ? -1 : (int)Math.Clamp(earliest - Environment.TickCount64, 0, int.MaxValue);
+    }
+
+    /// <summary>Pending connects past their deadline: the listener never answered, the client goes the user netdev's way.</summary>
+    private void ExpirePending()
+    {
+        if (Volatile.Read(ref _pendingCount) == 0)
+        {
+            return;
+        }
+
+        var now = Environment.TickCount64;
+        for (var i = 0; i < _nextPendingSlot && !_stopping; i++)
+        {
+            if (_pendingSlots[i] is { } pending && pending.Deadline <= now)
+            {
+                Decide(pending, connected: false);
+            }
+        }
+    }
+
+    /// <summary>The namespace's socket of a pending connect reported: connected, refused, or nothing yet.</summary>
+    private void OnConnectEvents(PendingSplice pending, uint events)
+    {
+        if ((events & (Libc.EPOLLOUT | Libc.EPOLLERR | Libc.EPOLLHUP)) == 0)
+        {
+            return;
+        }
+
+        var connected = Libc.GetSockOptInt(pending.Inner, Libc.SOL_SOCKET, Libc.SO_ERROR, out var error) == 0
+            && error == 0 && (events & (Libc.EPOLLERR | Libc.EPOLLHUP)) == 0;
+        Decide(pending, connected);
+    }
+
+    /// <summary>Ends a pending connect: its pair is relayed, or the namespace's socket closes and the client is given back.</summary>
+    private void Decide(PendingSplice pending, bool connected)
+    {
+        _pendingSlots[pending.Slot] = null;
+        _freePendingSlots.Push(pending.Slot);
+        _ = Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_DEL, pending.Inner, 0, 0);
+        var connection = connected ? _join(pending.Client, pending.Inner) : null;
+        Interlocked.Decrement(ref _pendingCount);
+        if (connection is not null)
+        {
+            Interlocked.Increment(ref _count);
+            Place(connection);
+            return;
+        }
+
+        Libc.Close(pending.Inner);
+        pending.Fallback.GiveBack(pending.Client);
     }
 
     private void TakeIncoming()
     {
         while (!_stopping && _incoming.TryDequeue(out var connection))
         {
-            var slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : _nextSlot++;
-            if (slot >= _slots.Length)
-            {
-                Array.Resize(ref _slots, _slots.Length * 2);
-            }
-
-            _slots[slot] = connection;
-            connection.Slot = slot;
-            var token = (ulong)slot << 1;
-            if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, connection.Socket(0), Interest, token) < 0
-                || Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, connection.Socket(1), Interest, token | 1) < 0)
-            {
-                connection.Reset();
-                Forget(connection);
-            }
-
-            // Edge-triggered: data that came before the registration is reported at once by the
-            // ADD (epoll checks readiness when a descriptor joins), so nothing waits for more.
+            Place(connection);
         }
+
+        while (!_stopping && _incomingPending.TryDequeue(out var pending))
+        {
+            var slot = _freePendingSlots.Count > 0 ? _freePendingSlots.Pop() : _nextPendingSlot++;
+            if (slot >= _pendingSlots.Length)
+            {
+                Array.Resize(ref _pendingSlots, _pendingSlots.Length * 2);
+            }
+
+            _pendingSlots[slot] = pending;
+            pending.Slot = slot;
+
+            // Level-triggered, one report decides it: a connect that completed before the
+            // registration is reported at once.
+            if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, pending.Inner, Libc.EPOLLOUT, PendingFlag | (uint)slot) < 0)
+            {
+                Decide(pending, connected: false);
+            }
+        }
+    }
+
+    /// <summary>Gives <paramref name="connection"/> a slot and both its sockets to the epoll set.</summary>
+    private void Place(SplicedConnection connection)
+    {
+        var slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : _nextSlot++;
+        if (slot >= _slots.Length)
+        {
+            Array.Resize(ref _slots, _slots.Length * 2);
+        }
+
+        _slots[slot] = connection;
+        connection.Slot = slot;
+        var token = (ulong)slot << 1;
+        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, connection.Socket(0), Interest, token) < 0
+            || Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, connection.Socket(1), Interest, token | 1) < 0)
+        {
+            connection.Reset();
+            Forget(connection);
+        }
+
+        // Edge-triggered: data that came before the registration is reported at once by the
+        // ADD (epoll checks readiness when a descriptor joins), so nothing waits for more.
     }
 
     private void Forget(SplicedConnection connection)
@@ -199,9 +344,32 @@ internal sealed class SpliceRelay : IDisposable
             connection.Reset();
         }
 
+        // Connects still undecided: the netdev that would take the clients back is closing too,
+        // so both sockets close here (the client sees its connection end).
+        foreach (var pending in _pendingSlots)
+        {
+            ClosePending(pending);
+        }
+
+        while (_incomingPending.TryDequeue(out var pending))
+        {
+            ClosePending(pending);
+        }
+
         Array.Clear(_slots);
+        Array.Clear(_pendingSlots);
         Volatile.Write(ref _count, 0);
+        Volatile.Write(ref _pendingCount, 0);
         Libc.Close(_wakeFd);
         Libc.Close(_epoll);
+    }
+
+    private static void ClosePending(PendingSplice? pending)
+    {
+        if (pending is not null)
+        {
+            Libc.Close(pending.Inner);
+            Libc.Close(pending.Client);
+        }
     }
 }

@@ -154,6 +154,15 @@ internal sealed class SplicedConnection
     /// <summary>Ends the connection with a reset on both sides (a peer's reset, an error, or teardown).</summary>
     public void Reset() => Close(abortive: true);
 
+    /// <summary>Closes the pipes alone, for a connection never handed over (its sockets stay the caller's).</summary>
+    public void ClosePipes()
+    {
+        foreach (var d in _direction)
+        {
+            d.Pipe.Dispose();
+        }
+    }
+
     private void Close(bool abortive)
     {
         if (Closed)
