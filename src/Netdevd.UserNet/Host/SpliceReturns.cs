@@ -13,7 +13,7 @@ internal sealed class SpliceReturns : HostWork, IHostIoHandler, IDisposable
     private readonly UserNetEngine _engine;
     private readonly Lock _gate = new();
     private readonly Queue<(HostForwardListener Listener, int Fd)> _returned = new();
-    private readonly int _eventFd;
+    private readonly WakeEvent _wake = new();
     private readonly int _token;
     private bool _closed;
 
@@ -21,19 +21,13 @@ internal sealed class SpliceReturns : HostWork, IHostIoHandler, IDisposable
     public SpliceReturns(UserNetEngine engine)
     {
         _engine = engine;
-        _eventFd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
-        if (_eventFd < 0)
-        {
-            throw new IOException($"eventfd: {Errno.Message(Errno.Last)}");
-        }
-
         try
         {
-            _token = engine.Poller.Register(_eventFd, this, Libc.EPOLLIN | Libc.EPOLLET);
+            _token = engine.Poller.Register(_wake.Fd, this, Libc.EPOLLIN | Libc.EPOLLET);
         }
         catch
         {
-            Libc.Close(_eventFd);
+            _wake.Dispose();
             throw;
         }
     }
@@ -46,9 +40,7 @@ internal sealed class SpliceReturns : HostWork, IHostIoHandler, IDisposable
             if (!_closed)
             {
                 _returned.Enqueue((listener, fd));
-                Span<byte> one = stackalloc byte[8];
-                BitConverter.TryWriteBytes(one, 1UL);
-                _ = Libc.Write(_eventFd, one);
+                _wake.Signal();
                 return;
             }
         }
@@ -61,8 +53,8 @@ internal sealed class SpliceReturns : HostWork, IHostIoHandler, IDisposable
     /// <summary>Opens every returned client towards the guest (I/O thread, under the engine lock).</summary>
     public override void Run()
     {
-        Span<byte> drain = stackalloc byte[8];
-        _ = Libc.Read(_eventFd, drain);
+        // Before the queue is read: a client posted after this signals again.
+        _wake.Consume();
         while (true)
         {
             (HostForwardListener Listener, int Fd) item;
@@ -95,7 +87,7 @@ internal sealed class SpliceReturns : HostWork, IHostIoHandler, IDisposable
             }
         }
 
-        _engine.Poller.Unregister(_eventFd, _token);
-        Libc.Close(_eventFd);
+        _engine.Poller.Unregister(_wake.Fd, _token);
+        _wake.Dispose();
     }
 }

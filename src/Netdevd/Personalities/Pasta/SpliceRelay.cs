@@ -20,7 +20,7 @@ internal sealed class SpliceRelay : IDisposable
     private const uint Interest = Libc.EPOLLIN | Libc.EPOLLOUT | Libc.EPOLLRDHUP | Libc.EPOLLET;
 
     private readonly int _epoll;
-    private readonly int _wakeFd;
+    private readonly WakeEvent _wake;
     private readonly Thread _thread;
     private readonly ConcurrentQueue<SplicedConnection> _incoming = new();
     private readonly ConcurrentQueue<PendingSplice> _incomingPending = new();
@@ -36,7 +36,6 @@ internal sealed class SpliceRelay : IDisposable
     private int _nextSlot;
     private int _count;
     private volatile bool _stopping;
-    private int _wakePending;
 
     /// <param name="join">Makes the connection of a client and a namespace socket whose connect completed (null: no pipes; both stay the caller's).</param>
     public SpliceRelay(Func<int, int, SplicedConnection?> join)
@@ -48,13 +47,22 @@ internal sealed class SpliceRelay : IDisposable
             throw new IOException($"epoll_create1: {Errno.Message(Errno.Last)}");
         }
 
-        _wakeFd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
-        if (_wakeFd < 0 || Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, _wakeFd, Libc.EPOLLIN, WakeToken) < 0)
+        try
+        {
+            _wake = new WakeEvent();
+        }
+        catch
+        {
+            Libc.Close(_epoll);
+            throw;
+        }
+
+        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, _wake.Fd, Libc.EPOLLIN, WakeToken) < 0)
         {
             var errno = Errno.Last;
-            Libc.Close(_wakeFd);
+            _wake.Dispose();
             Libc.Close(_epoll);
-            throw new IOException($"eventfd: {Errno.Message(errno)}");
+            throw new IOException($"epoll_ctl: {Errno.Message(errno)}");
         }
 
         _thread = new Thread(Run) { IsBackground = true, Name = "pasta splice" };
@@ -111,21 +119,10 @@ internal sealed class SpliceRelay : IDisposable
         return true;
     }
 
-    private void Wake()
-    {
-        if (Interlocked.Exchange(ref _wakePending, 1) != 0)
-        {
-            return;
-        }
-
-        Span<byte> one = stackalloc byte[8];
-        BitConverter.TryWriteBytes(one, 1UL);
-        _ = Libc.Write(_wakeFd, one);
-    }
+    private void Wake() => _wake.Signal();
 
     private void Run()
     {
-        Span<byte> drain = stackalloc byte[8];
         while (!_stopping)
         {
             var n = Libc.EpollWait(_epoll, _events, PendingTimeout());
@@ -175,9 +172,7 @@ internal sealed class SpliceRelay : IDisposable
 
             if (woken)
             {
-                // Drain, then re-arm: a wake after the drain writes again, so none is lost.
-                _ = Libc.Read(_wakeFd, drain);
-                Interlocked.Exchange(ref _wakePending, 0);
+                _wake.Consume();
                 TakeIncoming();
             }
 
@@ -327,8 +322,7 @@ internal sealed class SpliceRelay : IDisposable
             _stopping = true;
         }
 
-        Volatile.Write(ref _wakePending, 0);
-        Wake();
+        _wake.SignalForced();
         if (_thread.IsAlive && Environment.CurrentManagedThreadId != _thread.ManagedThreadId)
         {
             _thread.Join();
@@ -360,7 +354,7 @@ internal sealed class SpliceRelay : IDisposable
         Array.Clear(_pendingSlots);
         Volatile.Write(ref _count, 0);
         Volatile.Write(ref _pendingCount, 0);
-        Libc.Close(_wakeFd);
+        _wake.Dispose();
         Libc.Close(_epoll);
     }
 
