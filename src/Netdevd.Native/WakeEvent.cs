@@ -21,6 +21,40 @@ public sealed class WakeEvent : IDisposable
         }
     }
 
+    /// <summary>
+    /// A new epoll set (close-on-exec) that already watches a new <paramref name="wake"/> for input
+    /// under <paramref name="wakeToken"/>: what an event loop woken from other threads starts with.
+    /// Throws <see cref="IOException"/> with the reason, leaving nothing open.
+    /// </summary>
+    public static int CreateEpoll(ulong wakeToken, out WakeEvent wake)
+    {
+        var epoll = Libc.EpollCreate(Libc.EPOLL_CLOEXEC);
+        if (epoll < 0)
+        {
+            throw new IOException($"epoll_create1: {Errno.Message(Errno.Last)}");
+        }
+
+        try
+        {
+            wake = new WakeEvent();
+        }
+        catch
+        {
+            Libc.Close(epoll);
+            throw;
+        }
+
+        if (Libc.EpollCtl(epoll, Libc.EPOLL_CTL_ADD, wake.Fd, Libc.EPOLLIN, wakeToken) < 0)
+        {
+            var errno = Errno.Last;
+            wake.Dispose();
+            Libc.Close(epoll);
+            throw new IOException($"epoll_ctl: {Errno.Message(errno)}");
+        }
+
+        return epoll;
+    }
+
     /// <summary>The descriptor to poll for input.</summary>
     public int Fd { get; }
 

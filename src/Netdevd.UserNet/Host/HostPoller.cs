@@ -21,29 +21,7 @@ internal sealed class HostPoller : IDisposable
 
     public HostPoller()
     {
-        _epoll = Libc.EpollCreate(Libc.EPOLL_CLOEXEC);
-        if (_epoll < 0)
-        {
-            throw new IOException($"epoll_create1: {Errno.Message(Errno.Last)}");
-        }
-
-        try
-        {
-            _wake = new WakeEvent();
-        }
-        catch
-        {
-            Libc.Close(_epoll);
-            throw;
-        }
-
-        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, _wake.Fd, Libc.EPOLLIN, WakeToken) < 0)
-        {
-            var errno = Errno.Last;
-            _wake.Dispose();
-            Libc.Close(_epoll);
-            throw new IOException($"epoll_ctl: {Errno.Message(errno)}");
-        }
+        _epoll = WakeEvent.CreateEpoll(WakeToken, out _wake);
     }
 
     /// <summary>The epoll descriptor: readable whenever a registered socket or a wake is pending.</summary>

@@ -41,29 +41,7 @@ internal sealed class SpliceRelay : IDisposable
     public SpliceRelay(Func<int, int, SplicedConnection?> join)
     {
         _join = join;
-        _epoll = Libc.EpollCreate(Libc.EPOLL_CLOEXEC);
-        if (_epoll < 0)
-        {
-            throw new IOException($"epoll_create1: {Errno.Message(Errno.Last)}");
-        }
-
-        try
-        {
-            _wake = new WakeEvent();
-        }
-        catch
-        {
-            Libc.Close(_epoll);
-            throw;
-        }
-
-        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, _wake.Fd, Libc.EPOLLIN, WakeToken) < 0)
-        {
-            var errno = Errno.Last;
-            _wake.Dispose();
-            Libc.Close(_epoll);
-            throw new IOException($"epoll_ctl: {Errno.Message(errno)}");
-        }
+        _epoll = WakeEvent.CreateEpoll(WakeToken, out _wake);
 
         _thread = new Thread(Run) { IsBackground = true, Name = "pasta splice" };
         _thread.Start();
