@@ -55,6 +55,9 @@ internal static class InetPton
         return true;
     }
 
+    /// <summary>An IPv6 address that is not an IPv4-mapped one (::ffff:a.b.c.d binds and forwards as IPv4).</summary>
+    public static bool IsIpv6(IPAddress a) => a.AddressFamily == AddressFamily.InterNetworkV6 && !a.IsIPv4MappedToIPv6;
+
     public static bool IsUnspecified(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
 
     public static bool IsLoopback(IPAddress a) => IPAddress.IsLoopback(a) && !a.IsIPv4MappedToIPv6;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Netdevd.Personalities.Passt;
 
@@ -28,8 +27,7 @@ internal readonly record struct AddressedPortSpec(char Option, string Spec, IPAd
     {
         foreach (var s in specs)
         {
-            var v6 = s.Address.AddressFamily == AddressFamily.InterNetworkV6 && !s.Address.IsIPv4MappedToIPv6;
-            if (v6 ? !ipv6 : !ipv4)
+            if (InetPton.IsIpv6(s.Address) ? !ipv6 : !ipv4)
             {
                 throw new PersonalityUsageException(string.Create(CultureInfo.InvariantCulture,
                     $"{program}: Failed to bind port {s.FirstPort} (Address family not supported by protocol) for option '-{s.Option} {s.Spec}', exiting"));

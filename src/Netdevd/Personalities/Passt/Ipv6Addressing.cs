@@ -62,7 +62,7 @@ internal static class Ipv6Addressing
             throw new PersonalityUsageException($"{program}: --dns-forward {dns} is the {who}'s address or the gateway");
         }
 
-        var (hostLoopback, alias, option) = Loopback(program, mapHostLoopback6, mapGuest6, host, route, noMapGateway);
+        var (hostLoopback, alias, option) = HostMapping.Loopback(program, mapHostLoopback6, mapGuest6, host, route, noMapGateway);
         if (alias is not null && (alias.Equals(address) || alias.Equals(host) || alias.Equals(route) || alias.Equals(dns) ||
                                   (Prefix64(alias).Equals(LinkLocalPrefix) && (SameIdentifier(alias, host) || SameIdentifier(alias, dns)))))
         {
@@ -70,33 +70,6 @@ internal static class Ipv6Addressing
         }
 
         return new Ipv6Plan(address, prefix, host, route, dns, hostLoopback, alias);
-    }
-
-    /// <summary>
-    /// pasta's mapping of one family: --map-host-loopback ADDR maps ADDR (the gateway then only if it
-    /// is ADDR; --no-map-gw does not undo it), else the gateway unless --no-map-gw. --map-guest-addr
-    /// leads to the host's loopback too in netdevd (its namespace has no host address to shadow);
-    /// the user netdev has one such alias per family, so two different ones are refused.
-    /// </summary>
-    public static (bool HostLoopback, IPAddress? Alias, string Option) Loopback(string program, IPAddress? mapHostLoopback, IPAddress? mapGuest, IPAddress gateway, IPAddress route, bool noMapGateway)
-    {
-        if (mapHostLoopback is null)
-        {
-            return (!noMapGateway, mapGuest, "--map-guest-addr");
-        }
-
-        if (mapHostLoopback.Equals(gateway) || mapHostLoopback.Equals(route))
-        {
-            return (true, mapGuest, "--map-guest-addr");
-        }
-
-        if (mapGuest is not null && !mapGuest.Equals(mapHostLoopback))
-        {
-            throw new PersonalityUsageException(
-                $"{program}: --map-host-loopback {mapHostLoopback} and --map-guest-addr {mapGuest}: netdevd's user network leads one address per family besides the gateway to the host");
-        }
-
-        return (false, mapHostLoopback, "--map-host-loopback");
     }
 
     private static IPAddress Prefix64(IPAddress a)

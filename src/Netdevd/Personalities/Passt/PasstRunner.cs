@@ -158,7 +158,7 @@ internal static class PasstRunner
         var hostfwd = new List<Netdevd.Qapi.Schema.String>(options.Forwards.Count);
         foreach (var f in options.Forwards)
         {
-            var v6Host = f.HostAddress?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !f.HostAddress.IsIPv4MappedToIPv6;
+            var v6Host = f.HostAddress is { } h && InetPton.IsIpv6(h);
             if (useIpv4 && (!v6Host || guest6 is null))
             {
                 hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = f.ToHostfwd() });
@@ -218,7 +218,7 @@ internal static class PasstRunner
             user.Dhcpstart = guest.ToString();
         }
 
-        var (hostLoopback, alias, _) = Ipv6Addressing.Loopback(PasstCommandLine.Program, options.MapHostLoopback, options.MapGuestAddress, gateway, gateway, options.NoMapGateway);
+        var (hostLoopback, alias, _) = HostMapping.Loopback(PasstCommandLine.Program, options.MapHostLoopback, options.MapGuestAddress, gateway, gateway, options.NoMapGateway);
         user.HostLoopback = hostLoopback;
         user.HostAlias = alias?.ToString();
         return user;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Netdevd.Personalities.Passt;
 using Netdevd.Qapi.Schema;
 using Netdevd.Run;
@@ -52,7 +51,7 @@ internal static class PastaAddressing
         {
             // As pasta: a port without an address is bound for both families; IPv6 clients reach
             // the namespace's IPv6 address, IPv4 clients its IPv4 address.
-            var v6Host = f.HostAddress?.AddressFamily == AddressFamily.InterNetworkV6 && !f.HostAddress.IsIPv4MappedToIPv6;
+            var v6Host = f.HostAddress is { } h && InetPton.IsIpv6(h);
             if (useIpv4 && !v6Host)
             {
                 hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = f.ToHostfwd() });
@@ -108,7 +107,7 @@ internal static class PastaAddressing
             throw new PersonalityUsageException($"{Program}: --dns-forward {dns} is the namespace's address or the gateway");
         }
 
-        var (hostLoopback, alias, option) = Ipv6Addressing.Loopback(Program, options.MapHostLoopback, options.MapGuestAddress, gateway, gateway, options.NoMapGateway);
+        var (hostLoopback, alias, option) = HostMapping.Loopback(Program, options.MapHostLoopback, options.MapGuestAddress, gateway, gateway, options.NoMapGateway);
         if (alias is not null && (Ipv4Arguments.InNetwork(alias, prefix, 0).Equals(network) || alias.Equals(dns)))
         {
             throw new PersonalityUsageException(
