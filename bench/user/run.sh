@@ -15,6 +15,7 @@
 # Needs root, iproute2, iperf3, iputils-ping, python3, qemu-system-x86_64, slirp4netns, gcc and
 # make (for pasta), the .NET SDK.
 # Usage: bench/user/run.sh [SECONDS]
+#   BENCH_ROUNDS=3 (the sweep three times, interleaved; verdicts on the medians)
 #   BENCH_STACKS="netdevd pasta veth"  BENCH_MTUS=65520  BENCH_BUILD=0 (use the Release build there)
 #   NETDEVD_BIN=PATH (another netdevd build, e.g. a copy of the previous one for an A/B)
 #   PASST_DIR=DIR (where pasta is, or is built; default ~/.cache/netdevd-bench/passt-2025-01)
@@ -223,20 +224,56 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%
 
 stacks=${BENCH_STACKS:-netdevd netdevd-pasta qemu slirp4netns pasta veth}
 mtus=${BENCH_MTUS:-1500 65520}
-echo "bench/user: ${secs} s per measurement, load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; pasta: ${pasta:-absent}$([ -x "$passt_dir/passt.avx2" ] && echo ' (AVX2 build beside it)')"
+# BENCH_ROUNDS=N: the whole sweep N times, stacks interleaved within each round (so a load
+# spike hits one round of every stack, not every round of one), each cell then judged on its
+# median over the rounds. On this kind of machine one 4 s figure swings by 20-30 % between
+# two runs of the same build; the median of 3 interleaved rounds is what the verdicts need.
+rounds=${BENCH_ROUNDS:-1}
+echo "bench/user: ${secs} s per measurement, $rounds round(s), load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; pasta: ${pasta:-absent}$([ -x "$passt_dir/passt.avx2" ] && echo ' (AVX2 build beside it)')"
 printf '%-13s %6s %10s %10s %10s %10s %10s %13s\n' stack mtu 'v4 g->h' 'v4 h->g' 'v6 g->h' 'v6 h->g' 'fwd h->g' 'rtt avg/med'
 declare -A up down up6 down6 fw rt rth
-for mtu in $mtus; do
-  for c in $stacks; do
-    read -r u d u6 d6 f r rh < <(run_case "$c" "$mtu")
-    up[$c.$mtu]=$u; down[$c.$mtu]=$d; up6[$c.$mtu]=$u6; down6[$c.$mtu]=$d6; fw[$c.$mtu]=$f; rt[$c.$mtu]=$r; rth[$c.$mtu]=${rh:--}
-    if [ "$c" = netdevd ] && [[ "$u6" = [0-] && "$d6" = [0-] ]]; then
-      printf '%-13s %6s %10s %10s %21s %10s %13s\n' "$c" "$mtu" "$u" "$d" "n/a: no IPv6 NAT yet" "$f" "${r:--}"
-    else
-      printf '%-13s %6s %10s %10s %10s %10s %10s %13s\n' "$c" "$mtu" "$u" "$d" "$u6" "$d6" "$f" "${r:--}"
-    fi
+row() {
+  printf '%-13s %6s %10s %10s %10s %10s %10s %13s\n' "$@"
+}
+for ((round = 1; round <= rounds; round++)); do
+  [ "$rounds" -gt 1 ] && echo "round $round (load average $(cut -d' ' -f1 /proc/loadavg)):"
+  for mtu in $mtus; do
+    for c in $stacks; do
+      read -r u d u6 d6 f r rh < <(run_case "$c" "$mtu")
+      # Each cell keeps every round's figure, space-separated; medians come after the last round.
+      up[$c.$mtu]+=" $u"; down[$c.$mtu]+=" $d"; up6[$c.$mtu]+=" $u6"; down6[$c.$mtu]+=" $d6"; fw[$c.$mtu]+=" $f"
+      rt[$c.$mtu]+=" ${r:--}"; rth[$c.$mtu]+=" ${rh:--}"
+      row "$c" "$mtu" "$u" "$d" "$u6" "$d6" "$f" "${r:--}"
+    done
   done
 done
+
+# The median of a cell's figures ("-" when none is a number; 0 = a failed measurement counts as 0).
+# An "avg/med" rtt cell gives the median of each part.
+median() {
+  local values part1 part2
+  values=$(tr ' ' '\n' <<<"$1" | grep -v '^-*$')
+  [ -n "$values" ] || { echo -; return; }
+  mid() { sort -n | awk -v f="$1" '{ v[NR] = $1 } END { printf f "\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+  if grep -q / <<<"$values"; then
+    part1=$(cut -d/ -f1 <<<"$values" | mid %.3f); part2=$(cut -d/ -f2 <<<"$values" | mid %.3f)
+    echo "$part1/$part2"
+  else
+    mid %.2f <<<"$values"
+  fi
+}
+for key in "${!up[@]}"; do
+  up[$key]=$(median "${up[$key]}"); down[$key]=$(median "${down[$key]}"); up6[$key]=$(median "${up6[$key]}")
+  down6[$key]=$(median "${down6[$key]}"); fw[$key]=$(median "${fw[$key]}"); rt[$key]=$(median "${rt[$key]}"); rth[$key]=$(median "${rth[$key]}")
+done
+if [ "$rounds" -gt 1 ]; then
+  echo "median of $rounds rounds (the ratios and verdicts below use these):"
+  for mtu in $mtus; do
+    for c in $stacks; do
+      row "$c" "$mtu" "${up[$c.$mtu]}" "${down[$c.$mtu]}" "${up6[$c.$mtu]}" "${down6[$c.$mtu]}" "${fw[$c.$mtu]}" "${rt[$c.$mtu]}"
+    done
+  done
+fi
 echo "(Gbit/s; v4/v6: guest namespace <-> host loopback through the stack; fwd: host -> guest through a"
 echo " hostfwd; rtt: ping of the gateway, ms, average/median of 20; veth: the kernel path, no user-mode stack)"
 if [ -n "$host_ip" ]; then
