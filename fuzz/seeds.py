@@ -142,6 +142,29 @@ def user_ipv6_seeds():
     write("user-ipv6", "periodic-ra", record(0, ipv6(G6LL, ALLROUTERS, 58, bytes([133, 0, 0, 0, 0, 0, 0, 0]) + sll, 255)) + record(0x0E, b"") + record(0x0E, b""))
 
 
+def user_dhcpv6_seeds():
+    """user-dhcpv6: what ISC dhclient -6 sends for an address (Solicit, Request, Renew, Rebind, Confirm), and the hostile cases."""
+    cid = "0001000e00010001" + "2c6e1a07" + GUEST_MAC.hex()
+    sid = "0002000a00030001525600000002"
+    oro = "000600040017" + "0018"
+    ia = lambda addr: "00030028" + "0000abcd0000000000000000" + "00050018" + addr + "0000000000000000"
+    leased = "fec00000000000000000000000000015"
+    m = lambda hexstr: bytes.fromhex(hexstr)
+    write("user-dhcpv6", "dhclient-exchange",
+          record(0, m("01aa0001" + cid + "0003000c0000abcd0000000000000000" + oro + "000800020000"))
+          + record(0, m("03aa0002" + cid + sid + ia(leased) + oro))
+          + record(0x0E, m("05aa0003" + cid + sid + ia(leased) + oro))
+          + record(0x2E, m("06aa0004" + cid + ia(leased) + oro)))
+    write("user-dhcpv6", "confirm", record(0, m("04aa0005" + cid + ia(leased))) + record(0, m("04aa0006" + cid + ia("fd00" + "00" * 13 + "99"))))
+    write("user-dhcpv6", "not-on-link", record(0, m("03aa0007" + cid + sid + ia("fd00" + "00" * 13 + "99"))) + record(0, m("04aa0008" + cid + "00040020" + "00000001" + "00050018" + leased + "00" * 8)))
+    write("user-dhcpv6", "information-request", record(0x20, m("0baa0009" + cid + oro)))
+    write("user-dhcpv6", "server-id-checks", record(0, m("01aa000a" + cid + sid)) + record(0, m("03aa000b" + cid + ia(leased)))
+          + record(0, m("05aa000c" + cid + "0002000a00030001525600000003" + ia(leased))) + record(0, m("06aa000d" + cid + sid + ia(leased))))
+    write("user-dhcpv6", "malformed", record(0, m("01aa000e" + cid + cid)) + record(0, m("01aa000f" + "0003000c0000abcd")) + record(0, m("01aa0010" + cid + "000300080000abcd00000000"))
+          + record(0, m("04aa0011" + cid + "0003001c0000abcd0000000000000000" + "0005000c" + leased[:24])) + record(0, m("01aa0012" + cid + "0006000300170018"[:14]))
+          + record(0, m("01aa")) + record(0, m("01aa0013" + "00010083" + "0003" + "00" * 129)))
+
+
 def main():
     pcap = os.path.join(ROOT, "capture.pcap")
     captured = [Frame(f) for f in frames(pcap)]
@@ -401,6 +424,7 @@ def main():
     for i, spec in enumerate(specs[::6]):
         write("netdev-keyval", f"test-{i:03}", spec.encode("utf-8", "ignore") if "\\u" not in spec else b"user,id=x")
     user_ipv6_seeds()
+    user_dhcpv6_seeds()
     print("wrote", sum(len(fs) for _, _, fs in os.walk(CORPUS)), "seed files")
 
 

@@ -28,6 +28,7 @@ public static class FuzzTargets
         ("user-tcp", UserTcpHarness.Run),
         ("user-frag", UserFragHarness.Run),
         ("user-ipv6", UserIpv6Harness.Run),
+        ("user-dhcpv6", UserDhcpv6Harness.Run),
         ("framing", FramingHarness.Run),
         ("dgram", DgramHarness.Run),
         ("l2tpv3", L2tpv3Harness.Run),

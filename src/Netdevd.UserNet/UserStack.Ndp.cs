@@ -163,7 +163,8 @@ public sealed partial class UserStack
 
     /// <summary>
     /// libslirp's ndp_send_ra, to all nodes from the router's link-local address: hop limit 64, no
-    /// M/O flags, router lifetime 1800 s, the source link-layer address, the link MTU (the netdev's
+    /// O flag, M only when DHCPv6 assigns an address (ipv6-dhcp-address, as passt's ndp_ra; the
+    /// prefix stays autonomous there too), router lifetime 1800 s, the source link-layer address, the link MTU (the netdev's
     /// <c>mtu</c>, 1500 as libslirp unless given: a guest whose link is larger, podman's and
     /// rootlesskit's 65520, needs it announced or its IPv6 route and MSS stay at 1500), the prefix
     /// (on-link, autonomous, 86400/14400 s), the DNS address (RDNSS) and the search list (DNSSL).
@@ -181,7 +182,7 @@ public sealed partial class UserStack
             return;
         }
 
-        var n = NdpRouterAdvertisement.Write(l4, AdvertisedHopLimit, managed: false, other: false, RouterLifetimeSeconds, 0, 0);
+        var n = NdpRouterAdvertisement.Write(l4, AdvertisedHopLimit, managed: _options.Ipv6DhcpAddress is not null, other: false, RouterLifetimeSeconds, 0, 0);
         n += NdpOption.WriteLinkLayerAddress(l4[n..], NdpOption.SourceLinkLayerAddress, VirtualMac.For(source));
         n += NdpOption.WriteMtu(l4[n..], (uint)_options.GuestMtu);
         n += NdpOption.WritePrefixInformation(l4[n..], _options.Ipv6Prefix, _options.Ipv6PrefixLength, onLink: true, autonomous: true,

@@ -4,7 +4,7 @@ using Netdevd.Wire;
 
 namespace Netdevd.UserNet;
 
-/// <summary>UDP over IPv6: stateless DHCPv6 first, then the NAT (<see cref="InputUdp6Nat"/>).</summary>
+/// <summary>UDP over IPv6: DHCPv6 first, then the NAT (<see cref="InputUdp6Nat"/>).</summary>
 public sealed partial class UserStack
 {
     private Dhcpv6Server? _dhcp6;
@@ -37,7 +37,7 @@ public sealed partial class UserStack
 
     private void InputDhcp6(Ipv6Address client, ushort clientPort, ReadOnlySpan<byte> request)
     {
-        _dhcp6 ??= new Dhcpv6Server(_options.Ipv6Dns, _dnsSearch6, VirtualMac.For(_options.Ipv6Host));
+        _dhcp6 ??= new Dhcpv6Server(_options.Ipv6Dns, _dnsSearch6, VirtualMac.For(_options.Ipv6Host), _options.Ipv6DhcpAddress);
         if (client.IsUnspecified)
         {
             Counters.Drop(FrameDropReason.Malformed);

@@ -58,6 +58,12 @@ public sealed record UserStackOptions
     /// </summary>
     public Ipv6Address? Ipv6HostAlias { get; init; }
 
+    /// <summary>
+    /// The address stateful DHCPv6 assigns the guest (passt's -a): the advertisement then sets the
+    /// managed flag. Null: stateless DHCPv6 and no M flag, as libslirp.
+    /// </summary>
+    public Ipv6Address? Ipv6DhcpAddress { get; init; }
+
     /// <summary>Names for the RA's DNSSL option and DHCPv6's domain list (dnssearch, else domainname).</summary>
     public IReadOnlyList<string> Ipv6DnsSearch { get; init; } = [];
 }

@@ -31,7 +31,8 @@ internal sealed class StackDriver : IDisposable
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly byte[] _frame = new byte[NetClient.MaxFrameSize];
 
-    public StackDriver(bool restrict = false, bool ipv6 = false)
+    /// <param name="ipv6DhcpAddress">The address stateful DHCPv6 assigns (the netdev's ipv6-dhcp-address); null: stateless only.</param>
+    public StackDriver(bool restrict = false, bool ipv6 = false, Ipv6Address? ipv6DhcpAddress = null)
     {
         var config = new UserNetConfig
         {
@@ -43,7 +44,7 @@ internal sealed class StackDriver : IDisposable
             TftpServerName = "10.0.2.2",
             TftpRoot = s_tftpRoot.Value,
         };
-        var options = new UserStackOptions { Restrict = restrict, Ipv6Enabled = ipv6, Ipv6DnsSearch = config.DnsSearch };
+        var options = new UserStackOptions { Restrict = restrict, Ipv6Enabled = ipv6, Ipv6DnsSearch = config.DnsSearch, Ipv6DhcpAddress = ipv6DhcpAddress };
         var arp = new ArpTable(options.Network, options.Netmask);
         var dhcp = new DhcpServer(config, _time, arp);
         var tftp = new TftpServer(new DirectoryTftpFileSource(s_tftpRoot.Value), _time);

@@ -35,6 +35,7 @@ public static class Ipv6Options
             Ipv6DnsSearch = search,
             Ipv6HostLoopback = config.Ipv6HostLoopback ?? config.HostLoopback,
             Ipv6HostAlias = Ipv6Address.TryParse(config.Ipv6HostAlias, out var alias) ? alias : null,
+            Ipv6DhcpAddress = Ipv6Address.TryParse(config.Ipv6DhcpAddress, out var assigned) ? assigned : null,
         };
     }
 

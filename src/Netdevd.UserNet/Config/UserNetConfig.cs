@@ -93,6 +93,9 @@ public sealed record UserNetConfig
     /// <summary>netdevd's <c>ipv6-host-alias</c>: an IPv6 address that leads to the host's ::1.</summary>
     public string? Ipv6HostAlias { get; init; }
 
+    /// <summary>netdevd's <c>ipv6-dhcp-address</c>: the address DHCPv6 assigns the guest; null = stateless DHCPv6 (QEMU).</summary>
+    public string? Ipv6DhcpAddress { get; init; }
+
     /// <summary>QEMU's info_str: <c>net=10.0.2.0,restrict=off</c>.</summary>
     public string InfoString => $"net={Network},restrict={(Restrict ? "on" : "off")}";
 

@@ -37,6 +37,11 @@ public static class UserNetConfigParser
             throw QapiErrors.Generic("IPv6 disabled but ipv6-host-alias/ipv6-host-loopback provided");
         }
 
+        if (!ipv6 && options.Ipv6DhcpAddress is not null)
+        {
+            throw QapiErrors.Generic("IPv6 disabled but ipv6-dhcp-address provided");
+        }
+
         if (!ipv4 && !ipv6)
         {
             throw QapiErrors.Generic("IPv4 and IPv6 disabled");
@@ -190,6 +195,7 @@ public static class UserNetConfigParser
             Ipv6Dns = options.Ipv6Dns,
             Ipv6HostLoopback = options.Ipv6HostLoopback,
             Ipv6HostAlias = options.Ipv6HostAlias,
+            Ipv6DhcpAddress = options.Ipv6DhcpAddress,
         };
     }
 
@@ -235,6 +241,49 @@ public static class UserNetConfigParser
         }
 
         CheckIpv6HostAlias(options, prefix);
+        CheckIpv6DhcpAddress(options, prefix, (int)len);
+    }
+
+    /// <summary>
+    /// ipv6-dhcp-address: a unicast address inside the prefix (the guest reaches everything else
+    /// through the router, and the RA's prefix is what makes it on-link), neither the virtual host,
+    /// the DNS address nor the host alias, each as given or defaulted.
+    /// </summary>
+    private static void CheckIpv6DhcpAddress(NetdevUserOptions options, System.Net.IPAddress prefix, int length)
+    {
+        if (options.Ipv6DhcpAddress is not { } text)
+        {
+            return;
+        }
+
+        if (!TryParseV6(text, out var address) || address.Equals(System.Net.IPAddress.IPv6Any) || address.IsIPv6Multicast)
+        {
+            throw QapiErrors.Generic("Failed to parse ipv6-dhcp-address");
+        }
+
+        if (!SamePrefix(prefix, address, length))
+        {
+            throw QapiErrors.Generic("ipv6-dhcp-address doesn't belong to network");
+        }
+
+        var (host, dns) = HostAndDns(options, prefix);
+        var alias = options.Ipv6HostAlias is { } a && TryParseV6(a, out var given) ? given : null;
+        if (address.Equals(host) || address.Equals(dns) || address.Equals(alias))
+        {
+            throw QapiErrors.Generic("ipv6-dhcp-address must be different from IPv6 host, DNS and ipv6-host-alias");
+        }
+    }
+
+    /// <summary>The IPv6 host and DNS addresses as given, else the prefix with ::2 and ::3 (QEMU's defaults).</summary>
+    private static (System.Net.IPAddress Host, System.Net.IPAddress Dns) HostAndDns(NetdevUserOptions options, System.Net.IPAddress prefix)
+    {
+        var defaultHost = prefix.GetAddressBytes();
+        defaultHost[15] |= 2;
+        var defaultDns = prefix.GetAddressBytes();
+        defaultDns[15] |= 3;
+        var host = options.Ipv6Host is { } h && TryParseV6(h, out var given) ? given : new System.Net.IPAddress(defaultHost);
+        var dns = options.Ipv6Dns is { } d && TryParseV6(d, out var givenDns) ? givenDns : new System.Net.IPAddress(defaultDns);
+        return (host, dns);
     }
 
     /// <summary>
@@ -254,12 +303,7 @@ public static class UserNetConfigParser
             throw QapiErrors.Generic("Failed to parse ipv6-host-alias");
         }
 
-        var defaultHost = prefix.GetAddressBytes();
-        defaultHost[15] |= 2;
-        var defaultDns = prefix.GetAddressBytes();
-        defaultDns[15] |= 3;
-        var host = options.Ipv6Host is { } h && TryParseV6(h, out var given) ? given : new System.Net.IPAddress(defaultHost);
-        var dns = options.Ipv6Dns is { } d && TryParseV6(d, out var givenDns) ? givenDns : new System.Net.IPAddress(defaultDns);
+        var (host, dns) = HostAndDns(options, prefix);
         if (alias.Equals(host) || alias.Equals(dns) || (IsLinkLocal64(alias) && (SameIdentifier(alias, host) || SameIdentifier(alias, dns))))
         {
             throw QapiErrors.Generic("ipv6-host-alias must differ from the IPv6 host and DNS addresses");

@@ -9,24 +9,16 @@ namespace Netdevd.UserNet.Services;
 /// request asks for of the DNS servers (23) and domain search list (24); requests carrying an
 /// identity association (the stateful protocol) or a malformed option get no answer. Unlike
 /// libslirp the Reply carries a server identifier (a DUID-LL of the router's MAC), which RFC 8415
-/// requires and clients such as ISC dhclient check.
+/// requires and clients such as ISC dhclient check. With an address to assign, the stateful
+/// messages are answered too (Dhcpv6Server.Stateful.cs); Information-request stays as here.
 /// </summary>
-public sealed class Dhcpv6Server
+public sealed partial class Dhcpv6Server
 {
     public const ushort ClientPort = 546;
     public const ushort ServerPort = 547;
 
     private const byte MessageReply = 7;
     private const byte MessageInformationRequest = 11;
-    private const ushort OptionClientId = 1;
-    private const ushort OptionServerId = 2;
-    private const ushort OptionIaNa = 3;
-    private const ushort OptionIaTa = 4;
-    private const ushort OptionIaAddress = 5;
-    private const ushort OptionRequest = 6;
-    private const ushort OptionDnsServers = 23;
-    private const ushort OptionDomainList = 24;
-    private const ushort OptionIaPd = 25;
 
     /// <summary>libslirp refuses longer client identifiers.</summary>
     private const int MaxClientIdLength = 256;
@@ -34,13 +26,16 @@ public sealed class Dhcpv6Server
     private readonly Ipv6Address _dns;
     private readonly byte[] _domainList;
     private readonly byte[] _serverDuid;
+    private readonly Ipv6Address? _address;
 
     /// <param name="dns">The DNS server address to hand out (ipv6-dns).</param>
     /// <param name="domainList">The search names, already in uncompressed wire form (may be empty).</param>
     /// <param name="serverMac">The link-layer address the server's DUID-LL is made of.</param>
-    public Dhcpv6Server(Ipv6Address dns, ReadOnlySpan<byte> domainList, MacAddress serverMac)
+    /// <param name="address">The guest's address for the stateful exchange (ipv6-dhcp-address); null: stateless only.</param>
+    public Dhcpv6Server(Ipv6Address dns, ReadOnlySpan<byte> domainList, MacAddress serverMac, Ipv6Address? address = null)
     {
         _dns = dns;
+        _address = address;
         _domainList = domainList.ToArray();
         _serverDuid = new byte[10];
         BinaryPrimitives.WriteUInt16BigEndian(_serverDuid, 3); // DUID-LL
@@ -49,12 +44,23 @@ public sealed class Dhcpv6Server
     }
 
     /// <summary>The longest reply <see cref="Handle"/> writes.</summary>
-    public int MaxReplyLength => 4 + (4 + MaxClientIdLength) + (4 + _serverDuid.Length) + (4 + Ipv6Address.Length) + (4 + _domainList.Length);
+    public int MaxReplyLength => 4 + (4 + MaxClientIdLength) + (4 + _serverDuid.Length) + (4 + Ipv6Address.Length) + (4 + _domainList.Length) +
+                                 (_address is null ? 0 : IaNaWithAddressLength);
 
     /// <summary>Answers one client message (the UDP payload); returns the reply's length, 0 for no reply.</summary>
     public int Handle(ReadOnlySpan<byte> request, Span<byte> reply)
     {
-        if (request.Length < 4 || request[0] != MessageInformationRequest || reply.Length < MaxReplyLength)
+        if (reply.Length < MaxReplyLength)
+        {
+            return 0;
+        }
+
+        if (_address is { } address && request.Length >= 4 && request[0] != MessageInformationRequest)
+        {
+            return HandleStateful(address, request, reply);
+        }
+
+        if (request.Length < 4 || request[0] != MessageInformationRequest)
         {
             return 0;
         }
@@ -75,9 +81,9 @@ public sealed class Dhcpv6Server
             var body = options.Slice(4, length);
             switch (code)
             {
-                case OptionIaNa or OptionIaTa or OptionIaAddress or OptionIaPd:
+                case Dhcpv6Option.IaNa or Dhcpv6Option.IaTa or Dhcpv6Option.IaAddress or Dhcpv6Option.IaPd:
                     return 0; // addresses are SLAAC's; an Information-request must not carry these
-                case OptionClientId:
+                case Dhcpv6Option.ClientId:
                     if (length > MaxClientIdLength)
                     {
                         return 0;
@@ -85,7 +91,7 @@ public sealed class Dhcpv6Server
 
                     clientId = body;
                     break;
-                case OptionRequest:
+                case Dhcpv6Option.OptionRequest:
                     if ((length & 1) != 0)
                     {
                         return 0;
@@ -94,8 +100,8 @@ public sealed class Dhcpv6Server
                     for (var i = 0; i < length; i += 2)
                     {
                         var requested = BinaryPrimitives.ReadUInt16BigEndian(body[i..]);
-                        wantDns |= requested == OptionDnsServers;
-                        wantDomains |= requested == OptionDomainList;
+                        wantDns |= requested == Dhcpv6Option.DnsServers;
+                        wantDomains |= requested == Dhcpv6Option.DomainList;
                     }
 
                     break;
@@ -109,30 +115,29 @@ public sealed class Dhcpv6Server
         var n = 4;
         if (!clientId.IsEmpty)
         {
-            n += WriteOption(reply[n..], OptionClientId, clientId);
+            n += Dhcpv6Option.Write(reply[n..], Dhcpv6Option.ClientId, clientId);
         }
 
-        n += WriteOption(reply[n..], OptionServerId, _serverDuid);
+        n += Dhcpv6Option.Write(reply[n..], Dhcpv6Option.ServerId, _serverDuid);
+        return n + WriteDnsOptions(reply[n..], wantDns, wantDomains);
+    }
+
+    /// <summary>The DNS server (23) and the search list (24, when there are names), each if asked for.</summary>
+    private int WriteDnsOptions(Span<byte> buffer, bool wantDns, bool wantDomains)
+    {
+        var n = 0;
         if (wantDns)
         {
             Span<byte> address = stackalloc byte[Ipv6Address.Length];
             _dns.WriteTo(address);
-            n += WriteOption(reply[n..], OptionDnsServers, address);
+            n += Dhcpv6Option.Write(buffer, Dhcpv6Option.DnsServers, address);
         }
 
         if (wantDomains && _domainList.Length > 0)
         {
-            n += WriteOption(reply[n..], OptionDomainList, _domainList);
+            n += Dhcpv6Option.Write(buffer[n..], Dhcpv6Option.DomainList, _domainList);
         }
 
         return n;
-    }
-
-    private static int WriteOption(Span<byte> buffer, ushort code, ReadOnlySpan<byte> body)
-    {
-        BinaryPrimitives.WriteUInt16BigEndian(buffer, code);
-        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], (ushort)body.Length);
-        body.CopyTo(buffer[4..]);
-        return 4 + body.Length;
     }
 }

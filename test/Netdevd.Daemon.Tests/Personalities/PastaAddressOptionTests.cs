@@ -29,6 +29,8 @@ public sealed class PastaAddressOptionTests
         Assert.Equal(("10.0.2.0/24", "10.0.2.2", "10.0.2.3", "10.0.2.100"), (user.Net, user.Host, user.Dns, user.Dhcpstart));
         Assert.Equal(("fd00::", (long?)64, "fd00::2", "fd00::3"), (user.Ipv6Prefix, user.Ipv6Prefixlen, user.Ipv6Host, user.Ipv6Dns));
         Assert.Equal("fd00::100/64 via fd00::2", Route(v6));
+        // pasta's DHCPv6 assigns the namespace's address too, as passt's does.
+        Assert.Equal("fd00::100", user.Ipv6DhcpAddress);
         Assert.Equal("10.0.2.100", v4!.Address.ToString());
         Assert.Equal((true, true, null, null), (user.HostLoopback, user.Ipv6HostLoopback, user.HostAlias, user.Ipv6HostAlias));
     }
@@ -51,6 +53,8 @@ public sealed class PastaAddressOptionTests
         user = User(["--config-net", "--dns-forward", "169.254.1.1", "--no-map-gw", "--map-guest-addr", "169.254.1.2", "--map-guest-addr", "fc00::2"], out _, out v6);
         Assert.Equal(("fd00::", "fd00::2", "fc00::2"), (user.Ipv6Prefix, user.Ipv6Host, user.Ipv6HostAlias));
         Assert.Equal("fd00::15/64 via fe80::2", Route(v6));
+        Assert.Equal("fd00::15", user.Ipv6DhcpAddress);
+        Assert.Null(User(["--config-net", "-4"], out _, out _).Ipv6DhcpAddress);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace Netdevd.Interop.Tests.User;
 /// IPv6 on the user netdev with a real Linux guest (a namespace on a tap): the kernel's router
 /// solicitation and SLAAC, rdisc6 (Debian ndisc6) reading the advertisement, ping -6 of the
 /// gateway and of an address of the host namespace (through a host ICMPv6 socket), and ISC
-/// dhclient's stateless DHCPv6.
+/// dhclient's stateless DHCPv6, and its stateful DHCPv6 with ipv6-dhcp-address.
 /// </summary>
 [Collection("user-netdev")]
 public sealed class UserNetIpv6InteropTests
@@ -140,5 +140,38 @@ public sealed class UserNetIpv6InteropTests
                 await Shell.RunAsync($"kill {pid}");
             }
         }
+    }
+
+    [Fact]
+    public async Task Stateful_dhcpv6_puts_the_configured_address_on_dhclients_interface()
+    {
+        UserNetRig.RequireTools();
+        HostTools.Require("dhclient", "isc-dhcp-client");
+        HostTools.Require("rdisc6", "ndisc6");
+        await using var rig = await UserNetRig.StartAsync("ipv6-dhcp-address=fec0::15");
+        await WaitSlaacAsync(rig); // dhclient -6 needs a link-local address past DAD
+
+        // The advertisement tells the guest to ask DHCPv6 for an address (M), the prefix stays autonomous.
+        var (status, output) = await rig.GuestAsync($"rdisc6 -1 -r 3 -w 2000 {rig.Tap}", TimeSpan.FromSeconds(30));
+        Assert.True(status == 0, output);
+        var ra = string.Join(' ', output.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("Stateful address conf. : Yes", ra, StringComparison.Ordinal);
+        Assert.Contains("Autonomous address conf.: Yes", ra, StringComparison.Ordinal);
+
+        await using var dhclient = await Dhclient6.BindAsync(rig);
+        Assert.Contains("reason=BOUND6 address=fec0::15/128 preferred=4294967295 valid=4294967295 dns=fec0::3", dhclient.Report, StringComparison.Ordinal);
+        var addresses = (await rig.GuestAsync($"ip -6 addr show dev {rig.Tap}")).Output;
+        Assert.Contains("inet6 fec0::15/128 ", addresses, StringComparison.Ordinal);
+
+        // Past the kernel's duplicate address detection (the stack stays silent for the guest's own address), it is used.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!(await rig.GuestAsync($"ip -6 addr show dev {rig.Tap} -tentative")).Output.Contains("inet6 fec0::15/128 ", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "fec0::15 stays tentative");
+            await Task.Delay(100);
+        }
+
+        var ping = await rig.GuestAsync("ping -6 -c 1 -W 2 -I fec0::15 fec0::2");
+        Assert.True(ping.Status == 0, ping.Output);
     }
 }

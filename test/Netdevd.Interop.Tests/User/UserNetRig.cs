@@ -69,10 +69,43 @@ internal sealed class UserNetRig : IAsyncDisposable
     public static async Task<UserNetRig> StartAsync(string userOptions, string? resolvConf = null, int mtu = 1500, Func<UserNetRig, Task>? beforeNetdevd = null, bool vnetHeader = false)
     {
         RequireTools();
+        var user = string.IsNullOrEmpty(userOptions) ? "user,id=u0" : $"user,id=u0,{userOptions}";
+        var env = resolvConf is null ? "" : $"NETDEVD_RESOLV_CONF={resolvConf} ";
+        return await StartWithAsync(env, () => $"--netdev '{user}' --netdev hubport,id=hu,hubid=0,netdev=u0", mtu, beforeNetdevd, vnetHeader);
+    }
+
+    /// <summary>
+    /// The guest behind netdevd's passt personality instead: <c>netdevd passt --foreground
+    /// --socket S PASSTARGS</c> in the host namespace (its forwards listen there), and netdevd's
+    /// stream netdev connected to S in the user netdev's place, as QEMU's is by libvirt.
+    /// </summary>
+    public static async Task<UserNetRig> StartBehindPasstAsync(string passtArgs)
+    {
+        RequireTools();
+        string? socket = null;
+        return await StartWithAsync("", () => $"--netdev stream,id=u0,server=off,addr.type=unix,addr.path={socket} --netdev hubport,id=hu,hubid=0,netdev=u0", 1500,
+            async rig =>
+            {
+                socket = Path.Combine(rig.Dir, "passt.socket");
+                var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
+                rig.HostServer($"dotnet {dll} passt --foreground --socket {socket} {passtArgs}");
+                // Listening, not just bound: the stream netdev connects once (ss sees the sockets of its own namespace).
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (!(await rig.HostAsync($"ss -Hxl src {socket}")).Output.Contains(socket, StringComparison.Ordinal))
+                {
+                    Assert.True(DateTime.UtcNow < deadline, "passt's socket does not listen");
+                    await Task.Delay(100);
+                }
+            },
+            vnetHeader: false);
+    }
+
+    private static async Task<UserNetRig> StartWithAsync(string env, Func<string> front, int mtu, Func<UserNetRig, Task>? beforeNetdevd, bool vnetHeader)
+    {
         var rig = new UserNetRig($"{Environment.ProcessId % 10000}{Interlocked.Increment(ref s_counter)}");
         try
         {
-            await rig.SetUpAsync(userOptions, resolvConf, mtu, beforeNetdevd, vnetHeader);
+            await rig.SetUpAsync(env, front, mtu, beforeNetdevd, vnetHeader);
             return rig;
         }
         catch
@@ -82,7 +115,8 @@ internal sealed class UserNetRig : IAsyncDisposable
         }
     }
 
-    private async Task SetUpAsync(string userOptions, string? resolvConf, int mtu, Func<UserNetRig, Task>? beforeNetdevd, bool vnetHeader)
+    /// <param name="front">The netdev arguments of what serves the guest, on hub 0 (read once the namespaces exist).</param>
+    private async Task SetUpAsync(string env, Func<string> front, int mtu, Func<UserNetRig, Task>? beforeNetdevd, bool vnetHeader)
     {
         await Shell.CheckAsync($"ip netns add {HostNs} && ip netns add {GuestNs}");
         await Shell.CheckAsync($"ip -n {HostNs} link set lo up && ip -n {GuestNs} link set lo up && " +
@@ -92,10 +126,8 @@ internal sealed class UserNetRig : IAsyncDisposable
             await beforeNetdevd(this);
         }
         var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
-        var user = string.IsNullOrEmpty(userOptions) ? "user,id=u0" : $"user,id=u0,{userOptions}";
-        var env = resolvConf is null ? "" : $"NETDEVD_RESOLV_CONF={resolvConf} ";
         _netdevd = Shell.Start($"ip netns exec {HostNs} env {env}dotnet {dll} --qmp unix:{QmpPath},server=on,wait=off " +
-            $"--netdev '{user}' --netdev hubport,id=hu,hubid=0,netdev=u0 " +
+            $"{front()} " +
             $"--netdev tap,id=t0,ifname={Tap},script=no,downscript=no,vnet_hdr={(vnetHeader ? "on" : "off")} --netdev hubport,id=ht,hubid=0,netdev=t0");
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!(await Shell.RunAsync($"ip -n {HostNs} link show {Tap}")).Status.Equals(0))

@@ -79,6 +79,37 @@ public sealed class UserNetConfigParserTests
             Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { Ipv6 = false, Ipv6HostAlias = "fc00::2" })).Message);
     }
 
+    [Theory]
+    [InlineData("Failed to parse ipv6-dhcp-address", "x", null, null)]
+    [InlineData("Failed to parse ipv6-dhcp-address", "10.0.2.15", null, null)]
+    [InlineData("Failed to parse ipv6-dhcp-address", "::", null, null)]
+    [InlineData("Failed to parse ipv6-dhcp-address", "ff02::1:2", null, null)]
+    [InlineData("ipv6-dhcp-address doesn't belong to network", "fec0:0:0:1::15", null, null)]
+    [InlineData("ipv6-dhcp-address doesn't belong to network", "fd00::1:15", "fd00::", 120)]
+    [InlineData("ipv6-dhcp-address doesn't belong to network", "fe80::15", null, null)]
+    [InlineData("ipv6-dhcp-address must be different from IPv6 host, DNS and ipv6-host-alias", "fec0::2", null, null)]
+    [InlineData("ipv6-dhcp-address must be different from IPv6 host, DNS and ipv6-host-alias", "fec0::3", null, null)]
+    [InlineData("ipv6-dhcp-address must be different from IPv6 host, DNS and ipv6-host-alias", "fd00::3", "fd00::", 64)]
+    public void Ipv6_dhcp_address_is_a_unicast_address_in_the_prefix_apart_from_the_virtual_ones(string message, string address, string? prefix, int? length)
+    {
+        var options = new NetdevUserOptions { Ipv6DhcpAddress = address, Ipv6Prefix = prefix, Ipv6Prefixlen = length };
+        Assert.Equal(message, Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(options)).Message);
+        Assert.Equal(
+            "ipv6-dhcp-address must be different from IPv6 host, DNS and ipv6-host-alias",
+            Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { Ipv6DhcpAddress = "fec0::9", Ipv6HostAlias = "fec0::9" })).Message);
+        Assert.Equal(
+            "IPv6 disabled but ipv6-dhcp-address provided",
+            Assert.Throws<QapiException>(() => UserNetConfigParser.Parse(new NetdevUserOptions { Ipv6 = false, Ipv6DhcpAddress = "fec0::15" })).Message);
+    }
+
+    [Fact]
+    public void Ipv6_dhcp_address_reaches_the_stack_and_is_absent_by_default()
+    {
+        var c = UserNetConfigParser.Parse(new NetdevUserOptions { Ipv6Prefix = "fd00:1::", Ipv6Prefixlen = 48, Ipv6DhcpAddress = "fd00:1:0:7::15" });
+        Assert.Equal("fd00:1:0:7::15", Ipv6Options.Apply(c, new UserStackOptions()).Ipv6DhcpAddress.ToString());
+        Assert.Null(Ipv6Options.Apply(UserNetConfigParser.Parse(new NetdevUserOptions()), new UserStackOptions()).Ipv6DhcpAddress);
+    }
+
     [Fact]
     public void Legacy_ip_is_net_slash_24()
     {

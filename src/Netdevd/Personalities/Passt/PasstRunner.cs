@@ -139,7 +139,8 @@ internal static class PasstRunner
     /// <summary>
     /// The user netdev: QEMU's defaults, or the network of --address/--netmask with the guest's
     /// lease at --address; IPv6 on the /64 of an IPv6 --address (QEMU's fec0::/64 without), its
-    /// gateway as -g says; -4 or -6 turn a family off; each family's host mapping as passt's.
+    /// gateway as -g says, the address (or fec0::15) assigned by DHCPv6 as passt's own DHCPv6
+    /// assigns -a; -4 or -6 turn a family off; each family's host mapping as passt's.
     /// </summary>
     internal static NetdevUserOptions UserOptions(PasstOptions options)
     {
@@ -152,14 +153,14 @@ internal static class PasstRunner
                 options.MapHostLoopback6, options.MapGuestAddress6, options.NoMapGateway, configure: false)
             : null;
 
-        // passt forwards to the guest's address of the client's family; netdevd knows the guest's
-        // IPv6 address only when -a gave it (its DHCPv6 assigns none): else IPv4's, as before.
-        var guest6 = useIpv6 ? options.Address6 : null;
+        // passt forwards to the guest's address of the client's family: the IPv6 one is the address
+        // its DHCPv6 assigns (-a, else the default), which the user netdev's assigns too.
+        var guest6 = v6?.Address;
         var hostfwd = new List<Netdevd.Qapi.Schema.String>(options.Forwards.Count);
         foreach (var f in options.Forwards)
         {
             var v6Host = f.HostAddress is { } h && InetPton.IsIpv6(h);
-            if (useIpv4 && (!v6Host || guest6 is null))
+            if (useIpv4 && !v6Host)
             {
                 hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = f.ToHostfwd() });
             }
@@ -167,11 +168,6 @@ internal static class PasstRunner
             if (guest6 is not null && (f.HostAddress is null || v6Host))
             {
                 hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = f.ToHostfwd(f.HostAddress ?? IPAddress.IPv6Any, guest6) });
-            }
-            else if (!useIpv4)
-            {
-                throw new PersonalityUsageException(
-                    $"{PasstCommandLine.Program}: -{(f.Protocol == "tcp" ? 't' : 'u')} with --ipv6-only needs the guest's IPv6 address (-a): netdevd's DHCPv6 assigns none");
             }
         }
 
@@ -194,6 +190,7 @@ internal static class PasstRunner
             Ipv6Dns = v6?.Dns.ToString(),
             Ipv6HostLoopback = v6?.HostLoopback,
             Ipv6HostAlias = v6?.Alias?.ToString(),
+            Ipv6DhcpAddress = v6?.Address.ToString(),
             Mtu = options.Mtu is { } mtu ? (uint)mtu : null,
         };
         if (!useIpv4)
@@ -224,7 +221,11 @@ internal static class PasstRunner
         return user;
     }
 
-    /// <summary>Without an IPv6 -a: QEMU's prefix (fec0::/64, gateway ::2, DNS ::3); the guest's own address is its SLAAC one.</summary>
+    /// <summary>
+    /// Without an IPv6 -a: QEMU's prefix (fec0::/64, gateway ::2, DNS ::3), and ::15 of it for the
+    /// guest as QEMU's first IPv4 lease (passt copies the host's address, which netdevd's network
+    /// does not use).
+    /// </summary>
     private static readonly IPAddress DefaultAddress6 = IPAddress.Parse("fec0::15");
 
     /// <summary>network + the first of the offsets that is neither the guest nor <paramref name="except"/>.</summary>

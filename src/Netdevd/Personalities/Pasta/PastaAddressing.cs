@@ -81,6 +81,9 @@ internal static class PastaAddressing
             HostAlias = useIpv4 ? v4.Alias?.ToString() : null,
             Ipv6HostLoopback = v6?.HostLoopback,
             Ipv6HostAlias = v6?.Alias?.ToString(),
+            // pasta's DHCPv6 assigns the namespace's address on the tap as passt's does (what
+            // --config-net sets; a namespace that runs a DHCPv6 client itself gets the same).
+            Ipv6DhcpAddress = v6?.Address.ToString(),
             Mtu = (uint)options.Mtu,
         };
     }
