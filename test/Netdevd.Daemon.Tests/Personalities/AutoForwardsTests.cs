@@ -81,6 +81,18 @@ public sealed class AutoForwardsTests
     }
 
     [Fact]
+    public void The_host_sockets_of_this_process_are_not_forwarded()
+    {
+        // The user netdev's UDP flows are bound and unconnected on the host: they look like servers.
+        using var auto = Create(new AutoPorts(false, false, false, true));
+        _tables.Listen(inNamespace: false, tcp: false, 40000);
+        _tables.Listen(inNamespace: false, tcp: false, 53);
+        _tables.OwnPorts.Add(40000);
+        auto.Scan();
+        Assert.Equal([53], _binders["ns-udp"].Open);
+    }
+
+    [Fact]
     public void Given_ports_of_the_other_direction_are_kept_out_of_auto()
     {
         // -t 8080 given (its host socket listens on the host), -T auto: the host's 8080 is ours.
@@ -195,7 +207,7 @@ public sealed class AutoForwardsTests
                     {
                         if (ns == inNamespace && isTcp == tcp)
                         {
-                            text.Append(CultureInfo.InvariantCulture, $"{i++,4}: 00000000:{port:X4} 00000000:0000 {(tcp ? "0A" : "07")} 00000000:00000000 00:00000000 00000000     0        0 1 1\n");
+                            text.Append(CultureInfo.InvariantCulture, $"{i++,4}: 00000000:{port:X4} 00000000:0000 {(tcp ? "0A" : "07")} 00000000:00000000 00:00000000 00000000     0        0 {Inode(port)} 1\n");
                         }
                     }
                 }
@@ -203,6 +215,13 @@ public sealed class AutoForwardsTests
 
             return Encoding.ASCII.GetBytes(text.ToString());
         }
+
+        /// <summary>Ports whose host sockets are this process's own (by the inode the fake gives each port).</summary>
+        public HashSet<int> OwnPorts { get; } = [];
+
+        public IReadOnlySet<ulong> OwnSockets() => OwnPorts.Select(Inode).ToHashSet();
+
+        private static ulong Inode(int port) => 100000UL + (ulong)port;
     }
 
     /// <summary>Binds by adding a listener to the fake tables on its side, as a real socket shows in /proc/net.</summary>

@@ -100,6 +100,19 @@ public sealed class ListeningSocketsTests
     }
 
     [Fact]
+    public void Sockets_of_our_own_are_left_out_by_inode_and_a_missing_inode_does_not_hide_a_line()
+    {
+        var table = TcpHeader +
+            "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0\n" +
+            "   1: 00000000:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4243 1 0 100 0 0 10 0\n" +
+            "   2: 00000000:1F92 00000000:0000 0A 00000000:00000000 00:00000000\n" +
+            "   3: 00000000:1F93 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99999999999999999999999 1\n";
+        var into = new PortSet();
+        ListeningSockets.Scan(Encoding.ASCII.GetBytes(table), ListeningSockets.TcpListen, into, new PortSet(), new HashSet<ulong> { 4242, 0 });
+        Assert.Equal([8081, 8082, 8083], into.ToList());
+    }
+
+    [Fact]
     public void A_table_without_a_final_newline_still_gives_its_last_line() =>
         Assert.Equal([8080], Scan(TcpHeader + "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000", ListeningSockets.TcpListen));
 }

@@ -9,7 +9,8 @@ namespace Netdevd.Personalities.Pasta;
 /// bound TCP ports (iperf3 and the like), and a scan leaves out the ports forwarded the other way,
 /// which are our own sockets there: forwarding them back would make a loop. The order is pasta's
 /// (TCP before UDP, the host before the namespace), each table read just before its map is made,
-/// so sockets opened or closed by the step before are seen as ours. One timer, re-armed after
+/// so sockets opened or closed by the step before are seen as ours; other sockets of this process
+/// on the host (the user netdev's UDP flows) are left out by inode. One timer, re-armed after
 /// each scan; no thread of its own.
 /// </summary>
 internal sealed class AutoForwards : IDisposable
@@ -20,6 +21,8 @@ internal sealed class AutoForwards : IDisposable
     private readonly AutoDirection _tcpOut;
     private readonly AutoDirection _udpOut;
     private readonly PortSet _exclude = new();
+    /// <summary>Our own sockets on the host, read once per scan when a host step needs them.</summary>
+    private IReadOnlySet<ulong>? _own;
     private readonly object _gate = new();
     private Timer? _timer;
     private TimeSpan _period;
@@ -54,6 +57,7 @@ internal sealed class AutoForwards : IDisposable
                 return;
             }
 
+            _own = null;
             if (_tcpOut.IsAuto)
             {
                 ScanInto(_tcpOut.BeginScan(), inNamespace: false, udp: false, _tcpIn.Map);
@@ -113,14 +117,15 @@ internal sealed class AutoForwards : IDisposable
 
     private void ScanInto(PortSet into, bool inNamespace, bool udp, PortSet exclude)
     {
+        var own = inNamespace ? null : _own ??= _tables.OwnSockets();
         if (udp)
         {
-            ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Udp), ListeningSockets.UdpBound, into, exclude);
-            ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Udp6), ListeningSockets.UdpBound, into, exclude);
+            ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Udp), ListeningSockets.UdpBound, into, exclude, own);
+            ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Udp6), ListeningSockets.UdpBound, into, exclude, own);
         }
 
-        ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Tcp), ListeningSockets.TcpListen, into, exclude);
-        ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Tcp6), ListeningSockets.TcpListen, into, exclude);
+        ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Tcp), ListeningSockets.TcpListen, into, exclude, own);
+        ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Tcp6), ListeningSockets.TcpListen, into, exclude, own);
     }
 
     private static PortSet Given(IReadOnlyList<PortForward> forwards, string protocol)

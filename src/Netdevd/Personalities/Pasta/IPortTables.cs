@@ -14,4 +14,10 @@ internal interface IPortTables
 {
     /// <summary>The table as it is now (empty when there is none, e.g. no IPv6).</summary>
     ReadOnlySpan<byte> Read(bool inNamespace, SocketTable table);
+
+    /// <summary>
+    /// The inodes of this process's own sockets on the host, left out of the host's scans:
+    /// the user netdev's UDP flows are bound, unconnected sockets, which look like servers.
+    /// </summary>
+    IReadOnlySet<ulong> OwnSockets();
 }

@@ -15,25 +15,33 @@ internal static class ListeningSockets
     /// <summary>TCP_CLOSE, which a bound, unconnected UDP socket shows.</summary>
     public const int UdpBound = 0x07;
 
-    /// <summary>Adds to <paramref name="into"/> the local port of every line in <paramref name="state"/>, except those in <paramref name="exclude"/>.</summary>
-    public static void Scan(ReadOnlySpan<byte> table, int state, PortSet into, PortSet exclude)
+    /// <summary>
+    /// Adds to <paramref name="into"/> the local port of every line in <paramref name="state"/>,
+    /// except those in <paramref name="exclude"/> and the sockets (by inode) in <paramref name="own"/>.
+    /// </summary>
+    public static void Scan(ReadOnlySpan<byte> table, int state, PortSet into, PortSet exclude, IReadOnlySet<ulong>? own = null)
     {
         while (!table.IsEmpty)
         {
             var end = table.IndexOf((byte)'\n');
             var line = end < 0 ? table : table[..end];
             table = end < 0 ? default : table[(end + 1)..];
-            if (TryParseLine(line, out var port, out var lineState) && lineState == state && !exclude.Contains(port))
+            if (TryParseLine(line, out var port, out var lineState, out var inode) && lineState == state && !exclude.Contains(port) &&
+                (own is null || inode == 0 || !own.Contains(inode)))
             {
                 into.Add(port);
             }
         }
     }
 
-    /// <summary>The local port and state of one line; false for anything but a well-formed socket line.</summary>
-    internal static bool TryParseLine(ReadOnlySpan<byte> line, out int port, out int state)
+    /// <summary>
+    /// The local port, state and inode of one line; false for anything but a well-formed socket
+    /// line. The inode (the sixth field after the state) is 0 when it is absent or not a number.
+    /// </summary>
+    internal static bool TryParseLine(ReadOnlySpan<byte> line, out int port, out int state, out ulong inode)
     {
         port = state = 0;
+        inode = 0;
         var rest = line.TrimStart((byte)' ');
 
         // "SL:" the slot, decimal.
@@ -55,7 +63,21 @@ internal static class ListeningSockets
             return false;
         }
 
-        return st.Length is >= 1 and <= 2 && TryHex(st, out state);
+        if (st.Length is < 1 or > 2 || !TryHex(st, out state))
+        {
+            return false;
+        }
+
+        // tx:rx, tr:when, retrnsmt, uid, timeout, then the inode.
+        for (var i = 0; i < 6 && NextField(ref rest, out var field); i++)
+        {
+            if (i == 5 && field.Length is >= 1 and <= 19 && AllDecimal(field))
+            {
+                inode = ulong.Parse(field, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return true;
     }
 
     private static bool Endpoint(ReadOnlySpan<byte> field, out int port)

@@ -28,6 +28,29 @@ internal sealed class ProcNetTables : IPortTables, IDisposable
     public ReadOnlySpan<byte> Read(bool inNamespace, SocketTable table) =>
         (inNamespace ? _namespace : _host)[(int)table] is { } t ? t.Read() : default;
 
+    public IReadOnlySet<ulong> OwnSockets()
+    {
+        var inodes = new HashSet<ulong>();
+        try
+        {
+            foreach (var fd in Directory.EnumerateFiles("/proc/self/fd"))
+            {
+                // "socket:[INODE]"; a descriptor closed meanwhile has no target.
+                var target = new FileInfo(fd).LinkTarget;
+                if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal) && target.EndsWith(']') &&
+                    ulong.TryParse(target.AsSpan(8, target.Length - 9), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var inode))
+                {
+                    inodes.Add(inode);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return inodes;
+    }
+
     public void Dispose()
     {
         foreach (var t in _host.Concat(_namespace))
