@@ -31,6 +31,11 @@ public sealed class PastaAutoPortOptionTests
         Assert.Equal(new AutoPorts(false, true, true, false), given.Auto);
         Assert.Equal(["tcp::8080-:8080"], given.Forwards.Select(f => f.ToHostfwd()));
         Assert.Equal([53], given.NamespaceForwards.Select(f => f.HostPort));
+
+        // Ports may still be given more than once; passt has no auto: nothing given, nothing forwarded.
+        Assert.Equal(2, Pasta("-t", "80", "-t", "443").Forwards.Count);
+        Assert.Equal(2, PasstCommandLine.Parse(["-t", "80", "-t", "443"], out _)!.Forwards.Count);
+        Assert.Empty(PasstCommandLine.Parse([], out _)!.Forwards);
     }
 
     [Theory]
@@ -57,14 +62,6 @@ public sealed class PastaAutoPortOptionTests
     {
         var e = Assert.Throws<PersonalityUsageException>(() => PasstCommandLine.Parse(args, out _));
         Assert.Equal(message, e.Message);
-    }
-
-    [Fact]
-    public void Specs_may_repeat_and_passt_without_options_forwards_nothing()
-    {
-        Assert.Equal(2, Pasta("-t", "80", "-t", "443").Forwards.Count);
-        Assert.Equal(2, PasstCommandLine.Parse(["-t", "80", "-t", "443"], out _)!.Forwards.Count);
-        Assert.Empty(PasstCommandLine.Parse([], out _)!.Forwards);
     }
 
     [Fact]

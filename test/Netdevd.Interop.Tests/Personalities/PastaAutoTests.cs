@@ -109,6 +109,52 @@ public sealed class PastaAutoTests
         }
     }
 
+    [Fact]
+    public async Task A_namespace_udp_server_started_later_answers_host_datagrams()
+    {
+        TapTestKit.RequireRoot();
+        HostTools.Require("python3", "python3");
+        await using var ns = await TestNamespace.CreateAsync();
+        var dir = HostTools.TempDir();
+        int? daemon = null;
+        try
+        {
+            (daemon, var stderr) = await PastaTests.StartPastaAsync(dir, "--config-net", "-u", "auto", "-t", "none", "-T", "none", "-U", "none",
+                "--ipv4-only", "--quiet", "--netns", ns.Path);
+            Assert.True(daemon is not null, stderr);
+
+            // An echo in the namespace, started after pasta; it ends 10 s after the last datagram.
+            var port = HostTools.FreePort(SocketType.Dgram);
+            var echo = ns.RunAsync("timeout", "120", "python3", "-c",
+                $"import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('0.0.0.0', {port}))\ns.settimeout(70)\n" +
+                "while True:\n d,a=s.recvfrom(100); s.sendto(b'echo:'+d, a); s.settimeout(10)");
+            using var client = new UdpClient(AddressFamily.InterNetwork);
+            client.Connect(IPAddress.Loopback, port);
+            var answer = string.Empty;
+            var deadline = DateTime.UtcNow + Patience;
+            while (answer != "echo:hi" && DateTime.UtcNow < deadline && !echo.IsCompleted)
+            {
+                try
+                {
+                    await client.SendAsync("hi"u8.ToArray());
+                    using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+                    answer = System.Text.Encoding.ASCII.GetString((await client.ReceiveAsync(wait.Token)).Buffer);
+                }
+                catch (Exception e) when (e is OperationCanceledException or SocketException)
+                {
+                    // Not forwarded yet (nothing bound on the host: refused) or lost: again.
+                }
+            }
+
+            Assert.True(answer == "echo:hi", echo.IsCompleted ? (await echo).Stderr : $"the namespace's UDP port {port} was not forwarded from the host");
+        }
+        finally
+        {
+            PastaTests.StopPasta(daemon);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>Whether a TCP socket of ours can bind <paramref name="port"/> on every IPv4 address of the host now.</summary>
     private static bool CanBindOnHost(int port)
     {

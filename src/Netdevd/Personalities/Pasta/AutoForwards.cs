@@ -105,7 +105,15 @@ internal sealed class AutoForwards : IDisposable
 
     private void Tick()
     {
-        Scan();
+        try
+        {
+            Scan();
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        {
+            // A timer thread must not take the process down: what failed is tried again next time.
+        }
+
         lock (_gate)
         {
             if (!_disposed)

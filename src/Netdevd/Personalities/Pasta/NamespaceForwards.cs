@@ -121,7 +121,17 @@ internal sealed class NamespaceForwards : IAsyncDisposable
             }
         }
 
-        var socket = new Socket(local.AddressFamily, tcp ? SocketType.Stream : SocketType.Dgram, tcp ? ProtocolType.Tcp : ProtocolType.Udp);
+        Socket socket;
+        try
+        {
+            // Throws too when the namespace has no such family (IPv6 off there).
+            socket = new Socket(local.AddressFamily, tcp ? SocketType.Stream : SocketType.Dgram, tcp ? ProtocolType.Tcp : ProtocolType.Udp);
+        }
+        catch (SocketException e)
+        {
+            return e.Message;
+        }
+
         try
         {
             if (local.AddressFamily == AddressFamily.InterNetworkV6)
