@@ -8,21 +8,25 @@ namespace Netdevd.Personalities.Pasta;
 /// from the other side: new ones bound, gone ones closed. As pasta, UDP also takes the numbers of
 /// bound TCP ports (iperf3 and the like), and a scan leaves out the ports forwarded the other way,
 /// which are our own sockets there: forwarding them back would make a loop. The order is pasta's
-/// (TCP before UDP, the host before the namespace), each table read just before its map is made,
-/// so sockets opened or closed by the step before are seen as ours; other sockets of this process
-/// on the host (the user netdev's UDP flows) are left out by inode. One timer, re-armed after
+/// (TCP before UDP, the host before the namespace), each side's TCP table read just before its
+/// TCP map is made, so sockets opened or closed by the step before are seen as ours; other
+/// sockets of this process on the host (the user netdev's UDP flows) are left out by inode.
+/// One timer, re-armed after
 /// each scan; no thread of its own.
 /// </summary>
 internal sealed class AutoForwards : IDisposable
 {
+    private static readonly PortSet Nothing = new();
+
     private readonly IPortTables _tables;
     private readonly AutoDirection _tcpIn;
     private readonly AutoDirection _udpIn;
     private readonly AutoDirection _tcpOut;
     private readonly AutoDirection _udpOut;
-    private readonly PortSet _exclude = new();
-    /// <summary>Our own sockets on the host, read once per scan when a host step needs them.</summary>
-    private IReadOnlySet<ulong>? _own;
+
+    /// <summary>The TCP ports listening on the host and in the namespace, each table read once per scan (<see cref="TcpListening"/>).</summary>
+    private readonly PortSet[] _tcpListening = [new(), new()];
+    private readonly bool[] _tcpRead = new bool[2];
     private readonly object _gate = new();
     private Timer? _timer;
     private TimeSpan _period;
@@ -57,32 +61,40 @@ internal sealed class AutoForwards : IDisposable
                 return;
             }
 
-            _own = null;
+            _tcpRead[0] = _tcpRead[1] = false;
             if (_tcpOut.IsAuto)
             {
-                ScanInto(_tcpOut.BeginScan(), inNamespace: false, udp: false, _tcpIn.Map);
+                var next = _tcpOut.BeginScan();
+                next.CopyFrom(TcpListening(inNamespace: false));
+                next.ExceptWith(_tcpIn.Map);
                 _tcpOut.Apply(_tcpIn.Map);
             }
 
             if (_tcpIn.IsAuto)
             {
-                ScanInto(_tcpIn.BeginScan(), inNamespace: true, udp: false, _tcpOut.Map);
+                var next = _tcpIn.BeginScan();
+                next.CopyFrom(TcpListening(inNamespace: true));
+                next.ExceptWith(_tcpOut.Map);
                 _tcpIn.Apply(_tcpOut.Map);
             }
 
             if (_udpOut.IsAuto)
             {
-                _exclude.CopyFrom(_udpIn.Map);
-                _exclude.UnionWith(_tcpIn.Map);
-                ScanInto(_udpOut.BeginScan(), inNamespace: false, udp: true, _exclude);
+                var next = _udpOut.BeginScan();
+                UdpBound(next, inNamespace: false);
+                next.UnionWith(TcpListening(inNamespace: false));
+                next.ExceptWith(_udpIn.Map);
+                next.ExceptWith(_tcpIn.Map);
                 _udpOut.Apply(_udpIn.Map);
             }
 
             if (_udpIn.IsAuto)
             {
-                _exclude.CopyFrom(_udpOut.Map);
-                _exclude.UnionWith(_tcpOut.Map);
-                ScanInto(_udpIn.BeginScan(), inNamespace: true, udp: true, _exclude);
+                var next = _udpIn.BeginScan();
+                UdpBound(next, inNamespace: true);
+                next.UnionWith(TcpListening(inNamespace: true));
+                next.ExceptWith(_udpOut.Map);
+                next.ExceptWith(_tcpOut.Map);
                 _udpIn.Apply(_udpOut.Map);
             }
         }
@@ -123,18 +135,40 @@ internal sealed class AutoForwards : IDisposable
         }
     }
 
-    private void ScanInto(PortSet into, bool inNamespace, bool udp, PortSet exclude)
+    /// <summary>
+    /// The TCP ports listening on one side, read once per scan: reading /proc/net/tcp walks the
+    /// kernel's whole connection hash (milliseconds on a large host), and the UDP step may take the
+    /// TCP step's reading, as what changed between them is ours (left out by map and inode).
+    /// </summary>
+    private PortSet TcpListening(bool inNamespace)
     {
-        var own = inNamespace ? null : _own ??= _tables.OwnSockets();
-        if (udp)
+        var side = inNamespace ? 1 : 0;
+        var set = _tcpListening[side];
+        if (!_tcpRead[side])
         {
-            ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Udp), ListeningSockets.UdpBound, into, exclude, own);
-            ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Udp6), ListeningSockets.UdpBound, into, exclude, own);
+            set.Clear();
+            var v4 = _tables.Read(inNamespace, SocketTable.Tcp);
+            var v6 = _tables.Read(inNamespace, SocketTable.Tcp6);
+            var own = Own(inNamespace);
+            ListeningSockets.Scan(v4, ListeningSockets.TcpListen, set, Nothing, own);
+            ListeningSockets.Scan(v6, ListeningSockets.TcpListen, set, Nothing, own);
+            _tcpRead[side] = true;
         }
 
-        ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Tcp), ListeningSockets.TcpListen, into, exclude, own);
-        ListeningSockets.Scan(_tables.Read(inNamespace, SocketTable.Tcp6), ListeningSockets.TcpListen, into, exclude, own);
+        return set;
     }
+
+    private void UdpBound(PortSet into, bool inNamespace)
+    {
+        var v4 = _tables.Read(inNamespace, SocketTable.Udp);
+        var v6 = _tables.Read(inNamespace, SocketTable.Udp6);
+        var own = Own(inNamespace);
+        ListeningSockets.Scan(v4, ListeningSockets.UdpBound, into, Nothing, own);
+        ListeningSockets.Scan(v6, ListeningSockets.UdpBound, into, Nothing, own);
+    }
+
+    /// <summary>Our own sockets, read after the host's tables so every socket of ours in them is known; none for the namespace's.</summary>
+    private IReadOnlySet<ulong>? Own(bool inNamespace) => inNamespace ? null : _tables.OwnSockets();
 
     private static PortSet Given(IReadOnlyList<PortForward> forwards, string protocol)
     {

@@ -54,6 +54,14 @@ internal sealed class PortSet
         }
     }
 
+    public void ExceptWith(PortSet other)
+    {
+        for (var i = 0; i < Words; i++)
+        {
+            _bits[i] &= ~other._bits[i];
+        }
+    }
+
     public int Count
     {
         get
