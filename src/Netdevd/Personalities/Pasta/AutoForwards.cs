@@ -11,8 +11,7 @@ namespace Netdevd.Personalities.Pasta;
 /// (TCP before UDP, the host before the namespace), each side's TCP table read just before its
 /// TCP map is made, so sockets opened or closed by the step before are seen as ours; other
 /// sockets of this process on the host (the user netdev's UDP flows) are left out by inode.
-/// One timer, re-armed after
-/// each scan; no thread of its own.
+/// One timer, re-armed after each scan; no thread of its own.
 /// </summary>
 internal sealed class AutoForwards : IDisposable
 {
