@@ -237,9 +237,10 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         }
         catch (System.Net.Sockets.SocketException e)
         {
-            if (_logger.IsEnabled(LogLevel.Information))
+            // Debug: the caller gets the error, and pasta's auto forwarding retries a port in use every second.
+            if (_logger.IsEnabled(LogLevel.Debug))
             {
-                _logger.LogInformation("hostfwd {Rule}: {Message}", rule, e.Message);
+                _logger.LogDebug("hostfwd {Rule}: {Message}", rule, e.Message);
             }
 
             throw new QapiException($"Could not set up host forwarding rule '{rule}'");

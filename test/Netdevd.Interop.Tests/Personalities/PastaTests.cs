@@ -348,7 +348,7 @@ public sealed class PastaTests
     }
 
     /// <summary>pasta (netdevd through a symlink) with <paramref name="args"/> and --pid: the daemon's PID once pasta returned 0, else null and its stderr.</summary>
-    private static async Task<(int? Daemon, string Stderr)> StartPastaAsync(string dir, params string[] args)
+    internal static async Task<(int? Daemon, string Stderr)> StartPastaAsync(string dir, params string[] args)
     {
         var pasta = Path.Combine(dir, "pasta");
         File.CreateSymbolicLink(pasta, Path.Combine(AppContext.BaseDirectory, "netdevd"));
@@ -357,7 +357,7 @@ public sealed class PastaTests
         return code == 0 ? (int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), CultureInfo.InvariantCulture), stderr) : (null, $"pasta exited with {code}: {stderr}");
     }
 
-    private static void StopPasta(int? daemon)
+    internal static void StopPasta(int? daemon)
     {
         if (daemon is { } pid && Directory.Exists($"/proc/{pid}"))
         {

@@ -105,6 +105,7 @@ internal static class PasstCommandLine
         var forwards = new List<PortForward>();
         var addressed = new List<AddressedPortSpec>();
         var addresses = new AddressArguments(Program);
+        PortMode tcpMode = PortMode.Unset, udpMode = PortMode.Unset;
         foreach (var (name, value) in options)
         {
             switch (name)
@@ -137,10 +138,10 @@ internal static class PasstCommandLine
                     result = result with { OneOff = true };
                     break;
                 case "tcp-ports":
-                    Forward('t', "tcp", value!);
+                    Forward('t', "tcp", value!, ref tcpMode);
                     break;
                 case "udp-ports":
-                    Forward('u', "udp", value!);
+                    Forward('u', "udp", value!, ref udpMode);
                     break;
                 case "address":
                     addresses.Address(value!);
@@ -205,10 +206,10 @@ internal static class PasstCommandLine
             MapGuestAddress6 = addresses.MapGuest6,
         };
 
-        void Forward(char option, string protocol, string spec)
+        void Forward(char option, string protocol, string spec, ref PortMode mode)
         {
             var first = forwards.Count;
-            PortSpec.Parse(Program, $"-{option}", protocol, spec, forwards);
+            PortSpec.Parse(Program, pasta: false, $"-{option}", protocol, spec, ref mode, forwards);
             AddressedPortSpec.Note(addressed, option, spec, forwards, first);
         }
     }

@@ -8,24 +8,45 @@ namespace Netdevd.Personalities.Passt;
 /// <c>[ADDR[%DEV]/]ITEM[,ITEM...]</c> where an item is <c>PORT[-PORT][:PORT[-PORT]]</c> (host
 /// ports, then the guest's when they differ) or <c>~PORT[-PORT]</c> (excluded from the others).
 /// netdevd binds one socket per forwarded port, so <c>all</c> (and exclusions alone, which mean
-/// "all but") is refused, and so are more than <see cref="MaxPorts"/> ports.
+/// "all but") is refused, and so are more than <see cref="MaxPorts"/> ports. <c>auto</c> (pasta
+/// only) is noted in the option's <see cref="PortMode"/>; the option's forwards then come from
+/// scanning the other side (<see cref="Pasta.AutoForwards"/>).
 /// </summary>
 internal static class PortSpec
 {
     public const int MaxPorts = 4096;
 
-    /// <summary>Adds the forwards of <paramref name="spec"/> to <paramref name="into"/>.</summary>
-    public static void Parse(string program, string option, string protocol, string spec, List<PortForward> into)
+    /// <summary>
+    /// Adds the forwards of <paramref name="spec"/> to <paramref name="into"/> and updates the
+    /// option's <paramref name="mode"/>, with passt's conf_ports() checks and texts for modes
+    /// that conflict (<paramref name="pasta"/>: pasta's rules for <c>auto</c> and <c>all</c>).
+    /// </summary>
+    public static void Parse(string program, bool pasta, string option, string protocol, string spec, ref PortMode mode, List<PortForward> into)
     {
-        if (spec == "none")
+        if (spec is "none" or "auto" or "all")
         {
+            if (mode != PortMode.Unset)
+            {
+                throw new PersonalityUsageException($"{program}: Port forwarding mode '{spec}' conflicts with previous mode");
+            }
+
+            mode = spec switch
+            {
+                "none" => PortMode.None,
+                "auto" when !pasta => throw new PersonalityUsageException($"{program}: 'auto' port forwarding is only allowed for pasta"),
+                "auto" => PortMode.Auto,
+                _ when pasta => throw new PersonalityUsageException($"{program}: 'all' port forwarding is only allowed for passt"),
+                _ => throw Bad(program, option, spec, "'all' (every port) is not supported by netdevd: it binds one socket per port; give the ports"),
+            };
             return;
         }
 
-        if (spec is "all" or "auto")
+        if (mode > PortMode.Spec)
         {
-            throw Bad(program, option, spec, $"'{spec}' (every port) is not supported by netdevd: it binds one socket per port; give the ports");
+            throw new PersonalityUsageException($"{program}: Specific ports cannot be specified together with all/none/auto");
         }
+
+        mode = PortMode.Spec;
 
         IPAddress? address = null;
         var items = spec;

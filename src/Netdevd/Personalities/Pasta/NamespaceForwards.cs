@@ -8,100 +8,166 @@ namespace Netdevd.Personalities.Pasta;
 /// <summary>
 /// pasta's -T/-U (its "outbound" forwards): ports of the namespace's loopback whose connections
 /// and datagrams go to the same (or the mapped) port of the host's loopback. The listening sockets
-/// are made on a thread that joined the namespace (a socket belongs for good to the namespace it
-/// was created in); everything else runs in ours. Not a frame path: one relay per connection.
+/// are made by a thread that joined the namespace (a socket belongs for good to the namespace it
+/// was created in), at start for the ports given and at run time for auto's (<see cref="ListenOnLoopback"/>,
+/// <see cref="Close"/>); everything else runs in ours. Not a frame path: one relay per connection.
 /// </summary>
 internal sealed class NamespaceForwards : IAsyncDisposable
 {
     /// <summary>UDP peers relayed at once per port, so the namespace cannot make us hold unbounded sockets.</summary>
     private const int MaxUdpPeers = 256;
 
-    private readonly List<Socket> _listeners;
+    private const int SolSocket = 1;
+    private const int SoReuseAddr = 2;
+
+    private readonly NamespaceThread _namespace;
+    /// <summary>The listeners by protocol and namespace address; guards itself.</summary>
+    private readonly Dictionary<(bool Tcp, IPEndPoint Local), Socket> _listeners = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
 
-    private NamespaceForwards(List<Socket> listeners, IReadOnlyList<PortForward> forwards)
+    private NamespaceForwards(NamespaceThread ns) => _namespace = ns;
+
+    /// <summary>
+    /// Listens in the namespace (<paramref name="ns"/>'s, which the caller keeps and disposes after
+    /// this) on each forward's port (<see cref="PortForward.HostPort"/>, on loopback unless an address
+    /// was given), towards the host's loopback at <see cref="PortForward.GuestPort"/>. Throws
+    /// <see cref="IOException"/> with why not.
+    /// </summary>
+    public static NamespaceForwards Open(NamespaceThread ns, IReadOnlyList<PortForward> forwards)
     {
-        _listeners = listeners;
-        for (var i = 0; i < listeners.Count; i++)
+        var opened = new NamespaceForwards(ns);
+        try
         {
-            var target = new IPEndPoint(listeners[i].AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, forwards[i].GuestPort);
-            _loops.Add(forwards[i].Protocol == "tcp" ? AcceptAsync(listeners[i], target) : RelayUdpAsync(listeners[i], target));
+            var failure = ns.Invoke(() =>
+            {
+                foreach (var f in forwards)
+                {
+                    if (opened.Listen(f.Protocol == "tcp", new IPEndPoint(f.HostAddress ?? IPAddress.Loopback, f.HostPort), f.GuestPort) is { } why)
+                    {
+                        return $"{f.Protocol} port {f.HostPort} in the namespace: {why}";
+                    }
+                }
+
+                return null;
+            });
+            if (failure is not null)
+            {
+                throw new IOException(failure);
+            }
         }
+        catch
+        {
+            opened.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+
+        return opened;
     }
 
     /// <summary>
-    /// Listens in the namespace at <paramref name="netnsPath"/> on each forward's port
-    /// (<see cref="PortForward.HostPort"/>, on loopback unless an address was given), towards the
-    /// host's loopback at <see cref="PortForward.GuestPort"/>. Throws <see cref="IOException"/> with why not.
+    /// pasta's auto -T/-U: listens on the namespace's 127.0.0.1 (and ::1 with <paramref name="ipv6"/>)
+    /// at each of <paramref name="ports"/> not listened on yet, towards the same port of the host's
+    /// loopback. Returns the ports now listened on in every family; a port taken in the namespace
+    /// is left for the next call.
     /// </summary>
-    public static NamespaceForwards Open(string netnsPath, IReadOnlyList<PortForward> forwards)
+    public List<int> ListenOnLoopback(string protocol, IReadOnlyList<int> ports, bool ipv6)
     {
-        var listeners = new List<Socket>();
-        string? failure = null;
-        var thread = new Thread(() => failure = ListenInNamespace(netnsPath, forwards, listeners)) { Name = "pasta namespace ports" };
-        thread.Start();
-        thread.Join();
-        if (failure is not null)
+        var tcp = protocol == "tcp";
+        return _namespace.Invoke(() =>
         {
-            foreach (var s in listeners)
+            var complete = new List<int>();
+            foreach (var port in ports)
             {
-                s.Dispose();
+                var v4 = Listen(tcp, new IPEndPoint(IPAddress.Loopback, port), port) is null;
+                var v6 = !ipv6 || Listen(tcp, new IPEndPoint(IPAddress.IPv6Loopback, port), port) is null;
+                if (v4 && v6)
+                {
+                    complete.Add(port);
+                }
             }
 
-            throw new IOException(failure);
-        }
-
-        return new NamespaceForwards(listeners, forwards);
+            return complete;
+        });
     }
 
-    private static string? ListenInNamespace(string netnsPath, IReadOnlyList<PortForward> forwards, List<Socket> into)
+    /// <summary>Closes the loopback listeners at <paramref name="ports"/> (connections already relayed go on).</summary>
+    public void Close(string protocol, IReadOnlyList<int> ports)
     {
-        var fd = Libc.Open(netnsPath, Libc.O_RDONLY | Libc.O_CLOEXEC);
-        if (fd < 0)
+        var tcp = protocol == "tcp";
+        lock (_listeners)
         {
-            return $"{netnsPath}: {Errno.Message(Errno.Last)}";
+            foreach (var port in ports)
+            {
+                foreach (var address in (ReadOnlySpan<IPAddress>)[IPAddress.Loopback, IPAddress.IPv6Loopback])
+                {
+                    if (_listeners.Remove((tcp, new IPEndPoint(address, port)), out var listener))
+                    {
+                        listener.Dispose();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>On the namespace's thread: a listener at <paramref name="local"/> unless there is one; null, or why not.</summary>
+    private string? Listen(bool tcp, IPEndPoint local, int targetPort)
+    {
+        lock (_listeners)
+        {
+            if (_listeners.ContainsKey((tcp, local)) || _stop.IsCancellationRequested)
+            {
+                return null;
+            }
+        }
+
+        Socket socket;
+        try
+        {
+            // Throws too when the namespace has no such family (IPv6 off there).
+            socket = new Socket(local.AddressFamily, tcp ? SocketType.Stream : SocketType.Dgram, tcp ? ProtocolType.Tcp : ProtocolType.Udp);
+        }
+        catch (SocketException e)
+        {
+            return e.Message;
         }
 
         try
         {
-            // This thread only: it ends with the sockets made, the rest of the process stays out.
-            if (Libc.SetNs(fd, Libc.CLONE_NEWNET) < 0)
+            if (local.AddressFamily == AddressFamily.InterNetworkV6)
             {
-                return $"cannot enter {netnsPath}: {Errno.Message(Errno.Last)}";
+                socket.DualMode = false;
             }
 
-            foreach (var f in forwards)
+            if (tcp)
             {
-                var address = f.HostAddress ?? IPAddress.Loopback;
-                var tcp = f.Protocol == "tcp";
-                var socket = new Socket(address.AddressFamily, tcp ? SocketType.Stream : SocketType.Dgram, tcp ? ProtocolType.Tcp : ProtocolType.Udp);
-                into.Add(socket);
-                try
-                {
-                    if (tcp)
-                    {
-                        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-                    }
-
-                    socket.Bind(new IPEndPoint(address, f.HostPort));
-                    if (tcp)
-                    {
-                        socket.Listen(128);
-                    }
-                }
-                catch (SocketException e)
-                {
-                    return $"{f.Protocol} port {f.HostPort} in the namespace: {e.Message}";
-                }
+                // SO_REUSEADDR alone: .NET's ReuseAddress also sets SO_REUSEPORT, which would let
+                // us bind beside a server of the namespace that listens there already.
+                socket.SetRawSocketOption(SolSocket, SoReuseAddr, [1, 0, 0, 0]);
             }
 
-            return null;
+            socket.Bind(local);
+            if (tcp)
+            {
+                socket.Listen(128);
+            }
         }
-        finally
+        catch (SocketException e)
         {
-            _ = Libc.Close(fd);
+            socket.Dispose();
+            return e.Message;
         }
+
+        var target = new IPEndPoint(local.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, targetPort);
+        lock (_listeners)
+        {
+            _listeners.Add((tcp, local), socket);
+            _loops.RemoveAll(t => t.IsCompleted);
+            // Run from the pool, never on the namespace's thread: a host socket made there would be the namespace's.
+            _loops.Add(Task.Run(() => tcp ? AcceptAsync(socket, target) : RelayUdpAsync(socket, target)));
+        }
+
+        return null;
     }
 
     private async Task AcceptAsync(Socket listener, IPEndPoint target)
@@ -233,14 +299,21 @@ internal sealed class NamespaceForwards : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        foreach (var listener in _listeners)
+        Task[] loops;
+        lock (_listeners)
         {
-            listener.Dispose();
+            foreach (var listener in _listeners.Values)
+            {
+                listener.Dispose();
+            }
+
+            _listeners.Clear();
+            loops = [.. _loops];
         }
 
         try
         {
-            await Task.WhenAll(_loops).ConfigureAwait(false);
+            await Task.WhenAll(loops).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
         {

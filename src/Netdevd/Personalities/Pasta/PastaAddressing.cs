@@ -49,17 +49,9 @@ internal static class PastaAddressing
         var hostfwd = new List<Netdevd.Qapi.Schema.String>();
         foreach (var f in options.Forwards)
         {
-            // As pasta: a port without an address is bound for both families; IPv6 clients reach
-            // the namespace's IPv6 address, IPv4 clients its IPv4 address.
-            var v6Host = f.HostAddress is { } h && InetPton.IsIpv6(h);
-            if (useIpv4 && !v6Host)
+            foreach (var rule in HostForwardRules(f, useIpv4, v6?.Address))
             {
-                hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = f.ToHostfwd() });
-            }
-
-            if (v6 is not null && (f.HostAddress is null || v6Host))
-            {
-                hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = f.ToHostfwd(f.HostAddress ?? IPAddress.IPv6Any, v6.Address) });
+                hostfwd.Add(new Netdevd.Qapi.Schema.String { Str = rule });
             }
         }
 
@@ -86,6 +78,25 @@ internal static class PastaAddressing
             Ipv6DhcpAddress = v6?.Address.ToString(),
             Mtu = (uint)options.Mtu,
         };
+    }
+
+    /// <summary>
+    /// The user netdev's hostfwd rules for <paramref name="f"/>. As pasta: a port without an
+    /// address is bound for both families in use; IPv6 clients reach the namespace's IPv6 address
+    /// (<paramref name="address6"/>, null with IPv6 off), IPv4 clients its IPv4 address.
+    /// </summary>
+    internal static IEnumerable<string> HostForwardRules(PortForward f, bool useIpv4, IPAddress? address6)
+    {
+        var v6Host = f.HostAddress is { } h && InetPton.IsIpv6(h);
+        if (useIpv4 && !v6Host)
+        {
+            yield return f.ToHostfwd();
+        }
+
+        if (address6 is not null && (f.HostAddress is null || v6Host))
+        {
+            yield return f.ToHostfwd(f.HostAddress ?? IPAddress.IPv6Any, address6);
+        }
     }
 
     private sealed record V4(IPAddress Address, IPAddress Network, IPAddress Gateway, IPAddress Dns, bool HostLoopback, IPAddress? Alias);

@@ -67,10 +67,12 @@ internal static class PastaCommandLine
         "  -e, --stderr             start-up messages on stderr (the default)\n" +
         "  -l, --log-file PATH      log (append) to PATH\n" +
         "  -P, --pid FILE           write the daemon's PID to FILE\n" +
-        "  -t, --tcp-ports SPEC     forward TCP ports from the host into the namespace (none, or passt's specs)\n" +
-        "  -u, --udp-ports SPEC     the same for UDP\n" +
-        "  -T, --tcp-ns SPEC        forward TCP ports of the namespace's loopback to the host's (none, or passt's specs)\n" +
-        "  -U, --udp-ns SPEC        the same for UDP\n" +
+        "  -t, --tcp-ports SPEC     forward TCP ports from the host into the namespace: none, auto (the ports bound\n" +
+        "                           in the namespace, rescanned every second), or passt's specs; default: auto\n" +
+        "  -u, --udp-ports SPEC     the same for UDP (auto also takes the numbers of bound TCP ports); default: auto\n" +
+        "  -T, --tcp-ns SPEC        forward TCP ports of the namespace's loopback to the host's: none, auto (the\n" +
+        "                           ports bound on the host), or passt's specs; default: auto\n" +
+        "  -U, --udp-ns SPEC        the same for UDP; default: auto\n" +
         "  -a, --address ADDR       the namespace's address: IPv4 (default 10.0.2.15), or IPv6 (its /64 the network;\n" +
         "                           default fd00::15); once per family\n" +
         "  -n, --netmask MASK       the IPv4 netmask or prefix length (default 24)\n" +
@@ -106,6 +108,7 @@ internal static class PastaCommandLine
         string? netns = null, userns = null, logFile = null, pidFile = null, ifname = null;
         bool foreground = false, quiet = false, debug = false, configure = false, ipv4Only = false, ipv6Only = false;
         var mtu = 65520;
+        PortMode tcpMode = PortMode.Unset, udpMode = PortMode.Unset, tcpNsMode = PortMode.Unset, udpNsMode = PortMode.Unset;
         foreach (var (name, value) in options)
         {
             switch (name)
@@ -122,10 +125,10 @@ internal static class PastaCommandLine
                 case "stderr": break; // start-up messages always reach the caller's stderr
                 case "log-file": logFile = value; break;
                 case "pid": pidFile = value; break;
-                case "tcp-ports": Forward('t', "tcp", value!); break;
-                case "udp-ports": Forward('u', "udp", value!); break;
-                case "tcp-ns": PortSpec.Parse(Program, "-T", "tcp", value!, nsForwards); break;
-                case "udp-ns": PortSpec.Parse(Program, "-U", "udp", value!, nsForwards); break;
+                case "tcp-ports": Forward('t', "tcp", value!, ref tcpMode); break;
+                case "udp-ports": Forward('u', "udp", value!, ref udpMode); break;
+                case "tcp-ns": PortSpec.Parse(Program, pasta: true, "-T", "tcp", value!, ref tcpNsMode, nsForwards); break;
+                case "udp-ns": PortSpec.Parse(Program, pasta: true, "-U", "udp", value!, ref udpNsMode, nsForwards); break;
                 case "map-guest-addr": addresses.MapGuest(value!); break;
                 case "map-host-loopback": addresses.MapHostLoopback(value!); break;
                 case "address": addresses.Address(value!); break;
@@ -198,12 +201,18 @@ internal static class PastaCommandLine
             Forwards = forwards,
             NamespaceForwards = nsForwards,
             AddressedSpecs = addressed,
+            // As pasta: an option not given is auto.
+            Auto = new AutoPorts(
+                tcpMode is PortMode.Auto or PortMode.Unset,
+                udpMode is PortMode.Auto or PortMode.Unset,
+                tcpNsMode is PortMode.Auto or PortMode.Unset,
+                udpNsMode is PortMode.Auto or PortMode.Unset),
         };
 
-        void Forward(char option, string protocol, string spec)
+        void Forward(char option, string protocol, string spec, ref PortMode mode)
         {
             var first = forwards.Count;
-            PortSpec.Parse(Program, $"-{option}", protocol, spec, forwards);
+            PortSpec.Parse(Program, pasta: true, $"-{option}", protocol, spec, ref mode, forwards);
             AddressedPortSpec.Note(addressed, option, spec, forwards, first);
         }
     }

@@ -76,6 +76,9 @@ internal sealed record PastaOptions
     /// </summary>
     public IReadOnlyList<PortForward> NamespaceForwards { get; init; } = [];
 
+    /// <summary>Which of -t/-u/-T/-U are auto (given so, or not given at all, as pasta).</summary>
+    public AutoPorts Auto { get; init; }
+
     /// <summary>--map-guest-addr with an IPv4 address: outside the network, it leads to the host's loopback.</summary>
     public IPAddress? MapGuestAddress { get; init; }
 

@@ -71,7 +71,10 @@ internal static class PastaRunner
 
         using var loggers = PersonalityLogging.Create(options.Quiet ? LogLevel.Warning : options.Debug ? LogLevel.Debug : LogLevel.Information);
         await using var registry = new NetdevRegistry(BackendCatalog.Create(), new NullEventSink(), loggers);
+        NamespaceThread? nsThread = null;
         NamespaceForwards? outbound = null;
+        ProcNetTables? tables = null;
+        AutoForwards? auto = null;
         LoopbackSplice? splice = null;
         try
         {
@@ -79,16 +82,30 @@ internal static class PastaRunner
             var tap = new Netdev { Id = TapId, Type = NetClientDriver.Tap, Tap = new NetdevTapOptions { Fd = tapFd.ToString(CultureInfo.InvariantCulture) } };
             await registry.AddAsync(tap, NetdevOrigin.CommandLineModern, cancellationToken: stop.Token).ConfigureAwait(false);
             await UserNetwork.AddAsync(registry, user, TapId, "hub0tap", stop.Token).ConfigureAwait(false);
-            if (options.Forwards.Any(f => f.Protocol == "tcp") && registry.Find(UserNetwork.NetdevId)?.Client is Netdevd.UserNet.Host.UserNetClient client)
+            var client = registry.Find(UserNetwork.NetdevId)?.Client as Netdevd.UserNet.Host.UserNetClient;
+            if ((options.Auto.Tcp || options.Forwards.Any(f => f.Protocol == "tcp")) && client is not null)
             {
                 // As pasta: -t connections from the host's loopback go to the namespace's loopback.
                 splice = LoopbackSplice.Open(options.NetnsPath, loggers.CreateLogger(PastaCommandLine.Program));
                 client.LoopbackSplice = splice;
             }
 
-            if (options.NamespaceForwards.Count > 0)
+            if (options.NamespaceForwards.Count > 0 || options.Auto.Any)
             {
-                outbound = NamespaceForwards.Open(options.NetnsPath, options.NamespaceForwards);
+                nsThread = NamespaceThread.Start(options.NetnsPath);
+                outbound = NamespaceForwards.Open(nsThread, options.NamespaceForwards);
+            }
+
+            if (options.Auto.Any && nsThread is not null && outbound is not null)
+            {
+                // The ports bound now are forwarded before the caller is told the namespace is ready.
+                tables = ProcNetTables.Open(nsThread);
+                var forwardsOut = outbound;
+                auto = new AutoForwards(tables, options.Auto, options.Forwards, options.NamespaceForwards,
+                    host: protocol => client is null ? null : new HostPortBinder(client, protocol, user.Ipv4 == true, guest6?.Address),
+                    inNamespace: protocol => new NamespacePortBinder(forwardsOut, protocol, user.Ipv6 == true));
+                auto.Scan();
+                auto.Start(TimeSpan.FromSeconds(1));
             }
 
             if (options.PidFile is { } pidFile)
@@ -96,21 +113,13 @@ internal static class PastaRunner
                 await File.WriteAllTextAsync(pidFile, string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}\n"), stop.Token).ConfigureAwait(false);
             }
         }
-        catch (QapiException e)
+        catch (Exception e) when (e is QapiException or IOException or UnauthorizedAccessException)
         {
-            splice?.Dispose();
-            await errors.WriteLineAsync($"{PastaCommandLine.Program}: {e.Message}").ConfigureAwait(false);
-            return 1;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            splice?.Dispose();
+            await CloseAsync().ConfigureAwait(false);
             await errors.WriteLineAsync($"{PastaCommandLine.Program}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
 
-        await using var outboundForwards = outbound;
-        using var loopbackSplice = splice;
         Background.SignalReady();
 
         // pasta leaves with its namespace: the target process, or the namespace's path, gone.
@@ -126,6 +135,7 @@ internal static class PastaRunner
         {
         }
 
+        await CloseAsync().ConfigureAwait(false);
         if (options.PidFile is { } pidPath)
         {
             try
@@ -138,5 +148,19 @@ internal static class PastaRunner
         }
 
         return 0;
+
+        // Auto's forwards first (they use the user netdev and the namespace's thread), the thread last.
+        async Task CloseAsync()
+        {
+            auto?.Dispose();
+            tables?.Dispose();
+            if (outbound is not null)
+            {
+                await outbound.DisposeAsync().ConfigureAwait(false);
+            }
+
+            nsThread?.Dispose();
+            splice?.Dispose();
+        }
     }
 }

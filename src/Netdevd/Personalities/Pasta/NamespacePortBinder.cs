@@ -1,0 +1,20 @@
+namespace Netdevd.Personalities.Pasta;
+
+/// <summary>Auto -T/-U ports as listeners on the namespace's loopback, towards the host's at the same port.</summary>
+internal sealed class NamespacePortBinder(NamespaceForwards forwards, string protocol, bool ipv6) : IPortBinder
+{
+    public IReadOnlyCollection<int> Bind(IReadOnlyList<int> ports)
+    {
+        try
+        {
+            return forwards.ListenOnLoopback(protocol, ports, ipv6);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closing down: the namespace's thread is gone.
+            return [];
+        }
+    }
+
+    public void Release(IReadOnlyList<int> ports) => forwards.Close(protocol, ports);
+}
