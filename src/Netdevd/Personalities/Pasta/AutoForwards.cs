@@ -120,9 +120,11 @@ internal sealed class AutoForwards : IDisposable
         {
             Scan();
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A timer thread must not take the process down: what failed is tried again next time.
+            // A timer thread must not take the process down, whatever a scan met (a table that
+            // went away, a socket refused, a state no test foresaw): what failed is tried again
+            // next time, and the forwards already open keep working.
         }
 
         lock (_gate)
