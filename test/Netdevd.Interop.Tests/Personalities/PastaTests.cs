@@ -347,6 +347,62 @@ public sealed class PastaTests
         }
     }
 
+    [Fact]
+    public async Task A_tcp_ns_forward_listens_on_the_loopback_of_each_family_in_use()
+    {
+        TapTestKit.RequireRoot();
+        HostTools.Require("curl", "curl");
+        HostTools.Require("ss", "iproute2");
+        await using var both = await TestNamespace.CreateAsync();
+        await using var only4 = await TestNamespace.CreateAsync();
+        await using var only6 = await TestNamespace.CreateAsync();
+        using var hostServer6 = TinyHttpServer.OnLoopback6("from-host-v6");
+        const int Port = 18590;
+        var dirs = new[] { HostTools.TempDir(), HostTools.TempDir(), HostTools.TempDir() };
+        var daemons = new int?[3];
+        try
+        {
+            // As pasta: -T without an address listens on 127.0.0.1 and ::1, each towards the host's
+            // loopback of the same family; -4 and -6 leave the other family out.
+            string[] common = ["--config-net", "-t", "none", "-u", "none", "-U", "none", "-T", $"{Port}:{hostServer6.Port}", "--quiet", "--netns"];
+            (daemons[0], var stderr) = await StartPastaAsync(dirs[0], [.. common, both.Path]);
+            Assert.True(daemons[0] is not null, stderr);
+            (daemons[1], stderr) = await StartPastaAsync(dirs[1], [.. common, only4.Path, "-4"]);
+            Assert.True(daemons[1] is not null, stderr);
+            (daemons[2], stderr) = await StartPastaAsync(dirs[2], [.. common, only6.Path, "-6"]);
+            Assert.True(daemons[2] is not null, stderr);
+
+            var curl = await both.RunAsync("curl", "-6", "-g", "-sS", "--max-time", "20", $"http://[::1]:{Port}/");
+            Assert.True(curl.Stdout == "from-host-v6", curl.Stdout + curl.Stderr);
+            Assert.Equal(["127.0.0.1", "[::1]"], await ListenersAsync(both));
+            Assert.Equal(["127.0.0.1"], await ListenersAsync(only4));
+            Assert.Equal(["[::1]"], await ListenersAsync(only6));
+            curl = await only6.RunAsync("curl", "-6", "-g", "-sS", "--max-time", "20", $"http://[::1]:{Port}/");
+            Assert.True(curl.Stdout == "from-host-v6", curl.Stdout + curl.Stderr);
+        }
+        finally
+        {
+            foreach (var daemon in daemons)
+            {
+                StopPasta(daemon);
+            }
+
+            foreach (var dir in dirs)
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+
+        static async Task<string[]> ListenersAsync(TestNamespace ns)
+        {
+            var ss = await ns.CheckAsync("ss", "-ltnH", $"sport = :{Port}");
+            return [.. ss.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3])
+                .Select(local => local[..local.LastIndexOf(':')])
+                .Order(StringComparer.Ordinal)];
+        }
+    }
+
     /// <summary>pasta (netdevd through a symlink) with <paramref name="args"/> and --pid: the daemon's PID once pasta returned 0, else null and its stderr.</summary>
     internal static async Task<(int? Daemon, string Stderr)> StartPastaAsync(string dir, params string[] args)
     {

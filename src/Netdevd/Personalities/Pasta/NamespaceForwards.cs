@@ -30,11 +30,13 @@ internal sealed class NamespaceForwards : IAsyncDisposable
 
     /// <summary>
     /// Listens in the namespace (<paramref name="ns"/>'s, which the caller keeps and disposes after
-    /// this) on each forward's port (<see cref="PortForward.HostPort"/>, on loopback unless an address
-    /// was given), towards the host's loopback at <see cref="PortForward.GuestPort"/>. Throws
-    /// <see cref="IOException"/> with why not.
+    /// this) on each forward's port (<see cref="PortForward.HostPort"/>), towards the host's loopback
+    /// at <see cref="PortForward.GuestPort"/>: on the address given, else, as pasta, on the loopback
+    /// of each family in use (127.0.0.1 with <paramref name="ipv4"/>, ::1 with <paramref name="ipv6"/>).
+    /// Throws <see cref="IOException"/> with why not when a forward gets no listener at all; a
+    /// family the namespace lacks (IPv6 turned off there) is left out.
     /// </summary>
-    public static NamespaceForwards Open(NamespaceThread ns, IReadOnlyList<PortForward> forwards)
+    public static NamespaceForwards Open(NamespaceThread ns, IReadOnlyList<PortForward> forwards, bool ipv4, bool ipv6)
     {
         var opened = new NamespaceForwards(ns);
         try
@@ -43,7 +45,20 @@ internal sealed class NamespaceForwards : IAsyncDisposable
             {
                 foreach (var f in forwards)
                 {
-                    if (opened.Listen(f.Protocol == "tcp", new IPEndPoint(f.HostAddress ?? IPAddress.Loopback, f.HostPort), f.GuestPort) is { } why)
+                    var tcp = f.Protocol == "tcp";
+                    string? why;
+                    if (f.HostAddress is { } address)
+                    {
+                        why = opened.Listen(tcp, new IPEndPoint(address, f.HostPort), f.GuestPort);
+                    }
+                    else
+                    {
+                        var v4 = ipv4 ? opened.Listen(tcp, new IPEndPoint(IPAddress.Loopback, f.HostPort), f.GuestPort) : "IPv4 not in use";
+                        var v6 = ipv6 ? opened.Listen(tcp, new IPEndPoint(IPAddress.IPv6Loopback, f.HostPort), f.GuestPort) : "IPv6 not in use";
+                        why = v4 is null || v6 is null ? null : ipv4 ? v4 : v6;
+                    }
+
+                    if (why is not null)
                     {
                         return $"{f.Protocol} port {f.HostPort} in the namespace: {why}";
                     }
@@ -66,12 +81,12 @@ internal sealed class NamespaceForwards : IAsyncDisposable
     }
 
     /// <summary>
-    /// pasta's auto -T/-U: listens on the namespace's 127.0.0.1 (and ::1 with <paramref name="ipv6"/>)
-    /// at each of <paramref name="ports"/> not listened on yet, towards the same port of the host's
-    /// loopback. Returns the ports now listened on in every family; a port taken in the namespace
-    /// is left for the next call.
+    /// pasta's auto -T/-U: listens on the namespace's 127.0.0.1 (with <paramref name="ipv4"/>) and
+    /// ::1 (with <paramref name="ipv6"/>) at each of <paramref name="ports"/> not listened on yet,
+    /// towards the same port of the host's loopback. Returns the ports now listened on in every
+    /// family asked for; a port taken in the namespace is left for the next call.
     /// </summary>
-    public List<int> ListenOnLoopback(string protocol, IReadOnlyList<int> ports, bool ipv6)
+    public List<int> ListenOnLoopback(string protocol, IReadOnlyList<int> ports, bool ipv4, bool ipv6)
     {
         var tcp = protocol == "tcp";
         return _namespace.Invoke(() =>
@@ -79,7 +94,7 @@ internal sealed class NamespaceForwards : IAsyncDisposable
             var complete = new List<int>();
             foreach (var port in ports)
             {
-                var v4 = Listen(tcp, new IPEndPoint(IPAddress.Loopback, port), port) is null;
+                var v4 = !ipv4 || Listen(tcp, new IPEndPoint(IPAddress.Loopback, port), port) is null;
                 var v6 = !ipv6 || Listen(tcp, new IPEndPoint(IPAddress.IPv6Loopback, port), port) is null;
                 if (v4 && v6)
                 {

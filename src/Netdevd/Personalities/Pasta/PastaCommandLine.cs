@@ -70,8 +70,8 @@ internal static class PastaCommandLine
         "  -t, --tcp-ports SPEC     forward TCP ports from the host into the namespace: none, auto (the ports bound\n" +
         "                           in the namespace, rescanned every second), or passt's specs; default: auto\n" +
         "  -u, --udp-ports SPEC     the same for UDP (auto also takes the numbers of bound TCP ports); default: auto\n" +
-        "  -T, --tcp-ns SPEC        forward TCP ports of the namespace's loopback to the host's: none, auto (the\n" +
-        "                           ports bound on the host), or passt's specs; default: auto\n" +
+        "  -T, --tcp-ns SPEC        forward TCP ports of the namespace's loopback (127.0.0.1, ::1) to the host's:\n" +
+        "                           none, auto (the ports bound on the host), or passt's specs; default: auto\n" +
         "  -U, --udp-ns SPEC        the same for UDP; default: auto\n" +
         "  -a, --address ADDR       the namespace's address: IPv4 (default 10.0.2.15), or IPv6 (its /64 the network;\n" +
         "                           default fd00::15); once per family\n" +

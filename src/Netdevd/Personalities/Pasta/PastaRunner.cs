@@ -93,7 +93,7 @@ internal static class PastaRunner
             if (options.NamespaceForwards.Count > 0 || options.Auto.Any)
             {
                 nsThread = NamespaceThread.Start(options.NetnsPath);
-                outbound = NamespaceForwards.Open(nsThread, options.NamespaceForwards);
+                outbound = NamespaceForwards.Open(nsThread, options.NamespaceForwards, user.Ipv4 == true, user.Ipv6 == true);
             }
 
             if (options.Auto.Any && nsThread is not null && outbound is not null)
@@ -103,7 +103,7 @@ internal static class PastaRunner
                 var forwardsOut = outbound;
                 auto = new AutoForwards(tables, options.Auto, options.Forwards, options.NamespaceForwards,
                     host: protocol => client is null ? null : new HostPortBinder(client, protocol, user.Ipv4 == true, guest6?.Address),
-                    inNamespace: protocol => new NamespacePortBinder(forwardsOut, protocol, user.Ipv6 == true));
+                    inNamespace: protocol => new NamespacePortBinder(forwardsOut, protocol, user.Ipv4 == true, user.Ipv6 == true));
                 auto.Scan();
                 auto.Start(TimeSpan.FromSeconds(1));
             }
