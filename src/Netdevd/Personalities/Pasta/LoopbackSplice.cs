@@ -67,13 +67,19 @@ internal sealed class LoopbackSplice : ILoopbackSplice, IDisposable
     public int PendingConnects => _relay.Pending;
 
     /// <summary>
-    /// Joins the namespace at <paramref name="netnsPath"/> and starts the relay; throws
-    /// <see cref="IOException"/> with why not.
+    /// Joins the namespace at <paramref name="netnsPath"/> (a thread of its own) and starts the
+    /// relay; throws <see cref="IOException"/> with why not.
     /// </summary>
     public static LoopbackSplice Open(string netnsPath, ILogger? logger = null, int maxConnections = DefaultMaxConnections, int pipeSize = SplicePipe.MaxSize,
-        int connectTimeoutMs = DefaultConnectTimeoutMs)
+        int connectTimeoutMs = DefaultConnectTimeoutMs) =>
+        Start(new NamespaceSockets(NamespaceThread.Start(netnsPath), ownsThread: true), logger, maxConnections, pipeSize, connectTimeoutMs);
+
+    /// <summary>Starts the relay with the namespace's sockets made by <paramref name="ns"/>, which the caller ends after disposing this.</summary>
+    public static LoopbackSplice Open(NamespaceThread ns, ILogger? logger = null) =>
+        Start(new NamespaceSockets(ns, ownsThread: false), logger, DefaultMaxConnections, SplicePipe.MaxSize, DefaultConnectTimeoutMs);
+
+    private static LoopbackSplice Start(NamespaceSockets sockets, ILogger? logger, int maxConnections, int pipeSize, int connectTimeoutMs)
     {
-        var sockets = NamespaceSockets.Open(netnsPath);
         try
         {
             return new LoopbackSplice(sockets, maxConnections, pipeSize, connectTimeoutMs, logger ?? NullLogger.Instance);

@@ -1,63 +1,35 @@
-using Netdevd.Native;
-
 namespace Netdevd.Personalities.Pasta;
 
 /// <summary>
-/// TCP sockets of the pasta namespace, made by one long-lived thread that joined it (setns
-/// changes the calling thread only, and a socket belongs for good to the namespace it was made
-/// in: once made, it is connected and polled from any thread). A few are kept ready per family,
-/// as pasta keeps a pool, so a spliced connection seldom waits for that thread.
+/// TCP sockets of the pasta namespace, made by its <see cref="NamespaceThread"/> (a socket
+/// belongs for good to the namespace it was made in: once made, it is connected and polled from
+/// any thread). A few are kept ready per family, as pasta keeps a pool, so a spliced connection
+/// seldom waits for that thread.
 /// </summary>
 internal sealed class NamespaceSockets : IDisposable
 {
     /// <summary>Ready sockets per family; the thread tops the pool up when it falls below half.</summary>
     private const int PoolSize = 16;
 
-    private readonly int _netns;
-    private readonly Thread _thread;
-    /// <summary>Guards the pools and flags; also the monitor callers and the thread wait on.</summary>
+    private readonly NamespaceThread _namespace;
+    private readonly bool _ownsThread;
+    /// <summary>Guards the pools and flags; also the monitor callers wait on for a refill.</summary>
     private readonly object _gate = new();
     private readonly Queue<int>[] _pools = [new(), new()];
     private readonly bool[] _wanted = new bool[2];
     private readonly bool[] _unavailable = new bool[2];
-    private bool _refill;
+    private readonly Action _refill;
+    private bool _refillQueued;
     private bool _stopping;
     private long _refills;
-    private string? _failure;
-    private bool _entered;
 
-    private NamespaceSockets(int netns)
+    /// <param name="ns">The thread that makes the sockets.</param>
+    /// <param name="ownsThread">Whether <see cref="Dispose"/> ends that thread too (else its owner does, after this).</param>
+    public NamespaceSockets(NamespaceThread ns, bool ownsThread)
     {
-        _netns = netns;
-        _thread = new Thread(Run) { IsBackground = true, Name = "pasta netns" };
-    }
-
-    /// <summary>Joins the namespace at <paramref name="netnsPath"/> on a thread of its own; throws <see cref="IOException"/> with why not.</summary>
-    public static NamespaceSockets Open(string netnsPath)
-    {
-        var fd = Libc.Open(netnsPath, Libc.O_RDONLY | Libc.O_CLOEXEC);
-        if (fd < 0)
-        {
-            throw new IOException($"{netnsPath}: {Errno.Message(Errno.Last)}");
-        }
-
-        var sockets = new NamespaceSockets(fd);
-        sockets._thread.Start();
-        lock (sockets._gate)
-        {
-            while (!sockets._entered && sockets._failure is null)
-            {
-                Monitor.Wait(sockets._gate);
-            }
-        }
-
-        if (sockets._failure is { } failure)
-        {
-            sockets.Dispose();
-            throw new IOException($"cannot enter {netnsPath}: {failure}");
-        }
-
-        return sockets;
+        _namespace = ns;
+        _ownsThread = ownsThread;
+        _refill = Refill;
     }
 
     /// <summary>
@@ -75,10 +47,12 @@ internal sealed class NamespaceSockets : IDisposable
                 // Empty (the first connection, or a burst): wait for one round of the thread.
                 var round = _refills;
                 _unavailable[family] = false;
-                Request();
-                while (_refills == round && !_stopping)
+                if (Request())
                 {
-                    Monitor.Wait(_gate);
+                    while (_refills == round && !_stopping)
+                    {
+                        Monitor.Wait(_gate);
+                    }
                 }
             }
 
@@ -89,92 +63,84 @@ internal sealed class NamespaceSockets : IDisposable
 
             if (_pools[family].Count < PoolSize / 2 && !_unavailable[family])
             {
-                Request();
+                _ = Request();
             }
 
             return fd;
         }
     }
 
-    private void Request()
+    /// <summary>Under <c>_gate</c>: has the namespace's thread top the pools up; false when it no longer runs anything.</summary>
+    private bool Request()
     {
-        _refill = true;
-        Monitor.PulseAll(_gate);
+        if (_refillQueued)
+        {
+            return true;
+        }
+
+        _refillQueued = !_stopping && _namespace.Post(_refill);
+        return _refillQueued;
     }
 
-    private void Run()
+    /// <summary>On the namespace's thread: makes what the pools miss, outside the lock so a caller taking a ready socket does not wait.</summary>
+    private void Refill()
     {
+        bool[] wanted;
+        int[] missing = new int[2];
         lock (_gate)
         {
-            if (Libc.SetNs(_netns, Libc.CLONE_NEWNET) < 0)
+            _refillQueued = false;
+            if (_stopping)
             {
-                _failure = Errno.Message(Errno.Last);
-                Monitor.PulseAll(_gate);
                 return;
             }
 
-            _entered = true;
-            Monitor.PulseAll(_gate);
+            wanted = [_wanted[0], _wanted[1]];
+            missing[0] = PoolSize - _pools[0].Count;
+            missing[1] = PoolSize - _pools[1].Count;
         }
 
         Span<int> made = stackalloc int[PoolSize];
-        while (true)
+        for (var family = 0; family < 2; family++)
         {
-            bool[] wanted;
-            int[] missing = new int[2];
-            lock (_gate)
+            var count = 0;
+            var failed = false;
+            for (; wanted[family] && count < missing[family]; count++)
             {
-                while (!_refill && !_stopping)
+                var fd = Native.Libc.Socket(family == 1 ? Native.Libc.AF_INET6 : Native.Libc.AF_INET, Native.Libc.SOCK_STREAM | Native.Libc.SOCK_NONBLOCK | Native.Libc.SOCK_CLOEXEC, 0);
+                if (fd < 0)
                 {
-                    Monitor.Wait(_gate);
+                    failed = true;
+                    break;
                 }
 
-                if (_stopping)
-                {
-                    return;
-                }
-
-                _refill = false;
-                wanted = [_wanted[0], _wanted[1]];
-                missing[0] = PoolSize - _pools[0].Count;
-                missing[1] = PoolSize - _pools[1].Count;
+                SpliceBuffers.Enlarge(fd);
+                made[count] = fd;
             }
 
-            // Made outside the lock: a caller taking a ready socket does not wait for these.
-            for (var family = 0; family < 2; family++)
+            lock (_gate)
             {
-                var count = 0;
-                var failed = false;
-                for (; wanted[family] && count < missing[family]; count++)
+                for (var i = 0; i < count; i++)
                 {
-                    var fd = Libc.Socket(family == 1 ? Libc.AF_INET6 : Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
-                    if (fd < 0)
+                    if (_stopping)
                     {
-                        failed = true;
-                        break;
+                        _ = Native.Libc.Close(made[i]);
                     }
-
-                    SpliceBuffers.Enlarge(fd);
-                    made[count] = fd;
-                }
-
-                lock (_gate)
-                {
-                    for (var i = 0; i < count; i++)
+                    else
                     {
                         _pools[family].Enqueue(made[i]);
                     }
-
-                    // No retry on every take when the family cannot be had; the next empty pool asks again.
-                    _unavailable[family] |= failed;
                 }
-            }
 
-            lock (_gate)
-            {
-                _refills++;
-                Monitor.PulseAll(_gate);
+                // No retry on every take when the family cannot be had; the next empty pool asks again.
+                _unavailable[family] |= failed;
             }
+        }
+
+        lock (_gate)
+        {
+            _refills++;
+            Monitor.PulseAll(_gate);
         }
     }
 
@@ -191,9 +157,10 @@ internal sealed class NamespaceSockets : IDisposable
             Monitor.PulseAll(_gate);
         }
 
-        if (_thread.IsAlive)
+        if (_ownsThread)
         {
-            _thread.Join();
+            // A refill queued before this runs to its end first (it sees the stop and makes nothing).
+            _namespace.Dispose();
         }
 
         lock (_gate)
@@ -202,11 +169,9 @@ internal sealed class NamespaceSockets : IDisposable
             {
                 while (pool.TryDequeue(out var fd))
                 {
-                    Libc.Close(fd);
+                    _ = Native.Libc.Close(fd);
                 }
             }
         }
-
-        Libc.Close(_netns);
     }
 }

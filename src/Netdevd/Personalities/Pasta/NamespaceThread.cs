@@ -6,7 +6,8 @@ namespace Netdevd.Personalities.Pasta;
 /// <summary>
 /// A long-lived thread that joined the pasta namespace and runs what must be done from inside it
 /// (make a socket there, open its /proc/net tables), one call at a time, for callers on any
-/// thread. setns changes the calling thread only: the rest of the process stays out.
+/// thread: auto's and -T/-U's listeners, the splice's sockets. setns changes the calling thread
+/// only: the rest of the process stays out.
 /// </summary>
 internal sealed class NamespaceThread : IDisposable
 {
@@ -89,6 +90,25 @@ internal sealed class NamespaceThread : IDisposable
 
         thrown?.Throw();
         return result;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="work"/> to run in the namespace without waiting for it; false once
+    /// the thread is stopping (nothing queued). The work must not throw: nothing would see it.
+    /// </summary>
+    public bool Post(Action work)
+    {
+        lock (_gate)
+        {
+            if (_stopping || _failure is not null)
+            {
+                return false;
+            }
+
+            _work.Enqueue(work);
+            Monitor.PulseAll(_gate);
+            return true;
+        }
     }
 
     private void Run()

@@ -83,16 +83,22 @@ internal static class PastaRunner
             await registry.AddAsync(tap, NetdevOrigin.CommandLineModern, cancellationToken: stop.Token).ConfigureAwait(false);
             await UserNetwork.AddAsync(registry, user, TapId, "hub0tap", stop.Token).ConfigureAwait(false);
             var client = registry.Find(UserNetwork.NetdevId)?.Client as Netdevd.UserNet.Host.UserNetClient;
-            if ((options.Auto.Tcp || options.Forwards.Any(f => f.Protocol == "tcp")) && client is not null)
+            var spliced = (options.Auto.Tcp || options.Forwards.Any(f => f.Protocol == "tcp")) && client is not null;
+            if (spliced || options.NamespaceForwards.Count > 0 || options.Auto.Any)
+            {
+                // One thread inside the namespace makes every socket and opens every table there.
+                nsThread = NamespaceThread.Start(options.NetnsPath);
+            }
+
+            if (spliced && nsThread is not null && client is not null)
             {
                 // As pasta: -t connections from the host's loopback go to the namespace's loopback.
-                splice = LoopbackSplice.Open(options.NetnsPath, loggers.CreateLogger(PastaCommandLine.Program));
+                splice = LoopbackSplice.Open(nsThread, loggers.CreateLogger(PastaCommandLine.Program));
                 client.LoopbackSplice = splice;
             }
 
-            if (options.NamespaceForwards.Count > 0 || options.Auto.Any)
+            if ((options.NamespaceForwards.Count > 0 || options.Auto.Any) && nsThread is not null)
             {
-                nsThread = NamespaceThread.Start(options.NetnsPath);
                 outbound = NamespaceForwards.Open(nsThread, options.NamespaceForwards, user.Ipv4 == true, user.Ipv6 == true);
             }
 
@@ -149,7 +155,7 @@ internal static class PastaRunner
 
         return 0;
 
-        // Auto's forwards first (they use the user netdev and the namespace's thread), the thread last.
+        // Auto's forwards first (they use the user netdev and the namespace's thread), then -T/-U's and the splice, the thread last.
         async Task CloseAsync()
         {
             auto?.Dispose();
@@ -159,8 +165,8 @@ internal static class PastaRunner
                 await outbound.DisposeAsync().ConfigureAwait(false);
             }
 
-            nsThread?.Dispose();
             splice?.Dispose();
+            nsThread?.Dispose();
         }
     }
 }
