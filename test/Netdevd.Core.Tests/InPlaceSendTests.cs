@@ -153,6 +153,39 @@ public sealed class InPlaceSendTests
         Assert.Equal(1001, sink.Stats.ReceivedInPlace);
     }
 
+    [Fact]
+    public void A_receiver_that_never_lends_is_not_asked_and_takes_the_frame_by_receive()
+    {
+        var hubs = new HubRegistry();
+        var inPort = hubs.AddPort(0, "in");
+        var outPort = hubs.AddPort(0, "out");
+        var source = new InPlaceSource("src");
+        var sink = new NonLendingClient("dst");
+        NetClient.Connect(inPort, source);
+        NetClient.Connect(outPort, sink);
+
+        Assert.False(source.TrySendInPlace(Frame(1514, 5)));
+
+        // The user netdev's case: a tap's every frame asked its lock for a buffer it never lends.
+        Assert.Equal(0, sink.Asked);
+        Assert.Equal(1, sink.Stats.ReceivedFrames);
+        Assert.Equal(0, sink.Stats.ReceivedInPlace);
+    }
+
+    /// <summary>A receiver of the default kind: it takes frames by Receive and never lends.</summary>
+    private sealed class NonLendingClient(string name) : NetClient(name, NetClientDriver.Socket)
+    {
+        public int Asked { get; private set; }
+
+        protected override bool TryLeaseReceiveBuffer(out Span<byte> buffer)
+        {
+            Asked++;
+            return base.TryLeaseReceiveBuffer(out buffer);
+        }
+
+        protected override ReceiveResult Receive(ReadOnlySpan<byte> frame) => ReceiveResult.Accepted;
+    }
+
     /// <summary>A sender that reads frames in place when it can (the frame is "read" by copying it in), else sends them.</summary>
     private sealed class InPlaceSource(string name) : NetClient(name, NetClientDriver.Socket)
     {
@@ -202,6 +235,8 @@ public sealed class InPlaceSendTests
         public int Returned { get; private set; }
 
         public void Flush() => FlushQueue();
+
+        protected override bool LendsReceiveBuffers => true;
 
         protected override bool TryLeaseReceiveBuffer(out Span<byte> buffer)
         {

@@ -119,6 +119,8 @@ public sealed partial class VhostUserBackendClient : NetClient
         return receiver.Receive(frame, UsingVnetHeader, InSendBatch);
     }
 
+    protected override bool LendsReceiveBuffers => true;
+
     protected override bool TryLeaseReceiveBuffer(out Span<byte> buffer)
     {
         buffer = default;

@@ -57,7 +57,8 @@ public abstract partial class NetClient
             receiver = end;
         }
 
-        if (!receiver.TryLease(out buffer))
+        // Most receivers never lend (they take frames by Receive): asked first, without their lock.
+        if (!receiver.LendsReceiveBuffers || !receiver.TryLease(out buffer))
         {
             return false;
         }
@@ -94,6 +95,13 @@ public abstract partial class NetClient
 
         send.Receiver.CompleteLease(length);
     }
+
+    /// <summary>
+    /// Whether this kind of receiver ever lends a buffer (<see cref="TryLeaseReceiveBuffer"/>):
+    /// the tap asks for every frame it reads, and a receiver that never lends (the user netdev,
+    /// a socket) then costs the sender no lock, no hub lookup and no cold cache lines per frame.
+    /// </summary>
+    protected virtual bool LendsReceiveBuffers => false;
 
     /// <summary>
     /// Receiver, under its lock: lends the buffer the next frame from the peer is read into

@@ -75,6 +75,8 @@ public sealed class VhostUserNetClient : NetClient
         return session.Transmit(frame, UsingVnetHeader, InSendBatch);
     }
 
+    protected override bool LendsReceiveBuffers => true;
+
     protected override bool TryLeaseReceiveBuffer(out Span<byte> buffer)
     {
         buffer = default;
