@@ -59,8 +59,17 @@ class Frame:
         return b""
 
 
+# The targets written so far: each one's folder is emptied before its first seed, and only those,
+# since other corpora are not made here (vhost-user, personality-argv, slirp4netns-api, and
+# pasta-procnet's real /proc/net tables).
+_written = set()
+
+
 def write(target, name, data):
     d = os.path.join(CORPUS, target)
+    if target not in _written:
+        shutil.rmtree(d, ignore_errors=True)
+        _written.add(target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as f:
         f.write(data)
@@ -168,7 +177,6 @@ def user_dhcpv6_seeds():
 def main():
     pcap = os.path.join(ROOT, "capture.pcap")
     captured = [Frame(f) for f in frames(pcap)]
-    shutil.rmtree(CORPUS, ignore_errors=True)
     guest = [f for f in captured if not f.from_gw]
 
     # --- user-frames: the guest's frames per protocol, whole.

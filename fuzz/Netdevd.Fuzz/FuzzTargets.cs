@@ -38,6 +38,7 @@ public static class FuzzTargets
         ("vhost-user-ring", VhostUserRingHarness.Run),
         ("personality-argv", PersonalityArgvHarness.Run),
         ("slirp4netns-api", Slirp4netnsApiHarness.Run),
+        ("pasta-procnet", PastaProcNetHarness.Run),
     ];
 
     public static IEnumerable<string> Names
