@@ -10,6 +10,9 @@ public sealed partial class UserStack
     private const ushort FirstForwardPort = 49152;
     private ushort _nextForwardPort = FirstForwardPort;
 
+    /// <summary>The guest's IPv6 address as its traffic last showed it (<see cref="ForwardTarget6"/>).</summary>
+    private Ipv6Address? _guestSeen6;
+
     /// <summary>
     /// Opens a connection to guest:port for a host connection already accepted from
     /// <paramref name="client"/>:<paramref name="clientPort"/> (its socket is
@@ -27,7 +30,32 @@ public sealed partial class UserStack
     internal TcpConnection? OpenForward6(Ipv6Address guest, ushort guestPort, Ipv6Address client, ushort clientPort, ITcpHostSocket hostState)
     {
         var foreign = client.IsLoopback || client.IsUnspecified || client.IsIpv4Mapped ? _options.Ipv6Host : client;
-        return OpenForward(new TcpFlowAddress(guest, guestPort, foreign, clientPort), hostState);
+        return OpenForward(new TcpFlowAddress(ForwardTarget6(guest), guestPort, foreign, clientPort), hostState);
+    }
+
+    /// <summary>
+    /// Where a forward to <paramref name="guest"/> goes: as passt (its addr_seen), a forward to the
+    /// address DHCPv6 assigns (ipv6-dhcp-address) goes to the address the guest's IPv6 traffic last
+    /// came from (or its DAD named) within the prefix, which is the assigned one for a guest that asked DHCPv6 for it
+    /// and its SLAAC address for a guest that did not (many take SLAAC only and would never answer
+    /// at the assigned one); the assigned one until the guest has sent anything. Forwards to any
+    /// other address go where they say.
+    /// </summary>
+    internal Ipv6Address ForwardTarget6(Ipv6Address guest) =>
+        _options.Ipv6DhcpAddress is { } assigned && guest == assigned && _guestSeen6 is { } seen ? seen : guest;
+
+    /// <summary>
+    /// An address the guest uses (a source of its traffic, the target of its duplicate address
+    /// detection or of its advertisement): kept for <see cref="ForwardTarget6"/> when it is one of
+    /// the prefix's and not ours. DAD counts because a guest that just took its SLAAC address may
+    /// not have sent anything from it yet.
+    /// </summary>
+    private void NoteGuestAddress6(Ipv6Address source)
+    {
+        if (_options.Ipv6DhcpAddress is not null && source.IsInPrefix(_options.Ipv6Prefix, _options.Ipv6PrefixLength) && !IsVirtualAddress6(source))
+        {
+            _guestSeen6 = source;
+        }
     }
 
     private TcpConnection? OpenForward(TcpFlowAddress key, ITcpHostSocket hostState)

@@ -51,6 +51,7 @@ public sealed partial class UserStack
             _ndp.Add(source, eth.Source);
             _lastGuestIp6 = source;
             _lastGuestMac6 = eth.Source;
+            NoteGuestAddress6(source);
         }
 
         var chain = ip.WalkHeaders();

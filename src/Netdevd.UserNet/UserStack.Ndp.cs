@@ -107,7 +107,13 @@ public sealed partial class UserStack
                 if (!IsVirtualAddress6(ns.Target))
                 {
                     // The guest resolving someone else, or checking its own tentative address (DAD):
-                    // nobody else is on this link, so silence is the right answer.
+                    // nobody else is on this link, so silence is the right answer. A DAD names an
+                    // address the guest is about to use (its SLAAC one): forwards may go there.
+                    if (source.IsUnspecified)
+                    {
+                        NoteGuestAddress6(ns.Target);
+                    }
+
                     Counters.Drop(FrameDropReason.NotForUs);
                     return;
                 }
@@ -129,6 +135,7 @@ public sealed partial class UserStack
                 if (!IsVirtualAddress6(na.Target))
                 {
                     _ndp.Add(na.Target, mac);
+                    NoteGuestAddress6(na.Target);
                 }
 
                 break;

@@ -19,12 +19,13 @@ public sealed partial class UserStack
     /// <summary>
     /// <see cref="OpenUdpForward(Ipv4Address, ushort, Ipv4Address, ushort, object)"/> to an IPv6 guest
     /// address: the client's own IPv6 address, except loopback, unspecified and IPv4 ones (which the
-    /// guest could not answer over IPv6), which become the IPv6 virtual host, as for TCP.
+    /// guest could not answer over IPv6), which become the IPv6 virtual host, as for TCP; the
+    /// guest's address as <see cref="ForwardTarget6"/> picks it.
     /// </summary>
     internal UdpForwardFlow? OpenUdpForward6(Ipv6Address guest, ushort guestPort, Ipv6Address client, ushort clientPort, object hostState)
     {
         var foreign = client.IsLoopback || client.IsUnspecified || client.IsIpv4Mapped ? _options.Ipv6Host : client;
-        return OpenUdpForward(new UdpForwardKey(guest, guestPort, foreign, clientPort), hostState);
+        return OpenUdpForward(new UdpForwardKey(ForwardTarget6(guest), guestPort, foreign, clientPort), hostState);
     }
 
     private UdpForwardFlow? OpenUdpForward(UdpForwardKey key, object hostState)

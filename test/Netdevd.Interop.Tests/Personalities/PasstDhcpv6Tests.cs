@@ -35,6 +35,42 @@ public sealed class PasstDhcpv6Tests
         Assert.Equal(AddressFamily.InterNetworkV6, peer.AddressFamily);
     }
 
+    [Fact]
+    public async Task A_guest_with_slaac_alone_gets_ipv6_forwards_at_its_slaac_address()
+    {
+        UserNetRig.RequireTools();
+        HostTools.Require("ss", "iproute2");
+        await using var rig = await UserNetRig.StartBehindPasstAsync("-a fd00::50 -t 18082:80");
+
+        // No DHCPv6 client: the kernel takes its SLAAC address from the advertisement's prefix and
+        // never has fd00::50. As passt, the forward follows the address the guest uses.
+        var slaac = await SlaacAddressAsync(rig);
+        using var server = NamespaceListener.Listen(rig.GuestNs, new IPEndPoint(slaac, 80));
+        using var client = NamespaceSocket.Create(rig.HostNs, AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+        var (peer, _) = await ForwardedClientAddressTests.AcceptFromAsync(server, client, new IPEndPoint(IPAddress.IPv6Loopback, 18082));
+        Assert.Equal(AddressFamily.InterNetworkV6, peer.AddressFamily);
+    }
+
+    /// <summary>The guest's global fd00::/64 address once it is past duplicate address detection.</summary>
+    private static async Task<IPAddress> SlaacAddressAsync(UserNetRig rig)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var output = (await rig.GuestAsync($"ip -6 -o addr show dev {rig.Tap} scope global -tentative")).Output;
+            foreach (var word in output.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (word.StartsWith("fd00::", StringComparison.Ordinal) && word.EndsWith("/64", StringComparison.Ordinal))
+                {
+                    return IPAddress.Parse(word[..^3]);
+                }
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no SLAAC address:\n{output}");
+            await Task.Delay(250);
+        }
+    }
+
     private static async Task WaitUsableAsync(UserNetRig rig, string address)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
