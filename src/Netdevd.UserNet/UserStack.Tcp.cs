@@ -33,6 +33,14 @@ public sealed partial class UserStack
             return;
         }
 
+        if (ip.Destination.IsBroadcast || ip.Destination.IsMulticast || ip.Source.IsBroadcast || ip.Source.IsMulticast)
+        {
+            // RFC 9293 3.10.7.1 (RFC 1122 4.2.3.10): TCP has no broadcast or multicast ends; such a
+            // segment is dropped silently, never answered with a reset from a group address.
+            Counters.Drop(FrameDropReason.NotForUs);
+            return;
+        }
+
         InputTcpSegment(new TcpFlowAddress(ip.Source, tcp.SourcePort, ip.Destination, tcp.DestinationPort), tcp);
     }
 

@@ -38,6 +38,14 @@ public sealed partial class UserStack
             return;
         }
 
+        if (destination.IsMulticast)
+        {
+            // RFC 9293 3.10.7.1: TCP has no multicast ends; dropped silently, never answered with
+            // a reset from the group's address (the source is checked for every IPv6 datagram).
+            Counters.Drop(FrameDropReason.NotForUs);
+            return;
+        }
+
         InputTcpSegment(new TcpFlowAddress(source, tcp.SourcePort, destination, tcp.DestinationPort), tcp);
     }
 

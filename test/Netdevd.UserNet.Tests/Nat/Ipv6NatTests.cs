@@ -200,6 +200,20 @@ public sealed class Ipv6NatTests : IDisposable
         Assert.Empty(_host.Udp6Sent);
     }
 
+    [Theory]
+    [InlineData("ff02::1", TcpFlags.Ack)]
+    [InlineData("ff08:6600:ff:0:400:c400:cd:97", TcpFlags.Ack)]
+    [InlineData("ff05::2", TcpFlags.Syn)]
+    public void A_segment_to_a_multicast_address_is_dropped_without_a_reset(string group, TcpFlags flags)
+    {
+        // Found by the user-ipv6 fuzzer: the reset for a segment of no connection came from the
+        // group's address, a multicast source no IPv6 node may send from.
+        _stack.Input(Tcp(Parse(group), 40000, 80, 1000, 1, flags));
+        Assert.Empty(_sink.Take());
+        Assert.Empty(_host.Opened);
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.NotForUs));
+    }
+
     [Fact]
     public void Ipv4_mapped_addresses_on_the_wire_are_dropped()
     {

@@ -44,6 +44,19 @@ public sealed class UserStackTests : IDisposable
         return tcp;
     }
 
+    [Theory]
+    [InlineData(255, 255, 255, 255, TcpFlags.Syn)]
+    [InlineData(224, 0, 0, 1, TcpFlags.Ack)]
+    [InlineData(239, 1, 2, 3, TcpFlags.Syn)]
+    public void A_segment_to_a_broadcast_or_multicast_address_is_dropped_without_a_reset(byte a, byte b, byte c, byte d, TcpFlags flags)
+    {
+        // RFC 9293 3.10.7.1: no connection, and no reset from a group or broadcast address.
+        _stack.Input(GuestFrames.Tcp(Ipv4Address.Create(a, b, c, d), 40002, 80, 100, 1, flags));
+        Assert.Empty(_sink.Take());
+        Assert.Empty(_host.Opened);
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.NotForUs));
+    }
+
     [Fact]
     public void Arp_for_the_virtual_host_is_answered()
     {
