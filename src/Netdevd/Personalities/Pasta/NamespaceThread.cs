@@ -59,29 +59,28 @@ internal sealed class NamespaceThread : IDisposable
         T result = default!;
         ExceptionDispatchInfo? thrown = null;
         var done = false;
+        var queued = Post(() =>
+        {
+            try
+            {
+                result = work();
+            }
+#pragma warning disable CA1031 // handed back to the caller, who sees it as thrown by its own call
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                thrown = ExceptionDispatchInfo.Capture(e);
+            }
+
+            lock (_gate)
+            {
+                done = true;
+                Monitor.PulseAll(_gate);
+            }
+        });
+        ObjectDisposedException.ThrowIf(!queued, this);
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_stopping, this);
-            _work.Enqueue(() =>
-            {
-                try
-                {
-                    result = work();
-                }
-#pragma warning disable CA1031 // handed back to the caller, who sees it as thrown by its own call
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    thrown = ExceptionDispatchInfo.Capture(e);
-                }
-
-                lock (_gate)
-                {
-                    done = true;
-                    Monitor.PulseAll(_gate);
-                }
-            });
-            Monitor.PulseAll(_gate);
             while (!done)
             {
                 Monitor.Wait(_gate);

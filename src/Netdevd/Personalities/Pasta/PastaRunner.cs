@@ -83,29 +83,30 @@ internal static class PastaRunner
             await registry.AddAsync(tap, NetdevOrigin.CommandLineModern, cancellationToken: stop.Token).ConfigureAwait(false);
             await UserNetwork.AddAsync(registry, user, TapId, "hub0tap", stop.Token).ConfigureAwait(false);
             var client = registry.Find(UserNetwork.NetdevId)?.Client as Netdevd.UserNet.Host.UserNetClient;
-            var spliced = (options.Auto.Tcp || options.Forwards.Any(f => f.Protocol == "tcp")) && client is not null;
-            if (spliced || options.NamespaceForwards.Count > 0 || options.Auto.Any)
+            var spliced = client is not null && (options.Auto.Tcp || options.Forwards.Any(f => f.Protocol == "tcp"));
+            var outward = options.NamespaceForwards.Count > 0 || options.Auto.Any;
+            if (spliced || outward)
             {
                 // One thread inside the namespace makes every socket and opens every table there.
                 nsThread = NamespaceThread.Start(options.NetnsPath);
             }
 
-            if (spliced && nsThread is not null && client is not null)
+            if (spliced && client is not null)
             {
                 // As pasta: -t connections from the host's loopback go to the namespace's loopback.
-                splice = LoopbackSplice.Open(nsThread, loggers.CreateLogger(PastaCommandLine.Program));
+                splice = LoopbackSplice.Open(nsThread!, loggers.CreateLogger(PastaCommandLine.Program));
                 client.LoopbackSplice = splice;
             }
 
-            if ((options.NamespaceForwards.Count > 0 || options.Auto.Any) && nsThread is not null)
+            if (outward)
             {
-                outbound = NamespaceForwards.Open(nsThread, options.NamespaceForwards, user.Ipv4 == true, user.Ipv6 == true);
+                outbound = NamespaceForwards.Open(nsThread!, options.NamespaceForwards, user.Ipv4 == true, user.Ipv6 == true);
             }
 
-            if (options.Auto.Any && nsThread is not null && outbound is not null)
+            if (options.Auto.Any && outbound is not null)
             {
                 // The ports bound now are forwarded before the caller is told the namespace is ready.
-                tables = ProcNetTables.Open(nsThread);
+                tables = ProcNetTables.Open(nsThread!);
                 var forwardsOut = outbound;
                 auto = new AutoForwards(tables, options.Auto, options.Forwards, options.NamespaceForwards,
                     host: protocol => client is null ? null : new HostPortBinder(client, protocol, user.Ipv4 == true, guest6?.Address),
