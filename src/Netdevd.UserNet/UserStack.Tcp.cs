@@ -296,7 +296,26 @@ public sealed partial class UserStack
     internal void OnTcpReceived(TcpConnection connection, int count)
     {
         connection.HostReceived(count);
+        if (connection.SendRingGrowth is > 0 and var capacity)
+        {
+            GrowSendRing(connection, capacity);
+        }
+
         Service(connection, NowMs);
+    }
+
+    /// <summary>
+    /// Enlarges a bulk flow's send ring when the netdev's budget has room for it in the share of
+    /// full-size flows (no room: the flow keeps its ring, nothing is refused or counted).
+    /// </summary>
+    private void GrowSendRing(TcpConnection connection, int capacity)
+    {
+        var extra = RingBytes(capacity) - RingBytes(connection.SendCapacity);
+        if (Budget.Fits(extra, MemoryUse.FullFlow) && Budget.TryReserve(extra, MemoryUse.FullFlow))
+        {
+            connection.GrowSendRing(capacity);
+            connection.BudgetBytes += extra;
+        }
     }
 
     /// <summary>The host socket sent <paramref name="count"/> bytes from the connection's write buffer.</summary>

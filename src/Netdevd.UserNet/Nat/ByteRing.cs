@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Netdevd.UserNet.Nat;
 
 /// <summary>
-/// A fixed-capacity byte ring over one pooled array: a TCP connection's send or receive buffer.
+/// A byte ring over one pooled array: a TCP connection's send or receive buffer.
 /// Data sits at [head, head+count); writers may also place bytes further out into the free space
 /// (<see cref="WriteAt"/>, for out-of-order segments) and commit them later.
 /// </summary>
@@ -15,7 +15,7 @@ namespace Netdevd.UserNet.Nat;
 internal sealed class ByteRing : IDisposable
 {
     private byte[]? _buffer;
-    private readonly int _capacity;
+    private int _capacity;
     private int _head;
     private int _count;
 
@@ -106,6 +106,24 @@ internal sealed class ByteRing : IDisposable
         var firstLength = Math.Min(length, _capacity - start);
         first = buffer.AsSpan(start, firstLength);
         second = buffer.AsSpan(0, length - firstLength);
+    }
+
+    /// <summary>
+    /// Moves the data to a larger array (head at 0); every span handed out before is stale. The
+    /// stack grows a ring only between socket calls, which all run under its lock.
+    /// </summary>
+    public void Grow(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(capacity, _capacity);
+        var old = Buffer;
+        var larger = ArrayPool<byte>.Shared.Rent(capacity);
+        Peek(0, _count, out var first, out var second);
+        first.CopyTo(larger);
+        second.CopyTo(larger.AsSpan(first.Length));
+        _buffer = larger;
+        _capacity = capacity;
+        _head = 0;
+        ArrayPool<byte>.Shared.Return(old);
     }
 
     /// <summary>Drops <paramref name="n"/> bytes from the head.</summary>

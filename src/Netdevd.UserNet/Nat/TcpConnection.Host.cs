@@ -33,6 +33,19 @@ internal sealed partial class TcpConnection
         _send.Commit(count);
     }
 
+    /// <summary>
+    /// The next size of the send ring when the ring, not the guest, is what holds the flow back:
+    /// the host filled it and the guest's window would take more than it holds; 0 otherwise
+    /// (or at <see cref="TcpSettings.MaxSendBufferSize"/>).
+    /// </summary>
+    public int SendRingGrowth =>
+        _send.Free == 0 && _sndWnd > _send.Capacity && _send.Capacity < _settings.MaxSendBufferSize
+            ? Math.Min(_send.Capacity * 2, _settings.MaxSendBufferSize)
+            : 0;
+
+    /// <summary>Enlarges the send ring to <paramref name="capacity"/> (the stack reserved it in its budget).</summary>
+    public void GrowSendRing(int capacity) => _send.Grow(capacity);
+
     /// <summary>Guest bytes waiting for the host socket (contiguous part).</summary>
     public ArraySegment<byte> HostWriteBuffer() => _receive.ReadableSegment();
 

@@ -106,6 +106,9 @@ internal sealed partial class TcpConnection : IDisposable, IFlow
     /// </summary>
     private int IpHeaderGrowth => Address.IsIpv4 ? 0 : 20;
 
+    /// <summary>What the send ring holds at most now (it grows for bulk flows).</summary>
+    public int SendCapacity => _send.Capacity;
+
     /// <summary>The guest's current window in bytes (scaled).</summary>
     public int GuestWindow => _sndWnd;
 

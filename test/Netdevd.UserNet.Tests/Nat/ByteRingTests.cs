@@ -41,4 +41,22 @@ public sealed class ByteRingTests
         Assert.Equal(ring.Free, first.Count);
         Assert.Equal(0, second.Count);
     }
+
+    [Fact]
+    public void Growing_a_wrapped_ring_keeps_its_data_in_order_and_adds_the_new_space_after_it()
+    {
+        using var ring = new ByteRing(100);
+        var stream = Enumerable.Range(0, 130).Select(i => (byte)i).ToArray();
+        ring.Write(stream.AsSpan(0, 100));
+        ring.Consume(30);
+        ring.Write(stream.AsSpan(100, 30)); // full, wrapped: [30, 100) then [0, 30)
+
+        ring.Grow(256);
+
+        Assert.Equal((256, 100, 156), (ring.Capacity, ring.Count, ring.Free));
+        ring.Peek(0, 100, out var a, out var b);
+        Assert.Equal(stream.AsSpan(30, 100).ToArray(), a.ToArray().Concat(b.ToArray()).ToArray());
+        ring.WritableSegments(out var first, out var second);
+        Assert.Equal((100, 156, 0), (first.Offset, first.Count, second.Count));
+    }
 }
