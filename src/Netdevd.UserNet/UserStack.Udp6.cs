@@ -11,7 +11,6 @@ public sealed partial class UserStack
 
     private void InputUdp6(Ipv6Packet ip, int offset, MacAddress guestMac)
     {
-        _ = guestMac;
         if (!UdpPacket.TryCreate(ip.Bytes[offset..], out var udp))
         {
             Counters.Drop(FrameDropReason.Malformed);
@@ -28,14 +27,14 @@ public sealed partial class UserStack
 
         if (udp.DestinationPort == Dhcpv6Server.ServerPort && (destination == Ipv6Address.AllDhcpServers || IsVirtualAddress6(destination)))
         {
-            InputDhcp6(source, udp.SourcePort, udp.Payload);
+            InputDhcp6(source, udp.SourcePort, udp.Payload, guestMac);
             return;
         }
 
         InputUdp6Nat(ip, udp);
     }
 
-    private void InputDhcp6(Ipv6Address client, ushort clientPort, ReadOnlySpan<byte> request)
+    private void InputDhcp6(Ipv6Address client, ushort clientPort, ReadOnlySpan<byte> request, MacAddress clientMac)
     {
         _dhcp6 ??= new Dhcpv6Server(_options.Ipv6Dns, _dnsSearch6, VirtualMac.For(_options.Ipv6Host), _options.Ipv6DhcpAddress);
         if (client.IsUnspecified)
@@ -45,7 +44,7 @@ public sealed partial class UserStack
         }
 
         Span<byte> reply = stackalloc byte[_dhcp6.MaxReplyLength];
-        var n = _dhcp6.Handle(request, reply);
+        var n = _dhcp6.Handle(request, reply, clientMac);
         if (n == 0)
         {
             Counters.Drop(FrameDropReason.Malformed);
@@ -55,6 +54,9 @@ public sealed partial class UserStack
         // libslirp answers from the virtual host's address in the prefix.
         SendUdp6(_options.Ipv6Host, Dhcpv6Server.ServerPort, client, clientPort, reply[..n]);
     }
+
+    /// <summary>The clients the DHCPv6 server gave the ipv6-dhcp-address to (for query-usernet).</summary>
+    public void CopyDhcpv6Bindings(List<Dhcpv6Binding> into) => _dhcp6?.CopyBindings(into);
 
     /// <summary>One UDP datagram to the guest over IPv6.</summary>
     private void SendUdp6(Ipv6Address source, ushort sourcePort, Ipv6Address destination, ushort destinationPort, ReadOnlySpan<byte> payload)

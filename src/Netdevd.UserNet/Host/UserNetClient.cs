@@ -258,10 +258,12 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
     {
         var flows = new List<UsernetFlowInfo>();
         var leases = new List<DhcpLease>();
+        var bindings = new List<Dhcpv6Binding>();
         lock (_engine.Lock)
         {
             _engine.Stack.CollectFlows(flows);
             _dhcp.CopyLeases(leases);
+            _engine.Stack.CopyDhcpv6Bindings(bindings);
         }
 
         var now = _time.GetUtcNow();
@@ -274,6 +276,12 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
                 Ip = l.Address.ToString(),
                 ExpiresIn = (long)Math.Max(0, (l.Expires - now).TotalSeconds),
             });
+        }
+
+        foreach (var b in bindings)
+        {
+            // Infinite lifetimes: RFC 8415's infinity, as the client saw it.
+            leaseInfos.Add(new UsernetLeaseInfo { Macaddr = b.Mac.ToString(), Ip = b.Address.ToString(), ExpiresIn = uint.MaxValue });
         }
 
         return new UsernetInfo { Netdev = Name, Flows = flows, Leases = leaseInfos };

@@ -15,7 +15,8 @@ namespace Netdevd.UserNet.Services;
 /// reads only that one for a Confirm, where passt's in the IA goes unseen). Server identifier
 /// checks: none in a Solicit, Confirm or Rebind (passt wants ours in a Rebind, which RFC 8415 16.8
 /// forbids a client to send, so it never answered one); ours in a Request and Renew. Release and
-/// Decline get no answer, as in passt.
+/// Decline get no answer, as in passt; a Release ends the client's binding (what query-usernet
+/// lists), a Reply with the address starts or renews it.
 /// </summary>
 public sealed partial class Dhcpv6Server
 {
@@ -25,6 +26,10 @@ public sealed partial class Dhcpv6Server
     private const byte MessageConfirm = 4;
     private const byte MessageRenew = 5;
     private const byte MessageRebind = 6;
+    private const byte MessageRelease = 8;
+
+    /// <summary>Clients remembered at most: a guest that changes its MAC for every message replaces the oldest.</summary>
+    public const int MaxBindings = 16;
 
     private const ushort StatusNotOnLink = 4;
 
@@ -37,7 +42,33 @@ public sealed partial class Dhcpv6Server
     /// <summary>passt's status text for NotOnLink.</summary>
     private static ReadOnlySpan<byte> NotOnLinkText => "Prefix not appropriate for link."u8;
 
-    private int HandleStateful(Ipv6Address address, ReadOnlySpan<byte> request, Span<byte> reply)
+    private readonly List<MacAddress> _bound = [];
+
+    /// <summary>The clients holding the address, oldest first.</summary>
+    public void CopyBindings(List<Dhcpv6Binding> into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        if (_address is { } address)
+        {
+            foreach (var mac in _bound)
+            {
+                into.Add(new Dhcpv6Binding(address, mac));
+            }
+        }
+    }
+
+    private void Bind(MacAddress client)
+    {
+        _bound.Remove(client);
+        if (_bound.Count == MaxBindings)
+        {
+            _bound.RemoveAt(0);
+        }
+
+        _bound.Add(client);
+    }
+
+    private int HandleStateful(Ipv6Address address, ReadOnlySpan<byte> request, Span<byte> reply, MacAddress client)
     {
         // passt: a message without a client identifier gets no answer.
         if (!Dhcpv6ClientMessage.TryParse(request, out var message) || message.ClientId.IsEmpty)
@@ -78,6 +109,9 @@ public sealed partial class Dhcpv6Server
                 }
 
                 break;
+            case MessageRelease when ours:
+                _bound.Remove(client);
+                return 0;
             default:
                 return 0;
         }
@@ -86,6 +120,10 @@ public sealed partial class Dhcpv6Server
         if (!message.FirstIaNa.IsEmpty)
         {
             n += WriteIaNa(reply[n..], message.FirstIaNa[..4], address);
+            if (type == MessageReply)
+            {
+                Bind(client);
+            }
         }
 
         return n + WriteDnsOptions(reply[n..], message.WantsDnsServers, message.WantsDomainList);

@@ -47,8 +47,11 @@ public sealed partial class Dhcpv6Server
     public int MaxReplyLength => 4 + (4 + MaxClientIdLength) + (4 + _serverDuid.Length) + (4 + Ipv6Address.Length) + (4 + _domainList.Length) +
                                  (_address is null ? 0 : IaNaWithAddressLength);
 
-    /// <summary>Answers one client message (the UDP payload); returns the reply's length, 0 for no reply.</summary>
-    public int Handle(ReadOnlySpan<byte> request, Span<byte> reply)
+    /// <summary>
+    /// Answers one client message (the UDP payload) from <paramref name="client"/> (the frame's
+    /// source, which a stateful Reply binds); returns the reply's length, 0 for no reply.
+    /// </summary>
+    public int Handle(ReadOnlySpan<byte> request, Span<byte> reply, MacAddress client = default)
     {
         if (reply.Length < MaxReplyLength)
         {
@@ -57,7 +60,7 @@ public sealed partial class Dhcpv6Server
 
         if (_address is { } address && request.Length >= 4 && request[0] != MessageInformationRequest)
         {
-            return HandleStateful(address, request, reply);
+            return HandleStateful(address, request, reply, client);
         }
 
         if (request.Length < 4 || request[0] != MessageInformationRequest)

@@ -173,5 +173,12 @@ public sealed class UserNetIpv6InteropTests
 
         var ping = await rig.GuestAsync("ping -6 -c 1 -W 2 -I fec0::15 fec0::2");
         Assert.True(ping.Status == 0, ping.Output);
+
+        // query-usernet lists the binding after the IPv4 leases (none here): dhclient's MAC, the address, infinity.
+        await using var qmp = await QmpTestClient.ConnectAsync(rig.QmpPath, TimeSpan.FromSeconds(20));
+        var info = (await qmp.ExecuteAsync("query-usernet", new { netdev = "u0" }))["return"]![0]!;
+        var binding = Assert.Single((System.Text.Json.Nodes.JsonArray)info["leases"]!)!;
+        var mac = (await rig.GuestAsync($"cat /sys/class/net/{rig.Tap}/address")).Output.Trim();
+        Assert.Equal((mac, "fec0::15", 4294967295L), ((string?)binding["macaddr"], (string?)binding["ip"], (long)binding["expires-in"]!));
     }
 }
