@@ -14,7 +14,7 @@ namespace Netdevd.UserNet.Tests.Host;
 /// <summary>
 /// DESIGN.md's datapath rule for the user netdev: a bulk TCP download from a host socket to the
 /// guest allocates nothing per frame in steady state (host reads, segments, guest ACKs, timer
-/// re-arms), counted on the two threads that carry it.
+/// re-arms), counted on the two threads that carry it, and neither do echoes of the gateway.
 /// </summary>
 [Collection(nameof(UserNetHostIoTests))]
 public sealed class UserNetAllocationTests
@@ -88,6 +88,48 @@ public sealed class UserNetAllocationTests
             await client.DisposeAsync();
             await guest.DisposeAsync();
             sender?.Join();
+        }
+    }
+
+    /// <summary>
+    /// The request/response path (a ping of the gateway, answered in the stack): the frame in,
+    /// the reply built in a pooled buffer and sent when the sender's batch ends, nothing allocated.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Echoes_of_the_gateway_do_not_allocate(bool vnetHeader)
+    {
+        using var io = new CountingIoThread();
+        var client = UserNetClient.Create("u-echo", UserNetConfigParser.Parse(new NetdevUserOptions()), TimeProvider.System, NullLogger.Instance, ioThread: io);
+        var guest = new GuestPeer(vnetHeader);
+        NetClient.Connect(client, guest);
+        try
+        {
+            byte[][] ping = [GuestFrames.Ping(GuestFrames.Host, 7, 1)]; // one batch of one frame, as a tap's read
+            for (var i = 0; i < 100; i++)
+            {
+                guest.InjectBatch(ping);
+            }
+
+            Assert.True(guest.Received.Count >= 100, $"{guest.Received.Count} frames for 100 echoes"); // answered within each batch, on this thread
+            guest.Record = false;
+            var ioBefore = io.Allocated;
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 5000; i++)
+            {
+                guest.InjectBatch(ping);
+            }
+
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before + (io.Allocated - ioBefore);
+
+            // Any per-echo object would cost at least 24 bytes x 5000 echoes (~120 KB).
+            Assert.True(allocated < 16 * 1024, $"{allocated} bytes allocated for 5000 echoes");
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await guest.DisposeAsync();
         }
     }
 
