@@ -293,6 +293,10 @@ def main():
     write("user-tcp", "sack-window-probe", record(0, syn) + record(0, tcp_l4(40000, 8080, 1001, 1, 0x10, window=0, options=b"\x01\x01\x05\x0a" + struct.pack(">II", 100, 200))) + record(0x40, b"x" * 2000) + record(0x08, b"") + record(0x0B, b""))
     write("user-tcp", "rst-and-close", record(0, syn) + record(0, ack1) + record(0, tcp_l4(40000, 8080, 1001, 1, 0x11)) + record(0x80, b"") + record(0, tcp_l4(40000, 8080, 1002, 2, 0x10)) + record(0, tcp_l4(40000, 8080, 1002, 2, 0x04)))
     write("user-tcp", "host-reset", record(0, syn) + record(0, ack1) + record(0x40, b"abc") + record(0xA0, b"") + record(0, tcp_l4(40000, 8080, 1001, 4, 0x10)))
+    # A bulk flow whose ring the host fills (action 7) while the guest's window (scale 14) would
+    # take more: the ring grows, then grows again with its data wrapped after the guest's ACK.
+    write("user-tcp", "ring-growth", record(0, syn) + record(0, ack1) + record(0xE0, b"") + record(0, tcp_l4(40000, 8080, 1001, 100001, 0x10))
+          + record(0xE0, b"") + record(0xE0, b"") + record(0, tcp_l4(40000, 8080, 1001, 1048577, 0x04)))
     write("user-tcp", "bad-offsets", record(0, syn[:12] + b"\xf0" + syn[13:]) + record(0, syn[:19]) + record(0, tcp_l4(40004, 8080, 1, 0, 0x02, options=b"\x02\x00\x03\x01")))
 
     # --- user-frag: the guest's IPv4 datagrams whole (fragments of the big pings among them),

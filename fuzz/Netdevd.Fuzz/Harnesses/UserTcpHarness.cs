@@ -8,7 +8,9 @@ namespace Netdevd.Fuzz.Harnesses;
 /// as the record; checksums repaired) and the host socket's events on the newest live connection.
 /// Actions: 0 segment to the gateway (host loopback), 1 segment to an outside address,
 /// 2 the host sends record-length bytes, 3 the host writes out what it holds, 4 host end of
-/// stream, 5 host reset, 6 the connect the next segment starts is refused.
+/// stream, 5 host reset, 6 the connect the next segment starts is refused, 7 the host fills all
+/// of the send ring's free space at once (as a readv of a busy socket: what makes a bulk flow's
+/// ring grow, its data wrapped or not).
 /// Connects succeed between records (as a real connect completes between guest frames).
 /// The acknowledgment number of a guest segment is relative to the stack's (random) initial
 /// sequence number for that guest port, so inputs replay the same way every time.
@@ -59,6 +61,12 @@ public static class UserTcpHarness
                 case 6:
                     d.Host.RefuseNext = true;
                     d.Ipv4(Frames.Gateway, Frames.ProtocolTcp, record, control);
+                    break;
+                case 7 when c is not null && c.WantsHostData:
+                    c.HostReadBuffers(out var first, out var second);
+                    first.AsSpan().Fill(control);
+                    second.AsSpan().Fill(control);
+                    d.Stack.OnTcpReceived(c, first.Count + second.Count);
                     break;
             }
         });
