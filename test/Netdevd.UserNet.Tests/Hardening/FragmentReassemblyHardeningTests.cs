@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.UserNet.Tests.Nat;
@@ -11,21 +10,8 @@ namespace Netdevd.UserNet.Tests.Hardening;
 /// can make the reassembled datagram exceed 65535 bytes, and a flood of incomplete datagrams
 /// cannot keep a legitimate fragmented datagram out.
 /// </summary>
-public sealed class FragmentReassemblyHardeningTests : IDisposable
+public sealed class FragmentReassemblyHardeningTests : NatStackHarness
 {
-    private readonly ListSink _sink = new();
-    private readonly FakeNatHost _host = new();
-    private readonly FakeTimeProvider _time = new();
-    private readonly UserStack _stack;
-
-    public FragmentReassemblyHardeningTests()
-    {
-        _stack = new UserStack(new UserStackOptions(), _sink, _time);
-        _stack.AttachHost(_host);
-    }
-
-    public void Dispose() => _stack.Dispose();
-
     /// <summary>
     /// A 60-byte first header (IHL 15) and IHL-5 pieces up to payload byte 65515: each piece alone
     /// fits 65535 bytes, the whole would be 65575. Every frame is at most 1514 bytes.
@@ -51,12 +37,12 @@ public sealed class FragmentReassemblyHardeningTests : IDisposable
         var frames = OversizedByFirstHeader(id: 900);
         foreach (var frame in frames)
         {
-            _stack.Input(frame);
+            Stack.Input(frame);
         }
 
-        Assert.Empty(_host.UdpSent);
-        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.Fragment));
-        Assert.False(_stack.HasTimers); // nothing of it is held
+        Assert.Empty(NatHost.UdpSent);
+        Assert.Equal(1, Stack.Counters.Drops(FrameDropReason.Fragment));
+        Assert.False(Stack.HasTimers); // nothing of it is held
     }
 
     [Fact]
@@ -66,12 +52,12 @@ public sealed class FragmentReassemblyHardeningTests : IDisposable
         frames.Reverse();
         foreach (var frame in frames)
         {
-            _stack.Input(frame);
+            Stack.Input(frame);
         }
 
-        Assert.Empty(_host.UdpSent);
-        Assert.True(_stack.Counters.Drops(FrameDropReason.Fragment) >= 1);
-        Assert.False(_stack.HasTimers);
+        Assert.Empty(NatHost.UdpSent);
+        Assert.True(Stack.Counters.Drops(FrameDropReason.Fragment) >= 1);
+        Assert.False(Stack.HasTimers);
     }
 
     [Fact]
@@ -94,14 +80,14 @@ public sealed class FragmentReassemblyHardeningTests : IDisposable
         while (offset < icmp.Length)
         {
             var length = Math.Min(first ? 1440 : 1480, icmp.Length - offset);
-            _stack.Input(RawFragments.Frame(GuestFrames.Host, IpProtocol.Icmp, 902, offset, offset + length < icmp.Length,
+            Stack.Input(RawFragments.Frame(GuestFrames.Host, IpProtocol.Icmp, 902, offset, offset + length < icmp.Length,
                 icmp.AsSpan(offset, length), optionsLength: first ? 40 : 0));
             offset += length;
             first = false;
         }
 
-        Assert.Equal(0, _stack.Counters.TotalDrops);
-        var replies = _sink.Take();
+        Assert.Equal(0, Stack.Counters.TotalDrops);
+        var replies = Sink.Take();
         Assert.True(replies.Count > 40); // the echo reply, fragmented for the 1500-byte link
     }
 
@@ -111,17 +97,17 @@ public sealed class FragmentReassemblyHardeningTests : IDisposable
         // The flood: first pieces of many datagrams that never complete.
         for (ushort id = 0; id < 200; id++)
         {
-            _stack.Input(RawFragments.Frame(GuestFrames.Host, IpProtocol.Udp, id, 0, more: true, new byte[1480]));
+            Stack.Input(RawFragments.Frame(GuestFrames.Host, IpProtocol.Udp, id, 0, more: true, new byte[1480]));
         }
 
         // Without advancing the clock: a 3000-byte ping in three pieces.
         foreach (var piece in GuestFrames.Fragment(GuestFrames.Ping(GuestFrames.Host, id: 77, seq: 1, dataLength: 3000), 1480, identification: 5000))
         {
-            _stack.Input(piece);
+            Stack.Input(piece);
         }
 
-        var replies = _sink.Take();
+        var replies = Sink.Take();
         Assert.Equal(3, replies.Count); // the 3028-byte echo reply in three fragments
-        Assert.True(_stack.Counters.Drops(FrameDropReason.FragmentLimit) >= 200 - new NatLimits().MaxFragmentedDatagrams);
+        Assert.True(Stack.Counters.Drops(FrameDropReason.FragmentLimit) >= 200 - new NatLimits().MaxFragmentedDatagrams);
     }
 }

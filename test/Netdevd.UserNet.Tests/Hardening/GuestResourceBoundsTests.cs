@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using Netdevd.UserNet.Host;
 using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
@@ -11,44 +10,19 @@ namespace Netdevd.UserNet.Tests.Hardening;
 /// What a guest can make one user netdev hold or emit (issue [05] item 9): a tiny TCP MSS, many
 /// flows, many queued frames. Bytes in, counters and frames out.
 /// </summary>
-public sealed class GuestResourceBoundsTests : IDisposable
+public sealed class GuestResourceBoundsTests : NatStackHarness
 {
     private const long Mib = 1024 * 1024;
-
-    private readonly ListSink _sink = new();
-    private readonly FakeNatHost _host = new();
-    private readonly FakeTimeProvider _time = new();
-    private UserStack _stack;
-
-    public GuestResourceBoundsTests() => _stack = Create(new UserStackOptions());
-
-    private UserStack Create(UserStackOptions options)
-    {
-        var stack = new UserStack(options, _sink, _time);
-        stack.AttachHost(_host);
-        return stack;
-    }
-
-    public void Dispose() => _stack.Dispose();
-
-    private static TcpPacket ParseTcp(byte[] frame)
-    {
-        Assert.True(EthernetFrame.TryCreate(frame, out var eth));
-        Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
-        Assert.True(TcpPacket.TryCreate(ip.Payload, out var tcp));
-        Assert.True(tcp.VerifyChecksum(ip.Source, ip.Destination));
-        return tcp;
-    }
 
     /// <summary>Guest SYN, host connect, guest ACK: an established flow from guest port <paramref name="port"/>.</summary>
     private TcpConnection Establish(ushort port, ushort mss = 1460)
     {
-        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, port, 8080, 100, 0, TcpFlags.Syn, options: new TcpOptions { MaximumSegmentSize = mss }));
-        var connection = _host.Opened[^1].Connection;
-        _stack.OnTcpConnected(connection, true);
-        var synAck = ParseTcp(_sink.Take()[^1]);
+        Stack.Input(GuestFrames.Tcp(GuestFrames.Host, port, 8080, 100, 0, TcpFlags.Syn, options: new TcpOptions { MaximumSegmentSize = mss }));
+        var connection = NatHost.Opened[^1].Connection;
+        Stack.OnTcpConnected(connection, true);
+        var synAck = ParseTcp(Sink.Take()[^1]);
         Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
-        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, port, 8080, 101, synAck.SequenceNumber + 1, TcpFlags.Ack));
+        Stack.Input(GuestFrames.Tcp(GuestFrames.Host, port, 8080, 101, synAck.SequenceNumber + 1, TcpFlags.Ack));
         Assert.Equal(TcpState.Established, connection.State);
         return connection;
     }
@@ -58,9 +32,9 @@ public sealed class GuestResourceBoundsTests : IDisposable
     {
         var connection = Establish(40000, mss: 1);
         connection.HostReadBuffer().AsSpan(0, 3000).Fill(0x42);
-        _stack.OnTcpReceived(connection, 3000);
+        Stack.OnTcpReceived(connection, 3000);
 
-        var frames = _sink.Take();
+        var frames = Sink.Take();
         Assert.NotEmpty(frames);
         for (var i = 0; i < frames.Count - 1; i++)
         {
@@ -75,59 +49,57 @@ public sealed class GuestResourceBoundsTests : IDisposable
     {
         // 4 MiB: two full-size flows (1 MiB each) fill the half for them, 32 small ones (2 x 16 KiB)
         // the next quarter; the rest is refused.
-        _stack.Dispose();
-        _stack = Create(new UserStackOptions { Limits = new NatLimits { MemoryLimit = 4 * Mib } });
+        Recreate(new UserStackOptions { Limits = new NatLimits { MemoryLimit = 4 * Mib } });
         for (ushort port = 20000; port < 20100; port++)
         {
-            _stack.Input(GuestFrames.Tcp(GuestFrames.Host, port, 80, 100, 0, TcpFlags.Syn));
+            Stack.Input(GuestFrames.Tcp(GuestFrames.Host, port, 80, 100, 0, TcpFlags.Syn));
         }
 
-        Assert.Equal(34, _host.Opened.Count);
-        Assert.Equal(66, _stack.Counters.Drops(FrameDropReason.MemoryLimit));
-        var resets = _sink.Take();
+        Assert.Equal(34, NatHost.Opened.Count);
+        Assert.Equal(66, Stack.Counters.Drops(FrameDropReason.MemoryLimit));
+        var resets = Sink.Take();
         Assert.Equal(66, resets.Count);
         Assert.All(resets, f => Assert.True(ParseTcp(f).Rst));
-        Assert.True(_stack.Budget.Peak <= 4 * Mib);
-        Assert.True(_stack.Budget.Refusals >= 66);
-        Assert.Equal(512 * 1024, _host.Opened[0].Connection.HostReadBuffer().Count);
-        Assert.Equal(16 * 1024, _host.Opened[^1].Connection.HostReadBuffer().Count);
+        Assert.True(Stack.Budget.Peak <= 4 * Mib);
+        Assert.True(Stack.Budget.Refusals >= 66);
+        Assert.Equal(512 * 1024, NatHost.Opened[0].Connection.HostReadBuffer().Count);
+        Assert.Equal(16 * 1024, NatHost.Opened[^1].Connection.HostReadBuffer().Count);
     }
 
     [Fact]
     public void Existing_flows_keep_working_at_the_budget_and_a_new_flow_works_once_one_closed()
     {
-        _stack.Dispose();
-        _stack = Create(new UserStackOptions { Limits = new NatLimits { MemoryLimit = 4 * Mib } });
+        Recreate(new UserStackOptions { Limits = new NatLimits { MemoryLimit = 4 * Mib } });
         var first = Establish(30000);
         for (ushort port = 30001; port < 30100; port++)
         {
-            _stack.Input(GuestFrames.Tcp(GuestFrames.Host, port, 80, 100, 0, TcpFlags.Syn));
+            Stack.Input(GuestFrames.Tcp(GuestFrames.Host, port, 80, 100, 0, TcpFlags.Syn));
         }
 
-        _sink.Take();
-        Assert.True(_stack.Counters.Drops(FrameDropReason.MemoryLimit) > 0);
+        Sink.Take();
+        Assert.True(Stack.Counters.Drops(FrameDropReason.MemoryLimit) > 0);
 
         // The established flow still carries data both ways.
         first.HostReadBuffer().AsSpan(0, 1000).Fill(7);
-        _stack.OnTcpReceived(first, 1000);
-        var data = ParseTcp(Assert.Single(_sink.Take()));
+        Stack.OnTcpReceived(first, 1000);
+        var data = ParseTcp(Assert.Single(Sink.Take()));
         Assert.Equal(1000, data.Payload.Length);
-        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 30000, 8080, 101, data.SequenceNumber + 1000, TcpFlags.Ack | TcpFlags.Psh, new byte[500]));
+        Stack.Input(GuestFrames.Tcp(GuestFrames.Host, 30000, 8080, 101, data.SequenceNumber + 1000, TcpFlags.Ack | TcpFlags.Psh, new byte[500]));
         Assert.Equal(500, first.HostWriteBuffer().Count);
-        Assert.Equal(601u, ParseTcp(Assert.Single(_sink.Take())).AcknowledgmentNumber);
+        Assert.Equal(601u, ParseTcp(Assert.Single(Sink.Take())).AcknowledgmentNumber);
 
         // A refused one: then one flow is reset by the guest, and the same SYN succeeds.
-        var opened = _host.Opened.Count;
-        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 31000, 80, 100, 0, TcpFlags.Syn));
-        Assert.Equal(opened, _host.Opened.Count);
-        Assert.True(ParseTcp(Assert.Single(_sink.Take())).Rst);
-        var used = _stack.Budget.Used;
+        var opened = NatHost.Opened.Count;
+        Stack.Input(GuestFrames.Tcp(GuestFrames.Host, 31000, 80, 100, 0, TcpFlags.Syn));
+        Assert.Equal(opened, NatHost.Opened.Count);
+        Assert.True(ParseTcp(Assert.Single(Sink.Take())).Rst);
+        var used = Stack.Budget.Used;
 
-        _stack.OnTcpConnected(_host.Opened[^1].Connection, false); // the host refused one of them: it closes
-        Assert.True(_stack.Budget.Used < used);
-        _sink.Take();
-        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 31000, 80, 100, 0, TcpFlags.Syn));
-        Assert.Equal(opened + 1, _host.Opened.Count);
+        Stack.OnTcpConnected(NatHost.Opened[^1].Connection, false); // the host refused one of them: it closes
+        Assert.True(Stack.Budget.Used < used);
+        Sink.Take();
+        Stack.Input(GuestFrames.Tcp(GuestFrames.Host, 31000, 80, 100, 0, TcpFlags.Syn));
+        Assert.Equal(opened + 1, NatHost.Opened.Count);
     }
 
     [Fact]
@@ -135,24 +107,24 @@ public sealed class GuestResourceBoundsTests : IDisposable
     {
         for (ushort port = 21000; port < 21010; port++)
         {
-            _stack.Input(GuestFrames.Tcp(GuestFrames.Host, port, 80, 100, 0, TcpFlags.Syn));
+            Stack.Input(GuestFrames.Tcp(GuestFrames.Host, port, 80, 100, 0, TcpFlags.Syn));
         }
 
-        Assert.Equal(10 * Mib, _stack.Budget.Used);
-        foreach (var (connection, _) in _host.Opened)
+        Assert.Equal(10 * Mib, Stack.Budget.Used);
+        foreach (var (connection, _) in NatHost.Opened)
         {
-            _stack.OnTcpConnected(connection, false);
+            Stack.OnTcpConnected(connection, false);
         }
 
-        Assert.Equal(0, _stack.TcpFlowCount);
-        Assert.Equal(0, _stack.Budget.Used);
+        Assert.Equal(0, Stack.TcpFlowCount);
+        Assert.Equal(0, Stack.Budget.Used);
     }
 
     [Fact]
     public void The_default_budget_is_128_mib()
     {
         Assert.Equal(128 * Mib, new NatLimits().MemoryLimit);
-        Assert.Equal(128 * Mib, _stack.Budget.Limit);
+        Assert.Equal(128 * Mib, Stack.Budget.Limit);
     }
 
     [Fact]
@@ -187,21 +159,20 @@ public sealed class GuestResourceBoundsTests : IDisposable
     public void Reassembly_held_bytes_are_bounded_by_the_budget_and_the_oldest_gives_way()
     {
         // Room for three datagrams in progress (64 KiB each) in a 200 KiB budget.
-        _stack.Dispose();
-        _stack = Create(new UserStackOptions { Limits = new NatLimits { MemoryLimit = 200 * 1024 } });
+        Recreate(new UserStackOptions { Limits = new NatLimits { MemoryLimit = 200 * 1024 } });
         for (ushort id = 0; id < 10; id++)
         {
-            _stack.Input(RawFragments.Frame(GuestFrames.Host, IpProtocol.Udp, id, 0, more: true, new byte[1480]));
+            Stack.Input(RawFragments.Frame(GuestFrames.Host, IpProtocol.Udp, id, 0, more: true, new byte[1480]));
         }
 
-        Assert.True(_stack.Budget.Peak <= 200 * 1024);
-        Assert.Equal(7, _stack.Counters.Drops(FrameDropReason.FragmentLimit));
+        Assert.True(Stack.Budget.Peak <= 200 * 1024);
+        Assert.Equal(7, Stack.Counters.Drops(FrameDropReason.FragmentLimit));
 
         foreach (var piece in GuestFrames.Fragment(GuestFrames.Ping(GuestFrames.Host, id: 1, seq: 1, dataLength: 3000), 1480, identification: 999))
         {
-            _stack.Input(piece);
+            Stack.Input(piece);
         }
 
-        Assert.Equal(3, _sink.Take().Count);
+        Assert.Equal(3, Sink.Take().Count);
     }
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using Netdevd.UserNet.Nat;
 using Netdevd.UserNet.Tests.Nat;
 using Netdevd.Wire;
@@ -6,41 +5,19 @@ using Netdevd.Wire;
 namespace Netdevd.UserNet.Tests.Ipv6;
 
 /// <summary>A dual-stack UserStack with recording fakes for the host side.</summary>
-public abstract class Ipv6StackHarness : IDisposable
+public abstract class Ipv6StackHarness : NatStackHarness
 {
-    internal ListSink Sink { get; } = new();
+    protected Ipv6StackHarness()
+        : this(new FakeIcmpv6Host())
+    {
+    }
 
-    internal FakeNatHost NatHost { get; } = new();
+    private Ipv6StackHarness(FakeIcmpv6Host icmp6)
+        : base(Options(), icmp6) => Icmp6 = icmp6;
 
-    internal FakeIcmpv6Host Icmp6 { get; } = new();
-
-    internal FakeTimeProvider Time { get; } = new();
-
-    internal UserStack Stack { get; private set; }
-
-    protected Ipv6StackHarness() => Stack = Create(Options());
+    internal FakeIcmpv6Host Icmp6 { get; }
 
     internal static UserStackOptions Options() => new() { Ipv6Enabled = true, Ipv6DnsSearch = ["example.org", "corp.example"] };
-
-    internal UserStack Create(UserStackOptions options)
-    {
-        var stack = new UserStack(options, Sink, Time);
-        stack.AttachHost(NatHost);
-        stack.AttachIcmpv6Host(Icmp6);
-        return stack;
-    }
-
-    internal void Recreate(UserStackOptions options)
-    {
-        Stack.Dispose();
-        Stack = Create(options);
-    }
-
-    public void Dispose()
-    {
-        Stack.Dispose();
-        GC.SuppressFinalize(this);
-    }
 }
 
 internal sealed class FakeIcmpv6Host : IIcmpv6Host

@@ -2,7 +2,6 @@ using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
 using PacketDotNet;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Netdevd.UserNet.Tests.Nat;
 
@@ -10,24 +9,12 @@ namespace Netdevd.UserNet.Tests.Nat;
 /// Datagrams for the guest longer than its link's MTU leave as IPv4 fragments (slirp's ip_output
 /// at IF_MTU 1500), checked with PacketDotNet as the independent decoder.
 /// </summary>
-public sealed class GuestFragmentationTests : IDisposable
+public sealed class GuestFragmentationTests : NatStackHarness
 {
-    private readonly ListSink _sink = new();
-    private readonly FakeNatHost _host = new();
-    private readonly UserStack _stack;
-
-    public GuestFragmentationTests()
-    {
-        _stack = new UserStack(new UserStackOptions(), _sink, new FakeTimeProvider());
-        _stack.AttachHost(_host);
-    }
-
-    public void Dispose() => _stack.Dispose();
-
     [Fact]
     public void A_udp_answer_longer_than_the_mtu_arrives_in_fragments_that_reassemble()
     {
-        _stack.Input(GuestFrames.Udp(GuestFrames.Host, 5000, 7777, [1]));
+        Stack.Input(GuestFrames.Udp(GuestFrames.Host, 5000, 7777, [1]));
         var payload = new byte[4000];
         for (var i = 0; i < payload.Length; i++)
         {
@@ -35,17 +22,17 @@ public sealed class GuestFragmentationTests : IDisposable
         }
 
         var flows = (FlowTable<(Ipv4Address, ushort), UdpFlow>)typeof(UserStack)
-            .GetField("_udp", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
-        _stack.OnUdpReceived(flows.Flows.Single(), Ipv4Address.Loopback, 7777, payload);
+            .GetField("_udp", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(Stack)!;
+        Stack.OnUdpReceived(flows.Flows.Single(), Ipv4Address.Loopback, 7777, payload);
 
-        var frames = _sink.Take();
+        var frames = Sink.Take();
         var datagram = Reassemble(frames, expectedPieces: 3);
         var udp = Assert.IsType<PacketDotNet.UdpPacket>(datagram.PayloadPacket);
         Assert.True(udp.ValidUdpChecksum);
         Assert.Equal(5000, udp.DestinationPort);
         Assert.Equal(7777, udp.SourcePort);
         Assert.Equal(payload, udp.PayloadData);
-        Assert.Equal(1, _stack.Counters.DatagramsFragmented);
+        Assert.Equal(1, Stack.Counters.DatagramsFragmented);
     }
 
     [Fact]
@@ -54,10 +41,10 @@ public sealed class GuestFragmentationTests : IDisposable
         // The guest's own 3000-byte echo request comes in pieces too; the stack reassembles it.
         foreach (var piece in GuestFrames.Fragment(GuestFrames.Ping(GuestFrames.Host, id: 9, seq: 1, dataLength: 3000), 1480))
         {
-            _stack.Input(piece);
+            Stack.Input(piece);
         }
 
-        var datagram = Reassemble(_sink.Take(), expectedPieces: 3);
+        var datagram = Reassemble(Sink.Take(), expectedPieces: 3);
         var icmp = Assert.IsType<IcmpV4Packet>(datagram.PayloadPacket);
         Assert.Equal(IcmpV4TypeCode.EchoReply, icmp.TypeCode);
         Assert.Equal(9, icmp.Id);
@@ -70,15 +57,15 @@ public sealed class GuestFragmentationTests : IDisposable
     {
         foreach (var piece in GuestFrames.Fragment(GuestFrames.Ping(GuestFrames.Host, id: 4, seq: 1, dataLength: 1472), 1480))
         {
-            _stack.Input(piece);
+            Stack.Input(piece);
         }
 
-        var frame = Assert.Single(_sink.Take());
+        var frame = Assert.Single(Sink.Take());
         var ip = Packet.ParsePacket(LinkLayers.Ethernet, frame).Extract<IPv4Packet>();
         Assert.Equal(1500, ip.TotalLength);
         Assert.Equal(0, ip.FragmentFlags & 0x1);
         Assert.Equal(0, ip.FragmentOffset);
-        Assert.Equal(0, _stack.Counters.DatagramsFragmented);
+        Assert.Equal(0, Stack.Counters.DatagramsFragmented);
     }
 
     /// <summary>Checks every piece as a receiver would and joins them (RFC 791 reassembly, in order).</summary>

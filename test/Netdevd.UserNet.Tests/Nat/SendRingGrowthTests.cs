@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
@@ -9,42 +8,18 @@ namespace Netdevd.UserNet.Tests.Nat;
 /// A bulk flow from the host grows its send ring (512 KiB to 2 MiB, doubling) when the ring, not
 /// the guest's window, holds it back, within the netdev's memory budget.
 /// </summary>
-public sealed class SendRingGrowthTests : IDisposable
+public sealed class SendRingGrowthTests : NatStackHarness
 {
     private const int Kib = 1024;
-
-    private readonly ListSink _sink = new();
-    private readonly FakeNatHost _host = new();
-    private readonly FakeTimeProvider _time = new();
-    private UserStack _stack;
-
-    public SendRingGrowthTests() => _stack = Create(new UserStackOptions());
-
-    private UserStack Create(UserStackOptions options)
-    {
-        var stack = new UserStack(options, _sink, _time);
-        stack.AttachHost(_host);
-        return stack;
-    }
-
-    public void Dispose() => _stack.Dispose();
-
-    private static TcpPacket Tcp(byte[] frame)
-    {
-        Assert.True(EthernetFrame.TryCreate(frame, out var eth));
-        Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
-        Assert.True(TcpPacket.TryCreate(ip.Payload, out var tcp));
-        return tcp;
-    }
 
     /// <summary>An established flow; the guest's window is 65535 &lt;&lt; <paramref name="scale"/>.</summary>
     private TcpConnection Establish(byte scale)
     {
         var options = new TcpOptions { MaximumSegmentSize = 60000, WindowScale = scale };
-        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 100, 0, TcpFlags.Syn, options: options));
-        var connection = _host.Opened[^1].Connection;
-        _stack.OnTcpConnected(connection, true);
-        _stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 101, Tcp(_sink.Take()[^1]).SequenceNumber + 1, TcpFlags.Ack));
+        Stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 100, 0, TcpFlags.Syn, options: options));
+        var connection = NatHost.Opened[^1].Connection;
+        Stack.OnTcpConnected(connection, true);
+        Stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 101, ParseTcp(Sink.Take()[^1]).SequenceNumber + 1, TcpFlags.Ack));
         Assert.Equal(TcpState.Established, connection.State);
         return connection;
     }
@@ -53,14 +28,14 @@ public sealed class SendRingGrowthTests : IDisposable
     private void HostFills(TcpConnection connection)
     {
         connection.HostReadBuffers(out var first, out var second);
-        _stack.OnTcpReceived(connection, first.Count + second.Count);
+        Stack.OnTcpReceived(connection, first.Count + second.Count);
     }
 
     [Fact]
     public void A_flow_the_ring_holds_back_grows_it_by_doubling_to_2_mib_and_gives_it_all_back_when_it_ends()
     {
         var connection = Establish(scale: 7); // an 8 MiB window: the ring is the limit
-        var used = _stack.Budget.Used;
+        var used = Stack.Budget.Used;
         Assert.Equal(512 * Kib, connection.SendCapacity);
 
         HostFills(connection);
@@ -69,14 +44,14 @@ public sealed class SendRingGrowthTests : IDisposable
         Assert.Equal(2048 * Kib, connection.SendCapacity);
         HostFills(connection);
         Assert.Equal(2048 * Kib, connection.SendCapacity); // the ceiling
-        Assert.Equal(used + (1536 * Kib), _stack.Budget.Used);
+        Assert.Equal(used + (1536 * Kib), Stack.Budget.Used);
 
         // Everything the host gave went to the guest, each byte once.
-        var sent = _sink.Take().Sum(f => Tcp(f).Payload.Length);
+        var sent = Sink.Take().Sum(f => ParseTcp(f).Payload.Length);
         Assert.Equal(2048 * Kib, sent);
 
-        _stack.OnTcpHostError(connection);
-        Assert.Equal(0, _stack.Budget.Used);
+        Stack.OnTcpHostError(connection);
+        Assert.Equal(0, Stack.Budget.Used);
     }
 
     [Fact]
@@ -94,14 +69,13 @@ public sealed class SendRingGrowthTests : IDisposable
     public void Without_room_in_the_budget_the_ring_stays_and_nothing_is_refused()
     {
         // 2 MiB: the first flow's 1 MiB of rings fill the half that full-size flows may use.
-        _stack.Dispose();
-        _stack = Create(new UserStackOptions { Limits = new NatLimits { MemoryLimit = 2 * 1024 * Kib } });
+        Recreate(new UserStackOptions { Limits = new NatLimits { MemoryLimit = 2 * 1024 * Kib } });
         var connection = Establish(scale: 7);
 
         HostFills(connection);
 
         Assert.Equal(512 * Kib, connection.SendCapacity);
-        Assert.Equal(0, _stack.Budget.Refusals);
-        Assert.Equal(0, _stack.Counters.Drops(FrameDropReason.MemoryLimit));
+        Assert.Equal(0, Stack.Budget.Refusals);
+        Assert.Equal(0, Stack.Counters.Drops(FrameDropReason.MemoryLimit));
     }
 }
