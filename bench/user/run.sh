@@ -2,7 +2,8 @@
 # Guest (a network namespace) <-> host TCP through user-mode NAT stacks, side by side in one run:
 # netdevd's user netdev (hubbed to a tap with vnet_hdr=on, as behind QEMU's virtio-net), QEMU 7.2's -netdev user (hubbed to a tap, -M none),
 # netdevd's pasta personality (the same, its -t splicing host-loopback clients to the namespace's
-# loopback as pasta does: its own row), slirp4netns, a current pasta (passt 2025-01, built from ../shared/peers into a private
+# loopback as pasta does: its own row), netdevd's slirp4netns personality (netdevd-slirp4netns:
+# slirp4netns' own command line, the binary swapped), slirp4netns, a current pasta (passt 2025-01, built from ../shared/peers into a private
 # directory when absent) and a kernel veth pair as the ceiling. Per stack and MTU (1500, 65520):
 #   - IPv4 TCP guest->host and host->guest (-R): iperf3 server on the host's 127.0.0.1, reached
 #     through the stack's "host loopback" address (10.0.2.2; pasta's gateway);
@@ -174,6 +175,16 @@ run_case() {
       pids+=($!); sleep 1
       slirp_hostfwd "$tmp/s4n.sock" >/dev/null 2>&1 || fwd_port=0
       wait_v6 && gw6=fd00::2 ;;
+    netdevd-slirp4netns)
+      # netdevd's slirp4netns personality, started exactly as the slirp4netns row (the binary
+      # swapped, as rootlesskit and podman would run it): the user netdev straight behind a tap in
+      # the namespace, no hub; hostfwd through the same API socket.
+      ln -sf "$(realpath "$nd")" "$tmp/slirp4netns"
+      "$tmp/slirp4netns" --configure --mtu="$mtu" --enable-ipv6 --api-socket "$tmp/s4n.sock" \
+        --netns-type=path "/run/netns/$ns" tap0 >"$tmp/nds4n.log" 2>&1 &
+      pids+=($!); sleep 1
+      slirp_hostfwd "$tmp/s4n.sock" >/dev/null 2>&1 || fwd_port=0
+      wait_v6 && gw6=fd00::2 ;;
     netdevd-pasta)
       # netdevd's pasta personality: the same user netdev behind a tap it makes in the namespace,
       # and, as pasta, -t connections from the host's loopback spliced to the namespace's
@@ -213,7 +224,7 @@ run_case() {
   [ "$fwd_port" != 0 ] && f=$(measure_fwd "$fwd_addr" "$fwd_port")
   r=$(rtt "$gw")
   local rh=-
-  [[ -n "$host_ip" && " netdevd qemu slirp4netns " == *" $name "* ]] && rh=$(rtt "$host_ip")
+  [[ -n "$host_ip" && " netdevd netdevd-slirp4netns qemu slirp4netns " == *" $name "* ]] && rh=$(rtt "$host_ip")
   # run_case runs in a subshell (process substitution): end its forwarder here, or it would
   # outlive the case and take CPU from the next ones.
   cleanup
@@ -222,7 +233,7 @@ run_case() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
 
-stacks=${BENCH_STACKS:-netdevd netdevd-pasta qemu slirp4netns pasta veth}
+stacks=${BENCH_STACKS:-netdevd netdevd-pasta netdevd-slirp4netns qemu slirp4netns pasta veth}
 mtus=${BENCH_MTUS:-1500 65520}
 # BENCH_ROUNDS=N: the whole sweep N times, stacks interleaved within each round (so a load
 # spike hits one round of every stack, not every round of one), each cell then judged on its
@@ -230,10 +241,10 @@ mtus=${BENCH_MTUS:-1500 65520}
 # two runs of the same build; the median of 3 interleaved rounds is what the verdicts need.
 rounds=${BENCH_ROUNDS:-1}
 echo "bench/user: ${secs} s per measurement, $rounds round(s), load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; pasta: ${pasta:-absent}$([ -x "$passt_dir/passt.avx2" ] && echo ' (AVX2 build beside it)')"
-printf '%-13s %6s %10s %10s %10s %10s %10s %13s\n' stack mtu 'v4 g->h' 'v4 h->g' 'v6 g->h' 'v6 h->g' 'fwd h->g' 'rtt avg/med'
+printf '%-19s %6s %10s %10s %10s %10s %10s %13s\n' stack mtu 'v4 g->h' 'v4 h->g' 'v6 g->h' 'v6 h->g' 'fwd h->g' 'rtt avg/med'
 declare -A up down up6 down6 fw rt rth
 row() {
-  printf '%-13s %6s %10s %10s %10s %10s %10s %13s\n' "$@"
+  printf '%-19s %6s %10s %10s %10s %10s %10s %13s\n' "$@"
 }
 for ((round = 1; round <= rounds; round++)); do
   [ "$rounds" -gt 1 ] && echo "round $round (load average $(cut -d' ' -f1 /proc/loadavg)):"
@@ -280,7 +291,7 @@ if [ -n "$host_ip" ]; then
   for mtu in $mtus; do
     line=
     for c in $stacks; do
-      [[ " netdevd qemu slirp4netns " == *" $c "* ]] && line="$line $c ${rth[$c.$mtu]:--}"
+      [[ " netdevd netdevd-slirp4netns qemu slirp4netns " == *" $c "* ]] && line="$line $c ${rth[$c.$mtu]:--}"
     done
     [ -n "$line" ] && echo "ping through the NAT to the host's address $host_ip, mtu $mtu (ms, avg/median of 20):$line"
   done
@@ -290,7 +301,7 @@ echo "netdevd / competitor (v4 g->h, v4 h->g, v6 g->h, v6 h->g, fwd h->g; rtt: l
 for mtu in $mtus; do
   for c in $stacks; do
     [ "$c" = netdevd ] && continue
-    printf '  vs %-12s mtu %-6s %8s %8s %8s %8s %8s   rtt %s vs %s ms\n' "$c" "$mtu" \
+    printf '  vs %-19s mtu %-6s %8s %8s %8s %8s %8s   rtt %s vs %s ms\n' "$c" "$mtu" \
       "$(ratio "${up[netdevd.$mtu]:-0}" "${up[$c.$mtu]:-0}")" "$(ratio "${down[netdevd.$mtu]:-0}" "${down[$c.$mtu]:-0}")" \
       "$(ratio "${up6[netdevd.$mtu]:-0}" "${up6[$c.$mtu]:-0}")" "$(ratio "${down6[netdevd.$mtu]:-0}" "${down6[$c.$mtu]:-0}")" \
       "$(ratio "${fw[netdevd.$mtu]:-0}" "${fw[$c.$mtu]:-0}")" "${rt[netdevd.$mtu]:--}" "${rt[$c.$mtu]:--}"
@@ -326,5 +337,9 @@ for mtu in $mtus; do
     # Judged on the medians (the averages swing with one preempted echo); both are printed.
     printf '  mtu %-6s rtt (avg/median) netdevd %s ms vs slirp4netns %s ms (median no worse) %s\n' "$mtu" "${rt[netdevd.$mtu]}" "${rt[slirp4netns.$mtu]}" \
       "$(awk -v a="${rt[netdevd.$mtu]}" -v b="${rt[slirp4netns.$mtu]}" 'BEGIN { split(a, x, "/"); split(b, y, "/"); if (a == "-" || b == "-" || a == "" || b == "") print "n/a"; else if (x[2] + 0 <= y[2] + 0) print "ok"; else print "MISSED" }')"
+  fi
+  if [[ " $stacks " == *" slirp4netns "* && " $stacks " == *" netdevd-slirp4netns "* ]]; then
+    # Not a target of its own: the same job started the same way, only the binary differs.
+    printf '  mtu %-6s rtt (avg/median) netdevd as slirp4netns %s ms vs slirp4netns %s ms (like for like, no hub)\n' "$mtu" "${rt[netdevd-slirp4netns.$mtu]}" "${rt[slirp4netns.$mtu]}"
   fi
 done
