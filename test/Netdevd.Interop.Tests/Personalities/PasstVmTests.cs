@@ -145,6 +145,7 @@ public sealed class PasstVmTests
             var (code, _, err) = await Netdevd.Interop.Tests.Tap.HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), curl, "-s", "--max-time", "40", "-o", fetched, $"http://127.0.0.1:{forwarded}/payload");
             Assert.True(code == 0, $"curl through the forwarded port: {err}\n{Context()}");
             Assert.Equal(sha, Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(fetched))));
+            FrameThreads.AssertOne(daemonPid.Value);
 
             Assert.True(await vm.WaitForAsync($"{GuestInitramfs.Marker} done", GuestTimeout), Context());
             Assert.True(vm.WaitForExit(TimeSpan.FromSeconds(30)), $"QEMU did not exit after poweroff -f\n{Context()}");

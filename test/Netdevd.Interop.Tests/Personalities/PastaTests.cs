@@ -40,6 +40,7 @@ public sealed class PastaTests
             Assert.Contains("mtu 65520", await ns.CheckAsync("ip", "-o", "link", "show", "tap0"), StringComparison.Ordinal);
             Assert.Contains("default via 10.0.2.2", await ns.CheckAsync("ip", "route"), StringComparison.Ordinal);
             Assert.Equal("from-host", (await ns.RunAsync("curl", "-s", "--max-time", "20", $"http://10.0.2.2:{hostServer.Port}/")).Stdout);
+            FrameThreads.AssertOne(daemon);
 
             // The namespace's process gone: pasta leaves too.
             child.Kill();

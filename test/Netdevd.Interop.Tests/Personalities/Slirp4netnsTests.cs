@@ -62,6 +62,7 @@ public sealed class Slirp4netnsTests
         // allow_host_loopback: the host's 127.0.0.1 at 10.0.2.2.
         var fetched = await ns.RunAsync("curl", "-s", "--max-time", "20", $"http://10.0.2.2:{hostServer.Port}/");
         Assert.Equal("from-host", fetched.Stdout);
+        FrameThreads.AssertOne(slirp.Pid);
 
         // port_handler=slirp4netns: podman's add_hostfwd with an empty guest_addr.
         using var guestServer = TinyHttpServer.InNamespace(ns, "from-guest");

@@ -71,6 +71,7 @@ internal static class PasstRunner
         }
 
         var oneOff = options.OneOff ? new OneOffWatch(StreamServer.NetdevId, stop) : null;
+        FrameThread.UseOne();
         await using var registry = new NetdevRegistry(BackendCatalog.Create(), (IQapiEventSink?)oneOff ?? new NullEventSink(), loggers);
         try
         {

@@ -70,6 +70,7 @@ internal static class PastaRunner
         }
 
         using var loggers = PersonalityLogging.Create(options.Quiet ? LogLevel.Warning : options.Debug ? LogLevel.Debug : LogLevel.Information);
+        FrameThread.UseOne();
         await using var registry = new NetdevRegistry(BackendCatalog.Create(), new NullEventSink(), loggers);
         NamespaceThread? nsThread = null;
         NamespaceForwards? outbound = null;

@@ -90,6 +90,7 @@ internal static class Slirp4netnsRunner
         }
 
         using var loggers = PersonalityLogging.Create(LogLevel.Warning);
+        FrameThread.UseOne();
         await using var registry = new NetdevRegistry(BackendCatalog.Create(), new NullEventSink(), loggers);
         Slirp4netnsApiSocket? api = null;
         try
