@@ -30,6 +30,12 @@ public sealed class DefaultJobTests
             }
 
             Assert.True(File.Exists(vmSocket));
+
+            // As passt: the VM's socket and the user network share one frame thread.
+            var threads = Directory.GetDirectories($"/proc/{daemon.Pid}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToList();
+            Assert.True(threads.Count(n => n == "io0") == 1, string.Join(", ", threads));
+            Assert.DoesNotContain(threads, n => n.StartsWith("user-", StringComparison.Ordinal) || n.StartsWith("stream:", StringComparison.Ordinal));
+
             Assert.Equal(0, await daemon.InterruptAsync(TimeSpan.FromSeconds(20)));
             Assert.False(File.Exists(qmpPath), "the QMP socket is removed at exit");
             Assert.False(File.Exists(vmSocket), "the VM socket is removed at exit");

@@ -55,7 +55,7 @@ internal static class DaemonRunner
         }
 
         // Before any netdev exists: every backend created from here on is placed by it.
-        IoThreadPool.Configure(options.IoThreads);
+        IoThreadPool.Configure(options.FrameThreads);
 
         // No defaults: the default builder reads appsettings.json, environment and command line
         // from the working directory and watches it recursively for changes (started from '/',

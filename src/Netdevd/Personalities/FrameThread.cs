@@ -3,7 +3,8 @@ using Netdevd.Backends.Io;
 namespace Netdevd.Personalities;
 
 /// <summary>
-/// passt, pasta and slirp4netns move every frame on one thread, and so do netdevd's personalities:
+/// passt, pasta and slirp4netns move every frame on one thread, and so do netdevd's personalities
+/// and <c>netdevd run</c> (one namespace, as pasta serves it):
 /// the tap (or passt's socket) and the user netdev's host sockets share one poll thread, so a
 /// reply from a host socket reaches the guest without waking a second thread. With a thread each
 /// (the daemon's default), a ping through the NAT to a host address took 0.21-0.25 ms against

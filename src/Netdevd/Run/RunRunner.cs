@@ -67,6 +67,8 @@ internal static class RunRunner
                 return child.ExitCode == 0 ? 1 : child.ExitCode;
             }
 
+            // One namespace served, as pasta serves it: its frames move on one thread.
+            Personalities.FrameThread.UseOne();
             await using var registry = new NetdevRegistry(BackendCatalog.Create(), new QmpEventBroadcaster(), NullLoggerFactory.Instance);
             try
             {

@@ -33,6 +33,34 @@ public sealed class RunUserNetTests
     }
 
     [Fact]
+    public async Task The_namespace_and_its_user_network_move_frames_on_one_thread_as_pasta()
+    {
+        TapTestKit.RequireRoot();
+        var busybox = HostTools.Require("busybox", "busybox-static");
+        var dir = HostTools.TempDir();
+        try
+        {
+            var script = Path.Combine(dir, "udhcpc.sh");
+            await File.WriteAllTextAsync(script, $"#!/bin/sh\n[ \"$1\" = bound ] && {busybox} ip addr add $ip/$mask dev $interface && {busybox} ip route add default via $router\nexit 0\n");
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
+            using var run = Netdevd.Interop.Tests.Guest.CapturedProcess.Start("dotnet", [dll, "run", "--", "sh", "-c",
+                $"{busybox} udhcpc -i eth0 -n -q -t 5 -T 2 -s {script} && {busybox} ping -c 2 -W 5 10.0.2.2 && echo traffic-done && sleep 5"]);
+            Assert.True(await run.WaitForAsync("traffic-done", TimeSpan.FromSeconds(60)), run.Output);
+
+            // The tap and the user netdev (its host sockets too) share one poll thread.
+            var names = Directory.GetDirectories($"/proc/{run.Pid}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToList();
+            Assert.True(names.Count(n => n == "io0") == 1, string.Join(", ", names));
+            Assert.DoesNotContain(names, n => n.StartsWith("tap:", StringComparison.Ordinal) || n.StartsWith("user-", StringComparison.Ordinal));
+            Assert.True(run.WaitForExit(TimeSpan.FromSeconds(60)), run.Output);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Without_privileges_the_command_runs_in_a_user_namespace_and_still_gets_its_network()
     {
         // Needs root only to become the unprivileged user nobody (setpriv); netdevd itself then
