@@ -26,6 +26,9 @@ internal sealed class CapturedProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit status, once <see cref="WaitForExit"/> returned true.</summary>
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>Both streams, interleaved as the lines arrived.</summary>
     public string Output
     {

@@ -1,9 +1,10 @@
 namespace Netdevd.Interop.Tests.Personalities;
 
 /// <summary>
-/// The threads of a personality's process that move frames: passt, pasta and slirp4netns do it
-/// on one thread, and netdevd's personalities share one poll thread ("io0") between the tap (or
-/// passt's socket) and the user netdev, instead of a thread each ("tap:…", "user-…").
+/// The threads that move frames in a netdevd serving one guest (a personality, <c>netdevd run</c>):
+/// passt, pasta and slirp4netns do it on one thread, and so does netdevd, sharing one poll thread
+/// ("io0") between the tap (or passt's socket) and the user netdev instead of a thread each
+/// ("tap:…", "user-…", "stream:…").
 /// </summary>
 internal static class FrameThreads
 {
