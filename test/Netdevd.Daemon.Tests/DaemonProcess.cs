@@ -29,6 +29,10 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>The names of the process's threads now (<c>ps -L</c>): where its netdevs move frames.</summary>
+    public IReadOnlyList<string> ThreadNames =>
+        [.. Directory.GetDirectories($"/proc/{Pid}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).TrimEnd('\n'))];
+
     /// <param name="launcher">A command that execs the rest (e.g. <c>prlimit --nofile=N:N</c>), so that <see cref="Pid"/> is still netdevd's.</param>
     public static DaemonProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null, string? workingDirectory = null)
     {

@@ -32,13 +32,33 @@ public sealed class DefaultJobTests
             Assert.True(File.Exists(vmSocket));
 
             // As passt: the VM's socket and the user network share one frame thread.
-            var threads = Directory.GetDirectories($"/proc/{daemon.Pid}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToList();
+            var threads = daemon.ThreadNames;
             Assert.True(threads.Count(n => n == "io0") == 1, string.Join(", ", threads));
             Assert.DoesNotContain(threads, n => n.StartsWith("user-", StringComparison.Ordinal) || n.StartsWith("stream:", StringComparison.Ordinal));
 
             Assert.Equal(0, await daemon.InterruptAsync(TimeSpan.FromSeconds(20)));
             Assert.False(File.Exists(qmpPath), "the QMP socket is removed at exit");
             Assert.False(File.Exists(vmSocket), "the VM socket is removed at exit");
+        }
+        finally
+        {
+            Directory.Delete(runtime, true);
+        }
+    }
+
+    [Fact]
+    public async Task An_explicit_io_threads_0_gives_the_default_jobs_netdevs_a_thread_each()
+    {
+        var runtime = Directory.CreateTempSubdirectory("nd-xdg-").FullName;
+        try
+        {
+            await using var daemon = DaemonProcess.Start(["--io-threads", "0"], new Dictionary<string, string> { ["XDG_RUNTIME_DIR"] = runtime });
+            await daemon.WaitForOutputAsync("-device virtio-net-pci,netdev=net0", TimeSpan.FromSeconds(30));
+
+            var threads = daemon.ThreadNames;
+            Assert.True(threads.Contains("user-user0"), string.Join(", ", threads));
+            Assert.DoesNotContain("io0", threads);
+            Assert.Equal(0, await daemon.InterruptAsync(TimeSpan.FromSeconds(20)));
         }
         finally
         {

@@ -32,7 +32,7 @@ public sealed class IoThreadsTests
             frame[0] ^= 0xff;
             Assert.Equal(frame, await StreamPeer.ExchangeAsync(b, a, frame));
 
-            var names = ThreadNames(daemon.Pid);
+            var names = daemon.ThreadNames;
             foreach (var name in present)
             {
                 Assert.Contains(name, names);
@@ -59,7 +59,4 @@ public sealed class IoThreadsTests
         Assert.Equal(1, code);
         Assert.Contains("--io-threads must be between 0 and 256.", stderr, StringComparison.Ordinal);
     }
-
-    private static HashSet<string> ThreadNames(int pid) =>
-        [.. Directory.GetDirectories($"/proc/{pid}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).TrimEnd('\n'))];
 }
