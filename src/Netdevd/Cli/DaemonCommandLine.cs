@@ -39,7 +39,7 @@ internal static class DaemonCommandLine
         HelpName = "DIR",
     };
 
-    public static readonly Option<int> IoThreads = CreateIoThreads();
+    public static readonly Option<int?> IoThreads = CreateIoThreads();
 
     public static readonly Option<int> QmpMaxClients = CreateQmpMaxClients();
 
@@ -61,15 +61,14 @@ internal static class DaemonCommandLine
         return option;
     }
 
-    private static Option<int> CreateIoThreads()
+    private static Option<int?> CreateIoThreads()
     {
-        var option = new Option<int>("--io-threads")
+        var option = new Option<int?>("--io-threads")
         {
             Description = "Threads that move the netdevs' frames: 0 (the default with --netdev, --qmp or --chardev) gives every netdev (every tap queue) a thread of its own, so busy netdevs use several cores; 1 runs them all on one thread, as QEMU's main loop does, so a frame and the answer it provokes cross without waking another thread (lighter and lower latency when the netdevs are not CPU-bound); N spreads the netdevs over N threads. With no options the default job runs on 1, as passt.",
-            DefaultValueFactory = _ => 0,
             HelpName = "N",
         };
-        option.CustomParser = BoundedInt.Parser("--io-threads", 0, MaxIoThreads);
+        option.CustomParser = BoundedInt.NullableParser("--io-threads", 0, MaxIoThreads);
         return option;
     }
 
@@ -120,7 +119,7 @@ internal static class DaemonCommandLine
                 result.GetValue(Netdev) ?? [],
                 result.GetValue(Qmp) ?? [],
                 result.GetValue(RuntimeDir),
-                result.GetResult(IoThreads) is { Implicit: false } ? result.GetValue(IoThreads) : null,
+                result.GetValue(IoThreads),
                 result.GetValue(UserMemoryLimit),
                 result.GetValue(QmpMaxClients),
                 result.GetValue(Chardev) ?? []),

@@ -7,7 +7,7 @@ namespace Netdevd.Personalities;
 /// and <c>netdevd run</c> (one namespace, as pasta serves it):
 /// the tap (or passt's socket) and the user netdev's host sockets share one poll thread, so a
 /// reply from a host socket reaches the guest without waking a second thread. With a thread each
-/// (the daemon's default), a ping through the NAT to a host address took 0.21-0.25 ms against
+/// (the daemon's default with --netdev), a ping through the NAT to a host address took 0.21-0.25 ms against
 /// slirp4netns' 0.18; on one thread 0.15-0.17, with bulk TCP through it the same within the
 /// noise (bench/README.md, session 10).
 /// </summary>
