@@ -1,38 +1,24 @@
-using Microsoft.Extensions.Time.Testing;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Nat;
 
 /// <summary>hostfwd clients reach the guest from their own address and port (libslirp's sotranslate_accept); loopback ones from the virtual host.</summary>
-public sealed class ForwardedClientTests : IDisposable
+public sealed class ForwardedClientTests : NatStackHarness
 {
     private static readonly Ipv4Address Client = Ipv4Address.Create(198, 51, 100, 7);
-    private readonly ListSink _sink = new();
-    private readonly UserStack _stack;
-
-    public ForwardedClientTests()
-    {
-        _stack = new UserStack(new UserStackOptions(), _sink, new FakeTimeProvider());
-        _stack.AttachHost(new FakeNatHost());
-    }
-
-    public void Dispose() => _stack.Dispose();
 
     /// <summary>The one segment the stack sent the guest: its source end and sequence number.</summary>
     private (Ipv4Address Source, ushort SourcePort, ushort DestinationPort, uint Sequence) TakeTcp()
     {
-        Assert.True(EthernetFrame.TryCreate(Assert.Single(_sink.Take()), out var eth));
-        Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
-        Assert.True(TcpPacket.TryCreate(ip.Payload, out var tcp));
-        Assert.True(tcp.VerifyChecksum(ip.Source, ip.Destination));
-        return (ip.Source, tcp.SourcePort, tcp.DestinationPort, tcp.SequenceNumber);
+        var tcp = ParseTcp(Assert.Single(Sink.Take()), out var source);
+        return (source, tcp.SourcePort, tcp.DestinationPort, tcp.SequenceNumber);
     }
 
     [Fact]
     public void A_tcp_client_keeps_its_address_and_port_and_the_guest_answers_it()
     {
-        var connection = _stack.OpenForward(GuestFrames.Guest, 22, Client, 40000, new NoSocket());
+        var connection = Stack.OpenForward(GuestFrames.Guest, 22, Client, 40000, new NoSocket());
         Assert.NotNull(connection);
         var syn = TakeTcp();
         Assert.Equal(Client, syn.Source);
@@ -40,7 +26,7 @@ public sealed class ForwardedClientTests : IDisposable
         Assert.Equal((ushort)22, syn.DestinationPort);
 
         // The guest's SYN-ACK, sent to the client's address through its gateway, finds the connection.
-        _stack.Input(GuestFrames.Tcp(Client, 22, 40000, 1000, syn.Sequence + 1, TcpFlags.Syn | TcpFlags.Ack));
+        Stack.Input(GuestFrames.Tcp(Client, 22, 40000, 1000, syn.Sequence + 1, TcpFlags.Syn | TcpFlags.Ack));
         Assert.Equal(TcpState.Established, connection.State);
     }
 
@@ -51,7 +37,7 @@ public sealed class ForwardedClientTests : IDisposable
     public void A_loopback_or_unspecified_client_is_the_virtual_host_with_its_own_port(string client)
     {
         Assert.True(Ipv4Address.TryParse(client, out var address));
-        Assert.NotNull(_stack.OpenForward(GuestFrames.Guest, 22, address, 41000, new NoSocket()));
+        Assert.NotNull(Stack.OpenForward(GuestFrames.Guest, 22, address, 41000, new NoSocket()));
         var syn = TakeTcp();
         Assert.Equal(GuestFrames.Host, syn.Source);
         Assert.Equal((ushort)41000, syn.SourcePort);
@@ -60,12 +46,12 @@ public sealed class ForwardedClientTests : IDisposable
     [Fact]
     public void Two_loopback_clients_with_one_port_get_two_connections()
     {
-        var first = _stack.OpenForward(GuestFrames.Guest, 22, Ipv4Address.Loopback, 41000, new NoSocket());
-        var second = _stack.OpenForward(GuestFrames.Guest, 22, Ipv4Address.Create(127, 0, 0, 2), 41000, new NoSocket());
+        var first = Stack.OpenForward(GuestFrames.Guest, 22, Ipv4Address.Loopback, 41000, new NoSocket());
+        var second = Stack.OpenForward(GuestFrames.Guest, 22, Ipv4Address.Create(127, 0, 0, 2), 41000, new NoSocket());
         Assert.NotNull(first);
         Assert.NotNull(second);
         Assert.NotEqual(first.Address, second.Address);
-        Assert.Equal(2, _stack.TcpFlowCount);
+        Assert.Equal(2, Stack.TcpFlowCount);
     }
 
     [Fact]
@@ -73,31 +59,31 @@ public sealed class ForwardedClientTests : IDisposable
     {
         UdpForwardFlow? answered = null;
         byte[] answer = [];
-        _stack.SetUdpForwardReply((flow, payload) =>
+        Stack.SetUdpForwardReply((flow, payload) =>
         {
             answered = flow;
             answer = payload.ToArray();
         });
-        var flow = _stack.OpenUdpForward(GuestFrames.Guest, 5353, Client, 40001, new object());
+        var flow = Stack.OpenUdpForward(GuestFrames.Guest, 5353, Client, 40001, new object());
         Assert.NotNull(flow);
-        _stack.OnUdpForwardDatagram(flow, [1, 2, 3]);
-        Assert.True(EthernetFrame.TryCreate(Assert.Single(_sink.Take()), out var eth));
+        Stack.OnUdpForwardDatagram(flow, [1, 2, 3]);
+        Assert.True(EthernetFrame.TryCreate(Assert.Single(Sink.Take()), out var eth));
         Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
         Assert.True(UdpPacket.TryCreate(ip.Payload, out var udp));
         Assert.Equal(Client, ip.Source);
         Assert.Equal((ushort)40001, udp.SourcePort);
         Assert.True(udp.VerifyChecksum(ip.Source, ip.Destination));
 
-        _stack.Input(GuestFrames.Udp(Client, 5353, 40001, [4, 5]));
+        Stack.Input(GuestFrames.Udp(Client, 5353, 40001, [4, 5]));
         Assert.Same(flow, answered);
         Assert.Equal([4, 5], answer);
-        Assert.Equal(0, _stack.UdpFlowCount); // not a NAT flow of the guest's own
+        Assert.Equal(0, Stack.UdpFlowCount); // not a NAT flow of the guest's own
     }
 
     [Fact]
     public void A_loopback_udp_client_is_the_virtual_host()
     {
-        var flow = _stack.OpenUdpForward(GuestFrames.Guest, 5353, Ipv4Address.Loopback, 40002, new object());
+        var flow = Stack.OpenUdpForward(GuestFrames.Guest, 5353, Ipv4Address.Loopback, 40002, new object());
         Assert.NotNull(flow);
         Assert.Equal(GuestFrames.Host, flow.ForeignAddress);
         Assert.Equal((ushort)40002, flow.ForeignPort);

@@ -47,12 +47,16 @@ public abstract class NatStackHarness : IDisposable
     }
 
     /// <summary>The TCP segment of an IPv4 frame the stack emitted, its checksum verified.</summary>
-    internal static TcpPacket ParseTcp(byte[] frame)
+    internal static TcpPacket ParseTcp(byte[] frame) => ParseTcp(frame, out _);
+
+    /// <summary>The TCP segment of an IPv4 frame the stack emitted, its checksum verified, and the datagram's source.</summary>
+    internal static TcpPacket ParseTcp(byte[] frame, out Ipv4Address source)
     {
         Assert.True(EthernetFrame.TryCreate(frame, out var eth));
         Assert.True(Ipv4Packet.TryCreate(eth.Payload, out var ip));
         Assert.True(TcpPacket.TryCreate(ip.Payload, out var tcp));
         Assert.True(tcp.VerifyChecksum(ip.Source, ip.Destination));
+        source = ip.Source;
         return tcp;
     }
 
