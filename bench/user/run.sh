@@ -168,20 +168,18 @@ run_case() {
         >"$tmp/qemu.log" 2>&1 &
       pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 - -"; return; }
       wait_v6 && gw6=fec0::2 ;;
-    slirp4netns)
-      command -v slirp4netns >/dev/null || { echo "- - - - - - -"; return; }
-      slirp4netns --configure --mtu="$mtu" --enable-ipv6 --api-socket "$tmp/s4n.sock" \
-        --netns-type=path "/run/netns/$ns" tap0 >"$tmp/s4n.log" 2>&1 &
-      pids+=($!); sleep 1
-      slirp_hostfwd "$tmp/s4n.sock" >/dev/null 2>&1 || fwd_port=0
-      wait_v6 && gw6=fd00::2 ;;
-    netdevd-slirp4netns)
-      # netdevd's slirp4netns personality, started exactly as the slirp4netns row (the binary
-      # swapped, as rootlesskit and podman would run it): the user netdev straight behind a tap in
-      # the namespace, no hub; hostfwd through the same API socket.
-      ln -sf "$(realpath "$nd")" "$tmp/slirp4netns"
-      "$tmp/slirp4netns" --configure --mtu="$mtu" --enable-ipv6 --api-socket "$tmp/s4n.sock" \
-        --netns-type=path "/run/netns/$ns" tap0 >"$tmp/nds4n.log" 2>&1 &
+    slirp4netns | netdevd-slirp4netns)
+      # netdevd-slirp4netns: netdevd's slirp4netns personality on the same command line, only the
+      # binary swapped (as rootlesskit and podman would run it): the user netdev straight behind a
+      # tap in the namespace, no hub; hostfwd through the same API socket.
+      local s4n=slirp4netns
+      if [ "$name" = netdevd-slirp4netns ]; then
+        s4n=$tmp/slirp4netns; ln -sf "$(realpath "$nd")" "$s4n"
+      else
+        command -v slirp4netns >/dev/null || { echo "- - - - - - -"; return; }
+      fi
+      "$s4n" --configure --mtu="$mtu" --enable-ipv6 --api-socket "$tmp/s4n.sock" \
+        --netns-type=path "/run/netns/$ns" tap0 >"$tmp/$name.log" 2>&1 &
       pids+=($!); sleep 1
       slirp_hostfwd "$tmp/s4n.sock" >/dev/null 2>&1 || fwd_port=0
       wait_v6 && gw6=fd00::2 ;;
