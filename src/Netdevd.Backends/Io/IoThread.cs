@@ -103,15 +103,15 @@ internal sealed class IoThread : IDisposable
         {
             RunPosted();
             var count = Prepare();
-            var n = Libc.Poll(_pollFds.AsSpan(0, count), -1);
+            var n = Libc.PollOrErrno(_pollFds.AsSpan(0, count), -1);
             if (n < 0)
             {
-                if (Errno.Last == Errno.EINTR)
+                if (n == -Errno.EINTR)
                 {
                     continue;
                 }
 
-                throw new IOException($"poll: {Errno.Message(Errno.Last)}");
+                throw new IOException($"poll: {Errno.Message(-n)}");
             }
 
             if ((_pollFds[0].Revents & Libc.POLLIN) != 0)

@@ -146,8 +146,8 @@ public sealed class TapNetClient : NetClient
             {
                 // With headers on the descriptor but not on the link, the kernel still wants one:
                 // a zeroed header says "nothing offloaded" (QEMU does the same for non-virtio peers).
-                n = _vnetHeader && !UsingVnetHeader ? Libc.WriteV(fd, ZeroHeader, frame) : Libc.Write(fd, frame);
-                errno = n < 0 ? Errno.Last : 0;
+                n = _vnetHeader && !UsingVnetHeader ? Libc.WriteVOrErrno(fd, ZeroHeader, frame) : Libc.WriteOrErrno(fd, frame);
+                errno = n < 0 ? (int)-n : 0;
             }
             while (n < 0 && errno == Errno.EINTR);
         }
@@ -212,8 +212,8 @@ public sealed class TapNetClient : NetClient
         int errno;
         do
         {
-            n = Libc.Write(fd, bytes);
-            errno = n < 0 ? Errno.Last : 0;
+            n = Libc.WriteOrErrno(fd, bytes);
+            errno = n < 0 ? (int)-n : 0;
         }
         while (n < 0 && errno == Errno.EINTR);
 

@@ -138,10 +138,10 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         var fd = _fd;
         while (true)
         {
-            var n = Libc.Read(fd, _buffer);
+            var n = Libc.ReadOrErrno(fd, _buffer);
             if (n < 0)
             {
-                var errno = Errno.Last;
+                var errno = (int)-n;
                 if (errno == Errno.EINTR)
                 {
                     continue;
@@ -170,13 +170,13 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         long n;
         do
         {
-            n = Libc.Read(fd, slot);
+            n = Libc.ReadOrErrno(fd, slot);
         }
-        while (n < 0 && Errno.Last == Errno.EINTR);
+        while (n == -Errno.EINTR);
 
         if (n < 0)
         {
-            var errno = Errno.Last;
+            var errno = (int)-n;
             _owner.EndInPlace(-1);
             if (errno != Errno.EAGAIN)
             {

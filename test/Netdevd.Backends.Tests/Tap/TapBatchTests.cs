@@ -54,6 +54,90 @@ public sealed class TapBatchTests
         }
     }
 
+    [Fact]
+    public async Task A_full_descriptor_holds_frames_back_and_a_refused_write_is_counted_and_dropped()
+    {
+        // The tap's read and write report errno as a negative result; this tells its three
+        // outcomes apart: nothing to read (EAGAIN, not an error), no room to write (EAGAIN: the
+        // frame waits and goes out once the descriptor is writable), and a write the kernel refuses
+        // (EMSGSIZE here, EIO or EINVAL on a tap: counted and dropped, the link goes on).
+        Assert.True(Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK, 0, out var tapEnd, out var guest));
+        Assert.Equal(0, Libc.SetSockOptInt(tapEnd, Libc.SOL_SOCKET, SoSndBuf, 4096));
+        var tap = new TapNetClient("t0", [tapEnd], vnetHeader: false, "err0", "ifname=err0", downscript: null);
+        var peer = new SendingClient();
+        try
+        {
+            NetClient.Connect(tap, peer);
+
+            // Nobody reads the guest's end: its queue fills and the tap's writes hit EAGAIN.
+            var results = new List<DeliveryResult>();
+            for (var i = 0; i < 64; i++)
+            {
+                results.Add(peer.SendFrame(Frame((byte)i)));
+            }
+
+            Assert.Contains(DeliveryResult.Queued, results);
+            Assert.Equal(0, tap.Counters.WriteErrors);
+
+            // Read by the guest, every frame arrives, in order: the held ones once there was room.
+            var arrived = new List<byte>();
+            var buffer = new byte[2048];
+            for (var waited = 0; arrived.Count < 64 && waited < 1000; waited++)
+            {
+                var n = Libc.Read(guest, buffer);
+                if (n > 0)
+                {
+                    arrived.Add(buffer[0]);
+                }
+                else
+                {
+                    await Task.Delay(10, TestContext.Current.CancellationToken);
+                }
+            }
+
+            Assert.Equal(Enumerable.Range(0, 64).Select(i => (byte)i), arrived);
+
+            // A datagram larger than the socket's send buffer is refused (EMSGSIZE): counted, dropped.
+            var oversized = new byte[16384];
+            Assert.Equal(DeliveryResult.Delivered, peer.SendFrame(oversized));
+            Assert.Equal(1, tap.Counters.WriteErrors);
+
+            // The guest's frames reach the peer; the read that finds the descriptor empty is no error.
+            Assert.Equal(60, Libc.Write(guest, Frame(7)));
+            for (var waited = 0; peer.Received == 0 && waited < 500; waited++)
+            {
+                await Task.Delay(10, TestContext.Current.CancellationToken);
+            }
+
+            Assert.Equal(1, peer.Received);
+            Assert.Equal(0, tap.Counters.ReadErrors);
+        }
+        finally
+        {
+            await tap.DisposeAsync();
+            await peer.DisposeAsync();
+            Libc.Close(guest);
+        }
+    }
+
+    private const int SoSndBuf = 7;
+
+    /// <summary>Sends frames to the tap on the test's thread and counts what the tap reads.</summary>
+    private sealed class SendingClient() : NetClient("peer", NetClientDriver.User)
+    {
+        private int _received;
+
+        public int Received => Volatile.Read(ref _received);
+
+        public DeliveryResult SendFrame(byte[] frame) => Send(frame);
+
+        protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
+        {
+            Interlocked.Increment(ref _received);
+            return ReceiveResult.Accepted;
+        }
+    }
+
     private static byte[] Frame(byte marker)
     {
         var frame = new byte[60];

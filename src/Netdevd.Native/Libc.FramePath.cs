@@ -1,0 +1,71 @@
+using System.Runtime.InteropServices;
+
+namespace Netdevd.Native;
+
+/// <summary>
+/// The calls a frame makes on its way through (the poll that wakes the I/O thread, the tap's
+/// read and write): each returns its result, or the negated errno on failure, like the kernel's
+/// own convention. errno is read straight after the call, and only when it failed. The
+/// <c>SetLastError</c> route of the other imports clears errno before every call and copies it
+/// into a thread static after every call, failed or not: about a hundred instructions and a
+/// few cache lines per call, which a request and its answer (four calls) pay cold. The read is
+/// as safe as that route's: both take errno after the call has returned to managed code.
+/// </summary>
+public static partial class Libc
+{
+    /// <summary>poll(2) over <paramref name="fds"/> (timeout in ms, -1 for none): the ready count, or -errno.</summary>
+    public static unsafe int PollOrErrno(Span<PollFd> fds, int timeoutMs)
+    {
+        fixed (PollFd* p = fds)
+        {
+            var n = poll_plain(p, (nuint)fds.Length, timeoutMs);
+            return n >= 0 ? n : -Marshal.GetLastSystemError();
+        }
+    }
+
+    /// <summary>read(2) into <paramref name="buffer"/>: the count, or -errno.</summary>
+    public static unsafe nint ReadOrErrno(int fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            var n = read_plain(fd, p, (nuint)buffer.Length);
+            return n >= 0 ? n : -Marshal.GetLastSystemError();
+        }
+    }
+
+    /// <summary>write(2) of <paramref name="buffer"/>: the count, or -errno.</summary>
+    public static unsafe nint WriteOrErrno(int fd, ReadOnlySpan<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            var n = write_plain(fd, p, (nuint)buffer.Length);
+            return n >= 0 ? n : -Marshal.GetLastSystemError();
+        }
+    }
+
+    /// <summary>writev(2) of two pieces (a header and a payload): the count, or -errno.</summary>
+    public static unsafe nint WriteVOrErrno(int fd, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    {
+        fixed (byte* a = first)
+        fixed (byte* b = second)
+        {
+            var iov = stackalloc IoVector[2];
+            iov[0] = new IoVector(a, first.Length);
+            iov[1] = new IoVector(b, second.Length);
+            var n = writev_plain(fd, iov, 2);
+            return n >= 0 ? n : -Marshal.GetLastSystemError();
+        }
+    }
+
+    [LibraryImport(Library, EntryPoint = "poll")]
+    private static unsafe partial int poll_plain(PollFd* fds, nuint nfds, int timeout);
+
+    [LibraryImport(Library, EntryPoint = "read")]
+    private static unsafe partial nint read_plain(int fd, byte* buf, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "write")]
+    private static unsafe partial nint write_plain(int fd, byte* buf, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "writev")]
+    private static unsafe partial nint writev_plain(int fd, IoVector* iov, int iovcnt);
+}
