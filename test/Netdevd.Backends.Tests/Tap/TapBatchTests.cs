@@ -25,21 +25,7 @@ public sealed class TapBatchTests
             Assert.Equal(60, Libc.Write(guest, Frame(2)));
             NetClient.Connect(tap, peer);
 
-            var answers = new List<byte>();
-            var buffer = new byte[2048];
-            for (var waited = 0; answers.Count < 2 && waited < 1000; waited++)
-            {
-                var n = Libc.Read(guest, buffer);
-                if (n > 0)
-                {
-                    answers.Add(buffer[0]);
-                }
-                else
-                {
-                    await Task.Delay(10, TestContext.Current.CancellationToken);
-                }
-            }
-
+            var answers = await ReadFirstBytesAsync(guest, 2);
             Assert.Equal([1, 2], answers);
 
             // The first frame's batch ended (and its answer went out) before the second was read;
@@ -80,21 +66,7 @@ public sealed class TapBatchTests
             Assert.Equal(0, tap.Counters.WriteErrors);
 
             // Read by the guest, every frame arrives, in order: the held ones once there was room.
-            var arrived = new List<byte>();
-            var buffer = new byte[2048];
-            for (var waited = 0; arrived.Count < 64 && waited < 1000; waited++)
-            {
-                var n = Libc.Read(guest, buffer);
-                if (n > 0)
-                {
-                    arrived.Add(buffer[0]);
-                }
-                else
-                {
-                    await Task.Delay(10, TestContext.Current.CancellationToken);
-                }
-            }
-
+            var arrived = await ReadFirstBytesAsync(guest, 64);
             Assert.Equal(Enumerable.Range(0, 64).Select(i => (byte)i), arrived);
 
             // A datagram larger than the socket's send buffer is refused (EMSGSIZE): counted, dropped.
@@ -121,6 +93,27 @@ public sealed class TapBatchTests
     }
 
     private const int SoSndBuf = 7;
+
+    /// <summary>The first byte of each of up to <paramref name="count"/> datagrams the tap writes to <paramref name="guest"/>, waiting up to 10 s.</summary>
+    private static async Task<List<byte>> ReadFirstBytesAsync(int guest, int count)
+    {
+        var firstBytes = new List<byte>();
+        var buffer = new byte[2048];
+        for (var waited = 0; firstBytes.Count < count && waited < 1000; waited++)
+        {
+            var n = Libc.Read(guest, buffer);
+            if (n > 0)
+            {
+                firstBytes.Add(buffer[0]);
+            }
+            else
+            {
+                await Task.Delay(10, TestContext.Current.CancellationToken);
+            }
+        }
+
+        return firstBytes;
+    }
 
     /// <summary>Sends frames to the tap on the test's thread and counts what the tap reads.</summary>
     private sealed class SendingClient() : NetClient("peer", NetClientDriver.User)
