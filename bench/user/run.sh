@@ -11,7 +11,8 @@
 #   - hostfwd host->guest: the iperf3 client on the host connects to a forwarded 127.0.0.1 port,
 #     the server runs in the guest;
 #   - ping RTT to the gateway, and through the NAT to the host's own address (a host ICMP
-#     socket on the stack's side; netdevd, QEMU and slirp4netns).
+#     socket on the stack's side; netdevd, QEMU and slirp4netns);
+#   - IPv4 both directions at once (iperf3 --bidir): does one busy direction starve the other.
 # Prints Gbit/s, ms, and the ratios [06]'s targets are stated in. One TCP stream everywhere.
 # Needs root, iproute2, iperf3, iputils-ping, python3, qemu-system-x86_64, slirp4netns, gcc and
 # make (for pasta), the .NET SDK.
@@ -20,6 +21,7 @@
 #   BENCH_STACKS="netdevd pasta veth"  BENCH_MTUS=65520  BENCH_BUILD=0 (use the Release build there)
 #   NETDEVD_BIN=PATH (another netdevd build, e.g. a copy of the previous one for an A/B)
 #   PASST_DIR=DIR (where pasta is, or is built; default ~/.cache/netdevd-bench/passt-2025-01)
+#   BENCH_BIDIR=0 (skip the both-directions measurement)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-5}
@@ -115,12 +117,27 @@ measure_fwd() {
   gbits <<<"$json"
 }
 
+# Both directions at once, IPv4, from the namespace to TARGET (iperf3 --bidir: one stream each
+# way through the same stack); prints "G->H/H->G" Gbit/s ("-" on failure). Not a target: whether
+# a stack that carries one way at full rate starves the other way when both are busy.
+measure_bidir() {
+  local bind=$1 target=$2 json
+  iperf3 -s -B "$bind" -p "$port" -1 >/dev/null 2>&1 &
+  local srv=$!
+  sleep 0.3
+  json=$(ip netns exec "$ns" timeout $((secs + 15)) iperf3 -c "$target" -p "$port" -t "$secs" --bidir -f m 2>/dev/null || true)
+  kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+  awk '/\[TX-C\].*receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") tx = $(i - 1) / 1000 }
+       /\[RX-C\].*receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") rx = $(i - 1) / 1000 }
+       END { if (tx == "" || rx == "") print "-"; else printf "%.2f/%.2f\n", tx, rx }' <<<"$json"
+}
+
 gbits() {
   awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") { printf "%.2f\n", $(i - 1) / 1000; found = 1 } }
        END { if (!found) print "0" }'
 }
 
-# Ping RTT in ms from the namespace to GW as AVERAGE/MEDIAN of 20 pings, 50 ms apart ("-" when none
+# Ping RTT in ms from the namespace to GW as AVERAGE/MEDIAN of 60 pings, 50 ms apart ("-" when none
 # came back), after 200 unmeasured pings 5 ms apart (1 s): the first echoes through a stack can pay
 # one-off costs that are not its steady state. netdevd's JIT build (the default here) compiles its
 # ICMP path at the first echo (several ms), then runs it as unoptimized tier-0 code until the
@@ -131,7 +148,7 @@ gbits() {
 # what the stack's own path costs.
 rtt() {
   ip netns exec "$ns" ping -n -q -c 200 -i 0.005 -W 1 "$1" >/dev/null 2>&1 || true
-  ip netns exec "$ns" ping -n -c 20 -i 0.05 -W 1 "$1" 2>/dev/null |
+  ip netns exec "$ns" ping -n -c 60 -i 0.05 -W 1 "$1" 2>/dev/null |
     sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n |
     awk '{ t[NR] = $1; s += $1 } END { if (NR == 0) print "-"; else printf "%.3f/%.3f\n", s / NR, (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'
 }
@@ -220,13 +237,15 @@ run_case() {
     v6d=$(measure "$bind6" "$gw6" -R)
   fi
   [ "$fwd_port" != 0 ] && f=$(measure_fwd "$fwd_addr" "$fwd_port")
+  local bd=-
+  [ "${BENCH_BIDIR:-1}" != 0 ] && bd=$(measure_bidir "$bind" "$gw")
   r=$(rtt "$gw")
   local rh=-
   [[ -n "$host_ip" && " netdevd netdevd-slirp4netns qemu slirp4netns " == *" $name "* ]] && rh=$(rtt "$host_ip")
   # run_case runs in a subshell (process substitution): end its forwarder here, or it would
   # outlive the case and take CPU from the next ones.
   cleanup
-  echo "$v4u $v4d $v6u $v6d $f $r $rh"
+  echo "$v4u $v4d $v6u $v6d $f $r $rh $bd"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
@@ -240,7 +259,7 @@ mtus=${BENCH_MTUS:-1500 65520}
 rounds=${BENCH_ROUNDS:-1}
 echo "bench/user: ${secs} s per measurement, $rounds round(s), load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; pasta: ${pasta:-absent}$([ -x "$passt_dir/passt.avx2" ] && echo ' (AVX2 build beside it)')"
 printf '%-19s %6s %10s %10s %10s %10s %10s %13s\n' stack mtu 'v4 g->h' 'v4 h->g' 'v6 g->h' 'v6 h->g' 'fwd h->g' 'rtt avg/med'
-declare -A up down up6 down6 fw rt rth
+declare -A up down up6 down6 fw rt rth both
 row() {
   printf '%-19s %6s %10s %10s %10s %10s %10s %13s\n' "$@"
 }
@@ -248,10 +267,10 @@ for ((round = 1; round <= rounds; round++)); do
   [ "$rounds" -gt 1 ] && echo "round $round (load average $(cut -d' ' -f1 /proc/loadavg)):"
   for mtu in $mtus; do
     for c in $stacks; do
-      read -r u d u6 d6 f r rh < <(run_case "$c" "$mtu")
+      read -r u d u6 d6 f r rh bd < <(run_case "$c" "$mtu")
       # Each cell keeps every round's figure, space-separated; medians come after the last round.
       up[$c.$mtu]+=" $u"; down[$c.$mtu]+=" $d"; up6[$c.$mtu]+=" $u6"; down6[$c.$mtu]+=" $d6"; fw[$c.$mtu]+=" $f"
-      rt[$c.$mtu]+=" ${r:--}"; rth[$c.$mtu]+=" ${rh:--}"
+      rt[$c.$mtu]+=" ${r:--}"; rth[$c.$mtu]+=" ${rh:--}"; both[$c.$mtu]+=" ${bd:--}"
       row "$c" "$mtu" "$u" "$d" "$u6" "$d6" "$f" "${r:--}"
     done
   done
@@ -260,12 +279,12 @@ done
 # The median of a cell's figures ("-" when none is a number; 0 = a failed measurement counts as 0).
 # An "avg/med" rtt cell gives the median of each part.
 median() {
-  local values part1 part2
+  local values part1 part2 slashed=${2:-%.3f}
   values=$(tr ' ' '\n' <<<"$1" | grep -v '^-*$')
   [ -n "$values" ] || { echo -; return; }
   mid() { sort -n | awk -v f="$1" '{ v[NR] = $1 } END { printf f "\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
   if grep -q / <<<"$values"; then
-    part1=$(cut -d/ -f1 <<<"$values" | mid %.3f); part2=$(cut -d/ -f2 <<<"$values" | mid %.3f)
+    part1=$(cut -d/ -f1 <<<"$values" | mid "$slashed"); part2=$(cut -d/ -f2 <<<"$values" | mid "$slashed")
     echo "$part1/$part2"
   else
     mid %.2f <<<"$values"
@@ -274,6 +293,7 @@ median() {
 for key in "${!up[@]}"; do
   up[$key]=$(median "${up[$key]}"); down[$key]=$(median "${down[$key]}"); up6[$key]=$(median "${up6[$key]}")
   down6[$key]=$(median "${down6[$key]}"); fw[$key]=$(median "${fw[$key]}"); rt[$key]=$(median "${rt[$key]}"); rth[$key]=$(median "${rth[$key]}")
+  both[$key]=$(median "${both[$key]}" %.2f)
 done
 if [ "$rounds" -gt 1 ]; then
   echo "median of $rounds rounds (the ratios and verdicts below use these):"
@@ -284,14 +304,21 @@ if [ "$rounds" -gt 1 ]; then
   done
 fi
 echo "(Gbit/s; v4/v6: guest namespace <-> host loopback through the stack; fwd: host -> guest through a"
-echo " hostfwd; rtt: ping of the gateway, ms, average/median of 20; veth: the kernel path, no user-mode stack)"
+echo " hostfwd; rtt: ping of the gateway, ms, average/median of 60; veth: the kernel path, no user-mode stack)"
 if [ -n "$host_ip" ]; then
   for mtu in $mtus; do
     line=
     for c in $stacks; do
       [[ " netdevd netdevd-slirp4netns qemu slirp4netns " == *" $c "* ]] && line="$line $c ${rth[$c.$mtu]:--}"
     done
-    [ -n "$line" ] && echo "ping through the NAT to the host's address $host_ip, mtu $mtu (ms, avg/median of 20):$line"
+    [ -n "$line" ] && echo "ping through the NAT to the host's address $host_ip, mtu $mtu (ms, avg/median of 60):$line"
+  done
+fi
+if [ "${BENCH_BIDIR:-1}" != 0 ]; then
+  for mtu in $mtus; do
+    line=
+    for c in $stacks; do line="$line $c ${both[$c.$mtu]:--}"; done
+    echo "both directions at once, v4, mtu $mtu (Gbit/s g->h/h->g, iperf3 --bidir):$line"
   done
 fi
 echo
