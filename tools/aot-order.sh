@@ -106,7 +106,7 @@ for line in open(sys.argv[2]):
             by_method[split[1]].append((split[0], parts[2]))
 
 loop = re.compile(r'Io_IoThread__(Run|Prepare|RunPosted)$|Io_PollLoop__(Dispatch|DispatchCore|TryGetPollFd)$'
-                  r'|Native_Libc__(Poll|poll|Read|read|Write|write|ReadV|readv|WriteV|writev)$'
+                  r'|Native_Libc__(Poll|poll|Read|read|Write|write|ReadV|readv)$'
                   r'|Native_Libc__(PollOrErrno|ReadOrErrno|WriteOrErrno|WriteVOrErrno|poll_plain|read_plain|write_plain|writev_plain)$'
                   r'|Native_Libc___(poll|read|write|readv|writev)_g____PInvoke_\d+_0$'
                   # What the AOT build's own profile of the ping finds hot but the JIT summary never

@@ -66,13 +66,13 @@ internal sealed class FrameWriter : IDisposable
         do
         {
             WriteCalls++;
-            n = Libc.WriteV(fd, _header, frame);
+            n = Libc.WriteVOrErrno(fd, _header, frame);
         }
-        while (n < 0 && Errno.Last == Errno.EINTR);
+        while (n == -Errno.EINTR);
 
         if (n < 0)
         {
-            return Errno.Last == Errno.EAGAIN ? WriteOutcome.Blocked : Fail();
+            return n == -Errno.EAGAIN ? WriteOutcome.Blocked : Fail();
         }
 
         if (n == total)
