@@ -11,6 +11,9 @@ public sealed class WakeEvent : IDisposable
     private int _pending;
     private int _disposed;
 
+    /// <summary>Signals between their check of <c>_disposed</c> and their write; Dispose closes only at 0.</summary>
+    private int _writers;
+
     /// <summary>Makes the eventfd; throws <see cref="IOException"/> with the reason when the kernel refuses.</summary>
     public WakeEvent()
     {
@@ -66,9 +69,18 @@ public sealed class WakeEvent : IDisposable
             return;
         }
 
-        Span<byte> one = stackalloc byte[8];
-        BitConverter.TryWriteBytes(one, 1UL);
-        _ = Libc.Write(Fd, one);
+        // Announce the write before checking for disposal (both full fences): either Dispose sees
+        // this writer and waits, or this writer sees Dispose and writes nothing to a descriptor
+        // number that may already name another file.
+        Interlocked.Increment(ref _writers);
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            Span<byte> one = stackalloc byte[8];
+            BitConverter.TryWriteBytes(one, 1UL);
+            _ = Libc.Write(Fd, one);
+        }
+
+        Interlocked.Decrement(ref _writers);
     }
 
     /// <summary>
@@ -89,6 +101,11 @@ public sealed class WakeEvent : IDisposable
     /// <summary>Signals even if a wake seems pending: for stopping, which must reach the waiter.</summary>
     public void SignalForced()
     {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
         Volatile.Write(ref _pending, 0);
         Signal();
     }
@@ -97,6 +114,15 @@ public sealed class WakeEvent : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            // A signal from now on finds a wake pending or the event disposed and writes nothing;
+            // one already writing finishes first.
+            Volatile.Write(ref _pending, 1);
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _writers) != 0)
+            {
+                spin.SpinOnce();
+            }
+
             Libc.Close(Fd);
         }
     }

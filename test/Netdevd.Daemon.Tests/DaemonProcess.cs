@@ -31,7 +31,20 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     /// <summary>The names of the process's threads now (<c>ps -L</c>): where its netdevs move frames.</summary>
     public IReadOnlyList<string> ThreadNames =>
-        [.. Directory.GetDirectories($"/proc/{Pid}/task").Select(t => File.ReadAllText(Path.Combine(t, "comm")).TrimEnd('\n'))];
+        [.. Directory.GetDirectories($"/proc/{Pid}/task").Select(ThreadName).OfType<string>()];
+
+    /// <summary>A thread's name; null when it ended after the listing (netdevd's threads come and go).</summary>
+    private static string? ThreadName(string task)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
 
     /// <param name="launcher">A command that execs the rest (e.g. <c>prlimit --nofile=N:N</c>), so that <see cref="Pid"/> is still netdevd's.</param>
     public static DaemonProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null, string? workingDirectory = null)

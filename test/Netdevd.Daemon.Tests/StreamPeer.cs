@@ -53,6 +53,29 @@ internal static class StreamPeer
         return [];
     }
 
+    /// <summary>
+    /// Sends <paramref name="frame"/> on <paramref name="peer"/> until a frame comes back that
+    /// <paramref name="isAnswer"/> accepts (other frames, such as router advertisements, are
+    /// skipped); empty when none does.
+    /// </summary>
+    public static async Task<byte[]> RequestAsync(Socket peer, byte[] frame, Func<byte[], bool> isAnswer)
+    {
+        for (var attempt = 0; attempt < 40; attempt++)
+        {
+            await SendFrameAsync(peer, frame);
+            while (peer.Poll(TimeSpan.FromMilliseconds(500), SelectMode.SelectRead))
+            {
+                var answer = await ReceiveFrameAsync(peer);
+                if (isAnswer(answer))
+                {
+                    return answer;
+                }
+            }
+        }
+
+        return [];
+    }
+
     private static async Task SendFrameAsync(Socket socket, byte[] frame)
     {
         var wire = new byte[4 + frame.Length];

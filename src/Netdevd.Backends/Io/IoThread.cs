@@ -9,10 +9,16 @@ namespace Netdevd.Backends.Io;
 /// a thread hand frames to each other without waking another thread: a tap written on this
 /// thread has its answer (a TCP ACK, say) read by the same thread at the next poll, as in QEMU's
 /// main loop. Posted actions run on this thread between polls, each only while its loop is registered.
+/// Who ends the thread is its <see cref="IoThreadLifetime"/>; a thread that takes followers also
+/// serves loops that moved onto it from elsewhere (a user netdev's host I/O, <c>PollLoopHostIo</c>).
 /// </summary>
 internal sealed class IoThread : IDisposable
 {
+    [ThreadStatic]
+    private static IoThread? t_current;
+
     private readonly Thread _thread;
+    private readonly IoThreadLifetime _lifetime;
     private readonly WakeEvent _wake = new();
     private readonly ConcurrentQueue<(PollLoop? Loop, Action Action)> _posted = new();
     private readonly Lock _membersGate = new();
@@ -21,38 +27,74 @@ internal sealed class IoThread : IDisposable
     private PollLoop?[] _polled = new PollLoop?[4];
     private volatile bool _stopping;
 
-    public IoThread(string name)
+    /// <summary>Set (under <c>_membersGate</c>) once the thread may take no more loops.</summary>
+    private bool _retired;
+
+    public IoThread(string name, IoThreadLifetime lifetime = IoThreadLifetime.Owner)
     {
         _thread = new Thread(Run) { IsBackground = true, Name = name };
+        _lifetime = lifetime;
     }
+
+    /// <summary>The I/O thread the caller runs on, if it runs on one.</summary>
+    public static IoThread? Current => t_current;
 
     /// <summary>Whether the caller runs on this thread.</summary>
     public bool IsCurrent => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
+
+    /// <summary>Whether loops from elsewhere may move onto this thread (<see cref="TryAdd"/>).</summary>
+    public bool TakesFollowers => _lifetime != IoThreadLifetime.Owner;
+
+    /// <summary>Whether the thread has started and not yet ended (tests).</summary>
+    internal bool IsAlive => _thread.IsAlive;
 
     /// <summary>Loops registered here (for placement and for tests).</summary>
     public int MemberCount => _members.Length;
 
     public void Start() => _thread.Start();
 
-    public void Add(PollLoop loop)
+    /// <summary>Adds <paramref name="loop"/> unless the thread has retired (its last member left, or it was disposed).</summary>
+    public bool TryAdd(PollLoop loop)
     {
         lock (_membersGate)
         {
+            if (_retired || _stopping)
+            {
+                return false;
+            }
+
             _members = [.. _members, loop];
         }
 
         Wake();
+        return true;
     }
 
     /// <summary>
     /// Removes <paramref name="loop"/>; off this thread, returns only once the thread is past any
-    /// callback of it, so the caller may release what the callbacks use.
+    /// callback of it, so the caller may release what the callbacks use. A thread that ends with its
+    /// last member (<see cref="IoThreadLifetime.LastMember"/>) ends when that member leaves.
     /// </summary>
-    public void Remove(PollLoop loop)
+    public void Leave(PollLoop loop)
     {
+        bool retire;
         lock (_membersGate)
         {
+            if (Array.IndexOf(_members, loop) < 0)
+            {
+                return;
+            }
+
             _members = Array.FindAll(_members, m => !ReferenceEquals(m, loop));
+            retire = _lifetime == IoThreadLifetime.LastMember && _members.Length == 0;
+            _retired |= retire;
+        }
+
+        if (retire)
+        {
+            // Off this thread Dispose joins it: no callback of the loop runs after this.
+            Dispose();
+            return;
         }
 
         if (!IsCurrent && _thread.IsAlive && !_stopping)
@@ -71,6 +113,27 @@ internal sealed class IoThread : IDisposable
         Wake();
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> on this thread between polls, whatever loop it concerns;
+    /// false (and it never runs) once the thread has retired. Posted in time, it runs even if the
+    /// thread retires first, as the thread's last act. It must contain its own faults.
+    /// </summary>
+    public bool TryPost(Action action)
+    {
+        lock (_membersGate)
+        {
+            if (_retired || _stopping)
+            {
+                return false;
+            }
+
+            _posted.Enqueue((null, action));
+        }
+
+        Wake();
+        return true;
+    }
+
     /// <summary>Interrupts the poll so interest changes and posted actions take effect.</summary>
     public void Wake()
     {
@@ -83,25 +146,42 @@ internal sealed class IoThread : IDisposable
 
     public void Dispose()
     {
+        lock (_membersGate)
+        {
+            _retired = true;
+        }
+
         _stopping = true;
-        if (!IsCurrent)
+        if (IsCurrent)
         {
-            _wake.SignalForced();
+            // Run closes the eventfd as it ends, after its last poll: closed now, its number could
+            // name another thread's eventfd by then, and this thread would poll and drain that.
+            return;
         }
 
-        if (_thread.IsAlive && !IsCurrent)
+        if ((_thread.ThreadState & ThreadState.Unstarted) != 0)
         {
-            _thread.Join();
+            _wake.Dispose();
+            return;
         }
 
+        _wake.SignalForced();
+        _thread.Join();
         _wake.Dispose();
     }
 
     private void Run()
     {
+        t_current = this;
         while (!_stopping)
         {
             RunPosted();
+            if (_stopping)
+            {
+                // Disposed by a posted action: no further poll (see Dispose).
+                break;
+            }
+
             var count = Prepare();
             var n = Libc.PollOrErrno(_pollFds.AsSpan(0, count), -1);
             if (n < 0)
@@ -130,12 +210,22 @@ internal sealed class IoThread : IDisposable
             }
         }
 
+        // What TryPost accepted before the thread retired still runs (a move onto this thread
+        // that lost the race with its last member's departure starts elsewhere from here), and
+        // so do barriers; actions of loops still registered do not.
+        RunPosted(final: true);
+        _wake.Dispose();
     }
 
-    private void RunPosted()
+    private void RunPosted(bool final = false)
     {
         while (_posted.TryDequeue(out var item))
         {
+            if (final && item.Loop is not null)
+            {
+                continue;
+            }
+
             // Actions of a loop that has left are dropped; barriers (no loop) always run. An action
             // that throws is a fault of its loop's netdev, not the end of this thread.
             if (item.Loop is null || item.Loop.IsRegistered)

@@ -47,7 +47,7 @@ public sealed class IoThreadPool
             {
                 if (_threads[i] is null)
                 {
-                    var thread = new IoThread($"{_namePrefix}{i}");
+                    var thread = new IoThread($"{_namePrefix}{i}", IoThreadLifetime.Process);
                     thread.Start();
                     _threads[i] = thread;
                     return thread;

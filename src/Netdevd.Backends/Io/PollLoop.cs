@@ -31,17 +31,23 @@ internal sealed class PollLoop : IDisposable
         pool ??= IoThreadPool.Default;
         var shared = pool.Place();
         _ownsThread = shared is null;
-        _thread = shared ?? new IoThread(name);
+        _thread = shared ?? new IoThread(name, IoThreadLifetime.LastMember);
     }
 
-    /// <param name="thread">A thread the caller owns and starts (vhost-user: one per queue pair, watching several descriptors).</param>
-    public PollLoop(IPollTarget target, IoThread thread, NetClient owner)
+    /// <param name="thread">
+    /// A thread the caller owns and starts (vhost-user: one per queue pair, watching several
+    /// descriptors), or one the loop follows its work onto (<see cref="TryStart"/>).
+    /// </param>
+    public PollLoop(IPollTarget target, IoThread thread, NetClient? owner)
     {
         _target = target;
-        _owner = owner;
+        _owner = owner ?? target as NetClient;
         _ownsThread = false;
         _thread = thread;
     }
+
+    /// <summary>The thread the loop runs on.</summary>
+    internal IoThread Thread => _thread;
 
     /// <summary>Whether the caller runs on this loop's thread.</summary>
     public bool IsLoopThread => _thread.IsCurrent;
@@ -54,18 +60,34 @@ internal sealed class PollLoop : IDisposable
 
     public void Start()
     {
+        if (!_started && !TryStart())
+        {
+            throw new InvalidOperationException("the I/O thread has ended");
+        }
+    }
+
+    /// <summary>Joins the thread and starts it if it is the loop's own; false when the thread has already ended.</summary>
+    internal bool TryStart()
+    {
         if (_started)
         {
-            return;
+            return _registered;
         }
 
         _started = true;
         _registered = true;
-        _thread.Add(this);
+        if (!_thread.TryAdd(this))
+        {
+            _registered = false;
+            return false;
+        }
+
         if (_ownsThread)
         {
             _thread.Start();
         }
+
+        return true;
     }
 
     /// <summary>Sets the descriptor to watch (-1: none).</summary>
@@ -100,7 +122,8 @@ internal sealed class PollLoop : IDisposable
 
     /// <summary>
     /// Takes the loop off its thread. Called off that thread, it returns once no callback of this
-    /// loop runs any more (its own thread is joined; a shared one has passed a barrier).
+    /// loop runs any more (its own thread is joined, unless another loop followed onto it; a shared
+    /// one has passed a barrier).
     /// </summary>
     public void Dispose()
     {
@@ -112,13 +135,14 @@ internal sealed class PollLoop : IDisposable
         _disposed = true;
         _registered = false;
         _fd = -1;
-        if (_ownsThread)
+        if (_started)
+        {
+            // The loop's own thread ends here unless a loop followed onto it (IoThreadLifetime.LastMember).
+            _thread.Leave(this);
+        }
+        else if (_ownsThread)
         {
             _thread.Dispose();
-        }
-        else if (_started)
-        {
-            _thread.Remove(this);
         }
     }
 

@@ -34,6 +34,6 @@ public sealed class UserNetdevFactory(long memoryLimit = NatLimits.DefaultMemory
         var config = UserNetConfigParser.Parse(options.User ?? new NetdevUserOptions(), Environment.GetEnvironmentVariable(ResolvConfVariable), Environment.GetEnvironmentVariable(SmbdVariable));
         var logger = context.Loggers.CreateLogger<UserNetClient>();
         return ValueTask.FromResult<NetClient>(UserNetClient.Create(options.Id, config, context.Time, logger, new NatLimits { MemoryLimit = memoryLimit },
-            new PollLoopHostIo($"user-{options.Id}")));
+            new PollLoopHostIo($"user-{options.Id}", logger: logger)));
     }
 }

@@ -8,6 +8,17 @@ namespace Netdevd.UserNet.Host;
 /// </summary>
 public interface IHostIoThread : IDisposable
 {
-    /// <summary>Starts calling <paramref name="ready"/>, always on the same thread, each time <paramref name="fd"/> is readable.</summary>
+    /// <summary>
+    /// Starts calling <paramref name="ready"/> each time <paramref name="fd"/> is readable, on one
+    /// thread at a time: a call ends before the next one starts, on whichever thread.
+    /// </summary>
     void Start(int fd, Action ready);
+
+    /// <summary>
+    /// The guest's frames were just handled on the caller's thread. If that is an I/O thread that
+    /// takes followers, the host I/O may move onto it: the host's answers to those frames are then
+    /// read by the thread that sent the questions, which has just run, instead of waking another.
+    /// Cheap when nothing moves; never blocks.
+    /// </summary>
+    void FollowCaller();
 }

@@ -419,6 +419,9 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         {
             _engine.ArmTimer();
         }
+
+        // After the answers: the host's replies to this batch are best read by this thread.
+        _engine.FollowGuestThread();
     }
 
     void IGuestPort.Deliver(Span<byte> buffer, int length, GuestChecksum checksum)

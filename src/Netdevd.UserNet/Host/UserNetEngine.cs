@@ -4,9 +4,10 @@ namespace Netdevd.UserNet.Host;
 
 /// <summary>
 /// Runs a <see cref="UserStack"/> against real sockets. One lock serialises the stack; the
-/// netdev's own I/O thread waits on the epoll set of all its host sockets (<see cref="HostPoller"/>)
+/// netdev's I/O thread waits on the epoll set of all its host sockets (<see cref="HostPoller"/>)
 /// and is the only thread that runs host I/O completions and timers (guest frames are processed on
-/// the thread that delivers them, as QEMU's main loop does). Host work is queued as events and run
+/// the thread that delivers them, as QEMU's main loop does). Which thread that is may change (the
+/// daemon's follows the guest's frames, <see cref="IHostIoThread.FollowCaller"/>), one at a time. Host work is queued as events and run
 /// after each pass of the stack (<see cref="RunHostWork"/>), never from inside one; frames for the
 /// guest queue up under the lock and are delivered after it is released (<see cref="Flush"/>);
 /// one timer is armed for the stack's earliest deadline, so an idle netdev wakes no one.
@@ -190,6 +191,12 @@ internal sealed class UserNetEngine : IDisposable
         var due = Math.Max(0, next - Stack.NowMs);
         _timer.Change(TimeSpan.FromMilliseconds(due), Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>
+    /// The guest's frames were handled on the caller's thread (at the end of a batch): the host
+    /// I/O may follow them there (<see cref="IHostIoThread.FollowCaller"/>).
+    /// </summary>
+    public void FollowGuestThread() => _ioThread?.FollowCaller();
 
     /// <summary>Call after releasing <see cref="Lock"/>: delivers queued frames to the guest.</summary>
     public void Flush() => Drain();

@@ -24,6 +24,16 @@ internal sealed class EventTarget : IPollTarget, IDisposable
         Loop.Start();
     }
 
+    /// <summary>A target whose loop joins <paramref name="thread"/> (started: whether it could).</summary>
+    public EventTarget(IoThread thread, out bool started)
+    {
+        _fd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
+        Assert.True(_fd >= 0);
+        Loop = new PollLoop(this, thread, owner: null);
+        Loop.Watch(_fd);
+        started = Loop.TryStart();
+    }
+
     public PollLoop Loop { get; }
 
     public ManualResetEventSlim Called { get; } = new();
