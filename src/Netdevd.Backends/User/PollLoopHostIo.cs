@@ -144,8 +144,16 @@ internal sealed class PollLoopHostIo(string name, IoThreadPool? pool = null, ILo
             {
                 var loop = new PollLoop(this, IoThread.Current!, owner: null);
                 loop.Watch(_fd);
-                Volatile.Write(ref _loop, loop.TryStart() ? loop : StartPlaced());
-                Moves++;
+                if (loop.TryStart())
+                {
+                    Volatile.Write(ref _loop, loop);
+                    Moves++;
+                }
+                else
+                {
+                    // This thread retired after taking the move: the pool places the loop afresh.
+                    Volatile.Write(ref _loop, StartPlaced());
+                }
             }
             catch (Exception e) when (Stranded(e))
             {
