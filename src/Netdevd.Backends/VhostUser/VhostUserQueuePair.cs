@@ -26,7 +26,9 @@ internal sealed class VhostUserQueuePair : IDisposable
         Transmitter = new VhostUserTransmitter(session, tx);
         var shared = pool.Place();
         _ownsThread = shared is null;
-        _thread = shared ?? new IoThread($"vhost-user-{session.Client.Name}-q{pair}");
+        // A thread of its own ends with its last loop: a user netdev whose host side followed the
+        // guest's frames onto it keeps it going after this session ends (see Dispose).
+        _thread = shared ?? new IoThread($"vhost-user-{session.Client.Name}-q{pair}", IoThreadLifetime.LastMember);
         _rxKick = new VhostUserKick(rx, this);
         _txKick = new VhostUserKick(tx, this);
         _rxKick.Loop = new PollLoop(_rxKick, _thread, session.Client);
@@ -85,12 +87,11 @@ internal sealed class VhostUserQueuePair : IDisposable
         }
 
         _disposed = true;
+
+        // The second loop to leave ends the thread (joined off it) unless another loop joined it;
+        // either way no callback of this pair runs once both have left.
         _rxKick.Loop!.Dispose();
         _txKick.Loop!.Dispose();
-        if (_ownsThread)
-        {
-            _thread.Dispose();
-        }
     }
 
     private void Drain()

@@ -103,7 +103,7 @@ public sealed class IoThreadLifetimeTests
             Assert.True(shared.Loop.Thread.TakesFollowers);
         }
 
-        // vhost-user's queue pairs end their threads themselves.
+        // A thread made directly is ended by whoever made it, whatever it serves.
         using var owned = new IoThread("iot-o");
         Assert.False(owned.TakesFollowers);
     }

@@ -82,6 +82,12 @@ public sealed class VhostUserGuestTests
                 // The rings really were packed (QEMU drops RING_PACKED when the back-end does not offer it, and the guest falls back to split rings).
                 Assert.True(netdevd.Output.Contains(packed ? ": packed rings" : ": split rings", StringComparison.Ordinal), context);
 
+                // The user netdev's host side followed the VM's frames onto a queue thread (the
+                // second run: onto the new session's, or it stayed on the first one's, which lives on
+                // for it), so its own thread has ended.
+                Assert.True(SpinWait.SpinUntil(() => !ThreadNames(netdevd.Pid).Contains("user-u"), TimeSpan.FromSeconds(10)),
+                    $"{context}\n--- threads ---\n{string.Join(", ", ThreadNames(netdevd.Pid))}");
+
                 // The first VM is killed, not shut down: the back-end must notice and serve the next one.
                 vm.Dispose();
                 Assert.False(netdevd.HasExited, context);
@@ -96,5 +102,24 @@ public sealed class VhostUserGuestTests
 
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    /// <summary>The names of a process's threads (<c>ps -L</c>); a thread that ends while listed is left out.</summary>
+    private static List<string> ThreadNames(int pid)
+    {
+        var names = new List<string>();
+        foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                names.Add(File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'));
+            }
+            catch (IOException)
+            {
+                // Ended between the listing and the read.
+            }
+        }
+
+        return names;
     }
 }
