@@ -9,8 +9,8 @@ namespace Netdevd.Backends.Io;
 /// a thread hand frames to each other without waking another thread: a tap written on this
 /// thread has its answer (a TCP ACK, say) read by the same thread at the next poll, as in QEMU's
 /// main loop. Posted actions run on this thread between polls, each only while its loop is registered.
-/// Who ends the thread is its <see cref="IoThreadLifetime"/>; a thread that takes followers also
-/// serves loops that moved onto it from elsewhere (a user netdev's host I/O, <c>PollLoopHostIo</c>).
+/// Who ends the thread is its <see cref="IoThreadLifetime"/>; it also serves loops that moved onto
+/// it from elsewhere (a user netdev's host I/O, <c>PollLoopHostIo</c>).
 /// </summary>
 internal sealed class IoThread : IDisposable
 {
@@ -27,10 +27,10 @@ internal sealed class IoThread : IDisposable
     private PollLoop?[] _polled = new PollLoop?[4];
     private volatile bool _stopping;
 
-    /// <summary>Set (under <c>_membersGate</c>) once the thread may take no more loops.</summary>
+    /// <summary>Set (under <c>_membersGate</c>, before <c>_stopping</c>) once the thread may take no more loops or work.</summary>
     private bool _retired;
 
-    public IoThread(string name, IoThreadLifetime lifetime = IoThreadLifetime.Owner)
+    public IoThread(string name, IoThreadLifetime lifetime)
     {
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _lifetime = lifetime;
@@ -41,9 +41,6 @@ internal sealed class IoThread : IDisposable
 
     /// <summary>Whether the caller runs on this thread.</summary>
     public bool IsCurrent => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
-
-    /// <summary>Whether loops from elsewhere may move onto this thread (<see cref="TryAdd"/>).</summary>
-    public bool TakesFollowers => _lifetime != IoThreadLifetime.Owner;
 
     /// <summary>Whether the thread has started and not yet ended (tests).</summary>
     internal bool IsAlive => _thread.IsAlive;
@@ -58,7 +55,7 @@ internal sealed class IoThread : IDisposable
     {
         lock (_membersGate)
         {
-            if (_retired || _stopping)
+            if (_retired)
             {
                 return false;
             }
@@ -122,7 +119,7 @@ internal sealed class IoThread : IDisposable
     {
         lock (_membersGate)
         {
-            if (_retired || _stopping)
+            if (_retired)
             {
                 return false;
             }

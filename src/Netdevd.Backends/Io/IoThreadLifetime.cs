@@ -1,11 +1,8 @@
 namespace Netdevd.Backends.Io;
 
-/// <summary>Who ends an <see cref="IoThread"/>, and so whether loops from elsewhere may join it.</summary>
+/// <summary>Who ends an <see cref="IoThread"/>. Either way loops from elsewhere may join it while it runs.</summary>
 internal enum IoThreadLifetime
 {
-    /// <summary>Whoever created it disposes it, whatever loops it still serves; so no one else joins it.</summary>
-    Owner,
-
     /// <summary>A backend's own thread (a tap's, a stream's, a vhost-user queue pair's): it ends when its last member leaves, so a loop that followed its frames onto it keeps it going.</summary>
     LastMember,
 

@@ -52,7 +52,7 @@ internal sealed class PollLoopHostIo(string name, IoThreadPool? pool = null, ILo
         // The common case, on every batch of the guest's frames, reads two fields: already here.
         var here = IoThread.Current;
         var current = Volatile.Read(ref _loop);
-        if (here is null || current is null || ReferenceEquals(current.Thread, here) || !here.TakesFollowers
+        if (here is null || current is null || ReferenceEquals(current.Thread, here)
             || Environment.TickCount64 < Volatile.Read(ref _nextMoveAt)
             || Interlocked.Exchange(ref _moving, 1) != 0)
         {

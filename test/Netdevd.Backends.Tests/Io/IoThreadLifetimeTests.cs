@@ -17,7 +17,6 @@ public sealed class IoThreadLifetimeTests
         owner.Signal();
         Assert.True(owner.Called.Wait(Patience));
         var thread = owner.Loop.Thread;
-        Assert.True(thread.TakesFollowers);
 
         var follower = new EventTarget(thread, out var started);
         Assert.True(started);
@@ -95,16 +94,16 @@ public sealed class IoThreadLifetimeTests
     }
 
     [Fact]
-    public void Shared_threads_take_followers_and_a_thread_its_creator_ends_does_not()
+    public void A_loop_joins_a_shared_thread_and_is_served_there()
     {
-        var shared = new EventTarget(new IoThreadPool(1, "iot-s"));
-        using (shared)
-        {
-            Assert.True(shared.Loop.Thread.TakesFollowers);
-        }
+        using var shared = new EventTarget(new IoThreadPool(1, "iot-s"));
+        shared.Signal();
+        Assert.True(shared.Called.Wait(Patience));
 
-        // A thread made directly is ended by whoever made it, whatever it serves.
-        using var owned = new IoThread("iot-o");
-        Assert.False(owned.TakesFollowers);
+        using var follower = new EventTarget(shared.Loop.Thread, out var started);
+        Assert.True(started);
+        follower.Signal();
+        Assert.True(follower.Called.Wait(Patience));
+        Assert.Equal(shared.ThreadId, follower.ThreadId);
     }
 }
