@@ -33,6 +33,10 @@ internal sealed class DaemonProcess : IAsyncDisposable
     public IReadOnlyList<string> ThreadNames =>
         [.. Directory.GetDirectories($"/proc/{Pid}/task").Select(ThreadName).OfType<string>()];
 
+    /// <summary>The id of the process's thread named <paramref name="name"/> now; null when there is none.</summary>
+    public int? ThreadIdOf(string name) =>
+        Directory.GetDirectories($"/proc/{Pid}/task").Where(t => ThreadName(t) == name).Select(t => (int?)int.Parse(Path.GetFileName(t), System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault();
+
     /// <summary>A thread's name; null when it ended after the listing (netdevd's threads come and go).</summary>
     private static string? ThreadName(string task)
     {

@@ -75,6 +75,7 @@ public sealed class IoThreadsTests
                 "--netdev", $"stream,id=a,server=on,addr.type=unix,addr.path={dir}/a.sock",
                 "--netdev", "hubport,id=hu,hubid=0,netdev=u",
                 "--netdev", "hubport,id=ha,hubid=0,netdev=a",
+                "--qmp", $"unix:{dir}/q.sock,server=on,wait=off",
             ]);
             // Until a guest connects, the user netdev's host side runs on a thread of its own.
             Assert.True(SpinWait.SpinUntil(() => daemon.HasExited || daemon.ThreadNames.Contains("user-u"), TimeSpan.FromSeconds(20)), string.Join(", ", daemon.ThreadNames));
@@ -86,6 +87,15 @@ public sealed class IoThreadsTests
 
             // The host side works from its new thread.
             Assert.Equal("re:two"u8.ToArray(), UdpPayload(await StreamPeer.RequestAsync(guest, GuestUdp(port, "two"u8), f => UdpPayload(f).Length > 0)));
+
+            // The stream netdev is deleted: its thread goes on serving the user netdev, and is
+            // listed under the user netdev's name, not under one of a netdev that is gone.
+            var thread = daemon.ThreadIdOf("stream:a");
+            Assert.NotNull(thread);
+            using var qmp = await QmpClient.ConnectAsync($"{dir}/q.sock");
+            Assert.NotNull((await qmp.ExecuteAsync("""{"execute":"netdev_del","arguments":{"id":"a"}}"""))["return"]);
+            Assert.True(SpinWait.SpinUntil(() => daemon.ThreadIdOf("user-u") == thread, TimeSpan.FromSeconds(10)), string.Join(", ", daemon.ThreadNames));
+            Assert.DoesNotContain("stream:a", daemon.ThreadNames);
         }
         finally
         {

@@ -30,11 +30,18 @@ internal sealed class IoThread : IDisposable
     /// <summary>Set (under <c>_membersGate</c>, before <c>_stopping</c>) once the thread may take no more loops or work.</summary>
     private bool _retired;
 
+    /// <summary>The thread's name as <c>ps -L</c> shows it (changed under <c>_membersGate</c>, see <see cref="Leave"/>).</summary>
+    private volatile string _name;
+
     public IoThread(string name, IoThreadLifetime lifetime)
     {
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _lifetime = lifetime;
+        _name = name;
     }
+
+    /// <summary>The thread's name: that of the backend it was made for, then of a loop that outlived it.</summary>
+    public string Name => _name;
 
     /// <summary>The I/O thread the caller runs on, if it runs on one.</summary>
     public static IoThread? Current => t_current;
@@ -85,6 +92,10 @@ internal sealed class IoThread : IDisposable
             _members = Array.FindAll(_members, m => !ReferenceEquals(m, loop));
             retire = _lifetime == IoThreadLifetime.LastMember && _members.Length == 0;
             _retired |= retire;
+            if (!retire && _lifetime == IoThreadLifetime.LastMember)
+            {
+                Rename();
+            }
         }
 
         if (retire)
@@ -102,6 +113,27 @@ internal sealed class IoThread : IDisposable
             Wake();
             passed.Wait();
         }
+    }
+
+    /// <summary>
+    /// Under <c>_membersGate</c>, after a loop left a thread that goes on: when no loop left is the
+    /// one the thread was named for (the tap whose thread a user netdev's host side followed onto
+    /// was deleted), the thread takes the name of one that is, so <c>ps -L</c> and /proc show what
+    /// it serves rather than a netdev that no longer exists. Linux names only the calling thread
+    /// for sure, so the thread renames itself between polls.
+    /// </summary>
+    private void Rename()
+    {
+        var name = _name;
+        if (Array.Exists(_members, m => m.Name == name))
+        {
+            return;
+        }
+
+        var next = _members[0].Name;
+        _name = next;
+        _posted.Enqueue((null, () => Thread.CurrentThread.Name = next));
+        Wake();
     }
 
     public void Post(PollLoop loop, Action action)

@@ -32,19 +32,25 @@ internal sealed class PollLoop : IDisposable
         var shared = pool.Place();
         _ownsThread = shared is null;
         _thread = shared ?? new IoThread(name, IoThreadLifetime.LastMember);
+        Name = name;
     }
 
     /// <param name="thread">
     /// A thread the caller owns and starts (vhost-user: one per queue pair, watching several
     /// descriptors), or one the loop follows its work onto (<see cref="TryStart"/>).
     /// </param>
-    public PollLoop(IPollTarget target, IoThread thread, NetClient? owner)
+    /// <param name="name">The name the thread takes should this loop outlive the ones it was named for (by default the thread's).</param>
+    public PollLoop(IPollTarget target, IoThread thread, NetClient? owner, string? name = null)
     {
         _target = target;
         _owner = owner ?? target as NetClient;
         _ownsThread = false;
         _thread = thread;
+        Name = name ?? thread.Name;
     }
+
+    /// <summary>What the loop's work is called: its own thread's name, and the name a thread it followed onto takes once it serves nothing else.</summary>
+    internal string Name { get; }
 
     /// <summary>The thread the loop runs on.</summary>
     internal IoThread Thread => _thread;

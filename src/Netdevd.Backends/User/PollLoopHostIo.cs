@@ -142,7 +142,7 @@ internal sealed class PollLoopHostIo(string name, IoThreadPool? pool = null, ILo
 
             try
             {
-                var loop = new PollLoop(this, IoThread.Current!, owner: null);
+                var loop = new PollLoop(this, IoThread.Current!, owner: null, name);
                 loop.Watch(_fd);
                 if (loop.TryStart())
                 {

@@ -24,12 +24,12 @@ internal sealed class EventTarget : IPollTarget, IDisposable
         Loop.Start();
     }
 
-    /// <summary>A target whose loop joins <paramref name="thread"/> (started: whether it could).</summary>
-    public EventTarget(IoThread thread, out bool started)
+    /// <summary>A target whose loop joins <paramref name="thread"/> (started: whether it could), under <paramref name="name"/> when given.</summary>
+    public EventTarget(IoThread thread, out bool started, string? name = null)
     {
         _fd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
         Assert.True(_fd >= 0);
-        Loop = new PollLoop(this, thread, owner: null);
+        Loop = new PollLoop(this, thread, owner: null, name);
         Loop.Watch(_fd);
         started = Loop.TryStart();
     }

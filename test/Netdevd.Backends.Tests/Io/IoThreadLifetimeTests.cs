@@ -34,6 +34,31 @@ public sealed class IoThreadLifetimeTests
     }
 
     [Fact]
+    public void A_thread_that_outlives_the_backend_it_was_named_for_takes_the_name_of_what_it_serves()
+    {
+        var owner = new EventTarget(new IoThreadPool(0, "iot-n"));
+        var thread = owner.Loop.Thread;
+        Assert.Equal("iot-test", OsName(thread));
+
+        // Longer than Linux keeps (15 bytes), as a netdev's id may be.
+        using var follower = new EventTarget(thread, out var started, "user-a-long-netdev-id");
+        Assert.True(started);
+        using var sibling = new EventTarget(thread, out started);
+        Assert.True(started);
+
+        // A loop named for the thread is still there: the name stays.
+        owner.Dispose();
+        Assert.Equal("iot-test", OsName(thread));
+
+        // The last of them leaves: the thread now shows what it serves.
+        sibling.Dispose();
+        Assert.Equal("user-a-long-netdev-id", thread.Name);
+        Assert.Equal("user-a-long-net", OsName(thread));
+        follower.Signal();
+        Assert.True(follower.Called.Wait(Patience));
+    }
+
+    [Fact]
     public void A_thread_whose_last_loop_left_takes_no_other()
     {
         var owner = new EventTarget(new IoThreadPool(0, "iot-e"));
@@ -105,5 +130,19 @@ public sealed class IoThreadLifetimeTests
         follower.Signal();
         Assert.True(follower.Called.Wait(Patience));
         Assert.Equal(shared.ThreadId, follower.ThreadId);
+    }
+
+    /// <summary>The thread's name as the kernel has it (what <c>ps -L</c> shows), read on the thread.</summary>
+    private static string OsName(IoThread thread)
+    {
+        string? name = null;
+        using var read = new ManualResetEventSlim();
+        Assert.True(thread.TryPost(() =>
+        {
+            name = File.ReadAllText("/proc/thread-self/comm").TrimEnd('\n');
+            read.Set();
+        }));
+        Assert.True(read.Wait(Patience));
+        return name!;
     }
 }

@@ -82,9 +82,10 @@ public sealed class VhostUserGuestTests
                 // The rings really were packed (QEMU drops RING_PACKED when the back-end does not offer it, and the guest falls back to split rings).
                 Assert.True(netdevd.Output.Contains(packed ? ": packed rings" : ": split rings", StringComparison.Ordinal), context);
 
-                // The user netdev's host side followed the VM's frames onto a queue thread (the
-                // second run: onto the new session's, or it stayed on the first one's, which lives on
-                // for it), so its own thread has ended.
+                // The user netdev's host side followed the VM's frames onto a queue thread, so its
+                // own thread has ended. In the second run it moved on to the new session's: the first
+                // session's thread, which served it on its own (listed as user-u) once that VM was
+                // killed, has ended too.
                 Assert.True(SpinWait.SpinUntil(() => !ThreadNames(netdevd.Pid).Contains("user-u"), TimeSpan.FromSeconds(10)),
                     $"{context}\n--- threads ---\n{string.Join(", ", ThreadNames(netdevd.Pid))}");
 
