@@ -64,6 +64,12 @@ public sealed class VhostUserGuestTests
 
             for (var run = 1; run <= 2; run++)
             {
+                // The thread the user netdev's host side runs on before this VM: its own in the
+                // first run, the first session's queue thread in the second (listed as user-u once
+                // that VM was gone and it served the user netdev alone).
+                var before = 0;
+                Assert.True(SpinWait.SpinUntil(() => (before = ThreadIdOf(netdevd.Pid, "user-u")) != 0, TimeSpan.FromSeconds(10)),
+                    $"run {run}: no user-u thread\n--- threads ---\n{string.Join(", ", Threads(netdevd.Pid))}");
                 var chardev = netdevdIsServer ? $"socket,id=c,path={socket}" : $"socket,id=c,path={socket},server=on";
                 string[] arguments = [.. qemu!.BaseArguments, "-m", "256", "-nographic", "-no-reboot",
                     "-object", "memory-backend-memfd,id=m,size=256M,share=on", "-numa", "node,memdev=m",
@@ -82,16 +88,18 @@ public sealed class VhostUserGuestTests
                 // The rings really were packed (QEMU drops RING_PACKED when the back-end does not offer it, and the guest falls back to split rings).
                 Assert.True(netdevd.Output.Contains(packed ? ": packed rings" : ": split rings", StringComparison.Ordinal), context);
 
-                // The user netdev's host side followed the VM's frames onto a queue thread, so its
-                // own thread has ended. In the second run it moved on to the new session's: the first
-                // session's thread, which served it on its own (listed as user-u) once that VM was
-                // killed, has ended too.
-                Assert.True(SpinWait.SpinUntil(() => !ThreadNames(netdevd.Pid).Contains("user-u"), TimeSpan.FromSeconds(10)),
-                    $"{context}\n--- threads ---\n{string.Join(", ", ThreadNames(netdevd.Pid))}");
+                // The user netdev's host side followed the VM's frames onto this session's queue
+                // thread, so the thread it ran on before has ended.
+                Assert.True(SpinWait.SpinUntil(() => !Threads(netdevd.Pid).Any(t => t.Id == before), TimeSpan.FromSeconds(10)),
+                    $"{context}\n--- threads (user-u was {before}) ---\n{string.Join(", ", Threads(netdevd.Pid))}");
 
-                // The first VM is killed, not shut down: the back-end must notice and serve the next one.
+                // The VM is killed, not shut down (if it has not powered off already): the back-end
+                // must notice and serve the next one. The queue thread now serves the user netdev
+                // alone and is listed under its name.
                 vm.Dispose();
                 Assert.False(netdevd.HasExited, context);
+                Assert.True(SpinWait.SpinUntil(() => ThreadIdOf(netdevd.Pid, "user-u") is not 0 and var id && id != before, TimeSpan.FromSeconds(10)),
+                    $"{context}\n--- threads (user-u was {before}) ---\n{string.Join(", ", Threads(netdevd.Pid))}");
             }
         }
         finally
@@ -105,15 +113,15 @@ public sealed class VhostUserGuestTests
         }
     }
 
-    /// <summary>The names of a process's threads (<c>ps -L</c>); a thread that ends while listed is left out.</summary>
-    private static List<string> ThreadNames(int pid)
+    /// <summary>A process's threads (<c>ps -L</c>): id and name; a thread that ends while listed is left out.</summary>
+    private static List<(int Id, string Name)> Threads(int pid)
     {
-        var names = new List<string>();
+        var threads = new List<(int, string)>();
         foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
         {
             try
             {
-                names.Add(File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'));
+                threads.Add((int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture), File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n')));
             }
             catch (IOException)
             {
@@ -121,6 +129,9 @@ public sealed class VhostUserGuestTests
             }
         }
 
-        return names;
+        return threads;
     }
+
+    /// <summary>The id of <paramref name="pid"/>'s thread named <paramref name="name"/>; 0 when there is none.</summary>
+    private static int ThreadIdOf(int pid, string name) => Threads(pid).FirstOrDefault(t => t.Name == name).Id;
 }
