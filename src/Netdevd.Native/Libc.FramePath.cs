@@ -5,11 +5,12 @@ namespace Netdevd.Native;
 /// <summary>
 /// The calls a frame makes on its way through (the poll that wakes the I/O thread, the tap's
 /// read and write, the stream netdev's header-and-frame writev): each returns its result, or the
-/// negated errno on failure, like the kernel's own convention. errno is read straight after the call, and only when it failed. The
-/// <c>SetLastError</c> route of the other imports clears errno before every call and copies it
-/// into a thread static after every call, failed or not: about a hundred instructions and a
-/// few cache lines per call, which a request and its answer (four calls) pay cold. The read is
-/// as safe as that route's: both take errno after the call has returned to managed code.
+/// negated errno on failure, like the kernel's own convention. errno is read straight after the
+/// call, and only when it failed. The <c>SetLastError</c> route of the other imports clears errno
+/// before every call and copies it into a thread static after every call, failed or not: about a
+/// hundred instructions and a few cache lines per call, which a request and its answer (four
+/// calls) pay cold. The read is as safe as that route's: both take errno after the call has
+/// returned to managed code.
 /// </summary>
 public static partial class Libc
 {

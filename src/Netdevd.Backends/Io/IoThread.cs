@@ -120,7 +120,8 @@ internal sealed class IoThread : IDisposable
     /// one the thread was named for (the tap whose thread a user netdev's host side followed onto
     /// was deleted), the thread takes the name of one that is, so <c>ps -L</c> and /proc show what
     /// it serves rather than a netdev that no longer exists. Linux names only the calling thread
-    /// for sure, so the thread renames itself between polls.
+    /// for sure, so the thread renames itself between polls: Leave's barrier wakes it (off the
+    /// thread), or it runs the rename before its next poll (on it).
     /// </summary>
     private void Rename()
     {
@@ -133,7 +134,6 @@ internal sealed class IoThread : IDisposable
         var next = _members[0].Name;
         _name = next;
         _posted.Enqueue((null, () => Thread.CurrentThread.Name = next));
-        Wake();
     }
 
     public void Post(PollLoop loop, Action action)

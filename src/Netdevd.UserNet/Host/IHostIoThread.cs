@@ -16,9 +16,9 @@ public interface IHostIoThread : IDisposable
 
     /// <summary>
     /// The guest's frames were just handled on the caller's thread. If that is an I/O thread, the
-    /// host I/O may move onto it: the host's answers to those frames are then
-    /// read by the thread that sent the questions, which has just run, instead of waking another.
-    /// Cheap when nothing moves; never blocks.
+    /// host I/O may move onto it: the host's answers to those frames are then read by the thread
+    /// that sent the questions, which has just run, instead of waking another. Cheap when nothing
+    /// moves; never blocks.
     /// </summary>
     void FollowCaller();
 }

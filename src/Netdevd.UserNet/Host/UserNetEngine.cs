@@ -8,10 +8,10 @@ namespace Netdevd.UserNet.Host;
 /// and is the only thread that runs host I/O completions and timers (guest frames are processed on
 /// the thread that delivers them, as QEMU's main loop does). Which thread that is may change (the
 /// daemon's follows the guest's frames, <see cref="IHostIoThread.FollowCaller"/>), one at a time.
-/// Host work is queued as events and run
-/// after each pass of the stack (<see cref="RunHostWork"/>), never from inside one; frames for the
-/// guest queue up under the lock and are delivered after it is released (<see cref="Flush"/>);
-/// one timer is armed for the stack's earliest deadline, so an idle netdev wakes no one.
+/// Host work is queued as events and run after each pass of the stack (<see cref="RunHostWork"/>),
+/// never from inside one; frames for the guest queue up under the lock and are delivered after it
+/// is released (<see cref="Flush"/>); one timer is armed for the stack's earliest deadline, so an
+/// idle netdev wakes no one.
 /// </summary>
 internal sealed class UserNetEngine : IDisposable
 {
