@@ -50,6 +50,8 @@ internal sealed class PollLoopHostIo(string name, IoThreadPool? pool = null, ILo
     public void FollowCaller()
     {
         // The common case, on every batch of the guest's frames, reads two fields: already here.
+        // It must not allocate: the move's closure lives in BeginMove, because C# allocates a
+        // closure where the variables it captures are declared, on every call of that scope.
         var here = IoThread.Current;
         var current = Volatile.Read(ref _loop);
         if (here is null || current is null || ReferenceEquals(current.Thread, here)
@@ -59,17 +61,7 @@ internal sealed class PollLoopHostIo(string name, IoThreadPool? pool = null, ILo
             return;
         }
 
-        // Read again now that no other move can run: the one read above may have just ended.
-        var loop = Volatile.Read(ref _loop);
-        if (loop is null || ReferenceEquals(loop.Thread, here) || Environment.TickCount64 < Volatile.Read(ref _nextMoveAt))
-        {
-            Volatile.Write(ref _moving, 0);
-            return;
-        }
-
-        // Runs on the old thread between polls while the loop is there; if the loop is disposed
-        // first the netdev is going away and nothing is left to move.
-        loop.Post(() => LeaveFor(loop, here));
+        BeginMove(here);
     }
 
     public void OnReadable() => _ready?.Invoke();
@@ -97,6 +89,22 @@ internal sealed class PollLoopHostIo(string name, IoThreadPool? pool = null, ILo
         // Outside the gate: off the loop's thread this waits until no round runs there, and that
         // thread may be about to take the gate to move the loop.
         loop?.Dispose();
+    }
+
+    /// <summary>Caller's thread, holding <see cref="_moving"/>: asks the loop's thread to hand it over.</summary>
+    private void BeginMove(IoThread here)
+    {
+        // Read again now that no other move can run: the one read above may have just ended.
+        var loop = Volatile.Read(ref _loop);
+        if (loop is null || ReferenceEquals(loop.Thread, here) || Environment.TickCount64 < Volatile.Read(ref _nextMoveAt))
+        {
+            Volatile.Write(ref _moving, 0);
+            return;
+        }
+
+        // Runs on the old thread between polls while the loop is there; if the loop is disposed
+        // first the netdev is going away and nothing is left to move.
+        loop.Post(() => LeaveFor(loop, here));
     }
 
     /// <summary>Old thread, between polls: takes the loop off and hands the descriptor to <paramref name="target"/>.</summary>

@@ -46,6 +46,31 @@ public sealed class HostIoFollowTests : IDisposable
     }
 
     [Fact]
+    public void Following_allocates_nothing_when_there_is_nothing_to_move()
+    {
+        // FollowCaller runs at the end of every batch of the guest's frames: after the move, on
+        // the thread it moved to, it must cost no garbage, nor on a thread that is no I/O thread.
+        var pool = new IoThreadPool(0, "iot-z");
+        using var hostIo = Start(pool);
+        using var feeder = new EventTarget(pool, onReadable: hostIo.FollowCaller);
+        feeder.Signal();
+        Assert.True(SpinWait.SpinUntil(() => hostIo.Moves == 1, Patience));
+
+        long onItsThread = -1;
+        using var measured = new ManualResetEventSlim();
+        Assert.True(feeder.Loop.Thread.TryPost(() =>
+        {
+            onItsThread = AllocatedBy(hostIo.FollowCaller);
+            measured.Set();
+        }));
+        Assert.True(measured.Wait(Patience));
+
+        Assert.Equal(0, onItsThread);
+        Assert.Equal(0, AllocatedBy(hostIo.FollowCaller));
+        Assert.Equal(1, hostIo.Moves);
+    }
+
+    [Fact]
     public void Two_feeders_on_two_threads_move_it_at_most_once_a_second()
     {
         var pool = new IoThreadPool(0, "iot-b");
@@ -131,6 +156,19 @@ public sealed class HostIoFollowTests : IDisposable
     {
         _ = Libc.Close(_fd);
         _ready.Dispose();
+    }
+
+    /// <summary>Bytes this thread allocates in 100 calls of <paramref name="action"/> after a first one.</summary>
+    private static long AllocatedBy(Action action)
+    {
+        action();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            action();
+        }
+
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
     /// <summary>Keeps <paramref name="thread"/> inside a posted action until the returned event is set.</summary>
