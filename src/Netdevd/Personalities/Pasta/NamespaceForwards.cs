@@ -17,6 +17,16 @@ internal sealed class NamespaceForwards : IAsyncDisposable
     /// <summary>UDP peers relayed at once per port, so the namespace cannot make us hold unbounded sockets.</summary>
     private const int MaxUdpPeers = 256;
 
+    /// <summary>TCP connections relayed at once (all ports): two descriptors and two 64 KiB buffers each.</summary>
+    private const int MaxTcpRelays = 512;
+
+    /// <summary>A UDP peer silent this long in both directions gives its host socket back (pasta's UDP flow timeout), checked as datagrams come.</summary>
+    private static readonly TimeSpan s_udpIdleTimeout = TimeSpan.FromSeconds(180);
+
+    /// <summary>The first and the longest wait before accepting again after accept failed (descriptors ran out).</summary>
+    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
+
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
 
@@ -25,6 +35,8 @@ internal sealed class NamespaceForwards : IAsyncDisposable
     private readonly Dictionary<(bool Tcp, IPEndPoint Local), Socket> _listeners = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
+    /// <summary>Free relay slots: at the cap the accept loops wait and new connections queue in the kernel's backlog.</summary>
+    private readonly SemaphoreSlim _tcpSlots = new(MaxTcpRelays, MaxTcpRelays);
 
     private NamespaceForwards(NamespaceThread ns) => _namespace = ns;
 
@@ -185,18 +197,52 @@ internal sealed class NamespaceForwards : IAsyncDisposable
         return null;
     }
 
+    /// <summary>
+    /// Accepts while a relay slot is free. A failed accept (descriptors ran out, or a client gone
+    /// before it was taken) leaves the listener as it was: the loop waits a little, longer while
+    /// failures go on, and accepts again, so no client of the namespace can end the forward.
+    /// </summary>
     private async Task AcceptAsync(Socket listener, IPEndPoint target)
     {
+        var backoff = TimeSpan.Zero;
         while (!_stop.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                await _tcpSlots.WaitAsync(_stop.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (OperationCanceledException)
             {
                 return;
+            }
+
+            try
+            {
+                client = await listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                backoff = TimeSpan.Zero;
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException
+                or SocketException { SocketErrorCode: SocketError.OperationAborted })
+            {
+                // Closed: the forward ends (auto's port went away, or the daemon stops).
+                _tcpSlots.Release();
+                return;
+            }
+            catch (SocketException)
+            {
+                _tcpSlots.Release();
+                backoff = backoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
+                try
+                {
+                    await Task.Delay(backoff, _stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
             }
 
             _ = RelayTcpAsync(client, target);
@@ -205,18 +251,23 @@ internal sealed class NamespaceForwards : IAsyncDisposable
 
     private async Task RelayTcpAsync(Socket client, IPEndPoint target)
     {
-        using (client)
-        using (var host = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp))
+        try
         {
-            try
+            using (client)
+            using (var host = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp))
             {
                 await host.ConnectAsync(target, _stop.Token).ConfigureAwait(false);
                 await Task.WhenAll(CopyAsync(client, host), CopyAsync(host, client)).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or IOException)
-            {
-                // Refused or reset on either side: the other side is closed with it.
-            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or IOException)
+        {
+            // Refused or reset on either side, or no descriptor for the host's socket: the other
+            // side is closed with it.
+        }
+        finally
+        {
+            _tcpSlots.Release();
         }
     }
 
@@ -240,33 +291,54 @@ internal sealed class NamespaceForwards : IAsyncDisposable
         }
     }
 
-    /// <summary>Each namespace peer gets a host socket connected to the target; its replies go back to that peer.</summary>
+    /// <summary>
+    /// Each namespace peer gets a host socket connected to the target; its replies go back to that
+    /// peer. A peer idle for <see cref="s_udpIdleTimeout"/> gives its socket back, and a new peer
+    /// when all <see cref="MaxUdpPeers"/> are taken takes the socket of the one idle longest, so a
+    /// client that uses a new source port per query (a resolver) is served for good.
+    /// </summary>
     private async Task RelayUdpAsync(Socket listener, IPEndPoint target)
     {
-        var peers = new Dictionary<EndPoint, Socket>();
+        var peers = new Dictionary<EndPoint, UdpPeer>();
         var buffer = new byte[65536];
         EndPoint any = new IPEndPoint(listener.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        var nextSweep = Environment.TickCount64 + (long)s_udpIdleTimeout.TotalMilliseconds;
         try
         {
             while (!_stop.IsCancellationRequested)
             {
                 var received = await listener.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
-                if (!peers.TryGetValue(received.RemoteEndPoint, out var host))
+                var now = Environment.TickCount64;
+                if (now >= nextSweep)
+                {
+                    Sweep(peers, now);
+                    nextSweep = now + (long)s_udpIdleTimeout.TotalMilliseconds / 4;
+                }
+
+                if (!peers.TryGetValue(received.RemoteEndPoint, out var peer))
                 {
                     if (peers.Count >= MaxUdpPeers)
                     {
+                        var oldest = peers.MinBy(p => p.Value.LastUsed);
+                        oldest.Value.Dispose();
+                        peers.Remove(oldest.Key);
+                    }
+
+                    peer = UdpPeer.TryConnect(target);
+                    if (peer is null)
+                    {
+                        // No descriptor, or the target cannot be reached: as a lost datagram.
                         continue;
                     }
 
-                    host = new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-                    host.Connect(target);
-                    peers.Add(received.RemoteEndPoint, host);
-                    _ = ReturnUdpAsync(host, listener, received.RemoteEndPoint);
+                    peers.Add(received.RemoteEndPoint, peer);
+                    _ = ReturnUdpAsync(peer, listener, received.RemoteEndPoint);
                 }
 
+                peer.Touch(now);
                 try
                 {
-                    await host.SendAsync(buffer.AsMemory(0, received.ReceivedBytes), SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                    await peer.Host.SendAsync(buffer.AsMemory(0, received.ReceivedBytes), SocketFlags.None, _stop.Token).ConfigureAwait(false);
                 }
                 catch (SocketException)
                 {
@@ -279,35 +351,47 @@ internal sealed class NamespaceForwards : IAsyncDisposable
         }
         finally
         {
-            foreach (var host in peers.Values)
+            foreach (var peer in peers.Values)
             {
-                host.Dispose();
+                peer.Dispose();
             }
         }
     }
 
-    private async Task ReturnUdpAsync(Socket host, Socket listener, EndPoint peer)
+    /// <summary>Gives back the sockets of peers idle for <see cref="s_udpIdleTimeout"/>.</summary>
+    private static void Sweep(Dictionary<EndPoint, UdpPeer> peers, long now)
     {
-        var buffer = new byte[65536];
-        try
+        foreach (var (endPoint, peer) in peers)
         {
-            while (!_stop.IsCancellationRequested)
+            if (now - peer.LastUsed >= (long)s_udpIdleTimeout.TotalMilliseconds)
             {
-                int n;
-                try
-                {
-                    n = await host.ReceiveAsync(buffer, SocketFlags.None, _stop.Token).ConfigureAwait(false);
-                }
-                catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
-                {
-                    continue;
-                }
-
-                await listener.SendToAsync(buffer.AsMemory(0, n), SocketFlags.None, peer, _stop.Token).ConfigureAwait(false);
+                peer.Dispose();
+                peers.Remove(endPoint);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+    }
+
+    /// <summary>The host's replies to <paramref name="peer"/>, until its socket is given back or the forward closes.</summary>
+    private async Task ReturnUdpAsync(UdpPeer peer, Socket listener, EndPoint to)
+    {
+        var buffer = new byte[65536];
+        while (!_stop.IsCancellationRequested)
         {
+            try
+            {
+                var n = await peer.Host.ReceiveAsync(buffer, SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                peer.Touch(Environment.TickCount64);
+                await listener.SendToAsync(buffer.AsMemory(0, n), SocketFlags.None, to, _stop.Token).ConfigureAwait(false);
+            }
+            catch (SocketException e) when (e.SocketErrorCode != SocketError.OperationAborted)
+            {
+                // Refused by the host (an ICMP error for an earlier datagram) or not delivered
+                // into the namespace: this datagram is lost, the peer stays.
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
         }
     }
 
@@ -334,6 +418,7 @@ internal sealed class NamespaceForwards : IAsyncDisposable
         {
         }
 
+        // _tcpSlots stays: relays still ending release into it, and it holds no wait handle.
         _stop.Dispose();
     }
 }
