@@ -114,16 +114,16 @@ public sealed class PastaNamespaceForwardLimitsTests
                 "--quiet", "--netns", ns.Path, "-4");
             Assert.True(daemon is not null, stderr);
 
-            // 600 connections held open from the namespace: up to 512 are relayed (the relay slots
-            // are shared by all forwards, and the other forward's waiting accept holds one), the
-            // rest wait in the listener's backlog (128) instead of costing two descriptors each.
+            // 600 connections held open from the namespace: 512 are relayed (the slots are shared
+            // by all forwards; the other forward's idle listener holds none), one waits accepted
+            // for a slot, the rest wait in the listener's backlog instead of costing descriptors.
             var flood = ns.RunAsync("python3", "-c",
                 "import os, socket, time\nheld = []\nfor i in range(600):\n" +
                 $"    s = socket.create_connection(('127.0.0.1', {FloodPort}), timeout=10); held.append(s)\n" +
                 $"while not os.path.exists('{release}'):\n    time.sleep(0.05)\nprint(len(held))");
-            Assert.True(SpinWait.SpinUntil(() => holder.Accepted >= 511 || flood.IsCompleted, TimeSpan.FromSeconds(60)), $"{holder.Accepted} relayed");
+            Assert.True(SpinWait.SpinUntil(() => holder.Accepted >= 512 || flood.IsCompleted, TimeSpan.FromSeconds(60)), $"{holder.Accepted} relayed");
             await Task.Delay(1000);
-            Assert.InRange(holder.Accepted, 511, 512);
+            Assert.Equal(512, holder.Accepted);
 
             await File.WriteAllTextAsync(release, "");
             var (code, held, floodErr) = await flood;
@@ -141,6 +141,34 @@ public sealed class PastaNamespaceForwardLimitsTests
         finally
         {
             await File.WriteAllTextAsync(release, "");
+            PastaTests.StopPasta(daemon);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task More_idle_tcp_forwards_than_relay_slots_leave_every_forward_serving()
+    {
+        TapTestKit.RequireRoot();
+        HostTools.Require("curl", "curl");
+        await using var ns = await TestNamespace.CreateAsync();
+        using var hostServer = TinyHttpServer.OnLoopback("from-host");
+        var dir = HostTools.TempDir();
+        int? daemon = null;
+        try
+        {
+            // 600 forwarded ports (more than the 512 relay slots), each to the host's same port
+            // number, and one forward to the server: listening costs no slot, so it still serves.
+            var first = 18700;
+            (daemon, var stderr) = await PastaTests.StartPastaAsync(dir,
+                "--config-net", "-t", "none", "-u", "none", "-U", "none", "-T", $"{first}-{first + 599},{first + 600}:{hostServer.Port}",
+                "--quiet", "--netns", ns.Path, "-4");
+            Assert.True(daemon is not null, stderr);
+            var served = await ns.RunAsync("curl", "-sS", "--max-time", "20", $"http://127.0.0.1:{first + 600}/");
+            Assert.True(served.Stdout == "from-host", served.Stderr);
+        }
+        finally
+        {
             PastaTests.StopPasta(daemon);
             Directory.Delete(dir, recursive: true);
         }

@@ -35,7 +35,7 @@ internal sealed class NamespaceForwards : IAsyncDisposable
     private readonly Dictionary<(bool Tcp, IPEndPoint Local), Socket> _listeners = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
-    /// <summary>Free relay slots: at the cap the accept loops wait and new connections queue in the kernel's backlog.</summary>
+    /// <summary>Free relay slots: at the cap each accept loop waits with the one connection it took, the rest queue in the kernel's backlog.</summary>
     private readonly SemaphoreSlim _tcpSlots = new(MaxTcpRelays, MaxTcpRelays);
 
     private NamespaceForwards(NamespaceThread ns) => _namespace = ns;
@@ -198,9 +198,12 @@ internal sealed class NamespaceForwards : IAsyncDisposable
     }
 
     /// <summary>
-    /// Accepts while a relay slot is free. A failed accept (descriptors ran out, or a client gone
-    /// before it was taken) leaves the listener as it was: the loop waits a little, longer while
-    /// failures go on, and accepts again, so no client of the namespace can end the forward.
+    /// Accepts, then waits for a relay slot before the next accept: at the cap a listener holds at
+    /// most the one connection it took and the others queue in the kernel's backlog (an idle
+    /// listener holds no slot, so any number of auto's ports share the cap). A failed accept
+    /// (descriptors ran out, or a client gone before it was taken) leaves the listener as it was:
+    /// the loop waits a little, longer while failures go on, and accepts again, so no client of
+    /// the namespace can end the forward.
     /// </summary>
     private async Task AcceptAsync(Socket listener, IPEndPoint target)
     {
@@ -210,15 +213,6 @@ internal sealed class NamespaceForwards : IAsyncDisposable
             Socket client;
             try
             {
-                await _tcpSlots.WaitAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            try
-            {
                 client = await listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
                 backoff = TimeSpan.Zero;
             }
@@ -226,12 +220,10 @@ internal sealed class NamespaceForwards : IAsyncDisposable
                 or SocketException { SocketErrorCode: SocketError.OperationAborted })
             {
                 // Closed: the forward ends (auto's port went away, or the daemon stops).
-                _tcpSlots.Release();
                 return;
             }
             catch (SocketException)
             {
-                _tcpSlots.Release();
                 backoff = backoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
                 try
                 {
@@ -243,6 +235,16 @@ internal sealed class NamespaceForwards : IAsyncDisposable
                 }
 
                 continue;
+            }
+
+            try
+            {
+                await _tcpSlots.WaitAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                client.Dispose();
+                return;
             }
 
             _ = RelayTcpAsync(client, target);
