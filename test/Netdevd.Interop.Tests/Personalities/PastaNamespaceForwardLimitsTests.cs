@@ -25,32 +25,20 @@ public sealed class PastaNamespaceForwardLimitsTests
         using var stopEcho = new CancellationTokenSource();
         _ = EchoAsync(echo, stopEcho.Token);
         const int Port = 18601;
-        var dir = HostTools.TempDir();
-        int? daemon = null;
-        try
-        {
-            (daemon, var stderr) = await PastaTests.StartPastaAsync(dir,
-                "--config-net", "-t", "none", "-u", "none", "-T", "none", "-U", $"{Port}:{echoPort}", "--quiet", "--netns", ns.Path, "-4");
-            Assert.True(daemon is not null, stderr);
+        await using var pasta = await Pasta.StartAsync(ns, "-U", $"{Port}:{echoPort}");
 
-            // More peers than the relay keeps sockets for (256): each datagram from its own socket,
-            // as a resolver sends its queries; the count of answers until the first one missing.
-            const int peers = 300;
-            var udp = await ns.RunAsync("python3", "-c",
-                $"import socket\nserved = 0\nfor i in range({peers}):\n" +
-                "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)\n" +
-                $"    s.sendto(b'q%d' % i, ('127.0.0.1', {Port}))\n" +
-                "    try:\n        ok = s.recv(100) == b'q%d' % i\n    except socket.timeout:\n        ok = False\n" +
-                "    s.close()\n    if not ok:\n        break\n    served += 1\nprint(served)");
-            Assert.True(udp.ExitCode == 0, udp.Stderr);
-            Assert.Equal(peers.ToString(CultureInfo.InvariantCulture), udp.Stdout.Trim());
-        }
-        finally
-        {
-            await stopEcho.CancelAsync();
-            PastaTests.StopPasta(daemon);
-            Directory.Delete(dir, recursive: true);
-        }
+        // More peers than the relay keeps sockets for (256): each datagram from its own socket,
+        // as a resolver sends its queries; the count of answers until the first one missing.
+        const int peers = 300;
+        var udp = await ns.RunAsync("python3", "-c",
+            $"import socket\nserved = 0\nfor i in range({peers}):\n" +
+            "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)\n" +
+            $"    s.sendto(b'q%d' % i, ('127.0.0.1', {Port}))\n" +
+            "    try:\n        ok = s.recv(100) == b'q%d' % i\n    except socket.timeout:\n        ok = False\n" +
+            "    s.close()\n    if not ok:\n        break\n    served += 1\nprint(served)");
+        Assert.True(udp.ExitCode == 0, udp.Stderr);
+        Assert.Equal(peers.ToString(CultureInfo.InvariantCulture), udp.Stdout.Trim());
+        await stopEcho.CancelAsync();
     }
 
     [Fact]
@@ -62,35 +50,22 @@ public sealed class PastaNamespaceForwardLimitsTests
         await using var ns = await TestNamespace.CreateAsync();
         using var hostServer = TinyHttpServer.OnLoopback("from-host");
         const int Port = 18602;
-        var dir = HostTools.TempDir();
-        int? daemon = null;
-        try
-        {
-            (daemon, var stderr) = await PastaTests.StartPastaAsync(dir,
-                "--config-net", "-t", "none", "-u", "none", "-U", "none", "-T", $"{Port}:{hostServer.Port}", "--quiet", "--netns", ns.Path, "-4");
-            Assert.True(daemon is not null, stderr);
-            var url = $"http://127.0.0.1:{Port}/";
-            Assert.Equal("from-host", (await ns.RunAsync("curl", "-sS", "--max-time", "20", url)).Stdout);
+        await using var pasta = await Pasta.StartAsync(ns, "-T", $"{Port}:{hostServer.Port}");
+        var url = $"http://127.0.0.1:{Port}/";
+        Assert.Equal("from-host", (await ns.RunAsync("curl", "-sS", "--max-time", "20", url)).Stdout);
 
-            // The daemon's soft descriptor limit at its lowest free descriptor: the next accept
-            // fails (EMFILE) and the connection waits in the listener's backlog.
-            var pid = daemon.Value.ToString(CultureInfo.InvariantCulture);
-            var limits = await HostCommand.CheckAsync("prlimit", "--pid", pid, "--nofile", "--noheadings", "--raw", "--output", "SOFT");
-            var lowestFree = LowestFreeDescriptor(daemon.Value);
-            await HostCommand.CheckAsync("prlimit", "--pid", pid, $"--nofile={lowestFree}:");
-            var starved = await ns.RunAsync("curl", "-sS", "--max-time", "2", url);
-            Assert.NotEqual("from-host", starved.Stdout);
+        // The daemon's soft descriptor limit at its lowest free descriptor: the next accept
+        // fails (EMFILE) and the connection waits in the listener's backlog.
+        var pid = pasta.Pid.ToString(CultureInfo.InvariantCulture);
+        var limits = await HostCommand.CheckAsync("prlimit", "--pid", pid, "--nofile", "--noheadings", "--raw", "--output", "SOFT");
+        await HostCommand.CheckAsync("prlimit", "--pid", pid, $"--nofile={LowestFreeDescriptor(pasta.Pid)}:");
+        var starved = await ns.RunAsync("curl", "-sS", "--max-time", "2", url);
+        Assert.NotEqual("from-host", starved.Stdout);
 
-            // Descriptors back: the forward serves again, without a restart.
-            await HostCommand.CheckAsync("prlimit", "--pid", pid, $"--nofile={limits.Trim()}:");
-            var served = await ns.RunAsync("curl", "-sS", "--max-time", "20", url);
-            Assert.True(served.Stdout == "from-host", served.Stderr);
-        }
-        finally
-        {
-            PastaTests.StopPasta(daemon);
-            Directory.Delete(dir, recursive: true);
-        }
+        // Descriptors back: the forward serves again, without a restart.
+        await HostCommand.CheckAsync("prlimit", "--pid", pid, $"--nofile={limits.Trim()}:");
+        var served = await ns.RunAsync("curl", "-sS", "--max-time", "20", url);
+        Assert.True(served.Stdout == "from-host", served.Stderr);
     }
 
     [Fact]
@@ -104,16 +79,10 @@ public sealed class PastaNamespaceForwardLimitsTests
         using var hostServer = TinyHttpServer.OnLoopback("from-host");
         const int FloodPort = 18603;
         const int HttpPort = 18604;
-        var dir = HostTools.TempDir();
-        var release = Path.Combine(dir, "release");
-        int? daemon = null;
+        await using var pasta = await Pasta.StartAsync(ns, "-T", $"{FloodPort}:{holder.Port}", "-T", $"{HttpPort}:{hostServer.Port}");
+        var release = Path.Combine(pasta.Dir, "release");
         try
         {
-            (daemon, var stderr) = await PastaTests.StartPastaAsync(dir,
-                "--config-net", "-t", "none", "-u", "none", "-U", "none", "-T", $"{FloodPort}:{holder.Port}", "-T", $"{HttpPort}:{hostServer.Port}",
-                "--quiet", "--netns", ns.Path, "-4");
-            Assert.True(daemon is not null, stderr);
-
             // 600 connections held open from the namespace: 512 are relayed (the slots are shared
             // by all forwards; the other forward's idle listener holds none), one waits accepted
             // for a slot, the rest wait in the listener's backlog instead of costing descriptors.
@@ -141,8 +110,6 @@ public sealed class PastaNamespaceForwardLimitsTests
         finally
         {
             await File.WriteAllTextAsync(release, "");
-            PastaTests.StopPasta(daemon);
-            Directory.Delete(dir, recursive: true);
         }
     }
 
@@ -153,25 +120,13 @@ public sealed class PastaNamespaceForwardLimitsTests
         HostTools.Require("curl", "curl");
         await using var ns = await TestNamespace.CreateAsync();
         using var hostServer = TinyHttpServer.OnLoopback("from-host");
-        var dir = HostTools.TempDir();
-        int? daemon = null;
-        try
-        {
-            // 600 forwarded ports (more than the 512 relay slots), each to the host's same port
-            // number, and one forward to the server: listening costs no slot, so it still serves.
-            var first = 18700;
-            (daemon, var stderr) = await PastaTests.StartPastaAsync(dir,
-                "--config-net", "-t", "none", "-u", "none", "-U", "none", "-T", $"{first}-{first + 599},{first + 600}:{hostServer.Port}",
-                "--quiet", "--netns", ns.Path, "-4");
-            Assert.True(daemon is not null, stderr);
-            var served = await ns.RunAsync("curl", "-sS", "--max-time", "20", $"http://127.0.0.1:{first + 600}/");
-            Assert.True(served.Stdout == "from-host", served.Stderr);
-        }
-        finally
-        {
-            PastaTests.StopPasta(daemon);
-            Directory.Delete(dir, recursive: true);
-        }
+
+        // 600 forwarded ports (more than the 512 relay slots), each to the host's same port
+        // number, and one forward to the server: listening costs no slot, so it still serves.
+        const int First = 18700;
+        await using var pasta = await Pasta.StartAsync(ns, "-T", $"{First}-{First + 599},{First + 600}:{hostServer.Port}");
+        var served = await ns.RunAsync("curl", "-sS", "--max-time", "20", $"http://127.0.0.1:{First + 600}/");
+        Assert.True(served.Stdout == "from-host", served.Stderr);
     }
 
     private static async Task EchoAsync(UdpClient echo, CancellationToken stop)
@@ -184,8 +139,9 @@ public sealed class PastaNamespaceForwardLimitsTests
                 await echo.SendAsync(datagram.Buffer, datagram.RemoteEndPoint, stop);
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
         {
+            // The test is over.
         }
     }
 
@@ -199,6 +155,38 @@ public sealed class PastaNamespaceForwardLimitsTests
         }
 
         return fd;
+    }
+
+    /// <summary>
+    /// netdevd as pasta for <paramref name="ns"/>'s namespace, IPv4 only, with no forwards but the
+    /// -T/-U given; ended (by its PID) and its directory removed on disposal.
+    /// </summary>
+    private sealed class Pasta(int pid, string dir) : IAsyncDisposable
+    {
+        public int Pid { get; } = pid;
+
+        public string Dir { get; } = dir;
+
+        public static async Task<Pasta> StartAsync(TestNamespace ns, params string[] forwards)
+        {
+            var dir = HostTools.TempDir();
+            string[] none = [.. new[] { "-t", "-u", "-T", "-U" }.Where(o => !forwards.Contains(o)).SelectMany(o => new[] { o, "none" })];
+            var (daemon, stderr) = await PastaTests.StartPastaAsync(dir, ["--config-net", .. none, .. forwards, "--quiet", "--netns", ns.Path, "-4"]);
+            if (daemon is null)
+            {
+                Directory.Delete(dir, recursive: true);
+                Assert.Fail(stderr);
+            }
+
+            return new Pasta(daemon.Value, dir);
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            PastaTests.StopPasta(Pid);
+            Directory.Delete(Dir, recursive: true);
+            return ValueTask.CompletedTask;
+        }
     }
 
     /// <summary>A host listener that accepts every connection and holds it open until disposed, counting them.</summary>
