@@ -9,6 +9,9 @@ public sealed partial class UserStack
 {
     private readonly FlowTable<UdpForwardKey, UdpForwardFlow> _udpForwards = new(4);
 
+    /// <summary>The host forwards' UDP clients the stack holds a flow for.</summary>
+    public int UdpForwardFlowCount => _udpForwards.Count;
+
     /// <summary>
     /// A new host client <paramref name="client"/>:<paramref name="clientPort"/> of a UDP forward;
     /// null (counted) when the UDP flow limit is reached.
@@ -90,6 +93,11 @@ public sealed partial class UserStack
 
     internal void SetUdpForwardReply(UdpForwardReply reply) => _udpForwardReply = reply;
 
+    private Action<UdpForwardFlow>? _udpForwardClosed;
+
+    /// <summary>Whom to tell that a forward flow is gone, so its host side forgets the client.</summary>
+    internal void SetUdpForwardClosed(Action<UdpForwardFlow> closed) => _udpForwardClosed = closed;
+
     private void ExpireUdpForwards(long now)
     {
         var due = _udpForwards.CollectDue(now, out var next);
@@ -97,11 +105,21 @@ public sealed partial class UserStack
         {
             if (_udpForwards.Remove(key, out var flow))
             {
-                flow.Closed = true;
+                CloseUdpForward(flow);
             }
         }
 
         NoteDeadline(next);
+    }
+
+    /// <summary>
+    /// A forward flow left the table: its host side drops the client's entry now, as a client
+    /// that never comes back (a new source port per datagram) would otherwise keep it for good.
+    /// </summary>
+    private void CloseUdpForward(UdpForwardFlow flow)
+    {
+        flow.Closed = true;
+        _udpForwardClosed?.Invoke(flow);
     }
 
     /// <summary>A UDP forward flow's ends as the guest sees them (IPv4 ends as IPv4-mapped addresses).</summary>
