@@ -254,9 +254,9 @@ public sealed class Ipv6NatTests : IDisposable
         Assert.Equal(Outside, _host.Udp6Sent[1].Destination);
         Assert.Equal(1, _stack.Udp6FlowCount); // one socket per guest source, as libslirp
 
-        var flows = (Dictionary<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
+        var flows = (FlowTable<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
             .GetField("_udp6", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
-        _stack.OnUdp6Received(flows.Values.Single(), Ipv6Address.Loopback, 7777, [9, 8]);
+        _stack.OnUdp6Received(flows.Flows.Single(), Ipv6Address.Loopback, 7777, [9, 8]);
         var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp);
         Assert.Equal(Host6, source);
         Assert.True(UdpPacket.TryCreate(l4, out var udp));
@@ -286,10 +286,10 @@ public sealed class Ipv6NatTests : IDisposable
         Assert.Empty(_host.Udp6Sent);
         _stack.Input(Udp(alias, 5000, 7777, [1, 2, 3]));
         Assert.Equal(Ipv6Address.Loopback, Assert.Single(_host.Udp6Sent).Destination);
-        var flows = (Dictionary<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
+        var flows = (FlowTable<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
             .GetField("_udp6", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
         _sink.Take();
-        _stack.OnUdp6Received(flows.Values.Single(), Ipv6Address.Loopback, 7777, [9, 8]);
+        _stack.OnUdp6Received(flows.Flows.Single(), Ipv6Address.Loopback, 7777, [9, 8]);
         Assert.Equal(alias, ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp).Source);
     }
 
@@ -300,9 +300,9 @@ public sealed class Ipv6NatTests : IDisposable
         var routerLinkLocal = Parse("fe80::2");
         _stack.Input(Udp(routerLinkLocal, 5000, 7777, [1]));
         Assert.Equal(Ipv6Address.Loopback, Assert.Single(_host.Udp6Sent).Destination);
-        var flows = (Dictionary<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
+        var flows = (FlowTable<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
             .GetField("_udp6", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
-        _stack.OnUdp6Received(flows.Values.Single(), Ipv6Address.Loopback, 7777, [9]);
+        _stack.OnUdp6Received(flows.Flows.Single(), Ipv6Address.Loopback, 7777, [9]);
         Assert.Equal(routerLinkLocal, ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp).Source);
     }
 
