@@ -48,9 +48,8 @@ public sealed partial class UserStack
         var key = (source, udp.SourcePort);
         if (!_udp6.TryGet(key, out var flow))
         {
-            if (AllUdpFlows >= _options.Limits.MaxUdpFlows)
+            if (!MakeRoomForGuestUdpFlow())
             {
-                Counters.Drop(FrameDropReason.UdpFlowLimit);
                 return;
             }
 

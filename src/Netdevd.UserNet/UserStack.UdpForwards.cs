@@ -14,7 +14,7 @@ public sealed partial class UserStack
 
     /// <summary>
     /// A new host client <paramref name="client"/>:<paramref name="clientPort"/> of a UDP forward;
-    /// null (counted) when the UDP flow limit is reached.
+    /// null (counted) when the guest's flows hold every slot and no forward flow can give way.
     /// </summary>
     internal UdpForwardFlow? OpenUdpForward(Ipv4Address guest, ushort guestPort, Ipv4Address client, ushort clientPort, object hostState) =>
         OpenUdpForward(new UdpForwardKey(Ipv6Address.FromIpv4Mapped(guest), guestPort, Ipv6Address.FromIpv4Mapped(ForwardedClientAddress(client)), clientPort), hostState);
@@ -33,7 +33,8 @@ public sealed partial class UserStack
 
     private UdpForwardFlow? OpenUdpForward(UdpForwardKey key, object hostState)
     {
-        if (AllUdpFlows >= _options.Limits.MaxUdpFlows)
+        var limits = _options.Limits;
+        if ((_udpForwards.Count >= limits.MaxUdpForwardFlows || AllUdpFlows >= limits.MaxUdpFlows) && !EvictUdpForward())
         {
             Counters.Drop(FrameDropReason.UdpFlowLimit);
             return null;
@@ -110,6 +111,24 @@ public sealed partial class UserStack
         }
 
         NoteDeadline(next);
+    }
+
+    /// <summary>
+    /// Closes the forward flow idle longest (counted), for a new client past the forwards' share:
+    /// the forward keeps serving new clients, at the cost of the one that went quiet longest, and
+    /// the guest's own flows are not touched. False when there is none.
+    /// </summary>
+    private bool EvictUdpForward()
+    {
+        if (!_udpForwards.TryGetNextDue(out var key, out var flow))
+        {
+            return false;
+        }
+
+        _udpForwards.Remove(key, out _);
+        CloseUdpForward(flow);
+        Counters.Drop(FrameDropReason.UdpFlowEvicted);
+        return true;
     }
 
     /// <summary>

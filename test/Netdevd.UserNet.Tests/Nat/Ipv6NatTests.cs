@@ -226,18 +226,22 @@ public sealed class Ipv6NatTests : IDisposable
     public void The_udp_flow_limit_counts_both_families()
     {
         // The limit bounds the host sockets one netdev holds; IPv4 flows were counted alone, so a
-        // guest with the IPv6 quota used could open as many again over IPv4.
+        // guest with the IPv6 quota used could open as many again over IPv4. At the limit a new
+        // flow of either family closes the one closest to its expiry (here the DNS one, 10 s).
         _stack.Dispose();
         _stack = Create(new UserStackOptions { Ipv6Enabled = true, Limits = new NatLimits { MaxUdpFlows = 4 } });
         for (ushort port = 5000; port < 5004; port++)
         {
-            _stack.Input(Udp(Outside, port, 7777, [1]));
+            _stack.Input(Udp(Outside, port, port == 5002 ? (ushort)53 : (ushort)7777, [1]));
         }
 
         Assert.Equal(4, _stack.Udp6FlowCount);
         _stack.Input(GuestFrames.Udp(Ipv4Address.Create(192, 0, 2, 7), 6000, 7777, [1]));
-        Assert.Equal(0, _stack.UdpFlowCount);
-        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.UdpFlowLimit));
+        Assert.Equal(1, _stack.UdpFlowCount);
+        Assert.Equal(3, _stack.Udp6FlowCount);
+        Assert.Equal((ushort)5002, Assert.Single(_host.UdpClosed).GuestPort);
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.UdpFlowEvicted));
+        Assert.Equal(0, _stack.Counters.Drops(FrameDropReason.UdpFlowLimit));
     }
 
     [Fact]
