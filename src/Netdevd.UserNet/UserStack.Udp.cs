@@ -23,6 +23,41 @@ public sealed partial class UserStack
     /// </summary>
     private int AllUdpFlows => _udp.Count + _udp6.Count + _udpForwards.Count;
 
+    /// <summary>
+    /// Room for a new flow of the guest's (either family): when all UDP flows are taken, the
+    /// guest's flow idle longest is closed (counted) rather than the new one dropped, as a NAT
+    /// does; the forwards' clients keep theirs (they are bounded by their own share). False
+    /// (counted) only when the guest holds no flow to close.
+    /// </summary>
+    private bool MakeRoomForGuestUdpFlow()
+    {
+        if (AllUdpFlows < _options.Limits.MaxUdpFlows)
+        {
+            return true;
+        }
+
+        var has4 = _udp.TryGetNextDue(out var key4, out var flow4);
+        var has6 = _udp6.TryGetNextDue(out var key6, out var flow6);
+        if (has4 && (!has6 || flow4!.ExpiresAt <= flow6!.ExpiresAt))
+        {
+            _udp.Remove(key4, out _);
+            _host?.CloseUdp(flow4!);
+        }
+        else if (has6)
+        {
+            _udp6.Remove(key6, out _);
+            _host?.CloseUdp(flow6!);
+        }
+        else
+        {
+            Counters.Drop(FrameDropReason.UdpFlowLimit);
+            return false;
+        }
+
+        Counters.Drop(FrameDropReason.UdpFlowEvicted);
+        return true;
+    }
+
     private void InputUdp(Ipv4Packet ip, MacAddress guestMac)
     {
         if (!UdpPacket.TryCreate(ip.Payload, out var udp))
@@ -79,9 +114,8 @@ public sealed partial class UserStack
         var key = (source, udp.SourcePort);
         if (!_udp.TryGet(key, out var flow))
         {
-            if (AllUdpFlows >= _options.Limits.MaxUdpFlows)
+            if (!MakeRoomForGuestUdpFlow())
             {
-                Counters.Drop(FrameDropReason.UdpFlowLimit);
                 return;
             }
 

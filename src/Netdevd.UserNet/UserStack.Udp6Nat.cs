@@ -12,8 +12,7 @@ namespace Netdevd.UserNet;
 /// </summary>
 public sealed partial class UserStack
 {
-    private readonly Dictionary<(Ipv6Address, ushort), UdpFlow> _udp6 = new(16);
-    private readonly List<(Ipv6Address, ushort)> _expiredUdp6 = [];
+    private readonly FlowTable<(Ipv6Address, ushort), UdpFlow> _udp6 = new(16);
 
     /// <summary>Open IPv6 UDP flows.</summary>
     public int Udp6FlowCount => _udp6.Count;
@@ -47,11 +46,10 @@ public sealed partial class UserStack
         }
 
         var key = (source, udp.SourcePort);
-        if (!_udp6.TryGetValue(key, out var flow))
+        if (!_udp6.TryGet(key, out var flow))
         {
-            if (AllUdpFlows >= _options.Limits.MaxUdpFlows)
+            if (!MakeRoomForGuestUdpFlow())
             {
-                Counters.Drop(FrameDropReason.UdpFlowLimit);
                 return;
             }
 
@@ -105,19 +103,8 @@ public sealed partial class UserStack
 
     private void ExpireUdp6(long now)
     {
-        foreach (var (key, flow) in _udp6)
-        {
-            if (now >= flow.ExpiresAt)
-            {
-                _expiredUdp6.Add(key);
-            }
-            else
-            {
-                NoteDeadline(flow.ExpiresAt);
-            }
-        }
-
-        foreach (var key in _expiredUdp6)
+        var due = _udp6.CollectDue(now, out var next);
+        foreach (var key in due)
         {
             if (_udp6.Remove(key, out var flow))
             {
@@ -125,12 +112,12 @@ public sealed partial class UserStack
             }
         }
 
-        _expiredUdp6.Clear();
+        NoteDeadline(next);
     }
 
     private void CloseUdp6Flows()
     {
-        foreach (var f in _udp6.Values)
+        foreach (var f in _udp6.Flows)
         {
             _host?.CloseUdp(f);
         }

@@ -9,9 +9,12 @@ public sealed partial class UserStack
 {
     private readonly FlowTable<UdpForwardKey, UdpForwardFlow> _udpForwards = new(4);
 
+    /// <summary>The host forwards' UDP clients the stack holds a flow for.</summary>
+    public int UdpForwardFlowCount => _udpForwards.Count;
+
     /// <summary>
     /// A new host client <paramref name="client"/>:<paramref name="clientPort"/> of a UDP forward;
-    /// null (counted) when the UDP flow limit is reached.
+    /// null (counted) when the guest's flows hold every slot and no forward flow can give way.
     /// </summary>
     internal UdpForwardFlow? OpenUdpForward(Ipv4Address guest, ushort guestPort, Ipv4Address client, ushort clientPort, object hostState) =>
         OpenUdpForward(new UdpForwardKey(Ipv6Address.FromIpv4Mapped(guest), guestPort, Ipv6Address.FromIpv4Mapped(ForwardedClientAddress(client)), clientPort), hostState);
@@ -30,7 +33,8 @@ public sealed partial class UserStack
 
     private UdpForwardFlow? OpenUdpForward(UdpForwardKey key, object hostState)
     {
-        if (AllUdpFlows >= _options.Limits.MaxUdpFlows)
+        var limits = _options.Limits;
+        if ((_udpForwards.Count >= limits.MaxUdpForwardFlows || AllUdpFlows >= limits.MaxUdpFlows) && !EvictUdpForward())
         {
             Counters.Drop(FrameDropReason.UdpFlowLimit);
             return null;
@@ -90,6 +94,11 @@ public sealed partial class UserStack
 
     internal void SetUdpForwardReply(UdpForwardReply reply) => _udpForwardReply = reply;
 
+    private Action<UdpForwardFlow>? _udpForwardClosed;
+
+    /// <summary>Whom to tell that a forward flow is gone, so its host side forgets the client.</summary>
+    internal void SetUdpForwardClosed(Action<UdpForwardFlow> closed) => _udpForwardClosed = closed;
+
     private void ExpireUdpForwards(long now)
     {
         var due = _udpForwards.CollectDue(now, out var next);
@@ -97,11 +106,39 @@ public sealed partial class UserStack
         {
             if (_udpForwards.Remove(key, out var flow))
             {
-                flow.Closed = true;
+                CloseUdpForward(flow);
             }
         }
 
         NoteDeadline(next);
+    }
+
+    /// <summary>
+    /// Closes the forward flow idle longest (counted), for a new client past the forwards' share:
+    /// the forward keeps serving new clients, at the cost of the one that went quiet longest, and
+    /// the guest's own flows are not touched. False when there is none.
+    /// </summary>
+    private bool EvictUdpForward()
+    {
+        if (!_udpForwards.TryGetNextDue(out var key, out var flow))
+        {
+            return false;
+        }
+
+        _udpForwards.Remove(key, out _);
+        CloseUdpForward(flow);
+        Counters.Drop(FrameDropReason.UdpFlowEvicted);
+        return true;
+    }
+
+    /// <summary>
+    /// A forward flow left the table: its host side drops the client's entry now, as a client
+    /// that never comes back (a new source port per datagram) would otherwise keep it for good.
+    /// </summary>
+    private void CloseUdpForward(UdpForwardFlow flow)
+    {
+        flow.Closed = true;
+        _udpForwardClosed?.Invoke(flow);
     }
 
     /// <summary>A UDP forward flow's ends as the guest sees them (IPv4 ends as IPv4-mapped addresses).</summary>

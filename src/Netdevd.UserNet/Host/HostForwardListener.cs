@@ -45,6 +45,9 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
 
     public HostForwardInfo Info { get; }
 
+    /// <summary>The UDP clients this forward keeps a flow for (under the engine lock).</summary>
+    internal int UdpClientCount => _udpClients.Count;
+
     /// <summary>Binds the rule's socket; throws SocketException when the address is taken or invalid.</summary>
     public static HostForwardListener Open(UserNetEngine engine, HostForwardRule rule)
     {
@@ -220,7 +223,7 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
             var length = ForwardedClient.Length(from);
             var address = new SocketAddress(ForwardedClient.Family(from), length);
             from[..length].CopyTo(address.Buffer.Span);
-            var state = new UdpClientState(this, address);
+            var state = new UdpClientState(this, address, key);
             flow = Rule.GuestIsIpv6
                 ? _engine.Stack.OpenUdpForward6(_guest6, (ushort)Rule.GuestPort, ForwardedClient.Ipv6(from), ForwardedClient.Port(from), state)
                 : _engine.Stack.OpenUdpForward(_guest, (ushort)Rule.GuestPort, ForwardedClient.Ipv4(from), ForwardedClient.Port(from), state);
@@ -233,6 +236,18 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
         }
 
         _engine.Stack.OnUdpForwardDatagram(flow, payload);
+    }
+
+    /// <summary>
+    /// The stack closed a client's flow (expired or evicted): the client's entry goes with it
+    /// (under the engine lock). Only that flow's: the client may have come back since.
+    /// </summary>
+    public void Forget(ForwardedClient.Key client, UdpForwardFlow flow)
+    {
+        if (_udpClients.TryGetValue(client, out var current) && ReferenceEquals(current, flow))
+        {
+            _udpClients.Remove(client);
+        }
     }
 
     /// <summary>The guest answered a client of this forward (under the engine lock).</summary>
@@ -263,8 +278,8 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
     }
 }
 
-/// <summary>A UDP forward flow's host side: the listener it came in on and the client's address.</summary>
-internal sealed record UdpClientState(HostForwardListener Listener, SocketAddress Client) : IHostEndpointInfo
+/// <summary>A UDP forward flow's host side: the listener it came in on, the client's address and its key there.</summary>
+internal sealed record UdpClientState(HostForwardListener Listener, SocketAddress Client, ForwardedClient.Key Key) : IHostEndpointInfo
 {
     /// <summary>For query-usernet: the host end of such a flow is its client.</summary>
     public IPEndPoint? HostLocalEndPoint => Client.Family is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6

@@ -59,6 +59,13 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
                 state.Listener.Reply(state.Client, payload);
             }
         });
+        _engine.Stack.SetUdpForwardClosed(static flow =>
+        {
+            if (flow.HostState is UdpClientState state)
+            {
+                state.Listener.Forget(state.Key, flow);
+            }
+        });
         if (!options.Restrict)
         {
             _dnsUpstream = new DnsUpstream(_engine);
@@ -223,6 +230,30 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
                 }
 
                 return list;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The UDP forwards' clients the listeners keep a flow for, and the forward flows the stack
+    /// holds (for tests: the listeners' tables must not outgrow the stack's).
+    /// </summary>
+    internal (int ListenerClients, int StackFlows) UdpForwardClients
+    {
+        get
+        {
+            lock (_forwards)
+            {
+                lock (_engine.Lock)
+                {
+                    var clients = 0;
+                    foreach (var f in _forwards)
+                    {
+                        clients += f.UdpClientCount;
+                    }
+
+                    return (clients, _engine.Stack.UdpForwardFlowCount);
+                }
             }
         }
     }

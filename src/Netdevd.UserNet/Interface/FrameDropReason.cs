@@ -22,7 +22,18 @@ public enum FrameDropReason
     FragmentTimeout,
     Restricted,
     TcpFlowLimit,
+    /// <summary>
+    /// A new UDP flow refused: a forward's client while the guest's flows hold every slot the
+    /// forwards' share leaves them, and no forward flow to give way.
+    /// </summary>
     UdpFlowLimit,
+
+    /// <summary>
+    /// A UDP flow closed to make room for a new one: the guest's flow (either family) idle longest
+    /// when all <see cref="Nat.NatLimits.MaxUdpFlows"/> were taken, or the forward's client idle
+    /// longest when the forwards held their share (<see cref="Nat.NatLimits.MaxUdpForwardFlows"/>).
+    /// </summary>
+    UdpFlowEvicted,
     IcmpFlowLimit,
     HostSocketFailed,
     IcmpUnavailable,

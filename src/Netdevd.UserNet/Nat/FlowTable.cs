@@ -31,6 +31,29 @@ internal sealed class FlowTable<TKey, TFlow>(int capacity)
     public void Clear() => _flows.Clear();
 
     /// <summary>
+    /// The flow whose deadline comes first: of flows that expire when idle, the one idle longest
+    /// for its timeout, which a full table closes to make room for a new one. False when the
+    /// table is empty. A scan, for when a limit is reached, not for every frame.
+    /// </summary>
+    public bool TryGetNextDue([MaybeNullWhen(false)] out TKey key, [MaybeNullWhen(false)] out TFlow flow)
+    {
+        key = default;
+        flow = null;
+        var first = long.MaxValue;
+        foreach (var (k, f) in _flows)
+        {
+            if (flow is null || f.Deadline < first)
+            {
+                key = k;
+                flow = f;
+                first = f.Deadline;
+            }
+        }
+
+        return flow is not null;
+    }
+
+    /// <summary>
     /// The keys of the flows due at <paramref name="now"/> (a list reused by the next call), and in
     /// <paramref name="next"/> the earliest deadline among the others.
     /// </summary>

@@ -2,13 +2,33 @@ namespace Netdevd.UserNet.Nat;
 
 /// <summary>
 /// Bounds on what one guest can make the host hold (DESIGN.md: bounded everything). A new flow
-/// beyond a limit is refused (TCP: RST; UDP/ICMP: dropped) and counted.
+/// beyond a limit is refused (TCP: RST; ICMP: dropped) and counted; a new UDP flow takes the place
+/// of the one idle longest (as a NAT does), also counted.
 /// </summary>
 public sealed record NatLimits
 {
+    private readonly int? _maxUdpForwardFlows;
+
     public int MaxTcpFlows { get; init; } = 1024;
 
+    /// <summary>
+    /// All UDP flows with a host socket or a host client: the guest's own (both families) and the
+    /// UDP host forwards' clients. A new flow of the guest's when all are taken closes the guest's
+    /// flow idle longest (never a forward's: see <see cref="MaxUdpForwardFlows"/>).
+    /// </summary>
     public int MaxUdpFlows { get; init; } = 512;
+
+    /// <summary>
+    /// How many of <see cref="MaxUdpFlows"/> the UDP host forwards' clients may hold (default:
+    /// half). A new client past it, or when the guest's flows hold the rest, closes the forward
+    /// flow idle longest: host clients, however many source ports they take (a resolver takes one
+    /// per query), never push out the guest's own flows, and the forward keeps serving.
+    /// </summary>
+    public int MaxUdpForwardFlows
+    {
+        get => _maxUdpForwardFlows ?? Math.Max(1, MaxUdpFlows / 2);
+        init => _maxUdpForwardFlows = value;
+    }
 
     public int MaxIcmpFlows { get; init; } = 64;
 

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Netdevd.Interop.Tests.Harness;
 using Netdevd.Interop.Tests.Tap;
+using Netdevd.Interop.Tests.User;
 
 namespace Netdevd.Interop.Tests.Personalities;
 
@@ -10,10 +12,120 @@ namespace Netdevd.Interop.Tests.Personalities;
 /// pasta's -T/-U forwards (the namespace's loopback to the host's) against clients of the namespace
 /// that use them hard: a resolver that takes a new source port per query, more connections than
 /// the relay holds at once, and a daemon that ran out of descriptors. Each must leave the forward
-/// serving, as pasta's own does.
+/// serving, as pasta's own does. And its -u forward (the host's port to the namespace's) against
+/// host clients that take a new source port per datagram: the forward keeps serving, and the
+/// namespace keeps its own outbound UDP.
 /// </summary>
 public sealed class PastaNamespaceForwardLimitsTests
 {
+    /// <summary>More one-datagram host clients than the user netdev keeps UDP flows for (512).</summary>
+    private const int FloodClients = 600;
+
+    [Fact]
+    public async Task A_udp_hostfwd_serves_a_client_that_takes_a_new_source_port_for_each_datagram()
+    {
+        TapTestKit.RequireRoot();
+        await using var ns = await TestNamespace.CreateAsync();
+        const int Port = 18700;
+        using var nsEcho = NamespaceSocket.Create(ns.Name, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        nsEcho.Bind(new IPEndPoint(IPAddress.Any, Port));
+        using var stopEcho = new CancellationTokenSource();
+        _ = EchoAsync(nsEcho, stopEcho.Token);
+        var dir = HostTools.TempDir();
+        int? daemon = null;
+        try
+        {
+            (daemon, var stderr) = await PastaTests.StartPastaAsync(dir,
+                "--config-net", "-t", "none", "-u", $"{Port}", "-T", "none", "-U", "none", "--quiet", "--netns", ns.Path, "-4");
+            Assert.True(daemon is not null, stderr);
+
+            // Each datagram from its own socket, as a resolver sends its queries: every one is
+            // answered (the forward's flows stopped at the shared UDP flow limit, 512).
+            Assert.Equal(FloodClients, await ServedOneDatagramClientsAsync(Port, FloodClients));
+        }
+        finally
+        {
+            await stopEcho.CancelAsync();
+            PastaTests.StopPasta(daemon);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_namespace_keeps_outbound_udp_while_host_clients_fill_a_udp_forward()
+    {
+        TapTestKit.RequireRoot();
+        HostTools.Require("python3", "python3");
+        await using var ns = await TestNamespace.CreateAsync();
+        const int Port = 18701;
+        using var nsEcho = NamespaceSocket.Create(ns.Name, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        nsEcho.Bind(new IPEndPoint(IPAddress.Any, Port));
+        using var hostEcho = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var hostEchoPort = ((IPEndPoint)hostEcho.Client.LocalEndPoint!).Port;
+        using var stopEcho = new CancellationTokenSource();
+        _ = EchoAsync(nsEcho, stopEcho.Token);
+        _ = EchoAsync(hostEcho, stopEcho.Token);
+        var dir = HostTools.TempDir();
+        int? daemon = null;
+        try
+        {
+            (daemon, var stderr) = await PastaTests.StartPastaAsync(dir,
+                "--config-net", "-t", "none", "-u", $"{Port}", "-T", "none", "-U", "none", "--quiet", "--netns", ns.Path, "-4");
+            Assert.True(daemon is not null, stderr);
+
+            // The gateway (10.0.2.2) leads to the host's loopback: a datagram from a new socket of
+            // the namespace each time, so each needs a new flow.
+            var outbound = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)\n" +
+                $"s.sendto(b'out', ('10.0.2.2', {hostEchoPort}))\ntry:\n    print(s.recv(100).decode())\nexcept socket.timeout:\n    print('timeout')";
+            var before = await ns.RunAsync("python3", "-c", outbound);
+            Assert.True(before.Stdout.Trim() == "out", before.Stdout + before.Stderr);
+
+            // Host clients fill the forward (each a new source port); however many it served, the
+            // namespace's own UDP must not lose its flows to them (it got none once 512 were taken).
+            await ServedOneDatagramClientsAsync(Port, FloodClients);
+            var after = await ns.RunAsync("python3", "-c", outbound);
+            Assert.True(after.Stdout.Trim() == "out", after.Stdout + after.Stderr);
+        }
+        finally
+        {
+            await stopEcho.CancelAsync();
+            PastaTests.StopPasta(daemon);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="clients"/> host clients, one after the other, each from a fresh socket that
+    /// sends one datagram to the host's loopback <paramref name="port"/> and waits 2 s for its echo:
+    /// how many were answered before the first that was not.
+    /// </summary>
+    private static async Task<int> ServedOneDatagramClientsAsync(int port, int clients)
+    {
+        var target = new IPEndPoint(IPAddress.Loopback, port);
+        var buffer = new byte[100];
+        for (var i = 0; i < clients; i++)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var query = Encoding.ASCII.GetBytes($"q{i}");
+            await socket.SendToAsync(query, target);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                var n = await socket.ReceiveAsync(buffer, timeout.Token);
+                if (!buffer.AsSpan(0, n).SequenceEqual(query))
+                {
+                    return i;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return i;
+            }
+        }
+
+        return clients;
+    }
     [Fact]
     public async Task A_udp_forward_serves_a_client_that_takes_a_new_source_port_for_each_datagram()
     {
@@ -142,6 +254,22 @@ public sealed class PastaNamespaceForwardLimitsTests
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
         {
             // The test is over.
+        }
+    }
+
+    private static async Task EchoAsync(Socket echo, CancellationToken stop)
+    {
+        var buffer = new byte[2048];
+        try
+        {
+            while (true)
+            {
+                var received = await echo.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), stop);
+                await echo.SendToAsync(buffer.AsMemory(0, received.ReceivedBytes), received.RemoteEndPoint, stop);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+        {
         }
     }
 

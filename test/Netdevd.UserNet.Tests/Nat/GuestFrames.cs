@@ -161,9 +161,10 @@ internal sealed class FakeNatHost : INatHost
         return !Udp6Unreachable;
     }
 
-    public void CloseUdp(UdpFlow flow)
-    {
-    }
+    /// <summary>The UDP flows whose host sockets the stack closed.</summary>
+    public List<UdpFlow> UdpClosed { get; } = [];
+
+    public void CloseUdp(UdpFlow flow) => UdpClosed.Add(flow);
 
     public bool OpenIcmp(IcmpFlow flow) => IcmpAvailable;
 

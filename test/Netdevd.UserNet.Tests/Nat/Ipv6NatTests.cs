@@ -226,18 +226,22 @@ public sealed class Ipv6NatTests : IDisposable
     public void The_udp_flow_limit_counts_both_families()
     {
         // The limit bounds the host sockets one netdev holds; IPv4 flows were counted alone, so a
-        // guest with the IPv6 quota used could open as many again over IPv4.
+        // guest with the IPv6 quota used could open as many again over IPv4. At the limit a new
+        // flow of either family closes the one closest to its expiry (here the DNS one, 10 s).
         _stack.Dispose();
         _stack = Create(new UserStackOptions { Ipv6Enabled = true, Limits = new NatLimits { MaxUdpFlows = 4 } });
         for (ushort port = 5000; port < 5004; port++)
         {
-            _stack.Input(Udp(Outside, port, 7777, [1]));
+            _stack.Input(Udp(Outside, port, port == 5002 ? (ushort)53 : (ushort)7777, [1]));
         }
 
         Assert.Equal(4, _stack.Udp6FlowCount);
         _stack.Input(GuestFrames.Udp(Ipv4Address.Create(192, 0, 2, 7), 6000, 7777, [1]));
-        Assert.Equal(0, _stack.UdpFlowCount);
-        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.UdpFlowLimit));
+        Assert.Equal(1, _stack.UdpFlowCount);
+        Assert.Equal(3, _stack.Udp6FlowCount);
+        Assert.Equal((ushort)5002, Assert.Single(_host.UdpClosed).GuestPort);
+        Assert.Equal(1, _stack.Counters.Drops(FrameDropReason.UdpFlowEvicted));
+        Assert.Equal(0, _stack.Counters.Drops(FrameDropReason.UdpFlowLimit));
     }
 
     [Fact]
@@ -254,9 +258,9 @@ public sealed class Ipv6NatTests : IDisposable
         Assert.Equal(Outside, _host.Udp6Sent[1].Destination);
         Assert.Equal(1, _stack.Udp6FlowCount); // one socket per guest source, as libslirp
 
-        var flows = (Dictionary<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
+        var flows = (FlowTable<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
             .GetField("_udp6", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
-        _stack.OnUdp6Received(flows.Values.Single(), Ipv6Address.Loopback, 7777, [9, 8]);
+        _stack.OnUdp6Received(flows.Flows.Single(), Ipv6Address.Loopback, 7777, [9, 8]);
         var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp);
         Assert.Equal(Host6, source);
         Assert.True(UdpPacket.TryCreate(l4, out var udp));
@@ -286,10 +290,10 @@ public sealed class Ipv6NatTests : IDisposable
         Assert.Empty(_host.Udp6Sent);
         _stack.Input(Udp(alias, 5000, 7777, [1, 2, 3]));
         Assert.Equal(Ipv6Address.Loopback, Assert.Single(_host.Udp6Sent).Destination);
-        var flows = (Dictionary<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
+        var flows = (FlowTable<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
             .GetField("_udp6", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
         _sink.Take();
-        _stack.OnUdp6Received(flows.Values.Single(), Ipv6Address.Loopback, 7777, [9, 8]);
+        _stack.OnUdp6Received(flows.Flows.Single(), Ipv6Address.Loopback, 7777, [9, 8]);
         Assert.Equal(alias, ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp).Source);
     }
 
@@ -300,9 +304,9 @@ public sealed class Ipv6NatTests : IDisposable
         var routerLinkLocal = Parse("fe80::2");
         _stack.Input(Udp(routerLinkLocal, 5000, 7777, [1]));
         Assert.Equal(Ipv6Address.Loopback, Assert.Single(_host.Udp6Sent).Destination);
-        var flows = (Dictionary<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
+        var flows = (FlowTable<(Ipv6Address, ushort), UdpFlow>)typeof(UserStack)
             .GetField("_udp6", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(_stack)!;
-        _stack.OnUdp6Received(flows.Values.Single(), Ipv6Address.Loopback, 7777, [9]);
+        _stack.OnUdp6Received(flows.Flows.Single(), Ipv6Address.Loopback, 7777, [9]);
         Assert.Equal(routerLinkLocal, ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Udp).Source);
     }
 
