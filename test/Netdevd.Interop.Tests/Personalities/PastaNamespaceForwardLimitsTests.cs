@@ -31,24 +31,12 @@ public sealed class PastaNamespaceForwardLimitsTests
         nsEcho.Bind(new IPEndPoint(IPAddress.Any, Port));
         using var stopEcho = new CancellationTokenSource();
         _ = EchoAsync(nsEcho, stopEcho.Token);
-        var dir = HostTools.TempDir();
-        int? daemon = null;
-        try
-        {
-            (daemon, var stderr) = await PastaTests.StartPastaAsync(dir,
-                "--config-net", "-t", "none", "-u", $"{Port}", "-T", "none", "-U", "none", "--quiet", "--netns", ns.Path, "-4");
-            Assert.True(daemon is not null, stderr);
+        await using var pasta = await Pasta.StartAsync(ns, "-u", $"{Port}");
 
-            // Each datagram from its own socket, as a resolver sends its queries: every one is
-            // answered (the forward's flows stopped at the shared UDP flow limit, 512).
-            Assert.Equal(FloodClients, await ServedOneDatagramClientsAsync(Port, FloodClients));
-        }
-        finally
-        {
-            await stopEcho.CancelAsync();
-            PastaTests.StopPasta(daemon);
-            Directory.Delete(dir, recursive: true);
-        }
+        // Each datagram from its own socket, as a resolver sends its queries: every one is
+        // answered (the forward's flows stopped at the shared UDP flow limit, 512).
+        Assert.Equal(FloodClients, await ServedOneDatagramClientsAsync(Port, FloodClients));
+        await stopEcho.CancelAsync();
     }
 
     [Fact]
@@ -60,80 +48,38 @@ public sealed class PastaNamespaceForwardLimitsTests
         const int Port = 18701;
         using var nsEcho = NamespaceSocket.Create(ns.Name, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         nsEcho.Bind(new IPEndPoint(IPAddress.Any, Port));
-        using var hostEcho = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        var hostEchoPort = ((IPEndPoint)hostEcho.Client.LocalEndPoint!).Port;
+        using var hostEcho = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        hostEcho.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var hostEchoPort = ((IPEndPoint)hostEcho.LocalEndPoint!).Port;
         using var stopEcho = new CancellationTokenSource();
         _ = EchoAsync(nsEcho, stopEcho.Token);
         _ = EchoAsync(hostEcho, stopEcho.Token);
-        var dir = HostTools.TempDir();
-        int? daemon = null;
-        try
-        {
-            (daemon, var stderr) = await PastaTests.StartPastaAsync(dir,
-                "--config-net", "-t", "none", "-u", $"{Port}", "-T", "none", "-U", "none", "--quiet", "--netns", ns.Path, "-4");
-            Assert.True(daemon is not null, stderr);
+        await using var pasta = await Pasta.StartAsync(ns, "-u", $"{Port}");
 
-            // The gateway (10.0.2.2) leads to the host's loopback: a datagram from a new socket of
-            // the namespace each time, so each needs a new flow.
-            var outbound = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)\n" +
-                $"s.sendto(b'out', ('10.0.2.2', {hostEchoPort}))\ntry:\n    print(s.recv(100).decode())\nexcept socket.timeout:\n    print('timeout')";
-            var before = await ns.RunAsync("python3", "-c", outbound);
-            Assert.True(before.Stdout.Trim() == "out", before.Stdout + before.Stderr);
+        // The gateway (10.0.2.2) leads to the host's loopback: a datagram from a new socket of
+        // the namespace each time, so each needs a new flow.
+        var outbound = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)\n" +
+            $"s.sendto(b'out', ('10.0.2.2', {hostEchoPort}))\ntry:\n    print(s.recv(100).decode())\nexcept socket.timeout:\n    print('timeout')";
+        var before = await ns.RunAsync("python3", "-c", outbound);
+        Assert.True(before.Stdout.Trim() == "out", before.Stdout + before.Stderr);
 
-            // Host clients fill the forward (each a new source port); however many it served, the
-            // namespace's own UDP must not lose its flows to them (it got none once 512 were taken).
-            await ServedOneDatagramClientsAsync(Port, FloodClients);
-            var after = await ns.RunAsync("python3", "-c", outbound);
-            Assert.True(after.Stdout.Trim() == "out", after.Stdout + after.Stderr);
-        }
-        finally
-        {
-            await stopEcho.CancelAsync();
-            PastaTests.StopPasta(daemon);
-            Directory.Delete(dir, recursive: true);
-        }
+        // Host clients fill the forward (each a new source port); however many it served, the
+        // namespace's own UDP must not lose its flows to them (it got none once 512 were taken).
+        await ServedOneDatagramClientsAsync(Port, FloodClients);
+        var after = await ns.RunAsync("python3", "-c", outbound);
+        Assert.True(after.Stdout.Trim() == "out", after.Stdout + after.Stderr);
+        await stopEcho.CancelAsync();
     }
 
-    /// <summary>
-    /// <paramref name="clients"/> host clients, one after the other, each from a fresh socket that
-    /// sends one datagram to the host's loopback <paramref name="port"/> and waits 2 s for its echo:
-    /// how many were answered before the first that was not.
-    /// </summary>
-    private static async Task<int> ServedOneDatagramClientsAsync(int port, int clients)
-    {
-        var target = new IPEndPoint(IPAddress.Loopback, port);
-        var buffer = new byte[100];
-        for (var i = 0; i < clients; i++)
-        {
-            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var query = Encoding.ASCII.GetBytes($"q{i}");
-            await socket.SendToAsync(query, target);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            try
-            {
-                var n = await socket.ReceiveAsync(buffer, timeout.Token);
-                if (!buffer.AsSpan(0, n).SequenceEqual(query))
-                {
-                    return i;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return i;
-            }
-        }
-
-        return clients;
-    }
     [Fact]
-    public async Task A_udp_forward_serves_a_client_that_takes_a_new_source_port_for_each_datagram()
+    public async Task A_udp_ns_forward_serves_a_client_that_takes_a_new_source_port_for_each_datagram()
     {
         TapTestKit.RequireRoot();
         HostTools.Require("python3", "python3");
         await using var ns = await TestNamespace.CreateAsync();
-        using var echo = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        var echoPort = ((IPEndPoint)echo.Client.LocalEndPoint!).Port;
+        using var echo = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        echo.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var echoPort = ((IPEndPoint)echo.LocalEndPoint!).Port;
         using var stopEcho = new CancellationTokenSource();
         _ = EchoAsync(echo, stopEcho.Token);
         const int Port = 18601;
@@ -241,20 +187,37 @@ public sealed class PastaNamespaceForwardLimitsTests
         Assert.True(served.Stdout == "from-host", served.Stderr);
     }
 
-    private static async Task EchoAsync(UdpClient echo, CancellationToken stop)
+    /// <summary>
+    /// <paramref name="clients"/> host clients, one after the other, each from a fresh socket that
+    /// sends one datagram to the host's loopback <paramref name="port"/> and waits 2 s for its echo:
+    /// how many were answered before the first that was not.
+    /// </summary>
+    private static async Task<int> ServedOneDatagramClientsAsync(int port, int clients)
     {
-        try
+        var target = new IPEndPoint(IPAddress.Loopback, port);
+        var buffer = new byte[100];
+        for (var i = 0; i < clients; i++)
         {
-            while (true)
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var query = Encoding.ASCII.GetBytes($"q{i}");
+            await socket.SendToAsync(query, target);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
             {
-                var datagram = await echo.ReceiveAsync(stop);
-                await echo.SendAsync(datagram.Buffer, datagram.RemoteEndPoint, stop);
+                var n = await socket.ReceiveAsync(buffer, timeout.Token);
+                if (!buffer.AsSpan(0, n).SequenceEqual(query))
+                {
+                    return i;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return i;
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-        {
-            // The test is over.
-        }
+
+        return clients;
     }
 
     private static async Task EchoAsync(Socket echo, CancellationToken stop)
