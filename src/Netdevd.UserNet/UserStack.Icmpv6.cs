@@ -13,8 +13,7 @@ public sealed partial class UserStack
     /// <summary>RFC 4443 2.4 (f): ICMPv6 errors are rate-limited; this many per second at most.</summary>
     private const int Icmpv6ErrorsPerSecond = 100;
 
-    private readonly Dictionary<(Ipv6Address, ushort, Ipv6Address), Icmpv6Flow> _icmp6 = new(4);
-    private readonly List<(Ipv6Address, ushort, Ipv6Address)> _expiredIcmp6 = [];
+    private readonly FlowTable<(Ipv6Address, ushort, Ipv6Address), Icmpv6Flow> _icmp6 = new(4);
     private IIcmpv6Host? _icmp6Host;
     private long _icmp6ErrorWindowMs = -1;
     private int _icmp6ErrorsInWindow;
@@ -94,7 +93,7 @@ public sealed partial class UserStack
         }
 
         var key = (source, icmp.Header.Identifier, destination);
-        if (!_icmp6.TryGetValue(key, out var flow))
+        if (!_icmp6.TryGet(key, out var flow))
         {
             if (AllIcmpFlows >= _options.Limits.MaxIcmpFlows)
             {
@@ -113,6 +112,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
         if (!host.Send(flow, icmp.Bytes))
         {
@@ -131,6 +131,7 @@ public sealed partial class UserStack
         }
 
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
+        flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
         SendEchoReply6(flow.Destination, flow.GuestAddress, flow.Identifier, reply);
     }
@@ -235,19 +236,8 @@ public sealed partial class UserStack
 
     private void ExpireIcmp6(long now)
     {
-        foreach (var (key, flow) in _icmp6)
-        {
-            if (now >= flow.ExpiresAt)
-            {
-                _expiredIcmp6.Add(key);
-            }
-            else
-            {
-                NoteDeadline(flow.ExpiresAt);
-            }
-        }
-
-        foreach (var key in _expiredIcmp6)
+        var due = _icmp6.CollectDue(now, out var next);
+        foreach (var key in due)
         {
             if (_icmp6.Remove(key, out var flow))
             {
@@ -255,6 +245,6 @@ public sealed partial class UserStack
             }
         }
 
-        _expiredIcmp6.Clear();
+        NoteDeadline(next);
     }
 }

@@ -6,7 +6,7 @@ namespace Netdevd.UserNet;
 /// <summary>query-usernet: a snapshot of every flow (called under the engine lock; not a packet path).</summary>
 public sealed partial class UserStack
 {
-    /// <summary>Adds one <see cref="UsernetFlowInfo"/> per TCP connection, UDP flow, UDP host-forward client and ICMP echo stream.</summary>
+    /// <summary>Adds one <see cref="UsernetFlowInfo"/> per TCP connection, UDP flow, UDP host-forward client and ICMP echo stream, of either family.</summary>
     public void CollectFlows(List<UsernetFlowInfo> into)
     {
         ArgumentNullException.ThrowIfNull(into);
@@ -24,6 +24,12 @@ public sealed partial class UserStack
                 f.HostState as IHostEndpointInfo, 0, 0, now - f.LastActivityMs));
         }
 
+        foreach (var f in _udp6.Flows)
+        {
+            into.Add(Flow("udp", "active", false, f.GuestAddress6.ToString(), f.GuestPort, "*", 0,
+                f.HostState as IHostEndpointInfo, 0, 0, now - f.LastActivityMs));
+        }
+
         foreach (var f in _udpForwards.Flows)
         {
             into.Add(Flow("udp", f.Closed ? "closed" : "active", true, f.IsIpv4 ? f.GuestAddress.ToString() : f.Guest.ToString(), f.GuestPort,
@@ -33,6 +39,12 @@ public sealed partial class UserStack
         foreach (var f in _icmp.Flows)
         {
             into.Add(Flow("icmp", "active", false, f.GuestAddress.ToString(), f.Identifier, f.ForeignAddress.ToString(), 0,
+                null, 0, 0, now - f.LastActivityMs));
+        }
+
+        foreach (var f in _icmp6.Flows)
+        {
+            into.Add(Flow("icmp", "active", false, f.GuestAddress.ToString(), f.Identifier, f.Destination.ToString(), 0,
                 null, 0, 0, now - f.LastActivityMs));
         }
     }

@@ -96,6 +96,7 @@ public sealed partial class UserStack
     internal void OnUdp6Received(UdpFlow flow, Ipv6Address from, ushort fromPort, ReadOnlySpan<byte> payload)
     {
         flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
+        flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
         var source = from.IsLoopback && !flow.LoopbackSeenAs6.IsUnspecified ? flow.LoopbackSeenAs6 : MapFromHost6(from);
         SendUdp6(source, fromPort, flow.GuestAddress6, flow.GuestPort, payload);

@@ -404,7 +404,7 @@ public sealed partial class UserStack : IDisposable
         }
 
         _icmp.Clear();
-        foreach (var f in _icmp6.Values)
+        foreach (var f in _icmp6.Flows)
         {
             _icmp6Host?.Close(f);
         }

@@ -40,6 +40,18 @@ public sealed class Icmpv6StackTests : Ipv6StackHarness
     }
 
     [Fact]
+    public void Query_usernet_lists_an_icmpv6_echo_stream_with_its_destination()
+    {
+        Stack.Input(Ping(Parse("2001:db8::1"), id: 0x77, seq: 3));
+        var flows = new List<Netdevd.Qapi.Schema.UsernetFlowInfo>();
+        Stack.CollectFlows(flows);
+
+        var echo = Assert.Single(flows);
+        Assert.Equal(("icmp", "outbound", Guest.ToString(), 0x77, "2001:db8::1"),
+            (echo.Protocol, echo.Direction, echo.GuestAddr, echo.GuestPort, echo.ForeignAddr));
+    }
+
+    [Fact]
     public void Ping_of_an_outside_address_goes_through_the_host_socket_and_the_reply_comes_back()
     {
         var target = Parse("2001:db8::1");

@@ -223,6 +223,20 @@ public sealed class Ipv6NatTests : IDisposable
     }
 
     [Fact]
+    public void Query_usernet_lists_the_guests_ipv6_udp_flows()
+    {
+        _stack.Input(Udp(Outside, 5000, 7777, [1]));
+        _stack.Input(GuestFrames.Udp(Ipv4Address.Create(192, 0, 2, 7), 6000, 7777, [1]));
+        var flows = new List<Netdevd.Qapi.Schema.UsernetFlowInfo>();
+        _stack.CollectFlows(flows);
+
+        Assert.Equal(2, flows.Count(f => f.Protocol == "udp"));
+        var v6 = Assert.Single(flows, f => f.GuestAddr == "fec0::15");
+        Assert.Equal(("udp", "active", "outbound", 5000), (v6.Protocol, v6.State, v6.Direction, v6.GuestPort));
+        Assert.Equal(0, v6.IdleMs);
+    }
+
+    [Fact]
     public void The_udp_flow_limit_counts_both_families()
     {
         // The limit bounds the host sockets one netdev holds; IPv4 flows were counted alone, so a
