@@ -143,12 +143,11 @@ public sealed class PastaNamespaceForwardLimitsTests
                 waiting = (stdout, curlErr);
             }
 
-            // The waiting client was taken, not left in the backlog (about one run in eight its
-            // connection is reset after the accept instead of served: not yet understood, and not
-            // the accept's doing), and a new client is served.
-            Assert.True(waiting.Stdout == "from-namespace" || waiting.Stderr.Contains("reset by peer", StringComparison.Ordinal), waiting.Stderr);
-            var again = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(30), "curl", "-sS", "--max-time", "20", url);
-            Assert.True(again.Stdout == "from-namespace", again.Stderr);
+            // The waiting client is served (a reset here has been the daemon aborting: the .NET
+            // runtime reports "Out of memory." and aborts when it cannot start a thread-pool
+            // thread for want of descriptors, which the retry's timer callback may need).
+            Assert.True(waiting.Stdout == "from-namespace", waiting.Stderr);
+            Assert.True(Directory.Exists($"/proc/{daemon.Value}"), "the daemon ended while it was out of descriptors");
         }
         finally
         {
