@@ -18,12 +18,14 @@ public static class Errno
     public const int EMFILE = 24;
     public const int ENOTTY = 25;
     public const int EPIPE = 32;
+    public const int EPROTO = 71;
     public const int ENOSYS = 38;
     public const int EMSGSIZE = 90;
     public const int ENOTSOCK = 88;
     public const int EADDRINUSE = 98;
     public const int EADDRNOTAVAIL = 99;
     public const int ENETUNREACH = 101;
+    public const int ECONNABORTED = 103;
     public const int ENOBUFS = 105;
     public const int ECONNRESET = 104;
     public const int ENOTCONN = 107;

@@ -8,6 +8,11 @@ if (args.Length > 0 && args[0] == Netdevd.Run.NamespaceChild.Verb)
     return Netdevd.Run.NamespaceChild.Run(args);
 }
 
+// A socket per flow, per connection, per netdev: the soft descriptor limit (often 1024) raised to
+// the hard one, as the .NET runtime does for JIT processes and a NativeAOT binary does not. After
+// `run`'s inside half above, so the user's command gets the limit it was given.
+Netdevd.Native.Libc.RaiseOpenFileLimit();
+
 // Ctrl-C stops netdevd and its personalities cleanly whoever started them, as it stops QEMU:
 // started from a script's background job, SIGINT arrives ignored, and the runtime would then
 // not install the handler the host and the personalities register.

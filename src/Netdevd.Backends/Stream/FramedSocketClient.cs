@@ -29,12 +29,20 @@ namespace Netdevd.Backends.Stream;
 /// </remarks>
 internal abstract class FramedSocketClient : NetClient, IPollTarget
 {
+    /// <summary>The first and the longest wait before accepting again after accept failed (descriptors ran out).</summary>
+    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
+
     private readonly Lock _io = new();
     private readonly Lock _postGate = new();
     private readonly PollLoop _loop;
     private readonly FrameReassembler _reader = new();
     private readonly FrameWriter _writer = new();
     private readonly Action _resume;
+    private readonly Action _retryAccept;
+    private ITimer? _acceptTimer;
+    private TimeSpan _acceptBackoff;
+    private long _acceptFailures;
     private Socket? _conn;
     private int _connFd = -1;
     private bool _ioClosed;
@@ -49,6 +57,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         Logger = logger;
         _loop = new PollLoop($"{driver.ToQapi()}:{name}", this);
         _resume = Resume;
+        _retryAccept = RetryAccept;
     }
 
     /// <summary>Zero-length frames received and skipped.</summary>
@@ -56,6 +65,9 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
 
     /// <summary>Frames lost to socket write errors.</summary>
     public long WriteFailures => _writer.Failed;
+
+    /// <summary>Accepts that failed for want of descriptors or memory, each followed by a wait before the next try.</summary>
+    public long AcceptFailures => Interlocked.Read(ref _acceptFailures);
 
     /// <summary>Whether a connection is up right now.</summary>
     public bool IsConnected => Volatile.Read(ref _connFd) >= 0;
@@ -269,6 +281,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         lock (_postGate)
         {
             _stopped = true;
+            _acceptTimer?.Dispose();
         }
 
         lock (_io)
@@ -309,13 +322,59 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         {
             accepted = _listener!.Accept();
         }
-        catch (SocketException)
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.Interrupted
+            or SocketError.ConnectionAborted or SocketError.ConnectionReset)
         {
-            // EAGAIN (another wakeup took it) or an aborted handshake: wait for the next one.
+            // EAGAIN (another wakeup took it) or a client gone before it was taken: the poll
+            // reports the next one.
+            return;
+        }
+        catch (SocketException e)
+        {
+            // Descriptors or memory ran out (EMFILE, ENFILE, ENOBUFS, ENOMEM) with the client
+            // still in the backlog: the poll is level-triggered and reported the listener again at
+            // once, a core at 100% for as long as it lasted. Stop watching it and try again after
+            // a wait, longer while failures go on; the client waits in the backlog meanwhile.
+            Interlocked.Increment(ref _acceptFailures);
+            if (_acceptBackoff == TimeSpan.Zero)
+            {
+                // Once per run of failures, not once per retry.
+                Logger.LogWarning("netdev '{Netdev}': accepting a client failed ({Error}); trying again", Name, e.Message);
+            }
+
+            _acceptBackoff = _acceptBackoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(_acceptBackoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
+            _loop.Watch(-1);
+            ScheduleAcceptRetry(_acceptBackoff);
             return;
         }
 
+        _acceptBackoff = TimeSpan.Zero;
         Attach(accepted, accepted: true);
+    }
+
+    /// <summary>Has <see cref="RetryAccept"/> run on the loop thread after <paramref name="delay"/> (one timer per client, made on first need).</summary>
+    private void ScheduleAcceptRetry(TimeSpan delay)
+    {
+        lock (_postGate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            _acceptTimer ??= TimeProvider.System.CreateTimer(static state => ((FramedSocketClient)state!).TryPost(((FramedSocketClient)state!)._retryAccept),
+                this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _acceptTimer.Change(delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Loop thread: watches the listener again after a failed accept's wait; the poll reports the clients that queued meanwhile.</summary>
+    private void RetryAccept()
+    {
+        if (_listener is not null && _connFd < 0 && _connecting is null)
+        {
+            WatchListener();
+        }
     }
 
     private void CompleteConnect()

@@ -18,6 +18,10 @@ namespace Netdevd.Backends.VhostUser;
 /// </summary>
 public sealed partial class VhostUserBackendClient : NetClient
 {
+    /// <summary>The first and the longest wait before accepting again after accept failed (descriptors ran out).</summary>
+    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
+
     private readonly VhostUserEndpoint _endpoint;
     private readonly int _queuePairs;
     private readonly IoThreadPool _pool;
@@ -161,6 +165,8 @@ public sealed partial class VhostUserBackendClient : NetClient
 
     private void ControlLoop()
     {
+        var failures = 0L;
+        var backoff = TimeSpan.Zero;
         while (!_stop.IsCancellationRequested)
         {
             Socket? socket;
@@ -182,13 +188,51 @@ public sealed partial class VhostUserBackendClient : NetClient
                     continue;
                 }
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException || (e is SocketException && _stop.IsCancellationRequested))
             {
+                // Deleted: closing the listener ended the accept.
                 return;
+            }
+            catch (SocketException e)
+            {
+                // The accept failed with the front-end's connection still in the backlog
+                // (descriptors or memory ran out): ending here left the netdev "waiting" and the
+                // VM hanging until netdev_del. Wait, longer while failures go on, and accept again.
+                if (!WaitAfterFailure(e.Message))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            VhostUserSession session;
+            try
+            {
+                session = new VhostUserSession(this, new VhostUserChannel(socket), _queuePairs, _pool, _logger);
+            }
+            catch (IOException e)
+            {
+                // Accepted, but no descriptor for the session's threads (eventfd): thrown out of
+                // this thread it ended the daemon. The front-end is closed (QEMU reconnects) and
+                // the next one accepted after the same wait.
+                socket.Dispose();
+                if (!WaitAfterFailure(e.Message))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (failures > 0)
+            {
+                LogAcceptRecovered(_logger, Name, failures);
+                failures = 0;
+                backoff = TimeSpan.Zero;
             }
 
             Interlocked.Increment(ref _sessions);
-            var session = new VhostUserSession(this, new VhostUserChannel(socket), _queuePairs, _pool, _logger);
             _session = session;
             if (_stop.IsCancellationRequested)
             {
@@ -218,6 +262,18 @@ public sealed partial class VhostUserBackendClient : NetClient
                 return;
             }
         }
+
+        // Logged once per run of failures; false when the netdev is deleted meanwhile.
+        bool WaitAfterFailure(string error)
+        {
+            if (failures++ == 0)
+            {
+                LogAcceptFailed(_logger, Name, error);
+            }
+
+            backoff = backoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
+            return !_stop.Token.WaitHandle.WaitOne(backoff);
+        }
     }
 
     private void UpdateInfo(string? state)
@@ -238,4 +294,10 @@ public sealed partial class VhostUserBackendClient : NetClient
 
     [LoggerMessage(Level = LogLevel.Information, Message = "netdev '{Netdev}' (vhost-user-backend): front-end gone ({Reason})")]
     private static partial void LogDisconnected(ILogger logger, string netdev, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "netdev '{Netdev}' (vhost-user-backend): accepting a front-end failed ({Error}); trying again")]
+    private static partial void LogAcceptFailed(ILogger logger, string netdev, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "netdev '{Netdev}' (vhost-user-backend): accepting again after {Failures} failed attempt(s)")]
+    private static partial void LogAcceptRecovered(ILogger logger, string netdev, long failures);
 }

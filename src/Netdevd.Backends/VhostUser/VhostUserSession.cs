@@ -47,9 +47,22 @@ internal sealed partial class VhostUserSession : IDisposable
         }
 
         _pairs = new VhostUserQueuePair[queuePairs];
-        for (var i = 0; i < queuePairs; i++)
+        try
         {
-            _pairs[i] = new VhostUserQueuePair(this, i, _vrings[2 * i], _vrings[(2 * i) + 1], pool);
+            for (var i = 0; i < queuePairs; i++)
+            {
+                _pairs[i] = new VhostUserQueuePair(this, i, _vrings[2 * i], _vrings[(2 * i) + 1], pool);
+            }
+        }
+        catch
+        {
+            // No descriptor for a pair's thread (eventfd): the pairs already started end with it.
+            foreach (var pair in _pairs)
+            {
+                pair?.Dispose();
+            }
+
+            throw;
         }
     }
 

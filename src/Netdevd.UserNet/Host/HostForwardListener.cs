@@ -20,19 +20,29 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
     private const int Batch = 16;
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
+
+    /// <summary>The first and the longest wait before accepting again after accept failed (descriptors ran out).</summary>
+    private const long FirstAcceptBackoffMs = 50;
+    private const long MaxAcceptBackoffMs = 1000;
+
     private readonly UserNetEngine _engine;
+    private readonly AcceptRetry _retry;
     private readonly Socket _socket;
     private readonly Dictionary<ForwardedClient.Key, UdpForwardFlow> _udpClients = [];
     private readonly Ipv4Address _guest;
     private readonly Ipv6Address _guest6;
     private bool _closed;
     private bool _readable;
+    /// <summary>A failed accept's retry is timed: readiness only marks the listener readable until then.</summary>
+    private bool _waiting;
+    private long _backoffMs;
     private int _fd = -1;
     private int _token;
 
     private HostForwardListener(UserNetEngine engine, HostForwardRule rule, Socket socket)
     {
         _engine = engine;
+        _retry = new AcceptRetry(this);
         Rule = rule;
         _socket = socket;
         _guest = SocketAddressBytes.FromIpAddress(rule.GuestAddress);
@@ -110,13 +120,16 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
     public void OnReady(uint events)
     {
         _readable = true;
-        _engine.Queue(this);
+        if (!_waiting)
+        {
+            _engine.Queue(this);
+        }
     }
 
     /// <summary>Accepts the pending connections or reads the pending datagrams, a batch per turn (under the engine lock).</summary>
     public override void Run()
     {
-        if (_closed || !_readable)
+        if (_closed || !_readable || _waiting)
         {
             return;
         }
@@ -125,7 +138,9 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
         {
             if (!(Rule.Udp ? ReceiveOne() : AcceptOne()))
             {
-                _readable = false;
+                // None left; or an accept failed and its retry is timed, and the clients that
+                // wait are taken then (the poller is edge-triggered: it will not report them again).
+                _readable = _waiting;
                 return;
             }
         }
@@ -133,16 +148,40 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
         _engine.Queue(this); // more may wait: after the others
     }
 
-    /// <summary>One pending connection becomes a connection to the guest; false when none is pending.</summary>
+    /// <summary>
+    /// One pending connection becomes a connection to the guest; false when none is pending, or
+    /// when accept failed for want of descriptors or memory and the next try is timed.
+    /// </summary>
     private bool AcceptOne()
     {
         Span<byte> from = stackalloc byte[ForwardedClient.SockAddrLength];
         var fd = Libc.Accept(_fd, from, out _, Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC);
         if (fd < 0)
         {
-            // EAGAIN: none left; ECONNABORTED and the like: that client is gone, try the next.
-            return Errno.Last != Errno.EAGAIN;
+            var errno = Errno.Last;
+            if (errno == Errno.EAGAIN)
+            {
+                _backoffMs = 0;
+                return false;
+            }
+
+            if (errno is Errno.ECONNABORTED or Errno.EPROTO or Errno.EINTR)
+            {
+                // That client is gone before it was taken: try the next.
+                return true;
+            }
+
+            // EMFILE, ENFILE, ENOBUFS, ENOMEM: the client stays in the backlog and trying again
+            // at once fails again (it ran the I/O thread at 100% under the engine lock). Wait on
+            // the netdev's timer, longer while failures go on, then take what queued meanwhile.
+            _engine.Stack.Counters.HostForwardAcceptFailures++;
+            _backoffMs = _backoffMs == 0 ? FirstAcceptBackoffMs : Math.Min(_backoffMs * 2, MaxAcceptBackoffMs);
+            _waiting = true;
+            _engine.QueueAt(_retry, _engine.Stack.NowMs + _backoffMs);
+            return false;
         }
+
+        _backoffMs = 0;
 
         if (_engine.LoopbackSplice is { } splice && ForwardedClient.IsLoopback(from)
             && splice.TrySplice(fd, ForwardedClient.Family(from) == AddressFamily.InterNetworkV6, Rule.GuestPort, this))
@@ -275,6 +314,16 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
         }
 
         _socket.Dispose();
+    }
+
+    /// <summary>The timed retry of a failed accept: the listener accepts again (under the engine lock, on the I/O thread).</summary>
+    private sealed class AcceptRetry(HostForwardListener listener) : HostWork
+    {
+        public override void Run()
+        {
+            listener._waiting = false;
+            listener.Run();
+        }
     }
 }
 

@@ -22,6 +22,8 @@ internal sealed class UserNetEngine : IDisposable
     private readonly IHostIoThread? _ioThread;
     private int _ioThreadId;
     private readonly Queue<HostWork> _work = new(256);
+    /// <summary>Host work waiting for a time on the stack clock (a listener's retry after a failed accept).</summary>
+    private readonly List<(HostWork Work, long AtMs)> _later = [];
     private long _armedAt = long.MaxValue;
     private volatile bool _timerDue;
     private volatile bool _disposed;
@@ -111,6 +113,18 @@ internal sealed class UserNetEngine : IDisposable
     }
 
     /// <summary>
+    /// Call under <see cref="Lock"/>: queues <paramref name="work"/> once the stack clock reaches
+    /// <paramref name="atMs"/>, through the netdev's one timer (armed for the earliest of these
+    /// and the stack's deadlines), so a socket that must wait does so without a timer of its own
+    /// and still runs on the I/O thread.
+    /// </summary>
+    public void QueueAt(HostWork work, long atMs)
+    {
+        _later.Add((work, atMs));
+        ArmTimer();
+    }
+
+    /// <summary>
     /// Host work items run per pass before the frames they produced go out: each is at most one
     /// read or write, so the guest gets a host socket's data while the next read is still to come
     /// (reading a whole buffer before sending any of it starved the guest at large MTUs).
@@ -183,6 +197,11 @@ internal sealed class UserNetEngine : IDisposable
     public void ArmTimer()
     {
         var next = Stack.TakeDeadline();
+        foreach (var (_, at) in _later)
+        {
+            next = Math.Min(next, at);
+        }
+
         if (next >= _armedAt || _disposed)
         {
             return;
@@ -256,6 +275,7 @@ internal sealed class UserNetEngine : IDisposable
                     _armedAt = long.MaxValue;
                     TimerRuns++;
                     Stack.Poll();
+                    QueueDue();
                 }
 
                 more = RunHostWork(PassBudget);
@@ -277,6 +297,25 @@ internal sealed class UserNetEngine : IDisposable
         catch (Exception e) when (ContainFault(e, this))
         {
             // The I/O thread must not end; the next round goes on.
+        }
+    }
+
+    /// <summary>Under <see cref="Lock"/>, when the timer fired: queues the waiting host work whose time has come.</summary>
+    private void QueueDue()
+    {
+        if (_later.Count == 0)
+        {
+            return;
+        }
+
+        var now = Stack.NowMs;
+        for (var i = _later.Count - 1; i >= 0; i--)
+        {
+            if (_later[i].AtMs <= now)
+            {
+                Queue(_later[i].Work);
+                _later.RemoveAt(i);
+            }
         }
     }
 

@@ -16,6 +16,9 @@ public sealed class StackCounters
 
     public long UdpFlowsOpened { get; internal set; }
 
+    /// <summary>Accepts of TCP hostfwd listeners that failed for want of descriptors or memory, each followed by a wait before the next try.</summary>
+    public long HostForwardAcceptFailures { get; internal set; }
+
     public long Drops(FrameDropReason reason) => _drops[(int)reason];
 
     public long TotalDrops

@@ -112,18 +112,65 @@ public sealed class PastaNamespaceForwardLimitsTests
         var url = $"http://127.0.0.1:{Port}/";
         Assert.Equal("from-host", (await ns.RunAsync("curl", "-sS", "--max-time", "20", url)).Stdout);
 
-        // The daemon's soft descriptor limit at its lowest free descriptor: the next accept
-        // fails (EMFILE) and the connection waits in the listener's backlog.
-        var pid = pasta.Pid.ToString(CultureInfo.InvariantCulture);
-        var limits = await HostCommand.CheckAsync("prlimit", "--pid", pid, "--nofile", "--noheadings", "--raw", "--output", "SOFT");
-        await HostCommand.CheckAsync("prlimit", "--pid", pid, $"--nofile={LowestFreeDescriptor(pasta.Pid)}:");
-        var starved = await ns.RunAsync("curl", "-sS", "--max-time", "2", url);
-        Assert.NotEqual("from-host", starved.Stdout);
+        // The daemon out of descriptors: the next accept fails (EMFILE) and the connection
+        // waits in the listener's backlog.
+        await using (var starved = await DescriptorStarvation.BeginAsync(pasta.Pid))
+        {
+            var waiting = await ns.RunAsync("curl", "-sS", "--max-time", "2", url);
+            Assert.NotEqual("from-host", waiting.Stdout);
+        }
 
         // Descriptors back: the forward serves again, without a restart.
-        await HostCommand.CheckAsync("prlimit", "--pid", pid, $"--nofile={limits.Trim()}:");
         var served = await ns.RunAsync("curl", "-sS", "--max-time", "20", url);
         Assert.True(served.Stdout == "from-host", served.Stderr);
+    }
+
+    [Fact]
+    public async Task A_published_tcp_port_out_of_descriptors_waits_without_spinning_and_then_serves_the_waiting_client()
+    {
+        TapTestKit.RequireRoot();
+        HostTools.Require("curl", "curl");
+        HostTools.Require("prlimit", "util-linux");
+        await using var ns = await TestNamespace.CreateAsync();
+        const int NamespacePort = 18605;
+        var published = HostTools.FreePort();
+        await using var pasta = await Pasta.StartAsync(ns, "-t", $"{published}:{NamespacePort}");
+
+        // On every address of the namespace: a loopback client is spliced to its loopback, and
+        // should the splice have no descriptor for its side it goes through the tap. No client
+        // before the limit is taken: a spliced connection's descriptors closing after it would
+        // free one below the limit.
+        using var server = TinyHttpServer.InNamespace(ns, "from-namespace", "0.0.0.0", NamespacePort);
+        var url = $"http://127.0.0.1:{published}/";
+        var listening = false;
+        for (var i = 0; i < 100 && !listening; i++)
+        {
+            listening = (await HostCommand.CheckAsync("ss", "-ltnH", $"sport = :{published}")).Length > 0;
+            await Task.Delay(listening ? 0 : 100);
+        }
+
+        Assert.True(listening, $"nothing listens on the published port {published}");
+
+        (string Stdout, string Stderr) waiting;
+        await using (var starved = await DescriptorStarvation.BeginAsync(pasta.Pid))
+        {
+            // A client of the published port while the daemon is out of descriptors: its
+            // connection waits in the backlog and accept fails (EMFILE). The listener must wait
+            // for a retry, not poll itself again and again (a core at 100%).
+            var curl = HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(30), "curl", "-sS", "--max-time", "20", url);
+            await Task.Delay(300);
+            var cpu = await DescriptorStarvation.CpuTimeOverAsync(pasta.Pid, TimeSpan.FromSeconds(1));
+            Assert.True(cpu < TimeSpan.FromSeconds(0.2), string.Create(CultureInfo.InvariantCulture, $"the daemon used {cpu.TotalSeconds:F2} s of CPU in 1 s while accept failed"));
+            await starved.RestoreAsync();
+
+            // Descriptors back: the client that waited is served (the listener's readiness is
+            // edge-triggered, so nothing but the retry would take it).
+            var (_, stdout, curlErr) = await curl;
+            waiting = (stdout, curlErr);
+        }
+
+        Assert.True(waiting.Stdout == "from-namespace", waiting.Stderr);
+        Assert.True(Directory.Exists($"/proc/{pasta.Pid}"), "the daemon ended while it was out of descriptors");
     }
 
     [Fact]
@@ -234,18 +281,6 @@ public sealed class PastaNamespaceForwardLimitsTests
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
         {
         }
-    }
-
-    private static int LowestFreeDescriptor(int pid)
-    {
-        var open = Directory.GetFiles($"/proc/{pid}/fd").Select(f => int.Parse(Path.GetFileName(f), CultureInfo.InvariantCulture)).ToHashSet();
-        var fd = 0;
-        while (open.Contains(fd))
-        {
-            fd++;
-        }
-
-        return fd;
     }
 
     /// <summary>

@@ -17,6 +17,10 @@ namespace Netdevd.Backends.VhostUser.Frontend;
 /// </summary>
 public sealed class VhostUserNetClient : NetClient
 {
+    /// <summary>The first and the longest wait before accepting again after a server chardev's accept failed (descriptors ran out).</summary>
+    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
+
     private readonly Chardev _chardev;
     private readonly int _queuePairs;
     private readonly ILogger _log;
@@ -104,6 +108,8 @@ public sealed class VhostUserNetClient : NetClient
     private void Run()
     {
         var first = true;
+        var failures = 0L;
+        var backoff = TimeSpan.Zero;
         while (!_closing.IsCancellationRequested)
         {
             Socket socket;
@@ -111,14 +117,39 @@ public sealed class VhostUserNetClient : NetClient
             {
                 socket = _chardev.ConnectAsync(_closing.Token).AsTask().GetAwaiter().GetResult();
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException || (e is SocketException or ObjectDisposedException && _closing.IsCancellationRequested))
             {
                 break;
+            }
+            catch (SocketException e) when (e.SocketErrorCode != SocketError.OperationAborted)
+            {
+                // A server chardev's accept failed with the back-end's connection still in the
+                // backlog (descriptors or memory ran out): giving up here left the netdev without
+                // a back-end for good. Wait, longer while failures go on, and accept again.
+                if (failures++ == 0 && _log.IsEnabled(LogLevel.Warning))
+                {
+                    _log.LogWarning("vhost-user {Name}: accepting a back-end failed ({Error}); trying again", Name, e.Message);
+                }
+
+                backoff = backoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
+                _closing.Token.WaitHandle.WaitOne(backoff);
+                continue;
             }
             catch (Exception e) when (e is ChardevException or SocketException or ObjectDisposedException)
             {
                 _started.TrySetException(new VhostUserFrontendException(e.Message, e));
                 break;
+            }
+
+            if (failures > 0)
+            {
+                if (_log.IsEnabled(LogLevel.Information))
+                {
+                    _log.LogInformation("vhost-user {Name}: accepting again after {Failures} failed attempt(s)", Name, failures);
+                }
+
+                failures = 0;
+                backoff = TimeSpan.Zero;
             }
 
             using var channel = new VhostUserChannel(socket);
