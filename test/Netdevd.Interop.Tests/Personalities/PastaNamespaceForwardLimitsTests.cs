@@ -108,7 +108,7 @@ public sealed class PastaNamespaceForwardLimitsTests
         await using var ns = await TestNamespace.CreateAsync();
         using var hostServer = TinyHttpServer.OnLoopback("from-host");
         const int Port = 18602;
-        await using var pasta = await Pasta.StartAsync(ns, "-T", $"{Port}:{hostServer.Port}");
+        await using var pasta = await Pasta.StartPublishedAsync(ns, "-T", $"{Port}:{hostServer.Port}");
         var url = $"http://127.0.0.1:{Port}/";
         Assert.Equal("from-host", (await ns.RunAsync("curl", "-sS", "--max-time", "20", url)).Stdout);
 
@@ -134,7 +134,7 @@ public sealed class PastaNamespaceForwardLimitsTests
         await using var ns = await TestNamespace.CreateAsync();
         const int NamespacePort = 18605;
         var published = HostTools.FreePort();
-        await using var pasta = await Pasta.StartAsync(ns, "-t", $"{published}:{NamespacePort}");
+        await using var pasta = await Pasta.StartPublishedAsync(ns, "-t", $"{published}:{NamespacePort}");
 
         // On every address of the namespace: a loopback client is spliced to its loopback, and
         // should the splice have no descriptor for its side it goes through the tap. No client
@@ -293,11 +293,28 @@ public sealed class PastaNamespaceForwardLimitsTests
 
         public string Dir { get; } = dir;
 
-        public static async Task<Pasta> StartAsync(TestNamespace ns, params string[] forwards)
+        public static Task<Pasta> StartAsync(TestNamespace ns, params string[] forwards) =>
+            StartAsync(ns, Path.Combine(AppContext.BaseDirectory, "netdevd"), forwards);
+
+        /// <summary>
+        /// The published NativeAOT binary as pasta (./test.sh names it in NETDEVD_AOT_BINARY), for
+        /// the tests that take the daemon's descriptors away: the JIT runtime aborts ("Out of
+        /// memory.") when it cannot start a thread then, the shipped binary goes on. Skipped,
+        /// with that reason, when no published binary is named.
+        /// </summary>
+        public static Task<Pasta> StartPublishedAsync(TestNamespace ns, params string[] forwards)
+        {
+            var published = Environment.GetEnvironmentVariable("NETDEVD_AOT_BINARY");
+            Assert.SkipWhen(string.IsNullOrEmpty(published) || !File.Exists(published),
+                "needs the published NativeAOT binary (NETDEVD_AOT_BINARY, set by ./test.sh): out of descriptors, the JIT runtime aborts when it cannot start a thread");
+            return StartAsync(ns, published!, forwards);
+        }
+
+        private static async Task<Pasta> StartAsync(TestNamespace ns, string netdevd, string[] forwards)
         {
             var dir = HostTools.TempDir();
             string[] none = [.. new[] { "-t", "-u", "-T", "-U" }.Where(o => !forwards.Contains(o)).SelectMany(o => new[] { o, "none" })];
-            var (daemon, stderr) = await PastaTests.StartPastaAsync(dir, ["--config-net", .. none, .. forwards, "--quiet", "--netns", ns.Path, "-4"]);
+            var (daemon, stderr) = await PastaTests.StartPastaAsync(dir, netdevd, ["--config-net", .. none, .. forwards, "--quiet", "--netns", ns.Path, "-4"]);
             if (daemon is null)
             {
                 Directory.Delete(dir, recursive: true);

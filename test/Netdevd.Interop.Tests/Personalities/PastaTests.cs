@@ -405,10 +405,14 @@ public sealed class PastaTests
     }
 
     /// <summary>pasta (netdevd through a symlink) with <paramref name="args"/> and --pid: the daemon's PID once pasta returned 0, else null and its stderr.</summary>
-    internal static async Task<(int? Daemon, string Stderr)> StartPastaAsync(string dir, params string[] args)
+    internal static Task<(int? Daemon, string Stderr)> StartPastaAsync(string dir, params string[] args) =>
+        StartPastaAsync(dir, Path.Combine(AppContext.BaseDirectory, "netdevd"), args);
+
+    /// <summary>As <see cref="StartPastaAsync(string, string[])"/>, with the netdevd binary at <paramref name="netdevd"/> (the published one).</summary>
+    internal static async Task<(int? Daemon, string Stderr)> StartPastaAsync(string dir, string netdevd, string[] args)
     {
         var pasta = Path.Combine(dir, "pasta");
-        File.CreateSymbolicLink(pasta, Path.Combine(AppContext.BaseDirectory, "netdevd"));
+        File.CreateSymbolicLink(pasta, netdevd);
         var pidFile = Path.Combine(dir, "pasta.pid");
         var (code, _, stderr) = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(90), pasta, [.. args, "--pid", pidFile]);
         return code == 0 ? (int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), CultureInfo.InvariantCulture), stderr) : (null, $"pasta exited with {code}: {stderr}");
