@@ -60,7 +60,7 @@ public sealed partial class UserStack
 
     private TcpConnection? OpenForward(TcpFlowAddress key, ITcpHostSocket hostState)
     {
-        if (_tcp.Count >= _options.Limits.MaxTcpFlows && !EvictTimeWait())
+        if (ForwardsHoldTheirShare() || (_tcp.Count >= _options.Limits.MaxTcpFlows && !EvictTimeWait()))
         {
             Counters.Drop(FrameDropReason.TcpFlowLimit);
             return null;
@@ -87,6 +87,32 @@ public sealed partial class UserStack
         Counters.TcpFlowsOpened++;
         Service(connection, now);
         return connection;
+    }
+
+    /// <summary>
+    /// Whether the host forwards' connections hold their share of the TCP flows
+    /// (<see cref="NatLimits.MaxTcpForwardFlows"/>). Counted only when the table holds that many
+    /// flows at all: a scan on a new forward connection near the limit, never per frame.
+    /// </summary>
+    private bool ForwardsHoldTheirShare()
+    {
+        var share = _options.Limits.MaxTcpForwardFlows;
+        if (_tcp.Count < share)
+        {
+            return false;
+        }
+
+        var forwards = 0;
+        foreach (var connection in _tcp.Flows)
+        {
+            // TIME_WAIT ones are done and give way to any new flow (EvictTimeWait).
+            if (connection.OpenedByHost && connection.State != TcpState.TimeWait && ++forwards >= share)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

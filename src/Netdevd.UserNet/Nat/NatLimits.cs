@@ -8,8 +8,24 @@ namespace Netdevd.UserNet.Nat;
 public sealed record NatLimits
 {
     private readonly int? _maxUdpForwardFlows;
+    private readonly int? _maxTcpForwardFlows;
 
+    /// <summary>
+    /// All TCP flows: the guest's own and the host forwards' connections. A new flow past it is
+    /// refused (the guest's with a RST, a forward's client closed) unless a TIME_WAIT flow gives way.
+    /// </summary>
     public int MaxTcpFlows { get; init; } = 1024;
+
+    /// <summary>
+    /// How many of <see cref="MaxTcpFlows"/> the host forwards' connections may hold (default:
+    /// half). A client past it is refused (counted), so clients of a published port, however
+    /// many connections they open and keep, never take the guest's own outbound TCP away.
+    /// </summary>
+    public int MaxTcpForwardFlows
+    {
+        get => _maxTcpForwardFlows ?? Math.Max(1, MaxTcpFlows / 2);
+        init => _maxTcpForwardFlows = value;
+    }
 
     /// <summary>
     /// All UDP flows with a host socket or a host client: the guest's own (both families) and the

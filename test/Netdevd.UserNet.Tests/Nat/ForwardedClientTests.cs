@@ -1,3 +1,4 @@
+using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
 
@@ -87,6 +88,33 @@ public sealed class ForwardedClientTests : NatStackHarness
         Assert.NotNull(flow);
         Assert.Equal(GuestFrames.Host, flow.ForeignAddress);
         Assert.Equal((ushort)40002, flow.ForeignPort);
+    }
+
+    [Fact]
+    public void Clients_of_a_forward_hold_at_most_half_the_tcp_flows_and_the_guest_keeps_the_rest()
+    {
+        Recreate(new UserStackOptions { Limits = new NatLimits { MaxTcpFlows = 8 } });
+
+        // Eight clients of a published port, each keeping its connection: four get one.
+        var opened = 0;
+        for (ushort i = 0; i < 8; i++)
+        {
+            opened += Stack.OpenForward(GuestFrames.Guest, 22, Client, (ushort)(40000 + i), new NoSocket()) is null ? 0 : 1;
+        }
+
+        Assert.Equal(4, opened);
+        Assert.Equal(4, Stack.Counters.Drops(FrameDropReason.TcpFlowLimit));
+
+        // The guest's own outbound connections still get the other four.
+        Sink.Take();
+        for (ushort i = 0; i < 4; i++)
+        {
+            Stack.Input(GuestFrames.Tcp(GuestFrames.Host, (ushort)(50000 + i), 80, 100, 0, TcpFlags.Syn));
+        }
+
+        Assert.Equal(4, NatHost.Opened.Count);
+        Assert.Equal(8, Stack.TcpFlowCount);
+        Assert.Equal(4, Stack.Counters.Drops(FrameDropReason.TcpFlowLimit));
     }
 
     /// <summary>A host socket that does nothing (the stack side alone is under test).</summary>
