@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Backends.Io;
 using Netdevd.Core.Clients;
+using Netdevd.Core.Retry;
 using Netdevd.Native;
 using Netdevd.Qapi.Schema;
 
@@ -39,8 +40,6 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
     /// <summary>The socket receive buffer asked for (the kernel doubles it for bookkeeping and caps it at rmem_max).</summary>
     private const int ReceiveBufferBytes = 2 * 1024 * 1024;
 
-    private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(10);
-    private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan WriteRetry = TimeSpan.FromMilliseconds(1);
 
     private readonly PollLoop _loop;
@@ -60,7 +59,7 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
     private int _pendingIndex;
     private int _pendingCount;
     private bool _blocked;
-    private TimeSpan _pause;
+    private RetryBackoff _pause = new(TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1));
     private bool _socketErrorLogged;
     private bool _pauseLogged;
 
@@ -228,7 +227,7 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
 
         if (readSomething)
         {
-            _pause = TimeSpan.Zero;
+            _pause.Reset();
         }
         else
         {
@@ -369,7 +368,7 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
         }
 
         Counters.ErrorPauses++;
-        _pause = _pause == TimeSpan.Zero ? FirstPause : TimeSpan.FromTicks(Math.Min(_pause.Ticks * 2, LongestPause.Ticks));
+        var pause = _pause.Next();
         if (!_pauseLogged && Logger.IsEnabled(LogLevel.Warning))
         {
             _pauseLogged = true;
@@ -380,7 +379,7 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
         }
 
         _loop.Watch(-1);
-        Schedule(ref _pauseTimer, _endPause, _pause);
+        Schedule(ref _pauseTimer, _endPause, pause);
     }
 
     private void RetryWrite() => _loop.WantWrite(true);

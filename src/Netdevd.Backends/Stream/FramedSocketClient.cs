@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Netdevd.Backends.Framing;
 using Netdevd.Backends.Io;
 using Netdevd.Core.Clients;
+using Netdevd.Core.Retry;
 using Netdevd.Native;
 using Netdevd.Qapi.Schema;
 
@@ -29,10 +30,6 @@ namespace Netdevd.Backends.Stream;
 /// </remarks>
 internal abstract class FramedSocketClient : NetClient, IPollTarget
 {
-    /// <summary>The first and the longest wait before accepting again after accept failed (descriptors ran out).</summary>
-    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
-
     private readonly Lock _io = new();
     private readonly Lock _postGate = new();
     private readonly PollLoop _loop;
@@ -41,7 +38,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     private readonly Action _resume;
     private readonly Action _retryAccept;
     private ITimer? _acceptTimer;
-    private TimeSpan _acceptBackoff;
+    private RetryBackoff _acceptBackoff = RetryBackoff.ForAccept();
     private long _acceptFailures;
     private Socket? _conn;
     private int _connFd = -1;
@@ -336,19 +333,18 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
             // once, a core at 100% for as long as it lasted. Stop watching it and try again after
             // a wait, longer while failures go on; the client waits in the backlog meanwhile.
             Interlocked.Increment(ref _acceptFailures);
-            if (_acceptBackoff == TimeSpan.Zero)
+            if (!_acceptBackoff.Failing)
             {
                 // Once per run of failures, not once per retry.
                 Logger.LogWarning("netdev '{Netdev}': accepting a client failed ({Error}); trying again", Name, e.Message);
             }
 
-            _acceptBackoff = _acceptBackoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(_acceptBackoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
             _loop.Watch(-1);
-            ScheduleAcceptRetry(_acceptBackoff);
+            ScheduleAcceptRetry(_acceptBackoff.Next());
             return;
         }
 
-        _acceptBackoff = TimeSpan.Zero;
+        _acceptBackoff.Reset();
         Attach(accepted, accepted: true);
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Netdevd.Backends.Io;
 using Netdevd.Backends.VhostUser.Protocol;
 using Netdevd.Core.Clients;
+using Netdevd.Core.Retry;
 using Netdevd.Qapi.Schema;
 
 namespace Netdevd.Backends.VhostUser;
@@ -18,10 +19,6 @@ namespace Netdevd.Backends.VhostUser;
 /// </summary>
 public sealed partial class VhostUserBackendClient : NetClient
 {
-    /// <summary>The first and the longest wait before accepting again after accept failed (descriptors ran out).</summary>
-    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
-
     private readonly VhostUserEndpoint _endpoint;
     private readonly int _queuePairs;
     private readonly IoThreadPool _pool;
@@ -166,7 +163,7 @@ public sealed partial class VhostUserBackendClient : NetClient
     private void ControlLoop()
     {
         var failures = 0L;
-        var backoff = TimeSpan.Zero;
+        var backoff = RetryBackoff.ForAccept();
         while (!_stop.IsCancellationRequested)
         {
             Socket? socket;
@@ -229,7 +226,7 @@ public sealed partial class VhostUserBackendClient : NetClient
             {
                 LogAcceptRecovered(_logger, Name, failures);
                 failures = 0;
-                backoff = TimeSpan.Zero;
+                backoff.Reset();
             }
 
             Interlocked.Increment(ref _sessions);
@@ -271,8 +268,7 @@ public sealed partial class VhostUserBackendClient : NetClient
                 LogAcceptFailed(_logger, Name, error);
             }
 
-            backoff = backoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
-            return !_stop.Token.WaitHandle.WaitOne(backoff);
+            return !_stop.Token.WaitHandle.WaitOne(backoff.Next());
         }
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Netdevd.Core.Retry;
 using Netdevd.Qapi.Commands;
 using Netdevd.Qmp.Endpoints;
 using Netdevd.Qmp.Events;
@@ -17,8 +18,6 @@ namespace Netdevd.Qmp.Server;
 /// </summary>
 public sealed class QmpServer : IAsyncDisposable
 {
-    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(10);
-    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
 
     private readonly QmpDispatcher _dispatcher;
     private readonly QmpEventBroadcaster _events;
@@ -194,7 +193,8 @@ public sealed class QmpServer : IAsyncDisposable
     private async Task AcceptLoopAsync(QmpListener listener)
     {
         var failures = 0L;
-        var backoff = TimeSpan.Zero;
+        var backoff = new RetryBackoff(TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1));
+        var wait = TimeSpan.Zero;
         while (!_stopping.IsCancellationRequested)
         {
             System.Net.Sockets.Socket? client = null;
@@ -205,7 +205,7 @@ public sealed class QmpServer : IAsyncDisposable
                 {
                     QmpLog.AcceptRecovered(_logger, listener.Spec.Text, failures);
                     failures = 0;
-                    backoff = TimeSpan.Zero;
+                    backoff.Reset();
                 }
 
                 Admit(client);
@@ -227,12 +227,12 @@ public sealed class QmpServer : IAsyncDisposable
                     QmpLog.AcceptFailed(_logger, listener.Spec.Text, ExceptionText.Message(e));
                 }
 
-                backoff = backoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
+                wait = backoff.Next();
             }
 
             try
             {
-                await Task.Delay(backoff, _stopping.Token).ConfigureAwait(false);
+                await Task.Delay(wait, _stopping.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -241,7 +241,7 @@ public sealed class QmpServer : IAsyncDisposable
             catch (Exception)
             {
                 // No timer to be had (a runtime out of descriptors): wait on this thread instead.
-                Thread.Sleep(backoff);
+                Thread.Sleep(wait);
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Netdevd.Core.Retry;
 using Netdevd.Native;
 using Netdevd.UserNet.Forwarding;
 using Netdevd.UserNet.Nat;
@@ -21,10 +22,6 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
 
-    /// <summary>The first and the longest wait before accepting again after accept failed (descriptors ran out).</summary>
-    private const long FirstAcceptBackoffMs = 50;
-    private const long MaxAcceptBackoffMs = 1000;
-
     private readonly UserNetEngine _engine;
     private readonly AcceptRetry _retry;
     private readonly Socket _socket;
@@ -35,7 +32,7 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
     private bool _readable;
     /// <summary>A failed accept's retry is timed: readiness only marks the listener readable until then.</summary>
     private bool _waiting;
-    private long _backoffMs;
+    private RetryBackoff _backoff = RetryBackoff.ForAccept();
     private int _fd = -1;
     private int _token;
 
@@ -161,7 +158,7 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
             var errno = Errno.Last;
             if (errno == Errno.EAGAIN)
             {
-                _backoffMs = 0;
+                _backoff.Reset();
                 return false;
             }
 
@@ -175,13 +172,12 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
             // at once fails again (it ran the I/O thread at 100% under the engine lock). Wait on
             // the netdev's timer, longer while failures go on, then take what queued meanwhile.
             _engine.Stack.Counters.HostForwardAcceptFailures++;
-            _backoffMs = _backoffMs == 0 ? FirstAcceptBackoffMs : Math.Min(_backoffMs * 2, MaxAcceptBackoffMs);
             _waiting = true;
-            _engine.QueueAt(_retry, _engine.Stack.NowMs + _backoffMs);
+            _engine.QueueAt(_retry, _engine.Stack.NowMs + (long)_backoff.Next().TotalMilliseconds);
             return false;
         }
 
-        _backoffMs = 0;
+        _backoff.Reset();
 
         if (_engine.LoopbackSplice is { } splice && ForwardedClient.IsLoopback(from)
             && splice.TrySplice(fd, ForwardedClient.Family(from) == AddressFamily.InterNetworkV6, Rule.GuestPort, this))

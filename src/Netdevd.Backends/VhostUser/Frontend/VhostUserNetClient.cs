@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Netdevd.Backends.VhostUser.Protocol;
 using Netdevd.Core.Chardevs;
 using Netdevd.Core.Clients;
+using Netdevd.Core.Retry;
 using Netdevd.Qapi.Schema;
 
 namespace Netdevd.Backends.VhostUser.Frontend;
@@ -17,10 +18,6 @@ namespace Netdevd.Backends.VhostUser.Frontend;
 /// </summary>
 public sealed class VhostUserNetClient : NetClient
 {
-    /// <summary>The first and the longest wait before accepting again after a server chardev's accept failed (descriptors ran out).</summary>
-    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
-
     private readonly Chardev _chardev;
     private readonly int _queuePairs;
     private readonly ILogger _log;
@@ -109,7 +106,7 @@ public sealed class VhostUserNetClient : NetClient
     {
         var first = true;
         var failures = 0L;
-        var backoff = TimeSpan.Zero;
+        var backoff = RetryBackoff.ForAccept();
         while (!_closing.IsCancellationRequested)
         {
             Socket socket;
@@ -131,8 +128,7 @@ public sealed class VhostUserNetClient : NetClient
                     _log.LogWarning("vhost-user {Name}: accepting a back-end failed ({Error}); trying again", Name, e.Message);
                 }
 
-                backoff = backoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
-                _closing.Token.WaitHandle.WaitOne(backoff);
+                _closing.Token.WaitHandle.WaitOne(backoff.Next());
                 continue;
             }
             catch (Exception e) when (e is ChardevException or SocketException or ObjectDisposedException)
@@ -149,7 +145,7 @@ public sealed class VhostUserNetClient : NetClient
                 }
 
                 failures = 0;
-                backoff = TimeSpan.Zero;
+                backoff.Reset();
             }
 
             using var channel = new VhostUserChannel(socket);

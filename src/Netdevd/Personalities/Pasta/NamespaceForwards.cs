@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Netdevd.Core.Retry;
 using Netdevd.Native;
 using Netdevd.Personalities.Passt;
 
@@ -23,9 +24,6 @@ internal sealed class NamespaceForwards : IAsyncDisposable
     /// <summary>A UDP peer silent this long in both directions gives its host socket back (pasta's UDP flow timeout), checked as datagrams come.</summary>
     private static readonly TimeSpan s_udpIdleTimeout = TimeSpan.FromSeconds(180);
 
-    /// <summary>The first and the longest wait before accepting again after accept failed (descriptors ran out).</summary>
-    private static readonly TimeSpan s_firstAcceptBackoff = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan s_maxAcceptBackoff = TimeSpan.FromSeconds(1);
 
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
@@ -207,14 +205,14 @@ internal sealed class NamespaceForwards : IAsyncDisposable
     /// </summary>
     private async Task AcceptAsync(Socket listener, IPEndPoint target)
     {
-        var backoff = TimeSpan.Zero;
+        var backoff = RetryBackoff.ForAccept();
         while (!_stop.IsCancellationRequested)
         {
             Socket client;
             try
             {
                 client = await listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
-                backoff = TimeSpan.Zero;
+                backoff.Reset();
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException
                 or SocketException { SocketErrorCode: SocketError.OperationAborted })
@@ -224,10 +222,9 @@ internal sealed class NamespaceForwards : IAsyncDisposable
             }
             catch (SocketException)
             {
-                backoff = backoff == TimeSpan.Zero ? s_firstAcceptBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxAcceptBackoff.Ticks));
                 try
                 {
-                    await Task.Delay(backoff, _stop.Token).ConfigureAwait(false);
+                    await Task.Delay(backoff.Next(), _stop.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
