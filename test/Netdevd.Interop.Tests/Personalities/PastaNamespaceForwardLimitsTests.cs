@@ -27,16 +27,12 @@ public sealed class PastaNamespaceForwardLimitsTests
         TapTestKit.RequireRoot();
         await using var ns = await TestNamespace.CreateAsync();
         const int Port = 18700;
-        using var nsEcho = NamespaceSocket.Create(ns.Name, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        nsEcho.Bind(new IPEndPoint(IPAddress.Any, Port));
-        using var stopEcho = new CancellationTokenSource();
-        _ = EchoAsync(nsEcho, stopEcho.Token);
+        using var nsEcho = UdpEcho.InNamespace(ns, Port);
         await using var pasta = await Pasta.StartAsync(ns, "-u", $"{Port}");
 
         // Each datagram from its own socket, as a resolver sends its queries: every one is
         // answered (the forward's flows stopped at the shared UDP flow limit, 512).
         Assert.Equal(FloodClients, await ServedOneDatagramClientsAsync(Port, FloodClients));
-        await stopEcho.CancelAsync();
     }
 
     [Fact]
@@ -46,20 +42,14 @@ public sealed class PastaNamespaceForwardLimitsTests
         HostTools.Require("python3", "python3");
         await using var ns = await TestNamespace.CreateAsync();
         const int Port = 18701;
-        using var nsEcho = NamespaceSocket.Create(ns.Name, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        nsEcho.Bind(new IPEndPoint(IPAddress.Any, Port));
-        using var hostEcho = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        hostEcho.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var hostEchoPort = ((IPEndPoint)hostEcho.LocalEndPoint!).Port;
-        using var stopEcho = new CancellationTokenSource();
-        _ = EchoAsync(nsEcho, stopEcho.Token);
-        _ = EchoAsync(hostEcho, stopEcho.Token);
+        using var nsEcho = UdpEcho.InNamespace(ns, Port);
+        using var hostEcho = UdpEcho.OnLoopback();
         await using var pasta = await Pasta.StartAsync(ns, "-u", $"{Port}");
 
         // The gateway (10.0.2.2) leads to the host's loopback: a datagram from a new socket of
         // the namespace each time, so each needs a new flow.
         var outbound = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)\n" +
-            $"s.sendto(b'out', ('10.0.2.2', {hostEchoPort}))\ntry:\n    print(s.recv(100).decode())\nexcept socket.timeout:\n    print('timeout')";
+            $"s.sendto(b'out', ('10.0.2.2', {hostEcho.Port}))\ntry:\n    print(s.recv(100).decode())\nexcept socket.timeout:\n    print('timeout')";
         var before = await ns.RunAsync("python3", "-c", outbound);
         Assert.True(before.Stdout.Trim() == "out", before.Stdout + before.Stderr);
 
@@ -68,7 +58,6 @@ public sealed class PastaNamespaceForwardLimitsTests
         await ServedOneDatagramClientsAsync(Port, FloodClients);
         var after = await ns.RunAsync("python3", "-c", outbound);
         Assert.True(after.Stdout.Trim() == "out", after.Stdout + after.Stderr);
-        await stopEcho.CancelAsync();
     }
 
     [Fact]
@@ -77,13 +66,9 @@ public sealed class PastaNamespaceForwardLimitsTests
         TapTestKit.RequireRoot();
         HostTools.Require("python3", "python3");
         await using var ns = await TestNamespace.CreateAsync();
-        using var echo = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        echo.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var echoPort = ((IPEndPoint)echo.LocalEndPoint!).Port;
-        using var stopEcho = new CancellationTokenSource();
-        _ = EchoAsync(echo, stopEcho.Token);
+        using var echo = UdpEcho.OnLoopback();
         const int Port = 18601;
-        await using var pasta = await Pasta.StartAsync(ns, "-U", $"{Port}:{echoPort}");
+        await using var pasta = await Pasta.StartAsync(ns, "-U", $"{Port}:{echo.Port}");
 
         // More peers than the relay keeps sockets for (256): each datagram from its own socket,
         // as a resolver sends its queries; the count of answers until the first one missing.
@@ -96,7 +81,6 @@ public sealed class PastaNamespaceForwardLimitsTests
             "    s.close()\n    if not ok:\n        break\n    served += 1\nprint(served)");
         Assert.True(udp.ExitCode == 0, udp.Stderr);
         Assert.Equal(peers.ToString(CultureInfo.InvariantCulture), udp.Stdout.Trim());
-        await stopEcho.CancelAsync();
     }
 
     [Fact]
@@ -267,22 +251,6 @@ public sealed class PastaNamespaceForwardLimitsTests
         return clients;
     }
 
-    private static async Task EchoAsync(Socket echo, CancellationToken stop)
-    {
-        var buffer = new byte[2048];
-        try
-        {
-            while (true)
-            {
-                var received = await echo.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), stop);
-                await echo.SendToAsync(buffer.AsMemory(0, received.ReceivedBytes), received.RemoteEndPoint, stop);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-        {
-        }
-    }
-
     /// <summary>
     /// netdevd as pasta for <paramref name="ns"/>'s namespace, IPv4 only, with no forwards but the
     /// -T/-U given; ended (by its PID) and its directory removed on disposal.
@@ -329,6 +297,55 @@ public sealed class PastaNamespaceForwardLimitsTests
             PastaTests.StopPasta(Pid);
             Directory.Delete(Dir, recursive: true);
             return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>A UDP echo of the test's own, on the host's loopback or in a namespace; it stops when disposed.</summary>
+    private sealed class UdpEcho : IDisposable
+    {
+        private readonly Socket _socket;
+
+        private UdpEcho(Socket socket)
+        {
+            _socket = socket;
+            _ = EchoAsync();
+        }
+
+        public int Port => ((IPEndPoint)_socket.LocalEndPoint!).Port;
+
+        /// <summary>On the host's 127.0.0.1, at a port of the kernel's choosing.</summary>
+        public static UdpEcho OnLoopback()
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            return new UdpEcho(socket);
+        }
+
+        /// <summary>On every IPv4 address of <paramref name="ns"/>, at <paramref name="port"/>.</summary>
+        public static UdpEcho InNamespace(TestNamespace ns, int port)
+        {
+            var socket = NamespaceSocket.Create(ns.Name, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Any, port));
+            return new UdpEcho(socket);
+        }
+
+        public void Dispose() => _socket.Dispose();
+
+        private async Task EchoAsync()
+        {
+            var buffer = new byte[2048];
+            try
+            {
+                while (true)
+                {
+                    var received = await _socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0));
+                    await _socket.SendToAsync(buffer.AsMemory(0, received.ReceivedBytes), received.RemoteEndPoint);
+                }
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                // Disposed: the test is over.
+            }
         }
     }
 
