@@ -100,6 +100,48 @@ public sealed class PublishedBinaryTests
     }
 
     /// <summary>A directory of the test's own with <paramref name="name"/> linked to the published binary.</summary>
+    [Fact]
+    public async Task The_published_binary_raises_its_soft_descriptor_limit_to_the_hard_one()
+    {
+        // The JIT runtime raises it by itself; the NativeAOT binary keeps what it was given (a
+        // login session's 1024, fewer than the flows it admits) unless netdevd raises it.
+        var binary = Environment.GetEnvironmentVariable(Variable);
+        Assert.SkipWhen(string.IsNullOrEmpty(binary), $"{Variable} is not set: ./test.sh sets it to the NativeAOT binary ./publish.sh builds");
+        var psi = new ProcessStartInfo("prlimit") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["--nofile=256:4096", "--", binary!, "--netdev", "hubport,id=h0,hubid=0"])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        try
+        {
+            // prlimit execs netdevd in its own process: the same PID once /proc shows the binary,
+            // and netdevd raises the limit first thing in Main.
+            var limit = "";
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (DateTime.UtcNow < deadline && !process.HasExited && !limit.Contains(" 4096 ", StringComparison.Ordinal))
+            {
+                if (File.ResolveLinkTarget($"/proc/{process.Id}/exe", returnFinalTarget: false)?.FullName == Path.GetFullPath(binary!))
+                {
+                    limit = File.ReadLines($"/proc/{process.Id}/limits").Single(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+                }
+
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+            }
+
+            Assert.True(limit.Length > 0, $"netdevd did not start: {(process.HasExited ? process.StandardError.ReadToEnd() : "")}");
+            Assert.Equal(["4096", "4096"], limit.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3..5]);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+    }
+
     private static string LinkedAs(string name, out string path)
     {
         var binary = Environment.GetEnvironmentVariable(Variable);
