@@ -244,12 +244,19 @@ internal sealed partial class TcpConnection
         else
         {
             _receive.WriteAt(offset, payload);
-            if (_assembler.Add(offset, offset + payload.Length))
+            if (!_assembler.Add(offset, offset + payload.Length) && offset == 0)
             {
-                var n = _assembler.TakeContiguous();
-                _receive.Commit(n);
-                _rcvNxt += (uint)n;
+                // In-order bytes that reach none of the assembler's full set of ranges: refusing
+                // them (as a ninth out-of-order range is refused) left the hole before those ranges
+                // open for good, and the guest's retransmissions of them were refused each time.
+                // Take them and forget the out-of-order ranges instead; the guest sends those again.
+                _assembler.Clear();
+                _assembler.Add(0, payload.Length);
             }
+
+            var n = _assembler.TakeContiguous();
+            _receive.Commit(n);
+            _rcvNxt += (uint)n;
         }
 
         _ackNow = true;
