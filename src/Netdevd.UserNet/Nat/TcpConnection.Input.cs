@@ -138,9 +138,13 @@ internal sealed partial class TcpConnection
                 acked--;
             }
 
+            // Past every byte of data only our FIN lies (the send ring holds all data until it is
+            // acknowledged). Not "&& _finSent": a retransmission (RTO or fast) takes the FIN back
+            // until the data before it fits the window again, while the guest may have had it and
+            // acknowledge it; the FIN was then sent again one past itself and never acknowledged.
             var data = Math.Min(acked, _send.Count);
             _send.Consume(data);
-            if (acked - data > 0 && _finSent)
+            if (acked - data > 0)
             {
                 _finAcked = true;
             }
