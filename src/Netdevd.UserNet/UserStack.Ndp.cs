@@ -8,8 +8,8 @@ namespace Netdevd.UserNet;
 /// Neighbor Discovery (RFC 4861) as libslirp's ndp_input/ndp_send_ra/ndp_send_na/ndp_send_ns:
 /// solicitations for the virtual host and DNS addresses (and their link-local twins) answered,
 /// the guest's own (duplicate address detection among them) never; router advertisements on a
-/// solicitation and every 200 to 600 seconds; the guest's addresses learnt; a solicitation for a
-/// guest address the stack had to send to without knowing its MAC.
+/// solicitation (at most one per 3 s) and every 200 to 600 seconds; the guest's addresses learnt;
+/// a solicitation for a guest address the stack had to send to without knowing its MAC.
 /// </summary>
 public sealed partial class UserStack
 {
@@ -32,7 +32,11 @@ public sealed partial class UserStack
 
     private const byte NdpHopLimit = 255;
 
+    /// <summary>RFC 4861 6.2.6's MIN_DELAY_BETWEEN_RAS (3 s): all-nodes advertisements at most this often.</summary>
+    private const int MinDelayBetweenAdvertisementsMs = 3000;
+
     private long _nextRouterAdvertisementMs = long.MaxValue;
+    private long _lastRouterAdvertisementMs = -MinDelayBetweenAdvertisementsMs;
     private byte[] _dnsSearch6 = [];
 
     /// <summary>Router advertisements sent (on solicitation and periodic).</summary>
@@ -92,7 +96,7 @@ public sealed partial class UserStack
                 }
 
                 Learn(source, rs.Options, NdpOption.SourceLinkLayerAddress);
-                SendRouterAdvertisement();
+                AnswerRouterSolicitation(NowMs);
                 break;
 
             case Icmpv6Packet.TypeNeighborSolicitation:
@@ -142,6 +146,23 @@ public sealed partial class UserStack
         }
     }
 
+    /// <summary>
+    /// RFC 4861 6.2.6: advertisements to all nodes MUST be rate-limited to one per 3 s. A
+    /// solicitation within 3 s of the last one is answered by the next, moved up to 3 s after it
+    /// (a second guest booting still hears it soon); otherwise every solicitation of a guest that
+    /// floods them sent an advertisement to every node on the link.
+    /// </summary>
+    private void AnswerRouterSolicitation(long now)
+    {
+        if (now - _lastRouterAdvertisementMs >= MinDelayBetweenAdvertisementsMs)
+        {
+            SendRouterAdvertisement(now);
+            return;
+        }
+
+        _nextRouterAdvertisementMs = Math.Min(_nextRouterAdvertisementMs, _lastRouterAdvertisementMs + MinDelayBetweenAdvertisementsMs);
+    }
+
     /// <summary>Learns the sender from a link-layer option, if it has one and an address (the frame's MAC was learnt on input).</summary>
     private void Learn(Ipv6Address source, Span<byte> options, byte type)
     {
@@ -176,8 +197,9 @@ public sealed partial class UserStack
     /// rootlesskit's 65520, needs it announced or its IPv6 route and MSS stay at 1500), the prefix
     /// (on-link, autonomous, 86400/14400 s), the DNS address (RDNSS) and the search list (DNSSL).
     /// </summary>
-    private void SendRouterAdvertisement()
+    private void SendRouterAdvertisement(long now)
     {
+        _lastRouterAdvertisementMs = now;
         var source = RouterLinkLocal;
         var destination = Ipv6Address.AllNodes;
         var dnssl = _dnsSearch6.Length > 0 ? NdpOption.DnsslLength(_dnsSearch6.Length) : 0;
@@ -236,7 +258,7 @@ public sealed partial class UserStack
         if (now >= _nextRouterAdvertisementMs)
         {
             _nextRouterAdvertisementMs = now + NextAdvertisementInterval();
-            SendRouterAdvertisement();
+            SendRouterAdvertisement(now);
         }
 
         if (_ndp.PendingMiss is not null && now - _lastNeighborSolicitationMs >= 100 && _ndp.TakeMiss() is { } target)

@@ -190,6 +190,15 @@ public sealed partial class UserStack : IDisposable
         }
 
         var source = ip.Source;
+        if (source.IsBroadcast || source.IsMulticast || (InNetwork(source) && (source.Value | _options.Netmask.Value) == 0xFFFF_FFFF))
+        {
+            // RFC 1122 3.2.1.3: a broadcast or multicast source MUST be discarded (IPv6 drops a
+            // multicast one too). Taken, its answers (an echo reply, DNS, a NAT flow's datagrams)
+            // went to that address: to every node on the link.
+            Counters.Drop(FrameDropReason.Malformed);
+            return;
+        }
+
         if (source != _lastGuestIp || eth.Source != _lastGuestMac)
         {
             // Learn the guest's MAC from its traffic (libslirp learns only from ARP and DHCP, and

@@ -116,10 +116,16 @@ internal sealed class FragmentReassembler : IDisposable
         // highest end seen: it must fit whatever order and header lengths the pieces come in (a
         // 60-byte first IPv4 header with pieces up to byte 65515 would not).
         var wholeHeader = offset == 0 ? headerLength : entry.HeaderLength;
-        if (wholeHeader + Math.Max(entry.HighestEnd, end) > maxDatagram || !entry.Accept(offset, end, last))
+        var piece = wholeHeader + Math.Max(entry.HighestEnd, end) > maxDatagram ? PieceResult.Refused : entry.Accept(offset, end, last);
+        if (piece == PieceResult.Refused)
         {
             Remove(entry);
             return FragmentResult.Malformed;
+        }
+
+        if (piece == PieceResult.Duplicate)
+        {
+            return FragmentResult.Pending; // an IPv6 piece seen before: its bytes are already in place
         }
 
         payload.CopyTo(entry.Payload.AsSpan(offset));
@@ -262,12 +268,18 @@ internal sealed class FragmentReassembler : IDisposable
     /// <summary>One datagram being reassembled: its payload buffer and which byte ranges arrived.</summary>
     private sealed class Entry(FragmentKey key, long deadlineMs) : IDisposable
     {
-        /// <summary>At most this many distinct pieces: a guest cannot make us track thousands of holes.</summary>
+        /// <summary>
+        /// At most this many distinct pieces: a guest cannot make us track thousands of holes. IPv6
+        /// pieces are not merged; 64 of the 1232 bytes a 1280-byte link carries hold any datagram.
+        /// </summary>
         private const int MaxPieces = 64;
 
         private readonly List<(int Start, int End)> _pieces = [];
         private byte[]? _header;
         private int _totalPayload = -1;
+
+        /// <summary>IPv6: the payload bytes the (disjoint) pieces hold together.</summary>
+        private int _covered;
 
         public FragmentKey Key { get; } = key;
 
@@ -290,7 +302,8 @@ internal sealed class FragmentReassembler : IDisposable
         /// <summary>The end of the highest payload byte received so far.</summary>
         public int HighestEnd => _pieces.Count == 0 ? 0 : _pieces[^1].End;
 
-        public bool IsComplete => _header is not null && _totalPayload >= 0 && _pieces.Count == 1 && _pieces[0] == (0, _totalPayload);
+        public bool IsComplete => _header is not null && _totalPayload >= 0 &&
+                                  (Key.IsIpv6 ? _covered == _totalPayload : _pieces.Count == 1 && _pieces[0] == (0, _totalPayload));
 
         public void SetHeader(ReadOnlySpan<byte> header, int nextHeaderField, byte nextHeader)
         {
@@ -299,14 +312,16 @@ internal sealed class FragmentReassembler : IDisposable
             NextHeader = nextHeader;
         }
 
-        /// <summary>Records bytes [start, end); false when the pieces contradict each other.</summary>
-        public bool Accept(int start, int end, bool last)
+        /// <summary>Records bytes [start, end): refused when the pieces contradict each other.</summary>
+        public PieceResult Accept(int start, int end, bool last)
         {
             if (last)
             {
-                if (_totalPayload >= 0 && _totalPayload != end)
+                // A last piece ending before bytes already received contradicts them (IPv6 would
+                // otherwise count those bytes towards a total they lie beyond).
+                if ((_totalPayload >= 0 && _totalPayload != end) || HighestEnd > end)
                 {
-                    return false;
+                    return PieceResult.Refused;
                 }
 
                 _totalPayload = end;
@@ -314,11 +329,16 @@ internal sealed class FragmentReassembler : IDisposable
 
             if (_totalPayload >= 0 && end > _totalPayload)
             {
-                return false;
+                return PieceResult.Refused;
             }
 
-            // Merge into the sorted, non-adjacent list of received ranges (overlaps are allowed:
-            // retransmitted pieces carry the same bytes).
+            if (Key.IsIpv6)
+            {
+                return AcceptIpv6(start, end);
+            }
+
+            // IPv4 (RFC 791 allows overlaps): merge into the sorted, non-adjacent list of received
+            // ranges (retransmitted pieces carry the same bytes).
             var i = 0;
             while (i < _pieces.Count && _pieces[i].End < start)
             {
@@ -334,7 +354,31 @@ internal sealed class FragmentReassembler : IDisposable
             }
 
             _pieces.Insert(i, (s, e));
-            return _pieces.Count <= MaxPieces;
+            return _pieces.Count <= MaxPieces ? PieceResult.Accepted : PieceResult.Refused;
+        }
+
+        /// <summary>
+        /// RFC 8200 4.5 (RFC 5722): a piece that overlaps another abandons the whole datagram
+        /// (overlaps are how a sender makes one receiver see other bytes than the next); an exact
+        /// duplicate of a piece is dropped alone. The pieces are kept as they came, not merged, so
+        /// a duplicate can be told from an overlap.
+        /// </summary>
+        private PieceResult AcceptIpv6(int start, int end)
+        {
+            var i = 0;
+            while (i < _pieces.Count && _pieces[i].End <= start)
+            {
+                i++;
+            }
+
+            if (i < _pieces.Count && _pieces[i].Start < end)
+            {
+                return _pieces[i] == (start, end) ? PieceResult.Duplicate : PieceResult.Refused;
+            }
+
+            _pieces.Insert(i, (start, end));
+            _covered += end - start;
+            return _pieces.Count <= MaxPieces ? PieceResult.Accepted : PieceResult.Refused;
         }
 
         public void Dispose() => ArrayPool<byte>.Shared.Return(Payload);
@@ -350,6 +394,18 @@ internal enum FragmentResult
 
     /// <summary>The netdev's memory budget has no room even after evicting every datagram in progress.</summary>
     NoMemory,
+}
+
+/// <summary>What the reassembler made of one piece of a datagram in progress.</summary>
+internal enum PieceResult
+{
+    Accepted,
+
+    /// <summary>An IPv6 piece received before, byte range for byte range: dropped, the datagram goes on.</summary>
+    Duplicate,
+
+    /// <summary>The pieces contradict each other, overlap (IPv6) or are too many: the datagram is dropped.</summary>
+    Refused,
 }
 
 /// <summary>What identifies one fragmented datagram (IPv4 addresses as IPv4-mapped; protocol 0 for IPv6, whose key has none).</summary>

@@ -138,9 +138,13 @@ internal sealed partial class TcpConnection
                 acked--;
             }
 
+            // Past every byte of data only our FIN lies (the send ring holds all data until it is
+            // acknowledged). Not "&& _finSent": a retransmission (RTO or fast) takes the FIN back
+            // until the data before it fits the window again, while the guest may have had it and
+            // acknowledge it; the FIN was then sent again one past itself and never acknowledged.
             var data = Math.Min(acked, _send.Count);
             _send.Consume(data);
-            if (acked - data > 0 && _finSent)
+            if (acked - data > 0)
             {
                 _finAcked = true;
             }
@@ -244,12 +248,19 @@ internal sealed partial class TcpConnection
         else
         {
             _receive.WriteAt(offset, payload);
-            if (_assembler.Add(offset, offset + payload.Length))
+            if (!_assembler.Add(offset, offset + payload.Length) && offset == 0)
             {
-                var n = _assembler.TakeContiguous();
-                _receive.Commit(n);
-                _rcvNxt += (uint)n;
+                // In-order bytes that reach none of the assembler's full set of ranges: refusing
+                // them (as a ninth out-of-order range is refused) left the hole before those ranges
+                // open for good, and the guest's retransmissions of them were refused each time.
+                // Take them and forget the out-of-order ranges instead; the guest sends those again.
+                _assembler.Clear();
+                _assembler.Add(0, payload.Length);
             }
+
+            var n = _assembler.TakeContiguous();
+            _receive.Commit(n);
+            _rcvNxt += (uint)n;
         }
 
         _ackNow = true;

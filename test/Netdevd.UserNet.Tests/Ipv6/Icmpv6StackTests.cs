@@ -146,6 +146,54 @@ public sealed class Icmpv6StackTests : Ipv6StackHarness
     }
 
     [Fact]
+    public void A_fragment_that_overlaps_others_discards_the_whole_datagram_even_with_the_same_bytes()
+    {
+        // RFC 8200 4.5 (RFC 5722): reassembly of a datagram with overlapping fragments must be
+        // abandoned. The overlap here carries the very same bytes, so the datagram reassembled
+        // and was answered; with other bytes a guest chooses which ones the stack sees.
+        var whole = Ping(Gateway, id: 5, seq: 6, dataLength: 1000);
+        var pieces = Fragment(whole, 400); // [0,400) [400,800) [800,1008)
+        var overlap = Fragment(whole, 296)[1]; // [296,592): across the first two
+        Stack.Input(pieces[0]);
+        Stack.Input(overlap);
+        Stack.Input(pieces[1]);
+        Stack.Input(pieces[2]);
+        Assert.Empty(Sink.Take());
+        Assert.Equal(1, Stack.Counters.Drops(FrameDropReason.Fragment));
+    }
+
+    [Fact]
+    public void An_exact_duplicate_fragment_is_dropped_alone_and_the_datagram_completes()
+    {
+        var whole = Ping(Gateway, id: 5, seq: 6, dataLength: 1000);
+        var pieces = Fragment(whole, 400);
+        Stack.Input(pieces[1]);
+        Stack.Input(pieces[1]);
+        Stack.Input(pieces[0]);
+        Stack.Input(pieces[2]);
+        var icmp = ReadIcmp(Assert.Single(Sink.Take()), out _, out _);
+        Assert.Equal(Icmpv6Packet.TypeEchoReply, icmp.Header.Type);
+        Assert.Equal(whole.AsSpan(14 + 40 + 8).ToArray(), icmp.Header.Data.ToArray());
+        Assert.Equal(0, Stack.Counters.TotalDrops);
+    }
+
+    [Fact]
+    public void A_last_fragment_ending_before_bytes_already_received_discards_the_datagram()
+    {
+        // [0,400) and [800,1200) arrive, then a "last" piece [400,408): the total of 408 lies below
+        // bytes already held. Unmerged IPv6 pieces complete when their bytes add up to the total,
+        // so bytes beyond it must never be counted: the contradiction ends the datagram at once.
+        var first = Fragment(Ping(Gateway, id: 5, seq: 6, dataLength: 1000), 400)[0];
+        var beyond = Fragment(Ping(Gateway, id: 5, seq: 6, dataLength: 2000), 400)[2];
+        var shortLast = Fragment(Ping(Gateway, id: 5, seq: 6, dataLength: 400), 400)[1];
+        Stack.Input(first);
+        Stack.Input(beyond);
+        Stack.Input(shortLast);
+        Assert.Empty(Sink.Take());
+        Assert.Equal(1, Stack.Counters.Drops(FrameDropReason.Fragment));
+    }
+
+    [Fact]
     public void Overlapping_contradicting_fragments_are_dropped_and_counted()
     {
         var pieces = Fragment(Ping(Gateway, dataLength: 1000), 400);

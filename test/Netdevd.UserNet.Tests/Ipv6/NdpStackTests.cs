@@ -217,6 +217,38 @@ public sealed class NdpStackTests : Ipv6StackHarness
     }
 
     [Fact]
+    public void A_flood_of_router_solicitations_gets_at_most_one_advertisement_per_3_seconds()
+    {
+        // RFC 4861 6.2.6: advertisements to all nodes are rate-limited (MIN_DELAY_BETWEEN_RAS);
+        // each of a guest's solicitations sent one to every node on the link.
+        for (var i = 0; i < 100; i++)
+        {
+            Stack.Input(RouterSolicitation(GuestLinkLocal));
+        }
+
+        Assert.Single(Sink.Take());
+        Assert.Equal(1, Stack.RouterAdvertisementsSent);
+
+        // The solicitations that came too soon are answered by one advertisement 3 s after it.
+        Assert.Equal(Stack.NowMs + 3000, Stack.IdleWakeupMs);
+        Time.Advance(TimeSpan.FromMilliseconds(2999));
+        Stack.Poll();
+        Assert.Empty(Sink.Take());
+        Time.Advance(TimeSpan.FromMilliseconds(1));
+        Stack.Poll();
+        var icmp = ReadIcmp(Assert.Single(Sink.Take()), out var ip, out _);
+        Assert.Equal(Icmpv6Packet.TypeRouterAdvertisement, icmp.Header.Type);
+        Assert.Equal(Ipv6Address.AllNodes, ip.Destination);
+        Assert.InRange(Stack.IdleWakeupMs - Stack.NowMs, 200_000, 600_000); // back to the periodic ones
+
+        // A solicitation 3 s after the last advertisement is answered at once.
+        Time.Advance(TimeSpan.FromSeconds(3));
+        Stack.Input(RouterSolicitation(GuestLinkLocal));
+        Assert.Single(Sink.Take());
+        Assert.Equal(3, Stack.RouterAdvertisementsSent);
+    }
+
+    [Fact]
     public void With_ipv6_off_nothing_is_answered_and_nothing_is_scheduled()
     {
         Recreate(new UserStackOptions());

@@ -31,6 +31,30 @@ public sealed class TcpCloseTests
     }
 
     [Fact]
+    public void A_fin_acknowledged_after_a_retransmission_took_it_back_still_closes()
+    {
+        using var h = new TcpHarness(guestScale: null, guestWindow: 4000);
+        h.HostSends(new byte[2000]);
+        h.Connection.HostReceived(0);
+        h.Dispatch();
+        var fin = h.Output.Take()[^1];
+        Assert.True(fin.Has(TcpFlags.Fin));
+
+        // The guest shrinks its window, then the retransmission timeout resends what fits: the
+        // FIN waits behind the rest of the data.
+        h.Send(TcpFlags.Ack, h.GuestNext, TcpHarness.OurIss + 1, 1000);
+        h.Output.Take();
+        h.Advance(1000);
+        Assert.DoesNotContain(h.Output.Take(), s => s.Has(TcpFlags.Fin));
+
+        // The guest had everything the first time and acknowledges the FIN: that closes our side.
+        // It stayed in FIN-WAIT-1 and sent a second FIN one past the first, never acknowledged.
+        h.Send(TcpFlags.Ack, h.GuestNext, fin.Seq + 1, 65535);
+        Assert.Equal(TcpState.FinWait2, h.Connection.State);
+        Assert.DoesNotContain(h.Output.Take(), s => s.Has(TcpFlags.Fin));
+    }
+
+    [Fact]
     public void Simultaneous_close_goes_through_closing_and_a_bounded_time_wait()
     {
         using var h = new TcpHarness(settings: new TcpSettings { SendBufferSize = 4096, ReceiveBufferSize = 4096, TimeWaitMs = 500 });

@@ -45,6 +45,36 @@ public sealed class TcpDataTests
     }
 
     [Fact]
+    public void In_order_data_is_taken_even_when_the_out_of_order_ranges_are_all_in_use()
+    {
+        // Eight scattered segments fill the assembler's ranges, then the guest sends the in-order
+        // segment before them, which reaches none. It was refused like a ninth range, every time
+        // the guest sent it again: the hole never closed and the connection stalled for good.
+        using var h = new TcpHarness();
+        var data = Pattern(2000);
+        var start = h.GuestNext;
+        for (var k = 0; k < SegmentAssembler.MaxRanges; k++)
+        {
+            var at = 200 + (k * 200);
+            h.Send(TcpFlags.Ack, start + (uint)at, TcpHarness.OurIss + 1, 65535, data[at..(at + 100)]);
+        }
+
+        h.Output.Take();
+        for (var retransmission = 0; retransmission < 3; retransmission++)
+        {
+            h.Send(TcpFlags.Ack, start, TcpHarness.OurIss + 1, 65535, data[..100]);
+        }
+
+        Assert.Equal(start + 100, h.Output.Take()[^1].Ack);
+        Assert.Equal(data[..100], h.HostDrains());
+
+        // The rest, sent again in order, follows.
+        h.Send(TcpFlags.Ack, start + 100, TcpHarness.OurIss + 1, 65535, data[100..]);
+        Assert.Equal(start + 2000, h.Output.Take()[^1].Ack);
+        Assert.Equal(data[100..], h.HostDrains());
+    }
+
+    [Fact]
     public void Overlapping_retransmissions_are_trimmed()
     {
         using var h = new TcpHarness();

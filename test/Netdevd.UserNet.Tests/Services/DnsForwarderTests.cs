@@ -229,6 +229,45 @@ public sealed class DnsForwarderTests
     }
 
     [Fact]
+    public void Failed_queries_whose_servfail_was_not_taken_count_against_the_pending_limit()
+    {
+        // A guest that floods queries no resolver answers and reads nothing (its output full, so
+        // the stack cannot hand out the SERVFAILs): every timeout moved the pending queries to the
+        // failed ones and made room for as many new ones, so the failed ones grew without bound.
+        var time = new FakeTimeProvider();
+        var up = new RecordingUpstream();
+        using var f = new DnsForwarder([R1], up, time, maxPending: 4, timeout: TimeSpan.FromSeconds(1));
+        var reply = new byte[512];
+        for (var round = 0; round < 10; round++)
+        {
+            for (ushort i = 0; i < 4; i++)
+            {
+                f.HandleQuery(Guest, Query(i), reply);
+            }
+
+            for (var attempt = 0; attempt < DnsForwarder.Rounds; attempt++)
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                f.Poll();
+            }
+        }
+
+        Assert.Equal(4, f.PendingCount);
+        Assert.Equal(4 * DnsForwarder.Rounds, up.Sent.Count); // the rest got SERVFAIL at once
+        Assert.Equal(Query(9).Length, f.HandleQuery(Guest, Query(9), reply));
+
+        // Once the guest takes its SERVFAILs, queries go upstream again.
+        var failure = new byte[DnsForwarder.MaxFailureLength];
+        while (f.TakeFailure(failure, out _) > 0)
+        {
+        }
+
+        Assert.Equal(0, f.PendingCount);
+        Assert.Equal(0, f.HandleQuery(Guest, Query(10), reply));
+        Assert.Equal(1, f.PendingCount);
+    }
+
+    [Fact]
     public void Resolv_conf_parsing()
     {
         var list = ResolvConf.Parse("""

@@ -16,7 +16,8 @@ namespace Netdevd.UserNet.Services.Dns;
 /// answer is accepted from any resolver asked so far, with the upstream id and the same question,
 /// and goes back to the guest with its original id. When every attempt timed out the guest gets
 /// SERVFAIL (before a stub resolver's usual 5 s timeout), and at once when there is no resolver or
-/// no room for one more pending query.
+/// no room for one more pending query (waiting for an answer, or failed with its SERVFAIL not yet
+/// taken: together at most <c>maxPending</c>).
 /// </summary>
 public sealed class DnsForwarder : IDisposable
 {
@@ -107,8 +108,11 @@ public sealed class DnsForwarder : IDisposable
             return local;
         }
 
+        // Failed queries count too: each holds its buffer until its SERVFAIL is taken, which waits
+        // while the guest's output is full. A guest that kept asking but read nothing added up to
+        // maxPending failed queries per timeout to them, without bound.
         var resolvers = _resolvers.Current;
-        if (resolvers.Count == 0 || _pending.Count >= _maxPending)
+        if (resolvers.Count == 0 || PendingCount >= _maxPending)
         {
             return ServFail(query, immediateReply);
         }
