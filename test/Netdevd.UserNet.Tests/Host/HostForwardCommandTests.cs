@@ -74,6 +74,18 @@ public sealed class HostForwardCommandTests
         }
     }
 
+    [Fact]
+    public async Task A_forward_added_to_a_closed_netdev_is_refused_as_device_not_found()
+    {
+        var client = Create("u-closed");
+        await client.DisposeAsync();
+
+        var e = Assert.Throws<QapiException>(() => client.AddHostForward("tcp:127.0.0.1:0-:22"));
+        Assert.Equal(QapiErrorClass.DeviceNotFound, e.ErrorClass);
+        Assert.Equal("Device 'u-closed' not found", e.Message);
+        Assert.Empty(client.HostForwards);
+    }
+
     private static UserNetClient Create(string name, params string[] forwards)
     {
         var options = new NetdevUserOptions { Ipv6 = false, Hostfwd = [.. forwards.Select(f => new Netdevd.Qapi.Schema.String { Str = f })] };
