@@ -86,6 +86,30 @@ public sealed class HostForwardCommandTests
         Assert.Empty(client.HostForwards);
     }
 
+    [Fact]
+    public async Task A_remove_key_with_trailing_text_or_no_port_is_invalid_and_removes_nothing()
+    {
+        // QEMU 9.1 reads the port with qemu_strtoi(p, NULL, 10): all of it, one number.
+        var client = Create("u-keys", "tcp:127.0.0.1:0-:22");
+        try
+        {
+            var port = client.HostForwards[0].HostPort;
+            foreach (var key in new[] { "tcp:127.0.0.1:", $"tcp:127.0.0.1:{port}x", $"tcp:127.0.0.1:{port} 1" })
+            {
+                var e = Assert.Throws<QapiException>(() => client.RemoveHostForward(key));
+                Assert.Equal("invalid format", e.Message);
+            }
+
+            Assert.Single(client.HostForwards);
+            Assert.True(client.RemoveHostForward($"tcp:127.0.0.1:{port}"));
+            Assert.Empty(client.HostForwards);
+        }
+        finally
+        {
+            await client.DisposeAsync();
+        }
+    }
+
     private static UserNetClient Create(string name, params string[] forwards)
     {
         var options = new NetdevUserOptions { Ipv6 = false, Hostfwd = [.. forwards.Select(f => new Netdevd.Qapi.Schema.String { Str = f })] };
