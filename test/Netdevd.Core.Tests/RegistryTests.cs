@@ -193,6 +193,73 @@ public sealed class RegistryTests
         Assert.Null(nic.Peer);
     }
 
+    /// <summary>
+    /// netdev_del from one monitor and netdev_add of the same id from another: the new netdev is
+    /// made only once the old one has closed, as QEMU's netdev_del is one step. The id was free
+    /// (and the netdev gone from every listing) while the old one was still closing, so the new
+    /// one met its port or socket file still in use, or had its socket file removed by the old.
+    /// </summary>
+    [Fact]
+    public async Task A_deleted_netdev_is_closed_before_its_id_can_be_added_again()
+    {
+        var factory = new SlowClosingFactory();
+        await using var r = NewRegistry(factory);
+        await r.AddAsync(new Netdev { Id = "s", Type = NetClientDriver.Socket, Socket = new NetdevSocketOptions() }, NetdevOrigin.Monitor);
+
+        var delete = r.DeleteAsync("s");
+        await factory.Created[0].Closing.Task.WaitAsync(TestContext.Current.CancellationToken);
+        var add = r.AddAsync(new Netdev { Id = "s", Type = NetClientDriver.Socket, Socket = new NetdevSocketOptions() }, NetdevOrigin.Monitor);
+
+        factory.Created[0].FinishClose.SetResult();
+        await delete;
+        await add;
+        factory.Created[1].FinishClose.SetResult();
+        Assert.Equal([true], factory.EarlierClosedAtCreation);
+    }
+
+    /// <summary>Makes clients whose close waits for the test, and notes whether the clients it made before had closed.</summary>
+    private sealed class SlowClosingFactory : INetdevFactory
+    {
+        public List<SlowClosingClient> Created { get; } = [];
+
+        public List<bool> EarlierClosedAtCreation { get; } = [];
+
+        public NetClientDriver Driver => NetClientDriver.Socket;
+
+        public ValueTask<NetClient> CreateAsync(Netdev options, NetdevContext context)
+        {
+            lock (Created)
+            {
+                if (Created.Count > 0)
+                {
+                    EarlierClosedAtCreation.Add(Created.TrueForAll(c => c.Closed));
+                }
+
+                var client = new SlowClosingClient(options.Id);
+                Created.Add(client);
+                return ValueTask.FromResult<NetClient>(client);
+            }
+        }
+    }
+
+    private sealed class SlowClosingClient(string name) : NetClient(name, NetClientDriver.Socket)
+    {
+        public TaskCompletionSource Closing { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource FinishClose { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Closed { get; private set; }
+
+        protected override ReceiveResult Receive(ReadOnlySpan<byte> frame) => ReceiveResult.Accepted;
+
+        protected override async ValueTask CloseAsync()
+        {
+            Closing.SetResult();
+            await FinishClose.Task.ConfigureAwait(false);
+            Closed = true;
+        }
+    }
+
     private sealed class FailingFactory : INetdevFactory
     {
         public NetClientDriver Driver => NetClientDriver.Tap;

@@ -32,7 +32,7 @@ internal sealed class SocketStreamClient : FramedSocketClient
         var client = new SocketStreamClient(name, logger);
         client.SetLinkUp(false);
         client.StartLoop();
-        client.TryPost(() => client.Listen(listener));
+        client.TryHandOver(listener, () => client.Listen(listener));
         return client;
     }
 
@@ -43,7 +43,7 @@ internal sealed class SocketStreamClient : FramedSocketClient
         SetNoDelay(socket);
         client.Info = $"socket: connect to {target.Address}:{target.Port}";
         client.StartLoop();
-        client.TryPost(() =>
+        client.TryHandOver(socket, () =>
         {
             if (connected)
             {
@@ -64,7 +64,7 @@ internal sealed class SocketStreamClient : FramedSocketClient
         SetNoDelay(socket);
         client.Info = $"socket: fd={fd}";
         client.StartLoop();
-        client.TryPost(() => client.Attach(socket, accepted: false));
+        client.TryHandOver(socket, () => client.Attach(socket, accepted: false));
         return client;
     }
 

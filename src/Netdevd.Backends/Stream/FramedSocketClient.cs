@@ -37,6 +37,9 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     private readonly FrameWriter _writer = new();
     private readonly Action _resume;
     private readonly Action _retryAccept;
+
+    /// <summary>Sockets posted to the loop thread and not yet taken there (under <c>_postGate</c>).</summary>
+    private readonly List<Handover> _handovers = [];
     private ITimer? _acceptTimer;
     private RetryBackoff _acceptBackoff = RetryBackoff.ForAccept();
     private long _acceptFailures;
@@ -45,6 +48,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     private bool _ioClosed;
     private Socket? _listener;
     private Socket? _connecting;
+
     private bool _paused;
     private bool _stopped;
 
@@ -90,6 +94,40 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
             }
 
             _loop.Post(action);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="adopt"/> on the loop thread, which makes <paramref name="socket"/> the
+    /// client's; false once the client is closing (the caller still owns the socket). The loop drops
+    /// the actions of a loop that has left, so a socket posted just before the netdev was deleted
+    /// would never be adopted nor closed (a listener kept its port bound, a connection stayed open):
+    /// if the client closes first, <see cref="CloseAsync"/> closes it and runs <paramref name="abandon"/>.
+    /// </summary>
+    protected bool TryHandOver(Socket socket, Action adopt, Action? abandon = null)
+    {
+        var handover = new Handover(socket, abandon);
+        lock (_postGate)
+        {
+            if (_stopped)
+            {
+                return false;
+            }
+
+            _handovers.Add(handover);
+            _loop.Post(() =>
+            {
+                lock (_postGate)
+                {
+                    if (!_handovers.Remove(handover))
+                    {
+                        return;
+                    }
+                }
+
+                adopt();
+            });
             return true;
         }
     }
@@ -299,6 +337,21 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         _connecting?.Dispose();
         _listener?.Dispose();
         _reader.Dispose();
+
+        // The loop is gone: what was handed to it and not taken is closed here.
+        Handover[] orphans;
+        lock (_postGate)
+        {
+            orphans = [.. _handovers];
+            _handovers.Clear();
+        }
+
+        foreach (var orphan in orphans)
+        {
+            orphan.Socket.Dispose();
+            orphan.Abandon?.Invoke();
+        }
+
         OnClosed();
         return ValueTask.CompletedTask;
     }
@@ -495,5 +548,13 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         }
 
         OnDisconnected();
+    }
+
+    /// <summary>A socket on its way to the loop thread, and what else to undo should it never arrive.</summary>
+    private sealed class Handover(Socket socket, Action? abandon)
+    {
+        public Socket Socket { get; } = socket;
+
+        public Action? Abandon { get; } = abandon;
     }
 }

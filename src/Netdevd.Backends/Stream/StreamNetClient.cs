@@ -121,7 +121,7 @@ internal sealed class StreamNetClient : FramedSocketClient
 
             var listener = StreamListen.Listen(_address, out var unlinkPath);
             var local = listener.LocalEndPoint;
-            if (!TryPost(() => OnListening(listener, local, unlinkPath)))
+            if (!TryHandOver(listener, () => OnListening(listener, local, unlinkPath), unlinkPath is null ? null : () => Libc.Unlink(unlinkPath)))
             {
                 listener.Dispose();
                 if (unlinkPath is not null)
@@ -157,7 +157,7 @@ internal sealed class StreamNetClient : FramedSocketClient
                 }
 
                 var (socket, remote) = StreamConnect.Connect(_address, _trackConnect);
-                if (!TryPost(() =>
+                if (!TryHandOver(socket, () =>
                 {
                     _remote = remote;
                     Attach(socket, accepted: false);

@@ -113,29 +113,31 @@ public sealed class NetdevRegistry : IAsyncDisposable
         }
     }
 
-    /// <summary>QMP <c>netdev_del</c>: closes the netdev; its peer just loses its peer.</summary>
+    /// <summary>
+    /// QMP <c>netdev_del</c>: closes the netdev; its peer just loses its peer. One step under the
+    /// gate, as in QEMU: no netdev is added (say, another monitor's with the same id, port or
+    /// socket path) while this one still holds what it is releasing.
+    /// </summary>
     public async Task DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
-        NetdevEntry? entry;
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            entry = FindEntry(id) ?? throw QapiErrors.DeviceNotFound(id);
+            var entry = FindEntry(id) ?? throw QapiErrors.DeviceNotFound(id);
             Volatile.Write(ref _netdevs, _netdevs.Remove(entry));
             _legacyIds.Remove(id);
+            if (entry.Client.Peer is NicClient nic)
+            {
+                // As QEMU: the NIC stays, its link goes down.
+                nic.SetLinkUp(false);
+            }
+
+            await entry.Client.DisposeAsync().ConfigureAwait(false);
         }
         finally
         {
             _gate.Release();
         }
-
-        if (entry.Client.Peer is NicClient nic)
-        {
-            // As QEMU: the NIC stays, its link goes down.
-            nic.SetLinkUp(false);
-        }
-
-        await entry.Client.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>QMP <c>set_link</c>: every client with that name; a NIC peer follows its netdev.</summary>

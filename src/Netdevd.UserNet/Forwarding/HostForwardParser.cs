@@ -92,8 +92,13 @@ public static class HostForwardParser
             throw new QapiException("invalid format");
         }
 
-        // HMP uses atoi: leading digits, anything else is 0.
-        _ = CNumber.TryParseInt(rest, 10, out var port, out _);
+        // QEMU 9.1's hmp_hostfwd_remove: qemu_strtoi(p, NULL, 10), so the whole rest must be one
+        // decimal int ("tcp::" and "tcp::22x" are invalid, not ports 0 and 22).
+        if (!CNumber.TryParseInt(rest, 10, out var port, out var end) || end != rest.Length)
+        {
+            throw new QapiException("invalid format");
+        }
+
         return (protocol == "udp", hostAddress, port);
     }
 

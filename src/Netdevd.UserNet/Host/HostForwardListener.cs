@@ -70,9 +70,16 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
             }
 
             // SO_REUSEADDR alone, as libslirp: .NET's ReuseAddress also sets SO_REUSEPORT on Linux,
-            // which would let a second rule bind a port already in use.
-            Span<byte> one = [1, 0, 0, 0];
-            socket.SetRawSocketOption(SolSocket, SoReuseAddr, one);
+            // which would let a second rule bind a port already in use. TCP only: on a UDP socket
+            // it lets any other socket that set it bind the same port too (a second rule for the
+            // port, another program's socket), and the datagrams go to one of them. libslirp sets
+            // it on UDP only after bind, so there the port in use fails the rule as here.
+            if (!rule.Udp)
+            {
+                Span<byte> one = [1, 0, 0, 0];
+                socket.SetRawSocketOption(SolSocket, SoReuseAddr, one);
+            }
+
             socket.Bind(new IPEndPoint(rule.HostAddress, rule.HostPort));
             if (!rule.Udp)
             {

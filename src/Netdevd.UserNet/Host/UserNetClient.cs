@@ -33,6 +33,9 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
     private readonly List<HostForwardListener> _forwards = [];
     private readonly ILogger _logger;
 
+    /// <summary>Set under the <c>_forwards</c> lock when the netdev closes: no forward may be added after.</summary>
+    private bool _forwardsClosed;
+
     private UserNetClient(string name, UserNetConfig config, UserStackOptions options, TimeProvider time, ILogger logger, IHostIoThread? ioThread)
         : base(name, NetClientDriver.User)
     {
@@ -262,23 +265,34 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
     {
         var parsed = HostForwardParser.Parse(rule, _options.DhcpStart);
         HostForwardListener listener;
-        try
-        {
-            listener = HostForwardListener.Open(_engine, parsed);
-        }
-        catch (System.Net.Sockets.SocketException e)
-        {
-            // Debug: the caller gets the error, and pasta's auto forwarding retries a port in use every second.
-            if (_logger.IsEnabled(LogLevel.Debug))
-            {
-                _logger.LogDebug("hostfwd {Rule}: {Message}", rule, e.Message);
-            }
 
-            throw new QapiException($"Could not set up host forwarding rule '{rule}'");
-        }
-
+        // Opened and listed under one lock that closing the netdev takes too: a rule added while
+        // the netdev is being deleted (hostfwd-add from one monitor, netdev_del from another, or
+        // a caller holding the netdev) either lands in the list that closing empties, or is
+        // refused, as it would have been a moment later. Else its socket stayed bound for good,
+        // or registered with the closed engine's epoll descriptor, whose number may be reused.
         lock (_forwards)
         {
+            if (_forwardsClosed)
+            {
+                throw QapiErrors.DeviceNotFound(Name);
+            }
+
+            try
+            {
+                listener = HostForwardListener.Open(_engine, parsed);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                // Debug: the caller gets the error, and pasta's auto forwarding retries a port in use every second.
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    _logger.LogDebug("hostfwd {Rule}: {Message}", rule, e.Message);
+                }
+
+                throw new QapiException($"Could not set up host forwarding rule '{rule}'");
+            }
+
             _forwards.Add(listener);
         }
 
@@ -500,6 +514,7 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
     {
         lock (_forwards)
         {
+            _forwardsClosed = true;
             foreach (var f in _forwards)
             {
                 f.Dispose();

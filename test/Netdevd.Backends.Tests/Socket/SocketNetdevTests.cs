@@ -49,6 +49,30 @@ public sealed class SocketNetdevTests
         Assert.Equal("can't bind ip=127.0.0.1 to socket: Address already in use", e.Message);
     }
 
+    /// <summary>
+    /// netdev_del right after netdev_add, before the netdev's I/O thread has taken the listener
+    /// the add bound: the listener must close with the netdev. It stayed open (the thread drops
+    /// the work of a deleted netdev), so the port stayed taken and adding the netdev again failed
+    /// with "Address already in use".
+    /// </summary>
+    [Fact]
+    public async Task Listen_deleted_right_after_add_frees_its_port_every_time()
+    {
+        await using var reg = NewRegistry(new RecordingEvents());
+
+        // An address of its own on the loopback: other tests' connections from 127.0.0.1 cannot
+        // take the port as theirs between two rounds.
+        const string Address = "127.77.0.1";
+        var port = FreePort();
+        for (var i = 0; i < 500; i++)
+        {
+            await reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Listen = $"{Address}:{port}" }), NetdevOrigin.Monitor, cancellationToken: Ct);
+            await reg.DeleteAsync("k0", Ct);
+        }
+
+        Assert.Empty(reg.Snapshot());
+    }
+
     [Fact]
     public async Task Listen_serves_clients_one_after_another_with_qemu_info()
     {
