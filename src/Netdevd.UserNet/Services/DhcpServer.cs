@@ -27,7 +27,8 @@ public sealed class DhcpServer
     /// <summary>Frame length of every reply (Ethernet + IPv4 + UDP + 548).</summary>
     public const int ReplyFrameLength = UdpFrame.PayloadOffset + ReplyLength;
 
-    public const string NakMessage = "requested address not available";
+    /// <summary>A NAK's message option, libslirp's text (a literal: a NAK allocates nothing).</summary>
+    private static ReadOnlySpan<byte> NakMessage => "requested address not available"u8;
 
     /// <summary>
     /// How long an OFFER holds its address for a client that has not confirmed it with a REQUEST
@@ -251,7 +252,7 @@ public sealed class DhcpServer
         w.WriteByte(DhcpOption.MessageType, (byte)type);
         if (type == DhcpMessageType.Nak)
         {
-            w.Write(DhcpOption.Message, Encoding.ASCII.GetBytes(NakMessage));
+            w.Write(DhcpOption.Message, NakMessage);
         }
         else
         {
