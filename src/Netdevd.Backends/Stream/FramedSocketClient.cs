@@ -48,7 +48,6 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     private bool _ioClosed;
     private Socket? _listener;
     private Socket? _connecting;
-
     private bool _paused;
     private bool _stopped;
 
