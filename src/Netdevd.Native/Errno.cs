@@ -29,6 +29,7 @@ public static class Errno
     public const int ENOBUFS = 105;
     public const int ECONNRESET = 104;
     public const int ENOTCONN = 107;
+    public const int ETIMEDOUT = 110;
     public const int ECONNREFUSED = 111;
     public const int EHOSTUNREACH = 113;
     public const int EINPROGRESS = 115;

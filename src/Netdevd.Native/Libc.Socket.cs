@@ -21,6 +21,8 @@ public static partial class Libc
     public const int SO_SNDBUF = 7;
     /// <summary>A send timeout (struct timeval); Linux also bounds a blocking connect(2) by it.</summary>
     public const int SO_SNDTIMEO = 21;
+    /// <summary>A receive timeout (struct timeval): a blocking read(2) gives up with EAGAIN.</summary>
+    public const int SO_RCVTIMEO = 20;
     public const int IPPROTO_TCP = 6;
     public const int TCP_NODELAY = 1;
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using Netdevd.Backends.Sockets;
@@ -19,6 +20,14 @@ internal static class VdeConnector
 
     /// <summary>Where the data socket goes when the switch directory does not take it.</summary>
     private static readonly string[] FallbackDataDirs = ["/var/run", "/var/tmp", "/tmp"];
+
+    /// <summary>
+    /// How long the handshake may wait on the switch's control socket (connect, request, answer).
+    /// libvdeplug waits for ever; a switch (or anything bound at its ctl path) that accepts and
+    /// never answers would hang netdev_add, which holds the registry for every monitor.
+    /// A real switch answers at once.
+    /// </summary>
+    internal static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Opens a port, or throws QEMU's <c>Could not open vde: STRERROR</c>.</summary>
     public static VdeConnection Open(string? sock, int port, string? group, uint mode, string description)
@@ -58,6 +67,14 @@ internal static class VdeConnector
         {
             errno = Errno.Last;
             Descriptors.CloseQuietly(ctl);
+            return errno;
+        }
+
+        errno = SetHandshakeTimeout(ctl);
+        if (errno != 0)
+        {
+            Descriptors.CloseQuietly(ctl);
+            Descriptors.CloseQuietly(data);
             return errno;
         }
 
@@ -162,7 +179,7 @@ internal static class VdeConnector
                 break;
             }
 
-            errno = Errno.Last;
+            errno = TimedOutAsEtimedout(Errno.Last);
         }
 
         if (switchDir is null)
@@ -199,14 +216,15 @@ internal static class VdeConnector
         var request = VdeRequest.Build(port, dataPath, description);
         if (Libc.Write(ctl, request) < 0)
         {
-            return Errno.Last;
+            return TimedOutAsEtimedout(Errno.Last);
         }
 
         Span<byte> reply = stackalloc byte[VdeRequest.SockAddrUnSize];
         var n = Libc.Read(ctl, reply);
         if (n < 0)
         {
-            return Errno.Last;
+            // EAGAIN from a blocking socket is SO_RCVTIMEO running out: the switch never answered.
+            return TimedOutAsEtimedout(Errno.Last);
         }
 
         if (n == 0)
@@ -228,6 +246,25 @@ internal static class VdeConnector
 
         return 0;
     }
+
+    /// <summary>Bounds every blocking call on the control socket by <see cref="HandshakeTimeout"/>; 0 or an errno.</summary>
+    private static int SetHandshakeTimeout(int ctl)
+    {
+        // struct timeval on 64-bit Linux: tv_sec and tv_usec, both long.
+        Span<byte> timeval = stackalloc byte[16];
+        BinaryPrimitives.WriteInt64LittleEndian(timeval, (long)HandshakeTimeout.TotalSeconds);
+        BinaryPrimitives.WriteInt64LittleEndian(timeval[8..], 0);
+        if (Libc.SetSockOpt(ctl, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, timeval) < 0
+            || Libc.SetSockOpt(ctl, Libc.SOL_SOCKET, Libc.SO_SNDTIMEO, timeval) < 0)
+        {
+            return Errno.Last;
+        }
+
+        return 0;
+    }
+
+    /// <summary>EAGAIN from the blocking control socket is its timeout running out (a switch that never answers, or whose backlog stays full).</summary>
+    private static int TimedOutAsEtimedout(int errno) => errno == Errno.EAGAIN ? Errno.ETIMEDOUT : errno;
 
     private static string? BindData(int data, string switchDir, out int errno)
     {

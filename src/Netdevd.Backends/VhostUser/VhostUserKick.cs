@@ -35,7 +35,13 @@ internal sealed class VhostUserKick : IPollTarget
                 return;
             }
 
-            _ = Libc.Read(WatchedFd, counter);
+            var n = Libc.Read(WatchedFd, counter);
+            if (n == 0 || (n < 0 && Errno.Last is not (Errno.EAGAIN or Errno.EINTR)))
+            {
+                // Not an eventfd (a socket at its end, a pipe): it stays readable for ever.
+                Dead("reads end of file or fail");
+                return;
+            }
         }
 
         _pair.OnKick(_vring);
@@ -48,5 +54,24 @@ internal sealed class VhostUserKick : IPollTarget
     public void OnHangup()
     {
         // An eventfd does not hang up; a descriptor closed under the poll is replaced by now.
+        // What does (the read end of a pipe whose write end the front-end closed) reports
+        // POLLHUP on every poll: left watched, the ring's thread would spin at 100%.
+        lock (_vring.Gate)
+        {
+            var kick = _vring.Kick;
+            if (kick is null || kick.IsClosed || (int)kick.DangerousGetHandle() != WatchedFd)
+            {
+                return;
+            }
+        }
+
+        Dead("hung up");
+    }
+
+    /// <summary>The kick descriptor can never be waited on again: stop polling it and refuse the front-end, as for a broken ring.</summary>
+    private void Dead(string what)
+    {
+        Loop?.Watch(-1);
+        _pair.RefuseFromDatapath($"the kick descriptor of vring {_vring.Index} {what}; an eventfd is expected");
     }
 }

@@ -79,6 +79,9 @@ internal sealed class VhostUserQueuePair : IDisposable
         }
     }
 
+    /// <summary>Refuses the front-end from this pair's thread (a kick descriptor that can never be waited on).</summary>
+    public void RefuseFromDatapath(string reason) => _session.RefuseFromDatapath(reason);
+
     public void Dispose()
     {
         if (_disposed)

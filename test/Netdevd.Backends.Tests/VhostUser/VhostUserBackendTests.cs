@@ -383,6 +383,31 @@ public sealed class VhostUserBackendTests
         Assert.Equal(2, backend.Sessions);
     }
 
+    [Fact]
+    public async Task A_kick_descriptor_that_hangs_up_closes_the_connection_instead_of_spinning_the_poll_thread()
+    {
+        // The spec wants an eventfd; a hostile front-end sends the read end of a pipe whose write
+        // end it closed. It polls POLLHUP for ever: left in the poll set, the ring's thread spins
+        // at 100% (a socket at end of file does the same with POLLIN and reads of 0).
+        var (backend, _, path) = ScriptedFrontEnd.StartBackend();
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        Assert.Equal(0, Netdevd.Native.Libc.Pipe2(out var readEnd, out var writeEnd, Netdevd.Native.Libc.O_CLOEXEC));
+        using var kick = new Microsoft.Win32.SafeHandles.SafeFileHandle(readEnd, ownsHandle: true);
+        Netdevd.Native.Libc.Close(writeEnd);
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+        // No ack asked for: the poll thread may refuse before the ack would leave.
+        front.Request(VhostUserRequest.SetVringKick, ScriptedFrontEnd.U64(1), fds: kick);
+        front.Channel.Socket.ReceiveTimeout = 3000;
+        var closed = front.IsClosedByBackend();
+        TestContext.Current.SendDiagnosticMessage($"CPU used meanwhile: {(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds} ms");
+        Assert.True(closed, "the connection stayed open with a dead kick descriptor");
+        Assert.True(await EventuallyAsync(() => backend.RefusedConnections == 1 && !backend.Connected));
+        using var next = ScriptedFrontEnd.Connect(path);
+        Assert.NotEqual(0UL, next.RequestU64(VhostUserRequest.GetFeatures));
+    }
+
     [Theory]
     [InlineData("loop")]
     [InlineData("outside")]

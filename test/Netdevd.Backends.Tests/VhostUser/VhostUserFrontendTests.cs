@@ -186,6 +186,38 @@ public sealed class VhostUserFrontendTests
     }
 
     [Fact]
+    public async Task A_back_end_that_stalls_the_set_up_cannot_hold_up_delete()
+    {
+        // After a back-end restart the next one connects and never answers GET_FEATURES: the
+        // netdev's thread waits in the set-up, and netdev_del (holding the registry) must not
+        // wait with it for ever.
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        using (var first = new ScriptedBackend(path, s_features))
+        {
+            first.Start();
+            var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+            Assert.True(first.WaitReady(TimeSpan.FromSeconds(30)));
+            first.HangUp();
+            await WaitUntilAsync(() => client.LinkDown);
+        }
+
+        using var stalling = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        await stalling.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(path), Ct);
+        var request = new byte[12];
+        stalling.ReceiveTimeout = 30_000;
+        Assert.Equal(12, stalling.Receive(request)); // GET_FEATURES, left unanswered
+
+        var delete = registry.DeleteAsync("v0", Ct);
+        var finished = await Task.WhenAny(delete, Task.Delay(TimeSpan.FromSeconds(15), Ct)) == delete;
+        stalling.Dispose();
+        await delete;
+        Assert.True(finished, "netdev_del waited for a back-end that never answers");
+    }
+
+    [Fact]
     public async Task A_back_end_without_virtio_1_is_refused_and_the_chardev_is_free_again()
     {
         var dir = TestDirectories.Create("nd-vfe-");

@@ -152,11 +152,23 @@ public sealed class VhostUserNetClient : NetClient
             FrontendSession session;
             try
             {
-                session = FrontendSession.Start(this, channel, _queuePairs);
+                // The set-up waits for the back-end's answers with blocking reads: one that never
+                // answers would hold this thread, and CloseAsync's join with it, for ever (netdev_del
+                // holds the registry). Closing cuts the connection instead; an established session
+                // is left to its clean teardown (RequestStop).
+                using (_closing.Token.Register(static state => ((VhostUserChannel)state!).Shutdown(), channel))
+                {
+                    session = FrontendSession.Start(this, channel, _queuePairs);
+                }
             }
             catch (Exception e) when (e is VhostUserFrontendException or SocketException or IOException or InvalidDataException)
             {
                 _chardev.Disconnected();
+                if (_closing.IsCancellationRequested)
+                {
+                    break;
+                }
+
                 if (first && _chardev.ReconnectDelay == TimeSpan.Zero)
                 {
                     _started.TrySetException(e);
