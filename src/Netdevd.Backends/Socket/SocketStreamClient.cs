@@ -32,7 +32,7 @@ internal sealed class SocketStreamClient : FramedSocketClient
         var client = new SocketStreamClient(name, logger);
         client.SetLinkUp(false);
         client.StartLoop();
-        client.TryHandOver(listener, () => client.Listen(listener));
+        client.HandOver(listener, () => client.Listen(listener));
         return client;
     }
 
@@ -43,7 +43,7 @@ internal sealed class SocketStreamClient : FramedSocketClient
         SetNoDelay(socket);
         client.Info = $"socket: connect to {target.Address}:{target.Port}";
         client.StartLoop();
-        client.TryHandOver(socket, () =>
+        client.HandOver(socket, () =>
         {
             if (connected)
             {
@@ -64,7 +64,7 @@ internal sealed class SocketStreamClient : FramedSocketClient
         SetNoDelay(socket);
         client.Info = $"socket: fd={fd}";
         client.StartLoop();
-        client.TryHandOver(socket, () => client.Attach(socket, accepted: false));
+        client.HandOver(socket, () => client.Attach(socket, accepted: false));
         return client;
     }
 

@@ -98,37 +98,37 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     }
 
     /// <summary>
-    /// Runs <paramref name="adopt"/> on the loop thread, which makes <paramref name="socket"/> the
-    /// client's; false once the client is closing (the caller still owns the socket). The loop drops
-    /// the actions of a loop that has left, so a socket posted just before the netdev was deleted
-    /// would never be adopted nor closed (a listener kept its port bound, a connection stayed open):
-    /// if the client closes first, <see cref="CloseAsync"/> closes it and runs <paramref name="abandon"/>.
+    /// Gives <paramref name="socket"/> to the client: <paramref name="adopt"/> runs on the loop
+    /// thread and makes it the client's own. The loop drops the actions of a loop that has left, so
+    /// a socket posted just before the netdev was deleted would never be adopted nor closed (a
+    /// listener kept its port bound, a connection stayed open): if the client is closing, or closes
+    /// before the loop takes it, the socket is closed and <paramref name="abandon"/> runs instead.
     /// </summary>
-    protected bool TryHandOver(Socket socket, Action adopt, Action? abandon = null)
+    protected void HandOver(Socket socket, Action adopt, Action? abandon = null)
     {
         var handover = new Handover(socket, abandon);
         lock (_postGate)
         {
-            if (_stopped)
+            if (!_stopped)
             {
-                return false;
-            }
-
-            _handovers.Add(handover);
-            _loop.Post(() =>
-            {
-                lock (_postGate)
+                _handovers.Add(handover);
+                _loop.Post(() =>
                 {
-                    if (!_handovers.Remove(handover))
+                    lock (_postGate)
                     {
-                        return;
+                        if (!_handovers.Remove(handover))
+                        {
+                            return;
+                        }
                     }
-                }
 
-                adopt();
-            });
-            return true;
+                    adopt();
+                });
+                return;
+            }
         }
+
+        handover.Abandon();
     }
 
     /// <summary>Loop thread: waits for clients on <paramref name="listener"/>.</summary>
@@ -347,8 +347,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
 
         foreach (var orphan in orphans)
         {
-            orphan.Socket.Dispose();
-            orphan.Abandon?.Invoke();
+            orphan.Abandon();
         }
 
         OnClosed();
@@ -552,8 +551,11 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     /// <summary>A socket on its way to the loop thread, and what else to undo should it never arrive.</summary>
     private sealed class Handover(Socket socket, Action? abandon)
     {
-        public Socket Socket { get; } = socket;
-
-        public Action? Abandon { get; } = abandon;
+        /// <summary>The loop will never take the socket: closes it and undoes the rest.</summary>
+        public void Abandon()
+        {
+            socket.Dispose();
+            abandon?.Invoke();
+        }
     }
 }

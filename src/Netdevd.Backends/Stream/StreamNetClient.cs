@@ -121,14 +121,7 @@ internal sealed class StreamNetClient : FramedSocketClient
 
             var listener = StreamListen.Listen(_address, out var unlinkPath);
             var local = listener.LocalEndPoint;
-            if (!TryHandOver(listener, () => OnListening(listener, local, unlinkPath), unlinkPath is null ? null : () => Libc.Unlink(unlinkPath)))
-            {
-                listener.Dispose();
-                if (unlinkPath is not null)
-                {
-                    Libc.Unlink(unlinkPath);
-                }
-            }
+            HandOver(listener, () => OnListening(listener, local, unlinkPath), unlinkPath is null ? null : () => Libc.Unlink(unlinkPath));
         }
         catch (SocketSetupException e)
         {
@@ -157,14 +150,11 @@ internal sealed class StreamNetClient : FramedSocketClient
                 }
 
                 var (socket, remote) = StreamConnect.Connect(_address, _trackConnect);
-                if (!TryHandOver(socket, () =>
+                HandOver(socket, () =>
                 {
                     _remote = remote;
                     Attach(socket, accepted: false);
-                }))
-                {
-                    socket.Dispose();
-                }
+                });
             }
             catch (SocketSetupException e)
             {
