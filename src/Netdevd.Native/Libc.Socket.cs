@@ -36,6 +36,18 @@ public static partial class Libc
     /// <summary>At IPPROTO_ICMPV6: a raw ICMPv6 socket's 256-bit mask (struct icmp6_filter) of the types it drops.</summary>
     public const int ICMP6_FILTER = 1;
 
+    /// <summary>
+    /// setsockopt(2) of <see cref="SO_RCVTIMEO"/> or <see cref="SO_SNDTIMEO"/> to
+    /// <paramref name="timeout"/> (whole microseconds); -1 with errno on failure.
+    /// </summary>
+    public static int SetSocketTimeout(int fd, int option, TimeSpan timeout)
+    {
+        // struct timeval on 64-bit Linux: tv_sec and tv_usec, both long.
+        var microseconds = (long)timeout.TotalMicroseconds;
+        ReadOnlySpan<long> timeval = [microseconds / 1_000_000, microseconds % 1_000_000];
+        return SetSockOpt(fd, SOL_SOCKET, option, MemoryMarshal.AsBytes(timeval));
+    }
+
     /// <summary>socket(2); -1 with errno on failure.</summary>
     public static int Socket(int domain, int type, int protocol) => SysSocket(domain, type, protocol);
 

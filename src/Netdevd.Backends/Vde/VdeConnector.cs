@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using Netdevd.Backends.Sockets;
@@ -248,20 +247,10 @@ internal static class VdeConnector
     }
 
     /// <summary>Bounds every blocking call on the control socket by <see cref="HandshakeTimeout"/>; 0 or an errno.</summary>
-    private static int SetHandshakeTimeout(int ctl)
-    {
-        // struct timeval on 64-bit Linux: tv_sec and tv_usec, both long.
-        Span<byte> timeval = stackalloc byte[16];
-        BinaryPrimitives.WriteInt64LittleEndian(timeval, (long)HandshakeTimeout.TotalSeconds);
-        BinaryPrimitives.WriteInt64LittleEndian(timeval[8..], 0);
-        if (Libc.SetSockOpt(ctl, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, timeval) < 0
-            || Libc.SetSockOpt(ctl, Libc.SOL_SOCKET, Libc.SO_SNDTIMEO, timeval) < 0)
-        {
-            return Errno.Last;
-        }
-
-        return 0;
-    }
+    private static int SetHandshakeTimeout(int ctl) =>
+        Libc.SetSocketTimeout(ctl, Libc.SO_RCVTIMEO, HandshakeTimeout) < 0 || Libc.SetSocketTimeout(ctl, Libc.SO_SNDTIMEO, HandshakeTimeout) < 0
+            ? Errno.Last
+            : 0;
 
     /// <summary>EAGAIN from the blocking control socket is its timeout running out (a switch that never answers, or whose backlog stays full).</summary>
     private static int TimedOutAsEtimedout(int errno) => errno == Errno.EAGAIN ? Errno.ETIMEDOUT : errno;
