@@ -76,7 +76,7 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
                 config.DnsHosts,
                 config.Ipv4Enabled ? System.Net.IPAddress.Parse(config.Host.ToString()) : null,
                 config.Ipv6Enabled ? VirtualHostV6(config) : null);
-            _engine.Stack.Dns = new DnsForwarder(new ResolvConfWatcher(config.ResolvConfPath), _dnsUpstream, time, hosts: hosts);
+            _engine.Stack.Dns = new DnsForwarder(new ResolvConfWatcher(config.ResolvConfPath), _dnsUpstream, time, hosts: hosts, budget: _engine.Budget);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
+using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Services.Dns;
 using Netdevd.Wire;
 
@@ -265,6 +266,53 @@ public sealed class DnsForwarderTests
         Assert.Equal(0, f.PendingCount);
         Assert.Equal(0, f.HandleQuery(Guest, Query(10), reply));
         Assert.Equal(1, f.PendingCount);
+    }
+
+    [Fact]
+    public void Pending_queries_are_charged_to_the_memory_budget_and_given_back()
+    {
+        // 256 pending queries of up to 64 KiB each are 16 MiB the netdev's memory limit did not
+        // see. Each pending copy is now reserved from the budget; past it, SERVFAIL at once.
+        var time = new FakeTimeProvider();
+        var up = new RecordingUpstream();
+        var budget = new MemoryBudget(20_000);
+        using var f = new DnsForwarder([R1], up, time, timeout: TimeSpan.FromSeconds(1), budget: budget);
+        var big = Query(1).Concat(new byte[4000]).ToArray();
+        var reply = new byte[8192];
+
+        Assert.Equal(0, f.HandleQuery(Guest, big, reply));
+        var each = budget.Used;
+        Assert.InRange(each, big.Length, 2 * big.Length); // the copy it holds, as rented
+        var fit = (int)(budget.Limit / each);
+        for (var i = 1; i < fit; i++)
+        {
+            Assert.Equal(0, f.HandleQuery(Guest, big, reply));
+        }
+
+        Assert.Equal(fit, f.PendingCount);
+        var servfail = f.HandleQuery(Guest, big, reply);
+        Assert.True(servfail > 0, "a query past the budget is answered at once");
+        Assert.Equal(2, reply[3] & 0x0F);
+        Assert.Equal(fit, up.Sent.Count);
+        Assert.Equal(fit * each, budget.Used);
+
+        // An answer gives its copy back, and the next query goes upstream again.
+        Assert.True(f.HandleAnswer(R1, AnswerFor(up.Sent[0].Data), out _));
+        Assert.Equal((fit - 1) * each, budget.Used);
+        Assert.Equal(0, f.HandleQuery(Guest, big, reply));
+
+        // Failed queries hold their copy until the SERVFAIL is taken; disposal gives back the rest.
+        for (var attempt = 0; attempt < DnsForwarder.Rounds; attempt++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            f.Poll();
+        }
+
+        Assert.Equal(fit * each, budget.Used);
+        Assert.True(f.TakeFailure(new byte[DnsForwarder.MaxFailureLength], out _) > 0);
+        Assert.Equal((fit - 1) * each, budget.Used);
+        f.Dispose();
+        Assert.Equal(0, budget.Used);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Netdevd.UserNet.Interface;
 using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Services.Dns;
@@ -17,7 +18,8 @@ namespace Netdevd.UserNet.Services.Dns;
 /// and goes back to the guest with its original id. When every attempt timed out the guest gets
 /// SERVFAIL (before a stub resolver's usual 5 s timeout), and at once when there is no resolver or
 /// no room for one more pending query (waiting for an answer, or failed with its SERVFAIL not yet
-/// taken: together at most <c>maxPending</c>).
+/// taken: together at most <c>maxPending</c>). A pending query's copy is charged to the netdev's
+/// memory budget when one is given; a query that does not fit gets SERVFAIL at once as well.
 /// </summary>
 public sealed class DnsForwarder : IDisposable
 {
@@ -36,6 +38,7 @@ public sealed class DnsForwarder : IDisposable
     private readonly int _maxPending;
     private readonly TimeSpan? _timeout;
     private readonly DnsHostRecords? _hosts;
+    private readonly MemoryBudget? _budget;
     private readonly Dictionary<ushort, Pending> _pending = [];
     private readonly Queue<Pending> _failed = [];
     private readonly List<ushort> _expired = [];
@@ -46,20 +49,24 @@ public sealed class DnsForwarder : IDisposable
         TimeProvider? time = null,
         int maxPending = 256,
         TimeSpan? timeout = null,
-        DnsHostRecords? hosts = null)
-        : this(new FixedResolvers(resolvers ?? throw new ArgumentNullException(nameof(resolvers))), upstream, time, maxPending, timeout, hosts)
+        DnsHostRecords? hosts = null,
+        MemoryBudget? budget = null)
+        : this(new FixedResolvers(resolvers ?? throw new ArgumentNullException(nameof(resolvers))), upstream, time, maxPending, timeout, hosts, budget)
     {
     }
 
     /// <param name="timeout">Each attempt's timeout; null shares 4 s among the attempts (2 s
     /// each for one resolver, 1 s for two), at least 0.5 s each.</param>
+    /// <param name="budget">The netdev's memory budget, charged with each pending query's copy
+    /// (up to 64 KiB each: 256 of them are 16 MiB the budget would not otherwise see).</param>
     public DnsForwarder(
         IResolverSource resolvers,
         IDnsUpstream upstream,
         TimeProvider? time = null,
         int maxPending = 256,
         TimeSpan? timeout = null,
-        DnsHostRecords? hosts = null)
+        DnsHostRecords? hosts = null,
+        MemoryBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(resolvers);
         ArgumentNullException.ThrowIfNull(upstream);
@@ -69,6 +76,7 @@ public sealed class DnsForwarder : IDisposable
         _maxPending = maxPending;
         _timeout = timeout;
         _hosts = hosts;
+        _budget = budget;
     }
 
     /// <summary>The resolvers a query would use now.</summary>
@@ -125,9 +133,15 @@ public sealed class DnsForwarder : IDisposable
         while (_pending.ContainsKey(id));
 
         var buffer = ArrayPool<byte>.Shared.Rent(query.Length);
+        if (_budget is not null && !_budget.TryReserve(buffer.Length, MemoryUse.Transient))
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return ServFail(query, immediateReply);
+        }
+
         query.CopyTo(buffer);
         BinaryPrimitives.WriteUInt16BigEndian(buffer, id);
-        var p = new Pending(guest, BinaryPrimitives.ReadUInt16BigEndian(query), resolvers, buffer, query.Length)
+        var p = new Pending(guest, BinaryPrimitives.ReadUInt16BigEndian(query), resolvers, buffer, query.Length, _budget)
         {
             Attempt = 0,
             SentTimestamp = _time.GetTimestamp(),
@@ -277,7 +291,7 @@ public sealed class DnsForwarder : IDisposable
                Ascii.EqualsIgnoreCase(query.Slice(DnsMessage.HeaderLength, length), answer.Slice(DnsMessage.HeaderLength, length));
     }
 
-    private sealed class Pending(DnsGuestEndpoint guest, ushort guestId, IReadOnlyList<IPEndPoint> resolvers, byte[] buffer, int length) : IDisposable
+    private sealed class Pending(DnsGuestEndpoint guest, ushort guestId, IReadOnlyList<IPEndPoint> resolvers, byte[] buffer, int length, MemoryBudget? budget) : IDisposable
     {
         private byte[]? _buffer = buffer;
 
@@ -314,6 +328,7 @@ public sealed class DnsForwarder : IDisposable
         {
             if (_buffer is { } b)
             {
+                budget?.Release(b.Length);
                 ArrayPool<byte>.Shared.Return(b);
                 _buffer = null;
             }
