@@ -345,6 +345,51 @@ public sealed class VhostUserFrontendTests
         Assert.False(chardev.IsBusy);
     }
 
+    /// <summary>
+    /// A chardev-add with wait=on waits for its first client (here never) holding the chardevs'
+    /// gate: a vhost-user netdev_add looked its chardev up through that gate while holding the
+    /// netdevs' gate, so it and every netdev command after it waited too.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task A_chardev_add_waiting_for_its_client_holds_up_no_netdev_command()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var waiting = Server(Path.Combine(dir, "wait.sock"));
+        waiting.Socket!.Data.Wait = true;
+        var pendingChardev = registry.Chardevs.AddFromMonitorAsync("w", waiting, cancel.Token);
+        await Task.Delay(100, Ct);
+        Assert.False(pendingChardev.IsCompleted);
+
+        using var backend = new ScriptedBackend(path, s_features);
+        backend.Start();
+        await WithinAsync(() => registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct), "netdev_add of a vhost-user netdev");
+        await WithinAsync(() => registry.AddAsync(Hubport("h1"), NetdevOrigin.Monitor, cancellationToken: Ct), "netdev_add after it");
+        Assert.Equal(["c0"], (await WithinAsync(() => Task.Run(() => registry.Chardevs.Snapshot(), Ct), "query-chardev")).Select(c => c.Id));
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => pendingChardev);
+    }
+
+    /// <summary>Disposing the registry (the daemon stops) with a chardev-add waiting for its first client ends the add.</summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Disposing_the_registry_ends_a_chardev_add_waiting_for_its_client()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var registry = NewRegistry();
+        var waiting = Server(Path.Combine(dir, "wait.sock"));
+        waiting.Socket!.Data.Wait = true;
+        var pendingChardev = registry.Chardevs.AddFromMonitorAsync("w", waiting, Ct);
+        await Task.Delay(100, Ct);
+        Assert.False(pendingChardev.IsCompleted);
+
+        await WithinAsync(() => registry.DisposeAsync().AsTask(), "disposing the registry");
+        await Assert.ThrowsAnyAsync<Exception>(() => pendingChardev);
+    }
+
     [Theory]
     [InlineData("nosuch", null, "chardev \"nosuch\" not found")]
     [InlineData("tcp", null, "chardev \"tcp\" does not support FD passing")]
@@ -395,18 +440,18 @@ public sealed class VhostUserFrontendTests
         }
     }
 
-    /// <summary>Runs <paramref name="action"/> and fails if it does not complete within 10 s (it waited on another add).</summary>
+    /// <summary>Runs <paramref name="action"/> and fails if it does not complete within 10 s (it waited for another command).</summary>
     private static async Task WithinAsync(Func<Task> action, string what)
     {
         var task = action();
-        Assert.True(await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == task, what + " waited for the pending vhost-user add");
+        Assert.True(await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == task, what + " waited for the pending command");
         await task;
     }
 
     private static async Task<T> WithinAsync<T>(Func<Task<T>> action, string what)
     {
         var task = action();
-        Assert.True(await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == task, what + " waited for the pending vhost-user add");
+        Assert.True(await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == task, what + " waited for the pending command");
         return await task;
     }
 
