@@ -217,6 +217,140 @@ public sealed class RegistryTests
         Assert.Equal([true], factory.EarlierClosedAtCreation);
     }
 
+    /// <summary>
+    /// A netdev waiting on its far end holds its id (QEMU's text for a duplicate, the legacy one
+    /// between two legacy command-line netdevs) without being listed, found or holding up other
+    /// commands; it enters the table whole once ready.
+    /// </summary>
+    [Fact]
+    public async Task A_netdev_waiting_on_its_far_end_reserves_its_id_and_enters_the_table_when_ready()
+    {
+        var factory = new WaitingFactory();
+        await using var r = NewRegistry(factory);
+        var pending = r.AddAsync(Waiting("w"), NetdevOrigin.CommandLineLegacy, cancellationToken: Ct);
+        var client = await factory.Created.Reader.ReadAsync(Ct);
+        Assert.False(pending.IsCompleted);
+
+        Assert.Equal("Duplicate ID 'w' for netdev", (await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(Hubport("w", 0), NetdevOrigin.CommandLineLegacy))).Message);
+        Assert.Equal("Duplicate ID 'w'", (await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(Hubport("w", 0), NetdevOrigin.Monitor))).Message);
+        Assert.Null(r.Find("w"));
+        Assert.Empty(r.Snapshot());
+        Assert.Equal("Device 'w' not found", (await Assert.ThrowsAsync<QapiException>(() => r.DeleteAsync("w"))).Message);
+        Assert.Equal("Device 'w' not found", Assert.Throws<QapiException>(() => r.SetLink("w", false)).Message);
+        Assert.Equal("netdev 'w' not found", (await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(Hubport("h", 0, netdev: "w"), NetdevOrigin.Monitor))).Message);
+        await r.AddAsync(Hubport("h", 0), NetdevOrigin.Monitor);
+        Assert.False(pending.IsCompleted);
+
+        client.Ready.SetResult();
+        Assert.Same(client, await pending);
+        Assert.Equal(["h", "w"], r.Snapshot().Select(e => e.Id));
+        Assert.False(client.Closed);
+        Assert.Equal("Duplicate ID 'w' for netdev", (await Assert.ThrowsAsync<QapiException>(() => r.AddAsync(Hubport("w", 0), NetdevOrigin.CommandLineLegacy))).Message);
+    }
+
+    [Fact]
+    public async Task A_netdev_whose_far_end_fails_is_closed_and_its_id_freed()
+    {
+        var factory = new WaitingFactory();
+        await using var r = NewRegistry(factory);
+        var pending = r.AddAsync(Waiting("w"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await factory.Created.Reader.ReadAsync(Ct);
+
+        client.Ready.SetException(new QapiException("the far end said no"));
+        Assert.Equal("the far end said no", (await Assert.ThrowsAsync<QapiException>(() => pending)).Message);
+        Assert.True(client.Closed);
+        Assert.Empty(r.Snapshot());
+        await r.AddAsync(Hubport("w", 0), NetdevOrigin.Monitor);
+    }
+
+    [Fact]
+    public async Task Cancelling_an_add_waiting_on_its_far_end_closes_it_and_frees_its_id()
+    {
+        var factory = new WaitingFactory();
+        await using var r = NewRegistry(factory);
+        using var cancel = new CancellationTokenSource();
+        var pending = r.AddAsync(Waiting("w"), NetdevOrigin.Monitor, cancellationToken: cancel.Token);
+        var client = await factory.Created.Reader.ReadAsync(Ct);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+        Assert.True(client.Closed);
+        Assert.Null(r.Find("w"));
+        await r.AddAsync(Hubport("w", 0), NetdevOrigin.Monitor);
+    }
+
+    [Fact]
+    public async Task Disposing_the_registry_ends_an_add_waiting_on_its_far_end()
+    {
+        var factory = new WaitingFactory();
+        var r = NewRegistry(factory);
+        await r.AddAsync(Hubport("h", 0), NetdevOrigin.Monitor);
+        var pending = r.AddAsync(Waiting("w"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await factory.Created.Reader.ReadAsync(Ct);
+
+        await r.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+        Assert.True(client.Closed);
+    }
+
+    /// <summary>A far end that answers just as the registry closes: the netdev is closed, not left in a table nobody closes.</summary>
+    [Fact]
+    public async Task A_netdev_ready_while_the_registry_closes_is_closed()
+    {
+        var factory = new WaitingFactory { IgnoreCancellation = true };
+        var r = NewRegistry(factory);
+        var pending = r.AddAsync(Waiting("w"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        var client = await factory.Created.Reader.ReadAsync(Ct);
+
+        var dispose = r.DisposeAsync().AsTask();
+        await Task.Delay(50, Ct);
+        Assert.False(dispose.IsCompleted);
+        client.Ready.SetResult();
+        await dispose.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => pending);
+        Assert.True(client.Closed);
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static Netdev Waiting(string id) => new() { Id = id, Type = NetClientDriver.Socket, Socket = new NetdevSocketOptions() };
+
+    /// <summary>Makes clients that are ready only when the test says so (as a vhost-user netdev waits for its back-end).</summary>
+    private sealed class WaitingFactory : INetdevFactory
+    {
+        public System.Threading.Channels.Channel<WaitingClient> Created { get; } = System.Threading.Channels.Channel.CreateUnbounded<WaitingClient>();
+
+        /// <summary>Waits for the test even when cancelled (a far end that answers as the registry closes).</summary>
+        public bool IgnoreCancellation { get; init; }
+
+        public NetClientDriver Driver => NetClientDriver.Socket;
+
+        public ValueTask<NetClient> CreateAsync(Netdev options, NetdevContext context)
+        {
+            var client = new WaitingClient(options.Id);
+            Assert.True(Created.Writer.TryWrite(client));
+            return ValueTask.FromResult<NetClient>(client);
+        }
+
+        public async ValueTask WhenReadyAsync(NetClient client, NetdevContext context) =>
+            await ((WaitingClient)client).Ready.Task.WaitAsync(IgnoreCancellation ? CancellationToken.None : context.CancellationToken);
+    }
+
+    private sealed class WaitingClient(string name) : NetClient(name, NetClientDriver.Socket)
+    {
+        public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Closed { get; private set; }
+
+        protected override ReceiveResult Receive(ReadOnlySpan<byte> frame) => ReceiveResult.Accepted;
+
+        protected override ValueTask CloseAsync()
+        {
+            Closed = true;
+            return ValueTask.CompletedTask;
+        }
+    }
+
     /// <summary>Makes clients whose close waits for the test, and notes whether the clients it made before had closed.</summary>
     private sealed class SlowClosingFactory : INetdevFactory
     {

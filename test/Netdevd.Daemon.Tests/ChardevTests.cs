@@ -130,5 +130,62 @@ public sealed class ChardevTests
         }
     }
 
+    /// <summary>
+    /// One monitor's vhost-user netdev_add waits for a back-end that never comes (QEMU blocks its
+    /// whole monitor there): another monitor's netdev commands go on meanwhile, with the id taken
+    /// and the netdev not there yet; closing the waiting monitor's connection ends the add and
+    /// frees its chardev.
+    /// </summary>
+    [Fact]
+    public async Task A_vhost_user_netdev_add_waiting_for_its_back_end_holds_up_no_other_monitor()
+    {
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        try
+        {
+            var qmpPath = Path.Combine(dir, "q.sock");
+            var sock = Path.Combine(dir, "c.sock");
+            await using var daemon = DaemonProcess.Start(["--qmp", $"unix:{qmpPath},server=on,wait=off", "-chardev", $"socket,id=c0,path={sock},server=on,wait=off"]);
+            using var other = await StartupTests.ConnectWhenReadyAsync(daemon, qmpPath, TimeSpan.FromSeconds(60));
+            var waiting = await QmpClient.ConnectAsync(qmpPath);
+            await waiting.SendAsync("""{"execute":"netdev_add","arguments":{"id":"v0","type":"vhost-user","chardev":"c0"}}""");
+            await FrontendOpenAsync(other, true);
+
+            Assert.Equal("{}", (await other.ExecuteAsync("""{"execute":"netdev_add","arguments":{"id":"h","type":"hubport","hubid":0}}"""))["return"]!.ToJsonString());
+            Assert.Equal("{}", (await other.ExecuteAsync("""{"execute":"set_link","arguments":{"name":"h","up":false}}"""))["return"]!.ToJsonString());
+            Assert.Equal("Duplicate ID 'v0'", Desc(await other.ExecuteAsync("""{"execute":"netdev_add","arguments":{"id":"v0","type":"hubport","hubid":0}}""")));
+            Assert.Equal("Device 'v0' not found", Desc(await other.ExecuteAsync("""{"execute":"netdev_del","arguments":{"id":"v0"}}""")));
+            var netdevs = (JsonArray)(await other.ExecuteAsync("""{"execute":"query-netdevs"}"""))["return"]!;
+            Assert.Equal("h", (string?)((JsonObject)Assert.Single(netdevs)!)["id"]);
+            Assert.Equal("Chardev 'c0' is busy", Desc(await other.ExecuteAsync("""{"execute":"chardev-remove","arguments":{"id":"c0"}}""")));
+            Assert.Equal("{}", (await other.ExecuteAsync("""{"execute":"netdev_del","arguments":{"id":"h"}}"""))["return"]!.ToJsonString());
+
+            waiting.Dispose();
+            await FrontendOpenAsync(other, false);
+            Assert.Equal("{}", (await other.ExecuteAsync("""{"execute":"chardev-remove","arguments":{"id":"c0"}}"""))["return"]!.ToJsonString());
+            Assert.Empty((JsonArray)(await other.ExecuteAsync("""{"execute":"query-netdevs"}"""))["return"]!);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>Waits until query-chardev shows c0's front-end open (claimed by a netdev) or not.</summary>
+    private static async Task FrontendOpenAsync(QmpClient qmp, bool open)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var list = (JsonArray)(await qmp.ExecuteAsync("""{"execute":"query-chardev"}"""))["return"]!;
+            if ((bool)((JsonObject)Assert.Single(list)!)["frontend-open"]! == open)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"c0's frontend-open did not become {open}");
+            await Task.Delay(50);
+        }
+    }
+
     private static string? Desc(JsonObject reply) => (string?)reply["error"]?["desc"];
 }

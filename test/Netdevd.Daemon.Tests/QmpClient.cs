@@ -51,6 +51,9 @@ internal sealed class QmpClient : IDisposable
         }
     }
 
+    /// <summary>Sends a request without waiting for its answer (a command that stays pending).</summary>
+    public async Task SendAsync(string json) => await _stream.WriteAsync(Encoding.UTF8.GetBytes(json + "\n"));
+
     private async Task<JsonObject> ReadAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));

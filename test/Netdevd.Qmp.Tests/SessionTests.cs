@@ -55,6 +55,47 @@ public sealed class SessionTests
         QmpAssert.Return(await other.ExecuteAsync("""{"execute":"query-netdevs"}"""));
     }
 
+    /// <summary>
+    /// A netdev_add waiting on its far end (a vhost-user back-end that never comes) is abandoned
+    /// when its client closes the connection: the netdev is closed and its id free again. It
+    /// waited until the server stopped, holding its id and chardev.
+    /// </summary>
+    [Fact]
+    public async Task A_client_closing_its_connection_cancels_its_netdev_add_waiting_on_a_far_end()
+    {
+        var far = new FarEndFactory();
+        await using var host = await QmpTestHost.StartAsync(factories: [far]);
+        var client = await host.ConnectAsync();
+        await client.SendAsync("""{"execute":"netdev_add","arguments":{"id":"far","type":"hubport","hubid":0}}""");
+        var first = await far.Created.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await client.DisposeAsync();
+
+        await first.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await WaitUntil(() => host.Server.SessionCount == 0);
+        await using var other = await host.ConnectAsync();
+        far.ReadyAtOnce = true;
+        QmpAssert.EmptyReturn(await other.ExecuteAsync("""{"execute":"netdev_add","arguments":{"id":"far","type":"hubport","hubid":0}}"""));
+        Assert.Equal("far", Assert.Single(host.Registry.Snapshot()).Id);
+    }
+
+    /// <summary>A client that only shuts down its sending side (a script piping one command) still gets its answer.</summary>
+    [Fact]
+    public async Task A_client_that_only_stops_sending_still_gets_its_netdev_add_answered()
+    {
+        var far = new FarEndFactory();
+        await using var host = await QmpTestHost.StartAsync(factories: [far]);
+        await using var client = await host.ConnectAsync();
+        await client.SendAsync("""{"execute":"netdev_add","arguments":{"id":"far","type":"hubport","hubid":0},"id":7}""");
+        var first = await far.Created.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        client.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        await Task.Delay(1500, TestContext.Current.CancellationToken);
+        Assert.False(first.Cancelled.Task.IsCompleted);
+
+        first.Ready.SetResult();
+        QmpAssert.EmptyReturn(await client.ReadResponseAsync(), "7");
+        Assert.Equal("far", Assert.Single(host.Registry.Snapshot()).Id);
+    }
+
     [Fact]
     public async Task A_client_disconnecting_mid_request_costs_nothing()
     {
@@ -94,6 +135,47 @@ public sealed class SessionTests
         }
 
         Assert.True(condition());
+    }
+
+    /// <summary>Hub ports that, as a vhost-user netdev, are ready only once their far end is (here: when the test says).</summary>
+    private sealed class FarEndFactory : INetdevFactory
+    {
+        public System.Threading.Channels.Channel<FarEnd> Created { get; } = System.Threading.Channels.Channel.CreateUnbounded<FarEnd>();
+
+        public bool ReadyAtOnce { get; set; }
+
+        public NetClientDriver Driver => NetClientDriver.Hubport;
+
+        public ValueTask<NetClient> CreateAsync(Netdev options, NetdevContext context) =>
+            ValueTask.FromResult<NetClient>(context.Hubs.AddPort(options.Hubport!.Hubid, options.Id));
+
+        public async ValueTask WhenReadyAsync(NetClient client, NetdevContext context)
+        {
+            if (ReadyAtOnce)
+            {
+                return;
+            }
+
+            // What a far end's wait looks like to a monitor: the command does not complete.
+            var far = new FarEnd();
+            Assert.True(Created.Writer.TryWrite(far));
+            try
+            {
+                await far.Ready.Task.WaitAsync(context.CancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                far.Cancelled.SetResult();
+                throw;
+            }
+        }
+    }
+
+    private sealed class FarEnd
+    {
+        public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed class GatedFactory : INetdevFactory

@@ -76,7 +76,7 @@ internal sealed class SocketChardev : Chardev
 
         if (ReconnectDelay == TimeSpan.Zero)
         {
-            Connected(_pending = StreamConnect.Connect(_address, s => _connecting = s).Socket);
+            Connected(_pending = ConnectOnceAsync(cancellationToken).GetAwaiter().GetResult());
         }
     }
 
@@ -113,7 +113,7 @@ internal sealed class SocketChardev : Chardev
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                var socket = await Task.Run(() => StreamConnect.Connect(_address, s => _connecting = s).Socket, cancellationToken).ConfigureAwait(false);
+                var socket = await ConnectOnceAsync(cancellationToken).ConfigureAwait(false);
                 Connected(socket);
                 return socket;
             }
@@ -124,6 +124,16 @@ internal sealed class SocketChardev : Chardev
             }
         }
     }
+
+    /// <summary>
+    /// One connect. A unix one waits while the back-end's backlog is full until
+    /// <paramref name="cancellationToken"/> (a blocking connect there waits for ever and closing
+    /// the socket does not wake it: the netdev's thread, and closing the netdev, waited with it).
+    /// </summary>
+    private async Task<Socket> ConnectOnceAsync(CancellationToken cancellationToken) =>
+        _address.Type == SocketAddressType.Unix
+            ? await StreamConnect.ConnectUnixAsync(_address.Unix!, cancellationToken).ConfigureAwait(false)
+            : await Task.Run(() => StreamConnect.Connect(_address, s => _connecting = s).Socket, cancellationToken).ConfigureAwait(false);
 
     public override void Disconnected()
     {

@@ -12,6 +12,7 @@ namespace Netdevd.Backends.Stream;
 internal static class StreamConnect
 {
     private const int IpProtoMptcp = 262;
+    private static readonly TimeSpan s_backlogRetry = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
     /// Connects and returns the socket with the peer's address as QEMU reports it
@@ -121,6 +122,81 @@ internal static class StreamConnect
         finally
         {
             track(null);
+        }
+    }
+
+    /// <summary>
+    /// A unix connect that waits while the listener's backlog is full, until
+    /// <paramref name="cancellationToken"/>: a blocking connect waits there for ever and neither
+    /// closing nor shutting down its socket wakes it, while a non-blocking one says EAGAIN, so
+    /// this tries again (a new socket each time) every 50 ms. Errors as <see cref="Connect"/>'s.
+    /// </summary>
+    public static async Task<Socket> ConnectUnixAsync(UnixSocketAddress address, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        StreamListen.CheckUnixPathLength(address, address.Path);
+        var endPoint = StreamListen.UnixEndPoint(address, address.Path);
+        while (true)
+        {
+            Socket socket;
+            try
+            {
+                socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
+            }
+            catch (SocketException e)
+            {
+                throw SocketSetupException.WithErrno("Failed to create socket", e.NativeErrorCode);
+            }
+
+            try
+            {
+                socket.Connect(endPoint);
+                ClearNonBlocking(socket);
+                return socket;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+            {
+                socket.Dispose();
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                throw SocketSetupException.WithErrno($"Failed to connect to '{address.Path}'", UnixConnectErrno(e));
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            await Task.Delay(s_backlogRetry, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Makes the descriptor blocking again, as a connect without the wait leaves it: its users
+    /// read and write it themselves (recvmsg, sendmsg), and .NET keeps a socket it once made
+    /// non-blocking so at the descriptor whatever <see cref="Socket.Blocking"/> says later.
+    /// </summary>
+    private static void ClearNonBlocking(Socket socket)
+    {
+        var added = false;
+        try
+        {
+            socket.SafeHandle.DangerousAddRef(ref added);
+            var fd = (int)socket.SafeHandle.DangerousGetHandle();
+            var flags = Native.Libc.Fcntl(fd, Native.Libc.F_GETFL, 0);
+            if (flags >= 0 && (flags & Native.Libc.O_NONBLOCK) != 0)
+            {
+                _ = Native.Libc.Fcntl(fd, Native.Libc.F_SETFL, flags & ~Native.Libc.O_NONBLOCK);
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.SafeHandle.DangerousRelease();
+            }
         }
     }
 

@@ -69,6 +69,8 @@ public sealed partial class VhostUserBackendClient : NetClient
 
     internal void Start() => _control.Start();
 
+    internal VhostUserEndpoint Endpoint => _endpoint;
+
     internal DeliveryResult SendFromGuest(ReadOnlySpan<byte> frame) => Send(frame);
 
     internal static void BeginBatch() => BeginSendBatch();

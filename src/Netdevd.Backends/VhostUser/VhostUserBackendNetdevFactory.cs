@@ -11,7 +11,8 @@ namespace Netdevd.Backends.VhostUser;
 /// <summary>
 /// <c>-netdev vhost-user-backend,id=ID,addr.type=unix,addr.path=PATH[,server=on|off][,reconnect-ms=N][,queues=N]</c>:
 /// netdevd's own type (qapi/netdevd.json). The socket is bound (server) or first connected
-/// (client without reconnect-ms) while the netdev is created, so those errors are its errors.
+/// (client without reconnect-ms, in <see cref="WhenReadyAsync"/>) while the netdev is created,
+/// so those errors are its errors.
 /// </summary>
 public sealed class VhostUserBackendNetdevFactory : INetdevFactory
 {
@@ -60,7 +61,37 @@ public sealed class VhostUserBackendNetdevFactory : INetdevFactory
             (int)queues,
             IoThreadPool.Default,
             context.Loggers.CreateLogger("netdevd.vhost-user-backend"));
-        client.Start();
+        if (!endpoint.ConnectsFirst)
+        {
+            client.Start();
+        }
+
         return ValueTask.FromResult<NetClient>(client);
+    }
+
+    /// <summary>
+    /// A client without reconnect-ms connects here, outside the registry's gate: a front-end
+    /// whose backlog is full (it listens and does not accept) keeps the connect waiting, and other
+    /// monitors' netdev commands must not wait with it.
+    /// </summary>
+    public async ValueTask WhenReadyAsync(NetClient client, NetdevContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var backend = (VhostUserBackendClient)client;
+        if (!backend.Endpoint.ConnectsFirst)
+        {
+            return;
+        }
+
+        try
+        {
+            await backend.Endpoint.ConnectFirstAsync(context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketSetupException e)
+        {
+            throw new QapiException(e.Message);
+        }
+
+        backend.Start();
     }
 }

@@ -37,17 +37,18 @@ internal sealed class VhostUserEndpoint
         return new VhostUserEndpoint(address, listener, unlinkPath, null, null);
     }
 
-    /// <summary>A client: without <paramref name="retry"/> the first connect happens now and its failure is the netdev's.</summary>
-    public static VhostUserEndpoint Connect(QapiSocketAddress address, TimeSpan? retry)
-    {
-        Socket? first = null;
-        if (retry is null)
-        {
-            first = StreamConnect.Connect(address, static _ => { }).Socket;
-        }
+    /// <summary>
+    /// A client. Without <paramref name="retry"/> the first connect (<see cref="ConnectFirstAsync"/>)
+    /// happens before the netdev is made and its failure is the netdev's.
+    /// </summary>
+    public static VhostUserEndpoint Connect(QapiSocketAddress address, TimeSpan? retry) => new(address, null, null, null, retry);
 
-        return new VhostUserEndpoint(address, null, null, first, retry);
-    }
+    /// <summary>Whether the netdev is ready only once <see cref="ConnectFirstAsync"/> has connected (a client without retry).</summary>
+    public bool ConnectsFirst => _listener is null && Retry is null;
+
+    /// <summary>The first connection of a client without retry; it waits while the front-end's backlog is full.</summary>
+    public async Task ConnectFirstAsync(CancellationToken cancellationToken) =>
+        _connecting = await StreamConnect.ConnectUnixAsync(_address.Unix!, cancellationToken).ConfigureAwait(false);
 
     public string Describe() => $"{(IsServer ? "listening on" : "connecting to")} unix:{_address.Unix!.Path}";
 
@@ -77,11 +78,17 @@ internal sealed class VhostUserEndpoint
 
         try
         {
-            return StreamConnect.Connect(_address, static _ => { }).Socket;
+            // Cancellable where the front-end's backlog is full: a blocking connect would hold
+            // this thread, and netdev_del's join with it, for ever.
+            return StreamConnect.ConnectUnixAsync(_address.Unix!, cancel).GetAwaiter().GetResult();
         }
         catch (SocketSetupException e)
         {
             failure = $"error: {e.Message}";
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
             return null;
         }
     }

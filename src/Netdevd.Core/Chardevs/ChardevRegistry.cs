@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
 
@@ -11,7 +12,10 @@ public sealed class ChardevRegistry : IAsyncDisposable
 {
     private readonly IChardevFactory? _factory;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly List<Chardev> _chardevs = [];
+
+    // Ends an add's wait for its first client when the registry closes (else closing waited for it).
+    private readonly CancellationTokenSource _disposing = new();
+    private ImmutableList<Chardev> _chardevs = [];
 
     public ChardevRegistry(IChardevFactory? factory = null) => _factory = factory;
 
@@ -39,10 +43,11 @@ public sealed class ChardevRegistry : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(backend);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        await _gate.WaitAsync(ending.Token).ConfigureAwait(false);
         try
         {
-            if (FindLocked(id) is not null)
+            if (Find(id) is not null)
             {
                 throw new QapiException(monitor ? $"Chardev with id '{id}' already exists" : $"Duplicate ID '{id}' for chardev");
             }
@@ -56,14 +61,14 @@ public sealed class ChardevRegistry : IAsyncDisposable
             Chardev chardev;
             try
             {
-                chardev = await _factory.CreateAsync(id, backend, cancellationToken).ConfigureAwait(false);
+                chardev = await _factory.CreateAsync(id, backend, ending.Token).ConfigureAwait(false);
             }
             catch (ChardevException e)
             {
                 throw new QapiException(prefix + e.Message, e);
             }
 
-            _chardevs.Add(chardev);
+            Volatile.Write(ref _chardevs, _chardevs.Add(chardev));
             return chardev;
         }
         finally
@@ -79,13 +84,13 @@ public sealed class ChardevRegistry : IAsyncDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            chardev = FindLocked(id) ?? throw new QapiException($"Chardev '{id}' not found");
+            chardev = Find(id) ?? throw new QapiException($"Chardev '{id}' not found");
             if (chardev.IsBusy)
             {
                 throw new QapiException($"Chardev '{id}' is busy");
             }
 
-            _chardevs.Remove(chardev);
+            Volatile.Write(ref _chardevs, _chardevs.Remove(chardev));
         }
         finally
         {
@@ -95,44 +100,37 @@ public sealed class ChardevRegistry : IAsyncDisposable
         await chardev.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>qemu_chr_find.</summary>
+    /// <summary>qemu_chr_find. Lock-free: safe from any thread, never waits for an add.</summary>
     public Chardev? Find(string id)
     {
-        _gate.Wait();
-        try
+        foreach (var c in Volatile.Read(ref _chardevs))
         {
-            return FindLocked(id);
+            if (c.Id == id)
+            {
+                return c;
+            }
         }
-        finally
-        {
-            _gate.Release();
-        }
+
+        return null;
     }
 
-    /// <summary>The chardevs, newest first, as query-chardev lists them (QEMU prepends each child).</summary>
+    /// <summary>The chardevs, newest first, as query-chardev lists them (QEMU prepends each child). Lock-free.</summary>
     public IReadOnlyList<Chardev> Snapshot()
     {
-        _gate.Wait();
-        try
-        {
-            var list = new List<Chardev>(_chardevs);
-            list.Reverse();
-            return list;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        var list = new List<Chardev>(Volatile.Read(ref _chardevs));
+        list.Reverse();
+        return list;
     }
 
     public async ValueTask DisposeAsync()
     {
         Chardev[] all;
+        await _disposing.CancelAsync().ConfigureAwait(false);
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
             all = [.. _chardevs];
-            _chardevs.Clear();
+            Volatile.Write(ref _chardevs, []);
         }
         finally
         {
@@ -145,18 +143,6 @@ public sealed class ChardevRegistry : IAsyncDisposable
         }
 
         _gate.Dispose();
-    }
-
-    private Chardev? FindLocked(string id)
-    {
-        foreach (var c in _chardevs)
-        {
-            if (c.Id == id)
-            {
-                return c;
-            }
-        }
-
-        return null;
+        _disposing.Dispose();
     }
 }

@@ -14,7 +14,8 @@ namespace Netdevd.Core.Registry;
 /// <summary>
 /// The netdevs of one netdevd instance (QEMU's net_clients list, as an instance so that tests
 /// and embedders can run many side by side). Creation, deletion and link changes are
-/// serialised; the data path never takes this registry's lock.
+/// serialised, but for a creation's wait on its far end (see <see cref="AddAsync"/>); the data
+/// path never takes this registry's lock.
 /// </summary>
 /// <remarks>
 /// The netdevs are an immutable <see cref="NetdevTable"/> replaced as a whole under the gate,
@@ -28,6 +29,11 @@ public sealed class NetdevRegistry : IAsyncDisposable
     private readonly HashSet<string> _legacyIds = new(StringComparer.Ordinal);
     private readonly List<NicClient> _nics = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
+
+    // Adds waiting on their far end, by reserved id (under the gate), and what ends their waits.
+    private readonly Dictionary<string, PendingAdd> _pending = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _disposing = new();
+    private bool _disposed;
     private readonly IQapiEventSink _events;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _clientLogger;
@@ -74,6 +80,17 @@ public sealed class NetdevRegistry : IAsyncDisposable
     }
 
     /// <summary>Creates a netdev with QEMU's checks in QEMU's order (net_client_init1).</summary>
+    /// <remarks>
+    /// The checks and <see cref="INetdevFactory.CreateAsync"/> run under the gate. A netdev that
+    /// then waits on its far end (<see cref="INetdevFactory.WhenReadyAsync"/>, a vhost-user
+    /// back-end that may never come) waits outside it with its id reserved: other monitors'
+    /// commands go on meanwhile (QEMU blocks its whole monitor there). The reserved id is a
+    /// duplicate for other adds but nothing else sees the netdev until it is ready and enters the
+    /// table under the gate: netdev_del, set_link, a hubport's netdev= and NIC attach find no such
+    /// netdev, as QEMU's monitor would for an id not created yet, and listings never show a
+    /// half-made one. The wait ends with <paramref name="cancellationToken"/> or with this
+    /// registry's disposal; the client is closed then (releasing its chardev) and the id freed.
+    /// </remarks>
     public async Task<NetClient> AddAsync(Netdev netdev, NetdevOrigin origin, IMonitorFdStore? monitorFds = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(netdev);
@@ -87,29 +104,114 @@ public sealed class NetdevRegistry : IAsyncDisposable
             throw new QapiException($"network backend '{netdev.Type.ToQapi()}' is not compiled into this binary");
         }
 
+        NetClient client;
+        Task ready;
+        TaskCompletionSource pendingDone;
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (FindEntry(netdev.Id) is not null)
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (FindEntry(netdev.Id) is not null || _pending.ContainsKey(netdev.Id))
             {
-                var legacyTwin = origin == NetdevOrigin.CommandLineLegacy && _legacyIds.Contains(netdev.Id);
+                var legacyTwin = origin == NetdevOrigin.CommandLineLegacy
+                    && (_legacyIds.Contains(netdev.Id) || (_pending.TryGetValue(netdev.Id, out var twin) && twin.Origin == NetdevOrigin.CommandLineLegacy));
                 throw new QapiException(legacyTwin ? $"Duplicate ID '{netdev.Id}' for netdev" : $"Duplicate ID '{netdev.Id}'");
             }
 
-            var context = new NetdevContext(this, Hubs, _events, _loggers, _time, monitorFds, cancellationToken);
-            var client = await factory.CreateAsync(netdev, context).ConfigureAwait(false);
+            var context = new NetdevContext(this, Hubs, _events, _loggers, _time, monitorFds, ending.Token);
+            client = await factory.CreateAsync(netdev, context).ConfigureAwait(false);
             client.FaultLogger = _clientLogger;
-            Volatile.Write(ref _netdevs, _netdevs.Add(new NetdevEntry(netdev.Id, netdev, client)));
-            if (origin == NetdevOrigin.CommandLineLegacy)
+            try
             {
-                _legacyIds.Add(netdev.Id);
+                ready = factory.WhenReadyAsync(client, context).AsTask();
+                if (ready.IsCompleted)
+                {
+                    // Ready at once (every netdev but one whose far end is not there yet): no reservation.
+                    await ready.ConfigureAwait(false);
+                    Publish(netdev, origin, client);
+                    return client;
+                }
+            }
+            catch
+            {
+                await client.DisposeAsync().ConfigureAwait(false);
+                throw;
             }
 
-            return client;
+            pendingDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _pending.Add(netdev.Id, new PendingAdd(origin, pendingDone.Task));
         }
         finally
         {
             _gate.Release();
+        }
+
+        try
+        {
+            Exception? failure = null;
+            try
+            {
+                await ready.ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            // Not cancellable from here on: the reservation must be resolved, whatever the caller does now.
+            if (failure is null)
+            {
+                await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    if (!_disposed)
+                    {
+                        _pending.Remove(netdev.Id);
+                        Publish(netdev, origin, client);
+                        return client;
+                    }
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+            }
+
+            // Closed before its id is free again, as netdev_del does, so that a new add of the id
+            // cannot meet this one's chardev still claimed; outside the gate, as closing may take
+            // a while (a back-end that does not answer).
+            await client.DisposeAsync().ConfigureAwait(false);
+            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                _pending.Remove(netdev.Id);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+
+            if (failure is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+
+            throw new ObjectDisposedException(GetType().FullName);
+        }
+        finally
+        {
+            pendingDone.SetResult();
+        }
+    }
+
+    /// <summary>Enters a ready netdev into the table; under the gate.</summary>
+    private void Publish(Netdev netdev, NetdevOrigin origin, NetClient client)
+    {
+        Volatile.Write(ref _netdevs, _netdevs.Add(new NetdevEntry(netdev.Id, netdev, client)));
+        if (origin == NetdevOrigin.CommandLineLegacy)
+        {
+            _legacyIds.Add(netdev.Id);
         }
     }
 
@@ -230,17 +332,30 @@ public sealed class NetdevRegistry : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         List<NetdevEntry> all;
+        List<Task> pending;
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             all = [.. _netdevs.InOrder];
             Volatile.Write(ref _netdevs, NetdevTable.Empty);
             _legacyIds.Clear();
+            pending = [.. _pending.Values.Select(p => p.Done)];
         }
         finally
         {
             _gate.Release();
         }
+
+        // Pending adds stop waiting on their far ends and close what they made (their chardev
+        // claims too) before the chardevs go; they take the gate once more to drop their ids.
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(pending).ConfigureAwait(false);
 
         // Newest first, so dependants go before what they depend on.
         for (var i = all.Count - 1; i >= 0; i--)
@@ -251,7 +366,11 @@ public sealed class NetdevRegistry : IAsyncDisposable
         // After the netdevs: they release the chardevs they hold as they close.
         await Chardevs.DisposeAsync().ConfigureAwait(false);
         _gate.Dispose();
+        _disposing.Dispose();
     }
 
     private NetdevEntry? FindEntry(string id) => Volatile.Read(ref _netdevs).Find(id);
+
+    /// <summary>An id reserved by an add waiting on its far end; <paramref name="Done"/> completes when the add has ended either way.</summary>
+    private sealed record PendingAdd(NetdevOrigin Origin, Task Done);
 }

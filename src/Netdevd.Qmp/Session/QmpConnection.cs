@@ -60,6 +60,39 @@ internal sealed class QmpConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the client has closed its end for good. Only a unix socket tells (POLLHUP: the
+    /// peer is gone); a client that only shut down its sending side, as a script piping one
+    /// command does, still waits for its answer. A TCP peer's close looks like such a shutdown,
+    /// so TCP says false.
+    /// </summary>
+    public bool PeerClosed()
+    {
+        if (_socket.AddressFamily != AddressFamily.Unix || !OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        var added = false;
+        try
+        {
+            _socket.SafeHandle.DangerousAddRef(ref added);
+            Span<PollFd> fds = [new PollFd { Fd = (int)_socket.SafeHandle.DangerousGetHandle() }];
+            return Libc.Poll(fds, 0) > 0 && (fds[0].Revents & Libc.POLLHUP) != 0;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
+        finally
+        {
+            if (added)
+            {
+                _socket.SafeHandle.DangerousRelease();
+            }
+        }
+    }
+
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         while (!data.IsEmpty)

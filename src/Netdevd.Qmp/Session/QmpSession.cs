@@ -19,13 +19,18 @@ internal sealed class QmpSession : IDisposable
     private const int ReadBufferSize = 4096;
     private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(2);
 
+    // How often a command still running checks whether its client is gone.
+    private static readonly TimeSpan s_hangupPoll = TimeSpan.FromMilliseconds(200);
+
     private readonly QmpConnection _connection;
     private readonly QmpDispatcher _dispatcher;
     private readonly QmpEventBroadcaster _events;
     private readonly QmpOutbox _outbox;
     private readonly byte[] _greeting;
     private readonly ILogger _logger;
-    private readonly CancellationToken _serverStopping;
+
+    // What commands run with: the server stopping, or this client gone while one waits.
+    private readonly CancellationTokenSource _commandsCancelled;
     private readonly CancellationTokenSource _stopReading = new();
     private readonly CancellationTokenSource _abort = new();
     private volatile bool _closing;
@@ -49,7 +54,7 @@ internal sealed class QmpSession : IDisposable
         _outbox = new QmpOutbox(options.OutboxCapacity, options.OutboxByteLimit);
         _greeting = greeting;
         _logger = logger;
-        _serverStopping = serverStopping;
+        _commandsCancelled = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
     }
 
     public long Id { get; }
@@ -143,6 +148,7 @@ internal sealed class QmpSession : IDisposable
         Monitor.Dispose();
         _stopReading.Dispose();
         _abort.Dispose();
+        _commandsCancelled.Dispose();
     }
 
     private async Task ReceiveLoopAsync()
@@ -161,7 +167,7 @@ internal sealed class QmpSession : IDisposable
             foreach (var item in input.Feed(buffer.AsSpan(0, n)))
             {
                 var response = item.Value is { } request
-                    ? await _dispatcher.DispatchAsync(request, Monitor, _serverStopping).ConfigureAwait(false)
+                    ? await DispatchAsync(request).ConfigureAwait(false)
                     : QmpMessages.Error(QapiErrorClass.GenericError, item.Error!, null);
 
                 // Before the answer to qmp_capabilities is queued, so that a client that has read
@@ -175,6 +181,35 @@ internal sealed class QmpSession : IDisposable
                 await _outbox.PostAsync(response, _abort.Token).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Runs one command. One that waits (a vhost-user netdev_add until its back-end comes, a
+    /// chardev-add with wait=on until a client connects) is cancelled where it waits once its
+    /// client has closed the connection: nobody is left for the answer, and what it holds (an id,
+    /// a chardev) would stay taken until the server stops. QEMU likewise drops the requests of
+    /// a monitor whose connection closed; the command itself blocks all of QEMU there.
+    /// </summary>
+    private async ValueTask<byte[]> DispatchAsync(Netdevd.Qapi.Objects.QObject request)
+    {
+        var pending = _dispatcher.DispatchAsync(request, Monitor, _commandsCancelled.Token);
+        if (pending.IsCompleted)
+        {
+            return pending.Result;
+        }
+
+        var command = pending.AsTask();
+        using var timer = new PeriodicTimer(s_hangupPoll);
+        while (await Task.WhenAny(command, timer.WaitForNextTickAsync().AsTask()).ConfigureAwait(false) != command)
+        {
+            if (_connection.PeerClosed())
+            {
+                await _commandsCancelled.CancelAsync().ConfigureAwait(false);
+                break;
+            }
+        }
+
+        return await command.ConfigureAwait(false);
     }
 
     private async Task SendLoopAsync()

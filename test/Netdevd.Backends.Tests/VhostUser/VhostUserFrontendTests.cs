@@ -252,6 +252,199 @@ public sealed class VhostUserFrontendTests
         Assert.False(registry.Chardevs.Find("c1")!.IsBusy);
     }
 
+    /// <summary>
+    /// A vhost-user add waits, as in QEMU, until a back-end connects to its server chardev, here
+    /// never: meanwhile another monitor's netdev_add, netdev_del, set_link and NIC attach go
+    /// ahead (they waited behind the registry's gate for ever), the pending id is taken but not
+    /// listed, and the add completes once a back-end comes.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task A_pending_vhost_user_add_holds_up_no_other_netdev_command()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        await registry.AddAsync(Hubport("h1"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        var pending = registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        await Task.Delay(100, Ct);
+        Assert.False(pending.IsCompleted);
+
+        // Run where a wait on the gate cannot block the test itself (set_link and attach wait synchronously).
+        await WithinAsync(() => registry.AddAsync(Hubport("h2"), NetdevOrigin.Monitor, cancellationToken: Ct), "netdev_add of another id");
+        await WithinAsync(() => registry.DeleteAsync("h1", Ct), "netdev_del of another netdev");
+        await WithinAsync(() => Task.Run(() => registry.SetLink("h2", false), Ct), "set_link");
+        await WithinAsync(() => Task.Run(() => registry.AttachNic("h2", new FrameCapture("nic").Nic), Ct), "NIC attach");
+
+        // Taken, yet not there: not listed, not found by netdev_del, set_link or a hubport.
+        var duplicate = await WithinAsync(() => Assert.ThrowsAsync<QapiException>(() => registry.AddAsync(Hubport("v0"), NetdevOrigin.Monitor, cancellationToken: Ct)), "netdev_add of the pending id");
+        Assert.Equal("Duplicate ID 'v0'", duplicate.Message);
+        Assert.Null(registry.Find("v0"));
+        Assert.Equal(["h2"], registry.Snapshot().Select(e => e.Id));
+        Assert.Equal("Device 'v0' not found", (await Assert.ThrowsAsync<QapiException>(() => registry.DeleteAsync("v0", Ct))).Message);
+        Assert.Equal("Device 'v0' not found", Assert.Throws<QapiException>(() => registry.SetLink("v0", false)).Message);
+        Assert.Equal("netdev 'v0' not found", (await Assert.ThrowsAsync<QapiException>(() => registry.AddAsync(Hubport("h3", "v0"), NetdevOrigin.Monitor, cancellationToken: Ct))).Message);
+        Assert.Equal("Chardev 'c0' is busy", (await Assert.ThrowsAsync<QapiException>(() => registry.Chardevs.RemoveAsync("c0", Ct))).Message);
+        Assert.False(pending.IsCompleted);
+
+        using var backend = new ScriptedBackend(path, s_features);
+        backend.Start();
+        var client = await pending.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Same(client, registry.Find("v0")?.Client);
+        Assert.Equal(["h2", "v0"], registry.Snapshot().Select(e => e.Id));
+        Assert.False(client.LinkDown);
+    }
+
+    /// <summary>
+    /// Cancelling a pending add (its monitor went away, the server stops) frees its id and its
+    /// chardev, and every other command still runs meanwhile.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Cancelling_a_pending_add_frees_the_id_and_the_chardev()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var pending = registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: cancel.Token);
+        await Task.Delay(100, Ct);
+        Assert.False(pending.IsCompleted);
+        Assert.True(registry.Chardevs.Find("c0")!.IsBusy);
+        await WithinAsync(() => registry.AddAsync(Hubport("h1"), NetdevOrigin.Monitor, cancellationToken: Ct), "netdev_add of another id");
+
+        await cancel.CancelAsync();
+        var error = await Assert.ThrowsAsync<QapiException>(() => pending.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal("Device 'vhost-user' could not be initialized", error.Message);
+        Assert.Null(registry.Find("v0"));
+        Assert.False(registry.Chardevs.Find("c0")!.IsBusy);
+
+        // The id and the chardev are free again.
+        using var backend = new ScriptedBackend(path, s_features);
+        backend.Start();
+        var client = await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Same(client, registry.Find("v0")?.Client);
+    }
+
+    /// <summary>Disposing the registry (the daemon stops) with a vhost-user add pending ends the add and frees the chardev.</summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Disposing_the_registry_ends_a_pending_add()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        var chardev = registry.Chardevs.Find("c0")!;
+        var pending = registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        await Task.Delay(100, Ct);
+        Assert.False(pending.IsCompleted);
+
+        await WithinAsync(() => registry.DisposeAsync().AsTask(), "disposing the registry");
+        var error = await Assert.ThrowsAsync<QapiException>(() => pending.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal("Device 'vhost-user' could not be initialized", error.Message);
+        Assert.False(chardev.IsBusy);
+    }
+
+    /// <summary>
+    /// A chardev-add with wait=on waits for its first client (here never) holding the chardevs'
+    /// gate: a vhost-user netdev_add looked its chardev up through that gate while holding the
+    /// netdevs' gate, so it and every netdev command after it waited too.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task A_chardev_add_waiting_for_its_client_holds_up_no_netdev_command()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var waiting = Server(Path.Combine(dir, "wait.sock"));
+        waiting.Socket!.Data.Wait = true;
+        var pendingChardev = registry.Chardevs.AddFromMonitorAsync("w", waiting, cancel.Token);
+        await Task.Delay(100, Ct);
+        Assert.False(pendingChardev.IsCompleted);
+
+        using var backend = new ScriptedBackend(path, s_features);
+        backend.Start();
+        await WithinAsync(() => registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct), "netdev_add of a vhost-user netdev");
+        await WithinAsync(() => registry.AddAsync(Hubport("h1"), NetdevOrigin.Monitor, cancellationToken: Ct), "netdev_add after it");
+        Assert.Equal(["c0"], (await WithinAsync(() => Task.Run(() => registry.Chardevs.Snapshot(), Ct), "query-chardev")).Select(c => c.Id));
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => pendingChardev);
+    }
+
+    /// <summary>Disposing the registry (the daemon stops) with a chardev-add waiting for its first client ends the add.</summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Disposing_the_registry_ends_a_chardev_add_waiting_for_its_client()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var registry = NewRegistry();
+        var waiting = Server(Path.Combine(dir, "wait.sock"));
+        waiting.Socket!.Data.Wait = true;
+        var pendingChardev = registry.Chardevs.AddFromMonitorAsync("w", waiting, Ct);
+        await Task.Delay(100, Ct);
+        Assert.False(pendingChardev.IsCompleted);
+
+        await WithinAsync(() => registry.DisposeAsync().AsTask(), "disposing the registry");
+        await Assert.ThrowsAnyAsync<Exception>(() => pendingChardev);
+    }
+
+    /// <summary>
+    /// A reconnecting client chardev whose back-end listens without accepting, its backlog full:
+    /// the netdev's thread waited in a blocking connect that closing cannot wake, and closing the
+    /// netdev (here: cancelling its add) joined that thread for ever.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Cancelling_an_add_on_a_client_chardev_stuck_on_a_full_backlog_completes()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "be.sock");
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        listener.Listen(0);
+        var held = new List<System.Net.Sockets.Socket>();
+        try
+        {
+            while (true)
+            {
+                var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified) { Blocking = false };
+                try
+                {
+                    s.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+                    held.Add(s);
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    s.Dispose();
+                    break;
+                }
+            }
+
+            await using var registry = NewRegistry();
+            var reconnecting = Client(path);
+            reconnecting.Socket!.Data.ReconnectMs = 100;
+            await registry.Chardevs.AddFromMonitorAsync("c1", reconnecting, Ct);
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            var pending = registry.AddAsync(VhostUser("v1", "c1"), NetdevOrigin.Monitor, cancellationToken: cancel.Token);
+            await Task.Delay(300, Ct);
+            Assert.False(pending.IsCompleted);
+
+            await cancel.CancelAsync();
+            var finished = await Task.WhenAny(pending, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == pending;
+            Assert.True(finished, "closing the netdev waited for its chardev's connect");
+            await Assert.ThrowsAsync<QapiException>(() => pending);
+            Assert.False(registry.Chardevs.Find("c1")!.IsBusy);
+        }
+        finally
+        {
+            foreach (var s in held)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
     [Theory]
     [InlineData("nosuch", null, "chardev \"nosuch\" not found")]
     [InlineData("tcp", null, "chardev \"tcp\" does not support FD passing")]
@@ -301,6 +494,24 @@ public sealed class VhostUserFrontendTests
             await Task.Delay(20, Ct);
         }
     }
+
+    /// <summary>Runs <paramref name="action"/> and fails if it does not complete within 10 s (it waited for another command).</summary>
+    private static async Task WithinAsync(Func<Task> action, string what)
+    {
+        var task = action();
+        Assert.True(await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == task, what + " waited for the pending command");
+        await task;
+    }
+
+    private static async Task<T> WithinAsync<T>(Func<Task<T>> action, string what)
+    {
+        var task = action();
+        Assert.True(await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == task, what + " waited for the pending command");
+        return await task;
+    }
+
+    private static Netdev Hubport(string id, string? netdev = null) =>
+        new() { Id = id, Type = NetClientDriver.Hubport, Hubport = new NetdevHubPortOptions { Hubid = 0, Netdev = netdev } };
 
     private static NetdevRegistry NewRegistry() =>
         new([new VhostUserNetdevFactory(), new HubportNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance, chardevs: new SocketChardevFactory());

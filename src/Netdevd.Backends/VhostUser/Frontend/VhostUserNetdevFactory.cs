@@ -9,7 +9,8 @@ namespace Netdevd.Backends.VhostUser.Frontend;
 /// <summary>
 /// <c>-netdev vhost-user,id=ID,chardev=CHR[,vhostforce=on|off][,queues=N]</c> (QEMU's
 /// net_init_vhost_user): the chardev checks and the queue range in QEMU's order and words, then,
-/// as QEMU, creation waits until the back-end is connected and set up.
+/// as QEMU, creation waits until the back-end is connected and set up (<see cref="WhenReadyAsync"/>,
+/// which does not hold up other netdev commands as QEMU's does).
 /// </summary>
 public sealed class VhostUserNetdevFactory : INetdevFactory
 {
@@ -51,16 +52,25 @@ public sealed class VhostUserNetdevFactory : INetdevFactory
         }
 
         client.Start();
+        return client;
+    }
+
+    /// <summary>
+    /// The wait for the back-end, outside the registry's gate: with a server chardev nobody may
+    /// ever connect, and other monitors' netdev commands must not wait with this one.
+    /// </summary>
+    public async ValueTask WhenReadyAsync(NetClient client, NetdevContext context)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(context);
         try
         {
-            await client.Started.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+            await ((VhostUserNetClient)client).Started.WaitAsync(context.CancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not QapiException)
         {
-            await client.DisposeAsync().ConfigureAwait(false);
+            // The registry closes the client, which releases the chardev.
             throw new QapiException("Device 'vhost-user' could not be initialized") { PrecedingReport = e.Message };
         }
-
-        return client;
     }
 }

@@ -1,0 +1,128 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Netdevd.Backends.VhostUser;
+using Netdevd.Core.Hubs;
+using Netdevd.Core.Registry;
+using Netdevd.Qapi.Events;
+using Netdevd.Qapi.Schema;
+using QapiSocketAddress = Netdevd.Qapi.Schema.SocketAddress;
+
+namespace Netdevd.Backends.Tests.VhostUser;
+
+/// <summary>
+/// A vhost-user-backend client whose front-end listens but does not accept, its backlog full: a
+/// blocking unix connect waits there for ever, deaf to close and shutdown, and did so under the
+/// registry's gate.
+/// </summary>
+public sealed class VhostUserBackendConnectTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_connect_to_a_full_backlog_holds_up_no_other_netdev_command_and_can_be_cancelled()
+    {
+        var dir = TestDirectories.Create("nd-vub-");
+        var path = Path.Combine(dir, "front.sock");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(0);
+        using var filler = FillBacklog(path);
+        await using var registry = new NetdevRegistry([new VhostUserBackendNetdevFactory(), new HubportNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance);
+
+        using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct))
+        {
+            var pending = registry.AddAsync(Client("b0", path), NetdevOrigin.Monitor, cancellationToken: cancel.Token);
+            await Task.Delay(200, Ct);
+            Assert.False(pending.IsCompleted);
+            var other = registry.AddAsync(new Netdev { Id = "h", Type = NetClientDriver.Hubport, Hubport = new NetdevHubPortOptions { Hubid = 0 } }, NetdevOrigin.Monitor, cancellationToken: Ct);
+            Assert.True(await Task.WhenAny(other, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == other, "netdev_add of another id waited for the connect");
+            await other;
+
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+            Assert.Null(registry.Find("b0"));
+        }
+
+        // Room in the backlog again: the id is free and the connect goes through.
+        var again = registry.AddAsync(Client("b0", path), NetdevOrigin.Monitor, cancellationToken: Ct);
+        using (var first = await listener.AcceptAsync(Ct))
+        {
+            using var accepted = await listener.AcceptAsync(Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), Ct);
+            var client = await again.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+            Assert.Same(client, registry.Find("b0")?.Client);
+        }
+    }
+
+    /// <summary>A client with reconnect-ms connects on its own thread; netdev_del (holding the registry) joins that thread.</summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Delete_does_not_wait_for_a_reconnecting_client_stuck_on_a_full_backlog()
+    {
+        var dir = TestDirectories.Create("nd-vub-");
+        var path = Path.Combine(dir, "front.sock");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(0);
+        using var filler = FillBacklog(path);
+        await using var registry = new NetdevRegistry([new VhostUserBackendNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance);
+        var netdev = Client("b0", path);
+        netdev.VhostUserBackend!.ReconnectMs = 100;
+        await registry.AddAsync(netdev, NetdevOrigin.Monitor, cancellationToken: Ct);
+        await Task.Delay(300, Ct);
+
+        var delete = registry.DeleteAsync("b0", Ct);
+        Assert.True(await Task.WhenAny(delete, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == delete, "netdev_del waited for the connect");
+        await delete;
+    }
+
+    /// <summary>Connects without blocking until the listener's backlog refuses more (EAGAIN).</summary>
+    private static DisposableList FillBacklog(string path)
+    {
+        var held = new DisposableList();
+        for (var i = 0; i < 64; i++)
+        {
+            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
+            try
+            {
+                s.Connect(new UnixDomainSocketEndPoint(path));
+                held.Add(s);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+            {
+                s.Dispose();
+                return held;
+            }
+        }
+
+        held.Dispose();
+        throw new InvalidOperationException("the backlog never filled");
+    }
+
+    private static Netdev Client(string id, string path) => new()
+    {
+        Id = id,
+        Type = NetClientDriver.VhostUserBackend,
+        VhostUserBackend = new NetdevVhostUserBackendOptions
+        {
+            Server = false,
+            Addr = new QapiSocketAddress { Type = SocketAddressType.Unix, Unix = new UnixSocketAddress { Path = path } },
+        },
+    };
+
+    private sealed class DisposableList : List<Socket>, IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var s in this)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    private sealed class NoEvents : IQapiEventSink
+    {
+        public void Emit(QapiEvent qapiEvent)
+        {
+        }
+    }
+}
