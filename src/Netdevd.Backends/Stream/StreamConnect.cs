@@ -26,7 +26,7 @@ internal static class StreamConnect
         return address.Type switch
         {
             SocketAddressType.Inet => Inet(address.Inet!, track),
-            SocketAddressType.Unix => Unix(address.Unix!, track),
+            SocketAddressType.Unix => throw new ArgumentException("unix addresses connect with ConnectAsync or ConnectUnixAsync", nameof(address)),
             SocketAddressType.Vsock => Vsock(address.Vsock!, track),
             _ => Fd(address.Fd!.Str),
         };
@@ -88,41 +88,22 @@ internal static class StreamConnect
         throw last ?? new SocketSetupException($"Failed to connect to '{address.Host}:{address.Port}'");
     }
 
-    private static (Socket, QapiSocketAddress) Unix(UnixSocketAddress address, Action<Socket?> track)
+    /// <summary>
+    /// <see cref="Connect"/> for every kind, a unix address through <see cref="ConnectUnixAsync"/>:
+    /// closing a socket aborts a blocking inet or vsock connect, but not a unix one waiting on a
+    /// full backlog, which only <paramref name="cancellationToken"/> ends.
+    /// </summary>
+    public static async Task<(Socket Socket, QapiSocketAddress Remote)> ConnectAsync(QapiSocketAddress address, Action<Socket?> track, CancellationToken cancellationToken)
     {
-        Socket socket;
-        try
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.Type != SocketAddressType.Unix)
         {
-            socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        }
-        catch (SocketException e)
-        {
-            throw SocketSetupException.WithErrno("Failed to create socket", e.NativeErrorCode);
+            return Connect(address, track);
         }
 
-        try
-        {
-            StreamListen.CheckUnixPathLength(address, address.Path);
-            var endPoint = StreamListen.UnixEndPoint(address, address.Path);
-            track(socket);
-            socket.Connect(endPoint);
-            return (socket, SocketAddressText.Describe(endPoint));
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            socket.Dispose();
-            var errno = e is SocketException se ? UnixConnectErrno(se) : Native.Errno.EBADF;
-            throw SocketSetupException.WithErrno($"Failed to connect to '{address.Path}'", errno);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-        finally
-        {
-            track(null);
-        }
+        var unix = address.Unix!;
+        var socket = await ConnectUnixAsync(unix, cancellationToken).ConfigureAwait(false);
+        return (socket, SocketAddressText.Describe(StreamListen.UnixEndPoint(unix, unix.Path)));
     }
 
     /// <summary>

@@ -23,6 +23,9 @@ internal sealed class StreamNetClient : FramedSocketClient
     private readonly Lock _connectGate = new();
     private readonly Action<Socket?> _trackConnect;
     private readonly string? _fdError;
+
+    // Ends a unix connect waiting on a far end's full backlog when the netdev closes.
+    private readonly CancellationTokenSource _closed = new();
     private QapiSocketAddress? _listenAddress;
     private QapiSocketAddress? _remote;
     private ITimer? _timer;
@@ -102,6 +105,7 @@ internal sealed class StreamNetClient : FramedSocketClient
             _timer?.Dispose();
             _timer = null;
             _connectInFlight?.Dispose();
+            _closed.Cancel();
         }
 
         if (_unlinkPath is not null)
@@ -140,7 +144,7 @@ internal sealed class StreamNetClient : FramedSocketClient
 
     private void StartConnect()
     {
-        _ = Task.Run(() =>
+        _ = Task.Run(async () =>
         {
             try
             {
@@ -149,7 +153,7 @@ internal sealed class StreamNetClient : FramedSocketClient
                     throw new SocketSetupException(_fdError);
                 }
 
-                var (socket, remote) = StreamConnect.Connect(_address, _trackConnect);
+                var (socket, remote) = await StreamConnect.ConnectAsync(_address, _trackConnect, _closed.Token).ConfigureAwait(false);
                 HandOver(socket, () =>
                 {
                     _remote = remote;
@@ -163,6 +167,10 @@ internal sealed class StreamNetClient : FramedSocketClient
                     Info = $"error: {e.Message}";
                     ArmReconnect();
                 });
+            }
+            catch (OperationCanceledException)
+            {
+                // Deleted while the far end's backlog was full: nothing was connected.
             }
         });
     }

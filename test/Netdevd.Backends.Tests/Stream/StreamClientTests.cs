@@ -44,6 +44,56 @@ public sealed class StreamClientTests
         Assert.Equal(g, nic.Next());
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_client_deleted_while_the_servers_backlog_is_full_never_connects_later()
+    {
+        // A blocking unix connect waits while the listener's backlog is full, deaf to closing its
+        // socket: a netdev deleted meanwhile left that thread waiting, and once the server made
+        // room it was handed a connection from a netdev that no longer exists.
+        await using var reg = NewRegistry(new RecordingEvents());
+        var path = Path.Combine(TempDir(), "server.sock");
+        using var listener = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(0);
+        var fillers = new List<System.Net.Sockets.Socket>();
+        try
+        {
+            while (true)
+            {
+                var s = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
+                try
+                {
+                    s.Connect(new UnixDomainSocketEndPoint(path));
+                    fillers.Add(s);
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+                {
+                    s.Dispose();
+                    break;
+                }
+            }
+
+            var client = await reg.AddAsync(StreamNetdev("c0", Unix(path), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
+            await Task.Delay(300, Ct);
+            Assert.Equal("connecting", client.Info);
+            await reg.DeleteAsync("c0", Ct);
+
+            // Room in the backlog: only the fillers' connections are there to take.
+            for (var i = 0; i < fillers.Count; i++)
+            {
+                (await listener.AcceptAsync(Ct)).Dispose();
+            }
+
+            using var late = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(late.Token, Ct);
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => (await listener.AcceptAsync(linked.Token)).Dispose());
+        }
+        finally
+        {
+            fillers.ForEach(s => s.Dispose());
+        }
+    }
+
     [Fact]
     public async Task Refused_connect_is_an_info_error_and_without_reconnect_stays_so()
     {
