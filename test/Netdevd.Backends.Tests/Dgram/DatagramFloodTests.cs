@@ -29,6 +29,7 @@ public sealed class DatagramFloodTests
         var fd = Libc.Socket(Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK, 0);
         Assert.Equal(0, Libc.Bind(fd, SockAddr.Inet(new IPEndPoint(IPAddress.Loopback, 0))));
         var local = Libc.GetSockName(fd)!.ToIPEndPoint()!;
+        Flooder.DeepenBuffer(fd, send: false);
         await using var flooded = new DatagramNetClient("f0", NetClientDriver.Dgram, fd, null, "f0", pool: pool);
         await using var slow = new SlowReceiver("slow");
         NetClient.Connect(flooded, slow);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Netdevd.Core.Clients;
+using Netdevd.Native;
 using Netdevd.Qapi.Schema;
 
 namespace Netdevd.Backends.Tests.Io;
@@ -47,6 +48,22 @@ internal sealed class Flooder : IDisposable
     }
 
     public long Writes => Interlocked.Read(ref _writes);
+
+    /// <summary>
+    /// Gives <paramref name="fd"/> an 8 MiB send (or receive) buffer, past rmem_max/wmem_max where
+    /// the test runs as root: thousands of frames queued ahead of the reader, so the flood cannot
+    /// run dry while the writing thread waits for a core (a reader that catches up finds EAGAIN).
+    /// </summary>
+    public static void DeepenBuffer(int fd, bool send)
+    {
+        const int SoSndBufForce = 32;
+        const int SoRcvBufForce = 33;
+        const int Bytes = 8 << 20;
+        if (Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, send ? SoSndBufForce : SoRcvBufForce, Bytes) != 0)
+        {
+            _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, send ? Libc.SO_SNDBUF : Libc.SO_RCVBUF, Bytes);
+        }
+    }
 
     /// <summary>Stops the writes and waits for the thread (each write must give up within a moment: use timeouts or non-blocking sockets).</summary>
     public void Dispose()

@@ -112,6 +112,7 @@ public sealed class StreamFloodTests
             // A bounded wait per write so the flood stops when told; a partial write goes on where it ended.
             var socket = _floodSocket;
             socket.SendTimeout = 200;
+            Flooder.DeepenBuffer((int)socket.SafeHandle.DangerousGetHandle(), send: true);
             var at = 0;
             return new Flooder("stream-flood", () =>
             {
