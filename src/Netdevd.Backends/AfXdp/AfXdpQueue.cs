@@ -41,14 +41,14 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
     private bool _blocked;
     private long _frames;
 
-    public AfXdpQueue(AfXdpNetClient owner, XdpSocket socket, int index)
+    public AfXdpQueue(AfXdpNetClient owner, XdpSocket socket, int index, IoThreadPool? pool = null)
     {
         _owner = owner;
         _socket = socket;
         Index = index;
         _resume = ResumeOnLoop;
         _updateReadInterest = UpdateReadInterest;
-        _loop = new PollLoop($"af-xdp:{owner.Name}:{index}", this, owner: owner);
+        _loop = new PollLoop($"af-xdp:{owner.Name}:{index}", this, pool, owner);
         _loop.WantRead(false);
         _loop.Watch(socket.Fd);
         _loop.Start();
