@@ -1,4 +1,5 @@
 using System.Globalization;
+using Netdevd.Backends.Io;
 using Netdevd.Core.Clients;
 using Netdevd.Qapi.Schema;
 
@@ -29,7 +30,8 @@ public sealed class AfXdpNetClient : NetClient
     private bool _kickPending;
     private bool _closedFds;
 
-    internal AfXdpNetClient(string name, string ifname, IReadOnlyList<XdpSocket> sockets, XdpRedirectProgram? program)
+    /// <param name="pool">The I/O threads its queues run on; <see cref="IoThreadPool.Default"/> if null.</param>
+    internal AfXdpNetClient(string name, string ifname, IReadOnlyList<XdpSocket> sockets, XdpRedirectProgram? program, IoThreadPool? pool = null)
         : base(name, NetClientDriver.AfXdp)
     {
         IfName = ifname;
@@ -38,7 +40,7 @@ public sealed class AfXdpNetClient : NetClient
         _queues = new AfXdpQueue[sockets.Count];
         for (var i = 0; i < sockets.Count; i++)
         {
-            _queues[i] = new AfXdpQueue(this, sockets[i], i);
+            _queues[i] = new AfXdpQueue(this, sockets[i], i, pool);
         }
     }
 

@@ -1,3 +1,4 @@
+using Netdevd.Backends.Io;
 using Netdevd.Backends.Sockets;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Registry;
@@ -19,6 +20,15 @@ public sealed class AfXdpNetdevFactory : INetdevFactory
 {
     /// <summary>XSKMAP entries at least (libxdp sizes it by the interface's queues; 64 covers any veth).</summary>
     private const uint MinimumMapEntries = 64;
+
+    private readonly IoThreadPool? _pool;
+
+    public AfXdpNetdevFactory()
+    {
+    }
+
+    /// <summary>Netdevs on <paramref name="pool"/>'s threads rather than the default pool's (tests: several netdevs on one thread).</summary>
+    internal AfXdpNetdevFactory(IoThreadPool pool) => _pool = pool;
 
     public NetClientDriver Driver => NetClientDriver.AfXdp;
 
@@ -93,7 +103,7 @@ public sealed class AfXdpNetdevFactory : INetdevFactory
                 throw rc < 0 ? ErrnoText.Error(text, -rc) : new QapiException(text);
             }
 
-            var client = new AfXdpNetClient(options.Id, opts.Ifname, sockets, program);
+            var client = new AfXdpNetClient(options.Id, opts.Ifname, sockets, program, _pool);
             return ValueTask.FromResult<NetClient>(client);
         }
         catch

@@ -6,7 +6,8 @@ namespace Netdevd.Backends.AfXdp;
 
 /// <summary>
 /// One queue of an af-xdp netdev: its socket and the poll thread that empties its RX ring. A
-/// readable socket is drained in batches of 64 descriptors (QEMU's AF_XDP_BATCH_SIZE), each
+/// readable socket is drained in batches of 64 descriptors (QEMU's AF_XDP_BATCH_SIZE), at most
+/// <see cref="DrainBudget"/> of them per wakeup, each
 /// frame handed to the peer straight from the UMEM and its frame put back into the fill ring
 /// when the batch is done; nothing is allocated per frame. The TX side (<see cref="Transmit"/>)
 /// is called by the client under its transmit lock, from the sender's thread.
@@ -14,6 +15,16 @@ namespace Netdevd.Backends.AfXdp;
 internal sealed class AfXdpQueue : IPollTarget, IDisposable
 {
     private const uint Batch = 64;
+
+    /// <summary>
+    /// Batches one wakeup takes at most (256 frames) before the loop goes back to its poll. Traffic
+    /// that arrives faster than the peer takes frames keeps the RX ring from emptying: without a
+    /// bound the drain never ended, the other netdevs of its I/O thread (--io-threads) stopped
+    /// moving frames and work posted to the thread (a deleted netdev's close, waited for under
+    /// the registry's gate) never ran. The socket polls readable while its RX ring holds
+    /// descriptors, so the rest is reported again at once.
+    /// </summary>
+    private const int DrainBudget = 4;
 
     /// <summary>
     /// Frames one sendto sends at most in copy mode (the kernel's TX_BATCH_SIZE; Linux 6.17's
@@ -30,14 +41,14 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
     private bool _blocked;
     private long _frames;
 
-    public AfXdpQueue(AfXdpNetClient owner, XdpSocket socket, int index)
+    public AfXdpQueue(AfXdpNetClient owner, XdpSocket socket, int index, IoThreadPool? pool = null)
     {
         _owner = owner;
         _socket = socket;
         Index = index;
         _resume = ResumeOnLoop;
         _updateReadInterest = UpdateReadInterest;
-        _loop = new PollLoop($"af-xdp:{owner.Name}:{index}", this, owner: owner);
+        _loop = new PollLoop($"af-xdp:{owner.Name}:{index}", this, pool, owner);
         _loop.WantRead(false);
         _loop.Watch(socket.Fd);
         _loop.Start();
@@ -59,7 +70,7 @@ internal sealed class AfXdpQueue : IPollTarget, IDisposable
         AfXdpNetClient.BeginBatch();
         try
         {
-            while (!_blocked && !_owner.IsClosed && DrainBatch())
+            for (var batches = 0; batches < DrainBudget && !_blocked && !_owner.IsClosed && DrainBatch(); batches++)
             {
             }
         }

@@ -20,7 +20,8 @@ namespace Netdevd.Backends.Dgram;
 /// <see cref="BatchSize"/> slots and hands each frame to the peer synchronously, the frames of one
 /// drain as one batch. When the peer queues one (it is slow) reading stops, the rest of the batch
 /// waits in the slab, and <see cref="OnPeerReady"/> resumes it. Reading is off while there is no
-/// peer: datagrams wait in the socket buffer. Datagrams come from any source, as in QEMU.</para>
+/// peer: datagrams wait in the socket buffer. A wakeup takes at most <see cref="DrainBudget"/>
+/// batches, so a flooding far end cannot hold the I/O thread. Datagrams come from any source, as in QEMU.</para>
 /// <para>Sending: <see cref="Receive"/> writes the frame at once (sendto, or a two-piece sendmsg
 /// behind a header); inside a sender's batch it copies the frame into a sendmmsg batch instead,
 /// which leaves with one system call at the batch's end or when full. EAGAIN answers Busy and asks
@@ -36,6 +37,15 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
 {
     /// <summary>Datagrams taken per recvmmsg call (QEMU's MAX_L2TPV3_MSGCNT).</summary>
     public const int BatchSize = 64;
+
+    /// <summary>
+    /// Full recvmmsg batches one wakeup takes at most (256 datagrams) before the loop goes back to
+    /// its poll. A far end that sends faster than the peer takes frames keeps every batch full:
+    /// without a bound the drain never ended, the other netdevs of its I/O thread (--io-threads)
+    /// stopped moving frames and work posted to the thread (a deleted netdev's close, waited for
+    /// under the registry's gate) never ran. The poll is level-triggered: the rest is reported at once.
+    /// </summary>
+    private const int DrainBudget = 4;
 
     /// <summary>The socket receive buffer asked for (the kernel doubles it for bookkeeping and caps it at rmem_max).</summary>
     private const int ReceiveBufferBytes = 2 * 1024 * 1024;
@@ -254,13 +264,13 @@ public abstract class DatagramSocketClient : NetClient, IPollTarget
     void IPollTarget.OnHangup() => OnErrorCondition();
 
     /// <summary>
-    /// recvmmsg batches until the socket is drained or the peer pushes back; false when neither a
-    /// datagram nor an error was there.
+    /// recvmmsg batches until the socket is drained, the peer pushes back or the wakeup's
+    /// <see cref="DrainBudget"/> is spent; false when neither a datagram nor an error was there.
     /// </summary>
     private bool Drain()
     {
         var readSomething = false;
-        while (!IsClosed)
+        for (var batches = 0; batches < DrainBudget && !IsClosed; batches++)
         {
             var n = _batch.Receive(Fd);
             if (n < 0)

@@ -211,8 +211,10 @@ internal sealed class IoThread : IDisposable
                 break;
             }
 
+            // Work still queued (an action that posted itself again on this thread, which wakes
+            // no one) runs after a poll that does not wait.
             var count = Prepare();
-            var n = Libc.PollOrErrno(_pollFds.AsSpan(0, count), -1);
+            var n = Libc.PollOrErrno(_pollFds.AsSpan(0, count), _posted.IsEmpty ? -1 : 0);
             if (n < 0)
             {
                 if (n == -Errno.EINTR)
@@ -248,7 +250,10 @@ internal sealed class IoThread : IDisposable
 
     private void RunPosted(bool final = false)
     {
-        while (_posted.TryDequeue(out var item))
+        // Between polls, only what was queued when this began: an action that posts itself again
+        // (a drain whose budget ran out, vhost-user's) would otherwise run here for ever, and the
+        // thread's descriptors, other netdevs among them, would never be polled again.
+        for (var left = final ? int.MaxValue : _posted.Count; left > 0 && _posted.TryDequeue(out var item); left--)
         {
             if (final && item.Loop is not null)
             {

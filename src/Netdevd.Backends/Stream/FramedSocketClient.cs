@@ -24,12 +24,26 @@ namespace Netdevd.Backends.Stream;
 /// <para>Read path: one large read into the reassembler's pooled buffer, every whole frame in it
 /// handed to the peer synchronously; when the peer queues one, reading stops until
 /// <see cref="OnPeerReady"/> (QEMU disables the read handler the same way). The frames of one
-/// drain form one batch (<see cref="NetClient.BeginSendBatch"/>), so the receivers can write them together.</para>
+/// drain form one batch (<see cref="NetClient.BeginSendBatch"/>), so the receivers can write them together.
+/// A drain ends at EAGAIN or after <see cref="FrameBudget"/> frames, whichever comes first.</para>
 /// <para>Write path: frames given inside a sender's batch are appended to the writer's buffer and
 /// leave with one write(2) in <see cref="OnBatchEnd"/>; other frames are written at once.</para>
 /// </remarks>
 internal abstract class FramedSocketClient : NetClient, IPollTarget
 {
+    /// <summary>
+    /// Frames one wakeup delivers at most before the loop goes back to its poll (NAPI's weights
+    /// are of this order). A far end that writes faster than the peer takes frames never lets a
+    /// read find EAGAIN: without a bound the loop never returned, and the other netdevs of its
+    /// I/O thread (--io-threads) stopped moving frames, and work posted to the thread (a deleted
+    /// netdev's close, waited for under the registry's gate) never ran. The poll is
+    /// level-triggered, so a socket with more to read is reported again at once.
+    /// </summary>
+    private const int FrameBudget = 256;
+
+    /// <summary>Reads one wakeup makes at most, for a far end whose reads bring no frame to count (empty or partial frames).</summary>
+    private const int ReadBudget = 64;
+
     private readonly Lock _io = new();
     private readonly Lock _postGate = new();
     private readonly PollLoop _loop;
@@ -51,11 +65,12 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     private bool _paused;
     private bool _stopped;
 
-    protected FramedSocketClient(string name, NetClientDriver driver, ILogger logger)
+    /// <param name="pool">The I/O threads to run on; <see cref="IoThreadPool.Default"/> if null.</param>
+    protected FramedSocketClient(string name, NetClientDriver driver, ILogger logger, IoThreadPool? pool = null)
         : base(name, driver)
     {
         Logger = logger;
-        _loop = new PollLoop($"{driver.ToQapi()}:{name}", this);
+        _loop = new PollLoop($"{driver.ToQapi()}:{name}", this, pool);
         _resume = Resume;
         _retryAccept = RetryAccept;
     }
@@ -454,7 +469,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         Pump();
     }
 
-    /// <summary>Delivers buffered frames and reads until EAGAIN, the peer pushing back, or the end.</summary>
+    /// <summary>Delivers buffered frames and reads until EAGAIN, the peer pushing back, the end, or the wakeup's budget.</summary>
     private void Pump()
     {
         // Every frame of this drain is one batch for the receivers: they write at its end.
@@ -472,6 +487,8 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     private void PumpBatch()
     {
         var fd = _connFd;
+        var frames = 0;
+        var reads = 0;
         while (true)
         {
             while (true)
@@ -489,6 +506,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
                     return;
                 }
 
+                frames++;
                 if (Send(frame) == DeliveryResult.Queued)
                 {
                     _paused = true;
@@ -497,9 +515,18 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
                 }
             }
 
+            // Every whole frame read so far is delivered: stopping here leaves at most a partial
+            // one, which a read at the socket's next readiness completes. A closing client reads
+            // no more (its frames would be dropped) so that its close is not held up either.
+            if (frames >= FrameBudget || reads >= ReadBudget || IsClosed)
+            {
+                return;
+            }
+
             var n = Libc.Read(fd, _reader.GetReadSpace());
             if (n > 0)
             {
+                reads++;
                 _reader.Commit((int)n);
                 continue;
             }

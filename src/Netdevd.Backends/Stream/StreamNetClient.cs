@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Netdevd.Backends.Io;
 using Netdevd.Native;
 using Netdevd.Qapi.Events;
 using Netdevd.Qapi.Schema;
@@ -33,8 +34,8 @@ internal sealed class StreamNetClient : FramedSocketClient
     private string? _unlinkPath;
     private volatile bool _closing;
 
-    public StreamNetClient(string name, NetdevStreamOptions options, QapiSocketAddress address, string? fdError, IQapiEventSink events, TimeProvider time, ILogger logger)
-        : base(name, NetClientDriver.Stream, logger)
+    public StreamNetClient(string name, NetdevStreamOptions options, QapiSocketAddress address, string? fdError, IQapiEventSink events, TimeProvider time, ILogger logger, IoThreadPool? pool = null)
+        : base(name, NetClientDriver.Stream, logger, pool)
     {
         _address = address;
         _fdError = fdError;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Netdevd.Backends.Io;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Registry;
 using Netdevd.Qapi.Errors;
@@ -14,6 +15,15 @@ namespace Netdevd.Backends.Stream;
 /// </summary>
 public sealed class StreamNetdevFactory : INetdevFactory
 {
+    private readonly IoThreadPool? _pool;
+
+    public StreamNetdevFactory()
+    {
+    }
+
+    /// <summary>Netdevs on <paramref name="pool"/>'s threads rather than the default pool's (tests: several netdevs on one thread).</summary>
+    internal StreamNetdevFactory(IoThreadPool pool) => _pool = pool;
+
     public NetClientDriver Driver => NetClientDriver.Stream;
 
     public ValueTask<NetClient> CreateAsync(Netdev options, NetdevContext context)
@@ -49,7 +59,8 @@ public sealed class StreamNetdevFactory : INetdevFactory
             fdError,
             context.Events,
             context.Time,
-            context.Loggers.CreateLogger("netdevd.stream"));
+            context.Loggers.CreateLogger("netdevd.stream"),
+            _pool);
         client.Start();
         return ValueTask.FromResult<NetClient>(client);
     }

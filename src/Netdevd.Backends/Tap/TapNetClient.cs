@@ -1,3 +1,4 @@
+using Netdevd.Backends.Io;
 using Netdevd.Backends.Sockets;
 using Netdevd.Backends.VirtioNet;
 using Netdevd.Core.Clients;
@@ -39,7 +40,8 @@ public sealed class TapNetClient : NetClient
     /// Takes ownership of the queue descriptors (non-blocking taps). <paramref name="downscript"/>
     /// runs with <paramref name="ifname"/> when the netdev is deleted (plain mode only).
     /// </summary>
-    public TapNetClient(string name, IReadOnlyList<int> fds, bool vnetHeader, string ifname, string info, string? downscript)
+    /// <param name="pool">The I/O threads its queues run on; <see cref="IoThreadPool.Default"/> if null.</param>
+    public TapNetClient(string name, IReadOnlyList<int> fds, bool vnetHeader, string ifname, string info, string? downscript, IoThreadPool? pool = null)
         : base(name, NetClientDriver.Tap)
     {
         ArgumentNullException.ThrowIfNull(fds);
@@ -63,7 +65,7 @@ public sealed class TapNetClient : NetClient
         _queues = new TapQueue[fds.Count];
         for (var i = 0; i < fds.Count; i++)
         {
-            _queues[i] = new TapQueue(this, fds[i], i, vnetHeader);
+            _queues[i] = new TapQueue(this, fds[i], i, vnetHeader, pool);
         }
     }
 

@@ -8,8 +8,8 @@ namespace Netdevd.Backends.Tap;
 
 /// <summary>
 /// One queue of a tap: its descriptor, its poll thread and its buffers. Reads frames until
-/// EAGAIN and hands each to the client's peer synchronously on this thread; stops reading while
-/// the peer pushes back. With a virtio-net header on the descriptor and a peer that keeps headers,
+/// EAGAIN (or <see cref="ReadBudget"/> per wakeup) and hands each to the client's peer
+/// synchronously on this thread; stops reading while the peer pushes back. With a virtio-net header on the descriptor and a peer that keeps headers,
 /// frames pass through whole; with a peer that does not, the header is resolved in software
 /// (checksum, segmentation) and stripped.
 /// </summary>
@@ -17,6 +17,16 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
 {
     /// <summary>QEMU pads frames shorter than the Ethernet minimum (without FCS) for peers that are not virtio-net.</summary>
     private const int MinimumFrame = 60;
+
+    /// <summary>
+    /// Reads (a frame each) one wakeup makes at most before the loop goes back to its poll, as
+    /// NAPI's weight bounds a driver's. A guest that sends faster than the peer takes frames
+    /// never lets a read find EAGAIN: without a bound the loop never returned, the other netdevs
+    /// of its I/O thread (--io-threads) stopped moving frames, and work posted to the thread (a
+    /// deleted netdev's close, waited for under the registry's gate) never ran. The poll is
+    /// level-triggered: a tap with more to read is reported again at once.
+    /// </summary>
+    private const int ReadBudget = 256;
 
     private readonly TapNetClient _owner;
     private readonly PollLoop _loop;
@@ -29,7 +39,7 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
     private bool _blocked;
     private bool _lastDrainSingle = true;
 
-    public TapQueue(TapNetClient owner, int fd, int index, bool vnetHeader)
+    public TapQueue(TapNetClient owner, int fd, int index, bool vnetHeader, IoThreadPool? pool = null)
     {
         _owner = owner;
         _fd = fd;
@@ -41,7 +51,7 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         _scratch = vnetHeader ? GC.AllocateUninitializedArray<byte>(NetClient.MaxFrameSize, pinned: true) : null;
         _resume = ResumeOnLoop;
         _updateReadInterest = UpdateReadInterest;
-        _loop = new PollLoop($"tap:{owner.Name}:{index}", this, owner: owner);
+        _loop = new PollLoop($"tap:{owner.Name}:{index}", this, pool, owner);
         _loop.WantRead(false);
         _loop.Watch(fd);
         _loop.Start();
@@ -72,10 +82,11 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         // and whatever else came) together when it ends. A batch is opened by the first frame
         // that arrives, so a drain that finds nothing (the read after the last frame) tells no one.
         var frames = 0;
+        var reads = 0;
         var inBatch = false;
         try
         {
-            while (!_blocked && !_owner.IsClosed)
+            while (!_blocked && !_owner.IsClosed && reads++ < ReadBudget)
             {
                 // Frames that pass whole (headers on both ends) are read straight into the
                 // receiver's buffer when it lends one: a vhost-user ring slot takes the frame

@@ -132,6 +132,17 @@ internal sealed class UserNetEngine : IDisposable
     private const int PassBudget = 4;
 
     /// <summary>
+    /// Passes one round of the I/O thread runs at most (16 items of host work: 16 reads of a TCP
+    /// flow, or up to 1024 datagrams, since a UDP item takes up to 64). A host socket
+    /// that keeps receiving (a flood toward a guest's UDP flow) queues itself again after every
+    /// batch, and the guest taking its frames slowly never lets it find EAGAIN: without a bound
+    /// the round never ended, and a shared I/O thread (--io-threads, or the thread of the backend
+    /// the host I/O followed) served nothing else, not even the close of a deleted netdev. What
+    /// is left runs in the next round: a wake keeps the epoll descriptor readable.
+    /// </summary>
+    private const int RoundPasses = 4;
+
+    /// <summary>
     /// Call under <see cref="Lock"/> after a pass of the stack: runs queued host work (each item
     /// may queue more through the stack), up to a budget, and re-arms the timer for the earliest
     /// deadline. What is left over is handed to the I/O thread, which runs it after delivering
@@ -283,9 +294,16 @@ internal sealed class UserNetEngine : IDisposable
 
             Drain();
 
-            // Passes of host work, each followed by the delivery of its frames, until none is left.
-            while (more && !_disposed)
+            // Passes of host work, each followed by the delivery of its frames, until none is
+            // left or the round's budget is spent.
+            for (var passes = 1; more && !_disposed; passes++)
             {
+                if (passes == RoundPasses)
+                {
+                    Poller.Wake();
+                    break;
+                }
+
                 lock (Lock)
                 {
                     more = !_disposed && RunHostWork(PassBudget);

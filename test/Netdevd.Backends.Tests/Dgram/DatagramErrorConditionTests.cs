@@ -163,7 +163,7 @@ public sealed class DatagramErrorConditionTests
     }
 
     /// <summary>A netdev that works, on <paramref name="pool"/>: test socket &lt;-&gt; dgram client &lt;-&gt; NIC.</summary>
-    private static (Socket Peer, DatagramNetClient Working, CaptureNic Nic) WorkingNetdev(IoThreadPool pool)
+    internal static (Socket Peer, DatagramNetClient Working, CaptureNic Nic) WorkingNetdev(IoThreadPool pool)
     {
         var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));

@@ -115,6 +115,38 @@ public sealed class IoThreadTests
     }
 
     [Fact]
+    public void An_action_that_posts_itself_again_lets_the_thread_serve_its_descriptors_in_between()
+    {
+        // As vhost-user's drain does when its budget runs out, to give the other descriptors a turn.
+        var pool = new IoThreadPool(1, "iot-y");
+        using var busy = new EventTarget(pool);
+        using var other = new EventTarget(pool);
+        var stop = false;
+        long runs = 0;
+        Action? again = null;
+        again = () =>
+        {
+            Interlocked.Increment(ref runs);
+            if (!Volatile.Read(ref stop))
+            {
+                busy.Loop.Post(again!);
+            }
+        };
+
+        busy.Loop.Post(again);
+        Assert.True(SpinWait.SpinUntil(() => Interlocked.Read(ref runs) > 10, Patience));
+        other.Signal();
+        var served = other.Called.Wait(Patience);
+
+        // And the action goes on running without anything else waking the thread.
+        var before = Interlocked.Read(ref runs);
+        var goesOn = SpinWait.SpinUntil(() => Interlocked.Read(ref runs) > before + 10, Patience);
+        Volatile.Write(ref stop, true);
+        Assert.True(served, "the other descriptor was never served");
+        Assert.True(goesOn, "the action stopped running");
+    }
+
+    [Fact]
     public async Task Wakes_from_many_threads_are_never_lost()
     {
         // Four threads post without pause while the loop keeps waking and re-arming; every post

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Backends.AfXdp;
+using Netdevd.Backends.Io;
 using Netdevd.Backends.Tap;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Hubs;
@@ -50,15 +51,20 @@ internal sealed class AfXdpRig : IAsyncDisposable
     public static NetdevRegistry NewRegistry() =>
         new([new AfXdpNetdevFactory(), new TapNetdevFactory(), new HubportNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance);
 
+    /// <summary>A registry whose af-xdp netdevs run on <paramref name="pool"/>'s threads.</summary>
+    public static NetdevRegistry NewRegistry(IoThreadPool pool) =>
+        new([new AfXdpNetdevFactory(pool), new HubportNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance);
+
     /// <summary>The namespaces and the veth pair (<paramref name="queues"/> queues each way, set with ethtool -L), no netdev yet.</summary>
-    public static async Task<AfXdpRig> CreateAsync(string subnet, int queues = 1, int mtu = 1500)
+    /// <param name="registry">Where the netdevs go (by default one of <see cref="NewRegistry()"/>'s); the rig disposes it.</param>
+    public static async Task<AfXdpRig> CreateAsync(string subnet, int queues = 1, int mtu = 1500, NetdevRegistry? registry = null)
     {
         var x = await TestNamespace.CreateAsync();
         var a = await TestNamespace.CreateAsync();
         var b = await TestNamespace.CreateAsync();
         var vethX = TestNamespace.InterfaceName("ndxx");
         var vethA = TestNamespace.InterfaceName("ndxa");
-        var rig = new AfXdpRig(x, a, b, vethX, vethA, NewRegistry(), subnet);
+        var rig = new AfXdpRig(x, a, b, vethX, vethA, registry ?? NewRegistry(), subnet);
         try
         {
             var q = queues.ToString(CultureInfo.InvariantCulture);

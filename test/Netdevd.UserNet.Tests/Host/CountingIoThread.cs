@@ -16,11 +16,15 @@ internal sealed class CountingIoThread : IHostIoThread
     private readonly CancellationTokenSource _stop = new();
     private Thread? _thread;
     private long _wakeUps;
+    private long _returns;
     private long _allocated;
     private int _disposed;
 
     /// <summary>Times the loop found the netdev's descriptor ready.</summary>
     public long WakeUps => Interlocked.Read(ref _wakeUps);
+
+    /// <summary>Times the netdev's callback returned to the loop (a round that never ends holds the thread).</summary>
+    public long Returns => Interlocked.Read(ref _returns);
 
     /// <summary>Bytes allocated on the I/O thread up to its last callback.</summary>
     public long Allocated => Volatile.Read(ref _allocated);
@@ -37,6 +41,7 @@ internal sealed class CountingIoThread : IHostIoThread
                 {
                     Interlocked.Increment(ref _wakeUps);
                     ready();
+                    Interlocked.Increment(ref _returns);
                 }
 
                 Volatile.Write(ref _allocated, GC.GetAllocatedBytesForCurrentThread());

@@ -22,6 +22,15 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
     private readonly VhostUserNetClient _owner;
     private readonly VhostUserChannel _channel;
     private readonly FrontendMemory _memory;
+    /// <summary>
+    /// Frames one drain of the receive rings takes at most before the rest is posted to the loop,
+    /// as the back-end side's transmit drain does. A back-end that refills the rings as fast as
+    /// they are handed back (it gets each buffer back at once) never lets them run empty: without
+    /// a bound the drain never ended, and the netdevs sharing the loop's thread (--io-threads)
+    /// and work posted to it (a deleted netdev's close) waited for ever.
+    /// </summary>
+    private const int ReceiveBudget = 256;
+
     private readonly SplitDriverRing[] _rings;
     private readonly SafeFileHandle[] _kicks;
     private readonly SafeFileHandle _call;
@@ -31,11 +40,15 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
     private readonly byte[] _scratch = new byte[FrontendMemory.BufferSize];
     private readonly byte[] _message = new byte[VhostUserChannel.BufferSize];
     private readonly bool _hostEcn;
+    private readonly Action _drainAll;
     private int _txFreeCount;
     private int _leasedSlot;
     private bool _txWaiting;
     private bool _stopped;
     private volatile bool _rxBlocked;
+
+    /// <summary>Loop thread: frames the current drain may still take.</summary>
+    private int _receiveLeft;
 
     private FrontendSession(VhostUserNetClient owner, VhostUserChannel channel, int queuePairs, ulong acked)
     {
@@ -57,6 +70,7 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
         _call = NewEventFd();
         _txFree = new int[FrontendMemory.RingSize];
         _loop = new PollLoop($"vhost-user {owner.Name}", this, owner: owner);
+        _drainAll = DrainAll;
     }
 
     /// <summary>The virtio features both ends agreed on.</summary>
@@ -413,9 +427,16 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
 
         if (!_rxBlocked)
         {
+            _receiveLeft = ReceiveBudget;
             for (var q = 0; q < _rings.Length; q += 2)
             {
                 DrainReceive(q);
+            }
+
+            if (_receiveLeft == 0 && !_rxBlocked)
+            {
+                // The budget ran out with notifications still off: the rest after a poll.
+                _loop.Post(_drainAll);
             }
         }
 
@@ -446,8 +467,9 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
         {
             while (true)
             {
-                while (!_rxBlocked && ring.TryTakeUsed(out var id, out var length))
+                while (!_rxBlocked && _receiveLeft > 0 && ring.TryTakeUsed(out var id, out var length))
                 {
+                    _receiveLeft--;
                     var buffer = _memory.Buffer(q, id, FrontendMemory.BufferSize);
                     var numBuffers = MemoryMarshal.Read<ushort>(buffer[10..]);
                     if (numBuffers > 1)
@@ -473,7 +495,7 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
                     Kick(q);
                 }
 
-                if (_rxBlocked || !ring.EnableNotifications())
+                if (_rxBlocked || _receiveLeft == 0 || !ring.EnableNotifications())
                 {
                     return;
                 }

@@ -33,6 +33,10 @@ internal sealed class SpliceRelay : IDisposable
     private readonly EpollEvent[] _events = new EpollEvent[128];
     private readonly Stack<int> _freeSlots = new();
     private SplicedConnection?[] _slots = new SplicedConnection?[64];
+
+    /// <summary>Connections whose last report ran out of budget, resumed after the round's reports (and swapped with <see cref="_resuming"/>).</summary>
+    private List<SplicedConnection> _heldBack = [];
+    private List<SplicedConnection> _resuming = [];
     private int _nextSlot;
     private int _count;
     private volatile bool _stopping;
@@ -103,7 +107,8 @@ internal sealed class SpliceRelay : IDisposable
     {
         while (!_stopping)
         {
-            var n = Libc.EpollWait(_epoll, _events, PendingTimeout());
+            // Connections held back at their budget go on after a look that does not wait.
+            var n = Libc.EpollWait(_epoll, _events, _heldBack.Count > 0 ? 0 : PendingTimeout());
             if (n < 0)
             {
                 if (Errno.Last == Errno.EINTR)
@@ -141,10 +146,7 @@ internal sealed class SpliceRelay : IDisposable
                 if (_slots[slot] is { } connection)
                 {
                     connection.OnEvents((int)(data & 1), _events[i].Events);
-                    if (connection.Closed)
-                    {
-                        Forget(connection);
-                    }
+                    Settle(connection);
                 }
             }
 
@@ -155,7 +157,46 @@ internal sealed class SpliceRelay : IDisposable
             }
 
             ExpirePending();
+            ResumeHeldBack();
         }
+    }
+
+    /// <summary>After a report or a resume: forgets a closed connection, holds back one that ran out of budget.</summary>
+    private void Settle(SplicedConnection connection)
+    {
+        if (connection.Closed)
+        {
+            Forget(connection);
+        }
+        else if (connection.MoreToMove && !connection.HeldBack)
+        {
+            connection.HeldBack = true;
+            _heldBack.Add(connection);
+        }
+    }
+
+    /// <summary>Gives the connections held back at their budget their next turn; those that run out again wait for the next round.</summary>
+    private void ResumeHeldBack()
+    {
+        if (_heldBack.Count == 0)
+        {
+            return;
+        }
+
+        (_resuming, _heldBack) = (_heldBack, _resuming);
+        foreach (var connection in _resuming)
+        {
+            connection.HeldBack = false;
+
+            // Closed meanwhile (a report of this round): already forgotten.
+            if (!connection.Closed && !_stopping)
+            {
+                connection.Resume();
+                Settle(connection);
+            }
+        }
+
+        _resuming.Clear();
     }
 
     /// <summary>How long epoll may wait: until the earliest pending connect gives up, or forever.</summary>

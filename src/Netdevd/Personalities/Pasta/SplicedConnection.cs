@@ -12,6 +12,14 @@ internal sealed class SplicedConnection
 {
     private const uint Flags = Libc.SPLICE_F_MOVE | Libc.SPLICE_F_NONBLOCK;
 
+    /// <summary>
+    /// Rounds of splices (in, then out) one direction makes per report before the relay serves
+    /// the others. With both peers faster than the relay no splice ever says EAGAIN: without a
+    /// bound one bulk connection kept the relay's one thread, every other spliced connection
+    /// stalled, and stopping the relay (its join) waited as long as the transfer lasted.
+    /// </summary>
+    private const int RoundBudget = 64;
+
     private readonly int[] _socket;
     private readonly Direction[] _direction;
     private readonly bool[] _readable = new bool[2];
@@ -28,6 +36,15 @@ internal sealed class SplicedConnection
 
     /// <summary>Both sockets and pipes are closed: the relay forgets the connection.</summary>
     public bool Closed { get; private set; }
+
+    /// <summary>The last report stopped at <see cref="RoundBudget"/> with data still moving: the relay calls <see cref="Resume"/> after serving the others.</summary>
+    public bool MoreToMove { get; private set; }
+
+    /// <summary>Whether the relay holds the connection in its list to resume (the relay's to change).</summary>
+    internal bool HeldBack { get; set; }
+
+    /// <summary>Goes on moving data after a report that ran out of budget (no new readiness: what was kept still holds).</summary>
+    public void Resume() => OnEvents(0, 0);
 
     public int Socket(int side) => _socket[side];
 
@@ -59,6 +76,7 @@ internal sealed class SplicedConnection
             _writable[side] = true;
         }
 
+        MoreToMove = false;
         if (!Pump(0) || !Pump(1))
         {
             Reset();
@@ -82,8 +100,15 @@ internal sealed class SplicedConnection
         var to = 1 - from;
         var d = _direction[from];
         var progressed = true;
-        while (progressed)
+        for (var rounds = 0; progressed; rounds++)
         {
+            if (rounds == RoundBudget)
+            {
+                // Readiness is kept in the flags: Resume goes on from here.
+                MoreToMove = true;
+                break;
+            }
+
             progressed = false;
             if (d.Pending > 0 && _writable[to])
             {
