@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using Netdevd.Backends.Dgram;
 using Netdevd.Backends.Io;
+using Netdevd.Backends.Tests.Io;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Nic;
 using Netdevd.Interop.Tests.Harness;
@@ -34,7 +35,7 @@ public sealed class AfXdpFloodTests
         await using var rig = await AfXdpRig.CreateAsync("10.219.0", registry: AfXdpRig.NewRegistry(pool));
         await rig.A.CheckAsync("sysctl", "-qw", $"net.ipv6.conf.{rig.VethA}.disable_ipv6=1");
         var xdp = await rig.AddInXAsync(AfXdpRig.AfXdp("x0", new NetdevAFXDPOptions { Ifname = rig.VethX, Mode = AFXDPMode.Skb }));
-        await using var slow = new SlowReceiver();
+        await using var slow = new SlowReceiver("slow");
         NetClient.Connect(xdp, slow);
 
         // The other netdev: a dgram netdev on loopback, a test socket its far end.
@@ -106,26 +107,5 @@ public sealed class AfXdpFloodTests
         BinaryPrimitives.WriteUInt16LittleEndian(ll, AF_PACKET);
         BinaryPrimitives.WriteInt32LittleEndian(ll.AsSpan(4), (int)Libc.IfNameToIndex(ifname));
         return (fd, SockAddr.FromBytes(ll));
-    }
-
-    /// <summary>A receiver slower than the far end: it spins about 50 µs on every frame.</summary>
-    private sealed class SlowReceiver() : NetClient("slow", NetClientDriver.Nic)
-    {
-        private static readonly long s_spinTicks = Stopwatch.Frequency / 20_000;
-        private long _count;
-
-        public long Count => Interlocked.Read(ref _count);
-
-        protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
-        {
-            var until = Stopwatch.GetTimestamp() + s_spinTicks;
-            while (Stopwatch.GetTimestamp() < until)
-            {
-                Thread.SpinWait(10);
-            }
-
-            Interlocked.Increment(ref _count);
-            return ReceiveResult.Accepted;
-        }
     }
 }
