@@ -204,7 +204,7 @@ internal sealed class IoThread : IDisposable
         t_current = this;
         while (!_stopping)
         {
-            RunPosted();
+            var left = RunPosted();
             if (_stopping)
             {
                 // Disposed by a posted action: no further poll (see Dispose).
@@ -214,7 +214,7 @@ internal sealed class IoThread : IDisposable
             // Work still queued (an action that posted itself again on this thread, which wakes
             // no one) runs after a poll that does not wait.
             var count = Prepare();
-            var n = Libc.PollOrErrno(_pollFds.AsSpan(0, count), _posted.IsEmpty ? -1 : 0);
+            var n = Libc.PollOrErrno(_pollFds.AsSpan(0, count), left ? 0 : -1);
             if (n < 0)
             {
                 if (n == -Errno.EINTR)
@@ -244,17 +244,27 @@ internal sealed class IoThread : IDisposable
         // What TryPost accepted before the thread retired still runs (a move onto this thread
         // that lost the race with its last member's departure starts elsewhere from here), and
         // so do barriers; actions of loops still registered do not.
-        RunPosted(final: true);
+        _ = RunPosted(final: true);
         _wake.Dispose();
     }
 
-    private void RunPosted(bool final = false)
+    /// <summary>
+    /// Runs posted actions; true when it stopped with actions still queued, which only this
+    /// thread posted (others' posts wake the poll).
+    /// </summary>
+    private bool RunPosted(bool final = false)
     {
         // Between polls, only what was queued when this began: an action that posts itself again
         // (a drain whose budget ran out, vhost-user's) would otherwise run here for ever, and the
         // thread's descriptors, other netdevs among them, would never be polled again.
-        for (var left = final ? int.MaxValue : _posted.Count; left > 0 && _posted.TryDequeue(out var item); left--)
+        var left = final ? int.MaxValue : _posted.Count;
+        for (; left > 0; left--)
         {
+            if (!_posted.TryDequeue(out var item))
+            {
+                return false;
+            }
+
             if (final && item.Loop is not null)
             {
                 continue;
@@ -274,6 +284,9 @@ internal sealed class IoThread : IDisposable
                 }
             }
         }
+
+        // Everything that was queued ran; what is there now was posted meanwhile.
+        return !_posted.IsEmpty;
     }
 
     /// <summary>Fills the poll set: the eventfd, then every member with a descriptor and some interest.</summary>
