@@ -131,9 +131,7 @@ internal sealed class SocketChardev : Chardev
     /// the socket does not wake it: the netdev's thread, and closing the netdev, waited with it).
     /// </summary>
     private async Task<Socket> ConnectOnceAsync(CancellationToken cancellationToken) =>
-        _address.Type == SocketAddressType.Unix
-            ? await StreamConnect.ConnectUnixAsync(_address.Unix!, cancellationToken).ConfigureAwait(false)
-            : await Task.Run(() => StreamConnect.Connect(_address, s => _connecting = s).Socket, cancellationToken).ConfigureAwait(false);
+        (await Task.Run(() => StreamConnect.ConnectAsync(_address, s => _connecting = s, cancellationToken), cancellationToken).ConfigureAwait(false)).Socket;
 
     public override void Disconnected()
     {
