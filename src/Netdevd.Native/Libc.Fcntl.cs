@@ -11,6 +11,30 @@ public static partial class Libc
     /// <summary>fcntl(2) with an int argument (F_GETFL, F_SETFL, ...); -1 with errno on failure.</summary>
     public static int Fcntl(int fd, int command, int argument) => fcntl(fd, command, argument);
 
+    /// <summary>Clears O_NONBLOCK on <paramref name="fd"/> if it is set; a failing fcntl leaves it as it was.</summary>
+    public static void SetBlocking(SafeHandle fd)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        var added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            var raw = (int)fd.DangerousGetHandle();
+            var flags = fcntl(raw, F_GETFL, 0);
+            if (flags >= 0 && (flags & O_NONBLOCK) != 0)
+            {
+                _ = fcntl(raw, F_SETFL, flags & ~O_NONBLOCK);
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                fd.DangerousRelease();
+            }
+        }
+    }
+
     [LibraryImport(Library, SetLastError = true)]
     private static partial int fcntl(int fd, int cmd, int arg);
 }

@@ -128,18 +128,6 @@ public static class UnixRights
         }
     }
 
-    /// <summary>Clears O_NONBLOCK, which SCM_RIGHTS preserves from the sender's side (QEMU does the same).</summary>
-    public static void SetBlocking(SafeFileHandle fd)
-    {
-        ArgumentNullException.ThrowIfNull(fd);
-        var raw = (int)fd.DangerousGetHandle();
-        var fl = Libc.Fcntl(raw, Libc.F_GETFL, 0);
-        if (fl >= 0 && (fl & Libc.O_NONBLOCK) != 0)
-        {
-            Libc.Fcntl(raw, Libc.F_SETFL, fl & ~Libc.O_NONBLOCK);
-        }
-    }
-
     private static int Align(int length) => (length + 7) & ~7;
 
     private static unsafe void CollectRights(byte* control, int length, List<SafeFileHandle> fds)

@@ -6,31 +6,13 @@ using QapiSocketAddress = Netdevd.Qapi.Schema.SocketAddress;
 namespace Netdevd.Backends.Stream;
 
 /// <summary>
-/// QEMU's socket_connect for every SocketAddress kind, blocking (it runs in a worker thread as
+/// QEMU's socket_connect for every SocketAddress kind (it runs in a worker thread as
 /// qio_channel_socket_connect_async does), with its error texts.
 /// </summary>
 internal static class StreamConnect
 {
     private const int IpProtoMptcp = 262;
     private static readonly TimeSpan s_backlogRetry = TimeSpan.FromMilliseconds(50);
-
-    /// <summary>
-    /// Connects and returns the socket with the peer's address as QEMU reports it
-    /// (qio_channel_socket_get_remote_address). <paramref name="track"/> sees each socket
-    /// before it blocks, so that deleting the netdev can abort the attempt by closing it.
-    /// </summary>
-    public static (Socket Socket, QapiSocketAddress Remote) Connect(QapiSocketAddress address, Action<Socket?> track)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        ArgumentNullException.ThrowIfNull(track);
-        return address.Type switch
-        {
-            SocketAddressType.Inet => Inet(address.Inet!, track),
-            SocketAddressType.Unix => throw new ArgumentException("unix addresses connect with ConnectAsync or ConnectUnixAsync", nameof(address)),
-            SocketAddressType.Vsock => Vsock(address.Vsock!, track),
-            _ => Fd(address.Fd!.Str),
-        };
-    }
 
     private static (Socket, QapiSocketAddress) Inet(InetSocketAddress address, Action<Socket?> track)
     {
@@ -89,28 +71,36 @@ internal static class StreamConnect
     }
 
     /// <summary>
-    /// <see cref="Connect"/> for every kind, a unix address through <see cref="ConnectUnixAsync"/>:
-    /// closing a socket aborts a blocking inet or vsock connect, but not a unix one waiting on a
-    /// full backlog, which only <paramref name="cancellationToken"/> ends.
+    /// Connects and returns the socket with the peer's address as QEMU reports it
+    /// (qio_channel_socket_get_remote_address). An inet or vsock connect blocks:
+    /// <paramref name="track"/> sees each socket before it does, so that deleting the netdev can
+    /// abort the attempt by closing it. A unix one waiting on a full backlog is deaf to that, so
+    /// it goes through <see cref="ConnectUnixAsync"/>, which <paramref name="cancellationToken"/> ends.
     /// </summary>
     public static async Task<(Socket Socket, QapiSocketAddress Remote)> ConnectAsync(QapiSocketAddress address, Action<Socket?> track, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(address);
-        if (address.Type != SocketAddressType.Unix)
+        ArgumentNullException.ThrowIfNull(track);
+        switch (address.Type)
         {
-            return Connect(address, track);
+            case SocketAddressType.Inet:
+                return Inet(address.Inet!, track);
+            case SocketAddressType.Vsock:
+                return Vsock(address.Vsock!, track);
+            case SocketAddressType.Unix:
+                var unix = address.Unix!;
+                var socket = await ConnectUnixAsync(unix, cancellationToken).ConfigureAwait(false);
+                return (socket, SocketAddressText.Describe(StreamListen.UnixEndPoint(unix, unix.Path)));
+            default:
+                return Fd(address.Fd!.Str);
         }
-
-        var unix = address.Unix!;
-        var socket = await ConnectUnixAsync(unix, cancellationToken).ConfigureAwait(false);
-        return (socket, SocketAddressText.Describe(StreamListen.UnixEndPoint(unix, unix.Path)));
     }
 
     /// <summary>
     /// A unix connect that waits while the listener's backlog is full, until
     /// <paramref name="cancellationToken"/>: a blocking connect waits there for ever and neither
     /// closing nor shutting down its socket wakes it, while a non-blocking one says EAGAIN, so
-    /// this tries again (a new socket each time) every 50 ms. Errors as <see cref="Connect"/>'s.
+    /// this tries again (a new socket each time) every 50 ms. Errors as <see cref="ConnectAsync"/>'s.
     /// </summary>
     public static async Task<Socket> ConnectUnixAsync(UnixSocketAddress address, CancellationToken cancellationToken)
     {
@@ -132,7 +122,10 @@ internal static class StreamConnect
             try
             {
                 socket.Connect(endPoint);
-                ClearNonBlocking(socket);
+
+                // Blocking again: its users read and write the descriptor themselves (recvmsg,
+                // sendmsg), and .NET leaves O_NONBLOCK set whatever Socket.Blocking says later.
+                Native.Libc.SetBlocking(socket.SafeHandle);
                 return socket;
             }
             catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
@@ -151,33 +144,6 @@ internal static class StreamConnect
             }
 
             await Task.Delay(s_backlogRetry, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// Makes the descriptor blocking again, as a connect without the wait leaves it: its users
-    /// read and write it themselves (recvmsg, sendmsg), and .NET keeps a socket it once made
-    /// non-blocking so at the descriptor whatever <see cref="Socket.Blocking"/> says later.
-    /// </summary>
-    private static void ClearNonBlocking(Socket socket)
-    {
-        var added = false;
-        try
-        {
-            socket.SafeHandle.DangerousAddRef(ref added);
-            var fd = (int)socket.SafeHandle.DangerousGetHandle();
-            var flags = Native.Libc.Fcntl(fd, Native.Libc.F_GETFL, 0);
-            if (flags >= 0 && (flags & Native.Libc.O_NONBLOCK) != 0)
-            {
-                _ = Native.Libc.Fcntl(fd, Native.Libc.F_SETFL, flags & ~Native.Libc.O_NONBLOCK);
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                socket.SafeHandle.DangerousRelease();
-            }
         }
     }
 

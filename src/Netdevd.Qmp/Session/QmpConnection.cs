@@ -129,9 +129,10 @@ internal sealed class QmpConnection : IDisposable
             {
                 if (_batch.Count > 0)
                 {
+                    // SCM_RIGHTS keeps the sender's O_NONBLOCK; QEMU clears it too.
                     foreach (var fd in _batch)
                     {
-                        UnixRights.SetBlocking(fd);
+                        Libc.SetBlocking(fd);
                     }
 
                     _monitor.OnDescriptorsReceived(_batch);
