@@ -51,47 +51,21 @@ public sealed class StreamClientTests
         // socket: a netdev deleted meanwhile left that thread waiting, and once the server made
         // room it was handed a connection from a netdev that no longer exists.
         await using var reg = NewRegistry(new RecordingEvents());
-        var path = Path.Combine(TempDir(), "server.sock");
-        using var listener = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(0);
-        var fillers = new List<System.Net.Sockets.Socket>();
-        try
+        using var full = new FullBacklogListener(Path.Combine(TempDir(), "server.sock"));
+        var client = await reg.AddAsync(StreamNetdev("c0", Unix(full.Path), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
+        await Task.Delay(300, Ct);
+        Assert.Equal("connecting", client.Info);
+        await reg.DeleteAsync("c0", Ct);
+
+        // Room in the backlog: only the fillers' connections are there to take.
+        for (var i = 0; i < full.Queued; i++)
         {
-            while (true)
-            {
-                var s = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
-                try
-                {
-                    s.Connect(new UnixDomainSocketEndPoint(path));
-                    fillers.Add(s);
-                }
-                catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
-                {
-                    s.Dispose();
-                    break;
-                }
-            }
-
-            var client = await reg.AddAsync(StreamNetdev("c0", Unix(path), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
-            await Task.Delay(300, Ct);
-            Assert.Equal("connecting", client.Info);
-            await reg.DeleteAsync("c0", Ct);
-
-            // Room in the backlog: only the fillers' connections are there to take.
-            for (var i = 0; i < fillers.Count; i++)
-            {
-                (await listener.AcceptAsync(Ct)).Dispose();
-            }
-
-            using var late = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(late.Token, Ct);
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => (await listener.AcceptAsync(linked.Token)).Dispose());
+            (await full.Listener.AcceptAsync(Ct)).Dispose();
         }
-        finally
-        {
-            fillers.ForEach(s => s.Dispose());
-        }
+
+        using var late = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(late.Token, Ct);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => (await full.Listener.AcceptAsync(linked.Token)).Dispose());
     }
 
     [Fact]

@@ -23,10 +23,8 @@ public sealed class VhostUserBackendConnectTests
     {
         var dir = TestDirectories.Create("nd-vub-");
         var path = Path.Combine(dir, "front.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(0);
-        using var filler = FillBacklog(path);
+        using var full = new FullBacklogListener(path);
+        var listener = full.Listener;
         await using var registry = new NetdevRegistry([new VhostUserBackendNetdevFactory(), new HubportNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance);
 
         using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct))
@@ -59,10 +57,8 @@ public sealed class VhostUserBackendConnectTests
     {
         var dir = TestDirectories.Create("nd-vub-");
         var path = Path.Combine(dir, "front.sock");
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(0);
-        using var filler = FillBacklog(path);
+        using var full = new FullBacklogListener(path);
+        var listener = full.Listener;
         await using var registry = new NetdevRegistry([new VhostUserBackendNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance);
         var netdev = Client("b0", path);
         netdev.VhostUserBackend!.ReconnectMs = 100;
@@ -72,29 +68,6 @@ public sealed class VhostUserBackendConnectTests
         var delete = registry.DeleteAsync("b0", Ct);
         Assert.True(await Task.WhenAny(delete, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == delete, "netdev_del waited for the connect");
         await delete;
-    }
-
-    /// <summary>Connects without blocking until the listener's backlog refuses more (EAGAIN).</summary>
-    private static DisposableList FillBacklog(string path)
-    {
-        var held = new DisposableList();
-        for (var i = 0; i < 64; i++)
-        {
-            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
-            try
-            {
-                s.Connect(new UnixDomainSocketEndPoint(path));
-                held.Add(s);
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
-            {
-                s.Dispose();
-                return held;
-            }
-        }
-
-        held.Dispose();
-        throw new InvalidOperationException("the backlog never filled");
     }
 
     private static Netdev Client(string id, string path) => new()
@@ -107,17 +80,6 @@ public sealed class VhostUserBackendConnectTests
             Addr = new QapiSocketAddress { Type = SocketAddressType.Unix, Unix = new UnixSocketAddress { Path = path } },
         },
     };
-
-    private sealed class DisposableList : List<Socket>, IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (var s in this)
-            {
-                s.Dispose();
-            }
-        }
-    }
 
     private sealed class NoEvents : IQapiEventSink
     {

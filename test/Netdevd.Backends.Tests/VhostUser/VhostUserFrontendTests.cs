@@ -399,50 +399,21 @@ public sealed class VhostUserFrontendTests
     public async Task Cancelling_an_add_on_a_client_chardev_stuck_on_a_full_backlog_completes()
     {
         var dir = TestDirectories.Create("nd-vfe-");
-        var path = Path.Combine(dir, "be.sock");
-        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
-        listener.Listen(0);
-        var held = new List<System.Net.Sockets.Socket>();
-        try
-        {
-            while (true)
-            {
-                var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified) { Blocking = false };
-                try
-                {
-                    s.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
-                    held.Add(s);
-                }
-                catch (System.Net.Sockets.SocketException)
-                {
-                    s.Dispose();
-                    break;
-                }
-            }
+        using var full = new FullBacklogListener(Path.Combine(dir, "be.sock"));
+        await using var registry = NewRegistry();
+        var reconnecting = Client(full.Path);
+        reconnecting.Socket!.Data.ReconnectMs = 100;
+        await registry.Chardevs.AddFromMonitorAsync("c1", reconnecting, Ct);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var pending = registry.AddAsync(VhostUser("v1", "c1"), NetdevOrigin.Monitor, cancellationToken: cancel.Token);
+        await Task.Delay(300, Ct);
+        Assert.False(pending.IsCompleted);
 
-            await using var registry = NewRegistry();
-            var reconnecting = Client(path);
-            reconnecting.Socket!.Data.ReconnectMs = 100;
-            await registry.Chardevs.AddFromMonitorAsync("c1", reconnecting, Ct);
-            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            var pending = registry.AddAsync(VhostUser("v1", "c1"), NetdevOrigin.Monitor, cancellationToken: cancel.Token);
-            await Task.Delay(300, Ct);
-            Assert.False(pending.IsCompleted);
-
-            await cancel.CancelAsync();
-            var finished = await Task.WhenAny(pending, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == pending;
-            Assert.True(finished, "closing the netdev waited for its chardev's connect");
-            await Assert.ThrowsAsync<QapiException>(() => pending);
-            Assert.False(registry.Chardevs.Find("c1")!.IsBusy);
-        }
-        finally
-        {
-            foreach (var s in held)
-            {
-                s.Dispose();
-            }
-        }
+        await cancel.CancelAsync();
+        var finished = await Task.WhenAny(pending, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == pending;
+        Assert.True(finished, "closing the netdev waited for its chardev's connect");
+        await Assert.ThrowsAsync<QapiException>(() => pending);
+        Assert.False(registry.Chardevs.Find("c1")!.IsBusy);
     }
 
     [Theory]
