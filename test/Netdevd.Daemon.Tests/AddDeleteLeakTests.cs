@@ -20,7 +20,7 @@ public sealed class AddDeleteLeakTests
         try
         {
             await using var daemon = DaemonProcess.Start(["--qmp", $"unix:{dir}/q.sock,server=on,wait=off"]);
-            using var qmp = await ConnectAsync($"{dir}/q.sock", daemon);
+            using var qmp = await StartupTests.ConnectWhenReadyAsync(daemon, $"{dir}/q.sock", TimeSpan.FromSeconds(60));
             var netdevs = Netdevs(dir);
 
             // Two rounds first: the runtime's own lazily made threads and descriptors (thread
@@ -131,20 +131,5 @@ public sealed class AddDeleteLeakTests
         using var s = new Socket(AddressFamily.InterNetwork, type, protocol);
         s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)s.LocalEndPoint!).Port;
-    }
-
-    private static async Task<QmpClient> ConnectAsync(string path, DaemonProcess daemon)
-    {
-        for (var i = 0; ; i++)
-        {
-            try
-            {
-                return await QmpClient.ConnectAsync(path);
-            }
-            catch (SocketException) when (i < 200 && !daemon.HasExited)
-            {
-                await Task.Delay(50);
-            }
-        }
     }
 }
