@@ -60,10 +60,12 @@ public sealed class SocketNetdevTests
     {
         await using var reg = NewRegistry(new RecordingEvents());
 
-        // An address of its own on the loopback: other tests' connections from 127.0.0.1 cannot
-        // take the port as theirs between two rounds.
+        // An address of its own on the loopback and a port no one gets by binding port 0: other
+        // tests' sockets (connections from 127.0.0.1, a wildcard listener on an ephemeral port)
+        // cannot take it between two rounds. With a port from the ephemeral range a full run on a
+        // busy machine once failed here, the listener closed and the port taken all the same.
         const string Address = "127.77.0.1";
-        var port = FreePort();
+        var port = FreePortBelowEphemeralRange(IPAddress.Parse(Address));
         for (var i = 0; i < 500; i++)
         {
             await reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Listen = $"{Address}:{port}" }), NetdevOrigin.Monitor, cancellationToken: Ct);
@@ -71,6 +73,29 @@ public sealed class SocketNetdevTests
         }
 
         Assert.Empty(reg.Snapshot());
+    }
+
+    /// <summary>
+    /// A free port below the kernel's ephemeral range (32768 and up by default), where no socket of
+    /// another test or process bound to port 0 (a wildcard one would clash with any address) can
+    /// land on it between two rounds.
+    /// </summary>
+    private static int FreePortBelowEphemeralRange(IPAddress address)
+    {
+        while (true)
+        {
+            var port = Random.Shared.Next(20000, 32000);
+            using var probe = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                probe.Bind(new IPEndPoint(address, port));
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: another.
+            }
+        }
     }
 
     [Fact]
