@@ -90,7 +90,7 @@ public sealed class AddDeleteLeakTests
     }
 
     /// <summary>The value once it has stopped changing for a while (threads end and sockets close a little after the replies).</summary>
-    private static async Task<T> StableAsync<T>(Func<T> read)
+    internal static async Task<T> StableAsync<T>(Func<T> read)
         where T : IEquatable<T>
     {
         var last = read();
@@ -107,7 +107,7 @@ public sealed class AddDeleteLeakTests
     }
 
     /// <summary>The value once it equals <paramref name="expected"/>, or what it is after 5 s.</summary>
-    private static async Task<T> ReachesAsync<T>(Func<T> read, T expected)
+    internal static async Task<T> ReachesAsync<T>(Func<T> read, T expected)
         where T : IEquatable<T>
     {
         var now = read();
@@ -120,7 +120,7 @@ public sealed class AddDeleteLeakTests
         return now;
     }
 
-    private static int Descriptors(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
+    internal static int Descriptors(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
 
     /// <summary>netdevd's own threads (I/O threads, netdev threads), by name; the runtime's pools come and go on their own.</summary>
     private static string NetdevdThreads(DaemonProcess daemon) =>

@@ -170,6 +170,81 @@ public sealed class ChardevTests
         }
     }
 
+    /// <summary>
+    /// One monitor's chardev-add of a wait=on server waits for its first client (QEMU blocks all
+    /// of itself there): another monitor's chardev commands go on meanwhile, the id taken and the
+    /// chardev not there yet; a client's arrival answers the add; closing the waiting monitor's
+    /// connection instead ends the add, closes its listener and frees the id.
+    /// </summary>
+    [Fact]
+    public async Task A_chardev_add_waiting_for_its_first_client_holds_up_no_other_monitor()
+    {
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        try
+        {
+            var qmpPath = Path.Combine(dir, "q.sock");
+            var waitPath = Path.Combine(dir, "w.sock");
+            await using var daemon = DaemonProcess.Start(["--qmp", $"unix:{qmpPath},server=on,wait=off"]);
+            using var other = await StartupTests.ConnectWhenReadyAsync(daemon, qmpPath, TimeSpan.FromSeconds(60));
+            using (var waiting = await QmpClient.ConnectAsync(qmpPath))
+            {
+                var answer = waiting.ExecuteAsync(AddSocket("w", waitPath, wait: true));
+                await ListeningAsync(waitPath, true);
+
+                Assert.Equal("{}", (await other.ExecuteAsync(AddSocket("c1", Path.Combine(dir, "c1.sock"), wait: false)))["return"]!.ToJsonString());
+                Assert.Equal("Chardev 'w' not found", Desc(await other.ExecuteAsync("""{"execute":"chardev-remove","arguments":{"id":"w"}}""")));
+                Assert.Equal("Chardev with id 'w' already exists", Desc(await other.ExecuteAsync(AddSocket("w", Path.Combine(dir, "w2.sock"), wait: false))));
+                var list = (JsonArray)(await other.ExecuteAsync("""{"execute":"query-chardev"}"""))["return"]!;
+                Assert.Equal("c1", (string?)((JsonObject)Assert.Single(list)!)["label"]);
+                Assert.Equal("{}", (await other.ExecuteAsync("""{"execute":"chardev-remove","arguments":{"id":"c1"}}"""))["return"]!.ToJsonString());
+                Assert.False(answer.IsCompleted);
+
+                using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await client.ConnectAsync(new UnixDomainSocketEndPoint(waitPath));
+                Assert.Equal("{}", (await answer.WaitAsync(TimeSpan.FromSeconds(20)))["return"]!.ToJsonString());
+                list = (JsonArray)(await other.ExecuteAsync("""{"execute":"query-chardev"}"""))["return"]!;
+                Assert.Equal($"unix:{waitPath},server=on", (string?)((JsonObject)Assert.Single(list)!)["filename"]);
+                Assert.Equal("{}", (await other.ExecuteAsync("""{"execute":"chardev-remove","arguments":{"id":"w"}}"""))["return"]!.ToJsonString());
+            }
+
+            var descriptors = await AddDeleteLeakTests.StableAsync(() => AddDeleteLeakTests.Descriptors(daemon.Pid));
+            var hangingUp = await QmpClient.ConnectAsync(qmpPath);
+            await hangingUp.SendAsync(AddSocket("w", waitPath, wait: true));
+            await ListeningAsync(waitPath, true);
+            hangingUp.Dispose();
+
+            await ListeningAsync(waitPath, false);
+            Assert.Equal(descriptors, await AddDeleteLeakTests.ReachesAsync(() => AddDeleteLeakTests.Descriptors(daemon.Pid), descriptors));
+            Assert.Equal("{}", (await other.ExecuteAsync(AddSocket("w", waitPath, wait: false)))["return"]!.ToJsonString());
+            Assert.Equal("w", (string?)((JsonObject)Assert.Single((JsonArray)(await other.ExecuteAsync("""{"execute":"query-chardev"}"""))["return"]!)!)["label"]);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>A chardev-add of a unix socket server at <paramref name="path"/>.</summary>
+    private static string AddSocket(string id, string path, bool wait) =>
+        "{\"execute\":\"chardev-add\",\"arguments\":{\"id\":\"" + id + "\",\"backend\":{\"type\":\"socket\",\"data\":{\"addr\":{\"type\":\"unix\",\"data\":{\"path\":\"" + path + "\"}},\"server\":true,\"wait\":" + (wait ? "true" : "false") + "}}}}";
+
+    /// <summary>Waits until <paramref name="path"/> accepts connections, or until it is gone.</summary>
+    private static async Task ListeningAsync(string path, bool listening)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (File.Exists(path) != listening)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{path} did not {(listening ? "appear" : "go")}");
+            await Task.Delay(50);
+        }
+
+        if (!listening)
+        {
+            using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            Assert.Throws<SocketException>(() => probe.Connect(new UnixDomainSocketEndPoint(path)));
+        }
+    }
+
     /// <summary>Waits until query-chardev shows c0's front-end open (claimed by a netdev) or not.</summary>
     private static async Task FrontendOpenAsync(QmpClient qmp, bool open)
     {

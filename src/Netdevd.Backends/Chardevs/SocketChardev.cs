@@ -15,6 +15,9 @@ internal sealed class SocketChardev : Chardev
 {
     private readonly QapiSocketAddress _address;
     private readonly bool _server;
+
+    // A server that takes its first client before it is ready (wait=on).
+    private readonly bool _wait;
     private readonly Lock _lock = new();
     private Socket? _listener;
     private string? _unlinkPath;
@@ -23,11 +26,12 @@ internal sealed class SocketChardev : Chardev
     private string _filename;
     private bool _disposed;
 
-    public SocketChardev(string id, QapiSocketAddress address, bool server, TimeSpan reconnectDelay)
+    public SocketChardev(string id, QapiSocketAddress address, bool server, bool wait, TimeSpan reconnectDelay)
         : base(id)
     {
         _address = address;
         _server = server;
+        _wait = wait;
         ReconnectDelay = reconnectDelay;
         _filename = DisconnectedName();
     }
@@ -50,34 +54,59 @@ internal sealed class SocketChardev : Chardev
     public override TimeSpan ReconnectDelay { get; }
 
     /// <summary>
-    /// qmp_chardev_open_socket's blocking part: a server listens (and takes its first client
-    /// with <paramref name="wait"/>); a client without reconnect connects now, as QEMU's
-    /// tcp_chr_connect_client_sync, so that a refused connection fails the chardev.
+    /// qmp_chardev_open_socket's part that waits on nothing outside this process, run under the
+    /// registry's gate: a server binds and listens.
     /// </summary>
-    public void Open(bool wait, CancellationToken cancellationToken)
+    public void Listen()
     {
-        if (_server)
+        if (!_server)
         {
-            var listener = StreamListen.Listen(_address, out _unlinkPath);
-            lock (_lock)
-            {
-                _listener = listener;
-                _filename = DisconnectedName();
-            }
-
-            if (wait)
-            {
-                using var abort = cancellationToken.Register(static l => ((Socket)l!).Dispose(), listener);
-                Connected(_pending = listener.Accept());
-            }
-
             return;
         }
 
-        if (ReconnectDelay == TimeSpan.Zero)
+        var listener = StreamListen.Listen(_address, out _unlinkPath);
+        lock (_lock)
         {
-            Connected(_pending = ConnectOnceAsync(cancellationToken).GetAwaiter().GetResult());
+            _listener = listener;
+            _filename = DisconnectedName();
         }
+    }
+
+    /// <summary>
+    /// qmp_chardev_open_socket's part that waits on the far end, run outside the registry's gate
+    /// with the id reserved: a server with wait takes its first client (tcp_chr_accept_server_sync);
+    /// a client without reconnect connects now, as QEMU's tcp_chr_connect_client_sync, so that a
+    /// refused connection fails the chardev. Either ends with <paramref name="cancellationToken"/>.
+    /// </summary>
+    public async Task WhenReadyAsync(CancellationToken cancellationToken)
+    {
+        Socket first;
+        if (_server && _wait)
+        {
+            first = await _listener!.AcceptAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else if (!_server && ReconnectDelay == TimeSpan.Zero)
+        {
+            first = await ConnectOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            return;
+        }
+
+        Connected(first);
+        lock (_lock)
+        {
+            if (!_disposed)
+            {
+                // Handed to the first ConnectAsync, as QEMU's front-end finds the chardev connected.
+                _pending = first;
+                return;
+            }
+        }
+
+        first.Dispose();
+        throw new ObjectDisposedException(GetType().FullName);
     }
 
     public override async ValueTask<Socket> ConnectAsync(CancellationToken cancellationToken)
@@ -126,12 +155,47 @@ internal sealed class SocketChardev : Chardev
     }
 
     /// <summary>
-    /// One connect. A unix one waits while the back-end's backlog is full until
-    /// <paramref name="cancellationToken"/> (a blocking connect there waits for ever and closing
-    /// the socket does not wake it: the netdev's thread, and closing the netdev, waited with it).
+    /// One connect, ended by <paramref name="cancellationToken"/>: a unix one waits while the
+    /// back-end's backlog is full until then (a blocking connect there waits for ever and closing
+    /// the socket does not wake it: the netdev's thread, and closing the netdev, waited with it);
+    /// an inet or vsock one blocks, so cancelling closes its socket.
     /// </summary>
-    private async Task<Socket> ConnectOnceAsync(CancellationToken cancellationToken) =>
-        (await Task.Run(() => StreamConnect.ConnectAsync(_address, s => _connecting = s, cancellationToken), cancellationToken).ConfigureAwait(false)).Socket;
+    private async Task<Socket> ConnectOnceAsync(CancellationToken cancellationToken)
+    {
+        void Track(Socket? socket)
+        {
+            Volatile.Write(ref _connecting, socket);
+
+            // A socket made after the cancellation (an inet host's next address) would go unclosed.
+            if (socket is not null && cancellationToken.IsCancellationRequested)
+            {
+                socket.Dispose();
+            }
+        }
+
+        Socket connected;
+        using (cancellationToken.Register(static c => Volatile.Read(ref ((SocketChardev)c!)._connecting)?.Dispose(), this))
+        {
+            try
+            {
+                connected = (await Task.Run(() => StreamConnect.ConnectAsync(_address, Track, cancellationToken), cancellationToken).ConfigureAwait(false)).Socket;
+            }
+            catch (SocketSetupException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The connect failed because cancelling closed its socket: a cancellation, not a refusal.
+                throw new OperationCanceledException(cancellationToken);
+            }
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled as it connected: the socket may be closed already.
+            connected.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return connected;
+    }
 
     public override void Disconnected()
     {

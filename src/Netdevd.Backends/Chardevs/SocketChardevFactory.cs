@@ -24,10 +24,11 @@ public sealed class SocketChardevFactory : IChardevFactory
 
         var server = options.Server ?? true;
         var reconnectMs = options.Reconnect is { } seconds ? seconds * 1000 : options.ReconnectMs ?? 0;
-        var chardev = new SocketChardev(id, address, server, reconnectMs > 0 ? TimeSpan.FromMilliseconds(reconnectMs) : TimeSpan.Zero);
+        var reconnect = reconnectMs > 0 ? TimeSpan.FromMilliseconds(reconnectMs) : TimeSpan.Zero;
+        var chardev = new SocketChardev(id, address, server, server && options.Wait == true, reconnect);
         try
         {
-            await Task.Run(() => chardev.Open(options.Wait == true, cancellationToken), cancellationToken).ConfigureAwait(false);
+            chardev.Listen();
         }
         catch (SocketSetupException e)
         {
@@ -41,6 +42,20 @@ public sealed class SocketChardevFactory : IChardevFactory
         }
 
         return chardev;
+    }
+
+    /// <summary>The first client of a server with wait, the connect of a client without reconnect (see <see cref="SocketChardev.WhenReadyAsync"/>).</summary>
+    public async ValueTask WhenReadyAsync(Chardev chardev, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chardev);
+        try
+        {
+            await ((SocketChardev)chardev).WhenReadyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketSetupException e)
+        {
+            throw new ChardevException(e.Message, e);
+        }
     }
 
     /// <summary>socket_address_flatten: the chardev's wrapped address as the flat one the socket code takes.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.ExceptionServices;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
 
@@ -8,13 +9,24 @@ namespace Netdevd.Core.Chardevs;
 /// The chardevs of one netdevd instance (QEMU's /chardevs container): created from the
 /// command line or <c>chardev-add</c>, found by id by the netdevs that use them.
 /// </summary>
+/// <remarks>
+/// Adds and removals are serialised by a gate, but for an add's wait on its far end (see
+/// <see cref="IChardevFactory.WhenReadyAsync"/>): that one waits outside the gate with its id
+/// reserved, so that other chardev commands go on meanwhile (QEMU blocks all of itself there).
+/// The chardevs are an immutable list replaced as a whole under the gate: lookups and listings
+/// read it without any lock and see a chardev only once it is ready.
+/// </remarks>
 public sealed class ChardevRegistry : IAsyncDisposable
 {
     private readonly IChardevFactory? _factory;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    // Ends an add's wait for its first client when the registry closes (else closing waited for it).
+    // Adds waiting on their far end, by reserved id (under the gate): each task completes when its add has ended either way.
+    private readonly Dictionary<string, Task> _pending = new(StringComparer.Ordinal);
+
+    // Ends the adds' waits on their far ends when the registry closes (else closing waited for them).
     private readonly CancellationTokenSource _disposing = new();
+    private bool _disposed;
     private ImmutableList<Chardev> _chardevs = [];
 
     public ChardevRegistry(IChardevFactory? factory = null) => _factory = factory;
@@ -39,26 +51,37 @@ public sealed class ChardevRegistry : IAsyncDisposable
     public Task<Chardev> AddFromCommandLineAsync(string id, ChardevBackend backend, CancellationToken cancellationToken = default) =>
         AddAsync(id, backend, monitor: false, cancellationToken);
 
+    /// <remarks>
+    /// The checks and <see cref="IChardevFactory.CreateAsync"/> run under the gate; a chardev
+    /// that then waits on its far end waits outside it with its id reserved: a duplicate for
+    /// other adds, while nothing else sees the chardev (chardev-remove finds no such chardev, a
+    /// netdev's chardev= none, query-chardev lists none) until it is ready and enters the list
+    /// under the gate. The wait ends with <paramref name="cancellationToken"/> (a QMP client that
+    /// hung up) or with this registry's disposal; the chardev is closed then and the id freed.
+    /// </remarks>
     private async Task<Chardev> AddAsync(string id, ChardevBackend backend, bool monitor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(backend);
+        var prefix = monitor ? $"Failed to add chardev '{id}': " : string.Empty;
+        Chardev chardev;
+        Task ready;
+        TaskCompletionSource pendingDone;
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         await _gate.WaitAsync(ending.Token).ConfigureAwait(false);
         try
         {
-            if (Find(id) is not null)
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (Find(id) is not null || _pending.ContainsKey(id))
             {
                 throw new QapiException(monitor ? $"Chardev with id '{id}' already exists" : $"Duplicate ID '{id}' for chardev");
             }
 
-            var prefix = monitor ? $"Failed to add chardev '{id}': " : string.Empty;
             if (_factory is null || !_factory.Provides(backend.Type))
             {
                 throw new QapiException(prefix + NotProvided(backend.Type));
             }
 
-            Chardev chardev;
             try
             {
                 chardev = await _factory.CreateAsync(id, backend, ending.Token).ConfigureAwait(false);
@@ -68,16 +91,109 @@ public sealed class ChardevRegistry : IAsyncDisposable
                 throw new QapiException(prefix + e.Message, e);
             }
 
-            Volatile.Write(ref _chardevs, _chardevs.Add(chardev));
-            return chardev;
+            try
+            {
+                ready = _factory.WhenReadyAsync(chardev, ending.Token).AsTask();
+                if (ready.IsCompleted)
+                {
+                    // Ready at once (all but a server with wait and a client without reconnect): no reservation.
+                    await ready.ConfigureAwait(false);
+                    Volatile.Write(ref _chardevs, _chardevs.Add(chardev));
+                    return chardev;
+                }
+            }
+            catch (ChardevException e)
+            {
+                await chardev.DisposeAsync().ConfigureAwait(false);
+                throw new QapiException(prefix + e.Message, e);
+            }
+            catch
+            {
+                await chardev.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            pendingDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _pending.Add(id, pendingDone.Task);
         }
         finally
         {
             _gate.Release();
         }
+
+        try
+        {
+            return await FinishPendingAsync(id, chardev, ready, prefix).ConfigureAwait(false);
+        }
+        finally
+        {
+            pendingDone.SetResult();
+        }
     }
 
-    /// <summary>QMP <c>chardev-remove</c>: unknown, then in use by a netdev, as QEMU checks.</summary>
+    /// <summary>Waits outside the gate for a reserved add's chardev, then enters it into the list, or closes it and frees the id.</summary>
+    private async Task<Chardev> FinishPendingAsync(string id, Chardev chardev, Task ready, string prefix)
+    {
+        Exception? failure = null;
+        try
+        {
+            await ready.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+
+        // Not cancellable from here on: the reservation must be resolved, whatever the caller does now.
+        if (failure is null)
+        {
+            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                if (!_disposed)
+                {
+                    _pending.Remove(id);
+                    Volatile.Write(ref _chardevs, _chardevs.Add(chardev));
+                    return chardev;
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        // Closed before its id is free again, as chardev-remove does, so that a new add of the id
+        // cannot meet this one's socket path or port still taken.
+        await chardev.DisposeAsync().ConfigureAwait(false);
+        await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            _pending.Remove(id);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (failure is ChardevException backendFailure)
+        {
+            throw new QapiException(prefix + backendFailure.Message, backendFailure);
+        }
+
+        if (failure is not null)
+        {
+            ExceptionDispatchInfo.Throw(failure);
+        }
+
+        throw new ObjectDisposedException(GetType().FullName);
+    }
+
+    /// <summary>
+    /// QMP <c>chardev-remove</c>: unknown, then in use by a netdev, as QEMU checks. An id an add
+    /// still waits for is unknown: that chardev does not exist yet (only the add's own caller can
+    /// end its wait).
+    /// </summary>
     public async Task RemoveAsync(string id, CancellationToken cancellationToken = default)
     {
         Chardev chardev;
@@ -125,18 +241,29 @@ public sealed class ChardevRegistry : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Chardev[] all;
-        await _disposing.CancelAsync().ConfigureAwait(false);
+        Task[] pending;
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             all = [.. _chardevs];
             Volatile.Write(ref _chardevs, []);
+            pending = [.. _pending.Values];
         }
         finally
         {
             _gate.Release();
         }
 
+        // Pending adds stop waiting on their far ends and close what they made; they take the
+        // gate once more to drop their ids.
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(pending).ConfigureAwait(false);
         foreach (var c in all)
         {
             await c.DisposeAsync().ConfigureAwait(false);
