@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Runtime.ExceptionServices;
+using Netdevd.Core.Registry;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
 
@@ -134,46 +135,25 @@ public sealed class ChardevRegistry : IAsyncDisposable
     /// <summary>Waits outside the gate for a reserved add's chardev, then enters it into the list, or closes it and frees the id.</summary>
     private async Task<Chardev> FinishPendingAsync(string id, Chardev chardev, Task ready, string prefix)
     {
-        Exception? failure = null;
-        try
-        {
-            await ready.ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            failure = e;
-        }
-
-        // Not cancellable from here on: the reservation must be resolved, whatever the caller does now.
-        if (failure is null)
-        {
-            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-            try
+        var (published, failure) = await ReservedAdd.ResolveAsync(
+            _gate,
+            ready,
+            tryPublish: () =>
             {
-                if (!_disposed)
+                if (_disposed)
                 {
-                    _pending.Remove(id);
-                    Volatile.Write(ref _chardevs, _chardevs.Add(chardev));
-                    return chardev;
+                    return false;
                 }
-            }
-            finally
-            {
-                _gate.Release();
-            }
-        }
 
-        // Closed before its id is free again, as chardev-remove does, so that a new add of the id
-        // cannot meet this one's socket path or port still taken.
-        await chardev.DisposeAsync().ConfigureAwait(false);
-        await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-        try
+                _pending.Remove(id);
+                Volatile.Write(ref _chardevs, _chardevs.Add(chardev));
+                return true;
+            },
+            close: chardev.DisposeAsync,
+            freeId: () => _pending.Remove(id)).ConfigureAwait(false);
+        if (published)
         {
-            _pending.Remove(id);
-        }
-        finally
-        {
-            _gate.Release();
+            return chardev;
         }
 
         if (failure is ChardevException backendFailure)

@@ -149,47 +149,25 @@ public sealed class NetdevRegistry : IAsyncDisposable
 
         try
         {
-            Exception? failure = null;
-            try
-            {
-                await ready.ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-
-            // Not cancellable from here on: the reservation must be resolved, whatever the caller does now.
-            if (failure is null)
-            {
-                await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-                try
+            var (published, failure) = await ReservedAdd.ResolveAsync(
+                _gate,
+                ready,
+                tryPublish: () =>
                 {
-                    if (!_disposed)
+                    if (_disposed)
                     {
-                        _pending.Remove(netdev.Id);
-                        Publish(netdev, origin, client);
-                        return client;
+                        return false;
                     }
-                }
-                finally
-                {
-                    _gate.Release();
-                }
-            }
 
-            // Closed before its id is free again, as netdev_del does, so that a new add of the id
-            // cannot meet this one's chardev still claimed; outside the gate, as closing may take
-            // a while (a back-end that does not answer).
-            await client.DisposeAsync().ConfigureAwait(false);
-            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-            try
+                    _pending.Remove(netdev.Id);
+                    Publish(netdev, origin, client);
+                    return true;
+                },
+                close: client.DisposeAsync,
+                freeId: () => _pending.Remove(netdev.Id)).ConfigureAwait(false);
+            if (published)
             {
-                _pending.Remove(netdev.Id);
-            }
-            finally
-            {
-                _gate.Release();
+                return client;
             }
 
             if (failure is not null)
