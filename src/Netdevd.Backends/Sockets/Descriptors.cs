@@ -22,6 +22,23 @@ public static class Descriptors
         return 0;
     }
 
+    /// <summary>Clears O_NONBLOCK: 0, or the errno of the failing fcntl.</summary>
+    public static int TrySetBlocking(int fd)
+    {
+        var flags = Libc.Fcntl(fd, Libc.F_GETFL, 0);
+        if (flags < 0)
+        {
+            return Errno.Last;
+        }
+
+        if ((flags & Libc.O_NONBLOCK) != 0 && Libc.Fcntl(fd, Libc.F_SETFL, flags & ~Libc.O_NONBLOCK) < 0)
+        {
+            return Errno.Last;
+        }
+
+        return 0;
+    }
+
     /// <summary>Closes a descriptor we own, keeping the errno of the failure being reported.</summary>
     public static void CloseQuietly(int fd)
     {
