@@ -33,6 +33,7 @@ public static class Errno
     public const int ECONNREFUSED = 111;
     public const int EHOSTUNREACH = 113;
     public const int EINPROGRESS = 115;
+    public const int ECANCELED = 125;
 
     /// <summary>The errno of the last failed call made through <see cref="Libc"/> on this thread.</summary>
     public static int Last => System.Runtime.InteropServices.Marshal.GetLastPInvokeError();

@@ -19,12 +19,7 @@ public static partial class Libc
         try
         {
             fd.DangerousAddRef(ref added);
-            var raw = (int)fd.DangerousGetHandle();
-            var flags = fcntl(raw, F_GETFL, 0);
-            if (flags >= 0 && (flags & O_NONBLOCK) != 0)
-            {
-                _ = fcntl(raw, F_SETFL, flags & ~O_NONBLOCK);
-            }
+            _ = TrySetBlocking((int)fd.DangerousGetHandle());
         }
         finally
         {
@@ -33,6 +28,23 @@ public static partial class Libc
                 fd.DangerousRelease();
             }
         }
+    }
+
+    /// <summary>Clears O_NONBLOCK on <paramref name="fd"/> if it is set: 0, or the errno of the failing fcntl.</summary>
+    public static int TrySetBlocking(int fd)
+    {
+        var flags = fcntl(fd, F_GETFL, 0);
+        if (flags < 0)
+        {
+            return Marshal.GetLastPInvokeError();
+        }
+
+        if ((flags & O_NONBLOCK) != 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+        {
+            return Marshal.GetLastPInvokeError();
+        }
+
+        return 0;
     }
 
     [LibraryImport(Library, SetLastError = true)]

@@ -30,13 +30,24 @@ public sealed class DatagramNetClient : DatagramSocketClient
     /// control stream (the switch frees the port when it closes); -1 for none.
     /// </param>
     /// <param name="pool">The I/O threads to run on; <see cref="IoThreadPool.Default"/> if null.</param>
-    public DatagramNetClient(string name, NetClientDriver driver, int fd, SockAddr? destination, string info, ILogger? logger = null, int companionFd = -1, IoThreadPool? pool = null)
+    /// <param name="startPolling">
+    /// False to leave the socket off the I/O thread until <see cref="Start"/>: a vde port's is
+    /// not connected before the handshake, and nothing may read it or take its errors for the
+    /// far end's until then.
+    /// </param>
+    public DatagramNetClient(string name, NetClientDriver driver, int fd, SockAddr? destination, string info, ILogger? logger = null, int companionFd = -1, IoThreadPool? pool = null, bool startPolling = true)
         : base(name, driver, fd, destination, new DatagramCounters(), logger, pool)
     {
         _companionFd = companionFd;
         Info = info ?? "";
-        StartPolling();
+        if (startPolling)
+        {
+            StartPolling();
+        }
     }
+
+    /// <summary>Puts the socket on its I/O thread, for a client made with <c>startPolling: false</c>; once.</summary>
+    internal void Start() => StartPolling();
 
     private protected override void OnSocketClosed()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Netdevd.Backends.Dgram;
 using Netdevd.Backends.Sockets;
@@ -8,8 +9,9 @@ using Netdevd.Qapi.Schema;
 namespace Netdevd.Backends.Vde;
 
 /// <summary>
-/// <c>-netdev vde,id=ID[,sock=DIR][,port=N][,group=G][,mode=M]</c> (QEMU's net_init_vde): opens a
-/// port on the switch first and creates the client only when that worked.
+/// <c>-netdev vde,id=ID[,sock=DIR][,port=N][,group=G][,mode=M]</c> (QEMU's net_init_vde): the
+/// switch directory and the sockets first, under the registry's gate; then, in
+/// <see cref="WhenReadyAsync"/>, the handshake that opens the port, which waits on the switch.
 /// </summary>
 public sealed class VdeNetdevFactory : INetdevFactory
 {
@@ -19,6 +21,9 @@ public sealed class VdeNetdevFactory : INetdevFactory
     /// <summary>The description the switch shows for the port (QEMU passes "QEMU").</summary>
     private const string Description = "netdevd";
 
+    /// <summary>The handshake each client made by <see cref="CreateAsync"/> is still to do, until <see cref="WhenReadyAsync"/> takes it.</summary>
+    private readonly ConditionalWeakTable<NetClient, VdeHandshake> _handshakes = [];
+
     public NetClientDriver Driver => NetClientDriver.Vde;
 
     public ValueTask<NetClient> CreateAsync(Netdev options, NetdevContext context)
@@ -26,21 +31,44 @@ public sealed class VdeNetdevFactory : INetdevFactory
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(context);
         var vde = options.Vde ?? new NetdevVdeOptions();
-        var connection = VdeConnector.Open(vde.Sock, vde.Port ?? 0, vde.Group, vde.Mode ?? DefaultMode, DescriptionText());
+        var handshake = VdeConnector.Prepare(vde.Sock, vde.Port ?? 0, vde.Group, vde.Mode ?? DefaultMode, DescriptionText());
         try
         {
             // One datagram on the connected data socket is one frame, as dgram's; the control
             // stream stays open as long as the port (QEMU prints a missing sock as "(null)").
-            var info = $"sock={vde.Sock ?? "(null)"},fd={connection.DataFd}";
+            // Not polled before the handshake has connected the data socket.
+            var info = $"sock={vde.Sock ?? "(null)"},fd={handshake.DataFd}";
             var logger = context.Loggers.CreateLogger<DatagramNetClient>();
-            return ValueTask.FromResult<NetClient>(new DatagramNetClient(options.Id, NetClientDriver.Vde, connection.DataFd, null, info, logger, connection.ControlFd));
+            var client = new DatagramNetClient(options.Id, NetClientDriver.Vde, handshake.DataFd, null, info, logger, handshake.ControlFd, startPolling: false);
+            _handshakes.Add(client, handshake);
+            return ValueTask.FromResult<NetClient>(client);
         }
         catch
         {
-            Descriptors.CloseQuietly(connection.ControlFd);
-            Descriptors.CloseQuietly(connection.DataFd);
+            Descriptors.CloseQuietly(handshake.ControlFd);
+            Descriptors.CloseQuietly(handshake.DataFd);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The handshake, outside the registry's gate: a switch (or anything bound at its ctl path)
+    /// that accepts and never answers holds up this add for up to
+    /// <see cref="VdeConnector.HandshakeTimeout"/>, and no other netdev command. On failure or
+    /// cancellation the registry closes the client, and with it both sockets.
+    /// </summary>
+    public async ValueTask WhenReadyAsync(NetClient client, NetdevContext context)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(context);
+        if (!_handshakes.TryGetValue(client, out var handshake))
+        {
+            throw new InvalidOperationException($"netdev '{client.Name}' was not made by this factory or is ready already");
+        }
+
+        _handshakes.Remove(client);
+        await handshake.RunAsync(context.CancellationToken).ConfigureAwait(false);
+        ((DatagramNetClient)client).Start();
     }
 
     /// <summary>libvdeplug's "DESCR user=NAME PID=N" (plus " SSH=IP" when run over ssh).</summary>
