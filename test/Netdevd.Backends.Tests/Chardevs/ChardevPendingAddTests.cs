@@ -6,17 +6,13 @@ using Netdevd.Qapi.Schema;
 
 namespace Netdevd.Backends.Tests.Chardevs;
 
-/// <summary>Counts this process's descriptors: nothing else may open or close any meanwhile.</summary>
-[CollectionDefinition(nameof(ChardevDescriptorCounting), DisableParallelization = true)]
-public sealed class ChardevDescriptorCounting;
-
 /// <summary>
 /// A chardev-add waiting on its far end (a wait=on server for its first client, a client for
 /// room in a full backlog) held the registry's gate: every other chardev command waited with
 /// it. It now waits with only its id reserved: a duplicate for other adds, unknown to everything
 /// else until ready; cancelling or closing the registry ends it, closes its socket and frees the id.
 /// </summary>
-[Collection(nameof(ChardevDescriptorCounting))]
+[Collection(nameof(DescriptorCounting))]
 public sealed class ChardevPendingAddTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -79,7 +75,7 @@ public sealed class ChardevPendingAddTests
         using var full = new FullBacklogListener(Path.Combine(dir, "be.sock"));
         await using var registry = new ChardevRegistry(new SocketChardevFactory());
         await WarmUpAsync(dir);
-        var descriptors = Descriptors();
+        var descriptors = await OwnDescriptors.StableCountAsync();
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var pending = registry.AddFromMonitorAsync("p", server ? Server(waitPath, wait: true) : Client(full.Path), cancel.Token);
         await Task.Delay(300, Ct);
@@ -88,7 +84,7 @@ public sealed class ChardevPendingAddTests
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Within(pending, "the cancelled add"));
         AssertNotListening(waitPath);
-        Assert.Equal(descriptors, await ReachesAsync(Descriptors, descriptors));
+        Assert.Equal(descriptors, await OwnDescriptors.ReachingAsync(descriptors));
         Assert.Null(registry.Find("p"));
         Assert.Empty(registry.Snapshot());
 
@@ -104,7 +100,7 @@ public sealed class ChardevPendingAddTests
         var waitPath = Path.Combine(dir, "w.sock");
         using var full = new FullBacklogListener(Path.Combine(dir, "be.sock"));
         await WarmUpAsync(dir);
-        var descriptors = Descriptors();
+        var descriptors = await OwnDescriptors.StableCountAsync();
         var registry = new ChardevRegistry(new SocketChardevFactory());
         var waitingServer = registry.AddFromMonitorAsync("w", Server(waitPath, wait: true), Ct);
         var waitingClient = registry.AddFromCommandLineAsync("c", Client(full.Path), Ct);
@@ -116,7 +112,7 @@ public sealed class ChardevPendingAddTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Within(waitingServer, "the server's add"));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Within(waitingClient, "the client's add"));
         AssertNotListening(waitPath);
-        Assert.Equal(descriptors, await ReachesAsync(Descriptors, descriptors));
+        Assert.Equal(descriptors, await OwnDescriptors.ReachingAsync(descriptors));
     }
 
     /// <summary>
@@ -165,21 +161,6 @@ public sealed class ChardevPendingAddTests
         }
 
         await registry.RemoveAsync("warm", Ct);
-    }
-
-    private static int Descriptors() => Directory.GetFiles("/proc/self/fd").Length;
-
-    /// <summary>The value once it equals <paramref name="expected"/>, or what it is after 5 s.</summary>
-    private static async Task<int> ReachesAsync(Func<int> read, int expected)
-    {
-        var now = read();
-        for (var i = 0; i < 100 && now != expected; i++)
-        {
-            await Task.Delay(50, Ct);
-            now = read();
-        }
-
-        return now;
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

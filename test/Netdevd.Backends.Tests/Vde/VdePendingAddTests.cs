@@ -9,16 +9,12 @@ using Netdevd.Qapi.Schema;
 
 namespace Netdevd.Backends.Tests.Vde;
 
-/// <summary>Counts this process's descriptors: nothing else may open or close any meanwhile.</summary>
-[CollectionDefinition(nameof(VdeDescriptorCounting), DisableParallelization = true)]
-public sealed class VdeDescriptorCounting;
-
 /// <summary>
 /// The vde handshake waits on the switch outside the registry's gate: a switch that never
 /// answers holds up its own add (until the handshake timeout), no other netdev command, and
 /// cancelling the add ends the wait at once. Whatever the end, nothing stays open.
 /// </summary>
-[Collection(nameof(VdeDescriptorCounting))]
+[Collection(nameof(DescriptorCounting))]
 public sealed class VdePendingAddTests
 {
     /// <summary>What "at once" is allowed to take on a loaded machine: far below the 5 s handshake timeout.</summary>
@@ -32,7 +28,7 @@ public sealed class VdePendingAddTests
         await WarmUpAsync();
         var dir = TestDirectories.Create("nd-vde-");
         using var silent = new SilentSwitch(dir);
-        var before = await StableDescriptorCountAsync();
+        var before = await OwnDescriptors.StableCountAsync();
         await using var r = NewRegistry();
         var started = Stopwatch.StartNew();
         var add = Task.Run(() => r.AddAsync(Vde("v0", dir), NetdevOrigin.Monitor, null, Ct), Ct);
@@ -59,7 +55,7 @@ public sealed class VdePendingAddTests
         // The control connection is closed (the switch reads its end), and so is everything else.
         await silent.Closed.WaitAsync(TimeSpan.FromSeconds(5), Ct);
         await r.DeleteAsync("h0", Ct);
-        Assert.Equal(before, await DescriptorCountReachingAsync(before));
+        Assert.Equal(before, await OwnDescriptors.ReachingAsync(before));
     }
 
     public static TheoryData<bool, bool> CancelCases() => new()
@@ -80,7 +76,7 @@ public sealed class VdePendingAddTests
         var ctl = Path.Combine(dir, "ctl");
         using var silent = fullBacklog ? null : new SilentSwitch(dir);
         using var backlog = fullBacklog ? new FullBacklogListener(ctl) : null;
-        var before = await StableDescriptorCountAsync();
+        var before = await OwnDescriptors.StableCountAsync();
         var r = NewRegistry();
         var closed = false;
         try
@@ -117,7 +113,7 @@ public sealed class VdePendingAddTests
                 await silent.Closed.WaitAsync(TimeSpan.FromSeconds(5), Ct);
             }
 
-            Assert.Equal(before, await DescriptorCountReachingAsync(before));
+            Assert.Equal(before, await OwnDescriptors.ReachingAsync(before));
             if (!disposeRegistry)
             {
                 // The id is free again.
@@ -133,36 +129,6 @@ public sealed class VdePendingAddTests
                 await r.DisposeAsync();
             }
         }
-    }
-
-    private static int DescriptorCount() => Directory.GetFiles("/proc/self/fd").Length;
-
-    /// <summary>The count once it has held still for a while (the runner opens and closes files of its own now and then).</summary>
-    private static async Task<int> StableDescriptorCountAsync()
-    {
-        var last = DescriptorCount();
-        for (int i = 0, same = 0; i < 100 && same < 5; i++)
-        {
-            await Task.Delay(20, Ct);
-            var now = DescriptorCount();
-            same = now == last ? same + 1 : 0;
-            last = now;
-        }
-
-        return last;
-    }
-
-    /// <summary>The count once it equals <paramref name="expected"/>, or what it is after 2 s: a leak stays.</summary>
-    private static async Task<int> DescriptorCountReachingAsync(int expected)
-    {
-        var now = DescriptorCount();
-        for (var i = 0; i < 100 && now != expected; i++)
-        {
-            await Task.Delay(20, Ct);
-            now = DescriptorCount();
-        }
-
-        return now;
     }
 
     /// <summary>
