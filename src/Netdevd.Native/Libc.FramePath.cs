@@ -58,6 +58,44 @@ public static partial class Libc
         }
     }
 
+    /// <summary>
+    /// writev(2) of up to four pieces, the empty ones left out (a frame's headers and its payload
+    /// where a ring wraps, behind a header of the descriptor's own): the count, or -errno.
+    /// </summary>
+    public static unsafe nint WriteVOrErrno(int fd, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ReadOnlySpan<byte> third, ReadOnlySpan<byte> fourth)
+    {
+        fixed (byte* a = first)
+        fixed (byte* b = second)
+        fixed (byte* c = third)
+        fixed (byte* d = fourth)
+        {
+            var iov = stackalloc IoVector[4];
+            var count = 0;
+            if (!first.IsEmpty)
+            {
+                iov[count++] = new IoVector(a, first.Length);
+            }
+
+            if (!second.IsEmpty)
+            {
+                iov[count++] = new IoVector(b, second.Length);
+            }
+
+            if (!third.IsEmpty)
+            {
+                iov[count++] = new IoVector(c, third.Length);
+            }
+
+            if (!fourth.IsEmpty)
+            {
+                iov[count++] = new IoVector(d, fourth.Length);
+            }
+
+            var n = writev_plain(fd, iov, count);
+            return n >= 0 ? n : -Marshal.GetLastSystemError();
+        }
+    }
+
     [LibraryImport(Library, EntryPoint = "poll")]
     private static unsafe partial int poll_plain(PollFd* fds, nuint nfds, int timeout);
 

@@ -151,8 +151,10 @@ public sealed partial class UserStack
     /// bytes) inside a sink buffer, with Ethernet and IPv6 headers written; empty when the sink is
     /// full or a non-TCP datagram would not fit the guest's link. Finish with <see cref="Commit"/>.
     /// </summary>
-    private Span<byte> BeginIpv6(Ipv6Address source, Ipv6Address destination, byte nextHeader, int l4Length, out Span<byte> frame, byte hopLimit = 64)
+    /// <param name="allocateL4">How much of the L4 part to allocate and return (-1: all of it; less when the rest follows the frame in pieces).</param>
+    private Span<byte> BeginIpv6(Ipv6Address source, Ipv6Address destination, byte nextHeader, int l4Length, out Span<byte> frame, byte hopLimit = 64, int allocateL4 = -1)
     {
+        var l4Allocated = allocateL4 < 0 ? l4Length : allocateL4;
         frame = default;
         if (Ipv6Packet.HeaderLength + l4Length > _options.GuestMtu && nextHeader != IpProtocol.Tcp)
         {
@@ -165,8 +167,8 @@ public sealed partial class UserStack
             return default;
         }
 
-        frame = _sink.Allocate(Math.Max(Ipv6Headers + l4Length, EthernetFrame.MinimumLength));
-        if (frame.Length < Ipv6Headers + l4Length)
+        frame = _sink.Allocate(Math.Max(Ipv6Headers + l4Allocated, EthernetFrame.MinimumLength));
+        if (frame.Length < Ipv6Headers + l4Allocated)
         {
             Counters.Drop(FrameDropReason.OutputFull);
             return default;
@@ -175,7 +177,7 @@ public sealed partial class UserStack
         // libslirp's if_encap6: the frame comes from the MAC derived from the datagram's source.
         EthernetFrame.WriteHeader(frame, _ndp.Resolve(destination), VirtualMac.For(source), EtherType.Ipv6);
         Ipv6Packet.WriteHeader(frame[EthernetFrame.HeaderLength..], source, destination, nextHeader, l4Length, hopLimit);
-        frame = frame[..Math.Max(Ipv6Headers + l4Length, EthernetFrame.MinimumLength)];
-        return frame.Slice(Ipv6Headers, l4Length);
+        frame = frame[..Math.Max(Ipv6Headers + l4Allocated, EthernetFrame.MinimumLength)];
+        return frame.Slice(Ipv6Headers, l4Allocated);
     }
 }

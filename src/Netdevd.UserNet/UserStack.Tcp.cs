@@ -332,28 +332,49 @@ public sealed partial class UserStack
         Service(connection, NowMs);
     }
 
+    /// <summary>
+    /// Payloads from this size on leave the send ring only when their frame goes out (a sink that
+    /// takes frames in pieces, checksums left to the guest's device): a tap writes them from the
+    /// ring, the one copy instead of two. Smaller ones are copied into the frame, where a tap may
+    /// still merge them into one offloaded write; at this size it never would (two would not fit
+    /// in one 64 KiB datagram).
+    /// </summary>
+    private const int GatherMinimumPayload = 32 * 1024;
+
     private void WriteTcp(in TcpFlowAddress address, uint seq, uint ack, TcpFlags flags, ushort window, in TcpOptions options,
-        ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2)
+        ArraySegment<byte> payload1, ArraySegment<byte> payload2)
     {
         var headerLength = TcpPacket.MinimumHeaderLength + options.EmittedLength;
-        var l4Length = headerLength + payload1.Length + payload2.Length;
+        var payloadLength = payload1.Count + payload2.Count;
+        var l4Length = headerLength + payloadLength;
         var ipv4 = address.IsIpv4;
+        var gather = _checksumOffload && payloadLength >= GatherMinimumPayload && _sink is IGatherFrameSink;
         Span<byte> frame;
         var l4 = ipv4
-            ? BeginIpv4(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length, out frame)
-            : BeginIpv6(address.Foreign, address.Guest, IpProtocol.Tcp, l4Length, out frame);
+            ? BeginIpv4(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length, out frame, gather ? headerLength : -1)
+            : BeginIpv6(address.Foreign, address.Guest, IpProtocol.Tcp, l4Length, out frame, allocateL4: gather ? headerLength : -1);
         if (l4.IsEmpty)
         {
             return;
         }
 
         TcpPacket.WriteHeader(l4, address.ForeignPort, address.GuestPort, seq, ack, flags, window, options);
-        payload1.CopyTo(l4[headerLength..]);
-        payload2.CopyTo(l4[(headerLength + payload1.Length)..]);
         var headers = ipv4 ? Headers : Ipv6Headers;
         var pseudoHeader = ipv4
             ? Checksum.PseudoHeader(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length)
             : Checksum.PseudoHeader(address.Foreign, address.Guest, IpProtocol.Tcp, l4Length);
+        if (gather)
+        {
+            // The same header as below; only the pseudo-header goes into the checksum, the payload
+            // is summed by the guest's device and copied by the kernel's write from the ring.
+            TcpPacket.CreateUnchecked(l4).Checksum = Checksum.Fold(pseudoHeader);
+            Counters.FramesOut++;
+            ((IGatherFrameSink)_sink).CommitPartialChecksumGather(headers + headerLength, headers, TcpChecksumOffset, payload1, payload2);
+            return;
+        }
+
+        payload1.AsSpan().CopyTo(l4[headerLength..]);
+        payload2.AsSpan().CopyTo(l4[(headerLength + payload1.Count)..]);
         var tcp = TcpPacket.CreateUnchecked(l4);
         if (_checksumOffload)
         {
@@ -372,7 +393,7 @@ public sealed partial class UserStack
     private sealed class TcpOutput(UserStack stack) : ITcpOutput
     {
         public void Segment(TcpConnection connection, uint sequence, uint acknowledgment, TcpFlags flags, ushort window,
-            in TcpOptions options, ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2) =>
+            in TcpOptions options, ArraySegment<byte> payload1, ArraySegment<byte> payload2) =>
             stack.WriteTcp(connection.Address, sequence, acknowledgment, flags, window, options, payload1, payload2);
     }
 }

@@ -341,11 +341,13 @@ public sealed partial class UserStack : IDisposable
     /// inside a sink buffer, with Ethernet and IPv4 headers written; empty when the sink is full.
     /// Finish with <see cref="Commit"/> of the returned frame.
     /// </summary>
-    private Span<byte> BeginIpv4(Ipv4Address source, Ipv4Address destination, byte protocol, int l4Length, out Span<byte> frame)
+    /// <param name="allocateL4">How much of the L4 part to allocate and return (-1: all of it; less when the rest follows the frame in pieces).</param>
+    private Span<byte> BeginIpv4(Ipv4Address source, Ipv4Address destination, byte protocol, int l4Length, out Span<byte> frame, int allocateL4 = -1)
     {
         const int headers = EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength;
-        frame = _sink.Allocate(Math.Max(headers + l4Length, EthernetFrame.MinimumLength));
-        if (frame.Length < headers + l4Length)
+        var l4Allocated = allocateL4 < 0 ? l4Length : allocateL4;
+        frame = _sink.Allocate(Math.Max(headers + l4Allocated, EthernetFrame.MinimumLength));
+        if (frame.Length < headers + l4Allocated)
         {
             Counters.Drop(FrameDropReason.OutputFull);
             return default;
@@ -353,8 +355,8 @@ public sealed partial class UserStack : IDisposable
 
         EthernetFrame.WriteHeader(frame, GuestMac(destination), _ourMac, EtherType.Ipv4);
         Ipv4Packet.WriteHeader(frame[EthernetFrame.HeaderLength..], source, destination, protocol, l4Length, _ipId++, 64, dontFragment: true);
-        frame = frame[..Math.Max(headers + l4Length, EthernetFrame.MinimumLength)];
-        return frame.Slice(headers, l4Length);
+        frame = frame[..Math.Max(headers + l4Allocated, EthernetFrame.MinimumLength)];
+        return frame.Slice(headers, l4Allocated);
     }
 
     /// <summary>

@@ -154,6 +154,45 @@ public sealed class TapNetClient : NetClient
             while (n < 0 && errno == Errno.EINTR);
         }
 
+        return Written(n, errno);
+    }
+
+    /// <summary>A frame in pieces (headers, then a payload still in its sender's buffer): one vectored write, no copy here.</summary>
+    protected override bool ReceivesGather => true;
+
+    protected override ReceiveResult ReceiveGather(ReadOnlySpan<byte> head, ReadOnlySpan<byte> body1, ReadOnlySpan<byte> body2)
+    {
+        nint n;
+        int errno;
+        lock (_writeLock)
+        {
+            if (_closedFds)
+            {
+                return ReceiveResult.Accepted;
+            }
+
+            // Not merged (the senders' pieces are segments too large to merge); what is held goes first.
+            if (!FlushHeld())
+            {
+                return ReceiveResult.Busy;
+            }
+
+            var fd = _queues[0].Fd;
+            var header = _vnetHeader && !UsingVnetHeader ? ZeroHeader : default;
+            do
+            {
+                n = Libc.WriteVOrErrno(fd, header, head, body1, body2);
+                errno = n < 0 ? (int)-n : 0;
+            }
+            while (n < 0 && errno == Errno.EINTR);
+        }
+
+        return Written(n, errno);
+    }
+
+    /// <summary>What a write's result (the count, or -errno) means for the frame.</summary>
+    private ReceiveResult Written(nint n, int errno)
+    {
         if (n >= 0)
         {
             return ReceiveResult.Accepted;

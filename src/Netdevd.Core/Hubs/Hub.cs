@@ -181,6 +181,29 @@ public sealed class Hub
         }
     }
 
+    /// <summary>
+    /// As <see cref="Forward"/> for a frame in pieces from <paramref name="source"/>, whose one
+    /// other port is <paramref name="exit"/>: the same loop guard, the pieces sent on as they are.
+    /// </summary>
+    internal DeliveryResult ForwardGather(HubPort source, HubPort exit, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body1, ReadOnlySpan<byte> body2)
+    {
+        var path = HubPath.Forwarding;
+        if (!path.TryEnter(this))
+        {
+            CountLoopDrop(source);
+            return DeliveryResult.Delivered;
+        }
+
+        try
+        {
+            return exit.SendGather(head, body1, body2);
+        }
+        finally
+        {
+            path.Leave();
+        }
+    }
+
     /// <summary>Whether <paramref name="source"/> is one of exactly two ports: then every frame it takes leaves by <paramref name="exit"/> alone.</summary>
     internal bool TryGetSoleExit(HubPort source, out HubPort exit)
     {

@@ -28,6 +28,29 @@ public sealed class HubPort : NetClient
         return Hub.Forward(this, frame);
     }
 
+    /// <summary>
+    /// A frame in pieces from the peer: passed on in pieces when this port's hub has one other
+    /// port (then it is all the hub forwards to), else gathered and forwarded whole.
+    /// </summary>
+    internal override DeliveryResult DeliverGather(ReadOnlySpan<byte> head, ReadOnlySpan<byte> body1, ReadOnlySpan<byte> body2, NetClient sender)
+    {
+        var length = head.Length + body1.Length + body2.Length;
+        if (LinkDown || IsClosed || length > MaxFrameSize)
+        {
+            Stats.CountDrop();
+            return DeliveryResult.Delivered;
+        }
+
+        if (!Hub.TryGetSoleExit(this, out var exit))
+        {
+            return DeliverWhole(head, body1, body2, sender);
+        }
+
+        Stats.ReceivedFrames++;
+        Stats.ReceivedBytes += length;
+        return Hub.ForwardGather(this, exit, head, body1, body2);
+    }
+
     protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
     {
         // Only reached through the base Deliver, which this type overrides.

@@ -11,12 +11,12 @@ namespace Netdevd.UserNet.Host;
 /// stack counts a drop. Every buffer keeps <see cref="Headroom"/> bytes in front of the frame, where
 /// the virtio-net header goes when the link carries one (no copy to prepend it).
 /// </summary>
-internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = null) : IFrameSink
+internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = null) : IGatherFrameSink
 {
     /// <summary>Bytes in front of each frame for a virtio-net header.</summary>
     public const int Headroom = Core.Clients.NetClient.VnetHeaderSize;
 
-    private readonly Queue<(byte[] Buffer, int Length, int Reserved, GuestChecksum Checksum)> _frames = new(256);
+    private readonly Queue<QueuedFrame> _frames = new(256);
     private readonly Lock _lock = new();
 
     /// <summary>
@@ -82,12 +82,15 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
         return _current.AsSpan(Headroom);
     }
 
-    public void Commit(int length) => Enqueue(length, default);
+    public void Commit(int length) => Enqueue(length, default, default, default);
 
     public void CommitPartialChecksum(int length, int checksumStart, int checksumOffset) =>
-        Enqueue(length, new GuestChecksum((ushort)checksumStart, (ushort)checksumOffset));
+        Enqueue(length, new GuestChecksum((ushort)checksumStart, (ushort)checksumOffset), default, default);
 
-    private void Enqueue(int length, GuestChecksum checksum)
+    public void CommitPartialChecksumGather(int headLength, int checksumStart, int checksumOffset, ArraySegment<byte> body1, ArraySegment<byte> body2) =>
+        Enqueue(headLength, new GuestChecksum((ushort)checksumStart, (ushort)checksumOffset), body1, body2);
+
+    private void Enqueue(int length, GuestChecksum checksum, ArraySegment<byte> body1, ArraySegment<byte> body2)
     {
         var buffer = _current ?? throw new InvalidOperationException("Commit without Allocate");
         var reserved = _currentReserved;
@@ -95,7 +98,7 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
         _currentReserved = 0;
         lock (_lock)
         {
-            _frames.Enqueue((buffer, length, reserved, checksum));
+            _frames.Enqueue(new QueuedFrame(buffer, length, reserved, checksum, body1, body2));
         }
     }
 
@@ -107,16 +110,22 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
 
     /// <summary>
     /// The next frame: it starts at <see cref="Headroom"/> in <paramref name="buffer"/>;
-    /// <paramref name="checksum"/> says whether its L4 checksum is left to the receiver.
+    /// <paramref name="checksum"/> says whether its L4 checksum is left to the receiver. A frame
+    /// in pieces has only its headers there (<paramref name="length"/> bytes), its payload in
+    /// <paramref name="body1"/> and <paramref name="body2"/> (both empty for a whole frame).
     /// </summary>
-    public bool TryDequeue(out byte[] buffer, out int length, out GuestChecksum checksum)
+    public bool TryDequeue(out byte[] buffer, out int length, out GuestChecksum checksum, out ArraySegment<byte> body1, out ArraySegment<byte> body2)
     {
         lock (_lock)
         {
             if (_frames.TryDequeue(out var frame))
             {
-                (buffer, length, var reserved, checksum) = frame;
-                budget?.Release(reserved);
+                buffer = frame.Buffer;
+                length = frame.Length;
+                checksum = frame.Checksum;
+                body1 = frame.Body1;
+                body2 = frame.Body2;
+                budget?.Release(frame.Reserved);
                 return true;
             }
         }
@@ -124,6 +133,8 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
         buffer = [];
         length = 0;
         checksum = default;
+        body1 = default;
+        body2 = default;
         return false;
     }
 
@@ -137,9 +148,12 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
 
     public void Clear()
     {
-        while (TryDequeue(out var b, out _, out _))
+        while (TryDequeue(out var b, out _, out _, out _, out _))
         {
             Return(b);
         }
     }
 }
+
+/// <summary>A queued frame: its buffer (headers, or all of it), and the payload pieces of one sent in pieces.</summary>
+internal readonly record struct QueuedFrame(byte[] Buffer, int Length, int Reserved, GuestChecksum Checksum, ArraySegment<byte> Body1, ArraySegment<byte> Body2);

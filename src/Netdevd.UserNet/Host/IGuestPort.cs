@@ -10,6 +10,14 @@ internal interface IGuestPort
     /// </summary>
     void Deliver(Span<byte> buffer, int length, GuestChecksum checksum);
 
+    /// <summary>
+    /// As <see cref="Deliver"/> for a frame in pieces: its <paramref name="headLength"/> bytes of
+    /// headers at <see cref="GuestOutputQueue.Headroom"/> in <paramref name="buffer"/>, its
+    /// payload in <paramref name="body1"/> and <paramref name="body2"/>; its L4 checksum is left to
+    /// the receiver (<paramref name="checksum"/>).
+    /// </summary>
+    void DeliverGather(Span<byte> buffer, int headLength, GuestChecksum checksum, ArraySegment<byte> body1, ArraySegment<byte> body2);
+
     /// <summary>The frames delivered until <see cref="EndBatch"/> are one batch (the receiver may coalesce them).</summary>
     void BeginBatch();
 

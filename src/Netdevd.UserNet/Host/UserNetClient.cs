@@ -24,6 +24,9 @@ namespace Netdevd.UserNet.Host;
 /// </remarks>
 public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
 {
+    // A frame sent in pieces made whole again, for a link that lost its virtio-net headers (rare: made on first need).
+    private byte[]? _wholeFrame;
+
     private readonly UserNetEngine _engine;
     private readonly UserStackOptions _options;
     private readonly DnsUpstream? _dnsUpstream;
@@ -497,6 +500,32 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
             System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[(checksum.Start + checksum.Offset)..], value);
         }
 
+        Send(frame);
+    }
+
+    void IGuestPort.DeliverGather(Span<byte> buffer, int headLength, GuestChecksum checksum, ArraySegment<byte> body1, ArraySegment<byte> body2)
+    {
+        const int headroom = GuestOutputQueue.Headroom;
+        if (UsingVnetHeader)
+        {
+            // The stack sends pieces only with a partial checksum: the header asks the device for it.
+            var header = buffer[..headroom];
+            new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0, checksum.Start, checksum.Offset).Write(header);
+            header[VirtioNetHeader.BaseSize..].Clear();
+            SendGather(buffer[..(headroom + headLength)], body1, body2);
+            return;
+        }
+
+        // The link lost its headers after the frame was built (a new peer): the peer now needs the
+        // whole checksum, over the pieces as one; the frame goes whole.
+        var length = headLength + body1.Count + body2.Count;
+        var whole = _wholeFrame ??= new byte[MaxFrameSize];
+        buffer.Slice(headroom, headLength).CopyTo(whole);
+        body1.AsSpan().CopyTo(whole.AsSpan(headLength));
+        body2.AsSpan().CopyTo(whole.AsSpan(headLength + body1.Count));
+        var frame = whole.AsSpan(0, length);
+        var value = Checksum.Finish(Checksum.Add(0, frame[checksum.Start..]));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[(checksum.Start + checksum.Offset)..], value);
         Send(frame);
     }
 

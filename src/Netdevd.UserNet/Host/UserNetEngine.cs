@@ -348,9 +348,17 @@ internal sealed class UserNetEngine : IDisposable
             _guest.BeginBatch();
             try
             {
-                while (Output.TryDequeue(out var buffer, out var length, out var checksum))
+                while (Output.TryDequeue(out var buffer, out var length, out var checksum, out var body1, out var body2))
                 {
-                    _guest.Deliver(buffer, length, checksum);
+                    if (body1.Count + body2.Count == 0)
+                    {
+                        _guest.Deliver(buffer, length, checksum);
+                    }
+                    else
+                    {
+                        _guest.DeliverGather(buffer, length, checksum, body1, body2);
+                    }
+
                     Output.Return(buffer);
                 }
             }

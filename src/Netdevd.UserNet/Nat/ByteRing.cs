@@ -19,6 +19,10 @@ internal sealed class ByteRing : IDisposable
     private int _head;
     private int _count;
 
+    // Whether the array was lent (Lend): queued frames may still point into it, so it never goes
+    // back to the shared pool, where another flow could rent it and write over their bytes.
+    private bool _lent;
+
     public ByteRing(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
@@ -109,6 +113,26 @@ internal sealed class ByteRing : IDisposable
     }
 
     /// <summary>
+    /// The data in [offset, offset+length) as one or two segments of the ring's array, for frames
+    /// that carry them out after this call (the array is then never pooled again). They keep their
+    /// bytes while the data is not consumed.
+    /// </summary>
+    public void Lend(int offset, int length, out ArraySegment<byte> first, out ArraySegment<byte> second)
+    {
+        if (offset < 0 || length < 0 || offset + length > _count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length));
+        }
+
+        var buffer = Buffer;
+        var start = (_head + offset) % _capacity;
+        var firstLength = Math.Min(length, _capacity - start);
+        first = new ArraySegment<byte>(buffer, start, firstLength);
+        second = new ArraySegment<byte>(buffer, 0, length - firstLength);
+        _lent = true;
+    }
+
+    /// <summary>
     /// Moves the data to a larger array (head at 0); every span handed out before is stale. The
     /// stack grows a ring only between socket calls, which all run under its lock.
     /// </summary>
@@ -123,7 +147,7 @@ internal sealed class ByteRing : IDisposable
         _buffer = larger;
         _capacity = capacity;
         _head = 0;
-        ArrayPool<byte>.Shared.Return(old);
+        Release(old);
     }
 
     /// <summary>Drops <paramref name="n"/> bytes from the head.</summary>
@@ -141,7 +165,18 @@ internal sealed class ByteRing : IDisposable
         var buffer = Interlocked.Exchange(ref _buffer, null);
         if (buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            Release(buffer);
         }
+    }
+
+    /// <summary>Gives an array up: back to the pool, unless frames may still point into it (then to the GC, once they are gone).</summary>
+    private void Release(byte[] array)
+    {
+        if (!_lent)
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
+
+        _lent = false;
     }
 }

@@ -5,10 +5,11 @@ namespace Netdevd.UserNet.Nat;
 /// <summary>
 /// Where a connection puts the segments it sends to the guest. The stack implements it by writing
 /// Ethernet+IPv4+TCP straight into an output frame; tests record the segments. The payload comes
-/// in two parts because the send buffer is a ring.
+/// in two parts because the send buffer is a ring; they are segments of the ring's array, which a
+/// frame may carry out after the call (<see cref="ByteRing.Lend"/>).
 /// </summary>
 internal interface ITcpOutput
 {
     void Segment(TcpConnection connection, uint sequence, uint acknowledgment, TcpFlags flags, ushort window,
-        in TcpOptions options, ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2);
+        in TcpOptions options, ArraySegment<byte> payload1, ArraySegment<byte> payload2);
 }

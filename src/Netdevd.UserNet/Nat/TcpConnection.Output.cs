@@ -75,7 +75,7 @@ internal sealed partial class TcpConnection
             }
 
             var length = Math.Min(Math.Min(unsent, window), mss);
-            _send.Peek(offset, length, out var first, out var second);
+            _send.Lend(offset, length, out var first, out var second);
             var flags = TcpFlags.Ack;
             if (length == unsent)
             {
@@ -121,7 +121,7 @@ internal sealed partial class TcpConnection
 
     private void SendAck() => Emit(_sndNxt, _rcvNxt, TcpFlags.Ack, AdvertisedWindow(), default, default, default);
 
-    private void Emit(uint seq, uint ack, TcpFlags flags, ushort window, in TcpOptions options, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    private void Emit(uint seq, uint ack, TcpFlags flags, ushort window, in TcpOptions options, ArraySegment<byte> first, ArraySegment<byte> second)
     {
         if ((flags & TcpFlags.Ack) != 0)
         {

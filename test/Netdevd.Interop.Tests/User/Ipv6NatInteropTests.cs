@@ -193,7 +193,7 @@ public sealed class Ipv6NatInteropTests
     private static Task<IPAddress> ServeOnceAsync(Socket listener, string body) => ServeOnceAsync(listener, Encoding.ASCII.GetBytes(body));
 
     /// <summary>Answers one HTTP request with <paramref name="body"/>; returns the address the request came from.</summary>
-    private static async Task<IPAddress> ServeOnceAsync(Socket listener, byte[] body)
+    internal static async Task<IPAddress> ServeOnceAsync(Socket listener, byte[] body)
     {
         using var cts = new CancellationTokenSource(Patience);
         using var connection = await listener.AcceptAsync(cts.Token);

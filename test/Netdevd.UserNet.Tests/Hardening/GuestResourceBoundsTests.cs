@@ -146,7 +146,7 @@ public sealed class GuestResourceBoundsTests : NatStackHarness
         Assert.Equal(1, queue.Overflows);
         Assert.Equal(1, refusedOnce);
 
-        Assert.True(queue.TryDequeue(out var buffer, out _, out _));
+        Assert.True(queue.TryDequeue(out var buffer, out _, out _, out _, out _));
         queue.Return(buffer);
         Assert.True(queue.Allocate(1514).Length > 0);
         queue.Commit(60);

@@ -15,11 +15,11 @@ internal sealed class RecordingTcpOutput : ITcpOutput
     public List<SentSegment> Sent { get; } = [];
 
     public void Segment(TcpConnection connection, uint sequence, uint acknowledgment, TcpFlags flags, ushort window,
-        in TcpOptions options, ReadOnlySpan<byte> payload1, ReadOnlySpan<byte> payload2)
+        in TcpOptions options, ArraySegment<byte> payload1, ArraySegment<byte> payload2)
     {
-        var payload = new byte[payload1.Length + payload2.Length];
-        payload1.CopyTo(payload);
-        payload2.CopyTo(payload.AsSpan(payload1.Length));
+        var payload = new byte[payload1.Count + payload2.Count];
+        payload1.AsSpan().CopyTo(payload);
+        payload2.AsSpan().CopyTo(payload.AsSpan(payload1.Count));
         Sent.Add(new SentSegment(sequence, acknowledgment, flags, window, options, payload));
     }
 
