@@ -341,7 +341,8 @@ public sealed partial class UserStack
     /// </summary>
     private const int GatherMinimumPayload = 32 * 1024;
 
-    private void WriteTcp(in TcpFlowAddress address, uint seq, uint ack, TcpFlags flags, ushort window, in TcpOptions options,
+    /// <returns>True when the frame went in pieces: the payload's segments are read when it goes out.</returns>
+    private bool WriteTcp(in TcpFlowAddress address, uint seq, uint ack, TcpFlags flags, ushort window, in TcpOptions options,
         ArraySegment<byte> payload1, ArraySegment<byte> payload2)
     {
         var headerLength = TcpPacket.MinimumHeaderLength + options.EmittedLength;
@@ -355,7 +356,7 @@ public sealed partial class UserStack
             : BeginIpv6(address.Foreign, address.Guest, IpProtocol.Tcp, l4Length, out frame, allocateL4: gather ? headerLength : -1);
         if (l4.IsEmpty)
         {
-            return;
+            return false;
         }
 
         TcpPacket.WriteHeader(l4, address.ForeignPort, address.GuestPort, seq, ack, flags, window, options);
@@ -370,7 +371,7 @@ public sealed partial class UserStack
             TcpPacket.CreateUnchecked(l4).Checksum = Checksum.Fold(pseudoHeader);
             Counters.FramesOut++;
             ((IGatherFrameSink)_sink).CommitPartialChecksumGather(headers + headerLength, headers, TcpChecksumOffset, payload1, payload2);
-            return;
+            return true;
         }
 
         payload1.AsSpan().CopyTo(l4[headerLength..]);
@@ -382,17 +383,18 @@ public sealed partial class UserStack
             // pseudo-header goes in, and the data is never read here a second time.
             tcp.Checksum = Checksum.Fold(pseudoHeader);
             Commit(frame, headers + l4Length, headers);
-            return;
+            return false;
         }
 
         tcp.Checksum = tcp.ComputeChecksum(pseudoHeader);
         Commit(frame, headers + l4Length);
+        return false;
     }
 
     /// <summary>Turns connection output into frames (kept apart so the stack's public surface stays small).</summary>
     private sealed class TcpOutput(UserStack stack) : ITcpOutput
     {
-        public void Segment(TcpConnection connection, uint sequence, uint acknowledgment, TcpFlags flags, ushort window,
+        public bool Segment(TcpConnection connection, uint sequence, uint acknowledgment, TcpFlags flags, ushort window,
             in TcpOptions options, ArraySegment<byte> payload1, ArraySegment<byte> payload2) =>
             stack.WriteTcp(connection.Address, sequence, acknowledgment, flags, window, options, payload1, payload2);
     }

@@ -19,7 +19,7 @@ internal sealed class ByteRing : IDisposable
     private int _head;
     private int _count;
 
-    // Whether the array was lent (Lend): queued frames may still point into it, so it never goes
+    // Whether the array was lent (MarkLent): queued frames may still point into it, so it never goes
     // back to the shared pool, where another flow could rent it and write over their bytes.
     private bool _lent;
 
@@ -113,11 +113,11 @@ internal sealed class ByteRing : IDisposable
     }
 
     /// <summary>
-    /// The data in [offset, offset+length) as one or two segments of the ring's array, for frames
-    /// that carry them out after this call (the array is then never pooled again). They keep their
-    /// bytes while the data is not consumed.
+    /// The data in [offset, offset+length) as one or two segments of the ring's array. They keep
+    /// their bytes while the data is not consumed; a caller that keeps them beyond that (a frame
+    /// that goes out later) calls <see cref="MarkLent"/>.
     /// </summary>
-    public void Lend(int offset, int length, out ArraySegment<byte> first, out ArraySegment<byte> second)
+    public void PeekSegments(int offset, int length, out ArraySegment<byte> first, out ArraySegment<byte> second)
     {
         if (offset < 0 || length < 0 || offset + length > _count)
         {
@@ -129,8 +129,10 @@ internal sealed class ByteRing : IDisposable
         var firstLength = Math.Min(length, _capacity - start);
         first = new ArraySegment<byte>(buffer, start, firstLength);
         second = new ArraySegment<byte>(buffer, 0, length - firstLength);
-        _lent = true;
     }
+
+    /// <summary>Segments of the current array went to frames still queued: it is never pooled again.</summary>
+    public void MarkLent() => _lent = true;
 
     /// <summary>
     /// Moves the data to a larger array (head at 0); every span handed out before is stale. The

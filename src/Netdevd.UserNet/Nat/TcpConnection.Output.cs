@@ -75,7 +75,7 @@ internal sealed partial class TcpConnection
             }
 
             var length = Math.Min(Math.Min(unsent, window), mss);
-            _send.Lend(offset, length, out var first, out var second);
+            _send.PeekSegments(offset, length, out var first, out var second);
             var flags = TcpFlags.Ack;
             if (length == unsent)
             {
@@ -129,7 +129,10 @@ internal sealed partial class TcpConnection
             _rcvAdvertisedEdge = _rcvNxt + (uint)((flags & TcpFlags.Syn) != 0 ? window : window << _rcvShift);
         }
 
-        _output.Segment(this, seq, ack, flags, window, options, first, second);
+        if (_output.Segment(this, seq, ack, flags, window, options, first, second))
+        {
+            _send.MarkLent();
+        }
     }
 
     private void AfterSend(uint end, long nowMs, bool fresh)

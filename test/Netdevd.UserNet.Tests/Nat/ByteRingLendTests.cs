@@ -6,7 +6,7 @@ namespace Netdevd.UserNet.Tests.Nat;
 /// <summary>
 /// A send ring whose bytes were lent to frames still queued never gives its array back to the
 /// shared pool (another flow could rent it and write over them before the frames go out); a ring
-/// that lent nothing does, as before.
+/// that lent nothing (its segments only copied during the call) does, as before.
 /// </summary>
 public sealed class ByteRingLendTests
 {
@@ -17,22 +17,24 @@ public sealed class ByteRingLendTests
     {
         var ring = new ByteRing(Capacity);
         ring.Write(new byte[100]);
-        ring.Lend(0, 100, out var lent, out _);
+        ring.PeekSegments(0, 100, out var lent, out _);
+        ring.MarkLent();
         ring.Grow(Capacity * 2);
         Assert.DoesNotContain(RentSome(Capacity), a => ReferenceEquals(a, lent.Array));
 
-        ring.Lend(0, 100, out var lentAfterGrow, out _);
+        ring.PeekSegments(0, 100, out var lentAfterGrow, out _);
+        ring.MarkLent();
         Assert.NotSame(lent.Array, lentAfterGrow.Array);
         ring.Dispose();
         Assert.DoesNotContain(RentSome(Capacity * 2), a => ReferenceEquals(a, lentAfterGrow.Array));
     }
 
     [Fact]
-    public void An_array_never_lent_goes_back_to_the_pool()
+    public void An_array_only_peeked_goes_back_to_the_pool()
     {
         var ring = new ByteRing(Capacity);
         ring.Write(new byte[100]);
-        ring.Peek(0, 100, out _, out _);
+        ring.PeekSegments(0, 100, out _, out _);
         var array = ring.WritableSegment().Array;
         ring.Dispose();
         Assert.Contains(RentSome(Capacity), a => ReferenceEquals(a, array));
@@ -45,7 +47,7 @@ public sealed class ByteRingLendTests
         ring.Write(new byte[12]);
         ring.Consume(10);
         ring.Write([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-        ring.Lend(2, 10, out var first, out var second);
+        ring.PeekSegments(2, 10, out var first, out var second);
         Assert.Equal([1, 2, 3, 4], first.AsSpan().ToArray());
         Assert.Equal([5, 6, 7, 8, 9, 10], second.AsSpan().ToArray());
     }

@@ -14,13 +14,14 @@ internal sealed class RecordingTcpOutput : ITcpOutput
 {
     public List<SentSegment> Sent { get; } = [];
 
-    public void Segment(TcpConnection connection, uint sequence, uint acknowledgment, TcpFlags flags, ushort window,
+    public bool Segment(TcpConnection connection, uint sequence, uint acknowledgment, TcpFlags flags, ushort window,
         in TcpOptions options, ArraySegment<byte> payload1, ArraySegment<byte> payload2)
     {
         var payload = new byte[payload1.Count + payload2.Count];
         payload1.AsSpan().CopyTo(payload);
         payload2.AsSpan().CopyTo(payload.AsSpan(payload1.Count));
         Sent.Add(new SentSegment(sequence, acknowledgment, flags, window, options, payload));
+        return false;
     }
 
     public List<SentSegment> Take()
