@@ -100,16 +100,9 @@ internal sealed class ByteRing : IDisposable
     /// <summary>The data in [offset, offset+length) as one or two spans (the ring may wrap).</summary>
     public void Peek(int offset, int length, out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> second)
     {
-        if (offset < 0 || length < 0 || offset + length > _count)
-        {
-            throw new ArgumentOutOfRangeException(nameof(length));
-        }
-
-        var buffer = Buffer;
-        var start = (_head + offset) % _capacity;
-        var firstLength = Math.Min(length, _capacity - start);
-        first = buffer.AsSpan(start, firstLength);
-        second = buffer.AsSpan(0, length - firstLength);
+        PeekSegments(offset, length, out var a, out var b);
+        first = a;
+        second = b;
     }
 
     /// <summary>
