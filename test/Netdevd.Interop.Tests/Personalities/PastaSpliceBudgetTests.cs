@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Netdevd.Backends.Tests.Io;
 using Netdevd.Native;
 using Netdevd.Personalities.Pasta;
@@ -411,16 +410,13 @@ public sealed class PastaSpliceBudgetTests
     /// <summary>Where the flood's threads and the relay's run: one core, the relay's thread below the others.</summary>
     private static class OneCore
     {
-        /// <summary>sched(7)'s SCHED_IDLE: runs only when no other thread of its core wants it, and one that wakes takes the core at once.</summary>
-        private const int SchedIdle = 5;
-
         private const int MaskBytes = 128;
 
         /// <summary>The first core this process may run on.</summary>
         public static int Pick()
         {
             var mask = new byte[MaskBytes];
-            Check(SchedGetAffinity(0, mask.Length, mask));
+            Check(Libc.GetAffinity(0, mask));
             for (var cpu = 0; cpu < mask.Length * 8; cpu++)
             {
                 if ((mask[cpu / 8] & (1 << (cpu % 8))) != 0)
@@ -437,14 +433,13 @@ public sealed class PastaSpliceBudgetTests
         {
             var mask = new byte[MaskBytes];
             mask[cpu / 8] = (byte)(1 << (cpu % 8));
-            Check(SchedSetAffinity(tid, mask.Length, mask));
+            Check(Libc.SetAffinity(tid, mask));
         }
 
         /// <summary>Gives thread <paramref name="tid"/> the SCHED_IDLE policy (lowering a thread's needs no privilege).</summary>
         public static void Idle(int tid)
         {
-            var priority = 0;
-            Check(SchedSetScheduler(tid, SchedIdle, ref priority));
+            Check(Libc.SetScheduler(tid, Libc.SCHED_IDLE));
         }
 
         /// <summary>This process's threads whose name (comm) is <paramref name="name"/>.</summary>
@@ -473,18 +468,8 @@ public sealed class PastaSpliceBudgetTests
         {
             if (result != 0)
             {
-                throw new IOException(Errno.Message(Marshal.GetLastPInvokeError()));
+                throw new IOException(Errno.Message(Errno.Last));
             }
         }
-
-        [DllImport("libc", EntryPoint = "sched_getaffinity", SetLastError = true)]
-        private static extern int SchedGetAffinity(int pid, nint size, byte[] mask);
-
-        [DllImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
-        private static extern int SchedSetAffinity(int pid, nint size, byte[] mask);
-
-        /// <summary>sched_setscheduler(2); the last parameter is struct sched_param (its one int).</summary>
-        [DllImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
-        private static extern int SchedSetScheduler(int pid, int policy, ref int priority);
     }
 }
