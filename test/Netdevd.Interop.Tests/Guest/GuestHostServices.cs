@@ -24,11 +24,24 @@ internal sealed record GuestHostServices(byte[] Payload, int DnsPort, int HttpPo
         var payload = RandomNumberGenerator.GetBytes(payloadBytes);
         await File.WriteAllBytesAsync(Path.Combine(dir, PayloadFile), payload);
 
-        var dnsPort = HostTools.FreePort(SocketType.Dgram);
-        var dns = GuestVmTests.Track(processes, CapturedProcess.Start(dnsmasq, [
-            "--no-daemon", "--log-facility=-", "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
-            $"--port={dnsPort}", $"--address=/{DnsName}/{dnsAddress}", $"--pid-file={dir}/dnsmasq.pid"]));
-        Assert.True(await dns.WaitForAsync("started", TimeSpan.FromSeconds(30)), $"dnsmasq did not start:\n{dns.Output}");
+        // dnsmasq binds its port for UDP and TCP; a port found free for one may be taken for the
+        // other, or taken between the probe and dnsmasq's bind by another test's socket (a full
+        // run once failed here with "Address already in use"): another port then.
+        int dnsPort;
+        CapturedProcess dns;
+        for (var attempt = 1; ; attempt++)
+        {
+            dnsPort = HostTools.FreePort(SocketType.Dgram);
+            dns = GuestVmTests.Track(processes, CapturedProcess.Start(dnsmasq, [
+                "--no-daemon", "--log-facility=-", "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
+                $"--port={dnsPort}", $"--address=/{DnsName}/{dnsAddress}", $"--pid-file={dir}/dnsmasq.pid"]));
+            if (await dns.WaitForAsync("started", TimeSpan.FromSeconds(30)))
+            {
+                break;
+            }
+
+            Assert.True(attempt < 5 && dns.Output.Contains("Address already in use", StringComparison.Ordinal), $"dnsmasq did not start:\n{dns.Output}");
+        }
 
         var httpPort = HostTools.FreePort();
         GuestVmTests.Track(processes, CapturedProcess.Start(busybox, ["httpd", "-f", "-p", $"127.0.0.1:{httpPort}", "-h", dir]));
