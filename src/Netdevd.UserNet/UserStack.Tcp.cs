@@ -349,7 +349,8 @@ public sealed partial class UserStack
         var payloadLength = payload1.Count + payload2.Count;
         var l4Length = headerLength + payloadLength;
         var ipv4 = address.IsIpv4;
-        var gather = _checksumOffload && payloadLength >= GatherMinimumPayload && _sink is IGatherFrameSink;
+        var gatherSink = _checksumOffload && payloadLength >= GatherMinimumPayload ? _gatherSink : null;
+        var gather = gatherSink is not null;
         Span<byte> frame;
         var l4 = ipv4
             ? BeginIpv4(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length, out frame, gather ? headerLength : -1)
@@ -364,13 +365,13 @@ public sealed partial class UserStack
         var pseudoHeader = ipv4
             ? Checksum.PseudoHeader(address.ForeignAddress, address.GuestAddress, IpProtocol.Tcp, l4Length)
             : Checksum.PseudoHeader(address.Foreign, address.Guest, IpProtocol.Tcp, l4Length);
-        if (gather)
+        if (gatherSink is not null)
         {
             // The same header as below; only the pseudo-header goes into the checksum, the payload
             // is summed by the guest's device and copied by the kernel's write from the ring.
             TcpPacket.CreateUnchecked(l4).Checksum = Checksum.Fold(pseudoHeader);
             Counters.FramesOut++;
-            ((IGatherFrameSink)_sink).CommitPartialChecksumGather(headers + headerLength, headers, TcpChecksumOffset, payload1, payload2);
+            gatherSink.CommitPartialChecksumGather(headers + headerLength, headers, TcpChecksumOffset, payload1, payload2);
             return true;
         }
 

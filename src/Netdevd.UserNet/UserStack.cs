@@ -30,6 +30,9 @@ public sealed partial class UserStack : IDisposable
 
     private readonly UserStackOptions _options;
     private readonly IFrameSink _sink;
+
+    // The same sink when it takes frames in pieces (TCP payloads left in their send ring), else null.
+    private readonly IGatherFrameSink? _gatherSink;
     private readonly TimeProvider _time;
     private readonly long _startTimestamp;
     private readonly ArpTable _arp;
@@ -55,6 +58,7 @@ public sealed partial class UserStack : IDisposable
         ArgumentNullException.ThrowIfNull(sink);
         _options = options;
         _sink = sink;
+        _gatherSink = sink as IGatherFrameSink;
         _time = time ?? TimeProvider.System;
         _startTimestamp = _time.GetTimestamp();
         _arp = arpTable ?? new ArpTable(options.Network, options.Netmask);

@@ -477,17 +477,7 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         const int headroom = GuestOutputQueue.Headroom;
         if (UsingVnetHeader)
         {
-            var header = buffer[..headroom];
-            if (checksum.IsPartial)
-            {
-                new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0, checksum.Start, checksum.Offset).Write(header);
-                header[VirtioNetHeader.BaseSize..].Clear();
-            }
-            else
-            {
-                header.Clear();
-            }
-
+            WriteVnetHeader(buffer[..headroom], checksum);
             Send(buffer[..(headroom + length)]);
             return;
         }
@@ -508,25 +498,32 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         const int headroom = GuestOutputQueue.Headroom;
         if (UsingVnetHeader)
         {
-            // The stack sends pieces only with a partial checksum: the header asks the device for it.
-            var header = buffer[..headroom];
-            new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0, checksum.Start, checksum.Offset).Write(header);
-            header[VirtioNetHeader.BaseSize..].Clear();
+            WriteVnetHeader(buffer[..headroom], checksum);
             SendGather(buffer[..(headroom + headLength)], body1, body2);
             return;
         }
 
-        // The link lost its headers after the frame was built (a new peer): the peer now needs the
-        // whole checksum, over the pieces as one; the frame goes whole.
-        var length = headLength + body1.Count + body2.Count;
-        var whole = _wholeFrame ??= new byte[MaxFrameSize];
-        buffer.Slice(headroom, headLength).CopyTo(whole);
-        body1.AsSpan().CopyTo(whole.AsSpan(headLength));
-        body2.AsSpan().CopyTo(whole.AsSpan(headLength + body1.Count));
-        var frame = whole.AsSpan(0, length);
-        var value = Checksum.Finish(Checksum.Add(0, frame[checksum.Start..]));
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[(checksum.Start + checksum.Offset)..], value);
-        Send(frame);
+        // The link lost its headers after the frame was built (a new peer): the pieces are joined
+        // behind the headroom and go as a whole frame does, its checksum completed there.
+        var whole = _wholeFrame ??= new byte[headroom + MaxFrameSize];
+        buffer.Slice(headroom, headLength).CopyTo(whole.AsSpan(headroom));
+        body1.AsSpan().CopyTo(whole.AsSpan(headroom + headLength));
+        body2.AsSpan().CopyTo(whole.AsSpan(headroom + headLength + body1.Count));
+        ((IGuestPort)this).Deliver(whole, headLength + body1.Count + body2.Count, checksum);
+    }
+
+    /// <summary>The virtio-net header of a frame for the peer: NEEDS_CSUM for a partial checksum, else nothing asked.</summary>
+    private static void WriteVnetHeader(Span<byte> header, GuestChecksum checksum)
+    {
+        if (checksum.IsPartial)
+        {
+            new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0, checksum.Start, checksum.Offset).Write(header);
+            header[VirtioNetHeader.BaseSize..].Clear();
+        }
+        else
+        {
+            header.Clear();
+        }
     }
 
     void IGuestPort.BeginBatch() => BeginSendBatch();
