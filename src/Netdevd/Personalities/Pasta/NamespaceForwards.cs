@@ -51,6 +51,7 @@ internal sealed class NamespaceForwards : IAsyncDisposable
         var opened = new NamespaceForwards(ns);
         try
         {
+            var made = new List<Listener>();
             var failure = ns.Invoke(() =>
             {
                 foreach (var f in forwards)
@@ -59,12 +60,12 @@ internal sealed class NamespaceForwards : IAsyncDisposable
                     string? why;
                     if (f.HostAddress is { } address)
                     {
-                        why = opened.Listen(tcp, new IPEndPoint(address, f.HostPort), f.GuestPort);
+                        why = opened.Listen(tcp, new IPEndPoint(address, f.HostPort), f.GuestPort, made);
                     }
                     else
                     {
-                        var v4 = ipv4 ? opened.Listen(tcp, new IPEndPoint(IPAddress.Loopback, f.HostPort), f.GuestPort) : "IPv4 not in use";
-                        var v6 = ipv6 ? opened.Listen(tcp, new IPEndPoint(IPAddress.IPv6Loopback, f.HostPort), f.GuestPort) : "IPv6 not in use";
+                        var v4 = ipv4 ? opened.Listen(tcp, new IPEndPoint(IPAddress.Loopback, f.HostPort), f.GuestPort, made) : "IPv4 not in use";
+                        var v6 = ipv6 ? opened.Listen(tcp, new IPEndPoint(IPAddress.IPv6Loopback, f.HostPort), f.GuestPort, made) : "IPv6 not in use";
                         why = v4 is null || v6 is null ? null : ipv4 ? v4 : v6;
                     }
 
@@ -76,6 +77,7 @@ internal sealed class NamespaceForwards : IAsyncDisposable
 
                 return null;
             });
+            opened.Serve(made);
             if (failure is not null)
             {
                 throw new IOException(failure);
@@ -99,13 +101,14 @@ internal sealed class NamespaceForwards : IAsyncDisposable
     public List<int> ListenOnLoopback(string protocol, IReadOnlyList<int> ports, bool ipv4, bool ipv6)
     {
         var tcp = protocol == "tcp";
-        return _namespace.Invoke(() =>
+        var made = new List<Listener>();
+        var listened = _namespace.Invoke(() =>
         {
             var complete = new List<int>();
             foreach (var port in ports)
             {
-                var v4 = !ipv4 || Listen(tcp, new IPEndPoint(IPAddress.Loopback, port), port) is null;
-                var v6 = !ipv6 || Listen(tcp, new IPEndPoint(IPAddress.IPv6Loopback, port), port) is null;
+                var v4 = !ipv4 || Listen(tcp, new IPEndPoint(IPAddress.Loopback, port), port, made) is null;
+                var v6 = !ipv6 || Listen(tcp, new IPEndPoint(IPAddress.IPv6Loopback, port), port, made) is null;
                 if (v4 && v6)
                 {
                     complete.Add(port);
@@ -114,6 +117,8 @@ internal sealed class NamespaceForwards : IAsyncDisposable
 
             return complete;
         });
+        Serve(made);
+        return listened;
     }
 
     /// <summary>Closes the loopback listeners at <paramref name="ports"/> (connections already relayed go on).</summary>
@@ -135,8 +140,11 @@ internal sealed class NamespaceForwards : IAsyncDisposable
         }
     }
 
-    /// <summary>On the namespace's thread: a listener at <paramref name="local"/> unless there is one; null, or why not.</summary>
-    private string? Listen(bool tcp, IPEndPoint local, int targetPort)
+    /// <summary>
+    /// On the namespace's thread: a listener at <paramref name="local"/> unless there is one, added
+    /// to <paramref name="made"/> for <see cref="Serve"/>; null, or why not.
+    /// </summary>
+    private string? Listen(bool tcp, IPEndPoint local, int targetPort, List<Listener> made)
     {
         lock (_listeners)
         {
@@ -187,12 +195,34 @@ internal sealed class NamespaceForwards : IAsyncDisposable
         lock (_listeners)
         {
             _listeners.Add((tcp, local), socket);
-            _loops.RemoveAll(t => t.IsCompleted);
-            // Run from the pool, never on the namespace's thread: a host socket made there would be the namespace's.
-            _loops.Add(Task.Run(() => tcp ? AcceptAsync(socket, target) : RelayUdpAsync(socket, target)));
         }
 
+        made.Add(new Listener(tcp, socket, target));
         return null;
+    }
+
+    /// <summary>
+    /// Out of the namespace's thread, once its call returned: starts the accept or relay loop of
+    /// each listener made. Never from that thread: a task queued there can make the pool start a
+    /// worker from it, and a thread is born in its maker's namespace, so that worker's host
+    /// sockets (each relay's connection to the host) would be the namespace's.
+    /// </summary>
+    private void Serve(List<Listener> made)
+    {
+        lock (_listeners)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                // Disposed meanwhile: it closed these listeners.
+                return;
+            }
+
+            _loops.RemoveAll(t => t.IsCompleted);
+            foreach (var (tcp, socket, target) in made)
+            {
+                _loops.Add(Task.Run(() => tcp ? AcceptAsync(socket, target) : RelayUdpAsync(socket, target)));
+            }
+        }
     }
 
     /// <summary>
@@ -420,4 +450,7 @@ internal sealed class NamespaceForwards : IAsyncDisposable
         // _tcpSlots stays: relays still ending release into it, and it holds no wait handle.
         _stop.Dispose();
     }
+
+    /// <summary>A listener made in the namespace, its loop not started yet.</summary>
+    private readonly record struct Listener(bool Tcp, Socket Socket, IPEndPoint Target);
 }

@@ -7,7 +7,11 @@ namespace Netdevd.Personalities.Pasta;
 /// A long-lived thread that joined the pasta namespace and runs what must be done from inside it
 /// (make a socket there, open its /proc/net tables), one call at a time, for callers on any
 /// thread: auto's and -T/-U's listeners, the splice's sockets. setns changes the calling thread
-/// only: the rest of the process stays out.
+/// only: the rest of the process stays out, as long as nothing run here starts a thread. Linux
+/// gives a new thread the namespace of the thread that made it, so work run here makes sockets
+/// and opens files, and never queues to the thread pool, starts a timer or an async operation
+/// (any of which can make the runtime start a thread from here, a pool worker whose host sockets
+/// would then be the namespace's).
 /// </summary>
 internal sealed class NamespaceThread : IDisposable
 {
