@@ -257,6 +257,13 @@ internal sealed class IoThread : IDisposable
         // Between polls, only what was queued when this began: an action that posts itself again
         // (a drain whose budget ran out, vhost-user's) would otherwise run here for ever, and the
         // thread's descriptors, other netdevs among them, would never be polled again.
+        // IsEmpty first: Count takes a consistent snapshot of the queue's segments, a cost on
+        // every wake-up of a thread that mostly has nothing posted.
+        if (!final && _posted.IsEmpty)
+        {
+            return false;
+        }
+
         var left = final ? int.MaxValue : _posted.Count;
         for (; left > 0; left--)
         {

@@ -147,6 +147,12 @@ public abstract partial class NetClient : IAsyncDisposable
             throw new InvalidOperationException($"'{a.Name}' or '{b.Name}' already has a peer");
         }
 
+        if (a.LendsReceiveBuffers || b.LendsReceiveBuffers)
+        {
+            // Before either sees the other: a sender that finds its peer may then ask it.
+            s_lenderConnected = true;
+        }
+
         a._peer = b;
         b._peer = a;
         a.NegotiateVnetHeader();
