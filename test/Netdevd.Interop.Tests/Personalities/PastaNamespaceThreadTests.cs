@@ -16,16 +16,16 @@ namespace Netdevd.Interop.Tests.Personalities;
 /// </summary>
 public sealed class PastaNamespaceThreadTests
 {
-    private const string NamespaceThreadName = "pasta netns por";
-
     [Fact]
     public async Task Opening_forwards_queues_no_work_from_the_namespace_thread_and_leaves_no_other_thread_there()
     {
         TapTestKit.RequireRoot();
         await using var ns = await TestNamespace.CreateAsync();
         using var thread = NamespaceThread.Start(ns.Path);
-        // Its OS thread id, from inside (other tests' namespace threads have its name).
-        var nsTid = long.Parse(Path.GetFileName(thread.Invoke(() => new DirectoryInfo("/proc/thread-self").LinkTarget!)), CultureInfo.InvariantCulture);
+        // Its OS thread id and its namespace, from inside (other tests' namespace threads have its name).
+        var (nsTid, netns) = thread.Invoke(() => (
+            long.Parse(Path.GetFileName(new DirectoryInfo("/proc/thread-self").LinkTarget!), CultureInfo.InvariantCulture),
+            new FileInfo("/proc/thread-self/ns/net").LinkTarget!));
         PortForward[] forwards = [new("tcp", null, 18611, 18611), new("tcp", null, 18612, 18612), new("udp", null, 18613, 18613)];
         using var queued = new PoolQueueWatch();
         queued.WaitUntilReporting();
@@ -34,7 +34,7 @@ public sealed class PastaNamespaceThreadTests
         {
             _ = opened.ListenOnLoopback("tcp", [18614, 18615], ipv4: true, ipv6: false);
             Assert.Equal(0, queued.From(nsTid));
-            var inside = ThreadsOutsideTheProcessNamespace().Where(t => t != NamespaceThreadName).ToList();
+            var inside = ThreadsIn(netns, nsTid);
             Assert.True(inside.Count == 0, $"threads of this process in the namespace besides its own thread: {string.Join(", ", inside)}");
         }
     }
@@ -102,18 +102,22 @@ public sealed class PastaNamespaceThreadTests
         }
     }
 
-    /// <summary>The names of this process's threads in another network namespace than its main thread's.</summary>
-    private static List<string> ThreadsOutsideTheProcessNamespace()
+    /// <summary>
+    /// The names of this process's threads other than <paramref name="exceptTid"/> in the network
+    /// namespace named <paramref name="netns"/> (as /proc shows it, net:[inode]): other tests' own
+    /// namespace threads are in namespaces of their own.
+    /// </summary>
+    private static List<string> ThreadsIn(string netns, long exceptTid)
     {
-        var own = new FileInfo("/proc/self/ns/net").LinkTarget;
-        var outside = new List<string>();
+        var inside = new List<string>();
         foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
         {
             try
             {
-                if (new FileInfo(Path.Combine(task, "ns", "net")).LinkTarget != own)
+                if (Path.GetFileName(task) != exceptTid.ToString(CultureInfo.InvariantCulture)
+                    && new FileInfo(Path.Combine(task, "ns", "net")).LinkTarget == netns)
                 {
-                    outside.Add(File.ReadAllText(Path.Combine(task, "comm")).Trim());
+                    inside.Add(File.ReadAllText(Path.Combine(task, "comm")).Trim());
                 }
             }
             catch (IOException)
@@ -122,6 +126,6 @@ public sealed class PastaNamespaceThreadTests
             }
         }
 
-        return outside;
+        return inside;
     }
 }
