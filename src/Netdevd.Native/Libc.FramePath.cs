@@ -45,18 +45,8 @@ public static partial class Libc
     }
 
     /// <summary>writev(2) of two pieces (a header and a payload): the count, or -errno.</summary>
-    public static unsafe nint WriteVOrErrno(int fd, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
-    {
-        fixed (byte* a = first)
-        fixed (byte* b = second)
-        {
-            var iov = stackalloc IoVector[2];
-            iov[0] = new IoVector(a, first.Length);
-            iov[1] = new IoVector(b, second.Length);
-            var n = writev_plain(fd, iov, 2);
-            return n >= 0 ? n : -Marshal.GetLastSystemError();
-        }
-    }
+    public static nint WriteVOrErrno(int fd, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second) =>
+        WriteVOrErrno(fd, first, second, default, default);
 
     /// <summary>
     /// writev(2) of up to four pieces, the empty ones left out (a frame's headers and its payload
