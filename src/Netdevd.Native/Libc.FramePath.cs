@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Netdevd.Native;
 
 /// <summary>
-/// The calls a frame makes on its way through (the poll that wakes the I/O thread, the tap's
+/// The calls a frame makes on its way through (the epoll wait that wakes the I/O thread, the tap's
 /// read and write, the stream netdev's header-and-frame writev): each returns its result, or the
 /// negated errno on failure, like the kernel's own convention. errno is read straight after the
 /// call, and only when it failed. The <c>SetLastError</c> route of the other imports clears errno
@@ -14,12 +14,12 @@ namespace Netdevd.Native;
 /// </summary>
 public static partial class Libc
 {
-    /// <summary>poll(2) over <paramref name="fds"/> (timeout in ms, -1 for none): the ready count, or -errno.</summary>
-    public static unsafe int PollOrErrno(Span<PollFd> fds, int timeoutMs)
+    /// <summary>epoll_wait(2) into <paramref name="events"/> (timeout in ms, -1 for none): the ready count, or -errno.</summary>
+    public static unsafe int EpollWaitOrErrno(int epfd, Span<EpollEvent> events, int timeoutMs)
     {
-        fixed (PollFd* p = fds)
+        fixed (EpollEvent* p = events)
         {
-            var n = poll_plain(p, (nuint)fds.Length, timeoutMs);
+            var n = epoll_wait_plain(epfd, p, events.Length, timeoutMs);
             return n >= 0 ? n : -Marshal.GetLastSystemError();
         }
     }
@@ -86,8 +86,8 @@ public static partial class Libc
         }
     }
 
-    [LibraryImport(Library, EntryPoint = "poll")]
-    private static unsafe partial int poll_plain(PollFd* fds, nuint nfds, int timeout);
+    [LibraryImport(Library, EntryPoint = "epoll_wait")]
+    private static unsafe partial int epoll_wait_plain(int epfd, EpollEvent* events, int maxevents, int timeout);
 
     [LibraryImport(Library, EntryPoint = "read")]
     private static unsafe partial nint read_plain(int fd, byte* buf, nuint count);

@@ -23,6 +23,18 @@ internal sealed class PollLoop : IDisposable
     private bool _started;
     private bool _disposed;
 
+    /// <summary>The descriptor in the thread's epoll set for this loop (-1: none), and with which events; the thread's, under its members' gate.</summary>
+    internal int RegisteredFd = -1;
+
+    /// <inheritdoc cref="RegisteredFd"/>
+    internal uint RegisteredEvents;
+
+    /// <summary>The slot the thread's events for this loop carry (set when the loop joins it).</summary>
+    internal int Slot;
+
+    /// <summary>Whether the one-shot registration can report (not yet reported since it was last armed).</summary>
+    internal bool Armed;
+
     /// <param name="owner">The netdev whose input this loop reads (a fault of a callback is counted there); by default the target itself.</param>
     public PollLoop(string name, IPollTarget target, IoThreadPool? pool = null, NetClient? owner = null)
     {
@@ -96,12 +108,15 @@ internal sealed class PollLoop : IDisposable
         return true;
     }
 
-    /// <summary>Sets the descriptor to watch (-1: none).</summary>
+    /// <summary>Sets the descriptor to watch (-1: none). The one watched before may be closed at any time, before or after.</summary>
     public void Watch(int fd)
     {
         _fd = fd;
-        _thread.Wake();
+        _thread.Rewatch(this);
     }
+
+    /// <summary>Whether this loop is on <paramref name="thread"/> (and not disposed).</summary>
+    internal bool IsMemberOf(IoThread thread) => _registered && ReferenceEquals(_thread, thread);
 
     /// <summary>Turns reading on or off (off while the peer cannot take more).</summary>
     public void WantRead(bool on)
@@ -109,7 +124,7 @@ internal sealed class PollLoop : IDisposable
         if (_wantRead != on)
         {
             _wantRead = on;
-            _thread.Wake();
+            _thread.MarkDirty();
         }
     }
 
@@ -119,7 +134,7 @@ internal sealed class PollLoop : IDisposable
         if (_wantWrite != on)
         {
             _wantWrite = on;
-            _thread.Wake();
+            _thread.MarkDirty();
         }
     }
 
@@ -152,7 +167,7 @@ internal sealed class PollLoop : IDisposable
         }
     }
 
-    /// <summary>The poll entry for this loop's descriptor; false when it watches none.</summary>
+    /// <summary>The descriptor and interest (poll's bits, which epoll shares) the thread should wait on; false when it watches none.</summary>
     internal bool TryGetPollFd(out PollFd pollFd)
     {
         var fd = _fd;

@@ -1,0 +1,302 @@
+using Netdevd.Backends.Io;
+using Netdevd.Native;
+
+namespace Netdevd.Backends.Tests.Io;
+
+/// <summary>
+/// The I/O thread's epoll set against descriptors that change under it. An epoll registration
+/// belongs to the open file, not to its number: a descriptor closed while registered stays in the
+/// set whenever someone else still holds the file (a vhost-user front-end's kick eventfd, a tap
+/// fd libvirt passed), reports under a number that may name something else by then, and, were it
+/// re-armed, would keep the thread from sleeping; a delete by that number could take another
+/// loop's registration instead. Owners close in either order (vhost-user replaces a kick before
+/// it lets the old one go): whatever the order, the thread must neither spin nor lose events.
+/// </summary>
+public sealed class IoThreadEpollTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public void A_descriptor_given_up_and_closed_while_another_holder_keeps_its_file_does_not_keep_the_thread_awake()
+    {
+        var pool = new IoThreadPool(1, "iot-e1");
+        using var other = new EventTarget(pool);
+        using var target = new SwitchableTarget(pool, NewEventFd());
+        Signal(target.Fd);
+        Assert.True(target.Called.Wait(Patience));
+
+        // The other holder: the same open file under a second number.
+        var held = Libc.Dup(target.Fd);
+        Assert.True(held >= 0);
+        try
+        {
+            // The thread is kept busy meanwhile, so it cannot follow the change before the close.
+            using (Occupy(target.Loop))
+            {
+                var given = target.Fd;
+                target.Loop.Watch(-1);
+                target.Fd = -1;
+                Assert.Equal(0, Libc.Close(given));
+
+                // The file becomes readable and stays so (no one drains it).
+                Signal(held);
+            }
+
+            var cpu = ThreadCpuTicks(target.Loop);
+            Thread.Sleep(400);
+
+            Assert.Equal(1, target.Calls);
+            Assert.True(ThreadCpuTicks(target.Loop) - cpu <= 10, "the I/O thread kept waking for a descriptor its loop gave up");
+            other.Signal();
+            Assert.True(other.Called.Wait(Patience));
+        }
+        finally
+        {
+            Libc.Close(held);
+        }
+    }
+
+    [Fact]
+    public void A_descriptor_swapped_for_another_is_left_and_the_new_one_is_waited_on()
+    {
+        var pool = new IoThreadPool(1, "iot-e2");
+        var first = NewEventFd();
+        using var target = new SwitchableTarget(pool, first);
+        Signal(first);
+        Assert.True(target.Called.Wait(Patience));
+        var held = Libc.Dup(first);
+        Assert.True(held >= 0);
+        try
+        {
+            var second = NewEventFd();
+            using (Occupy(target.Loop))
+            {
+                target.Fd = second;
+                target.Loop.Watch(second);
+                Assert.Equal(0, Libc.Close(first));
+                Signal(held);
+            }
+
+            var cpu = ThreadCpuTicks(target.Loop);
+            Thread.Sleep(400);
+            Assert.Equal(1, target.Calls);
+            Assert.True(ThreadCpuTicks(target.Loop) - cpu <= 10, "the I/O thread kept waking for the descriptor swapped out");
+
+            Signal(second);
+            Assert.True(SpinWait.SpinUntil(() => target.Calls > 1, Patience));
+        }
+        finally
+        {
+            Libc.Close(held);
+        }
+    }
+
+    [Fact]
+    public void A_descriptor_closed_before_its_loop_is_given_the_next_one_does_not_keep_the_thread_awake()
+    {
+        var pool = new IoThreadPool(1, "iot-e5");
+        var first = NewEventFd();
+        using var target = new SwitchableTarget(pool, first);
+        Signal(first);
+        Assert.True(target.Called.Wait(Patience));
+        var held = Libc.Dup(first);
+        Assert.True(held >= 0);
+        try
+        {
+            // vhost-user's order: the old kick is closed first, then the loop gets the new one.
+            int second;
+            using (Occupy(target.Loop))
+            {
+                Assert.Equal(0, Libc.Close(first));
+                second = NewEventFd();
+                target.Fd = second;
+                target.Loop.Watch(second);
+                Signal(held);
+            }
+
+            var cpu = ThreadCpuTicks(target.Loop);
+            Thread.Sleep(400);
+            Assert.True(target.Calls <= 2, $"{target.Calls - 1} callbacks for the closed descriptor");
+            Assert.True(ThreadCpuTicks(target.Loop) - cpu <= 10, "the I/O thread kept waking for the descriptor closed first");
+
+            var before = target.Calls;
+            Signal(second);
+            Assert.True(SpinWait.SpinUntil(() => target.Calls > before, Patience));
+        }
+        finally
+        {
+            Libc.Close(held);
+        }
+    }
+
+    [Fact]
+    public void A_number_closed_by_one_loop_and_reused_by_another_on_the_same_thread_reports_to_the_new_loop()
+    {
+        var pool = new IoThreadPool(1, "iot-e3");
+        using var keep = new EventTarget(pool);
+        var gone = new SwitchableTarget(pool, NewEventFd());
+        Signal(gone.Fd);
+        Assert.True(gone.Called.Wait(Patience));
+        var number = gone.Fd;
+        gone.Dispose();
+
+        // The lowest free number is the one just closed (nothing else in this test opens descriptors,
+        // but other tests run at the same time: take numbers until it comes back).
+        var extra = new List<int>();
+        var fd = NewEventFd();
+        while (fd != number && extra.Count < 64)
+        {
+            extra.Add(fd);
+            fd = NewEventFd();
+        }
+
+        try
+        {
+            Assert.Equal(number, fd);
+            using var next = new SwitchableTarget(pool, fd);
+            Signal(fd);
+            Assert.True(next.Called.Wait(Patience), "the loop that took the number over heard nothing");
+        }
+        finally
+        {
+            extra.ForEach(e => Libc.Close(e));
+        }
+    }
+
+    [Fact]
+    public void A_descriptor_the_set_cannot_wait_on_is_reported_as_hung_up()
+    {
+        var pool = new IoThreadPool(1, "iot-e4");
+        var path = Path.GetTempFileName();
+        try
+        {
+            // A regular file: epoll refuses it (EPERM); poll would have called it invalid or ready.
+            using var file = File.OpenHandle(path);
+            using var target = new SwitchableTarget(pool, (int)file.DangerousGetHandle(), ownsFd: false);
+            Assert.True(target.HungUp.Wait(Patience));
+            Assert.Equal(-1, target.Fd);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Holds <paramref name="loop"/>'s thread inside a posted action until the result is disposed.</summary>
+    private static Release Occupy(PollLoop loop)
+    {
+        var inside = new ManualResetEventSlim();
+        var release = new ManualResetEventSlim();
+        loop.Post(() =>
+        {
+            inside.Set();
+            release.Wait(Patience);
+        });
+        Assert.True(inside.Wait(Patience));
+        return new Release(release, inside);
+    }
+
+    private sealed class Release(ManualResetEventSlim release, ManualResetEventSlim inside) : IDisposable
+    {
+        public void Dispose()
+        {
+            release.Set();
+            inside.Dispose();
+        }
+    }
+
+    private static int NewEventFd()
+    {
+        var fd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
+        Assert.True(fd >= 0);
+        return fd;
+    }
+
+    private static void Signal(int fd)
+    {
+        Span<byte> one = stackalloc byte[8];
+        BitConverter.TryWriteBytes(one, 1UL);
+        Assert.Equal(8, Libc.Write(fd, one));
+    }
+
+    /// <summary>User plus system time, in clock ticks, of the thread <paramref name="loop"/> runs on.</summary>
+    private static long ThreadCpuTicks(PollLoop loop)
+    {
+        var tid = 0;
+        using var read = new ManualResetEventSlim();
+        loop.Post(() =>
+        {
+            tid = int.Parse(Path.GetFileName(Directory.ResolveLinkTarget("/proc/thread-self", returnFinalTarget: false)!.FullName), System.Globalization.CultureInfo.InvariantCulture);
+            read.Set();
+        });
+        Assert.True(read.Wait(Patience));
+
+        // Fields 14 and 15 of /proc/<pid>/task/<tid>/stat, counted after the ")" that ends the name.
+        var stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A target whose descriptor the test swaps and closes itself; it drains what it is told to watch.</summary>
+    private sealed class SwitchableTarget : IPollTarget, IDisposable
+    {
+        private readonly bool _ownsFd;
+        private volatile int _fd;
+        private int _calls;
+
+        public SwitchableTarget(IoThreadPool pool, int fd, bool ownsFd = true)
+        {
+            _fd = fd;
+            _ownsFd = ownsFd;
+            Loop = new PollLoop("iot-epoll", this, pool);
+            Loop.Watch(fd);
+            Loop.Start();
+        }
+
+        public PollLoop Loop { get; }
+
+        /// <summary>The descriptor the target drains and, if it owns it, closes at the end (-1: none).</summary>
+        public int Fd
+        {
+            get => _fd;
+            set => _fd = value;
+        }
+
+        public ManualResetEventSlim Called { get; } = new();
+
+        public ManualResetEventSlim HungUp { get; } = new();
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public void OnReadable()
+        {
+            Span<byte> drain = stackalloc byte[8];
+            _ = Libc.Read(Fd, drain);
+            Interlocked.Increment(ref _calls);
+            Called.Set();
+        }
+
+        public void OnWritable()
+        {
+        }
+
+        public void OnHangup()
+        {
+            Fd = -1;
+            Loop.Watch(-1);
+            HungUp.Set();
+        }
+
+        public void Dispose()
+        {
+            Loop.Dispose();
+            if (_ownsFd && Fd >= 0)
+            {
+                Libc.Close(Fd);
+            }
+
+            Called.Dispose();
+            HungUp.Dispose();
+        }
+    }
+}
