@@ -35,15 +35,27 @@ public sealed class UdpForwardClientTableTests
             const int Periods = 4;
             for (var period = 0; period < Periods; period++)
             {
-                // Each client sends once from its own port and is gone.
-                for (var i = 0; i < ClientsPerPeriod; i++)
+                // Each client sends once from its own port and is gone. The sockets stay open until
+                // the flows are counted: closed at once, a port could come back for the next
+                // client of the same period, two clients would be one flow, and the count would
+                // never reach one per client (a full run here saw it once).
+                var senders = new List<UdpClient>();
+                try
                 {
-                    using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-                    await udp.SendAsync(new byte[] { (byte)i }, forward, TestContext.Current.CancellationToken);
-                }
+                    for (var i = 0; i < ClientsPerPeriod; i++)
+                    {
+                        var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+                        senders.Add(udp);
+                        await udp.SendAsync(new byte[] { (byte)i }, forward, TestContext.Current.CancellationToken);
+                    }
 
-                await WaitUntilAsync(() => client.UdpForwardClients.StackFlows == ClientsPerPeriod, "the stack opened a flow per client");
-                Assert.Equal(ClientsPerPeriod, client.UdpForwardClients.ListenerClients);
+                    await WaitUntilAsync(() => client.UdpForwardClients.StackFlows == ClientsPerPeriod, "the stack opened a flow per client");
+                    Assert.Equal(ClientsPerPeriod, client.UdpForwardClients.ListenerClients);
+                }
+                finally
+                {
+                    senders.ForEach(c => c.Dispose());
+                }
 
                 // Past the idle timeout: the flows expire, and their clients must leave the listener's table.
                 await WaitUntilAsync(
