@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Where a gateway ping's time goes, netdevd beside slirp4netns: for each echo, the stack's thread
 # from the tap's wake-up to its reply, cut at the kernel's own tracepoints (no probes in either
-# program): woken -> on a CPU -> poll returns -> read enters -> read returns -> write enters
-# (the reply) -> write returns (the kernel delivers the reply to ping inside that write).
+# program): woken -> on a CPU -> the wait returns (netdevd's epoll_wait, slirp4netns's poll) ->
+# read enters -> read returns -> write enters (the reply) -> write returns (the kernel delivers the
+# reply to ping inside that write).
 # Prints per round each stack's ping RTT median and the median of each segment, in µs.
 #
 # Why: run.sh's RTT target (no worse than slirp4netns) is missed by 5-15 µs of ~80, too little
@@ -53,7 +54,7 @@ segments() { # TID LABEL < perf script
   python3 -c '
 import re, statistics, sys
 tid, label = int(sys.argv[1]), sys.argv[2]
-names = ["woken->cpu", "cpu->poll-ret", "poll-ret->read", "read", "read-ret->write", "write"]
+names = ["woken->cpu", "cpu->wait-ret", "wait-ret->read", "read", "read-ret->write", "write"]
 out = {n: [] for n in names}
 st = {}
 for line in sys.stdin:
@@ -66,7 +67,7 @@ for line in sys.stdin:
         st = {"w": t}
     elif event == "sched:sched_switch" and f"next_pid={tid} " in rest and "w" in st and "c" not in st:
         st["c"] = t
-    elif me and event == "syscalls:sys_exit_poll" and "c" in st and "p" not in st:
+    elif me and event in ("syscalls:sys_exit_poll", "syscalls:sys_exit_epoll_wait") and "c" in st and "p" not in st:
         st["p"] = t
     elif me and event == "syscalls:sys_enter_read" and "p" in st and "r" not in st:
         st["r"] = t
@@ -88,7 +89,7 @@ for r in $(seq "$rounds"); do
   for stack in netdevd slirp4netns; do
     if [ "$stack" = netdevd ]; then ns=$ns_nd tid=$nd_tid; else ns=$ns_s4 tid=$s4_pid; fi
     ip netns exec "$ns" ping -q -c 200 -i 0.005 10.0.2.2 >/dev/null 2>&1
-    perf record -q -a -e sched:sched_wakeup,sched:sched_switch,syscalls:sys_exit_poll,syscalls:sys_enter_read,syscalls:sys_exit_read,syscalls:sys_enter_write,syscalls:sys_exit_write \
+    perf record -q -a -e sched:sched_wakeup,sched:sched_switch,syscalls:sys_exit_poll,syscalls:sys_exit_epoll_wait,syscalls:sys_enter_read,syscalls:sys_exit_read,syscalls:sys_enter_write,syscalls:sys_exit_write \
       -o "$tmp/trace" -- sleep 3.6 >/dev/null 2>&1 &
     tracer=$!; sleep 0.3
     rtt=$(ip netns exec "$ns" ping -n -c 150 -i 0.02 10.0.2.2 2>/dev/null | grep -o 'time=[0-9.]*' | cut -d= -f2 | sort -n |
