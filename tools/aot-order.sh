@@ -105,13 +105,14 @@ for line in open(sys.argv[2]):
         if split:
             by_method[split[1]].append((split[0], parts[2]))
 
-loop = re.compile(r'Io_IoThread__(Run|Prepare|RunPosted)$|Io_PollLoop__(Dispatch|DispatchCore|TryGetPollFd)$'
-                  r'|Native_Libc__(Poll|poll|Read|read|Write|write|ReadV|readv)$'
-                  r'|Native_Libc__(PollOrErrno|ReadOrErrno|WriteOrErrno|WriteVOrErrno|poll_plain|read_plain|write_plain|writev_plain)$'
-                  r'|Native_Libc___(poll|read|write|readv|writev)_g____PInvoke_\d+_0$'
+loop = re.compile(r'Io_IoThread__(Run|RunPosted|Rearm|FollowLoop)$|Io_PollLoop__(Dispatch|DispatchCore|TryGetPollFd|IsMemberOf)$'
+                  r'|Native_Libc__(Read|read|Write|write|ReadV|readv)$'
+                  r'|Native_Libc__(EpollWaitOrErrno|ReadOrErrno|WriteOrErrno|WriteVOrErrno|epoll_wait_plain|read_plain|write_plain|writev_plain)$'
+                  r'|Native_Libc___(epoll_wait|read|write|readv|writev)_g____PInvoke_\d+_0$'
                   # What the AOT build's own profile of the ping finds hot but the JIT summary never
                   # names (inlined under the JIT, or CoreLib code that stays precompiled there).
                   r'|Hubs_HubPort__(Deliver|OnBatchEnd)$|Hubs_Hub__(Forward|TellOtherPeers)$|Wire_Ipv6Packet__TryCreate$'
+                  r'|User_PollLoopHostIo__FollowCaller$|Interface_Ipv4Fragmenter__Needs$|Host_GuestOutputQueue__(Commit|get_IsEmpty)$'
                   r'|TypeCast__StelemRef$|InteropHelpers__ResolvePInvoke$|MethodTable__get_ComponentSize$'
                   r'|System_Array__IndexOfImpl<Netdevd_Wire_Netdevd_Wire_Ipv4Address>$')
 ordered = [s for entries in by_method.values() for (_, s) in entries if loop.search(s)]
