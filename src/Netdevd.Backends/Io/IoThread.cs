@@ -52,9 +52,6 @@ internal sealed class IoThread : IDisposable
     /// <summary>Descriptors the epoll set refused (closed, or not pollable), reported as POLLNVAL this round (thread only).</summary>
     private readonly List<(PollLoop Loop, int Fd)> _refused = [];
 
-    /// <summary>Loops whose one-shot registration reported this round, to re-arm after the callbacks (thread only).</summary>
-    private readonly List<PollLoop> _fired = [];
-
     /// <summary>1 when some loop's descriptor or interest changed since the set last followed them.</summary>
     private int _dirty;
 
@@ -341,18 +338,15 @@ internal sealed class IoThread : IDisposable
                     // The token carries the descriptor it was registered for: the loop ignores an
                     // event for one it has stopped watching (swapped, or a stale registration's).
                     var fd = (int)(data >> 32);
+                    loop.Dispatch(fd, (short)_events[i].Events);
+
+                    // After the callback (the answer to a request is out by then): the one-shot
+                    // registration that reported is re-armed while the loop still watches it.
                     if (loop.RegisteredFd == fd)
                     {
-                        _fired.Add(loop);
+                        Rearm(loop);
                     }
-
-                    loop.Dispatch(fd, (short)_events[i].Events);
                 }
-            }
-
-            if (_fired.Count > 0)
-            {
-                Rearm();
             }
 
             foreach (var (loop, fd) in _refused)
@@ -440,23 +434,18 @@ internal sealed class IoThread : IDisposable
         }
     }
 
-    /// <summary>Thread: re-arms the one-shot registrations that reported this round (those whose loops still watch the same descriptor).</summary>
-    private void Rearm()
+    /// <summary>Thread: re-arms <paramref name="loop"/>'s one-shot registration, which reported.</summary>
+    private void Rearm(PollLoop loop)
     {
         lock (_membersGate)
         {
-            foreach (var loop in _fired)
+            loop.Armed = false;
+            if (!FollowLoop(loop) && loop.TryGetPollFd(out var refused))
             {
-                loop.Armed = false;
-                if (!FollowLoop(loop) && loop.TryGetPollFd(out var refused))
-                {
-                    _refused.Add((loop, refused.Fd));
-                    Volatile.Write(ref _dirty, 1);
-                }
+                _refused.Add((loop, refused.Fd));
+                Volatile.Write(ref _dirty, 1);
             }
         }
-
-        _fired.Clear();
     }
 
     /// <summary>Under <c>_membersGate</c>: one member's registration follows its wish; false when the set refused its descriptor.</summary>
