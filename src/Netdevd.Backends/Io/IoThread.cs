@@ -425,11 +425,7 @@ internal sealed class IoThread : IDisposable
             Interlocked.Exchange(ref _dirty, 0);
             foreach (var loop in _members)
             {
-                if (!FollowLoop(loop) && loop.TryGetPollFd(out var refused))
-                {
-                    _refused.Add((loop, refused.Fd));
-                    Volatile.Write(ref _dirty, 1);
-                }
+                FollowOrRefuse(loop);
             }
         }
     }
@@ -440,11 +436,17 @@ internal sealed class IoThread : IDisposable
         lock (_membersGate)
         {
             loop.Armed = false;
-            if (!FollowLoop(loop) && loop.TryGetPollFd(out var refused))
-            {
-                _refused.Add((loop, refused.Fd));
-                Volatile.Write(ref _dirty, 1);
-            }
+            FollowOrRefuse(loop);
+        }
+    }
+
+    /// <summary>Under <c>_membersGate</c>: <see cref="FollowLoop"/>, a refused descriptor queued for its POLLNVAL and tried again next round.</summary>
+    private void FollowOrRefuse(PollLoop loop)
+    {
+        if (!FollowLoop(loop) && loop.TryGetPollFd(out var refused))
+        {
+            _refused.Add((loop, refused.Fd));
+            Volatile.Write(ref _dirty, 1);
         }
     }
 

@@ -303,6 +303,10 @@ internal sealed partial class VhostUserSession
 
         var vring = _vrings[file.Index];
         string? failure;
+
+        // The old kick leaves its loop before it is closed: the I/O thread never re-arms a
+        // descriptor by a number that may already name another file.
+        _pairs[file.Index / 2].Watch(vring, -1);
         lock (vring.Gate)
         {
             vring.ReplaceKick(fd);
