@@ -19,14 +19,16 @@ namespace Netdevd.Backends.Io;
 /// descriptors and interest on the thread, before it waits again.
 /// <para>
 /// Every registration is one-shot, re-armed after its event was handled, and is never deleted by
-/// number. An epoll registration belongs to the open file, not to the number: a descriptor its
-/// owner closes while another process still holds the file (a vhost-user front-end's kick eventfd,
-/// replaced before the old one is let go) stays in the set, and its number may already name
-/// another file, even another loop's, which a delete by that number would take out instead. A
-/// stale registration reports at most once, under a descriptor its loop no longer watches, is
-/// ignored and never re-armed; the kernel drops it when the last holder closes the file. So no
-/// order of close and <see cref="PollLoop.Watch"/> in an owner can make the thread spin or lose
-/// another loop's events.
+/// number. An epoll registration belongs to the open file, not to the number: a descriptor closed
+/// while another process still holds the file (a vhost-user front-end's kick eventfd) stays in the
+/// set, and its number may already name another file, even another loop's, which a delete by that
+/// number would take out instead. A stale registration reports at most once, under a descriptor
+/// its loop no longer watches, is ignored and never re-armed; the kernel drops it when the last
+/// holder closes the file. So no order of close and <see cref="PollLoop.Watch"/> can make the
+/// thread spin. A re-arm does name the descriptor by number, so owners still take a descriptor
+/// out of their loop (Watch(-1), or the loop's disposal) before they close it, as every owner
+/// does: a number closed while watched and taken at once by another loop of the same thread could
+/// otherwise be re-armed under this loop's token.
 /// </para>
 /// </remarks>
 internal sealed class IoThread : IDisposable

@@ -108,7 +108,11 @@ internal sealed class PollLoop : IDisposable
         return true;
     }
 
-    /// <summary>Sets the descriptor to watch (-1: none). The one watched before may be closed at any time, before or after.</summary>
+    /// <summary>
+    /// Sets the descriptor to watch (-1: none). Call it before closing the one watched so far: the
+    /// thread names descriptors by number when it re-arms them (closed first, it can at worst report
+    /// once more, never spin).
+    /// </summary>
     public void Watch(int fd)
     {
         _fd = fd;
