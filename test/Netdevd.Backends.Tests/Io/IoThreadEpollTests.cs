@@ -113,33 +113,22 @@ public sealed class IoThreadEpollTests
     {
         var pool = new IoThreadPool(1, "iot-e3");
         using var keep = new EventTarget(pool);
-        var gone = new SwitchableTarget(pool, NewEventFd());
-        Signal(gone.Fd);
-        Assert.True(gone.Called.Wait(Patience));
-        var number = gone.Fd;
-        gone.Dispose();
-
-        // The lowest free number is the one just closed (nothing else in this test opens descriptors,
-        // but other tests run at the same time: take numbers until it comes back).
-        var extra = new List<int>();
-        var fd = NewEventFd();
-        while (fd != number && extra.Count < 64)
+        var number = NewEventFd();
+        using (var gone = new SwitchableTarget(pool, number, ownsFd: false))
         {
-            extra.Add(fd);
-            fd = NewEventFd();
+            Signal(number);
+            Assert.True(gone.Called.Wait(Patience));
         }
 
-        try
-        {
-            Assert.Equal(number, fd);
-            using var next = new SwitchableTarget(pool, fd);
-            Signal(fd);
-            Assert.True(next.Called.Wait(Patience), "the loop that took the number over heard nothing");
-        }
-        finally
-        {
-            extra.ForEach(e => Libc.Close(e));
-        }
+        // The number takes a new file in one step (dup2 closes the old one): no other thread can
+        // take it in between, as a close and a later open would allow.
+        var fresh = NewEventFd();
+        Assert.Equal(number, Libc.Dup2(fresh, number));
+        Libc.Close(fresh);
+
+        using var next = new SwitchableTarget(pool, number);
+        Signal(number);
+        Assert.True(next.Called.Wait(Patience), "the loop that took the number over heard nothing");
     }
 
     [Fact]
