@@ -105,7 +105,7 @@ for line in open(sys.argv[2]):
         if split:
             by_method[split[1]].append((split[0], parts[2]))
 
-loop = re.compile(r'Io_IoThread__(Run|RunPosted|Rearm|FollowLoop)$|Io_PollLoop__(Dispatch|DispatchCore|TryGetPollFd|IsMemberOf)$'
+loop = re.compile(r'Io_IoThread__(Run|RunPosted|Rearm|FollowLoop)$|Io_PollLoop__(Dispatch|DispatchCore|TryGetPollFd)$'
                   r'|Native_Libc__(Read|read|Write|write|ReadV|readv)$'
                   r'|Native_Libc__(EpollWaitOrErrno|ReadOrErrno|WriteOrErrno|WriteVOrErrno|epoll_wait_plain|read_plain|write_plain|writev_plain)$'
                   r'|Native_Libc___(epoll_wait|read|write|readv|writev)_g____PInvoke_\d+_0$'

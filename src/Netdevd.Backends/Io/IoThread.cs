@@ -437,7 +437,7 @@ internal sealed class IoThread : IDisposable
     {
         lock (_membersGate)
         {
-            loop.Armed = false;
+            Forget(loop);
             FollowOrRefuse(loop);
         }
     }
@@ -455,7 +455,7 @@ internal sealed class IoThread : IDisposable
     /// <summary>Under <c>_membersGate</c>: one member's registration follows its wish; false when the set refused its descriptor.</summary>
     private bool FollowLoop(PollLoop loop)
     {
-        if (!loop.IsMemberOf(this) || !loop.TryGetPollFd(out var wish))
+        if (!loop.TryGetPollFd(out var wish))
         {
             // Not deleted (see the remarks): disarmed, or left to report once and be ignored.
             Forget(loop);
@@ -465,7 +465,7 @@ internal sealed class IoThread : IDisposable
         // With no interest the descriptor stays in the set: EPOLLERR/EPOLLHUP still report, as in poll.
         var events = (uint)(ushort)wish.Events | Libc.EPOLLONESHOT;
         var token = ((ulong)(uint)wish.Fd << 32) | (uint)loop.Slot;
-        if (loop.RegisteredFd == wish.Fd && loop.RegisteredEvents == events && loop.Armed)
+        if (loop.RegisteredFd == wish.Fd && loop.RegisteredEvents == events)
         {
             return true;
         }
@@ -481,14 +481,9 @@ internal sealed class IoThread : IDisposable
 
         loop.RegisteredFd = wish.Fd;
         loop.RegisteredEvents = events;
-        loop.Armed = true;
         return true;
     }
 
-    /// <summary>Under <c>_membersGate</c>: the loop has no registration of its own any more (whatever is left in the set reports at most once).</summary>
-    private static void Forget(PollLoop loop)
-    {
-        loop.RegisteredFd = -1;
-        loop.Armed = false;
-    }
+    /// <summary>Under <c>_membersGate</c>: the loop has no armed registration of its own any more (whatever is left in the set reports at most once).</summary>
+    private static void Forget(PollLoop loop) => loop.RegisteredFd = -1;
 }

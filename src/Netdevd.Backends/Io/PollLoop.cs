@@ -23,7 +23,10 @@ internal sealed class PollLoop : IDisposable
     private bool _started;
     private bool _disposed;
 
-    /// <summary>The descriptor in the thread's epoll set for this loop (-1: none), and with which events; the thread's, under its members' gate.</summary>
+    /// <summary>
+    /// The descriptor armed for this loop in the thread's epoll set, and with which events (-1:
+    /// none, or its one-shot registration reported and awaits re-arming); the thread's, under its members' gate.
+    /// </summary>
     internal int RegisteredFd = -1;
 
     /// <inheritdoc cref="RegisteredFd"/>
@@ -31,9 +34,6 @@ internal sealed class PollLoop : IDisposable
 
     /// <summary>The slot the thread's events for this loop carry (set when the loop joins it).</summary>
     internal int Slot;
-
-    /// <summary>Whether the one-shot registration can report (not yet reported since it was last armed).</summary>
-    internal bool Armed;
 
     /// <param name="owner">The netdev whose input this loop reads (a fault of a callback is counted there); by default the target itself.</param>
     public PollLoop(string name, IPollTarget target, IoThreadPool? pool = null, NetClient? owner = null)
@@ -118,9 +118,6 @@ internal sealed class PollLoop : IDisposable
         _fd = fd;
         _thread.Rewatch(this);
     }
-
-    /// <summary>Whether this loop is on <paramref name="thread"/> (and not disposed).</summary>
-    internal bool IsMemberOf(IoThread thread) => _registered && ReferenceEquals(_thread, thread);
 
     /// <summary>Turns reading on or off (off while the peer cannot take more).</summary>
     public void WantRead(bool on)
