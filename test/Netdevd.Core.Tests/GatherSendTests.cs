@@ -29,6 +29,7 @@ public sealed class GatherSendTests
         Assert.Equal(Body1, body1);
         Assert.Equal(Body2, body2);
         Assert.Empty(receiver.Whole);
+        Assert.Equal(1, receiver.Stats.ReceivedInPieces);
         Assert.Equal(9, receiver.Stats.ReceivedBytes);
         Assert.Equal(9, sender.Stats.SentBytes);
     }
@@ -93,6 +94,7 @@ public sealed class GatherSendTests
         receiver.Flush();
         Assert.Equal([[42], Whole], receiver.Whole);
         Assert.Empty(receiver.Pieces);
+        Assert.Equal(0, receiver.Stats.ReceivedInPieces);
     }
 
     [Fact]

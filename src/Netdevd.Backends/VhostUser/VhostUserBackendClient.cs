@@ -122,6 +122,25 @@ public sealed partial class VhostUserBackendClient : NetClient
         return receiver.Receive(frame, UsingVnetHeader, InSendBatch);
     }
 
+    /// <summary>
+    /// A frame in pieces (the user netdev's large TCP segments, their payload still in its send
+    /// ring) is copied into the guest's buffers from the pieces: one copy where joining it first
+    /// made two.
+    /// </summary>
+    protected override bool ReceivesGather => true;
+
+    protected override ReceiveResult ReceiveGather(ReadOnlySpan<byte> head, ReadOnlySpan<byte> body1, ReadOnlySpan<byte> body2)
+    {
+        var receiver = _session?.Receiver();
+        if (receiver is null)
+        {
+            CountGuestDrop();
+            return ReceiveResult.Accepted;
+        }
+
+        return receiver.Receive(new FramePieces(head, body1, body2), UsingVnetHeader, InSendBatch);
+    }
+
     protected override bool LendsReceiveBuffers => true;
 
     protected override bool TryLeaseReceiveBuffer(out Span<byte> buffer)

@@ -43,7 +43,15 @@ internal sealed class VhostUserReceiver : ISegmentSink
     public VhostUserVring Vring => _vring;
 
     /// <summary>Writes one frame from the peer (with a 12-byte header when the link carries one).</summary>
-    public ReceiveResult Receive(ReadOnlySpan<byte> frame, bool linkHasHeader, bool deferSignal)
+    public ReceiveResult Receive(ReadOnlySpan<byte> frame, bool linkHasHeader, bool deferSignal) =>
+        Receive(new FramePieces(frame), linkHasHeader, deferSignal);
+
+    /// <summary>
+    /// Writes one frame from the peer given in pieces (a TCP segment whose payload is still in the
+    /// user netdev's send ring): copied into the guest's buffers straight from the pieces, the one
+    /// copy; only a frame whose offload the guest cannot take is joined first, to be resolved.
+    /// </summary>
+    public ReceiveResult Receive(FramePieces frame, bool linkHasHeader, bool deferSignal)
     {
         Span<byte> header = stackalloc byte[NetClient.VnetHeaderSize];
         header.Clear();
@@ -56,14 +64,22 @@ internal sealed class VhostUserReceiver : ISegmentSink
                 return ReceiveResult.Accepted;
             }
 
-            var offload = VirtioNetHeader.Read(frame);
-            payload = frame[NetClient.VnetHeaderSize..];
+            _ = frame.CopyTo(0, header);
+            var offload = VirtioNetHeader.Read(header);
+            payload = frame.Slice(NetClient.VnetHeaderSize);
             if (!_session.GuestTakes(offload))
             {
-                return ResolveInSoftware(offload, payload, deferSignal);
+                if (payload.Length > _resolve.Length)
+                {
+                    _session.Client.CountGuestDrop();
+                    return ReceiveResult.Accepted;
+                }
+
+                payload.CopyTo(_resolve);
+                return ResolveInSoftware(offload, payload.Length, deferSignal);
             }
 
-            frame[..VirtioNetHeader.BaseSize].CopyTo(header);
+            header[VirtioNetHeader.BaseSize..].Clear();
         }
 
         return Write(header, payload, deferSignal);
@@ -163,7 +179,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
             _vring.Gate.Exit();
             if (resolve)
             {
-                _ = ResolveInSoftware(VirtioNetHeader.Read(_resolveHeader), _resolve.AsSpan(0, length - NetClient.VnetHeaderSize), deferSignal, copied: true);
+                _ = ResolveInSoftware(VirtioNetHeader.Read(_resolveHeader), length - NetClient.VnetHeaderSize, deferSignal);
             }
         }
     }
@@ -215,26 +231,19 @@ internal sealed class VhostUserReceiver : ISegmentSink
         {
             Span<byte> header = stackalloc byte[NetClient.VnetHeaderSize];
             header.Clear();
-            _segmentResult = Write(header, frame, deferSignal: true);
+            _segmentResult = Write(header, new FramePieces(frame), deferSignal: true);
         }
     }
 
-    private ReceiveResult ResolveInSoftware(VirtioNetHeader offload, ReadOnlySpan<byte> payload, bool deferSignal, bool copied = false)
+    /// <summary>
+    /// Carries out in software what <paramref name="offload"/> asks of a guest that did not offer
+    /// it: the frame's <paramref name="length"/> bytes (after its header) are in <c>_resolve</c>.
+    /// </summary>
+    private ReceiveResult ResolveInSoftware(VirtioNetHeader offload, int length, bool deferSignal)
     {
-        if (payload.Length > _resolve.Length)
-        {
-            _session.Client.CountGuestDrop();
-            return ReceiveResult.Accepted;
-        }
-
         // Segments that find no room are dropped (the ring cannot take a half-resolved frame back).
-        if (!copied)
-        {
-            payload.CopyTo(_resolve);
-        }
-
         _segmentResult = ReceiveResult.Accepted;
-        if (SoftwareOffload.Resolve(offload, _resolve.AsSpan(0, payload.Length), _segments, this) == OffloadOutcome.Dropped
+        if (SoftwareOffload.Resolve(offload, _resolve.AsSpan(0, length), _segments, this) == OffloadOutcome.Dropped
             || _segmentResult != ReceiveResult.Accepted)
         {
             _session.Client.CountGuestDrop();
@@ -248,7 +257,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
         return ReceiveResult.Accepted;
     }
 
-    private ReceiveResult Write(Span<byte> header, ReadOnlySpan<byte> payload, bool deferSignal)
+    private ReceiveResult Write(Span<byte> header, FramePieces payload, bool deferSignal)
     {
         var fault = RingFault.None;
         var result = ReceiveResult.Accepted;
@@ -372,7 +381,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
     }
 
     /// <summary>Copies header then payload into the reserved chains and adds their used entries.</summary>
-    private void Fill(Virtqueue queue, ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, int chains)
+    private void Fill(Virtqueue queue, ReadOnlySpan<byte> header, FramePieces payload, int chains)
     {
         var offset = 0;
         var total = header.Length + payload.Length;
@@ -400,7 +409,7 @@ internal sealed class VhostUserReceiver : ISegmentSink
     }
 
     /// <summary>Copies from the concatenation header+payload at <paramref name="offset"/> into <paramref name="destination"/>.</summary>
-    private static int CopyOut(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, int offset, Span<byte> destination)
+    private static int CopyOut(ReadOnlySpan<byte> header, FramePieces payload, int offset, Span<byte> destination)
     {
         var written = 0;
         if (offset < header.Length)
@@ -411,14 +420,6 @@ internal sealed class VhostUserReceiver : ISegmentSink
             offset += part;
         }
 
-        var payloadOffset = offset - header.Length;
-        var rest = Math.Min(payload.Length - payloadOffset, destination.Length - written);
-        if (rest > 0)
-        {
-            payload.Slice(payloadOffset, rest).CopyTo(destination[written..]);
-            written += rest;
-        }
-
-        return written;
+        return written + payload.CopyTo(offset - header.Length, destination[written..]);
     }
 }

@@ -3,11 +3,11 @@ namespace Netdevd.Core.Clients;
 /// <summary>
 /// Sending a frame in pieces: a sender whose payload already sits in a buffer of its own (the
 /// user netdev's TCP send ring) hands over the headers and up to two payload pieces instead of
-/// first copying them into one frame; a receiver that writes with a vectored call (a tap) takes
-/// them as they are, so the payload is copied once, by the kernel. Every other receiver, one
-/// with frames queued (order is kept) and a hub with more than one other port get the pieces
-/// copied into one frame and delivered as by <see cref="Send"/>. The pieces are only read during
-/// the call.
+/// first copying them into one frame; a receiver that writes with a vectored call (a tap) or
+/// copies into memory of its own (a vhost-user guest's buffers) takes them as they are, so the
+/// payload is copied once. Every other receiver, one with frames queued (order is kept) and a hub
+/// with more than one other port get the pieces copied into one frame and delivered as by
+/// <see cref="Send"/>. The pieces are only read during the call.
 /// </summary>
 public abstract partial class NetClient
 {
@@ -81,6 +81,7 @@ public abstract partial class NetClient
                     {
                         Stats.ReceivedFrames++;
                         Stats.ReceivedBytes += length;
+                        Stats.ReceivedInPieces++;
                         return DeliveryResult.Delivered;
                     }
                 }
@@ -98,9 +99,7 @@ public abstract partial class NetClient
         var length = head.Length + body1.Length + body2.Length;
         var nested = t_gatheredInUse;
         var buffer = nested ? new byte[length] : t_gathered ??= new byte[MaxFrameSize];
-        head.CopyTo(buffer);
-        body1.CopyTo(buffer.AsSpan(head.Length));
-        body2.CopyTo(buffer.AsSpan(head.Length + body1.Length));
+        new FramePieces(head, body1, body2).CopyTo(buffer);
         t_gatheredInUse = true;
         try
         {

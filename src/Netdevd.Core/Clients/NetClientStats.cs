@@ -21,6 +21,9 @@ public sealed class NetClientStats
     /// <summary>Received frames the sender read straight into this client's buffer (no copy; see NetClient's in-place sends).</summary>
     public long ReceivedInPlace { get; internal set; }
 
+    /// <summary>Received frames taken in pieces as the sender gave them (not joined first; see NetClient's gather sends).</summary>
+    public long ReceivedInPieces { get; internal set; }
+
     /// <summary>Frames for this client dropped because its queue was full, the link was down or the frame too large.</summary>
     public long Dropped { get; internal set; }
 

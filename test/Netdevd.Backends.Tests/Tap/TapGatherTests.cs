@@ -36,6 +36,7 @@ public sealed class TapGatherTests
             byte[] expected = descriptorHeaders ? [.. new byte[NetClient.VnetHeaderSize], .. head, .. body1, .. body2] : [.. head, .. body1, .. body2];
             Assert.Equal(expected, read.AsSpan(0, (int)n).ToArray());
             Assert.Equal(1, tap.Stats.ReceivedFrames);
+            Assert.Equal(1, tap.Stats.ReceivedInPieces);
         }
         finally
         {

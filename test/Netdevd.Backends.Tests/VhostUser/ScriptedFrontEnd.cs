@@ -220,6 +220,9 @@ internal sealed class FrameRecorder(bool vnetHeader = false) : NetClient("peer",
 
     public DeliveryResult Inject(ReadOnlySpan<byte> frame) => Send(frame);
 
+    /// <summary>Sends a frame in pieces, as the user netdev sends a large TCP segment.</summary>
+    public DeliveryResult InjectPieces(ReadOnlySpan<byte> head, ReadOnlySpan<byte> body1, ReadOnlySpan<byte> body2) => SendGather(head, body1, body2);
+
     /// <summary>
     /// Sends <paramref name="frame"/> as a tap reads one: straight into the receiver's buffer when
     /// it lends one (true), else by the ordinary path (false).

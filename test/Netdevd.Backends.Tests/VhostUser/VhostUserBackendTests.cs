@@ -196,6 +196,110 @@ public sealed class VhostUserBackendTests
         Assert.Equal(frame[(12 + 42)..], written[(12 + 42)..]);
     }
 
+    [Fact]
+    public async Task A_frame_in_pieces_is_copied_into_the_guests_buffers_from_its_pieces_across_buffer_boundaries()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend(vnetHeader: true);
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        for (ushort i = 0; i < 4; i++)
+        {
+            front.Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), 1000, SplitRingLayout.DescriptorWrite, 0);
+            front.Rx.Offer(i);
+        }
+
+        // As the user netdev sends a large segment: header and frame headers, then the payload
+        // from its send ring in two pieces (the ring wrapped); neither piece ends on a buffer's end.
+        var head = new byte[12 + 54];
+        head[10] = 0xee; // num_buffers as the sender left it: the back-end writes its own
+        for (var i = 12; i < head.Length; i++)
+        {
+            head[i] = (byte)(i * 3);
+        }
+
+        byte[] body1 = [.. Enumerable.Range(0, 1000).Select(i => (byte)(i * 7))];
+        byte[] body2 = [.. Enumerable.Range(0, 1500).Select(i => (byte)(i * 13))];
+        Assert.Equal(Core.Clients.DeliveryResult.Delivered, peer.InjectPieces(head, body1, body2));
+        Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]), "the guest was not called");
+
+        // 12 + 54 + 2500 bytes: two full buffers and 566 bytes of a third.
+        Assert.Equal(3, front.Rx.UsedIndex);
+        Assert.Equal((0u, 1000u), front.Rx.Used(0));
+        Assert.Equal((2u, 566u), front.Rx.Used(2));
+        Assert.Equal(3, BinaryPrimitives.ReadUInt16LittleEndian(front.Memory.At(TestDriverRing.BuffersAt + 10, 2)));
+        var joined = front.Memory.At(TestDriverRing.BuffersAt + 12, 988).ToArray()
+            .Concat(front.Memory.At(TestDriverRing.BuffersAt + 0x1000, 1000).ToArray())
+            .Concat(front.Memory.At(TestDriverRing.BuffersAt + 0x2000, 566).ToArray());
+        Assert.Equal([.. head[12..], .. body1, .. body2], joined);
+        Assert.Equal(1, backend.Stats.ReceivedInPieces);
+    }
+
+    [Fact]
+    public async Task A_frame_in_pieces_whose_checksum_the_guest_cannot_take_arrives_with_the_checksum_done()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend(vnetHeader: true);
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features); // no GUEST_CSUM
+        front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x1000, SplitRingLayout.DescriptorWrite, 0);
+        front.Rx.Offer(0);
+
+        // Ethernet + IPv4 + UDP in the head, the UDP checksum left to the device; the payload in two pieces.
+        var head = new byte[12 + 14 + 20 + 8];
+        head[0] = 1;
+        BinaryPrimitives.WriteUInt16LittleEndian(head.AsSpan(6), 34);
+        BinaryPrimitives.WriteUInt16LittleEndian(head.AsSpan(8), 6);
+        var ethernet = head.AsSpan(12);
+        ethernet[12] = 0x08;
+        ethernet[14] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ethernet[16..], 20 + 8 + 33);
+        ethernet[22] = 64;
+        ethernet[23] = 17;
+        BinaryPrimitives.WriteUInt16BigEndian(ethernet[38..], 8 + 33);
+        byte[] body1 = [.. Enumerable.Range(0, 21).Select(i => (byte)(i * 7 + 1))];
+        byte[] body2 = [.. Enumerable.Range(0, 12).Select(i => (byte)(i * 5 + 2))];
+        byte[] frame = [.. head[12..], .. body1, .. body2];
+
+        var expected = Fold(frame.AsSpan(34));
+        Assert.Equal(Core.Clients.DeliveryResult.Delivered, peer.InjectPieces(head, body1, body2));
+        Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]), "the guest was not called");
+        Assert.Equal((0u, (uint)(12 + frame.Length)), front.Rx.Used(0));
+        var written = front.Memory.At(TestDriverRing.BuffersAt, 12 + frame.Length).ToArray();
+        Assert.Equal(0, written[0]); // no NEEDS_CSUM left for a guest that did not ask for it
+        Assert.Equal(expected, BinaryPrimitives.ReadUInt16BigEndian(written.AsSpan(12 + 34 + 6)));
+        Assert.Equal(frame[42..], written[(12 + 42)..]);
+    }
+
+    [Fact]
+    public async Task Pieces_for_a_guest_without_buffers_wait_as_a_copy_and_go_in_once_the_guest_kicks()
+    {
+        var (backend, peer, path) = ScriptedFrontEnd.StartBackend(vnetHeader: true);
+        await using var owned = backend;
+        using var front = ScriptedFrontEnd.Connect(path);
+        front.SetUp(Features);
+        var head = new byte[12 + 20];
+        head.AsSpan(12).Fill(0x11);
+        var body1 = new byte[300];
+        body1.AsSpan().Fill(0x22);
+        var body2 = new byte[200];
+        body2.AsSpan().Fill(0x33);
+        Assert.Equal(Core.Clients.DeliveryResult.Queued, peer.InjectPieces(head, body1, body2));
+
+        // The pieces were only lent for the call: the sender reuses its buffers at once.
+        byte[] expected = [.. head[12..], .. body1, .. body2];
+        body1.AsSpan().Clear();
+        body2.AsSpan().Clear();
+
+        front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x1000, SplitRingLayout.DescriptorWrite, 0);
+        front.Rx.Offer(0);
+        ScriptedFrontEnd.Kick(front.Kicks[0]);
+        Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]));
+        Assert.Equal((0u, (uint)(12 + expected.Length)), front.Rx.Used(0));
+        Assert.Equal(expected, front.Memory.At(TestDriverRing.BuffersAt + 12, expected.Length).ToArray());
+        Assert.Equal(0, backend.Stats.ReceivedInPieces);
+    }
+
     /// <summary>The Internet checksum of <paramref name="bytes"/> (the partial sum a sender left in the field included).</summary>
     private static ushort Fold(ReadOnlySpan<byte> bytes)
     {
