@@ -120,6 +120,63 @@ public sealed class VhostUserFrontendTests
     }
 
     [Fact]
+    public async Task A_tcp_segment_the_back_end_marks_data_valid_with_an_empty_checksum_reaches_a_peer_without_headers_with_its_checksum_filled()
+    {
+        var dir = TestDirectories.Create("nd-vfe-");
+        var path = Path.Combine(dir, "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        using var backend = new ScriptedBackend(path, s_features); // no offloads, as passt offers
+        backend.Start();
+        var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        Assert.True(backend.WaitReady(TimeSpan.FromSeconds(30)));
+        var nic = new FrameCapture("nic");
+        registry.AttachNic("v0", nic.Nic);
+        Assert.False(client.UsingVnetHeader);
+
+        // As passt's vhost-user back-end sends TCP: DATA_VALID in the header, the checksum left 0.
+        var frame = new byte[14 + 20 + 20 + 40];
+        frame[12] = 0x08;
+        var ip = frame.AsSpan(14);
+        ip[0] = 0x45;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(ip[2..], 80);
+        ip[8] = 64;
+        ip[9] = 6;
+        ip[12] = 10;
+        ip[15] = 2;
+        ip[16] = 10;
+        ip[19] = 15;
+        var tcp = ip[20..];
+        tcp[12] = 0x50;
+        tcp[13] = 0x18;
+        for (var i = 20; i < tcp.Length; i++)
+        {
+            tcp[i] = (byte)(i * 11);
+        }
+
+        var rx = backend.Ring(0);
+        var rxHead = TakeWithin(rx);
+        var rxChain = rx.Walk(rxHead);
+        Assert.True(rxChain.TryNext(out var rxBuffer, out _));
+        rxBuffer.Span[..12].Clear();
+        rxBuffer.Span[0] = Wire.VirtioNetHeader.FlagDataValid;
+        rxBuffer.Span[10] = 1; // num_buffers
+        frame.CopyTo(rxBuffer.Span[12..]);
+        rx.AddUsed(rxHead, (uint)(12 + frame.Length));
+        rx.PublishUsed();
+        backend.Signal(0);
+
+        var received = nic.Next();
+        Assert.Equal(frame.Length, received.Length);
+        Assert.True(Wire.Ipv4Packet.TryCreate(received.AsSpan(14), out var got));
+        Assert.True(Wire.TcpPacket.TryCreate(got.Payload, out var segment));
+        Assert.NotEqual(0, segment.Checksum);
+        Assert.True(segment.VerifyChecksum(got.Source, got.Destination), "the peer got a TCP checksum that does not verify");
+        Assert.Equal(frame[(14 + 20 + 18)..], received[(14 + 20 + 18)..]);
+        await registry.DeleteAsync("v0", Ct);
+    }
+
+    [Fact]
     public async Task A_burst_of_frames_kicks_the_back_end_once_until_it_asks_again()
     {
         var dir = TestDirectories.Create("nd-vfe-");
