@@ -10,7 +10,9 @@ namespace Netdevd.Fuzz.Harnesses;
 /// a virtio-net header (10 bytes) and a frame as a tap with vnet_hdr reads it; software offload
 /// resolves it (checksum completion, GSO segmentation) for a peer without headers, and each
 /// resulting frame goes to the receiving tap's coalescer (software GRO) as in a batch. A run the
-/// coalescer merges must itself resolve again: it is a GSO frame the kernel is given.
+/// coalescer merges must itself resolve again: it is a GSO frame the kernel is given. A frame
+/// marked DATA_VALID first gets its transport checksum filled, as the vhost-user front-end does
+/// for a peer without headers, and that checksum must verify.
 /// </summary>
 public static class VirtioOffloadHarness
 {
@@ -31,10 +33,41 @@ public static class VirtioOffloadHarness
             var header = VirtioNetHeader.Read(record);
             var body = record[VirtioNetHeader.BaseSize..];
             body.CopyTo(frame);
-            _ = SoftwareOffload.Resolve(header, frame.AsSpan(0, body.Length), scratch, sink);
+            var span = frame.AsSpan(0, body.Length);
+            if (!header.IsGso && !header.NeedsChecksum && (header.Flags & VirtioNetHeader.FlagDataValid) != 0
+                && ChecksumCompletion.FillTransport(span) && !TransportVerifies(span))
+            {
+                // The vhost-user front-end's path for a frame its back-end vouched for.
+                throw new FuzzFindingException($"a filled transport checksum does not verify: {Convert.ToHexString(span)}");
+            }
+
+            _ = SoftwareOffload.Resolve(header, span, scratch, sink);
         }
 
         sink.Flush();
+    }
+
+    // The filled frame's TCP or UDP checksum, checked over the pseudo-header (a frame FillTransport
+    // filled is untagged or carries one VLAN tag, and has no IPv6 extension headers).
+    private static bool TransportVerifies(Span<byte> frame)
+    {
+        var l3 = frame[EthernetFrame.HeaderLength..];
+        if (frame[12] == 0x81 && frame[13] == 0x00)
+        {
+            l3 = l3[VlanHeader.HeaderLength..];
+        }
+
+        if (Ipv4Packet.TryCreate(l3, out var ip4))
+        {
+            return ip4.Protocol == IpProtocol.Tcp
+                ? TcpPacket.CreateUnchecked(ip4.Payload).VerifyChecksum(ip4.Source, ip4.Destination)
+                : UdpPacket.CreateUnchecked(ip4.Payload).VerifyChecksum(ip4.Source, ip4.Destination);
+        }
+
+        var ip6 = Ipv6Packet.CreateUnchecked(l3);
+        return ip6.NextHeader == IpProtocol.Tcp
+            ? TcpPacket.CreateUnchecked(ip6.Payload).VerifyChecksum(ip6.Source, ip6.Destination)
+            : UdpPacket.CreateUnchecked(ip6.Payload).VerifyChecksum(ip6.Source, ip6.Destination);
     }
 
     private sealed class CoalescingSink : ISegmentSink

@@ -205,6 +205,27 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
 
     public void Sync() => _engine.Queue(this);
 
+    public int SendNow(ReadOnlySpan<byte> data)
+    {
+        if (_closed || !_connected || _fd < 0 || !_writable || _shutdown)
+        {
+            return 0;
+        }
+
+        var n = Libc.Send(_fd, data, Libc.MSG_NOSIGNAL | Libc.MSG_DONTWAIT);
+        if (n > 0)
+        {
+            return (int)n;
+        }
+
+        if (n < 0 && Errno.Last == Errno.EAGAIN)
+        {
+            _writable = false; // the write from the ring waits for EPOLLOUT
+        }
+
+        return 0;
+    }
+
     public void OnReady(uint events)
     {
         _armed = 0; // one-shot: this report disarmed it

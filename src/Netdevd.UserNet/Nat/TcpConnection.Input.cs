@@ -243,7 +243,11 @@ internal sealed partial class TcpConnection
 
         if (offset == 0 && _assembler.IsEmpty)
         {
-            _rcvNxt += (uint)_receive.Write(payload);
+            // With nothing older waiting, the host socket takes the bytes straight from the
+            // guest's frame: one copy (the kernel's), where the ring took them first and the
+            // socket took them from there after the pass. The ring gets what it does not take.
+            var sent = _receive.Count == 0 && HostState is { } host ? host.SendNow(payload) : 0;
+            _rcvNxt += (uint)(sent + _receive.Write(payload[sent..]));
         }
         else
         {

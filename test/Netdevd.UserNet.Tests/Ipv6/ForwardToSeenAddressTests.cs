@@ -109,5 +109,7 @@ public sealed class ForwardToSeenAddressTests : IDisposable
         public void Close()
         {
         }
+
+        public int SendNow(ReadOnlySpan<byte> data) => 0;
     }
 }

@@ -127,5 +127,7 @@ public sealed class ForwardedClientTests : NatStackHarness
         public void Close()
         {
         }
+
+        public int SendNow(ReadOnlySpan<byte> data) => 0;
     }
 }
