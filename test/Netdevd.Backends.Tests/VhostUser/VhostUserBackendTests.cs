@@ -169,24 +169,8 @@ public sealed class VhostUserBackendTests
         front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x11000, SplitRingLayout.DescriptorWrite, 0);
         front.Rx.Offer(0);
 
-        // Ethernet + IPv4 + UDP, the UDP checksum left to the device (NEEDS_CSUM from offset 34, field at +6).
-        var frame = new byte[12 + 14 + 20 + 8 + 32];
-        frame[0] = 1;
-        BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(6), 34);
-        BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(8), 6);
-        var ethernet = frame.AsSpan(12);
-        ethernet[12] = 0x08;
-        ethernet[14] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(ethernet[16..], 20 + 8 + 32);
-        ethernet[22] = 64;
-        ethernet[23] = 17;
-        BinaryPrimitives.WriteUInt16BigEndian(ethernet[38..], 8 + 32);
-        for (var i = 42; i < ethernet.Length; i++)
-        {
-            ethernet[i] = (byte)(i * 7);
-        }
-
-        var expected = Fold(ethernet[34..]);
+        var frame = PartialChecksumUdpFrame(32);
+        var expected = Fold(frame.AsSpan(12 + 34));
         Assert.True(peer.InjectInPlace(frame));
         Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]), "the guest was not called");
         Assert.Equal((0u, (uint)frame.Length), front.Rx.Used(0));
@@ -245,21 +229,12 @@ public sealed class VhostUserBackendTests
         front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x1000, SplitRingLayout.DescriptorWrite, 0);
         front.Rx.Offer(0);
 
-        // Ethernet + IPv4 + UDP in the head, the UDP checksum left to the device; the payload in two pieces.
-        var head = new byte[12 + 14 + 20 + 8];
-        head[0] = 1;
-        BinaryPrimitives.WriteUInt16LittleEndian(head.AsSpan(6), 34);
-        BinaryPrimitives.WriteUInt16LittleEndian(head.AsSpan(8), 6);
-        var ethernet = head.AsSpan(12);
-        ethernet[12] = 0x08;
-        ethernet[14] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(ethernet[16..], 20 + 8 + 33);
-        ethernet[22] = 64;
-        ethernet[23] = 17;
-        BinaryPrimitives.WriteUInt16BigEndian(ethernet[38..], 8 + 33);
-        byte[] body1 = [.. Enumerable.Range(0, 21).Select(i => (byte)(i * 7 + 1))];
-        byte[] body2 = [.. Enumerable.Range(0, 12).Select(i => (byte)(i * 5 + 2))];
-        byte[] frame = [.. head[12..], .. body1, .. body2];
+        // The headers in the head, the UDP checksum left to the device; the payload in two pieces.
+        var whole = PartialChecksumUdpFrame(33);
+        var head = whole[..(12 + 42)];
+        var body1 = whole[(12 + 42)..(12 + 42 + 21)];
+        var body2 = whole[(12 + 42 + 21)..];
+        var frame = whole[12..];
 
         var expected = Fold(frame.AsSpan(34));
         Assert.Equal(Core.Clients.DeliveryResult.Delivered, peer.InjectPieces(head, body1, body2));
@@ -298,6 +273,31 @@ public sealed class VhostUserBackendTests
         Assert.Equal((0u, (uint)(12 + expected.Length)), front.Rx.Used(0));
         Assert.Equal(expected, front.Memory.At(TestDriverRing.BuffersAt + 12, expected.Length).ToArray());
         Assert.Equal(0, backend.Stats.ReceivedInPieces);
+    }
+
+    /// <summary>
+    /// A 12-byte virtio-net header asking NEEDS_CSUM (from offset 34, the field at +6), then
+    /// Ethernet + IPv4 + UDP with <paramref name="payload"/> bytes: the UDP checksum left to the device.
+    /// </summary>
+    private static byte[] PartialChecksumUdpFrame(int payload)
+    {
+        var frame = new byte[12 + 14 + 20 + 8 + payload];
+        frame[0] = 1;
+        BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(6), 34);
+        BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(8), 6);
+        var ethernet = frame.AsSpan(12);
+        ethernet[12] = 0x08;
+        ethernet[14] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ethernet[16..], (ushort)(20 + 8 + payload));
+        ethernet[22] = 64;
+        ethernet[23] = 17;
+        BinaryPrimitives.WriteUInt16BigEndian(ethernet[38..], (ushort)(8 + payload));
+        for (var i = 42; i < ethernet.Length; i++)
+        {
+            ethernet[i] = (byte)(i * 7);
+        }
+
+        return frame;
     }
 
     /// <summary>The Internet checksum of <paramref name="bytes"/> (the partial sum a sender left in the field included).</summary>

@@ -31,14 +31,8 @@ public sealed class VhostUserFrontendTests
     [Fact]
     public async Task Sets_up_the_rings_moves_frames_both_ways_and_stops_the_rings_on_delete()
     {
-        var dir = TestDirectories.Create("nd-vfe-");
-        var path = Path.Combine(dir, "fe.sock");
-        await using var registry = NewRegistry();
-        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
-        using var backend = new ScriptedBackend(path, s_features);
-        backend.Start();
-        var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
-        Assert.True(backend.WaitReady(TimeSpan.FromSeconds(30)));
+        await using var rig = await FrontendRig.StartAsync(s_features);
+        var (registry, backend, client) = (rig.Registry, rig.Backend, rig.Client);
 
         R[] perRing = [R.SetVringNum, R.SetVringBase, R.SetVringAddr, R.SetVringCall, R.SetVringKick];
         R[] expected =
@@ -91,17 +85,11 @@ public sealed class VhostUserFrontendTests
     [Fact]
     public async Task A_frame_from_a_peer_that_reads_in_place_is_read_straight_into_a_transmit_slot()
     {
-        var dir = TestDirectories.Create("nd-vfe-");
-        var path = Path.Combine(dir, "fe.sock");
-        await using var registry = NewRegistry();
-        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
         var offloads = VirtioFeatures.Bit(VirtioFeatures.NetCsum) | VirtioFeatures.Bit(VirtioFeatures.NetGuestCsum)
             | VirtioFeatures.Bit(VirtioFeatures.NetHostTso4) | VirtioFeatures.Bit(VirtioFeatures.NetHostTso6)
             | VirtioFeatures.Bit(VirtioFeatures.NetGuestTso4) | VirtioFeatures.Bit(VirtioFeatures.NetGuestTso6);
-        using var backend = new ScriptedBackend(path, s_features | offloads);
-        backend.Start();
-        var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
-        Assert.True(backend.WaitReady(TimeSpan.FromSeconds(30)));
+        await using var rig = await FrontendRig.StartAsync(s_features | offloads);
+        var (backend, client) = (rig.Backend, rig.Client);
         var tap = new FrameRecorder(vnetHeader: true);
         NetClient.Connect(client, tap);
         Assert.True(client.UsingVnetHeader);
@@ -122,14 +110,8 @@ public sealed class VhostUserFrontendTests
     [Fact]
     public async Task A_tcp_segment_the_back_end_marks_data_valid_with_an_empty_checksum_reaches_a_peer_without_headers_with_its_checksum_filled()
     {
-        var dir = TestDirectories.Create("nd-vfe-");
-        var path = Path.Combine(dir, "fe.sock");
-        await using var registry = NewRegistry();
-        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
-        using var backend = new ScriptedBackend(path, s_features); // no offloads, as passt offers
-        backend.Start();
-        var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
-        Assert.True(backend.WaitReady(TimeSpan.FromSeconds(30)));
+        await using var rig = await FrontendRig.StartAsync(s_features); // no offloads, as passt offers
+        var (registry, backend, client) = (rig.Registry, rig.Backend, rig.Client);
         var nic = new FrameCapture("nic");
         registry.AttachNic("v0", nic.Nic);
         Assert.False(client.UsingVnetHeader);
@@ -179,14 +161,8 @@ public sealed class VhostUserFrontendTests
     [Fact]
     public async Task A_burst_of_frames_kicks_the_back_end_once_until_it_asks_again()
     {
-        var dir = TestDirectories.Create("nd-vfe-");
-        var path = Path.Combine(dir, "fe.sock");
-        await using var registry = NewRegistry();
-        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
-        using var backend = new ScriptedBackend(path, s_features);
-        backend.Start();
-        await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
-        Assert.True(backend.WaitReady(TimeSpan.FromSeconds(30)));
+        await using var rig = await FrontendRig.StartAsync(s_features);
+        var (registry, backend) = (rig.Registry, rig.Backend);
         var nic = new FrameCapture("nic");
         registry.AttachNic("v0", nic.Nic);
         backend.TakeKicks(1);
@@ -540,6 +516,59 @@ public sealed class VhostUserFrontendTests
 
     private static Netdev Hubport(string id, string? netdev = null) =>
         new() { Id = id, Type = NetClientDriver.Hubport, Hubport = new NetdevHubPortOptions { Hubid = 0, Netdev = netdev } };
+
+    /// <summary>
+    /// A registry with a server chardev c0 and a vhost-user netdev v0 on it, set up by a scripted
+    /// back-end that offers <c>features</c>; the back-end goes first on disposal, then the registry.
+    /// </summary>
+    private sealed class FrontendRig : IAsyncDisposable
+    {
+        private FrontendRig(NetdevRegistry registry, ScriptedBackend backend, VhostUserNetClient client)
+        {
+            Registry = registry;
+            Backend = backend;
+            Client = client;
+        }
+
+        public NetdevRegistry Registry { get; }
+
+        public ScriptedBackend Backend { get; }
+
+        public VhostUserNetClient Client { get; }
+
+        public static async Task<FrontendRig> StartAsync(ulong features)
+        {
+            var path = Path.Combine(TestDirectories.Create("nd-vfe-"), "fe.sock");
+            var registry = NewRegistry();
+            var backend = new ScriptedBackend(path, features);
+            var started = false;
+            try
+            {
+                await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+                backend.Start();
+                started = true;
+                var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+                Assert.True(backend.WaitReady(TimeSpan.FromSeconds(30)));
+                return new FrontendRig(registry, backend, client);
+            }
+            catch
+            {
+                if (started)
+                {
+                    backend.Dispose(); // joins its thread: only once started
+                }
+
+                await registry.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Backend.Dispose();
+            await Registry.DisposeAsync();
+        }
+    }
 
     private static NetdevRegistry NewRegistry() =>
         new([new VhostUserNetdevFactory(), new HubportNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance, chardevs: new SocketChardevFactory());
