@@ -208,6 +208,15 @@ internal sealed partial class TcpConnection
         return true;
     }
 
+    /// <summary>
+    /// Segments from this size on are offered to the host socket at once (a guest's TSO segment,
+    /// or any at a large MTU). Smaller ones go to the ring, where the segments of one batch of the
+    /// guest's frames leave in one write after the pass: a write per 1448-byte segment cost a
+    /// guest without TSO more than half its rate (9.5 to 3.8 Gbit/s at MTU 1500), where saving
+    /// the copy of a 64 KiB segment pays for its own write.
+    /// </summary>
+    private const int DirectWriteMinimum = 32 * 1024;
+
     private void TakeData(in TcpSegment seg)
     {
         var payload = seg.Payload;
@@ -243,10 +252,10 @@ internal sealed partial class TcpConnection
 
         if (offset == 0 && _assembler.IsEmpty)
         {
-            // With nothing older waiting, the host socket takes the bytes straight from the
-            // guest's frame: one copy (the kernel's), where the ring took them first and the
-            // socket took them from there after the pass. The ring gets what it does not take.
-            var sent = _receive.Count == 0 && HostState is { } host ? host.SendNow(payload) : 0;
+            // With nothing older waiting, a large segment goes to the host socket straight from
+            // the guest's frame: one copy (the kernel's), where the ring took it first and the
+            // socket took it from there after the pass. The ring gets what the socket does not take.
+            var sent = payload.Length >= DirectWriteMinimum && _receive.Count == 0 && HostState is { } host ? host.SendNow(payload) : 0;
             _rcvNxt += (uint)(sent + _receive.Write(payload[sent..]));
         }
         else
