@@ -5,7 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the interop tests use: QEMU 7.2 as a real peer, iproute2 for namespaces.
+# Debian packages the interop tests use: QEMU 7.2 as a real peer, iproute2 for namespaces; gcc
+# and make build a current passt from ../shared/peers when it is beside the checkout.
 # PACKAGE/bookworm-backports takes the package and the dependencies it needs from backports.
 # busybox comes from busybox-static (same command; it replaces package busybox) because the
 # guest VM's initramfs has no C library.
@@ -36,6 +37,8 @@ declare -A tools=(
   [virtlogd]=libvirt-daemon-log/bookworm-backports
   [virsh]=libvirt-clients/bookworm-backports
   [clang]=clang
+  [gcc]=gcc
+  [make]=make
 )
 # Packages that are not commands, checked by dpkg's status: the guest VM's kernel and modules,
 # the static busybox (a dynamic busybox also answers `command -v busybox`), and libbpf for
