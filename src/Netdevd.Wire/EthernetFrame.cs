@@ -48,6 +48,29 @@ public readonly ref struct EthernetFrame
 
     public Span<byte> Payload => _b[HeaderLength..];
 
+    /// <summary>
+    /// The EtherType of what the frame carries past at most one 802.1Q tag, and the offset where
+    /// that starts (the link headers' length); false when the tag is cut short.
+    /// </summary>
+    public bool TryGetCarried(out ushort etherType, out int offset)
+    {
+        etherType = EtherType;
+        offset = HeaderLength;
+        if (etherType != Wire.EtherType.Vlan)
+        {
+            return true;
+        }
+
+        if (!VlanHeader.TryCreate(Payload, out var vlan))
+        {
+            return false;
+        }
+
+        etherType = vlan.EtherType;
+        offset += VlanHeader.HeaderLength;
+        return true;
+    }
+
     /// <summary>Writes the 14-byte header; returns the header length.</summary>
     public static int WriteHeader(Span<byte> buffer, MacAddress destination, MacAddress source, ushort etherType)
     {

@@ -51,11 +51,8 @@ public static class VirtioOffloadHarness
     // filled is untagged or carries one VLAN tag, and has no IPv6 extension headers).
     private static bool TransportVerifies(Span<byte> frame)
     {
-        var l3 = frame[EthernetFrame.HeaderLength..];
-        if (frame[12] == 0x81 && frame[13] == 0x00)
-        {
-            l3 = l3[VlanHeader.HeaderLength..];
-        }
+        _ = EthernetFrame.CreateUnchecked(frame).TryGetCarried(out _, out var offset);
+        var l3 = frame[offset..];
 
         if (Ipv4Packet.TryCreate(l3, out var ip4))
         {

@@ -47,23 +47,12 @@ public static class ChecksumCompletion
     /// </remarks>
     public static bool FillTransport(Span<byte> frame)
     {
-        if (!EthernetFrame.TryCreate(frame, out var ethernet))
+        if (!EthernetFrame.TryCreate(frame, out var ethernet) || !ethernet.TryGetCarried(out var etherType, out var offset))
         {
             return false;
         }
 
-        var l3 = ethernet.Payload;
-        var etherType = ethernet.EtherType;
-        if (etherType == EtherType.Vlan)
-        {
-            if (!VlanHeader.TryCreate(l3, out var vlan))
-            {
-                return false;
-            }
-
-            etherType = vlan.EtherType;
-            l3 = l3[VlanHeader.HeaderLength..];
-        }
+        var l3 = frame[offset..];
 
         if (etherType == EtherType.Ipv4 && Ipv4Packet.TryCreate(l3, out var ip4) && !ip4.IsFragment)
         {

@@ -45,22 +45,9 @@ public static class SoftwareOffload
     {
         var kind = header.GsoKind;
         if (kind is not (VirtioNetHeader.GsoTcpV4 or VirtioNetHeader.GsoTcpV6 or VirtioNetHeader.GsoUdpL4)
-            || !EthernetFrame.TryCreate(frame, out var ethernet))
+            || !EthernetFrame.TryCreate(frame, out var ethernet) || !ethernet.TryGetCarried(out var etherType, out var l3))
         {
             return false;
-        }
-
-        var l3 = EthernetFrame.HeaderLength;
-        var etherType = ethernet.EtherType;
-        if (etherType == EtherType.Vlan)
-        {
-            if (!VlanHeader.TryCreate(ethernet.Payload, out var vlan))
-            {
-                return false;
-            }
-
-            etherType = vlan.EtherType;
-            l3 += VlanHeader.HeaderLength;
         }
 
         bool ipv6;
