@@ -62,10 +62,10 @@ public sealed class FrontendToBackendTests
         Assert.Equal(0, frontend.DroppedFrames);
     }
 
-    private static Task<Core.Clients.NetClient> AddAsync(NetdevRegistry registry, string spec) =>
+    internal static Task<Core.Clients.NetClient> AddAsync(NetdevRegistry registry, string spec) =>
         registry.AddAsync(NetdevSpecParser.Parse(spec), NetdevOrigin.CommandLineModern, cancellationToken: Ct);
 
-    private static NetdevRegistry NewRegistry() => new(
+    internal static NetdevRegistry NewRegistry() => new(
         [new TapNetdevFactory(), new HubportNetdevFactory(), new VhostUserNetdevFactory(), new VhostUserBackendNetdevFactory()],
         new NoEvents(),
         NullLoggerFactory.Instance,

@@ -1,14 +1,8 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Logging.Abstractions;
-using Netdevd.Backends.Chardevs;
-using Netdevd.Backends.Tap;
 using Netdevd.Backends.VhostUser.Frontend;
-using Netdevd.Core.Hubs;
 using Netdevd.Core.Registry;
 using Netdevd.Interop.Tests.Harness;
 using Netdevd.Interop.Tests.Tap;
-using Netdevd.Qapi.Events;
-using Netdevd.Qapi.Options;
 using static Netdevd.Interop.Tests.Tap.TapTestKit;
 
 namespace Netdevd.Interop.Tests.VhostUser;
@@ -48,12 +42,12 @@ public sealed class PasstBackendTests
             }
 
             Assert.True(File.Exists(socket), $"passt did not listen: {string.Join('\n', log)}");
-            await using var registry = NewRegistry();
+            await using var registry = FrontendToBackendTests.NewRegistry();
             await registry.Chardevs.AddFromCommandLineAsync("c0", TestpmdTests.UnixClient(socket), Ct);
-            var frontend = (VhostUserNetClient)await AddAsync(registry, "vhost-user,id=v0,chardev=c0");
-            await AddAsync(registry, $"tap,id=t0,ifname={ifname},script=no,downscript=no,vnet_hdr={(vnetHdr ? "on" : "off")}");
-            await AddAsync(registry, "hubport,id=p0,hubid=0,netdev=v0");
-            await AddAsync(registry, "hubport,id=p1,hubid=0,netdev=t0");
+            var frontend = (VhostUserNetClient)await FrontendToBackendTests.AddAsync(registry, "vhost-user,id=v0,chardev=c0");
+            await FrontendToBackendTests.AddAsync(registry, $"tap,id=t0,ifname={ifname},script=no,downscript=no,vnet_hdr={(vnetHdr ? "on" : "off")}");
+            await FrontendToBackendTests.AddAsync(registry, "hubport,id=p0,hubid=0,netdev=v0");
+            await FrontendToBackendTests.AddAsync(registry, "hubport,id=p1,hubid=0,netdev=t0");
             await ns.AdoptAsync(ifname, "10.0.2.15/24", 65520);
             await ns.CheckAsync("ip", "route", "add", "default", "via", "10.0.2.2");
 
@@ -135,21 +129,5 @@ public sealed class PasstBackendTests
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
-    }
-
-    private static Task<Core.Clients.NetClient> AddAsync(NetdevRegistry registry, string spec) =>
-        registry.AddAsync(NetdevSpecParser.Parse(spec), NetdevOrigin.CommandLineModern, cancellationToken: Ct);
-
-    private static NetdevRegistry NewRegistry() => new(
-        [new TapNetdevFactory(), new HubportNetdevFactory(), new VhostUserNetdevFactory()],
-        new NoEvents(),
-        NullLoggerFactory.Instance,
-        chardevs: new SocketChardevFactory());
-
-    private sealed class NoEvents : IQapiEventSink
-    {
-        public void Emit(QapiEvent qapiEvent)
-        {
-        }
     }
 }
