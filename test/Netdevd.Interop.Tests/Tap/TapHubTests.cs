@@ -59,10 +59,18 @@ public sealed class TapHubTests
         await IperfAsync(iperf, nsA, nsB, "10.204.0.2", streams: 4);
     }
 
-    internal static async Task IperfAsync(string iperf, TestNamespace client, TestNamespace server, string address, int streams)
+    internal static Task IperfAsync(string iperf, TestNamespace client, TestNamespace server, string address, int streams) =>
+        IperfAsync(iperf, client, ["ip", "netns", "exec", server.Name, iperf, "-s", "-1"], ["-c", address, "-t", "2", "-P", streams.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+
+    /// <summary>
+    /// One iperf3 run: a one-off server started by <paramref name="serverCommand"/> (in a
+    /// namespace or on the host), the client in <paramref name="client"/> with
+    /// <paramref name="clientArgs"/>; a run each, so no run finds the server still busy with the last.
+    /// </summary>
+    internal static async Task IperfAsync(string iperf, TestNamespace client, string[] serverCommand, string[] clientArgs)
     {
-        var psi = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "netns", "exec", server.Name, iperf, "-s", "-1" })
+        var psi = new ProcessStartInfo(serverCommand[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in serverCommand[1..])
         {
             psi.ArgumentList.Add(a);
         }
@@ -74,8 +82,7 @@ public sealed class TapHubTests
             (int ExitCode, string Stdout, string Stderr) result = default;
             for (var attempt = 0; attempt < 20; attempt++)
             {
-                result = await HostCommand.RunWithTimeoutAsync(
-                    TimeSpan.FromSeconds(60), "ip", "netns", "exec", client.Name, iperf, "-c", address, "-t", "2", "-P", streams.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                result = await HostCommand.RunWithTimeoutAsync(TimeSpan.FromSeconds(60), "ip", ["netns", "exec", client.Name, iperf, .. clientArgs]);
                 if (result.ExitCode == 0 || !result.Stderr.Contains("Connection refused", StringComparison.Ordinal))
                 {
                     break;

@@ -43,7 +43,9 @@ public sealed class PasstBackendTests
 
             Assert.True(File.Exists(socket), $"passt did not listen: {string.Join('\n', log)}");
             await using var registry = FrontendToBackendTests.NewRegistry();
-            await registry.Chardevs.AddFromCommandLineAsync("c0", TestpmdTests.UnixClient(socket), Ct);
+            // passt binds its socket early and listens only once set up: a reconnecting client
+            // waits for it, as QEMU's does (a connect between the two is refused).
+            await registry.Chardevs.AddFromCommandLineAsync("c0", TestpmdTests.UnixClient(socket, reconnectMs: 100), Ct);
             var frontend = (VhostUserNetClient)await FrontendToBackendTests.AddAsync(registry, "vhost-user,id=v0,chardev=c0");
             await FrontendToBackendTests.AddAsync(registry, $"tap,id=t0,ifname={ifname},script=no,downscript=no,vnet_hdr={(vnetHdr ? "on" : "off")}");
             await FrontendToBackendTests.AddAsync(registry, "hubport,id=p0,hubid=0,netdev=v0");
@@ -51,23 +53,11 @@ public sealed class PasstBackendTests
             await ns.AdoptAsync(ifname, "10.0.2.15/24", 65520);
             await ns.CheckAsync("ip", "route", "add", "default", "via", "10.0.2.2");
 
-            using var server = Process.Start(new ProcessStartInfo(iperf, ["-s", "-B", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            try
-            {
-                await Task.Delay(300, Ct);
-                var p = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await ns.CheckAsync(iperf, "-c", "10.0.2.2", "-p", p, "-t", "2", "--connect-timeout", "5000");
-                await ns.CheckAsync(iperf, "-c", "10.0.2.2", "-p", p, "-t", "2", "-R", "--connect-timeout", "5000");
-            }
-            finally
-            {
-                server.Kill();
-                await server.WaitForExitAsync(CancellationToken.None);
-            }
+            // A one-off server on the host's loopback for each direction, reached through passt's gateway.
+            var p = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string[] server = [iperf, "-s", "-1", "-B", "127.0.0.1", "-p", p];
+            await TapHubTests.IperfAsync(iperf, ns, server, ["-c", "10.0.2.2", "-p", p, "-t", "2", "--connect-timeout", "5000"]);
+            await TapHubTests.IperfAsync(iperf, ns, server, ["-c", "10.0.2.2", "-p", p, "-t", "2", "-R", "--connect-timeout", "5000"]);
 
             Assert.False(frontend.UsingVnetHeader); // passt offers no offloads: the frames reach the tap without headers
             Assert.Equal(0, frontend.DroppedFrames);
