@@ -218,6 +218,76 @@ public sealed class VhostUserFrontendTests
         Assert.Equal(R.GetFeatures, second.Requests[0]);
     }
 
+    /// <summary>
+    /// A back-end that returns a receive buffer it never got: the connection is cut (before, the
+    /// drain threw, counted as a fault, and the session went on with a ring it could not trust),
+    /// and the next back-end gets fresh rings that carry frames again.
+    /// </summary>
+    [Fact]
+    public async Task A_back_end_that_returns_a_receive_buffer_it_never_got_is_disconnected_and_the_next_one_gets_fresh_rings()
+    {
+        var path = Path.Combine(TestDirectories.Create("nd-vfe-"), "fe.sock");
+        await using var registry = NewRegistry();
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        using var first = new ScriptedBackend(path, s_features);
+        first.Start();
+        var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        Assert.True(first.WaitReady(TimeSpan.FromSeconds(30)));
+        var nic = new FrameCapture("nic");
+        registry.AttachNic("v0", nic.Nic);
+
+        var frame = TestFrame(90, 0x33);
+        var rx = first.Ring(0);
+        var head = FillReceiveBuffer(rx, frame);
+        rx.AddUsed(head, (uint)(12 + frame.Length));
+        rx.AddUsed(head with { Id = 1000 }, (uint)(12 + frame.Length));
+        rx.PublishUsed();
+        first.Signal(0);
+
+        Assert.Equal(frame, nic.Next());
+        Assert.True(first.WaitDone(TimeSpan.FromSeconds(30)), "the front-end kept the connection");
+        await WaitUntilAsync(() => client.LinkDown);
+        Assert.Equal(0, client.Stats.Faults);
+
+        using var second = new ScriptedBackend(path, s_features);
+        second.Start();
+        Assert.True(second.WaitReady(TimeSpan.FromSeconds(30)));
+        await WaitUntilAsync(() => !client.LinkDown);
+        var again = TestFrame(70, 0x44);
+        var rx2 = second.Ring(0);
+        rx2.AddUsed(FillReceiveBuffer(rx2, again), (uint)(12 + again.Length));
+        rx2.PublishUsed();
+        second.Signal(0);
+        Assert.Equal(again, nic.Next());
+    }
+
+    /// <summary>
+    /// A back-end that returns a transmit slot twice: the front-end's free list took it twice
+    /// before, so two frames could share one slot; now the connection is cut, and the sender whose
+    /// frame found it out sees no exception (its frame goes nowhere, as on a link that is down).
+    /// </summary>
+    [Fact]
+    public async Task A_back_end_that_returns_a_transmit_slot_twice_is_disconnected_without_a_fault_on_the_senders_side()
+    {
+        await using var rig = await FrontendRig.StartAsync(s_features);
+        var (registry, backend, client) = (rig.Registry, rig.Backend, rig.Client);
+        var nic = new FrameCapture("nic");
+        registry.AttachNic("v0", nic.Nic);
+
+        nic.Nic.Transmit(TestFrame(100, 0x5a));
+        var tx = backend.Ring(1);
+        var head = TakeWithin(tx);
+        tx.AddUsed(head, 0);
+        tx.AddUsed(head, 0);
+        tx.PublishUsed();
+
+        nic.Nic.Transmit(TestFrame(100, 0x5b));
+        Assert.True(backend.WaitDone(TimeSpan.FromSeconds(30)), "the front-end kept the connection");
+        await WaitUntilAsync(() => client.LinkDown);
+        Assert.Equal(0, client.Stats.Faults);
+        Assert.Equal(0, nic.Nic.Stats.Faults);
+    }
+
     [Fact]
     public async Task A_back_end_that_stalls_the_set_up_cannot_hold_up_delete()
     {
@@ -474,6 +544,18 @@ public sealed class VhostUserFrontendTests
         frame.AsSpan().Fill(fill);
         frame[0] = 0x02; // unicast, locally administered
         return frame;
+    }
+
+    /// <summary>Takes a receive buffer the front-end posted and writes a frame into it (num_buffers 1); returns its head.</summary>
+    private static ChainHead FillReceiveBuffer(SplitVirtqueue rx, byte[] frame)
+    {
+        var head = TakeWithin(rx);
+        var chain = rx.Walk(head);
+        Assert.True(chain.TryNext(out var buffer, out _));
+        buffer.Span[..12].Clear();
+        buffer.Span[10] = 1;
+        frame.CopyTo(buffer.Span[12..]);
+        return head;
     }
 
     private static ChainHead TakeWithin(SplitVirtqueue ring)

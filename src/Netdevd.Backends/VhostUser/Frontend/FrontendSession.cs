@@ -258,14 +258,20 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
                 return ReceiveResult.Accepted;
             }
 
-            ReclaimTransmitted();
+            if (!TryReclaimTransmitted())
+            {
+                _owner.CountDrop();
+                return ReceiveResult.Accepted;
+            }
+
             if (_txFreeCount == 0)
             {
                 // Ask the back-end to signal completions, then look once more before waiting for it.
                 _txWaiting = true;
-                if (TxRing.EnableNotifications())
+                if (TxRing.EnableNotifications() && !TryReclaimTransmitted())
                 {
-                    ReclaimTransmitted();
+                    _owner.CountDrop();
+                    return ReceiveResult.Accepted;
                 }
 
                 if (_txFreeCount == 0)
@@ -312,24 +318,11 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
     {
         slot = default;
         _txLock.Enter();
-        try
+        if (!_stopped && TryReclaimTransmitted() && _txFreeCount > 0)
         {
-            if (!_stopped)
-            {
-                ReclaimTransmitted();
-                if (_txFreeCount > 0)
-                {
-                    _leasedSlot = _txFree[--_txFreeCount];
-                    slot = _memory.Buffer(1, _leasedSlot, FrontendMemory.BufferSize);
-                    return true;
-                }
-            }
-        }
-        catch
-        {
-            // A back-end that returned a slot it never got: the lock goes with the exception.
-            _txLock.Exit();
-            throw;
+            _leasedSlot = _txFree[--_txFreeCount];
+            slot = _memory.Buffer(1, _leasedSlot, FrontendMemory.BufferSize);
+            return true;
         }
 
         _txLock.Exit();
@@ -425,31 +418,39 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
             return;
         }
 
-        if (!_rxBlocked)
+        bool wake;
+        try
         {
-            _receiveLeft = ReceiveBudget;
-            for (var q = 0; q < _rings.Length; q += 2)
+            if (!_rxBlocked)
             {
-                DrainReceive(q);
+                _receiveLeft = ReceiveBudget;
+                for (var q = 0; q < _rings.Length; q += 2)
+                {
+                    DrainReceive(q);
+                }
+
+                if (_receiveLeft == 0 && !_rxBlocked)
+                {
+                    // The budget ran out with notifications still off: the rest after a poll.
+                    _loop.Post(_drainAll);
+                }
             }
 
-            if (_receiveLeft == 0 && !_rxBlocked)
+            lock (_txLock)
             {
-                // The budget ran out with notifications still off: the rest after a poll.
-                _loop.Post(_drainAll);
+                ReclaimTransmitted();
+                wake = _txWaiting && _txFreeCount > 0;
+                if (wake)
+                {
+                    _txWaiting = false;
+                    TxRing.DisableNotifications();
+                }
             }
         }
-
-        bool wake;
-        lock (_txLock)
+        catch (InvalidDataException e)
         {
-            ReclaimTransmitted();
-            wake = _txWaiting && _txFreeCount > 0;
-            if (wake)
-            {
-                _txWaiting = false;
-                TxRing.DisableNotifications();
-            }
+            Break(e);
+            return;
         }
 
         if (wake)
@@ -484,7 +485,16 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
                     }
                     else if (length > HeaderSize && length <= FrontendMemory.BufferSize)
                     {
-                        Deliver(buffer[..(int)length]);
+                        try
+                        {
+                            Deliver(buffer[..(int)length]);
+                        }
+                        catch (Exception e) when (_owner.ContainFault(e, this))
+                        {
+                            // The frame is dropped and counted; its buffer goes back to the ring
+                            // below, so one bad frame cannot shrink the ring (or, with the drain
+                            // left with notifications off, stall it).
+                        }
                     }
 
                     ring.Offer(id);
@@ -547,6 +557,36 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
         {
             _txFree[_txFreeCount++] = id;
         }
+    }
+
+    /// <summary>
+    /// <see cref="ReclaimTransmitted"/> on a sender's thread: false when the back-end broke the
+    /// ring, which ends the connection (the sender's frame is dropped, no exception reaches it).
+    /// </summary>
+    private bool TryReclaimTransmitted()
+    {
+        try
+        {
+            ReclaimTransmitted();
+            return true;
+        }
+        catch (InvalidDataException e)
+        {
+            Break(e);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The back-end returned a descriptor it does not hold: the rings' state is not to be trusted
+    /// any further (taking it would lend one buffer out twice), so the data path stops and the
+    /// connection is cut; the client then waits for a back-end as after any disconnection.
+    /// </summary>
+    private void Break(InvalidDataException fault)
+    {
+        Volatile.Write(ref _stopped, true);
+        _owner.ReportBrokenRing(fault.Message);
+        _channel.Shutdown();
     }
 
     private void FlushTransmit()

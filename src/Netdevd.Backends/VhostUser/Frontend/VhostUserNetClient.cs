@@ -102,6 +102,15 @@ public sealed class VhostUserNetClient : NetClient
 
     protected override void OnPeerReady() => _session?.ResumeReceive();
 
+    /// <summary>The session ends its connection over a ring the back-end broke (the next one starts afresh).</summary>
+    internal void ReportBrokenRing(string reason)
+    {
+        if (_log.IsEnabled(LogLevel.Warning))
+        {
+            _log.LogWarning("vhost-user {Name}: the back-end broke a virtqueue ({Reason}); disconnecting", Name, reason);
+        }
+    }
+
     private void Run()
     {
         var first = true;

@@ -23,6 +23,9 @@ public sealed class SplitDriverRing
     private readonly long _available;
     private readonly long _used;
     private readonly int _mask;
+
+    /// <summary>Which descriptors the device holds: offered and not yet returned.</summary>
+    private readonly bool[] _withDevice;
     private ushort _availableShadow;
     private ushort _publishedAvailable;
     private ushort _lastUsed;
@@ -40,6 +43,7 @@ public sealed class SplitDriverRing
         _memory = memory;
         Size = size;
         _mask = size - 1;
+        _withDevice = new bool[size];
         EventIndex = eventIndex;
         _descriptors = offset;
         _available = offset + (long)SplitRingLayout.DescriptorTableBytes((uint)size);
@@ -80,6 +84,7 @@ public sealed class SplitDriverRing
     /// <summary>Puts the chain headed by <paramref name="id"/> into the available ring (not yet visible to the device).</summary>
     public void Offer(int id)
     {
+        _withDevice[id] = true;
         var entry = (ushort)id;
         MemoryMarshal.Write(_memory.Span(_available + 4 + (2L * (_availableShadow & _mask)), 2), in entry);
         _availableShadow++;
@@ -112,7 +117,12 @@ public sealed class SplitDriverRing
         return (Volatile.Read(ref U16(_used)) & SplitRingLayout.UsedNoNotify) == 0;
     }
 
-    /// <summary>Takes the next used entry; false when the device has returned nothing more.</summary>
+    /// <summary>
+    /// Takes the next used entry; false when the device has returned nothing more. Throws
+    /// <see cref="InvalidDataException"/> for an entry naming a descriptor the device does not hold
+    /// (out of range, never offered, or returned already: a used index run ahead reads such
+    /// entries too): a driver that took it would hand one buffer out twice.
+    /// </summary>
     public bool TryTakeUsed(out int id, out uint length)
     {
         var usedIndex = Volatile.Read(ref U16(_used + 2));
@@ -127,12 +137,15 @@ public sealed class SplitDriverRing
         var rawId = MemoryMarshal.Read<uint>(element);
         length = MemoryMarshal.Read<uint>(element[4..]);
         _lastUsed++;
-        if (rawId >= (uint)Size)
+        if (rawId >= (uint)Size || !_withDevice[rawId])
         {
-            // A device that returns an id it never got: the caller drops the connection.
-            throw new InvalidDataException($"used ring returned descriptor {rawId} of a {Size}-entry ring");
+            // The caller ends the connection: the ring's state can no longer be trusted.
+            throw new InvalidDataException(rawId >= (uint)Size
+                ? $"used ring returned descriptor {rawId} of a {Size}-entry ring"
+                : $"used ring returned descriptor {rawId}, which the device does not hold");
         }
 
+        _withDevice[rawId] = false;
         id = (int)rawId;
         return true;
     }
