@@ -33,18 +33,11 @@ fi
 # NETDEVD_BIN: another build to measure (an A/B against a copy of an earlier build), BENCH_BUILD=0 then.
 nd=${NETDEVD_BIN:-src/Netdevd/bin/Release/net10.0/netdevd}
 
-# A current pasta: Debian's passt is a 2023 build whose guest->host path stalls. Built once,
-# outside the repository; the AVX2 variant too (as distributions ship it), which pasta execs
-# by itself when the CPU has AVX2.
-passt_dir=${PASST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/netdevd-bench/passt-2025-01}
+# A current pasta (bench/lib/passt.sh); the AVX2 variant too (as distributions ship it), which
+# pasta execs by itself when the CPU has AVX2.
+. bench/lib/passt.sh
+passt_find_or_build bench/user
 pasta=
-for peers in "${NETDEVD_PEERS:-}" ../shared/peers ../../shared/peers; do
-  [ -n "$peers" ] && [ -x "$peers/build-passt.sh" ] && break
-  peers=
-done
-if [ ! -x "$passt_dir/passt" ] && [ -n "$peers" ]; then
-  "$peers/build-passt.sh" "$passt_dir" >/dev/null 2>&1 || echo "bench/user: building passt failed"
-fi
 if [ -x "$passt_dir/passt" ] && [ ! -x "$passt_dir/passt.avx2" ] && [ -n "$peers" ] && grep -q avx2 /proc/cpuinfo; then
   work=$(mktemp -d)
   if tar -xzf "$peers"/passt-*.tar.gz -C "$work" && make -C "$work"/passt-* -j2 passt.avx2 >/dev/null 2>&1; then

@@ -32,14 +32,8 @@ else
   nd_passt=$work/passt
 fi
 
-passt_dir=${PASST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/netdevd-bench/passt-2025-01}
-for peers in "${NETDEVD_PEERS:-}" ../shared/peers ../../shared/peers; do
-  [ -n "$peers" ] && [ -x "$peers/build-passt.sh" ] && break
-  peers=
-done
-if [ ! -x "$passt_dir/passt" ] && [ -n "$peers" ]; then
-  "$peers/build-passt.sh" "$passt_dir" >/dev/null 2>&1 || echo "bench/vhost-user/passt: building passt failed"
-fi
+. bench/lib/passt.sh
+passt_find_or_build bench/vhost-user/passt
 [ -x "$passt_dir/passt" ] || { echo "bench/vhost-user/passt: no passt at $passt_dir (../shared/peers/build-passt.sh builds it)"; exit 1; }
 
 pids=() ns=
