@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Seeds for the vhost-user fuzz targets (fuzz/corpus/vhost-user-session, vhost-user-ring).
+"""Seeds for the vhost-user fuzz targets (fuzz/corpus/vhost-user-session, vhost-user-ring, vhost-user-driver-ring).
 
 vhost-user-session records: [control][u16 BE length][raw message]; control bits 0-1 = number
 of descriptors sent with it, bit 2 = memfd (else eventfd), bit 3 = a short memfd, bit 4 = kick.
@@ -118,3 +118,25 @@ write("vhost-user-ring", "packed-wrapping-chain", packed_ring(2, True, [[(16, 1,
 write("vhost-user-ring", "packed-all-next", packed_ring(2, False, [[(16, 1, 0)] * 4]))
 write("vhost-user-ring", "packed-bad-id-and-indirect", packed_ring(3, True, [[(16, 0, 9)], [(16, 4, 1)]]))
 write("vhost-user-ring", "packed-wrong-lap", packed_ring(3, False, [[(16, 0, 0)]], wrap=False)[:1] + bytes([0]) + packed_ring(3, False, [[(16, 0, 0)]])[2:])
+
+
+def offer(i):
+    return bytes([0, i])
+
+
+def used_entry(slot, ident, length):
+    return bytes([1, slot]) + struct.pack("<II", ident, length)
+
+
+def used_idx(v):
+    return bytes([2]) + struct.pack("<H", v)
+
+
+TAKE, ENABLE, DISABLE = bytes([4]), bytes([5]), bytes([6])
+
+# The front-end's driver ring against a back-end writing its used ring (byte 0: size bits, EVENT_IDX 0x10).
+write("vhost-user-driver-ring", "returns-in-order", bytes([3]) + offer(0) + offer(1) + offer(2) + used_entry(0, 1, 64) + used_entry(1, 0, 60) + used_idx(2) + TAKE + offer(1) + used_entry(2, 2, 10) + used_entry(3, 1, 0) + used_idx(4) + TAKE)
+write("vhost-user-driver-ring", "returns-one-twice", bytes([3]) + offer(0) + used_entry(0, 0, 64) + used_entry(1, 0, 64) + used_idx(2) + TAKE)
+write("vhost-user-driver-ring", "id-out-of-range", bytes([3]) + offer(0) + used_entry(0, 300, 64) + used_idx(1) + TAKE)
+write("vhost-user-driver-ring", "index-run-ahead", bytes([2]) + offer(0) + offer(1) + used_entry(0, 0, 1) + used_entry(1, 1, 1) + used_idx(0x8000) + TAKE)
+write("vhost-user-driver-ring", "event-idx-notifications", bytes([0x14]) + DISABLE + offer(3) + bytes([3]) + struct.pack("<H", 1) + offer(4) + ENABLE + used_entry(0, 4, 8) + used_idx(1) + ENABLE + TAKE + DISABLE)

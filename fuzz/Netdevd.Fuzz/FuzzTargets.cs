@@ -36,6 +36,7 @@ public static class FuzzTargets
         ("virtio-offload", VirtioOffloadHarness.Run),
         ("vhost-user-session", VhostUserSessionHarness.Run),
         ("vhost-user-ring", VhostUserRingHarness.Run),
+        ("vhost-user-driver-ring", VhostUserDriverRingHarness.Run),
         ("personality-argv", PersonalityArgvHarness.Run),
         ("slirp4netns-api", Slirp4netnsApiHarness.Run),
         ("pasta-procnet", PastaProcNetHarness.Run),
