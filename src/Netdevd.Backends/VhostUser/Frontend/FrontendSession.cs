@@ -45,6 +45,7 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
     private int _leasedSlot;
     private bool _txWaiting;
     private bool _stopped;
+    private int _broken;
     private volatile bool _rxBlocked;
 
     /// <summary>Loop thread: frames the current drain may still take.</summary>
@@ -584,6 +585,12 @@ internal sealed class FrontendSession : IPollTarget, ISegmentSink, IDisposable
     /// </summary>
     private void Break(InvalidDataException fault)
     {
+        // Once: the receive drain and a sender can both find a broken ring.
+        if (Interlocked.Exchange(ref _broken, 1) != 0)
+        {
+            return;
+        }
+
         Volatile.Write(ref _stopped, true);
         _owner.ReportBrokenRing(fault.Message);
         _channel.Shutdown();
