@@ -120,8 +120,8 @@ public sealed class SplitDriverRing
     /// <summary>
     /// Takes the next used entry; false when the device has returned nothing more. Throws
     /// <see cref="InvalidDataException"/> for an entry naming a descriptor the device does not hold
-    /// (out of range, never offered, or returned already: a used index run ahead reads such
-    /// entries too): a driver that took it would hand one buffer out twice.
+    /// (out of range, never offered, or returned and not offered again since: a used index run
+    /// ahead reads such entries too): a driver that took it would hand one buffer out twice.
     /// </summary>
     public bool TryTakeUsed(out int id, out uint length)
     {
