@@ -247,6 +247,7 @@ public sealed class VhostUserFrontendTests
         Assert.Equal(frame, nic.Next());
         Assert.True(first.WaitDone(TimeSpan.FromSeconds(30)), "the front-end kept the connection");
         await WaitUntilAsync(() => client.LinkDown);
+        Assert.Equal(1, client.RefusedConnections);
         Assert.Equal(0, client.Stats.Faults);
 
         using var second = new ScriptedBackend(path, s_features);
@@ -284,6 +285,7 @@ public sealed class VhostUserFrontendTests
         nic.Nic.Transmit(TestFrame(100, 0x5b));
         Assert.True(backend.WaitDone(TimeSpan.FromSeconds(30)), "the front-end kept the connection");
         await WaitUntilAsync(() => client.LinkDown);
+        Assert.Equal(1, client.RefusedConnections);
         Assert.Equal(0, client.Stats.Faults);
         Assert.Equal(0, nic.Nic.Stats.Faults);
     }

@@ -30,6 +30,7 @@ public sealed class VhostUserNetClient : NetClient
     private FrontendSession? _leased;
     private volatile bool _offloads;
     private long _dropped;
+    private long _refused;
 
     internal VhostUserNetClient(string name, Chardev chardev, int queuePairs, ILogger log)
         : base(name, NetClientDriver.VhostUser)
@@ -102,9 +103,13 @@ public sealed class VhostUserNetClient : NetClient
 
     protected override void OnPeerReady() => _session?.ResumeReceive();
 
+    /// <summary>Back-end connections cut because the back-end broke a virtqueue (returned a descriptor it did not hold).</summary>
+    public long RefusedConnections => Interlocked.Read(ref _refused);
+
     /// <summary>The session ends its connection over a ring the back-end broke (the next one starts afresh).</summary>
     internal void ReportBrokenRing(string reason)
     {
+        Interlocked.Increment(ref _refused);
         if (_log.IsEnabled(LogLevel.Warning))
         {
             _log.LogWarning("vhost-user {Name}: the back-end broke a virtqueue ({Reason}); disconnecting", Name, reason);
