@@ -180,8 +180,9 @@ rtt_paired() {
   sleep 1
   : >"$tmp/rtt.a"; : >"$tmp/rtt.b"
   for n in a b; do ip netns exec "${ns}$n" ping -n -q -c 200 -i 0.005 -W 1 10.0.2.2 >/dev/null 2>&1 || true; done
-  for _ in 1 2 3 4 5 6; do
-    for n in a b; do
+  # Which one goes first alternates too (a b, b a, ...), so neither always follows the other.
+  for order in "a b" "b a" "a b" "b a" "a b" "b a"; do
+    for n in $order; do
       ip netns exec "${ns}$n" ping -n -c 10 -i 0.05 -W 1 10.0.2.2 2>/dev/null | echo_times >>"$tmp/rtt.$n"
     done
   done
