@@ -37,6 +37,20 @@ internal sealed class ScriptedFrontEnd : IDisposable
 
     public TestDriverRing Tx => field ??= new TestDriverRing(Memory, RingSize, TestGuestMemory.GuestBase + 0x10000);
 
+    /// <summary>
+    /// Posts <paramref name="count"/> receive buffers of <paramref name="size"/> bytes from
+    /// descriptor <paramref name="first"/> on, descriptor i at <see cref="TestDriverRing.BuffersAt"/>
+    /// + i * 0x1000, each a one-buffer chain.
+    /// </summary>
+    public void OfferReceiveBuffers(int count, uint size, ushort first = 0)
+    {
+        for (var i = first; i < first + count; i++)
+        {
+            Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), size, SplitRingLayout.DescriptorWrite, 0);
+            Rx.Offer(i);
+        }
+    }
+
     /// <summary>The packed rings <see cref="SetUp"/> laid out when RING_PACKED was negotiated.</summary>
     public TestPackedDriverRing? PackedRx { get; private set; }
 

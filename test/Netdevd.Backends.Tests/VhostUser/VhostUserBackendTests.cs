@@ -68,11 +68,7 @@ public sealed class VhostUserBackendTests
         await using var owned = backend;
         using var front = ScriptedFrontEnd.Connect(path);
         front.SetUp(Features);
-        for (ushort i = 0; i < 4; i++)
-        {
-            front.Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), 0x1000, SplitRingLayout.DescriptorWrite, 0);
-            front.Rx.Offer(i);
-        }
+        front.OfferReceiveBuffers(4, 0x1000);
 
         var frame = Enumerable.Range(0, 100).Select(i => (byte)(i + 1)).ToArray();
         peer.Inject(frame);
@@ -91,11 +87,7 @@ public sealed class VhostUserBackendTests
         await using var owned = backend;
         using var front = ScriptedFrontEnd.Connect(path);
         front.SetUp(Features);
-        for (ushort i = 0; i < 4; i++)
-        {
-            front.Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), 1000, SplitRingLayout.DescriptorWrite, 0);
-            front.Rx.Offer(i);
-        }
+        front.OfferReceiveBuffers(4, 1000);
 
         var frame = Enumerable.Range(0, 2500).Select(i => (byte)i).ToArray();
         peer.Inject(frame);
@@ -116,8 +108,7 @@ public sealed class VhostUserBackendTests
         await using var owned = backend;
         using var front = ScriptedFrontEnd.Connect(path);
         front.SetUp(Features);
-        front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x11000, SplitRingLayout.DescriptorWrite, 0);
-        front.Rx.Offer(0);
+        front.OfferReceiveBuffers(1, 0x11000);
 
         // As a tap reads it: a 12-byte header (its num_buffers left as it was), then the frame.
         var frame = new byte[12 + 1500];
@@ -144,11 +135,7 @@ public sealed class VhostUserBackendTests
         await using var owned = backend;
         using var front = ScriptedFrontEnd.Connect(path);
         front.SetUp(Features);
-        for (ushort i = 0; i < 4; i++)
-        {
-            front.Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), 0x1000, SplitRingLayout.DescriptorWrite, 0);
-            front.Rx.Offer(i);
-        }
+        front.OfferReceiveBuffers(4, 0x1000);
 
         var frame = new byte[12 + 100];
         frame.AsSpan(12).Fill(0x42);
@@ -168,8 +155,7 @@ public sealed class VhostUserBackendTests
         await using var owned = backend;
         using var front = ScriptedFrontEnd.Connect(path);
         front.SetUp(Features); // no GUEST_CSUM
-        front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x11000, SplitRingLayout.DescriptorWrite, 0);
-        front.Rx.Offer(0);
+        front.OfferReceiveBuffers(1, 0x11000);
 
         // Read in place as a tap reads it, or in pieces as the user netdev sends a large segment:
         // the headers in the head, the payload in two pieces.
@@ -199,11 +185,7 @@ public sealed class VhostUserBackendTests
         await using var owned = backend;
         using var front = ScriptedFrontEnd.Connect(path);
         front.SetUp(Features);
-        for (ushort i = 0; i < 4; i++)
-        {
-            front.Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), 1000, SplitRingLayout.DescriptorWrite, 0);
-            front.Rx.Offer(i);
-        }
+        front.OfferReceiveBuffers(4, 1000);
 
         // As the user netdev sends a large segment: header and frame headers, then the payload
         // from its send ring in two pieces (the ring wrapped); neither piece ends on a buffer's end.
@@ -251,8 +233,7 @@ public sealed class VhostUserBackendTests
         body1.AsSpan().Clear();
         body2.AsSpan().Clear();
 
-        front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x1000, SplitRingLayout.DescriptorWrite, 0);
-        front.Rx.Offer(0);
+        front.OfferReceiveBuffers(1, 0x1000);
         ScriptedFrontEnd.Kick(front.Kicks[0]);
         Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]));
         Assert.Equal((0u, (uint)(12 + expected.Length)), front.Rx.Used(0));
@@ -316,8 +297,7 @@ public sealed class VhostUserBackendTests
         front.SetUp(Features);
         Assert.Equal(Core.Clients.DeliveryResult.Queued, peer.Inject(new byte[60]));
 
-        front.Rx.SetDescriptor(0, TestDriverRing.BuffersAt, 0x1000, SplitRingLayout.DescriptorWrite, 0);
-        front.Rx.Offer(0);
+        front.OfferReceiveBuffers(1, 0x1000);
         ScriptedFrontEnd.Kick(front.Kicks[0]);
         Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]));
         Assert.Equal((0u, 72u), front.Rx.Used(0));
@@ -330,11 +310,7 @@ public sealed class VhostUserBackendTests
         await using var owned = backend;
         using var front = ScriptedFrontEnd.Connect(path);
         front.SetUp(Features);
-        for (ushort i = 0; i < 2; i++)
-        {
-            front.Rx.SetDescriptor(i, TestDriverRing.BuffersAt + (ulong)(i * 0x1000), 1000, SplitRingLayout.DescriptorWrite, 0);
-            front.Rx.Offer(i);
-        }
+        front.OfferReceiveBuffers(2, 1000);
 
         // Two buffers of 1000 bytes for a frame of 2512: it must wait (the delivery returns), taking nothing.
         var delivery = Task.Run(() => peer.Inject(new byte[2500]));
@@ -342,8 +318,7 @@ public sealed class VhostUserBackendTests
         Assert.Equal(Core.Clients.DeliveryResult.Queued, await delivery);
         Assert.Equal(0, front.Rx.UsedIndex);
 
-        front.Rx.SetDescriptor(2, TestDriverRing.BuffersAt + 0x2000, 1000, SplitRingLayout.DescriptorWrite, 0);
-        front.Rx.Offer(2);
+        front.OfferReceiveBuffers(1, 1000, first: 2);
         ScriptedFrontEnd.Kick(front.Kicks[0]);
         Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]));
         Assert.Equal(3, front.Rx.UsedIndex);
