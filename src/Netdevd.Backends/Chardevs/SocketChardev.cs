@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Netdevd.Backends.Stream;
 using Netdevd.Core.Chardevs;
+using Netdevd.Core.Retry;
 using Netdevd.Qapi.Schema;
 using QapiSocketAddress = Netdevd.Qapi.Schema.SocketAddress;
 
@@ -149,7 +150,7 @@ internal sealed class SocketChardev : Chardev
             catch (SocketSetupException)
             {
                 // As tcp_chr_reconnect_timeout: try again after the delay, quietly.
-                await Task.Delay(ReconnectDelay, cancellationToken).ConfigureAwait(false);
+                await LongWait.DelayAsync(ReconnectDelay, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -1,5 +1,6 @@
 using Netdevd.Backends.Stream;
 using Netdevd.Core.Chardevs;
+using Netdevd.Core.Retry;
 using Netdevd.Qapi.Schema;
 using QapiSocketAddress = Netdevd.Qapi.Schema.SocketAddress;
 
@@ -23,8 +24,10 @@ public sealed class SocketChardevFactory : IChardevFactory
         }
 
         var server = options.Server ?? true;
-        var reconnectMs = options.Reconnect is { } seconds ? seconds * 1000 : options.ReconnectMs ?? 0;
-        var reconnect = reconnectMs > 0 ? TimeSpan.FromMilliseconds(reconnectMs) : TimeSpan.Zero;
+        // Any int64 (QEMU passes it on to GLib): past what a TimeSpan holds, the longest one.
+        var reconnect = options.Reconnect is { } seconds
+            ? (seconds > 0 ? LongWait.FromSeconds(seconds) : TimeSpan.Zero)
+            : (options.ReconnectMs is > 0 and var ms ? LongWait.FromMilliseconds(ms) : TimeSpan.Zero);
         var chardev = new SocketChardev(id, address, server, server && options.Wait == true, reconnect);
         try
         {

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Netdevd.Backends.Io;
+using Netdevd.Core.Retry;
 using Netdevd.Native;
 using Netdevd.Qapi.Events;
 using Netdevd.Qapi.Schema;
@@ -30,6 +31,7 @@ internal sealed class StreamNetClient : FramedSocketClient
     private QapiSocketAddress? _listenAddress;
     private QapiSocketAddress? _remote;
     private ITimer? _timer;
+    private long _timerArmedAt;
     private Socket? _connectInFlight;
     private string? _unlinkPath;
     private volatile bool _closing;
@@ -188,7 +190,11 @@ internal sealed class StreamNetClient : FramedSocketClient
         }
     }
 
-    /// <summary>Loop thread: with reconnect=N, a new attempt in N seconds (one timer at a time).</summary>
+    /// <summary>
+    /// Loop thread: with reconnect=N, a new attempt in N seconds (one timer at a time). N may be
+    /// longer than a timer waits (up to 136 years against 49.7 days): the timer then fires early
+    /// and is armed again for the rest (<see cref="FireReconnect"/>).
+    /// </summary>
     private void ArmReconnect()
     {
         if (_reconnect <= TimeSpan.Zero)
@@ -204,7 +210,8 @@ internal sealed class StreamNetClient : FramedSocketClient
             }
 
             Info = "connecting";
-            _timer = _time.CreateTimer(_ => TryPost(FireReconnect), null, _reconnect, Timeout.InfiniteTimeSpan);
+            _timerArmedAt = _time.GetTimestamp();
+            _timer = _time.CreateTimer(_ => TryPost(FireReconnect), null, LongWait.TimerPiece(_reconnect), Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -212,6 +219,13 @@ internal sealed class StreamNetClient : FramedSocketClient
     {
         lock (_connectGate)
         {
+            var left = _reconnect - _time.GetElapsedTime(_timerArmedAt);
+            if (_timer is { } timer && left > TimeSpan.Zero)
+            {
+                timer.Change(LongWait.TimerPiece(left), Timeout.InfiniteTimeSpan);
+                return;
+            }
+
             _timer?.Dispose();
             _timer = null;
         }

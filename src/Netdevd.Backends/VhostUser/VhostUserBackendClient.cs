@@ -198,7 +198,7 @@ public sealed partial class VhostUserBackendClient : NetClient
                         UpdateInfo(why);
                     }
 
-                    if (_endpoint.Retry is not { } retry || _stop.Token.WaitHandle.WaitOne(retry))
+                    if (_endpoint.Retry is not { } retry || LongWait.WaitOne(_stop.Token.WaitHandle, retry))
                     {
                         return;
                     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Time.Testing;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Registry;
 using static Netdevd.Backends.Tests.Stream.StreamTestKit;
@@ -97,6 +98,44 @@ public sealed class StreamClientTests
         var connected = await events.WaitAsync("NETDEV_STREAM_CONNECTED");
         Assert.Equal($"{{\"netdev-id\": \"c0\", \"addr\": {{\"type\": \"unix\", \"path\": \"{path}\"}}}}", Json(connected));
         Assert.Equal($"unix:{path}", client.Info);
+    }
+
+    /// <summary>
+    /// reconnect is up to 2^32-1 seconds, longer than a timer waits (49.7 days): arming the
+    /// timer threw, the netdev counted a fault and never tried again. It waits the whole
+    /// period now, in pieces: not a moment less, and then it connects.
+    /// </summary>
+    [Fact]
+    public async Task The_longest_reconnect_waits_its_whole_length_then_connects()
+    {
+        var events = new RecordingEvents();
+        var time = new TimerCountingClock();
+        await using var reg = NewRegistry(events, time: time);
+        var path = Path.Combine(TempDir(), "late.sock");
+        var client = await reg.AddAsync(StreamNetdev("c0", Unix(path), server: false, reconnect: uint.MaxValue), NetdevOrigin.Monitor, cancellationToken: Ct);
+        await WaitUntil(() => time.TimersMade == 1, "the first connect refused and the reconnect armed", 5000);
+
+        using var listener = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen();
+        var accept = listener.AcceptAsync(Ct).AsTask();
+
+        // Past the first timer's reach (the netdev arms the next piece on its own thread), then
+        // to a second before the period ends: no attempt yet.
+        var period = TimeSpan.FromSeconds(uint.MaxValue);
+        time.Advance(TimeSpan.FromDays(60));
+        await Task.Delay(300, Ct);
+        time.Advance(period - TimeSpan.FromDays(60) - TimeSpan.FromSeconds(1));
+        await Task.Delay(300, Ct);
+        Assert.False(accept.IsCompleted, "connected before the reconnect period was over");
+        Assert.Equal(0, client.Stats.Faults);
+        Assert.Equal("connecting", client.Info);
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        using var accepted = await accept.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await events.WaitAsync("NETDEV_STREAM_CONNECTED");
+        Assert.Equal($"unix:{path}", client.Info);
+        Assert.Equal(0, client.Stats.Faults);
     }
 
     [Fact]
@@ -226,4 +265,18 @@ public sealed class StreamClientTests
 internal sealed class NamedFds(Dictionary<string, int> fds) : Netdevd.Qapi.Commands.IMonitorFdStore
 {
     public bool TryTake(string name, out int fd) => fds.Remove(name, out fd);
+}
+
+/// <summary>A fake clock that counts the timers made on it: the reconnect timer's arming is the sign the first connect failed.</summary>
+internal sealed class TimerCountingClock : FakeTimeProvider
+{
+    private int _timersMade;
+
+    public int TimersMade => Volatile.Read(ref _timersMade);
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        Interlocked.Increment(ref _timersMade);
+        return base.CreateTimer(callback, state, dueTime, period);
+    }
 }

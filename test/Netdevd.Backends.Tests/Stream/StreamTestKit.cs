@@ -21,8 +21,8 @@ internal static class StreamTestKit
 {
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public static NetdevRegistry NewRegistry(RecordingEvents events, CapturingLoggers? loggers = null) =>
-        new([new StreamNetdevFactory(), new SocketNetdevFactory(), new HubportNetdevFactory()], events, loggers ?? new CapturingLoggers());
+    public static NetdevRegistry NewRegistry(RecordingEvents events, CapturingLoggers? loggers = null, TimeProvider? time = null) =>
+        new([new StreamNetdevFactory(), new SocketNetdevFactory(), new HubportNetdevFactory()], events, loggers ?? new CapturingLoggers(), time);
 
     public static Netdev StreamNetdev(string id, QapiSocketAddress addr, bool? server, uint? reconnect = null) => new()
     {

@@ -70,6 +70,30 @@ public sealed class VhostUserBackendConnectTests
         await delete;
     }
 
+    /// <summary>
+    /// reconnect-ms is a uint32: a wait between attempts past 24.8 days threw on the netdev's
+    /// thread and ended the process. The client waits now, and netdev_del ends the wait.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task A_reconnect_of_weeks_waits_after_a_failed_connect_and_delete_ends_the_wait()
+    {
+        var path = Path.Combine(TestDirectories.Create("nd-vub-"), "front.sock"); // nothing listens
+        await using var registry = new NetdevRegistry([new VhostUserBackendNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance);
+        var netdev = Client("b0", path);
+        netdev.VhostUserBackend!.ReconnectMs = uint.MaxValue;
+        var client = await registry.AddAsync(netdev, NetdevOrigin.Monitor, cancellationToken: Ct);
+        for (var waited = 0; !client.Info.Contains(", error: ", StringComparison.Ordinal); waited += 20)
+        {
+            Assert.True(waited < 10_000, $"no failed connect shown: {client.Info}");
+            await Task.Delay(20, Ct);
+        }
+
+        await Task.Delay(300, Ct); // the netdev's thread is in its wait by now
+        var delete = registry.DeleteAsync("b0", Ct);
+        Assert.True(await Task.WhenAny(delete, Task.Delay(TimeSpan.FromSeconds(10), Ct)) == delete, "netdev_del waited for the reconnect delay");
+        await delete;
+    }
+
     private static Netdev Client(string id, string path) => new()
     {
         Id = id,

@@ -521,6 +521,59 @@ public sealed class VhostUserFrontendTests
         Assert.False(registry.Chardevs.Find("c1")!.IsBusy);
     }
 
+    /// <summary>
+    /// A client chardev whose reconnect is longer than .NET's waits take (58 days; QEMU takes any
+    /// int64 of seconds): the netdev's thread waited between attempts with a wait that throws
+    /// past 24.8 days (after a set-up that failed) or 49.7 days (after a refused connect), and the
+    /// exception on that thread ended the process. It waits now, and cancelling the add ends the wait.
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_reconnect_of_months_waits_between_attempts_and_the_add_can_still_be_cancelled(bool backendHangsUp)
+    {
+        var path = Path.Combine(TestDirectories.Create("nd-vfe-"), "be.sock");
+        using var listener = backendHangsUp ? new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified) : null;
+        var firstAttempt = Task.Delay(300, Ct);
+        if (listener is not null)
+        {
+            // Accepts the front-end and hangs up at once: its set-up fails (GET_FEATURES gets no answer).
+            listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            listener.Listen();
+            firstAttempt = Task.Run(async () => (await listener.AcceptAsync(Ct)).Dispose(), Ct);
+        }
+
+        await using var registry = NewRegistry();
+        var reconnecting = Client(path);
+        reconnecting.Socket!.Data.Reconnect = 5_000_000;
+        await registry.Chardevs.AddFromMonitorAsync("c1", reconnecting, Ct);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var pending = registry.AddAsync(VhostUser("v1", "c1"), NetdevOrigin.Monitor, cancellationToken: cancel.Token);
+        await firstAttempt.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await Task.Delay(300, Ct); // the netdev's thread is in its wait by now
+        Assert.False(pending.IsCompleted);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAsync<QapiException>(() => pending.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+        Assert.False(registry.Chardevs.Find("c1")!.IsBusy);
+    }
+
+    /// <summary>
+    /// QEMU adds a client chardev with any reconnect and connects it later. Here its seconds
+    /// times 1000 went past int64 and read as no reconnect, so the chardev connected at once,
+    /// and with nothing listening chardev-add failed.
+    /// </summary>
+    [Fact]
+    public async Task A_client_chardev_with_the_longest_reconnect_is_added_to_connect_later()
+    {
+        var path = Path.Combine(TestDirectories.Create("nd-vfe-"), "be.sock");
+        await using var registry = NewRegistry();
+        var client = Client(path);
+        client.Socket!.Data.Reconnect = long.MaxValue;
+        await registry.Chardevs.AddFromMonitorAsync("c1", client, Ct);
+        Assert.Equal(TimeSpan.MaxValue, registry.Chardevs.Find("c1")!.ReconnectDelay);
+    }
+
     [Theory]
     [InlineData("nosuch", null, "chardev \"nosuch\" not found")]
     [InlineData("tcp", null, "chardev \"tcp\" does not support FD passing")]

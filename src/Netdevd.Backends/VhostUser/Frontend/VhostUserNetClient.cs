@@ -237,7 +237,7 @@ public sealed class VhostUserNetClient : NetClient
     {
         if (_chardev.ReconnectDelay > TimeSpan.Zero)
         {
-            _closing.Token.WaitHandle.WaitOne(_chardev.ReconnectDelay);
+            _ = LongWait.WaitOne(_closing.Token.WaitHandle, _chardev.ReconnectDelay);
         }
     }
 
