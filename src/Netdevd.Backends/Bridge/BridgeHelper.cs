@@ -42,9 +42,10 @@ public static class BridgeHelper
             var start = Command(helper, bridge, fdArg);
             process = Process.Start(start);
         }
-        catch (Win32Exception)
+        catch (Exception e) when (e is Win32Exception or InvalidOperationException)
         {
-            // QEMU's child exits 1 when execv fails: no descriptor arrives, then "bridge helper failed".
+            // QEMU's child exits 1 when execv fails: no descriptor arrives, then "bridge helper
+            // failed". An empty helper is such a program (.NET refuses to start it at all).
             process = null;
         }
         finally

@@ -106,6 +106,13 @@ internal static class StreamConnect
     {
         ArgumentNullException.ThrowIfNull(address);
         StreamListen.CheckUnixPathLength(address, address.Path);
+        if (address.Path.Length == 0 && address.Abstract != true)
+        {
+            // QEMU connects to the empty path and the kernel finds no such file; .NET will not
+            // even make the end point (its exception ended a reconnecting back-end's thread).
+            throw SocketSetupException.WithErrno("Failed to connect to ''", Native.Errno.ENOENT);
+        }
+
         var endPoint = StreamListen.UnixEndPoint(address, address.Path);
         while (true)
         {

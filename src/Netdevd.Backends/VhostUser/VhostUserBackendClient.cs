@@ -181,7 +181,24 @@ public sealed partial class VhostUserBackendClient : NetClient
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// The control thread. A bug in it (an exception no path here expects) is a fault of this
+    /// netdev, counted and logged, after which it serves no more front-ends: on a thread of its
+    /// own, an exception left uncaught would end the process.
+    /// </summary>
     private void ControlLoop()
+    {
+        try
+        {
+            ServeFrontEnds();
+        }
+        catch (Exception e) when (ContainFault(e, this))
+        {
+            UpdateInfo("stopped after an internal error");
+        }
+    }
+
+    private void ServeFrontEnds()
     {
         var failures = 0L;
         var backoff = RetryBackoff.ForAccept();

@@ -82,6 +82,17 @@ public sealed class StreamClientTests
         Assert.Empty(events.Snapshot());
     }
 
+    /// <summary>An empty unix path: QEMU's connect finds no such file. .NET refused to make the end point, and the netdev said "connecting" for ever.</summary>
+    [Fact]
+    public async Task A_connect_to_an_empty_unix_path_is_an_info_error_as_in_QEMU()
+    {
+        var events = new RecordingEvents();
+        await using var reg = NewRegistry(events);
+        var client = await reg.AddAsync(StreamNetdev("c0", Unix(""), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
+        await WaitUntil(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
+        Assert.Equal("error: Failed to connect to '': No such file or directory", client.Info);
+    }
+
     [Fact]
     public async Task Refused_connect_with_reconnect_retries_until_a_server_appears()
     {

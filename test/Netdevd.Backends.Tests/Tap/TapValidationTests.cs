@@ -88,6 +88,14 @@ public sealed class TapValidationTests
         var missing = Tap("t1", new NetdevTapOptions { Helper = "/nonexistent/helper" });
         e = await Assert.ThrowsAsync<QapiException>(() => registry.AddAsync(missing, NetdevOrigin.Monitor, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Equal("bridge helper failed", e.Message);
+
+        // An empty helper is a program that cannot be run, as in QEMU (execv("") fails): not .NET's
+        // "Cannot start process because a file name has not been provided" as an internal error.
+        foreach (var empty in new[] { Tap("t2", new NetdevTapOptions { Helper = "" }), new Netdev { Id = "b2", Type = NetClientDriver.Bridge, Bridge = new NetdevBridgeOptions { Helper = "" } } })
+        {
+            e = await Assert.ThrowsAsync<QapiException>(() => registry.AddAsync(empty, NetdevOrigin.Monitor, cancellationToken: TestContext.Current.CancellationToken));
+            Assert.Equal("bridge helper failed", e.Message);
+        }
     }
 
     [Fact]

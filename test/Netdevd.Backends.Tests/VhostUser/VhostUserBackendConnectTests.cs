@@ -94,6 +94,32 @@ public sealed class VhostUserBackendConnectTests
         await delete;
     }
 
+    /// <summary>
+    /// An empty path: QEMU connects to it and the kernel finds no such file. .NET refused to make
+    /// the end point, and that exception came out of netdev_add as an internal error, or, with
+    /// reconnect-ms, ended the process from the netdev's thread.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task An_empty_path_fails_to_connect_as_QEMUs_does_with_or_without_reconnect()
+    {
+        await using var registry = new NetdevRegistry([new VhostUserBackendNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance);
+        var error = await Assert.ThrowsAsync<Netdevd.Qapi.Errors.QapiException>(() => registry.AddAsync(Client("b0", ""), NetdevOrigin.Monitor, cancellationToken: Ct));
+        Assert.Equal("Failed to connect to '': No such file or directory", error.Message);
+
+        var retrying = Client("b1", "");
+        retrying.VhostUserBackend!.ReconnectMs = 50;
+        var client = await registry.AddAsync(retrying, NetdevOrigin.Monitor, cancellationToken: Ct);
+        for (var waited = 0; !client.Info.Contains(", error: ", StringComparison.Ordinal); waited += 20)
+        {
+            Assert.True(waited < 10_000, $"no failed connect shown: {client.Info}");
+            await Task.Delay(20, Ct);
+        }
+
+        Assert.EndsWith("error: Failed to connect to '': No such file or directory", client.Info, StringComparison.Ordinal);
+        await Task.Delay(200, Ct); // a few more attempts
+        await registry.DeleteAsync("b1", Ct);
+    }
+
     private static Netdev Client(string id, string path) => new()
     {
         Id = id,

@@ -116,7 +116,25 @@ public sealed class VhostUserNetClient : NetClient
         }
     }
 
+    /// <summary>
+    /// The session thread. A bug in it (an exception no path here expects) is a fault of this
+    /// netdev, counted and logged, after which it waits for no more back-ends (a pending
+    /// netdev_add fails): on a thread of its own, an exception left uncaught would end the process.
+    /// </summary>
     private void Run()
+    {
+        try
+        {
+            ServeBackEnds();
+        }
+        catch (Exception e) when (ContainFault(e, this))
+        {
+            SetLinkUp(false);
+            _started.TrySetException(new VhostUserFrontendException(e.Message, e));
+        }
+    }
+
+    private void ServeBackEnds()
     {
         var first = true;
         var failures = 0L;
