@@ -1,0 +1,257 @@
+using System.Text.Json.Nodes;
+
+namespace Netdevd.Interop.Tests.Hardening;
+
+/// <summary>
+/// An endless, seeded stream of QMP commands a careless or hostile client could send: netdev_add
+/// of every type with a few of its members (values at and past the schema's edges, odd strings,
+/// unknown members), netdev_del of ids that exist and do not, chardev-add/-remove and queries.
+/// Safe to run as root: every address is a loopback one or a unix path under
+/// <c>dir</c>, every script or helper is one of two under <c>dir</c> (exit 0, exit 1) or missing,
+/// and no command waits for a far end (no vhost-user netdev, no chardev with wait=on).
+/// </summary>
+internal sealed class ChaosCommands(Random random, string dir)
+{
+    private static readonly string[] s_strings =
+    [
+        "", "a", new string('x', 300), "127.0.0.1", "::1", "[::1]", "127.0.0.1:0", "127.0.0.1:65536", "localhost:1234",
+        "-1", "0", "3", "4294967296", "no", "yes", "on", "off", "%s%n", "\0", "é", "/dev/null", ",", "a,b=c", "id=x",
+        "tcp:127.0.0.1:22-10.0.2.15:22", "udp:[::1]:5353-:53", "tcp::0-:22", "tcp:10.0.2.100:80-cmd:true",
+        "10.0.2.0/24", "10.0.0.0/8", "10.0.2.15", "fec0::", "fe80::1", "1.2.3.4/33",
+    ];
+
+    private static readonly JsonNode?[] s_numbers =
+    [
+        0, 1, -1, 2, 64, 65535, 65536, int.MaxValue, 2147483648L, 4294967296L, long.MaxValue, long.MinValue,
+        ulong.MaxValue, 1.5, "5", null, true,
+    ];
+
+    private string Script => Pick($"{dir}/ok.sh", $"{dir}/fail.sh", $"{dir}/missing.sh", "no", "");
+
+    public IEnumerable<(string Name, JsonObject? Arguments)> Take(int count)
+    {
+        WriteScripts();
+        for (var i = 0; i < count; i++)
+        {
+            yield return Next();
+        }
+    }
+
+    private (string, JsonObject?) Next()
+    {
+        var x = random.NextDouble();
+        if (x < 0.70)
+        {
+            var type = Pick("user", "tap", "stream", "dgram", "socket", "l2tpv3", "vde", "bridge", "hubport", "af-xdp", "vhost-vdpa", "netmap", "nic", "vhost-user-backend", "bogus");
+            var args = Members(type);
+            args["type"] = type;
+            args["id"] = random.NextDouble() < 0.95 ? NetdevId() : Pick("", "1bad", new string('a', 200), "id with space");
+            if (random.NextDouble() < 0.05)
+            {
+                args["extra"] = Str();
+            }
+
+            return ("netdev_add", args);
+        }
+
+        if (x < 0.88)
+        {
+            return ("netdev_del", new JsonObject { ["id"] = NetdevId() });
+        }
+
+        return random.Next(10) switch
+        {
+            0 or 1 => ("chardev-add", new JsonObject { ["id"] = Pick("c0", "c1", "c2", "", "bad id"), ["backend"] = Chardev() }),
+            2 => ("chardev-remove", new JsonObject { ["id"] = Pick("c0", "c1", "c2", "x") }),
+            3 => ("query-chardev", null),
+            4 => ("query-netdevs", null),
+            5 => ("query-usernet", null),
+            6 => ("hostfwd-add", new JsonObject { ["netdev"] = NetdevId(), ["rule"] = Str() }),
+            7 => ("hostfwd-remove", new JsonObject { ["netdev"] = NetdevId(), ["rule"] = Str() }),
+            8 => ("set_link", new JsonObject { ["name"] = NetdevId(), ["up"] = Bool() }),
+            _ => ("getfd", new JsonObject { ["fdname"] = Str() }),
+        };
+    }
+
+    private JsonObject Members(string type)
+    {
+        var args = new JsonObject();
+        void Some(params (string Name, Func<JsonNode?> Value)[] members)
+        {
+            foreach (var (name, value) in members.OrderBy(_ => random.Next()).Take(random.Next(members.Length + 1)))
+            {
+                args[name] = value();
+            }
+        }
+
+        switch (type)
+        {
+            case "user":
+                Some(M("net", Str), M("host", Str), M("dhcpstart", Str), M("dns", Str), M("ipv4", Bool), M("ipv6", Bool), M("restrict", Bool),
+                    M("hostname", Str), M("domainname", Str), M("ipv6-prefix", Str), M("ipv6-prefixlen", Number), M("ipv6-host", Str),
+                    M("ipv6-dns", Str), M("tftp", () => Pick(dir, "/nonexistent")), M("bootfile", Str), M("smbserver", Str), M("mtu", Number),
+                    M("hostfwd", () => Strings(3)), M("guestfwd", () => Strings(2)), M("dnssearch", () => Strings(3)));
+                break;
+            case "tap":
+                Some(M("ifname", () => Pick("", "ch0", "ch1", new string('x', 20), "bad/name", "lo")), M("script", () => Script),
+                    M("downscript", () => Script), M("vnet_hdr", Bool), M("vhost", Bool), M("queues", Number), M("sndbuf", Number),
+                    M("fd", Descriptor), M("fds", () => Pick("3:4", "x:y", ":")), M("vhostfd", Descriptor), M("br", Str),
+                    M("helper", () => Script), M("poll-us", Number));
+                break;
+            case "stream":
+                args["addr"] = Address();
+                Some(M("server", Bool), M("reconnect", Number));
+                break;
+            case "dgram":
+                Some(M("local", Address), M("remote", Address));
+                break;
+            case "socket":
+                Some(M("listen", () => Pick($"127.0.0.1:{Port()}", $":{Port()}", Text())), M("connect", () => Pick($"127.0.0.1:{Port()}", Text())),
+                    M("mcast", () => Pick($"230.0.0.1:{Port()}", Text())), M("udp", () => $"127.0.0.1:{Port()}"),
+                    M("localaddr", () => Pick($"127.0.0.1:{Port()}", Text())), M("fd", Descriptor));
+                break;
+            case "l2tpv3":
+                args["src"] = Pick("127.0.0.1", "::1", Text());
+                args["dst"] = Pick("127.0.0.1", "::1");
+                args["txsession"] = Number();
+                Some(M("srcport", () => Port().ToString(System.Globalization.CultureInfo.InvariantCulture)), M("dstport", () => Port().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    M("ipv6", Bool), M("udp", Bool), M("cookie64", Bool), M("counter", Bool), M("pincounter", Bool), M("txcookie", Number),
+                    M("rxcookie", Number), M("rxsession", Number), M("offset", Number));
+                break;
+            case "vde":
+                Some(M("sock", () => Pick($"{dir}/vde", $"{dir}/missing", Text())), M("port", Number), M("group", Str), M("mode", Number));
+                break;
+            case "bridge":
+                Some(M("br", Str), M("helper", () => Script));
+                break;
+            case "hubport":
+                args["hubid"] = Number();
+                Some(M("netdev", () => NetdevId()));
+                break;
+            case "af-xdp":
+                args["ifname"] = Pick("lo", "ch0", "", "missing");
+                Some(M("mode", () => Pick("native", "skb", "x")), M("force-copy", Bool), M("queues", Number), M("start-queue", Number),
+                    M("inhibit", Bool), M("sock-fds", () => Pick("3", "x:y")));
+                break;
+            case "vhost-vdpa":
+                Some(M("vhostdev", () => Pick($"{dir}/missing", "/dev/null")), M("vhostfd", Descriptor), M("queues", Number), M("x-svq", Bool));
+                break;
+            case "vhost-user-backend":
+                // A server listens and a client connects in the background: netdev_add does not wait.
+                args["addr"] = Address();
+                Some(M("server", Bool), M("reconnect-ms", Number), M("queues", Number));
+                break;
+            default:
+                Some(M("ifname", Str), M("model", Str), M("x", Str));
+                break;
+        }
+
+        return args;
+    }
+
+    private JsonObject Address()
+    {
+        var type = Pick("inet", "unix", "vsock", "fd", "bogus");
+        var address = new JsonObject { ["type"] = type };
+        switch (type)
+        {
+            case "inet":
+                address["host"] = Pick("127.0.0.1", "::1", "localhost", "", "300.1.1.1", "[::1]");
+                address["port"] = Port().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (random.NextDouble() < 0.3)
+                {
+                    address[Pick("numeric", "ipv4", "ipv6", "keep-alive", "mptcp")] = Bool();
+                }
+
+                break;
+            case "unix":
+                address["path"] = Pick($"{dir}/u{random.Next(4)}", "", new string('x', 200), $"{dir}/missing/s");
+                if (random.NextDouble() < 0.3)
+                {
+                    address[Pick("abstract", "tight")] = Bool();
+                }
+
+                break;
+            case "vsock":
+                address["cid"] = Str();
+                address["port"] = Str();
+                break;
+            case "fd":
+                address["str"] = Pick("0", "1", "2", "3", "7", "100", "x", "", "-1");
+                break;
+        }
+
+        return address;
+    }
+
+    private JsonObject Chardev()
+    {
+        var data = new JsonObject
+        {
+            ["addr"] = random.NextDouble() < 0.7
+                ? new JsonObject { ["type"] = "unix", ["data"] = new JsonObject { ["path"] = $"{dir}/cd{random.Next(3)}" } }
+                : new JsonObject { ["type"] = Pick("inet", "fd", "vsock", "x"), ["data"] = new JsonObject { ["host"] = "127.0.0.1", ["port"] = Port().ToString(System.Globalization.CultureInfo.InvariantCulture), ["str"] = "3" } },
+            ["wait"] = false,
+        };
+        if (random.NextDouble() < 0.7)
+        {
+            data["server"] = Bool();
+        }
+
+        foreach (var member in new[] { "reconnect", "reconnect-ms", "nodelay", "telnet", "websocket", "tls-creds" })
+        {
+            if (random.NextDouble() < 0.2)
+            {
+                data[member] = member.StartsWith("reconnect", StringComparison.Ordinal) ? Number() : member == "tls-creds" ? Str() : Bool();
+            }
+        }
+
+        return new JsonObject { ["type"] = random.NextDouble() < 0.85 ? "socket" : Pick("file", "null", "x"), ["data"] = data };
+    }
+
+    private static (string Name, Func<JsonNode?> Value) M(string name, Func<JsonNode?> value) => (name, value);
+
+    private string NetdevId() => $"n{random.Next(30)}";
+
+    private JsonNode? Str() => Text();
+
+    private string Text() => random.NextDouble() < 0.8
+        ? s_strings[random.Next(s_strings.Length)]
+        : new string([.. Enumerable.Range(0, random.Next(40)).Select(_ => "ab:.,/[]=-0123456789"[random.Next(20)])]);
+
+    private JsonNode? Number() => random.NextDouble() < 0.9 ? s_numbers[random.Next(s_numbers.Length)]?.DeepClone() : random.Next(-10, 70000);
+
+    private JsonNode? Bool() => random.Next(7) switch
+    {
+        0 or 1 or 2 => true,
+        3 or 4 => false,
+        5 => "on",
+        _ => 1,
+    };
+
+    private JsonArray Strings(int most) => new JsonArray([.. Enumerable.Range(0, random.Next(most + 1)).Select(_ => (JsonNode)new JsonObject { ["str"] = Str() })]);
+
+    private JsonNode? Descriptor() => Pick("0", "3", "9", "x");
+
+    private int Port() => random.Next(6) switch
+    {
+        0 => 0,
+        1 => 1,
+        2 => 65535,
+        3 => 65536,
+        4 => -1,
+        _ => random.Next(20000, 60000),
+    };
+
+    private string Pick(params string[] choices) => choices[random.Next(choices.Length)];
+
+    private void WriteScripts()
+    {
+        foreach (var (name, status) in new[] { ("ok.sh", 0), ("fail.sh", 1) })
+        {
+            var path = Path.Combine(dir, name);
+            File.WriteAllText(path, $"#!/bin/sh\nexit {status}\n");
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+}
