@@ -7,7 +7,8 @@ namespace Netdevd.Interop.Tests.Hardening;
 /// of every type with a few of its members (values at and past the schema's edges, odd strings,
 /// unknown members), netdev_del of ids that exist and do not, chardev-add/-remove and queries.
 /// Safe to run as root: every address is a loopback one or a unix path under
-/// <c>dir</c>, every script or helper is one of two under <c>dir</c> (exit 0, exit 1) or missing,
+/// <c>dir</c>, every script or helper is one of two under <c>dir</c> (exit 0, exit 1), a missing
+/// one, "no" or empty,
 /// and no command waits for a far end (no vhost-user netdev, no chardev with wait=on).
 /// </summary>
 internal sealed class ChaosCommands(Random random, string dir)
@@ -30,7 +31,6 @@ internal sealed class ChaosCommands(Random random, string dir)
 
     public IEnumerable<(string Name, JsonObject? Arguments)> Take(int count)
     {
-        WriteScripts();
         for (var i = 0; i < count; i++)
         {
             yield return Next();
@@ -245,7 +245,8 @@ internal sealed class ChaosCommands(Random random, string dir)
 
     private string Pick(params string[] choices) => choices[random.Next(choices.Length)];
 
-    private void WriteScripts()
+    /// <summary>The two scripts every script and helper member may name (exit 0, exit 1); once per directory, before any command.</summary>
+    public static void WriteScripts(string dir)
     {
         foreach (var (name, status) in new[] { ("ok.sh", 0), ("fail.sh", 1) })
         {

@@ -13,8 +13,9 @@ namespace Netdevd.Interop.Tests.Hardening;
 /// answer must be a result or a QEMU-style error (never .NET's text), no netdev may fault, the
 /// daemon must live through it, and once everything is deleted it must hold the descriptors it
 /// held before. The fuzzers drive the parsers and the dispatcher in process; this drives the
-/// factories with the resources they really open. It found the reconnect delays that ended the
-/// process (LongWait).
+/// factories with the resources they really open. Its first form (a script) found the reconnect
+/// delays that ended the process (LongWait); this one found the empty bridge helper and the empty
+/// unix path that surfaced .NET's exceptions, one of them ending the process.
 /// </summary>
 public sealed class QmpChaosTests
 {
@@ -23,22 +24,36 @@ public sealed class QmpChaosTests
     [Theory(Timeout = 600_000)]
     [InlineData(1)]
     [InlineData(2)]
-    public async Task Thousands_of_hostile_commands_leave_the_daemon_answering_faultless_and_leak_free(int seed)
+    public Task Thousands_of_hostile_commands_leave_the_daemon_answering_faultless_and_leak_free(int seed) =>
+        RunAsync(clients: 1, seed, Operations);
+
+    /// <summary>Four clients at once on the same ids, paths and chardevs: the registry's races, with the real factories behind them.</summary>
+    [Fact(Timeout = 600_000)]
+    public Task Four_clients_at_once_on_the_same_ids_leave_the_daemon_answering_faultless_and_leak_free() =>
+        RunAsync(clients: 4, seed: 100, Operations / 2);
+
+    private static async Task RunAsync(int clients, int seed, int operations)
     {
         Assert.SkipUnless(HostTools.IsRoot, "needs root: runs the daemon in a network namespace of its own, where its taps and bridges go");
         HostTools.Require("ip", "iproute2");
         await using var ns = await TestNamespace.CreateAsync();
         var dir = HostTools.TempDir();
+        ChaosCommands.WriteScripts(dir);
         var qmpPath = Path.Combine(dir, "q.sock");
         using var daemon = CapturedProcess.Start("ip", ["netns", "exec", ns.Name, Path.Combine(AppContext.BaseDirectory, "netdevd"), "--qmp", $"unix:{qmpPath},server=on,wait=off"]);
-        var qmp = await QmpTestClient.ConnectAsync(qmpPath, TimeSpan.FromSeconds(30));
+        var sessions = new List<QmpTestClient>();
         try
         {
-            var commands = new ChaosCommands(new Random(seed), dir);
+            for (var i = 0; i < clients; i++)
+            {
+                sessions.Add(await QmpTestClient.ConnectAsync(qmpPath, TimeSpan.FromSeconds(30)));
+            }
+
+            var qmp = sessions[0];
 
             // A warm-up round: the runtime's lazily made descriptors (the first socket of each
             // family, the thread pool's) are not the netdevs'.
-            foreach (var (name, args) in commands.Take(200))
+            foreach (var (name, args) in new ChaosCommands(new Random(seed), dir).Take(200))
             {
                 AssertAnswer(name, args, await qmp.ExecuteAsync(name, args), daemon);
             }
@@ -46,10 +61,13 @@ public sealed class QmpChaosTests
             await DeleteEverythingAsync(qmp);
             var descriptors = await SettledAsync(() => Descriptors(daemon.Pid));
 
-            foreach (var (name, args) in commands.Take(Operations))
+            await Task.WhenAll(sessions.Select((session, k) => Task.Run(async () =>
             {
-                AssertAnswer(name, args, await qmp.ExecuteAsync(name, args), daemon);
-            }
+                foreach (var (name, args) in new ChaosCommands(new Random(seed + 1 + k), dir).Take(operations))
+                {
+                    AssertAnswer(name, args, await session.ExecuteAsync(name, args), daemon);
+                }
+            })));
 
             await DeleteEverythingAsync(qmp);
             Assert.Empty((JsonArray)(await qmp.ExecuteAsync("query-netdevs"))["return"]!);
@@ -62,7 +80,11 @@ public sealed class QmpChaosTests
         }
         finally
         {
-            await qmp.DisposeAsync();
+            foreach (var session in sessions)
+            {
+                await session.DisposeAsync();
+            }
+
             Directory.Delete(dir, true);
         }
     }
