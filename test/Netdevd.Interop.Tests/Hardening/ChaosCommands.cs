@@ -6,10 +6,9 @@ namespace Netdevd.Interop.Tests.Hardening;
 /// An endless, seeded stream of QMP commands a careless or hostile client could send: netdev_add
 /// of every type with a few of its members (values at and past the schema's edges, odd strings,
 /// unknown members), netdev_del of ids that exist and do not, chardev-add/-remove and queries.
-/// Safe to run as root: every address is a loopback one or a unix path under
-/// <c>dir</c>, every script or helper is one of two under <c>dir</c> (exit 0, exit 1), a missing
-/// one, "no" or empty,
-/// and no command waits for a far end (no vhost-user netdev, no chardev with wait=on).
+/// Safe to run as root: every address is a loopback one or a unix path under <c>dir</c>, every
+/// script or helper is one of two under <c>dir</c> (exit 0, exit 1), a missing one, "no" or
+/// empty, and no command waits for a far end (no vhost-user netdev, no chardev with wait=on).
 /// </summary>
 internal sealed class ChaosCommands(Random random, string dir)
 {
