@@ -144,9 +144,12 @@ gbits() {
 # echo (several ms) moves a 20-ping average by a tenth of a millisecond either way; the median is
 # what the stack's own path costs.
 rtt() {
-  ip netns exec "$ns" ping -n -q -c 200 -i 0.005 -W 1 "$1" >/dev/null 2>&1 || true
+  warm_up "$ns" "$1"
   ip netns exec "$ns" ping -n -c 60 -i 0.05 -W 1 "$1" 2>/dev/null | echo_times | avg_median
 }
+
+# 200 pings 5 ms apart from namespace $1 to $2, unrecorded: every stack measured after the same warm-up.
+warm_up() { ip netns exec "$1" ping -n -q -c 200 -i 0.005 -W 1 "$2" >/dev/null 2>&1 || true; }
 
 # ping's output -> one time in ms per line; times -> "AVERAGE/MEDIAN" ("-" when there is none).
 echo_times() { sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p'; }
@@ -179,7 +182,7 @@ rtt_paired() {
   fi
   sleep 1
   : >"$tmp/rtt.a"; : >"$tmp/rtt.b"
-  for n in a b; do ip netns exec "${ns}$n" ping -n -q -c 200 -i 0.005 -W 1 10.0.2.2 >/dev/null 2>&1 || true; done
+  for n in a b; do warm_up "${ns}$n" 10.0.2.2; done
   # Which one goes first alternates too (a b, b a, ...), so neither always follows the other.
   for order in "a b" "b a" "a b" "b a" "a b" "b a"; do
     for n in $order; do
