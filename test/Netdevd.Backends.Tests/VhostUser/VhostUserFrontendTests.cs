@@ -421,6 +421,9 @@ public sealed class VhostUserFrontendTests
         await cancel.CancelAsync();
         var error = await Assert.ThrowsAsync<QapiException>(() => pending.WaitAsync(TimeSpan.FromSeconds(30), Ct));
         Assert.Equal("Device 'vhost-user' could not be initialized", error.Message);
+
+        // What the log says about it (the report before the error): the netdev and why, not .NET's "A task was canceled.".
+        Assert.Equal("vhost-user netdev 'v0' not added: its monitor closed, or netdevd is stopping, before the back-end was set up", error.PrecedingReport);
         Assert.Null(registry.Find("v0"));
         Assert.False(registry.Chardevs.Find("c0")!.IsBusy);
 
@@ -447,6 +450,7 @@ public sealed class VhostUserFrontendTests
         await WithinAsync(() => registry.DisposeAsync().AsTask(), "disposing the registry");
         var error = await Assert.ThrowsAsync<QapiException>(() => pending.WaitAsync(TimeSpan.FromSeconds(30), Ct));
         Assert.Equal("Device 'vhost-user' could not be initialized", error.Message);
+        Assert.Equal("vhost-user netdev 'v0' not added: its monitor closed, or netdevd is stopping, before the back-end was set up", error.PrecedingReport);
         Assert.False(chardev.IsBusy);
     }
 

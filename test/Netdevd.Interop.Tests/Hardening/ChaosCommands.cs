@@ -8,7 +8,8 @@ namespace Netdevd.Interop.Tests.Hardening;
 /// unknown members), netdev_del of ids that exist and do not, chardev-add/-remove and queries.
 /// Safe to run as root: every address is a loopback one or a unix path under <c>dir</c>, every
 /// script or helper is one of two under <c>dir</c> (exit 0, exit 1), a missing one, "no" or
-/// empty, and no command waits for a far end (no vhost-user netdev, no chardev with wait=on).
+/// empty, and no command of <see cref="Take"/> waits for a far end (no vhost-user netdev, no
+/// chardev with wait=on); <see cref="TakeVhostUserPairs"/>'s vhost-user adds may.
 /// </summary>
 internal sealed class ChaosCommands(Random random, string dir)
 {
@@ -35,6 +36,102 @@ internal sealed class ChaosCommands(Random random, string dir)
             yield return Next();
         }
     }
+
+    /// <summary>
+    /// Commands on vhost-user front-ends and back-ends that find each other in the same daemon:
+    /// socket chardevs (server or client, with or without reconnect) and vhost-user-backend
+    /// netdevs on the same few paths, vhost-user netdevs on those chardevs, hubports onto them, and
+    /// deletes of any of them at any point of the set-up. A vhost-user add whose chardev has no
+    /// far end waits for one, as in QEMU, and a back-end's connect without reconnect-ms waits while
+    /// the listening chardev does not accept.
+    /// </summary>
+    public IEnumerable<(string Name, JsonObject? Arguments)> TakeVhostUserPairs(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            yield return NextVhostUser();
+        }
+    }
+
+    private (string, JsonObject?) NextVhostUser()
+    {
+        var x = random.NextDouble();
+        string PairPath() => random.Next(2) == 0 ? $"{dir}/u{random.Next(3)}" : $"{dir}/cd{random.Next(3)}";
+        string ChardevId() => $"c{random.Next(4)}";
+        if (x < 0.25)
+        {
+            var data = new JsonObject { ["addr"] = new JsonObject { ["type"] = "unix", ["data"] = new JsonObject { ["path"] = PairPath() } }, ["wait"] = false };
+            if (random.NextDouble() < 0.6)
+            {
+                data["server"] = random.Next(2) == 0;
+            }
+
+            if (random.NextDouble() < 0.4)
+            {
+                data[Pick("reconnect", "reconnect-ms")] = random.Next(4) switch { 0 => 0, 1 => 1, 2 => 100, _ => 300 };
+            }
+
+            return ("chardev-add", new JsonObject { ["id"] = ChardevId(), ["backend"] = new JsonObject { ["type"] = "socket", ["data"] = data } });
+        }
+
+        if (x < 0.35)
+        {
+            return ("chardev-remove", new JsonObject { ["id"] = ChardevId() });
+        }
+
+        if (x < 0.55)
+        {
+            var args = new JsonObject { ["type"] = "vhost-user", ["id"] = PairId(), ["chardev"] = ChardevId() };
+            if (random.NextDouble() < 0.3)
+            {
+                args["queues"] = random.Next(4) switch { 0 => 4, 1 => 2, _ => 1 };
+            }
+
+            if (random.NextDouble() < 0.2)
+            {
+                args["vhostforce"] = random.Next(2) == 0;
+            }
+
+            return ("netdev_add", args);
+        }
+
+        if (x < 0.75)
+        {
+            var args = new JsonObject { ["type"] = "vhost-user-backend", ["id"] = PairId(), ["addr"] = new JsonObject { ["type"] = "unix", ["path"] = PairPath() } };
+            if (random.NextDouble() < 0.6)
+            {
+                args["server"] = random.Next(2) == 0;
+            }
+
+            if (random.NextDouble() < 0.4)
+            {
+                args["reconnect-ms"] = random.Next(4) switch { 0 => 0, 1 => 1, 2 => 100, _ => 300 };
+            }
+
+            if (random.NextDouble() < 0.3)
+            {
+                args["queues"] = random.Next(4) switch { 0 => 4, 1 => 2, _ => 1 };
+            }
+
+            return ("netdev_add", args);
+        }
+
+        if (x < 0.82)
+        {
+            var args = new JsonObject { ["type"] = "hubport", ["id"] = PairId(), ["hubid"] = random.Next(3) };
+            if (random.NextDouble() < 0.7)
+            {
+                args["netdev"] = PairId();
+            }
+
+            return ("netdev_add", args);
+        }
+
+        return x < 0.97 ? ("netdev_del", new JsonObject { ["id"] = PairId() }) : (Pick("query-netdevs", "query-chardev"), null);
+    }
+
+    /// <summary>Few ids, so adds meet their own duplicates and deletes find what they name.</summary>
+    private string PairId() => $"n{random.Next(13)}";
 
     private (string, JsonObject?) Next()
     {

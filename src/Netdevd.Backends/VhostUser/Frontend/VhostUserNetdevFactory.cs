@@ -67,6 +67,15 @@ public sealed class VhostUserNetdevFactory : INetdevFactory
         {
             await ((VhostUserNetClient)client).Started.WaitAsync(context.CancellationToken).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // Not the back-end's failure but the wait's end: .NET's "A task was canceled." would
+            // be all the log said about a netdev that was asked for and is not there.
+            throw new QapiException("Device 'vhost-user' could not be initialized")
+            {
+                PrecedingReport = $"vhost-user netdev '{client.Name}' not added: its monitor closed, or netdevd is stopping, before the back-end was set up",
+            };
+        }
         catch (Exception e) when (e is not QapiException)
         {
             // The registry closes the client, which releases the chardev.
