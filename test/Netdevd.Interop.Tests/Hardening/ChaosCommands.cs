@@ -130,6 +130,51 @@ internal sealed class ChaosCommands(Random random, string dir)
         return x < 0.97 ? ("netdev_del", new JsonObject { ["id"] = PairId() }) : (Pick("query-netdevs", "query-chardev"), null);
     }
 
+    /// <summary>
+    /// Pairs that carry frames: for pair k, a vhost-user-backend <c>b</c>k listening on
+    /// <c>u</c>k, a reconnecting client chardev <c>c</c>k to it, a vhost-user netdev <c>v</c>k on
+    /// that chardev, and hubports <c>hb</c>k (hub 0, onto the back-end) and <c>hv</c>k (hub 1,
+    /// onto the front-end); each added, deleted, removed or its link set, in any order, while
+    /// frames flow between hubs 0 and 1 through whichever pairs are whole.
+    /// </summary>
+    public IEnumerable<(string Name, JsonObject? Arguments)> TakeVhostUserTraffic(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var k = random.Next(3);
+            var x = random.NextDouble();
+            JsonObject Queues(JsonObject args)
+            {
+                if (random.NextDouble() < 0.3)
+                {
+                    args["queues"] = random.Next(1, 3);
+                }
+
+                return args;
+            }
+
+            yield return x switch
+            {
+                < 0.15 => ("netdev_add", Queues(new JsonObject { ["type"] = "vhost-user-backend", ["id"] = $"b{k}", ["addr"] = new JsonObject { ["type"] = "unix", ["path"] = $"{dir}/u{k}" } })),
+                < 0.30 => ("chardev-add", new JsonObject
+                {
+                    ["id"] = $"c{k}",
+                    ["backend"] = new JsonObject
+                    {
+                        ["type"] = "socket",
+                        ["data"] = new JsonObject { ["addr"] = new JsonObject { ["type"] = "unix", ["data"] = new JsonObject { ["path"] = $"{dir}/u{k}" } }, ["server"] = false, ["reconnect-ms"] = random.Next(2) == 0 ? 50 : 200 },
+                    },
+                }),
+                < 0.45 => ("netdev_add", Queues(new JsonObject { ["type"] = "vhost-user", ["id"] = $"v{k}", ["chardev"] = $"c{k}" })),
+                < 0.55 => ("netdev_add", new JsonObject { ["type"] = "hubport", ["id"] = $"hb{k}", ["hubid"] = 0, ["netdev"] = $"b{k}" }),
+                < 0.65 => ("netdev_add", new JsonObject { ["type"] = "hubport", ["id"] = $"hv{k}", ["hubid"] = 1, ["netdev"] = $"v{k}" }),
+                < 0.90 => ("netdev_del", new JsonObject { ["id"] = Pick($"b{k}", $"v{k}", $"hb{k}", $"hv{k}") }),
+                < 0.97 => ("chardev-remove", new JsonObject { ["id"] = $"c{k}" }),
+                _ => ("set_link", new JsonObject { ["name"] = Pick($"b{k}", $"v{k}"), ["up"] = random.Next(2) == 0 }),
+            };
+        }
+    }
+
     /// <summary>Few ids, so adds meet their own duplicates and deletes find what they name.</summary>
     private string PairId() => $"n{random.Next(13)}";
 
