@@ -8,8 +8,8 @@ namespace Netdevd.Interop.Tests.Hardening;
 /// unknown members), netdev_del of ids that exist and do not, chardev-add/-remove and queries.
 /// Safe to run as root: every address is a loopback one or a unix path under <c>dir</c>, every
 /// script or helper is one of two under <c>dir</c> (exit 0, exit 1), a missing one, "no" or
-/// empty, and no command of <see cref="Take"/> waits for a far end (no vhost-user netdev, no
-/// chardev with wait=on); <see cref="TakeVhostUserPairs"/>'s vhost-user adds may.
+/// empty. Of <see cref="Take"/>'s commands only a chardev-add with server and wait on waits for a
+/// far end (it may never come); of <see cref="TakeVhostUserPairs"/>'s, vhost-user adds may too.
 /// </summary>
 internal sealed class ChaosCommands(Random random, string dir)
 {
@@ -56,19 +56,40 @@ internal sealed class ChaosCommands(Random random, string dir)
     private (string, JsonObject?) NextVhostUser()
     {
         var x = random.NextDouble();
-        string PairPath() => random.Next(2) == 0 ? $"{dir}/u{random.Next(3)}" : $"{dir}/cd{random.Next(3)}";
+        // Chardevs listen on cd paths and connect to u paths, back-ends the other way round, so
+        // that pairs meet; one time in six anywhere (a listener takes over another's path, as
+        // QEMU unlinks before it binds, and the one whose path it took is never reached again).
+        // Both listen when server is not given (chardev-add's schema says so too); chardevs are
+        // mostly clients, as QEMU's are in front of passt, back-ends mostly servers.
+        string PairPath(string listening, string connecting, bool listens) =>
+            $"{dir}/{(random.Next(6) == 0 ? Pick("u", "cd") : listens ? listening : connecting)}{random.Next(3)}";
         string ChardevId() => $"c{random.Next(4)}";
+        bool? Server(double client)
+        {
+            // false (a client) with probability client; true and not given share the rest.
+            var r = random.NextDouble();
+            return r < client ? false : r < (1 + client) / 2 ? true : null;
+        }
+
         if (x < 0.25)
         {
-            var data = new JsonObject { ["addr"] = new JsonObject { ["type"] = "unix", ["data"] = new JsonObject { ["path"] = PairPath() } }, ["wait"] = false };
-            if (random.NextDouble() < 0.6)
+            var server = Server(client: 0.7);
+            var data = new JsonObject { ["addr"] = new JsonObject { ["type"] = "unix", ["data"] = new JsonObject { ["path"] = PairPath("cd", "u", server ?? true) } } };
+            if (server is { } on)
             {
-                data["server"] = random.Next(2) == 0;
+                data["server"] = on;
             }
 
-            if (random.NextDouble() < 0.4)
+            // wait on a server (it waits for its first client), rarely on a client (refused, as in QEMU).
+            if (server != false || random.Next(10) == 0)
             {
-                data[Pick("reconnect", "reconnect-ms")] = random.Next(4) switch { 0 => 0, 1 => 1, 2 => 100, _ => 300 };
+                data["wait"] = random.Next(10) == 0;
+            }
+
+            // A client mostly reconnects, so it finds a back-end that comes after it.
+            if (random.NextDouble() < (server == false ? 0.7 : 0.2))
+            {
+                data[Pick("reconnect", "reconnect-ms", "reconnect-ms")] = random.Next(4) switch { 0 => 0, 1 => 1, 2 => 100, _ => 300 };
             }
 
             return ("chardev-add", new JsonObject { ["id"] = ChardevId(), ["backend"] = new JsonObject { ["type"] = "socket", ["data"] = data } });
@@ -81,7 +102,7 @@ internal sealed class ChaosCommands(Random random, string dir)
 
         if (x < 0.55)
         {
-            var args = new JsonObject { ["type"] = "vhost-user", ["id"] = PairId(), ["chardev"] = ChardevId() };
+            var args = new JsonObject { ["type"] = "vhost-user", ["id"] = PairId("f"), ["chardev"] = ChardevId() };
             if (random.NextDouble() < 0.3)
             {
                 args["queues"] = random.Next(4) switch { 0 => 4, 1 => 2, _ => 1 };
@@ -97,10 +118,11 @@ internal sealed class ChaosCommands(Random random, string dir)
 
         if (x < 0.75)
         {
-            var args = new JsonObject { ["type"] = "vhost-user-backend", ["id"] = PairId(), ["addr"] = new JsonObject { ["type"] = "unix", ["path"] = PairPath() } };
-            if (random.NextDouble() < 0.6)
+            var server = Server(client: 0.3);
+            var args = new JsonObject { ["type"] = "vhost-user-backend", ["id"] = PairId("b"), ["addr"] = new JsonObject { ["type"] = "unix", ["path"] = PairPath("u", "cd", server ?? true) } };
+            if (server is { } on)
             {
-                args["server"] = random.Next(2) == 0;
+                args["server"] = on;
             }
 
             if (random.NextDouble() < 0.4)
@@ -118,16 +140,16 @@ internal sealed class ChaosCommands(Random random, string dir)
 
         if (x < 0.82)
         {
-            var args = new JsonObject { ["type"] = "hubport", ["id"] = PairId(), ["hubid"] = random.Next(3) };
+            var args = new JsonObject { ["type"] = "hubport", ["id"] = PairId("h"), ["hubid"] = random.Next(3) };
             if (random.NextDouble() < 0.7)
             {
-                args["netdev"] = PairId();
+                args["netdev"] = PairId(Pick("f", "b", "h"));
             }
 
             return ("netdev_add", args);
         }
 
-        return x < 0.97 ? ("netdev_del", new JsonObject { ["id"] = PairId() }) : (Pick("query-netdevs", "query-chardev"), null);
+        return x < 0.97 ? ("netdev_del", new JsonObject { ["id"] = PairId(Pick("f", "b", "h")) }) : (Pick("query-netdevs", "query-chardev"), null);
     }
 
     /// <summary>
@@ -175,8 +197,12 @@ internal sealed class ChaosCommands(Random random, string dir)
         }
     }
 
-    /// <summary>Few ids, so adds meet their own duplicates and deletes find what they name.</summary>
-    private string PairId() => $"n{random.Next(13)}";
+    /// <summary>
+    /// Few ids per kind (front-ends f, back-ends b, hubports h), so adds meet their own duplicates
+    /// and deletes find what they name, while back-ends, which nearly always come up, cannot take
+    /// every id the front-ends need.
+    /// </summary>
+    private string PairId(string kind) => $"{kind}{random.Next(5)}";
 
     private (string, JsonObject?) Next()
     {
@@ -332,7 +358,7 @@ internal sealed class ChaosCommands(Random random, string dir)
             ["addr"] = random.NextDouble() < 0.7
                 ? new JsonObject { ["type"] = "unix", ["data"] = new JsonObject { ["path"] = $"{dir}/cd{random.Next(3)}" } }
                 : new JsonObject { ["type"] = Pick("inet", "fd", "vsock", "x"), ["data"] = new JsonObject { ["host"] = "127.0.0.1", ["port"] = Port().ToString(System.Globalization.CultureInfo.InvariantCulture), ["str"] = "3" } },
-            ["wait"] = false,
+            ["wait"] = random.Next(10) == 0,
         };
         if (random.NextDouble() < 0.7)
         {

@@ -46,7 +46,7 @@ public sealed class QmpChaosTests
     [Fact(Timeout = 600_000)]
     public async Task Vhost_user_ends_paired_in_one_daemon_leave_it_answering_faultless_and_leak_free()
     {
-        var added = await RunAsync(clients: 1, seed: 200, operations: 600, vhostUserPairs: true);
+        var added = await RunAsync(clients: 1, seed: 200, operations: 1000, vhostUserPairs: true);
 
         // Not vacuous: front-ends and back-ends really were set up with each other.
         Assert.True(added.GetValueOrDefault("vhost-user") >= 5, $"vhost-user netdevs added: {added.GetValueOrDefault("vhost-user")}");
@@ -255,10 +255,10 @@ public sealed class QmpChaosTests
         }
     }
 
-    /// <summary>One QMP client of the chaos: sends its commands, checks each answer, and leaves a vhost-user add that waits.</summary>
+    /// <summary>One QMP client of the chaos: sends its commands, checks each answer, and leaves an add that waits for a far end.</summary>
     private sealed class ChaosClient(string qmpPath, CapturedProcess daemon, QmpTestClient session)
     {
-        /// <summary>How long a vhost-user or vhost-user-backend add may wait before the client leaves it (closing its session ends the add).</summary>
+        /// <summary>How long an add that waits for a far end may wait before the client leaves it (closing its session ends the add).</summary>
         private static readonly TimeSpan s_leaveAfter = TimeSpan.FromMilliseconds(500);
 
         public QmpTestClient Session { get; private set; } = session;
@@ -280,8 +280,10 @@ public sealed class QmpChaosTests
 
                 var answer = Session.ExecuteAsync(name, args);
                 // A front-end's add waits for its back-end; a back-end's connect (no reconnect-ms)
-                // waits while the front-end's listening chardev does not accept (busy with another).
-                var mayWait = name == "netdev_add" && ((string?)args?["type"])?.StartsWith("vhost-user", StringComparison.Ordinal) == true;
+                // waits while the front-end's listening chardev does not accept (busy with another);
+                // a server chardev with wait on waits for its first client.
+                var mayWait = name == "chardev-add"
+                    || (name == "netdev_add" && ((string?)args?["type"])?.StartsWith("vhost-user", StringComparison.Ordinal) == true);
                 if (mayWait && await Task.WhenAny(answer, Task.Delay(s_leaveAfter)) != answer)
                 {
                     Log.Add($"{name} {args?.ToJsonString()} -> LEFT");
