@@ -48,9 +48,10 @@ public sealed class QmpChaosTests
     {
         var added = await RunAsync(clients: 1, seed: 200, operations: 1000, vhostUserPairs: true);
 
-        // Not vacuous: front-ends and back-ends really were set up with each other.
-        Assert.True(added.GetValueOrDefault("vhost-user") >= 5, $"vhost-user netdevs added: {added.GetValueOrDefault("vhost-user")}");
-        Assert.True(added.GetValueOrDefault("vhost-user-backend") >= 5, $"vhost-user-backend netdevs added: {added.GetValueOrDefault("vhost-user-backend")}");
+        // Not vacuous: front-ends and back-ends really were set up with each other (8-14 and
+        // 26-49 of them on the machine this was written on; a slower one leaves more adds).
+        Assert.True(added.GetValueOrDefault("vhost-user") >= 3, $"vhost-user netdevs added: {added.GetValueOrDefault("vhost-user")}");
+        Assert.True(added.GetValueOrDefault("vhost-user-backend") >= 10, $"vhost-user-backend netdevs added: {added.GetValueOrDefault("vhost-user-backend")}");
     }
 
     /// <summary>
