@@ -38,7 +38,7 @@ public static class LongWait
     {
         ArgumentNullException.ThrowIfNull(handle);
         var start = Stopwatch.GetTimestamp();
-        while (wait > TimeSpan.Zero)
+        while (true)
         {
             var left = wait - Stopwatch.GetElapsedTime(start);
             if (left <= TimeSpan.Zero)
@@ -51,15 +51,13 @@ public static class LongWait
                 return true;
             }
         }
-
-        return false;
     }
 
     /// <summary><see cref="Task.Delay(TimeSpan, CancellationToken)"/> for any <paramref name="wait"/>.</summary>
     public static async Task DelayAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
-        while (wait > TimeSpan.Zero)
+        while (true)
         {
             var left = wait - Stopwatch.GetElapsedTime(start);
             if (left <= TimeSpan.Zero)

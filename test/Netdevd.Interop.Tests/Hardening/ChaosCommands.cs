@@ -64,6 +64,8 @@ internal sealed class ChaosCommands(Random random, string dir)
         string PairPath(string listening, string connecting, bool listens) =>
             $"{dir}/{(random.Next(6) == 0 ? Pick("u", "cd") : listens ? listening : connecting)}{random.Next(3)}";
         string ChardevId() => $"c{random.Next(4)}";
+        int Queues() => random.Next(4) switch { 0 => 4, 1 => 2, _ => 1 };
+        int Reconnect() => random.Next(4) switch { 0 => 0, 1 => 1, 2 => 100, _ => 300 };
         bool? Server(double client)
         {
             // false (a client) with probability client; true and not given share the rest.
@@ -89,7 +91,7 @@ internal sealed class ChaosCommands(Random random, string dir)
             // A client mostly reconnects, so it finds a back-end that comes after it.
             if (random.NextDouble() < (server == false ? 0.7 : 0.2))
             {
-                data[Pick("reconnect", "reconnect-ms", "reconnect-ms")] = random.Next(4) switch { 0 => 0, 1 => 1, 2 => 100, _ => 300 };
+                data[Pick("reconnect", "reconnect-ms", "reconnect-ms")] = Reconnect();
             }
 
             return ("chardev-add", new JsonObject { ["id"] = ChardevId(), ["backend"] = new JsonObject { ["type"] = "socket", ["data"] = data } });
@@ -105,7 +107,7 @@ internal sealed class ChaosCommands(Random random, string dir)
             var args = new JsonObject { ["type"] = "vhost-user", ["id"] = PairId("f"), ["chardev"] = ChardevId() };
             if (random.NextDouble() < 0.3)
             {
-                args["queues"] = random.Next(4) switch { 0 => 4, 1 => 2, _ => 1 };
+                args["queues"] = Queues();
             }
 
             if (random.NextDouble() < 0.2)
@@ -127,12 +129,12 @@ internal sealed class ChaosCommands(Random random, string dir)
 
             if (random.NextDouble() < 0.4)
             {
-                args["reconnect-ms"] = random.Next(4) switch { 0 => 0, 1 => 1, 2 => 100, _ => 300 };
+                args["reconnect-ms"] = Reconnect();
             }
 
             if (random.NextDouble() < 0.3)
             {
-                args["queues"] = random.Next(4) switch { 0 => 4, 1 => 2, _ => 1 };
+                args["queues"] = Queues();
             }
 
             return ("netdev_add", args);

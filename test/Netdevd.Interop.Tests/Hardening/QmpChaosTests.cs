@@ -129,11 +129,7 @@ public sealed class QmpChaosTests
             Assert.True(Interlocked.Read(ref arrived[0]) + Interlocked.Read(ref arrived[1]) > atStart, "no frame crossed a pair during the chaos");
             await stop.CancelAsync();
             await Task.WhenAll(traffic);
-            await DeleteEverythingAsync(client.Session);
-            Assert.Empty((JsonArray)(await client.Session.ExecuteAsync("query-netdevs"))["return"]!);
-            Assert.Equal(descriptors, await SettledAsync(() => Descriptors(daemon.Pid), descriptors));
-            Assert.False(daemon.HasExited, daemon.Output);
-            AssertNoFaultLogged(daemon);
+            await AssertAllGoesAndNothingStaysAsync(client.Session, daemon, descriptors, client.Log);
         }
         finally
         {
@@ -233,16 +229,7 @@ public sealed class QmpChaosTests
 
             await Task.WhenAll(chaos.Select((client, k) => Task.Run(() => client.RunAsync(Commands(seed + 1 + k, operations)))));
 
-            var qmp = chaos[0].Session;
-            await DeleteEverythingAsync(qmp);
-            Assert.Empty((JsonArray)(await qmp.ExecuteAsync("query-netdevs"))["return"]!);
-            var chardevsLeft = (JsonArray)(await qmp.ExecuteAsync("query-chardev"))["return"]!;
-            Assert.True(chardevsLeft.Count == 0, $"chardevs left: {chardevsLeft.ToJsonString()}; the last commands:\n{string.Join('\n', chaos.SelectMany(c => c.Log.TakeLast(20)))}");
-            Assert.Equal(descriptors, await SettledAsync(() => Descriptors(daemon.Pid), descriptors));
-            Assert.False(daemon.HasExited, daemon.Output);
-
-            AssertNoFaultLogged(daemon);
-
+            await AssertAllGoesAndNothingStaysAsync(chaos[0].Session, daemon, descriptors, chaos.SelectMany(c => c.Log.TakeLast(20)));
             return chaos.SelectMany(c => c.Added).GroupBy(t => t).ToDictionary(g => g.Key, g => g.Count());
         }
         finally
@@ -316,9 +303,19 @@ public sealed class QmpChaosTests
         }
     }
 
-    /// <summary>No fault, internal error or .NET text in the daemon's log ("A task was canceled." once reported an add its client left).</summary>
-    private static void AssertNoFaultLogged(CapturedProcess daemon)
+    /// <summary>
+    /// The end of every case: everything deleted, no netdev and no chardev left, the daemon back to
+    /// <paramref name="descriptors"/>, alive, and no fault, internal error or .NET text in its log
+    /// ("A task was canceled." once reported an add its client left).
+    /// </summary>
+    private static async Task AssertAllGoesAndNothingStaysAsync(QmpTestClient qmp, CapturedProcess daemon, string[] descriptors, IEnumerable<string> lastCommands)
     {
+        await DeleteEverythingAsync(qmp);
+        Assert.Empty((JsonArray)(await qmp.ExecuteAsync("query-netdevs"))["return"]!);
+        var chardevsLeft = (JsonArray)(await qmp.ExecuteAsync("query-chardev"))["return"]!;
+        Assert.True(chardevsLeft.Count == 0, $"chardevs left: {chardevsLeft.ToJsonString()}; the last commands:\n{string.Join('\n', lastCommands.TakeLast(80))}");
+        Assert.Equal(descriptors, await SettledAsync(() => Descriptors(daemon.Pid), descriptors));
+        Assert.False(daemon.HasExited, daemon.Output);
         foreach (var sign in new[] { "Unhandled exception", "dropped a frame after", "failed unexpectedly", "   at ", "A task was canceled" })
         {
             Assert.DoesNotContain(sign, daemon.Output, StringComparison.Ordinal);
