@@ -14,28 +14,56 @@ public static partial class Libc
     /// entry's errno (ee_errno of its sock_extended_err; 0 if it carried none), or -1 with errno
     /// (<see cref="Errno.Last"/>; EAGAIN when the queue is empty).
     /// </summary>
-    public static unsafe int RecvErrorQueue(int fd)
+    public static int RecvErrorQueue(int fd)
     {
-        // The offending datagram's start is returned as data: it is of no interest, so a few
-        // bytes of room are enough (the rest is cut, MSG_TRUNC). The control part holds one
-        // cmsghdr (16 bytes) and a sock_extended_err (16) plus the offender's address (up to 28).
-        const int ControlRoom = 128;
-        var data = stackalloc byte[16];
-        var control = stackalloc byte[ControlRoom];
-        var iov = new IoVector(data, 16);
-        var message = new MessageHeader
-        {
-            Iov = &iov,
-            IovLength = 1,
-            Control = control,
-            ControlLength = ControlRoom,
-        };
-        if (RecvMsg(fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-        {
-            return -1;
-        }
+        // The offending datagram's start is returned as data: it is of no interest here, so a few
+        // bytes of room are enough (the rest is cut, MSG_TRUNC).
+        Span<byte> data = stackalloc byte[16];
+        return RecvErrorQueue(fd, data, default, out _, out _);
+    }
 
-        var length = (int)message.ControlLength;
+    /// <summary>
+    /// <see cref="RecvErrorQueue(int)"/>, also giving what the entry is about: for an ICMP error,
+    /// the start of the datagram that caused it in <paramref name="data"/> (its payload, as sent;
+    /// <paramref name="dataLength"/> bytes, cut to the span) and that datagram's destination, a
+    /// sockaddr, in <paramref name="name"/> (<paramref name="nameLength"/> bytes; 0 when none).
+    /// </summary>
+    public static unsafe int RecvErrorQueue(int fd, Span<byte> data, Span<byte> name, out int dataLength, out int nameLength)
+    {
+        // The control part holds one cmsghdr (16 bytes) and a sock_extended_err (16) plus the
+        // offender's address (up to 28).
+        const int ControlRoom = 128;
+        dataLength = 0;
+        nameLength = 0;
+        var control = stackalloc byte[ControlRoom];
+        fixed (byte* d = data)
+        fixed (byte* n = name)
+        {
+            var iov = new IoVector(d, data.Length);
+            var message = new MessageHeader
+            {
+                Name = n,
+                NameLength = (uint)name.Length,
+                Iov = &iov,
+                IovLength = 1,
+                Control = control,
+                ControlLength = ControlRoom,
+            };
+            var received = RecvMsg(fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT);
+            if (received < 0)
+            {
+                return -1;
+            }
+
+            dataLength = (int)Math.Min(received, data.Length);
+            nameLength = (int)Math.Min(message.NameLength, (uint)name.Length);
+            return ExtendedErrno(control, (int)message.ControlLength);
+        }
+    }
+
+    /// <summary>ee_errno of the IP_RECVERR/IPV6_RECVERR message among the control messages (0: none).</summary>
+    private static unsafe int ExtendedErrno(byte* control, int length)
+    {
         var offset = 0;
         while (offset + 16 <= length)
         {

@@ -234,24 +234,45 @@ public sealed partial class UserStack
         }
     }
 
-    /// <summary>SERVFAIL for each query no resolver answered (as many as the sink takes; the rest on the next pass).</summary>
+    /// <summary>
+    /// An ICMP error came back for a datagram the DNS proxy sent to <paramref name="resolver"/>
+    /// (<paramref name="sent"/>: its start): the query it names goes on to its next attempt now,
+    /// or, after its last, gets its SERVFAIL.
+    /// </summary>
+    internal void OnDnsUnreachable(System.Net.IPEndPoint resolver, ReadOnlySpan<byte> sent)
+    {
+        if (Dns is not null)
+        {
+            Dns.HandleUnreachable(resolver, sent);
+            SendDnsFailures(Dns);
+        }
+    }
+
+    /// <summary>
+    /// SERVFAIL for each query no resolver answered, from the DNS address the guest asked (IPv4
+    /// or IPv6), as many as the sink takes; the rest on the next pass.
+    /// </summary>
     private void SendDnsFailures(DnsForwarder dns)
     {
-        while (dns.PendingCount > 0)
+        // Room for the longer frame (IPv6's headers) before a failure is taken: one taken must go.
+        const int room = Ipv6Headers + UdpPacket.HeaderLength + DnsForwarder.MaxFailureLength;
+        Span<byte> reply = stackalloc byte[DnsForwarder.MaxFailureLength];
+        while (dns.PendingCount > 0 && _sink.Allocate(room).Length >= room)
         {
-            var frame = _sink.Allocate(UdpFrame.PayloadOffset + DnsForwarder.MaxFailureLength);
-            if (frame.Length < UdpFrame.PayloadOffset + DnsForwarder.MaxFailureLength)
-            {
-                return;
-            }
-
-            var n = dns.TakeFailure(UdpFrame.Payload(frame), out var guest);
+            var n = dns.TakeFailure(reply, out var guest);
             if (n == 0)
             {
                 return;
             }
 
-            FinishUdp(frame, _options.Dns, DnsPort, guest.Address, guest.Port, n);
+            if (guest.IsIpv6)
+            {
+                SendUdp6(_options.Ipv6Dns, DnsPort, guest.Address6, guest.Port, reply[..n]);
+            }
+            else
+            {
+                SendUdpToGuest(_options.Dns, DnsPort, guest.Address, guest.Port, reply[..n]);
+            }
         }
     }
 

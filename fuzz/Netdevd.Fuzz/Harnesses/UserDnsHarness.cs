@@ -7,7 +7,11 @@ namespace Netdevd.Fuzz.Harnesses;
 /// The DNS proxy: action 0 sends the record as a query from the guest to 10.0.2.3:53 (from one
 /// of four guest ports); action 1 answers the last forwarded query from its resolver with the
 /// record, its id set to the upstream id (which is random, so the fuzzer could not guess it);
-/// action 2 does the same with the upstream question spliced in after the record's first 12 bytes.
+/// action 2 does the same with the upstream question spliced in after the record's first 12 bytes;
+/// action 3 reports an ICMP error for a datagram sent to that resolver, quoting the record with the
+/// upstream id in front (bit 0 of the control: the last query's own first bytes instead, as many
+/// as the record is long); action 4 makes the host refuse sends (no route) from now on, or accept
+/// them again.
 /// </summary>
 public static class UserDnsHarness
 {
@@ -27,6 +31,18 @@ public static class UserDnsHarness
             var n = record.Length;
             record.CopyTo(answer);
             var query = d.Upstream.LastQuery;
+            if (action == 4)
+            {
+                d.Upstream.Refusing = !d.Upstream.Refusing;
+                return;
+            }
+
+            if (action == 3 && (control & 0x01) != 0)
+            {
+                d.Stack.OnDnsUnreachable(d.Upstream.Resolver, query[..Math.Min(record.Length, query.Length)]);
+                return;
+            }
+
             if (action == 2 && query.Length > 12 && record.Length >= 12)
             {
                 query[12..].CopyTo(answer.AsSpan(12));
@@ -38,6 +54,12 @@ public static class UserDnsHarness
             if (n >= 2 && query.Length >= 2)
             {
                 BinaryPrimitives.WriteUInt16BigEndian(answer, BinaryPrimitives.ReadUInt16BigEndian(query));
+            }
+
+            if (action == 3)
+            {
+                d.Stack.OnDnsUnreachable(d.Upstream.Resolver, answer.AsSpan(0, n));
+                return;
             }
 
             d.Stack.OnDnsAnswer(d.Upstream.Resolver, answer.AsSpan(0, n));

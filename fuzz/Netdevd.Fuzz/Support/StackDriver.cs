@@ -255,11 +255,15 @@ internal sealed class RecordingUpstream : IDnsUpstream
 
     public ReadOnlySpan<byte> LastQuery => _query.AsSpan(0, QueryLength);
 
-    public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
+    /// <summary>Whether sends fail as a host without a route to the resolver refuses them.</summary>
+    public bool Refusing { get; set; }
+
+    public bool Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
     {
         Resolver = resolver;
         QueryLength = Math.Min(query.Length, _query.Length);
         query[..QueryLength].CopyTo(_query);
+        return !Refusing;
     }
 }
 

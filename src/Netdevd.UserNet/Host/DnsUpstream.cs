@@ -11,7 +11,9 @@ namespace Netdevd.UserNet.Host;
 /// The DNS proxy's host side: one UDP socket per address family, each in the netdev's epoll set,
 /// that send queries to the resolvers and hand answers to the stack on the netdev's I/O thread. A
 /// family's socket is opened when a resolver of that family is first asked, so a host with only
-/// IPv6 nameservers needs no IPv4 socket, and the other way round.
+/// IPv6 nameservers needs no IPv4 socket, and the other way round. ICMP errors for the queries
+/// (IP_RECVERR) are read off each socket's error queue and handed to the stack with the query they
+/// name, so a resolver that cannot be reached is given up at once instead of at its timeout.
 /// </summary>
 internal sealed class DnsUpstream : IDnsUpstream, IDisposable
 {
@@ -25,14 +27,14 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
         _engine = engine;
     }
 
-    /// <summary>Sends one query (under the engine lock); a failure is a lost datagram, which the forwarder's timeout handles.</summary>
-    public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
+    /// <summary>Sends one query (under the engine lock); false when the host refused it at once.</summary>
+    public bool Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
     {
         ArgumentNullException.ThrowIfNull(resolver);
         var v6 = resolver.AddressFamily == AddressFamily.InterNetworkV6;
         if (!v6 && resolver.AddressFamily != AddressFamily.InterNetwork)
         {
-            return;
+            return false;
         }
 
         ref var slot = ref v6 ? ref _v6 : ref _v4;
@@ -40,7 +42,7 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
         {
             if (_closed)
             {
-                return;
+                return false;
             }
 
             try
@@ -49,11 +51,11 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
             }
             catch (IOException)
             {
-                return; // the family is not available on this host (ipv6.disable=1, ...)
+                return false; // the family is not available on this host (ipv6.disable=1, ...)
             }
         }
 
-        slot.Send(resolver, query);
+        return slot.Send(resolver, query);
     }
 
     public void Dispose()
@@ -70,11 +72,16 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
     private sealed class FamilySocket : HostWork, IHostIoHandler
     {
         private const int Batch = 64;
+
+        /// <summary>How much of the datagram behind an ICMP error is read back: the DNS header and the start of the question.</summary>
+        private const int QuotedQueryLength = 64;
+
         private readonly UserNetEngine _engine;
         private readonly bool _v6;
         private readonly int _fd;
         private readonly int _token;
         private bool _readable;
+        private bool _errors;
         private bool _closed;
 
         public FamilySocket(UserNetEngine engine, bool v6)
@@ -96,6 +103,12 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
                     throw new IOException($"bind: {Errno.Message(Errno.Last)}");
                 }
 
+                // Without it an unconnected socket hears of no ICMP error at all. Best effort: a
+                // kernel that refuses leaves the timeouts to find a dead resolver, as before.
+                _ = v6
+                    ? Libc.SetSockOptInt(_fd, Libc.IPPROTO_IPV6, Libc.IPV6_RECVERR, 1)
+                    : Libc.SetSockOptInt(_fd, Libc.IPPROTO_IP, Libc.IP_RECVERR, 1);
+
                 lock (engine.Lock)
                 {
                     _token = engine.Poller.Register(_fd, this, output: false);
@@ -108,22 +121,53 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
             }
         }
 
-        public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
+        public bool Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
         {
             Span<byte> to = stackalloc byte[SockAddrIn6.Length];
             var length = Write(to, resolver);
-            _ = Libc.SendTo(_fd, query, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, to[..length]);
+            for (var attempt = 0; attempt < 2; attempt++)
+            {
+                if (Libc.SendTo(_fd, query, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, to[..length]) >= 0)
+                {
+                    return true;
+                }
+
+                var errno = Errno.Last;
+                if (errno is Errno.EAGAIN or Errno.ENOBUFS or Errno.ENOMEM or Errno.EINTR)
+                {
+                    return true; // lost as on a congested network: the timeout follows
+                }
+
+                // The first failure may be another query's: an ICMP error leaves the socket's
+                // pending error set (IP_RECVERR), and the next send returns and clears it. What
+                // the second send says is this datagram's own fate (no route, no family, ...).
+            }
+
+            _errors = true; // what the first failure took from SO_ERROR is on the error queue too
+            _engine.Queue(this);
+            return false;
         }
 
         public void OnReady(uint events)
         {
             _readable = true;
+            _errors |= (events & Libc.EPOLLERR) != 0;
             _engine.Queue(this);
         }
 
         public override void Run()
         {
-            if (_closed || !_readable)
+            if (_closed)
+            {
+                return;
+            }
+
+            if (_errors)
+            {
+                TakeErrors();
+            }
+
+            if (!_readable)
             {
                 return;
             }
@@ -141,12 +185,46 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
                         return;
                     }
 
-                    continue; // refused or unreachable: an ICMP error for an earlier query
+                    // The socket's pending error (an ICMP error, now cleared): its entry waits on
+                    // the error queue, with the query it names.
+                    TakeErrors();
+                    continue;
                 }
 
                 _engine.Stack.OnDnsAnswer(Read(from), buffer.AsSpan(0, (int)n));
             }
 
+            _engine.Queue(this);
+        }
+
+        /// <summary>
+        /// Reads the error queue empty (an unread entry holds receive-buffer room, and the socket's
+        /// error edge is reported once): each ICMP error that says a query cannot arrive goes to
+        /// the stack with the resolver and the start of the query. A path MTU report is no such
+        /// error; nothing the queue holds is more than a batch's worth per pass.
+        /// </summary>
+        private void TakeErrors()
+        {
+            _errors = false;
+            Span<byte> quoted = stackalloc byte[QuotedQueryLength];
+            Span<byte> destination = stackalloc byte[SockAddrIn6.Length];
+            for (var i = 0; i < Batch && !_closed; i++)
+            {
+                var errno = Libc.RecvErrorQueue(_fd, quoted, destination, out var quotedLength, out var destinationLength);
+                if (errno < 0)
+                {
+                    return; // EAGAIN: empty
+                }
+
+                var family = destinationLength >= 2 ? BinaryPrimitives.ReadUInt16LittleEndian(destination) : 0;
+                if (errno != 0 && errno != Errno.EMSGSIZE && family == (_v6 ? Libc.AF_INET6 : Libc.AF_INET) &&
+                    destinationLength >= (_v6 ? SockAddrIn6.Length : SockAddrIn.Length))
+                {
+                    _engine.Stack.OnDnsUnreachable(Read(destination), quoted[..quotedLength]);
+                }
+            }
+
+            _errors = true;
             _engine.Queue(this);
         }
 

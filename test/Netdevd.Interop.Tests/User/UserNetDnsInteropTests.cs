@@ -90,6 +90,43 @@ public sealed class UserNetDnsInteropTests
         Assert.Equal("192.0.2.5", await DigUntilAnsweredAsync(rig, Name, "+tcp @fec0::3"));
     }
 
+    [Fact]
+    public async Task Nameservers_the_host_cannot_reach_cost_the_guest_no_wait_over_ipv4_and_ipv6()
+    {
+        RequireTools();
+        var dir = HostTools.TempDir();
+        var resolv = Path.Combine(dir, "resolv.conf");
+        int live = HostTools.FreePort(), dead = HostTools.FreePort();
+        await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{live}\n");
+        await using var rig = await UserNetRig.StartAsync("", resolv);
+        rig.HostServer(Dnsmasq("127.0.0.1", live, "192.0.2.8", dir, "live"));
+        await rig.DhcpAsync();
+        await rig.ConfigureStaticIpv6Async();
+        Assert.Equal("192.0.2.8", await DigUntilAnsweredAsync(rig, Name));
+
+        // Two dead nameservers before the live one (three are all a resolv.conf gives, as in the C
+        // library): 203.0.113.53 has no route from the host namespace (only loopback; the send is
+        // refused at once), and nothing listens on the dead port of ::1 (the kernel's port
+        // unreachable comes back at once). Waiting out each one's share of the 4 s (0.67 s each)
+        // would leave dig's 1 s with no answer. The next query reads the replaced file.
+        await ReplaceAsync(resolv, $"nameserver 203.0.113.53\nnameserver ::1#{dead}\nnameserver 127.0.0.1#{live}\n");
+        foreach (var server in new[] { "@10.0.2.3", "@fec0::3" })
+        {
+            var (_, answer) = await rig.GuestAsync($"dig +short +time=1 +tries=1 {server} {Name}", TimeSpan.FromSeconds(20));
+            Assert.Equal("192.0.2.8", answer.Trim());
+        }
+
+        // Only dead ones, the port unreachable of 127.0.0.1 among them: SERVFAIL at once, over the
+        // family the guest asked in (over IPv6 the SERVFAIL of a query that failed went out as
+        // IPv4, and the guest heard nothing).
+        await ReplaceAsync(resolv, $"nameserver 127.0.0.1#{dead}\nnameserver ::1#{dead}\nnameserver 203.0.113.53\n");
+        foreach (var server in new[] { "@10.0.2.3", "@fec0::3" })
+        {
+            var (_, none) = await rig.GuestAsync($"dig +time=1 +tries=1 {server} {Name}", TimeSpan.FromSeconds(20));
+            Assert.Contains("status: SERVFAIL", none, StringComparison.Ordinal);
+        }
+    }
+
     private static void RequireTools()
     {
         UserNetRig.RequireTools();

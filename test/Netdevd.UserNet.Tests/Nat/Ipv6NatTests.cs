@@ -17,15 +17,16 @@ public sealed class Ipv6NatTests : IDisposable
     private readonly ListSink _sink = new();
     private readonly FakeNatHost _host = new();
     private readonly RecordingUpstream _upstream = new();
+    private readonly FakeTimeProvider _time = new();
     private UserStack _stack;
 
     public Ipv6NatTests() => _stack = Create(new UserStackOptions { Ipv6Enabled = true });
 
     private UserStack Create(UserStackOptions options)
     {
-        var stack = new UserStack(options, _sink, new FakeTimeProvider());
+        var stack = new UserStack(options, _sink, _time);
         stack.AttachHost(_host);
-        stack.Dns = new DnsForwarder([new IPEndPoint(IPAddress.IPv6Loopback, 53)], _upstream);
+        stack.Dns = new DnsForwarder([new IPEndPoint(IPAddress.IPv6Loopback, 53)], _upstream, _time);
         return stack;
     }
 
@@ -394,10 +395,70 @@ public sealed class Ipv6NatTests : IDisposable
         Assert.Equal(0xabcd, (udp.Payload[0] << 8) | udp.Payload[1]); // the guest's own id restored
     }
 
+    [Fact]
+    public void A_query_over_ipv6_that_no_resolver_answers_gets_servfail_from_the_ipv6_dns_address()
+    {
+        byte[] query = Bytes.Hex("abce 0100 0001 0000 0000 0000 076578616d706c65036f726700 001c 0001");
+        _stack.Input(Udp(Dns6, 5354, 53, query));
+        Assert.Single(_upstream.Sent);
+        for (var i = 0; i < 50; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+            _stack.Poll();
+        }
+
+        // Every attempt timed out: the SERVFAIL goes back over IPv6 (it once went out as an IPv4
+        // datagram to 0.0.0.0, and the guest heard nothing).
+        AssertServFail(Assert.Single(_sink.Take()), 5354, 0xabce);
+    }
+
+    [Fact]
+    public void A_query_over_ipv6_the_host_cannot_send_gets_servfail_at_once()
+    {
+        _upstream.Refused.Add(new IPEndPoint(IPAddress.IPv6Loopback, 53));
+        byte[] query = Bytes.Hex("abcf 0100 0001 0000 0000 0000 076578616d706c65036f726700 001c 0001");
+        _stack.Input(Udp(Dns6, 5355, 53, query));
+        AssertServFail(Assert.Single(_sink.Take()), 5355, 0xabcf);
+    }
+
+    [Fact]
+    public void An_icmp_error_for_the_last_attempt_of_an_ipv6_query_gets_servfail_at_once()
+    {
+        byte[] query = Bytes.Hex("abd0 0100 0001 0000 0000 0000 076578616d706c65036f726700 001c 0001");
+        _stack.Input(Udp(Dns6, 5356, 53, query));
+        var (resolver, sent) = Assert.Single(_upstream.Sent);
+
+        // One resolver, asked twice: the first error sends the second attempt, the second fails it.
+        _stack.OnDnsUnreachable(resolver, sent);
+        Assert.Equal(2, _upstream.Sent.Count);
+        Assert.Empty(_sink.Take());
+        _stack.OnDnsUnreachable(resolver, _upstream.Sent[1].Data);
+        AssertServFail(Assert.Single(_sink.Take()), 5356, 0xabd0);
+    }
+
+    private static void AssertServFail(byte[] frame, ushort guestPort, ushort guestId)
+    {
+        var (source, l4) = ParseIpv6(frame, IpProtocol.Udp);
+        Assert.Equal(Dns6, source);
+        Assert.True(UdpPacket.TryCreate(l4, out var udp));
+        Assert.Equal((ushort)53, udp.SourcePort);
+        Assert.Equal(guestPort, udp.DestinationPort);
+        Assert.Equal(guestId, (udp.Payload[0] << 8) | udp.Payload[1]);
+        Assert.Equal(2, udp.Payload[3] & 0x0f); // RCODE SERVFAIL
+        Assert.Equal(0x80, udp.Payload[2] & 0x80); // a response
+    }
+
     private sealed class RecordingUpstream : IDnsUpstream
     {
         public List<(IPEndPoint To, byte[] Data)> Sent { get; } = [];
 
-        public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query) => Sent.Add((resolver, query.ToArray()));
+        /// <summary>Resolvers the host refuses at once (no route): a send to one is recorded and fails.</summary>
+        public HashSet<IPEndPoint> Refused { get; } = [];
+
+        public bool Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
+        {
+            Sent.Add((resolver, query.ToArray()));
+            return !Refused.Contains(resolver);
+        }
     }
 }

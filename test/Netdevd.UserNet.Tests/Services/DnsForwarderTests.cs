@@ -87,13 +87,94 @@ public sealed class DnsForwarderTests
         Assert.Equal(0, f.TakeFailure(reply, out _)); // still waiting for the last attempt
         time.Advance(TimeSpan.FromSeconds(2));
         f.Poll();
-        Assert.Equal(1, f.TimedOut);
+        Assert.Equal(1, f.Failed);
         var n = f.TakeFailure(reply, out var guest);
         Assert.Equal(Guest, guest);
         Assert.Equal(Query(7).Length, n);
         Assert.Equal("0007 8182 0001 0000 0000 0000".Replace(" ", string.Empty, StringComparison.Ordinal), Bytes.ToHex(reply.AsSpan(0, 12)));
         Assert.Equal(0, f.PendingCount);
         Assert.Equal(0, f.TakeFailure(reply, out _));
+    }
+
+    [Fact]
+    public void A_resolver_the_host_refuses_is_passed_over_at_once()
+    {
+        var time = new FakeTimeProvider();
+        var up = new RecordingUpstream();
+        up.Refused.Add(R1);
+        using var f = new DnsForwarder([R1, R2], up, time, timeout: TimeSpan.FromSeconds(2));
+        Assert.Equal(0, f.HandleQuery(Guest, Query(0x0a0a), new byte[512]));
+        Assert.Equal([R1, R2], up.Sent.Select(s => s.To));
+        Assert.True(f.HandleAnswer(R2, AnswerFor(up.Sent[1].Data), out var dest));
+        Assert.Equal(Guest, dest);
+        Assert.Equal(0, f.Failed);
+    }
+
+    [Fact]
+    public void When_the_host_refuses_every_resolver_the_guest_gets_servfail_at_once()
+    {
+        var up = new RecordingUpstream();
+        up.Refused.Add(R1);
+        up.Refused.Add(R2);
+        using var f = new DnsForwarder([R1, R2], up);
+        var reply = new byte[512];
+        var n = f.HandleQuery(Guest, Query(0x0b0b), reply);
+        Assert.Equal(Query(0x0b0b).Length, n);
+        Assert.Equal("0b0b 8182 0001 0000 0000 0000".Replace(" ", string.Empty, StringComparison.Ordinal), Bytes.ToHex(reply.AsSpan(0, 12)));
+        Assert.Equal([R1, R2], up.Sent.Select(s => s.To)); // each once: another round would be refused again
+        Assert.Equal(0, f.PendingCount);
+        Assert.Equal(1, f.Failed);
+    }
+
+    [Fact]
+    public void An_icmp_error_for_the_current_attempt_moves_on_at_once_and_after_the_last_the_query_fails()
+    {
+        var time = new FakeTimeProvider();
+        var up = new RecordingUpstream();
+        using var f = new DnsForwarder([R1, R2], up, time, timeout: TimeSpan.FromSeconds(2));
+        f.HandleQuery(Guest, Query(0x0c0c), new byte[512]);
+
+        // As the kernel returns it: the datagram's start (here its first 20 bytes), no time passing.
+        f.HandleUnreachable(R1, up.Sent[0].Data.AsSpan(0, 20));
+        Assert.Equal([R1, R2], up.Sent.Select(s => s.To));
+        f.HandleUnreachable(R2, up.Sent[1].Data);
+        f.HandleUnreachable(R1, up.Sent[2].Data.AsSpan(0, 12));
+        Assert.Equal([R1, R2, R1, R2], up.Sent.Select(s => s.To));
+        var reply = new byte[DnsForwarder.MaxFailureLength];
+        Assert.Equal(0, f.TakeFailure(reply, out _));
+        f.HandleUnreachable(R2, up.Sent[3].Data);
+        Assert.Equal(Query(0x0c0c).Length, f.TakeFailure(reply, out var guest));
+        Assert.Equal(Guest, guest);
+        Assert.Equal("0c0c", Bytes.ToHex(reply.AsSpan(0, 2)));
+        Assert.Equal(1, f.Failed);
+        Assert.Equal(0, f.PendingCount);
+    }
+
+    [Fact]
+    public void An_icmp_error_for_an_earlier_attempt_another_datagram_or_an_answered_query_changes_nothing()
+    {
+        var time = new FakeTimeProvider();
+        var up = new RecordingUpstream();
+        using var f = new DnsForwarder([R1, R2], up, time, timeout: TimeSpan.FromSeconds(2));
+        f.HandleQuery(Guest, Query(0x0d0d), new byte[512]);
+        time.Advance(TimeSpan.FromSeconds(2));
+        f.Poll();
+        Assert.Equal([R1, R2], up.Sent.Select(s => s.To));
+
+        var sent = up.Sent[1].Data;
+        f.HandleUnreachable(R1, sent); // the first attempt's resolver: that attempt is over already
+        f.HandleUnreachable(R2, sent.AsSpan(0, 1)); // too short to name a query
+        var other = sent.ToArray();
+        other[13] ^= 0x20; // the same id, another question: not our datagram
+        f.HandleUnreachable(R2, other);
+        f.HandleUnreachable(R2, [.. sent, 0]); // longer than what was sent
+        Assert.Equal(2, up.Sent.Count);
+
+        Assert.True(f.HandleAnswer(R2, AnswerFor(sent), out _));
+        f.HandleUnreachable(R2, sent); // answered meanwhile
+        Assert.Equal(2, up.Sent.Count);
+        Assert.Equal(0, f.Failed);
+        Assert.Equal(0, f.PendingCount);
     }
 
     [Fact]
@@ -124,7 +205,7 @@ public sealed class DnsForwarderTests
         }
 
         Assert.Equal(4, up.Sent.Count);
-        Assert.Equal(1, f.TimedOut);
+        Assert.Equal(1, f.Failed);
     }
 
     [Fact]
@@ -346,6 +427,13 @@ public sealed class DnsForwarderTests
     {
         public List<(IPEndPoint To, byte[] Data)> Sent { get; } = [];
 
-        public void Send(IPEndPoint resolver, ReadOnlySpan<byte> query) => Sent.Add((resolver, query.ToArray()));
+        /// <summary>Resolvers the host refuses at once (no route): a send to one is recorded and fails.</summary>
+        public HashSet<IPEndPoint> Refused { get; } = [];
+
+        public bool Send(IPEndPoint resolver, ReadOnlySpan<byte> query)
+        {
+            Sent.Add((resolver, query.ToArray()));
+            return !Refused.Contains(resolver);
+        }
     }
 }

@@ -15,11 +15,16 @@ namespace Netdevd.UserNet.Services.Dns;
 /// the host's resolvers as <see cref="IResolverSource"/> has them at that moment (the list follows
 /// the host's resolv.conf): to the first, on timeout to the next, every resolver twice in turn; an
 /// answer is accepted from any resolver asked so far, with the upstream id and the same question,
-/// and goes back to the guest with its original id. When every attempt timed out the guest gets
-/// SERVFAIL (before a stub resolver's usual 5 s timeout), and at once when there is no resolver or
-/// no room for one more pending query (waiting for an answer, or failed with its SERVFAIL not yet
-/// taken: together at most <c>maxPending</c>). A pending query's copy is charged to the netdev's
-/// memory budget when one is given; a query that does not fit gets SERVFAIL at once as well.
+/// and goes back to the guest with its original id. An attempt the host refuses at once (no route,
+/// the family missing) or that an ICMP error says cannot arrive (nothing listens on the resolver's
+/// port, the host is unreachable) does not wait for its timeout: the next attempt goes at once, so
+/// a dead first nameserver (a stopped systemd-resolved behind 127.0.0.53, a VPN's resolver with
+/// the VPN down) costs the guest nothing. When every attempt failed the guest gets SERVFAIL (before
+/// a stub resolver's usual 5 s timeout; at once when the host refused every resolver), and at once
+/// when there is no resolver or no room for one more pending query (waiting for an answer, or
+/// failed with its SERVFAIL not yet taken: together at most <c>maxPending</c>). A pending query's
+/// copy is charged to the netdev's memory budget when one is given; a query that does not fit gets
+/// SERVFAIL at once as well.
 /// </summary>
 public sealed class DnsForwarder : IDisposable
 {
@@ -88,8 +93,8 @@ public sealed class DnsForwarder : IDisposable
     /// <summary>Queries dropped as malformed, and answers dropped as unmatched.</summary>
     public long Dropped { get; private set; }
 
-    /// <summary>Queries that timed out on every resolver (each answered with SERVFAIL).</summary>
-    public long TimedOut { get; private set; }
+    /// <summary>Queries no resolver answered, timed out or unreachable (each answered with SERVFAIL).</summary>
+    public long Failed { get; private set; }
 
     /// <summary>Queries answered from the netdev's own names.</summary>
     public long LocalAnswers { get; private set; }
@@ -141,13 +146,17 @@ public sealed class DnsForwarder : IDisposable
 
         query.CopyTo(buffer);
         BinaryPrimitives.WriteUInt16BigEndian(buffer, id);
-        var p = new Pending(guest, BinaryPrimitives.ReadUInt16BigEndian(query), resolvers, buffer, query.Length, _budget)
-        {
-            Attempt = 0,
-            SentTimestamp = _time.GetTimestamp(),
-        };
+        var p = new Pending(guest, BinaryPrimitives.ReadUInt16BigEndian(query), resolvers, buffer, query.Length, _budget);
         _pending[id] = p;
-        _upstream.Send(resolvers[0], buffer.AsSpan(0, query.Length));
+        if (!TrySend(p, _time.GetTimestamp()))
+        {
+            // The host refused every resolver at once: nothing will come back.
+            _pending.Remove(id);
+            p.Dispose();
+            Failed++;
+            return ServFail(query, immediateReply);
+        }
+
         return 0;
     }
 
@@ -191,22 +200,34 @@ public sealed class DnsForwarder : IDisposable
 
         foreach (var id in _expired)
         {
-            var p = _pending[id];
-            if (p.Attempt + 1 < p.Resolvers.Count * Rounds)
-            {
-                p.Attempt++;
-                p.SentTimestamp = now;
-                _upstream.Send(p.Resolvers[p.Attempt % p.Resolvers.Count], p.Query);
-            }
-            else
-            {
-                _pending.Remove(id);
-                _failed.Enqueue(p);
-                TimedOut++;
-            }
+            Retry(id, _pending[id], now);
         }
 
         _expired.Clear();
+    }
+
+    /// <summary>
+    /// An ICMP error came back for a datagram sent to <paramref name="resolver"/> (nothing listens
+    /// on its port, the host or network is unreachable); <paramref name="sent"/> is the start of
+    /// that datagram as the kernel returned it, the upstream id first. When it is the current
+    /// attempt of a pending query, that attempt has failed: the next one goes now, or after the
+    /// last the query fails (its SERVFAIL waits for <see cref="TakeFailure"/>). An error for an
+    /// earlier attempt, or for a query answered since, changes nothing.
+    /// </summary>
+    public void HandleUnreachable(IPEndPoint resolver, ReadOnlySpan<byte> sent)
+    {
+        ArgumentNullException.ThrowIfNull(resolver);
+        if (sent.Length < 2)
+        {
+            return;
+        }
+
+        var id = BinaryPrimitives.ReadUInt16BigEndian(sent);
+        if (_pending.TryGetValue(id, out var p) && resolver.Equals(p.Resolvers[p.Attempt % p.Resolvers.Count]) &&
+            sent.Length <= p.Query.Length && sent.SequenceEqual(p.Query[..sent.Length]))
+        {
+            Retry(id, p, _time.GetTimestamp());
+        }
     }
 
     /// <summary>
@@ -241,6 +262,48 @@ public sealed class DnsForwarder : IDisposable
         {
             p.Dispose();
         }
+    }
+
+    /// <summary>The current attempt of query <paramref name="id"/> failed: the next attempt, or the failed queue after the last.</summary>
+    private void Retry(ushort id, Pending p, long now)
+    {
+        if (p.Attempt + 1 < p.Resolvers.Count * Rounds)
+        {
+            p.Attempt++;
+            if (TrySend(p, now))
+            {
+                return;
+            }
+        }
+
+        _pending.Remove(id);
+        _failed.Enqueue(p);
+        Failed++;
+    }
+
+    /// <summary>
+    /// Sends the query's current attempt. One the host refuses at once is followed by the next
+    /// straight away; false when every resolver in turn was refused, or no attempt is left.
+    /// </summary>
+    private bool TrySend(Pending p, long now)
+    {
+        for (var refused = 0; refused < p.Resolvers.Count; refused++)
+        {
+            if (_upstream.Send(p.Resolvers[p.Attempt % p.Resolvers.Count], p.Query))
+            {
+                p.SentTimestamp = now;
+                return true;
+            }
+
+            if (p.Attempt + 1 >= p.Resolvers.Count * Rounds)
+            {
+                return false;
+            }
+
+            p.Attempt++;
+        }
+
+        return false;
     }
 
     private TimeSpan AttemptTimeout(int resolvers)
