@@ -12,6 +12,14 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
     private IcmpSockets? _icmp;
     private Icmpv6Sockets? _icmp6;
 
+    /// <summary>
+    /// The UDP socket errors logged so far, by family and text. A guest opens a flow for each new
+    /// destination port, so a host that refuses them all (no IPv6, no descriptors left) would log
+    /// a line per datagram the guest sends: each error is said once, and every failure is counted
+    /// (the stack's HostSocketFailed drops), as the datagram netdevs do with theirs.
+    /// </summary>
+    private readonly HashSet<(bool Ipv6, string Message)> _udpErrorsLogged = [];
+
     public ILogger Logger { get; set; } = NullLogger.Instance;
 
     /// <summary>Takes over the opened chardev of a guestfwd rule (before any traffic).</summary>
@@ -57,7 +65,14 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
         }
         catch (IOException e)
         {
-            Logger.LogWarning("user netdev: cannot open a UDP socket: {Message}", e.Message);
+            if (_udpErrorsLogged.Count < 16 && _udpErrorsLogged.Add((flow.IsIpv6, e.Message)))
+            {
+                Logger.LogWarning(
+                    "user netdev: cannot open an {Family} UDP socket: {Message}; further failures with this error are counted, not logged",
+                    flow.IsIpv6 ? "IPv6" : "IPv4",
+                    e.Message);
+            }
+
             return false;
         }
     }

@@ -44,18 +44,29 @@ internal static class Shell
         return output;
     }
 
-    /// <summary>Starts a long-running command (a server) in the background; kill it with <see cref="Stop"/>.</summary>
-    public static Process Start(string command)
+    /// <summary>
+    /// Starts a long-running command (a server) in the background; kill it with <see cref="Stop"/>.
+    /// Its output lines go to <paramref name="output"/> when given, and are dropped otherwise.
+    /// </summary>
+    public static Process Start(string command, Action<string>? output = null)
     {
         var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("exec " + command);
         var p = Process.Start(start)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
+        p.OutputDataReceived += (_, e) => Take(e.Data);
+        p.ErrorDataReceived += (_, e) => Take(e.Data);
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;
+
+        void Take(string? line)
+        {
+            if (line is not null)
+            {
+                output?.Invoke(line);
+            }
+        }
     }
 
     public static void Stop(Process? p)

@@ -12,8 +12,12 @@ namespace Netdevd.Interop.Tests.User;
 internal sealed class UserNetRig : IAsyncDisposable
 {
     public const string HostAddress = "10.199.0.1";
+
+    /// <summary>What netdevd wrote so far (its log), a line each.</summary>
+    public IReadOnlyList<string> NetdevdLog => [.. _log];
     private static int s_counter;
     private readonly List<Process> _servers = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
     private readonly string _tag;
     private Process? _netdevd;
     private bool _clientNs;
@@ -66,11 +70,13 @@ internal sealed class UserNetRig : IAsyncDisposable
     /// services a guestfwd device must find listening, as QEMU opens it at start).</param>
     /// <param name="vnetHeader">The tap with vnet_hdr=on (virtio-net headers between it and the user
     /// netdev, checksums and segmentation left to the kernel, as behind a QEMU virtio NIC); off by default.</param>
-    public static async Task<UserNetRig> StartAsync(string userOptions, string? resolvConf = null, int mtu = 1500, Func<UserNetRig, Task>? beforeNetdevd = null, bool vnetHeader = false)
+    /// <param name="launcher">A program netdevd runs under (it execs its arguments), such as
+    /// <see cref="Harness.WithoutIpv6"/>'s; none by default.</param>
+    public static async Task<UserNetRig> StartAsync(string userOptions, string? resolvConf = null, int mtu = 1500, Func<UserNetRig, Task>? beforeNetdevd = null, bool vnetHeader = false, string? launcher = null)
     {
         RequireTools();
         var user = string.IsNullOrEmpty(userOptions) ? "user,id=u0" : $"user,id=u0,{userOptions}";
-        var env = resolvConf is null ? "" : $"NETDEVD_RESOLV_CONF={resolvConf} ";
+        var env = (resolvConf is null ? "" : $"NETDEVD_RESOLV_CONF={resolvConf} ") + (launcher is null ? "" : $"{launcher} ");
         return await StartWithAsync(env, () => $"--netdev '{user}' --netdev hubport,id=hu,hubid=0,netdev=u0", mtu, beforeNetdevd, vnetHeader);
     }
 
@@ -128,7 +134,8 @@ internal sealed class UserNetRig : IAsyncDisposable
         var dll = Path.Combine(AppContext.BaseDirectory, "netdevd.dll");
         _netdevd = Shell.Start($"ip netns exec {HostNs} env {env}dotnet {dll} --qmp unix:{QmpPath},server=on,wait=off " +
             $"{front()} " +
-            $"--netdev tap,id=t0,ifname={Tap},script=no,downscript=no,vnet_hdr={(vnetHeader ? "on" : "off")} --netdev hubport,id=ht,hubid=0,netdev=t0");
+            $"--netdev tap,id=t0,ifname={Tap},script=no,downscript=no,vnet_hdr={(vnetHeader ? "on" : "off")} --netdev hubport,id=ht,hubid=0,netdev=t0",
+            _log.Enqueue);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!(await Shell.RunAsync($"ip -n {HostNs} link show {Tap}")).Status.Equals(0))
         {
