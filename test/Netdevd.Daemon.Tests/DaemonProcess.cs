@@ -100,10 +100,15 @@ internal sealed class DaemonProcess : IAsyncDisposable
     }
 
     /// <summary>Waits until stdout contains <paramref name="text"/>.</summary>
-    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    public Task WaitForOutputAsync(string text, TimeSpan timeout) => WaitForAsync(() => StandardOutput, text, timeout);
+
+    /// <summary>Waits until stderr (the log) contains <paramref name="text"/>.</summary>
+    public Task WaitForLogAsync(string text, TimeSpan timeout) => WaitForAsync(() => StandardError, text, timeout);
+
+    private async Task WaitForAsync(Func<string> output, string text, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!StandardOutput.Contains(text, StringComparison.Ordinal))
+        while (!output().Contains(text, StringComparison.Ordinal))
         {
             if (DateTime.UtcNow > deadline || _process.HasExited)
             {

@@ -26,7 +26,7 @@ public sealed class QmpLimitsTests
             await using var daemon = DaemonProcess.Start(
                 ["--qmp", $"unix:{sock},server=on,wait=off", "--qmp-max-clients", "100000", "--netdev", "hubport,id=h,hubid=0"],
                 launcher: ["prlimit", $"--nofile={DescriptorLimit}:{DescriptorLimit}", "--"]);
-            await WaitForReadyAsync(daemon);
+            await daemon.WaitForLogAsync(" ready: ", TimeSpan.FromSeconds(30));
 
             // Connect (with the client limit far above the descriptor limit) until the daemon
             // takes no more: it keeps its last descriptors for the runtime, which aborts the
@@ -114,7 +114,7 @@ public sealed class QmpLimitsTests
         try
         {
             await using var daemon = DaemonProcess.Start(["--qmp", $"unix:{sock},server=on,wait=off", "--qmp-max-clients", "2", "--netdev", "hubport,id=h,hubid=0"]);
-            await WaitForReadyAsync(daemon);
+            await daemon.WaitForLogAsync(" ready: ", TimeSpan.FromSeconds(30));
             using var a = await QmpClient.ConnectAsync(sock);
             using var b = await QmpClient.ConnectAsync(sock);
             for (var i = 0; i < 5; i++)
@@ -149,7 +149,7 @@ public sealed class QmpLimitsTests
         try
         {
             await using var daemon = DaemonProcess.Start(["--qmp", $"unix:{sock},server=on,wait=off", "--netdev", "hubport,id=h,hubid=0"]);
-            await WaitForReadyAsync(daemon);
+            await daemon.WaitForLogAsync(" ready: ", TimeSpan.FromSeconds(30));
             using var client = await QmpClient.ConnectAsync(sock);
             Assert.NotNull((await client.ExecuteAsync("{\"execute\":\"query-version\"}"))["return"]);
             var before = ResidentMib(daemon.Pid);
@@ -205,20 +205,6 @@ public sealed class QmpLimitsTests
 
         Assert.Equal(1, code);
         Assert.Contains("--qmp-max-clients must be at least 1.", stderr, StringComparison.Ordinal);
-    }
-
-    private static async Task WaitForReadyAsync(DaemonProcess daemon)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!daemon.StandardError.Contains(" ready: ", StringComparison.Ordinal))
-        {
-            if (DateTime.UtcNow > deadline || daemon.HasExited)
-            {
-                throw new TimeoutException("netdevd did not become ready: " + daemon.StandardError);
-            }
-
-            await Task.Delay(50);
-        }
     }
 
     private static long ResidentMib(int pid) =>

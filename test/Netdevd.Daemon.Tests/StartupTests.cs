@@ -30,6 +30,27 @@ public sealed class StartupTests
         }
     }
 
+    [Fact]
+    public async Task The_ready_line_says_where_QMP_is_served_or_that_it_is_not()
+    {
+        await using var daemon = DaemonProcess.Start(["--netdev", "hubport,id=h,hubid=0", "--netdev", "hubport,id=g,hubid=0"]);
+        await daemon.WaitForLogAsync(" ready: ", TimeSpan.FromSeconds(60));
+        Assert.Contains(" ready: 2 netdev(s), no QMP monitor", daemon.StandardError, StringComparison.Ordinal);
+
+        var dir = Directory.CreateTempSubdirectory("nd-").FullName;
+        try
+        {
+            var qmpPath = Path.Combine(dir, "q.sock");
+            await using var served = DaemonProcess.Start(["--qmp", $"unix:{qmpPath},server=on,wait=off", "--netdev", "hubport,id=h,hubid=0"]);
+            await served.WaitForLogAsync(" ready: ", TimeSpan.FromSeconds(60));
+            Assert.Contains($" ready: 1 netdev(s), QMP on unix:{qmpPath},server=on,wait=off", served.StandardError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     /// <summary>Descriptors of the process that are inotify instances (each may hold any number of watches).</summary>
     internal static int CountInotifyDescriptors(int pid)
     {

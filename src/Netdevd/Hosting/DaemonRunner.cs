@@ -124,7 +124,8 @@ internal static class DaemonRunner
             qmp.StartServing();
             if (log.IsEnabled(LogLevel.Information))
             {
-                log.LogInformation("{Package} ready: {Netdevs} netdev(s), QMP on {Monitors}", QmpVersion.Package, registry.Snapshot().Count, string.Join(", ", monitors));
+                var qmpText = monitors.Count == 0 ? "no QMP monitor" : "QMP on " + string.Join(", ", monitors);
+                log.LogInformation("{Package} ready: {Netdevs} netdev(s), {Qmp}", QmpVersion.Package, registry.Snapshot().Count, qmpText);
             }
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping, handlers.QuitRequested, cancellationToken);
             try
