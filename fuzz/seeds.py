@@ -234,6 +234,11 @@ def main():
     write("user-dns", "pointer-loop", record(0, struct.pack(">HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\xc0\x0c\x00\x01\x00\x01"))
     write("user-dns", "short-and-empty", record(0, b"\x12") + record(0, b"") + record(0, query[:12]) + record(1, query[:20]))
     write("user-dns", "timeout-then-late-answer", record(0, query) + record(0x29, query))
+    # Action 3: ICMP errors for the forwarded query (bit 0: quoting its own first bytes, so the
+    # attempt fails and the next goes at once; else the record with the id in front), then an
+    # answer; action 4: the host refuses sends (no route), then accepts them again.
+    write("user-dns", "unreachable-then-answer", record(0, query) + record(0x61, b"x" * 40) + record(0x60, query[2:20]) + record(0x61, b"x" * 8) + record(0x20, query))
+    write("user-dns", "host-refuses", record(0x80, b"") + record(0, query) + record(0x80, b"") + record(0, query) + record(0x61, b"x" * 64))
 
     # --- user-tftp: each session's client datagrams (the session index picks the client port).
     sessions = {}
