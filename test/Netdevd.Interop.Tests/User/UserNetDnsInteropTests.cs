@@ -73,6 +73,23 @@ public sealed class UserNetDnsInteropTests
     }
 
     [Fact]
+    public async Task A_link_local_nameserver_named_with_its_interface_resolves()
+    {
+        // As NetworkManager and systemd-networkd write a router's RDNSS: fe80::53%IFACE. The
+        // address means something only with its interface, so the scope must reach the socket.
+        RequireTools();
+        var dir = HostTools.TempDir();
+        var resolv = Path.Combine(dir, "resolv.conf");
+        await using var rig = await UserNetRig.StartAsync("", resolv);
+        await rig.HostAsync("ip link add ndll0 type veth peer name ndll1 && ip link set ndll1 up && ip link set ndll0 up && ip addr add fe80::53/64 dev ndll0 nodad");
+        rig.HostServer($"dnsmasq --no-daemon --keep-in-foreground --no-resolv --no-hosts --interface=ndll0 --except-interface=lo --bind-interfaces " +
+            $"--port=53 --address=/{Name}/192.0.2.9 --pid-file={dir}/dnsmasq-ll.pid");
+        await File.WriteAllTextAsync(resolv, "nameserver fe80::53%ndll0\n");
+        await rig.DhcpAsync();
+        Assert.Equal("192.0.2.9", await DigUntilAnsweredAsync(rig, Name));
+    }
+
+    [Fact]
     public async Task Dns_over_tcp_to_the_dns_addresses_reaches_the_hosts_nameserver()
     {
         // As libslirp: a guest's TCP to the DNS address on port 53 is connected to the host's
