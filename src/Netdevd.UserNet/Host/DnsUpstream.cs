@@ -200,8 +200,8 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
         /// <summary>
         /// Reads the error queue empty (an unread entry holds receive-buffer room, and the socket's
         /// error edge is reported once): each ICMP error that says a query cannot arrive goes to
-        /// the stack with the resolver and the start of the query. A path MTU report is no such
-        /// error; nothing the queue holds is more than a batch's worth per pass.
+        /// the stack with the resolver and the start of the query (a path MTU report is no such
+        /// error). At most a batch per pass; the rest in the next.
         /// </summary>
         private void TakeErrors()
         {
