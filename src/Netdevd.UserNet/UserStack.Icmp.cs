@@ -4,12 +4,22 @@ using Netdevd.Wire;
 
 namespace Netdevd.UserNet;
 
-/// <summary>ICMP echo: answered here for the virtual addresses (as libslirp), forwarded through host ICMP sockets otherwise.</summary>
+/// <summary>
+/// ICMP echo: answered here for the virtual addresses (as libslirp), forwarded through host ICMP
+/// sockets otherwise; destination unreachable to the guest for what the host cannot route.
+/// </summary>
 public sealed partial class UserStack
 {
+    /// <summary>RFC 1812 4.3.2.3: an ICMP error, its IP header included, is at most 576 bytes.</summary>
+    private const int MaxIcmpErrorDatagram = 576;
+
     private readonly FlowTable<(Ipv4Address, ushort, Ipv4Address), IcmpFlow> _icmp = new(4);
+    private readonly IcmpErrorLimit _icmpErrorLimit = new();
 
     public int IcmpFlowCount => _icmp.Count;
+
+    /// <summary>ICMP errors sent to the guest (destination unreachable).</summary>
+    public long IcmpErrorsSent { get; private set; }
 
     /// <summary>The echo flows of both families: what <see cref="NatLimits.MaxIcmpFlows"/> bounds.</summary>
     private int AllIcmpFlows => _icmp.Count + _icmp6.Count;
@@ -75,8 +85,51 @@ public sealed partial class UserStack
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
         flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
-        Host.SendIcmp(flow, icmp.Bytes);
+        if (!Host.SendIcmp(flow, icmp.Bytes))
+        {
+            // libslirp's icmp_input answers a send that fails with a network unreachable.
+            Counters.Drop(FrameDropReason.HostSocketFailed);
+            SendIcmpError(ip, IcmpPacket.TypeDestinationUnreachable, IcmpPacket.CodeNetUnreachable);
+        }
     }
+
+    /// <summary>
+    /// Sends the guest an ICMP error about <paramref name="offending"/>, a datagram it sent: from
+    /// the virtual host (libslirp's icmp_send_error), quoting the datagram as far as RFC 1812's 576
+    /// bytes allow. Never about an ICMP error, a fragment other than the first, or a datagram from
+    /// or to no single host (RFC 1122 3.2.2); at most <see cref="IcmpErrorLimit.PerSecond"/> a second.
+    /// </summary>
+    private void SendIcmpError(Ipv4Packet offending, byte type, byte code)
+    {
+        var source = offending.Source;
+        var destination = offending.Destination;
+        if (source.IsAny || source.IsBroadcast || source.IsMulticast || destination.IsBroadcast || destination.IsMulticast ||
+            offending.FragmentOffset != 0 || IsIcmpError(offending) || !_icmpErrorLimit.TryTake(NowMs))
+        {
+            return;
+        }
+
+        var datagram = offending.Bytes;
+        var quoted = Math.Min(datagram.Length, MaxIcmpErrorDatagram - Ipv4Packet.MinimumHeaderLength - IcmpPacket.HeaderLength);
+        var l4 = BeginIpv4(_options.Host, source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, out var frame);
+        if (l4.IsEmpty)
+        {
+            return;
+        }
+
+        var error = IcmpHeader.CreateUnchecked(l4);
+        error.Type = type;
+        error.Code = code;
+        error.RestOfHeader = 0;
+        datagram[..quoted].CopyTo(error.Data);
+        IcmpPacket.CreateUnchecked(l4).FillChecksum();
+        IcmpErrorsSent++;
+        Commit(frame, Headers + l4.Length);
+    }
+
+    /// <summary>Whether a datagram is itself an ICMP error (destination unreachable, source quench, redirect, time exceeded, parameter problem).</summary>
+    private static bool IsIcmpError(Ipv4Packet datagram) =>
+        datagram.Protocol == IpProtocol.Icmp && datagram.Payload.Length > 0 && datagram.Payload[0] is 3 or 4 or 5 or 11 or 12;
 
     /// <summary>An echo reply (ICMP header and data) arrived on the flow's host socket.</summary>
     internal void OnIcmpReply(IcmpFlow flow, ReadOnlySpan<byte> reply)

@@ -10,13 +10,9 @@ namespace Netdevd.UserNet;
 /// </summary>
 public sealed partial class UserStack
 {
-    /// <summary>RFC 4443 2.4 (f): ICMPv6 errors are rate-limited; this many per second at most.</summary>
-    private const int Icmpv6ErrorsPerSecond = 100;
-
     private readonly FlowTable<(Ipv6Address, ushort, Ipv6Address), Icmpv6Flow> _icmp6 = new(4);
     private IIcmpv6Host? _icmp6Host;
-    private long _icmp6ErrorWindowMs = -1;
-    private int _icmp6ErrorsInWindow;
+    private readonly IcmpErrorLimit _icmp6ErrorLimit = new();
 
     public int Icmpv6FlowCount => _icmp6.Count;
 
@@ -174,14 +170,7 @@ public sealed partial class UserStack
             return;
         }
 
-        var now = NowMs;
-        if (now - _icmp6ErrorWindowMs >= 1000)
-        {
-            _icmp6ErrorWindowMs = now;
-            _icmp6ErrorsInWindow = 0;
-        }
-
-        if (++_icmp6ErrorsInWindow > Icmpv6ErrorsPerSecond)
+        if (!_icmp6ErrorLimit.TryTake(NowMs))
         {
             return;
         }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using Netdevd.Native;
 using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
@@ -274,6 +275,47 @@ public sealed partial class UserStack
 
         Remove(oldest);
         return true;
+    }
+
+    /// <summary>
+    /// The host socket's connect failed at once with <paramref name="errno"/>. As libslirp's
+    /// tcp_input: refused is a reset; an unreachable network or host is an ICMP destination
+    /// unreachable quoting the guest's SYN (network or host unreachable over IPv4; no route or
+    /// address unreachable over IPv6), so the guest's connect fails as unreachable at once, not
+    /// as refused.
+    /// </summary>
+    internal void OnTcpConnectFailed(TcpConnection connection, int errno)
+    {
+        var address = connection.Address;
+        if (!connection.SynUnanswered || errno is not (Errno.ENETUNREACH or Errno.EHOSTUNREACH))
+        {
+            OnTcpConnected(connection, false);
+            return;
+        }
+
+        Counters.Drop(FrameDropReason.HostSocketFailed);
+        var host = errno == Errno.EHOSTUNREACH;
+        if (address.IsIpv4)
+        {
+            Span<byte> syn = stackalloc byte[Ipv4Packet.MinimumHeaderLength + TcpPacket.MinimumHeaderLength];
+            Ipv4Packet.WriteHeader(syn, address.GuestAddress, address.ForeignAddress, IpProtocol.Tcp, TcpPacket.MinimumHeaderLength);
+            var tcp = syn[Ipv4Packet.MinimumHeaderLength..];
+            TcpPacket.WriteHeader(tcp, address.GuestPort, address.ForeignPort, connection.GuestInitialSequence, 0, TcpFlags.Syn, 0, default);
+            TcpPacket.CreateUnchecked(tcp).FillChecksum(address.GuestAddress, address.ForeignAddress);
+            SendIcmpError(Ipv4Packet.CreateUnchecked(syn), IcmpPacket.TypeDestinationUnreachable, host ? IcmpPacket.CodeHostUnreachable : IcmpPacket.CodeNetUnreachable);
+        }
+        else
+        {
+            Span<byte> syn = stackalloc byte[Ipv6Packet.HeaderLength + TcpPacket.MinimumHeaderLength];
+            Ipv6Packet.WriteHeader(syn, address.Guest, address.Foreign, IpProtocol.Tcp, TcpPacket.MinimumHeaderLength);
+            var tcp = syn[Ipv6Packet.HeaderLength..];
+            TcpPacket.WriteHeader(tcp, address.GuestPort, address.ForeignPort, connection.GuestInitialSequence, 0, TcpFlags.Syn, 0, default);
+            TcpPacket.CreateUnchecked(tcp).FillChecksum(address.Guest, address.Foreign);
+            SendIcmpv6Error(syn, Icmpv6Packet.TypeDestinationUnreachable, host ? Icmpv6Packet.CodeAddressUnreachable : Icmpv6Packet.CodeNoRoute, 0);
+        }
+
+        connection.HostConnectFailed(reset: false);
+        Service(connection, NowMs);
     }
 
     /// <summary>The host socket connected (true) or failed (false).</summary>

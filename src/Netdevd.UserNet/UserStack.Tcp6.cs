@@ -90,31 +90,4 @@ public sealed partial class UserStack
 
     /// <summary>The guest-visible address of a host IPv6 address replies come from (loopback is the virtual host).</summary>
     private Ipv6Address MapFromHost6(Ipv6Address host) => host.IsLoopback ? _options.Ipv6Host : host;
-
-    /// <summary>
-    /// The host socket's connect failed at once with <paramref name="errno"/>. As libslirp's
-    /// tcp_input: refused is a reset; for an IPv6 flow, an unreachable network or host is an ICMPv6
-    /// destination unreachable quoting the guest's SYN (no route; address unreachable for
-    /// EHOSTUNREACH), so the guest's connect fails as unreachable at once, not as refused.
-    /// </summary>
-    internal void OnTcpConnectFailed(TcpConnection connection, int errno)
-    {
-        var address = connection.Address;
-        if (address.IsIpv4 || !connection.SynUnanswered || errno is not (Errno.ENETUNREACH or Errno.EHOSTUNREACH))
-        {
-            OnTcpConnected(connection, false);
-            return;
-        }
-
-        Counters.Drop(FrameDropReason.HostSocketFailed);
-        Span<byte> syn = stackalloc byte[Ipv6Packet.HeaderLength + TcpPacket.MinimumHeaderLength];
-        Ipv6Packet.WriteHeader(syn, address.Guest, address.Foreign, IpProtocol.Tcp, TcpPacket.MinimumHeaderLength);
-        var tcp = syn[Ipv6Packet.HeaderLength..];
-        TcpPacket.WriteHeader(tcp, address.GuestPort, address.ForeignPort, connection.GuestInitialSequence, 0, TcpFlags.Syn, 0, default);
-        TcpPacket.CreateUnchecked(tcp).FillChecksum(address.Guest, address.Foreign);
-        var code = errno == Errno.EHOSTUNREACH ? Icmpv6Packet.CodeAddressUnreachable : Icmpv6Packet.CodeNoRoute;
-        SendIcmpv6Error(syn, Icmpv6Packet.TypeDestinationUnreachable, code, 0);
-        connection.HostConnectFailed(reset: false);
-        Service(connection, NowMs);
-    }
 }

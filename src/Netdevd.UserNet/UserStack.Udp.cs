@@ -138,7 +138,12 @@ public sealed partial class UserStack
             flow.LoopbackSeenAs = destination;
         }
 
-        Host.SendUdp(flow, hostDestination, port, udp.Payload);
+        if (!Host.SendUdp(flow, hostDestination, port, udp.Payload))
+        {
+            // libslirp's udp_input answers a failed sendto with a network unreachable (icmp_send_error).
+            Counters.Drop(FrameDropReason.HostSocketFailed);
+            SendIcmpError(ip, IcmpPacket.TypeDestinationUnreachable, IcmpPacket.CodeNetUnreachable);
+        }
     }
 
     private void InputDhcp(ReadOnlySpan<byte> request)

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using Netdevd.Core.Clients;
+using Netdevd.Native;
 using Netdevd.UserNet;
 using Netdevd.UserNet.Config;
 using Netdevd.UserNet.Interface;
@@ -299,9 +300,8 @@ internal sealed class FuzzNatHost : INatHost
 
     public bool OpenUdp(UdpFlow flow) => true;
 
-    public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload)
-    {
-    }
+    /// <summary>Odd ports fail as if unrouted, so the fuzzer reaches the stack's ICMP unreachable too.</summary>
+    public bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) => port % 2 == 0;
 
     /// <summary>Odd ports fail as if unrouted, so the fuzzer reaches the stack's ICMPv6 unreachable too.</summary>
     public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) => port % 2 == 0;
@@ -312,9 +312,8 @@ internal sealed class FuzzNatHost : INatHost
 
     public bool OpenIcmp(IcmpFlow flow) => true;
 
-    public void SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp)
-    {
-    }
+    /// <summary>Odd identifiers fail as if unrouted (the stack answers with an unreachable).</summary>
+    public bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => flow.Identifier % 2 == 0;
 
     public void CloseIcmp(IcmpFlow flow)
     {
@@ -327,9 +326,17 @@ internal sealed class FuzzNatHost : INatHost
         {
             var c = _pending[0];
             _pending.RemoveAt(0);
-            var ok = !RefuseNext;
+            var refused = RefuseNext;
             RefuseNext = false;
-            stack.OnTcpConnected(c, ok);
+            if (!refused)
+            {
+                stack.OnTcpConnected(c, true);
+            }
+            else
+            {
+                // Odd foreign ports fail as unreachable (an ICMP error quoting the SYN), even ones as refused (a reset).
+                stack.OnTcpConnectFailed(c, c.Address.ForeignPort % 2 == 1 ? Errno.ENETUNREACH : Errno.ECONNREFUSED);
+            }
         }
     }
 }

@@ -77,8 +77,8 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
         }
     }
 
-    public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
-        (flow.HostState as HostUdpEndpoint)?.Send(destination, port, payload);
+    public bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
+        (flow.HostState as HostUdpEndpoint)?.Send(destination, port, payload) ?? true;
 
     public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) =>
         (flow.HostState as HostUdpEndpoint)?.Send6(destination, port, payload) ?? true;
@@ -91,7 +91,7 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
         return _icmp.Open(flow);
     }
 
-    public void SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => _ = _icmp?.Send(flow, icmp);
+    public bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => _icmp?.Send(flow, icmp) ?? true;
 
     public void CloseIcmp(IcmpFlow flow) => _icmp?.Close(flow);
 

@@ -71,19 +71,23 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
         }
     }
 
-    public void Send(Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload)
+    /// <summary>Sends one datagram; false when the host has no way to the destination (the stack tells the guest).</summary>
+    public bool Send(Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload)
     {
         SockAddrIn.Write(_destination, destination, port);
-
-        // EAGAIN, unreachable, ...: a lost datagram, which UDP allows.
-        _ = Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination.AsSpan(0, SockAddrIn.Length));
+        return SendTo(payload, SockAddrIn.Length);
     }
 
-    /// <summary>Sends one datagram; false when the host has no way to the destination (the stack tells the guest).</summary>
+    /// <summary><see cref="Send(Ipv4Address, ushort, ReadOnlySpan{byte})"/> from an IPv6 flow.</summary>
     public bool Send6(Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload)
     {
         SockAddrIn6.Write(_destination, destination, port);
-        if (Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination.AsSpan(0, SockAddrIn6.Length)) >= 0)
+        return SendTo(payload, SockAddrIn6.Length);
+    }
+
+    private bool SendTo(ReadOnlySpan<byte> payload, int addressLength)
+    {
+        if (Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination.AsSpan(0, addressLength)) >= 0)
         {
             return true;
         }

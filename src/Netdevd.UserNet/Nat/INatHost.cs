@@ -20,12 +20,14 @@ internal interface INatHost
     /// <summary>Opens the host socket of a new UDP flow; false when it cannot be had.</summary>
     bool OpenUdp(UdpFlow flow);
 
-    void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload);
-
     /// <summary>
-    /// Sends from an IPv6 flow (<see cref="UdpFlow.IsIpv6"/>) through its AF_INET6 socket; false when
-    /// the host has no way to the destination (unreachable network or host, unusable address).
+    /// Sends from an IPv4 flow through its socket; false when the host has no way to the
+    /// destination (unreachable network or host, unusable address). Other failures (a full
+    /// buffer) lose the datagram, which UDP allows.
     /// </summary>
+    bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload);
+
+    /// <summary>The same from an IPv6 flow (<see cref="UdpFlow.IsIpv6"/>) through its AF_INET6 socket.</summary>
     bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload);
 
     void CloseUdp(UdpFlow flow);
@@ -33,8 +35,11 @@ internal interface INatHost
     /// <summary>Opens the host side of an echo flow; false when ICMP sockets are not available here.</summary>
     bool OpenIcmp(IcmpFlow flow);
 
-    /// <summary>Sends an echo request (ICMP header and data; identifier and checksum are the host's business).</summary>
-    void SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp);
+    /// <summary>
+    /// Sends an echo request (ICMP header and data; identifier and checksum are the host's
+    /// business); false when the host has no route to the destination.
+    /// </summary>
+    bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp);
 
     void CloseIcmp(IcmpFlow flow);
 }

@@ -149,8 +149,14 @@ internal sealed class FakeNatHost : INatHost
 
     public bool OpenUdp(UdpFlow flow) => true;
 
-    public void SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
+    /// <summary>Whether IPv4 UDP sends fail as for lack of a route (ENETUNREACH).</summary>
+    public bool UdpUnreachable { get; set; }
+
+    public bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload)
+    {
         UdpSent.Add((destination, port, payload.ToArray()));
+        return !UdpUnreachable;
+    }
 
     /// <summary>Whether IPv6 UDP sends fail as for lack of a route (ENETUNREACH).</summary>
     public bool Udp6Unreachable { get; set; }
@@ -168,7 +174,14 @@ internal sealed class FakeNatHost : INatHost
 
     public bool OpenIcmp(IcmpFlow flow) => IcmpAvailable;
 
-    public void SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => IcmpSent++;
+    /// <summary>Whether echo sends fail as for lack of a route.</summary>
+    public bool IcmpUnreachable { get; set; }
+
+    public bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp)
+    {
+        IcmpSent++;
+        return !IcmpUnreachable;
+    }
 
     public void CloseIcmp(IcmpFlow flow)
     {
