@@ -142,10 +142,14 @@ public sealed partial class UserStack
     /// <summary>
     /// As libslirp: a guest's TCP to the DNS address on port 53 goes to the host's nameserver (the
     /// first of the resolver file, either family, with its port), so dig +tcp and resolvers retrying
-    /// a truncated answer over TCP work; null when there is no nameserver or another port.
+    /// a truncated answer over TCP work; null when there is no nameserver or another port. Unlike
+    /// libslirp, a connect that fails goes on to the next nameserver, as the UDP queries do: a dead
+    /// first one (a stopped systemd-resolved) would otherwise fail every answer too long for UDP.
     /// </summary>
     private HostTarget.Tcp? DnsOverTcpTarget(ushort port) =>
-        port == DnsPort && Dns?.Resolvers is [var resolver, ..] ? new HostTarget.Tcp(resolver) : null;
+        port == DnsPort && Dns?.Resolvers is { Count: > 0 } resolvers
+            ? new HostTarget.Tcp(resolvers[0], resolvers.Count > 1 ? [.. resolvers.Skip(1)] : null)
+            : null;
 
     private static byte[] ToNetworkBytes(Ipv4Address a)
     {

@@ -27,6 +27,10 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
     private Socket? _owner;
     private int _fd = -1;
     private int _token;
+
+    /// <summary>The endpoints still to try when the connect in progress fails (<see cref="HostTarget.Tcp.Then"/>).</summary>
+    private IReadOnlyList<System.Net.IPEndPoint>? _then;
+    private int _thenIndex;
     private bool _connecting;
     private bool _connected;
     private bool _reportConnect;
@@ -74,7 +78,8 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         switch (target)
         {
             case HostTarget.Tcp tcp:
-                ConnectTcp(tcp);
+                _then = tcp.Then;
+                ConnectTcp(tcp.EndPoint);
                 break;
             case HostTarget.Command command:
                 Socket? socket;
@@ -107,9 +112,9 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         }
     }
 
-    private void ConnectTcp(HostTarget.Tcp tcp)
+    private void ConnectTcp(System.Net.IPEndPoint endPoint)
     {
-        var family = tcp.EndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? Libc.AF_INET6 : Libc.AF_INET;
+        var family = endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? Libc.AF_INET6 : Libc.AF_INET;
         var fd = Libc.Socket(family, Libc.SOCK_STREAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0)
         {
@@ -120,7 +125,7 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         _fd = fd;
         _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
         Register();
-        if (Libc.Connect(fd, tcp.EndPoint.Serialize().Buffer.Span) == 0)
+        if (Libc.Connect(fd, endPoint.Serialize().Buffer.Span) == 0)
         {
             _connected = true;
             ReportConnect(true);
@@ -169,6 +174,34 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         // registration would never be reported).
         _readable = true;
         _writable = true;
+    }
+
+    /// <summary>
+    /// After a failed connect: closes its socket and connects to the next endpoint of the target,
+    /// if one is left. The failed socket's one-shot registration has reported (or the connect failed
+    /// before it could), so no event of it is still to come.
+    /// </summary>
+    private bool TryNextEndPoint()
+    {
+        if (_then is null || _thenIndex >= _then.Count)
+        {
+            return false;
+        }
+
+        if (_fd >= 0)
+        {
+            _engine.Poller.Unregister(_fd, _token);
+            Libc.Close(_fd);
+            _fd = -1;
+        }
+
+        _connecting = false;
+        _connectErrno = 0;
+        _readable = false;
+        _writable = false;
+        _armed = 0;
+        ConnectTcp(_then[_thenIndex++]);
+        return true;
     }
 
     /// <summary>Adds the descriptor to the epoll set, armed for everything once (a spurious first report costs one EAGAIN).</summary>
@@ -269,6 +302,11 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         if (_reportConnect)
         {
             _reportConnect = false;
+            if (!_connected && TryNextEndPoint())
+            {
+                return; // its result is reported in its turn
+            }
+
             if (_connected)
             {
                 // Edge-triggered: assume ready until EAGAIN says otherwise; the connect's edge may

@@ -9,8 +9,12 @@ public abstract record HostTarget
     {
     }
 
-    /// <summary>A TCP endpoint on the host (the NAT case; 10.0.2.2 becomes loopback).</summary>
-    public sealed record Tcp(IPEndPoint EndPoint) : HostTarget;
+    /// <summary>
+    /// A TCP endpoint on the host (the NAT case; 10.0.2.2 becomes loopback). <paramref name="Then"/>:
+    /// endpoints tried in turn when the connect to the one before fails (the DNS proxy's other
+    /// nameservers, for a guest's DNS over TCP); none by default.
+    /// </summary>
+    public sealed record Tcp(IPEndPoint EndPoint, IReadOnlyList<IPEndPoint>? Then = null) : HostTarget;
 
     /// <summary>
     /// guestfwd's chardev (<c>-tcp:HOST:PORT</c>, <c>-unix:PATH</c>): one connection opened when

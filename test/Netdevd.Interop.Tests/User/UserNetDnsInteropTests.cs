@@ -144,6 +144,24 @@ public sealed class UserNetDnsInteropTests
         }
     }
 
+    [Fact]
+    public async Task Dns_over_tcp_goes_on_to_the_next_nameserver_when_the_first_refuses()
+    {
+        // A dead first nameserver (nothing listens on its port: the host's connect is refused)
+        // would fail every query over TCP, and so every answer too long for UDP; the next one answers.
+        RequireTools();
+        var dir = HostTools.TempDir();
+        var resolv = Path.Combine(dir, "resolv.conf");
+        int live = HostTools.FreePort(), dead = HostTools.FreePort();
+        await File.WriteAllTextAsync(resolv, $"nameserver 127.0.0.1#{dead}\nnameserver ::1#{dead}\nnameserver 127.0.0.1#{live}\n");
+        await using var rig = await UserNetRig.StartAsync("", resolv);
+        rig.HostServer(Dnsmasq("127.0.0.1", live, "192.0.2.10", dir, "tcp-next"));
+        await rig.DhcpAsync();
+        await rig.ConfigureStaticIpv6Async();
+        Assert.Equal("192.0.2.10", await DigUntilAnsweredAsync(rig, Name, "+tcp @10.0.2.3"));
+        Assert.Equal("192.0.2.10", await DigUntilAnsweredAsync(rig, Name, "+tcp @fec0::3"));
+    }
+
     private static void RequireTools()
     {
         UserNetRig.RequireTools();

@@ -78,6 +78,28 @@ public sealed class UserStackTests : NatStackHarness
     }
 
     [Fact]
+    public void Dns_over_tcp_goes_to_the_first_nameserver_with_the_others_to_try_in_turn()
+    {
+        IPEndPoint first = new(IPAddress.Parse("127.0.0.53"), 53), second = new(IPAddress.Parse("192.0.2.1"), 53), third = new(IPAddress.IPv6Loopback, 5353);
+        Stack.Dns = new Netdevd.UserNet.Services.Dns.DnsForwarder([first, second, third], new NoUpstream());
+        Stack.Input(GuestFrames.Tcp(Ipv4Address.Create(10, 0, 2, 3), 40000, 53, 100, 0, TcpFlags.Syn));
+        var target = Assert.IsType<HostTarget.Tcp>(Assert.Single(NatHost.Opened).Target);
+        Assert.Equal(first, target.EndPoint);
+        Assert.Equal([second, third], target.Then);
+
+        Stack.Dns = new Netdevd.UserNet.Services.Dns.DnsForwarder([first], new NoUpstream());
+        Stack.Input(GuestFrames.Tcp(Ipv4Address.Create(10, 0, 2, 3), 40001, 53, 100, 0, TcpFlags.Syn));
+        target = Assert.IsType<HostTarget.Tcp>(NatHost.Opened[1].Target);
+        Assert.Equal(first, target.EndPoint);
+        Assert.Null(target.Then);
+    }
+
+    private sealed class NoUpstream : Netdevd.UserNet.Services.Dns.IDnsUpstream
+    {
+        public bool Send(IPEndPoint resolver, ReadOnlySpan<byte> query) => true;
+    }
+
+    [Fact]
     public void A_connection_to_the_virtual_host_goes_to_host_loopback_and_is_answered_after_the_connect()
     {
         Stack.Input(GuestFrames.Tcp(GuestFrames.Host, 40000, 8080, 100, 0, TcpFlags.Syn, options: new TcpOptions { MaximumSegmentSize = 1460 }));
