@@ -38,6 +38,13 @@ public static class Errno
     /// <summary>The errno of the last failed call made through <see cref="Libc"/> on this thread.</summary>
     public static int Last => System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
 
+    /// <summary>
+    /// Whether a send failed because the host has no way to the destination (no route to its
+    /// network or host, an address it cannot send to or from), as opposed to a loss the sender
+    /// may simply retry (a full buffer): what a NAT tells its guest with a destination unreachable.
+    /// </summary>
+    public static bool IsNoRoute(int errno) => errno is ENETUNREACH or EHOSTUNREACH or EADDRNOTAVAIL;
+
     /// <summary>The C library's text for an errno, as QEMU's error_setg_errno appends it.</summary>
     public static string Message(int errno) => Libc.StrError(errno);
 }

@@ -28,8 +28,6 @@ public static class UserDnsHarness
                 return;
             }
 
-            var n = record.Length;
-            record.CopyTo(answer);
             var query = d.Upstream.LastQuery;
             if (action == 4)
             {
@@ -42,6 +40,9 @@ public static class UserDnsHarness
                 d.Stack.OnDnsUnreachable(d.Upstream.Resolver, query[..Math.Min(record.Length, query.Length)]);
                 return;
             }
+
+            var n = record.Length;
+            record.CopyTo(answer);
 
             if (action == 2 && query.Length > 12 && record.Length >= 12)
             {

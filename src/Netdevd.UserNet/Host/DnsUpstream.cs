@@ -143,8 +143,8 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
                 // the second send says is this datagram's own fate (no route, no family, ...).
             }
 
-            _errors = true; // what the first failure took from SO_ERROR is on the error queue too
-            _engine.Queue(this);
+            // An ICMP error the first failure took from SO_ERROR stays on the error queue, whose
+            // arrival the socket has reported (OnReady): it is read there, not here.
             return false;
         }
 

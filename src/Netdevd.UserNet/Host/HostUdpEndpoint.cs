@@ -93,7 +93,7 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
         }
 
         // EAGAIN and the like lose the datagram, which UDP allows; a missing route is the guest's to know.
-        return Errno.Last is not (Errno.ENETUNREACH or Errno.EHOSTUNREACH or Errno.EADDRNOTAVAIL);
+        return !Errno.IsNoRoute(Errno.Last);
     }
 
     public void OnReady(uint events)

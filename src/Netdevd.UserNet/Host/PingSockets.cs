@@ -112,7 +112,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         }
 
         // A full buffer or the like is a lost packet (the guest's ping times out); no route is reported.
-        return Errno.Last is not (Errno.ENETUNREACH or Errno.EHOSTUNREACH or Errno.EADDRNOTAVAIL);
+        return !Errno.IsNoRoute(Errno.Last);
     }
 
     public void Close(TFlow flow)
