@@ -148,6 +148,12 @@ def user_ipv6_seeds():
     write("wire", "ipv6-ra", eth(bytes.fromhex("333300000001"), 0x86DD, ipv6(GW6LL, ALLNODES, 58, ra, 255)))
     write("wire", "ipv6-ns", eth(bytes.fromhex("3333ff000002"), 0x86DD, ipv6(G6LL, sol(GW6), 58, ns(GW6), 255)))
     write("wire", "ipv6-ext-chain", eth(GW_MAC, 0x86DD, ipv6(G6, GW6, 0, bytes.fromhex("3c00050200000100") + bytes.fromhex("2c00010400000000") + struct.pack(">BBHI", 58, 0, 1, 9) + echo)))
+    # Action 3: ICMPv6 errors the flow's host socket hears (origin, type, code, flags, port, quoted payload).
+    write("user-ipv6", "udp-errors", record(0, ipv6(G6, GW6, 17, udp_l4(5001, 6000, b"hello"))) +
+          record(0x60, bytes([3, 1, 4, 3]) + struct.pack(">H", 6000) + b"hello") +
+          record(0x60, bytes([3, 1, 3, 0, 0, 9]) + bytes(2000)) +
+          record(0x60, bytes([3, 2, 0, 2, 0, 9]) + bytes(1300)) +
+          record(0x60, bytes([2, 3, 3, 1, 0, 9]) + b"x"))
     write("user-ipv6", "periodic-ra", record(0, ipv6(G6LL, ALLROUTERS, 58, bytes([133, 0, 0, 0, 0, 0, 0, 0]) + sll, 255)) + record(0x0E, b"") + record(0x0E, b""))
 
 
@@ -193,6 +199,13 @@ def main():
         write("user-frames", name, b"".join(record(0, f.raw) for f in fs))
     write("user-frames", "mixed-timers", b"".join(record(i % 16, f.raw) for i, f in enumerate(guest[:16] if len(guest) > 16 else guest)))
     write("user-frames", "raw-checksums", b"".join(record(0x10, f.raw) for f in guest[:6]))
+    # Action 6: ICMP errors the flow's host socket hears (origin, type, code, flags, port, quoted payload).
+    write("user-frames", "udp-errors", record(0, eth(GW_MAC, 0x0800, ipv4(GUEST, GW, 17, udp_l4(5001, 6000, b"hello")))) +
+          record(0xC0, bytes([2, 3, 3, 3]) + struct.pack(">H", 6000) + b"hello") +
+          record(0xC0, bytes([2, 3, 0, 2, 0, 9]) + bytes(1400)) +
+          record(0xC0, bytes([2, 3, 4, 0, 0, 9]) + bytes(600)) +
+          record(0xC0, bytes([1, 0, 0, 0, 0, 9])) +
+          record(0xC0, bytes([2, 11, 0, 2, 0, 9]) + b"x"))
 
     # --- user-arp: ARP bodies (captured), then the short and odd ones (CVE-2020-29129/29130).
     for i, f in enumerate(groups["arp"]):

@@ -28,13 +28,27 @@ public static partial class Libc
     /// <paramref name="dataLength"/> bytes, cut to the span) and that datagram's destination, a
     /// sockaddr, in <paramref name="name"/> (<paramref name="nameLength"/> bytes; 0 when none).
     /// </summary>
-    public static unsafe int RecvErrorQueue(int fd, Span<byte> data, Span<byte> name, out int dataLength, out int nameLength)
+    public static int RecvErrorQueue(int fd, Span<byte> data, Span<byte> name, out int dataLength, out int nameLength)
+    {
+        var received = ReadErrorQueue(fd, data, name, default, out var error);
+        dataLength = error.DataLength;
+        nameLength = error.NameLength;
+        return received ? error.Errno : -1;
+    }
+
+    /// <summary>
+    /// Takes one entry off the error queue with all it says (<see cref="ExtendedSocketError"/>): the data
+    /// and destination as <see cref="RecvErrorQueue(int, Span{byte}, Span{byte}, out int, out int)"/>,
+    /// and the sockaddr of the host that sent the ICMP error in <paramref name="offender"/> (its
+    /// family AF_UNSPEC when the kernel knows none). False, with errno, when nothing was read
+    /// (EAGAIN: the queue is empty).
+    /// </summary>
+    public static unsafe bool ReadErrorQueue(int fd, Span<byte> data, Span<byte> name, Span<byte> offender, out ExtendedSocketError error)
     {
         // The control part holds one cmsghdr (16 bytes) and a sock_extended_err (16) plus the
         // offender's address (up to 28).
         const int ControlRoom = 128;
-        dataLength = 0;
-        nameLength = 0;
+        error = default;
         var control = stackalloc byte[ControlRoom];
         fixed (byte* d = data)
         fixed (byte* n = name)
@@ -52,18 +66,27 @@ public static partial class Libc
             var received = RecvMsg(fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT);
             if (received < 0)
             {
-                return -1;
+                return false;
             }
 
-            dataLength = (int)Math.Min(received, data.Length);
-            nameLength = (int)Math.Min(message.NameLength, (uint)name.Length);
-            return ExtendedErrno(control, (int)message.ControlLength);
+            error = ExtendedError(control, (int)message.ControlLength, offender) with
+            {
+                DataLength = (int)Math.Min(received, data.Length),
+                NameLength = (int)Math.Min(message.NameLength, (uint)name.Length),
+            };
+            return true;
         }
     }
 
-    /// <summary>ee_errno of the IP_RECVERR/IPV6_RECVERR message among the control messages (0: none).</summary>
-    private static unsafe int ExtendedErrno(byte* control, int length)
+    /// <summary>
+    /// The IP_RECVERR/IPV6_RECVERR message among the control messages (all zero: none), its
+    /// offender's sockaddr copied to <paramref name="offender"/> as far as it fits.
+    /// </summary>
+    private static unsafe ExtendedSocketError ExtendedError(byte* control, int length, Span<byte> offender)
     {
+        // struct sock_extended_err: u32 ee_errno, u8 ee_origin, u8 ee_type, u8 ee_code, u8 pad,
+        // u32 ee_info, u32 ee_data; the offender's sockaddr follows it (SO_EE_OFFENDER).
+        const int ExtendedErrorLength = 16;
         var offset = 0;
         while (offset + 16 <= length)
         {
@@ -76,14 +99,22 @@ public static partial class Libc
             var level = *(int*)(control + offset + 8);
             var type = *(int*)(control + offset + 12);
             var isExtendedError = (level == IPPROTO_IP && type == IP_RECVERR) || (level == IPPROTO_IPV6 && type == IPV6_RECVERR);
+            if (isExtendedError && cmsgLength >= 16 + ExtendedErrorLength)
+            {
+                var ee = control + offset + 16;
+                var offenderRoom = Math.Min(cmsgLength - 16 - ExtendedErrorLength, offender.Length);
+                new ReadOnlySpan<byte>(ee + ExtendedErrorLength, offenderRoom).CopyTo(offender);
+                return new ExtendedSocketError(*(int*)ee, ee[4], ee[5], ee[6], 0, 0, offenderRoom);
+            }
+
             if (isExtendedError && cmsgLength >= 16 + 4)
             {
-                return *(int*)(control + offset + 16);
+                return new ExtendedSocketError(*(int*)(control + offset + 16), 0, 0, 0, 0, 0, 0);
             }
 
             offset += (cmsgLength + 7) & ~7;
         }
 
-        return 0;
+        return default;
     }
 }

@@ -99,7 +99,10 @@ public sealed partial class UserStack
     /// bytes allow. Never about an ICMP error, a fragment other than the first, or a datagram from
     /// or to no single host (RFC 1122 3.2.2); at most <see cref="IcmpErrorLimit.PerSecond"/> a second.
     /// </summary>
-    private void SendIcmpError(Ipv4Packet offending, byte type, byte code)
+    private void SendIcmpError(Ipv4Packet offending, byte type, byte code) => SendIcmpError(offending, type, code, _options.Host);
+
+    /// <summary><see cref="SendIcmpError(Ipv4Packet, byte, byte)"/> from <paramref name="from"/> (a relayed error's sender).</summary>
+    private void SendIcmpError(Ipv4Packet offending, byte type, byte code, Ipv4Address from)
     {
         var source = offending.Source;
         var destination = offending.Destination;
@@ -111,7 +114,7 @@ public sealed partial class UserStack
 
         var datagram = offending.Bytes;
         var quoted = Math.Min(datagram.Length, MaxIcmpErrorDatagram - Ipv4Packet.MinimumHeaderLength - IcmpPacket.HeaderLength);
-        var l4 = BeginIpv4(_options.Host, source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, out var frame);
+        var l4 = BeginIpv4(from, source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, out var frame);
         if (l4.IsEmpty)
         {
             return;

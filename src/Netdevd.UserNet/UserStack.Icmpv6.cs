@@ -152,11 +152,12 @@ public sealed partial class UserStack
 
     /// <summary>
     /// An ICMPv6 error about <paramref name="offending"/> (a whole datagram from the guest) from the
-    /// router's link-local address, as libslirp's icmp6_send_error: never about an error message,
+    /// router's link-local address, as libslirp's icmp6_send_error (or from <paramref name="from"/>,
+    /// a relayed error's sender): never about an error message,
     /// never to an unspecified or multicast source, never for a multicast destination unless RFC 4443
     /// 2.4 (e) allows it, as much of the datagram as fits in 1280 bytes, rate-limited.
     /// </summary>
-    private void SendIcmpv6Error(ReadOnlySpan<byte> offending, byte type, byte code, uint rest, bool allowMulticast = false)
+    private void SendIcmpv6Error(ReadOnlySpan<byte> offending, byte type, byte code, uint rest, bool allowMulticast = false, Ipv6Address? from = null)
     {
         if (offending.Length < Ipv6Packet.HeaderLength)
         {
@@ -176,8 +177,8 @@ public sealed partial class UserStack
         }
 
         var quoted = Math.Min(offending.Length, Icmpv6Packet.MaximumErrorLength - Icmpv6Packet.HeaderLength);
-        var from = RouterLinkLocal;
-        var l4 = BeginIpv6(from, source, IpProtocol.Icmpv6, Icmpv6Packet.HeaderLength + quoted, out var frame, 255);
+        var sender = from ?? RouterLinkLocal;
+        var l4 = BeginIpv6(sender, source, IpProtocol.Icmpv6, Icmpv6Packet.HeaderLength + quoted, out var frame, 255);
         if (l4.IsEmpty)
         {
             return;
@@ -188,7 +189,7 @@ public sealed partial class UserStack
         error.Code = code;
         error.RestOfHeader = rest;
         offending[..quoted].CopyTo(error.Data);
-        Icmpv6Packet.CreateUnchecked(l4).FillChecksum(from, source);
+        Icmpv6Packet.CreateUnchecked(l4).FillChecksum(sender, source);
         Icmpv6ErrorsSent++;
         Commit(frame, Ipv6Headers + l4.Length);
     }

@@ -220,8 +220,7 @@ public sealed partial class UserStack
         flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
         flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
-        var source = from.IsLoopback && !flow.LoopbackSeenAs.IsAny ? flow.LoopbackSeenAs : MapFromHost(from);
-        SendUdpToGuest(source, fromPort, flow.GuestAddress, flow.GuestPort, payload);
+        SendUdpToGuest(SeenByGuest(flow, from), fromPort, flow.GuestAddress, flow.GuestPort, payload);
     }
 
     /// <summary>An answer from an upstream resolver for the DNS proxy.</summary>

@@ -98,8 +98,7 @@ public sealed partial class UserStack
         flow.ExpiresAt = NowMs + (fromPort == DnsPort ? _options.Limits.UdpDnsIdleTimeoutMs : _options.Limits.UdpIdleTimeoutMs);
         flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
-        var source = from.IsLoopback && !flow.LoopbackSeenAs6.IsUnspecified ? flow.LoopbackSeenAs6 : MapFromHost6(from);
-        SendUdp6(source, fromPort, flow.GuestAddress6, flow.GuestPort, payload);
+        SendUdp6(SeenByGuest6(flow, from), fromPort, flow.GuestAddress6, flow.GuestPort, payload);
     }
 
     private void ExpireUdp6(long now)

@@ -2,12 +2,24 @@ using Netdevd.Fuzz.Support;
 
 namespace Netdevd.Fuzz.Harnesses;
 
-/// <summary>Whole Ethernet frames from the guest into the user stack (every protocol it serves).</summary>
+/// <summary>
+/// Whole Ethernet frames from the guest into the user stack (every protocol it serves). Action 6
+/// (control bits 5-7): an ICMP error the newest UDP flow's host socket heard (<see cref="StackDriver.UdpError"/>).
+/// </summary>
 public static class UserFramesHarness
 {
     public static void Run(ReadOnlySpan<byte> input)
     {
         using var driver = new StackDriver(restrict: input.Length > 0 && (input[0] & 0x80) != 0 && (input[0] & 0x60) == 0x60);
-        driver.Run(input, static (d, control, record) => d.Frame(record, control));
+        driver.Run(input, static (d, control, record) =>
+        {
+            if (control >> 5 == 6)
+            {
+                d.UdpError(record);
+                return;
+            }
+
+            d.Frame(record, control);
+        });
     }
 }

@@ -9,7 +9,8 @@ namespace Netdevd.Fuzz.Harnesses;
 /// stack: the extension-header walk, reassembly, NDP, DHCPv6, ICMPv6 echo. The upper-layer
 /// checksum is repaired unless the control says not to. Actions: 0 the record is a guest datagram
 /// (its Ethernet destination the router's MAC); 1 a host echo reply for the newest echo flow;
-/// 2 a guest datagram while the host has no route (sends fail).
+/// 2 a guest datagram while the host has no route (sends fail); 3 an ICMP error the newest UDP
+/// flow's host socket heard (<see cref="StackDriver.UdpError"/>).
 /// </summary>
 public static class UserIpv6Harness
 {
@@ -29,6 +30,12 @@ public static class UserIpv6Harness
                     d.Stack.OnIcmpv6Reply(flow, record);
                 }
 
+                return;
+            }
+
+            if (action == 3)
+            {
+                d.UdpError(record);
                 return;
             }
 

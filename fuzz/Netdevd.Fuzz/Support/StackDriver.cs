@@ -28,6 +28,8 @@ internal sealed class StackDriver : IDisposable
 
     private static readonly int[] s_advanceMs = [0, 1, 10, 100, 200, 500, 1000, 2000, 3000, 5000, 10_000, 30_000, 60_000, 240_000, 3_600_000, 86_400_000];
     private static readonly Lazy<string> s_tftpRoot = new(CreateTftpRoot);
+    private static readonly Ipv4Address s_outside = Ipv4Address.Create(203, 0, 113, 9);
+    private static readonly Ipv6Address s_outside6 = new(0x2001_0db8_0000_0000UL, 9);
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly byte[] _frame = new byte[NetClient.MaxFrameSize];
@@ -120,6 +122,35 @@ internal sealed class StackDriver : IDisposable
         }
 
         Stack.Input(_frame.AsSpan(0, n));
+    }
+
+    /// <summary>
+    /// The newest UDP flow's host socket hears an ICMP error: <paramref name="record"/> is the
+    /// error's origin (low 2 bits), type and code, a byte of flags (1: the datagram went to the
+    /// host's loopback, else outside; 2: the error names its sender), the destination port, then
+    /// the quoted payload, of any length.
+    /// </summary>
+    public void UdpError(ReadOnlySpan<byte> record)
+    {
+        if (Host.LastUdp is not { } flow || record.Length < 6)
+        {
+            return;
+        }
+
+        var error = new ExtendedSocketError(Errno.ECONNREFUSED, (byte)(record[0] & 3), record[1], record[2], 0, 0, 0);
+        var loopback = (record[3] & 1) != 0;
+        var named = (record[3] & 2) != 0;
+        var port = BinaryPrimitives.ReadUInt16BigEndian(record[4..]);
+        if (flow.IsIpv6)
+        {
+            var to = loopback ? Ipv6Address.Loopback : s_outside6;
+            Stack.OnUdp6Error(flow, error, to, port, named ? to : Ipv6Address.Unspecified, record[6..]);
+        }
+        else
+        {
+            var to = loopback ? Ipv4Address.Loopback : s_outside;
+            Stack.OnUdpError(flow, error, to, port, named ? to : Ipv4Address.Any, record[6..]);
+        }
     }
 
     private void Advance(int ms)
@@ -298,7 +329,14 @@ internal sealed class FuzzNatHost : INatHost
         Live.Remove(connection);
     }
 
-    public bool OpenUdp(UdpFlow flow) => true;
+    /// <summary>The newest UDP flow (either family), kept after it closes: a late error may name it.</summary>
+    public UdpFlow? LastUdp { get; private set; }
+
+    public bool OpenUdp(UdpFlow flow)
+    {
+        LastUdp = flow;
+        return true;
+    }
 
     /// <summary>Odd ports fail as if unrouted, so the fuzzer reaches the stack's ICMP unreachable too.</summary>
     public bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) => port % 2 == 0;

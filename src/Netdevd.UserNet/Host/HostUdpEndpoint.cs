@@ -9,7 +9,8 @@ namespace Netdevd.UserNet.Host;
 /// The host socket of one UDP flow: bound to an ephemeral port, in the netdev's epoll set. Sends
 /// with non-blocking sendto (a full socket buffer drops the datagram, as a real network may);
 /// datagrams are read on the I/O thread into the engine's one datagram buffer, with the sender's
-/// address read in place, up to a batch per turn. An IPv6 flow's socket is AF_INET6.
+/// address read in place, up to a batch per turn. An IPv6 flow's socket is AF_INET6. ICMP errors
+/// about the flow's datagrams (IP_RECVERR) are read off the error queue and relayed to the guest.
 /// </summary>
 internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointInfo
 {
@@ -21,6 +22,7 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
     private readonly int _token;
     private readonly byte[] _destination = new byte[SockAddrIn6.Length];
     private bool _readable;
+    private bool _errors;
     private bool _closed;
 
     private HostUdpEndpoint(UserNetEngine engine, UdpFlow flow, int fd)
@@ -60,6 +62,12 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
             throw new IOException(Errno.Message(errno));
         }
 
+        // Without it an unconnected socket hears of no ICMP error at all. Best effort: a kernel
+        // that refuses leaves the guest to time out, as before.
+        _ = flow.IsIpv6
+            ? Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_RECVERR, 1)
+            : Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_RECVERR, 1);
+
         try
         {
             return new HostUdpEndpoint(engine, flow, fd);
@@ -87,23 +95,48 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
 
     private bool SendTo(ReadOnlySpan<byte> payload, int addressLength)
     {
-        if (Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination.AsSpan(0, addressLength)) >= 0)
+        var errno = 0;
+        for (var attempt = 0; attempt < 2; attempt++)
         {
-            return true;
+            if (Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination.AsSpan(0, addressLength)) >= 0)
+            {
+                return true;
+            }
+
+            errno = Errno.Last;
+            if (errno is Errno.EAGAIN or Errno.ENOBUFS or Errno.ENOMEM or Errno.EINTR)
+            {
+                return true; // lost, which UDP allows
+            }
+
+            // The first failure may be an earlier datagram's: an ICMP error leaves the socket's
+            // pending error set (IP_RECVERR), and the next send returns and clears it without
+            // sending (the error itself waits on the error queue). The second is this one's own.
         }
 
-        // EAGAIN and the like lose the datagram, which UDP allows; a missing route is the guest's to know.
-        return !Errno.IsNoRoute(Errno.Last);
+        // A missing route is the guest's to know; anything else loses the datagram.
+        return !Errno.IsNoRoute(errno);
     }
 
     public void OnReady(uint events)
     {
         _readable = true;
+        _errors |= (events & Libc.EPOLLERR) != 0;
         _engine.Queue(this);
     }
 
     public override void Run()
     {
+        if (_closed)
+        {
+            return;
+        }
+
+        if (_errors)
+        {
+            TakeErrors();
+        }
+
         if (_closed || !_readable)
         {
             return;
@@ -123,7 +156,15 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
                     return;
                 }
 
-                continue; // an ICMP error for an earlier datagram (refused, unreachable)
+                // The socket's pending error (an ICMP error, now cleared): its entry waits on the
+                // error queue, with the datagram it is about.
+                TakeErrors();
+                if (_closed)
+                {
+                    return;
+                }
+
+                continue;
             }
 
             if (_flow.IsIpv6)
@@ -142,6 +183,51 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
 
         _engine.Queue(this); // more may wait: after the others
     }
+
+    /// <summary>
+    /// Reads the error queue empty (an unread entry holds receive-buffer room, and the socket's
+    /// error edge is reported once), each ICMP error to the stack with the datagram's destination,
+    /// the error's sender and the quoted payload; at most a batch per pass, the rest in the next.
+    /// </summary>
+    private void TakeErrors()
+    {
+        _errors = false;
+        Span<byte> payload = stackalloc byte[Math.Max(UserStack.MaxQuotedUdpPayload4, UserStack.MaxQuotedUdpPayload6)];
+        Span<byte> destination = stackalloc byte[SockAddrIn6.Length];
+        Span<byte> offender = stackalloc byte[SockAddrIn6.Length];
+        for (var i = 0; i < Batch && !_closed; i++)
+        {
+            destination.Clear();
+            offender.Clear();
+            if (!Libc.ReadErrorQueue(_fd, payload, destination, offender, out var error))
+            {
+                return; // EAGAIN: empty
+            }
+
+            var quoted = payload[..error.DataLength];
+            var port = BinaryPrimitives.ReadUInt16BigEndian(destination[2..]);
+            if (_flow.IsIpv6)
+            {
+                if (IsFamily(destination, error.NameLength, Libc.AF_INET6, SockAddrIn6.Length))
+                {
+                    var from = IsFamily(offender, error.OffenderLength, Libc.AF_INET6, SockAddrIn6.Length) ? SockAddrIn6.Address(offender) : Ipv6Address.Unspecified;
+                    _engine.Stack.OnUdp6Error(_flow, error, SockAddrIn6.Address(destination), port, from, quoted);
+                }
+            }
+            else if (IsFamily(destination, error.NameLength, Libc.AF_INET, SockAddrIn.Length))
+            {
+                var from = IsFamily(offender, error.OffenderLength, Libc.AF_INET, SockAddrIn.Length) ? Ipv4Address.Read(offender[4..]) : Ipv4Address.Any;
+                _engine.Stack.OnUdpError(_flow, error, Ipv4Address.Read(destination[4..]), port, from, quoted);
+            }
+        }
+
+        _errors = true;
+        _engine.Queue(this);
+    }
+
+    /// <summary>Whether a sockaddr read as <paramref name="length"/> bytes is whole and of <paramref name="family"/>.</summary>
+    private static bool IsFamily(ReadOnlySpan<byte> sockaddr, int length, int family, int familyLength) =>
+        length >= familyLength && BinaryPrimitives.ReadUInt16LittleEndian(sockaddr) == family;
 
     public void Close()
     {

@@ -147,7 +147,14 @@ internal sealed class FakeNatHost : INatHost
         connection.Dispose();
     }
 
-    public bool OpenUdp(UdpFlow flow) => true;
+    /// <summary>The UDP flows the stack opened a host socket for, in order.</summary>
+    public List<UdpFlow> UdpOpened { get; } = [];
+
+    public bool OpenUdp(UdpFlow flow)
+    {
+        UdpOpened.Add(flow);
+        return true;
+    }
 
     /// <summary>Whether IPv4 UDP sends fail as for lack of a route (ENETUNREACH).</summary>
     public bool UdpUnreachable { get; set; }

@@ -376,6 +376,45 @@ public sealed class Ipv6NatTests : IDisposable
     }
 
     [Fact]
+    public void A_closed_port_on_the_hosts_loopback_is_an_icmpv6_port_unreachable_quoting_the_guests_datagram()
+    {
+        var datagram = Udp(Host6, 5001, 5999, "hello"u8.ToArray());
+        _stack.Input(datagram);
+        Assert.Equal((Ipv6Address.Loopback, (ushort)5999), (_host.Udp6Sent[0].Destination, _host.Udp6Sent[0].Port));
+        var flow = _host.UdpOpened[^1];
+
+        var error = new Native.ExtendedSocketError(Native.Errno.ECONNREFUSED, Native.ExtendedSocketError.OriginIcmp6, Icmpv6Packet.TypeDestinationUnreachable, Icmpv6Packet.CodePortUnreachable, 0, 0, 0);
+        _stack.OnUdp6Error(flow, error, Ipv6Address.Loopback, 5999, Ipv6Address.Loopback, "hello"u8);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Icmpv6);
+        Assert.Equal(Host6, source); // the host's ::1 as the guest reached it
+        Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, l4[0]);
+        Assert.Equal(Icmpv6Packet.CodePortUnreachable, l4[1]);
+        Assert.Equal(datagram.AsSpan(EthernetFrame.HeaderLength).ToArray(), l4.AsSpan(Icmpv6Packet.HeaderLength).ToArray()); // byte for byte
+        Assert.Equal(1, _stack.Counters.UdpErrorsRelayed);
+
+        // A packet too big is the host's path MTU; an IPv4 error is not this socket's.
+        _stack.OnUdp6Error(flow, error with { Type = Icmpv6Packet.TypePacketTooBig, Code = 0 }, Ipv6Address.Loopback, 5999, Ipv6Address.Loopback, "hello"u8);
+        _stack.OnUdp6Error(flow, error with { Origin = Native.ExtendedSocketError.OriginIcmp, Type = 3, Code = 3 }, Ipv6Address.Loopback, 5999, Ipv6Address.Loopback, "hello"u8);
+        Assert.Empty(_sink.Take());
+    }
+
+    [Fact]
+    public void A_long_ipv6_datagram_is_quoted_within_the_minimum_mtu()
+    {
+        var payload = Enumerable.Range(0, 1400).Select(i => (byte)i).ToArray();
+        _stack.Input(Udp(Outside, 5002, 9, payload));
+        var error = new Native.ExtendedSocketError(Native.Errno.EHOSTUNREACH, Native.ExtendedSocketError.OriginIcmp6, Icmpv6Packet.TypeDestinationUnreachable, Icmpv6Packet.CodeAddressUnreachable, 0, 0, 0);
+        _stack.OnUdp6Error(_host.UdpOpened[^1], error, Outside, 9, Ipv6Address.Unspecified, payload);
+        var frame = Assert.Single(_sink.Take());
+        Assert.Equal(Ipv6Packet.MinimumMtu, frame.Length - EthernetFrame.HeaderLength);
+        var (source, l4) = ParseIpv6(frame, IpProtocol.Icmpv6);
+        Assert.Equal(Outside, source); // no sender named: the destination
+        Assert.Equal(Icmpv6Packet.CodeAddressUnreachable, l4[1]);
+        var quotedPayload = l4.AsSpan(Icmpv6Packet.HeaderLength + Ipv6Packet.HeaderLength + UdpPacket.HeaderLength);
+        Assert.Equal(payload.AsSpan(0, quotedPayload.Length).ToArray(), quotedPayload.ToArray());
+    }
+
+    [Fact]
     public void A_query_to_the_ipv6_dns_address_goes_to_the_forwarder_and_the_answer_comes_back_over_ipv6()
     {
         byte[] query = Bytes.Hex("abcd 0100 0001 0000 0000 0000 076578616d706c65036f726700 001c 0001");
