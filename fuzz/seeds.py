@@ -154,6 +154,10 @@ def user_ipv6_seeds():
           record(0x60, bytes([3, 1, 3, 0, 0, 9]) + bytes(2000)) +
           record(0x60, bytes([3, 2, 0, 2, 0, 9]) + bytes(1300)) +
           record(0x60, bytes([2, 3, 3, 1, 0, 9]) + b"x"))
+    write("user-ipv6", "echo-errors", record(0, ipv6(G6, OUT6, 58, echo)) +
+          record(0x60, bytes([3, 1, 0, 6, 0, 0]) + bytes([128, 0, 0, 0, 0, 0x42, 0, 1]) + bytes(range(56))) +
+          record(0x60, bytes([3, 1, 3, 4, 0, 0]) + bytes(2000)) +
+          record(0x60, bytes([3, 2, 0, 6, 0, 0]) + bytes(8)))
     write("user-ipv6", "periodic-ra", record(0, ipv6(G6LL, ALLROUTERS, 58, bytes([133, 0, 0, 0, 0, 0, 0, 0]) + sll, 255)) + record(0x0E, b"") + record(0x0E, b""))
 
 
@@ -206,6 +210,11 @@ def main():
           record(0xC0, bytes([2, 3, 4, 0, 0, 9]) + bytes(600)) +
           record(0xC0, bytes([1, 0, 0, 0, 0, 9])) +
           record(0xC0, bytes([2, 11, 0, 2, 0, 9]) + b"x"))
+    echo4 = bytes([8, 0, 0, 0, 0x43, 0x21, 0, 1]) + bytes(range(56))
+    write("user-frames", "echo-errors", record(0, eth(GW_MAC, 0x0800, ipv4(GUEST, OUT, 1, bytes([8, 0, 0, 0, 0, 0x42, 0, 1]) + bytes(range(56))))) +
+          record(0xC0, bytes([2, 3, 1, 6, 0, 0]) + echo4) +
+          record(0xC0, bytes([2, 3, 0, 4, 0, 0]) + echo4[:7]) +
+          record(0xC0, bytes([2, 3, 13, 4, 0, 0]) + echo4 + bytes(1000)))
 
     # --- user-arp: ARP bodies (captured), then the short and odd ones (CVE-2020-29129/29130).
     for i, f in enumerate(groups["arp"]):

@@ -4,7 +4,7 @@ namespace Netdevd.Fuzz.Harnesses;
 
 /// <summary>
 /// Whole Ethernet frames from the guest into the user stack (every protocol it serves). Action 6
-/// (control bits 5-7): an ICMP error the newest UDP flow's host socket heard (<see cref="StackDriver.UdpError"/>).
+/// (control bits 5-7): an ICMP error a UDP or echo flow's host socket heard (<see cref="StackDriver.HostError"/>).
 /// </summary>
 public static class UserFramesHarness
 {
@@ -15,7 +15,7 @@ public static class UserFramesHarness
         {
             if (control >> 5 == 6)
             {
-                d.UdpError(record);
+                d.HostError(record);
                 return;
             }
 

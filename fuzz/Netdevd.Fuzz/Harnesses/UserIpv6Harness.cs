@@ -9,8 +9,8 @@ namespace Netdevd.Fuzz.Harnesses;
 /// stack: the extension-header walk, reassembly, NDP, DHCPv6, ICMPv6 echo. The upper-layer
 /// checksum is repaired unless the control says not to. Actions: 0 the record is a guest datagram
 /// (its Ethernet destination the router's MAC); 1 a host echo reply for the newest echo flow;
-/// 2 a guest datagram while the host has no route (sends fail); 3 an ICMP error the newest UDP
-/// flow's host socket heard (<see cref="StackDriver.UdpError"/>).
+/// 2 a guest datagram while the host has no route (sends fail); 3 an ICMP error a UDP or echo
+/// flow's host socket heard (<see cref="StackDriver.HostError"/>).
 /// </summary>
 public static class UserIpv6Harness
 {
@@ -35,7 +35,7 @@ public static class UserIpv6Harness
 
             if (action == 3)
             {
-                d.UdpError(record);
+                d.HostError(record);
                 return;
             }
 

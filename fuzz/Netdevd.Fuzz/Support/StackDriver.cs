@@ -125,14 +125,14 @@ internal sealed class StackDriver : IDisposable
     }
 
     /// <summary>
-    /// The newest UDP flow's host socket hears an ICMP error: <paramref name="record"/> is the
-    /// error's origin (low 2 bits), type and code, a byte of flags (1: the datagram went to the
-    /// host's loopback, else outside; 2: the error names its sender), the destination port, then
-    /// the quoted payload, of any length.
+    /// A host socket hears an ICMP error: <paramref name="record"/> is the error's origin (low 2
+    /// bits), type and code, a byte of flags (1: the datagram went to the host's loopback, else
+    /// outside; 2: the error names its sender; 4: about the newest echo flow, IPv4 then IPv6,
+    /// else the newest UDP flow), the destination port, then the quoted bytes, of any length.
     /// </summary>
-    public void UdpError(ReadOnlySpan<byte> record)
+    public void HostError(ReadOnlySpan<byte> record)
     {
-        if (Host.LastUdp is not { } flow || record.Length < 6)
+        if (record.Length < 6)
         {
             return;
         }
@@ -141,15 +141,28 @@ internal sealed class StackDriver : IDisposable
         var loopback = (record[3] & 1) != 0;
         var named = (record[3] & 2) != 0;
         var port = BinaryPrimitives.ReadUInt16BigEndian(record[4..]);
-        if (flow.IsIpv6)
+        var quoted = record[6..];
+        if ((record[3] & 4) != 0)
+        {
+            if (Host.LastIcmp is { } echo)
+            {
+                Stack.OnIcmpError(echo, error, named ? s_outside : Ipv4Address.Any, quoted);
+            }
+
+            if (Icmp6.Last is { } echo6)
+            {
+                Stack.OnIcmpv6Error(echo6, error, named ? s_outside6 : Ipv6Address.Unspecified, quoted);
+            }
+        }
+        else if (Host.LastUdp is { IsIpv6: true } flow6)
         {
             var to = loopback ? Ipv6Address.Loopback : s_outside6;
-            Stack.OnUdp6Error(flow, error, to, port, named ? to : Ipv6Address.Unspecified, record[6..]);
+            Stack.OnUdp6Error(flow6, error, to, port, named ? to : Ipv6Address.Unspecified, quoted);
         }
-        else
+        else if (Host.LastUdp is { } flow)
         {
             var to = loopback ? Ipv4Address.Loopback : s_outside;
-            Stack.OnUdpError(flow, error, to, port, named ? to : Ipv4Address.Any, record[6..]);
+            Stack.OnUdpError(flow, error, to, port, named ? to : Ipv4Address.Any, quoted);
         }
     }
 
@@ -348,7 +361,14 @@ internal sealed class FuzzNatHost : INatHost
     {
     }
 
-    public bool OpenIcmp(IcmpFlow flow) => true;
+    /// <summary>The newest echo flow, kept after it closes: a late error may name it.</summary>
+    public IcmpFlow? LastIcmp { get; private set; }
+
+    public bool OpenIcmp(IcmpFlow flow)
+    {
+        LastIcmp = flow;
+        return true;
+    }
 
     /// <summary>Odd identifiers fail as if unrouted (the stack answers with an unreachable).</summary>
     public bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => flow.Identifier % 2 == 0;

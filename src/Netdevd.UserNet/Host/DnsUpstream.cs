@@ -125,27 +125,10 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
         {
             Span<byte> to = stackalloc byte[SockAddrIn6.Length];
             var length = Write(to, resolver);
-            for (var attempt = 0; attempt < 2; attempt++)
-            {
-                if (Libc.SendTo(_fd, query, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, to[..length]) >= 0)
-                {
-                    return true;
-                }
 
-                var errno = Errno.Last;
-                if (errno is Errno.EAGAIN or Errno.ENOBUFS or Errno.ENOMEM or Errno.EINTR)
-                {
-                    return true; // lost as on a congested network: the timeout follows
-                }
-
-                // The first failure may be another query's: an ICMP error leaves the socket's
-                // pending error set (IP_RECVERR), and the next send returns and clears it. What
-                // the second send says is this datagram's own fate (no route, no family, ...).
-            }
-
-            // An ICMP error the first failure took from SO_ERROR stays on the error queue, whose
-            // arrival the socket has reported (OnReady): it is read there, not here.
-            return false;
+            // A loss as on a congested network is left to the timeout; a failure of the query's
+            // own (no route, no family) is the forwarder's cue to try the next resolver now.
+            return DatagramSend.SendTo(_fd, query, to[..length]) == 0;
         }
 
         public void OnReady(uint events)

@@ -93,30 +93,9 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
         return SendTo(payload, SockAddrIn6.Length);
     }
 
-    private bool SendTo(ReadOnlySpan<byte> payload, int addressLength)
-    {
-        var errno = 0;
-        for (var attempt = 0; attempt < 2; attempt++)
-        {
-            if (Libc.SendTo(_fd, payload, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination.AsSpan(0, addressLength)) >= 0)
-            {
-                return true;
-            }
-
-            errno = Errno.Last;
-            if (errno is Errno.EAGAIN or Errno.ENOBUFS or Errno.ENOMEM or Errno.EINTR)
-            {
-                return true; // lost, which UDP allows
-            }
-
-            // The first failure may be an earlier datagram's: an ICMP error leaves the socket's
-            // pending error set (IP_RECVERR), and the next send returns and clears it without
-            // sending (the error itself waits on the error queue). The second is this one's own.
-        }
-
-        // A missing route is the guest's to know; anything else loses the datagram.
-        return !Errno.IsNoRoute(errno);
-    }
+    /// <summary>False only when the host has no way to the destination: the guest's to know; anything else loses the datagram, which UDP allows.</summary>
+    private bool SendTo(ReadOnlySpan<byte> payload, int addressLength) =>
+        !Errno.IsNoRoute(DatagramSend.SendTo(_fd, payload, _destination.AsSpan(0, addressLength)));
 
     public void OnReady(uint events)
     {
@@ -192,7 +171,7 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
     private void TakeErrors()
     {
         _errors = false;
-        Span<byte> payload = stackalloc byte[Math.Max(UserStack.MaxQuotedUdpPayload4, UserStack.MaxQuotedUdpPayload6)];
+        Span<byte> payload = stackalloc byte[Math.Max(UserStack.MaxQuotedTransport4, UserStack.MaxQuotedTransport6)];
         Span<byte> destination = stackalloc byte[SockAddrIn6.Length];
         Span<byte> offender = stackalloc byte[SockAddrIn6.Length];
         for (var i = 0; i < Batch && !_closed; i++)

@@ -12,7 +12,9 @@ namespace Netdevd.UserNet.Host;
 /// checksum), else one shared raw socket (root or CAP_NET_RAW; replies are matched by source and
 /// identifier), else nothing, said once in the log. Every socket is non-blocking in the netdev's
 /// epoll set; replies are read on its I/O thread into the engine's datagram buffer and handed to
-/// the stack as queued host work, like every other host socket of the netdev.
+/// the stack as queued host work, like every other host socket of the netdev. ICMP errors about the
+/// requests (IP_RECVERR: a host or network unreachable from a router, the host's own failed
+/// neighbour resolution) are read off each socket's error queue and relayed to the guest.
 /// </summary>
 internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogger logger) : IDisposable
     where TAddress : struct, IEquatable<TAddress>
@@ -56,6 +58,21 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
     /// <summary>Hands an echo reply (ICMP header and data) to the stack.</summary>
     protected abstract void Deliver(TFlow flow, ReadOnlySpan<byte> reply);
 
+    /// <summary>The address of a sockaddr of <see cref="Family"/> read as <paramref name="length"/> bytes; false when it is none.</summary>
+    protected abstract bool TryReadAddress(ReadOnlySpan<byte> sockaddr, int length, out TAddress address);
+
+    /// <summary>
+    /// Hands the stack an ICMP error about one of the flow's requests (<paramref name="quoted"/>: its
+    /// ICMP header and data as quoted) from <paramref name="offender"/> (default: not known).
+    /// </summary>
+    protected abstract void DeliverError(TFlow flow, in ExtendedSocketError error, TAddress offender, ReadOnlySpan<byte> quoted);
+
+    /// <summary>Asks for ICMP errors on <paramref name="fd"/>'s error queue (best effort: without, the guest's ping only times out).</summary>
+    private void ReceiveErrors(int fd) =>
+        _ = Family == Libc.AF_INET6
+            ? Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_RECVERR, 1)
+            : Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_RECVERR, 1);
+
     public bool Open(TFlow flow)
     {
         if (_unavailable)
@@ -69,6 +86,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
             if (fd >= 0)
             {
                 _dgramAllowed = true;
+                ReceiveErrors(fd);
                 flow.HostState = new PingSocket(this, fd, flow);
                 return true;
             }
@@ -89,6 +107,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
             }
 
             AcceptOnlyEchoReplies(fd);
+            ReceiveErrors(fd);
             _raw = new PingSocket(this, fd, null);
         }
 
@@ -106,13 +125,8 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         }
 
         var length = WriteDestination(_destination, flow.HostDestination);
-        if (Libc.SendTo(socket.Fd, icmp, Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL, _destination.AsSpan(0, length)) >= 0)
-        {
-            return true;
-        }
-
-        // A full buffer or the like is a lost packet (the guest's ping times out); no route is reported.
-        return !Errno.IsNoRoute(Errno.Last);
+        // No route is reported; anything else is a lost packet (the guest's ping times out).
+        return !Errno.IsNoRoute(DatagramSend.SendTo(socket.Fd, icmp, _destination.AsSpan(0, length)));
     }
 
     public void Close(TFlow flow)
@@ -148,6 +162,25 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         }
     }
 
+    /// <summary>
+    /// One entry of <paramref name="socket"/>'s error queue: the request it quotes is the flow's
+    /// (on the shared raw socket, the flow of the request's destination and identifier).
+    /// </summary>
+    private void ReceiveError(PingSocket socket, in ExtendedSocketError error, Span<byte> quoted, ReadOnlySpan<byte> destination, ReadOnlySpan<byte> offender)
+    {
+        var flow = socket.Flow;
+        if (flow is null)
+        {
+            if (!TryReadAddress(destination, error.NameLength, out var to) || !IcmpHeader.TryCreate(quoted, out var request) ||
+                !_rawFlows.TryGetValue((to, request.Identifier), out flow))
+            {
+                return; // another process's request (the raw socket hears every ICMP error), or no longer ours
+            }
+        }
+
+        DeliverError(flow, error, TryReadAddress(offender, error.OffenderLength, out var from) ? from : default, quoted);
+    }
+
     public void Dispose()
     {
         _raw?.Close();
@@ -162,6 +195,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         private readonly byte[] _from = new byte[SockAddrIn6.Length];
         private readonly int _token;
         private bool _readable;
+        private bool _errors;
         private bool _closed;
 
         public PingSocket(PingSockets<TAddress, TFlow> owner, int fd, TFlow? flow)
@@ -187,11 +221,17 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         public void OnReady(uint events)
         {
             _readable = true;
+            _errors |= (events & Libc.EPOLLERR) != 0;
             _owner.Engine.Queue(this);
         }
 
         public override void Run()
         {
+            if (!_closed && _errors)
+            {
+                TakeErrors();
+            }
+
             if (_closed || !_readable)
             {
                 return;
@@ -209,6 +249,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
                         return;
                     }
 
+                    TakeErrors(); // the socket's pending error: its entry waits on the error queue
                     continue;
                 }
 
@@ -216,6 +257,32 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
             }
 
             // More may be waiting: run again after the other queued work, so one busy socket cannot starve the rest.
+            _owner.Engine.Queue(this);
+        }
+
+        /// <summary>
+        /// Reads the error queue empty (unread, its entries hold receive-buffer room and the error
+        /// edge is reported once), at most a batch per pass; the rest in the next.
+        /// </summary>
+        private void TakeErrors()
+        {
+            _errors = false;
+            Span<byte> quoted = stackalloc byte[Math.Max(UserStack.MaxQuotedTransport4, UserStack.MaxQuotedTransport6)];
+            Span<byte> destination = stackalloc byte[SockAddrIn6.Length];
+            Span<byte> offender = stackalloc byte[SockAddrIn6.Length];
+            for (var i = 0; i < Batch && !_closed; i++)
+            {
+                destination.Clear();
+                offender.Clear();
+                if (!Libc.ReadErrorQueue(Fd, quoted, destination, offender, out var error))
+                {
+                    return; // EAGAIN: empty
+                }
+
+                _owner.ReceiveError(this, error, quoted[..error.DataLength], destination, offender);
+            }
+
+            _errors = true;
             _owner.Engine.Queue(this);
         }
 

@@ -16,8 +16,8 @@ public sealed class StackCounters
 
     public long UdpFlowsOpened { get; internal set; }
 
-    /// <summary>ICMP and ICMPv6 errors about the guest's datagrams that the host's UDP sockets heard and the guest was told of.</summary>
-    public long UdpErrorsRelayed { get; internal set; }
+    /// <summary>ICMP and ICMPv6 errors about the guest's datagrams (UDP, echo) that the host's sockets heard and the guest was told of.</summary>
+    public long IcmpErrorsRelayed { get; internal set; }
 
     /// <summary>Accepts of TCP hostfwd listeners that failed for want of descriptors or memory, each followed by a wait before the next try.</summary>
     public long HostForwardAcceptFailures { get; internal set; }

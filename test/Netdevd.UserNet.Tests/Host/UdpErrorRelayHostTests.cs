@@ -47,12 +47,12 @@ public sealed class UdpErrorRelayHostTests
             Assert.Equal(ipv6 ? (Icmpv6Packet.TypeDestinationUnreachable, Icmpv6Packet.CodePortUnreachable) : (IcmpPacket.TypeDestinationUnreachable, (byte)3), (type, code));
             Assert.Equal(closedPort, quotedPort);
             Assert.Equal(ipv6 ? Guest6Frames.Gateway.ToString() : GuestFrames.Host.ToString(), source);
-            for (var i = 0; i < 100 && client.Counters.UdpErrorsRelayed == 0; i++)
+            for (var i = 0; i < 100 && client.Counters.IcmpErrorsRelayed == 0; i++)
             {
                 await Task.Delay(10, TestContext.Current.CancellationToken); // counted once the frame is out
             }
 
-            Assert.Equal(1, client.Counters.UdpErrorsRelayed);
+            Assert.Equal(1, client.Counters.IcmpErrorsRelayed);
         }
         finally
         {

@@ -179,7 +179,14 @@ internal sealed class FakeNatHost : INatHost
 
     public void CloseUdp(UdpFlow flow) => UdpClosed.Add(flow);
 
-    public bool OpenIcmp(IcmpFlow flow) => IcmpAvailable;
+    /// <summary>The echo flows the stack opened a host socket for, in order.</summary>
+    public List<IcmpFlow> IcmpOpened { get; } = [];
+
+    public bool OpenIcmp(IcmpFlow flow)
+    {
+        IcmpOpened.Add(flow);
+        return IcmpAvailable;
+    }
 
     /// <summary>Whether echo sends fail as for lack of a route.</summary>
     public bool IcmpUnreachable { get; set; }

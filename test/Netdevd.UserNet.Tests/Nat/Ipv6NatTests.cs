@@ -390,7 +390,7 @@ public sealed class Ipv6NatTests : IDisposable
         Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, l4[0]);
         Assert.Equal(Icmpv6Packet.CodePortUnreachable, l4[1]);
         Assert.Equal(datagram.AsSpan(EthernetFrame.HeaderLength).ToArray(), l4.AsSpan(Icmpv6Packet.HeaderLength).ToArray()); // byte for byte
-        Assert.Equal(1, _stack.Counters.UdpErrorsRelayed);
+        Assert.Equal(1, _stack.Counters.IcmpErrorsRelayed);
 
         // A packet too big is the host's path MTU; an IPv4 error is not this socket's.
         _stack.OnUdp6Error(flow, error with { Type = Icmpv6Packet.TypePacketTooBig, Code = 0 }, Ipv6Address.Loopback, 5999, Ipv6Address.Loopback, "hello"u8);

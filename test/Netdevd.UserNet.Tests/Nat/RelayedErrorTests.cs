@@ -1,16 +1,17 @@
 using Netdevd.Native;
 using Netdevd.UserNet.Nat;
+using Netdevd.UserNet.Tests.Ipv6;
 using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Nat;
 
 /// <summary>
-/// An ICMP error the host's UDP socket heard about a guest's datagram (a closed port, an
+/// An ICMP error the host's UDP or ping socket heard about a guest's datagram (a closed port, an
 /// unreachable host or network) reaches the guest as the same destination unreachable, quoting
 /// the datagram the guest sent, from the host that said so as the guest sees it; a path MTU
 /// report and other errors stay on the host.
 /// </summary>
-public sealed class UdpErrorRelayTests : NatStackHarness
+public sealed class RelayedErrorTests : Ipv6StackHarness
 {
     private const ushort GuestPort = 5001;
     private static readonly Ipv4Address Outside = Ipv4Address.Create(203, 0, 113, 1);
@@ -67,7 +68,7 @@ public sealed class UdpErrorRelayTests : NatStackHarness
         Assert.Equal((GuestFrames.Guest, GuestFrames.Host, GuestPort, (ushort)5999), (from, to, fromPort, toPort));
         Assert.Equal("hello"u8.ToArray(), payload);
         Assert.Equal(datagram.AsSpan(Ipv4Packet.MinimumHeaderLength).ToArray(), quoted.AsSpan(Ipv4Packet.MinimumHeaderLength).ToArray()); // the guest's UDP datagram, byte for byte
-        Assert.Equal(1, Stack.Counters.UdpErrorsRelayed);
+        Assert.Equal(1, Stack.Counters.IcmpErrorsRelayed);
     }
 
     [Fact]
@@ -111,7 +112,7 @@ public sealed class UdpErrorRelayTests : NatStackHarness
         var flow = Send(Outside, 9, [1], out _);
         Stack.OnUdpError(flow, new ExtendedSocketError(Errno.EMSGSIZE, origin, type, code, 0, 0, 0), Outside, 9, Router, [1]);
         Assert.Empty(Sink.Take());
-        Assert.Equal(0, Stack.Counters.UdpErrorsRelayed);
+        Assert.Equal(0, Stack.Counters.IcmpErrorsRelayed);
     }
 
     [Fact]
@@ -124,9 +125,55 @@ public sealed class UdpErrorRelayTests : NatStackHarness
         }
 
         Assert.Equal(100, Sink.Take().Count);
-        Assert.Equal(100, Stack.Counters.UdpErrorsRelayed);
+        Assert.Equal(100, Stack.Counters.IcmpErrorsRelayed);
         Time.Advance(TimeSpan.FromSeconds(1));
         Stack.OnUdpError(flow, Icmp(IcmpPacket.TypeDestinationUnreachable, 3), Outside, 9, Outside, [1]);
         Assert.Single(Sink.Take());
+    }
+
+    [Fact]
+    public void A_routers_host_unreachable_for_a_ping_quotes_the_guests_own_request()
+    {
+        var ping = GuestFrames.Ping(Outside, 0x77, 5);
+        Stack.Input(ping);
+        var flow = Assert.Single(NatHost.IcmpOpened);
+
+        // A ping socket's request as the kernel sent it: its own identifier, the guest's sequence and data.
+        var quoted = ping.AsSpan(EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength).ToArray();
+        quoted[4] = 0x43;
+        quoted[5] = 0x21;
+        Stack.OnIcmpError(flow, Icmp(IcmpPacket.TypeDestinationUnreachable, IcmpPacket.CodeHostUnreachable, Errno.EHOSTUNREACH), Router, quoted);
+        var (source, type, code, error) = ParseError(Assert.Single(Sink.Take()));
+        Assert.Equal(Router, source);
+        Assert.Equal((IcmpPacket.TypeDestinationUnreachable, IcmpPacket.CodeHostUnreachable), (type, code));
+        Assert.True(Ipv4Packet.TryCreate(error, out var ip));
+        Assert.Equal((GuestFrames.Guest, Outside, IpProtocol.Icmp), (ip.Source, ip.Destination, ip.Protocol));
+        Assert.Equal(ping.AsSpan(EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength).ToArray(), ip.Payload.ToArray()); // identifier 0x77 again, byte for byte
+        Assert.Equal(1, Stack.Counters.IcmpErrorsRelayed);
+
+        Stack.OnIcmpError(flow, Icmp(IcmpPacket.TypeDestinationUnreachable, IcmpPacket.CodeHostUnreachable), Router, quoted.AsSpan(0, 7));
+        Stack.OnIcmpError(flow, Icmp(11, 0), Router, quoted);
+        Assert.Empty(Sink.Take()); // too short to be a request; time exceeded stays on the host
+    }
+
+    [Fact]
+    public void An_icmpv6_no_route_for_a_ping_comes_from_the_router_quoting_the_request()
+    {
+        var outside6 = Guest6Frames.Parse("2001:db8::7");
+        var router6 = Guest6Frames.Parse("2001:db8::1");
+        var ping = Guest6Frames.Ping(outside6, id: 0x99, seq: 3);
+        Stack.Input(ping);
+        var (flow, request) = Assert.Single(Icmp6.Sent);
+
+        var error = new ExtendedSocketError(Errno.ENETUNREACH, ExtendedSocketError.OriginIcmp6, Icmpv6Packet.TypeDestinationUnreachable, Icmpv6Packet.CodeNoRoute, 0, 0, 0);
+        Stack.OnIcmpv6Error(flow, error, router6, request);
+        var frame = Assert.Single(Sink.Take());
+        Assert.True(EthernetFrame.TryCreate(frame, out var eth));
+        Assert.True(Ipv6Packet.TryCreate(eth.Payload, out var ip));
+        Assert.Equal((router6, Guest6Frames.Guest), (ip.Source, ip.Destination));
+        Assert.True(Icmpv6Packet.TryCreate(ip.Payload, out var icmp));
+        Assert.True(icmp.VerifyChecksum(ip.Source, ip.Destination));
+        Assert.Equal((Icmpv6Packet.TypeDestinationUnreachable, Icmpv6Packet.CodeNoRoute), (icmp.Header.Type, icmp.Header.Code));
+        Assert.Equal(ping.AsSpan(EthernetFrame.HeaderLength).ToArray(), ip.Payload[Icmpv6Packet.HeaderLength..].ToArray()); // the guest's datagram, byte for byte
     }
 }
