@@ -5,6 +5,8 @@ namespace Netdevd.Native;
 public static partial class Libc
 {
     public const int IPPROTO_IP = 0;
+    public const int IP_TTL = 2;
+    public const int IPV6_UNICAST_HOPS = 16;
     public const int IP_MULTICAST_IF = 32;
     public const int IP_MULTICAST_TTL = 33;
     public const int IP_MULTICAST_LOOP = 34;

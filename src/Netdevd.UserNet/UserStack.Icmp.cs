@@ -63,6 +63,11 @@ public sealed partial class UserStack
             return;
         }
 
+        if (!TryTakeHop(ip, hostDestination, out var ttl))
+        {
+            return;
+        }
+
         var key = (ip.Source, icmp.Header.Identifier, destination);
         if (!_icmp.TryGet(key, out var flow))
         {
@@ -85,7 +90,7 @@ public sealed partial class UserStack
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
         flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
-        if (!Host.SendIcmp(flow, icmp.Bytes))
+        if (!Host.SendIcmp(flow, icmp.Bytes, ttl))
         {
             // libslirp's icmp_input answers a send that fails with a network unreachable.
             Counters.Drop(FrameDropReason.HostSocketFailed);

@@ -88,6 +88,11 @@ public sealed partial class UserStack
             return;
         }
 
+        if (!TryTakeHop6(ip, destination, out var hopLimit))
+        {
+            return;
+        }
+
         var key = (source, icmp.Header.Identifier, destination);
         if (!_icmp6.TryGet(key, out var flow))
         {
@@ -110,7 +115,7 @@ public sealed partial class UserStack
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
         flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
-        if (!host.Send(flow, icmp.Bytes))
+        if (!host.Send(flow, icmp.Bytes, hopLimit))
         {
             // libslirp answers a send that fails for lack of a route with an unreachable (icmp6_send_error).
             Counters.Drop(FrameDropReason.HostSocketFailed);

@@ -120,16 +120,27 @@ public sealed partial class UserStack
         header.Identifier = identifier;
     }
 
-    /// <summary>An IPv4 error worth the guest's knowing: destination unreachable, but not "fragmentation needed" (the host's path MTU).</summary>
+    /// <summary>
+    /// An IPv4 error worth the guest's knowing: destination unreachable, but not "fragmentation
+    /// needed" (the host's path MTU); a TTL run out in transit (a traceroute's hop, <c>UserStack.RouterHop.cs</c>).
+    /// </summary>
     private static bool IsRelayed(in ExtendedSocketError error)
     {
         const byte FragmentationNeeded = 4;
-        return error.Origin == ExtendedSocketError.OriginIcmp && error.Type == IcmpPacket.TypeDestinationUnreachable && error.Code != FragmentationNeeded;
+        const byte TtlExceededInTransit = 0;
+        return error.Origin == ExtendedSocketError.OriginIcmp &&
+            ((error.Type == IcmpPacket.TypeDestinationUnreachable && error.Code != FragmentationNeeded) ||
+             (error.Type == IcmpPacket.TypeTimeExceeded && error.Code == TtlExceededInTransit));
     }
 
-    /// <summary>An ICMPv6 error worth the guest's knowing: destination unreachable, any code (a packet too big is the host's path MTU).</summary>
+    /// <summary>
+    /// An ICMPv6 error worth the guest's knowing: destination unreachable, any code (a packet too big
+    /// is the host's path MTU); a hop limit run out in transit.
+    /// </summary>
     private static bool IsRelayed6(in ExtendedSocketError error) =>
-        error.Origin == ExtendedSocketError.OriginIcmp6 && error.Type == Icmpv6Packet.TypeDestinationUnreachable;
+        error.Origin == ExtendedSocketError.OriginIcmp6 &&
+        (error.Type == Icmpv6Packet.TypeDestinationUnreachable ||
+         (error.Type == Icmpv6Packet.TypeTimeExceeded && error.Code == Icmpv6Packet.CodeHopLimitExceeded));
 
     /// <summary>Sends the guest <paramref name="error"/> about its <paramref name="datagram"/> from <paramref name="from"/>, counted when it went.</summary>
     private void Relay(Span<byte> datagram, in ExtendedSocketError error, Ipv4Address from)

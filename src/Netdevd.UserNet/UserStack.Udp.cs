@@ -110,6 +110,11 @@ public sealed partial class UserStack
             return;
         }
 
+        if (!TryTakeHop(ip, hostDestination, out var ttl))
+        {
+            return;
+        }
+
         var now = NowMs;
         var key = (source, udp.SourcePort);
         if (!_udp.TryGet(key, out var flow))
@@ -138,7 +143,7 @@ public sealed partial class UserStack
             flow.LoopbackSeenAs = destination;
         }
 
-        if (!Host.SendUdp(flow, hostDestination, port, udp.Payload))
+        if (!Host.SendUdp(flow, hostDestination, port, udp.Payload, ttl))
         {
             // libslirp's udp_input answers a failed sendto with a network unreachable (icmp_send_error).
             Counters.Drop(FrameDropReason.HostSocketFailed);

@@ -45,6 +45,11 @@ public sealed partial class UserStack
             return;
         }
 
+        if (!TryTakeHop6(ip, hostDestination, out var hopLimit))
+        {
+            return;
+        }
+
         var key = (source, udp.SourcePort);
         if (!_udp6.TryGet(key, out var flow))
         {
@@ -72,7 +77,7 @@ public sealed partial class UserStack
             flow.LoopbackSeenAs6 = destination;
         }
 
-        if (!Host.SendUdp6(flow, hostDestination, port, udp.Payload))
+        if (!Host.SendUdp6(flow, hostDestination, port, udp.Payload, hopLimit))
         {
             // libslirp's udp6_input answers a failed sendto with an unreachable (icmp6_send_error, no route).
             Counters.Drop(FrameDropReason.HostSocketFailed);

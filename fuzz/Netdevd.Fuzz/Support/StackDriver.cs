@@ -352,10 +352,10 @@ internal sealed class FuzzNatHost : INatHost
     }
 
     /// <summary>Odd ports fail as if unrouted, so the fuzzer reaches the stack's ICMP unreachable too.</summary>
-    public bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) => port % 2 == 0;
+    public bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload, byte ttl) => port % 2 == 0;
 
     /// <summary>Odd ports fail as if unrouted, so the fuzzer reaches the stack's ICMPv6 unreachable too.</summary>
-    public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) => port % 2 == 0;
+    public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload, byte hopLimit) => port % 2 == 0;
 
     public void CloseUdp(UdpFlow flow)
     {
@@ -371,7 +371,7 @@ internal sealed class FuzzNatHost : INatHost
     }
 
     /// <summary>Odd identifiers fail as if unrouted (the stack answers with an unreachable).</summary>
-    public bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => flow.Identifier % 2 == 0;
+    public bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp, byte ttl) => flow.Identifier % 2 == 0;
 
     public void CloseIcmp(IcmpFlow flow)
     {
@@ -413,7 +413,7 @@ internal sealed class FuzzIcmpv6Host : IIcmpv6Host
         return true;
     }
 
-    public bool Send(Icmpv6Flow flow, ReadOnlySpan<byte> icmp)
+    public bool Send(Icmpv6Flow flow, ReadOnlySpan<byte> icmp, byte hopLimit)
     {
         Last = flow;
         return !Unroutable;

@@ -77,11 +77,11 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
         }
     }
 
-    public bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload) =>
-        (flow.HostState as HostUdpEndpoint)?.Send(destination, port, payload) ?? true;
+    public bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload, byte ttl) =>
+        (flow.HostState as HostUdpEndpoint)?.Send(destination, port, payload, ttl) ?? true;
 
-    public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload) =>
-        (flow.HostState as HostUdpEndpoint)?.Send6(destination, port, payload) ?? true;
+    public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload, byte hopLimit) =>
+        (flow.HostState as HostUdpEndpoint)?.Send6(destination, port, payload, hopLimit) ?? true;
 
     public void CloseUdp(UdpFlow flow) => (flow.HostState as HostUdpEndpoint)?.Close();
 
@@ -91,7 +91,7 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
         return _icmp.Open(flow);
     }
 
-    public bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp) => _icmp?.Send(flow, icmp) ?? true;
+    public bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp, byte ttl) => _icmp?.Send(flow, icmp, ttl) ?? true;
 
     public void CloseIcmp(IcmpFlow flow) => _icmp?.Close(flow);
 
@@ -101,7 +101,7 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
         return _icmp6.Open(flow);
     }
 
-    bool IIcmpv6Host.Send(Icmpv6Flow flow, ReadOnlySpan<byte> icmp) => _icmp6?.Send(flow, icmp) ?? true;
+    bool IIcmpv6Host.Send(Icmpv6Flow flow, ReadOnlySpan<byte> icmp, byte hopLimit) => _icmp6?.Send(flow, icmp, hopLimit) ?? true;
 
     void IIcmpv6Host.Close(Icmpv6Flow flow) => _icmp6?.Close(flow);
 

@@ -21,6 +21,7 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
     private readonly int _fd;
     private readonly int _token;
     private readonly byte[] _destination = new byte[SockAddrIn6.Length];
+    private SocketTtl _ttl;
     private bool _readable;
     private bool _errors;
     private bool _closed;
@@ -79,16 +80,21 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
         }
     }
 
-    /// <summary>Sends one datagram; false when the host has no way to the destination (the stack tells the guest).</summary>
-    public bool Send(Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Sends one datagram with <paramref name="ttl"/> (0: as the last one); false when the host has
+    /// no way to the destination (the stack tells the guest).
+    /// </summary>
+    public bool Send(Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload, byte ttl)
     {
+        _ttl.Apply(_fd, ttl, ipv6: false);
         SockAddrIn.Write(_destination, destination, port);
         return SendTo(payload, SockAddrIn.Length);
     }
 
-    /// <summary><see cref="Send(Ipv4Address, ushort, ReadOnlySpan{byte})"/> from an IPv6 flow.</summary>
-    public bool Send6(Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload)
+    /// <summary><see cref="Send(Ipv4Address, ushort, ReadOnlySpan{byte}, byte)"/> from an IPv6 flow.</summary>
+    public bool Send6(Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload, byte hopLimit)
     {
+        _ttl.Apply(_fd, hopLimit, ipv6: true);
         SockAddrIn6.Write(_destination, destination, port);
         return SendTo(payload, SockAddrIn6.Length);
     }

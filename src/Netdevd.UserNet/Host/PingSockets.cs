@@ -115,8 +115,11 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         return true;
     }
 
-    /// <summary>Sends an echo request (ICMP header and data); false when the host has no route to the destination.</summary>
-    public bool Send(TFlow flow, ReadOnlySpan<byte> icmp)
+    /// <summary>
+    /// Sends an echo request (ICMP header and data) with <paramref name="ttl"/> (0: as the last);
+    /// false when the host has no route to the destination.
+    /// </summary>
+    public bool Send(TFlow flow, ReadOnlySpan<byte> icmp, byte ttl)
     {
         var socket = flow.HostState as PingSocket ?? _raw;
         if (socket is null)
@@ -124,6 +127,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
             return true;
         }
 
+        socket.Ttl.Apply(socket.Fd, ttl, Family == Libc.AF_INET6);
         var length = WriteDestination(_destination, flow.HostDestination);
         // No route is reported; anything else is a lost packet (the guest's ping times out).
         return !Errno.IsNoRoute(DatagramSend.SendTo(socket.Fd, icmp, _destination.AsSpan(0, length)));
@@ -194,6 +198,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         private readonly PingSockets<TAddress, TFlow> _owner;
         private readonly byte[] _from = new byte[SockAddrIn6.Length];
         private readonly int _token;
+        private SocketTtl _ttl;
         private bool _readable;
         private bool _errors;
         private bool _closed;
@@ -217,6 +222,9 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         public int Fd { get; }
 
         public TFlow? Flow { get; }
+
+        /// <summary>What the socket sends with (the shared raw socket's, for every flow's request in turn).</summary>
+        public ref SocketTtl Ttl => ref _ttl;
 
         public void OnReady(uint events)
         {

@@ -53,4 +53,10 @@ public enum FrameDropReason
 
     /// <summary>An NDP message that fails RFC 4861's validity checks (hop limit 255, code 0, options), or one only routers send.</summary>
     InvalidNdp,
+
+    /// <summary>
+    /// A UDP datagram or echo request for the outside whose TTL (hop limit) ran out at the virtual
+    /// router: answered with a time exceeded, as a router does (a traceroute's first hop).
+    /// </summary>
+    TimeExceeded,
 }

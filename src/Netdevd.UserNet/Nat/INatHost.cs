@@ -23,12 +23,14 @@ internal interface INatHost
     /// <summary>
     /// Sends from an IPv4 flow through its socket; false when the host has no way to the
     /// destination (unreachable network or host, unusable address). Other failures (a full
-    /// buffer) lose the datagram, which UDP allows.
+    /// buffer) lose the datagram, which UDP allows. <paramref name="ttl"/> is the TTL it leaves the
+    /// host with (the guest's, less the virtual router's hop, so a traceroute goes on past it); 0:
+    /// whatever the socket last sent with.
     /// </summary>
-    bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload);
+    bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload, byte ttl);
 
-    /// <summary>The same from an IPv6 flow (<see cref="UdpFlow.IsIpv6"/>) through its AF_INET6 socket.</summary>
-    bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload);
+    /// <summary>The same from an IPv6 flow (<see cref="UdpFlow.IsIpv6"/>) through its AF_INET6 socket (<paramref name="hopLimit"/> as the TTL).</summary>
+    bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload, byte hopLimit);
 
     void CloseUdp(UdpFlow flow);
 
@@ -37,9 +39,10 @@ internal interface INatHost
 
     /// <summary>
     /// Sends an echo request (ICMP header and data; identifier and checksum are the host's
-    /// business); false when the host has no route to the destination.
+    /// business) with <paramref name="ttl"/> as <see cref="SendUdp"/>'s; false when the host has no
+    /// route to the destination.
     /// </summary>
-    bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp);
+    bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp, byte ttl);
 
     void CloseIcmp(IcmpFlow flow);
 }

@@ -95,7 +95,7 @@ internal static class Guest6Frames
         UdpPacket.WriteHeader(l4, sourcePort, destinationPort, payload.Length);
         payload.CopyTo(l4, 8);
         UdpPacket.CreateUnchecked(l4).FillChecksum(source, destination);
-        return Ip(source, destination, IpProtocol.Udp, l4, 1, destination.IsMulticast ? destination.MulticastMac : RouterMac);
+        return Ip(source, destination, IpProtocol.Udp, l4, destination.IsMulticast ? (byte)1 : (byte)64, destination.IsMulticast ? destination.MulticastMac : RouterMac);
     }
 
     /// <summary>Splits the upper-layer part of an IPv6 frame (no extension headers) into fragments of <paramref name="chunk"/> bytes.</summary>

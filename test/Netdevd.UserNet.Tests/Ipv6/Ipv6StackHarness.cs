@@ -32,8 +32,12 @@ internal sealed class FakeIcmpv6Host : IIcmpv6Host
 
     public bool Open(Icmpv6Flow flow) => Available;
 
-    public bool Send(Icmpv6Flow flow, ReadOnlySpan<byte> icmp)
+    /// <summary>The hop limit each request was to leave the host with.</summary>
+    public List<byte> HopLimits { get; } = [];
+
+    public bool Send(Icmpv6Flow flow, ReadOnlySpan<byte> icmp, byte hopLimit)
     {
+        HopLimits.Add(hopLimit);
         Sent.Add((flow, icmp.ToArray()));
         return Routable;
     }

@@ -127,6 +127,9 @@ internal sealed class FakeNatHost : INatHost
 
     public List<(Ipv4Address Destination, ushort Port, byte[] Payload)> UdpSent { get; } = [];
 
+    /// <summary>The TTL (hop limit) each UDP datagram or echo request was to leave the host with, in order (0: the socket's own).</summary>
+    public List<byte> TtlSent { get; } = [];
+
     public List<(Ipv6Address Destination, ushort Port, byte[] Payload)> Udp6Sent { get; } = [];
 
     public List<TcpConnection> Closed { get; } = [];
@@ -159,8 +162,9 @@ internal sealed class FakeNatHost : INatHost
     /// <summary>Whether IPv4 UDP sends fail as for lack of a route (ENETUNREACH).</summary>
     public bool UdpUnreachable { get; set; }
 
-    public bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload)
+    public bool SendUdp(UdpFlow flow, Ipv4Address destination, ushort port, ReadOnlySpan<byte> payload, byte ttl)
     {
+        TtlSent.Add(ttl);
         UdpSent.Add((destination, port, payload.ToArray()));
         return !UdpUnreachable;
     }
@@ -168,8 +172,9 @@ internal sealed class FakeNatHost : INatHost
     /// <summary>Whether IPv6 UDP sends fail as for lack of a route (ENETUNREACH).</summary>
     public bool Udp6Unreachable { get; set; }
 
-    public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload)
+    public bool SendUdp6(UdpFlow flow, Ipv6Address destination, ushort port, ReadOnlySpan<byte> payload, byte hopLimit)
     {
+        TtlSent.Add(hopLimit);
         Udp6Sent.Add((destination, port, payload.ToArray()));
         return !Udp6Unreachable;
     }
@@ -191,8 +196,9 @@ internal sealed class FakeNatHost : INatHost
     /// <summary>Whether echo sends fail as for lack of a route.</summary>
     public bool IcmpUnreachable { get; set; }
 
-    public bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp)
+    public bool SendIcmp(IcmpFlow flow, ReadOnlySpan<byte> icmp, byte ttl)
     {
+        TtlSent.Add(ttl);
         IcmpSent++;
         return !IcmpUnreachable;
     }

@@ -103,7 +103,7 @@ public sealed class RelayedErrorTests : Ipv6StackHarness
 
     [Theory]
     [InlineData(ExtendedSocketError.OriginIcmp, IcmpPacket.TypeDestinationUnreachable, 4)] // fragmentation needed: the host's path MTU
-    [InlineData(ExtendedSocketError.OriginIcmp, 11, 0)] // time exceeded
+    [InlineData(ExtendedSocketError.OriginIcmp, 11, 1)] // fragment reassembly time exceeded: the host's fragments
     [InlineData(ExtendedSocketError.OriginIcmp, 12, 0)] // parameter problem
     [InlineData(ExtendedSocketError.OriginLocal, 0, 0)] // the host's own (EMSGSIZE)
     [InlineData(ExtendedSocketError.OriginIcmp6, Icmpv6Packet.TypeDestinationUnreachable, 4)] // another family's
@@ -152,8 +152,8 @@ public sealed class RelayedErrorTests : Ipv6StackHarness
         Assert.Equal(1, Stack.Counters.IcmpErrorsRelayed);
 
         Stack.OnIcmpError(flow, Icmp(IcmpPacket.TypeDestinationUnreachable, IcmpPacket.CodeHostUnreachable), Router, quoted.AsSpan(0, 7));
-        Stack.OnIcmpError(flow, Icmp(11, 0), Router, quoted);
-        Assert.Empty(Sink.Take()); // too short to be a request; time exceeded stays on the host
+        Stack.OnIcmpError(flow, Icmp(IcmpPacket.TypeDestinationUnreachable, 4), Router, quoted);
+        Assert.Empty(Sink.Take()); // too short to be a request; the host's path MTU stays on the host
     }
 
     [Fact]

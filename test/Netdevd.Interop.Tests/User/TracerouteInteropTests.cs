@@ -1,0 +1,70 @@
+using System.Globalization;
+
+namespace Netdevd.Interop.Tests.User;
+
+/// <summary>
+/// A guest's traceroute through netdevd, with busybox's traceroute and traceroute6: the test's
+/// client namespace is a first router beyond the host, a namespace of this test's own a second one
+/// that owns the destination. Each hop answers in turn, as on a real network: the virtual router
+/// itself (its TTL 1 time exceeded), the router beyond (its time exceeded, relayed), the
+/// destination (its port unreachable or echo reply). slirp4netns's guests see no hop at all.
+/// </summary>
+[Collection("user-netdev")]
+public sealed class TracerouteInteropTests
+{
+    private const string Destination4 = "198.51.100.7";
+    private const string Destination6 = "2001:db8:99::7";
+
+    [Theory]
+    [InlineData("traceroute", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
+    [InlineData("traceroute -I", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
+    [InlineData("traceroute6", Destination6, "fe80::2", UserNetRig.ClientLinkClient6)]
+    public async Task Every_hop_answers_the_router_the_router_beyond_and_the_destination(string traceroute, string destination, string router, string beyond)
+    {
+        UserNetRig.RequireTools();
+        await using var rig = await UserNetRig.StartAsync("");
+        var far = $"ndu-far-{Random.Shared.Next(0x10000):x4}";
+        try
+        {
+            await rig.DhcpAsync();
+            await rig.ConfigureStaticIpv6Async();
+            await rig.AddClientNamespaceAsync();
+            var veth = far[^4..];
+            await Shell.CheckAsync(
+                $"ip netns add {far} && ip -n {far} link set lo up && " +
+                $"ip -n {rig.ClientNs} link add ndfa{veth} type veth peer name ndfb{veth} netns {far} && " +
+                $"ip -n {rig.ClientNs} addr add 10.197.0.1/24 dev ndfa{veth} && ip -n {rig.ClientNs} addr add fd00:197::1/64 dev ndfa{veth} nodad && " +
+                $"ip -n {far} addr add 10.197.0.2/24 dev ndfb{veth} && ip -n {far} addr add fd00:197::2/64 dev ndfb{veth} nodad && " +
+                $"ip -n {rig.ClientNs} link set ndfa{veth} up && ip -n {far} link set ndfb{veth} up && " +
+                $"ip -n {far} addr add {Destination4}/32 dev lo && ip -n {far} addr add {Destination6}/128 dev lo && " +
+                $"ip -n {far} route add default via 10.197.0.1 && ip -n {far} -6 route add default via fd00:197::1 && " +
+                $"ip netns exec {rig.ClientNs} sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 && " +
+                $"ip -n {rig.ClientNs} route add {Destination4}/32 via 10.197.0.2 && ip -n {rig.ClientNs} -6 route add {Destination6}/128 via fd00:197::2 && " +
+                $"ip -n {rig.HostNs} route add {Destination4}/32 via {UserNetRig.ClientLinkClient} && " +
+                $"ip -n {rig.HostNs} -6 route add {Destination6}/128 via {UserNetRig.ClientLinkClient6}");
+
+            var (_, output) = await rig.GuestAsync($"busybox {traceroute} -n -w 3 -q 1 -m 5 {destination}", TimeSpan.FromSeconds(60));
+            Assert.Equal([router, beyond, destination], Hops(output));
+        }
+        finally
+        {
+            await Shell.RunAsync($"ip netns del {far}");
+        }
+    }
+
+    /// <summary>The address of each hop line (" 1  10.0.2.2  0.081 ms"), its interface suffix (%eth0) cut; "*" when none answered.</summary>
+    private static List<string> Hops(string output)
+    {
+        var hops = new List<string>();
+        foreach (var line in output.Split('\n'))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 2 && int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                hops.Add(fields[1].Split('%')[0]);
+            }
+        }
+
+        return hops;
+    }
+}
