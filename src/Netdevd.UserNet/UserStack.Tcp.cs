@@ -282,10 +282,11 @@ public sealed partial class UserStack
     }
 
     /// <summary>
-    /// The host socket's connect failed at once with <paramref name="errno"/>. As libslirp's
-    /// tcp_input: refused is a reset; an unreachable network or host is an ICMP destination
-    /// unreachable quoting the guest's SYN (network or host unreachable over IPv4; no route or
-    /// address unreachable over IPv6), so the guest's connect fails as unreachable at once, not
+    /// The host socket's connect failed with <paramref name="errno"/>, at once or later (a router's
+    /// ICMP error, a neighbour that never answered). As libslirp's tcp_input for a failure at once
+    /// (a later one it resets): refused is a reset; an unreachable network or host is an ICMP
+    /// destination unreachable quoting the guest's SYN (network or host unreachable over IPv4; no
+    /// route or address unreachable over IPv6), so the guest's connect fails as unreachable, not
     /// as refused.
     /// </summary>
     internal void OnTcpConnectFailed(TcpConnection connection, int errno)

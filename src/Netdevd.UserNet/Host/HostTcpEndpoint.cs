@@ -274,6 +274,10 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
             {
                 _connecting = false;
                 var ok = Libc.GetSockOptInt(_fd, Libc.SOL_SOCKET, Libc.SO_ERROR, out var error) == 0 && error == 0;
+
+                // Why it failed matters as much later as at once: a router's host unreachable or a
+                // neighbour that never answered is an ICMP error to the guest, not a refusal.
+                _connectErrno = ok ? 0 : error;
                 ReportConnect(ok);
                 return;
             }

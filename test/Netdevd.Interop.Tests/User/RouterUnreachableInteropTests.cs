@@ -9,7 +9,8 @@ namespace Netdevd.Interop.Tests.User;
 /// 2001:db8:99::/48, which its kernel answers with ICMP host unreachable and ICMPv6 no route).
 /// netdevd's ping and UDP sockets hear the errors (IP_RECVERR) and the guest gets them from the
 /// router's address, as on a real network: ping prints the router's report, a UDP socket fails at
-/// once; slirp4netns's guests hear nothing and time out.
+/// once; slirp4netns's guests hear nothing and time out. A TCP connect the router refuses that
+/// way fails in the guest as unreachable too, not as "connection refused" (libslirp resets it).
 /// </summary>
 [Collection("user-netdev")]
 public sealed class RouterUnreachableInteropTests
@@ -74,6 +75,20 @@ public sealed class RouterUnreachableInteropTests
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         cts.CancelAfter(TimeSpan.FromSeconds(10));
         var error = await Assert.ThrowsAsync<SocketException>(async () => await guest.ReceiveAsync(new byte[64], cts.Token));
+        Assert.Equal(expected, error.SocketErrorCode);
+    }
+
+    [Theory]
+    [InlineData(Unreachable4, SocketError.HostUnreachable)]
+    [InlineData(Unreachable6, SocketError.NetworkUnreachable)]
+    public async Task A_tcp_connect_fails_as_unreachable_not_refused(string destination, SocketError expected)
+    {
+        var address = IPAddress.Parse(destination);
+        await using var rig = await StartAsync();
+        using var guest = NamespaceSocket.Create(rig.GuestNs, address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(20));
+        var error = await Assert.ThrowsAsync<SocketException>(async () => await guest.ConnectAsync(new IPEndPoint(address, 80), cts.Token));
         Assert.Equal(expected, error.SocketErrorCode);
     }
 }
