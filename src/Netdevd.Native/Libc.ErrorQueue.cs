@@ -19,29 +19,16 @@ public static partial class Libc
         // The offending datagram's start is returned as data: it is of no interest here, so a few
         // bytes of room are enough (the rest is cut, MSG_TRUNC).
         Span<byte> data = stackalloc byte[16];
-        return RecvErrorQueue(fd, data, default, out _, out _);
+        return ReadErrorQueue(fd, data, default, default, out var error) ? error.Errno : -1;
     }
 
     /// <summary>
-    /// <see cref="RecvErrorQueue(int)"/>, also giving what the entry is about: for an ICMP error,
-    /// the start of the datagram that caused it in <paramref name="data"/> (its payload, as sent;
-    /// <paramref name="dataLength"/> bytes, cut to the span) and that datagram's destination, a
-    /// sockaddr, in <paramref name="name"/> (<paramref name="nameLength"/> bytes; 0 when none).
-    /// </summary>
-    public static int RecvErrorQueue(int fd, Span<byte> data, Span<byte> name, out int dataLength, out int nameLength)
-    {
-        var received = ReadErrorQueue(fd, data, name, default, out var error);
-        dataLength = error.DataLength;
-        nameLength = error.NameLength;
-        return received ? error.Errno : -1;
-    }
-
-    /// <summary>
-    /// Takes one entry off the error queue with all it says (<see cref="ExtendedSocketError"/>): the data
-    /// and destination as <see cref="RecvErrorQueue(int, Span{byte}, Span{byte}, out int, out int)"/>,
-    /// and the sockaddr of the host that sent the ICMP error in <paramref name="offender"/> (its
-    /// family AF_UNSPEC when the kernel knows none). False, with errno, when nothing was read
-    /// (EAGAIN: the queue is empty).
+    /// Takes one entry off the error queue with all it says (<see cref="ExtendedSocketError"/>): for
+    /// an ICMP error, the start of the datagram that caused it in <paramref name="data"/> (its
+    /// payload, as sent; cut to the span), that datagram's destination, a sockaddr, in
+    /// <paramref name="name"/>, and the sockaddr of the host that sent the error in
+    /// <paramref name="offender"/> (its family AF_UNSPEC when the kernel knows none); the lengths
+    /// read are in the result. False, with errno, when nothing was read (EAGAIN: the queue is empty).
     /// </summary>
     public static unsafe bool ReadErrorQueue(int fd, Span<byte> data, Span<byte> name, Span<byte> offender, out ExtendedSocketError error)
     {

@@ -6,7 +6,8 @@ namespace Netdevd.UserNet;
 
 /// <summary>
 /// ICMP errors the far end or a router sent about a guest's UDP datagram or echo request, relayed
-/// to the guest: a closed port, an unreachable host or network. The host socket hears them on its
+/// to the guest: a closed port, an unreachable host or network, a hop's time exceeded (a guest's
+/// traceroute, <c>UserStack.RouterHop.cs</c>). The host socket hears them on its
 /// error queue (IP_RECVERR); the guest gets the same destination unreachable about the datagram it
 /// sent, its headers rebuilt from the flow and the quoted bytes, so its socket reports "connection
 /// refused" or "unreachable" and its ping "Destination Host Unreachable" at once instead of
@@ -49,7 +50,7 @@ public sealed partial class UserStack
         Relay(datagram[..(Ipv4Packet.MinimumHeaderLength + udpLength)], error, from);
     }
 
-    /// <summary><see cref="OnUdpError"/> for an IPv6 flow: an ICMPv6 destination unreachable, any code (:: offender: not known).</summary>
+    /// <summary><see cref="OnUdpError"/> for an IPv6 flow, with ICMPv6's errors (:: offender: not known).</summary>
     internal void OnUdp6Error(UdpFlow flow, in ExtendedSocketError error, Ipv6Address destination, ushort port, Ipv6Address offender, ReadOnlySpan<byte> payload)
     {
         if (!IsRelayed6(error) || !flow.IsIpv6)

@@ -69,7 +69,7 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
     }
 
     /// <summary>One family's socket: struct sockaddr_in or sockaddr_in6, written and read in place.</summary>
-    private sealed class FamilySocket : HostWork, IHostIoHandler
+    private sealed class FamilySocket : ErrorQueueWork, IHostIoHandler
     {
         private const int Batch = 64;
 
@@ -81,7 +81,6 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
         private readonly int _fd;
         private readonly int _token;
         private bool _readable;
-        private bool _errors;
         private bool _closed;
 
         public FamilySocket(UserNetEngine engine, bool v6)
@@ -103,11 +102,8 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
                     throw new IOException($"bind: {Errno.Message(Errno.Last)}");
                 }
 
-                // Without it an unconnected socket hears of no ICMP error at all. Best effort: a
-                // kernel that refuses leaves the timeouts to find a dead resolver, as before.
-                _ = v6
-                    ? Libc.SetSockOptInt(_fd, Libc.IPPROTO_IPV6, Libc.IPV6_RECVERR, 1)
-                    : Libc.SetSockOptInt(_fd, Libc.IPPROTO_IP, Libc.IP_RECVERR, 1);
+                // Without it the timeouts alone find a dead resolver.
+                RecvErrSocket.Enable(_fd, v6);
 
                 lock (engine.Lock)
                 {
@@ -128,29 +124,20 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
 
             // A loss as on a congested network is left to the timeout; a failure of the query's
             // own (no route, no family) is the forwarder's cue to try the next resolver now.
-            return DatagramSend.SendTo(_fd, query, to[..length]) == 0;
+            return RecvErrSocket.SendTo(_fd, query, to[..length]) == 0;
         }
 
         public void OnReady(uint events)
         {
             _readable = true;
-            _errors |= (events & Libc.EPOLLERR) != 0;
+            NoteEvents(events);
             _engine.Queue(this);
         }
 
         public override void Run()
         {
-            if (_closed)
-            {
-                return;
-            }
-
-            if (_errors)
-            {
-                TakeErrors();
-            }
-
-            if (!_readable)
+            TakeReportedErrors();
+            if (_closed || !_readable)
             {
                 return;
             }
@@ -180,35 +167,25 @@ internal sealed class DnsUpstream : IDnsUpstream, IDisposable
             _engine.Queue(this);
         }
 
+        protected override int ErrorQueueFd => _fd;
+
+        protected override bool IsClosed => _closed;
+
+        protected override int QuotedLength => QuotedQueryLength;
+
+        protected override void Requeue() => _engine.Queue(this);
+
         /// <summary>
-        /// Reads the error queue empty (an unread entry holds receive-buffer room, and the socket's
-        /// error edge is reported once): each ICMP error that says a query cannot arrive goes to
-        /// the stack with the resolver and the start of the query (a path MTU report is no such
-        /// error). At most a batch per pass; the rest in the next.
+        /// An ICMP error that says a query cannot arrive goes to the stack with the resolver and the
+        /// start of the query (a path MTU report is no such error).
         /// </summary>
-        private void TakeErrors()
+        protected override void OnError(in ExtendedSocketError error, Span<byte> quoted, ReadOnlySpan<byte> destination, ReadOnlySpan<byte> offender)
         {
-            _errors = false;
-            Span<byte> quoted = stackalloc byte[QuotedQueryLength];
-            Span<byte> destination = stackalloc byte[SockAddrIn6.Length];
-            for (var i = 0; i < Batch && !_closed; i++)
+            var whole = _v6 ? SockAddrIn6.TryRead(destination, out _, out _) : SockAddrIn.TryRead(destination, out _, out _);
+            if (error.Errno != 0 && error.Errno != Errno.EMSGSIZE && whole)
             {
-                var errno = Libc.RecvErrorQueue(_fd, quoted, destination, out var quotedLength, out var destinationLength);
-                if (errno < 0)
-                {
-                    return; // EAGAIN: empty
-                }
-
-                var family = destinationLength >= 2 ? BinaryPrimitives.ReadUInt16LittleEndian(destination) : 0;
-                if (errno != 0 && errno != Errno.EMSGSIZE && family == (_v6 ? Libc.AF_INET6 : Libc.AF_INET) &&
-                    destinationLength >= (_v6 ? SockAddrIn6.Length : SockAddrIn.Length))
-                {
-                    _engine.Stack.OnDnsUnreachable(Read(destination), quoted[..quotedLength]);
-                }
+                _engine.Stack.OnDnsUnreachable(Read(destination), quoted);
             }
-
-            _errors = true;
-            _engine.Queue(this);
         }
 
         public void Close()

@@ -12,7 +12,7 @@ namespace Netdevd.UserNet.Host;
 /// address read in place, up to a batch per turn. An IPv6 flow's socket is AF_INET6. ICMP errors
 /// about the flow's datagrams (IP_RECVERR) are read off the error queue and relayed to the guest.
 /// </summary>
-internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointInfo
+internal sealed class HostUdpEndpoint : ErrorQueueWork, IHostIoHandler, IHostEndpointInfo
 {
     /// <summary>Datagrams read per turn before other sockets get theirs.</summary>
     private const int Batch = 64;
@@ -23,7 +23,6 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
     private readonly byte[] _destination = new byte[SockAddrIn6.Length];
     private SocketTtl _ttl;
     private bool _readable;
-    private bool _errors;
     private bool _closed;
 
     private HostUdpEndpoint(UserNetEngine engine, UdpFlow flow, int fd)
@@ -63,11 +62,7 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
             throw new IOException(Errno.Message(errno));
         }
 
-        // Without it an unconnected socket hears of no ICMP error at all. Best effort: a kernel
-        // that refuses leaves the guest to time out, as before.
-        _ = flow.IsIpv6
-            ? Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_RECVERR, 1)
-            : Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_RECVERR, 1);
+        RecvErrSocket.Enable(fd, flow.IsIpv6);
 
         try
         {
@@ -101,27 +96,18 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
 
     /// <summary>False only when the host has no way to the destination: the guest's to know; anything else loses the datagram, which UDP allows.</summary>
     private bool SendTo(ReadOnlySpan<byte> payload, int addressLength) =>
-        !Errno.IsNoRoute(DatagramSend.SendTo(_fd, payload, _destination.AsSpan(0, addressLength)));
+        !Errno.IsNoRoute(RecvErrSocket.SendTo(_fd, payload, _destination.AsSpan(0, addressLength)));
 
     public void OnReady(uint events)
     {
         _readable = true;
-        _errors |= (events & Libc.EPOLLERR) != 0;
+        NoteEvents(events);
         _engine.Queue(this);
     }
 
     public override void Run()
     {
-        if (_closed)
-        {
-            return;
-        }
-
-        if (_errors)
-        {
-            TakeErrors();
-        }
-
+        TakeReportedErrors();
         if (_closed || !_readable)
         {
             return;
@@ -169,50 +155,27 @@ internal sealed class HostUdpEndpoint : HostWork, IHostIoHandler, IHostEndpointI
         _engine.Queue(this); // more may wait: after the others
     }
 
-    /// <summary>
-    /// Reads the error queue empty (an unread entry holds receive-buffer room, and the socket's
-    /// error edge is reported once), each ICMP error to the stack with the datagram's destination,
-    /// the error's sender and the quoted payload; at most a batch per pass, the rest in the next.
-    /// </summary>
-    private void TakeErrors()
-    {
-        _errors = false;
-        Span<byte> payload = stackalloc byte[Math.Max(UserStack.MaxQuotedTransport4, UserStack.MaxQuotedTransport6)];
-        Span<byte> destination = stackalloc byte[SockAddrIn6.Length];
-        Span<byte> offender = stackalloc byte[SockAddrIn6.Length];
-        for (var i = 0; i < Batch && !_closed; i++)
-        {
-            destination.Clear();
-            offender.Clear();
-            if (!Libc.ReadErrorQueue(_fd, payload, destination, offender, out var error))
-            {
-                return; // EAGAIN: empty
-            }
+    protected override int ErrorQueueFd => _fd;
 
-            var quoted = payload[..error.DataLength];
-            var port = BinaryPrimitives.ReadUInt16BigEndian(destination[2..]);
-            if (_flow.IsIpv6)
+    protected override bool IsClosed => _closed;
+
+    protected override void Requeue() => _engine.Queue(this);
+
+    /// <summary>An ICMP error about one of the flow's datagrams: to the stack with its destination, sender and quoted payload.</summary>
+    protected override void OnError(in ExtendedSocketError error, Span<byte> quoted, ReadOnlySpan<byte> destination, ReadOnlySpan<byte> offender)
+    {
+        if (_flow.IsIpv6)
+        {
+            if (SockAddrIn6.TryRead(destination, out var to, out var port))
             {
-                if (IsFamily(destination, error.NameLength, Libc.AF_INET6, SockAddrIn6.Length))
-                {
-                    var from = IsFamily(offender, error.OffenderLength, Libc.AF_INET6, SockAddrIn6.Length) ? SockAddrIn6.Address(offender) : Ipv6Address.Unspecified;
-                    _engine.Stack.OnUdp6Error(_flow, error, SockAddrIn6.Address(destination), port, from, quoted);
-                }
-            }
-            else if (IsFamily(destination, error.NameLength, Libc.AF_INET, SockAddrIn.Length))
-            {
-                var from = IsFamily(offender, error.OffenderLength, Libc.AF_INET, SockAddrIn.Length) ? Ipv4Address.Read(offender[4..]) : Ipv4Address.Any;
-                _engine.Stack.OnUdpError(_flow, error, Ipv4Address.Read(destination[4..]), port, from, quoted);
+                _engine.Stack.OnUdp6Error(_flow, error, to, port, SockAddrIn6.TryRead(offender, out var from, out _) ? from : Ipv6Address.Unspecified, quoted);
             }
         }
-
-        _errors = true;
-        _engine.Queue(this);
+        else if (SockAddrIn.TryRead(destination, out var to, out var port))
+        {
+            _engine.Stack.OnUdpError(_flow, error, to, port, SockAddrIn.TryRead(offender, out var from, out _) ? from : Ipv4Address.Any, quoted);
+        }
     }
-
-    /// <summary>Whether a sockaddr read as <paramref name="length"/> bytes is whole and of <paramref name="family"/>.</summary>
-    private static bool IsFamily(ReadOnlySpan<byte> sockaddr, int length, int family, int familyLength) =>
-        length >= familyLength && BinaryPrimitives.ReadUInt16LittleEndian(sockaddr) == family;
 
     public void Close()
     {

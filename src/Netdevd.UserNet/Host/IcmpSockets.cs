@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Netdevd.Native;
 using Netdevd.UserNet.Nat;
@@ -44,12 +43,7 @@ internal sealed class IcmpSockets(UserNetEngine engine, ILogger logger) : PingSo
 
     protected override void Deliver(IcmpFlow flow, ReadOnlySpan<byte> reply) => Engine.Stack.OnIcmpReply(flow, reply);
 
-    protected override bool TryReadAddress(ReadOnlySpan<byte> sockaddr, int length, out Ipv4Address address)
-    {
-        var whole = length >= SockAddrIn.Length && BinaryPrimitives.ReadUInt16LittleEndian(sockaddr) == Libc.AF_INET;
-        address = whole ? Ipv4Address.Read(sockaddr[4..]) : default;
-        return whole;
-    }
+    protected override bool TryReadAddress(ReadOnlySpan<byte> sockaddr, out Ipv4Address address) => SockAddrIn.TryRead(sockaddr, out address, out _);
 
     protected override void DeliverError(IcmpFlow flow, in ExtendedSocketError error, Ipv4Address offender, ReadOnlySpan<byte> quoted) =>
         Engine.Stack.OnIcmpError(flow, error, offender, quoted);

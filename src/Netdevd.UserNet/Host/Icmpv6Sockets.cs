@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Netdevd.Native;
@@ -55,12 +54,7 @@ internal sealed class Icmpv6Sockets(UserNetEngine engine, ILogger logger) : Ping
 
     protected override void Deliver(Icmpv6Flow flow, ReadOnlySpan<byte> reply) => Engine.Stack.OnIcmpv6Reply(flow, reply);
 
-    protected override bool TryReadAddress(ReadOnlySpan<byte> sockaddr, int length, out Ipv6Address address)
-    {
-        var whole = length >= SockAddrIn6.Length && BinaryPrimitives.ReadUInt16LittleEndian(sockaddr) == Libc.AF_INET6;
-        address = whole ? SockAddrIn6.Address(sockaddr) : default;
-        return whole;
-    }
+    protected override bool TryReadAddress(ReadOnlySpan<byte> sockaddr, out Ipv6Address address) => SockAddrIn6.TryRead(sockaddr, out address, out _);
 
     protected override void DeliverError(Icmpv6Flow flow, in ExtendedSocketError error, Ipv6Address offender, ReadOnlySpan<byte> quoted) =>
         Engine.Stack.OnIcmpv6Error(flow, error, offender, quoted);

@@ -58,20 +58,14 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
     /// <summary>Hands an echo reply (ICMP header and data) to the stack.</summary>
     protected abstract void Deliver(TFlow flow, ReadOnlySpan<byte> reply);
 
-    /// <summary>The address of a sockaddr of <see cref="Family"/> read as <paramref name="length"/> bytes; false when it is none.</summary>
-    protected abstract bool TryReadAddress(ReadOnlySpan<byte> sockaddr, int length, out TAddress address);
+    /// <summary>The address of a sockaddr of <see cref="Family"/>; false when it is none (or cut short).</summary>
+    protected abstract bool TryReadAddress(ReadOnlySpan<byte> sockaddr, out TAddress address);
 
     /// <summary>
     /// Hands the stack an ICMP error about one of the flow's requests (<paramref name="quoted"/>: its
     /// ICMP header and data as quoted) from <paramref name="offender"/> (default: not known).
     /// </summary>
     protected abstract void DeliverError(TFlow flow, in ExtendedSocketError error, TAddress offender, ReadOnlySpan<byte> quoted);
-
-    /// <summary>Asks for ICMP errors on <paramref name="fd"/>'s error queue (best effort: without, the guest's ping only times out).</summary>
-    private void ReceiveErrors(int fd) =>
-        _ = Family == Libc.AF_INET6
-            ? Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_RECVERR, 1)
-            : Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_RECVERR, 1);
 
     public bool Open(TFlow flow)
     {
@@ -86,7 +80,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
             if (fd >= 0)
             {
                 _dgramAllowed = true;
-                ReceiveErrors(fd);
+                RecvErrSocket.Enable(fd, Family == Libc.AF_INET6);
                 flow.HostState = new PingSocket(this, fd, flow);
                 return true;
             }
@@ -107,7 +101,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
             }
 
             AcceptOnlyEchoReplies(fd);
-            ReceiveErrors(fd);
+            RecvErrSocket.Enable(fd, Family == Libc.AF_INET6);
             _raw = new PingSocket(this, fd, null);
         }
 
@@ -130,7 +124,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         socket.Ttl.Apply(socket.Fd, ttl, Family == Libc.AF_INET6);
         var length = WriteDestination(_destination, flow.HostDestination);
         // No route is reported; anything else is a lost packet (the guest's ping times out).
-        return !Errno.IsNoRoute(DatagramSend.SendTo(socket.Fd, icmp, _destination.AsSpan(0, length)));
+        return !Errno.IsNoRoute(RecvErrSocket.SendTo(socket.Fd, icmp, _destination.AsSpan(0, length)));
     }
 
     public void Close(TFlow flow)
@@ -175,14 +169,14 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         var flow = socket.Flow;
         if (flow is null)
         {
-            if (!TryReadAddress(destination, error.NameLength, out var to) || !IcmpHeader.TryCreate(quoted, out var request) ||
+            if (!TryReadAddress(destination, out var to) || !IcmpHeader.TryCreate(quoted, out var request) ||
                 !_rawFlows.TryGetValue((to, request.Identifier), out flow))
             {
                 return; // another process's request (the raw socket hears every ICMP error), or no longer ours
             }
         }
 
-        DeliverError(flow, error, TryReadAddress(offender, error.OffenderLength, out var from) ? from : default, quoted);
+        DeliverError(flow, error, TryReadAddress(offender, out var from) ? from : default, quoted);
     }
 
     public void Dispose()
@@ -192,7 +186,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
     }
 
     /// <summary>A ping socket of one flow, or the shared raw socket (<see cref="Flow"/> null).</summary>
-    private sealed class PingSocket : HostWork, IHostIoHandler
+    private sealed class PingSocket : ErrorQueueWork, IHostIoHandler
     {
         private const int Batch = 64;
         private readonly PingSockets<TAddress, TFlow> _owner;
@@ -200,7 +194,6 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         private readonly int _token;
         private SocketTtl _ttl;
         private bool _readable;
-        private bool _errors;
         private bool _closed;
 
         public PingSocket(PingSockets<TAddress, TFlow> owner, int fd, TFlow? flow)
@@ -229,17 +222,13 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         public void OnReady(uint events)
         {
             _readable = true;
-            _errors |= (events & Libc.EPOLLERR) != 0;
+            NoteEvents(events);
             _owner.Engine.Queue(this);
         }
 
         public override void Run()
         {
-            if (!_closed && _errors)
-            {
-                TakeErrors();
-            }
-
+            TakeReportedErrors();
             if (_closed || !_readable)
             {
                 return;
@@ -268,31 +257,14 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
             _owner.Engine.Queue(this);
         }
 
-        /// <summary>
-        /// Reads the error queue empty (unread, its entries hold receive-buffer room and the error
-        /// edge is reported once), at most a batch per pass; the rest in the next.
-        /// </summary>
-        private void TakeErrors()
-        {
-            _errors = false;
-            Span<byte> quoted = stackalloc byte[Math.Max(UserStack.MaxQuotedTransport4, UserStack.MaxQuotedTransport6)];
-            Span<byte> destination = stackalloc byte[SockAddrIn6.Length];
-            Span<byte> offender = stackalloc byte[SockAddrIn6.Length];
-            for (var i = 0; i < Batch && !_closed; i++)
-            {
-                destination.Clear();
-                offender.Clear();
-                if (!Libc.ReadErrorQueue(Fd, quoted, destination, offender, out var error))
-                {
-                    return; // EAGAIN: empty
-                }
+        protected override int ErrorQueueFd => Fd;
 
-                _owner.ReceiveError(this, error, quoted[..error.DataLength], destination, offender);
-            }
+        protected override bool IsClosed => _closed;
 
-            _errors = true;
-            _owner.Engine.Queue(this);
-        }
+        protected override void Requeue() => _owner.Engine.Queue(this);
+
+        protected override void OnError(in ExtendedSocketError error, Span<byte> quoted, ReadOnlySpan<byte> destination, ReadOnlySpan<byte> offender) =>
+            _owner.ReceiveError(this, error, quoted, destination, offender);
 
         public void Close()
         {

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Netdevd.Native;
 using Netdevd.Wire;
 
@@ -17,4 +18,13 @@ internal static class SockAddrIn6
     }
 
     public static Ipv6Address Address(ReadOnlySpan<byte> sockaddr) => Ipv6Address.Read(sockaddr.Slice(8, 16));
+
+    /// <summary>The address and port of <paramref name="sockaddr"/> when it is a whole sockaddr_in6.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> sockaddr, out Ipv6Address address, out ushort port)
+    {
+        var whole = sockaddr.Length >= Length && BinaryPrimitives.ReadUInt16LittleEndian(sockaddr) == Libc.AF_INET6;
+        address = whole ? Address(sockaddr) : default;
+        port = whole ? BinaryPrimitives.ReadUInt16BigEndian(sockaddr[2..]) : (ushort)0;
+        return whole;
+    }
 }

@@ -13,29 +13,8 @@ namespace Netdevd.Interop.Tests.User;
 [Collection("user-netdev")]
 public sealed class ClosedPortInteropTests
 {
-    private static async Task<UserNetRig> StartAsync(bool ipv6)
-    {
-        UserNetRig.RequireTools();
-        var rig = await UserNetRig.StartAsync("");
-        try
-        {
-            if (ipv6)
-            {
-                await rig.ConfigureStaticIpv6Async();
-            }
-            else
-            {
-                await rig.DhcpAsync();
-            }
-
-            return rig;
-        }
-        catch
-        {
-            await rig.DisposeAsync();
-            throw;
-        }
-    }
+    private static Task<UserNetRig> StartAsync(bool ipv6) =>
+        UserNetRig.StartWithAddressAsync(ipv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
 
     [Theory]
     [InlineData("10.0.2.2")]

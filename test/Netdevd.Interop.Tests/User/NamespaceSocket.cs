@@ -35,4 +35,23 @@ internal static class NamespaceSocket
         thread.Join();
         return socket ?? throw new InvalidOperationException($"cannot create a socket in {netns}", failure);
     }
+
+    /// <summary>
+    /// A UDP socket in <paramref name="netns"/> with IP_RECVERR / IPV6_RECVERR on: without it a
+    /// plain UDP socket is told of a port unreachable only, not of a host or network unreachable.
+    /// </summary>
+    public static Socket CreateUdpHearingErrors(string netns, AddressFamily family)
+    {
+        var socket = Create(netns, family, SocketType.Dgram, ProtocolType.Udp);
+        if (family == AddressFamily.InterNetworkV6)
+        {
+            socket.SetRawSocketOption(Libc.IPPROTO_IPV6, Libc.IPV6_RECVERR, [1, 0, 0, 0]);
+        }
+        else
+        {
+            socket.SetRawSocketOption(Libc.IPPROTO_IP, Libc.IP_RECVERR, [1, 0, 0, 0]);
+        }
+
+        return socket;
+    }
 }

@@ -58,17 +58,7 @@ public sealed class RouterUnreachableInteropTests
     {
         var address = IPAddress.Parse(destination);
         await using var rig = await StartAsync();
-        using var guest = NamespaceSocket.Create(rig.GuestNs, address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-
-        // IP_RECVERR / IPV6_RECVERR: without it a plain UDP socket is told of a port unreachable only.
-        if (address.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            guest.SetRawSocketOption(41, 25, [1, 0, 0, 0]);
-        }
-        else
-        {
-            guest.SetRawSocketOption(0, 11, [1, 0, 0, 0]);
-        }
+        using var guest = NamespaceSocket.CreateUdpHearingErrors(rig.GuestNs, address.AddressFamily);
 
         guest.Connect(new IPEndPoint(address, 9));
         guest.Send([1, 2, 3]);

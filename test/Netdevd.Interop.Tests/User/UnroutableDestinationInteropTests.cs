@@ -17,28 +17,7 @@ public sealed class UnroutableDestinationInteropTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    private static async Task<UserNetRig> StartAsync(IPAddress destination)
-    {
-        var rig = await UserNetRig.StartAsync("");
-        try
-        {
-            if (destination.AddressFamily == AddressFamily.InterNetworkV6)
-            {
-                await rig.ConfigureStaticIpv6Async();
-            }
-            else
-            {
-                await rig.DhcpAsync();
-            }
-
-            return rig;
-        }
-        catch
-        {
-            await rig.DisposeAsync();
-            throw;
-        }
-    }
+    private static Task<UserNetRig> StartAsync(IPAddress destination) => UserNetRig.StartWithAddressAsync(destination.AddressFamily);
 
     [Theory]
     [InlineData("203.0.113.7")]
@@ -47,17 +26,7 @@ public sealed class UnroutableDestinationInteropTests
     {
         var destination = IPAddress.Parse(address);
         await using var rig = await StartAsync(destination);
-        using var guest = NamespaceSocket.Create(rig.GuestNs, destination.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-
-        // IP_RECVERR / IPV6_RECVERR: a network unreachable is not fatal to a plain UDP socket.
-        if (destination.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            guest.SetRawSocketOption(41, 25, [1, 0, 0, 0]);
-        }
-        else
-        {
-            guest.SetRawSocketOption(0, 11, [1, 0, 0, 0]);
-        }
+        using var guest = NamespaceSocket.CreateUdpHearingErrors(rig.GuestNs, destination.AddressFamily);
 
         guest.Connect(new IPEndPoint(destination, 9));
         using var cts = new CancellationTokenSource(Patience);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using Netdevd.Interop.Tests.Harness;
 
 namespace Netdevd.Interop.Tests.User;
@@ -63,6 +64,33 @@ internal sealed class UserNetRig : IAsyncDisposable
         Assert.SkipUnless(HostTools.IsRoot, "needs root: creates network namespaces and a tap");
         HostTools.Require("ip", "iproute2");
         HostTools.Require("busybox", "busybox");
+    }
+
+    /// <summary>
+    /// <see cref="StartAsync"/> with no options, the guest given an address of <paramref name="family"/>:
+    /// a DHCP lease, or the static IPv6 address of <see cref="ConfigureStaticIpv6Async"/>.
+    /// </summary>
+    public static async Task<UserNetRig> StartWithAddressAsync(AddressFamily family)
+    {
+        var rig = await StartAsync("");
+        try
+        {
+            if (family == AddressFamily.InterNetworkV6)
+            {
+                await rig.ConfigureStaticIpv6Async();
+            }
+            else
+            {
+                await rig.DhcpAsync();
+            }
+
+            return rig;
+        }
+        catch
+        {
+            await rig.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Creates the namespaces and starts netdevd with <c>-netdev user,id=u0,OPTIONS</c> hubbed to the tap.</summary>
