@@ -1,4 +1,5 @@
 using Netdevd.Qapi.Schema;
+using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 
 namespace Netdevd.UserNet;
@@ -6,6 +7,51 @@ namespace Netdevd.UserNet;
 /// <summary>query-usernet: a snapshot of every flow (called under the engine lock; not a packet path).</summary>
 public sealed partial class UserStack
 {
+    /// <summary>Each drop reason's name in query-usernet: the enum member in kebab case ("BadChecksum" -> "bad-checksum").</summary>
+    private static readonly string[] s_dropReasonNames = Enum.GetValues<FrameDropReason>().Select(ReasonName).ToArray();
+
+    /// <summary>The stack's counters for query-usernet: refused frames by reason, only the reasons that occurred.</summary>
+    public UsernetCounters QueryCounters()
+    {
+        var drops = new List<UsernetDrop>();
+        foreach (var reason in Enum.GetValues<FrameDropReason>())
+        {
+            var count = Counters.Drops(reason);
+            if (count > 0)
+            {
+                drops.Add(new UsernetDrop { Reason = s_dropReasonNames[(int)reason], Count = count });
+            }
+        }
+
+        return new UsernetCounters
+        {
+            FramesIn = Counters.FramesIn,
+            FramesOut = Counters.FramesOut,
+            TcpFlowsOpened = Counters.TcpFlowsOpened,
+            UdpFlowsOpened = Counters.UdpFlowsOpened,
+            IcmpErrorsSent = IcmpErrorsSent + Icmpv6ErrorsSent,
+            IcmpErrorsRelayed = Counters.IcmpErrorsRelayed,
+            Drops = drops,
+        };
+    }
+
+    private static string ReasonName(FrameDropReason reason)
+    {
+        var name = reason.ToString();
+        var text = new System.Text.StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0)
+            {
+                text.Append('-');
+            }
+
+            text.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return text.ToString();
+    }
+
     /// <summary>Adds one <see cref="UsernetFlowInfo"/> per TCP connection, UDP flow, UDP host-forward client and ICMP echo stream, of either family.</summary>
     public void CollectFlows(List<UsernetFlowInfo> into)
     {

@@ -74,6 +74,12 @@ public static class Slirp4netnsApiHarness
             return _forwards.RemoveAll(f => f.Key == $"{(udp ? "udp" : "tcp")}:{address}:{port}") > 0;
         }
 
-        public UsernetInfo QueryState() => new() { Netdev = "fuzz", Flows = [], Leases = [] };
+        public UsernetInfo QueryState() => new()
+        {
+            Netdev = "fuzz",
+            Flows = [],
+            Leases = [],
+            Counters = new() { FramesIn = 0, FramesOut = 0, TcpFlowsOpened = 0, UdpFlowsOpened = 0, IcmpErrorsSent = 0, IcmpErrorsRelayed = 0, Drops = [] },
+        };
     }
 }

@@ -307,11 +307,13 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         var flows = new List<UsernetFlowInfo>();
         var leases = new List<DhcpLease>();
         var bindings = new List<Dhcpv6Binding>();
+        UsernetCounters counters;
         lock (_engine.Lock)
         {
             _engine.Stack.CollectFlows(flows);
             _dhcp.CopyLeases(leases);
             _engine.Stack.CopyDhcpv6Bindings(bindings);
+            counters = _engine.Stack.QueryCounters();
         }
 
         var now = _time.GetUtcNow();
@@ -332,7 +334,7 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
             leaseInfos.Add(new UsernetLeaseInfo { Macaddr = b.Mac.ToString(), Ip = b.Address.ToString(), ExpiresIn = uint.MaxValue });
         }
 
-        return new UsernetInfo { Netdev = Name, Flows = flows, Leases = leaseInfos };
+        return new UsernetInfo { Netdev = Name, Flows = flows, Leases = leaseInfos, Counters = counters };
     }
 
     private static HostFwdInfo ToQapi(HostForwardInfo f) => new()

@@ -81,6 +81,12 @@ public sealed class Slirp4netnsApiTests
 
         public bool RemoveHostForward(string key) => Rules.RemoveAll(r => r.StartsWith(key + "-", StringComparison.Ordinal)) > 0;
 
-        public UsernetInfo QueryState() => new() { Netdev = "t", Flows = [], Leases = [] };
+        public UsernetInfo QueryState() => new()
+        {
+            Netdev = "t",
+            Flows = [],
+            Leases = [],
+            Counters = new() { FramesIn = 0, FramesOut = 0, TcpFlowsOpened = 0, UdpFlowsOpened = 0, IcmpErrorsSent = 0, IcmpErrorsRelayed = 0, Drops = [] },
+        };
     }
 }

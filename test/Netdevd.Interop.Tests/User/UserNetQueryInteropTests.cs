@@ -3,7 +3,7 @@ using Netdevd.Interop.Tests.Harness;
 
 namespace Netdevd.Interop.Tests.User;
 
-/// <summary>query-usernet with a real guest: its DHCP lease and an open TCP connection with both ends.</summary>
+/// <summary>query-usernet with a real guest: its DHCP lease, an open TCP connection with both ends, and the stack's counters.</summary>
 [Collection("user-netdev")]
 public sealed class UserNetQueryInteropTests
 {
@@ -64,5 +64,31 @@ public sealed class UserNetQueryInteropTests
         Assert.Equal("Device 'nope' not found", (string?)missing["error"]!["desc"]);
         var notUser = await qmp.ExecuteAsync("query-usernet", new { netdev = "t0" });
         Assert.Equal("Netdev 't0' is not a user network", (string?)notUser["error"]!["desc"]);
+    }
+
+    [Fact]
+    public async Task Query_usernet_counts_what_the_guest_was_refused_and_told()
+    {
+        HostTools.Require("dig", "dnsutils");
+        await using var rig = await UserNetRig.StartAsync("");
+        await rig.DhcpAsync();
+
+        // A ping with TTL 1 to the outside ends at the virtual router (a time exceeded, counted as a
+        // drop); a query to a port nothing serves on the host is refused (a relayed port unreachable).
+        var (_, ping) = await rig.GuestAsync("ping -c 1 -W 2 -t 1 203.0.113.7", TimeSpan.FromSeconds(20));
+        Assert.Contains("From 10.0.2.2 icmp_seq=1 Time to live exceeded", ping, StringComparison.Ordinal);
+        var (_, dig) = await rig.GuestAsync($"dig +tries=1 +time=5 @10.0.2.2 -p {HostTools.FreePort()} example.org", TimeSpan.FromSeconds(20));
+        Assert.Contains("connection refused", dig, StringComparison.Ordinal);
+
+        await using var qmp = await QmpTestClient.ConnectAsync(rig.QmpPath, TimeSpan.FromSeconds(20));
+        var reply = await qmp.ExecuteAsync("query-usernet", new { netdev = "u0" });
+        var counters = (JsonObject)reply["return"]![0]!["counters"]!;
+        Assert.True((long)counters["frames-in"]! > 0 && (long)counters["frames-out"]! > 0, counters.ToJsonString());
+        Assert.True((long)counters["udp-flows-opened"]! >= 1, counters.ToJsonString());
+        Assert.True((long)counters["icmp-errors-sent"]! >= 2, counters.ToJsonString());
+        Assert.True((long)counters["icmp-errors-relayed"]! >= 1, counters.ToJsonString());
+        var drops = ((JsonArray)counters["drops"]!).ToDictionary(d => (string)d!["reason"]!, d => (long)d!["count"]!);
+        Assert.Equal(1, drops["time-exceeded"]);
+        Assert.All(drops.Values, count => Assert.True(count > 0));
     }
 }
