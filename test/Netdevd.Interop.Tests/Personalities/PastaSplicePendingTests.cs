@@ -155,8 +155,10 @@ public sealed class PastaSplicePendingTests
                 fds.Add(await rig.AcceptOnHostAsync(client));
             }
 
-            // A splice of its own, so that what it opened and closed is all that changes.
-            var before = DescriptorCount();
+            // A splice of its own, so that what it opened and closed is all that changes; counted
+            // once the rig's splice has topped up its pool of namespace sockets (its thread does
+            // that after the filler took one, later on a loaded machine).
+            var before = await SettledDescriptorCountAsync();
             var fallback = new RecordingFallback();
             var splice = LoopbackSplice.Open(rig.NamespacePath, connectTimeoutMs: 60_000);
             foreach (var fd in fds)
@@ -176,7 +178,7 @@ public sealed class PastaSplicePendingTests
             // the clients' descriptors and the namespace's sockets are closed.
             Assert.Empty(fallback.Returned);
             Assert.Equal(0, splice.PendingConnects);
-            Assert.Equal(before - Stalled, DescriptorCount());
+            Assert.Equal(before - Stalled, await SettledDescriptorCountAsync());
             foreach (var client in clients)
             {
                 try
@@ -199,4 +201,19 @@ public sealed class PastaSplicePendingTests
     }
 
     private static int DescriptorCount() => Directory.GetFiles("/proc/self/fd").Length;
+
+    /// <summary>The process's descriptor count once it has not changed for 200 ms (at most 5 s of waiting).</summary>
+    private static async Task<int> SettledDescriptorCountAsync()
+    {
+        var count = DescriptorCount();
+        for (var (steady, i) = (0, 0); steady < 4 && i < 100; i++)
+        {
+            await Task.Delay(50, Token);
+            var now = DescriptorCount();
+            steady = now == count ? steady + 1 : 0;
+            count = now;
+        }
+
+        return count;
+    }
 }
