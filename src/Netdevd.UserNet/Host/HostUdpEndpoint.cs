@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Netdevd.Native;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
@@ -117,7 +116,7 @@ internal sealed class HostUdpEndpoint : ErrorQueueWork, IHostIoHandler, IHostEnd
         Span<byte> from = stackalloc byte[SockAddrIn6.Length];
         for (var i = 0; i < Batch; i++)
         {
-            var n = Libc.RecvFrom(_fd, buffer, Libc.MSG_DONTWAIT, from, out _);
+            var n = Libc.RecvFrom(_fd, buffer, Libc.MSG_DONTWAIT, from, out var fromLength);
             if (n < 0)
             {
                 var errno = Errno.Last;
@@ -138,14 +137,16 @@ internal sealed class HostUdpEndpoint : ErrorQueueWork, IHostIoHandler, IHostEnd
                 continue;
             }
 
-            if (_flow.IsIpv6)
+            var sender = from[..Math.Min(fromLength, from.Length)];
+            if (_flow.IsIpv6 && SockAddrIn6.TryRead(sender, out var address6, out var port6))
             {
-                _engine.Stack.OnUdp6Received(_flow, SockAddrIn6.Address(from), BinaryPrimitives.ReadUInt16BigEndian(from[2..]), buffer.AsSpan(0, (int)n));
+                _engine.Stack.OnUdp6Received(_flow, address6, port6, buffer.AsSpan(0, (int)n));
             }
-            else
+            else if (!_flow.IsIpv6 && SockAddrIn.TryRead(sender, out var address, out var port))
             {
-                _engine.Stack.OnUdpReceived(_flow, Ipv4Address.Read(from[4..]), BinaryPrimitives.ReadUInt16BigEndian(from[2..]), buffer.AsSpan(0, (int)n));
+                _engine.Stack.OnUdpReceived(_flow, address, port, buffer.AsSpan(0, (int)n));
             }
+
             if (_closed)
             {
                 return;
