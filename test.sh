@@ -21,6 +21,7 @@ declare -A tools=(
   [busybox]=busybox-static
   [dnsmasq]=dnsmasq-base
   [dig]=dnsutils
+  [traceroute.db]=traceroute
   [curl]=curl
   [tftp]=tftp-hpa
   [ethtool]=ethtool

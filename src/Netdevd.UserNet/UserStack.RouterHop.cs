@@ -1,14 +1,18 @@
+using System.Net;
 using Netdevd.UserNet.Interface;
+using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
 
 namespace Netdevd.UserNet;
 
 /// <summary>
-/// The virtual router's hop for UDP and echo requests that leave through the host, as a router
-/// forwards them: one that arrives with TTL (hop limit) 1 goes no further and gets a time exceeded
-/// from the router (a traceroute's first hop); the rest leave the host with one less, so the hops
-/// beyond answer in turn (their time exceeded is relayed, <c>UserStack.RelayedErrors.cs</c>). The
-/// virtual host's own addresses (the host's loopback behind them) are the router itself: no hop.
+/// The virtual router's hop for UDP, echo requests and TCP connections that leave through the
+/// host, as a router forwards them: one that arrives with TTL (hop limit) 1 goes no further and
+/// gets a time exceeded from the router (a traceroute's first hop); the rest leave the host with
+/// one less, so the hops beyond answer in turn (their time exceeded is relayed,
+/// <c>UserStack.RelayedErrors.cs</c>). The virtual host's own addresses (the host's loopback
+/// behind them) and services (the DNS proxy) are the router itself: no hop. For TCP the hop is the
+/// opening SYN's: the host's connection is the router's own from then on, sent with that TTL.
 /// libslirp sends everything with the host's default TTL, so a guest's traceroute sees nothing.
 /// </summary>
 public sealed partial class UserStack
@@ -55,5 +59,28 @@ public sealed partial class UserStack
 
         hopLimit = (byte)(ip.HopLimit - 1);
         return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryTakeHop"/> for the SYN in <paramref name="datagram"/> that opens a connection
+    /// to <paramref name="target"/>: a hop only when the host connects to the very address the
+    /// guest named (the NAT to the outside), not to loopback or to the DNS proxy's nameserver.
+    /// </summary>
+    private bool TryTakeTcpHop(in TcpFlowAddress key, HostTarget target, Span<byte> datagram, out byte ttl)
+    {
+        ttl = 0;
+        if (target is not HostTarget.Tcp { Then: null, EndPoint.Address: var host } || IPAddress.IsLoopback(host))
+        {
+            return true;
+        }
+
+        if (!host.MapToIPv6().Equals(key.Foreign.ToIPAddress()))
+        {
+            return true; // IPv4 flows key their addresses IPv4-mapped
+        }
+
+        return key.IsIpv4
+            ? TryTakeHop(Ipv4Packet.CreateUnchecked(datagram), key.ForeignAddress, out ttl)
+            : TryTakeHop6(Ipv6Packet.CreateUnchecked(datagram), key.Foreign, out ttl);
     }
 }

@@ -42,11 +42,14 @@ public sealed partial class UserStack
             return;
         }
 
-        InputTcpSegment(new TcpFlowAddress(ip.Source, tcp.SourcePort, ip.Destination, tcp.DestinationPort), tcp);
+        InputTcpSegment(new TcpFlowAddress(ip.Source, tcp.SourcePort, ip.Destination, tcp.DestinationPort), tcp, ip.Bytes);
     }
 
-    /// <summary>A guest segment of either family, checksum verified: to its connection, or a new one, or a reset.</summary>
-    private void InputTcpSegment(in TcpFlowAddress key, TcpPacket tcp)
+    /// <summary>
+    /// A guest segment of either family, checksum verified: to its connection, or a new one, or a
+    /// reset. <paramref name="datagram"/>: the IP datagram that carried it (a new connection's hop).
+    /// </summary>
+    private void InputTcpSegment(in TcpFlowAddress key, TcpPacket tcp, Span<byte> datagram)
     {
         if (!TcpOptions.TryParse(tcp.Options, out var options))
         {
@@ -93,6 +96,11 @@ public sealed partial class UserStack
             return;
         }
 
+        if (!TryTakeTcpHop(key, target, datagram, out var ttl))
+        {
+            return;
+        }
+
         if (_tcp.Count >= _options.Limits.MaxTcpFlows && !EvictTimeWait())
         {
             Counters.Drop(FrameDropReason.TcpFlowLimit);
@@ -111,7 +119,7 @@ public sealed partial class UserStack
         connection.BudgetBytes = reserved;
         _tcp.Add(key, connection);
         Counters.TcpFlowsOpened++;
-        Host.OpenTcp(connection, target);
+        Host.OpenTcp(connection, target, ttl);
     }
 
     /// <summary>Where a guest connection to foreign:port goes: a guestfwd rule, the host (loopback), the outside, or nowhere.</summary>
@@ -287,12 +295,16 @@ public sealed partial class UserStack
     /// (a later one it resets): refused is a reset; an unreachable network or host is an ICMP
     /// destination unreachable quoting the guest's SYN (network or host unreachable over IPv4; no
     /// route or address unreachable over IPv6), so the guest's connect fails as unreachable, not
-    /// as refused.
+    /// as refused. When the connect heard the ICMP error that failed it (<paramref name="icmp"/>,
+    /// from <paramref name="offender"/>: a hop's time exceeded for a traceroute's TCP probe, a
+    /// router's unreachable, a firewall's port unreachable), the guest gets that error, from its
+    /// sender, as for UDP (<c>UserStack.RelayedErrors.cs</c>).
     /// </summary>
-    internal void OnTcpConnectFailed(TcpConnection connection, int errno)
+    internal void OnTcpConnectFailed(TcpConnection connection, int errno, in ExtendedSocketError icmp = default, Ipv6Address offender = default)
     {
         var address = connection.Address;
-        if (!connection.SynUnanswered || errno is not (Errno.ENETUNREACH or Errno.EHOSTUNREACH))
+        var relayed = connection.SynUnanswered && (address.IsIpv4 ? IsRelayed(icmp) : IsRelayed6(icmp));
+        if (!relayed && (!connection.SynUnanswered || errno is not (Errno.ENETUNREACH or Errno.EHOSTUNREACH)))
         {
             OnTcpConnected(connection, false);
             return;
@@ -307,7 +319,15 @@ public sealed partial class UserStack
             var tcp = syn[Ipv4Packet.MinimumHeaderLength..];
             TcpPacket.WriteHeader(tcp, address.GuestPort, address.ForeignPort, connection.GuestInitialSequence, 0, TcpFlags.Syn, 0, default);
             TcpPacket.CreateUnchecked(tcp).FillChecksum(address.GuestAddress, address.ForeignAddress);
-            SendIcmpError(Ipv4Packet.CreateUnchecked(syn), IcmpPacket.TypeDestinationUnreachable, host ? IcmpPacket.CodeHostUnreachable : IcmpPacket.CodeNetUnreachable);
+            if (relayed)
+            {
+                var from = offender.IsIpv4Mapped && !offender.ToIpv4Mapped().IsAny ? MapFromHost(offender.ToIpv4Mapped()) : address.ForeignAddress;
+                Relay(syn, icmp, from);
+            }
+            else
+            {
+                SendIcmpError(Ipv4Packet.CreateUnchecked(syn), IcmpPacket.TypeDestinationUnreachable, host ? IcmpPacket.CodeHostUnreachable : IcmpPacket.CodeNetUnreachable);
+            }
         }
         else
         {
@@ -316,7 +336,14 @@ public sealed partial class UserStack
             var tcp = syn[Ipv6Packet.HeaderLength..];
             TcpPacket.WriteHeader(tcp, address.GuestPort, address.ForeignPort, connection.GuestInitialSequence, 0, TcpFlags.Syn, 0, default);
             TcpPacket.CreateUnchecked(tcp).FillChecksum(address.Guest, address.Foreign);
-            SendIcmpv6Error(syn, Icmpv6Packet.TypeDestinationUnreachable, host ? Icmpv6Packet.CodeAddressUnreachable : Icmpv6Packet.CodeNoRoute, 0);
+            if (relayed)
+            {
+                Relay6(syn, icmp, offender.IsUnspecified || offender.IsIpv4Mapped ? address.Foreign : MapFromHost6(offender));
+            }
+            else
+            {
+                SendIcmpv6Error(syn, Icmpv6Packet.TypeDestinationUnreachable, host ? Icmpv6Packet.CodeAddressUnreachable : Icmpv6Packet.CodeNoRoute, 0);
+            }
         }
 
         connection.HostConnectFailed(reset: false);

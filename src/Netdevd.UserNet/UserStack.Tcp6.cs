@@ -46,7 +46,7 @@ public sealed partial class UserStack
             return;
         }
 
-        InputTcpSegment(new TcpFlowAddress(source, tcp.SourcePort, destination, tcp.DestinationPort), tcp);
+        InputTcpSegment(new TcpFlowAddress(source, tcp.SourcePort, destination, tcp.DestinationPort), tcp, ip.Bytes);
     }
 
     /// <summary>Where a guest connection to [foreign]:port goes: the host's nameserver, the host's ::1, the outside, or nowhere (restrict, on-link).</summary>

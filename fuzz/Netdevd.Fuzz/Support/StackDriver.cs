@@ -326,7 +326,7 @@ internal sealed class FuzzNatHost : INatHost
     /// <summary>The next pending connect fails instead of succeeding.</summary>
     public bool RefuseNext { get; set; }
 
-    public void OpenTcp(TcpConnection connection, HostTarget target)
+    public void OpenTcp(TcpConnection connection, HostTarget target, byte ttl)
     {
         _pending.Add(connection);
         Live.Add(connection);
@@ -392,8 +392,21 @@ internal sealed class FuzzNatHost : INatHost
             }
             else
             {
-                // Odd foreign ports fail as unreachable (an ICMP error quoting the SYN), even ones as refused (a reset).
-                stack.OnTcpConnectFailed(c, c.Address.ForeignPort % 2 == 1 ? Errno.ENETUNREACH : Errno.ECONNREFUSED);
+                // Odd foreign ports fail as unreachable (an ICMP error quoting the SYN), even ones as
+                // refused (a reset); ports 3 mod 4 as if a router's ICMP error failed the connect, its
+                // type and code from the port's higher bits, its sender named when bit 11 is set.
+                var port = c.Address.ForeignPort;
+                if (port % 4 == 3)
+                {
+                    var origin = c.Address.IsIpv4 ? ExtendedSocketError.OriginIcmp : ExtendedSocketError.OriginIcmp6;
+                    var icmp = new ExtendedSocketError(Errno.EHOSTUNREACH, origin, (byte)((port >> 2) & 0x1f), (byte)((port >> 7) & 0xf), 0, 0, 0);
+                    var sender = (port & 0x800) == 0 ? default : c.Address.IsIpv4 ? Ipv6Address.FromIpv4Mapped(Ipv4Address.Create(198, 51, 100, 1)) : c.Address.Foreign;
+                    stack.OnTcpConnectFailed(c, Errno.EHOSTUNREACH, icmp, sender);
+                }
+                else
+                {
+                    stack.OnTcpConnectFailed(c, port % 2 == 1 ? Errno.ENETUNREACH : Errno.ECONNREFUSED);
+                }
             }
         }
     }

@@ -29,7 +29,7 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
         _devices.Add(target, device);
     }
 
-    public void OpenTcp(TcpConnection connection, HostTarget target)
+    public void OpenTcp(TcpConnection connection, HostTarget target, byte ttl)
     {
         var endpoint = new HostTcpEndpoint(engine);
         connection.HostState = endpoint;
@@ -39,7 +39,7 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
             return;
         }
 
-        endpoint.Connect(connection, target);
+        endpoint.Connect(connection, target, ttl);
     }
 
     public void SyncTcp(TcpConnection connection) => connection.HostState?.Sync();

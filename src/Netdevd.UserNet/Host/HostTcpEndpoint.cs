@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Netdevd.Native;
 using Netdevd.UserNet.Nat;
+using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Host;
 
@@ -35,6 +36,16 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
     private bool _connected;
     private bool _reportConnect;
     private int _connectErrno;
+
+    /// <summary>The connect went out with a TTL of the guest's and hears ICMP errors about its SYN (until it connects).</summary>
+    private bool _hearsErrors;
+    private bool _ipv6;
+
+    /// <summary>The ICMP error a router or the far end sent about the SYN of a failed connect (Origin 0: none heard).</summary>
+    private ExtendedSocketError _connectIcmp;
+
+    /// <summary>Who sent <see cref="_connectIcmp"/> (IPv4 as IPv4-mapped; unspecified: not named).</summary>
+    private Ipv6Address _connectOffender;
     private bool _readable;
     private bool _writable;
     private bool _eof;
@@ -71,15 +82,18 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
 
     public System.Net.IPEndPoint? HostLocalEndPoint => _fd >= 0 ? Libc.GetSockName(_fd)?.ToIPEndPoint() : null;
 
-    /// <summary>Starts a non-blocking connect (under the engine lock); the result is reported after the stack's pass.</summary>
-    public void Connect(TcpConnection connection, HostTarget target)
+    /// <summary>
+    /// Starts a non-blocking connect (under the engine lock); the result is reported after the
+    /// stack's pass. <paramref name="ttl"/>: as <see cref="INatHost.OpenTcp"/>'s.
+    /// </summary>
+    public void Connect(TcpConnection connection, HostTarget target, byte ttl)
     {
         _connection = connection;
         switch (target)
         {
             case HostTarget.Tcp tcp:
                 _then = tcp.Then;
-                ConnectTcp(tcp.EndPoint);
+                ConnectTcp(tcp.EndPoint, ttl);
                 break;
             case HostTarget.Command command:
                 Socket? socket;
@@ -112,10 +126,10 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         }
     }
 
-    private void ConnectTcp(System.Net.IPEndPoint endPoint)
+    private void ConnectTcp(System.Net.IPEndPoint endPoint, byte ttl = 0)
     {
-        var family = endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? Libc.AF_INET6 : Libc.AF_INET;
-        var fd = Libc.Socket(family, Libc.SOCK_STREAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
+        var ipv6 = _ipv6 = endPoint.AddressFamily == AddressFamily.InterNetworkV6;
+        var fd = Libc.Socket(ipv6 ? Libc.AF_INET6 : Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0)
         {
             ReportConnect(false);
@@ -124,10 +138,20 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
 
         _fd = fd;
         _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+        if (ttl != 0)
+        {
+            // The virtual router's hop (a traceroute's TCP probe); a router's time exceeded or
+            // unreachable about the SYN waits on the error queue with its sender.
+            new SocketTtl().Apply(fd, ttl, ipv6);
+            RecvErrSocket.Enable(fd, ipv6);
+            _hearsErrors = true;
+        }
+
         Register();
         if (Libc.Connect(fd, endPoint.Serialize().Buffer.Span) == 0)
         {
             _connected = true;
+            StopHearingErrors();
             ReportConnect(true);
         }
         else if (Errno.Last == Errno.EINPROGRESS)
@@ -197,12 +221,53 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
 
         _connecting = false;
         _connectErrno = 0;
+        _connectIcmp = default;
+        _hearsErrors = false;
         _readable = false;
         _writable = false;
         _armed = 0;
         ConnectTcp(_then[_thenIndex++]);
         return true;
     }
+
+    /// <summary>
+    /// A connected socket stops turning ICMP errors into errors: with IP_RECVERR on, Linux fails an
+    /// established connection on any ICMP error (even a passing host unreachable), which without it
+    /// only counts when the connection times out (RFC 1122 4.2.3.9).
+    /// </summary>
+    private void StopHearingErrors()
+    {
+        if (_hearsErrors)
+        {
+            _hearsErrors = false;
+            _ = Libc.SetSockOptInt(_fd, _ipv6 ? Libc.IPPROTO_IPV6 : Libc.IPPROTO_IP, _ipv6 ? Libc.IPV6_RECVERR : Libc.IP_RECVERR, 0);
+        }
+    }
+
+    /// <summary>
+    /// The failed connect's ICMP error, if one came: Linux fails a connect at the first ICMP error
+    /// about its SYN (a hop's time exceeded among them), and IP_RECVERR queued it with its sender.
+    /// </summary>
+    private void TakeConnectError()
+    {
+        Span<byte> quoted = stackalloc byte[TcpHeaderQuote];
+        Span<byte> destination = stackalloc byte[SockAddrIn6.Length];
+        Span<byte> offender = stackalloc byte[SockAddrIn6.Length];
+        if (!Libc.ReadErrorQueue(_fd, quoted, destination, offender, out var error) ||
+            error.Origin is not (ExtendedSocketError.OriginIcmp or ExtendedSocketError.OriginIcmp6))
+        {
+            return;
+        }
+
+        _connectIcmp = error;
+        offender = offender[..error.OffenderLength];
+        _connectOffender = SockAddrIn.TryRead(offender, out var from4, out _) ? Ipv6Address.FromIpv4Mapped(from4)
+            : SockAddrIn6.TryRead(offender, out var from6, out _) ? from6
+            : Ipv6Address.Unspecified;
+    }
+
+    /// <summary>What of the SYN the error queue gives back (unused: the stack rebuilds the guest's SYN).</summary>
+    private const int TcpHeaderQuote = 60;
 
     /// <summary>Adds the descriptor to the epoll set, armed for everything once (a spurious first report costs one EAGAIN).</summary>
     private void Register()
@@ -278,6 +343,15 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
                 // Why it failed matters as much later as at once: a router's host unreachable or a
                 // neighbour that never answered is an ICMP error to the guest, not a refusal.
                 _connectErrno = ok ? 0 : error;
+                if (ok)
+                {
+                    StopHearingErrors();
+                }
+                else if (_hearsErrors)
+                {
+                    TakeConnectError();
+                }
+
                 ReportConnect(ok);
                 return;
             }
@@ -321,7 +395,7 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
 
             if (!_connected && _connectErrno != 0)
             {
-                _engine.Stack.OnTcpConnectFailed(c, _connectErrno);
+                _engine.Stack.OnTcpConnectFailed(c, _connectErrno, _connectIcmp, _connectOffender);
             }
             else
             {

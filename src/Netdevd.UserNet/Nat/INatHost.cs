@@ -8,8 +8,13 @@ namespace Netdevd.UserNet.Nat;
 /// </summary>
 internal interface INatHost
 {
-    /// <summary>Starts connecting for a new guest connection; answer with <see cref="UserStack.OnTcpConnected"/>.</summary>
-    void OpenTcp(TcpConnection connection, HostTarget target);
+    /// <summary>
+    /// Starts connecting for a new guest connection; answer with <see cref="UserStack.OnTcpConnected"/>
+    /// or <see cref="UserStack.OnTcpConnectFailed"/>. <paramref name="ttl"/>: the TTL (hop limit)
+    /// the connection leaves the host with, past the virtual router's hop, whose routers' ICMP
+    /// errors about the SYN are then reported with the failure; 0: the host's default, no report.
+    /// </summary>
+    void OpenTcp(TcpConnection connection, HostTarget target, byte ttl);
 
     /// <summary>Level-triggered: look at the connection and start the reads, writes, shutdown it now allows.</summary>
     void SyncTcp(TcpConnection connection);

@@ -1,13 +1,17 @@
 using System.Globalization;
+using Netdevd.Interop.Tests.Harness;
 
 namespace Netdevd.Interop.Tests.User;
 
 /// <summary>
-/// A guest's traceroute through netdevd, with busybox's traceroute and traceroute6: the test's
-/// client namespace is a first router beyond the host, a namespace of this test's own a second one
-/// that owns the destination. Each hop answers in turn, as on a real network: the virtual router
-/// itself (its TTL 1 time exceeded), the router beyond (its time exceeded, relayed), the
-/// destination (its port unreachable or echo reply). slirp4netns's guests see no hop at all.
+/// A guest's traceroute through netdevd, with busybox's traceroute and traceroute6 (UDP, ICMP) and
+/// Debian's traceroute (TCP SYN probes, -T, and connect() probes, -M tcpconn): the test's client
+/// namespace is a first router beyond the host, a namespace of this test's own a second one that
+/// owns the destination. Each hop answers in turn, as on a real network: the virtual router itself
+/// (its TTL 1 time exceeded), the router beyond (its time exceeded, relayed; for a TCP probe the
+/// error that failed the host's connect), the destination (its port unreachable, echo reply or
+/// reset). slirp4netns's guests see no hop at all; before netdevd took the hop for TCP, a TCP
+/// probe of any TTL reached the destination, which showed as the first hop.
 /// </summary>
 [Collection("user-netdev")]
 public sealed class TracerouteInteropTests
@@ -16,12 +20,20 @@ public sealed class TracerouteInteropTests
     private const string Destination6 = "2001:db8:99::7";
 
     [Theory]
-    [InlineData("traceroute", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
-    [InlineData("traceroute -I", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
-    [InlineData("traceroute6", Destination6, "fe80::2", UserNetRig.ClientLinkClient6)]
+    [InlineData("busybox traceroute", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
+    [InlineData("busybox traceroute -I", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
+    [InlineData("busybox traceroute6", Destination6, "fe80::2", UserNetRig.ClientLinkClient6)]
+    [InlineData("traceroute.db -T", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
+    [InlineData("traceroute.db -T", Destination6, "fe80::2", UserNetRig.ClientLinkClient6)]
+    [InlineData("traceroute.db -M tcpconn", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
     public async Task Every_hop_answers_the_router_the_router_beyond_and_the_destination(string traceroute, string destination, string router, string beyond)
     {
         UserNetRig.RequireTools();
+        if (traceroute.StartsWith("traceroute.db", StringComparison.Ordinal))
+        {
+            HostTools.Require("traceroute.db", "traceroute");
+        }
+
         await using var rig = await UserNetRig.StartAsync("");
         var far = $"ndu-far-{Random.Shared.Next(0x10000):x4}";
         try
@@ -43,7 +55,7 @@ public sealed class TracerouteInteropTests
                 $"ip -n {rig.HostNs} route add {Destination4}/32 via {UserNetRig.ClientLinkClient} && " +
                 $"ip -n {rig.HostNs} -6 route add {Destination6}/128 via {UserNetRig.ClientLinkClient6}");
 
-            var (_, output) = await rig.GuestAsync($"busybox {traceroute} -n -w 3 -q 1 -m 5 {destination}", TimeSpan.FromSeconds(60));
+            var (_, output) = await rig.GuestAsync($"{traceroute} -n -w 3 -q 1 -m 5 {destination}", TimeSpan.FromSeconds(60));
             Assert.Equal([router, beyond, destination], Hops(output));
         }
         finally

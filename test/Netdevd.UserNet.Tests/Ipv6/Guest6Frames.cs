@@ -88,6 +88,15 @@ internal static class Guest6Frames
         return o;
     }
 
+    /// <summary>A TCP segment with a correct IPv6 checksum.</summary>
+    public static byte[] Tcp(Ipv6Address source, Ipv6Address destination, ushort sourcePort, ushort destinationPort, uint seq, uint ack, TcpFlags flags, TcpOptions options = default, byte hopLimit = 64)
+    {
+        var l4 = new byte[TcpPacket.MinimumHeaderLength + options.EmittedLength];
+        TcpPacket.WriteHeader(l4, sourcePort, destinationPort, seq, ack, flags, 65535, options);
+        TcpPacket.CreateUnchecked(l4).FillChecksum(source, destination);
+        return Ip(source, destination, IpProtocol.Tcp, l4, hopLimit);
+    }
+
     /// <summary>A UDP datagram with a correct IPv6 checksum.</summary>
     public static byte[] Udp(Ipv6Address source, Ipv6Address destination, ushort sourcePort, ushort destinationPort, byte[] payload)
     {

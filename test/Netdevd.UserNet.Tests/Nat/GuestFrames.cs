@@ -125,6 +125,9 @@ internal sealed class FakeNatHost : INatHost
 {
     public List<(TcpConnection Connection, HostTarget Target)> Opened { get; } = [];
 
+    /// <summary>The TTL each of <see cref="Opened"/> was to leave the host with (0: the host's default).</summary>
+    public List<byte> OpenedTtls { get; } = [];
+
     public List<(Ipv4Address Destination, ushort Port, byte[] Payload)> UdpSent { get; } = [];
 
     /// <summary>The TTL (hop limit) each UDP datagram or echo request was to leave the host with, in order (0: the socket's own).</summary>
@@ -138,7 +141,11 @@ internal sealed class FakeNatHost : INatHost
 
     public bool IcmpAvailable { get; set; } = true;
 
-    public void OpenTcp(TcpConnection connection, HostTarget target) => Opened.Add((connection, target));
+    public void OpenTcp(TcpConnection connection, HostTarget target, byte ttl)
+    {
+        Opened.Add((connection, target));
+        OpenedTtls.Add(ttl);
+    }
 
     public void SyncTcp(TcpConnection connection)
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.UserNet.Services.Dns;
+using Netdevd.UserNet.Tests.Ipv6;
 using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Tests.Nat;
@@ -47,13 +48,8 @@ public sealed class Ipv6NatTests : IDisposable
         return frame;
     }
 
-    private static byte[] Tcp(Ipv6Address destination, ushort sourcePort, ushort destinationPort, uint seq, uint ack, TcpFlags flags, TcpOptions options = default)
-    {
-        var l4 = new byte[TcpPacket.MinimumHeaderLength + options.EmittedLength];
-        TcpPacket.WriteHeader(l4, sourcePort, destinationPort, seq, ack, flags, 65535, options);
-        TcpPacket.CreateUnchecked(l4).FillChecksum(Guest6, destination);
-        return Frame(destination, IpProtocol.Tcp, l4);
-    }
+    private static byte[] Tcp(Ipv6Address destination, ushort sourcePort, ushort destinationPort, uint seq, uint ack, TcpFlags flags, TcpOptions options = default) =>
+        Guest6Frames.Tcp(Guest6, destination, sourcePort, destinationPort, seq, ack, flags, options);
 
     private static byte[] Udp(Ipv6Address destination, ushort sourcePort, ushort destinationPort, byte[] payload)
     {
