@@ -22,6 +22,7 @@ declare -A tools=(
   [dnsmasq]=dnsmasq-base
   [dig]=dnsutils
   [traceroute.db]=traceroute
+  [tracepath]=iputils-tracepath
   [curl]=curl
   [tftp]=tftp-hpa
   [ethtool]=ethtool

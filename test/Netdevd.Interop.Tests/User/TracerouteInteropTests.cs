@@ -26,12 +26,18 @@ public sealed class TracerouteInteropTests
     [InlineData("traceroute.db -T", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
     [InlineData("traceroute.db -T", Destination6, "fe80::2", UserNetRig.ClientLinkClient6)]
     [InlineData("traceroute.db -M tcpconn", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
+    [InlineData("tracepath", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
+    [InlineData("tracepath", Destination6, "fe80::2", UserNetRig.ClientLinkClient6)]
     public async Task Every_hop_answers_the_router_the_router_beyond_and_the_destination(string traceroute, string destination, string router, string beyond)
     {
         UserNetRig.RequireTools();
         if (traceroute.StartsWith("traceroute.db", StringComparison.Ordinal))
         {
             HostTools.Require("traceroute.db", "traceroute");
+        }
+        else if (traceroute == "tracepath")
+        {
+            HostTools.Require("tracepath", "iputils-tracepath");
         }
 
         await using var rig = await UserNetRig.StartAsync("");
@@ -55,7 +61,9 @@ public sealed class TracerouteInteropTests
                 $"ip -n {rig.HostNs} route add {Destination4}/32 via {UserNetRig.ClientLinkClient} && " +
                 $"ip -n {rig.HostNs} -6 route add {Destination6}/128 via {UserNetRig.ClientLinkClient6}");
 
-            var (_, output) = await rig.GuestAsync($"{traceroute} -n -w 3 -q 1 -m 5 {destination}", TimeSpan.FromSeconds(60));
+            // tracepath (iputils) probes by UDP with IP_RECVERR and has no wait or query options.
+            var options = traceroute == "tracepath" ? "-n -m 5" : "-n -w 3 -q 1 -m 5";
+            var (_, output) = await rig.GuestAsync($"{traceroute} {options} {destination}", TimeSpan.FromSeconds(60));
             Assert.Equal([router, beyond, destination], Hops(output));
         }
         finally
@@ -64,16 +72,21 @@ public sealed class TracerouteInteropTests
         }
     }
 
-    /// <summary>The address of each hop line (" 1  10.0.2.2  0.081 ms"), its interface suffix (%eth0) cut; "*" when none answered.</summary>
+    /// <summary>
+    /// The address of each hop line (" 1  10.0.2.2  0.081 ms"; tracepath's " 1:  10.0.2.2  0.096ms",
+    /// once per probe), its interface suffix (%eth0) cut; "*" when none answered.
+    /// </summary>
     private static List<string> Hops(string output)
     {
         var hops = new List<string>();
+        var last = -1;
         foreach (var line in output.Split('\n'))
         {
             var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length >= 2 && int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            if (fields.Length >= 2 && int.TryParse(fields[0].TrimEnd(':'), NumberStyles.None, CultureInfo.InvariantCulture, out var hop) && hop != last)
             {
                 hops.Add(fields[1].Split('%')[0]);
+                last = hop;
             }
         }
 
