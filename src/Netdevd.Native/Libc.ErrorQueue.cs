@@ -6,6 +6,9 @@ public static partial class Libc
     public const int IP_RECVERR = 11;
     public const int IPPROTO_IPV6 = 41;
     public const int IPV6_RECVERR = 25;
+    public const int IP_RECVTTL = 12;
+    public const int IPV6_RECVHOPLIMIT = 51;
+    private const int IPV6_HOPLIMIT = 52;
 
     /// <summary>
     /// Takes one entry off a socket's error queue (recvmsg with MSG_ERRQUEUE, without waiting):
@@ -67,13 +70,16 @@ public static partial class Libc
 
     /// <summary>
     /// The IP_RECVERR/IPV6_RECVERR message among the control messages (all zero: none), its
-    /// offender's sockaddr copied to <paramref name="offender"/> as far as it fits.
+    /// offender's sockaddr copied to <paramref name="offender"/> as far as it fits, with the ICMP
+    /// message's TTL or hop limit when a control message gives it.
     /// </summary>
     private static unsafe ExtendedSocketError ExtendedError(byte* control, int length, Span<byte> offender)
     {
         // struct sock_extended_err: u32 ee_errno, u8 ee_origin, u8 ee_type, u8 ee_code, u8 pad,
         // u32 ee_info, u32 ee_data; the offender's sockaddr follows it (SO_EE_OFFENDER).
         const int ExtendedErrorLength = 16;
+        ExtendedSocketError error = default;
+        byte ttl = 0;
         var offset = 0;
         while (offset + 16 <= length)
         {
@@ -91,17 +97,20 @@ public static partial class Libc
                 var ee = control + offset + 16;
                 var offenderRoom = Math.Min(cmsgLength - 16 - ExtendedErrorLength, offender.Length);
                 new ReadOnlySpan<byte>(ee + ExtendedErrorLength, offenderRoom).CopyTo(offender);
-                return new ExtendedSocketError(*(int*)ee, ee[4], ee[5], ee[6], 0, 0, offenderRoom);
+                error = new ExtendedSocketError(*(int*)ee, ee[4], ee[5], ee[6], 0, 0, offenderRoom);
             }
-
-            if (isExtendedError && cmsgLength >= 16 + 4)
+            else if (isExtendedError && cmsgLength >= 16 + 4)
             {
-                return new ExtendedSocketError(*(int*)(control + offset + 16), 0, 0, 0, 0, 0, 0);
+                error = new ExtendedSocketError(*(int*)(control + offset + 16), 0, 0, 0, 0, 0, 0);
+            }
+            else if (((level == IPPROTO_IP && type == IP_TTL) || (level == IPPROTO_IPV6 && type == IPV6_HOPLIMIT)) && cmsgLength >= 16 + 4)
+            {
+                ttl = (byte)Math.Clamp(*(int*)(control + offset + 16), 0, 255);
             }
 
             offset += (cmsgLength + 7) & ~7;
         }
 
-        return default;
+        return error with { Ttl = ttl };
     }
 }

@@ -106,8 +106,11 @@ public sealed partial class UserStack
     /// </summary>
     private void SendIcmpError(Ipv4Packet offending, byte type, byte code) => SendIcmpError(offending, type, code, _options.Host);
 
-    /// <summary><see cref="SendIcmpError(Ipv4Packet, byte, byte)"/> from <paramref name="from"/> (a relayed error's sender).</summary>
-    private void SendIcmpError(Ipv4Packet offending, byte type, byte code, Ipv4Address from)
+    /// <summary>
+    /// <see cref="SendIcmpError(Ipv4Packet, byte, byte)"/> from <paramref name="from"/> (a relayed
+    /// error's sender), with <paramref name="ttl"/> (a relayed error's: as it came, less the hop).
+    /// </summary>
+    private void SendIcmpError(Ipv4Packet offending, byte type, byte code, Ipv4Address from, byte ttl = 64)
     {
         var source = offending.Source;
         var destination = offending.Destination;
@@ -119,7 +122,7 @@ public sealed partial class UserStack
 
         var datagram = offending.Bytes;
         var quoted = Math.Min(datagram.Length, MaxIcmpErrorDatagram - Ipv4Packet.MinimumHeaderLength - IcmpPacket.HeaderLength);
-        var l4 = BeginIpv4(from, source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, out var frame);
+        var l4 = BeginIpv4(from, source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, out var frame, ttl: ttl);
         if (l4.IsEmpty)
         {
             return;

@@ -162,7 +162,7 @@ public sealed partial class UserStack
     /// never to an unspecified or multicast source, never for a multicast destination unless RFC 4443
     /// 2.4 (e) allows it, as much of the datagram as fits in 1280 bytes, rate-limited.
     /// </summary>
-    private void SendIcmpv6Error(ReadOnlySpan<byte> offending, byte type, byte code, uint rest, bool allowMulticast = false, Ipv6Address? from = null)
+    private void SendIcmpv6Error(ReadOnlySpan<byte> offending, byte type, byte code, uint rest, bool allowMulticast = false, Ipv6Address? from = null, byte hopLimit = 255)
     {
         if (offending.Length < Ipv6Packet.HeaderLength)
         {
@@ -183,7 +183,7 @@ public sealed partial class UserStack
 
         var quoted = Math.Min(offending.Length, Icmpv6Packet.MaximumErrorLength - Icmpv6Packet.HeaderLength);
         var sender = from ?? RouterLinkLocal;
-        var l4 = BeginIpv6(sender, source, IpProtocol.Icmpv6, Icmpv6Packet.HeaderLength + quoted, out var frame, 255);
+        var l4 = BeginIpv6(sender, source, IpProtocol.Icmpv6, Icmpv6Packet.HeaderLength + quoted, out var frame, hopLimit);
         if (l4.IsEmpty)
         {
             return;

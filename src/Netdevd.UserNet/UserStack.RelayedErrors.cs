@@ -143,21 +143,30 @@ public sealed partial class UserStack
         (error.Type == Icmpv6Packet.TypeDestinationUnreachable ||
          (error.Type == Icmpv6Packet.TypeTimeExceeded && error.Code == Icmpv6Packet.CodeHopLimitExceeded));
 
-    /// <summary>Sends the guest <paramref name="error"/> about its <paramref name="datagram"/> from <paramref name="from"/>, counted when it went.</summary>
+    /// <summary>
+    /// Sends the guest <paramref name="error"/> about its <paramref name="datagram"/> from
+    /// <paramref name="from"/>, counted when it went; with the TTL it reached the host with, less
+    /// the virtual router's hop, as a router forwards it (tracepath counts the hops back by it;
+    /// 64 when the kernel did not say).
+    /// </summary>
     private void Relay(Span<byte> datagram, in ExtendedSocketError error, Ipv4Address from)
     {
         var sent = IcmpErrorsSent;
-        SendIcmpError(Ipv4Packet.CreateUnchecked(datagram), error.Type, error.Code, from);
+        SendIcmpError(Ipv4Packet.CreateUnchecked(datagram), error.Type, error.Code, from, ForwardedTtl(error, 64));
         Counters.IcmpErrorsRelayed += IcmpErrorsSent - sent;
     }
 
-    /// <summary><see cref="Relay"/> over IPv6.</summary>
+    /// <summary><see cref="Relay"/> over IPv6 (255 when the hop limit is not known, as the router's own errors).</summary>
     private void Relay6(Span<byte> datagram, in ExtendedSocketError error, Ipv6Address from)
     {
         var sent = Icmpv6ErrorsSent;
-        SendIcmpv6Error(datagram, error.Type, error.Code, 0, from: from);
+        SendIcmpv6Error(datagram, error.Type, error.Code, 0, from: from, hopLimit: ForwardedTtl(error, 255));
         Counters.IcmpErrorsRelayed += Icmpv6ErrorsSent - sent;
     }
+
+    /// <summary>The TTL (hop limit) an error leaves the router with: one less than it came with; <paramref name="unknown"/> when not known. Never 0: it is delivered, not dropped.</summary>
+    private static byte ForwardedTtl(in ExtendedSocketError error, byte unknown) =>
+        error.Ttl == 0 ? unknown : (byte)Math.Max(error.Ttl - 1, 1);
 
     /// <summary>The guest-visible address of a host address a flow's datagrams went to or came from (loopback as the guest named it).</summary>
     private Ipv4Address SeenByGuest(UdpFlow flow, Ipv4Address host) =>

@@ -346,7 +346,7 @@ public sealed partial class UserStack : IDisposable
     /// Finish with <see cref="Commit"/> of the returned frame.
     /// </summary>
     /// <param name="allocateL4">How much of the L4 part to allocate and return (-1: all of it; less when the rest follows the frame in pieces).</param>
-    private Span<byte> BeginIpv4(Ipv4Address source, Ipv4Address destination, byte protocol, int l4Length, out Span<byte> frame, int allocateL4 = -1)
+    private Span<byte> BeginIpv4(Ipv4Address source, Ipv4Address destination, byte protocol, int l4Length, out Span<byte> frame, int allocateL4 = -1, byte ttl = 64)
     {
         const int headers = EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength;
         var l4Allocated = allocateL4 < 0 ? l4Length : allocateL4;
@@ -358,7 +358,7 @@ public sealed partial class UserStack : IDisposable
         }
 
         EthernetFrame.WriteHeader(frame, GuestMac(destination), _ourMac, EtherType.Ipv4);
-        Ipv4Packet.WriteHeader(frame[EthernetFrame.HeaderLength..], source, destination, protocol, l4Length, _ipId++, 64, dontFragment: true);
+        Ipv4Packet.WriteHeader(frame[EthernetFrame.HeaderLength..], source, destination, protocol, l4Length, _ipId++, ttl, dontFragment: true);
         frame = frame[..Math.Max(headers + l4Allocated, EthernetFrame.MinimumLength)];
         return frame.Slice(headers, l4Allocated);
     }

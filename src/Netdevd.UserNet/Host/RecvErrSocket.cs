@@ -10,11 +10,25 @@ namespace Netdevd.UserNet.Host;
 /// </summary>
 internal static class RecvErrSocket
 {
-    /// <summary>Turns the error queue on (best effort: a kernel that refuses leaves the guest to time out).</summary>
-    public static void Enable(int fd, bool ipv6) =>
-        _ = ipv6
-            ? Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_RECVERR, 1)
-            : Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_RECVERR, 1);
+    /// <summary>
+    /// Turns the error queue on (best effort: a kernel that refuses leaves the guest to time out),
+    /// with the TTL (hop limit) each ICMP error arrived with, so that the error relayed to the
+    /// guest arrives with what a router would pass on: one less (tracepath counts the hops back
+    /// by it).
+    /// </summary>
+    public static void Enable(int fd, bool ipv6)
+    {
+        if (ipv6)
+        {
+            _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_RECVERR, 1);
+            _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_RECVHOPLIMIT, 1);
+        }
+        else
+        {
+            _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_RECVERR, 1);
+            _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_RECVTTL, 1);
+        }
+    }
 
     /// <summary>
     /// A non-blocking sendto past an earlier datagram's ICMP error: that error leaves the socket's

@@ -65,6 +65,13 @@ public sealed class TracerouteInteropTests
             var options = traceroute == "tracepath" ? "-n -m 5" : "-n -w 3 -q 1 -m 5";
             var (_, output) = await rig.GuestAsync($"{traceroute} {options} {destination}", TimeSpan.FromSeconds(60));
             Assert.Equal([router, beyond, destination], Hops(output));
+            if (traceroute == "tracepath")
+            {
+                // tracepath counts the hops back by the errors' TTL: each relayed one left the
+                // virtual router with one less than it reached the host with, as a router passes it on.
+                Assert.DoesNotContain("asymm", output, StringComparison.Ordinal);
+                Assert.Contains("hops 3 back 3", output, StringComparison.Ordinal);
+            }
         }
         finally
         {

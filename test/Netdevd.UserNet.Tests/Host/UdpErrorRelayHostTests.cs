@@ -43,10 +43,14 @@ public sealed class UdpErrorRelayHostTests
             var received = await open.ReceiveAsync(cts.Token);
             Assert.Equal("open"u8.ToArray(), received.Buffer);
 
-            var (source, type, code, quotedPort) = await WaitForErrorAsync(guest, ipv6);
+            var (source, type, code, quotedPort, ttl) = await WaitForErrorAsync(guest, ipv6);
             Assert.Equal(ipv6 ? (Icmpv6Packet.TypeDestinationUnreachable, Icmpv6Packet.CodePortUnreachable) : (IcmpPacket.TypeDestinationUnreachable, (byte)3), (type, code));
             Assert.Equal(closedPort, quotedPort);
             Assert.Equal(ipv6 ? Guest6Frames.Gateway.ToString() : GuestFrames.Host.ToString(), source);
+
+            // The kernel's error left with the default TTL (hop limit) 64 and arrived with it over
+            // loopback; relayed as a router forwards it, one less (IP_RECVTTL, IPV6_RECVHOPLIMIT).
+            Assert.Equal(63, ttl);
             for (var i = 0; i < 100 && client.Counters.IcmpErrorsRelayed == 0; i++)
             {
                 await Task.Delay(10, TestContext.Current.CancellationToken); // counted once the frame is out
@@ -71,8 +75,8 @@ public sealed class UdpErrorRelayHostTests
         return (ushort)((IPEndPoint)probe.Client.LocalEndPoint!).Port;
     }
 
-    /// <summary>Waits (bounded) for the ICMP or ICMPv6 error to reach the guest: its sender, type, code and the destination port it quotes.</summary>
-    private static async Task<(string Source, byte Type, byte Code, ushort QuotedPort)> WaitForErrorAsync(GuestPeer guest, bool ipv6)
+    /// <summary>Waits (bounded) for the ICMP or ICMPv6 error to reach the guest: its sender, type, code, the destination port it quotes and its TTL (hop limit).</summary>
+    private static async Task<(string Source, byte Type, byte Code, ushort QuotedPort, byte Ttl)> WaitForErrorAsync(GuestPeer guest, bool ipv6)
     {
         for (var i = 0; i < 1000; i++)
         {
@@ -87,7 +91,7 @@ public sealed class UdpErrorRelayHostTests
                 {
                     Assert.True(icmp.VerifyChecksum());
                     var quoted = ip.Payload[IcmpPacket.HeaderLength..];
-                    return (ip.Source.ToString(), icmp.Header.Type, icmp.Header.Code, (ushort)((quoted[22] << 8) | quoted[23]));
+                    return (ip.Source.ToString(), icmp.Header.Type, icmp.Header.Code, (ushort)((quoted[22] << 8) | quoted[23]), ip.TimeToLive);
                 }
 
                 if (ipv6 && eth.EtherType == EtherType.Ipv6 && Ipv6Packet.TryCreate(eth.Payload, out var ip6) && ip6.NextHeader == IpProtocol.Icmpv6 &&
@@ -95,7 +99,7 @@ public sealed class UdpErrorRelayHostTests
                 {
                     Assert.True(icmp6.VerifyChecksum(ip6.Source, ip6.Destination));
                     var quoted = ip6.Payload[Icmpv6Packet.HeaderLength..];
-                    return (ip6.Source.ToString(), icmp6.Header.Type, icmp6.Header.Code, (ushort)((quoted[42] << 8) | quoted[43]));
+                    return (ip6.Source.ToString(), icmp6.Header.Type, icmp6.Header.Code, (ushort)((quoted[42] << 8) | quoted[43]), ip6.HopLimit);
                 }
             }
 

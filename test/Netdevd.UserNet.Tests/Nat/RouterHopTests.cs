@@ -214,6 +214,30 @@ public sealed class RouterHopTests : Ipv6StackHarness
         Assert.Equal(((ushort)40040, (ushort)443, 7000u), (tcp.SourcePort, tcp.DestinationPort, tcp.SequenceNumber));
     }
 
+    [Fact]
+    public void A_relayed_error_leaves_the_router_with_one_hop_less_than_it_came_with()
+    {
+        var hop = Ipv4Address.Create(192, 0, 2, 254);
+        Stack.Input(WithTtl(GuestFrames.Udp(Outside, 33434, 33441, [1]), 3));
+        var flow = Assert.Single(NatHost.UdpOpened);
+        var error = new ExtendedSocketError(Errno.EHOSTUNREACH, ExtendedSocketError.OriginIcmp, IcmpPacket.TypeTimeExceeded, 0, 0, 0, 0, Ttl: 62);
+        Stack.OnUdpError(flow, error, Outside, 33441, hop, []);
+        Stack.OnUdpError(flow, error with { Ttl = 0 }, Outside, 33441, hop, []); // the kernel did not say: as the router's own
+        Stack.OnUdpError(flow, error with { Ttl = 1 }, Outside, 33441, hop, []); // delivered, not dropped
+        Assert.Equal([61, 64, 1], TtlsOf(Sink.Take()));
+
+        Stack.Input(Guest6Frames.Udp(Guest6Frames.Guest, Outside6, 33434, 33442, [1]));
+        var flow6 = NatHost.UdpOpened[^1];
+        var error6 = new ExtendedSocketError(Errno.EHOSTUNREACH, ExtendedSocketError.OriginIcmp6, Icmpv6Packet.TypeTimeExceeded, Icmpv6Packet.CodeHopLimitExceeded, 0, 0, 0, Ttl: 60);
+        Stack.OnUdp6Error(flow6, error6, Outside6, 33442, Guest6Frames.Parse("2001:db8:1::1"), []);
+        Stack.OnUdp6Error(flow6, error6 with { Ttl = 0 }, Outside6, 33442, Guest6Frames.Parse("2001:db8:1::1"), []);
+        Assert.Equal([59, 255], TtlsOf(Sink.Take()));
+    }
+
+    /// <summary>The TTL (IPv4) or hop limit (IPv6) of each frame.</summary>
+    private static List<byte> TtlsOf(List<byte[]> frames) =>
+        [.. frames.Select(f => f[EthernetFrame.HeaderLength] >> 4 == 4 ? f[EthernetFrame.HeaderLength + 8] : f[EthernetFrame.HeaderLength + 7])];
+
     private sealed class NoUpstream : Netdevd.UserNet.Services.Dns.IDnsUpstream
     {
         public bool Send(System.Net.IPEndPoint resolver, ReadOnlySpan<byte> query) => true;
