@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The gateway ping RTT's floor on this machine: bench/floor/floor-echo.c (a tap, ARP and echo for
+# 10.0.2.2, nothing else) waiting on the tap each way it can (epoll, poll, a blocking read, an
+# io_uring read), beside slirp4netns and netdevd (as in run.sh's rows: tap with vnet_hdr=on hubbed
+# to -netdev user). Every stack is up at once, each in a namespace of its own, and the pings
+# alternate between them in batches of 10, 50 ms apart (the order reversed each round), after 200
+# unmeasured pings 5 ms apart: run.sh's side-by-side RTT, for more than two stacks.
+# Prints each stack's median RTT in ms.
+#
+# Why: run.sh's RTT target (no worse than slirp4netns) is missed by ~10 µs of ~85. This tells
+# whether the kernel's part (the wake-up, the wait, the tap's read and write) is where it goes:
+# session 27 measured epoll 0.068-0.071, poll 0.069, blocking read 0.066, io_uring 0.076,
+# a NativeAOT C# loop of the same work 0.072, slirp4netns 0.076-0.079, netdevd 0.085-0.087.
+# Needs root, iproute2, iputils-ping, gcc, slirp4netns (liburing-dev for the io_uring mode).
+# Usage: bench/user/rtt-floor.sh [ROUNDS]   (default 6; NETDEVD_BIN=PATH, else the Release build;
+#        RTT_FLOOR_STACKS="epoll poll block uring slirp4netns netdevd")
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+rounds=${1:-6}
+[ "$(id -u)" = 0 ] || { echo "rtt-floor: needs root (namespaces, taps)"; exit 1; }
+for t in ip ping gcc; do command -v "$t" >/dev/null || { echo "rtt-floor: $t missing"; exit 1; }; done
+stacks=${RTT_FLOOR_STACKS:-epoll poll block uring slirp4netns netdevd}
+nd=${NETDEVD_BIN:-src/Netdevd/bin/Release/net10.0/netdevd}
+tmp=$(mktemp -d); tag=$$
+pids=(); namespaces=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for n in "${namespaces[@]}"; do ip netns del "$n" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ -e /usr/include/liburing.h ]; then
+  gcc -O2 -DWITH_URING -o "$tmp/floor-echo" bench/floor/floor-echo.c -luring || exit 1
+else
+  gcc -O2 -o "$tmp/floor-echo" bench/floor/floor-echo.c || exit 1
+  stacks=${stacks//uring/}
+fi
+command -v slirp4netns >/dev/null || stacks=${stacks//slirp4netns/}
+[ -x "$nd" ] || stacks=${stacks//netdevd/}
+
+for s in $stacks; do
+  ns=ndrf$tag-$s tap=ndrf$tag${s:0:3}
+  namespaces+=("$ns")
+  ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
+  case $s in
+    slirp4netns)
+      slirp4netns --configure --mtu=1500 --netns-type=path "/run/netns/$ns" tap0 >/dev/null 2>&1 &
+      pids+=($!); sleep 1; continue ;;
+    netdevd)
+      "$nd" --netdev user,id=u0 --netdev hubport,id=h0,hubid=0,netdev=u0 \
+            --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
+            >"$tmp/$s.log" 2>&1 & ;;
+    *)
+      "$tmp/floor-echo" "$s" "$tap" >"$tmp/$s.log" 2>&1 & ;;
+  esac
+  pids+=($!)
+  for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.1; done
+  ip link set "$tap" netns "$ns" && ip -n "$ns" link set "$tap" up && ip -n "$ns" addr add 10.0.2.15/24 dev "$tap" &&
+    ip -n "$ns" route add default via 10.0.2.2 || { echo "rtt-floor: $s did not come up"; cat "$tmp/$s.log"; exit 1; }
+done
+sleep 1
+
+for s in $stacks; do
+  ip netns exec "ndrf$tag-$s" ping -n -q -c 200 -i 0.005 10.0.2.2 >/dev/null
+  : >"$tmp/rtt.$s"
+done
+order=$stacks
+for _ in $(seq "$rounds"); do
+  for s in $order; do
+    ip netns exec "ndrf$tag-$s" ping -n -c 10 -i 0.05 -W 1 10.0.2.2 2>/dev/null |
+      sed -n 's/.*time=\([0-9.]*\) ms/\1/p' >>"$tmp/rtt.$s"
+  done
+  order=$(echo $order | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
+done
+
+echo "gateway rtt, medians of $((rounds * 10)) pings (ms), load average $(cut -d' ' -f1-3 /proc/loadavg):"
+for s in $stacks; do
+  printf '  %-12s %s\n' "$s" "$(sort -n "$tmp/rtt.$s" | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "-" }')"
+done
