@@ -317,6 +317,11 @@ def main():
     write("user-tcp", "urgent-data", record(0, syn) + record(0, ack1) + record(0, tcp_l4(40000, 8080, 1001, 1, 0x38, payload=b"U" * 100, urgent=5000)) + record(0, tcp_l4(40000, 8080, 1101, 1, 0x30, payload=b"", urgent=0xFFFF)))
     write("user-tcp", "mss-1", record(0, tcp_l4(40001, 8080, 5, 0, 0x02, options=mss(1))) + record(0, tcp_l4(40001, 8080, 6, 1, 0x10)) + record(0x40, b"h" * 3000) + record(0x03, b""))
     write("user-tcp", "syn-data-fin", record(0, tcp_l4(40002, 8080, 7, 0, 0x03, payload=b"early")) + record(0x20, tcp_l4(40003, 80, 1, 0, 0x02)))
+    # Action 6 with foreign ports 3 mod 4: the refused connect carries a router's ICMP error (type
+    # from port bits 2-6, code from bits 7-10, sender named when bit 11 is set): a time exceeded
+    # (47; 2095 named), net and protocol unreachable (15, 271), fragmentation needed (527, not
+    # relayed), a type never relayed (19).
+    write("user-tcp", "refused-icmp", b"".join(record(0xC0, tcp_l4(41000 + i, port, 1000 * i, 0, 0x02)) for i, port in enumerate([47, 2095, 15, 271, 527, 19])))
     write("user-tcp", "sack-window-probe", record(0, syn) + record(0, tcp_l4(40000, 8080, 1001, 1, 0x10, window=0, options=b"\x01\x01\x05\x0a" + struct.pack(">II", 100, 200))) + record(0x40, b"x" * 2000) + record(0x08, b"") + record(0x0B, b""))
     write("user-tcp", "rst-and-close", record(0, syn) + record(0, ack1) + record(0, tcp_l4(40000, 8080, 1001, 1, 0x11)) + record(0x80, b"") + record(0, tcp_l4(40000, 8080, 1002, 2, 0x10)) + record(0, tcp_l4(40000, 8080, 1002, 2, 0x04)))
     write("user-tcp", "host-reset", record(0, syn) + record(0, ack1) + record(0x40, b"abc") + record(0xA0, b"") + record(0, tcp_l4(40000, 8080, 1001, 4, 0x10)))
