@@ -103,14 +103,75 @@ public static partial class Libc
             {
                 error = new ExtendedSocketError(*(int*)(control + offset + 16), 0, 0, 0, 0, 0, 0);
             }
-            else if (((level == IPPROTO_IP && type == IP_TTL) || (level == IPPROTO_IPV6 && type == IPV6_HOPLIMIT)) && cmsgLength >= 16 + 4)
+            else if (TryReadTtl(control + offset, cmsgLength, out var value))
             {
-                ttl = (byte)Math.Clamp(*(int*)(control + offset + 16), 0, 255);
+                ttl = value;
             }
 
             offset += (cmsgLength + 7) & ~7;
         }
 
         return error with { Ttl = ttl };
+    }
+
+    /// <summary>
+    /// recvfrom, and the TTL (IPv6: hop limit) the datagram arrived with when the socket asked for
+    /// it (IP_RECVTTL, IPV6_RECVHOPLIMIT); <paramref name="ttl"/> 0 when no control message gave it.
+    /// </summary>
+    public static unsafe nint RecvFromWithTtl(int fd, Span<byte> buffer, int flags, Span<byte> address, out int addressLength, out byte ttl)
+    {
+        // One cmsghdr (16 bytes) and an int, twice over for room.
+        const int ControlRoom = 64;
+        var control = stackalloc byte[ControlRoom];
+        ttl = 0;
+        fixed (byte* d = buffer)
+        fixed (byte* a = address)
+        {
+            var iov = new IoVector(d, buffer.Length);
+            var message = new MessageHeader
+            {
+                Name = a,
+                NameLength = (uint)address.Length,
+                Iov = &iov,
+                IovLength = 1,
+                Control = control,
+                ControlLength = ControlRoom,
+            };
+            var received = RecvMsg(fd, &message, flags);
+            addressLength = (int)message.NameLength;
+            if (received < 0)
+            {
+                return received;
+            }
+
+            var length = (int)message.ControlLength;
+            for (var offset = 0; offset + 16 <= length;)
+            {
+                var cmsgLength = (int)*(nuint*)(control + offset);
+                if (cmsgLength < 16 || offset + cmsgLength > length)
+                {
+                    break;
+                }
+
+                if (TryReadTtl(control + offset, cmsgLength, out var value))
+                {
+                    ttl = value;
+                }
+
+                offset += (cmsgLength + 7) & ~7;
+            }
+
+            return received;
+        }
+    }
+
+    /// <summary>An IP_TTL or IPV6_HOPLIMIT control message's value (an int).</summary>
+    private static unsafe bool TryReadTtl(byte* cmsg, int cmsgLength, out byte ttl)
+    {
+        var level = *(int*)(cmsg + 8);
+        var type = *(int*)(cmsg + 12);
+        var isTtl = (level == IPPROTO_IP && type == IP_TTL) || (level == IPPROTO_IPV6 && type == IPV6_HOPLIMIT);
+        ttl = isTtl && cmsgLength >= 16 + 4 ? (byte)Math.Clamp(*(int*)(cmsg + 16), 0, 255) : (byte)0;
+        return isTtl && cmsgLength >= 16 + 4;
     }
 }

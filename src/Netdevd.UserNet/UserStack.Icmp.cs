@@ -142,8 +142,11 @@ public sealed partial class UserStack
     private static bool IsIcmpError(Ipv4Packet datagram) =>
         datagram.Protocol == IpProtocol.Icmp && datagram.Payload.Length > 0 && datagram.Payload[0] is 3 or 4 or 5 or 11 or 12;
 
-    /// <summary>An echo reply (ICMP header and data) arrived on the flow's host socket.</summary>
-    internal void OnIcmpReply(IcmpFlow flow, ReadOnlySpan<byte> reply)
+    /// <summary>
+    /// An echo reply (ICMP header and data) arrived on the flow's host socket, with TTL
+    /// <paramref name="ttl"/> (0: not known); it reaches the guest with one less, as through a router.
+    /// </summary>
+    internal void OnIcmpReply(IcmpFlow flow, ReadOnlySpan<byte> reply, byte ttl = 0)
     {
         if (reply.Length < IcmpPacket.HeaderLength)
         {
@@ -153,13 +156,13 @@ public sealed partial class UserStack
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
         flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
-        SendEchoReply(flow.ForeignAddress, flow.GuestAddress, flow.Identifier, reply);
+        SendEchoReply(flow.ForeignAddress, flow.GuestAddress, flow.Identifier, reply, ForwardedTtl(ttl, 64));
     }
 
     /// <summary>Writes an echo reply with the request's (or the host reply's) data, restoring the guest's identifier.</summary>
-    private void SendEchoReply(Ipv4Address source, Ipv4Address guest, ushort identifier, ReadOnlySpan<byte> echo)
+    private void SendEchoReply(Ipv4Address source, Ipv4Address guest, ushort identifier, ReadOnlySpan<byte> echo, byte ttl = 64)
     {
-        var l4 = BeginIpv4(source, guest, IpProtocol.Icmp, echo.Length, out var frame);
+        var l4 = BeginIpv4(source, guest, IpProtocol.Icmp, echo.Length, out var frame, ttl: ttl);
         if (l4.IsEmpty)
         {
             return;

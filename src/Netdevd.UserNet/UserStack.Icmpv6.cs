@@ -123,8 +123,11 @@ public sealed partial class UserStack
         }
     }
 
-    /// <summary>An echo reply (ICMPv6 header and data) arrived on the flow's host socket.</summary>
-    internal void OnIcmpv6Reply(Icmpv6Flow flow, ReadOnlySpan<byte> reply)
+    /// <summary>
+    /// An echo reply (ICMPv6 header and data) arrived on the flow's host socket, with hop limit
+    /// <paramref name="hopLimit"/> (0: not known); it reaches the guest with one less, as through a router.
+    /// </summary>
+    internal void OnIcmpv6Reply(Icmpv6Flow flow, ReadOnlySpan<byte> reply, byte hopLimit = 0)
     {
         if (reply.Length < Icmpv6Packet.HeaderLength)
         {
@@ -134,13 +137,13 @@ public sealed partial class UserStack
         flow.ExpiresAt = NowMs + _options.Limits.IcmpIdleTimeoutMs;
         flow.LastActivityMs = NowMs;
         NoteDeadline(flow.ExpiresAt);
-        SendEchoReply6(flow.Destination, flow.GuestAddress, flow.Identifier, reply);
+        SendEchoReply6(flow.Destination, flow.GuestAddress, flow.Identifier, reply, ForwardedTtl(hopLimit, 64));
     }
 
     /// <summary>Writes an echo reply with the request's (or the host reply's) data and the guest's identifier.</summary>
-    private void SendEchoReply6(Ipv6Address source, Ipv6Address guest, ushort identifier, ReadOnlySpan<byte> echo)
+    private void SendEchoReply6(Ipv6Address source, Ipv6Address guest, ushort identifier, ReadOnlySpan<byte> echo, byte hopLimit = 64)
     {
-        var l4 = BeginIpv6(source, guest, IpProtocol.Icmpv6, echo.Length, out var frame);
+        var l4 = BeginIpv6(source, guest, IpProtocol.Icmpv6, echo.Length, out var frame, hopLimit);
         if (l4.IsEmpty)
         {
             return;

@@ -152,7 +152,7 @@ public sealed partial class UserStack
     private void Relay(Span<byte> datagram, in ExtendedSocketError error, Ipv4Address from)
     {
         var sent = IcmpErrorsSent;
-        SendIcmpError(Ipv4Packet.CreateUnchecked(datagram), error.Type, error.Code, from, ForwardedTtl(error, 64));
+        SendIcmpError(Ipv4Packet.CreateUnchecked(datagram), error.Type, error.Code, from, ForwardedTtl(error.Ttl, 64));
         Counters.IcmpErrorsRelayed += IcmpErrorsSent - sent;
     }
 
@@ -160,13 +160,10 @@ public sealed partial class UserStack
     private void Relay6(Span<byte> datagram, in ExtendedSocketError error, Ipv6Address from)
     {
         var sent = Icmpv6ErrorsSent;
-        SendIcmpv6Error(datagram, error.Type, error.Code, 0, from: from, hopLimit: ForwardedTtl(error, 255));
+        SendIcmpv6Error(datagram, error.Type, error.Code, 0, from: from, hopLimit: ForwardedTtl(error.Ttl, 255));
         Counters.IcmpErrorsRelayed += Icmpv6ErrorsSent - sent;
     }
 
-    /// <summary>The TTL (hop limit) an error leaves the router with: one less than it came with; <paramref name="unknown"/> when not known. Never 0: it is delivered, not dropped.</summary>
-    private static byte ForwardedTtl(in ExtendedSocketError error, byte unknown) =>
-        error.Ttl == 0 ? unknown : (byte)Math.Max(error.Ttl - 1, 1);
 
     /// <summary>The guest-visible address of a host address a flow's datagrams went to or came from (loopback as the guest named it).</summary>
     private Ipv4Address SeenByGuest(UdpFlow flow, Ipv4Address host) =>

@@ -83,4 +83,13 @@ public sealed partial class UserStack
             ? TryTakeHop(Ipv4Packet.CreateUnchecked(datagram), key.ForeignAddress, out ttl)
             : TryTakeHop6(Ipv6Packet.CreateUnchecked(datagram), key.Foreign, out ttl);
     }
+
+    /// <summary>
+    /// The TTL (hop limit) a datagram from beyond the host leaves the router with towards the
+    /// guest: one less than it reached the host with (<paramref name="arrived"/>), so the guest's
+    /// `ping` shows a real path's TTL and `tracepath` counts the hops back right;
+    /// <paramref name="unknown"/> when the kernel did not say (0). Never 0: it is delivered, not dropped.
+    /// </summary>
+    private static byte ForwardedTtl(byte arrived, byte unknown) =>
+        arrived == 0 ? unknown : (byte)Math.Max(arrived - 1, 1);
 }

@@ -41,7 +41,7 @@ internal sealed class IcmpSockets(UserNetEngine engine, ILogger logger) : PingSo
         return false;
     }
 
-    protected override void Deliver(IcmpFlow flow, ReadOnlySpan<byte> reply) => Engine.Stack.OnIcmpReply(flow, reply);
+    protected override void Deliver(IcmpFlow flow, ReadOnlySpan<byte> reply, byte ttl) => Engine.Stack.OnIcmpReply(flow, reply, ttl);
 
     protected override bool TryReadAddress(ReadOnlySpan<byte> sockaddr, out Ipv4Address address) => SockAddrIn.TryRead(sockaddr, out address, out _);
 

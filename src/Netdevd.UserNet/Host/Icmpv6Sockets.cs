@@ -52,7 +52,7 @@ internal sealed class Icmpv6Sockets(UserNetEngine engine, ILogger logger) : Ping
         return false;
     }
 
-    protected override void Deliver(Icmpv6Flow flow, ReadOnlySpan<byte> reply) => Engine.Stack.OnIcmpv6Reply(flow, reply);
+    protected override void Deliver(Icmpv6Flow flow, ReadOnlySpan<byte> reply, byte hopLimit) => Engine.Stack.OnIcmpv6Reply(flow, reply, hopLimit);
 
     protected override bool TryReadAddress(ReadOnlySpan<byte> sockaddr, out Ipv6Address address) => SockAddrIn6.TryRead(sockaddr, out address, out _);
 

@@ -56,7 +56,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
     protected abstract bool TryReadRaw(Span<byte> packet, ReadOnlySpan<byte> from, out TAddress source, out Span<byte> message);
 
     /// <summary>Hands an echo reply (ICMP header and data) to the stack.</summary>
-    protected abstract void Deliver(TFlow flow, ReadOnlySpan<byte> reply);
+    protected abstract void Deliver(TFlow flow, ReadOnlySpan<byte> reply, byte ttl);
 
     /// <summary>The address of a sockaddr of <see cref="Family"/>; false when it is none (or cut short).</summary>
     protected abstract bool TryReadAddress(ReadOnlySpan<byte> sockaddr, out TAddress address);
@@ -141,13 +141,14 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
     }
 
     /// <summary>One reply or raw packet read from <paramref name="socket"/> (under the engine lock, outside any stack call).</summary>
-    private void Receive(PingSocket socket, Span<byte> packet, ReadOnlySpan<byte> from)
+    /// <summary>A datagram off a socket, with the TTL (hop limit) it arrived with (0: not known).</summary>
+    private void Receive(PingSocket socket, Span<byte> packet, ReadOnlySpan<byte> from, byte ttl)
     {
         if (socket.Flow is { } flow)
         {
             if (IcmpHeader.TryCreate(packet, out var reply) && reply.Type == EchoReplyType)
             {
-                Deliver(flow, packet);
+                Deliver(flow, packet, ttl);
             }
 
             return;
@@ -156,7 +157,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
         if (TryReadRaw(packet, from, out var source, out var message) && IcmpHeader.TryCreate(message, out var icmp)
             && icmp.Type == EchoReplyType && _rawFlows.TryGetValue((source, icmp.Identifier), out var match))
         {
-            Deliver(match, message);
+            Deliver(match, message, ttl);
         }
     }
 
@@ -237,7 +238,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
             var buffer = _owner.Engine.DatagramBuffer;
             for (var i = 0; i < Batch && !_closed; i++)
             {
-                var n = Libc.RecvFrom(Fd, buffer, Libc.MSG_DONTWAIT, _from, out var fromLength);
+                var n = Libc.RecvFromWithTtl(Fd, buffer, Libc.MSG_DONTWAIT, _from, out var fromLength, out var ttl);
                 if (n < 0)
                 {
                     if (Errno.Last == Errno.EAGAIN)
@@ -250,7 +251,7 @@ internal abstract class PingSockets<TAddress, TFlow>(UserNetEngine engine, ILogg
                     continue;
                 }
 
-                _owner.Receive(this, buffer.AsSpan(0, (int)n), _from.AsSpan(0, Math.Min(fromLength, _from.Length)));
+                _owner.Receive(this, buffer.AsSpan(0, (int)n), _from.AsSpan(0, Math.Min(fromLength, _from.Length)), ttl);
             }
 
             // More may be waiting: run again after the other queued work, so one busy socket cannot starve the rest.

@@ -11,7 +11,8 @@ namespace Netdevd.Interop.Tests.User;
 /// (its TTL 1 time exceeded), the router beyond (its time exceeded, relayed; for a TCP probe the
 /// error that failed the host's connect), the destination (its port unreachable, echo reply or
 /// reset). slirp4netns's guests see no hop at all; before netdevd took the hop for TCP, a TCP
-/// probe of any TTL reached the destination, which showed as the first hop.
+/// probe of any TTL reached the destination, which showed as the first hop. A ping's reply shows
+/// the TTL of the routed path too.
 /// </summary>
 [Collection("user-netdev")]
 public sealed class TracerouteInteropTests
@@ -41,26 +42,9 @@ public sealed class TracerouteInteropTests
         }
 
         await using var rig = await UserNetRig.StartAsync("");
-        var far = $"ndu-far-{Random.Shared.Next(0x10000):x4}";
+        var far = await AddFarRouterAsync(rig);
         try
         {
-            await rig.DhcpAsync();
-            await rig.ConfigureStaticIpv6Async();
-            await rig.AddClientNamespaceAsync();
-            var veth = far[^4..];
-            await Shell.CheckAsync(
-                $"ip netns add {far} && ip -n {far} link set lo up && " +
-                $"ip -n {rig.ClientNs} link add ndfa{veth} type veth peer name ndfb{veth} netns {far} && " +
-                $"ip -n {rig.ClientNs} addr add 10.197.0.1/24 dev ndfa{veth} && ip -n {rig.ClientNs} addr add fd00:197::1/64 dev ndfa{veth} nodad && " +
-                $"ip -n {far} addr add 10.197.0.2/24 dev ndfb{veth} && ip -n {far} addr add fd00:197::2/64 dev ndfb{veth} nodad && " +
-                $"ip -n {rig.ClientNs} link set ndfa{veth} up && ip -n {far} link set ndfb{veth} up && " +
-                $"ip -n {far} addr add {Destination4}/32 dev lo && ip -n {far} addr add {Destination6}/128 dev lo && " +
-                $"ip -n {far} route add default via 10.197.0.1 && ip -n {far} -6 route add default via fd00:197::1 && " +
-                $"ip netns exec {rig.ClientNs} sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 && " +
-                $"ip -n {rig.ClientNs} route add {Destination4}/32 via 10.197.0.2 && ip -n {rig.ClientNs} -6 route add {Destination6}/128 via fd00:197::2 && " +
-                $"ip -n {rig.HostNs} route add {Destination4}/32 via {UserNetRig.ClientLinkClient} && " +
-                $"ip -n {rig.HostNs} -6 route add {Destination6}/128 via {UserNetRig.ClientLinkClient6}");
-
             // tracepath (iputils) probes by UDP with IP_RECVERR and has no wait or query options.
             var options = traceroute == "tracepath" ? "-n -m 5" : "-n -w 3 -q 1 -m 5";
             var (_, output) = await rig.GuestAsync($"{traceroute} {options} {destination}", TimeSpan.FromSeconds(60));
@@ -77,6 +61,76 @@ public sealed class TracerouteInteropTests
         {
             await Shell.RunAsync($"ip netns del {far}");
         }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_ping_beyond_the_host_shows_the_ttl_of_the_routed_path(bool pingSockets)
+    {
+        UserNetRig.RequireTools();
+        await using var rig = await UserNetRig.StartAsync("");
+        var far = await AddFarRouterAsync(rig);
+        try
+        {
+            if (pingSockets)
+            {
+                // netdevd runs as root here and so pings through a raw socket, unless the host's
+                // namespace lets it open unprivileged ping sockets, as an ordinary user's does.
+                await Shell.CheckAsync($"ip netns exec {rig.HostNs} sysctl -qw net.ipv4.ping_group_range=\"0 2147483647\"");
+            }
+
+            // The destination answers with 64, the router before it passes on 63, and the virtual
+            // router one less again, as on a routed path (libslirp's guests see 255 for every host).
+            Assert.Contains("ttl=62", (await rig.GuestAsync($"ping -n -c 1 -W 3 {Destination4}")).Output, StringComparison.Ordinal);
+            Assert.Contains("ttl=62", (await rig.GuestAsync($"ping -6 -n -c 1 -W 3 {Destination6}")).Output, StringComparison.Ordinal);
+            Assert.Contains("ttl=63", (await rig.GuestAsync($"ping -n -c 1 -W 3 {UserNetRig.ClientLinkClient}")).Output, StringComparison.Ordinal);
+            Assert.Contains("ttl=64", (await rig.GuestAsync("ping -n -c 1 -W 3 10.0.2.2")).Output, StringComparison.Ordinal);
+
+            // The echo flows' sockets are still open: the kind the test meant to use is the one used.
+            var (_, sockets) = await rig.HostAsync(pingSockets ? "cat /proc/net/icmp" : "cat /proc/net/raw");
+            Assert.True(sockets.Trim().Split('\n').Length > 1, $"no {(pingSockets ? "ping" : "raw")} socket of netdevd's:\n{sockets}");
+        }
+        finally
+        {
+            await Shell.RunAsync($"ip netns del {far}");
+        }
+    }
+
+    /// <summary>
+    /// The guest's DHCP and static IPv6 address, the rig's client namespace as a first router
+    /// beyond the host, and a namespace (returned; the caller deletes it) as a second router that
+    /// owns <see cref="Destination4"/> and <see cref="Destination6"/>.
+    /// </summary>
+    private static async Task<string> AddFarRouterAsync(UserNetRig rig)
+    {
+        await rig.DhcpAsync();
+        await rig.ConfigureStaticIpv6Async();
+        await rig.AddClientNamespaceAsync();
+        var far = $"ndu-far-{Random.Shared.Next(0x10000):x4}";
+        try
+        {
+            var veth = far[^4..];
+            await Shell.CheckAsync(
+                $"ip netns add {far} && ip -n {far} link set lo up && " +
+                $"ip -n {rig.ClientNs} link add ndfa{veth} type veth peer name ndfb{veth} netns {far} && " +
+                $"ip -n {rig.ClientNs} addr add 10.197.0.1/24 dev ndfa{veth} && ip -n {rig.ClientNs} addr add fd00:197::1/64 dev ndfa{veth} nodad && " +
+                $"ip -n {far} addr add 10.197.0.2/24 dev ndfb{veth} && ip -n {far} addr add fd00:197::2/64 dev ndfb{veth} nodad && " +
+                $"ip -n {rig.ClientNs} link set ndfa{veth} up && ip -n {far} link set ndfb{veth} up && " +
+                $"ip -n {far} addr add {Destination4}/32 dev lo && ip -n {far} addr add {Destination6}/128 dev lo && " +
+                $"ip -n {far} route add default via 10.197.0.1 && ip -n {far} -6 route add default via fd00:197::1 && " +
+                $"ip netns exec {rig.ClientNs} sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 && " +
+                $"ip -n {rig.ClientNs} route add {Destination4}/32 via 10.197.0.2 && ip -n {rig.ClientNs} -6 route add {Destination6}/128 via fd00:197::2 && " +
+                $"ip -n {rig.HostNs} route add {Destination4}/32 via {UserNetRig.ClientLinkClient} && " +
+                $"ip -n {rig.HostNs} -6 route add {Destination6}/128 via {UserNetRig.ClientLinkClient6}");
+        }
+        catch
+        {
+            await Shell.RunAsync($"ip netns del {far}");
+            throw;
+        }
+
+        return far;
     }
 
     /// <summary>

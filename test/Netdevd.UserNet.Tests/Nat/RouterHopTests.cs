@@ -234,6 +234,29 @@ public sealed class RouterHopTests : Ipv6StackHarness
         Assert.Equal([59, 255], TtlsOf(Sink.Take()));
     }
 
+    [Fact]
+    public void An_echo_reply_from_beyond_the_host_reaches_the_guest_with_one_hop_less()
+    {
+        Stack.Input(GuestFrames.Ping(Outside, 0x77, 1));
+        var flow = Assert.Single(NatHost.IcmpOpened);
+        byte[] reply = [IcmpPacket.TypeEchoReply, 0, 0, 0, 0x12, 0x34, 0, 1, 1, 2, 3, 4];
+        Stack.OnIcmpReply(flow, reply, 61);
+        Stack.OnIcmpReply(flow, reply, 0); // the kernel did not say: as before
+        Stack.OnIcmpReply(flow, reply, 1);
+        Assert.Equal([60, 64, 1], TtlsOf(Sink.Take()));
+
+        Stack.Input(Guest6Frames.Ping(Outside6, id: 0x78));
+        var (flow6, _) = Assert.Single(Icmp6.Sent);
+        var reply6 = Guest6Frames.EchoRequest(0x1111, 1);
+        reply6[0] = Icmpv6Packet.TypeEchoReply;
+        Stack.OnIcmpv6Reply(flow6, reply6, 57);
+        Stack.OnIcmpv6Reply(flow6, reply6, 0);
+        Assert.Equal([56, 64], TtlsOf(Sink.Take()));
+
+        Stack.Input(GuestFrames.Ping(GuestFrames.Host, 0x79, 1)); // the virtual router's own answer
+        Assert.Equal([64], TtlsOf(Sink.Take()));
+    }
+
     /// <summary>The TTL (IPv4) or hop limit (IPv6) of each frame.</summary>
     private static List<byte> TtlsOf(List<byte[]> frames) =>
         [.. frames.Select(f => f[EthernetFrame.HeaderLength] >> 4 == 4 ? f[EthernetFrame.HeaderLength + 8] : f[EthernetFrame.HeaderLength + 7])];
