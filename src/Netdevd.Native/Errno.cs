@@ -23,6 +23,7 @@ public static class Errno
     public const int EMSGSIZE = 90;
     public const int ENOTSOCK = 88;
     public const int EADDRINUSE = 98;
+    public const int EAFNOSUPPORT = 97;
     public const int EADDRNOTAVAIL = 99;
     public const int ENETUNREACH = 101;
     public const int ECONNABORTED = 103;

@@ -1,3 +1,4 @@
+using Netdevd.Native;
 using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.UserNet.Services;
@@ -125,9 +126,17 @@ public sealed partial class UserStack
             }
 
             flow = new UdpFlow(source, udp.SourcePort);
-            if (!Host.OpenUdp(flow))
+            if (Host.OpenUdp(flow) is not 0 and var refused)
             {
+                // A host without the family (IPv4 off) has no network to send it to: said at once,
+                // as an unroutable destination is; anything else (no descriptors) is a loss, as
+                // libslirp's udp_input drops it.
                 Counters.Drop(FrameDropReason.HostSocketFailed);
+                if (refused == Errno.EAFNOSUPPORT)
+                {
+                    SendIcmpError(ip, IcmpPacket.TypeDestinationUnreachable, IcmpPacket.CodeNetUnreachable);
+                }
+
                 return;
             }
 

@@ -1,3 +1,4 @@
+using Netdevd.Native;
 using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
 using Netdevd.UserNet.Services.Dns;
@@ -59,9 +60,16 @@ public sealed partial class UserStack
             }
 
             flow = new UdpFlow(source, udp.SourcePort);
-            if (!Host.OpenUdp(flow))
+            if (Host.OpenUdp(flow) is not 0 and var refused)
             {
+                // A host without IPv6 (ipv6.disable=1): no route beyond the router, said at once so
+                // the guest's resolver or application moves on; anything else is a loss (libslirp).
                 Counters.Drop(FrameDropReason.HostSocketFailed);
+                if (refused == Errno.EAFNOSUPPORT)
+                {
+                    SendIcmpv6Error(ip.Bytes, Icmpv6Packet.TypeDestinationUnreachable, Icmpv6Packet.CodeNoRoute, 0);
+                }
+
                 return;
             }
 

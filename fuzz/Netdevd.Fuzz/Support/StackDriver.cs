@@ -345,10 +345,16 @@ internal sealed class FuzzNatHost : INatHost
     /// <summary>The newest UDP flow (either family), kept after it closes: a late error may name it.</summary>
     public UdpFlow? LastUdp { get; private set; }
 
-    public bool OpenUdp(UdpFlow flow)
+    /// <summary>Flows from odd guest ports 3 mod 4 find the host without their family (EAFNOSUPPORT), so the fuzzer reaches that unreachable too.</summary>
+    public int OpenUdp(UdpFlow flow)
     {
+        if (flow.GuestPort % 4 == 3)
+        {
+            return Errno.EAFNOSUPPORT;
+        }
+
         LastUdp = flow;
-        return true;
+        return 0;
     }
 
     /// <summary>Odd ports fail as if unrouted, so the fuzzer reaches the stack's ICMP unreachable too.</summary>

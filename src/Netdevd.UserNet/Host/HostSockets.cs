@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Netdevd.Native;
 using Netdevd.UserNet.Nat;
 using Netdevd.Wire;
 
@@ -56,12 +57,12 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
         }
     }
 
-    public bool OpenUdp(UdpFlow flow)
+    public int OpenUdp(UdpFlow flow)
     {
         try
         {
             flow.HostState = HostUdpEndpoint.Open(engine, flow);
-            return true;
+            return 0;
         }
         catch (IOException e)
         {
@@ -73,7 +74,7 @@ internal sealed class HostSockets(UserNetEngine engine) : INatHost, IIcmpv6Host,
                     e.Message);
             }
 
-            return false;
+            return e.HResult > 0 ? e.HResult : Errno.EIO;
         }
     }
 

@@ -132,6 +132,9 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         var fd = Libc.Socket(ipv6 ? Libc.AF_INET6 : Libc.AF_INET, Libc.SOCK_STREAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0)
         {
+            // A host without the family (ipv6.disable=1) has no network for it: the guest's connect
+            // fails as unreachable; anything else (no descriptors left) as refused.
+            _connectErrno = Errno.Last == Errno.EAFNOSUPPORT ? Errno.ENETUNREACH : 0;
             ReportConnect(false);
             return;
         }

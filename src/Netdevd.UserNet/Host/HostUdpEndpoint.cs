@@ -34,13 +34,17 @@ internal sealed class HostUdpEndpoint : ErrorQueueWork, IHostIoHandler, IHostEnd
 
     public System.Net.IPEndPoint? HostLocalEndPoint => _closed ? null : Libc.GetSockName(_fd)?.ToIPEndPoint();
 
-    /// <summary>Opens and binds the socket (under the engine lock); IOException when the host refuses.</summary>
+    /// <summary>
+    /// Opens and binds the socket (under the engine lock); IOException when the host refuses, its
+    /// <see cref="Exception.HResult"/> the errno when the socket or its bind was refused.
+    /// </summary>
     public static HostUdpEndpoint Open(UserNetEngine engine, UdpFlow flow)
     {
         var fd = Libc.Socket(flow.IsIpv6 ? Libc.AF_INET6 : Libc.AF_INET, Libc.SOCK_DGRAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
         if (fd < 0)
         {
-            throw new IOException(Errno.Message(Errno.Last));
+            var refused = Errno.Last;
+            throw new IOException(Errno.Message(refused), refused);
         }
 
         Span<byte> any = stackalloc byte[SockAddrIn6.Length];
@@ -58,7 +62,7 @@ internal sealed class HostUdpEndpoint : ErrorQueueWork, IHostIoHandler, IHostEnd
         {
             var errno = Errno.Last;
             Libc.Close(fd);
-            throw new IOException(Errno.Message(errno));
+            throw new IOException(Errno.Message(errno), errno);
         }
 
         RecvErrSocket.Enable(fd, flow.IsIpv6);

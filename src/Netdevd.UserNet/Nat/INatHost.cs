@@ -22,8 +22,11 @@ internal interface INatHost
     /// <summary>The connection is gone: release its socket (abortively when <see cref="TcpConnection.ResetByGuest"/>).</summary>
     void CloseTcp(TcpConnection connection);
 
-    /// <summary>Opens the host socket of a new UDP flow; false when it cannot be had.</summary>
-    bool OpenUdp(UdpFlow flow);
+    /// <summary>
+    /// Opens the host socket of a new UDP flow: 0, or the errno that refused it (EAFNOSUPPORT: the
+    /// host has no such family, which the stack tells the guest as an unreachable network).
+    /// </summary>
+    int OpenUdp(UdpFlow flow);
 
     /// <summary>
     /// Sends from an IPv4 flow through its socket; false when the host has no way to the

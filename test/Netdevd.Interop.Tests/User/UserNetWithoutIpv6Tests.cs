@@ -6,7 +6,8 @@ namespace Netdevd.Interop.Tests.User;
 /// netdevd on a host without IPv6 (a kernel booted with ipv6.disable=1, as some distributions and
 /// hardened hosts are; <see cref="WithoutIpv6"/> refuses netdevd's AF_INET6 sockets the same way):
 /// the user netdev's IPv6 default stays on, so the guest keeps its dual stack inside the virtual
-/// network, IPv4 reaches the host, and what needs IPv6 on the host fails at once and clearly.
+/// network, IPv4 reaches the host, and what needs IPv6 on the host fails at once and clearly: as
+/// an unreachable network (an ICMPv6 no route), for TCP and UDP alike.
 /// </summary>
 [Collection("user-netdev")]
 public sealed class UserNetWithoutIpv6Tests
@@ -18,6 +19,26 @@ public sealed class UserNetWithoutIpv6Tests
         for port in range(20000, 20200):
             s.sendto(b"x", ("fec0::2", port))
         print("sent")
+        """;
+
+    /// <summary>A TCP connect and a connected UDP socket's exchange (with IPV6_RECVERR) with the virtual host over IPv6: the errno each ends with.</summary>
+    private const string Unreachable6Probe = """
+        import errno, socket, sys
+        try:
+            socket.create_connection(("fec0::2", int(sys.argv[1])), timeout=5)
+            print("tcp connected")
+        except OSError as e:
+            print("tcp", errno.errorcode.get(e.errno, e))
+        u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        u.setsockopt(socket.IPPROTO_IPV6, 25, 1)  # IPV6_RECVERR: Linux reports a no route only then
+        u.settimeout(5)
+        u.connect(("fec0::2", 5353))
+        u.send(b"x")
+        try:
+            u.recv(100)
+            print("udp answered")
+        except OSError as e:
+            print("udp", errno.errorcode.get(e.errno, e))
         """;
 
     [Fact]
@@ -44,10 +65,18 @@ public sealed class UserNetWithoutIpv6Tests
         Assert.Equal(0, (await rig.GuestAsync("ping -c 1 -W 3 10.0.2.2", TimeSpan.FromSeconds(10))).Status);
         Assert.Equal(0, (await rig.GuestAsync("ping -6 -c 1 -W 3 fec0::2", TimeSpan.FromSeconds(10))).Status);
 
-        // TCP over IPv6 to the host: refused at once (the guest's connect gets a reset), not left to time out.
+        // TCP over IPv6 to the host: fails at once, not left to time out.
         var (curl6, refused) = await rig.GuestAsync($"curl -sS --max-time 10 http://[fec0::2]:{httpPort}/", TimeSpan.FromSeconds(20));
         Assert.Equal(7, curl6); // curl: "Couldn't connect to server", well before its 10 s
         Assert.Contains("Couldn't connect", refused, StringComparison.Ordinal);
+
+        // ... and as what it is, an unreachable network (an ICMPv6 no route), for TCP and for UDP
+        // (a socket that listens for errors hears it at once; the datagram was dropped unanswered).
+        var probe = Path.Combine(rig.Dir, "unreachable6.py");
+        await File.WriteAllTextAsync(probe, Unreachable6Probe.Replace("\r", "", StringComparison.Ordinal));
+        var (_, errors) = await rig.GuestAsync($"python3 {probe} {httpPort}", TimeSpan.FromSeconds(20));
+        Assert.Contains("tcp ENETUNREACH", errors, StringComparison.Ordinal);
+        Assert.Contains("udp ENETUNREACH", errors, StringComparison.Ordinal);
 
         // DNS with only an IPv6 nameserver: SERVFAIL at once, within dig's 1 s.
         var (_, dns) = await rig.GuestAsync("dig +time=1 +tries=1 @10.0.2.3 example.org", TimeSpan.FromSeconds(20));

@@ -160,10 +160,18 @@ internal sealed class FakeNatHost : INatHost
     /// <summary>The UDP flows the stack opened a host socket for, in order.</summary>
     public List<UdpFlow> UdpOpened { get; } = [];
 
-    public bool OpenUdp(UdpFlow flow)
+    /// <summary>The errno the next UDP socket opens fail with (0: they open).</summary>
+    public int UdpOpenError { get; set; }
+
+    public int OpenUdp(UdpFlow flow)
     {
+        if (UdpOpenError != 0)
+        {
+            return UdpOpenError;
+        }
+
         UdpOpened.Add(flow);
-        return true;
+        return 0;
     }
 
     /// <summary>Whether IPv4 UDP sends fail as for lack of a route (ENETUNREACH).</summary>

@@ -51,6 +51,23 @@ public sealed class IcmpUnreachableTests : NatStackHarness
     }
 
     [Fact]
+    public void A_host_without_the_family_answers_udp_with_a_network_unreachable_and_one_out_of_descriptors_drops_it()
+    {
+        NatHost.UdpOpenError = Errno.EAFNOSUPPORT;
+        var datagram = GuestFrames.Udp(Outside, 5002, 9, [1, 2, 3]);
+        Stack.Input(datagram);
+        var (type, code, quoted) = ParseError(Assert.Single(Sink.Take()));
+        Assert.Equal((IcmpPacket.TypeDestinationUnreachable, IcmpPacket.CodeNetUnreachable), (type, code));
+        Assert.Equal(Datagram(datagram), quoted);
+        Assert.Equal(0, Stack.UdpFlowCount);
+
+        NatHost.UdpOpenError = Errno.EMFILE;
+        Stack.Input(GuestFrames.Udp(Outside, 5003, 9, [1]));
+        Assert.Empty(Sink.Take()); // lost, as libslirp's udp_input drops it
+        Assert.Equal(2, Stack.Counters.Drops(FrameDropReason.HostSocketFailed));
+    }
+
+    [Fact]
     public void A_ping_the_host_cannot_route_is_answered_with_a_network_unreachable()
     {
         NatHost.IcmpUnreachable = true;

@@ -372,6 +372,20 @@ public sealed class Ipv6NatTests : IDisposable
     }
 
     [Fact]
+    public void On_a_host_without_ipv6_a_udp_datagram_gets_an_icmpv6_no_route_at_once_and_opens_no_flow()
+    {
+        // ipv6.disable=1: the host's socket(AF_INET6) fails with EAFNOSUPPORT.
+        _host.UdpOpenError = Netdevd.Native.Errno.EAFNOSUPPORT;
+        var datagram = Udp(Host6, 5004, 53, [1, 2, 3]);
+        _stack.Input(datagram);
+        var (source, l4) = ParseIpv6(Assert.Single(_sink.Take()), IpProtocol.Icmpv6);
+        Assert.Equal(Parse("fe80::2"), source);
+        Assert.Equal((Icmpv6Packet.TypeDestinationUnreachable, Icmpv6Packet.CodeNoRoute), (l4[0], l4[1]));
+        Assert.Equal(datagram.AsSpan(EthernetFrame.HeaderLength).ToArray(), l4.AsSpan(Icmpv6Packet.HeaderLength).ToArray());
+        Assert.Empty(_host.UdpOpened);
+    }
+
+    [Fact]
     public void A_closed_port_on_the_hosts_loopback_is_an_icmpv6_port_unreachable_quoting_the_guests_datagram()
     {
         var datagram = Udp(Host6, 5001, 5999, "hello"u8.ToArray());
