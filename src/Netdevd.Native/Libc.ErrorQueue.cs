@@ -40,32 +40,18 @@ public static partial class Libc
         const int ControlRoom = 128;
         error = default;
         var control = stackalloc byte[ControlRoom];
-        fixed (byte* d = data)
-        fixed (byte* n = name)
+        var received = RecvWithControl(fd, data, name, control, ControlRoom, MSG_ERRQUEUE | MSG_DONTWAIT, out var nameLength, out var controlLength);
+        if (received < 0)
         {
-            var iov = new IoVector(d, data.Length);
-            var message = new MessageHeader
-            {
-                Name = n,
-                NameLength = (uint)name.Length,
-                Iov = &iov,
-                IovLength = 1,
-                Control = control,
-                ControlLength = ControlRoom,
-            };
-            var received = RecvMsg(fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT);
-            if (received < 0)
-            {
-                return false;
-            }
-
-            error = ExtendedError(control, (int)message.ControlLength, offender) with
-            {
-                DataLength = (int)Math.Min(received, data.Length),
-                NameLength = (int)Math.Min(message.NameLength, (uint)name.Length),
-            };
-            return true;
+            return false;
         }
+
+        error = ExtendedError(control, controlLength, offender) with
+        {
+            DataLength = (int)Math.Min(received, data.Length),
+            NameLength = Math.Min(nameLength, name.Length),
+        };
+        return true;
     }
 
     /// <summary>
@@ -124,43 +110,45 @@ public static partial class Libc
         const int ControlRoom = 64;
         var control = stackalloc byte[ControlRoom];
         ttl = 0;
-        fixed (byte* d = buffer)
-        fixed (byte* a = address)
+        var received = RecvWithControl(fd, buffer, address, control, ControlRoom, flags, out addressLength, out var length);
+        for (var offset = 0; received >= 0 && offset + 16 <= length;)
         {
-            var iov = new IoVector(d, buffer.Length);
+            var cmsgLength = (int)*(nuint*)(control + offset);
+            if (cmsgLength < 16 || offset + cmsgLength > length)
+            {
+                break;
+            }
+
+            if (TryReadTtl(control + offset, cmsgLength, out var value))
+            {
+                ttl = value;
+            }
+
+            offset += (cmsgLength + 7) & ~7;
+        }
+
+        return received;
+    }
+
+    /// <summary>recvmsg(2) into one buffer, with the sender's address and the control messages (their lengths as read).</summary>
+    private static unsafe nint RecvWithControl(int fd, Span<byte> data, Span<byte> name, byte* control, int controlRoom, int flags, out int nameLength, out int controlLength)
+    {
+        fixed (byte* d = data)
+        fixed (byte* n = name)
+        {
+            var iov = new IoVector(d, data.Length);
             var message = new MessageHeader
             {
-                Name = a,
-                NameLength = (uint)address.Length,
+                Name = n,
+                NameLength = (uint)name.Length,
                 Iov = &iov,
                 IovLength = 1,
                 Control = control,
-                ControlLength = ControlRoom,
+                ControlLength = (nuint)controlRoom,
             };
             var received = RecvMsg(fd, &message, flags);
-            addressLength = (int)message.NameLength;
-            if (received < 0)
-            {
-                return received;
-            }
-
-            var length = (int)message.ControlLength;
-            for (var offset = 0; offset + 16 <= length;)
-            {
-                var cmsgLength = (int)*(nuint*)(control + offset);
-                if (cmsgLength < 16 || offset + cmsgLength > length)
-                {
-                    break;
-                }
-
-                if (TryReadTtl(control + offset, cmsgLength, out var value))
-                {
-                    ttl = value;
-                }
-
-                offset += (cmsgLength + 7) & ~7;
-            }
-
+            nameLength = (int)message.NameLength;
+            controlLength = received < 0 ? 0 : (int)message.ControlLength;
             return received;
         }
     }
