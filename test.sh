@@ -23,6 +23,7 @@ declare -A tools=(
   [dig]=dnsutils
   [traceroute.db]=traceroute
   [tracepath]=iputils-tracepath
+  [mtr]=mtr-tiny
   [curl]=curl
   [tftp]=tftp-hpa
   [ethtool]=ethtool

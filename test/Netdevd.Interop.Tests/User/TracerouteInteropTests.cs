@@ -4,10 +4,10 @@ using Netdevd.Interop.Tests.Harness;
 namespace Netdevd.Interop.Tests.User;
 
 /// <summary>
-/// A guest's traceroute through netdevd, with busybox's traceroute and traceroute6 (UDP, ICMP) and
-/// Debian's traceroute (TCP SYN probes, -T, and connect() probes, -M tcpconn): the test's client
-/// namespace is a first router beyond the host, a namespace of this test's own a second one that
-/// owns the destination. Each hop answers in turn, as on a real network: the virtual router itself
+/// A guest's traceroute through netdevd, with busybox's traceroute and traceroute6 (UDP, ICMP),
+/// Debian's traceroute (TCP SYN probes, -T, and connect() probes, -M tcpconn), iputils tracepath
+/// and mtr (TCP, ICMPv6): the test's client namespace is a first router beyond the host, a
+/// namespace of this test's own a second one that owns the destination. Each hop answers in turn, as on a real network: the virtual router itself
 /// (its TTL 1 time exceeded), the router beyond (its time exceeded, relayed; for a TCP probe the
 /// error that failed the host's connect), the destination (its port unreachable, echo reply or
 /// reset). slirp4netns's guests see no hop at all; before netdevd took the hop for TCP, a TCP
@@ -29,6 +29,8 @@ public sealed class TracerouteInteropTests
     [InlineData("traceroute.db -M tcpconn", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
     [InlineData("tracepath", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
     [InlineData("tracepath", Destination6, "fe80::2", UserNetRig.ClientLinkClient6)]
+    [InlineData("mtr -T -P 80", Destination4, "10.0.2.2", UserNetRig.ClientLinkClient)]
+    [InlineData("mtr", Destination6, "fe80::2", UserNetRig.ClientLinkClient6)]
     public async Task Every_hop_answers_the_router_the_router_beyond_and_the_destination(string traceroute, string destination, string router, string beyond)
     {
         UserNetRig.RequireTools();
@@ -40,13 +42,18 @@ public sealed class TracerouteInteropTests
         {
             HostTools.Require("tracepath", "iputils-tracepath");
         }
+        else if (traceroute.StartsWith("mtr", StringComparison.Ordinal))
+        {
+            HostTools.Require("mtr", "mtr-tiny");
+        }
 
         await using var rig = await UserNetRig.StartAsync("");
         var far = await AddFarRouterAsync(rig);
         try
         {
-            // tracepath (iputils) probes by UDP with IP_RECVERR and has no wait or query options.
-            var options = traceroute == "tracepath" ? "-n -m 5" : "-n -w 3 -q 1 -m 5";
+            // tracepath (iputils) probes by UDP with IP_RECVERR and has no wait or query options;
+            // mtr reports one round of probes (ICMP by default, -T TCP SYNs).
+            var options = traceroute == "tracepath" ? "-n -m 5" : traceroute.StartsWith("mtr", StringComparison.Ordinal) ? "-n -r -c 1 -m 5" : "-n -w 3 -q 1 -m 5";
             var (_, output) = await rig.GuestAsync($"{traceroute} {options} {destination}", TimeSpan.FromSeconds(60));
             Assert.Equal([router, beyond, destination], Hops(output));
             if (traceroute == "tracepath")
@@ -135,7 +142,8 @@ public sealed class TracerouteInteropTests
 
     /// <summary>
     /// The address of each hop line (" 1  10.0.2.2  0.081 ms"; tracepath's " 1:  10.0.2.2  0.096ms",
-    /// once per probe), its interface suffix (%eth0) cut; "*" when none answered.
+    /// once per probe; mtr's "  1.|-- 10.0.2.2  0.0% ..."), its interface suffix (%eth0) cut; "*"
+    /// (mtr: "???") when none answered.
     /// </summary>
     private static List<string> Hops(string output)
     {
@@ -144,7 +152,10 @@ public sealed class TracerouteInteropTests
         foreach (var line in output.Split('\n'))
         {
             var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length >= 2 && int.TryParse(fields[0].TrimEnd(':'), NumberStyles.None, CultureInfo.InvariantCulture, out var hop) && hop != last)
+            var first = fields.Length >= 2 ? fields[0] : "";
+            var digits = first.Length - first.TrimStart("0123456789".ToCharArray()).Length;
+            if (digits > 0 && first[digits..] is "" or ":" or ".|--" &&
+                int.TryParse(first[..digits], NumberStyles.None, CultureInfo.InvariantCulture, out var hop) && hop != last)
             {
                 hops.Add(fields[1].Split('%')[0]);
                 last = hop;
