@@ -66,35 +66,24 @@ public static partial class Libc
         const int ExtendedErrorLength = 16;
         ExtendedSocketError error = default;
         byte ttl = 0;
-        var offset = 0;
-        while (offset + 16 <= length)
+        for (var message = new ControlMessages(control, length); message.MoveNext();)
         {
-            var cmsgLength = (int)*(nuint*)(control + offset);
-            if (cmsgLength < 16 || offset + cmsgLength > length)
+            var isExtendedError = (message.Level == IPPROTO_IP && message.Type == IP_RECVERR) || (message.Level == IPPROTO_IPV6 && message.Type == IPV6_RECVERR);
+            if (isExtendedError && message.DataLength >= ExtendedErrorLength)
             {
-                break;
-            }
-
-            var level = *(int*)(control + offset + 8);
-            var type = *(int*)(control + offset + 12);
-            var isExtendedError = (level == IPPROTO_IP && type == IP_RECVERR) || (level == IPPROTO_IPV6 && type == IPV6_RECVERR);
-            if (isExtendedError && cmsgLength >= 16 + ExtendedErrorLength)
-            {
-                var ee = control + offset + 16;
-                var offenderRoom = Math.Min(cmsgLength - 16 - ExtendedErrorLength, offender.Length);
+                var ee = message.Data;
+                var offenderRoom = Math.Min(message.DataLength - ExtendedErrorLength, offender.Length);
                 new ReadOnlySpan<byte>(ee + ExtendedErrorLength, offenderRoom).CopyTo(offender);
                 error = new ExtendedSocketError(*(int*)ee, ee[4], ee[5], ee[6], 0, 0, offenderRoom);
             }
-            else if (isExtendedError && cmsgLength >= 16 + 4)
+            else if (isExtendedError && message.DataLength >= 4)
             {
-                error = new ExtendedSocketError(*(int*)(control + offset + 16), 0, 0, 0, 0, 0, 0);
+                error = new ExtendedSocketError(*(int*)message.Data, 0, 0, 0, 0, 0, 0);
             }
-            else if (TryReadTtl(control + offset, cmsgLength, out var value))
+            else if (TryReadTtl(message, out var value))
             {
                 ttl = value;
             }
-
-            offset += (cmsgLength + 7) & ~7;
         }
 
         return error with { Ttl = ttl };
@@ -111,20 +100,12 @@ public static partial class Libc
         var control = stackalloc byte[ControlRoom];
         ttl = 0;
         var received = RecvWithControl(fd, buffer, address, control, ControlRoom, flags, out addressLength, out var length);
-        for (var offset = 0; received >= 0 && offset + 16 <= length;)
+        for (var message = new ControlMessages(control, length); message.MoveNext();)
         {
-            var cmsgLength = (int)*(nuint*)(control + offset);
-            if (cmsgLength < 16 || offset + cmsgLength > length)
-            {
-                break;
-            }
-
-            if (TryReadTtl(control + offset, cmsgLength, out var value))
+            if (TryReadTtl(message, out var value))
             {
                 ttl = value;
             }
-
-            offset += (cmsgLength + 7) & ~7;
         }
 
         return received;
@@ -154,12 +135,11 @@ public static partial class Libc
     }
 
     /// <summary>An IP_TTL or IPV6_HOPLIMIT control message's value (an int).</summary>
-    private static unsafe bool TryReadTtl(byte* cmsg, int cmsgLength, out byte ttl)
+    private static unsafe bool TryReadTtl(in ControlMessages message, out byte ttl)
     {
-        var level = *(int*)(cmsg + 8);
-        var type = *(int*)(cmsg + 12);
-        var isTtl = (level == IPPROTO_IP && type == IP_TTL) || (level == IPPROTO_IPV6 && type == IPV6_HOPLIMIT);
-        ttl = isTtl && cmsgLength >= 16 + 4 ? (byte)Math.Clamp(*(int*)(cmsg + 16), 0, 255) : (byte)0;
-        return isTtl && cmsgLength >= 16 + 4;
+        var isTtl = ((message.Level == IPPROTO_IP && message.Type == IP_TTL) || (message.Level == IPPROTO_IPV6 && message.Type == IPV6_HOPLIMIT)) &&
+            message.DataLength >= 4;
+        ttl = isTtl ? (byte)Math.Clamp(*(int*)message.Data, 0, 255) : (byte)0;
+        return isTtl;
     }
 }

@@ -20,7 +20,7 @@ public static class UnixRights
     public const int MSG_CMSG_CLOEXEC = 0x40000000;
 
     // struct cmsghdr on LP64: size_t cmsg_len; int cmsg_level; int cmsg_type; data 8-aligned.
-    private const int HeaderSize = 16;
+    private const int HeaderSize = ControlMessages.HeaderSize;
     private const int ControlSize = HeaderSize + (MaxFds * sizeof(int));
 
     /// <summary>
@@ -132,28 +132,17 @@ public static class UnixRights
 
     private static unsafe void CollectRights(byte* control, int length, List<SafeFileHandle> fds)
     {
-        var offset = 0;
-        while (offset + HeaderSize <= length)
+        for (var message = new ControlMessages(control, length); message.MoveNext();)
         {
-            var cmsgLength = (int)*(nuint*)(control + offset);
-            if (cmsgLength < HeaderSize || offset + cmsgLength > length)
+            if (message.Level == SOL_SOCKET && message.Type == SCM_RIGHTS)
             {
-                break;
-            }
-
-            var level = *(int*)(control + offset + 8);
-            var type = *(int*)(control + offset + 12);
-            if (level == SOL_SOCKET && type == SCM_RIGHTS)
-            {
-                var count = (cmsgLength - HeaderSize) / sizeof(int);
-                var p = (int*)(control + offset + HeaderSize);
+                var count = message.DataLength / sizeof(int);
+                var p = (int*)message.Data;
                 for (var i = 0; i < count; i++)
                 {
                     fds.Add(new SafeFileHandle(p[i], ownsHandle: true));
                 }
             }
-
-            offset += Align(cmsgLength);
         }
     }
 }

@@ -145,7 +145,7 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         {
             // The virtual router's hop (a traceroute's TCP probe); a router's time exceeded or
             // unreachable about the SYN waits on the error queue with its sender.
-            new SocketTtl().Apply(fd, ttl, ipv6);
+            _ = SocketTtl.Set(fd, ttl, ipv6);
             RecvErrSocket.Enable(fd, ipv6);
             _hearsErrors = true;
         }
@@ -243,7 +243,7 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
         if (_hearsErrors)
         {
             _hearsErrors = false;
-            _ = Libc.SetSockOptInt(_fd, _ipv6 ? Libc.IPPROTO_IPV6 : Libc.IPPROTO_IP, _ipv6 ? Libc.IPV6_RECVERR : Libc.IP_RECVERR, 0);
+            RecvErrSocket.Disable(_fd, _ipv6);
         }
     }
 

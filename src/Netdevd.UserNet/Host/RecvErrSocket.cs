@@ -30,6 +30,12 @@ internal static class RecvErrSocket
         }
     }
 
+    /// <summary>Turns the error queue off again (what it held is dropped; the TTL reports stay on, unread).</summary>
+    public static void Disable(int fd, bool ipv6) =>
+        _ = ipv6
+            ? Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_RECVERR, 0)
+            : Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_RECVERR, 0);
+
     /// <summary>
     /// A non-blocking sendto past an earlier datagram's ICMP error: that error leaves the socket's
     /// pending error set, and the next send returns and clears it without sending (the error itself

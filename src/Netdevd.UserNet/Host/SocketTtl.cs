@@ -19,12 +19,15 @@ internal struct SocketTtl
             return;
         }
 
-        var set = ipv6
-            ? Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_UNICAST_HOPS, ttl)
-            : Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_TTL, ttl);
-        if (set == 0)
+        if (Set(fd, ttl, ipv6))
         {
             _current = ttl;
         }
     }
+
+    /// <summary>Sets IP_TTL (IPv6: IPV6_UNICAST_HOPS) on <paramref name="fd"/>; false when the kernel refused.</summary>
+    public static bool Set(int fd, byte ttl, bool ipv6) =>
+        (ipv6
+            ? Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_UNICAST_HOPS, ttl)
+            : Libc.SetSockOptInt(fd, Libc.IPPROTO_IP, Libc.IP_TTL, ttl)) == 0;
 }
