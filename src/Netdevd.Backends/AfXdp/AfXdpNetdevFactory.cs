@@ -62,6 +62,11 @@ public sealed class AfXdpNetdevFactory : INetdevFactory
         uint xdpFlags = 0;
         try
         {
+            // Every queue's socket is bound before the program and its XSKMAP are made: a bind
+            // proves its queue id below the interface's real receive queues, so the map sized
+            // by the queue ids asked for is bounded by the interface. Sized before the binds, a
+            // QMP client's queues=2147483647 had the kernel fill a 16 GiB map (half a minute of
+            // the machine's memory going, the registry held meanwhile) before the second bind failed.
             for (var i = 0; i < queues; i++)
             {
                 var socket = XdpSocket.CreateUmem(fds is null ? -1 : fds[i], out var errno);
@@ -76,25 +81,33 @@ public sealed class AfXdpNetdevFactory : INetdevFactory
                 }
 
                 sockets.Add(socket);
-                var queueId = (uint)(i + startQueue);
-                errno = socket.Bind(ifindex, queueId, opts.ForceCopy == true);
-                if (errno == 0 && !inhibit)
+                errno = socket.Bind(ifindex, (uint)(i + startQueue), opts.ForceCopy == true);
+                if (errno != 0)
                 {
+                    throw SocketError(opts.Ifname, i + startQueue, errno);
+                }
+            }
+
+            if (!inhibit)
+            {
+                for (var i = 0; i < sockets.Count; i++)
+                {
+                    var errno = 0;
                     program ??= AttachProgram(ifindex, opts.Mode, (uint)Math.Max(MinimumMapEntries, startQueue + queues), out errno);
                     if (program is not null)
                     {
-                        errno = program.AddSocket(queueId, socket.Fd);
+                        errno = program.AddSocket((uint)(i + startQueue), sockets[i].Fd);
+                    }
+
+                    if (errno != 0)
+                    {
+                        throw SocketError(opts.Ifname, i + startQueue, errno);
                     }
                 }
-
-                if (errno != 0)
-                {
-                    throw ErrnoText.Error($"failed to create AF_XDP socket for {opts.Ifname} queue_id: {queueId}", errno);
-                }
-
-                // As QEMU keeps cfg.xdp_flags: with inhibit, the mode asked for (native when none was).
-                xdpFlags = program?.Flags ?? (Xdp.XDP_FLAGS_UPDATE_IF_NOEXIST | (opts.Mode == AFXDPMode.Skb ? Xdp.XDP_FLAGS_SKB_MODE : Xdp.XDP_FLAGS_DRV_MODE));
             }
+
+            // As QEMU keeps cfg.xdp_flags: with inhibit, the mode asked for (native when none was).
+            xdpFlags = program?.Flags ?? (Xdp.XDP_FLAGS_UPDATE_IF_NOEXIST | (opts.Mode == AFXDPMode.Skb ? Xdp.XDP_FLAGS_SKB_MODE : Xdp.XDP_FLAGS_DRV_MODE));
 
             var rc = LibBpf.XdpQueryId((int)ifindex, xdpFlags, out var programId);
             if (rc < 0 || programId == 0)
@@ -128,6 +141,9 @@ public sealed class AfXdpNetdevFactory : INetdevFactory
             throw;
         }
     }
+
+    private static QapiException SocketError(string ifname, long queueId, int errno) =>
+        ErrnoText.Error($"failed to create AF_XDP socket for {ifname} queue_id: {queueId}", errno);
 
     /// <summary>The program in the mode asked for; without one, native first and then skb, as QEMU tries.</summary>
     private static XdpRedirectProgram? AttachProgram(uint ifindex, AFXDPMode? mode, uint mapEntries, out int errno)

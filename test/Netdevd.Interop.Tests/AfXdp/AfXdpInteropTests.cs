@@ -188,6 +188,12 @@ public sealed class AfXdpInteropTests
         { "inhibit=on,sock-fds=NULLFD", "failed to create umem for VETH queue_index: 0: Socket operation on non-socket" },
         { "start-queue=7", "failed to create AF_XDP socket for VETH queue_id: 7: Invalid argument" },
         { "queues=3", "failed to create AF_XDP socket for VETH queue_id: 1: Invalid argument" },
+
+        // The queue ids are proven by their binds before the XSKMAP is sized by them: sized first,
+        // the map of 2^31 entries took 16 GiB of the machine's memory (half a minute here, the
+        // registry held) or failed with ENOMEM at queue 0 where the memory was not there.
+        { "queues=2147483647", "failed to create AF_XDP socket for VETH queue_id: 1: Invalid argument" },
+        { "queues=2147483647,start-queue=2147483647", "failed to create AF_XDP socket for VETH queue_id: 2147483647: Invalid argument" },
         { "mode=skb,inhibit=on,sock-fds=XSKFD", "no XDP program loaded on 'VETH', ifindex: IFINDEX" },
     };
 

@@ -289,7 +289,9 @@ public sealed class QmpChaosTests
                 catch (OperationCanceledException)
                 {
                     // QmpTestClient waits 30 s for an answer.
-                    Assert.Fail($"no answer to {name} {args?.ToJsonString()} in 30 s\n{daemon.Output}");
+                    // What this client did with the same id before: the netdev whose add or close hangs.
+                    var id = $"\"{(string?)args?["id"] ?? (string?)args?["name"] ?? (string?)args?["netdev"]}\"";
+                    Assert.Fail($"no answer to {name} {args?.ToJsonString()} in 30 s; the client's commands on {id}:\n{string.Join('\n', Log.Where(l => l.Contains(id, StringComparison.Ordinal)).TakeLast(20))}\nits last commands:\n{string.Join('\n', Log.TakeLast(5))}\n{daemon.Output}");
                     throw;
                 }
 
