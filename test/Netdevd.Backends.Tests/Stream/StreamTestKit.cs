@@ -146,6 +146,9 @@ internal sealed class CapturingLoggers : ILoggerFactory, ILoggerProvider
 {
     public ConcurrentQueue<string> Lines { get; } = new();
 
+    /// <summary>The same lines with their levels.</summary>
+    public ConcurrentQueue<(LogLevel Level, string Line)> Entries { get; } = new();
+
     public void AddProvider(ILoggerProvider provider)
     {
     }
@@ -163,8 +166,12 @@ internal sealed class CapturingLoggers : ILoggerFactory, ILoggerProvider
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner.Lines.Enqueue(formatter(state, exception));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var line = formatter(state, exception);
+            owner.Entries.Enqueue((logLevel, line));
+            owner.Lines.Enqueue(line);
+        }
     }
 }
 

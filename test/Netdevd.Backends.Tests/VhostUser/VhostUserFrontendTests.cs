@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Backends.Chardevs;
 using Netdevd.Backends.Tests.Stream;
@@ -216,6 +217,52 @@ public sealed class VhostUserFrontendTests
         Assert.True(second.WaitReady(TimeSpan.FromSeconds(30)));
         await WaitUntilAsync(() => !client.LinkDown);
         Assert.Equal(R.GetFeatures, second.Requests[0]);
+    }
+
+    /// <summary>
+    /// Back-ends that connect and hang up before the set-up: the first failure is a warning, the
+    /// next ones are not (a reconnecting or broken back-end wrote a line per attempt for ever), and
+    /// the back-end that finally works is reported with how many failed before it.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Failed_set_ups_are_reported_once_and_counted_when_a_back_end_connects()
+    {
+        var path = Path.Combine(TestDirectories.Create("nd-vfe-"), "fe.sock");
+        var log = new CapturingLoggers();
+        await using var registry = NewRegistry(log);
+        await registry.Chardevs.AddFromMonitorAsync("c0", Server(path), Ct);
+        var first = new ScriptedBackend(path, s_features);
+        first.Start();
+        var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
+        Assert.True(first.WaitReady(TimeSpan.FromSeconds(30)));
+        first.HangUp();
+        first.Dispose();
+        await WaitUntilAsync(() => client.LinkDown);
+
+        // Five that hang up at once, one after the other (the chardev's backlog is QEMU's one).
+        static int SetUpFailures(CapturingLoggers log) => log.Lines.Count(l => l.Contains("back-end set-up failed", StringComparison.Ordinal));
+        for (var i = 1; i <= 5; i++)
+        {
+            using (var quitter = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+            {
+                await quitter.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(path), Ct);
+            }
+
+            var expected = i;
+            await WaitUntilAsync(() => SetUpFailures(log) == expected);
+        }
+
+        using var second = new ScriptedBackend(path, s_features);
+        second.Start();
+        Assert.True(second.WaitReady(TimeSpan.FromSeconds(30)));
+        await WaitUntilAsync(() => !client.LinkDown);
+
+        var entries = log.Entries.ToArray();
+        var failures = entries.Where(e => e.Line.Contains("back-end set-up failed", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(5, failures.Length);
+        Assert.Equal(LogLevel.Warning, failures[0].Level);
+        Assert.All(failures[1..], e => Assert.Equal(LogLevel.Debug, e.Level));
+        Assert.Contains(entries, e => e.Level == LogLevel.Information && e.Line.StartsWith("vhost-user v0: back-end connected after 5 failed set-up(s)", StringComparison.Ordinal));
     }
 
     /// <summary>
@@ -711,8 +758,8 @@ public sealed class VhostUserFrontendTests
         }
     }
 
-    private static NetdevRegistry NewRegistry() =>
-        new([new VhostUserNetdevFactory(), new HubportNetdevFactory()], new NoEvents(), NullLoggerFactory.Instance, chardevs: new SocketChardevFactory());
+    private static NetdevRegistry NewRegistry(ILoggerFactory? loggers = null) =>
+        new([new VhostUserNetdevFactory(), new HubportNetdevFactory()], new NoEvents(), loggers ?? NullLoggerFactory.Instance, chardevs: new SocketChardevFactory());
 
     private static Netdev VhostUser(string id, string chardev) =>
         new() { Id = id, Type = NetClientDriver.VhostUser, VhostUser = new NetdevVhostUserOptions { Chardev = chardev } };

@@ -138,6 +138,10 @@ public sealed class VhostUserNetClient : NetClient
     {
         var first = true;
         var failures = 0L;
+        // Set-ups that failed since the last one that worked: a back-end that keeps failing (or a
+        // client chardev reconnecting to a broken one every reconnect-ms) is reported once, as
+        // QEMU reports a chardev's failed connects once, not a line per attempt for ever.
+        var setupFailures = 0L;
         var backoff = RetryBackoff.ForAccept();
         while (!_closing.IsCancellationRequested)
         {
@@ -207,9 +211,16 @@ public sealed class VhostUserNetClient : NetClient
                     break;
                 }
 
-                if (_log.IsEnabled(LogLevel.Warning))
+                if (setupFailures++ == 0)
                 {
-                    _log.LogWarning("vhost-user {Name}: back-end set-up failed: {Error}", Name, e.Message);
+                    if (_log.IsEnabled(LogLevel.Warning))
+                    {
+                        _log.LogWarning("vhost-user {Name}: back-end set-up failed: {Error}; until one succeeds, further failures are logged at debug level", Name, e.Message);
+                    }
+                }
+                else if (_log.IsEnabled(LogLevel.Debug))
+                {
+                    _log.LogDebug("vhost-user {Name}: back-end set-up failed again: {Error}", Name, e.Message);
                 }
 
                 Pause();
@@ -224,8 +235,17 @@ public sealed class VhostUserNetClient : NetClient
             _started.TrySetResult();
             if (_log.IsEnabled(LogLevel.Information))
             {
-                _log.LogInformation("vhost-user {Name}: back-end connected, features {Features:x}", Name, session.Features);
+                if (setupFailures > 0)
+                {
+                    _log.LogInformation("vhost-user {Name}: back-end connected after {Failures} failed set-up(s), features {Features:x}", Name, setupFailures, session.Features);
+                }
+                else
+                {
+                    _log.LogInformation("vhost-user {Name}: back-end connected, features {Features:x}", Name, session.Features);
+                }
             }
+
+            setupFailures = 0;
 
 
             session.WaitForHangup();
