@@ -246,8 +246,6 @@ public sealed class VhostUserNetClient : NetClient
             }
 
             setupFailures = 0;
-
-
             session.WaitForHangup();
 
             SetLinkUp(false);
