@@ -144,10 +144,10 @@ internal sealed class RecordingEvents : IQapiEventSink
 /// <summary>Collects log lines (the oversize message is a log line, as QEMU's is a stderr line).</summary>
 internal sealed class CapturingLoggers : ILoggerFactory, ILoggerProvider
 {
-    public ConcurrentQueue<string> Lines { get; } = new();
-
-    /// <summary>The same lines with their levels.</summary>
+    /// <summary>Every line logged, with its level.</summary>
     public ConcurrentQueue<(LogLevel Level, string Line)> Entries { get; } = new();
+
+    public IEnumerable<string> Lines => Entries.Select(e => e.Line);
 
     public void AddProvider(ILoggerProvider provider)
     {
@@ -166,12 +166,8 @@ internal sealed class CapturingLoggers : ILoggerFactory, ILoggerProvider
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            var line = formatter(state, exception);
-            owner.Entries.Enqueue((logLevel, line));
-            owner.Lines.Enqueue(line);
-        }
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Entries.Enqueue((logLevel, formatter(state, exception)));
     }
 }
 

@@ -240,7 +240,7 @@ public sealed class VhostUserFrontendTests
         await WaitUntilAsync(() => client.LinkDown);
 
         // Five that hang up at once, one after the other (the chardev's backlog is QEMU's one).
-        static int SetUpFailures(CapturingLoggers log) => log.Lines.Count(l => l.Contains("back-end set-up failed", StringComparison.Ordinal));
+        (LogLevel Level, string Line)[] SetUpFailures() => [.. log.Entries.Where(e => e.Line.Contains("back-end set-up failed", StringComparison.Ordinal))];
         for (var i = 1; i <= 5; i++)
         {
             using (var quitter = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
@@ -249,7 +249,7 @@ public sealed class VhostUserFrontendTests
             }
 
             var expected = i;
-            await WaitUntilAsync(() => SetUpFailures(log) == expected);
+            await WaitUntilAsync(() => SetUpFailures().Length == expected);
         }
 
         using var second = new ScriptedBackend(path, s_features);
@@ -257,12 +257,11 @@ public sealed class VhostUserFrontendTests
         Assert.True(second.WaitReady(TimeSpan.FromSeconds(30)));
         await WaitUntilAsync(() => !client.LinkDown);
 
-        var entries = log.Entries.ToArray();
-        var failures = entries.Where(e => e.Line.Contains("back-end set-up failed", StringComparison.Ordinal)).ToArray();
+        var failures = SetUpFailures();
         Assert.Equal(5, failures.Length);
         Assert.Equal(LogLevel.Warning, failures[0].Level);
         Assert.All(failures[1..], e => Assert.Equal(LogLevel.Debug, e.Level));
-        Assert.Contains(entries, e => e.Level == LogLevel.Information && e.Line.StartsWith("vhost-user v0: back-end connected after 5 failed set-up(s)", StringComparison.Ordinal));
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Information && e.Line.StartsWith("vhost-user v0: back-end connected after 5 failed set-up(s)", StringComparison.Ordinal));
     }
 
     /// <summary>
