@@ -105,7 +105,8 @@ for line in open(sys.argv[2]):
         if split:
             by_method[split[1]].append((split[0], parts[2]))
 
-loop = re.compile(r'Io_IoThread__(Run|RunPosted|Rearm|FollowLoop)$|Io_PollLoop__(Dispatch|DispatchCore|TryGetPollFd)$'
+loop = re.compile(r'Io_IoThread__(Run|RunPosted|Rearm|FollowLoop)$|Io_PollLoop__(Dispatch|DispatchCore|TryGetPollFd|TouchHot)$'
+                  r'|Clients_HotObjects__Touch$|Native_FramePathCode__Touch$'
                   r'|Native_Libc__(Read|read|Write|write|ReadV|readv)$'
                   r'|Native_Libc__(EpollWaitOrErrno|ReadOrErrno|WriteOrErrno|WriteVOrErrno|epoll_wait_plain|read_plain|write_plain|writev_plain)$'
                   r'|Native_Libc___(epoll_wait|read|write|readv|writev)_g____PInvoke_\d+_0$'
@@ -125,6 +126,8 @@ for line in open(sys.argv[1]):
     type_name = strip_generics(m.group(1)).replace('.', '_').replace('+', '_').replace('`', '_')
     method = strip_generics(m.group(2)).replace('.', '_')
     ordered += [s for (t, s) in by_method.get(method, []) if t == type_name or t.endswith('_' + type_name)]
+# Between FramePathCode's two markers, which a thread waking from a sleep reads page by page.
+ordered = ['Netdevd_Native_Netdevd_Native_FramePathCode__Start'] + ordered + ['Netdevd_Native_Netdevd_Native_FramePathCode__End']
 seen = set()
 print('\n'.join(s for s in ordered if not (s in seen or seen.add(s))))
 EOF

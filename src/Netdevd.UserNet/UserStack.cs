@@ -1,3 +1,4 @@
+using Netdevd.Core.Clients;
 using System.Runtime.InteropServices;
 using Netdevd.UserNet.Interface;
 using Netdevd.UserNet.Nat;
@@ -103,6 +104,17 @@ public sealed partial class UserStack : IDisposable
     {
         get => _checksumOffload;
         set => _checksumOffload = value;
+    }
+
+    /// <summary>What a guest's frame and its answer touch in the stack: the stack, its counters and options, the guest's link tables.</summary>
+    public void CollectHot(HotObjects hot)
+    {
+        ArgumentNullException.ThrowIfNull(hot);
+        hot.Add(this);
+        hot.Add(Counters);
+        hot.Add(_options);
+        _arp.CollectHot(hot);
+        _arpResponder.CollectHot(hot);
     }
 
     /// <summary>Takes one Ethernet frame from the guest.</summary>

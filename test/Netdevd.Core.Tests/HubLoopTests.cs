@@ -15,7 +15,7 @@ public sealed class HubLoopTests
 {
     private static byte[] Frame(byte seed) => [.. Enumerable.Range(seed, 60).Select(i => (byte)i)];
 
-    private static TestClient Plug(HubRegistry hubs, int hubId, string name)
+    internal static TestClient Plug(HubRegistry hubs, int hubId, string name)
     {
         var backend = new TestClient(name);
         NetClient.Connect(hubs.AddPort(hubId, "p" + name), backend);
@@ -23,7 +23,7 @@ public sealed class HubLoopTests
     }
 
     /// <summary>Two new ports, of <paramref name="hubA"/> and <paramref name="hubB"/>, made each other's peer.</summary>
-    private static (HubPort A, HubPort B) Link(HubRegistry hubs, int hubA, string a, int hubB, string b)
+    internal static (HubPort A, HubPort B) Link(HubRegistry hubs, int hubA, string a, int hubB, string b)
     {
         var pa = hubs.AddPort(hubA, a);
         var pb = hubs.AddPort(hubB, b);

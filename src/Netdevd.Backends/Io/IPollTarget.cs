@@ -1,3 +1,5 @@
+using Netdevd.Core.Clients;
+
 namespace Netdevd.Backends.Io;
 
 /// <summary>What a <see cref="PollLoop"/> calls on its own thread when the watched descriptor is ready.</summary>
@@ -11,4 +13,9 @@ internal interface IPollTarget
 
     /// <summary>POLLERR, POLLHUP or POLLNVAL without readable data.</summary>
     void OnHangup();
+
+    /// <summary>Records what a frame read here touches on its way (see <see cref="HotObjects"/>); nothing by default.</summary>
+    void CollectHot(HotObjects hot)
+    {
+    }
 }

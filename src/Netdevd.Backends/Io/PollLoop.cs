@@ -35,6 +35,9 @@ internal sealed class PollLoop : IDisposable
     /// <summary>The slot the thread's events for this loop carry (set when the loop joins it).</summary>
     internal int Slot;
 
+    /// <summary>What this loop's frame path touches (thread only; see <see cref="TouchHot"/>).</summary>
+    private readonly HotObjects _hot = new();
+
     /// <param name="owner">The netdev whose input this loop reads (a fault of a callback is counted there); by default the target itself.</param>
     public PollLoop(string name, IPollTarget target, IoThreadPool? pool = null, NetClient? owner = null)
     {
@@ -161,6 +164,9 @@ internal sealed class PollLoop : IDisposable
         {
             // The loop's own thread ends here unless a loop followed onto it (IoThreadLifetime.LastMember).
             _thread.Leave(this);
+
+            // Past any wake-up of this loop: what its path held (a peer, a hub) is let go.
+            _hot.Clear();
         }
         else if (_ownsThread)
         {
@@ -208,6 +214,30 @@ internal sealed class PollLoop : IDisposable
         catch (Exception e) when (ContainFault(e))
         {
             // Counted and logged by the owner; whatever the callback was handling is dropped.
+        }
+    }
+
+    /// <summary>Thread: the wait woke for this loop after sleeping; its path's objects are read before it runs into them cold.</summary>
+    internal void TouchHot() => _hot.Touch();
+
+    /// <summary>Thread, after the callbacks of a wake-up: records the objects its path touches now, for the next one.</summary>
+    internal void RecordHot()
+    {
+        _hot.Clear();
+        if (!_registered)
+        {
+            // Disposed by its own callback: nothing of its path is kept.
+            return;
+        }
+
+        _hot.Add(this);
+        try
+        {
+            _target.CollectHot(_hot);
+        }
+        catch (Exception e) when (ContainFault(e))
+        {
+            // Counted by the owner; the next wake-up reads what was recorded up to the fault.
         }
     }
 

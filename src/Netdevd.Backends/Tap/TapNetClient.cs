@@ -104,6 +104,21 @@ public sealed class TapNetClient : NetClient
         FlushQueue();
     }
 
+    /// <summary>The client's own objects, then what a frame written to the tap touches: the write lock, the counters, the segment merger.</summary>
+    public override bool CollectHot(HotObjects hot)
+    {
+        if (!base.CollectHot(hot))
+        {
+            return false;
+        }
+
+        hot.Add(_writeLock);
+        hot.Add(Counters);
+        hot.Add(_coalescer);
+        hot.Add(_queues);
+        return true;
+    }
+
     protected override void OnBatchEnd()
     {
         lock (_writeLock)

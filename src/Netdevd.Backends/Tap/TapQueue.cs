@@ -231,6 +231,17 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
 
     void ISegmentSink.OnSegment(Span<byte> frame) => Hand(frame);
 
+    /// <summary>The queue and its read buffer, the tap, and the path beyond the tap's peer (a hub, the user netdev, and back).</summary>
+    void IPollTarget.CollectHot(HotObjects hot)
+    {
+        hot.Add(this);
+        hot.Add(_buffer);
+        if (_owner.CollectHot(hot))
+        {
+            _owner.Peer?.CollectHot(hot);
+        }
+    }
+
     private void Deliver(int length)
     {
         if (_headerLength == 0)

@@ -333,6 +333,26 @@ public abstract partial class NetClient : IAsyncDisposable
     protected abstract ReceiveResult Receive(ReadOnlySpan<byte> frame);
 
     /// <summary>
+    /// Records in <paramref name="hot"/> the objects this client touches for a frame it takes or
+    /// sends (itself, its lock, counters and queue), once: a client that hands frames on (a hub
+    /// port) or answers them (the user netdev) adds what its own path touches beyond.
+    /// </summary>
+    /// <returns>False when the client was recorded already (a walk that came back), so its override stops too.</returns>
+    public virtual bool CollectHot(HotObjects hot)
+    {
+        ArgumentNullException.ThrowIfNull(hot);
+        if (!hot.AddOnce(this))
+        {
+            return false;
+        }
+
+        hot.Add(_lock);
+        hot.Add(Stats);
+        hot.Add(_incoming);
+        return true;
+    }
+
+    /// <summary>
     /// Retries the queued frames in order (call when the client can take frames again), then
     /// wakes the senders that were told to wait. Returns true when the queue is empty.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Netdevd.Core.Clients;
 
@@ -147,6 +148,26 @@ public sealed class Hub
     }
 
     /// <summary>Floods a frame from <paramref name="source"/> to every other port; the worst delivery result wins.</summary>
+    /// <summary>For <see cref="NetClient.CollectHot"/>: the hub, its port list, the calling thread's walk state, and each port's path beyond (a hub reached twice is recorded once).</summary>
+    internal void CollectHot(HotObjects hot)
+    {
+        if (!hot.AddOnce(this))
+        {
+            return;
+        }
+
+        var ports = _ports;
+        hot.Add(ImmutableCollectionsMarshal.AsArray(ports));
+        HubPath.CollectHot(hot);
+        foreach (var port in ports)
+        {
+            if (port.CollectHot(hot))
+            {
+                port.Peer?.CollectHot(hot);
+            }
+        }
+    }
+
     internal DeliveryResult Forward(HubPort source, ReadOnlySpan<byte> frame)
     {
         var path = HubPath.Forwarding;

@@ -1,3 +1,5 @@
+using Netdevd.Core.Clients;
+
 namespace Netdevd.Core.Hubs;
 
 /// <summary>
@@ -37,6 +39,16 @@ internal sealed class HubPath
 
     /// <summary>The hubs this thread is waking sources through.</summary>
     public static HubPath Wakes => t_wakes ??= new HubPath();
+
+    /// <summary>The calling thread's walks a frame and its batch's end take.</summary>
+    public static void CollectHot(HotObjects hot)
+    {
+        foreach (var path in (ReadOnlySpan<HubPath>)[Forwarding, BatchEnds])
+        {
+            hot.Add(path);
+            hot.Add(path._hubs);
+        }
+    }
 
     /// <summary>
     /// Enters <paramref name="hub"/>; false when this thread is already inside it (a loop) or

@@ -58,6 +58,18 @@ public sealed class HubPort : NetClient
         return ReceiveResult.Accepted;
     }
 
+    /// <summary>The port's own objects, then the hub's and every other port's path (a frame through this port reaches them all).</summary>
+    public override bool CollectHot(HotObjects hot)
+    {
+        if (!base.CollectHot(hot))
+        {
+            return false;
+        }
+
+        Hub.CollectHot(hot);
+        return true;
+    }
+
     protected internal override void OnPeerReady() => Hub.WakeSources(this);
 
     /// <summary>The peer's batch ended: every other port's peer writes what it deferred.</summary>

@@ -1,3 +1,4 @@
+using Netdevd.Core.Clients;
 using System.Numerics;
 
 namespace Netdevd.UserNet.Host;
@@ -20,6 +21,18 @@ internal sealed class FrameBufferPool
 
     private readonly byte[]?[][] _free = new byte[]?[SizeCount][];
     private readonly int[] _count = new int[SizeCount];
+
+    /// <summary>The pool and its free lists (a frame's buffer is rented and returned through them).</summary>
+    public void CollectHot(HotObjects hot)
+    {
+        hot.Add(this);
+        hot.Add(_free);
+        hot.Add(_count);
+        foreach (var free in _free)
+        {
+            hot.Add(free);
+        }
+    }
 
     /// <summary>The largest buffer kept for reuse (larger requests get a buffer of their own).</summary>
     public const int LargestPooled = 1 << (SmallestShift + SizeCount - 1);

@@ -1,3 +1,4 @@
+using Netdevd.Core.Clients;
 using Netdevd.UserNet.Interface;
 
 namespace Netdevd.UserNet.Host;
@@ -80,6 +81,19 @@ internal sealed class GuestOutputQueue(int maxFrames, MemoryBudget? budget = nul
         }
 
         return _current.AsSpan(Headroom);
+    }
+
+    /// <summary>The queue, its lock, its buffers' pool and the buffer the next frame is written into.</summary>
+    public void CollectHot(HotObjects hot)
+    {
+        hot.Add(this);
+        hot.Add(_lock);
+        hot.Add(_frames);
+        lock (_lock)
+        {
+            _pool.CollectHot(hot);
+            hot.Add(_current);
+        }
     }
 
     public void Commit(int length) => Enqueue(length, default, default, default);

@@ -453,6 +453,18 @@ public sealed class UserNetClient : NetClient, IUserNetwork, IGuestPort
         return ReceiveResult.Accepted;
     }
 
+    /// <summary>The client's own objects, then the engine's: its lock, the stack and the queue a reply waits in.</summary>
+    public override bool CollectHot(HotObjects hot)
+    {
+        if (!base.CollectHot(hot))
+        {
+            return false;
+        }
+
+        _engine.CollectHot(hot);
+        return true;
+    }
+
     protected override void OnBatchEnd()
     {
         lock (_engine.Lock)

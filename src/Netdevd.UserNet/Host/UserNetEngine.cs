@@ -1,3 +1,4 @@
+using Netdevd.Core.Clients;
 using Netdevd.UserNet.Interface;
 
 namespace Netdevd.UserNet.Host;
@@ -228,6 +229,17 @@ internal sealed class UserNetEngine : IDisposable
     /// I/O may follow them there (<see cref="IHostIoThread.FollowCaller"/>).
     /// </summary>
     public void FollowGuestThread() => _ioThread?.FollowCaller();
+
+    /// <summary>What a guest's frame and its answer touch here: the engine, its lock and work queue, the stack, the output queue, the memory budget.</summary>
+    public void CollectHot(HotObjects hot)
+    {
+        hot.Add(this);
+        hot.Add(Lock);
+        hot.Add(_work);
+        hot.Add(Budget);
+        Stack.CollectHot(hot);
+        Output.CollectHot(hot);
+    }
 
     /// <summary>Call after releasing <see cref="Lock"/>: delivers queued frames to the guest.</summary>
     public void Flush() => Drain();

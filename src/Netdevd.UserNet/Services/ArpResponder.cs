@@ -1,3 +1,4 @@
+using Netdevd.Core.Clients;
 using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Services;
@@ -42,6 +43,13 @@ public sealed class ArpResponder
     }
 
     public bool IsVirtualAddress(Ipv4Address address) => _virtual.Contains(address);
+
+    /// <summary>The responder and its virtual addresses (checked for every frame the stack answers itself).</summary>
+    public void CollectHot(HotObjects hot)
+    {
+        hot.Add(this);
+        hot.Add(_virtual);
+    }
 
     /// <summary>
     /// Handles one Ethernet frame carrying ARP. Returns the length of the reply written to

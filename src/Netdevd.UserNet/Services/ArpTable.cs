@@ -1,3 +1,4 @@
+using Netdevd.Core.Clients;
 using Netdevd.Wire;
 
 namespace Netdevd.UserNet.Services;
@@ -28,6 +29,14 @@ public sealed class ArpTable
     }
 
     public int Count => _count;
+
+    /// <summary>The table and its entries (looked up for every frame to the guest).</summary>
+    public void CollectHot(HotObjects hot)
+    {
+        hot.Add(this);
+        hot.Add(_ips);
+        hot.Add(_macs);
+    }
 
     /// <summary>Adds or refreshes an entry; ignores 0.0.0.0, broadcast and off-network addresses.</summary>
     public void Add(Ipv4Address ip, MacAddress mac)

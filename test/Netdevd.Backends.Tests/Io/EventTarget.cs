@@ -12,13 +12,16 @@ internal sealed class EventTarget : IPollTarget, IDisposable
 {
     private readonly int _fd;
     private readonly Action? _onReadable;
+    private readonly Action<HotObjects>? _onCollect;
     private int _calls;
 
-    public EventTarget(IoThreadPool pool, NetClient? owner = null, Action? onReadable = null)
+    /// <param name="onCollect">What the target records as its path's objects (see <see cref="IPollTarget.CollectHot"/>).</param>
+    public EventTarget(IoThreadPool pool, NetClient? owner = null, Action? onReadable = null, Action<HotObjects>? onCollect = null)
     {
         _fd = Libc.EventFd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
         Assert.True(_fd >= 0);
         _onReadable = onReadable;
+        _onCollect = onCollect;
         Loop = new PollLoop("iot-test", this, pool, owner);
         Loop.Watch(_fd);
         Loop.Start();
@@ -62,6 +65,8 @@ internal sealed class EventTarget : IPollTarget, IDisposable
     public void OnWritable()
     {
     }
+
+    public void CollectHot(HotObjects hot) => _onCollect?.Invoke(hot);
 
     public void OnHangup()
     {

@@ -71,7 +71,7 @@ public sealed class PollFaultTests
         Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref calls) == 2, Patience));
     }
 
-    private sealed class Owner(string name) : NetClient(name, NetClientDriver.Socket)
+    internal sealed class Owner(string name) : NetClient(name, NetClientDriver.Socket)
     {
         protected override ReceiveResult Receive(ReadOnlySpan<byte> frame) => ReceiveResult.Accepted;
     }
