@@ -5,9 +5,10 @@ namespace Netdevd.Native;
 /// <summary>
 /// The frame path's machine code in the NativeAOT build: the methods src/Netdevd/aot-order.txt
 /// lays out side by side, between <see cref="Start"/> (first in the file) and <see cref="End"/>
-/// (last). <see cref="Touch"/> reads one byte of each of its pages when a thread wakes from a
-/// sleep, so that their translations are fetched together rather than one page at a time as the
-/// frame runs into them (see Core's HotObjects for the data and the measurements).
+/// (last). <see cref="Touch"/> reads one byte of each of its cache lines when a thread wakes from
+/// a sleep, so that the pages' translations and the lines are fetched together rather than one
+/// after another as the frame runs into them (see Core's HotObjects for the data). A byte per page
+/// only (the translations alone) measured 1 µs of the 3-4 that a byte per line saves.
 /// </summary>
 public static class FramePathCode
 {
@@ -26,14 +27,14 @@ public static class FramePathCode
     /// <summary>Whether there is an ordered span to touch (the NativeAOT build with its order file).</summary>
     public static bool Present => s_span.End > s_span.Start;
 
-    /// <summary>Reads a byte of every page of the span (nothing in a JIT build, whose code is elsewhere).</summary>
+    /// <summary>Reads a byte of every cache line of the span (~850; nothing in a JIT build, whose code is elsewhere).</summary>
     public static unsafe void Touch()
     {
         var (start, end) = s_span;
         var sum = 0;
-        for (var page = start; page < end; page += LineSize)
+        for (var line = start; line < end; line += LineSize)
         {
-            sum += *(byte*)page;
+            sum += *(byte*)line;
         }
 
         s_sink = sum;
