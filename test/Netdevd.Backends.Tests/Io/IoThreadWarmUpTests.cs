@@ -15,8 +15,12 @@ public sealed class IoThreadWarmUpTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    /// <summary>The sleep before a signal: well beyond the 1 ms after which the thread counts its paths cold.</summary>
-    private static readonly TimeSpan Idle = TimeSpan.FromMilliseconds(30);
+    /// <summary>
+    /// The sleep before a signal: far beyond the 1 ms after which the thread counts its paths cold,
+    /// so that even a thread kept off the CPU for a while by a busy machine has timed out its
+    /// first wait by the time the signal comes.
+    /// </summary>
+    private static readonly TimeSpan Idle = TimeSpan.FromMilliseconds(100);
 
     [Fact]
     public void A_wake_after_a_sleep_records_the_path_after_the_callback_and_a_wake_at_once_does_not()
