@@ -13,7 +13,8 @@ namespace Netdevd.Core.Clients;
 /// layer, the path pays those walks one after another, each found only through the object before.
 /// Read from a flat list, the loads are independent and the walks overlap: measured on this
 /// project's machines, 4 µs of a ~90 µs gateway ping (bench/README, session 29). Prefetch hints do
-/// not do it: a hint that misses the TLB is dropped (the same list prefetched measured nothing).
+/// not do it (the same list prefetched measured nothing), most likely because this CPU drops a
+/// hint that misses the TLB rather than walk the page tables for it.
 /// The list holds references, so the GC keeps every address valid and current; what it keeps
 /// alive past a change of the path (a netdev deleted while its peer's thread sleeps) is released
 /// at the next recording.
