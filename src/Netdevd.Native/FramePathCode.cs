@@ -23,10 +23,6 @@ public static class FramePathCode
 
     private static int s_sink;
 
-
-    /// <summary>Whether there is an ordered span to touch (the NativeAOT build with its order file).</summary>
-    public static bool Present => s_span.End > s_span.Start;
-
     /// <summary>Reads a byte of every cache line of the span (~850; nothing in a JIT build, whose code is elsewhere).</summary>
     public static unsafe void Touch()
     {

@@ -352,11 +352,7 @@ internal sealed class IoThread : IDisposable
                 FramePathCode.Touch();
                 for (var i = 0; i < n; i++)
                 {
-                    var slot = (int)(uint)_events[i].Data;
-                    if (slot != WakeSlot && slot < slots.Length && slots[slot] is { } loop)
-                    {
-                        loop.TouchHot();
-                    }
+                    LoopAt(slots, (int)(uint)_events[i].Data)?.TouchHot();
                 }
             }
 
@@ -369,7 +365,7 @@ internal sealed class IoThread : IDisposable
                     // Before the next round's reads of posted actions and interest (see Consume).
                     _wake.Consume();
                 }
-                else if (slot < slots.Length && slots[slot] is { } loop)
+                else if (LoopAt(slots, slot) is { } loop)
                 {
                     // The token carries the descriptor it was registered for: the loop ignores an
                     // event for one it has stopped watching (swapped, or a stale registration's).
@@ -390,11 +386,7 @@ internal sealed class IoThread : IDisposable
                 // After the callbacks (the answers are out): what the paths touch now, for the next wake-up.
                 for (var i = 0; i < n && !_stopping; i++)
                 {
-                    var slot = (int)(uint)_events[i].Data;
-                    if (slot != WakeSlot && slot < slots.Length && slots[slot] is { } loop)
-                    {
-                        loop.RecordHot();
-                    }
+                    LoopAt(slots, (int)(uint)_events[i].Data)?.RecordHot();
                 }
             }
 
@@ -478,6 +470,9 @@ internal sealed class IoThread : IDisposable
             }
         }
     }
+
+    /// <summary>The loop an event's slot names in <paramref name="slots"/>; null for the wake-up eventfd's or a slot no longer taken.</summary>
+    private static PollLoop? LoopAt(PollLoop?[] slots, int slot) => slot != WakeSlot && slot < slots.Length ? slots[slot] : null;
 
     /// <summary>Thread: re-arms <paramref name="loop"/>'s one-shot registration, which reported.</summary>
     private void Rearm(PollLoop loop)
