@@ -39,8 +39,9 @@ internal sealed class IoThread : IDisposable
     /// <summary>
     /// A sleep this long leaves the frame path cold: pings 0.5 ms apart were answered as fast as
     /// back to back, 5 ms apart 7 µs slower (bench/README, session 22). After shorter sleeps the
-    /// thread skips the warm-up, which costs ~9,000 instructions (the code span read, the objects
-    /// recorded again).
+    /// thread skips the warm-up, which costs ~4,800 instructions (the code span and the recorded
+    /// objects read). The objects are recorded when the thread goes idle, that is when this first
+    /// wait times out (~4,000 instructions, once per sleep, for the loops that reported since).
     /// </summary>
     private const int ColdAfterMs = 1;
 
@@ -58,6 +59,9 @@ internal sealed class IoThread : IDisposable
     /// changed in place (under <c>_membersGate</c>), so the thread reads it without the gate.
     /// </summary>
     private volatile PollLoop?[] _slots = [null];
+
+    /// <summary>Loops that reported since the thread last went idle, whose paths it records then (thread only).</summary>
+    private readonly List<PollLoop> _reported = [];
 
     /// <summary>Descriptors the epoll set refused (closed, or not pollable), reported as POLLNVAL this round (thread only).</summary>
     private readonly List<(PollLoop Loop, int Fd)> _refused = [];
@@ -328,6 +332,11 @@ internal sealed class IoThread : IDisposable
             var cold = false;
             if (block && n == 0)
             {
+                // Idle: the paths that ran are recorded now, still warm and with no frame waiting.
+                // Recorded right after the callbacks of a wake-up instead, the ~4,000 instructions
+                // delayed the requester whenever it shared the CPU with this thread (its reply's
+                // reader runs once this thread blocks): 1-2 µs of a gateway ping (bench/README).
+                RecordReportedPaths();
                 cold = true;
                 n = Libc.EpollWaitOrErrno(_epoll, _events, -1);
             }
@@ -371,6 +380,11 @@ internal sealed class IoThread : IDisposable
                     // event for one it has stopped watching (swapped, or a stale registration's).
                     var fd = (int)(data >> 32);
                     loop.Dispatch(fd, (short)_events[i].Events);
+                    if (!loop.RecordWhenIdle)
+                    {
+                        loop.RecordWhenIdle = true;
+                        _reported.Add(loop);
+                    }
 
                     // After the callback (the answer to a request is out by then): the one-shot
                     // registration that reported is re-armed while the loop still watches it.
@@ -378,15 +392,6 @@ internal sealed class IoThread : IDisposable
                     {
                         Rearm(loop);
                     }
-                }
-            }
-
-            if (cold)
-            {
-                // After the callbacks (the answers are out): what the paths touch now, for the next wake-up.
-                for (var i = 0; i < n && !_stopping; i++)
-                {
-                    LoopAt(slots, (int)(uint)_events[i].Data)?.RecordHot();
                 }
             }
 
@@ -469,6 +474,21 @@ internal sealed class IoThread : IDisposable
                 FollowOrRefuse(loop);
             }
         }
+    }
+
+    /// <summary>
+    /// The thread went idle: records what the paths of the loops that reported since touch (for
+    /// the warm-up of the wake-up that ends this sleep), and lets go of the list.
+    /// </summary>
+    private void RecordReportedPaths()
+    {
+        foreach (var loop in _reported)
+        {
+            loop.RecordWhenIdle = false;
+            loop.RecordHot();
+        }
+
+        _reported.Clear();
     }
 
     /// <summary>The loop an event's slot names in <paramref name="slots"/>; null for the wake-up eventfd's or a slot no longer taken.</summary>

@@ -35,6 +35,9 @@ internal sealed class PollLoop : IDisposable
     /// <summary>The slot the thread's events for this loop carry (set when the loop joins it).</summary>
     internal int Slot;
 
+    /// <summary>Reported since its thread last went idle, and so listed for <see cref="RecordHot"/> then (the thread's).</summary>
+    internal bool RecordWhenIdle;
+
     /// <summary>What this loop's frame path touches (thread only; see <see cref="TouchHot"/>).</summary>
     private readonly HotObjects _hot = new();
 
@@ -220,7 +223,7 @@ internal sealed class PollLoop : IDisposable
     /// <summary>Thread: the wait woke for this loop after sleeping; its path's objects are read before it runs into them cold.</summary>
     internal void TouchHot() => _hot.Touch();
 
-    /// <summary>Thread, after the callbacks of a wake-up: records the objects its path touches now, for the next one.</summary>
+    /// <summary>Thread, when it goes idle after this loop reported: records the objects its path touches now, for the next wake-up.</summary>
     internal void RecordHot()
     {
         _hot.Clear();

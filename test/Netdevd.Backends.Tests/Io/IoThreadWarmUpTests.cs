@@ -6,24 +6,24 @@ using Netdevd.Native;
 namespace Netdevd.Backends.Tests.Io;
 
 /// <summary>
-/// The I/O thread's warm-up after a sleep (HotObjects, FramePathCode): a loop woken after a sleep
-/// has its path recorded once its callbacks ran, one woken at once does not; a path that throws
-/// while recorded is a fault of its netdev and the thread goes on; a disposed loop lets go of
-/// what it recorded.
+/// The I/O thread's warm-up after a sleep (HotObjects, FramePathCode): a loop that reported has its
+/// path recorded once the thread goes idle, never between callbacks; a path that throws while
+/// recorded is a fault of its netdev and the thread goes on; a disposed loop lets go of what it
+/// recorded.
 /// </summary>
 public sealed class IoThreadWarmUpTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// The sleep before a signal: far beyond the 1 ms after which the thread counts its paths cold,
-    /// so that even a thread kept off the CPU for a while by a busy machine has timed out its
-    /// first wait by the time the signal comes.
+    /// The sleep before a signal: far beyond the 1 ms after which the thread counts itself idle
+    /// (and its paths cold), so that even a thread kept off the CPU for a while by a busy machine
+    /// has timed out its first wait by the time the signal comes.
     /// </summary>
     private static readonly TimeSpan Idle = TimeSpan.FromMilliseconds(100);
 
     [Fact]
-    public void A_wake_after_a_sleep_records_the_path_after_the_callback_and_a_wake_at_once_does_not()
+    public void A_loop_that_reported_has_its_path_recorded_once_the_thread_is_idle_not_between_its_callbacks()
     {
         var pool = new IoThreadPool(1, "iow-a");
         var order = new List<string>();
@@ -37,7 +37,8 @@ public sealed class IoThreadWarmUpTests
                     order.Add("read");
                 }
 
-                // The second event is there before the thread waits again: it wakes at once, warm.
+                // The second event is there before the thread waits again: it is served at once,
+                // and the path is recorded only after both, when nothing more comes.
                 if (target!.Calls == 1)
                 {
                     target.Signal();
@@ -55,19 +56,21 @@ public sealed class IoThreadWarmUpTests
             Thread.Sleep(Idle);
             target.Signal();
             Assert.True(SpinWait.SpinUntil(() => target.Calls == 2, Patience));
-            Thread.Sleep(Idle);
 
+            // Recorded while idle, before any further event: the next wake-up finds it done.
+            Assert.True(SpinWait.SpinUntil(() => CountOf(order, "collect") == 1, Patience));
+            Thread.Sleep(Idle);
             lock (order)
             {
-                Assert.Equal(["read", "collect", "read"], order);
+                Assert.Equal(["read", "read", "collect"], order);
             }
 
-            Thread.Sleep(Idle);
             target.Signal();
             Assert.True(SpinWait.SpinUntil(() => CountOf(order, "collect") == 2, Patience));
+            Thread.Sleep(Idle);
             lock (order)
             {
-                Assert.Equal(["read", "collect", "read", "read", "collect"], order);
+                Assert.Equal(["read", "read", "collect", "read", "collect"], order);
             }
         }
     }
@@ -87,6 +90,30 @@ public sealed class IoThreadWarmUpTests
         target.Signal();
         Assert.True(SpinWait.SpinUntil(() => target.Calls == 2 && owner.Stats.Faults == 2, Patience));
         Assert.True(target.Loop.IsRegistered);
+    }
+
+    [Fact]
+    public void A_loop_disposed_by_its_own_callback_is_not_recorded_and_its_thread_serves_the_others()
+    {
+        var pool = new IoThreadPool(1, "iow-d");
+        var collectedA = 0;
+        var collectedB = 0;
+        EventTarget? a = null;
+        a = new EventTarget(pool, onReadable: () => a!.Loop.Dispose(), onCollect: _ => Interlocked.Increment(ref collectedA));
+        using var b = new EventTarget(pool, onCollect: _ => Interlocked.Increment(ref collectedB));
+        Assert.Same(a.Loop.Thread, b.Loop.Thread);
+
+        Thread.Sleep(Idle);
+        a.Signal();
+        Assert.True(SpinWait.SpinUntil(() => a.Calls == 1, Patience));
+        Thread.Sleep(Idle);
+        b.Signal();
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref collectedB) == 1, Patience));
+
+        // A reported, then left during its own callback: the idle thread skipped its path.
+        Assert.Equal(0, Volatile.Read(ref collectedA));
+        Assert.False(a.Loop.IsRegistered);
+        a.Dispose();
     }
 
     [Fact]
