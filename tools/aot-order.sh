@@ -97,6 +97,46 @@ def split_symbol(s):
         return None
     return strip_generics(s[:cut]), re.sub(r'_\d+$', '', strip_generics(s[cut + 2:]))
 
+# The JIT's names for the types its summary prints as arguments, in the AOT build's spelling.
+ALIASES = {'ubyte': 'UInt8', 'byte': 'Int8', 'ushort': 'UInt16', 'short': 'Int16', 'uint': 'UInt32',
+           'int': 'Int32', 'ulong': 'UInt64', 'long': 'Int64', 'bool': 'Bool',
+           'char': 'Char', 'double': 'Double', 'float': 'Single', 'nint': 'IntPtr', 'nuint': 'UIntPtr'}
+
+def type_arguments(jit_type):
+    # A generic type's arguments as the JIT names them ('Dictionary`2[Netdevd.X,System.__Canon]'),
+    # each in the AOT spelling of its outer name; [] for a type that is not generic.
+    start = jit_type.find('[')
+    if start < 0:
+        return []
+    arguments, depth, current = [], 0, ''
+    for ch in jit_type[start + 1:]:
+        if ch in '[<':
+            depth += 1
+        elif ch in ']>':
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch == ',' and depth == 0:
+            arguments.append(current)
+            current = ''
+            continue
+        if depth == 0:
+            current += ch
+    arguments.append(current)
+    return [ALIASES.get(a, a).replace('.', '_').replace('+', '_').replace('`', '_') for a in arguments]
+
+def same_instance(arguments, symbol):
+    # A method of a generic type is one body per instantiation in the AOT build: only those whose
+    # arguments the JIT compiled (Dictionary<TcpFlowAddress, __Canon>.FindValue, not every
+    # dictionary's), else the span fills with code the path never runs.
+    if not arguments:
+        return True
+    open_at = symbol.find('<')
+    if open_at < 0:
+        return False
+    instance = symbol[open_at:]
+    return all(a in instance for a in arguments)
+
 by_method = collections.defaultdict(list)
 for line in open(sys.argv[2]):
     parts = line.split()
@@ -115,7 +155,13 @@ loop = re.compile(r'Io_IoThread__(Run|RunPosted|Rearm|FollowLoop)$|Io_PollLoop__
                   r'|Hubs_HubPort__(Deliver|OnBatchEnd)$|Hubs_Hub__(Forward|TellOtherPeers)$|Wire_Ipv6Packet__TryCreate$'
                   r'|User_PollLoopHostIo__FollowCaller$|Interface_Ipv4Fragmenter__Needs$|Host_GuestOutputQueue__(Commit|get_IsEmpty)$'
                   r'|TypeCast__StelemRef$|InteropHelpers__ResolvePInvoke$|MethodTable__get_ComponentSize$'
-                  r'|System_Array__IndexOfImpl<Netdevd_Wire_Netdevd_Wire_Ipv4Address>$')
+                  r'|System_Array__IndexOfImpl<Netdevd_Wire_Netdevd_Wire_Ipv4Address>$'
+                  r'|ConcurrentQueueSegment_1<S_P_CoreLib_System_ValueTuple_2<System___Canon__System___Canon>>__TryPeek$'
+                  r'|^Netdevd_\w+__PrivateImplementationDetails___InlineArray'
+                  r'|Host_FrameBufferPool__Return$|Host_UserNetClient__(Netdevd_UserNet_Host_IGuestPort_Deliver|WriteVnetHeader)$')
+# What runs when the thread goes idle (recording the paths for the next wake-up), not on the way
+# of a frame: kept out of the span the wake-up reads.
+idle = re.compile(r'_(CollectHot|RecordHot|RecordReportedPaths)$|Clients_HotObjects__(Add|AddOnce|Contains|Clear)(_\d+)?$')
 ordered = [s for entries in by_method.values() for (_, s) in entries if loop.search(s)]
 for line in open(sys.argv[1]):
     if 'Tier1' not in line:
@@ -125,7 +171,12 @@ for line in open(sys.argv[1]):
         continue
     type_name = strip_generics(m.group(1)).replace('.', '_').replace('+', '_').replace('`', '_')
     method = strip_generics(m.group(2)).replace('.', '_')
-    ordered += [s for (t, s) in by_method.get(method, []) if t == type_name or t.endswith('_' + type_name)]
+    arguments = type_arguments(m.group(1))
+    if not type_name:
+        # '<PrivateImplementationDetails>' and the like: no name to tell one assembly's from another's.
+        continue
+    ordered += [s for (t, s) in by_method.get(method, [])
+                if (t == type_name or t.endswith('_' + type_name)) and same_instance(arguments, s) and not idle.search(s)]
 # Between FramePathCode's two markers, which a thread waking from a sleep reads page by page.
 ordered = ['Netdevd_Native_Netdevd_Native_FramePathCode__Start'] + ordered + ['Netdevd_Native_Netdevd_Native_FramePathCode__End']
 seen = set()
