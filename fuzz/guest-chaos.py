@@ -6,7 +6,7 @@ are written on the tap from G through AF_PACKET while real clients in G talk to 
 and reset servers on H's loopback. Every 10 s it prints the daemon's memory, threads, descriptors
 and each netdev's fault count; at the end, the log lines that name a fault. Root; Debian's busybox.
 usage: fuzz/guest-chaos.py NETDEVD_BINARY SECONDS SEED"""
-import json, os, random, socket, struct, subprocess, sys, time, tempfile, signal
+import json, os, random, shutil, socket, struct, subprocess, sys, time, tempfile, signal
 
 BIN, SECS, SEED = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 rnd = random.Random(SEED)
@@ -194,5 +194,6 @@ for p in (clients, sender, servers): p.kill()
 d.send_signal(signal.SIGTERM); d.wait(10)
 for ns in (H, G): sh("ip", "netns", "del", ns, check=False)
 txt = open(f"{tmp}/daemon.log").read()
+shutil.rmtree(tmp, ignore_errors=True)
 bad = [l for l in txt.split("\n") if any(k in l for k in ("fail:", "crit:", "Unhandled", "   at ", "Exception"))]
 print("log lines with faults:", len(bad)); print("\n".join(b[:600] for b in bad[:10]))

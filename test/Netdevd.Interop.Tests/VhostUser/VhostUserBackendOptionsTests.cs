@@ -18,23 +18,39 @@ public sealed class VhostUserBackendOptionsTests
     [InlineData("addr.type=unix,addr.path=PATH,server=off", "Failed to connect to 'PATH'")]
     public async Task Bad_options_are_refused_with_a_message(string options, string message)
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("nd-vub-").FullName, "missing.sock");
-        var error = await AddAsync($"vhost-user-backend,id=v,{options.Replace("PATH", path, StringComparison.Ordinal)}");
-        Assert.NotNull(error);
-        Assert.StartsWith(message.Replace("PATH", path, StringComparison.Ordinal), error, StringComparison.Ordinal);
+        var dir = Directory.CreateTempSubdirectory("nd-vub-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "missing.sock");
+            var error = await AddAsync($"vhost-user-backend,id=v,{options.Replace("PATH", path, StringComparison.Ordinal)}");
+            Assert.NotNull(error);
+            Assert.StartsWith(message.Replace("PATH", path, StringComparison.Ordinal), error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]
     public async Task A_server_listens_until_it_is_deleted()
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("nd-vub-").FullName, "vhost.sock");
-        await using var registry = new NetdevRegistry(BackendCatalog.Create(), new NoEvents(), NullLoggerFactory.Instance);
-        var request = NetdevRequests.Parse([$"vhost-user-backend,id=v,addr.type=unix,addr.path={path},queues=2"])[0];
-        var client = await registry.AddAsync(request.Netdev, request.Origin);
-        Assert.True(File.Exists(path));
-        Assert.Contains("listening on unix:", client.Info, StringComparison.Ordinal);
-        await registry.DeleteAsync("v");
-        Assert.False(File.Exists(path));
+        var dir = Directory.CreateTempSubdirectory("nd-vub-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "vhost.sock");
+            await using var registry = new NetdevRegistry(BackendCatalog.Create(), new NoEvents(), NullLoggerFactory.Instance);
+            var request = NetdevRequests.Parse([$"vhost-user-backend,id=v,addr.type=unix,addr.path={path},queues=2"])[0];
+            var client = await registry.AddAsync(request.Netdev, request.Origin);
+            Assert.True(File.Exists(path));
+            Assert.Contains("listening on unix:", client.Info, StringComparison.Ordinal);
+            await registry.DeleteAsync("v");
+            Assert.False(File.Exists(path));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private static async Task<string?> AddAsync(string spec)
