@@ -107,7 +107,11 @@ public static class VhostUserSessionHarness
 
     private static VhostUserBackendClient CreateClient()
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("netdevd-fuzz-vu").FullName, "sock");
+        var dir = Directory.CreateTempSubdirectory("netdevd-fuzz-vu").FullName;
+
+        // The client listens for the process's lifetime; its socket's directory goes with it.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(dir, recursive: true);
+        var path = Path.Combine(dir, "sock");
         var address = new QapiSocketAddress { Type = SocketAddressType.Unix, Unix = new UnixSocketAddress { Path = path } };
         return new VhostUserBackendClient("fuzz", VhostUserEndpoint.Listen(address), 2, new IoThreadPool(0), NullLogger.Instance);
     }

@@ -51,7 +51,7 @@ public sealed class RootlesskitTests
                 "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--mount-proc", "sh", "-c",
                 $"mount --bind {dir}/subuid /etc/subuid && mount --bind {dir}/subgid /etc/subgid && exec {setpriv} --reuid=65534 --regid=65534 --clear-groups " +
                 $"env HOME={dir} XDG_RUNTIME_DIR={dir} PATH={dir}:/usr/sbin:/usr/bin:/sbin:/bin " +
-                $"rootlesskit --net=slirp4netns --port-driver=slirp4netns --disable-host-loopback {(sandbox ? "--slirp4netns-sandbox=true --slirp4netns-seccomp=true " : string.Empty)}-p 127.0.0.1:{port}:80/tcp sh -c \"{inner}\"",
+                $"rootlesskit --state-dir={dir}/state --net=slirp4netns --port-driver=slirp4netns --disable-host-loopback {(sandbox ? "--slirp4netns-sandbox=true --slirp4netns-seccomp=true " : string.Empty)}-p 127.0.0.1:{port}:80/tcp sh -c \"{inner}\"",
             })
             {
                 start.ArgumentList.Add(a);
