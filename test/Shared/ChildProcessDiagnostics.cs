@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Netdevd.Interop.Tests;
+namespace Netdevd.Tests.Shared;
 
 /// <summary>
 /// The .NET processes the tests start (the JIT-built daemon, most of all) run without the
