@@ -161,7 +161,7 @@ loop = re.compile(r'Io_IoThread__(Run|RunPosted|Rearm|FollowLoop)$|Io_PollLoop__
                   r'|Host_FrameBufferPool__Return$|Host_UserNetClient__(Netdevd_UserNet_Host_IGuestPort_Deliver|WriteVnetHeader)$')
 # What runs when the thread goes idle (recording the paths for the next wake-up), not on the way
 # of a frame: kept out of the span the wake-up reads.
-idle = re.compile(r'_(CollectHot|RecordHot|RecordReportedPaths)$|Clients_HotObjects__(Add|AddOnce|Contains|Clear)(_\d+)?$')
+idle = re.compile(r'_(CollectHot|CollectHotWithPeer|RecordHot|RecordReportedPaths)$|Clients_HotObjects__(Add|AddOnce|Contains|Clear)(_\d+)?$')
 ordered = [s for entries in by_method.values() for (_, s) in entries if loop.search(s)]
 for line in open(sys.argv[1]):
     if 'Tier1' not in line:

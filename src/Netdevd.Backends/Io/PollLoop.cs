@@ -229,7 +229,7 @@ internal sealed class PollLoop : IDisposable
         _hot.Clear();
         if (!_registered)
         {
-            // Disposed by its own callback: nothing of its path is kept.
+            // Disposed since it reported (by its own callback or from elsewhere): nothing of its path is kept.
             return;
         }
 

@@ -236,10 +236,7 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
     {
         hot.Add(this);
         hot.Add(_buffer);
-        if (_owner.CollectHot(hot))
-        {
-            _owner.Peer?.CollectHot(hot);
-        }
+        _owner.CollectHotWithPeer(hot);
     }
 
     private void Deliver(int length)

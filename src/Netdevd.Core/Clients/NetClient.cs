@@ -353,6 +353,18 @@ public abstract partial class NetClient : IAsyncDisposable
     }
 
     /// <summary>
+    /// <see cref="CollectHot"/>, then the peer's path (a frame this client takes goes on to it),
+    /// unless this client was recorded already.
+    /// </summary>
+    public void CollectHotWithPeer(HotObjects hot)
+    {
+        if (CollectHot(hot))
+        {
+            _peer?.CollectHot(hot);
+        }
+    }
+
+    /// <summary>
     /// Retries the queued frames in order (call when the client can take frames again), then
     /// wakes the senders that were told to wait. Returns true when the queue is empty.
     /// </summary>

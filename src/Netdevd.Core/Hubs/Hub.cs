@@ -147,7 +147,6 @@ public sealed class Hub
         }
     }
 
-    /// <summary>Floods a frame from <paramref name="source"/> to every other port; the worst delivery result wins.</summary>
     /// <summary>For <see cref="NetClient.CollectHot"/>: the hub, its port list, the calling thread's walk state, and each port's path beyond (a hub reached twice is recorded once).</summary>
     internal void CollectHot(HotObjects hot)
     {
@@ -161,13 +160,11 @@ public sealed class Hub
         HubPath.CollectHot(hot);
         foreach (var port in ports)
         {
-            if (port.CollectHot(hot))
-            {
-                port.Peer?.CollectHot(hot);
-            }
+            port.CollectHotWithPeer(hot);
         }
     }
 
+    /// <summary>Floods a frame from <paramref name="source"/> to every other port; the worst delivery result wins.</summary>
     internal DeliveryResult Forward(HubPort source, ReadOnlySpan<byte> frame)
     {
         var path = HubPath.Forwarding;
