@@ -11,6 +11,14 @@
 //            poll of an epoll descriptor, so the frame arrives with the wait's return.
 // Not a product: no options, exits on any setup error.
 //
+// What extra cold work costs an echo (bench/README, session 31), added before each answer when
+// asked in the environment:
+//   FLOOR_PAGES=N         read N data pages no one else touches, one after another (each page
+//                         holds the next one's address); with FLOOR_PAGES_AT_ONCE=1 all at once
+//   FLOOR_LINES=N         (built with -DWITH_LINES and bench/floor/cold-lines.py's output) run N
+//                         one-line functions in shuffled order, N distinct code lines; with
+//                         FLOOR_TOUCH=1 all of them read as data first (netdevd's warm-up)
+//
 // usage: floor-echo MODE TAP
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +32,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #ifdef WITH_URING
 #include <liburing.h>
@@ -81,8 +90,84 @@ static int answer(const uint8_t *f, int n)
     return 0;
 }
 
+// Cold data: pages 64 KiB apart, each holding the address of the next.
+static char *cold_pages;
+static int cold_page_count, cold_pages_at_once;
+static volatile long cold_sink;
+
+static void read_cold_pages(void)
+{
+    if (cold_pages_at_once) {
+        long sum = 0;
+        for (int i = 0; i < cold_page_count; i++)
+            sum += cold_pages[(long)i * 65536];
+        cold_sink = sum;
+        return;
+    }
+    char *p = cold_pages;
+    for (int i = 0; i < cold_page_count; i++)
+        p = *(char **)p;
+    cold_sink = (long)p;
+}
+
+static void setup_cold_pages(void)
+{
+    const char *n = getenv("FLOOR_PAGES");
+    cold_page_count = n ? atoi(n) : 0;
+    cold_pages_at_once = getenv("FLOOR_PAGES_AT_ONCE") != NULL;
+    if (cold_page_count <= 0)
+        return;
+    size_t size = (size_t)(cold_page_count + 1) * 65536;
+    cold_pages = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (cold_pages == MAP_FAILED) {
+        perror("mmap");
+        exit(1);
+    }
+    // 4 KiB pages, as a GC heap's or malloc's scattered objects sit on.
+    madvise(cold_pages, size, MADV_NOHUGEPAGE);
+    for (int i = 0; i < cold_page_count; i++)
+        *(char **)(cold_pages + (long)i * 65536) = cold_pages + (long)(i + 1) * 65536;
+}
+
+#ifdef WITH_LINES
+// From bench/floor/cold-lines.py: one-line functions, and a run of the first k in shuffled order.
+int cold_lines_run(int k);
+extern const char __start_cold_lines[], __stop_cold_lines[];
+#endif
+static int cold_line_count, cold_lines_touch;
+
+static void run_cold_lines(void)
+{
+#ifdef WITH_LINES
+    if (cold_lines_touch) {
+        int sum = 0;
+        for (const char *p = __start_cold_lines; p < __stop_cold_lines; p += 64)
+            sum += *(volatile const char *)p;
+        cold_sink = sum;
+    }
+    cold_sink = cold_lines_run(cold_line_count);
+#endif
+}
+
+static void setup_cold_lines(void)
+{
+    const char *n = getenv("FLOOR_LINES");
+    cold_line_count = n ? atoi(n) : 0;
+    cold_lines_touch = getenv("FLOOR_TOUCH") != NULL;
+#ifndef WITH_LINES
+    if (cold_line_count > 0) {
+        fprintf(stderr, "floor-echo: FLOOR_LINES needs a build with -DWITH_LINES and cold-lines.c\n");
+        exit(2);
+    }
+#endif
+}
+
 static void serve(int tap, const uint8_t *frame, int n)
 {
+    if (cold_page_count > 0)
+        read_cold_pages();
+    if (cold_line_count > 0)
+        run_cold_lines();
     int m = answer(frame, n);
     if (m > 0 && write(tap, out, m) < 0)
         perror("write");
@@ -106,6 +191,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *mode = argv[1];
+    setup_cold_pages();
+    setup_cold_lines();
     int blocking = strcmp(mode, "block") == 0;
     int tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC | (blocking ? 0 : O_NONBLOCK));
     struct ifreq ifr = {0};

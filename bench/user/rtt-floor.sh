@@ -11,7 +11,11 @@
 # whether the kernel's part (the wake-up, the wait, the tap's read and write) is where it goes:
 # session 27 measured epoll 0.068-0.071, poll 0.069, blocking read 0.066, io_uring 0.076,
 # a NativeAOT C# loop of the same work 0.072, slirp4netns 0.076-0.079, netdevd 0.085-0.087.
-# Needs root, iproute2, iputils-ping, gcc, slirp4netns (liburing-dev for the io_uring mode).
+# A floor-echo stack may carry settings for it after a colon, comma-separated: "epoll:FLOOR_LINES=256"
+# adds cold work to each echo (floor-echo.c says which; session 31 priced a cold code line so:
+# RTT_FLOOR_STACKS="slirp4netns epoll epoll:FLOOR_LINES=128 epoll:FLOOR_LINES=256,FLOOR_TOUCH=1").
+# Needs root, iproute2, iputils-ping, gcc, slirp4netns (liburing-dev for the io_uring mode,
+# python3 for FLOOR_LINES).
 # Usage: bench/user/rtt-floor.sh [ROUNDS]   (default 6; NETDEVD_BIN=PATH, else the Release build;
 #        RTT_FLOOR_STACKS="epoll poll block uring slirp4netns netdevd")
 set -uo pipefail
@@ -30,17 +34,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The cold-lines functions only when a stack asks for them (they add a section to the binary).
+extra=() sources=(bench/floor/floor-echo.c)
+if [[ "$stacks" == *FLOOR_LINES=* ]]; then
+  python3 bench/floor/cold-lines.py "$tmp/cold-lines.c" || exit 1
+  extra+=(-DWITH_LINES) sources+=("$tmp/cold-lines.c")
+fi
 if [ -e /usr/include/liburing.h ]; then
-  gcc -O2 -DWITH_URING -o "$tmp/floor-echo" bench/floor/floor-echo.c -luring || exit 1
+  gcc -O2 -DWITH_URING "${extra[@]}" -o "$tmp/floor-echo" "${sources[@]}" -luring || exit 1
 else
-  gcc -O2 -o "$tmp/floor-echo" bench/floor/floor-echo.c || exit 1
-  stacks=${stacks//uring/}
+  gcc -O2 "${extra[@]}" -o "$tmp/floor-echo" "${sources[@]}" || exit 1
+  stacks=$(printf '%s\n' $stacks | grep -v '^uring' | tr '\n' ' ')
 fi
 command -v slirp4netns >/dev/null || stacks=${stacks//slirp4netns/}
 [ -x "$nd" ] || stacks=${stacks//netdevd/}
 
+# Namespaces and taps are numbered: a stack's name may hold settings, and two may share a mode.
+declare -A ns_of
+i=0
 for s in $stacks; do
-  ns=ndrf$tag-$s tap=ndrf$tag${s:0:3}
+  i=$((i + 1))
+  ns=ndrf$tag-$i tap=ndrf$tag-$i
+  ns_of[$s]=$ns
   namespaces+=("$ns")
   ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
   case $s in
@@ -50,31 +65,35 @@ for s in $stacks; do
     netdevd)
       "$nd" --netdev user,id=u0 --netdev hubport,id=h0,hubid=0,netdev=u0 \
             --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
-            >"$tmp/$s.log" 2>&1 & ;;
+            >"$tmp/$i.log" 2>&1 & ;;
+    *:*)
+      # A mode and its settings: "epoll:FLOOR_PAGES=16,FLOOR_PAGES_AT_ONCE=1".
+      IFS=, read -ra settings <<<"${s#*:}"
+      env "${settings[@]}" "$tmp/floor-echo" "${s%%:*}" "$tap" >"$tmp/$i.log" 2>&1 & ;;
     *)
-      "$tmp/floor-echo" "$s" "$tap" >"$tmp/$s.log" 2>&1 & ;;
+      "$tmp/floor-echo" "$s" "$tap" >"$tmp/$i.log" 2>&1 & ;;
   esac
   pids+=($!)
   for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.1; done
   ip link set "$tap" netns "$ns" && ip -n "$ns" link set "$tap" up && ip -n "$ns" addr add 10.0.2.15/24 dev "$tap" &&
-    ip -n "$ns" route add default via 10.0.2.2 || { echo "rtt-floor: $s did not come up"; cat "$tmp/$s.log"; exit 1; }
+    ip -n "$ns" route add default via 10.0.2.2 || { echo "rtt-floor: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
 done
 sleep 1
 
 for s in $stacks; do
-  ip netns exec "ndrf$tag-$s" ping -n -q -c 200 -i 0.005 10.0.2.2 >/dev/null
-  : >"$tmp/rtt.$s"
+  ip netns exec "${ns_of[$s]}" ping -n -q -c 200 -i 0.005 10.0.2.2 >/dev/null
+  : >"$tmp/rtt.${ns_of[$s]}"
 done
 order=$stacks
 for _ in $(seq "$rounds"); do
   for s in $order; do
-    ip netns exec "ndrf$tag-$s" ping -n -c 10 -i 0.05 -W 1 10.0.2.2 2>/dev/null |
-      sed -n 's/.*time=\([0-9.]*\) ms/\1/p' >>"$tmp/rtt.$s"
+    ip netns exec "${ns_of[$s]}" ping -n -c 10 -i 0.05 -W 1 10.0.2.2 2>/dev/null |
+      sed -n 's/.*time=\([0-9.]*\) ms/\1/p' >>"$tmp/rtt.${ns_of[$s]}"
   done
   order=$(echo $order | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
 done
 
 echo "gateway rtt, medians of $((rounds * 10)) pings (ms), load average $(cut -d' ' -f1-3 /proc/loadavg):"
 for s in $stacks; do
-  printf '  %-12s %s\n' "$s" "$(sort -n "$tmp/rtt.$s" | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "-" }')"
+  printf '  %-12s %s\n' "$s" "$(sort -n "$tmp/rtt.${ns_of[$s]}" | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "-" }')"
 done
