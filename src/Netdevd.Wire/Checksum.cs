@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -94,6 +95,7 @@ public static class Checksum
     }
 
     /// <summary>Folds an accumulator to 16 bits (end-around carry), not complemented.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort Fold(ulong sum)
     {
         while ((sum >> 16) != 0)
@@ -111,6 +113,7 @@ public static class Checksum
     public static ushort Compute(ReadOnlySpan<byte> data) => Finish(Add(0, data));
 
     /// <summary>True when data that includes its checksum field sums to 0xFFFF (RFC 1071 verification).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsValid(ReadOnlySpan<byte> data) => Fold(Add(0, data)) == 0xFFFF;
 
     /// <summary>The sum of the IPv4 pseudo-header (RFC 793/768): addresses, protocol, upper-layer length.</summary>

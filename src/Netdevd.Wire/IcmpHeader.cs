@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace Netdevd.Wire;
 
@@ -48,7 +49,7 @@ public readonly ref struct IcmpHeader
     /// <summary>Echo identifier (bytes 4..5).</summary>
     public ushort Identifier
     {
-        get => BinaryPrimitives.ReadUInt16BigEndian(_b[4..]);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => BinaryPrimitives.ReadUInt16BigEndian(_b[4..]);
         set => BinaryPrimitives.WriteUInt16BigEndian(_b[4..], value);
     }
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Netdevd.Wire;
 
 /// <summary>
@@ -27,6 +29,7 @@ public readonly ref struct IcmpPacket
 
     public static IcmpPacket CreateUnchecked(Span<byte> buffer) => new(buffer);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryCreate(Span<byte> buffer, out IcmpPacket packet)
     {
         packet = new IcmpPacket(buffer);

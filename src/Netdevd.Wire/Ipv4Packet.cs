@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace Netdevd.Wire;
 
@@ -23,6 +24,7 @@ public readonly ref struct Ipv4Packet
 
     public static Ipv4Packet CreateUnchecked(Span<byte> buffer) => new(buffer);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryCreate(Span<byte> buffer, out Ipv4Packet packet)
     {
         packet = new Ipv4Packet(buffer);
@@ -46,7 +48,7 @@ public readonly ref struct Ipv4Packet
     /// <summary>Header length in bytes (IHL * 4).</summary>
     public int HeaderLength
     {
-        get => (_b[0] & 0x0F) * 4;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => (_b[0] & 0x0F) * 4;
         set => _b[0] = (byte)((_b[0] & 0xF0) | ((value / 4) & 0x0F));
     }
 
@@ -59,7 +61,7 @@ public readonly ref struct Ipv4Packet
 
     public ushort TotalLength
     {
-        get => BinaryPrimitives.ReadUInt16BigEndian(_b[2..]);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => BinaryPrimitives.ReadUInt16BigEndian(_b[2..]);
         set => BinaryPrimitives.WriteUInt16BigEndian(_b[2..], value);
     }
 
@@ -71,7 +73,7 @@ public readonly ref struct Ipv4Packet
 
     private ushort FlagsAndOffset
     {
-        get => BinaryPrimitives.ReadUInt16BigEndian(_b[6..]);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => BinaryPrimitives.ReadUInt16BigEndian(_b[6..]);
         set => BinaryPrimitives.WriteUInt16BigEndian(_b[6..], value);
     }
 
@@ -95,7 +97,10 @@ public readonly ref struct Ipv4Packet
     }
 
     /// <summary>True for any piece of a fragmented datagram (MF set or a non-zero offset).</summary>
-    public bool IsFragment => (FlagsAndOffset & (FlagMoreFragments | OffsetMask)) != 0;
+    public bool IsFragment
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => (FlagsAndOffset & (FlagMoreFragments | OffsetMask)) != 0;
+    }
 
     public byte TimeToLive
     {
@@ -105,7 +110,7 @@ public readonly ref struct Ipv4Packet
 
     public byte Protocol
     {
-        get => _b[9];
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => _b[9];
         set => _b[9] = value;
     }
 
@@ -117,13 +122,13 @@ public readonly ref struct Ipv4Packet
 
     public Ipv4Address Source
     {
-        get => Ipv4Address.Read(_b[12..]);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Ipv4Address.Read(_b[12..]);
         set => value.WriteTo(_b[12..]);
     }
 
     public Ipv4Address Destination
     {
-        get => Ipv4Address.Read(_b[16..]);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Ipv4Address.Read(_b[16..]);
         set => value.WriteTo(_b[16..]);
     }
 
@@ -131,13 +136,20 @@ public readonly ref struct Ipv4Packet
 
     public Span<byte> Options => _b[MinimumHeaderLength..HeaderLength];
 
-    public Span<byte> Header => _b[..HeaderLength];
+    public Span<byte> Header
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => _b[..HeaderLength];
+    }
 
     /// <summary>The datagram without link padding (0..TotalLength).</summary>
     public Span<byte> Bytes => _b[..TotalLength];
 
-    public Span<byte> Payload => _b[HeaderLength..TotalLength];
+    public Span<byte> Payload
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => _b[HeaderLength..TotalLength];
+    }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool VerifyChecksum() => Checksum.IsValid(Header);
 
     public void FillChecksum()

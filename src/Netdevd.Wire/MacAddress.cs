@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace Netdevd.Wire;
 
@@ -34,6 +35,7 @@ public readonly record struct MacAddress
     public static MacAddress FromValue(ulong value) => new(value);
 
     /// <summary>Reads six octets; the span must hold at least <see cref="Length"/> bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static MacAddress Read(ReadOnlySpan<byte> bytes) =>
         new(((ulong)BinaryPrimitives.ReadUInt16BigEndian(bytes) << 32) | BinaryPrimitives.ReadUInt32BigEndian(bytes[2..]));
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Netdevd.Core.Clients;
 using Netdevd.Wire;
 
@@ -42,7 +43,23 @@ public sealed class ArpResponder
         }
     }
 
-    public bool IsVirtualAddress(Ipv4Address address) => _virtual.Contains(address);
+    /// <summary>
+    /// Checked for every frame to the stack: a plain loop over the few addresses, where
+    /// <c>List.Contains</c> went through three generic calls (Array.IndexOf and its comparer)
+    /// per frame.
+    /// </summary>
+    public bool IsVirtualAddress(Ipv4Address address)
+    {
+        foreach (var a in CollectionsMarshal.AsSpan(_virtual))
+        {
+            if (a.Value == address.Value)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The responder and its virtual addresses (checked for every frame the stack answers itself).</summary>
     public void CollectHot(HotObjects hot)
@@ -74,7 +91,7 @@ public sealed class ArpResponder
             return 0;
         }
 
-        if (!targetIp.IsInNetwork(_network, _netmask) || !_virtual.Contains(targetIp))
+        if (!targetIp.IsInNetwork(_network, _netmask) || !IsVirtualAddress(targetIp))
         {
             Ignored++;
             return 0;
