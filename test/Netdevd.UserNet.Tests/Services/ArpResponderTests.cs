@@ -61,6 +61,24 @@ public sealed class ArpResponderTests
     }
 
     [Fact]
+    public void Virtual_addresses_are_the_host_the_dns_and_those_added_and_no_other()
+    {
+        var r = Make();
+        Assert.True(r.IsVirtualAddress(Golden.Host));
+        Assert.True(r.IsVirtualAddress(Golden.Dns));
+        Assert.False(r.IsVirtualAddress(Golden.Guest));
+        Assert.False(r.IsVirtualAddress(Ipv4Address.Create(10, 0, 2, 99)));
+        Assert.False(r.IsVirtualAddress(Ipv4Address.Create(192, 168, 1, 2)));
+
+        var server = Ipv4Address.Create(10, 0, 2, 99);
+        r.AddVirtualAddress(server);
+        r.AddVirtualAddress(server);
+        Assert.True(r.IsVirtualAddress(server));
+        Assert.False(r.IsVirtualAddress(Ipv4Address.Create(10, 0, 2, 98)));
+        Assert.False(r.IsVirtualAddress(default));
+    }
+
+    [Fact]
     public void Table_is_bounded_and_filters()
     {
         var t = new ArpTable(Net, Mask, 2);
