@@ -9,9 +9,10 @@ namespace Netdevd.Wire;
 /// bytes; <see cref="CreateUnchecked"/> is for emission into a buffer the caller sized.
 /// </summary>
 /// <remarks>
-/// The accessors a frame's way through the user netdev reads (here and in the IPv4, ICMP and
-/// checksum types) are marked for inlining: inside the stack's large input methods the AOT
-/// compiler left them as calls, ~260 instructions of a gateway echo (bench/README, session 31).
+/// The accessors a frame's way through the user netdev reads (here and in the IPv4, ICMP, MAC
+/// address and checksum types) are marked for inlining: inside the stack's large input methods
+/// the AOT compiler left them as calls, ~260 instructions of a gateway echo (bench/README,
+/// session 31).
 /// </remarks>
 public readonly ref struct EthernetFrame
 {
