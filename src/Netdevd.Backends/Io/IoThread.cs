@@ -40,8 +40,9 @@ internal sealed class IoThread : IDisposable
     /// A sleep this long leaves the frame path cold: pings 0.5 ms apart were answered as fast as
     /// back to back, 5 ms apart 7 µs slower (bench/README, session 22). After shorter sleeps the
     /// thread skips the warm-up, which costs ~3,800 instructions (the code span's ~650 lines read,
-    /// ~5 instructions each, and the recorded objects, ~400). The objects are recorded when the thread goes idle, that is when this first
-    /// wait times out (~4,000 instructions, once per sleep, for the loops that reported since).
+    /// ~5 instructions each, and the recorded objects, ~400). The objects are recorded when the
+    /// thread goes idle, that is when this first wait times out (~4,000 instructions, once per
+    /// sleep, for the loops that reported since).
     /// </summary>
     private const int ColdAfterMs = 1;
 
