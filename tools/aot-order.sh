@@ -155,7 +155,6 @@ loop = re.compile(r'Io_IoThread__(Run|RunPosted|Rearm|FollowLoop)$|Io_PollLoop__
                   r'|Hubs_HubPort__(Deliver|OnBatchEnd)$|Hubs_Hub__(Forward|TellOtherPeers)$|Wire_Ipv6Packet__TryCreate$'
                   r'|User_PollLoopHostIo__FollowCaller$|Interface_Ipv4Fragmenter__Needs$|Host_GuestOutputQueue__(Commit|get_IsEmpty)$'
                   r'|TypeCast__StelemRef$|InteropHelpers__ResolvePInvoke$|MethodTable__get_ComponentSize$'
-                  r'|System_Array__IndexOfImpl<Netdevd_Wire_Netdevd_Wire_Ipv4Address>$'
                   r'|ConcurrentQueueSegment_1<S_P_CoreLib_System_ValueTuple_2<System___Canon__System___Canon>>__TryPeek$'
                   r'|^Netdevd_\w+__PrivateImplementationDetails___InlineArray'
                   r'|Host_FrameBufferPool__Return$|Host_UserNetClient__(Netdevd_UserNet_Host_IGuestPort_Deliver|WriteVnetHeader)$')
