@@ -14,7 +14,9 @@
 // What extra cold work costs an echo (bench/README, session 31), added before each answer when
 // asked in the environment:
 //   FLOOR_PAGES=N         read N data pages no one else touches, one after another (each page
-//                         holds the next one's address); with FLOOR_PAGES_AT_ONCE=1 all at once
+//                         holds the next one's address); with FLOOR_PAGES_AT_ONCE=1 all at once;
+//                         with FLOOR_HUGE=1 the same 64 KiB-spaced reads inside 2 MiB pages (one
+//                         TLB entry for 32 of them: what a page walk adds to a cold line)
 //   FLOOR_LINES=N         (built with -DWITH_LINES and bench/floor/cold-lines.py's output) run N
 //                         one-line functions in shuffled order, N distinct code lines; with
 //                         FLOOR_TOUCH=1 all of them read as data first (netdevd's warm-up)
@@ -118,13 +120,22 @@ static void setup_cold_pages(void)
     if (cold_page_count <= 0)
         return;
     size_t size = (size_t)(cold_page_count + 1) * 65536;
-    cold_pages = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (cold_pages == MAP_FAILED) {
+    int huge = getenv("FLOOR_HUGE") != NULL;
+    size_t span = huge ? size + (2u << 20) : size;
+    char *map = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED) {
         perror("mmap");
         exit(1);
     }
-    // 4 KiB pages, as a GC heap's or malloc's scattered objects sit on.
-    madvise(cold_pages, size, MADV_NOHUGEPAGE);
+    if (huge) {
+        // The same reads on 2 MiB pages: one TLB entry covers 32 of them.
+        cold_pages = (char *)(((uintptr_t)map + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1));
+        madvise(cold_pages, size, MADV_HUGEPAGE);
+    } else {
+        // 4 KiB pages, as a GC heap's or malloc's scattered objects sit on.
+        cold_pages = map;
+        madvise(cold_pages, size, MADV_NOHUGEPAGE);
+    }
     for (int i = 0; i < cold_page_count; i++)
         *(char **)(cold_pages + (long)i * 65536) = cold_pages + (long)(i + 1) * 65536;
 }
