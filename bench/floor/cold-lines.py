@@ -2,9 +2,8 @@
 """Writes cold-lines.c for floor-echo.c's FLOOR_LINES (bench/README, session 31): COUNT functions
 of one 64-byte line each (aligned, so no two share a line), and cold_lines_run(k), which calls the
 first k of them in an order shuffled against their layout, so that no prefetcher streams the
-lines ahead of the calls. All of it sits in
-the section cold_lines, which the linker bounds with __start_cold_lines and __stop_cold_lines
-(read as data for FLOOR_TOUCH).
+lines ahead of the calls. All of it sits in the section cold_lines, which the linker bounds with
+__start_cold_lines and __stop_cold_lines (read as data for FLOOR_TOUCH).
 
 usage: cold-lines.py OUT.c [COUNT]   (default 512)"""
 import random

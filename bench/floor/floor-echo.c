@@ -93,6 +93,8 @@ static int answer(const uint8_t *f, int n)
 }
 
 // Cold data: pages 64 KiB apart, each holding the address of the next.
+#define COLD_PAGE_STRIDE 65536
+#define HUGE_PAGE_SIZE (2u << 20)
 static char *cold_pages;
 static int cold_page_count, cold_pages_at_once;
 static volatile long cold_sink;
@@ -102,7 +104,7 @@ static void read_cold_pages(void)
     if (cold_pages_at_once) {
         long sum = 0;
         for (int i = 0; i < cold_page_count; i++)
-            sum += cold_pages[(long)i * 65536];
+            sum += cold_pages[(long)i * COLD_PAGE_STRIDE];
         cold_sink = sum;
         return;
     }
@@ -119,9 +121,9 @@ static void setup_cold_pages(void)
     cold_pages_at_once = getenv("FLOOR_PAGES_AT_ONCE") != NULL;
     if (cold_page_count <= 0)
         return;
-    size_t size = (size_t)(cold_page_count + 1) * 65536;
+    size_t size = (size_t)(cold_page_count + 1) * COLD_PAGE_STRIDE;
     int huge = getenv("FLOOR_HUGE") != NULL;
-    size_t span = huge ? size + (2u << 20) : size;
+    size_t span = huge ? size + HUGE_PAGE_SIZE : size;
     char *map = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (map == MAP_FAILED) {
         perror("mmap");
@@ -129,7 +131,7 @@ static void setup_cold_pages(void)
     }
     if (huge) {
         // The same reads on 2 MiB pages: one TLB entry covers 32 of them.
-        cold_pages = (char *)(((uintptr_t)map + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1));
+        cold_pages = (char *)(((uintptr_t)map + HUGE_PAGE_SIZE - 1) & ~(uintptr_t)(HUGE_PAGE_SIZE - 1));
         // Refused only by a kernel built without transparent huge pages; one where they are set
         // to "never" accepts the advice and keeps 4 KiB pages (AnonHugePages in the process's
         // smaps_rollup says which it got: 2048 kB for 32 pages).
@@ -143,7 +145,7 @@ static void setup_cold_pages(void)
         madvise(cold_pages, size, MADV_NOHUGEPAGE);
     }
     for (int i = 0; i < cold_page_count; i++)
-        *(char **)(cold_pages + (long)i * 65536) = cold_pages + (long)(i + 1) * 65536;
+        *(char **)(cold_pages + (long)i * COLD_PAGE_STRIDE) = cold_pages + (long)(i + 1) * COLD_PAGE_STRIDE;
 }
 
 #ifdef WITH_LINES
