@@ -49,13 +49,12 @@ fi
 command -v slirp4netns >/dev/null || stacks=${stacks//slirp4netns/}
 [ -x "$nd" ] || stacks=${stacks//netdevd/}
 
-# Namespaces and taps are numbered: a stack's name may hold settings, and two may share a mode.
-declare -A ns_of
-i=0
-for s in $stacks; do
-  i=$((i + 1))
+# Stacks are kept by position, namespaces and taps numbered: a stack's name may hold settings,
+# two may share a mode, and the same stack may be listed twice.
+read -ra names <<<"$stacks"
+for i in "${!names[@]}"; do
+  s=${names[$i]}
   ns=ndrf$tag-$i tap=ndrf$tag-$i
-  ns_of[$s]=$ns
   namespaces+=("$ns")
   ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
   case $s in
@@ -80,20 +79,20 @@ for s in $stacks; do
 done
 sleep 1
 
-for s in $stacks; do
-  ip netns exec "${ns_of[$s]}" ping -n -q -c 200 -i 0.005 10.0.2.2 >/dev/null
-  : >"$tmp/rtt.${ns_of[$s]}"
+for i in "${!names[@]}"; do
+  ip netns exec "ndrf$tag-$i" ping -n -q -c 200 -i 0.005 10.0.2.2 >/dev/null
+  : >"$tmp/rtt.$i"
 done
-order=$stacks
+order=${!names[*]}
 for _ in $(seq "$rounds"); do
-  for s in $order; do
-    ip netns exec "${ns_of[$s]}" ping -n -c 10 -i 0.05 -W 1 10.0.2.2 2>/dev/null |
-      sed -n 's/.*time=\([0-9.]*\) ms/\1/p' >>"$tmp/rtt.${ns_of[$s]}"
+  for i in $order; do
+    ip netns exec "ndrf$tag-$i" ping -n -c 10 -i 0.05 -W 1 10.0.2.2 2>/dev/null |
+      sed -n 's/.*time=\([0-9.]*\) ms/\1/p' >>"$tmp/rtt.$i"
   done
   order=$(echo $order | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
 done
 
 echo "gateway rtt, medians of $((rounds * 10)) pings (ms), load average $(cut -d' ' -f1-3 /proc/loadavg):"
-for s in $stacks; do
-  printf '  %-12s %s\n' "$s" "$(sort -n "$tmp/rtt.${ns_of[$s]}" | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "-" }')"
+for i in "${!names[@]}"; do
+  printf '  %-12s %s\n' "${names[$i]}" "$(sort -n "$tmp/rtt.$i" | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "-" }')"
 done
