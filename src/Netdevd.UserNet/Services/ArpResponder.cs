@@ -37,7 +37,7 @@ public sealed class ArpResponder
 
     public void AddVirtualAddress(Ipv4Address address)
     {
-        if (!_virtual.Contains(address))
+        if (!IsVirtualAddress(address))
         {
             _virtual.Add(address);
         }
