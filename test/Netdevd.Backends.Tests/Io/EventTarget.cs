@@ -10,7 +10,7 @@ namespace Netdevd.Backends.Tests.Io;
 /// </summary>
 internal sealed class EventTarget : IPollTarget, IDisposable
 {
-    private readonly int _fd;
+    private int _fd;
     private readonly Action? _onReadable;
     private readonly Action<HotObjects>? _onCollect;
     private int _calls;
@@ -72,10 +72,19 @@ internal sealed class EventTarget : IPollTarget, IDisposable
     {
     }
 
+    /// <summary>
+    /// Closes the eventfd once: a second close would take whatever the number names by then (in
+    /// a run of parallel tests another test's socket, which then fails with EBADF).
+    /// </summary>
     public void Dispose()
     {
         Loop.Dispose();
-        _ = Libc.Close(_fd);
+        var fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0)
+        {
+            _ = Libc.Close(fd);
+        }
+
         Called.Dispose();
     }
 }

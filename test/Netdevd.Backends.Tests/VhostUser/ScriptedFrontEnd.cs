@@ -84,7 +84,7 @@ internal sealed class ScriptedFrontEnd : IDisposable
     /// <summary>Sends a request; returns the reply's payload when one is expected (or a REPLY_ACK's u64).</summary>
     public byte[]? Request(VhostUserRequest request, ReadOnlySpan<byte> payload, bool expectReply = false, bool needReply = false, params SafeHandle[] fds)
     {
-        Assert.True(Channel.Send(request, needReply ? VhostUserHeader.NeedReplyFlag : 0, payload, fds));
+        Assert.True(Channel.Send(request, needReply ? VhostUserHeader.NeedReplyFlag : 0, payload, fds), $"{request} not sent: errno {Channel.LastErrno}");
         if (!expectReply && !needReply)
         {
             return null;
