@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Where a gateway ping's round trip goes, phase by phase, for netdevd and slirp4netns side by side:
+# the kernel's ftrace events (the scheduler's wake-ups and switches, the syscalls of ping and of
+# the stack's thread) recorded with the TSC clock while ping echoes 10.0.2.2 in batches of 10,
+# 50 ms apart, alternating between the stacks as rtt-floor.sh does. rtt-phases.py cuts each echo
+# at ping's sendto, the stack thread's wake-up, its switch in, its wait's return, its read and
+# its write, and ping's recvmsg return, and prints each phase's median (µs) per stack.
+#
+# Why: run.sh's RTT target (no worse than slirp4netns) is missed by ~6 µs. callgrind counts
+# instructions and lines of user space only; this splits the real time of the whole echo, the
+# kernel's part included, so that a change can be priced where it acts. Tracing slows every
+# syscall (the totals read ~25 µs above the untraced RTT); compare phases between stacks, not
+# with untraced figures.
+#
+# Stacks: "slirp4netns", "netdevd" (as in run.sh's rows: a tap with vnet_hdr=on hubbed to -netdev
+# user); a netdevd stack may carry environment settings after a colon, comma-separated
+# ("netdevd:NAME=VALUE,NAME2=VALUE2"), for builds that read switches from their environment.
+# Needs root, tracefs (/sys/kernel/tracing), the x86-tsc trace clock, iproute2, iputils-ping,
+# python3, slirp4netns. The trace settings it changes are put back when it ends.
+# Usage: bench/user/rtt-phases.sh [ROUNDS]   (default 16; NETDEVD_BIN=PATH, else the Release build;
+#        RTT_PHASES_STACKS="slirp4netns netdevd"; RTT_PHASES_KEEP=FILE keeps the raw trace)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+rounds=${1:-16}
+T=/sys/kernel/tracing
+[ "$(id -u)" = 0 ] || { echo "rtt-phases: needs root (namespaces, taps, ftrace)"; exit 1; }
+for t in ip ping python3 slirp4netns; do command -v "$t" >/dev/null || { echo "rtt-phases: $t missing"; exit 1; }; done
+[ -w "$T/trace_clock" ] && grep -qw x86-tsc "$T/trace_clock" || { echo "rtt-phases: needs tracefs at $T with the x86-tsc clock"; exit 1; }
+nd=${NETDEVD_BIN:-src/Netdevd/bin/Release/net10.0/netdevd}
+read -ra names <<<"${RTT_PHASES_STACKS:-slirp4netns netdevd}"
+tmp=$(mktemp -d); tag=$$
+pids=(); namespaces=()
+old_clock=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$T/trace_clock")
+old_size=$(cat "$T/buffer_size_kb")
+old_on=$(cat "$T/tracing_on")
+old_events=$(cat "$T/set_event")
+old_pids=$(cat "$T/set_event_pid")
+old_fork=$(cat "$T/options/event-fork")
+cleanup() {
+  echo 0 >"$T/tracing_on"
+  echo "$old_clock" >"$T/trace_clock"
+  echo "$old_size" >"$T/buffer_size_kb"
+  echo >"$T/set_event"
+  for e in $old_events; do echo "$e" >>"$T/set_event"; done
+  echo >"$T/set_event_pid"
+  for p in $old_pids; do echo "$p" >>"$T/set_event_pid"; done
+  echo "$old_fork" >"$T/options/event-fork"
+  echo "$old_on" >"$T/tracing_on"
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for n in "${namespaces[@]}"; do ip netns del "$n" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+[ "$old_on" = 1 ] && [ -n "$old_events" ] && { echo "rtt-phases: ftrace is in use (events: $old_events)"; exit 1; }
+
+# The threads that answer: slirp4netns' one thread, netdevd's tap thread (named tap:ID:QUEUE).
+: >"$tmp/threads"
+for i in "${!names[@]}"; do
+  s=${names[$i]} ns=ndph$tag-$i tap=ndph$tag-$i
+  namespaces+=("$ns")
+  ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
+  case $s in
+    slirp4netns)
+      slirp4netns --configure --mtu=1500 --netns-type=path "/run/netns/$ns" tap0 >/dev/null 2>&1 &
+      pids+=($!); sleep 1
+      kill -0 "${pids[-1]}" 2>/dev/null || { echo "rtt-phases: slirp4netns did not start"; exit 1; }
+      continue ;;
+    netdevd|netdevd:*)
+      [ -x "$nd" ] || { echo "rtt-phases: no netdevd at $nd (build it, or set NETDEVD_BIN)"; exit 1; }
+      settings=()
+      [[ $s == *:* ]] && IFS=, read -ra settings <<<"${s#*:}"
+      env "${settings[@]}" "$nd" --netdev user,id=u0 --netdev hubport,id=h0,hubid=0,netdev=u0 \
+        --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
+        >"$tmp/$i.log" 2>&1 &
+      pids+=($!) ;;
+    *) echo "rtt-phases: unknown stack $s"; exit 1 ;;
+  esac
+  for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.1; done
+  ip link set "$tap" netns "$ns" && ip -n "$ns" link set "$tap" up && ip -n "$ns" addr add 10.0.2.15/24 dev "$tap" &&
+    ip -n "$ns" route add default via 10.0.2.2 || { echo "rtt-phases: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
+done
+sleep 1
+for i in "${!names[@]}"; do
+  ip netns exec "ndph$tag-$i" ping -n -q -c 200 -i 0.005 10.0.2.2 >/dev/null
+  for t in /proc/"${pids[$i]}"/task/*; do
+    comm=$(cat "$t/comm" 2>/dev/null) || continue
+    [[ ${names[$i]} == slirp4netns || $comm == tap:* ]] && echo "$(basename "$t") $i ${names[$i]}" >>"$tmp/threads"
+  done
+done
+
+echo 0 >"$T/tracing_on"
+echo x86-tsc >"$T/trace_clock"
+echo 16384 >"$T/buffer_size_kb"
+echo >"$T/set_event"
+for e in sched:sched_switch sched:sched_wakeup syscalls:sys_enter_sendto syscalls:sys_exit_recvmsg \
+         syscalls:sys_enter_read syscalls:sys_exit_read syscalls:sys_enter_write syscalls:sys_exit_write \
+         syscalls:sys_exit_epoll_wait syscalls:sys_exit_poll syscalls:sys_exit_ppoll; do
+  echo "$e" >>"$T/set_event" || { echo "rtt-phases: the kernel has no $e event"; exit 1; }
+done
+# Only this script (its pings are its children: event-fork) and the answering threads, so that
+# a busy machine's other syscalls cannot overrun the buffer.
+echo 1 >"$T/options/event-fork"
+echo $$ >"$T/set_event_pid"
+while read -r tid _; do echo "$tid" >>"$T/set_event_pid"; done <"$tmp/threads"
+echo >"$T/trace"
+echo 1 >"$T/tracing_on"
+# TSC ticks per µs, from two markers carrying the monotonic clock's nanoseconds.
+echo "rtt-phases-calibration $(date +%s%N)" >"$T/trace_marker"
+order=${!names[*]}
+for _ in $(seq "$rounds"); do
+  for i in $order; do
+    ip netns exec "ndph$tag-$i" ping -n -c 10 -i 0.05 -W 1 10.0.2.2 >/dev/null 2>&1
+  done
+  order=$(echo $order | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
+done
+echo "rtt-phases-calibration $(date +%s%N)" >"$T/trace_marker"
+echo 0 >"$T/tracing_on"
+cat "$T/trace" >"$tmp/trace"
+[ -n "${RTT_PHASES_KEEP:-}" ] && cp "$tmp/trace" "$RTT_PHASES_KEEP"
+echo "gateway echo phases, $((rounds * 10)) pings per stack, medians (µs), load average $(cut -d' ' -f1-3 /proc/loadavg):"
+python3 bench/user/rtt-phases.py "$tmp/trace" "$tmp/threads"
