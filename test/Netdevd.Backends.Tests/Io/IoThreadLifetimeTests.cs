@@ -43,7 +43,9 @@ public sealed class IoThreadLifetimeTests
         // Longer than Linux keeps (15 bytes), as a netdev's id may be.
         using var follower = new EventTarget(thread, out var started, "user-a-long-netdev-id");
         Assert.True(started);
-        var sibling = new EventTarget(thread, out started);
+        // Disposed below, before the scope ends, to see the name change; `using` still releases it
+        // should an assertion fail first (a second Dispose closes nothing).
+        using var sibling = new EventTarget(thread, out started);
         Assert.True(started);
 
         // A loop named for the thread is still there: the name stays.
