@@ -28,14 +28,15 @@ for t in ip ping python3 slirp4netns; do command -v "$t" >/dev/null || { echo "r
 [ -w "$T/trace_clock" ] && grep -qw x86-tsc "$T/trace_clock" || { echo "rtt-phases: needs tracefs at $T with the x86-tsc clock"; exit 1; }
 nd=${NETDEVD_BIN:-src/Netdevd/bin/Release/net10.0/netdevd}
 read -ra names <<<"${RTT_PHASES_STACKS:-slirp4netns netdevd}"
-tmp=$(mktemp -d); tag=$$
-pids=(); namespaces=()
 old_clock=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$T/trace_clock")
 old_size=$(cat "$T/buffer_size_kb")
 old_on=$(cat "$T/tracing_on")
 old_events=$(cat "$T/set_event")
 old_pids=$(cat "$T/set_event_pid")
 old_fork=$(cat "$T/options/event-fork")
+[ "$old_on" = 1 ] && [ -n "$old_events" ] && { echo "rtt-phases: ftrace is in use (events: $old_events)"; exit 1; }
+tmp=$(mktemp -d); tag=$$
+pids=(); namespaces=()
 cleanup() {
   echo 0 >"$T/tracing_on"
   echo "$old_clock" >"$T/trace_clock"
@@ -51,7 +52,6 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-[ "$old_on" = 1 ] && [ -n "$old_events" ] && { echo "rtt-phases: ftrace is in use (events: $old_events)"; exit 1; }
 
 # The threads that answer: slirp4netns' one thread, netdevd's tap thread (named tap:ID:QUEUE).
 : >"$tmp/threads"
