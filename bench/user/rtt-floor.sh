@@ -20,6 +20,7 @@
 #        RTT_FLOOR_STACKS="epoll poll block uring slirp4netns netdevd")
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. bench/lib/guest-tap.sh
 rounds=${1:-6}
 [ "$(id -u)" = 0 ] || { echo "rtt-floor: needs root (namespaces, taps)"; exit 1; }
 for t in ip ping gcc; do command -v "$t" >/dev/null || { echo "rtt-floor: $t missing"; exit 1; }; done
@@ -73,9 +74,7 @@ for i in "${!names[@]}"; do
       "$tmp/floor-echo" "$s" "$tap" >"$tmp/$i.log" 2>&1 & ;;
   esac
   pids+=($!)
-  for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.1; done
-  ip link set "$tap" netns "$ns" && ip -n "$ns" link set "$tap" up && ip -n "$ns" addr add 10.0.2.15/24 dev "$tap" &&
-    ip -n "$ns" route add default via 10.0.2.2 || { echo "rtt-floor: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
+  guest_tap_up "$tap" "$ns" || { echo "rtt-floor: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
 done
 sleep 1
 

@@ -21,6 +21,7 @@
 #        RTT_PHASES_STACKS="slirp4netns netdevd"; RTT_PHASES_KEEP=FILE keeps the raw trace)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. bench/lib/guest-tap.sh
 rounds=${1:-16}
 T=/sys/kernel/tracing
 [ "$(id -u)" = 0 ] || { echo "rtt-phases: needs root (namespaces, taps, ftrace)"; exit 1; }
@@ -75,9 +76,7 @@ for i in "${!names[@]}"; do
       pids+=($!) ;;
     *) echo "rtt-phases: unknown stack $s"; exit 1 ;;
   esac
-  for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.1; done
-  ip link set "$tap" netns "$ns" && ip -n "$ns" link set "$tap" up && ip -n "$ns" addr add 10.0.2.15/24 dev "$tap" &&
-    ip -n "$ns" route add default via 10.0.2.2 || { echo "rtt-phases: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
+  guest_tap_up "$tap" "$ns" || { echo "rtt-phases: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
 done
 sleep 1
 for i in "${!names[@]}"; do
