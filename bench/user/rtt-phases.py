@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Cuts rtt-phases.sh's ftrace record into gateway echoes and prints each phase's median per stack.
 
-An echo starts at ping's sendto and follows, in order: the wake-up of a thread that answers (one
-listed in THREADS: "tid index stack"), its switch in, its epoll_wait/poll returning, its read
-entered and returned, its write entered and returned, and ping's recvmsg returning. An echo whose
+An echo starts at ping's sendto and follows, in order: the request queued to the tap and handed
+to its xmit (in ping's context), the waking and the wake-up of a thread that answers (one listed
+in THREADS: "tid index stack"), its switch in, its epoll_wait/poll returning, its read entered
+and returned, its write entered and returned, and ping's recvmsg returning. An echo whose
 events do not all come in that order within 5 ms (a lost ping, a wake-up of another thread) is
 left out and counted. Timestamps are TSC ticks; the two calibration markers give ticks per µs.
 Usage: rtt-phases.py TRACE THREADS
@@ -18,7 +19,11 @@ MARK = re.compile(r"rtt-phases-calibration (\d+)")
 
 # (from, to, label): the phases printed, then two sums.
 PHASES = [
-    ("send", "wake", "ping's send to the stack's wake-up (kernel)"),
+    ("send", "queue", "ping's send to the tap's queue (kernel: IP)"),
+    ("queue", "start", "queue to the tap's xmit (kernel: qdisc)"),
+    ("start", "waking", "tap's xmit to the stack's waking (its wait)"),
+    ("waking", "wake", "waking to woken (kernel: scheduler)"),
+    ("send", "wake", "ping's send to the stack's wake-up (sum)"),
     ("wake", "run", "wake-up to switch in (kernel)"),
     ("run", "waited", "switch in to the wait's return (kernel)"),
     ("waited", "read", "wait's return to read (user: dispatch)"),
@@ -29,7 +34,7 @@ PHASES = [
     ("waited", "write", "user space, wait's return to write"),
     ("send", "recv", "total"),
 ]
-ORDER = ["wake", "run", "waited", "read", "readdone", "write", "written", "recv"]
+ORDER = ["queue", "start", "waking", "wake", "run", "waited", "read", "readdone", "write", "written", "recv"]
 
 
 def parse(path):
@@ -52,9 +57,15 @@ def step(event, want, thread, ping):
     """Whether EVENT is the echo's next step WANT; for a wake-up, the woken thread's id."""
     comm, pid, _ts, name, rest = event
     is_exit = "->" in rest
-    if want == "wake":
+    if want == "queue":
+        return pid == ping and name == "net_dev_queue"
+    if want == "start":
+        return pid == ping and name == "net_dev_start_xmit"
+    if want == "waking":
         m = re.search(r" pid=(\d+)", rest)
-        return name == "sched_wakeup" and m is not None and int(m.group(1)) in thread
+        return name == "sched_waking" and m is not None and int(m.group(1)) in thread
+    if want == "wake":
+        return name == "sched_wakeup" and re.search(rf" pid={thread}\b", rest) is not None
     if want == "run":
         return name == "sched_switch" and re.search(rf"next_pid={thread}\b", rest) is not None
     if want == "recv":
@@ -94,7 +105,7 @@ def main():
         k = 0
         while j < len(events) and k < len(ORDER) and events[j][2] - ts < 5000 * ticks_per_us:
             if step(events[j], ORDER[k], thread, pid):
-                if ORDER[k] == "wake":
+                if ORDER[k] == "waking":
                     thread = int(re.search(r" pid=(\d+)", events[j][4]).group(1))
                 times[ORDER[k]] = events[j][2]
                 k += 1

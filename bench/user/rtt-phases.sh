@@ -3,8 +3,9 @@
 # the kernel's ftrace events (the scheduler's wake-ups and switches, the syscalls of ping and of
 # the stack's thread) recorded with the TSC clock while ping echoes 10.0.2.2 in batches of 10,
 # 50 ms apart, alternating between the stacks as rtt-floor.sh does. rtt-phases.py cuts each echo
-# at ping's sendto, the stack thread's wake-up, its switch in, its wait's return, its read and
-# its write, and ping's recvmsg return, and prints each phase's median (µs) per stack.
+# at ping's sendto, the request's entry to the tap's queue and to the tap's xmit, the waking and
+# wake-up of the stack's thread, its switch in, its wait's return, its read and its write, and
+# ping's recvmsg return, and prints each phase's median (µs) per stack.
 #
 # Why: run.sh's RTT target (no worse than slirp4netns) is missed by ~6 µs. callgrind counts
 # instructions and lines of user space only; this splits the real time of the whole echo, the
@@ -13,10 +14,11 @@
 # with untraced figures.
 #
 # Stacks: "slirp4netns", "netdevd" (as in run.sh's rows: a tap with vnet_hdr=on hubbed to -netdev
-# user); a netdevd stack may carry environment settings after a colon, comma-separated
+# user), "floor-epoll" and "floor-poll" (bench/floor/floor-echo.c waiting each way: the least any
+# stack can do); a netdevd stack may carry environment settings after a colon, comma-separated
 # ("netdevd:NAME=VALUE,NAME2=VALUE2"), for builds that read switches from their environment.
 # Needs root, tracefs (/sys/kernel/tracing), the x86-tsc trace clock, iproute2, iputils-ping,
-# python3, slirp4netns. The trace settings it changes are put back when it ends.
+# python3, slirp4netns (gcc for the floor). The trace settings it changes are put back when it ends.
 # Usage: bench/user/rtt-phases.sh [ROUNDS]   (default 16; NETDEVD_BIN=PATH, else the Release build;
 #        RTT_PHASES_STACKS="slirp4netns netdevd"; RTT_PHASES_KEEP=FILE keeps the raw trace)
 set -uo pipefail
@@ -54,8 +56,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The threads that answer: slirp4netns' one thread, netdevd's tap thread (named tap:ID:QUEUE).
+# The threads that answer: slirp4netns' and floor-echo's one thread, netdevd's tap thread (named
+# tap:ID:QUEUE).
 : >"$tmp/threads"
+if [[ " ${names[*]} " == *" floor-"* ]]; then
+  gcc -O2 -o "$tmp/floor-echo" bench/floor/floor-echo.c || { echo "rtt-phases: floor-echo did not build"; exit 1; }
+fi
 for i in "${!names[@]}"; do
   s=${names[$i]} ns=ndph$tag-$i tap=ndph$tag-$i
   namespaces+=("$ns")
@@ -74,6 +80,9 @@ for i in "${!names[@]}"; do
         --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
         >"$tmp/$i.log" 2>&1 &
       pids+=($!) ;;
+    floor-epoll|floor-poll)
+      "$tmp/floor-echo" "${s#floor-}" "$tap" >"$tmp/$i.log" 2>&1 &
+      pids+=($!) ;;
     *) echo "rtt-phases: unknown stack $s"; exit 1 ;;
   esac
   guest_tap_up "$tap" "$ns" || { echo "rtt-phases: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
@@ -83,7 +92,7 @@ for i in "${!names[@]}"; do
   ip netns exec "ndph$tag-$i" ping -n -q -c 200 -i 0.005 10.0.2.2 >/dev/null
   for t in /proc/"${pids[$i]}"/task/*; do
     comm=$(cat "$t/comm" 2>/dev/null) || continue
-    [[ ${names[$i]} == slirp4netns || $comm == tap:* ]] && echo "$(basename "$t") $i ${names[$i]}" >>"$tmp/threads"
+    [[ ${names[$i]} != netdevd* || $comm == tap:* ]] && echo "$(basename "$t") $i ${names[$i]}" >>"$tmp/threads"
   done
 done
 
@@ -91,7 +100,8 @@ echo 0 >"$T/tracing_on"
 echo x86-tsc >"$T/trace_clock"
 echo 16384 >"$T/buffer_size_kb"
 echo >"$T/set_event"
-for e in sched:sched_switch sched:sched_wakeup syscalls:sys_enter_sendto syscalls:sys_exit_recvmsg \
+for e in sched:sched_switch sched:sched_waking sched:sched_wakeup net:net_dev_queue net:net_dev_start_xmit \
+         syscalls:sys_enter_sendto syscalls:sys_exit_recvmsg \
          syscalls:sys_enter_read syscalls:sys_exit_read syscalls:sys_enter_write syscalls:sys_exit_write \
          syscalls:sys_exit_epoll_wait syscalls:sys_exit_poll syscalls:sys_exit_ppoll; do
   echo "$e" >>"$T/set_event" || { echo "rtt-phases: the kernel has no $e event"; exit 1; }
