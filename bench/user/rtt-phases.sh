@@ -33,6 +33,8 @@ nd=${NETDEVD_BIN:-src/Netdevd/bin/Release/net10.0/netdevd}
 read -ra names <<<"${RTT_PHASES_STACKS:-slirp4netns netdevd}"
 old_clock=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$T/trace_clock")
 old_size=$(cat "$T/buffer_size_kb")
+# A buffer never used since boot reads "7 (expanded: 1408)": the size it takes when used.
+case $old_size in *expanded:*) old_size=${old_size##*expanded: }; old_size=${old_size%)} ;; esac
 old_on=$(cat "$T/tracing_on")
 old_events=$(cat "$T/set_event")
 old_pids=$(cat "$T/set_event_pid")
@@ -113,7 +115,7 @@ echo $$ >"$T/set_event_pid"
 while read -r tid _; do echo "$tid" >>"$T/set_event_pid"; done <"$tmp/threads"
 echo >"$T/trace"
 echo 1 >"$T/tracing_on"
-# TSC ticks per µs, from two markers carrying the monotonic clock's nanoseconds.
+# TSC ticks per µs, from two markers carrying the wall clock's nanoseconds (seconds apart).
 echo "rtt-phases-calibration $(date +%s%N)" >"$T/trace_marker"
 order=${!names[*]}
 for _ in $(seq "$rounds"); do
