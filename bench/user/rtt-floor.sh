@@ -11,7 +11,7 @@
 # whether the kernel's part (the wake-up, the wait, the tap's read and write) is where it goes:
 # session 27 measured epoll 0.068-0.071, poll 0.069, blocking read 0.066, io_uring 0.076,
 # a NativeAOT C# loop of the same work 0.072, slirp4netns 0.076-0.079, netdevd 0.085-0.087.
-# A floor-echo stack may carry settings for it after a colon, comma-separated: "epoll:FLOOR_LINES=256"
+# A floor-echo (or netdevd) stack may carry settings for it after a colon, comma-separated: "epoll:FLOOR_LINES=256"
 # adds cold work to each echo (floor-echo.c says which; session 31 priced a cold code line so:
 # RTT_FLOOR_STACKS="slirp4netns epoll epoll:FLOOR_LINES=128 epoll:FLOOR_LINES=256,FLOOR_TOUCH=1").
 # Needs root, iproute2, iputils-ping, gcc, slirp4netns (liburing-dev for the io_uring mode,
@@ -21,12 +21,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . bench/lib/guest-tap.sh
+. bench/lib/gateway-stack.sh
 rounds=${1:-6}
 [ "$(id -u)" = 0 ] || { echo "rtt-floor: needs root (namespaces, taps)"; exit 1; }
 for t in ip ping gcc; do command -v "$t" >/dev/null || { echo "rtt-floor: $t missing"; exit 1; }; done
 stacks=${RTT_FLOOR_STACKS:-epoll poll block uring slirp4netns netdevd}
 nd=${NETDEVD_BIN:-src/Netdevd/bin/Release/net10.0/netdevd}
 tmp=$(mktemp -d); tag=$$
+floor_echo=$tmp/floor-echo
 pids=(); namespaces=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -58,23 +60,7 @@ for i in "${!names[@]}"; do
   ns=ndrf$tag-$i tap=ndrf$tag-$i
   namespaces+=("$ns")
   ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
-  case $s in
-    slirp4netns)
-      slirp4netns --configure --mtu=1500 --netns-type=path "/run/netns/$ns" tap0 >/dev/null 2>&1 &
-      pids+=($!); sleep 1; continue ;;
-    netdevd)
-      "$nd" --netdev user,id=u0 --netdev hubport,id=h0,hubid=0,netdev=u0 \
-            --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
-            >"$tmp/$i.log" 2>&1 & ;;
-    *:*)
-      # A mode and its settings: "epoll:FLOOR_PAGES=16,FLOOR_PAGES_AT_ONCE=1".
-      IFS=, read -ra settings <<<"${s#*:}"
-      env "${settings[@]}" "$tmp/floor-echo" "${s%%:*}" "$tap" >"$tmp/$i.log" 2>&1 & ;;
-    *)
-      "$tmp/floor-echo" "$s" "$tap" >"$tmp/$i.log" 2>&1 & ;;
-  esac
-  pids+=($!)
-  guest_tap_up "$tap" "$ns" || { echo "rtt-floor: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
+  start_gateway_stack "$s" "$ns" "$tap" "$tmp/$i.log" || { echo "rtt-floor: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
 done
 sleep 1
 

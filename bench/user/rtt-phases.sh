@@ -14,9 +14,10 @@
 # with untraced figures.
 #
 # Stacks: "slirp4netns", "netdevd" (as in run.sh's rows: a tap with vnet_hdr=on hubbed to -netdev
-# user), "floor-epoll" and "floor-poll" (bench/floor/floor-echo.c waiting each way: the least any
-# stack can do); a netdevd stack may carry environment settings after a colon, comma-separated
-# ("netdevd:NAME=VALUE,NAME2=VALUE2"), for builds that read switches from their environment.
+# user), "epoll" and "poll" (bench/floor/floor-echo.c waiting each way, as in rtt-floor.sh: the least
+# any stack can do); netdevd and floor-echo stacks may carry environment settings after a colon,
+# comma-separated ("netdevd:NAME=VALUE,NAME2=VALUE2"), for builds that read switches from their
+# environment (bench/lib/gateway-stack.sh starts them all).
 # Needs root, tracefs (/sys/kernel/tracing), the x86-tsc trace clock, iproute2, iputils-ping,
 # python3, slirp4netns (gcc for the floor). The trace settings it changes are put back when it ends.
 # Usage: bench/user/rtt-phases.sh [ROUNDS]   (default 16; NETDEVD_BIN=PATH, else the Release build;
@@ -24,6 +25,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . bench/lib/guest-tap.sh
+. bench/lib/gateway-stack.sh
 rounds=${1:-16}
 T=/sys/kernel/tracing
 [ "$(id -u)" = 0 ] || { echo "rtt-phases: needs root (namespaces, taps, ftrace)"; exit 1; }
@@ -61,33 +63,20 @@ trap cleanup EXIT
 # The threads that answer: slirp4netns' and floor-echo's one thread, netdevd's tap thread (named
 # tap:ID:QUEUE).
 : >"$tmp/threads"
-if [[ " ${names[*]} " == *" floor-"* ]]; then
-  gcc -O2 -o "$tmp/floor-echo" bench/floor/floor-echo.c || { echo "rtt-phases: floor-echo did not build"; exit 1; }
+floor_echo=$tmp/floor-echo
+if [[ " ${names[*]} " == *" epoll"* || " ${names[*]} " == *" poll"* ]]; then
+  gcc -O2 -o "$floor_echo" bench/floor/floor-echo.c || { echo "rtt-phases: floor-echo did not build"; exit 1; }
 fi
 for i in "${!names[@]}"; do
   s=${names[$i]} ns=ndph$tag-$i tap=ndph$tag-$i
   namespaces+=("$ns")
   ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
-  case $s in
-    slirp4netns)
-      slirp4netns --configure --mtu=1500 --netns-type=path "/run/netns/$ns" tap0 >/dev/null 2>&1 &
-      pids+=($!); sleep 1
-      kill -0 "${pids[-1]}" 2>/dev/null || { echo "rtt-phases: slirp4netns did not start"; exit 1; }
-      continue ;;
-    netdevd|netdevd:*)
-      [ -x "$nd" ] || { echo "rtt-phases: no netdevd at $nd (build it, or set NETDEVD_BIN)"; exit 1; }
-      settings=()
-      [[ $s == *:* ]] && IFS=, read -ra settings <<<"${s#*:}"
-      env "${settings[@]}" "$nd" --netdev user,id=u0 --netdev hubport,id=h0,hubid=0,netdev=u0 \
-        --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
-        >"$tmp/$i.log" 2>&1 &
-      pids+=($!) ;;
-    floor-epoll|floor-poll)
-      "$tmp/floor-echo" "${s#floor-}" "$tap" >"$tmp/$i.log" 2>&1 &
-      pids+=($!) ;;
+  case ${s%%:*} in
+    slirp4netns|epoll|poll) ;;
+    netdevd) [ -x "$nd" ] || { echo "rtt-phases: no netdevd at $nd (build it, or set NETDEVD_BIN)"; exit 1; } ;;
     *) echo "rtt-phases: unknown stack $s"; exit 1 ;;
   esac
-  guest_tap_up "$tap" "$ns" || { echo "rtt-phases: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
+  start_gateway_stack "$s" "$ns" "$tap" "$tmp/$i.log" || { echo "rtt-phases: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
 done
 sleep 1
 for i in "${!names[@]}"; do
