@@ -15,6 +15,7 @@
 # Usage: bench/alloc/run.sh [SECONDS]   (NETDEVD_BIN=PATH with NETDEVD_SYMBOLS=its .dbg: another build)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. bench/lib/guest-tap.sh
 secs=${1:-3}
 [ "$(id -u)" = 0 ] || { echo "bench/alloc: needs root (namespaces, taps, uprobes)"; exit 1; }
 for t in ip iperf3 ping perf nm readelf; do command -v "$t" >/dev/null || { echo "bench/alloc: $t missing"; exit 1; }; done
@@ -84,9 +85,7 @@ tap=ndalt$$
 "$bin" --netdev "user,id=u0,hostfwd=tcp:127.0.0.1:$((port + 1))-10.0.2.15:$port" --netdev hubport,id=h0,hubid=0,netdev=u0 \
   --netdev "tap,id=t0,ifname=$tap,script=no,downscript=no,vnet_hdr=on" --netdev hubport,id=h1,hubid=0,netdev=t0 >"$tmp/user.log" 2>&1 &
 pu=$!; pids+=("$pu")
-wait_link "$tap" || { echo "bench/alloc: no tap"; exit 1; }
-ip link set "$tap" netns "$ns"; ip -n "$ns" addr add 10.0.2.15/24 dev "$tap"; ip -n "$ns" link set "$tap" up
-ip -n "$ns" route add default via 10.0.2.2
+guest_tap_up "$tap" "$ns" || { echo "bench/alloc: no tap"; exit 1; }
 iperf3 -s -B 127.0.0.1 -p "$port" -D -I "$tmp/iperf-h.pid" --logfile "$tmp/ip3h.log"
 iperf3 -s -B ::1 -p $((port + 5)) -D -I "$tmp/iperf-h6.pid" --logfile "$tmp/ip3h6.log"
 ip netns exec "$ns" iperf3 -s -p "$port" -D -I "$tmp/iperf-g.pid" --logfile "$tmp/ip3g.log"

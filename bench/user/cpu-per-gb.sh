@@ -11,6 +11,7 @@
 #          on 127.0.0.1 / [::1] to a server in the guest; pasta: fwd only, its -t splice)
 #   BENCH_MTU=65520  BENCH_GB=2 (GiB per transfer)  BENCH_ROUNDS=3
 set -uo pipefail
+. "$(dirname "$0")/../lib/guest-tap.sh"
 [ "$(id -u)" = 0 ] || { echo "cpu-per-gb: needs root (namespaces, taps)"; exit 1; }
 [ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 1; }
 cases=${1//,/ }; shift
@@ -45,9 +46,7 @@ start() {
     --netdev hubport,id=h0,hubid=0,netdev=u0 \
     --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 >/dev/null 2>&1 &
   nd=$!
-  for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.1; done
-  ip link set "$tap" netns "$ns"; ip -n "$ns" link set "$tap" mtu "$mtu" up
-  ip -n "$ns" addr add 10.0.2.15/24 dev "$tap"; ip -n "$ns" route add default via 10.0.2.2
+  guest_tap_up "$tap" "$ns" "$mtu"
   ip -n "$ns" -6 addr add fec0::15/64 dev "$tap" nodad
   gw=10.0.2.2 gw6=fec0::2
   sleep 0.5

@@ -16,6 +16,7 @@
 #   BENCH_MTUS="1500 65520"  BENCH_DIRS="up down"  NETDEVD_BIN=PATH  BENCH_BUILD=0
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. bench/lib/guest-tap.sh
 rounds=${1:-8} secs=${2:-4}
 [ "$(id -u)" = 0 ] || { echo "family-share: needs root (namespaces, taps)"; exit 1; }
 for t in ip iperf3; do command -v "$t" >/dev/null || { echo "family-share: $t missing"; exit 1; }; done
@@ -45,10 +46,7 @@ start() {
         --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
         >"$tmp/nd.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.1; done
-  ip link set "$tap" netns "$ns" || return 1
-  ip -n "$ns" link set "$tap" mtu "$1" up
-  ip -n "$ns" addr add 10.0.2.15/24 dev "$tap"; ip -n "$ns" route add default via 10.0.2.2
+  guest_tap_up "$tap" "$ns" "$1" || return 1
   for _ in $(seq 60); do
     ip -n "$ns" -6 addr show | grep inet6 | grep -qv 'scope link\|scope host\|tentative' && return 0
     sleep 0.1

@@ -25,6 +25,7 @@
 #   BENCH_RTT_PAIRED=0 (judge the RTT on the rows' medians instead of netdevd and slirp4netns side by side)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. bench/lib/guest-tap.sh
 secs=${1:-5}
 [ "$(id -u)" = 0 ] || { echo "bench/user: needs root (namespaces, taps)"; exit 1; }
 for t in ip iperf3 ping python3; do command -v "$t" >/dev/null || { echo "bench/user: $t missing"; exit 1; }; done
@@ -65,22 +66,6 @@ cleanup() {
 trap 'cleanup; rm -rf "$tmp"' EXIT
 
 start_ns() { ip netns add "$ns"; ip -n "$ns" link set lo up; }
-
-wait_tap() {
-  for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
-}
-
-# Moves the tap into the namespace with address 10.0.2.15/24 and route via 10.0.2.2; IPv6
-# comes from the stack's router advertisement (SLAAC), if it sends one.
-tap_into_ns() {
-  local mtu=$1
-  wait_tap || return 1
-  ip link set "$tap" netns "$ns"
-  ip -n "$ns" link set "$tap" mtu "$mtu" up
-  ip -n "$ns" addr add 10.0.2.15/24 dev "$tap"
-  ip -n "$ns" route add default via 10.0.2.2
-}
 
 # Waits up to 6 s for a routable IPv6 address (SLAAC) in the namespace; true when there is one.
 wait_v6() {
@@ -175,9 +160,7 @@ rtt_paired() {
   pids+=($!)
   slirp4netns --configure --mtu="$mtu" --netns-type=path "/run/netns/$b" tap0 >"$tmp/s4n-paired.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 100); do ip link show "$ta" >/dev/null 2>&1 && break; sleep 0.1; done
-  if ! { ip link set "$ta" netns "$a" && ip -n "$a" link set "$ta" mtu "$mtu" up &&
-         ip -n "$a" addr add 10.0.2.15/24 dev "$ta" && ip -n "$a" route add default via 10.0.2.2; }; then
+  if ! guest_tap_up "$ta" "$a" "$mtu"; then
     cleanup; echo "- -"; return
   fi
   sleep 1
@@ -215,7 +198,7 @@ run_case() {
       "$nd" --netdev "user,id=u0,mtu=$mtu,hostfwd=tcp:127.0.0.1:$fwd-10.0.2.15:$port" --netdev hubport,id=h0,hubid=0,netdev=u0 \
             --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
             >"$tmp/nd.log" 2>&1 &
-      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 - -"; return; }
+      pids+=($!); guest_tap_up "$tap" "$ns" "$mtu" || { echo "0 0 0 0 0 - -"; return; }
       wait_v6 && gw6=fec0::2 ;;
     qemu)
       command -v qemu-system-x86_64 >/dev/null || { echo "- - - - - - -"; return; }
@@ -223,7 +206,7 @@ run_case() {
         -netdev "user,id=u0,hostfwd=tcp:127.0.0.1:$fwd-10.0.2.15:$port" -netdev hubport,id=h0,hubid=0,netdev=u0 \
         -netdev tap,id=t0,ifname="$tap",script=no,downscript=no -netdev hubport,id=h1,hubid=0,netdev=t0 \
         >"$tmp/qemu.log" 2>&1 &
-      pids+=($!); tap_into_ns "$mtu" || { echo "0 0 0 0 0 - -"; return; }
+      pids+=($!); guest_tap_up "$tap" "$ns" "$mtu" || { echo "0 0 0 0 0 - -"; return; }
       wait_v6 && gw6=fec0::2 ;;
     slirp4netns | netdevd-slirp4netns)
       # netdevd-slirp4netns: netdevd's slirp4netns personality on the same command line, only the
