@@ -5,18 +5,24 @@ namespace Netdevd.UserNet.Host;
 /// <summary>
 /// The user netdev's host sockets in one epoll set (edge-triggered: a socket is reported once per
 /// change and its owner keeps the readiness until EAGAIN), plus an eventfd that wakes the I/O
-/// thread for timers and for work queued from other threads. One descriptor stands for all the
-/// netdev's sockets, so one I/O thread serves any number of flows.
+/// thread for work queued from other threads and, on the system clock, the netdev's one timer
+/// (<see cref="StartTimer"/>). One descriptor stands for all the netdev's sockets and its timer,
+/// so one I/O thread serves any number of flows and wakes for its deadlines by itself.
 /// </summary>
 internal sealed class HostPoller : IDisposable
 {
     private const ulong WakeToken = 0;
+
+    /// <summary>The timer's token: above every socket's (they count up from 1).</summary>
+    private const ulong TimerToken = ulong.MaxValue;
     private readonly int _epoll;
     private readonly WakeEvent _wake;
     private readonly EpollEvent[] _events = new EpollEvent[64];
     private readonly Stack<int> _freeTokens = new();
     private IHostIoHandler?[] _handlers = new IHostIoHandler?[64];
     private int _nextToken = 1;
+    private DeadlineTimer? _timer;
+    private bool _timerExpired;
     private bool _disposed;
 
     public HostPoller()
@@ -83,6 +89,35 @@ internal sealed class HostPoller : IDisposable
         _freeTokens.Push(token);
     }
 
+    /// <summary>
+    /// Puts a timer on the system's monotonic clock in the set (once, before the I/O thread runs):
+    /// <see cref="ArmTimer"/> then arms it and <see cref="TakeTimerExpiry"/> reports its expiry.
+    /// </summary>
+    public void StartTimer()
+    {
+        var timer = new DeadlineTimer();
+        // Edge-triggered: each expiry is reported once, and Dispatch reads it anyway.
+        if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, timer.Fd, Libc.EPOLLIN | Libc.EPOLLET, TimerToken) < 0)
+        {
+            var errno = Errno.Last;
+            timer.Dispose();
+            throw new IOException($"epoll_ctl: {Errno.Message(errno)}");
+        }
+
+        _timer = timer;
+    }
+
+    /// <summary>Arms the timer to expire <paramref name="dueMs"/> from now, replacing the last arming (under the engine lock).</summary>
+    public void ArmTimer(long dueMs) => _timer?.Arm(dueMs);
+
+    /// <summary>Whether the timer expired since the last call (under the engine lock, after <see cref="Dispatch"/>).</summary>
+    public bool TakeTimerExpiry()
+    {
+        var expired = _timerExpired;
+        _timerExpired = false;
+        return expired;
+    }
+
     /// <summary>Wakes the thread waiting in <see cref="Wait"/> (any thread; coalesced).</summary>
     public void Wake() => _wake.Signal();
 
@@ -115,6 +150,12 @@ internal sealed class HostPoller : IDisposable
                 continue;
             }
 
+            if (token == TimerToken)
+            {
+                _timerExpired |= _timer?.Consume() == true;
+                continue;
+            }
+
             if (token < (ulong)_handlers.Length && _handlers[token] is { } handler)
             {
                 handler.OnReady(_events[i].Events);
@@ -132,6 +173,7 @@ internal sealed class HostPoller : IDisposable
         }
 
         _disposed = true;
+        _timer?.Dispose();
         _wake.Dispose();
         Libc.Close(_epoll);
     }

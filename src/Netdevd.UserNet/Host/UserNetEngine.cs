@@ -12,13 +12,19 @@ namespace Netdevd.UserNet.Host;
 /// Host work is queued as events and run after each pass of the stack (<see cref="RunHostWork"/>),
 /// never from inside one; frames for the guest queue up under the lock and are delivered after it
 /// is released (<see cref="Flush"/>); one timer is armed for the stack's earliest deadline, so an
-/// idle netdev wakes no one.
+/// idle netdev wakes no one. On the system clock that timer is the host poller's timerfd: arming
+/// it wakes no other thread and its expiry wakes the I/O thread itself. Through a timer of
+/// System.Threading (still used on another clock: tests' fake time), every deadline earlier than
+/// the armed one woke .NET's timer thread, which took the CPU from the request it was armed for
+/// (a new flow's first request and answer, 20-30 µs: bench/user/tcp-rr.sh), and every expiry
+/// hopped from that thread to the I/O thread.
 /// </summary>
 internal sealed class UserNetEngine : IDisposable
 {
     private readonly IGuestPort _guest;
     private readonly TimeProvider _time;
-    private readonly ITimer _timer;
+    /// <summary>The timer on a clock other than the system's (tests' fake time); null on the system clock, whose timer is the poller's.</summary>
+    private readonly ITimer? _timer;
     private readonly Thread? _thread;
     private readonly IHostIoThread? _ioThread;
     private int _ioThreadId;
@@ -42,7 +48,15 @@ internal sealed class UserNetEngine : IDisposable
         Host = new HostSockets(this);
         Stack.AttachHost(Host);
         Stack.AttachIcmpv6Host(Host);
-        _timer = time.CreateTimer(static s => ((UserNetEngine)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        if (ReferenceEquals(time, TimeProvider.System))
+        {
+            Poller.StartTimer();
+        }
+        else
+        {
+            _timer = time.CreateTimer(static s => ((UserNetEngine)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
         _ioThread = ioThread;
         if (ioThread is null)
         {
@@ -221,7 +235,14 @@ internal sealed class UserNetEngine : IDisposable
 
         _armedAt = next;
         var due = Math.Max(0, next - Stack.NowMs);
-        _timer.Change(TimeSpan.FromMilliseconds(due), Timeout.InfiniteTimeSpan);
+        if (_timer is null)
+        {
+            Poller.ArmTimer(due);
+        }
+        else
+        {
+            _timer.Change(TimeSpan.FromMilliseconds(due), Timeout.InfiniteTimeSpan);
+        }
     }
 
     /// <summary>
@@ -292,7 +313,7 @@ internal sealed class UserNetEngine : IDisposable
                     Poller.Dispatch(n);
                 }
 
-                if (_timerDue)
+                if (Poller.TakeTimerExpiry() | _timerDue)
                 {
                     _timerDue = false;
                     _armedAt = long.MaxValue;
@@ -398,7 +419,7 @@ internal sealed class UserNetEngine : IDisposable
             }
 
             _disposed = true;
-            _timer.Dispose();
+            _timer?.Dispose();
             SpliceReturns?.Dispose();
             Host.Dispose();
             Stack.Dispose();
