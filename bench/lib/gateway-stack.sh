@@ -1,16 +1,22 @@
 # Sourced (after guest-tap.sh) by the benchmarks that ping a stack's gateway from a namespace:
 #   start_gateway_stack NAME NS TAP LOG   starts one stack that answers 10.0.2.2 for the guest
 #   namespace NS, appends its pid to the caller's pids array, and returns non-zero when it did not
-#   come up. NAME is "slirp4netns" (--configure on NS), "netdevd" (run.sh's row: -netdev user
-#   hubbed to a tap with vnet_hdr=on, the binary in $nd) or a mode of floor-echo (the binary in
-#   $floor_echo: epoll, poll, block, uring); "netdevd" and a mode may carry environment settings
-#   after a colon, comma-separated ("epoll:FLOOR_PAGES=16", "netdevd:NAME=VALUE"). Output goes to LOG.
+#   come up. NAME is "slirp4netns" (--configure on NS), "netdevd-slirp4netns" (the same command
+#   line run by netdevd's slirp4netns personality: a link named slirp4netns to $nd, made beside
+#   LOG), "netdevd" (run.sh's row: -netdev user hubbed to a tap with vnet_hdr=on, the binary in
+#   $nd) or a mode of floor-echo (the binary in $floor_echo: epoll, poll, block, uring);
+#   "netdevd" and a mode may carry environment settings after a colon, comma-separated
+#   ("epoll:FLOOR_PAGES=16", "netdevd:NAME=VALUE"). Output goes to LOG.
 start_gateway_stack() {
   local s=$1 ns=$2 tap=$3 log=$4 settings=()
   [[ $s == *:* ]] && IFS=, read -ra settings <<<"${s#*:}"
   case ${s%%:*} in
-    slirp4netns)
-      slirp4netns --configure --mtu=1500 --netns-type=path "/run/netns/$ns" tap0 >"$log" 2>&1 &
+    slirp4netns | netdevd-slirp4netns)
+      local s4n=slirp4netns
+      if [ "$s" = netdevd-slirp4netns ]; then
+        s4n=$(dirname "$log")/slirp4netns; ln -sf "$(realpath "$nd")" "$s4n" || return 1
+      fi
+      "$s4n" --configure --mtu=1500 --netns-type=path "/run/netns/$ns" tap0 >"$log" 2>&1 &
       pids+=($!); sleep 1
       kill -0 "$!" 2>/dev/null
       return ;;
