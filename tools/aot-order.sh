@@ -18,6 +18,7 @@
 # Usage: tools/aot-order.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib/guest-tap.sh
 [ "$(id -u)" = 0 ] || { echo "aot-order: needs root (namespace, tap)"; exit 1; }
 for t in ip ping python3 nm; do command -v "$t" >/dev/null || { echo "aot-order: $t missing"; exit 1; }; done
 work=$(mktemp -d)
@@ -40,9 +41,7 @@ DOTNET_JitStdOutFile="$work/jit" DOTNET_JitDisasmSummary=1 src/Netdevd/bin/Relea
   --netdev user,id=u0 --netdev hubport,id=h0,hubid=0,netdev=u0 \
   --netdev tap,id=t0,ifname="$tap",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 >"$work/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.1; done
-ip link set "$tap" netns "$ns"; ip -n "$ns" link set "$tap" up
-ip -n "$ns" addr add 10.0.2.15/24 dev "$tap"; ip -n "$ns" route add default via 10.0.2.2
+guest_tap_up "$tap" "$ns"
 ip netns exec "$ns" ping -n -q -c 300 -i 0.005 -W 1 10.0.2.2 >/dev/null
 # Request/response over TCP too (an ssh keystroke, an RPC): 300 round trips to an echo server on
 # the host's loopback, reached through the virtual host address.
@@ -67,9 +66,37 @@ for _ in range(300):
 wait "$server" || true
 sleep 1 # tier-1 compilations still in the background
 
+# New flows: 300 datagrams, each from a socket of its own (a flow each, as a resolver's queries
+# are), to a UDP echo server on the host's loopback. What reaches tier 1 only here is laid out
+# right after the span, packed, so that a new flow's first datagram finds its code on a few
+# pages; not inside it, which every wake-up reads whatever the frame.
+setup_from=$(wc -l < "$work/jit")
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1]))); s.settimeout(20)
+while True:
+    d, peer = s.recvfrom(4096)
+    s.sendto(d, peer)
+' "$port" &
+server=$!
+sleep 0.3
+ip netns exec "$ns" python3 -c '
+import socket, sys, time
+for _ in range(300):
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.settimeout(1)
+    c.sendto(b"x" * 64, ("10.0.2.2", int(sys.argv[1])))
+    try:
+        c.recv(4096)
+    except socket.timeout:
+        pass
+    c.close(); time.sleep(0.005)
+' "$port" || echo "aot-order: the UDP flows failed; the order has no flow setup section"
+kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true
+sleep 1
+
 # The frame loop's own methods first (IoThread.Run is compiled optimized at once, it loops), then
 # every method in the order it reached tier 1.
-python3 - "$work/jit" "$work/symbols" > src/Netdevd/aot-order.txt <<'EOF'
+python3 - "$work/jit" "$work/symbols" "$setup_from" > src/Netdevd/aot-order.txt <<'EOF'
 import collections, re, sys
 
 def strip_generics(s):
@@ -162,7 +189,8 @@ loop = re.compile(r'Io_IoThread__(Run|RunPosted|Rearm|FollowLoop)$|Io_PollLoop__
 # of a frame: kept out of the span the wake-up reads.
 idle = re.compile(r'_(CollectHot|CollectHotWithPeer|RecordHot|RecordReportedPaths)$|Clients_HotObjects__(Add|AddOnce|Contains|Clear)(_\d+)?$')
 ordered = [s for entries in by_method.values() for (_, s) in entries if loop.search(s)]
-for line in open(sys.argv[1]):
+setup = []
+for number, line in enumerate(open(sys.argv[1])):
     if 'Tier1' not in line:
         continue
     m = re.search(r'JIT compiled (\S+):([^(]+)\(', line)
@@ -174,11 +202,13 @@ for line in open(sys.argv[1]):
     if not type_name:
         # '<PrivateImplementationDetails>' and the like: no name to tell one assembly's from another's.
         continue
-    ordered += [s for (t, s) in by_method.get(method, [])
-                if (t == type_name or t.endswith('_' + type_name)) and same_instance(arguments, s) and not idle.search(s)]
-# Between FramePathCode's two markers, which a thread waking from a sleep reads page by page.
-ordered = ['Netdevd_Native_Netdevd_Native_FramePathCode__Start'] + ordered + ['Netdevd_Native_Netdevd_Native_FramePathCode__End']
+    (setup if number >= int(sys.argv[3]) else ordered).extend(
+        s for (t, s) in by_method.get(method, [])
+        if (t == type_name or t.endswith('_' + type_name)) and same_instance(arguments, s) and not idle.search(s))
+# Between FramePathCode's two markers, which a thread waking from a sleep reads page by page; the
+# new flows' own methods after them.
+ordered = ['Netdevd_Native_Netdevd_Native_FramePathCode__Start'] + ordered + ['Netdevd_Native_Netdevd_Native_FramePathCode__End'] + setup
 seen = set()
 print('\n'.join(s for s in ordered if not (s in seen or seen.add(s))))
 EOF
-echo "aot-order: src/Netdevd/aot-order.txt, $(wc -l < src/Netdevd/aot-order.txt) methods"
+echo "aot-order: src/Netdevd/aot-order.txt, $(wc -l < src/Netdevd/aot-order.txt) methods ($(sed -n '/FramePathCode__End$/,$p' src/Netdevd/aot-order.txt | tail -n +2 | wc -l) after the span: new flows)"
