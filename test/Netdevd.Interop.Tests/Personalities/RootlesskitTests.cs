@@ -73,7 +73,7 @@ public sealed class RootlesskitTests
             Assert.Contains("inet 10.0.2.100/24", await File.ReadAllTextAsync(Path.Combine(dir, "addr.txt")), StringComparison.Ordinal);
 
             // And the slirp4netns rootlesskit runs is netdevd, as nobody.
-            var helper = FindHelper(Path.Combine(AppContext.BaseDirectory, "netdevd"));
+            var helper = FindHelper(Path.Combine(AppContext.BaseDirectory, "netdevd"), rootlesskit.Id);
             Assert.True(helper is not null, "no netdevd running as slirp4netns");
             var status = await File.ReadAllTextAsync($"/proc/{helper}/status");
             Assert.Contains("Uid:\t65534", status, StringComparison.Ordinal);
@@ -98,8 +98,12 @@ public sealed class RootlesskitTests
         }
     }
 
-    /// <summary>The pid of a process running <paramref name="apphost"/> as slirp4netns.</summary>
-    private static int? FindHelper(string apphost)
+    /// <summary>
+    /// The pid of a process running <paramref name="apphost"/> as slirp4netns below
+    /// <paramref name="ancestor"/>: other tests run netdevd as slirp4netns at the same time (podman's,
+    /// this theory's other case), as root, and the first such process in /proc was once theirs.
+    /// </summary>
+    private static int? FindHelper(string apphost, int ancestor)
     {
         foreach (var proc in Directory.EnumerateDirectories("/proc"))
         {
@@ -113,7 +117,8 @@ public sealed class RootlesskitTests
                 var exe = new FileInfo($"{proc}/exe").LinkTarget;
                 var argv = File.ReadAllText($"{proc}/cmdline").Split('\0');
                 // By the symlink's name, or (re-executed into its sandbox) "netdevd slirp4netns".
-                if (exe == apphost && (Path.GetFileName(argv[0]) == "slirp4netns" || (argv.Length > 1 && argv[1] == "slirp4netns")))
+                if (exe == apphost && (Path.GetFileName(argv[0]) == "slirp4netns" || (argv.Length > 1 && argv[1] == "slirp4netns"))
+                    && Descends(pid, ancestor))
                 {
                     return pid;
                 }
@@ -124,5 +129,24 @@ public sealed class RootlesskitTests
         }
 
         return null;
+    }
+
+    /// <summary>Whether <paramref name="pid"/>'s chain of parents reaches <paramref name="ancestor"/>.</summary>
+    private static bool Descends(int pid, int ancestor)
+    {
+        for (var depth = 0; pid > 1 && depth < 64; depth++)
+        {
+            if (pid == ancestor)
+            {
+                return true;
+            }
+
+            // "PID (COMM) STATE PPID ...": the command may hold spaces and parentheses, so read after the last ')'.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            pid = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return false;
     }
 }
