@@ -10,9 +10,10 @@
 # side by side and answered as fast as slirp4netns. Listing the hot methods first packs them.
 #
 # How: the JIT build runs a tap + hub + user netdev as the bench does, a namespace pings the gateway
-# 300 times, and the runtime's JIT summary (DOTNET_JitDisasmSummary) names every method that
-# reached tier 1, in the order it got there; those names are mapped to the AOT symbols of a build
-# without an order file (nm of netdevd.dbg). Names the build no longer has are ignored by ILC, so a
+# 300 times and makes 300 TCP round trips through the NAT, and the runtime's JIT summary
+# (DOTNET_JitDisasmSummary) names every method that reached tier 1, in the order it got there;
+# those names are mapped to the AOT symbols of a build without an order file (nm of netdevd.dbg).
+# Then 300 new UDP flows: what reaches tier 1 only for them follows the span, outside it. Names the build no longer has are ignored by ILC, so a
 # stale file only packs less; rerun this after larger changes to the frame path.
 # Needs root (namespace, tap), ping, python3, binutils (nm), the .NET SDK.
 # Usage: tools/aot-order.sh

@@ -7,6 +7,11 @@ namespace Netdevd.Native;
 /// thread: woken whenever a deadline comes earlier than the one it waits for, and hopping to the
 /// loop's thread at every expiry.
 /// </summary>
+/// <remarks>
+/// Its owner disposes it once nothing arms or consumes it any more (the user netdev's poller, after
+/// its I/O thread is done): an arming that raced the close could reach whatever file took the
+/// number since. An arming after the disposal does nothing.
+/// </remarks>
 public sealed class DeadlineTimer : IDisposable
 {
     private int _disposed;

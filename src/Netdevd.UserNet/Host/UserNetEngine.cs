@@ -16,7 +16,7 @@ namespace Netdevd.UserNet.Host;
 /// it wakes no other thread and its expiry wakes the I/O thread itself. Through a timer of
 /// System.Threading (still used on another clock: tests' fake time), every deadline earlier than
 /// the armed one woke .NET's timer thread, which took the CPU from the request it was armed for
-/// (a new flow's first request and answer, 20-30 µs: bench/user/tcp-rr.sh), and every expiry
+/// (a new flow's first request and answer, 20-30 µs: bench/user/nat-rr.sh), and every expiry
 /// hopped from that thread to the I/O thread.
 /// </summary>
 internal sealed class UserNetEngine : IDisposable
