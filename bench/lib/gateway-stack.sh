@@ -7,6 +7,9 @@
 #   $nd) or a mode of floor-echo (the binary in $floor_echo: epoll, poll, block, uring);
 #   "netdevd" and a mode may carry environment settings after a colon, comma-separated
 #   ("epoll:FLOOR_PAGES=16", "netdevd:NAME=VALUE"). Output goes to LOG.
+#   stop_gateway_stacks                   ends the processes in the caller's pids array (its own
+#   children, by PID) and deletes the namespaces in its namespaces array: the cleanup of a script
+#   that started its stacks with start_gateway_stack.
 start_gateway_stack() {
   local s=$1 ns=$2 tap=$3 log=$4 settings=()
   [[ $s == *:* ]] && IFS=, read -ra settings <<<"${s#*:}"
@@ -29,4 +32,10 @@ start_gateway_stack() {
   esac
   pids+=($!)
   guest_tap_up "$tap" "$ns"
+}
+
+stop_gateway_stacks() {
+  local p n
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for n in "${namespaces[@]}"; do ip netns del "$n" 2>/dev/null; done
 }

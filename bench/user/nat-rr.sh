@@ -34,8 +34,7 @@ read -ra protocols <<<"${NAT_RR_PROTOCOLS:-tcp udp}"
 tmp=$(mktemp -d); tag=$$; port=$((40000 + $$ % 20000))
 pids=(); namespaces=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for n in "${namespaces[@]}"; do ip netns del "$n" 2>/dev/null; done
+  stop_gateway_stacks
   rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -31,8 +31,7 @@ tmp=$(mktemp -d); tag=$$
 floor_echo=$tmp/floor-echo
 pids=(); namespaces=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for n in "${namespaces[@]}"; do ip netns del "$n" 2>/dev/null; done
+  stop_gateway_stacks
   rm -rf "$tmp"
 }
 trap cleanup EXIT

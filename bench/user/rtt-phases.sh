@@ -54,8 +54,7 @@ cleanup() {
   for p in $old_pids; do echo "$p" >>"$T/set_event_pid"; done
   echo "$old_fork" >"$T/options/event-fork"
   echo "$old_on" >"$T/tracing_on"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for n in "${namespaces[@]}"; do ip netns del "$n" 2>/dev/null; done
+  stop_gateway_stacks
   rm -rf "$tmp"
 }
 trap cleanup EXIT
