@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Core.Clients;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 using Netdevd.UserNet.Config;
 using Netdevd.UserNet.Host;
 using Netdevd.UserNet.Nat;
@@ -61,26 +62,16 @@ public sealed class SystemClockTimerTests
             using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
             var forward = new IPEndPoint(IPAddress.Loopback, (int)client.HostForwards[0].HostPort);
             await udp.SendAsync(new byte[] { 1 }, forward, TestContext.Current.CancellationToken);
-            await WaitUntilAsync(() => client.UdpForwardClients.StackFlows == 1, 5000, "the stack opened the client's flow");
+            await Eventually.WaitUntilAsync(() => client.UdpForwardClients.StackFlows == 1, "the stack opened the client's flow");
 
             var clock = Stopwatch.StartNew();
-            await WaitUntilAsync(() => client.UdpForwardClients.StackFlows == 0, 10_000, "the idle flow expired");
+            await Eventually.WaitUntilAsync(() => client.UdpForwardClients.StackFlows == 0, "the idle flow expired", timeoutMs: 10_000);
             Assert.True(clock.ElapsedMilliseconds >= IdleTimeoutMs / 2, $"the flow expired {clock.ElapsedMilliseconds} ms after it opened, its idle timeout is {IdleTimeoutMs}");
         }
         finally
         {
             await client.DisposeAsync();
             await guest.DisposeAsync();
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, int timeoutMs, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.ElapsedMilliseconds < timeoutMs, $"timed out waiting until {what}");
-            await Task.Delay(10, TestContext.Current.CancellationToken);
         }
     }
 }

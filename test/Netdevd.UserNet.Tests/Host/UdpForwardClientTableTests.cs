@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Core.Clients;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 using Netdevd.UserNet.Config;
 using Netdevd.UserNet.Host;
 using Netdevd.UserNet.Nat;
@@ -49,7 +50,7 @@ public sealed class UdpForwardClientTableTests
                         await udp.SendAsync(new byte[] { (byte)i }, forward, TestContext.Current.CancellationToken);
                     }
 
-                    await WaitUntilAsync(() => client.UdpForwardClients.StackFlows == ClientsPerPeriod, "the stack opened a flow per client");
+                    await Eventually.WaitUntilAsync(() => client.UdpForwardClients.StackFlows == ClientsPerPeriod, "the stack opened a flow per client");
                     Assert.Equal(ClientsPerPeriod, client.UdpForwardClients.ListenerClients);
                 }
                 finally
@@ -58,7 +59,7 @@ public sealed class UdpForwardClientTableTests
                 }
 
                 // Past the idle timeout: the flows expire, and their clients must leave the listener's table.
-                await WaitUntilAsync(
+                await Eventually.WaitUntilAsync(
                     () =>
                     {
                         time.Fake.Advance(TimeSpan.FromMilliseconds(IdleTimeoutMs + 100));
@@ -74,20 +75,5 @@ public sealed class UdpForwardClientTableTests
             await client.DisposeAsync();
             await guest.DisposeAsync();
         }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 500; i++)
-        {
-            if (condition())
-            {
-                return;
-            }
-
-            await Task.Delay(10, TestContext.Current.CancellationToken);
-        }
-
-        Assert.Fail($"timed out waiting until {what}");
     }
 }
