@@ -69,11 +69,36 @@ public sealed class SocketNetdevTests
         var port = FreePortBelowEphemeralRange(IPAddress.Parse(Address));
         for (var i = 0; i < 500; i++)
         {
-            await reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Listen = $"{Address}:{port}" }), NetdevOrigin.Monitor, cancellationToken: Ct);
+            try
+            {
+                await reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Listen = $"{Address}:{port}" }), NetdevOrigin.Monitor, cancellationToken: Ct);
+            }
+            catch (QapiException e)
+            {
+                // A full run once failed here again (1 of ~10 since the fixed address): say who held the port.
+                Assert.Fail($"round {i}: {e.Message}; sockets on port {port}:\n{SocketsOnPort(port)}");
+            }
+
             await reg.DeleteAsync("k0", Ct);
         }
 
         Assert.Empty(reg.Snapshot());
+    }
+
+    /// <summary>What <c>ss</c> lists on <paramref name="port"/>, every state, with the owning processes.</summary>
+    private static string SocketsOnPort(int port)
+    {
+        try
+        {
+            using var ss = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ss", ["-tanp", $"sport = :{port}"]) { RedirectStandardOutput = true })!;
+            var listing = ss.StandardOutput.ReadToEnd();
+            ss.WaitForExit();
+            return listing;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return $"(ss: {e.Message})";
+        }
     }
 
     /// <summary>

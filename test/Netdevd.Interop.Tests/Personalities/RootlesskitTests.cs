@@ -51,7 +51,10 @@ public sealed class RootlesskitTests
                 "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--mount-proc", "sh", "-c",
                 $"mount --bind {dir}/subuid /etc/subuid && mount --bind {dir}/subgid /etc/subgid && exec {setpriv} --reuid=65534 --regid=65534 --clear-groups " +
                 $"env HOME={dir} XDG_RUNTIME_DIR={dir} PATH={dir}:/usr/sbin:/usr/bin:/sbin:/bin " +
-                $"rootlesskit --state-dir={dir}/state --net=slirp4netns --port-driver=slirp4netns --disable-host-loopback {(sandbox ? "--slirp4netns-sandbox=true --slirp4netns-seccomp=true " : string.Empty)}-p 127.0.0.1:{port}:80/tcp sh -c \"{inner}\"",
+                // --debug: rootlesskit passes its slirp4netns's output on at debug level only; a
+                // helper that dies before it is ready (once in a full run: "killed by signal")
+                // would leave no word of why in the failure's message.
+                $"rootlesskit --debug --state-dir={dir}/state --net=slirp4netns --port-driver=slirp4netns --disable-host-loopback {(sandbox ? "--slirp4netns-sandbox=true --slirp4netns-seccomp=true " : string.Empty)}-p 127.0.0.1:{port}:80/tcp sh -c \"{inner}\"",
             })
             {
                 start.ArgumentList.Add(a);
