@@ -1,7 +1,7 @@
 # Sourced (after guest-tap.sh) by the benchmarks that ping a stack's gateway from a namespace:
-#   start_gateway_stack NAME NS TAP LOG   starts one stack that answers 10.0.2.2 for the guest
-#   namespace NS, appends its pid to the caller's pids array, and returns non-zero when it did not
-#   come up. NAME is "slirp4netns" (--configure on NS), "netdevd-slirp4netns" (the same command
+#   start_gateway_stack NAME NS TAP LOG   makes the guest namespace NS (loopback up; appended to
+#   the caller's namespaces array), starts one stack that answers 10.0.2.2 for it, appends the
+#   stack's pid to the caller's pids array, and returns non-zero when either did not come up. NAME is "slirp4netns" (--configure on NS), "netdevd-slirp4netns" (the same command
 #   line run by netdevd's slirp4netns personality: a link named slirp4netns to $nd, made beside
 #   LOG), "netdevd" (run.sh's row: -netdev user hubbed to a tap with vnet_hdr=on, the binary in
 #   $nd) or a mode of floor-echo (the binary in $floor_echo: epoll, poll, block, uring);
@@ -12,6 +12,8 @@
 #   that started its stacks with start_gateway_stack.
 start_gateway_stack() {
   local s=$1 ns=$2 tap=$3 log=$4 settings=()
+  namespaces+=("$ns")
+  ip netns add "$ns" && ip -n "$ns" link set lo up || return 1
   [[ $s == *:* ]] && IFS=, read -ra settings <<<"${s#*:}"
   case ${s%%:*} in
     slirp4netns | netdevd-slirp4netns)

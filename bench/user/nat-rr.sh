@@ -50,8 +50,6 @@ for i in "${!names[@]}"; do
     netdevd | netdevd-slirp4netns) [ -x "$nd" ] || { echo "nat-rr: no netdevd at $nd (build it, or set NETDEVD_BIN)"; exit 1; } ;;
     *) echo "nat-rr: unknown stack $s"; exit 1 ;;
   esac
-  namespaces+=("$ns")
-  ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
   mkdir -p "$tmp/$i"
   start_gateway_stack "$s" "$ns" "ndrr$tag-$i" "$tmp/$i/log" || { echo "nat-rr: $s did not come up"; cat "$tmp/$i/log"; exit 1; }
 done

@@ -57,8 +57,6 @@ read -ra names <<<"$stacks"
 for i in "${!names[@]}"; do
   s=${names[$i]}
   ns=ndrf$tag-$i tap=ndrf$tag-$i
-  namespaces+=("$ns")
-  ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
   start_gateway_stack "$s" "$ns" "$tap" "$tmp/$i.log" || { echo "rtt-floor: $s did not come up"; cat "$tmp/$i.log"; exit 1; }
 done
 sleep 1

@@ -68,8 +68,6 @@ if [[ " ${names[*]} " == *" epoll"* || " ${names[*]} " == *" poll"* ]]; then
 fi
 for i in "${!names[@]}"; do
   s=${names[$i]} ns=ndph$tag-$i tap=ndph$tag-$i
-  namespaces+=("$ns")
-  ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
   case ${s%%:*} in
     slirp4netns|epoll|poll) ;;
     netdevd) [ -x "$nd" ] || { echo "rtt-phases: no netdevd at $nd (build it, or set NETDEVD_BIN)"; exit 1; } ;;

@@ -22,7 +22,6 @@ namespace Netdevd.UserNet.Host;
 internal sealed class UserNetEngine : IDisposable
 {
     private readonly IGuestPort _guest;
-    private readonly TimeProvider _time;
     /// <summary>The timer on a clock other than the system's (tests' fake time); null on the system clock, whose timer is the poller's.</summary>
     private readonly ITimer? _timer;
     private readonly Thread? _thread;
@@ -40,7 +39,6 @@ internal sealed class UserNetEngine : IDisposable
         IHostIoThread? ioThread = null, int maxQueuedFrames = 8192)
     {
         _guest = guest;
-        _time = time;
         Budget = new MemoryBudget(options.Limits.MemoryLimit);
         Output = new GuestOutputQueue(maxQueuedFrames, Budget);
         Poller = new HostPoller();
