@@ -17,6 +17,9 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . bench/lib/guest-tap.sh
 secs=${1:-3}
+# The uprobes are enabled on running processes, through the binary's file: the frame path's code
+# must stay mapped from it (netdevd otherwise moves it onto a huge page, see FramePathHugePage).
+export NETDEVD_HUGE_TEXT=0
 [ "$(id -u)" = 0 ] || { echo "bench/alloc: needs root (namespaces, taps, uprobes)"; exit 1; }
 for t in ip iperf3 ping perf nm readelf; do command -v "$t" >/dev/null || { echo "bench/alloc: $t missing"; exit 1; }; done
 tmp=$(mktemp -d)

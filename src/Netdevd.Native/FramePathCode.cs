@@ -23,6 +23,9 @@ public static class FramePathCode
 
     private static int s_sink;
 
+    /// <summary>The span's first page and its end (both 0 when there is no span): what <see cref="FramePathHugePage"/> moves.</summary>
+    internal static (nint Start, nint End) Bounds => s_span;
+
     /// <summary>Reads a byte of every cache line of the span (~650; nothing in a JIT build, whose code is elsewhere).</summary>
     public static unsafe void Touch()
     {

@@ -13,6 +13,10 @@ if (args.Length > 0 && args[0] == Netdevd.Run.NamespaceChild.Verb)
 // `run`'s inside half above, so the user's command gets the limit it was given.
 Netdevd.Native.Libc.RaiseOpenFileLimit();
 
+// The frame path's code onto one huge page (a page walk per wake-up instead of one per 4 KiB),
+// first, while the runtime's other threads are still idle; the daemon logs the outcome.
+Netdevd.Native.FramePathHugePage.TryApply();
+
 // Ctrl-C stops netdevd and its personalities cleanly whoever started them, as it stops QEMU:
 // started from a script's background job, SIGINT arrives ignored, and the runtime would then
 // not install the handler the host and the personalities register.

@@ -99,7 +99,6 @@ public sealed class PublishedBinaryTests
         }
     }
 
-    /// <summary>A directory of the test's own with <paramref name="name"/> linked to the published binary.</summary>
     [Fact]
     public async Task The_published_binary_raises_its_soft_descriptor_limit_to_the_hard_one()
     {
@@ -144,6 +143,156 @@ public sealed class PublishedBinaryTests
         }
     }
 
+    [Fact]
+    public async Task The_published_binary_runs_its_frame_path_code_from_a_huge_page_unless_told_not_to()
+    {
+        var binary = Environment.GetEnvironmentVariable(Variable);
+        Assert.SkipWhen(string.IsNullOrEmpty(binary), $"{Variable} is not set: ./test.sh sets it to the NativeAOT binary ./publish.sh builds");
+        const string thp = "/sys/kernel/mm/transparent_hugepage/enabled";
+        Assert.SkipUnless(File.Exists(thp) && !File.ReadAllText(thp).Contains("[never]", StringComparison.Ordinal), $"this kernel gives no transparent huge pages ({thp}), which the move needs");
+
+        // The frame path's 2 MiB of code: an anonymous executable mapping backed by one huge page
+        // (smaps: AnonHugePages 2048 kB), the rest of the code still the file's.
+        var (moved, _) = await CodeMappingsAsync(binary!, hugeText: null);
+        var anonymous = moved.Where(m => m.Path.Length == 0).ToList();
+        Assert.True(anonymous.Count == 1, "expected one anonymous code mapping, got: " + string.Join(" | ", moved.Select(m => m.Header)));
+        Assert.Equal(2048, anonymous[0].SizeKb);
+        Assert.Equal(2048, anonymous[0].AnonHugeKb);
+        Assert.Contains(moved, m => m.Path == Path.GetFullPath(binary!));
+
+        // NETDEVD_HUGE_TEXT=0 (for profilers that name code by its file): all of it from the file.
+        var (kept, _) = await CodeMappingsAsync(binary!, hugeText: "0");
+        Assert.DoesNotContain(kept, m => m.Path.Length == 0);
+    }
+
+    [Fact]
+    public async Task With_a_uprobe_in_its_code_the_published_binary_keeps_the_files_pages_and_says_why()
+    {
+        // A uprobe (perf probe, bpftrace) is an int3 the kernel writes into each process's copy of
+        // the probed page: copied onto the huge page it would trap with no probe behind it and
+        // kill netdevd. The probe here sits on the binary's entry point, inside the moved window.
+        var binary = Environment.GetEnvironmentVariable(Variable);
+        Assert.SkipWhen(string.IsNullOrEmpty(binary), $"{Variable} is not set: ./test.sh sets it to the NativeAOT binary ./publish.sh builds");
+        const string tracing = "/sys/kernel/tracing";
+        Assert.SkipUnless(Environment.UserName == "root" && File.Exists($"{tracing}/uprobe_events"), $"needs root and tracefs at {tracing} to place a uprobe (CI runs as root)");
+        var path = Path.GetFullPath(binary!);
+        var group = $"netdevd_test_{Environment.ProcessId}";
+        File.AppendAllText($"{tracing}/uprobe_events", $"p:{group}/entry {path}:0x{EntryFileOffset(path):x}\n");
+        try
+        {
+            File.WriteAllText($"{tracing}/events/{group}/entry/enable", "1");
+            var (mappings, log) = await CodeMappingsAsync(path, hugeText: null);
+            Assert.DoesNotContain(mappings, m => m.Path.Length == 0);
+            Assert.Contains(log, l => l.Contains("stays on small pages", StringComparison.Ordinal) && l.Contains("differs from the binary's", StringComparison.Ordinal));
+
+            // The probe was there and fired (netdevd ran past its entry point with it).
+            // uprobe_profile: "  FILE EVENT HITS" (the event without its group; the file is this test's).
+            var hits = File.ReadLines($"{tracing}/uprobe_profile").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Single(f => f.Length == 3 && f[0] == path && f[1] == "entry");
+            Assert.True(long.Parse(hits[2], CultureInfo.InvariantCulture) > 0, string.Join(' ', hits));
+        }
+        finally
+        {
+            File.WriteAllText($"{tracing}/events/{group}/entry/enable", "0");
+            File.AppendAllText($"{tracing}/uprobe_events", $"-:{group}/entry\n");
+        }
+    }
+
+    /// <summary>Where in <paramref name="elf"/> the entry point's instruction is: e_entry translated through the PT_LOAD that holds it.</summary>
+    private static long EntryFileOffset(string elf)
+    {
+        var bytes = File.ReadAllBytes(elf);
+        var entry = BitConverter.ToInt64(bytes, 24);
+        var phoff = BitConverter.ToInt64(bytes, 32);
+        var phentsize = BitConverter.ToUInt16(bytes, 54);
+        var phnum = BitConverter.ToUInt16(bytes, 56);
+        for (var i = 0; i < phnum; i++)
+        {
+            var h = (int)phoff + (i * phentsize);
+            var (type, offset, vaddr, filesz) = (BitConverter.ToUInt32(bytes, h), BitConverter.ToInt64(bytes, h + 8), BitConverter.ToInt64(bytes, h + 16), BitConverter.ToInt64(bytes, h + 32));
+            if (type == 1 && vaddr <= entry && entry < vaddr + filesz)
+            {
+                return entry - vaddr + offset;
+            }
+        }
+
+        throw new InvalidDataException($"{elf}: no loadable segment holds the entry point 0x{entry:x}");
+    }
+
+    /// <summary>The executable mappings of <paramref name="binary"/> and its libraries once it is ready (it moves the code before anything else).</summary>
+    private static async Task<(List<(string Header, string Path, int SizeKb, int AnonHugeKb)> Mappings, List<string> Log)> CodeMappingsAsync(string binary, string? hugeText)
+    {
+        var psi = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["--netdev", "hubport,id=h0,hubid=0"])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["NETDEVD_HUGE_TEXT"] = hugeText;
+        using var process = Process.Start(psi)!;
+        try
+        {
+            // The ready line comes after the move.
+            var ready = new TaskCompletionSource();
+            var log = new List<string>();
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is null)
+                {
+                    return;
+                }
+
+                lock (log)
+                {
+                    log.Add(e.Data);
+                }
+
+                if (e.Data.Contains(" ready: ", StringComparison.Ordinal))
+                {
+                    ready.TrySetResult();
+                }
+            };
+            process.BeginErrorReadLine();
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+            var mappings = new List<(string Header, string Path, int SizeKb, int AnonHugeKb)>();
+            string? header = null;
+            var size = 0;
+            foreach (var line in File.ReadLines($"/proc/{process.Id}/smaps"))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
+                {
+                    header = fields[1] == "r-xp" ? line : null;
+                }
+                else if (header is not null && fields[0] == "Size:")
+                {
+                    size = int.Parse(fields[1], CultureInfo.InvariantCulture);
+                }
+                else if (header is not null && fields[0] == "AnonHugePages:")
+                {
+                    var h = header.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+                    mappings.Add((header, h.Length > 5 ? h[5].Trim() : "", size, int.Parse(fields[1], CultureInfo.InvariantCulture)));
+                    header = null;
+                }
+            }
+
+            lock (log)
+            {
+                return (mappings, [.. log]);
+            }
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+            }
+        }
+    }
+
+    /// <summary>A directory of the test's own with <paramref name="name"/> linked to the published binary.</summary>
     private static string LinkedAs(string name, out string path)
     {
         var binary = Environment.GetEnvironmentVariable(Variable);
