@@ -17,7 +17,8 @@
 # connection's or flow's exchange: an HTTP request, a DNS query); unanswered datagrams are counted.
 #
 # Stacks (bench/lib/gateway-stack.sh): slirp4netns, netdevd (run.sh's row: tap with vnet_hdr, hub,
-# user), netdevd-slirp4netns (netdevd's slirp4netns personality on slirp4netns' command line).
+# user), netdevd-slirp4netns (netdevd's slirp4netns personality on slirp4netns' command line);
+# "netdevd:NAME=VALUE,..." runs run.sh's row with those environment settings (an A/B of one build).
 # Needs root, iproute2, gcc, python3, slirp4netns.
 # Usage: bench/user/nat-rr.sh [ROUNDS]   (default 20; NAT_RR_STACKS="slirp4netns netdevd
 #        netdevd-slirp4netns"; NAT_RR_PROTOCOLS="tcp udp"; NETDEVD_BIN=PATH, else the Release build)
@@ -47,7 +48,7 @@ for i in "${!names[@]}"; do
   s=${names[$i]} ns=ndrr$tag-$i
   case $s in
     slirp4netns) ;;
-    netdevd | netdevd-slirp4netns) [ -x "$nd" ] || { echo "nat-rr: no netdevd at $nd (build it, or set NETDEVD_BIN)"; exit 1; } ;;
+    netdevd | netdevd:* | netdevd-slirp4netns) [ -x "$nd" ] || { echo "nat-rr: no netdevd at $nd (build it, or set NETDEVD_BIN)"; exit 1; } ;;
     *) echo "nat-rr: unknown stack $s"; exit 1 ;;
   esac
   mkdir -p "$tmp/$i"

@@ -13,8 +13,10 @@ if (args.Length > 0 && args[0] == Netdevd.Run.NamespaceChild.Verb)
 // `run`'s inside half above, so the user's command gets the limit it was given.
 Netdevd.Native.Libc.RaiseOpenFileLimit();
 
-// The frame path's code onto one huge page (a page walk per wake-up instead of one per 4 KiB),
-// first, while the runtime's other threads are still idle; the daemon logs the outcome.
+// The frame path's code onto one huge page (a page walk per wake-up instead of one per 4 KiB):
+// early, while the runtime's own threads are idle and no netdev's thread runs that code yet. It
+// opens and closes its files before GrantInherited below looks at what was inherited. The daemon
+// logs why when the host refuses it.
 Netdevd.Native.FramePathHugePage.TryApply();
 
 // Ctrl-C stops netdevd and its personalities cleanly whoever started them, as it stops QEMU:
