@@ -218,14 +218,9 @@ public static class FramePathHugePage
         {
             setting = File.ReadAllText(EnabledFile);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            why = "the kernel has no transparent huge pages";
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            why = "the kernel has no transparent huge pages";
+            why = "the kernel has no transparent huge pages (" + EnabledFile + ": " + e.Message + ")";
             return false;
         }
 
