@@ -153,9 +153,11 @@ public sealed class PublishedBinaryTests
 
         // The frame path's 2 MiB of code: an anonymous executable mapping backed by one huge page
         // (smaps: AnonHugePages 2048 kB), the rest of the code still the file's.
-        var (moved, _) = await CodeMappingsAsync(binary!, hugeText: null);
+        var (moved, log) = await CodeMappingsAsync(binary!, hugeText: null);
         var anonymous = moved.Where(m => m.Path.Length == 0).ToList();
-        Assert.True(anonymous.Count == 1, "expected one anonymous code mapping, got: " + string.Join(" | ", moved.Select(m => m.Header)));
+        Assert.True(
+            anonymous.Count == 1,
+            "expected one anonymous code mapping, got: " + string.Join(" | ", moved.Select(m => m.Header)) + "; netdevd said: " + string.Join(" | ", log));
         Assert.Equal(2048, anonymous[0].SizeKb);
         Assert.Equal(2048, anonymous[0].AnonHugeKb);
         Assert.Contains(moved, m => m.Path == Path.GetFullPath(binary!));
