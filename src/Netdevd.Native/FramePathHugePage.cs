@@ -28,9 +28,7 @@ public static class FramePathHugePage
     /// <summary>Set to 0 to keep the code mapped from the file.</summary>
     public const string Variable = "NETDEVD_HUGE_TEXT";
 
-    private const long HugePage = 2 * 1024 * 1024;
-
-    private const string EnabledFile = "/sys/kernel/mm/transparent_hugepage/enabled";
+    private const long HugePage = TransparentHugePages.Size;
 
     private static bool s_applied;
 
@@ -67,7 +65,7 @@ public static class FramePathHugePage
             return false;
         }
 
-        if (!HugePagesAvailable(out var why))
+        if (!TransparentHugePages.AreOffered(out var why))
         {
             return Refuse(why);
         }
@@ -210,54 +208,19 @@ public static class FramePathHugePage
         }
     }
 
-    /// <summary>Whether the kernel gives huge pages to memory that asks (THP "always" or "madvise").</summary>
-    private static bool HugePagesAvailable(out string why)
-    {
-        string setting;
-        try
-        {
-            setting = File.ReadAllText(EnabledFile);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            why = "the kernel has no transparent huge pages (" + EnabledFile + ": " + e.Message + ")";
-            return false;
-        }
-
-        why = setting.Contains("[never]", StringComparison.Ordinal) ? "transparent huge pages are off ([never] in " + EnabledFile + ")" : "";
-        return why.Length == 0;
-    }
-
     /// <summary>Whether [from, to) lies inside one readable, executable, private mapping of a file (the binary's code segment), and where <paramref name="from"/> is in that file.</summary>
     private static bool InsideOneCodeMapping(nint from, nint to, out long fileOffset, out string why)
     {
         fileOffset = 0;
-        foreach (var line in File.ReadLines("/proc/self/maps"))
+        if (!SelfMappings.TryFind(from, out var m))
         {
-            // "lo-hi perms offset dev inode path"
-            var dash = line.IndexOf('-', StringComparison.Ordinal);
-            var space = line.IndexOf(' ', StringComparison.Ordinal);
-            if (dash <= 0 || space <= dash
-                || !long.TryParse(line.AsSpan(0, dash), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var lo)
-                || !long.TryParse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var hi))
-            {
-                continue;
-            }
-
-            if (lo <= from && from < hi)
-            {
-                // "r-xp OFFSET": the mapping's first byte is at OFFSET in the file.
-                var rest = line.AsSpan(space + 1);
-                var offsetEnd = rest.Length > 5 ? rest[5..].IndexOf(' ') : -1;
-                var inside = hi >= to && rest.StartsWith("r-xp ", StringComparison.Ordinal) && offsetEnd > 0
-                    && long.TryParse(rest.Slice(5, offsetEnd), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out fileOffset);
-                fileOffset += from - lo;
-                why = inside ? "" : "the 2 MiB around the frame path are not all code of one mapping: " + line;
-                return inside;
-            }
+            why = "the frame path's code is not in /proc/self/maps";
+            return false;
         }
 
-        why = "the frame path's code is not in /proc/self/maps";
-        return false;
+        var inside = m.End >= to && m.Permissions == "r-xp" && !m.Anonymous;
+        fileOffset = m.FileOffset + (from - m.Start);
+        why = inside ? "" : $"the 2 MiB around the frame path are not all code of one file mapping (0x{m.Start:x}-0x{m.End:x} {m.Permissions})";
+        return inside;
     }
 }
