@@ -8,6 +8,8 @@ public static class TransparentHugePages
 
     private const string EnabledFile = "/sys/kernel/mm/transparent_hugepage/enabled";
 
+    private const string PmdSizeFile = "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size";
+
     /// <summary>Whether the kernel gives huge pages to memory that asks (THP "always" or "madvise"); else why not.</summary>
     public static bool AreOffered(out string why)
     {
@@ -22,7 +24,27 @@ public static class TransparentHugePages
             return false;
         }
 
-        why = setting.Contains("[never]", StringComparison.Ordinal) ? "transparent huge pages are off ([never] in " + EnabledFile + ")" : "";
+        if (setting.Contains("[never]", StringComparison.Ordinal))
+        {
+            why = "transparent huge pages are off ([never] in " + EnabledFile + ")";
+            return false;
+        }
+
+        // An arm64 kernel with 16 or 64 KiB pages has 32 or 512 MiB ones, which a 2 MiB range is not.
+        var size = ReadOrEmpty(PmdSizeFile).Trim();
+        why = size.Length == 0 || size == Size.ToString(System.Globalization.CultureInfo.InvariantCulture) ? "" : "this kernel's huge pages are " + size + " bytes, not 2 MiB";
         return why.Length == 0;
+    }
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
     }
 }
