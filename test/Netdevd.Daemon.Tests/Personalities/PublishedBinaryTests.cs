@@ -148,8 +148,8 @@ public sealed class PublishedBinaryTests
     {
         var binary = Environment.GetEnvironmentVariable(Variable);
         Assert.SkipWhen(string.IsNullOrEmpty(binary), $"{Variable} is not set: ./test.sh sets it to the NativeAOT binary ./publish.sh builds");
-        const string thp = "/sys/kernel/mm/transparent_hugepage/enabled";
-        Assert.SkipUnless(File.Exists(thp) && !File.ReadAllText(thp).Contains("[never]", StringComparison.Ordinal), $"this kernel gives no transparent huge pages ({thp}), which the move needs");
+        // The product's own check: huge pages on (THP always or madvise) and 2 MiB in size.
+        Assert.SkipUnless(Netdevd.Native.TransparentHugePages.AreOffered(out var why), $"the move needs 2 MiB transparent huge pages: {why}");
 
         // The frame path's 2 MiB of code: an anonymous executable mapping backed by one huge page
         // (smaps: AnonHugePages 2048 kB), the rest of the code still the file's.
