@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Netdevd.Qmp.Server;
+using Netdevd.Tests.Shared;
 
 namespace Netdevd.Qmp.Tests;
 
@@ -55,7 +56,7 @@ public sealed class ClientLimitTests
         }
 
         await first[0].DisposeAsync();
-        await SessionTests.WaitUntil(() => host.Server.SessionCount == 2);
+        await Eventually.WaitUntilAsync(() => host.Server.SessionCount == 2, "both sessions taken");
         await using (var next = await host.ConnectAsync())
         {
             QmpAssert.Return(await next.ExecuteAsync("""{"execute":"query-version"}"""));
@@ -64,7 +65,7 @@ public sealed class ClientLimitTests
         }
 
         await DisposeAllAsync(first.Skip(1));
-        await SessionTests.WaitUntil(() => host.Server.SessionCount == 0);
+        await Eventually.WaitUntilAsync(() => host.Server.SessionCount == 0, "every session dropped");
         var again = new List<QmpTestClient>();
         for (var i = 0; i < 3; i++)
         {

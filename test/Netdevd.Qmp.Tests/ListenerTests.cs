@@ -3,6 +3,7 @@ using Netdevd.Qapi.Events;
 using Netdevd.Qmp.Endpoints;
 using Netdevd.Qmp.Events;
 using Netdevd.Qmp.Server;
+using Netdevd.Tests.Shared;
 
 namespace Netdevd.Qmp.Tests;
 
@@ -65,7 +66,7 @@ public sealed class ListenerTests : IDisposable
     {
         await using var server = NewServer();
         var start = server.StartAsync([QmpEndpointSpec.Parse($"unix:{SocketPath},server=on,wait=on")], Ct);
-        await SessionTests.WaitUntil(() => File.Exists(SocketPath));
+        await Eventually.WaitUntilAsync(() => File.Exists(SocketPath), "the listener's socket file exists");
         await Task.Delay(100, Ct);
         Assert.False(start.IsCompleted);
         using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

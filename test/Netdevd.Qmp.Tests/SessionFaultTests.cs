@@ -1,5 +1,6 @@
 using Netdevd.Qapi.Commands;
 using Netdevd.Qapi.Objects;
+using Netdevd.Tests.Shared;
 
 namespace Netdevd.Qmp.Tests;
 
@@ -35,7 +36,7 @@ public sealed class SessionFaultTests
                 QmpAssert.Return(await client.ExecuteAsync("""{"execute":"query-version"}"""));
             }
 
-            await SessionTests.WaitUntil(() => host.Server.SessionCount == 1);
+            await Eventually.WaitUntilAsync(() => host.Server.SessionCount == 1, "the server took the session");
             QmpAssert.Return(await bystander.ExecuteAsync("""{"execute":"query-netdevs"}"""));
             await using var later = await host.ConnectAsync();
             QmpAssert.Return(await later.ExecuteAsync("""{"execute":"query-version"}"""));

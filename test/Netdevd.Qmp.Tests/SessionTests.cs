@@ -1,6 +1,7 @@
 using Netdevd.Core.Clients;
 using Netdevd.Core.Registry;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 
 namespace Netdevd.Qmp.Tests;
 
@@ -49,7 +50,7 @@ public sealed class SessionTests
         await client.DisposeAsync();
         gated.Release.SetResult();
 
-        await WaitUntil(() => host.Server.SessionCount == 0);
+        await Eventually.WaitUntilAsync(() => host.Server.SessionCount == 0, "the server dropped the session");
         Assert.Equal("slow", Assert.Single(host.Registry.Snapshot()).Id);
         await using var other = await host.ConnectAsync();
         QmpAssert.Return(await other.ExecuteAsync("""{"execute":"query-netdevs"}"""));
@@ -71,7 +72,7 @@ public sealed class SessionTests
         await client.DisposeAsync();
 
         await first.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        await WaitUntil(() => host.Server.SessionCount == 0);
+        await Eventually.WaitUntilAsync(() => host.Server.SessionCount == 0, "the server dropped the session");
         await using var other = await host.ConnectAsync();
         far.ReadyAtOnce = true;
         QmpAssert.EmptyReturn(await other.ExecuteAsync("""{"execute":"netdev_add","arguments":{"id":"far","type":"hubport","hubid":0}}"""));
@@ -103,7 +104,7 @@ public sealed class SessionTests
         var client = await host.ConnectAsync();
         await client.SendAsync("""{"execute":"netdev_add","arguments":{"id":"half",""");
         await client.DisposeAsync();
-        await WaitUntil(() => host.Server.SessionCount == 0);
+        await Eventually.WaitUntilAsync(() => host.Server.SessionCount == 0, "the server dropped the session");
         Assert.Empty(host.Registry.Snapshot());
     }
 
@@ -114,7 +115,7 @@ public sealed class SessionTests
         await using var client = await host.ConnectAsync();
         Assert.False(host.Handlers.QuitRequested.IsCancellationRequested);
         QmpAssert.EmptyReturn(await client.ExecuteAsync("""{"execute":"quit","id":"q"}"""), "\"q\"");
-        await WaitUntil(() => host.Handlers.QuitRequested.IsCancellationRequested);
+        await Eventually.WaitUntilAsync(() => host.Handlers.QuitRequested.IsCancellationRequested, "quit requested the daemon's end");
     }
 
     [Fact]
@@ -125,16 +126,6 @@ public sealed class SessionTests
         await host.DisposeAsync();
         Assert.True(await client.IsClosedByServerAsync());
         await client.DisposeAsync();
-    }
-
-    internal static async Task WaitUntil(Func<bool> condition)
-    {
-        for (var i = 0; i < 500 && !condition(); i++)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.True(condition());
     }
 
     /// <summary>Hub ports that, as a vhost-user netdev, are ready only once their far end is (here: when the test says).</summary>

@@ -8,7 +8,7 @@ namespace Netdevd.Tests.Shared;
 /// </summary>
 internal static class Eventually
 {
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 5000)
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 10_000)
     {
         var clock = Stopwatch.StartNew();
         while (!condition())

@@ -3,6 +3,7 @@ using Netdevd.Backends.Chardevs;
 using Netdevd.Core.Chardevs;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 
 namespace Netdevd.Backends.Tests.Chardevs;
 
@@ -153,7 +154,7 @@ public sealed class ChardevPendingAddTests
         var path = Path.Combine(dir, "warm.sock");
         await using var registry = new ChardevRegistry(new SocketChardevFactory());
         var pending = registry.AddFromMonitorAsync("warm", Server(path, wait: true), Ct);
-        await WaitUntilAsync(() => File.Exists(path));
+        await Eventually.WaitUntilAsync(() => File.Exists(path), "the socket file exists");
         using (var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
         {
             await client.ConnectAsync(new UnixDomainSocketEndPoint(path), Ct);
@@ -161,16 +162,6 @@ public sealed class ChardevPendingAddTests
         }
 
         await registry.RemoveAsync("warm", Ct);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not come true");
-            await Task.Delay(20, Ct);
-        }
     }
 
     /// <summary>Fails if <paramref name="task"/> does not complete within 10 s (it waited for the pending add).</summary>

@@ -8,6 +8,7 @@ using Netdevd.Core.Clients;
 using Netdevd.Core.Registry;
 using Netdevd.Native;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 using static Netdevd.Backends.Tests.Dgram.DgramTestKit;
 using static Netdevd.Backends.Tests.Dgram.SocketConditions;
 
@@ -50,8 +51,7 @@ public sealed class DatagramErrorConditionTests
             await Task.Delay(30, Ct);
         }
 
-        await DgramDataTests.WaitUntil(() => Refusals(client.Counters) > 0);
-        Assert.True(Refusals(client.Counters) > 0, "the refusals were not counted");
+        await Eventually.WaitUntilAsync(() => Refusals(client.Counters) > 0, "the refusals counted");
         Assert.True(await ErrorClears(fd), "the socket still reports POLLERR: its pending error was never read");
 
         // The peer comes back on its port: frames flow both ways again.
@@ -158,8 +158,7 @@ public sealed class DatagramErrorConditionTests
             _ = receiver.Receive(buffer);
         }
 
-        await DgramDataTests.WaitUntil(() => stalled.Counters.Sent == frames);
-        Assert.Equal(frames, stalled.Counters.Sent);
+        await Eventually.WaitUntilAsync(() => stalled.Counters.Sent == frames, $"all {frames} frames sent");
     }
 
     /// <summary>A netdev that works, on <paramref name="pool"/>: test socket &lt;-&gt; dgram client &lt;-&gt; NIC.</summary>

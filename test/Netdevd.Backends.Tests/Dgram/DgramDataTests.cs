@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Netdevd.Backends.Dgram;
 using Netdevd.Core.Registry;
 using Netdevd.Native;
+using Netdevd.Tests.Shared;
 using static Netdevd.Backends.Tests.Dgram.DgramTestKit;
 
 namespace Netdevd.Backends.Tests.Dgram;
@@ -206,7 +207,7 @@ public sealed class DgramDataTests
         // A last frame after a pause carries the kernel's final drop count (SO_RXQ_OVFL).
         await WaitQuiet(nic);
         peer.SendTo(frame, to);
-        await WaitUntil(() => nic.Count + client.Counters.KernelDropped >= total + 1);
+        await Eventually.WaitUntilAsync(() => nic.Count + client.Counters.KernelDropped >= total + 1, "every frame received or counted as dropped by the kernel");
 
         Assert.Equal(total + 1, nic.Count + client.Counters.KernelDropped);
         Assert.Equal(nic.Count, client.Counters.Received);
@@ -219,15 +220,6 @@ public sealed class DgramDataTests
         {
             last = nic.Count;
             await Task.Delay(200, Ct);
-        }
-    }
-
-    internal static async Task WaitUntil(Func<bool> condition, int timeoutMs = 10000)
-    {
-        var deadline = Environment.TickCount64 + timeoutMs;
-        while (!condition() && Environment.TickCount64 < deadline)
-        {
-            await Task.Delay(20, Ct);
         }
     }
 }

@@ -4,6 +4,7 @@ using Netdevd.Backends.Tests.Stream;
 using Netdevd.Core.Registry;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 using static Netdevd.Backends.Tests.Stream.StreamTestKit;
 
 namespace Netdevd.Backends.Tests.LegacySocket;
@@ -139,7 +140,7 @@ public sealed class SocketNetdevTests
         {
             using var peer = await FramedTestSocket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
             var local = (IPEndPoint)peer.Socket.LocalEndPoint!;
-            await WaitUntil(() => client.Info.Length > 0, "accept");
+            await Eventually.WaitUntilAsync(() => client.Info.Length > 0, "accept");
             Assert.Equal($"socket: connection from 127.0.0.1:{local.Port}", client.Info);
             Assert.False(client.LinkDown);
             var f = Frame(65535, round);
@@ -148,7 +149,7 @@ public sealed class SocketNetdevTests
             nic.Nic.Transmit(f);
             Assert.Equal(f, peer.Receive());
             peer.Socket.Shutdown(SocketShutdown.Both);
-            await WaitUntil(() => client.Info.Length == 0 && client.LinkDown, "disconnect");
+            await Eventually.WaitUntilAsync(() => client.Info.Length == 0 && client.LinkDown, "disconnect");
         }
 
         Assert.Empty(events.Snapshot());
@@ -177,7 +178,7 @@ public sealed class SocketNetdevTests
             Assert.Equal(f, nic.Next());
         }
 
-        await WaitUntil(() => client.LinkDown && client.Info.Length == 0, "dead after EOF");
+        await Eventually.WaitUntilAsync(() => client.LinkDown && client.Info.Length == 0, "dead after EOF");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Netdevd.Core.Registry;
+using Netdevd.Tests.Shared;
 using static Netdevd.Backends.Tests.Stream.StreamTestKit;
 
 namespace Netdevd.Backends.Tests.Stream;
@@ -50,7 +51,7 @@ public sealed class StreamBurstTests
             }
         });
         reg.AttachNic("b0", nic);
-        await WaitUntil(() => client.Info == "listening", "listening");
+        await Eventually.WaitUntilAsync(() => client.Info == "listening", "listening");
         using var peer = await FramedTestSocket.ConnectAsync(ep);
         var wire = new byte[Total * 64];
         for (var i = 0; i < Total; i++)
@@ -61,7 +62,7 @@ public sealed class StreamBurstTests
 
         var sw = System.Diagnostics.Stopwatch.StartNew();
         peer.SendRaw(wire);
-        await WaitUntil(() => Interlocked.Read(ref count) == Total, $"{Total} frames (got {Interlocked.Read(ref count)})");
+        await Eventually.WaitUntilAsync(() => Interlocked.Read(ref count) == Total, $"{Total} frames (got {Interlocked.Read(ref count)})");
         TestContext.Current.SendDiagnosticMessage($"{Total} frames in {sw.ElapsedMilliseconds} ms, {lastAlloc - firstAlloc} bytes allocated on the poll thread");
         Assert.True(lastAlloc - firstAlloc < 16 * 1024, $"{lastAlloc - firstAlloc} bytes allocated for {Total} frames in {sw.ElapsedMilliseconds} ms");
     }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Registry;
+using Netdevd.Tests.Shared;
 using static Netdevd.Backends.Tests.Stream.StreamTestKit;
 
 namespace Netdevd.Backends.Tests.Stream;
@@ -76,7 +77,7 @@ public sealed class StreamClientTests
         await using var reg = NewRegistry(events);
         var port = FreePort();
         var client = await reg.AddAsync(StreamNetdev("c0", Inet("127.0.0.1", port), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
-        await WaitUntil(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
+        await Eventually.WaitUntilAsync(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
         Assert.Equal($"error: Failed to connect to '127.0.0.1:{port}': Connection refused", client.Info);
         Assert.True(client.LinkDown);
         Assert.Empty(events.Snapshot());
@@ -89,7 +90,7 @@ public sealed class StreamClientTests
         var events = new RecordingEvents();
         await using var reg = NewRegistry(events);
         var client = await reg.AddAsync(StreamNetdev("c0", Unix(""), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
-        await WaitUntil(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
+        await Eventually.WaitUntilAsync(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
         Assert.Equal("error: Failed to connect to '': No such file or directory", client.Info);
     }
 
@@ -100,7 +101,7 @@ public sealed class StreamClientTests
         await using var reg = NewRegistry(events);
         var path = Path.Combine(TempDir(), "late.sock");
         var client = await reg.AddAsync(StreamNetdev("c0", Unix(path), server: false, reconnect: 1), NetdevOrigin.Monitor, cancellationToken: Ct);
-        await WaitUntil(() => client.Info == "connecting" && !events.Snapshot().Any(), "first failure re-armed", 5000);
+        await Eventually.WaitUntilAsync(() => client.Info == "connecting" && !events.Snapshot().Any(), "first failure re-armed", 5000);
         await Task.Delay(1200, Ct);
         using var listener = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));
@@ -124,7 +125,7 @@ public sealed class StreamClientTests
         await using var reg = NewRegistry(events, time: time);
         var path = Path.Combine(TempDir(), "late.sock");
         var client = await reg.AddAsync(StreamNetdev("c0", Unix(path), server: false, reconnect: uint.MaxValue), NetdevOrigin.Monitor, cancellationToken: Ct);
-        await WaitUntil(() => time.TimersMade == 1, "the first connect refused and the reconnect armed", 5000);
+        await Eventually.WaitUntilAsync(() => time.TimersMade == 1, "the first connect refused and the reconnect armed", 5000);
 
         using var listener = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));
@@ -187,7 +188,7 @@ public sealed class StreamClientTests
         var a = await reg.AddAsync(StreamNetdev("f1", Fd(fd.ToString(System.Globalization.CultureInfo.InvariantCulture)), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
         var b = await reg.AddAsync(StreamNetdev("f2", Fd("nosuch"), server: false), NetdevOrigin.Monitor, new NamedFds([]), Ct);
         var c = await reg.AddAsync(StreamNetdev("f3", Fd("x1"), server: false), NetdevOrigin.CommandLineModern, cancellationToken: Ct);
-        await WaitUntil(() => a.Info.StartsWith("error", StringComparison.Ordinal) && b.Info.StartsWith("error", StringComparison.Ordinal) && c.Info.StartsWith("error", StringComparison.Ordinal), "errors");
+        await Eventually.WaitUntilAsync(() => a.Info.StartsWith("error", StringComparison.Ordinal) && b.Info.StartsWith("error", StringComparison.Ordinal) && c.Info.StartsWith("error", StringComparison.Ordinal), "errors");
         Assert.Equal($"error: File descriptor '{fd}' is not a socket", a.Info);
         Assert.Equal("error: File descriptor named 'nosuch' has not been found", b.Info);
         Assert.Equal("error: Unable to parse FD number x1: Invalid argument", c.Info);
@@ -202,7 +203,7 @@ public sealed class StreamClientTests
         var client = await reg.AddAsync(StreamNetdev("s0", Inet("127.0.0.1", port), server: true), NetdevOrigin.Monitor, cancellationToken: Ct);
         var gate = new GatedClient("slow");
         NetClient.Connect(client, gate);
-        await WaitUntil(() => client.Info == "listening", "listening");
+        await Eventually.WaitUntilAsync(() => client.Info == "listening", "listening");
         using var peer = await FramedTestSocket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
         await events.WaitAsync("NETDEV_STREAM_CONNECTED");
         const int Total = 20_000;
@@ -213,14 +214,14 @@ public sealed class StreamClientTests
                 peer.Send(Frame(64, i));
             }
         });
-        await WaitUntil(() => gate.Queued >= 1, "first frame queued");
+        await Eventually.WaitUntilAsync(() => gate.Queued >= 1, "first frame queued");
         await Task.Delay(300, Ct);
 
         // Reading stopped after the first queued frame: the rest waits in the buffer and the socket.
         Assert.True(gate.Queued < 100, $"queued {gate.Queued}");
         gate.Open();
         await writer.WaitAsync(TimeSpan.FromSeconds(20), Ct);
-        await WaitUntil(() => gate.Count == Total, $"all {Total} frames (got {gate.Count})");
+        await Eventually.WaitUntilAsync(() => gate.Count == Total, $"all {Total} frames (got {gate.Count})");
         Assert.Equal(0, gate.OutOfOrder);
         Assert.Equal(0, gate.Stats.Dropped);
     }
@@ -234,7 +235,7 @@ public sealed class StreamClientTests
         await using var b = NewRegistry(eb);
         var port = FreePort();
         var server = await a.AddAsync(StreamNetdev("srv", Inet("127.0.0.1", port), server: true), NetdevOrigin.Monitor, cancellationToken: Ct);
-        await WaitUntil(() => server.Info == "listening", "listening");
+        await Eventually.WaitUntilAsync(() => server.Info == "listening", "listening");
         await b.AddAsync(StreamNetdev("cli", Inet("127.0.0.1", port), server: false), NetdevOrigin.Monitor, cancellationToken: Ct);
         var na = new FrameCapture("na");
         var nb = new FrameCapture("nb");
@@ -249,7 +250,7 @@ public sealed class StreamClientTests
             Assert.NotEqual(DeliveryResult.Dropped, nb.Nic.Transmit(f));
         }
 
-        await WaitUntil(() => na.Count == 1000 && nb.Count == 1000, "1000 frames each way");
+        await Eventually.WaitUntilAsync(() => na.Count == 1000 && nb.Count == 1000, "1000 frames each way");
         Assert.Equal(0, na.OutOfOrder);
         Assert.Equal(0, nb.OutOfOrder);
     }

@@ -5,6 +5,7 @@ using Netdevd.Backends.Stream;
 using Netdevd.Backends.Tests.Io;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Registry;
+using Netdevd.Tests.Shared;
 using static Netdevd.Backends.Tests.Stream.StreamTestKit;
 
 namespace Netdevd.Backends.Tests.Stream;
@@ -21,7 +22,7 @@ public sealed class StreamFloodTests
     {
         await using var setup = await FloodSetup.StartAsync();
         using var flood = setup.Flood();
-        await WaitUntil(() => setup.Slow.Count > 100, "the flood reaching the slow receiver");
+        await Eventually.WaitUntilAsync(() => setup.Slow.Count > 100, "the flood reaching the slow receiver");
 
         // The quiet netdev's frames still come through, one after the other, while the flood goes on.
         for (var i = 0; i < 20; i++)
@@ -39,7 +40,7 @@ public sealed class StreamFloodTests
     {
         await using var setup = await FloodSetup.StartAsync();
         using var flood = setup.Flood();
-        await WaitUntil(() => setup.Slow.Count > 100, "the flood reaching the slow receiver");
+        await Eventually.WaitUntilAsync(() => setup.Slow.Count > 100, "the flood reaching the slow receiver");
 
         // netdev_del of a netdev on the flooded netdev's thread waits for that thread to pass a
         // barrier; it used to wait for ever, under the registry's gate, so every monitor's netdev
@@ -89,12 +90,12 @@ public sealed class StreamFloodTests
             NetClient.Connect(flooded, slow);
             var quietNic = new FrameCapture("wnic");
             registry.AttachNic("w0", quietNic.Nic);
-            await WaitUntil(() => flooded.Info != "initializing" && quiet.Info != "initializing", "listening");
+            await Eventually.WaitUntilAsync(() => flooded.Info != "initializing" && quiet.Info != "initializing", "listening");
 
             var quietPeer = await FramedTestSocket.ConnectAsync(new UnixDomainSocketEndPoint(quietPath));
-            await WaitUntil(() => !quiet.LinkDown, "w0 connected");
+            await Eventually.WaitUntilAsync(() => !quiet.LinkDown, "w0 connected");
             var floodPeer = await FramedTestSocket.ConnectAsync(new UnixDomainSocketEndPoint(floodPath));
-            await WaitUntil(() => !flooded.LinkDown, "f0 connected");
+            await Eventually.WaitUntilAsync(() => !flooded.LinkDown, "f0 connected");
             return new FloodSetup(registry, slow, quietNic, quietPeer, floodPeer.Socket);
         }
 

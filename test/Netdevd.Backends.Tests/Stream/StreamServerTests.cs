@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Netdevd.Backends.Stream;
 using Netdevd.Qapi.Errors;
+using Netdevd.Tests.Shared;
 using static Netdevd.Backends.Tests.Stream.StreamTestKit;
 
 namespace Netdevd.Backends.Tests.Stream;
@@ -17,7 +18,7 @@ public sealed class StreamServerTests
         var client = await reg.AddAsync(StreamNetdev("s0", Inet("127.0.0.1", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         var nic = new FrameCapture("nic0");
         reg.AttachNic("s0", nic.Nic);
-        await WaitUntil(() => client.Info == "listening", "listening");
+        await Eventually.WaitUntilAsync(() => client.Info == "listening", "listening");
         Assert.True(client.LinkDown);
 
         using var peer = await FramedTestSocket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
@@ -65,7 +66,7 @@ public sealed class StreamServerTests
         taken.Listen();
         var port = ((IPEndPoint)taken.LocalEndPoint!).Port;
         var client = await reg.AddAsync(StreamNetdev("s0", Inet("127.0.0.1", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
-        await WaitUntil(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
+        await Eventually.WaitUntilAsync(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
         Assert.Equal("error: Failed to find an available port: Address already in use", client.Info);
     }
 
@@ -81,7 +82,7 @@ public sealed class StreamServerTests
         var addr = Inet("127.0.0.1", port);
         addr.Inet!.To = (ushort)(port + 20);
         var client = await reg.AddAsync(StreamNetdev("s0", addr, server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
-        await WaitUntil(() => client.Info != "initializing", "listen outcome");
+        await Eventually.WaitUntilAsync(() => client.Info != "initializing", "listen outcome");
         Assert.Equal("listening", client.Info);
     }
 
@@ -95,7 +96,7 @@ public sealed class StreamServerTests
         addr.Inet!.KeepAlive = keepAlive ? true : null;
         addr.Inet.Numeric = host is null ? null : false;
         var client = await reg.AddAsync(StreamNetdev("s0", addr, server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
-        await WaitUntil(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
+        await Eventually.WaitUntilAsync(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
         Assert.Equal("error: " + expected, client.Info);
     }
 
@@ -107,7 +108,7 @@ public sealed class StreamServerTests
         addr.Inet!.Ipv4 = false;
         addr.Inet.Ipv6 = false;
         var client = await reg.AddAsync(StreamNetdev("s0", addr, server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
-        await WaitUntil(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
+        await Eventually.WaitUntilAsync(() => client.Info.StartsWith("error", StringComparison.Ordinal), "error info");
         Assert.Equal("error: Cannot disable IPv4 and IPv6 at same time", client.Info);
     }
 
@@ -130,7 +131,7 @@ public sealed class StreamServerTests
         var client = await reg.AddAsync(StreamNetdev("u0", Unix(path), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         var nic = new FrameCapture("nic0");
         reg.AttachNic("u0", nic.Nic);
-        await WaitUntil(() => client.Info == "listening", "listening");
+        await Eventually.WaitUntilAsync(() => client.Info == "listening", "listening");
         using var peer = await FramedTestSocket.ConnectAsync(new UnixDomainSocketEndPoint(path));
         var connected = await events.WaitAsync("NETDEV_STREAM_CONNECTED");
         Assert.Equal($"{{\"netdev-id\": \"u0\", \"addr\": {{\"type\": \"unix\", \"path\": \"{path}\"}}}}", Json(connected));
@@ -155,7 +156,7 @@ public sealed class StreamServerTests
         await using var reg = NewRegistry(events);
         var name = $"netdevd-test-{Guid.NewGuid():N}";
         var client = await reg.AddAsync(StreamNetdev("a0", Unix(name, isAbstract: true, tight: tight), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
-        await WaitUntil(() => client.Info == "listening", "listening");
+        await Eventually.WaitUntilAsync(() => client.Info == "listening", "listening");
         var ep = tight == false ? new UnixDomainSocketEndPoint(("\0" + name).PadRight(108, '\0')) : new UnixDomainSocketEndPoint("\0" + name);
         using var peer = await FramedTestSocket.ConnectAsync(ep);
         var connected = await events.WaitAsync("NETDEV_STREAM_CONNECTED");
@@ -174,7 +175,7 @@ public sealed class StreamServerTests
         var client = await reg.AddAsync(StreamNetdev("s0", Inet("127.0.0.1", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
         var nic = new FrameCapture("nic0");
         reg.AttachNic("s0", nic.Nic);
-        await WaitUntil(() => client.Info == "listening", "listening");
+        await Eventually.WaitUntilAsync(() => client.Info == "listening", "listening");
         using (var bad = await FramedTestSocket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)))
         {
             await events.WaitAsync("NETDEV_STREAM_CONNECTED");
@@ -186,7 +187,7 @@ public sealed class StreamServerTests
         await events.WaitAsync("NETDEV_STREAM_DISCONNECTED");
         Assert.Contains("serious error: oversized packet received,connection terminated.", logs.Lines);
         Assert.Equal(60, nic.Next().Length);
-        await WaitUntil(() => client.Info == "listening", "listening again");
+        await Eventually.WaitUntilAsync(() => client.Info == "listening", "listening again");
 
         using var good = await FramedTestSocket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
         await events.WaitAsync("NETDEV_STREAM_CONNECTED", nth: 2);
@@ -210,7 +211,7 @@ public sealed class StreamServerTests
         var nic2 = new FrameCapture("n2");
         reg.AttachNic("s1", nic1.Nic);
         reg.AttachNic("s2", nic2.Nic);
-        await WaitUntil(() => c1.Info == "listening" && c2.Info == "listening", "listening");
+        await Eventually.WaitUntilAsync(() => c1.Info == "listening" && c2.Info == "listening", "listening");
         using var stalled = await FramedTestSocket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, p1));
         using var fine = await FramedTestSocket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, p2));
         await events.WaitAsync("NETDEV_STREAM_CONNECTED", nth: 2);

@@ -12,6 +12,7 @@ using Netdevd.Core.Registry;
 using Netdevd.Qapi.Events;
 using Netdevd.Qapi.Json;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 using QapiSocketAddress = Netdevd.Qapi.Schema.SocketAddress;
 
 namespace Netdevd.Backends.Tests.Stream;
@@ -92,21 +93,6 @@ internal static class StreamTestKit
 
     public static int Seq(byte[] frame) => BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(6));
 
-    /// <summary>Waits until <paramref name="condition"/> holds (polling), or fails with <paramref name="what"/>.</summary>
-    public static async Task WaitUntil(Func<bool> condition, string what, int timeoutMs = 10_000)
-    {
-        var deadline = Environment.TickCount64 + timeoutMs;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                Assert.Fail($"timed out waiting for {what}");
-            }
-
-            await Task.Delay(10, Ct);
-        }
-    }
-
     public static string Json(QapiEvent e) => e.Data is null ? "" : QmpJsonFormatter.Format(e.Data);
 }
 
@@ -136,7 +122,7 @@ internal sealed class RecordingEvents : IQapiEventSink
     public async Task<QapiEvent> WaitAsync(string name, int nth = 1, int timeoutMs = 10_000)
     {
         QapiEvent? found = null;
-        await StreamTestKit.WaitUntil(() => (found = Snapshot().Where(e => e.Name == name).Skip(nth - 1).FirstOrDefault()) is not null, $"event {name} #{nth}", timeoutMs);
+        await Eventually.WaitUntilAsync(() => (found = Snapshot().Where(e => e.Name == name).Skip(nth - 1).FirstOrDefault()) is not null, $"event {name} #{nth}", timeoutMs);
         return found!;
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Netdevd.Backends.VhostUser.Protocol;
 using Netdevd.Core.Clients;
 using Netdevd.Native;
+using Netdevd.Tests.Shared;
 
 namespace Netdevd.Backends.Tests.VhostUser;
 
@@ -18,16 +19,6 @@ public sealed class VhostUserBackendPackedTests
     private static readonly ulong Features = VirtioFeatures.Bit(VirtioFeatures.Version1) | VirtioFeatures.Bit(VirtioFeatures.NetMrgRxbuf)
         | VirtioFeatures.Bit(VirtioFeatures.RingEventIdx) | VirtioFeatures.Bit(VirtioFeatures.VhostUserProtocolFeatures)
         | VirtioFeatures.Bit(VirtioFeatures.RingPacked);
-
-    private static async Task<bool> EventuallyAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 3000 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-
-        return condition();
-    }
 
     private static byte[] Frame(int length, int seed) => Enumerable.Range(0, length).Select(i => (byte)(i + seed)).ToArray();
 
@@ -183,7 +174,7 @@ public sealed class VhostUserBackendPackedTests
         ScriptedFrontEnd.Kick(front.Kicks[0]);
         Assert.True(ScriptedFrontEnd.WaitCalled(front.Calls[0]));
         Assert.Equal((first, 1000u), TakeUsed(rx));
-        Assert.True(await EventuallyAsync(() => rx.DeviceEventFlags == PackedRingLayout.EventDisable));
+        await Eventually.WaitUntilAsync(() => rx.DeviceEventFlags == PackedRingLayout.EventDisable, "the device's receive events disabled", 30_000);
     }
 
     [Fact]
@@ -240,7 +231,7 @@ public sealed class VhostUserBackendPackedTests
             ScriptedFrontEnd.Kick(front.Kicks[1]);
             Assert.True(peer.Frames.TryTake(out _, 30_000));
             await TakeUsedAsync(tx);
-            Assert.True(await EventuallyAsync(() => tx.DeviceEventOffWrap == tx.Base), $"off_wrap 0x{tx.DeviceEventOffWrap:x}, driver at 0x{tx.Base:x}");
+            await Eventually.WaitUntilAsync(() => tx.DeviceEventOffWrap == tx.Base, $"the device's event off_wrap at the driver's 0x{tx.Base:x}", 30_000);
             Assert.Equal(PackedRingLayout.EventDescriptor, tx.DeviceEventFlags);
         }
     }
@@ -360,7 +351,7 @@ public sealed class VhostUserBackendPackedTests
             Assert.True(front.IsClosedByBackend(), $"{hostile}: the connection stayed open");
         }
 
-        Assert.True(await EventuallyAsync(() => backend.RefusedConnections == 1 && !backend.Connected));
+        await Eventually.WaitUntilAsync(() => backend.RefusedConnections == 1 && !backend.Connected, "the connection refused and dropped", 30_000);
         Assert.Empty(peer.Frames);
 
         // The next front-end is served.

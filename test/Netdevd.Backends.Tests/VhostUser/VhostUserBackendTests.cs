@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Netdevd.Backends.VhostUser.Protocol;
+using Netdevd.Tests.Shared;
 
 namespace Netdevd.Backends.Tests.VhostUser;
 
@@ -8,16 +9,6 @@ public sealed class VhostUserBackendTests
 {
     private static readonly ulong Features = VirtioFeatures.Bit(VirtioFeatures.Version1) | VirtioFeatures.Bit(VirtioFeatures.NetMrgRxbuf)
         | VirtioFeatures.Bit(VirtioFeatures.RingEventIdx) | VirtioFeatures.Bit(VirtioFeatures.VhostUserProtocolFeatures);
-
-    private static async Task<bool> EventuallyAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 3000 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-
-        return condition();
-    }
 
     [Fact]
     public async Task Features_offered_are_a_virtio_net_device_with_protocol_features()
@@ -57,7 +48,7 @@ public sealed class VhostUserBackendTests
 
         Assert.True(peer.Frames.TryTake(out var received, 30_000), "the peer got nothing");
         Assert.Equal(frame, received);
-        Assert.True(await EventuallyAsync(() => front.Tx.UsedIndex == 1));
+        await Eventually.WaitUntilAsync(() => front.Tx.UsedIndex == 1, "the transmitted frame used", 30_000);
         Assert.Equal((0u, 0u), front.Tx.Used(0));
     }
 
@@ -441,7 +432,7 @@ public sealed class VhostUserBackendTests
             Assert.True(front.IsClosedByBackend(), $"{bad}: the connection stayed open");
         }
 
-        Assert.True(await EventuallyAsync(() => backend.RefusedConnections == 1 && !backend.Connected));
+        await Eventually.WaitUntilAsync(() => backend.RefusedConnections == 1 && !backend.Connected, "the connection refused and dropped", 30_000);
         using var next = ScriptedFrontEnd.Connect(path);
         Assert.NotEqual(0UL, next.RequestU64(VhostUserRequest.GetFeatures));
         Assert.Equal(2, backend.Sessions);
@@ -467,7 +458,7 @@ public sealed class VhostUserBackendTests
         var closed = front.IsClosedByBackend();
         TestContext.Current.SendDiagnosticMessage($"CPU used meanwhile: {(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds} ms");
         Assert.True(closed, "the connection stayed open with a dead kick descriptor");
-        Assert.True(await EventuallyAsync(() => backend.RefusedConnections == 1 && !backend.Connected));
+        await Eventually.WaitUntilAsync(() => backend.RefusedConnections == 1 && !backend.Connected, "the connection refused and dropped", 30_000);
         using var next = ScriptedFrontEnd.Connect(path);
         Assert.NotEqual(0UL, next.RequestU64(VhostUserRequest.GetFeatures));
     }
@@ -500,7 +491,7 @@ public sealed class VhostUserBackendTests
 
         ScriptedFrontEnd.Kick(front.Kicks[1]);
         Assert.True(front.IsClosedByBackend(), $"{broken}: the connection stayed open");
-        Assert.True(await EventuallyAsync(() => backend.RefusedConnections == 1 && !backend.Connected));
+        await Eventually.WaitUntilAsync(() => backend.RefusedConnections == 1 && !backend.Connected, "the connection refused and dropped", 30_000);
         Assert.Empty(peer.Frames);
     }
 
@@ -518,7 +509,7 @@ public sealed class VhostUserBackendTests
             Assert.Equal(0, Volatile.Read(ref gone));
         }
 
-        Assert.True(await EventuallyAsync(() => Volatile.Read(ref gone) == 1 && !backend.Connected), $"reported {Volatile.Read(ref gone)} time(s)");
+        await Eventually.WaitUntilAsync(() => Volatile.Read(ref gone) == 1 && !backend.Connected, "the disconnection reported once", 30_000);
         using var next = ScriptedFrontEnd.Connect(path);
         Assert.NotEqual(0UL, next.RequestU64(VhostUserRequest.GetFeatures));
         Assert.Equal(1, Volatile.Read(ref gone));

@@ -10,6 +10,7 @@ using Netdevd.Core.Registry;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Events;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 using R = Netdevd.Backends.VhostUser.Protocol.VhostUserRequest;
 
 namespace Netdevd.Backends.Tests.VhostUser;
@@ -209,13 +210,13 @@ public sealed class VhostUserFrontendTests
         first.HangUp();
         first.Dispose();
         // The link and the chardev's state are updated one after the other on the I/O thread.
-        await WaitUntilAsync(() => client.LinkDown && registry.Chardevs.Find("c0")!.Filename.StartsWith("disconnected:", StringComparison.Ordinal));
+        await Eventually.WaitUntilAsync(() => client.LinkDown && registry.Chardevs.Find("c0")!.Filename.StartsWith("disconnected:", StringComparison.Ordinal), "the link down and the chardev disconnected", 30_000);
         Assert.Equal($"disconnected:unix:{path},server=on", registry.Chardevs.Find("c0")!.Filename);
 
         using var second = new ScriptedBackend(path, s_features);
         second.Start();
         Assert.True(second.WaitReady(TimeSpan.FromSeconds(30)));
-        await WaitUntilAsync(() => !client.LinkDown);
+        await Eventually.WaitUntilAsync(() => !client.LinkDown, "the link up", 30_000);
         Assert.Equal(R.GetFeatures, second.Requests[0]);
     }
 
@@ -237,7 +238,7 @@ public sealed class VhostUserFrontendTests
         Assert.True(first.WaitReady(TimeSpan.FromSeconds(30)));
         first.HangUp();
         first.Dispose();
-        await WaitUntilAsync(() => client.LinkDown);
+        await Eventually.WaitUntilAsync(() => client.LinkDown, "the link down", 30_000);
 
         // Five that hang up at once, one after the other (the chardev's backlog is QEMU's one).
         (LogLevel Level, string Line)[] SetUpFailures() => [.. log.Entries.Where(e => e.Line.Contains("back-end set-up failed", StringComparison.Ordinal))];
@@ -249,13 +250,13 @@ public sealed class VhostUserFrontendTests
             }
 
             var expected = i;
-            await WaitUntilAsync(() => SetUpFailures().Length == expected);
+            await Eventually.WaitUntilAsync(() => SetUpFailures().Length == expected, $"{expected} set-up failure(s) logged", 30_000);
         }
 
         using var second = new ScriptedBackend(path, s_features);
         second.Start();
         Assert.True(second.WaitReady(TimeSpan.FromSeconds(30)));
-        await WaitUntilAsync(() => !client.LinkDown);
+        await Eventually.WaitUntilAsync(() => !client.LinkDown, "the link up", 30_000);
 
         var failures = SetUpFailures();
         Assert.Equal(5, failures.Length);
@@ -292,14 +293,14 @@ public sealed class VhostUserFrontendTests
 
         Assert.Equal(frame, nic.Next());
         Assert.True(first.WaitDone(TimeSpan.FromSeconds(30)), "the front-end kept the connection");
-        await WaitUntilAsync(() => client.LinkDown);
+        await Eventually.WaitUntilAsync(() => client.LinkDown, "the link down", 30_000);
         Assert.Equal(1, client.RefusedConnections);
         Assert.Equal(0, client.Stats.Faults);
 
         using var second = new ScriptedBackend(path, s_features);
         second.Start();
         Assert.True(second.WaitReady(TimeSpan.FromSeconds(30)));
-        await WaitUntilAsync(() => !client.LinkDown);
+        await Eventually.WaitUntilAsync(() => !client.LinkDown, "the link up", 30_000);
         var again = TestFrame(70, 0x44);
         var rx2 = second.Ring(0);
         rx2.AddUsed(FillReceiveBuffer(rx2, again), (uint)(12 + again.Length));
@@ -330,7 +331,7 @@ public sealed class VhostUserFrontendTests
 
         nic.Nic.Transmit(TestFrame(100, 0x5b));
         Assert.True(backend.WaitDone(TimeSpan.FromSeconds(30)), "the front-end kept the connection");
-        await WaitUntilAsync(() => client.LinkDown);
+        await Eventually.WaitUntilAsync(() => client.LinkDown, "the link down", 30_000);
         Assert.Equal(1, client.RefusedConnections);
         Assert.Equal(0, client.Stats.Faults);
         Assert.Equal(0, nic.Nic.Stats.Faults);
@@ -352,7 +353,7 @@ public sealed class VhostUserFrontendTests
             var client = (VhostUserNetClient)await registry.AddAsync(VhostUser("v0", "c0"), NetdevOrigin.Monitor, cancellationToken: Ct);
             Assert.True(first.WaitReady(TimeSpan.FromSeconds(30)));
             first.HangUp();
-            await WaitUntilAsync(() => client.LinkDown);
+            await Eventually.WaitUntilAsync(() => client.LinkDown, "the link down", 30_000);
         }
 
         using var stalling = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
@@ -674,16 +675,6 @@ public sealed class VhostUserFrontendTests
         }
 
         return head;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not come true");
-            await Task.Delay(20, Ct);
-        }
     }
 
     /// <summary>Runs <paramref name="action"/> and fails if it does not complete within 10 s (it waited for another command).</summary>

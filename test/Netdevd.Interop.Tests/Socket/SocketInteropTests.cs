@@ -2,6 +2,7 @@ using System.Net;
 using Netdevd.Interop.Tests.Harness;
 using Netdevd.Interop.Tests.Stream;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 
 // Not ".Socket": a namespace of that name would shadow System.Net.Sockets.Socket.
 namespace Netdevd.Interop.Tests.LegacySocket;
@@ -23,7 +24,7 @@ public sealed class SocketInteropTests
             ("a", $"stream,id=a,server=on,addr.type=inet,addr.host=127.0.0.1,addr.port={peerPort}"),
             ("b", $"socket,id=b,connect=127.0.0.1:{port}"),
         ]);
-        await StreamRig.WaitUntil(() => netdev.Info.StartsWith("socket: connection from 127.0.0.1:", StringComparison.Ordinal), "accept");
+        await Eventually.WaitUntilAsync(() => netdev.Info.StartsWith("socket: connection from 127.0.0.1:", StringComparison.Ordinal), "accept", 15_000);
         await using var peer = await StreamFramePeer.ConnectAsync(new IPEndPoint(IPAddress.Loopback, peerPort), TimeSpan.FromSeconds(10));
         await rig.ExchangeAllSizesAsync(peer);
         await rig.BurstToNicAsync(peer, Burst);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Netdevd.Interop.Tests.Harness;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 using SocketAddress = Netdevd.Qapi.Schema.SocketAddress;
 
 namespace Netdevd.Interop.Tests.Stream;
@@ -21,7 +22,7 @@ public sealed class StreamInteropTests
         await using var rig = new StreamRig();
         var port = HostTools.FreePort();
         var netdev = await rig.AddAsync(Stream("nd", Inet(port), server: true));
-        await StreamRig.WaitUntil(() => netdev.Info == "listening", "netdevd listening");
+        await Eventually.WaitUntilAsync(() => netdev.Info == "listening", "netdevd listening", 15_000);
         var peerPort = HostTools.FreePort();
         await using var qemu = await QemuForwarder.StartAsync(
         [
@@ -64,7 +65,7 @@ public sealed class StreamInteropTests
         var path = Path.Combine(dir, "nd.sock");
         var peerPath = Path.Combine(dir, "peer.sock");
         var netdev = await rig.AddAsync(Stream("nd", Unix(path), server: true));
-        await StreamRig.WaitUntil(() => netdev.Info == "listening", "netdevd listening");
+        await Eventually.WaitUntilAsync(() => netdev.Info == "listening", "netdevd listening", 15_000);
         await using var qemu = await QemuForwarder.StartAsync(
         [
             ("a", $"stream,id=a,server=on,addr.type=unix,addr.path={peerPath}"),
@@ -122,7 +123,7 @@ public sealed class StreamInteropTests
         await first.DisposeAsync();
         await rig.Events.WaitCountAsync("NETDEV_STREAM_DISCONNECTED", 1);
         Assert.True(netdev.LinkDown);
-        await StreamRig.WaitUntil(() => netdev.Info is "connecting" || netdev.Info.StartsWith("error: Failed to connect", StringComparison.Ordinal), "reconnect armed");
+        await Eventually.WaitUntilAsync(() => netdev.Info is "connecting" || netdev.Info.StartsWith("error: Failed to connect", StringComparison.Ordinal), "reconnect armed", 15_000);
 
         await using var second = await QemuForwarder.StartAsync(netdevs);
         await rig.Events.WaitCountAsync("NETDEV_STREAM_CONNECTED", 2);

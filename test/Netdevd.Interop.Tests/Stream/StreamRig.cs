@@ -10,6 +10,7 @@ using Netdevd.Core.Registry;
 using Netdevd.Interop.Tests.Harness;
 using Netdevd.Qapi.Events;
 using Netdevd.Qapi.Json;
+using Netdevd.Tests.Shared;
 
 namespace Netdevd.Interop.Tests.Stream;
 
@@ -52,20 +53,6 @@ internal sealed class StreamRig : IAsyncDisposable
         Netdev = await Registry.AddAsync(netdev, NetdevOrigin.CommandLineModern, cancellationToken: Ct);
         Registry.AttachNic(netdev.Id, Nic);
         return Netdev;
-    }
-
-    public static async Task WaitUntil(Func<bool> condition, string what, int timeoutMs = 15_000)
-    {
-        var deadline = Environment.TickCount64 + timeoutMs;
-        while (!condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                Assert.Fail($"timed out waiting for {what}");
-            }
-
-            await Task.Delay(10, Ct);
-        }
     }
 
     /// <summary>Frames of every size both ways between the test's peer (behind QEMU) and the NIC (behind netdevd).</summary>
@@ -127,7 +114,7 @@ internal sealed class StreamRig : IAsyncDisposable
         {
             var end = Math.Min(total, start + Window);
             await peer.SendRawAsync(wire.AsMemory(start * 64, (end - start) * 64));
-            await WaitUntil(() => Count >= end, $"{end} frames at the NIC (got {Count}, gaps {Interlocked.Read(ref _outOfOrder)})", 20_000);
+            await Eventually.WaitUntilAsync(() => Count >= end, $"{end} frames at the NIC (got {Count}, gaps {Interlocked.Read(ref _outOfOrder)})", 20_000);
         }
 
         Assert.Equal(total, Count);
@@ -207,6 +194,6 @@ internal sealed class StreamRig : IAsyncDisposable
         }
 
         public Task WaitCountAsync(string name, int count) =>
-            WaitUntil(() => Snapshot().Count(e => e.Name == name) >= count, $"{count} x {name}");
+            Eventually.WaitUntilAsync(() => Snapshot().Count(e => e.Name == name) >= count, $"{count} x {name}", 15_000);
     }
 }
