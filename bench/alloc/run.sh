@@ -6,7 +6,8 @@
 # RhpGcAlloc, the slow path) counts every managed allocation of the netdevd processes while a
 # workload runs; the frames are the namespace interfaces' packet counters. Workloads:
 #   - user: a namespace on a tap hubbed to a user netdev: ping of the gateway (v4, v6), TCP
-#     guest->host and host->guest through 10.0.2.2, TCP host->guest through a hostfwd, UDP;
+#     guest->host and host->guest through 10.0.2.2, TCP host->guest through a hostfwd, UDP both
+#     ways and guest->host over IPv6;
 #   - stream, dgram: two namespaces on taps of two netdevd processes joined by a stream (then a
 #     dgram) netdev on loopback: ping, TCP both ways, UDP.
 # Prints per workload the allocations, the frames, and allocations per 1000 frames. A handful
@@ -103,6 +104,8 @@ measure "user tcp host->guest" "$pu" "$ns" "$tap" -- ip netns exec "$ns" iperf3 
 measure "user tcp6 guest->host" "$pu" "$ns" "$tap" -- ip netns exec "$ns" iperf3 -c fec0::2 -p $((port + 5)) -t "$secs"
 measure "user hostfwd host->guest" "$pu" "$ns" "$tap" -- iperf3 -c 127.0.0.1 -p $((port + 1)) -t "$secs" -R
 measure "user udp guest->host" "$pu" "$ns" "$tap" -- ip netns exec "$ns" iperf3 -u -b 300M -c 10.0.2.2 -p "$port" -t "$secs"
+measure "user udp host->guest" "$pu" "$ns" "$tap" -- ip netns exec "$ns" iperf3 -u -b 300M -c 10.0.2.2 -p "$port" -t "$secs" -R
+measure "user udp6 guest->host" "$pu" "$ns" "$tap" -- ip netns exec "$ns" iperf3 -u -b 300M -c fec0::2 -p $((port + 5)) -t "$secs"
 kill "$pu"; wait "$pu" 2>/dev/null
 stop_iperf
 ip netns del "$ns"; ip netns add "$ns"; ip -n "$ns" link set lo up
