@@ -309,6 +309,9 @@ internal sealed class IoThread : IDisposable
     private void Run()
     {
         t_current = this;
+
+        // A hint: a kernel that refuses it (or predates sched_setattr) leaves the default slice.
+        _ = FramePathSlice.ApplyToCurrentThread();
         while (!_stopping)
         {
             var left = RunPosted();

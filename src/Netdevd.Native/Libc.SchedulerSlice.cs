@@ -1,0 +1,78 @@
+using System.Runtime.InteropServices;
+
+namespace Netdevd.Native;
+
+public static partial class Libc
+{
+    private const int SCHED_OTHER = 0;
+    private const int SCHED_BATCH = 3;
+
+    /// <summary>
+    /// Asks the scheduler for time slices of <paramref name="nanoseconds"/> for the calling thread
+    /// (sched_setattr's sched_runtime, which Linux 6.12+ takes as a fair task's custom slice and
+    /// clamps to 0.1-100 ms; older kernels accept and ignore it). Only a thread under SCHED_OTHER or
+    /// SCHED_BATCH is changed, and its policy and nice value are kept as they are (read first):
+    /// a thread someone made real-time or idle stays so. 0, or -errno.
+    /// </summary>
+    public static int SetOwnSchedulerSlice(long nanoseconds)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(nanoseconds);
+        var attr = default(SchedAttr);
+        var got = GetOwnSchedAttr(ref attr);
+        if (got != 0)
+        {
+            return got;
+        }
+
+        if (attr.Policy is not (SCHED_OTHER or SCHED_BATCH))
+        {
+            return 0;
+        }
+
+        attr.Size = (uint)Marshal.SizeOf<SchedAttr>();
+        attr.Flags = 0;
+        attr.Runtime = (ulong)nanoseconds;
+        attr.Deadline = attr.Period = 0;
+        unsafe
+        {
+            var r = syscall(SyscallNumber(314, 274), 0, (nint)(&attr), 0);
+            return r < 0 ? -Marshal.GetLastSystemError() : 0;
+        }
+    }
+
+    /// <summary>The calling thread's slice request as the kernel keeps it (sched_getattr's sched_runtime; 0 when none), or -errno.</summary>
+    public static long GetOwnSchedulerSlice()
+    {
+        var attr = default(SchedAttr);
+        var got = GetOwnSchedAttr(ref attr);
+        return got != 0 ? got : (long)attr.Runtime;
+    }
+
+    private static unsafe int GetOwnSchedAttr(ref SchedAttr attr)
+    {
+        fixed (SchedAttr* p = &attr)
+        {
+            var r = syscall4(SyscallNumber(315, 275), 0, (nint)p, Marshal.SizeOf<SchedAttr>(), 0);
+            return r < 0 ? -Marshal.GetLastSystemError() : 0;
+        }
+    }
+
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    private static partial long syscall4(long number, nint a1, nint a2, nint a3, nint a4);
+
+    /// <summary>struct sched_attr (linux/sched/types.h), its 56-byte first version with the utilization clamps.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SchedAttr
+    {
+        public uint Size;
+        public uint Policy;
+        public ulong Flags;
+        public int Nice;
+        public uint Priority;
+        public ulong Runtime;
+        public ulong Deadline;
+        public ulong Period;
+        public uint UtilMin;
+        public uint UtilMax;
+    }
+}

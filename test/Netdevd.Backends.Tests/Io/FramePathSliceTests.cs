@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using Netdevd.Backends.Io;
+using Netdevd.Native;
+
+namespace Netdevd.Backends.Tests.Io;
+
+/// <summary>
+/// The scheduler slice the frame-moving threads ask for (FramePathSlice): what NETDEVD_IO_SLICE_US
+/// means, that an I/O thread carries the slice, and that asking for it keeps a thread's nice value.
+/// </summary>
+public sealed class FramePathSliceTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    [Theory]
+    [InlineData(null, 100_000)]
+    [InlineData("", 100_000)]
+    [InlineData("0", 0)]
+    [InlineData("250", 250_000)]
+    [InlineData("100000", 100_000_000)]
+    [InlineData("100001", 100_000)]
+    [InlineData("-5", 100_000)]
+    [InlineData(" 50", 100_000)]
+    [InlineData("1e3", 100_000)]
+    [InlineData("fast", 100_000)]
+    [InlineData("99999999999999999999999", 100_000)]
+    public void The_variable_gives_the_slice_in_microseconds_zero_none_and_anything_else_the_default(string? value, long nanoseconds) =>
+        Assert.Equal(nanoseconds, FramePathSlice.Parse(value));
+
+    [Fact]
+    public void An_io_thread_runs_with_the_short_slice()
+    {
+        SkipUnlessKernelKeepsSlices();
+        Assert.SkipWhen(Environment.GetEnvironmentVariable(FramePathSlice.Variable) is { Length: > 0 }, $"{FramePathSlice.Variable} is set for this test run");
+        var pool = new IoThreadPool(1, "slice");
+        long seen = -1;
+        using var ran = new ManualResetEventSlim();
+        using (var target = new EventTarget(pool))
+        {
+            target.Loop.Post(() =>
+            {
+                seen = Libc.GetOwnSchedulerSlice();
+                ran.Set();
+            });
+            Assert.True(ran.Wait(Patience), "the posted action did not run on the I/O thread");
+        }
+
+        Assert.Equal(FramePathSlice.DefaultNanoseconds, seen);
+    }
+
+    [Fact]
+    public void Asking_for_a_slice_keeps_the_threads_nice_value()
+    {
+        SkipUnlessKernelKeepsSlices();
+        var (result, nice, slice) = OnNewThread(() =>
+        {
+            // Nice is per thread on Linux: renice takes the thread's id.
+            Renice(ThisThreadId(), 7);
+            Assert.Equal(7, ThisThreadNice());
+            var r = Libc.SetOwnSchedulerSlice(200_000);
+            return (r, ThisThreadNice(), Libc.GetOwnSchedulerSlice());
+        });
+        Assert.Equal(0, result);
+        Assert.Equal(7, nice);
+        Assert.Equal(200_000, slice);
+    }
+
+    /// <summary>Kernels before 6.12 accept sched_runtime for a fair task and keep nothing: nothing to check there.</summary>
+    private static void SkipUnlessKernelKeepsSlices()
+    {
+        var kept = OnNewThread(() => Libc.SetOwnSchedulerSlice(300_000) == 0 && Libc.GetOwnSchedulerSlice() == 300_000);
+        Assert.SkipUnless(kept, "this kernel keeps no custom scheduler slice for a fair task (EEVDF's custom slices came with Linux 6.12)");
+    }
+
+    private static T OnNewThread<T>(Func<T> body)
+    {
+        T result = default!;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = body();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        return failure is null ? result : throw new InvalidOperationException("the thread failed", failure);
+    }
+
+    /// <summary>The calling thread's id: /proc/thread-self links to PID/task/TID.</summary>
+    private static int ThisThreadId() =>
+        int.Parse(Path.GetFileName(new DirectoryInfo("/proc/thread-self").LinkTarget!), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The calling thread's nice value: field 19 of /proc/thread-self/stat (the 17th after the name's closing parenthesis).</summary>
+    private static int ThisThreadNice()
+    {
+        var stat = File.ReadAllText("/proc/thread-self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return int.Parse(fields[16], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void Renice(int threadId, int nice)
+    {
+        using var renice = Process.Start(new ProcessStartInfo("renice", ["-n", nice.ToString(System.Globalization.CultureInfo.InvariantCulture), "-p", threadId.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        renice.WaitForExit();
+        Assert.Equal(0, renice.ExitCode);
+    }
+}
