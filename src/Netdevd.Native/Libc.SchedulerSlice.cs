@@ -6,13 +6,14 @@ public static partial class Libc
 {
     private const int SCHED_OTHER = 0;
     private const int SCHED_BATCH = 3;
+    private const ulong SCHED_FLAG_RESET_ON_FORK = 0x01;
 
     /// <summary>
     /// Asks the scheduler for time slices of <paramref name="nanoseconds"/> for the calling thread
     /// (sched_setattr's sched_runtime, which Linux 6.12+ takes as a fair task's custom slice and
     /// clamps to 0.1-100 ms; older kernels accept and ignore it). Only a thread under SCHED_OTHER or
-    /// SCHED_BATCH is changed, and its policy and nice value are kept as they are (read first):
-    /// a thread someone made real-time or idle stays so. 0, or -errno.
+    /// SCHED_BATCH is changed, and its policy, nice value and reset-on-fork flag are kept as they
+    /// are (read first): a thread someone made real-time or idle stays so. 0, or -errno.
     /// </summary>
     public static int SetOwnSchedulerSlice(long nanoseconds)
     {
@@ -30,7 +31,7 @@ public static partial class Libc
         }
 
         attr.Size = (uint)Marshal.SizeOf<SchedAttr>();
-        attr.Flags = 0;
+        attr.Flags &= SCHED_FLAG_RESET_ON_FORK; // kept as set; the clamp flags would need their values too
         attr.Runtime = (ulong)nanoseconds;
         attr.Deadline = attr.Period = 0;
         unsafe
@@ -40,7 +41,7 @@ public static partial class Libc
         }
     }
 
-    /// <summary>The calling thread's slice request as the kernel keeps it (sched_getattr's sched_runtime; 0 when none), or -errno.</summary>
+    /// <summary>The calling thread's slice as sched_getattr reports it (sched_runtime: the custom slice, or on 6.18 the default one; 0 on kernels without EEVDF slices), or -errno.</summary>
     public static long GetOwnSchedulerSlice()
     {
         var attr = default(SchedAttr);

@@ -6,7 +6,8 @@ namespace Netdevd.Backends.Tests.Io;
 
 /// <summary>
 /// The scheduler slice the frame-moving threads ask for (FramePathSlice): what NETDEVD_IO_SLICE_US
-/// means, that an I/O thread carries the slice, and that asking for it keeps a thread's nice value.
+/// means, that an I/O thread carries the slice, that asking for it keeps a thread's nice value, and
+/// that a thread someone made idle stays idle.
 /// </summary>
 public sealed class FramePathSliceTests
 {
@@ -65,6 +66,23 @@ public sealed class FramePathSliceTests
         Assert.Equal(200_000, slice);
     }
 
+    [Fact]
+    public void A_thread_made_idle_keeps_its_policy_and_gets_no_slice()
+    {
+        var (result, policy, before, after) = OnNewThread(() =>
+        {
+            var tid = ThisThreadId();
+            Run("chrt", "--idle", "-p", "0", tid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var sliceBefore = Libc.GetOwnSchedulerSlice();
+            var r = Libc.SetOwnSchedulerSlice(200_000);
+            return (r, Run("chrt", "-p", tid.ToString(System.Globalization.CultureInfo.InvariantCulture)), sliceBefore, Libc.GetOwnSchedulerSlice());
+        });
+        Assert.Equal(0, result);
+        Assert.Contains("SCHED_IDLE", policy, StringComparison.Ordinal);
+        Assert.Equal(before, after);
+        Assert.NotEqual(200_000, after);
+    }
+
     /// <summary>Kernels before 6.12 accept sched_runtime for a fair task and keep nothing: nothing to check there.</summary>
     private static void SkipUnlessKernelKeepsSlices()
     {
@@ -104,14 +122,21 @@ public sealed class FramePathSliceTests
         return int.Parse(fields[16], System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static void Renice(int threadId, int nice)
+    private static void Renice(int threadId, int nice) =>
+        Run("renice", "-n", nice.ToString(System.Globalization.CultureInfo.InvariantCulture), "-p", threadId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Runs a util-linux tool on a thread of this process; its output, or a failure naming what it said.</summary>
+    private static string Run(string tool, params string[] arguments)
     {
-        using var renice = Process.Start(new ProcessStartInfo("renice", ["-n", nice.ToString(System.Globalization.CultureInfo.InvariantCulture), "-p", threadId.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        using var process = Process.Start(new ProcessStartInfo(tool, arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         })!;
-        renice.WaitForExit();
-        Assert.Equal(0, renice.ExitCode);
+        var output = process.StandardOutput.ReadToEnd();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"{tool} {string.Join(' ', arguments)}: exit {process.ExitCode}: {error}");
+        return output;
     }
 }
