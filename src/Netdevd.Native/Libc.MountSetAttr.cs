@@ -32,7 +32,4 @@ public static partial class Libc
             Marshal.FreeCoTaskMem(p);
         }
     }
-
-    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
-    private static partial long syscall6(long number, nint a1, nint a2, nint a3, nint a4, nint a5);
 }

@@ -53,13 +53,10 @@ public static partial class Libc
     {
         fixed (SchedAttr* p = &attr)
         {
-            var r = syscall4(SyscallNumber(315, 275), 0, (nint)p, Marshal.SizeOf<SchedAttr>(), 0);
+            var r = syscall6(SyscallNumber(315, 275), 0, (nint)p, Marshal.SizeOf<SchedAttr>(), 0, 0);
             return r < 0 ? -Marshal.GetLastSystemError() : 0;
         }
     }
-
-    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
-    private static partial long syscall4(long number, nint a1, nint a2, nint a3, nint a4);
 
     /// <summary>struct sched_attr (linux/sched/types.h), its 56-byte first version with the utilization clamps.</summary>
     [StructLayout(LayoutKind.Sequential)]

@@ -14,4 +14,8 @@ public static partial class Libc
 
     [LibraryImport(Library, SetLastError = true)]
     private static partial long syscall(long number, nint a1, nint a2, nint a3);
+
+    /// <summary>The same for calls of four or five arguments (unused ones passed as 0).</summary>
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    private static partial long syscall6(long number, nint a1, nint a2, nint a3, nint a4, nint a5);
 }

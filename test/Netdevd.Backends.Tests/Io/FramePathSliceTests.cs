@@ -56,7 +56,7 @@ public sealed class FramePathSliceTests
         var (result, nice, slice) = OnNewThread(() =>
         {
             // Nice is per thread on Linux: renice takes the thread's id.
-            Renice(ThisThreadId(), 7);
+            Renice(ThreadProc.CurrentId(), 7);
             Assert.Equal(7, ThisThreadNice());
             var r = Libc.SetOwnSchedulerSlice(200_000);
             return (r, ThisThreadNice(), Libc.GetOwnSchedulerSlice());
@@ -71,7 +71,7 @@ public sealed class FramePathSliceTests
     {
         var (result, policy, before, after) = OnNewThread(() =>
         {
-            var tid = ThisThreadId();
+            var tid = ThreadProc.CurrentId();
             Run("chrt", "--idle", "-p", "0", tid.ToString(System.Globalization.CultureInfo.InvariantCulture));
             var sliceBefore = Libc.GetOwnSchedulerSlice();
             var r = Libc.SetOwnSchedulerSlice(200_000);
@@ -110,17 +110,9 @@ public sealed class FramePathSliceTests
         return failure is null ? result : throw new InvalidOperationException("the thread failed", failure);
     }
 
-    /// <summary>The calling thread's id: /proc/thread-self links to PID/task/TID.</summary>
-    private static int ThisThreadId() =>
-        int.Parse(Path.GetFileName(new DirectoryInfo("/proc/thread-self").LinkTarget!), System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>The calling thread's nice value: field 19 of /proc/thread-self/stat (the 17th after the name's closing parenthesis).</summary>
-    private static int ThisThreadNice()
-    {
-        var stat = File.ReadAllText("/proc/thread-self/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return int.Parse(fields[16], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    /// <summary>The calling thread's nice value: field 19 of its stat file.</summary>
+    private static int ThisThreadNice() =>
+        int.Parse(ThreadProc.StatFields("/proc/thread-self/stat")[16], System.Globalization.CultureInfo.InvariantCulture);
 
     private static void Renice(int threadId, int nice) =>
         Run("renice", "-n", nice.ToString(System.Globalization.CultureInfo.InvariantCulture), "-p", threadId.ToString(System.Globalization.CultureInfo.InvariantCulture));

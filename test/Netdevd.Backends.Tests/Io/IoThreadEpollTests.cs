@@ -216,14 +216,13 @@ public sealed class IoThreadEpollTests
         using var read = new ManualResetEventSlim();
         loop.Post(() =>
         {
-            tid = int.Parse(Path.GetFileName(Directory.ResolveLinkTarget("/proc/thread-self", returnFinalTarget: false)!.FullName), System.Globalization.CultureInfo.InvariantCulture);
+            tid = ThreadProc.CurrentId();
             read.Set();
         });
         Assert.True(read.Wait(Patience));
 
         // Fields 14 and 15 of /proc/<pid>/task/<tid>/stat, counted after the ")" that ends the name.
-        var stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var fields = ThreadProc.StatFields($"/proc/self/task/{tid}/stat");
         return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
     }
 
