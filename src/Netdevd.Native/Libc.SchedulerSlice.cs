@@ -37,7 +37,7 @@ public static partial class Libc
         unsafe
         {
             var r = syscall(SyscallNumber(314, 274), 0, (nint)(&attr), 0);
-            return r < 0 ? -Marshal.GetLastSystemError() : 0;
+            return r < 0 ? -Errno.Last : 0;
         }
     }
 
@@ -54,7 +54,7 @@ public static partial class Libc
         fixed (SchedAttr* p = &attr)
         {
             var r = syscall6(SyscallNumber(315, 275), 0, (nint)p, Marshal.SizeOf<SchedAttr>(), 0, 0);
-            return r < 0 ? -Marshal.GetLastSystemError() : 0;
+            return r < 0 ? -Errno.Last : 0;
         }
     }
 
