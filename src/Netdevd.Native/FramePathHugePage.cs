@@ -82,6 +82,7 @@ public static class FramePathHugePage
         }
 
         s_applied = true;
+        FramePathCode.OnHugePage = true;
         Outcome = "the 2 MiB at 0x" + ((long)window).ToString("x", CultureInfo.InvariantCulture) + " run from a huge page";
         return true;
     }

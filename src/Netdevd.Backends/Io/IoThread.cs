@@ -39,7 +39,7 @@ internal sealed class IoThread : IDisposable
     /// <summary>
     /// A sleep this long leaves the frame path cold: pings 0.5 ms apart were answered as fast as
     /// back to back, 5 ms apart 7 µs slower (bench/README, session 22). After shorter sleeps the
-    /// thread skips the warm-up, which costs ~3,800 instructions (the code span's ~650 lines read,
+    /// thread skips the warm-up, which costs ~3,800 instructions (the code span's ~650 lines asked for,
     /// ~5 instructions each, and the recorded objects, ~400). The objects are recorded when the
     /// thread goes idle, that is when this first wait times out (~4,000 instructions, once per
     /// sleep, for the loops that reported since).
@@ -360,8 +360,9 @@ internal sealed class IoThread : IDisposable
             if (cold)
             {
                 // Woken after a sleep long enough for the caches and TLBs to forget the reporting
-                // loops' paths: read together now, the misses and page walks overlap instead of
-                // following the frame one after another (see HotObjects, FramePathCode).
+                // loops' paths: asked for together now (the code's lines prefetched, the objects
+                // read), the misses and page walks overlap instead of following the frame one
+                // after another (see HotObjects, FramePathCode).
                 FramePathCode.Touch();
                 for (var i = 0; i < n; i++)
                 {
