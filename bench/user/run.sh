@@ -59,6 +59,7 @@ cleanup() {
   ip netns del "$ns" 2>/dev/null || true
   ip netns del "${ns}a" 2>/dev/null || true
   ip netns del "${ns}b" 2>/dev/null || true
+  ip netns del "${ns}c" 2>/dev/null || true
   ip link del "$tap" 2>/dev/null || true
   ip link del "${tap}a" 2>/dev/null || true
   ip link del "$veth" 2>/dev/null || true
@@ -142,38 +143,46 @@ avg_median() {
   sort -n | awk '{ t[NR] = $1; s += $1 } END { if (NR == 0) print "-"; else printf "%.3f/%.3f\n", s / NR, (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'
 }
 
+# How far apart two "AVERAGE/MEDIAN" cells' medians are, in µs ("?" when either is not a number).
+median_gap() {
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, "/"); split(b, y, "/"); if (x[2] == "" || y[2] == "" || x[2] == "-" || y[2] == "-") print "?"; else { d = (x[2] - y[2]) * 1000; printf "%.0f us\n", d < 0 ? -d : d } }'
+}
+
 # The gateway RTT of netdevd and slirp4netns side by side, for the RTT target: prints "NETDEVD
-# SLIRP4NETNS", each AVERAGE/MEDIAN of 60 pings. Both stacks run at once, each in a namespace of
-# its own (netdevd as in its row: user netdev, hub, tap with vnet_hdr), and after the same
-# warm-up the pings alternate between the two in batches of 10, 50 ms apart, six times over.
+# SLIRP4NETNS CONTROL", each AVERAGE/MEDIAN of 60 pings. The stacks run at once, each in a
+# namespace of its own (netdevd as in its row: user netdev, hub, tap with vnet_hdr), and after the
+# same warm-up the pings alternate between them in batches of 10, 50 ms apart, six times over.
 # Measured one after the other, as the rows are, the two can meet different states of the
 # machine: on the machine this was written on every stack's gateway echo (veth's too) swung
 # between ~0.03 and ~0.08 ms from one measurement to the next, several times the difference
-# between the stacks; alternating batches give both the same states.
+# between the stacks; alternating batches give both the same states. CONTROL is a second
+# slirp4netns measured the same way: how far two copies of one stack land apart in this run is
+# the resolution of the comparison (the verdict is still netdevd's median against SLIRP4NETNS').
 rtt_paired() {
-  local mtu=$1 a=${ns}a b=${ns}b ta=${tap}a n
-  ip netns add "$a"; ip -n "$a" link set lo up
-  ip netns add "$b"; ip -n "$b" link set lo up
+  local mtu=$1 a=${ns}a b=${ns}b c=${ns}c ta=${tap}a n
+  for n in a b c; do ip netns add "${ns}$n"; ip -n "${ns}$n" link set lo up; done
   "$nd" --netdev "user,id=u0,mtu=$mtu" --netdev hubport,id=h0,hubid=0,netdev=u0 \
         --netdev tap,id=t0,ifname="$ta",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \
         >"$tmp/nd-paired.log" 2>&1 &
   pids+=($!)
-  slirp4netns --configure --mtu="$mtu" --netns-type=path "/run/netns/$b" tap0 >"$tmp/s4n-paired.log" 2>&1 &
-  pids+=($!)
+  for n in b c; do
+    slirp4netns --configure --mtu="$mtu" --netns-type=path "/run/netns/${ns}$n" tap0 >"$tmp/s4n-paired.$n.log" 2>&1 &
+    pids+=($!)
+  done
   if ! guest_tap_up "$ta" "$a" "$mtu"; then
-    cleanup; echo "- -"; return
+    cleanup; echo "- - -"; return
   fi
   sleep 1
-  : >"$tmp/rtt.a"; : >"$tmp/rtt.b"
-  for n in a b; do warm_up "${ns}$n" 10.0.2.2; done
-  # Which one goes first alternates too (a b, b a, ...), so neither always follows the other.
-  for order in "a b" "b a" "a b" "b a" "a b" "b a"; do
+  : >"$tmp/rtt.a"; : >"$tmp/rtt.b"; : >"$tmp/rtt.c"
+  for n in a b c; do warm_up "${ns}$n" 10.0.2.2; done
+  # Which one goes first rotates too (a b c, c b a, ...), so none always follows the same other.
+  for order in "a b c" "c b a" "b c a" "a c b" "c a b" "b a c"; do
     for n in $order; do
       ip netns exec "${ns}$n" ping -n -c 10 -i 0.05 -W 1 10.0.2.2 2>/dev/null | echo_times >>"$tmp/rtt.$n"
     done
   done
   cleanup
-  echo "$(avg_median <"$tmp/rtt.a") $(avg_median <"$tmp/rtt.b")"
+  echo "$(avg_median <"$tmp/rtt.a") $(avg_median <"$tmp/rtt.b") $(avg_median <"$tmp/rtt.c")"
 }
 
 # slirp4netns' API: {"execute": "add_hostfwd", ...} on its socket.
@@ -304,8 +313,8 @@ declare -A paired
 if [[ " $stacks " == *" netdevd "* && " $stacks " == *" slirp4netns "* ]] && [ "${BENCH_RTT_PAIRED:-1}" != 0 ] &&
    command -v slirp4netns >/dev/null; then
   for mtu in $mtus; do
-    read -r pn ps < <(rtt_paired "$mtu")
-    paired[netdevd.$mtu]=$pn; paired[slirp4netns.$mtu]=$ps
+    read -r pn ps pc < <(rtt_paired "$mtu")
+    paired[netdevd.$mtu]=$pn; paired[slirp4netns.$mtu]=$ps; paired[control.$mtu]=$pc
   done
 fi
 
@@ -340,7 +349,7 @@ echo "(Gbit/s; v4/v6: guest namespace <-> host loopback through the stack; fwd: 
 echo " hostfwd; rtt: ping of the gateway, ms, average/median of 60; veth: the kernel path, no user-mode stack)"
 for mtu in $mtus; do
   [ -n "${paired[netdevd.$mtu]:-}" ] &&
-    echo "gateway rtt side by side, mtu $mtu (both up at once, batches of 10 alternating, ms, avg/median of 60): netdevd ${paired[netdevd.$mtu]} slirp4netns ${paired[slirp4netns.$mtu]}"
+    echo "gateway rtt side by side, mtu $mtu (all up at once, batches of 10 alternating, ms, avg/median of 60): netdevd ${paired[netdevd.$mtu]} slirp4netns ${paired[slirp4netns.$mtu]} (a second slirp4netns, the control: ${paired[control.$mtu]}; $(median_gap "${paired[slirp4netns.$mtu]}" "${paired[control.$mtu]}") apart)"
 done
 if [ -n "$host_ip" ]; then
   for mtu in $mtus; do
@@ -399,7 +408,10 @@ for mtu in $mtus; do
     # Judged on the medians (the averages swing with one preempted echo); both are printed. The
     # side-by-side figures when there are some (BENCH_RTT_PAIRED=0: the rows' medians).
     a=${rt[netdevd.$mtu]} b=${rt[slirp4netns.$mtu]} how=
-    if [ -n "${paired[netdevd.$mtu]:-}" ]; then a=${paired[netdevd.$mtu]} b=${paired[slirp4netns.$mtu]} how=', side by side'; fi
+    if [ -n "${paired[netdevd.$mtu]:-}" ]; then
+      a=${paired[netdevd.$mtu]} b=${paired[slirp4netns.$mtu]}
+      how=", side by side; a second slirp4netns $(median_gap "$b" "${paired[control.$mtu]}") from the first"
+    fi
     printf '  mtu %-6s rtt (avg/median%s) netdevd %s ms vs slirp4netns %s ms (median no worse) %s\n' "$mtu" "$how" "$a" "$b" \
       "$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, "/"); split(b, y, "/"); if (a == "-" || b == "-" || a == "" || b == "") print "n/a"; else if (x[2] + 0 <= y[2] + 0) print "ok"; else print "MISSED" }')"
   fi
