@@ -159,7 +159,7 @@ median_gap() {
 # slirp4netns measured the same way: how far two copies of one stack land apart in this run is
 # the resolution of the comparison (the verdict is still netdevd's median against SLIRP4NETNS').
 rtt_paired() {
-  local mtu=$1 a=${ns}a b=${ns}b c=${ns}c ta=${tap}a n
+  local mtu=$1 a=${ns}a ta=${tap}a n
   for n in a b c; do ip netns add "${ns}$n"; ip -n "${ns}$n" link set lo up; done
   "$nd" --netdev "user,id=u0,mtu=$mtu" --netdev hubport,id=h0,hubid=0,netdev=u0 \
         --netdev tap,id=t0,ifname="$ta",script=no,downscript=no,vnet_hdr=on --netdev hubport,id=h1,hubid=0,netdev=t0 \

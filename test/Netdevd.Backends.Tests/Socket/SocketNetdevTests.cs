@@ -65,9 +65,10 @@ public sealed class SocketNetdevTests
         // tests' sockets (connections from 127.0.0.1, a wildcard listener on an ephemeral port)
         // cannot take it between two rounds. With a port from the ephemeral range a full run on a
         // busy machine once failed here with "Address already in use"; later, about one full run
-        // in ten failed with nothing on the port a moment after: the QMP chaos test, running at the
-        // same time in the interop tests, adds netdevs that bind the wildcard address on random
-        // ports from 20000 up, which a port of 20000-31999 here could meet. Hence 10000-19999.
+        // in ten failed with nothing on the port a moment after: the QMP chaos test of the interop
+        // tests, which dotnet test may run beside this project, adds netdevs that bind the wildcard
+        // address on random ports from 20000 up, which a port of 20000-31999 here could meet.
+        // Hence 10000-19999.
         const string Address = "127.77.0.1";
         var port = FreePortBelowEphemeralRange(IPAddress.Parse(Address));
         for (var i = 0; i < 500; i++)
