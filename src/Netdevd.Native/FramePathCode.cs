@@ -37,14 +37,12 @@ public static class FramePathCode
     /// <summary>The span's first page and its end (both 0 when there is no span): what <see cref="FramePathHugePage"/> moves.</summary>
     internal static (nint Start, nint End) Bounds => s_span;
 
-    /// <summary>Set once the span runs from one huge page: a single translation covers every line.</summary>
-    internal static bool OnHugePage { get; set; }
-
     /// <summary>Asks for every cache line of the span (~650; nothing in a JIT build, whose code is elsewhere).</summary>
     public static void Touch()
     {
         var (start, end) = s_span;
-        _ = Touch(start, end, OnHugePage ? TransparentHugePages.Size : PageSize);
+        // On the huge page one translation covers every line.
+        _ = Touch(start, end, FramePathHugePage.Applied ? TransparentHugePages.Size : PageSize);
     }
 
     /// <summary>

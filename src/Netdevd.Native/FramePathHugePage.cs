@@ -32,6 +32,9 @@ public static class FramePathHugePage
 
     private static bool s_applied;
 
+    /// <summary>Whether the window runs from a huge page (set once, at start, before any I/O thread runs).</summary>
+    internal static bool Applied => s_applied;
+
     /// <summary>What the last <see cref="TryApply"/> did.</summary>
     public static string Outcome { get; private set; } = "not tried";
 
@@ -82,7 +85,6 @@ public static class FramePathHugePage
         }
 
         s_applied = true;
-        FramePathCode.OnHugePage = true;
         Outcome = "the 2 MiB at 0x" + ((long)window).ToString("x", CultureInfo.InvariantCulture) + " run from a huge page";
         return true;
     }
