@@ -79,6 +79,12 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# The published binary's uprobe test places a probe through tracefs, which a fresh machine (a
+# container, a minimal VM) may not have mounted where it is looked for.
+if [ "$(id -u)" = 0 ] && [ -d /sys/kernel/tracing ] && [ ! -e /sys/kernel/tracing/uprobe_events ]; then
+  mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || echo "test.sh: tracefs could not be mounted; the uprobe test is skipped"
+fi
+
 # QEMU 10 from bookworm-backports, unpacked beside 7.2 for the vhost-user guest tests (7.2
 # crashes under TCG once the guest sets up a vhost-user device); they skip with the reason without it.
 if [ "$(id -u)" = 0 ]; then

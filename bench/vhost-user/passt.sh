@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# User-mode NAT over vhost-user: netdevd's passt personality against a current passt (2025-01,
-# built from ../shared/peers as bench/user/run.sh does), each as the vhost-user back-end
+# User-mode NAT over vhost-user: netdevd's passt personality against a current passt (2025-01
+# from ../shared/peers with upstream's later fix for its vhost-user TCP sequence, built by
+# tools/passt-vhost-user.sh; the snapshot as it is shifts the guest's stream), each as the vhost-user back-end
 # (`passt --vhost-user --socket PATH`) of the same front-end: netdevd's vhost-user netdev with a
 # tap (vnet_hdr=on) in a namespace stands in for QEMU and its guest, so only the back-end
 # differs. One iperf3 TCP stream to a server on the host's 127.0.0.1 through each back-end's
@@ -10,7 +11,7 @@
 # Needs root, iproute2, iperf3, python3, gcc and make (for passt). Usage:
 #   bench/vhost-user/passt.sh [SECONDS]   (default 5)
 #   BENCH_ROUNDS=3  NETDEVD_BIN=PATH (e.g. ./publish.sh's binary; its passt link is used too)
-#   PASST_DIR=DIR (where passt is, or is built; default ~/.cache/netdevd-bench/passt-2025-01)
+#   PASST_DIR=DIR (where passt is, or is built; default ~/.cache/netdevd-bench/passt-2025-01-vu)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-5} rounds=${BENCH_ROUNDS:-3} mtu=65520
@@ -32,9 +33,8 @@ else
   nd_passt=$work/passt
 fi
 
-. bench/lib/passt.sh
-passt_find_or_build bench/vhost-user/passt
-[ -x "$passt_dir/passt" ] || { echo "bench/vhost-user/passt: no passt at $passt_dir (../shared/peers/build-passt.sh builds it)"; exit 1; }
+passt_dir=${PASST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/netdevd-bench/passt-2025-01-vu}
+tools/passt-vhost-user.sh "$passt_dir" >/dev/null || { echo "bench/vhost-user/passt: no passt at $passt_dir (tools/passt-vhost-user.sh builds it)"; exit 1; }
 
 pids=() ns=
 cleanup() {
