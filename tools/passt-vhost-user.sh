@@ -34,9 +34,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tar -xzf "$peers/passt-2025-01-09.tar.gz" -C "$work"
 src=$work/passt-2025-01-09
-before='while (head_cnt > 0 \&\& head\[head_cnt - 1\] > i)'
-grep -q "$before" "$src/tcp_vu.c" || { echo "passt-vhost-user.sh: tcp_vu.c has no '$before': not the snapshot this fix is for" >&2; exit 1; }
-sed -i 's/while (head_cnt > 0 \&\& head\[head_cnt - 1\] > i)/while (head_cnt > 0 \&\& head[head_cnt - 1] >= i)/' "$src/tcp_vu.c"
+before='while (head_cnt > 0 && head[head_cnt - 1] > i)'
+grep -qF "$before" "$src/tcp_vu.c" || { echo "passt-vhost-user.sh: tcp_vu.c has no '$before': not the snapshot this fix is for" >&2; exit 1; }
+sed -i 's/while (head_cnt > 0 && head\[head_cnt - 1\] > i)/while (head_cnt > 0 \&\& head[head_cnt - 1] >= i)/' "$src/tcp_vu.c"
+grep -qF 'head[head_cnt - 1] >= i)' "$src/tcp_vu.c" || { echo "passt-vhost-user.sh: the fix did not apply" >&2; exit 1; }
 make -C "$src" -j2 passt >/dev/null 2>"$work/make.log" || { tail -n 20 "$work/make.log" >&2; echo "passt-vhost-user.sh: build failed" >&2; exit 1; }
 mkdir -p "$out"
 cp "$src/passt" "$out/passt.new"
