@@ -32,7 +32,7 @@ internal sealed class SocketStreamClient : FramedSocketClient
         var client = new SocketStreamClient(name, logger);
         client.SetLinkUp(false);
         client.StartLoop();
-        client.HandOver(listener, () => client.Listen(listener));
+        client.HandOverListener(listener, () => client.Listen(listener));
         return client;
     }
 

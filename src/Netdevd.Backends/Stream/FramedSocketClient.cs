@@ -119,9 +119,16 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     /// listener kept its port bound, a connection stayed open): if the client is closing, or closes
     /// before the loop takes it, the socket is closed and <paramref name="abandon"/> runs instead.
     /// </summary>
-    protected void HandOver(Socket socket, Action adopt, Action? abandon = null)
+    protected void HandOver(Socket socket, Action adopt, Action? abandon = null) => HandOver(new Handover(socket, abandon, Listener: false), adopt);
+
+    /// <summary>
+    /// <see cref="HandOver(Socket, Action, Action?)"/> for a listening socket, which, if abandoned,
+    /// is closed as <see cref="CloseListener"/> does.
+    /// </summary>
+    protected void HandOverListener(Socket listener, Action adopt, Action? abandon = null) => HandOver(new Handover(listener, abandon, Listener: true), adopt);
+
+    private void HandOver(Handover handover, Action adopt)
     {
-        var handover = new Handover(socket, abandon);
         lock (_postGate)
         {
             if (!_stopped)
@@ -349,7 +356,11 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         }
 
         _connecting?.Dispose();
-        _listener?.Dispose();
+        if (_listener is not null)
+        {
+            CloseListener(_listener);
+        }
+
         _reader.Dispose();
 
         // The loop is gone: what was handed to it and not taken is closed here.
@@ -576,13 +587,34 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     }
 
     /// <summary>A socket on its way to the loop thread, and what else to undo should it never arrive.</summary>
-    private sealed class Handover(Socket socket, Action? abandon)
+    /// <summary>
+    /// Closes a listening socket for good even while a copy of its descriptor lives on (a child
+    /// that any thread of the process forked holds a copy of every descriptor until it execs):
+    /// shutdown takes the socket out of the listening state at once, so its address can be bound
+    /// again as soon as the netdev is gone. Closed alone, it kept listening while the copy lived,
+    /// and adding the netdev again right after netdev_del failed with "Address already in use".
+    /// </summary>
+    private static void CloseListener(Socket listener)
+    {
+        _ = Libc.Shutdown(Fd(listener), Libc.SHUT_RDWR);
+        listener.Dispose();
+    }
+
+    private sealed record Handover(Socket Socket, Action? OnAbandon, bool Listener)
     {
         /// <summary>The loop will never take the socket: closes it and undoes the rest.</summary>
         public void Abandon()
         {
-            socket.Dispose();
-            abandon?.Invoke();
+            if (Listener)
+            {
+                CloseListener(Socket);
+            }
+            else
+            {
+                Socket.Dispose();
+            }
+
+            OnAbandon?.Invoke();
         }
     }
 }

@@ -128,7 +128,7 @@ internal sealed class StreamNetClient : FramedSocketClient
 
             var listener = StreamListen.Listen(_address, out var unlinkPath);
             var local = listener.LocalEndPoint;
-            HandOver(listener, () => OnListening(listener, local, unlinkPath), unlinkPath is null ? null : () => Libc.Unlink(unlinkPath));
+            HandOverListener(listener, () => OnListening(listener, local, unlinkPath), unlinkPath is null ? null : () => Libc.Unlink(unlinkPath));
         }
         catch (SocketSetupException e)
         {

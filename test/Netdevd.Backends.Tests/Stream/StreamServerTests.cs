@@ -9,6 +9,37 @@ namespace Netdevd.Backends.Tests.Stream;
 
 public sealed class StreamServerTests
 {
+    /// <summary>
+    /// As the legacy socket's listener (SocketNetdevTests): a stream server deleted while a copy of
+    /// its listener's descriptor lives (a forked child's, until its exec) frees its address at once.
+    /// </summary>
+    [Fact]
+    public async Task A_deleted_server_frees_its_address_while_a_copy_of_its_descriptor_lives()
+    {
+        await using var reg = NewRegistry(new RecordingEvents());
+        var address = System.Net.IPAddress.Parse("127.77.0.3");
+        var port = FreePortBelowEphemeralRange(address);
+        await reg.AddAsync(StreamNetdev("s0", Inet("127.77.0.3", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+        var copy = Netdevd.Native.Libc.Dup(ListenerDescriptor(address, port));
+        Assert.True(copy >= 0, "dup of the listener failed");
+        try
+        {
+            await reg.DeleteAsync("s0", Ct);
+
+            // A stream server binds on its loop and reports a failure in its info, not to the add:
+            // what listens is looked at instead. The first socket must have stopped listening
+            // when the delete returned, and the second server must listen.
+            Assert.Empty(ListeningInodes(address, port));
+            await reg.AddAsync(StreamNetdev("s1", Inet("127.77.0.3", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
+            _ = ListenerDescriptor(address, port);
+            await reg.DeleteAsync("s1", Ct);
+        }
+        finally
+        {
+            Netdevd.Native.Libc.Close(copy);
+        }
+    }
+
     [Fact]
     public async Task Inet_server_serves_one_client_at_a_time_with_events_info_and_link()
     {

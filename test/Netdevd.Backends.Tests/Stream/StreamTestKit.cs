@@ -94,6 +94,76 @@ internal static class StreamTestKit
     public static int Seq(byte[] frame) => BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(6));
 
     public static string Json(QapiEvent e) => e.Data is null ? "" : QmpJsonFormatter.Format(e.Data);
+
+    /// <summary>
+    /// A free port below the kernel's ephemeral range (32768 and up by default), where no socket of
+    /// another test or process bound to port 0 (a wildcard one would clash with any address) can
+    /// land on it between two rounds, and below the random ports the QMP chaos test binds (20000 up).
+    /// </summary>
+    public static int FreePortBelowEphemeralRange(IPAddress address)
+    {
+        while (true)
+        {
+            var port = Random.Shared.Next(10000, 20000);
+            using var probe = new System.Net.Sockets.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                probe.Bind(new IPEndPoint(address, port));
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: another.
+            }
+        }
+    }
+
+    /// <summary>This process's descriptor of the TCP socket listening on <paramref name="address"/>:<paramref name="port"/>, once there is one (a stream server listens once its loop has taken the socket).</summary>
+    public static int ListenerDescriptor(IPAddress address, int port)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if (ListeningInodes(address, port) is [var inode])
+            {
+                return DescriptorOf(inode);
+            }
+
+            Thread.Sleep(10);
+        }
+
+        throw new InvalidOperationException($"nothing listens on {address}:{port}");
+    }
+
+    /// <summary>The inodes of the TCP sockets listening on <paramref name="address"/>:<paramref name="port"/> (/proc/net/tcp, whose addresses are the 32-bit word in host order).</summary>
+    public static List<string> ListeningInodes(IPAddress address, int port)
+    {
+        var local = $"{BitConverter.ToUInt32(address.GetAddressBytes()):X8}:{port:X4}";
+        return [.. File.ReadLines("/proc/net/tcp").Skip(1)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f[1] == local && f[3] == "0A")
+            .Select(f => f[9])];
+    }
+
+    /// <summary>This process's descriptor of the socket with <paramref name="inode"/>.</summary>
+    private static int DescriptorOf(string inode)
+    {
+        foreach (var link in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(link).LinkTarget == $"socket:[{inode}]")
+                {
+                    return int.Parse(Path.GetFileName(link), System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            catch (IOException)
+            {
+                // A descriptor closed while listed.
+            }
+        }
+
+        throw new InvalidOperationException($"no descriptor for socket inode {inode}");
+    }
 }
 
 /// <summary>Events in arrival order, safe to read from the test while backends emit.</summary>
