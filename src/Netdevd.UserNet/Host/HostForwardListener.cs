@@ -316,6 +316,10 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
             _engine.Poller.Unregister(_fd, _token);
         }
 
+        // A TCP listener stops listening now even while a copy of its descriptor lives (a child
+        // forked by any thread, smbd's included, holds one until its exec): closed alone, it kept
+        // the port and hostfwd_add of the same rule failed. (A UDP socket has no such state.)
+        _ = Libc.Shutdown(_fd, Libc.SHUT_RDWR);
         _socket.Dispose();
     }
 

@@ -103,7 +103,7 @@ public sealed class SocketNetdevTests
         var port = FreePortBelowEphemeralRange(IPAddress.Parse(Address));
         var listen = $"{Address}:{port}";
         await reg.AddAsync(SocketNetdev("k0", new NetdevSocketOptions { Listen = listen }), NetdevOrigin.Monitor, cancellationToken: Ct);
-        var copy = Netdevd.Native.Libc.Dup(ListenerDescriptor(IPAddress.Parse(Address), port));
+        var copy = Netdevd.Native.Libc.Dup(ListeningSockets.Descriptor(IPAddress.Parse(Address), port));
         Assert.True(copy >= 0, "dup of the listener failed");
         try
         {

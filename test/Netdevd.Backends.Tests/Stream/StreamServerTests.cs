@@ -20,7 +20,7 @@ public sealed class StreamServerTests
         var address = System.Net.IPAddress.Parse("127.77.0.3");
         var port = FreePortBelowEphemeralRange(address);
         await reg.AddAsync(StreamNetdev("s0", Inet("127.77.0.3", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
-        var copy = Netdevd.Native.Libc.Dup(ListenerDescriptor(address, port));
+        var copy = Netdevd.Native.Libc.Dup(ListeningSockets.Descriptor(address, port));
         Assert.True(copy >= 0, "dup of the listener failed");
         try
         {
@@ -29,9 +29,9 @@ public sealed class StreamServerTests
             // A stream server binds on its loop and reports a failure in its info, not to the add:
             // what listens is looked at instead. The first socket must have stopped listening
             // when the delete returned, and the second server must listen.
-            Assert.Empty(ListeningInodes(address, port));
+            Assert.Empty(ListeningSockets.Inodes(address, port));
             await reg.AddAsync(StreamNetdev("s1", Inet("127.77.0.3", port), server: true), Core.Registry.NetdevOrigin.Monitor, cancellationToken: Ct);
-            _ = ListenerDescriptor(address, port);
+            _ = ListeningSockets.Descriptor(address, port);
             await reg.DeleteAsync("s1", Ct);
         }
         finally

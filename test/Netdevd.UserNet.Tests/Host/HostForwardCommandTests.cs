@@ -5,6 +5,7 @@ using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
 using Netdevd.UserNet.Config;
 using Netdevd.UserNet.Host;
+using Netdevd.Tests.Shared;
 
 namespace Netdevd.UserNet.Tests.Host;
 
@@ -54,6 +55,37 @@ public sealed class HostForwardCommandTests
         }
         finally
         {
+            await client.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// hostfwd_remove frees a TCP forward's port at once even while a copy of its listener's
+    /// descriptor lives (a child forked by any thread of netdevd holds one until its exec, and the
+    /// user netdev itself starts smbd): closed alone, the listener kept listening and adding the
+    /// rule again failed.
+    /// </summary>
+    [Fact]
+    public async Task A_removed_tcp_forward_frees_its_port_while_a_copy_of_its_descriptor_lives()
+    {
+        var client = Create("u-copy", "tcp:127.77.0.4:0-:22");
+        var copy = -1;
+        try
+        {
+            var port = client.HostForwards[0].HostPort;
+            copy = Netdevd.Native.Libc.Dup(ListeningSockets.Descriptor(IPAddress.Parse("127.77.0.4"), (int)port));
+            Assert.True(copy >= 0, "dup of the listener failed");
+            Assert.True(client.RemoveHostForward($"tcp:127.77.0.4:{port}"));
+            client.AddHostForward($"tcp:127.77.0.4:{port}-:22");
+            Assert.Single(client.HostForwards);
+        }
+        finally
+        {
+            if (copy >= 0)
+            {
+                Netdevd.Native.Libc.Close(copy);
+            }
+
             await client.DisposeAsync();
         }
     }
