@@ -119,13 +119,13 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
     /// listener kept its port bound, a connection stayed open): if the client is closing, or closes
     /// before the loop takes it, the socket is closed and <paramref name="abandon"/> runs instead.
     /// </summary>
-    protected void HandOver(Socket socket, Action adopt, Action? abandon = null) => HandOver(new Handover(socket, abandon, Listener: false), adopt);
+    protected void HandOver(Socket socket, Action adopt, Action? abandon = null) => HandOver(new Handover(socket, abandon, listener: false), adopt);
 
     /// <summary>
     /// <see cref="HandOver(Socket, Action, Action?)"/> for a listening socket, which, if abandoned,
     /// is closed as <see cref="CloseListener"/> does.
     /// </summary>
-    protected void HandOverListener(Socket listener, Action adopt, Action? abandon = null) => HandOver(new Handover(listener, abandon, Listener: true), adopt);
+    protected void HandOverListener(Socket listener, Action adopt, Action? abandon = null) => HandOver(new Handover(listener, abandon, listener: true), adopt);
 
     private void HandOver(Handover handover, Action adopt)
     {
@@ -586,7 +586,6 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         OnDisconnected();
     }
 
-    /// <summary>A socket on its way to the loop thread, and what else to undo should it never arrive.</summary>
     /// <summary>
     /// Closes a listening socket for good even while a copy of its descriptor lives on (a child
     /// that any thread of the process forked holds a copy of every descriptor until it execs):
@@ -600,21 +599,23 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         listener.Dispose();
     }
 
-    private sealed record Handover(Socket Socket, Action? OnAbandon, bool Listener)
+    /// <summary>A socket on its way to the loop thread, and what else to undo should it never arrive.</summary>
+    /// <remarks>A class, not a record: the pending list finds and removes it by identity.</remarks>
+    private sealed class Handover(Socket socket, Action? abandon, bool listener)
     {
         /// <summary>The loop will never take the socket: closes it and undoes the rest.</summary>
         public void Abandon()
         {
-            if (Listener)
+            if (listener)
             {
-                CloseListener(Socket);
+                CloseListener(socket);
             }
             else
             {
-                Socket.Dispose();
+                socket.Dispose();
             }
 
-            OnAbandon?.Invoke();
+            abandon?.Invoke();
         }
     }
 }

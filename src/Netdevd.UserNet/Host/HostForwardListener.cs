@@ -318,7 +318,8 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
 
         // A TCP listener stops listening now even while a copy of its descriptor lives (a child
         // forked by any thread, smbd's included, holds one until its exec): closed alone, it kept
-        // the port and hostfwd_add of the same rule failed. (A UDP socket has no such state.)
+        // the port and hostfwd_add of the same rule failed. (On a UDP socket the call changes
+        // nothing that matters: its port stays bound while a copy lives, as QEMU's would.)
         _ = Libc.Shutdown(_fd, Libc.SHUT_RDWR);
         _socket.Dispose();
     }

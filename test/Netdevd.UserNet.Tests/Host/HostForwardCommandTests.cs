@@ -3,9 +3,9 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 using Netdevd.UserNet.Config;
 using Netdevd.UserNet.Host;
-using Netdevd.Tests.Shared;
 
 namespace Netdevd.UserNet.Tests.Host;
 
