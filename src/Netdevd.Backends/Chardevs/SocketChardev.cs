@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Netdevd.Backends.Sockets;
 using Netdevd.Backends.Stream;
 using Netdevd.Core.Chardevs;
 using Netdevd.Core.Retry;
@@ -220,7 +221,11 @@ internal sealed class SocketChardev : Chardev
 
         _pending?.Dispose();
         _connecting?.Dispose();
-        _listener?.Dispose();
+        if (_listener is not null)
+        {
+            Listeners.Close(_listener);
+        }
+
         if (_unlinkPath is not null)
         {
             try

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Netdevd.Backends.Framing;
 using Netdevd.Backends.Io;
+using Netdevd.Backends.Sockets;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Retry;
 using Netdevd.Native;
@@ -123,7 +124,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
 
     /// <summary>
     /// <see cref="HandOver(Socket, Action, Action?)"/> for a listening socket, which, if abandoned,
-    /// is closed as <see cref="CloseListener"/> does.
+    /// is closed as <see cref="Listeners.Close"/> does.
     /// </summary>
     protected void HandOverListener(Socket listener, Action adopt, Action? abandon = null) => HandOver(new Handover(listener, abandon, listener: true), adopt);
 
@@ -358,7 +359,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         _connecting?.Dispose();
         if (_listener is not null)
         {
-            CloseListener(_listener);
+            Listeners.Close(_listener);
         }
 
         _reader.Dispose();
@@ -586,19 +587,6 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         OnDisconnected();
     }
 
-    /// <summary>
-    /// Closes a listening socket for good even while a copy of its descriptor lives on (a child
-    /// that any thread of the process forked holds a copy of every descriptor until it execs):
-    /// shutdown takes the socket out of the listening state at once, so its address can be bound
-    /// again as soon as the netdev is gone. Closed alone, it kept listening while the copy lived,
-    /// and adding the netdev again right after netdev_del failed with "Address already in use".
-    /// </summary>
-    private static void CloseListener(Socket listener)
-    {
-        _ = Libc.Shutdown(Fd(listener), Libc.SHUT_RDWR);
-        listener.Dispose();
-    }
-
     /// <summary>A socket on its way to the loop thread, and what else to undo should it never arrive.</summary>
     /// <remarks>A class, not a record: the pending list finds and removes it by identity.</remarks>
     private sealed class Handover(Socket socket, Action? abandon, bool listener)
@@ -608,7 +596,7 @@ internal abstract class FramedSocketClient : NetClient, IPollTarget
         {
             if (listener)
             {
-                CloseListener(socket);
+                Listeners.Close(socket);
             }
             else
             {
