@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
-using Netdevd.Backends.Sockets;
 using Netdevd.Backends.Stream;
 using Netdevd.Core.Chardevs;
 using Netdevd.Core.Retry;
+using Netdevd.Native;
 using Netdevd.Qapi.Schema;
 using QapiSocketAddress = Netdevd.Qapi.Schema.SocketAddress;
 

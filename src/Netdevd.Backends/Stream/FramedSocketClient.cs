@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Netdevd.Backends.Framing;
 using Netdevd.Backends.Io;
-using Netdevd.Backends.Sockets;
 using Netdevd.Core.Clients;
 using Netdevd.Core.Retry;
 using Netdevd.Native;

@@ -317,11 +317,9 @@ internal sealed class HostForwardListener : HostWork, IHostIoHandler, ISpliceFal
         }
 
         // A TCP listener stops listening now even while a copy of its descriptor lives (a child
-        // forked by any thread, smbd's included, holds one until its exec): closed alone, it kept
-        // the port and hostfwd_add of the same rule failed. (On a UDP socket the call changes
-        // nothing that matters: its port stays bound while a copy lives, as QEMU's would.)
-        _ = Libc.Shutdown(_fd, Libc.SHUT_RDWR);
-        _socket.Dispose();
+        // forked by any thread, smbd's included, holds one until its exec). On a UDP socket the
+        // shutdown changes nothing that matters: its port stays bound while a copy lives, as QEMU's would.
+        Listeners.Close(_socket);
     }
 
     /// <summary>The timed retry of a failed accept: the listener accepts again (under the engine lock, on the I/O thread).</summary>
