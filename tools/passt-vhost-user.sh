@@ -14,8 +14,9 @@
 #   tools/passt-vhost-user.sh [OUTDIR]   (default ~/.cache/netdevd-bench/passt-2025-01-vu;
 #                                          NETDEVD_PEERS names the peers directory)
 #
-# Prints OUTDIR/passt on success; exits 1 with the reason otherwise (no peers, no gcc/make, or
-# the line to fix not found: a different snapshot needs this script looked at again).
+# Prints OUTDIR/passt on success. Exits 2 with the reason when it cannot build here (no peers
+# directory beside the checkout, no gcc or make: a caller may skip), 1 when building failed (the
+# line to fix not found: a different snapshot needs this script looked at again; or make failed).
 set -euo pipefail
 out=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/netdevd-bench/passt-2025-01-vu}
 if [ -x "$out/passt" ]; then
@@ -27,8 +28,8 @@ peers=
 for p in "${NETDEVD_PEERS:-}" "$root/../shared/peers" "$root/../../shared/peers"; do
   if [ -n "$p" ] && [ -f "$p/passt-2025-01-09.tar.gz" ]; then peers=$p; break; fi
 done
-[ -n "$peers" ] || { echo "passt-vhost-user.sh: no ../shared/peers/passt-2025-01-09.tar.gz beside the checkout" >&2; exit 1; }
-for t in gcc make; do command -v "$t" >/dev/null || { echo "passt-vhost-user.sh: $t missing" >&2; exit 1; }; done
+[ -n "$peers" ] || { echo "passt-vhost-user.sh: no ../shared/peers/passt-2025-01-09.tar.gz beside the checkout" >&2; exit 2; }
+for t in gcc make; do command -v "$t" >/dev/null || { echo "passt-vhost-user.sh: $t missing (Debian package $t)" >&2; exit 2; }; done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
