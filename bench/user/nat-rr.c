@@ -1,8 +1,9 @@
 // One-byte request/response round trips through a user-mode NAT (bench/user/nat-rr.sh): what an
 // ssh keystroke, a small RPC or a DNS query feels like, where the gateway ping only echoes inside
 // the stack.
-//   nat-rr server PORT                               echoes on 127.0.0.1:PORT, TCP (a
-//                                                    connection at a time) and UDP alike
+//   nat-rr server PORT [ADDR]                        echoes on ADDR:PORT (127.0.0.1 unless
+//                                                    given), TCP (a connection at a time) and
+//                                                    UDP alike
 //   nat-rr client tcp|udp ADDR PORT COUNT INTERVAL_MS  a connection (TCP) or a connected socket
 //                                                    (UDP: a new flow for the NAT), then COUNT
 //                                                    times: writes a byte, reads it back, prints
@@ -32,11 +33,11 @@ static void no_delay(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-static int bound(int type, int port) {
+static int bound(int type, const char *addr, int port) {
   int one = 1, s = socket(AF_INET, type, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
   setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || (type == SOCK_STREAM && listen(s, 16) != 0)) {
+  if (s < 0 || inet_pton(AF_INET, addr, &a.sin_addr) != 1 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || (type == SOCK_STREAM && listen(s, 16) != 0)) {
     perror("nat-rr: bind");
     exit(1);
   }
@@ -45,8 +46,8 @@ static int bound(int type, int port) {
 
 // One thread serves both: a TCP connection is echoed until it ends; datagrams that arrive
 // meanwhile wait for it (the clients take turns, one round trip at a time).
-static int serve(int port) {
-  int tcp = bound(SOCK_STREAM, port), udp = bound(SOCK_DGRAM, port);
+static int serve(const char *addr, int port) {
+  int tcp = bound(SOCK_STREAM, addr, port), udp = bound(SOCK_DGRAM, addr, port);
   struct pollfd fds[2] = {{.fd = tcp, .events = POLLIN}, {.fd = udp, .events = POLLIN}};
   for (;;) {
     if (poll(fds, 2, -1) <= 0) continue;
@@ -106,9 +107,9 @@ static int request(int type, const char *addr, int port, int count, int interval
 }
 
 int main(int argc, char **argv) {
-  if (argc == 3 && strcmp(argv[1], "server") == 0) return serve(atoi(argv[2]));
+  if ((argc == 3 || argc == 4) && strcmp(argv[1], "server") == 0) return serve(argc == 4 ? argv[3] : "127.0.0.1", atoi(argv[2]));
   if (argc == 7 && strcmp(argv[1], "client") == 0 && (strcmp(argv[2], "tcp") == 0 || strcmp(argv[2], "udp") == 0))
     return request(strcmp(argv[2], "tcp") == 0 ? SOCK_STREAM : SOCK_DGRAM, argv[3], atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
-  fprintf(stderr, "usage: nat-rr server PORT | nat-rr client tcp|udp ADDR PORT COUNT INTERVAL_MS\n");
+  fprintf(stderr, "usage: nat-rr server PORT [ADDR] | nat-rr client tcp|udp ADDR PORT COUNT INTERVAL_MS\n");
   return 2;
 }

@@ -19,9 +19,15 @@
 # Stacks (bench/lib/gateway-stack.sh): slirp4netns, netdevd (run.sh's row: tap with vnet_hdr, hub,
 # user), netdevd-slirp4netns (netdevd's slirp4netns personality on slirp4netns' command line);
 # "netdevd:NAME=VALUE,..." runs run.sh's row with those environment settings (an A/B of one build).
+# NAT_RR_DIRECTION=in turns it around: the server runs in each guest namespace (0.0.0.0:7000) and
+# the client on the host, through a host forward of each stack (127.0.0.1:PORT, TCP and UDP;
+# slirp4netns' through its API socket): a request that wakes the stack from the host's side after
+# a pause (an ssh session into a guest), where netdevd's idle read hears the host socket through
+# its waker (IoThread; bench/README, session 40).
 # Needs root, iproute2, gcc, python3, slirp4netns.
 # Usage: bench/user/nat-rr.sh [ROUNDS]   (default 20; NAT_RR_STACKS="slirp4netns netdevd
-#        netdevd-slirp4netns"; NAT_RR_PROTOCOLS="tcp udp"; NETDEVD_BIN=PATH, else the Release build)
+#        netdevd-slirp4netns"; NAT_RR_PROTOCOLS="tcp udp"; NAT_RR_DIRECTION=out|in; NETDEVD_BIN=PATH,
+#        else the Release build)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . bench/lib/guest-tap.sh
@@ -32,6 +38,8 @@ for t in ip gcc python3 slirp4netns; do command -v "$t" >/dev/null || { echo "na
 nd=${NETDEVD_BIN:-src/Netdevd/bin/Release/net10.0/netdevd}
 read -ra names <<<"${NAT_RR_STACKS:-slirp4netns netdevd netdevd-slirp4netns}"
 read -ra protocols <<<"${NAT_RR_PROTOCOLS:-tcp udp}"
+direction=${NAT_RR_DIRECTION:-out}
+[[ $direction == out || $direction == in ]] || { echo "nat-rr: NAT_RR_DIRECTION is out or in"; exit 1; }
 tmp=$(mktemp -d); tag=$$; port=$((40000 + $$ % 20000))
 pids=(); namespaces=()
 cleanup() {
@@ -42,8 +50,19 @@ trap cleanup EXIT
 
 rr=$tmp/nat-rr
 gcc -O2 -o "$rr" bench/user/nat-rr.c || { echo "nat-rr: nat-rr.c did not build"; exit 1; }
-"$rr" server "$port" &
-pids+=($!)
+if [ "$direction" = out ]; then
+  "$rr" server "$port" &
+  pids+=($!)
+fi
+# One round trip's client for stack $1: in the guest towards the host's server, or on the host
+# through the stack's forward towards the guest's.
+client() {
+  if [ "$direction" = out ]; then
+    ip netns exec "ndrr$tag-$1" "$rr" client "$2" 10.0.2.2 "$port" "$3" "$4"
+  else
+    "$rr" client "$2" 127.0.0.1 $((port + 1 + $1)) "$3" "$4"
+  fi
+}
 for i in "${!names[@]}"; do
   s=${names[$i]} ns=ndrr$tag-$i
   case $s in
@@ -52,24 +71,35 @@ for i in "${!names[@]}"; do
     *) echo "nat-rr: unknown stack $s"; exit 1 ;;
   esac
   mkdir -p "$tmp/$i"
+  gateway_hostfwd=
+  [ "$direction" = out ] || gateway_hostfwd=$((port + 1 + i)):7000
   start_gateway_stack "$s" "$ns" "ndrr$tag-$i" "$tmp/$i/log" || { echo "nat-rr: $s did not come up"; cat "$tmp/$i/log"; exit 1; }
+  if [ "$direction" = in ]; then
+    ip netns exec "$ns" "$rr" server 7000 0.0.0.0 &
+    pids+=($!)
+  fi
 done
 sleep 1
 for protocol in "${protocols[@]}"; do
   for i in "${!names[@]}"; do
-    ip netns exec "ndrr$tag-$i" "$rr" client "$protocol" 10.0.2.2 "$port" 300 1 >"$tmp/warm-up" 2>/dev/null
+    client "$i" "$protocol" 300 1 >"$tmp/warm-up" 2>/dev/null
     grep -q '^[0-9]' "$tmp/warm-up" || { echo "nat-rr: ${names[$i]} carried no $protocol round trip"; exit 1; }
   done
 
   order=${!names[*]}
   for r in $(seq "$rounds"); do
     for i in $order; do
-      ip netns exec "ndrr$tag-$i" "$rr" client "$protocol" 10.0.2.2 "$port" 10 50 >"$tmp/$i/round.$r" 2>/dev/null
+      client "$i" "$protocol" 10 50 >"$tmp/$i/round.$r" 2>/dev/null
     done
     order=$(echo $order | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
   done
 
-  echo "$protocol request/response through the NAT to the host's loopback, $rounds rounds of 10 per stack (µs), load average $(cut -d' ' -f1-3 /proc/loadavg):"
+  if [ "$direction" = out ]; then
+    what="through the NAT to the host's loopback"
+  else
+    what="from the host's loopback through a host forward to the guest"
+  fi
+  echo "$protocol request/response $what, $rounds rounds of 10 per stack (µs), load average $(cut -d' ' -f1-3 /proc/loadavg):"
   python3 - "$tmp" "$rounds" "${names[@]}" <<'EOF'
 import statistics, sys
 tmp, rounds, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
