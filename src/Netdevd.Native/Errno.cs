@@ -20,6 +20,7 @@ public static class Errno
     public const int EPIPE = 32;
     public const int EPROTO = 71;
     public const int ENOSYS = 38;
+    public const int EOPNOTSUPP = 95;
     public const int EMSGSIZE = 90;
     public const int ENOTSOCK = 88;
     public const int EADDRINUSE = 98;

@@ -14,6 +14,9 @@ namespace Netdevd.Native;
 /// </summary>
 public static partial class Libc
 {
+    /// <summary>preadv2's flag: fail with EAGAIN rather than wait.</summary>
+    public const int RWF_NOWAIT = 0x08;
+
     /// <summary>epoll_wait(2) into <paramref name="events"/> (timeout in ms, -1 for none): the ready count, or -errno.</summary>
     public static unsafe int EpollWaitOrErrno(int epfd, Span<EpollEvent> events, int timeoutMs)
     {
@@ -30,6 +33,21 @@ public static partial class Libc
         fixed (byte* p = buffer)
         {
             var n = read_plain(fd, p, (nuint)buffer.Length);
+            return n >= 0 ? n : -Marshal.GetLastSystemError();
+        }
+    }
+
+    /// <summary>
+    /// preadv2(2) of the current position with RWF_NOWAIT: a read that does not wait whether or not
+    /// the descriptor has O_NONBLOCK (EAGAIN when there is nothing). The count, or -errno;
+    /// -EOPNOTSUPP where the file does not honour the flag (checked before anything is read).
+    /// </summary>
+    public static unsafe nint ReadNoWaitOrErrno(int fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            var vector = new IoVector(p, buffer.Length);
+            var n = preadv2_plain(fd, &vector, 1, -1, RWF_NOWAIT);
             return n >= 0 ? n : -Marshal.GetLastSystemError();
         }
     }
@@ -91,6 +109,9 @@ public static partial class Libc
 
     [LibraryImport(Library, EntryPoint = "read")]
     private static unsafe partial nint read_plain(int fd, byte* buf, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "preadv2")]
+    private static unsafe partial nint preadv2_plain(int fd, IoVector* iov, int iovcnt, long offset, int flags);
 
     [LibraryImport(Library, EntryPoint = "write")]
     private static unsafe partial nint write_plain(int fd, byte* buf, nuint count);

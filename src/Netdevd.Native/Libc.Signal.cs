@@ -30,6 +30,32 @@ public static partial class Libc
         return sigaction(signal, action, null) == 0;
     }
 
+    /// <summary>
+    /// Installs <paramref name="handler"/> (a native function) for <paramref name="signal"/>, with no
+    /// flags: no SA_RESTART, so a blocking call the signal lands in returns EINTR. Only while the
+    /// disposition is the default one (nothing else in the process uses the signal): 0, -1 when
+    /// it is taken, or the errno.
+    /// </summary>
+    public static unsafe int InstallHandlerIfUnused(int signal, nint handler)
+    {
+        var old = stackalloc byte[256];
+        if (sigaction(signal, null, old) != 0)
+        {
+            return Marshal.GetLastPInvokeError();
+        }
+
+        if (*(nint*)old != SIG_DFL)
+        {
+            return -1;
+        }
+
+        // glibc's struct sigaction: the handler, then an empty mask and flags 0 (zeroed).
+        var action = stackalloc byte[256];
+        new Span<byte>(action, 256).Clear();
+        *(nint*)action = handler;
+        return sigaction(signal, action, null) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
     [LibraryImport(Library, SetLastError = true)]
     private static unsafe partial int sigaction(int signum, byte* act, byte* oldact);
 }

@@ -15,6 +15,7 @@ public static class Tun
     public const uint TUNGETFEATURES = 0x800454cf;
     public const uint TUNSETOFFLOAD = 0x400454d0;
     public const uint TUNGETIFF = 0x800454d2;
+    public const uint TUNGETSNDBUF = 0x800454d3;
     public const uint TUNSETSNDBUF = 0x400454d4;
     public const uint TUNSETVNETHDRSZ = 0x400454d8;
 

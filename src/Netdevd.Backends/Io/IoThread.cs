@@ -70,6 +70,33 @@ internal sealed class IoThread : IDisposable
     /// <summary>1 when some loop's descriptor or interest changed since the set last followed them.</summary>
     private int _dirty;
 
+    /// <summary>1 from just before an idle read until it returns: while it is, the waker may interrupt the read (see <see cref="TryIdleRead"/>).</summary>
+    private int _idleReading;
+
+    /// <summary>The kernel's id of the thread (for the waker's signal), once it first read idle.</summary>
+    private int _tid;
+
+    /// <summary>The token of this thread's set in the <see cref="IdleReadWaker"/> (0: not joined).</summary>
+    private int _wakerToken;
+
+    /// <summary>Set when the waker could not take this thread: it waits in epoll only.</summary>
+    private bool _idleReadOff;
+
+    /// <summary>An idle read was interrupted: what the next wait reports is handled as after a sleep (warmed up first).</summary>
+    private bool _wokeCold;
+
+    /// <summary>
+    /// The loop whose event ended the thread's last sleep (null: something else did, or an idle
+    /// read was interrupted). The thread reads idle only on that loop, and waits in epoll when it
+    /// is not a tap: what woke it last (a host's requests through a forward) is likely to wake it
+    /// next, and epoll hears it at once, where an idle read would hear it through the waker,
+    /// 23-31 µs later (bench/README, session 40).
+    /// </summary>
+    private PollLoop? _lastWaker;
+
+    private long _idleReads;
+    private long _idleReadsInterrupted;
+
     /// <summary>Set under <c>_membersGate</c> when the epoll descriptor and the eventfd are closed (once).</summary>
     private bool _epollClosed;
     private volatile bool _stopping;
@@ -82,6 +109,10 @@ internal sealed class IoThread : IDisposable
 
     public IoThread(string name, IoThreadLifetime lifetime)
     {
+        // The waker is made here, on the thread that makes I/O threads, rather than by the first
+        // idle read: a new thread carries its creator's name until it names itself, and one made
+        // by an I/O thread showed up as a second "io0" for that moment.
+        _ = IdleReadWaker.Instance;
         _epoll = WakeEvent.CreateEpoll(WakeSlot, out _wake);
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _lifetime = lifetime;
@@ -102,6 +133,18 @@ internal sealed class IoThread : IDisposable
 
     /// <summary>Whether the thread has started and not yet ended (tests).</summary>
     internal bool IsAlive => _thread.IsAlive;
+
+    /// <summary>Idle reads that brought a frame (tests).</summary>
+    internal long IdleReads => Interlocked.Read(ref _idleReads);
+
+    /// <summary>Idle reads that something else the thread serves interrupted (tests).</summary>
+    internal long IdleReadsInterrupted => Interlocked.Read(ref _idleReadsInterrupted);
+
+    /// <summary>Tests: runs on the thread after the waker is armed and before the idle read itself, the stretch where a signal interrupts nothing.</summary>
+    internal Action? BeforeIdleRead { get; set; }
+
+    /// <summary>Whether the thread is in (or on its way into) an idle read (tests).</summary>
+    internal bool InIdleRead => Volatile.Read(ref _idleReading) != 0;
 
     /// <summary>Loops registered here (for placement and for tests).</summary>
     public int MemberCount => _members.Length;
@@ -300,6 +343,11 @@ internal sealed class IoThread : IDisposable
             }
 
             _epollClosed = true;
+            if (_wakerToken != 0)
+            {
+                IdleReadWaker.Instance?.Leave(_wakerToken, _epoll);
+            }
+
             Libc.Close(_epoll);
         }
 
@@ -333,16 +381,24 @@ internal sealed class IoThread : IDisposable
             // A wait that blocks first waits ColdAfterMs, then for good: a thread woken from the
             // second knows its frame path went cold, with no clock read on the way to the frame.
             var n = Libc.EpollWaitOrErrno(_epoll, _events, block ? ColdAfterMs : 0);
-            var cold = false;
+            var cold = _wokeCold;
+            _wokeCold = false;
             if (block && n == 0)
             {
                 // Idle: the paths that ran are recorded now, still warm and with no frame waiting.
                 // Recorded right after the callbacks of a wake-up instead, the ~4,000 instructions
                 // delayed the requester whenever it shared the CPU with this thread (its reply's
                 // reader runs once this thread blocks): 1-2 µs of a gateway ping (bench/README).
+                var reader = IdleReader();
                 RecordReportedPaths();
+                if (reader is not null && TryIdleRead(reader))
+                {
+                    continue;
+                }
+
                 cold = true;
                 n = Libc.EpollWaitOrErrno(_epoll, _events, -1);
+                _lastWaker = n > 0 ? LoopAt(_slots, (int)(uint)_events[0].Data) : null;
             }
 
             if (n < 0)
@@ -479,6 +535,148 @@ internal sealed class IoThread : IDisposable
                 FollowOrRefuse(loop);
             }
         }
+    }
+
+    /// <summary>
+    /// Thread, idle: the loop whose descriptor an idle read waits on, if any: the one that ended
+    /// the last sleep, when its target can be read idle (a tap) and it is armed for input.
+    /// </summary>
+    private PollLoop? IdleReader()
+    {
+        var loop = _lastWaker;
+        if (loop is null || _idleReadOff)
+        {
+            return null;
+        }
+
+        if (!loop.IsRegistered)
+        {
+            // Gone since (deleted): not kept alive by this reference either.
+            _lastWaker = null;
+            return null;
+        }
+
+        return loop.CanReadWhenIdle && loop.RegisteredFd >= 0 && (loop.RegisteredEvents & Libc.EPOLLIN) != 0 ? loop : null;
+    }
+
+    /// <summary>
+    /// Thread, idle for <see cref="ColdAfterMs"/>: waits for <paramref name="loop"/>'s next frame in
+    /// a blocking read instead of epoll. The echo of a request after a sleep (a gateway ping 1 s
+    /// apart) then needs one system call to get its frame instead of two, and the tap wakes the
+    /// thread straight from its own wait queue, not through epoll's: 2.5-5 µs of ~80 measured
+    /// (bench/README, session 40). Everything else the thread serves still wakes it: its epoll set
+    /// is armed in the <see cref="IdleReadWaker"/> for the time of the read (the loop's own
+    /// registration disarmed, so a frame wakes the read alone), and the waker interrupts the read
+    /// with a signal. True when the read ran (whatever it brought); false when this thread cannot
+    /// read idle now and should wait in epoll.
+    /// </summary>
+    private bool TryIdleRead(PollLoop loop)
+    {
+        var waker = IdleReadWaker.Instance;
+        if (waker is null || !waker.Usable)
+        {
+            _idleReadOff = true;
+            return false;
+        }
+
+        if (_wakerToken == 0)
+        {
+            _tid = Libc.ThreadId();
+            _wakerToken = Libc.UnblockSignal(waker.Signal) == 0 ? waker.Join(this, _epoll) : 0;
+            if (_wakerToken == 0)
+            {
+                _idleReadOff = true;
+                return false;
+            }
+        }
+
+        lock (_membersGate)
+        {
+            var fd = loop.RegisteredFd;
+            if (!loop.IsRegistered || fd < 0 || (loop.RegisteredEvents & Libc.EPOLLIN) == 0
+                || Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_MOD, fd, Libc.EPOLLONESHOT, ((ulong)(uint)fd << 32) | (uint)loop.Slot) != 0)
+            {
+                return false;
+            }
+
+            loop.RegisteredEvents = Libc.EPOLLONESHOT;
+        }
+
+        // Reading first, then armed: a report the arming finds at once interrupts a read that is
+        // announced (the waker signals only while it is), and epoll_ctl orders the two.
+        Volatile.Write(ref _idleReading, 1);
+        var result = IdleRead.Interrupted;
+        if (waker.Arm(_wakerToken, _epoll))
+        {
+            BeforeIdleRead?.Invoke();
+            result = loop.ReadWhenIdle(this);
+            waker.Disarm(_wakerToken, _epoll);
+        }
+        else
+        {
+            _idleReadOff = true;
+        }
+
+        Volatile.Write(ref _idleReading, 0);
+        Rearm(loop);
+        switch (result)
+        {
+            case IdleRead.Frame:
+                Interlocked.Increment(ref _idleReads);
+                if (!loop.RecordWhenIdle)
+                {
+                    loop.RecordWhenIdle = true;
+                    _reported.Add(loop);
+                }
+
+                break;
+            case IdleRead.Interrupted:
+                Interlocked.Increment(ref _idleReadsInterrupted);
+                _lastWaker = null;
+                _wokeCold = true;
+                break;
+            default:
+                loop.IdleReadRefused = true;
+                _lastWaker = null;
+                _wokeCold = true;
+                break;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Thread: an idle read returned (<paramref name="frame"/>: with a frame to handle). The waker
+    /// stops signalling, and the frame's path is asked for at once, as after a wait in epoll.
+    /// </summary>
+    internal void IdleReadReturned(PollLoop loop, bool frame)
+    {
+        Volatile.Write(ref _idleReading, 0);
+        if (frame)
+        {
+            FramePathCode.Touch();
+            loop.TouchHot();
+        }
+    }
+
+    /// <summary>
+    /// The waker's thread: interrupts this thread's idle read, again after each pause (doubled up to
+    /// <paramref name="longestPauseUs"/>) until the thread is out of it; returns at once when it is
+    /// not in one. False when that took more than <paramref name="patience"/> signals: the signal
+    /// does not interrupt the read (something else in the process took it over or blocked it).
+    /// </summary>
+    internal bool InterruptIdleRead(int signal, int firstPauseUs, int longestPauseUs, int patience)
+    {
+        var pause = firstPauseUs;
+        var sent = 0;
+        while (Volatile.Read(ref _idleReading) != 0 && Libc.SignalThread(_tid, signal) == 0)
+        {
+            sent++;
+            Libc.SleepMicroseconds(pause);
+            pause = Math.Min(pause * 2, longestPauseUs);
+        }
+
+        return sent <= patience;
     }
 
     /// <summary>

@@ -38,6 +38,9 @@ internal sealed class PollLoop : IDisposable
     /// <summary>Reported since its thread last went idle, and so listed for <see cref="RecordHot"/> then (the thread's).</summary>
     internal bool RecordWhenIdle;
 
+    /// <summary>Set by the thread when an idle read of this loop's descriptor failed: the thread waits for it in epoll from then on.</summary>
+    internal bool IdleReadRefused;
+
     /// <summary>What this loop's frame path touches (thread only; see <see cref="TouchHot"/>).</summary>
     private readonly HotObjects _hot = new();
 
@@ -217,6 +220,31 @@ internal sealed class PollLoop : IDisposable
         catch (Exception e) when (ContainFault(e))
         {
             // Counted and logged by the owner; whatever the callback was handling is dropped.
+        }
+    }
+
+    /// <summary>Whether the thread may wait for this loop's descriptor in an idle read (its target can, and it has not failed).</summary>
+    internal bool CanReadWhenIdle => _target is IIdleReadTarget { CanReadWhenIdle: true } && !IdleReadRefused;
+
+    /// <summary>
+    /// Thread, idle: the target's <see cref="IIdleReadTarget.ReadWhenIdle"/>; a fault of what the
+    /// frame did is this loop's netdev's, as in <see cref="Dispatch"/>.
+    /// </summary>
+    internal IdleRead ReadWhenIdle(IoThread thread)
+    {
+        if (_target is not IIdleReadTarget reader || !_registered)
+        {
+            return IdleRead.Failed;
+        }
+
+        try
+        {
+            return reader.ReadWhenIdle(thread, this);
+        }
+        catch (Exception e) when (ContainFault(e))
+        {
+            // Counted and logged by the owner; the frame is dropped.
+            return IdleRead.Frame;
         }
     }
 

@@ -13,7 +13,7 @@ namespace Netdevd.Backends.Tap;
 /// frames pass through whole; with a peer that does not, the header is resolved in software
 /// (checksum, segmentation) and stripped.
 /// </summary>
-internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
+internal sealed class TapQueue : IPollTarget, IIdleReadTarget, ISegmentSink, IDisposable
 {
     /// <summary>QEMU pads frames shorter than the Ethernet minimum (without FCS) for peers that are not virtio-net.</summary>
     private const int MinimumFrame = 60;
@@ -39,6 +39,15 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
     private bool _blocked;
     private bool _lastDrainSingle = true;
 
+    /// <summary>Whether the kernel honours RWF_NOWAIT on the descriptor: 0 not known yet, 1 it does, -1 it does not.</summary>
+    private int _noWait;
+
+    /// <summary>Whether the descriptor's send buffer is unlimited (a tap's default), or it has none the kernel reports.</summary>
+    private readonly bool _sendBufferUnlimited;
+
+    /// <summary>The descriptor's flags to put back after an idle read's first frame; -1 when there is nothing to undo.</summary>
+    private int _restoreFlags = -1;
+
     public TapQueue(TapNetClient owner, int fd, int index, bool vnetHeader, IoThreadPool? pool = null)
     {
         _owner = owner;
@@ -53,8 +62,21 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         _updateReadInterest = UpdateReadInterest;
         _loop = new PollLoop($"tap:{owner.Name}:{index}", this, pool, owner);
         _loop.WantRead(false);
+        _sendBufferUnlimited = SendBufferUnlimited(fd);
         _loop.Watch(fd);
         _loop.Start();
+    }
+
+    /// <summary>TUNGETSNDBUF: true for INT_MAX, and for a descriptor that is no tun (it has no such buffer to ask about).</summary>
+    private static bool SendBufferUnlimited(int fd)
+    {
+        Span<byte> word = stackalloc byte[4];
+        if (Libc.IoctlBuffer(fd, Tun.TUNGETSNDBUF, word) != 0)
+        {
+            return Errno.Last is Errno.ENOTTY or Errno.EINVAL;
+        }
+
+        return BitConverter.ToInt32(word) == int.MaxValue;
     }
 
     public int Fd => _fd;
@@ -76,7 +98,109 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         Native.Libc.Close(fd);
     }
 
-    void IPollTarget.OnReadable()
+    void IPollTarget.OnReadable() => Drain(0);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Only once the kernel has shown that it honours RWF_NOWAIT on this descriptor (every other
+    /// read of it uses that flag, see <see cref="ReadNoWait"/>), and only when its send buffer is
+    /// unlimited (QEMU's default; a tap made with a smaller <c>sndbuf</c> could make the first
+    /// frame's answer wait, written while the descriptor blocks).
+    /// </remarks>
+    bool IIdleReadTarget.CanReadWhenIdle => _noWait > 0 && _sendBufferUnlimited;
+
+    IdleRead IIdleReadTarget.ReadWhenIdle(IoThread thread, PollLoop loop)
+    {
+        // O_NONBLOCK is cleared for the read and put back once the first frame is handled (its
+        // answer written), off the echo's clock: a fcntl between the read and the frame cost
+        // more than the read saved (bench/README, session 40). The drain's further reads do not
+        // wait in the meantime: they use RWF_NOWAIT.
+        var fd = _fd;
+        var flags = Libc.Fcntl(fd, Libc.F_GETFL, 0);
+        if (flags < 0 || (flags & Libc.O_NONBLOCK) == 0 || Libc.Fcntl(fd, Libc.F_SETFL, flags & ~Libc.O_NONBLOCK) != 0)
+        {
+            return IdleRead.Failed;
+        }
+
+        _restoreFlags = flags;
+        try
+        {
+            var n = Libc.ReadOrErrno(fd, _buffer);
+            thread.IdleReadReturned(loop, n > _headerLength);
+            if (n < 0)
+            {
+                if (n == -Errno.EINTR || n == -Errno.EAGAIN)
+                {
+                    return IdleRead.Interrupted;
+                }
+
+                _owner.Counters.ReadError();
+                return IdleRead.Failed;
+            }
+
+            if (n <= _headerLength)
+            {
+                // A runt, dropped as Read drops it.
+                return IdleRead.Interrupted;
+            }
+
+            Drain((int)n);
+            return IdleRead.Frame;
+        }
+        finally
+        {
+            // Put back already after the first frame, unless it never came or its handling threw.
+            RestoreFlags();
+        }
+    }
+
+    /// <summary>Gives the descriptor its O_NONBLOCK back after an idle read (once; nothing when there is none to undo).</summary>
+    private void RestoreFlags()
+    {
+        var flags = _restoreFlags;
+        if (flags < 0)
+        {
+            return;
+        }
+
+        _restoreFlags = -1;
+        if (Libc.Fcntl(_fd, Libc.F_SETFL, flags) != 0)
+        {
+            // Not seen (the descriptor is open and ours). Its reads never wait (RWF_NOWAIT); the
+            // next idle read finds it blocking and leaves this tap to epoll from then on.
+            _owner.Counters.ReadError();
+        }
+    }
+
+    /// <summary>
+    /// A read that does not wait, whether or not the descriptor has O_NONBLOCK (it has not from an
+    /// idle read until that read's first frame is handled): preadv2 with RWF_NOWAIT, or a plain
+    /// read on a kernel that does not honour the flag here (this tap is then never read idle, so
+    /// O_NONBLOCK stays). The count, or -errno.
+    /// </summary>
+    private nint ReadNoWait(int fd, Span<byte> buffer)
+    {
+        if (_noWait >= 0)
+        {
+            var n = Libc.ReadNoWaitOrErrno(fd, buffer);
+            if (n != -Errno.EOPNOTSUPP && n != -Errno.ENOSYS)
+            {
+                _noWait = 1;
+                return n;
+            }
+
+            _noWait = -1;
+        }
+
+        return Libc.ReadOrErrno(fd, buffer);
+    }
+
+    /// <summary>
+    /// Reads and hands on frames until the descriptor is drained, the peer pushes back or the
+    /// budget is spent; <paramref name="first"/> is the length of a frame already read into the
+    /// buffer (by an idle read), 0 for none.
+    /// </summary>
+    private void Drain(int first)
     {
         // One drain is one batch: receivers write what it delivered (a super-frame's segments
         // and whatever else came) together when it ends. A batch is opened by the first frame
@@ -92,8 +216,9 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
                 // receiver's buffer when it lends one: a vhost-user ring slot takes the frame
                 // without a copy. The receiver's lock is held from the lease to EndInPlace.
                 Span<byte> slot = default;
-                var inPlace = _headerLength != 0 && _owner.UsingVnetHeader && _owner.TryBeginInPlace(out slot);
-                var n = inPlace ? ReadInPlace(slot) : Read();
+                var inPlace = first == 0 && _headerLength != 0 && _owner.UsingVnetHeader && _owner.TryBeginInPlace(out slot);
+                var n = first != 0 ? first : inPlace ? ReadInPlace(slot) : Read();
+                first = 0;
                 if (n == 0)
                 {
                     break;
@@ -120,15 +245,22 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
                 }
 
                 frames++;
-                if (frames == 1 && _lastDrainSingle)
+                if (frames == 1)
                 {
-                    // The drain before this one brought a single frame: traffic is a request at a
-                    // time (ping, an RPC), and the answer to this frame should not wait for the
-                    // read that is most likely to find nothing. The batch ends here, so the
-                    // receivers write the answer now; should more frames follow, they form the
-                    // next batch. Under load drains bring several frames and stay one batch.
-                    inBatch = false;
-                    _owner.EndBatch();
+                    if (_lastDrainSingle)
+                    {
+                        // The drain before this one brought a single frame: traffic is a request at a
+                        // time (ping, an RPC), and the answer to this frame should not wait for the
+                        // read that is most likely to find nothing. The batch ends here, so the
+                        // receivers write the answer now; should more frames follow, they form the
+                        // next batch. Under load drains bring several frames and stay one batch.
+                        inBatch = false;
+                        _owner.EndBatch();
+                    }
+
+                    // After an idle read, once its frame is handled: no later write of this drain
+                    // is made while the descriptor blocks.
+                    RestoreFlags();
                 }
             }
         }
@@ -149,7 +281,7 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         var fd = _fd;
         while (true)
         {
-            var n = Libc.ReadOrErrno(fd, _buffer);
+            var n = ReadNoWait(fd, _buffer);
             if (n < 0)
             {
                 var errno = (int)-n;
@@ -181,7 +313,7 @@ internal sealed class TapQueue : IPollTarget, ISegmentSink, IDisposable
         long n;
         do
         {
-            n = Libc.ReadOrErrno(fd, slot);
+            n = ReadNoWait(fd, slot);
         }
         while (n == -Errno.EINTR);
 

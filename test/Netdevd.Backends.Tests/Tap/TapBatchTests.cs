@@ -21,11 +21,11 @@ public sealed class TapBatchTests
         try
         {
             // Two frames wait before the tap reads at all: its first drain finds both.
-            Assert.Equal(60, Libc.Write(guest, Frame(1)));
-            Assert.Equal(60, Libc.Write(guest, Frame(2)));
+            Assert.Equal(60, Libc.Write(guest, LoneFrames.Frame(1)));
+            Assert.Equal(60, Libc.Write(guest, LoneFrames.Frame(2)));
             NetClient.Connect(tap, peer);
 
-            var answers = await ReadFirstBytesAsync(guest, 2);
+            var answers = await LoneFrames.ReadFirstBytesAsync(guest, 2);
             Assert.Equal([1, 2], answers);
 
             // The first frame's batch ended (and its answer went out) before the second was read;
@@ -59,14 +59,14 @@ public sealed class TapBatchTests
             var results = new List<DeliveryResult>();
             for (var i = 0; i < 64; i++)
             {
-                results.Add(peer.SendFrame(Frame((byte)i)));
+                results.Add(peer.SendFrame(LoneFrames.Frame((byte)i)));
             }
 
             Assert.Contains(DeliveryResult.Queued, results);
             Assert.Equal(0, tap.Counters.WriteErrors);
 
             // Read by the guest, every frame arrives, in order: the held ones once there was room.
-            var arrived = await ReadFirstBytesAsync(guest, 64);
+            var arrived = await LoneFrames.ReadFirstBytesAsync(guest, 64);
             Assert.Equal(Enumerable.Range(0, 64).Select(i => (byte)i), arrived);
 
             // A datagram larger than the socket's send buffer is refused (EMSGSIZE): counted, dropped.
@@ -75,7 +75,7 @@ public sealed class TapBatchTests
             Assert.Equal(1, tap.Counters.WriteErrors);
 
             // The guest's frames reach the peer; the read that finds the descriptor empty is no error.
-            Assert.Equal(60, Libc.Write(guest, Frame(7)));
+            Assert.Equal(60, Libc.Write(guest, LoneFrames.Frame(7)));
             for (var waited = 0; peer.Received == 0 && waited < 500; waited++)
             {
                 await Task.Delay(10, TestContext.Current.CancellationToken);
@@ -95,25 +95,6 @@ public sealed class TapBatchTests
     private const int SoSndBuf = 7;
 
     /// <summary>The first byte of each of up to <paramref name="count"/> datagrams the tap writes to <paramref name="guest"/>, waiting up to 10 s.</summary>
-    private static async Task<List<byte>> ReadFirstBytesAsync(int guest, int count)
-    {
-        var firstBytes = new List<byte>();
-        var buffer = new byte[2048];
-        for (var waited = 0; firstBytes.Count < count && waited < 1000; waited++)
-        {
-            var n = Libc.Read(guest, buffer);
-            if (n > 0)
-            {
-                firstBytes.Add(buffer[0]);
-            }
-            else
-            {
-                await Task.Delay(10, TestContext.Current.CancellationToken);
-            }
-        }
-
-        return firstBytes;
-    }
 
     /// <summary>Sends frames to the tap on the test's thread and counts what the tap reads.</summary>
     private sealed class SendingClient() : NetClient("peer", NetClientDriver.User)
@@ -128,55 +109,6 @@ public sealed class TapBatchTests
         {
             Interlocked.Increment(ref _received);
             return ReceiveResult.Accepted;
-        }
-    }
-
-    private static byte[] Frame(byte marker)
-    {
-        var frame = new byte[60];
-        frame[0] = marker;
-        return frame;
-    }
-
-    /// <summary>Answers each frame at the end of the batch that brought it (as the user netdev does), and records the order.</summary>
-    private sealed class AnsweringClient() : NetClient("peer", NetClientDriver.User)
-    {
-        private readonly List<string> _events = [];
-        private readonly Queue<byte[]> _pending = new();
-
-        public IReadOnlyList<string> Events
-        {
-            get
-            {
-                lock (_events)
-                {
-                    return [.. _events];
-                }
-            }
-        }
-
-        protected override ReceiveResult Receive(ReadOnlySpan<byte> frame)
-        {
-            lock (_events)
-            {
-                _events.Add($"frame {frame[0]}");
-            }
-
-            _pending.Enqueue(frame.ToArray());
-            return ReceiveResult.Accepted;
-        }
-
-        protected override void OnBatchEnd()
-        {
-            lock (_events)
-            {
-                _events.Add("end");
-            }
-
-            while (_pending.TryDequeue(out var answer))
-            {
-                Send(answer);
-            }
         }
     }
 }
