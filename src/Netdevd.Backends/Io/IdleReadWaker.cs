@@ -142,7 +142,8 @@ internal sealed class IdleReadWaker
                 if (token > 0 && token < threads.Length
                     && threads[token]?.InterruptIdleRead(_signal, FirstPauseUs, LongestPauseUs, Patience) == false)
                 {
-                    // The read went on regardless for a long time: no thread reads idle from now on.
+                    // The read went on regardless for about a second: no thread reads idle from
+                    // now on (the one stuck in it wakes with its tap's next frame).
                     _failed = true;
                 }
             }

@@ -662,21 +662,30 @@ internal sealed class IoThread : IDisposable
     /// <summary>
     /// The waker's thread: interrupts this thread's idle read, again after each pause (doubled up to
     /// <paramref name="longestPauseUs"/>) until the thread is out of it; returns at once when it is
-    /// not in one. False when that took more than <paramref name="patience"/> signals: the signal
-    /// does not interrupt the read (something else in the process took it over or blocked it).
+    /// not in one. False, given up, when <paramref name="patience"/> signals did not get it out: the
+    /// signal does not interrupt the read (something else in the process took it over or blocked it).
     /// </summary>
     internal bool InterruptIdleRead(int signal, int firstPauseUs, int longestPauseUs, int patience)
     {
         var pause = firstPauseUs;
-        var sent = 0;
-        while (Volatile.Read(ref _idleReading) != 0 && Libc.SignalThread(_tid, signal) == 0)
+        for (var sent = 0; Volatile.Read(ref _idleReading) != 0; sent++)
         {
-            sent++;
+            if (sent == patience)
+            {
+                return false;
+            }
+
+            if (Libc.SignalThread(_tid, signal) != 0)
+            {
+                // The thread is gone (it ended with its last loop).
+                return true;
+            }
+
             Libc.SleepMicroseconds(pause);
             pause = Math.Min(pause * 2, longestPauseUs);
         }
 
-        return sent <= patience;
+        return true;
     }
 
     /// <summary>
