@@ -563,8 +563,8 @@ internal sealed class IoThread : IDisposable
     /// Thread, idle for <see cref="ColdAfterMs"/>: waits for <paramref name="loop"/>'s next frame in
     /// a blocking read instead of epoll. The echo of a request after a sleep (a gateway ping 1 s
     /// apart) then needs one system call to get its frame instead of two, and the tap wakes the
-    /// thread straight from its own wait queue, not through epoll's: 2.5-5 µs of ~80 measured
-    /// (bench/README, session 40). Everything else the thread serves still wakes it: its epoll set
+    /// thread straight from its own wait queue, not through epoll's: 7-11 µs of ~80 against the
+    /// same build waiting in epoll (bench/README, session 40). Everything else the thread serves still wakes it: its epoll set
     /// is armed in the <see cref="IdleReadWaker"/> for the time of the read (the loop's own
     /// registration disarmed, so a frame wakes the read alone), and the waker interrupts the read
     /// with a signal. True when the read ran (whatever it brought); false when this thread cannot
