@@ -80,16 +80,12 @@ internal sealed class IdleReadWaker
     {
         lock (_gate)
         {
-            var threads = _threads;
-            var token = Array.IndexOf(threads, null, 1);
-            var next = token > 0 ? (IoThread?[])threads.Clone() : [.. threads, null];
-            token = token > 0 ? token : threads.Length;
+            var next = SlotTable.With(_threads, thread, out var token);
             if (Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, threadEpoll, Libc.EPOLLONESHOT, (ulong)token) != 0)
             {
                 return 0;
             }
 
-            next[token] = thread;
             _threads = next;
             return token;
         }
@@ -101,9 +97,7 @@ internal sealed class IdleReadWaker
         lock (_gate)
         {
             _ = Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_DEL, threadEpoll, 0, 0);
-            var next = (IoThread?[])_threads.Clone();
-            next[token] = null;
-            _threads = next;
+            _threads = SlotTable.Without(_threads, token);
         }
     }
 

@@ -162,23 +162,12 @@ internal sealed class IoThread : IDisposable
             }
 
             _members = [.. _members, loop];
-            loop.Slot = TakeSlot(loop);
+            _slots = SlotTable.With(_slots, loop, out var slot);
+            loop.Slot = slot;
         }
 
         MarkDirty();
         return true;
-    }
-
-    /// <summary>Under <c>_membersGate</c>: a free slot for <paramref name="loop"/>'s events (the table grows when full).</summary>
-    private int TakeSlot(PollLoop loop)
-    {
-        var slots = _slots;
-        var free = Array.IndexOf(slots, null, 1);
-        var next = free > 0 ? (PollLoop?[])slots.Clone() : [.. slots, null];
-        free = free > 0 ? free : slots.Length;
-        next[free] = loop;
-        _slots = next;
-        return free;
     }
 
     /// <summary>
@@ -198,9 +187,7 @@ internal sealed class IoThread : IDisposable
 
             _members = Array.FindAll(_members, m => !ReferenceEquals(m, loop));
             Forget(loop);
-            var slots = (PollLoop?[])_slots.Clone();
-            slots[loop.Slot] = null;
-            _slots = slots;
+            _slots = SlotTable.Without(_slots, loop.Slot);
             retire = _lifetime == IoThreadLifetime.LastMember && _members.Length == 0;
             _retired |= retire;
             if (!retire && _lifetime == IoThreadLifetime.LastMember)
