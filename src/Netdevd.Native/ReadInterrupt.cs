@@ -18,30 +18,17 @@ public static class ReadInterrupt
     /// <summary>Set to 0 to keep every I/O thread waiting in epoll (no idle read, no signal).</summary>
     public const string Variable = "NETDEVD_IDLE_READ";
 
-    private static readonly Lock s_gate = new();
-    private static bool s_tried;
-    private static int s_signal;
+    /// <summary>The signal, installed on first use (once per process); 0 when it could not be.</summary>
+    private static readonly Lazy<int> s_signal = new(Install);
 
     /// <summary>What <see cref="TryInstall"/> did (for the log and tests).</summary>
     public static string Outcome { get; private set; } = "not tried";
 
     /// <summary>The signal once installed; 0 before, or when it could not be.</summary>
-    public static int Signal => Volatile.Read(ref s_signal);
+    public static int Signal => s_signal.IsValueCreated ? s_signal.Value : 0;
 
     /// <summary>Installs the signal's handler once per process; false, with <see cref="Outcome"/> saying why, when the idle read stays off.</summary>
-    public static bool TryInstall()
-    {
-        lock (s_gate)
-        {
-            if (!s_tried)
-            {
-                s_tried = true;
-                Volatile.Write(ref s_signal, Install());
-            }
-
-            return s_signal != 0;
-        }
-    }
+    public static bool TryInstall() => s_signal.Value != 0;
 
     private static int Install()
     {
