@@ -473,6 +473,13 @@ internal sealed class HostTcpEndpoint : HostWork, ITcpHostSocket, IHostIoHandler
             {
                 _eof = true;
             }
+            else if (n < first.Count + second.Count)
+            {
+                // A stream socket that gave less than asked for had no more at that moment: the
+                // registration is armed for input now (its arming reports data that came since)
+                // instead of a read that would only say EAGAIN, a system call per request/response.
+                _readable = false;
+            }
 
             _engine.Stack.OnTcpReceived(c, (int)n);
             return;

@@ -183,6 +183,59 @@ public sealed class UserNetHostIoTests
     }
 
     [Fact]
+    public async Task What_a_host_sends_after_a_read_that_took_everything_and_its_close_still_reach_the_guest()
+    {
+        // Each byte is read by a read that gets less than it asked for: the socket is taken as
+        // drained, with no read to hear EAGAIN, and its registration armed for input instead.
+        // Data and the close that come later must still be heard.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var client = UserNetClient.Create("u-short", UserNetConfigParser.Parse(new NetdevUserOptions()), TimeProvider.System, NullLogger.Instance);
+        var guest = new GuestPeer();
+        NetClient.Connect(client, guest);
+        try
+        {
+            using var accepted = await OpenTcpAsync(guest, listener);
+            accepted.NoDelay = true;
+            var port = (ushort)((IPEndPoint)listener.LocalEndpoint).Port;
+            const int Exchanges = 20;
+            for (var i = 0; i < Exchanges; i++)
+            {
+                accepted.Send([(byte)i]);
+                var (sequence, _, _) = await guest.WaitForTcpAsync((_, length) => length == 1, skip: i);
+                guest.Inject(GuestFrames.Tcp(GuestFrames.Host, GuestPort, port, 1001, sequence + 1, TcpFlags.Ack));
+            }
+
+            // The close that follows the last byte, the stream's end after a drained read.
+            accepted.Shutdown(SocketShutdown.Send);
+            await guest.WaitForTcpAsync((flags, _) => (flags & TcpFlags.Fin) != 0);
+            var bytes = new SortedDictionary<uint, byte>();
+            foreach (var (frame, _, _, _) in guest.Received)
+            {
+                if (GuestPeer.TryTcp(frame, out var sequence, out _, out var length) && length > 0)
+                {
+                    bytes[sequence] = TcpPayload(frame)[0];
+                }
+            }
+
+            Assert.Equal(Enumerable.Range(0, Exchanges).Select(i => (byte)i), bytes.Values);
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await guest.DisposeAsync();
+        }
+    }
+
+    private static byte[] TcpPayload(byte[] frame)
+    {
+        _ = EthernetFrame.TryCreate(frame, out var eth);
+        _ = Ipv4Packet.TryCreate(eth.Payload, out var ip);
+        _ = TcpPacket.TryCreate(ip.Payload, out var tcp);
+        return tcp.Payload.ToArray();
+    }
+
+    [Fact]
     public async Task A_batch_of_icmpv6_echoes_to_a_host_address_is_all_answered_from_the_netdevs_own_io_thread()
     {
         var target = HostIpv6Address();
