@@ -27,6 +27,9 @@ public static class FramePathSlice
             ? micros * 1000
             : 0;
 
+    /// <summary>Whether <see cref="Variable"/> asked for a slice (the I/O threads then keep it throughout, see <see cref="IdleReadSlice"/>).</summary>
+    public static bool Asked => s_configured != 0;
+
     /// <summary>Asks for the configured slice for the calling thread (none when it is 0): 0, or -errno (a hint the caller may ignore).</summary>
     public static int ApplyToCurrentThread() => s_configured == 0 ? 0 : Libc.SetOwnSchedulerSlice(s_configured);
 }

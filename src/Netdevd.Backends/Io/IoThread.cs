@@ -94,7 +94,24 @@ internal sealed class IoThread : IDisposable
     /// </summary>
     private PollLoop? _lastWaker;
 
+    /// <summary>
+    /// The short slice of idle reads (<see cref="IdleReadSlice"/>), made at the first idle read;
+    /// null when it is off or the kernel keeps no such slice.
+    /// </summary>
+    private SchedulerSliceSwitch? _idleSlice;
+
+    /// <summary>The loop of the last idle read.</summary>
+    private PollLoop? _idleLoop;
+
+    /// <summary>
+    /// Set when another loop than <see cref="_idleLoop"/> reported since the last idle read began
+    /// (a host socket, the timer): the tap's frames are answered across the host, and the next idle
+    /// read keeps the default slice (see <see cref="IdleReadSlice"/>). Set at first too.
+    /// </summary>
+    private bool _othersSinceIdleRead = true;
+
     private long _idleReads;
+    private long _idleReadsShortened;
     private long _idleReadsInterrupted;
 
     /// <summary>Set under <c>_membersGate</c> when the epoll descriptor and the eventfd are closed (once).</summary>
@@ -136,6 +153,9 @@ internal sealed class IoThread : IDisposable
 
     /// <summary>Idle reads that brought a frame (tests).</summary>
     internal long IdleReads => Interlocked.Read(ref _idleReads);
+
+    /// <summary>Idle reads made with the short slice (<see cref="IdleReadSlice"/>).</summary>
+    internal long IdleReadsShortened => Interlocked.Read(ref _idleReadsShortened);
 
     /// <summary>Idle reads that something else the thread serves interrupted (tests).</summary>
     internal long IdleReadsInterrupted => Interlocked.Read(ref _idleReadsInterrupted);
@@ -424,6 +444,11 @@ internal sealed class IoThread : IDisposable
                 }
                 else if (LoopAt(slots, slot) is { } loop)
                 {
+                    if (!ReferenceEquals(loop, _idleLoop))
+                    {
+                        _othersSinceIdleRead = true;
+                    }
+
                     // The token carries the descriptor it was registered for: the loop ignores an
                     // event for one it has stopped watching (swapped, or a stale registration's).
                     var fd = (int)(data >> 32);
@@ -575,6 +600,8 @@ internal sealed class IoThread : IDisposable
                 _idleReadOff = true;
                 return false;
             }
+
+            _idleSlice = FramePathSlice.Asked || IdleReadSlice.Configured == 0 ? null : SchedulerSliceSwitch.ForCurrentThread(IdleReadSlice.Configured);
         }
 
         lock (_membersGate)
@@ -588,6 +615,19 @@ internal sealed class IoThread : IDisposable
 
             loop.RegisteredEvents = Libc.EPOLLONESHOT;
         }
+
+        // Only for a tap whose frames this thread answered with nothing else waking it since.
+        if (!_othersSinceIdleRead && _idleSlice is { } slice)
+        {
+            slice.Shorten();
+            if (slice.IsShort)
+            {
+                Interlocked.Increment(ref _idleReadsShortened);
+            }
+        }
+
+        _idleLoop = loop;
+        _othersSinceIdleRead = false;
 
         // Reading first, then armed: a report the arming finds at once interrupts a read that is
         // announced (the waker signals only while it is), and epoll_ctl orders the two.
@@ -605,6 +645,7 @@ internal sealed class IoThread : IDisposable
         }
 
         Volatile.Write(ref _idleReading, 0);
+        _idleSlice?.Restore();
         Rearm(loop);
         switch (result)
         {
@@ -631,6 +672,12 @@ internal sealed class IoThread : IDisposable
 
         return true;
     }
+
+    /// <summary>
+    /// Thread: the first frame of an idle read is answered; the thread is back on the default
+    /// slice (no later wake-up of this wait preempts anyone).
+    /// </summary>
+    internal void IdleFrameAnswered() => _idleSlice?.Restore();
 
     /// <summary>
     /// Thread: an idle read returned (<paramref name="frame"/>: with a frame to handle). The waker

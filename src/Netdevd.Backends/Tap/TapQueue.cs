@@ -154,7 +154,10 @@ internal sealed class TapQueue : IPollTarget, IIdleReadTarget, ISegmentSink, IDi
         }
     }
 
-    /// <summary>Gives the descriptor its O_NONBLOCK back after an idle read (once; nothing when there is none to undo).</summary>
+    /// <summary>
+    /// Gives the descriptor its O_NONBLOCK back after an idle read, and the thread its default
+    /// slice (once; nothing when there is none to undo).
+    /// </summary>
     private void RestoreFlags()
     {
         var flags = _restoreFlags;
@@ -164,6 +167,7 @@ internal sealed class TapQueue : IPollTarget, IIdleReadTarget, ISegmentSink, IDi
         }
 
         _restoreFlags = -1;
+        IoThread.Current?.IdleFrameAnswered();
         if (Libc.Fcntl(_fd, Libc.F_SETFL, flags) != 0)
         {
             // Not seen (the descriptor is open and ours). Its reads never wait (RWF_NOWAIT); the

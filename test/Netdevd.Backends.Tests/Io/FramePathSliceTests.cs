@@ -87,13 +87,13 @@ public sealed class FramePathSliceTests
     }
 
     /// <summary>Kernels before 6.12 accept sched_runtime for a fair task and keep nothing: nothing to check there.</summary>
-    private static void SkipUnlessKernelKeepsSlices()
+    internal static void SkipUnlessKernelKeepsSlices()
     {
         var kept = OnNewThread(() => Libc.SetOwnSchedulerSlice(300_000) == 0 && Libc.GetOwnSchedulerSlice() == 300_000);
         Assert.SkipUnless(kept, "this kernel keeps no custom scheduler slice for a fair task (EEVDF's custom slices came with Linux 6.12)");
     }
 
-    private static T OnNewThread<T>(Func<T> body)
+    internal static T OnNewThread<T>(Func<T> body)
     {
         T result = default!;
         Exception? failure = null;
