@@ -18,45 +18,27 @@ public static partial class Libc
     public static int SetOwnSchedulerSlice(long nanoseconds)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(nanoseconds);
-        var got = GetOwnSchedulerPolicy(out var policy);
-        return got != 0 ? got : policy.Fair ? SetOwnSchedulerSlice(policy, nanoseconds) : 0;
-    }
-
-    /// <summary>What <see cref="SetOwnSchedulerSlice(in SchedulerPolicy, long)"/> keeps of a thread's scheduling, read once by <see cref="GetOwnSchedulerPolicy"/>.</summary>
-    public readonly record struct SchedulerPolicy(uint Policy, ulong Flags, int Nice)
-    {
-        /// <summary>SCHED_OTHER or SCHED_BATCH: the policies whose slice netdevd changes (a thread someone made real-time or idle stays as it is).</summary>
-        public bool Fair => Policy is SCHED_OTHER or SCHED_BATCH;
-    }
-
-    /// <summary>The calling thread's policy, reset-on-fork flag and nice value: 0, or -errno.</summary>
-    public static int GetOwnSchedulerPolicy(out SchedulerPolicy policy)
-    {
         var attr = default(SchedAttr);
         var got = GetOwnSchedAttr(ref attr);
-        // The reset-on-fork flag is kept as set; the clamp flags would need their values too.
-        policy = new SchedulerPolicy(attr.Policy, attr.Flags & SCHED_FLAG_RESET_ON_FORK, attr.Nice);
-        return got;
-    }
-
-    /// <summary>
-    /// Sets the calling thread's slice to <paramref name="nanoseconds"/> (0: the kernel's default)
-    /// with the policy, flag and nice value of <paramref name="policy"/>, read before: one system
-    /// call, for a thread that switches between two slices. 0, or -errno.
-    /// </summary>
-    public static unsafe int SetOwnSchedulerSlice(in SchedulerPolicy policy, long nanoseconds)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(nanoseconds);
-        var attr = new SchedAttr
+        if (got != 0)
         {
-            Size = (uint)sizeof(SchedAttr),
-            Policy = policy.Policy,
-            Flags = policy.Flags,
-            Nice = policy.Nice,
-            Runtime = (ulong)nanoseconds,
-        };
-        var r = syscall(SyscallNumber(314, 274), 0, (nint)(&attr), 0);
-        return r < 0 ? -Errno.Last : 0;
+            return got;
+        }
+
+        if (attr.Policy is not (SCHED_OTHER or SCHED_BATCH))
+        {
+            return 0;
+        }
+
+        attr.Size = (uint)Marshal.SizeOf<SchedAttr>();
+        attr.Flags &= SCHED_FLAG_RESET_ON_FORK; // kept as set; the clamp flags would need their values too
+        attr.Runtime = (ulong)nanoseconds;
+        attr.Deadline = attr.Period = 0;
+        unsafe
+        {
+            var r = syscall(SyscallNumber(314, 274), 0, (nint)(&attr), 0);
+            return r < 0 ? -Errno.Last : 0;
+        }
     }
 
     /// <summary>The calling thread's slice as sched_getattr reports it (sched_runtime: the custom slice, or on 6.18 the default one; 0 on kernels without EEVDF slices), or -errno.</summary>

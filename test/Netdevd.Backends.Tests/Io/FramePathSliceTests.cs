@@ -121,7 +121,7 @@ public sealed class FramePathSliceTests
         Run("renice", "-n", nice.ToString(System.Globalization.CultureInfo.InvariantCulture), "-p", threadId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Runs a util-linux tool on a thread of this process; its output, or a failure naming what it said.</summary>
-    private static string Run(string tool, params string[] arguments)
+    internal static string Run(string tool, params string[] arguments)
     {
         using var process = Process.Start(new ProcessStartInfo(tool, arguments)
         {

@@ -50,6 +50,25 @@ public sealed class IdleReadSliceTests
     }
 
     [Fact]
+    public void A_thread_made_idle_after_its_switch_was_made_stays_idle_through_the_switch()
+    {
+        FramePathSliceTests.SkipUnlessKernelKeepsSlices();
+        var (made, policy) = FramePathSliceTests.OnNewThread(() =>
+        {
+            var slice = SchedulerSliceSwitch.ForCurrentThread(100_000);
+            var tid = ThreadProc.CurrentId().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+            // As an administrator's `chrt -a --idle -p 0 PID` would, while netdevd runs.
+            FramePathSliceTests.Run("chrt", "--idle", "-p", "0", tid);
+            slice?.Shorten();
+            slice?.Restore();
+            return (slice is not null, FramePathSliceTests.Run("chrt", "-p", tid));
+        });
+        Assert.True(made, "no switch for the calling thread");
+        Assert.Contains("SCHED_IDLE", policy, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_thread_that_answered_its_taps_frames_by_itself_reads_idle_with_the_short_slice_and_works_with_the_default()
     {
         SkipUnlessSliceIsTheDefaults();
@@ -57,8 +76,8 @@ public sealed class IdleReadSliceTests
         var pool = new IoThreadPool(1, "irs-a");
         await using var tap = new LoneTap(pool, "irsa0");
         var thread = pool.Place()!;
-        var seen = new List<long>();
-        thread.BeforeIdleRead = () => seen.Add(Libc.GetOwnSchedulerSlice());
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        thread.BeforeIdleRead = () => seen.Enqueue(Libc.GetOwnSchedulerSlice());
         Assert.Equal([0], await tap.EchoAsync(0));
         for (byte i = 1; i <= 5; i++)
         {
@@ -70,7 +89,7 @@ public sealed class IdleReadSliceTests
         // wake-up that only the tap's frame made. Outside the read, the thread has its default.
         thread.BeforeIdleRead = null;
         Assert.Equal(plain, await SliceOnAsync(thread));
-        Assert.Equal(plain, seen[0]);
+        Assert.Equal(plain, seen.First());
         Assert.All(seen.Skip(1).Take(4), slice => Assert.Equal(IdleReadSlice.DefaultNanoseconds, slice));
         Assert.True(thread.IdleReadsShortened >= 4, $"{thread.IdleReadsShortened} idle reads with the short slice");
     }
@@ -84,8 +103,8 @@ public sealed class IdleReadSliceTests
         await using var tap = new LoneTap(pool, "irsb0");
         using var other = new EventTarget(pool);
         var thread = pool.Place()!;
-        var seen = new List<long>();
-        thread.BeforeIdleRead = () => seen.Add(Libc.GetOwnSchedulerSlice());
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        thread.BeforeIdleRead = () => seen.Enqueue(Libc.GetOwnSchedulerSlice());
         Assert.Equal([0], await tap.EchoAsync(0));
         Assert.Equal([1], await tap.EchoAsync(1));
         Assert.True(SpinWait.SpinUntil(() => seen.Count == 2 && thread.InIdleRead, Patience), "the thread did not read idle a second time");
