@@ -555,6 +555,12 @@ internal sealed class IoThread : IDisposable
     /// </summary>
     private PollLoop? IdleReader()
     {
+        if (_idleLoop is { IsRegistered: false })
+        {
+            // Deleted since its last idle read: not kept alive by this reference (as _lastWaker below).
+            _idleLoop = null;
+        }
+
         var loop = _lastWaker;
         if (loop is null || _idleReadOff)
         {
