@@ -5,7 +5,7 @@ namespace Netdevd.Native;
 /// frames it answered by itself (a ping of the gateway, ARP, NDP): with a slice shorter than the
 /// running task's, the thread woken by the tap's frame preempts the sender (Linux 6.12+'s EEVDF)
 /// and answers before the sender has gone to sleep; the thread is back on the default slice as soon as
-/// the frame is answered. Measured beside slirp4netns (bench/README, session 41): 4.5-5.5 µs off
+/// the frame is answered. Measured beside slirp4netns (bench/README, session 41): 4-5.5 µs off
 /// a gateway ping after idling; asked for on every idle read, it put a request through the NAT
 /// 20-30 µs behind (the thread preempting the sender of a request that a host socket answers),
 /// which is why a thread asks for it only when nothing but its tap woke it since its last idle
