@@ -15,20 +15,7 @@ public static partial class Libc
     /// registers next is installed; a disposition that is not "ignore" is left as it is. True
     /// when it was ignored.
     /// </summary>
-    public static unsafe bool StopIgnoring(int signal)
-    {
-        // glibc's struct sigaction is 152 bytes on 64-bit Linux; the handler comes first.
-        var old = stackalloc byte[256];
-        if (sigaction(signal, null, old) != 0 || *(nint*)old != SIG_IGN)
-        {
-            return false;
-        }
-
-        var action = stackalloc byte[256];
-        new Span<byte>(action, 256).Clear();
-        *(nint*)action = SIG_DFL;
-        return sigaction(signal, action, null) == 0;
-    }
+    public static bool StopIgnoring(int signal) => ReplaceDisposition(signal, SIG_IGN, SIG_DFL) == 0;
 
     /// <summary>
     /// Installs <paramref name="handler"/> (a native function) for <paramref name="signal"/>, with no
@@ -36,20 +23,27 @@ public static partial class Libc
     /// disposition is the default one (nothing else in the process uses the signal): 0, -1 when
     /// it is taken, or the errno.
     /// </summary>
-    public static unsafe int InstallHandlerIfUnused(int signal, nint handler)
+    public static int InstallHandlerIfUnused(int signal, nint handler) => ReplaceDisposition(signal, SIG_DFL, handler);
+
+    /// <summary>
+    /// Sets <paramref name="signal"/>'s disposition to <paramref name="handler"/> (empty mask, no
+    /// flags) only while it is <paramref name="expected"/>: 0, -1 when it is something else, or
+    /// the errno of sigaction.
+    /// </summary>
+    private static unsafe int ReplaceDisposition(int signal, nint expected, nint handler)
     {
+        // glibc's struct sigaction is 152 bytes on 64-bit Linux; the handler comes first.
         var old = stackalloc byte[256];
         if (sigaction(signal, null, old) != 0)
         {
             return Marshal.GetLastPInvokeError();
         }
 
-        if (*(nint*)old != SIG_DFL)
+        if (*(nint*)old != expected)
         {
             return -1;
         }
 
-        // glibc's struct sigaction: the handler, then an empty mask and flags 0 (zeroed).
         var action = stackalloc byte[256];
         new Span<byte>(action, 256).Clear();
         *(nint*)action = handler;
