@@ -23,6 +23,7 @@
 #   PASST_DIR=DIR (where pasta is, or is built; default ~/.cache/netdevd-bench/passt-2025-01)
 #   BENCH_BIDIR=0 (skip the both-directions measurement)
 #   BENCH_RTT_PAIRED=0 (judge the RTT on the rows' medians instead of netdevd and slirp4netns side by side)
+#   BENCH_KEEP_RTT=DIR (keep the side-by-side echoes and batch medians there: rtt.MTU.{a,b,c}, rttb.MTU.{a,b,c})
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . bench/lib/guest-tap.sh
@@ -64,7 +65,7 @@ cleanup() {
   ip link del "${tap}a" 2>/dev/null || true
   ip link del "$veth" 2>/dev/null || true
 }
-trap 'cleanup; rm -rf "$tmp"' EXIT
+trap 'cleanup; [ -n "${BENCH_KEEP_RTT:-}" ] && cp "$tmp"/rtt*.* "$BENCH_KEEP_RTT"/ 2>/dev/null; rm -rf "$tmp"' EXIT
 
 start_ns() { ip netns add "$ns"; ip -n "$ns" link set lo up; }
 
@@ -143,21 +144,16 @@ avg_median() {
   sort -n | awk '{ t[NR] = $1; s += $1 } END { if (NR == 0) print "-"; else printf "%.3f/%.3f\n", s / NR, (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'
 }
 
-# How far apart two "AVERAGE/MEDIAN" cells' medians are, in µs ("?" when either is not a number).
-median_gap() {
-  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, "/"); split(b, y, "/"); if (x[2] == "" || y[2] == "" || x[2] == "-" || y[2] == "-") print "?"; else { d = (x[2] - y[2]) * 1000; printf "%.0f us\n", d < 0 ? -d : d } }'
-}
-
-# The gateway RTT of netdevd and slirp4netns side by side, for the RTT target: prints "NETDEVD
-# SLIRP4NETNS CONTROL", each AVERAGE/MEDIAN of 60 pings. The stacks run at once, each in a
-# namespace of its own (netdevd as in its row: user netdev, hub, tap with vnet_hdr), and after the
-# same warm-up the pings alternate between them in batches of 10, 50 ms apart, six times over.
-# Measured one after the other, as the rows are, the two can meet different states of the
-# machine: on the machine this was written on every stack's gateway echo (veth's too) swung
-# between ~0.03 and ~0.08 ms from one measurement to the next, several times the difference
-# between the stacks; alternating batches give both the same states. CONTROL is a second
-# slirp4netns measured the same way: how far two copies of one stack land apart in this run is
-# the resolution of the comparison (the verdict is still netdevd's median against SLIRP4NETNS').
+# The gateway RTT of netdevd and slirp4netns side by side, for the RTT target. The stacks run at
+# once, each in a namespace of its own (netdevd as in its row: user netdev, hub, tap with
+# vnet_hdr), and after the same warm-up the pings alternate between them in batches of 10, 50 ms
+# apart, six times over; each call appends every echo to $tmp/rtt.MTU.{a,b,c} and each batch's
+# median to $tmp/rttb.MTU.{a,b,c} (line k of each file: the same rotation). Measured one after the
+# other, as the rows are, the two can meet different states of the machine: on the machine this
+# was written on every stack's gateway echo (veth's too) swung between ~0.03 and ~0.08 ms from one
+# measurement to the next, several times the difference between the stacks; alternating batches
+# give both the same states. c is a second slirp4netns measured the same way: how far two copies
+# of one stack land apart is the resolution of the comparison.
 rtt_paired() {
   local mtu=$1 a=${ns}a ta=${tap}a n
   for n in a b c; do ip netns add "${ns}$n"; ip -n "${ns}$n" link set lo up; done
@@ -170,19 +166,45 @@ rtt_paired() {
     pids+=($!)
   done
   if ! guest_tap_up "$ta" "$a" "$mtu"; then
-    cleanup; echo "- - -"; return
+    cleanup; return
   fi
   sleep 1
-  : >"$tmp/rtt.a"; : >"$tmp/rtt.b"; : >"$tmp/rtt.c"
   for n in a b c; do warm_up "${ns}$n" 10.0.2.2; done
   # Which one goes first rotates too (a b c, c b a, ...), so none always follows the same other.
+  local batch
   for order in "a b c" "c b a" "b c a" "a c b" "c a b" "b a c"; do
     for n in $order; do
-      ip netns exec "${ns}$n" ping -n -c 10 -i 0.05 -W 1 10.0.2.2 2>/dev/null | echo_times >>"$tmp/rtt.$n"
+      batch=$(ip netns exec "${ns}$n" ping -n -c 10 -i 0.05 -W 1 10.0.2.2 2>/dev/null | echo_times)
+      # A batch with no echo keeps its line ("-"), so that line k stays rotation k for every stack.
+      if [ -n "$batch" ]; then
+        echo "$batch" >>"$tmp/rtt.$mtu.$n"
+        avg_median <<<"$batch" | cut -d/ -f2 >>"$tmp/rttb.$mtu.$n"
+      else
+        echo - >>"$tmp/rttb.$mtu.$n"
+      fi
     done
   done
   cleanup
-  echo "$(avg_median <"$tmp/rtt.a") $(avg_median <"$tmp/rtt.b") $(avg_median <"$tmp/rtt.c")"
+}
+
+# The side-by-side figures of one MTU, after every round's rtt_paired: "NETDEVD SLIRP4NETNS CONTROL
+# DIFF CONTROL_DIFF BATCHES": the first three AVERAGE/MEDIAN of all their echoes, ms; DIFF the
+# median over the rotations of (netdevd's batch median - slirp4netns'), CONTROL_DIFF the same for
+# the second slirp4netns, µs (rotations where either stack lost every echo left out); BATCHES how
+# many rotations were paired. The verdict is on DIFF: each difference is taken within one
+# rotation (the stacks' batches 0.5-1 s apart), where pooled medians also carry the drift of the
+# machine's state between rotations.
+rtt_paired_summary() {
+  local mtu=$1 n
+  for n in a b c; do touch "$tmp/rtt.$mtu.$n" "$tmp/rttb.$mtu.$n"; done
+  echo "$(avg_median <"$tmp/rtt.$mtu.a") $(avg_median <"$tmp/rtt.$mtu.b") $(avg_median <"$tmp/rtt.$mtu.c")" \
+    "$(paste -d' ' "$tmp/rttb.$mtu.a" "$tmp/rttb.$mtu.b" "$tmp/rttb.$mtu.c" | awk '
+      function median(v, k,   i, j, t) {
+        for (i = 2; i <= k; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+        return (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+      }
+      $1 != "-" && $2 != "-" && $3 != "-" { k++; d[k] = ($1 - $2) * 1000; c[k] = ($3 - $2) * 1000 }
+      END { if (k == 0) print "- - 0"; else printf "%+.1f %+.1f %d\n", median(d, k), median(c, k), k }')"
 }
 
 # slirp4netns' API: {"execute": "add_hostfwd", ...} on its socket.
@@ -312,9 +334,14 @@ done
 declare -A paired
 if [[ " $stacks " == *" netdevd "* && " $stacks " == *" slirp4netns "* ]] && [ "${BENCH_RTT_PAIRED:-1}" != 0 ] &&
    command -v slirp4netns >/dev/null; then
+  # Once per round, as every other figure: each round's rotations join the verdict.
+  for ((r = 1; r <= rounds; r++)); do
+    for mtu in $mtus; do rtt_paired "$mtu"; done
+  done
   for mtu in $mtus; do
-    read -r pn ps pc < <(rtt_paired "$mtu")
+    read -r pn ps pc pd pcd pk < <(rtt_paired_summary "$mtu")
     paired[netdevd.$mtu]=$pn; paired[slirp4netns.$mtu]=$ps; paired[control.$mtu]=$pc
+    paired[diff.$mtu]=$pd; paired[controldiff.$mtu]=$pcd; paired[batches.$mtu]=$pk
   done
 fi
 
@@ -332,6 +359,18 @@ median() {
     mid %.2f <<<"$values"
   fi
 }
+# netdevd's IPv6/IPv4 ratio of each round, per MTU and direction, before the cells become medians:
+# the two figures of one round are seconds apart, where each cell's median may come from rounds
+# at different loads (on this kind of machine one 4 s figure swings +-20-40 % with the load).
+declare -A v6ratio
+for mtu in $mtus; do
+  for d in up down; do
+    eval "r6=(\${${d}6[netdevd.$mtu]:-}); r4=(\${$d[netdevd.$mtu]:-})"
+    list=
+    for ((i = 0; i < ${#r6[@]} && i < ${#r4[@]}; i++)); do list+=" $(ratio "${r6[i]}" "${r4[i]}" | tr -d x)"; done
+    v6ratio[$d.$mtu]=$list
+  done
+done
 for key in "${!up[@]}"; do
   up[$key]=$(median "${up[$key]}"); down[$key]=$(median "${down[$key]}"); up6[$key]=$(median "${up6[$key]}")
   down6[$key]=$(median "${down6[$key]}"); fw[$key]=$(median "${fw[$key]}"); rt[$key]=$(median "${rt[$key]}"); rth[$key]=$(median "${rth[$key]}")
@@ -349,7 +388,7 @@ echo "(Gbit/s; v4/v6: guest namespace <-> host loopback through the stack; fwd: 
 echo " hostfwd; rtt: ping of the gateway, ms, average/median of 60; veth: the kernel path, no user-mode stack)"
 for mtu in $mtus; do
   [ -n "${paired[netdevd.$mtu]:-}" ] &&
-    echo "gateway rtt side by side, mtu $mtu (all up at once, batches of 10 alternating, ms, avg/median of 60): netdevd ${paired[netdevd.$mtu]} slirp4netns ${paired[slirp4netns.$mtu]} (a second slirp4netns, the control: ${paired[control.$mtu]}; $(median_gap "${paired[slirp4netns.$mtu]}" "${paired[control.$mtu]}") apart)"
+    echo "gateway rtt side by side, mtu $mtu (all up at once, batches of 10 alternating, ${paired[batches.$mtu]} rotations; ms, avg/median of every echo): netdevd ${paired[netdevd.$mtu]} slirp4netns ${paired[slirp4netns.$mtu]} (a second slirp4netns, the control: ${paired[control.$mtu]}); per rotation against slirp4netns, median: netdevd ${paired[diff.$mtu]} us, control ${paired[controldiff.$mtu]} us"
 done
 if [ -n "$host_ip" ]; then
   for mtu in $mtus; do
@@ -401,19 +440,27 @@ for mtu in $mtus; do
     for d in up down; do
       eval "a=\${${d}6[netdevd.$mtu]}; b=\${$d[netdevd.$mtu]}"
       if [[ "${a:-0}" = [0-] ]]; then printf '  mtu %-6s IPv6/IPv4 %-11s: %s\n' "$mtu" "$([ $d = up ] && echo "guest->host" || echo "host->guest")" "n/a: netdevd has no IPv6 NAT yet"
-      else x=$(ratio "$a" "$b"); printf '  mtu %-6s IPv6/IPv4 %-11s: %s (>= 0.9x) %s\n' "$mtu" "$([ $d = up ] && echo "guest->host" || echo "host->guest")" "$x" "$(verdict "${x%x}" 0.9)"; fi
+      else
+        # Judged on the median of the rounds' own ratios (see v6ratio); the medians' ratio beside it.
+        x=$(median "${v6ratio[$d.$mtu]}")
+        printf '  mtu %-6s IPv6/IPv4 %-11s: %sx, median of the per-round ratios (%s; ratio of the medians %s) (>= 0.9x) %s\n' "$mtu" \
+          "$([ $d = up ] && echo "guest->host" || echo "host->guest")" "$x" "$(echo ${v6ratio[$d.$mtu]} | tr ' ' /)" "$(ratio "$a" "$b")" "$(verdict "$x" 0.9)"
+      fi
     done
   fi
   if [[ " $stacks " == *" slirp4netns "* && " $stacks " == *" netdevd "* ]]; then
-    # Judged on the medians (the averages swing with one preempted echo); both are printed. The
-    # side-by-side figures when there are some (BENCH_RTT_PAIRED=0: the rows' medians).
-    a=${rt[netdevd.$mtu]} b=${rt[slirp4netns.$mtu]} how=
-    if [ -n "${paired[netdevd.$mtu]:-}" ]; then
-      a=${paired[netdevd.$mtu]} b=${paired[slirp4netns.$mtu]}
-      how=", side by side; a second slirp4netns $(median_gap "$b" "${paired[control.$mtu]}") from the first"
+    if [ -n "${paired[diff.$mtu]:-}" ]; then
+      # Side by side: the median of the per-rotation differences (see rtt_paired_summary).
+      d=${paired[diff.$mtu]}
+      printf '  mtu %-6s rtt side by side, netdevd - slirp4netns per rotation, median of %s: %s us (<= 0; a second slirp4netns: %s us) %s\n' \
+        "$mtu" "${paired[batches.$mtu]}" "$d" "${paired[controldiff.$mtu]}" \
+        "$(awk -v d="$d" 'BEGIN { if (d == "-" || d == "") print "n/a"; else if (d + 0 <= 0) print "ok"; else print "MISSED" }')"
+    else
+      # BENCH_RTT_PAIRED=0: the rows' medians (the averages swing with one preempted echo).
+      a=${rt[netdevd.$mtu]} b=${rt[slirp4netns.$mtu]}
+      printf '  mtu %-6s rtt (avg/median) netdevd %s ms vs slirp4netns %s ms (median no worse) %s\n' "$mtu" "$a" "$b" \
+        "$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, "/"); split(b, y, "/"); if (a == "-" || b == "-" || a == "" || b == "") print "n/a"; else if (x[2] + 0 <= y[2] + 0) print "ok"; else print "MISSED" }')"
     fi
-    printf '  mtu %-6s rtt (avg/median%s) netdevd %s ms vs slirp4netns %s ms (median no worse) %s\n' "$mtu" "$how" "$a" "$b" \
-      "$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, "/"); split(b, y, "/"); if (a == "-" || b == "-" || a == "" || b == "") print "n/a"; else if (x[2] + 0 <= y[2] + 0) print "ok"; else print "MISSED" }')"
   fi
   if [[ " $stacks " == *" slirp4netns "* && " $stacks " == *" netdevd-slirp4netns "* ]]; then
     # Not a target of its own: the same job started the same way, only the binary differs.
