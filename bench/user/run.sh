@@ -190,7 +190,7 @@ rtt_paired() {
 # The side-by-side figures of one MTU, after every round's rtt_paired: "NETDEVD SLIRP4NETNS CONTROL
 # DIFF CONTROL_DIFF BATCHES": the first three AVERAGE/MEDIAN of all their echoes, ms; DIFF the
 # median over the rotations of (netdevd's batch median - slirp4netns'), CONTROL_DIFF the same for
-# the second slirp4netns, µs (rotations where either stack lost every echo left out); BATCHES how
+# the second slirp4netns, µs (a rotation where any of the three lost every echo is left out); BATCHES how
 # many rotations were paired. The verdict is on DIFF: each difference is taken within one
 # rotation (the stacks' batches 0.5-1 s apart), where pooled medians also carry the drift of the
 # machine's state between rotations.
