@@ -147,9 +147,7 @@ internal sealed class GuestPeer(bool vnetHeader = false) : NetClient("guest", Ne
         sequence = 0;
         flags = 0;
         payloadLength = 0;
-        if (!EthernetFrame.TryCreate(frame, out var eth) || eth.EtherType != EtherType.Ipv4
-            || !Ipv4Packet.TryCreate(eth.Payload, out var ip) || ip.Protocol != IpProtocol.Tcp
-            || !TcpPacket.TryCreate(ip.Payload, out var tcp))
+        if (!TryTcp(frame, out var tcp))
         {
             return false;
         }
@@ -158,5 +156,14 @@ internal sealed class GuestPeer(bool vnetHeader = false) : NetClient("guest", Ne
         flags = tcp.Flags;
         payloadLength = tcp.Payload.Length;
         return true;
+    }
+
+    /// <summary>The TCP segment in an IPv4 frame from the netdev, as a view over <paramref name="frame"/>.</summary>
+    public static bool TryTcp(byte[] frame, out TcpPacket tcp)
+    {
+        tcp = default;
+        return EthernetFrame.TryCreate(frame, out var eth) && eth.EtherType == EtherType.Ipv4
+            && Ipv4Packet.TryCreate(eth.Payload, out var ip) && ip.Protocol == IpProtocol.Tcp
+            && TcpPacket.TryCreate(ip.Payload, out tcp);
     }
 }

@@ -212,9 +212,9 @@ public sealed class UserNetHostIoTests
             var bytes = new SortedDictionary<uint, byte>();
             foreach (var (frame, _, _, _) in guest.Received)
             {
-                if (GuestPeer.TryTcp(frame, out var sequence, out _, out var length) && length > 0)
+                if (GuestPeer.TryTcp(frame, out TcpPacket tcp) && tcp.Payload.Length > 0)
                 {
-                    bytes[sequence] = TcpPayload(frame)[0];
+                    bytes[tcp.SequenceNumber] = tcp.Payload[0];
                 }
             }
 
@@ -225,14 +225,6 @@ public sealed class UserNetHostIoTests
             await client.DisposeAsync();
             await guest.DisposeAsync();
         }
-    }
-
-    private static byte[] TcpPayload(byte[] frame)
-    {
-        _ = EthernetFrame.TryCreate(frame, out var eth);
-        _ = Ipv4Packet.TryCreate(eth.Payload, out var ip);
-        _ = TcpPacket.TryCreate(ip.Payload, out var tcp);
-        return tcp.Payload.ToArray();
     }
 
     [Fact]
