@@ -195,16 +195,15 @@ rtt_paired() {
 # rotation (the stacks' batches 0.5-1 s apart), where pooled medians also carry the drift of the
 # machine's state between rotations.
 rtt_paired_summary() {
-  local mtu=$1 n
+  local mtu=$1 n pairs
   for n in a b c; do touch "$tmp/rtt.$mtu.$n" "$tmp/rttb.$mtu.$n"; done
-  echo "$(avg_median <"$tmp/rtt.$mtu.a") $(avg_median <"$tmp/rtt.$mtu.b") $(avg_median <"$tmp/rtt.$mtu.c")" \
-    "$(paste -d' ' "$tmp/rttb.$mtu.a" "$tmp/rttb.$mtu.b" "$tmp/rttb.$mtu.c" | awk '
-      function median(v, k,   i, j, t) {
-        for (i = 2; i <= k; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
-        return (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
-      }
-      $1 != "-" && $2 != "-" && $3 != "-" { k++; d[k] = ($1 - $2) * 1000; c[k] = ($3 - $2) * 1000 }
-      END { if (k == 0) print "- - 0"; else printf "%+.1f %+.1f %d\n", median(d, k), median(c, k), k }')"
+  # One line per rotation where all three answered: netdevd - slirp4netns, control - slirp4netns, µs.
+  pairs=$(paste -d' ' "$tmp/rttb.$mtu.a" "$tmp/rttb.$mtu.b" "$tmp/rttb.$mtu.c" |
+    awk '$1 != "-" && $2 != "-" && $3 != "-" { printf "%.1f %.1f\n", ($1 - $2) * 1000, ($3 - $2) * 1000 }')
+  printf '%s %s %s ' "$(avg_median <"$tmp/rtt.$mtu.a")" "$(avg_median <"$tmp/rtt.$mtu.b")" "$(avg_median <"$tmp/rtt.$mtu.c")"
+  if [ -z "$pairs" ]; then echo "- - 0"; return; fi
+  printf '%+.1f %+.1f %d\n' "$(cut -d' ' -f1 <<<"$pairs" | avg_median | cut -d/ -f2)" \
+    "$(cut -d' ' -f2 <<<"$pairs" | avg_median | cut -d/ -f2)" "$(wc -l <<<"$pairs")"
 }
 
 # slirp4netns' API: {"execute": "add_hostfwd", ...} on its socket.
