@@ -76,7 +76,7 @@ public sealed class ChardevPendingAddTests
         using var full = new FullBacklogListener(Path.Combine(dir, "be.sock"));
         await using var registry = new ChardevRegistry(new SocketChardevFactory());
         await WarmUpAsync(dir);
-        var descriptors = await OwnDescriptors.StableCountAsync();
+        var descriptors = await OwnDescriptors.SettledAsync();
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var pending = registry.AddFromMonitorAsync("p", server ? Server(waitPath, wait: true) : Client(full.Path), cancel.Token);
         await Task.Delay(300, Ct);
@@ -85,7 +85,7 @@ public sealed class ChardevPendingAddTests
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Within(pending, "the cancelled add"));
         AssertNotListening(waitPath);
-        Assert.Equal(descriptors, await OwnDescriptors.ReachingAsync(descriptors));
+        Assert.Empty(await OwnDescriptors.LeftOpenAsync(descriptors));
         Assert.Null(registry.Find("p"));
         Assert.Empty(registry.Snapshot());
 
@@ -101,7 +101,7 @@ public sealed class ChardevPendingAddTests
         var waitPath = Path.Combine(dir, "w.sock");
         using var full = new FullBacklogListener(Path.Combine(dir, "be.sock"));
         await WarmUpAsync(dir);
-        var descriptors = await OwnDescriptors.StableCountAsync();
+        var descriptors = await OwnDescriptors.SettledAsync();
         var registry = new ChardevRegistry(new SocketChardevFactory());
         var waitingServer = registry.AddFromMonitorAsync("w", Server(waitPath, wait: true), Ct);
         var waitingClient = registry.AddFromCommandLineAsync("c", Client(full.Path), Ct);
@@ -113,7 +113,7 @@ public sealed class ChardevPendingAddTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Within(waitingServer, "the server's add"));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Within(waitingClient, "the client's add"));
         AssertNotListening(waitPath);
-        Assert.Equal(descriptors, await OwnDescriptors.ReachingAsync(descriptors));
+        Assert.Empty(await OwnDescriptors.LeftOpenAsync(descriptors));
     }
 
     /// <summary>

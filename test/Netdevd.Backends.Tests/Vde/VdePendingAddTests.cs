@@ -6,6 +6,7 @@ using Netdevd.Core.Registry;
 using Netdevd.Qapi.Errors;
 using Netdevd.Qapi.Events;
 using Netdevd.Qapi.Schema;
+using Netdevd.Tests.Shared;
 
 namespace Netdevd.Backends.Tests.Vde;
 
@@ -28,7 +29,7 @@ public sealed class VdePendingAddTests
         await WarmUpAsync();
         var dir = TestDirectories.Create("nd-vde-");
         using var silent = new SilentSwitch(dir);
-        var before = await OwnDescriptors.StableCountAsync();
+        var before = await OwnDescriptors.SettledAsync();
         await using var r = NewRegistry();
         var started = Stopwatch.StartNew();
         var add = Task.Run(() => r.AddAsync(Vde("v0", dir), NetdevOrigin.Monitor, null, Ct), Ct);
@@ -55,7 +56,7 @@ public sealed class VdePendingAddTests
         // The control connection is closed (the switch reads its end), and so is everything else.
         await silent.Closed.WaitAsync(TimeSpan.FromSeconds(5), Ct);
         await r.DeleteAsync("h0", Ct);
-        Assert.Equal(before, await OwnDescriptors.ReachingAsync(before));
+        Assert.Empty(await OwnDescriptors.LeftOpenAsync(before));
     }
 
     public static TheoryData<bool, bool> CancelCases() => new()
@@ -76,7 +77,7 @@ public sealed class VdePendingAddTests
         var ctl = Path.Combine(dir, "ctl");
         using var silent = fullBacklog ? null : new SilentSwitch(dir);
         using var backlog = fullBacklog ? new FullBacklogListener(ctl) : null;
-        var before = await OwnDescriptors.StableCountAsync();
+        var before = await OwnDescriptors.SettledAsync();
         var r = NewRegistry();
         var closed = false;
         try
@@ -113,7 +114,7 @@ public sealed class VdePendingAddTests
                 await silent.Closed.WaitAsync(TimeSpan.FromSeconds(5), Ct);
             }
 
-            Assert.Equal(before, await OwnDescriptors.ReachingAsync(before));
+            Assert.Empty(await OwnDescriptors.LeftOpenAsync(before));
             if (!disposeRegistry)
             {
                 // The id is free again.

@@ -5,14 +5,11 @@ using Netdevd.Native;
 using Netdevd.Personalities.Pasta;
 using Netdevd.Qapi.Schema;
 using Netdevd.UserNet.Config;
+using Netdevd.Tests.Shared;
 using Netdevd.UserNet.Host;
 using static Netdevd.Interop.Tests.Personalities.PastaSpliceTests;
 
 namespace Netdevd.Interop.Tests.Personalities;
-
-/// <summary>Counts this process's descriptors: nothing else may open or close any meanwhile.</summary>
-[CollectionDefinition(nameof(DescriptorCounting), DisableParallelization = true)]
-public sealed class DescriptorCounting;
 
 /// <summary>
 /// The splice's connects that a namespace listener does not answer (its backlog is full): they
@@ -155,10 +152,10 @@ public sealed class PastaSplicePendingTests
                 fds.Add(await rig.AcceptOnHostAsync(client));
             }
 
-            // A splice of its own, so that what it opened and closed is all that changes; counted
+            // A splice of its own, so that what it opened and closed is all that changes; taken
             // once the rig's splice has topped up its pool of namespace sockets (its thread does
             // that after the filler took one, later on a loaded machine).
-            var before = await SettledDescriptorCountAsync();
+            var before = await OwnDescriptors.SettledAsync();
             var fallback = new RecordingFallback();
             var splice = LoopbackSplice.Open(rig.NamespacePath, connectTimeoutMs: 60_000);
             foreach (var fd in fds)
@@ -172,13 +169,17 @@ public sealed class PastaSplicePendingTests
             }
 
             Assert.Equal(Stalled, splice.PendingConnects);
+
+            // The check below sees what the splice holds: a socket in the namespace per connect.
+            var holding = OwnDescriptors.Take().OpenedSince(before);
+            Assert.True(holding.Count(d => d.Contains("socket:", StringComparison.Ordinal)) >= Stalled, string.Join(", ", holding));
             splice.Dispose();
 
             // Nothing given back (the netdev that would take them is closing), nothing left open:
             // the clients' descriptors and the namespace's sockets are closed.
             Assert.Empty(fallback.Returned);
             Assert.Equal(0, splice.PendingConnects);
-            Assert.Equal(before - Stalled, await SettledDescriptorCountAsync());
+            Assert.Empty(await OwnDescriptors.LeftOpenAsync(before, fds));
             foreach (var client in clients)
             {
                 try
@@ -198,22 +199,5 @@ public sealed class PastaSplicePendingTests
                 client.Dispose();
             }
         }
-    }
-
-    private static int DescriptorCount() => Directory.GetFiles("/proc/self/fd").Length;
-
-    /// <summary>The process's descriptor count once it has not changed for 200 ms (at most 5 s of waiting).</summary>
-    private static async Task<int> SettledDescriptorCountAsync()
-    {
-        var count = DescriptorCount();
-        for (var (steady, i) = (0, 0); steady < 4 && i < 100; i++)
-        {
-            await Task.Delay(50, Token);
-            var now = DescriptorCount();
-            steady = now == count ? steady + 1 : 0;
-            count = now;
-        }
-
-        return count;
     }
 }
